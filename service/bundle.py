@@ -1,0 +1,168 @@
+"""The model bundle: everything scoring needs, in one directory written atomically and validated on load.
+
+Layout: manifest.json (format, versions, feature list, tiers, RFM edges, peer quantiles, metrics,
+data fingerprint, file checksums), value.json and churn.json (XGBoost JSON), reducer_*.npz.
+No pickles: every file is plain JSON or arrays, so a bundle is inspectable and safe to load.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from service.drivers import PeerPercentiles
+from service.models import ChurnModel, ValueModel
+from service.text_features import TextFeaturizer
+from service.tiers import RFMSegmenter, TierPolicy
+
+BUNDLE_FORMAT = 1
+MANIFEST = "manifest.json"
+LIBRARIES = ("xgboost", "sentence-transformers", "scikit-learn", "numpy", "customer-insight")
+
+
+class BundleError(ValueError):
+    """A model bundle is missing, incomplete, corrupt or made by an incompatible version."""
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = "unknown"
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class ModelBundle:
+    value_model: ValueModel
+    churn_model: ChurnModel
+    text: TextFeaturizer
+    feature_names: list[str]
+    tiers: TierPolicy
+    rfm: RFMSegmenter
+    peers: PeerPercentiles
+    config: dict  # horizon_days, cutoff, train_cutoff, seed, embedding model, half-life, currency...
+    metrics: dict = field(default_factory=dict)
+    fingerprint: str = ""
+    model_version: str = ""
+    created_at: str = ""
+    versions: dict = field(default_factory=library_versions)
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write to a temporary sibling directory, then swap it in with renames, so readers never see half a bundle."""
+        out = Path(out_dir).resolve()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        try:
+            self.value_model.save(tmp / "value.json")
+            self.churn_model.save(tmp / "churn.json")
+            text_spec = self.text.save(tmp)
+            self.created_at = self.created_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
+            files = sorted(p.name for p in tmp.iterdir())
+            checksums = {name: _sha256(tmp / name) for name in files}
+            digest = hashlib.sha256(json.dumps(checksums, sort_keys=True).encode() + self.fingerprint.encode()).hexdigest()
+            self.model_version = f"{self.created_at[:10]}-{digest[:10]}"
+            manifest = {
+                "bundle_format": BUNDLE_FORMAT,
+                "model_version": self.model_version,
+                "created_at": self.created_at,
+                "versions": self.versions,
+                "feature_names": self.feature_names,
+                "text": text_spec,
+                "tiers": self.tiers.to_dict(),
+                "rfm": self.rfm.to_dict(),
+                "peers": self.peers.to_dict(),
+                "config": self.config,
+                "metrics": self.metrics,
+                "data_fingerprint": self.fingerprint,
+                "files": checksums,
+            }
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+            os.chmod(tmp, 0o755)
+            _swap_into_place(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> "ModelBundle":
+        d = Path(model_dir)
+        mpath = d / MANIFEST
+        if not d.is_dir():
+            raise BundleError(f"{d}: model bundle directory does not exist (train one with `insight train`)")
+        if not mpath.exists():
+            raise BundleError(f"{d}: not a model bundle (no {MANIFEST})")
+        try:
+            m = json.loads(mpath.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{mpath}: manifest is not valid JSON ({exc})") from exc
+        if m.get("bundle_format") != BUNDLE_FORMAT:
+            raise BundleError(f"{d}: bundle format {m.get('bundle_format')!r} is not supported by this version (expects {BUNDLE_FORMAT}); retrain the model")
+        made_with = m.get("versions", {}).get("xgboost", "unknown")
+        ours = library_versions()["xgboost"]
+        if made_with.split(".")[0] != ours.split(".")[0]:
+            raise BundleError(f"{d}: made with xgboost {made_with}, this installation has {ours}; retrain the model")
+        for name, digest in m.get("files", {}).items():
+            path = d / name
+            if not path.exists():
+                raise BundleError(f"{d}: bundle is incomplete: {name} is missing")
+            if _sha256(path) != digest:
+                raise BundleError(f"{d}: {name} does not match its checksum in the manifest (corrupt or edited)")
+        required = ("feature_names", "tiers", "rfm", "peers", "config", "text", "files")
+        missing = [k for k in required if k not in m]
+        if missing or "value.json" not in m["files"] or "churn.json" not in m["files"]:
+            raise BundleError(f"{d}: manifest is incomplete (missing {missing or 'booster files'})")
+        try:
+            value = ValueModel.load(d / "value.json")
+            churn = ChurnModel.load(d / "churn.json")
+            text = TextFeaturizer.load(d, m["text"])
+        except Exception as exc:  # xgboost / numpy errors on a damaged file
+            raise BundleError(f"{d}: cannot load model files: {exc}") from exc
+        if value.feature_names_ != m["feature_names"] or churn.feature_names_ != m["feature_names"]:
+            raise BundleError(f"{d}: boosters' features do not match the manifest's feature list")
+        return cls(value_model=value, churn_model=churn, text=text, feature_names=m["feature_names"],
+                   tiers=TierPolicy.from_dict(m["tiers"]), rfm=RFMSegmenter.from_dict(m["rfm"]),
+                   peers=PeerPercentiles.from_dict(m["peers"]), config=m["config"], metrics=m.get("metrics", {}),
+                   fingerprint=m.get("data_fingerprint", ""), model_version=m["model_version"],
+                   created_at=m.get("created_at", ""), versions=m.get("versions", {}))
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Replace ``out`` by ``tmp``. os.replace cannot overwrite a non-empty directory, so move the old one aside first."""
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            os.replace(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def data_fingerprint(sources: dict[str, Path]) -> str:
+    """Hash of the input files' bytes, so a bundle says exactly which data it was trained on."""
+    h = hashlib.sha256()
+    for name in sorted(sources):
+        h.update(name.encode())
+        h.update(_sha256(Path(sources[name])).encode())
+    return h.hexdigest()[:16]

@@ -1,0 +1,224 @@
+"""Tabular behaviour features and targets at a cutoff, computed point-in-time with DuckDB.
+
+Only rows at or before the cutoff feed the features; the targets look at (cutoff, cutoff + horizon].
+Everything is one SQL query per snapshot: no Python loop over rows.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from service.tables import NON_SPEND_STATUSES
+
+# Window (days) of the "recent vs earlier" spend trend and recent-activity counts.
+TREND_WINDOW_DAYS = 90
+RECENT_EVENTS_DAYS = 30
+
+# Feature name -> readable family used to group SHAP drivers. Text components are added by the pipeline.
+TABULAR_FAMILIES: dict[str, str] = {
+    "recency_days": "recency",
+    "frequency": "frequency",
+    "orders_per_month": "frequency",
+    "orders_recent": "frequency",
+    "monetary_total": "monetary",
+    "avg_order_value": "average order value",
+    "max_order_value": "average order value",
+    "items_per_order": "average order value",
+    "tenure_days": "tenure",
+    "ipi_mean_days": "purchase rhythm",
+    "ipi_std_days": "purchase rhythm",
+    "ipi_last_days": "purchase rhythm",
+    "overdue_ratio": "purchase rhythm",
+    "spend_recent": "spend trend",
+    "spend_prior": "spend trend",
+    "spend_trend": "spend trend",
+    "n_returned": "returns and cancellations",
+    "return_rate": "returns and cancellations",
+    "n_categories": "category breadth",
+    "review_count": "reviews and ratings",
+    "rating_mean": "reviews and ratings",
+    "rating_min": "reviews and ratings",
+    "rating_last": "reviews and ratings",
+    "days_since_last_review": "reviews and ratings",
+    "n_events": "browsing activity",
+    "n_views": "browsing activity",
+    "n_searches": "browsing activity",
+    "n_carts": "browsing activity",
+    "events_recent": "browsing activity",
+    "days_since_last_event": "browsing activity",
+    "carts_per_order": "browsing activity",
+}
+TABULAR_FEATURES: list[str] = list(TABULAR_FAMILIES)
+
+_QUERY = """
+WITH o AS (
+    SELECT customer_id, order_id, order_ts, amount, status, n_items, category,
+           CASE WHEN lower(status) IN {non_spend} THEN 0 ELSE 1 END AS is_purchase
+    FROM orders WHERE order_ts <= $cutoff
+),
+p AS (  -- purchases with the gap to the previous purchase
+    SELECT customer_id, order_ts, amount, n_items, category,
+           (epoch(order_ts) - epoch(lag(order_ts) OVER (PARTITION BY customer_id ORDER BY order_ts, order_id))) / 86400.0 AS gap_days
+    FROM o WHERE is_purchase = 1
+),
+pagg AS (
+    SELECT customer_id,
+           count(*) AS frequency,
+           sum(amount) AS monetary_total,
+           avg(amount) AS avg_order_value,
+           max(amount) AS max_order_value,
+           avg(n_items) AS items_per_order,
+           min(order_ts) AS first_purchase,
+           max(order_ts) AS last_purchase,
+           avg(gap_days) AS ipi_mean_days,
+           stddev_samp(gap_days) AS ipi_std_days,
+           arg_max(gap_days, order_ts) AS ipi_last_days,
+           count(DISTINCT category) AS n_categories,
+           sum(amount) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days') AS spend_recent,
+           count(*) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days') AS orders_recent,
+           sum(amount) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend2} days'
+                                 AND order_ts <= $cutoff - INTERVAL '{trend} days') AS spend_prior
+    FROM p GROUP BY customer_id
+),
+oagg AS (
+    SELECT customer_id, min(order_ts) AS first_order, count(*) AS n_orders_all,
+           count(*) FILTER (WHERE is_purchase = 0) AS n_returned
+    FROM o GROUP BY customer_id
+),
+ragg AS (
+    SELECT customer_id, count(*) AS review_count, avg(rating) AS rating_mean, min(rating) AS rating_min,
+           arg_max(rating, review_ts) AS rating_last,
+           (epoch($cutoff) - epoch(max(review_ts))) / 86400.0 AS days_since_last_review
+    FROM reviews WHERE review_ts <= $cutoff GROUP BY customer_id
+),
+eagg AS (
+    SELECT customer_id, count(*) AS n_events,
+           count(*) FILTER (WHERE event_type = 'view') AS n_views,
+           count(*) FILTER (WHERE event_type = 'search') AS n_searches,
+           count(*) FILTER (WHERE event_type = 'cart') AS n_carts,
+           count(*) FILTER (WHERE event_ts > $cutoff - INTERVAL '{recent_events} days') AS events_recent,
+           (epoch($cutoff) - epoch(max(event_ts))) / 86400.0 AS days_since_last_event
+    FROM events WHERE event_ts <= $cutoff GROUP BY customer_id
+),
+fut AS (
+    SELECT customer_id, sum(amount) AS future_value, count(*) AS future_orders
+    FROM orders
+    WHERE order_ts > $cutoff AND order_ts <= $horizon_end AND lower(status) NOT IN {non_spend}
+    GROUP BY customer_id
+)
+SELECT oagg.customer_id,
+       (epoch($cutoff) - epoch(coalesce(pagg.last_purchase, oagg.first_order))) / 86400.0 AS recency_days,
+       coalesce(pagg.frequency, 0) AS frequency,
+       coalesce(pagg.frequency, 0) * 30.0 / greatest(tenure.days, 30.0) AS orders_per_month,
+       coalesce(pagg.orders_recent, 0) AS orders_recent,
+       coalesce(pagg.monetary_total, 0) AS monetary_total,
+       coalesce(pagg.avg_order_value, 0) AS avg_order_value,
+       coalesce(pagg.max_order_value, 0) AS max_order_value,
+       pagg.items_per_order,
+       tenure.days AS tenure_days,
+       pagg.ipi_mean_days, pagg.ipi_std_days, pagg.ipi_last_days,
+       -- how long since the last purchase relative to the customer's usual gap (>1: overdue)
+       (epoch($cutoff) - epoch(pagg.last_purchase)) / 86400.0 / nullif(pagg.ipi_mean_days, 0) AS overdue_ratio,
+       coalesce(pagg.spend_recent, 0) AS spend_recent,
+       coalesce(pagg.spend_prior, 0) AS spend_prior,
+       (coalesce(pagg.spend_recent, 0) - coalesce(pagg.spend_prior, 0))
+           / (coalesce(pagg.spend_recent, 0) + coalesce(pagg.spend_prior, 0) + 1.0) AS spend_trend,
+       oagg.n_returned,
+       oagg.n_returned * 1.0 / oagg.n_orders_all AS return_rate,
+       coalesce(pagg.n_categories, 0) AS n_categories,
+       coalesce(ragg.review_count, 0) AS review_count,
+       ragg.rating_mean, ragg.rating_min, ragg.rating_last, ragg.days_since_last_review,
+       coalesce(eagg.n_events, 0) AS n_events,
+       coalesce(eagg.n_views, 0) AS n_views,
+       coalesce(eagg.n_searches, 0) AS n_searches,
+       coalesce(eagg.n_carts, 0) AS n_carts,
+       coalesce(eagg.events_recent, 0) AS events_recent,
+       eagg.days_since_last_event,
+       coalesce(eagg.n_carts, 0) * 1.0 / greatest(coalesce(pagg.frequency, 0), 1) AS carts_per_order,
+       coalesce(fut.future_value, 0) AS future_value,
+       coalesce(fut.future_orders, 0) AS future_orders
+FROM oagg
+LEFT JOIN pagg USING (customer_id)
+LEFT JOIN ragg USING (customer_id)
+LEFT JOIN eagg USING (customer_id)
+LEFT JOIN fut USING (customer_id)
+LEFT JOIN customers c USING (customer_id)
+CROSS JOIN LATERAL (
+    SELECT (epoch($cutoff) - epoch(least(oagg.first_order, coalesce(c.signup_ts, oagg.first_order)))) / 86400.0 AS days
+) tenure
+ORDER BY oagg.customer_id
+"""
+
+
+def _naive(ts):
+    """UTC timestamps without zone: DuckDB's zone-aware arithmetic needs the ICU extension, which may not be installable offline."""
+    if isinstance(ts, pd.Series):
+        return ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ts.tz_convert("UTC").tz_localize(None).to_pydatetime()
+
+
+def _prepare(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Give optional columns a typed default so one query serves every input shape."""
+    orders = tables["orders"]
+    prepared_orders = pd.DataFrame({
+        "customer_id": orders["customer_id"].astype(str),
+        "order_id": orders["order_id"].astype(str),
+        "order_ts": _naive(orders["order_ts"]),
+        "amount": orders["amount"].astype("float64"),
+        "status": orders["status"].astype(str) if "status" in orders else "completed",
+        "n_items": orders["n_items"].astype("float64") if "n_items" in orders else np.nan,
+        "category": orders["category"].astype(object) if "category" in orders else None,
+    })
+    customers = tables.get("customers", pd.DataFrame({"customer_id": pd.Series(dtype=object)}))
+    prepared_customers = pd.DataFrame({
+        "customer_id": customers["customer_id"].astype(str),
+        "signup_ts": _naive(customers["signup_ts"]) if "signup_ts" in customers else pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]"),
+    })
+    reviews = tables["reviews"]
+    events = tables["events"]
+    return {
+        "orders": prepared_orders,
+        "customers": prepared_customers,
+        "reviews": pd.DataFrame({"customer_id": reviews["customer_id"].astype(str), "review_ts": _naive(reviews["review_ts"]), "rating": reviews["rating"].astype("float64")}),
+        "events": pd.DataFrame({"customer_id": events["customer_id"].astype(str), "event_ts": _naive(events["event_ts"]), "event_type": events["event_type"].astype(str)}),
+    }
+
+
+class FeatureBuilder:
+    """Builds feature snapshots from one set of clean tables; tables are registered in DuckDB once."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], threads: int | None = None):
+        self._con = duckdb.connect(config={"threads": threads} if threads else {})
+        for name, df in _prepare(tables).items():
+            self._con.register(name, df)
+        self.last_order_ts = pd.Timestamp(tables["orders"]["order_ts"].max())
+
+    def snapshot(self, cutoff, horizon_days: int) -> pd.DataFrame:
+        """Features at ``cutoff`` for every customer with an order at or before it, plus targets over the horizon.
+
+        Columns: customer_id, TABULAR_FEATURES..., future_value, future_orders, churn (1 = no purchase in the window).
+        """
+        cutoff = to_utc(cutoff)
+        query = _QUERY.format(
+            non_spend="(" + ", ".join(f"'{s}'" for s in NON_SPEND_STATUSES) + ")",
+            trend=TREND_WINDOW_DAYS, trend2=2 * TREND_WINDOW_DAYS, recent_events=RECENT_EVENTS_DAYS,
+        )
+        params = {"cutoff": _naive(cutoff), "horizon_end": _naive(cutoff + timedelta(days=horizon_days))}
+        df = self._con.execute(query, params).df()
+        df["customer_id"] = df["customer_id"].astype(str)
+        for col in TABULAR_FEATURES:
+            df[col] = df[col].astype("float64")
+        df["future_value"] = df["future_value"].astype("float64")
+        df["churn"] = (df["future_orders"] == 0).astype("int8")
+        return df
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def to_utc(ts) -> pd.Timestamp:
+    t = pd.Timestamp(ts)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")

@@ -1,0 +1,384 @@
+"""The application layer: train, score, explain. The CLI and the HTTP API are thin shells around these.
+
+Time layout (DESIGN.md): with cutoff C and horizon H, the model is fitted on the snapshot at C - 2H
+(target: spend in (C - 2H, C - H]), early-stopped and its objective chosen on the later snapshot at
+C - H (target: spend in (C - H, C]), then refitted on both; scoring uses the snapshot at C.
+"""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from service.bundle import ModelBundle, data_fingerprint
+from service.drivers import FamilyGrouper, PeerPercentiles, driver_records, scaled_contributions
+from service.features import TABULAR_FEATURES, FeatureBuilder, to_utc
+from service.models import ChurnModel, ValueModel, value_metrics
+from service.similarity import CustomerVectorizer
+from service.store import ProfileStore, index_dir
+from service.tables import DataError, LoadedData, load_tables
+from service.text_features import DEFAULT_HALF_LIFE_DAYS, TextEmbeddings, TextFeaturizer
+from service.tiers import RFMSegmenter, TierPolicy
+
+EVIDENCE_MAX_CHARS = 300
+
+
+class Reporter:
+    """Progress hooks; the CLI passes one that draws rich progress bars, tests pass nothing."""
+
+    @contextmanager
+    def stage(self, name: str):
+        yield
+
+    def progress(self, name: str, total: int) -> Callable[[int], None]:
+        return lambda n: None
+
+
+@dataclass
+class TrainOptions:
+    cutoff: str | None = None
+    horizon_days: int = 90
+    seed: int = 0
+    text_sources: tuple[str, ...] = ("review", "browse")
+    text_components: int = 8
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    tier_shares: dict | None = None
+    tier_amounts: dict | None = None
+    embedding_model: str | None = None
+    cache_dir: Path | None = None
+    currency: str = "$"
+    n_threads: int = 2
+    compare_tabular: bool = True  # also fit a tabular-only value model and report what text adds
+
+
+@dataclass
+class RunSummary:
+    rows_read: int = 0
+    rows_rejected: int = 0
+    rejects: dict = field(default_factory=dict)
+    rejects_dir: str | None = None
+    customers: int = 0
+    seconds: float = 0.0
+    stages: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def parse_cutoff(value: str | None, default: pd.Timestamp) -> pd.Timestamp:
+    """A date alone means the end of that day (UTC), so 'orders on the cutoff date' count as before it."""
+    if value is None:
+        return to_utc(default)
+    try:
+        ts = pd.Timestamp(value)
+    except ValueError as exc:
+        raise DataError(f"cutoff {value!r} is not an ISO 8601 date or timestamp") from exc
+    ts = to_utc(ts)
+    if len(str(value).strip()) <= 10:
+        ts = ts + timedelta(days=1) - timedelta(microseconds=1)
+    return ts
+
+
+def make_encoder(model: str | None, cache_dir: Path | None):
+    """The embedding model behind the on-disk content-hash cache."""
+    from embeddings.cache import CachedEncoder, EmbeddingCache
+    from embeddings.encoder import load_encoder
+
+    encoder = load_encoder(model)
+    cache_dir = Path(cache_dir or os.environ.get("INSIGHT_CACHE_DIR") or Path.home() / ".cache" / "customer-insight")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return CachedEncoder(encoder, EmbeddingCache(cache_dir / "embeddings.sqlite", encoder.model_id))
+
+
+def _timed(summary: RunSummary, reporter: Reporter, name: str):
+    @contextmanager
+    def cm():
+        t0 = time.perf_counter()
+        with reporter.stage(name):
+            yield
+        summary.stages[name] = round(time.perf_counter() - t0, 3)
+    return cm()
+
+
+def _load(data: str | Path | LoadedData) -> LoadedData:
+    return data if isinstance(data, LoadedData) else load_tables(data)
+
+
+def _record_rejects(summary: RunSummary, loaded: LoadedData, out_dir: Path | None) -> None:
+    summary.rows_read = loaded.n_read
+    summary.rows_rejected = loaded.n_rejected
+    summary.rejects = {k: len(v) for k, v in loaded.rejects.items() if len(v)}
+    if out_dir is not None and loaded.n_rejected:
+        loaded.write_rejects(out_dir)
+        summary.rejects_dir = str(out_dir)
+
+
+def _embeddings(loaded: LoadedData, sources, encoder, half_life, reporter: Reporter) -> TextEmbeddings | None:
+    if not sources:
+        return None
+    return TextEmbeddings(loaded.tables, ProgressEncoder(encoder, reporter), sources=sources, half_life_days=half_life)
+
+
+class ProgressEncoder:
+    """Encodes in chunks so the CLI can show a progress bar; the cache inside still deduplicates."""
+
+    CHUNK = 4096
+
+    def __init__(self, encoder, reporter: Reporter):
+        self.encoder, self.reporter, self.dim = encoder, reporter, encoder.dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        unique, inverse = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)
+        advance = self.reporter.progress("embedding texts", len(unique))
+        parts = []
+        for start in range(0, len(unique), self.CHUNK):
+            chunk = unique[start:start + self.CHUNK].tolist()
+            parts.append(self.encoder.encode(chunk))
+            advance(len(chunk))
+        vecs = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
+        return vecs[inverse]
+
+
+def _design(snapshot: pd.DataFrame, text: TextFeaturizer, emb: TextEmbeddings | None, cutoff: pd.Timestamp):
+    """Feature matrix of one snapshot: tabular columns then text columns; also the pooled vectors."""
+    X = snapshot[TABULAR_FEATURES].reset_index(drop=True)
+    pooled = {}
+    if emb is not None and text.sources:
+        pooled = {src: emb.pooled(src, snapshot["customer_id"], cutoff) for src in text.sources}
+        X = pd.concat([X, text.transform(pooled)], axis=1)
+    return X, pooled
+
+
+# ----------------------------------------------------------------------------- train
+
+
+@dataclass
+class TrainResult:
+    bundle: ModelBundle
+    summary: RunSummary
+    out_dir: Path
+
+
+def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions | None = None,
+          reporter: Reporter | None = None, encoder=None) -> TrainResult:
+    opts = opts or TrainOptions()
+    reporter = reporter or Reporter()
+    summary = RunSummary()
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    if opts.horizon_days < 1:
+        raise DataError(f"horizon must be at least 1 day, got {opts.horizon_days}")
+    with _timed(summary, reporter, "read and validate"):
+        loaded = _load(data)
+    _record_rejects(summary, loaded, out_dir.parent / f"{out_dir.name}.rejects")
+
+    with _timed(summary, reporter, "features"):
+        fb = FeatureBuilder(loaded.tables, threads=opts.n_threads)
+        cutoff = parse_cutoff(opts.cutoff, fb.last_order_ts)
+        h = timedelta(days=opts.horizon_days)
+        fit_cut, val_cut = cutoff - 2 * h, cutoff - h
+        s_fit, s_val, s_score = (fb.snapshot(c, opts.horizon_days) for c in (fit_cut, val_cut, cutoff))
+        fb.close()
+    for name, s in (("fit", s_fit), ("validation", s_val)):
+        if len(s) < 50:
+            raise DataError(f"only {len(s)} customers have orders before the {name} snapshot at {(fit_cut if name == 'fit' else val_cut).date()}; "
+                            f"training needs at least 2 x horizon ({2 * opts.horizon_days} days) of history with 50+ customers (try a shorter --horizon-days)")
+
+    sources = tuple(s for s in opts.text_sources if len(loaded.tables["reviews" if s == "review" else "events"]))
+    emb = None
+    if sources:
+        with _timed(summary, reporter, "embeddings"):
+            encoder = encoder or make_encoder(opts.embedding_model, opts.cache_dir)
+            emb = _embeddings(loaded, sources, encoder, opts.half_life_days, reporter)
+            summary.details["embedding"] = getattr(encoder, "stats", lambda: {})()
+
+    with _timed(summary, reporter, "train models"):
+        text = TextFeaturizer(n_components=opts.text_components, sources=sources, random_state=opts.seed)
+        if emb is not None:
+            pooled_fit = {src: emb.pooled(src, s_fit["customer_id"], fit_cut) for src in sources}
+            text.fit(pooled_fit)
+        X_fit, _ = _design(s_fit, text, emb, fit_cut)
+        X_val, _ = _design(s_val, text, emb, val_cut)
+        kw = dict(seed=opts.seed, n_threads=opts.n_threads)
+        value = ValueModel(**kw).fit(X_fit, s_fit["future_value"], X_val, s_val["future_value"])
+        churn = ChurnModel(**kw).fit(X_fit, s_fit["churn"], X_val, s_val["churn"])
+        metrics = {"value": value.validation_, "value_objective": value.objective_, "value_selection": value.selection_,
+                   "churn": churn.validation_, "n_fit": len(X_fit), "n_validation": len(X_val)}
+        if opts.compare_tabular and sources:
+            tab = ValueModel(objective=value.objective_, **kw).fit(X_fit[TABULAR_FEATURES], s_fit["future_value"], X_val[TABULAR_FEATURES], s_val["future_value"])
+            metrics["value_tabular_only"] = tab.validation_
+
+    with _timed(summary, reporter, "calibrate tiers"):
+        X_score, _ = _design(s_score, text, emb, cutoff)
+        pred = value.predict(X_score)
+        tiers = TierPolicy(shares=opts.tier_shares, amounts=opts.tier_amounts).fit(pred)
+        rfm = RFMSegmenter().fit(s_score)
+        vectorizer = CustomerVectorizer().fit(s_score[TABULAR_FEATURES])
+        peers = PeerPercentiles().fit(pd.concat([s_score.reset_index(drop=True), X_score[[c for c in X_score if c.startswith("n_") and c.endswith("_texts")]]], axis=1))
+        metrics["score_population"] = {"customers": len(X_score), "tier_counts": pd.Series(tiers.assign(pred)).value_counts().to_dict()}
+
+    bundle = ModelBundle(
+        value_model=value, churn_model=churn, text=text, feature_names=list(X_fit.columns), tiers=tiers, rfm=rfm, peers=peers,
+        config={"horizon_days": opts.horizon_days, "cutoff": cutoff.isoformat(), "fit_cutoff": fit_cut.isoformat(),
+                "validation_cutoff": val_cut.isoformat(), "seed": opts.seed, "text_sources": list(sources),
+                "embedding_model": getattr(encoder, "model_id", None) if sources else None,
+                "embedding_model_arg": opts.embedding_model, "half_life_days": opts.half_life_days, "currency": opts.currency,
+                "vectorizer": vectorizer.to_dict()},
+        metrics=metrics, fingerprint=data_fingerprint(loaded.sources) if loaded.sources else "in-memory",
+    )
+    with _timed(summary, reporter, "write bundle"):
+        bundle.save(out_dir)
+    summary.customers = len(X_fit) + len(X_val)
+    summary.seconds = round(time.perf_counter() - t0, 2)
+    return TrainResult(bundle, summary, out_dir)
+
+
+# ----------------------------------------------------------------------------- score
+
+
+def _evidence(emb: TextEmbeddings | None, customer_ids: pd.Series, cutoff: pd.Timestamp, review_direction: np.ndarray,
+              reviews: pd.DataFrame) -> dict[str, list[dict]]:
+    """Up to two review quotes and one browsing text per customer, verbatim (capped in length).
+
+    Reviews are picked to match the review-text driver: the best-rated recent ones when the
+    text lifts the prediction, the worst-rated when it lowers it.
+    """
+    out: dict[str, list[dict]] = {cid: [] for cid in customer_ids}
+    if len(reviews):
+        r = reviews[reviews["review_ts"] <= cutoff][["customer_id", "review_ts", "rating", "text"]].copy()
+        direction = pd.Series(review_direction, index=customer_ids.to_numpy())
+        r = r[r["customer_id"].isin(direction.index)]
+        r["key"] = -r["rating"] * np.sign(direction.reindex(r["customer_id"]).fillna(1).to_numpy() + 1e-9)
+        r = r.sort_values(["customer_id", "key", "review_ts"], ascending=[True, True, False]).groupby("customer_id").head(2)
+        for cid, ts, rating, text in r[["customer_id", "review_ts", "rating", "text"]].itertuples(index=False):
+            out[cid].append({"text": text[:EVIDENCE_MAX_CHARS], "source": f"review {ts.date()}, {rating:.0f}/5"})
+    if emb is not None and "browse" in emb.sources:
+        e = emb.texts_of("browse")
+        e = e[(pd.to_datetime(e["ts"], utc=True) <= cutoff) & e["customer_id"].isin(out.keys())]
+        e = e.sort_values(["customer_id", "ts"], ascending=[True, False]).drop_duplicates(["customer_id", "text"]).groupby("customer_id").head(1)
+        for cid, ts, text in e[["customer_id", "ts", "text"]].itertuples(index=False):
+            out[cid].append({"text": text[:EVIDENCE_MAX_CHARS], "source": f"browsing {pd.Timestamp(ts).date()}"})
+    return out
+
+
+def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
+                 reporter: Reporter | None = None, threads: int = 2) -> tuple[pd.DataFrame, list[dict], np.ndarray]:
+    """Profiles for every customer with an order at or before ``cutoff``: (frame, profile rows, fused vectors).
+
+    Shared by the batch `score` and the API's cold-start scoring, so both give the same answer.
+    """
+    reporter = reporter or Reporter()
+    fb = FeatureBuilder(loaded.tables, threads=threads)
+    snap = fb.snapshot(cutoff, bundle.config["horizon_days"])
+    fb.close()
+    if len(snap) == 0:
+        raise DataError(f"no customer has an order at or before the cutoff {cutoff.isoformat()}")
+    sources = tuple(bundle.text.sources)
+    emb = None
+    if sources:
+        encoder = encoder or make_encoder(bundle.config.get("embedding_model_arg"), None)
+        if encoder.model_id != bundle.config.get("embedding_model"):
+            raise DataError(f"the bundle was trained with embedding model {bundle.config.get('embedding_model')}, "
+                            f"but {encoder.model_id} is configured; set INSIGHT_EMBEDDING_MODEL to the training model")
+        emb = _embeddings(loaded, sources, encoder, bundle.config["half_life_days"], reporter)
+    X, pooled = _design(snap, bundle.text, emb, cutoff)
+    X = X[bundle.feature_names]
+    value = bundle.value_model.predict(X)
+    churn = bundle.churn_model.predict_proba(X)
+    grouper = FamilyGrouper(bundle.feature_names)
+    v_fam = grouper.transform(scaled_contributions(bundle.value_model.contributions(X), bundle.value_model.link))
+    c_fam = grouper.transform(scaled_contributions(bundle.churn_model.contributions(X), bundle.churn_model.link))
+    text_counts = X[[c for c in X.columns if c.startswith("n_") and c.endswith("_texts")]]
+    feats = pd.concat([snap.reset_index(drop=True), text_counts.reset_index(drop=True)], axis=1)
+    drivers = driver_records(feats, grouper.families, v_fam, c_fam, bundle.peers)
+    tiers = bundle.tiers.assign(value)
+    rfm = bundle.rfm.transform(snap.reset_index(drop=True))
+    rank_pct = pd.Series(value).rank(method="average", pct=True).to_numpy() * 100.0 - 100.0 / len(value) / 2
+    review_dir = v_fam[:, grouper.families.index("review text")] if "review text" in grouper.families else np.zeros(len(snap))
+    evidence = _evidence(emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
+    vectors = CustomerVectorizer.from_dict(bundle.config["vectorizer"]).transform(snap[TABULAR_FEATURES], pooled)
+
+    frame = pd.DataFrame({"customer_id": snap["customer_id"].to_numpy(), "tier": tiers, "predicted_value": value,
+                          "churn_probability": churn, "rfm_segment": rfm["rfm_segment"].to_numpy(), "value_rank_pct": rank_pct,
+                          "future_value": snap["future_value"].to_numpy(), "churn": snap["churn"].to_numpy()})
+    scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    keep = [c for c in TABULAR_FEATURES if c in snap]
+    feat_records = snap[keep].round(4).astype(object).where(snap[keep].notna(), None).to_dict("records")
+    rows = []
+    for i, cid in enumerate(frame["customer_id"]):
+        rows.append({
+            "customer_id": cid, "tier": tiers[i], "predicted_value": float(value[i]), "churn_probability": float(churn[i]),
+            "rfm_segment": rfm["rfm_segment"].iat[i], "value_rank_pct": float(rank_pct[i]),
+            "profile": {"drivers": drivers[i], "evidence": evidence.get(cid, []), "features": feat_records[i],
+                        "rfm": {"r": int(rfm["rfm_r"].iat[i]), "f": int(rfm["rfm_f"].iat[i]), "m": int(rfm["rfm_m"].iat[i])},
+                        "cutoff": cutoff.isoformat()},
+            "model_version": bundle.model_version, "scored_at": scored_at,
+        })
+    return frame, rows, vectors
+
+
+@dataclass
+class ScoreResult:
+    summary: RunSummary
+    frame: pd.DataFrame
+    store: str
+    index_dir: Path
+
+
+def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Path, cutoff: str | None = None,
+          reporter: Reporter | None = None, encoder=None, threads: int = 2) -> ScoreResult:
+    """Score every customer and replace the store's profiles and similar-customer index in one go."""
+    from embeddings.index import SimilarityIndex
+
+    reporter = reporter or Reporter()
+    summary = RunSummary()
+    t0 = time.perf_counter()
+    bundle = ModelBundle.load(model_dir)
+    with _timed(summary, reporter, "read and validate"):
+        loaded = _load(data)
+    store_s = str(store)
+    _record_rejects(summary, loaded, Path(store_s + ".rejects") if "://" not in store_s else None)
+    cut = parse_cutoff(cutoff, loaded.tables["orders"]["order_ts"].max())
+    with _timed(summary, reporter, "score"):
+        frame, rows, vectors = score_tables(bundle, loaded, cut, encoder=encoder, reporter=reporter, threads=threads)
+    with _timed(summary, reporter, "write store and index"):
+        idx_dir = index_dir(store)
+        index = SimilarityIndex.build(frame["customer_id"].tolist(), vectors)
+        meta = {"model_version": bundle.model_version, "model_dir": str(Path(model_dir).resolve()), "tiers": bundle.tiers.to_dict(),
+                "horizon_days": bundle.config["horizon_days"], "currency": bundle.config.get("currency", "$"),
+                "cutoff": cut.isoformat(), "scored_at": rows[0]["scored_at"], "customers": len(rows),
+                "tier_counts": frame["tier"].value_counts().to_dict(), "rejected_rows": summary.rejects}
+        # The index is written first to its own atomic directory; the profiles then swap in one transaction.
+        index.save(idx_dir)
+        ps = ProfileStore(store, create=True)
+        ps.replace_all(rows, meta)
+        ps.close()
+    summary.customers = len(rows)
+    summary.seconds = round(time.perf_counter() - t0, 2)
+    return ScoreResult(summary, frame, store_s, idx_dir)
+
+
+# ----------------------------------------------------------------------------- explain
+
+
+def explain(customer_id: str, store: str | Path, narrator=None):
+    """The explanation of one stored profile (facts -> narrator -> check)."""
+    from service.explain import TemplateNarrator, explain_profile
+
+    ps = ProfileStore(store)
+    try:
+        meta = ps.meta()
+        profile = ps.get(customer_id)
+    finally:
+        ps.close()
+    if profile is None:
+        raise KeyError(customer_id)
+    return explain_profile(profile, meta, narrator or TemplateNarrator())

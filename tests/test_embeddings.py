@@ -1,0 +1,326 @@
+"""Encoder resolution and the real bundled MiniLM (offline), the embedding cache, and the pipeline end to end.
+
+Pooling and the reducer are in test_embeddings_numeric.py, the FAISS index in test_embeddings_index.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import embeddings
+from embeddings import (
+    CachedEncoder,
+    EmbeddingCache,
+    EmbeddingCacheError,
+    EncoderError,
+    SimilarityIndex,
+    TextEncoder,
+    TextReducer,
+    load_encoder,
+    pool_by_key,
+    resolve_model,
+)
+from embeddings.encoder import ENV_MODEL, check_texts, model_fingerprint
+
+
+class FakeEncoder:
+    """Deterministic pseudo-random unit vectors per text; records what it was asked to encode."""
+
+    def __init__(self, dim: int = 8, model_id: str = "fake:0001"):
+        self.dim = dim
+        self.model_id = model_id
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts, batch_size: int = 64) -> np.ndarray:
+        texts = list(texts)
+        self.calls.append(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            seed = int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little")
+            out[i] = np.random.default_rng(seed).standard_normal(self.dim)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    @property
+    def encoded_texts(self) -> list[str]:
+        return [t for call in self.calls for t in call]
+
+
+# ----------------------------------------------------------------------------- resolution
+
+
+def test_import_is_cheap():
+    # `import embeddings` must not drag in torch / faiss / sklearn (CLI start-up time).
+    import subprocess
+    import sys
+
+    code = "import sys, embeddings; print(sorted(m for m in ('torch','faiss','sklearn','sentence_transformers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(embeddings.__file__).parents[1])
+    assert out.stdout.strip() == "[]"
+
+
+def test_resolve_model_precedence(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV_MODEL, raising=False)
+    bundled = resolve_model()
+    assert Path(bundled).is_dir() and (Path(bundled) / "modules.json").is_file()
+
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    monkeypatch.setenv(ENV_MODEL, str(folder))
+    assert resolve_model() == str(folder.resolve())
+    other = tmp_path / "other"
+    other.mkdir()
+    assert resolve_model(other) == str(other.resolve())  # explicit beats env
+
+    monkeypatch.setenv(ENV_MODEL, "  ")  # blank env var counts as unset
+    assert resolve_model() == bundled
+
+
+def test_resolve_model_errors(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV_MODEL, raising=False)
+    missing = tmp_path / "nope" / "model"
+    with pytest.raises(EncoderError, match="nope"):
+        resolve_model(str(missing))
+    with pytest.raises(EncoderError, match="typo-model"):
+        resolve_model("typo-model")  # bare name: neither a folder nor 'org/name'
+    monkeypatch.setenv(ENV_MODEL, str(missing))
+    with pytest.raises(EncoderError, match=ENV_MODEL):
+        resolve_model()
+    f = tmp_path / "weights.bin"
+    f.write_bytes(b"x")
+    with pytest.raises(EncoderError, match="is a file"):
+        resolve_model(f)
+    assert issubclass(EncoderError, ValueError)
+    # Hub names pass through untouched (looked up in the local HF cache at load time).
+    assert resolve_model("sentence-transformers/all-MiniLM-L6-v2") == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_load_encoder_unknown_backend():
+    with pytest.raises(EncoderError, match="torch"):
+        load_encoder(backend="onnx")
+
+
+def test_hub_name_not_cached_is_clear_error():
+    # Offline mode forbids downloading, so an uncached hub name fails at once with a useful message.
+    with pytest.raises(EncoderError, match="not in the local Hugging Face cache"):
+        embeddings.SentenceTransformerEncoder("acme/not-a-model")
+
+
+def test_check_texts_rejects_bad_input():
+    with pytest.raises(TypeError, match="single string"):
+        check_texts("hello")
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        check_texts(["ok", None])
+    assert check_texts(np.array(["a", "b"])) == ["a", "b"]
+
+
+def test_model_fingerprint_tracks_contents_not_just_sizes(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"\x00" * 64)
+    (tmp_path / "README.md").write_text("docs")
+    fp = model_fingerprint(tmp_path)
+    (tmp_path / "README.md").write_text("other docs")  # docs never change vectors
+    assert model_fingerprint(tmp_path) == fp
+    (tmp_path / "model.safetensors").write_bytes(b"\x01" * 64)  # "fine-tuned": same size, new weights
+    assert model_fingerprint(tmp_path) != fp
+    assert model_fingerprint(tmp_path, 128) != model_fingerprint(tmp_path, 256)
+
+
+# ----------------------------------------------------------------------------- the real model
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    mp = pytest.MonkeyPatch()
+    mp.delenv(ENV_MODEL, raising=False)
+    try:
+        yield load_encoder()
+    finally:
+        mp.undo()
+
+
+@pytest.mark.slow
+def test_real_model_offline(minilm):
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    assert isinstance(minilm, TextEncoder)
+    assert minilm.dim == 384
+    assert minilm.model_id.startswith("all-MiniLM-L6-v2:")
+    assert load_encoder() is minilm  # cached per process
+    assert load_encoder(resolve_model()) is minilm  # explicit default resolves to the same entry
+
+    texts = [
+        "The delivery was late and the box arrived damaged.",
+        "My parcel came days after the promised date, and the packaging was crushed.",
+        "I love the soft fabric of this sweater.",
+        "Quarterly tax filing deadlines for small businesses.",
+    ]
+    v = minilm.encode(texts)
+    assert v.dtype == np.float32 and v.shape == (4, 384)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    sim = v @ v.T
+    assert sim[0, 1] > sim[0, 2] + 0.2
+    assert sim[0, 1] > sim[0, 3] + 0.2
+    assert minilm.encode([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_real_model_preserves_order_despite_length_sorting(minilm):
+    texts = ["short", "a much much longer review text about shoes that pinch at the toes", "mid length text", "", "ok"]
+    batched = minilm.encode(texts, batch_size=2)  # several length-sorted batches
+    single = np.vstack([minilm.encode([t]) for t in texts])
+    np.testing.assert_allclose(batched, single, atol=1e-4)
+    np.testing.assert_allclose(minilm.encode(texts[::-1], batch_size=3)[::-1], batched, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_real_model_through_cache(minilm, tmp_path):
+    cache = EmbeddingCache(tmp_path / "emb.sqlite", minilm.model_id)
+    enc = CachedEncoder(minilm, cache)
+    first = enc.encode(["great service", "great service", "terrible service"])
+    again = CachedEncoder(minilm, EmbeddingCache(tmp_path / "emb.sqlite", minilm.model_id))
+    second = again.encode(["terrible service", "great service"])
+    assert (enc.encoded, again.encoded, again.hits) == (2, 0, 2)
+    np.testing.assert_array_equal(second, first[[2, 0]])
+
+
+# ----------------------------------------------------------------------------- cache
+
+
+def test_cached_encoder_second_run_encodes_nothing(tmp_path):
+    fake = FakeEncoder()
+    enc = CachedEncoder(fake, EmbeddingCache(tmp_path / "c.sqlite", fake.model_id))
+    texts = ["alpha", "beta", "gamma"]
+    v1 = enc.encode(texts)
+    assert enc.stats() == {"requested": 3, "hits": 0, "misses": 3, "encoded": 3}
+    v2 = enc.encode(texts)
+    assert enc.stats() == {"requested": 6, "hits": 3, "misses": 3, "encoded": 3}
+    assert fake.encoded_texts == texts  # the model saw each text once, ever
+    np.testing.assert_array_equal(v1, v2)
+    np.testing.assert_allclose(v1, fake.encode(texts), rtol=1e-6)
+
+    # A new process (new cache object on the same file) also hits.
+    fake2 = FakeEncoder()
+    enc2 = CachedEncoder(fake2, EmbeddingCache(tmp_path / "c.sqlite", fake.model_id))
+    v3 = enc2.encode(["gamma", "delta", "alpha"])
+    assert fake2.encoded_texts == ["delta"]
+    assert (enc2.hits, enc2.misses, enc2.encoded) == (2, 1, 1)
+    np.testing.assert_array_equal(v3[[0, 2]], v1[[2, 0]])
+    assert len(enc2.cache) == 4
+
+
+def test_cached_encoder_deduplicates(tmp_path):
+    fake = FakeEncoder()
+    for cache in (None, EmbeddingCache(tmp_path / "c.sqlite", fake.model_id)):
+        fake.calls.clear()
+        enc = CachedEncoder(fake, cache)
+        texts = ["b", "a", "b", "b", "c", "a"]
+        v = enc.encode(texts)
+        assert fake.encoded_texts == ["b", "a", "c"]  # each distinct text once, first-seen order
+        assert enc.encoded == 3 and enc.requested == 6
+        np.testing.assert_allclose(v, fake.encode(texts), rtol=1e-6)
+    assert CachedEncoder(fake).encode([]).shape == (0, 8)
+
+
+def test_cache_get_many_and_len(tmp_path):
+    cache = EmbeddingCache(tmp_path / "c.sqlite", "m1")
+    vecs, found = cache.get_many(["x", "y"])
+    assert vecs.shape == (2, 0) and not found.any() and cache.dim is None and len(cache) == 0
+    cache.put_many(["x", "y"], np.eye(2, 3, dtype=np.float32))
+    vecs, found = cache.get_many(["y", "z", "x", "y"])
+    assert found.tolist() == [True, False, True, True]
+    np.testing.assert_array_equal(vecs, [[0, 1, 0], [0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    assert len(cache) == 2 and cache.dim == 3
+    # Another model in the same file: separate keys, separate dim, separate count.
+    other = EmbeddingCache(tmp_path / "c.sqlite", "m2")
+    assert not other.get_many(["x"])[1].any()
+    other.put_many(["x"], np.ones((1, 5)))
+    assert (len(other), other.dim, len(cache)) == (1, 5, 2)
+    assert cache.key("x") != other.key("x")
+    conn = sqlite3.connect(tmp_path / "c.sqlite")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_cache_dim_mismatch_detected(tmp_path):
+    path = tmp_path / "c.sqlite"
+    EmbeddingCache(path, "fake:0001").put_many(["a"], np.ones((1, 8), dtype=np.float32))
+    cache = EmbeddingCache(path, "fake:0001")
+    with pytest.raises(EmbeddingCacheError, match="8-d.*4-d"):
+        cache.put_many(["b"], np.ones((1, 4)))
+    with pytest.raises(EmbeddingCacheError, match="8-d"):
+        CachedEncoder(FakeEncoder(dim=4, model_id="fake:0001"), cache)
+
+
+def test_cache_model_id_mismatch_refused(tmp_path):
+    cache = EmbeddingCache(tmp_path / "c.sqlite", "model-a")
+    with pytest.raises(EmbeddingCacheError, match="model-a"):
+        CachedEncoder(FakeEncoder(model_id="model-b"), cache)
+
+
+def test_cache_corrupt_or_foreign_file(tmp_path):
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(EmbeddingCacheError, match="garbage.sqlite"):
+        EmbeddingCache(garbage, "m")
+
+    foreign = tmp_path / "foreign.sqlite"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE customers (id TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(EmbeddingCacheError, match="not an embedding cache"):
+        EmbeddingCache(foreign, "m")
+
+    with pytest.raises(EmbeddingCacheError, match="not a file"):
+        EmbeddingCache(tmp_path, "m")
+
+    # A truncated vector inside a valid file is reported, not silently reshaped.
+    path = tmp_path / "c.sqlite"
+    EmbeddingCache(path, "m").put_many(["a"], np.ones((1, 4)))
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE vectors SET vec = ?", (b"\x00" * 6,))
+    conn.commit()
+    conn.close()
+    with pytest.raises(EmbeddingCacheError, match="corrupt"):
+        EmbeddingCache(path, "m").get_many(["a"])
+
+
+def test_cache_put_many_validation(tmp_path):
+    cache = EmbeddingCache(tmp_path / "c.sqlite", "m")
+    with pytest.raises(ValueError, match="shape"):
+        cache.put_many(["a", "b"], np.ones((1, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        cache.put_many(["a"], np.full((1, 3), np.nan))
+    assert len(cache) == 0 and cache.dim is None  # nothing half-written
+
+
+def test_cached_encoder_rejects_bad_encoder_output(tmp_path):
+    class Broken(FakeEncoder):
+        def encode(self, texts, batch_size=64):
+            return np.ones((len(texts), self.dim + 1), dtype=np.float32)
+
+    with pytest.raises(ValueError, match="shape"):
+        CachedEncoder(Broken()).encode(["a"])
+    with pytest.raises(TypeError):
+        CachedEncoder(object())
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+def test_pipeline_texts_to_similar_customers(tmp_path):
+    fake = FakeEncoder(dim=16)
+    enc = CachedEncoder(fake, EmbeddingCache(tmp_path / "c.sqlite", fake.model_id))
+    customers = np.array(["c1", "c2", "c1", "c3", "c2", "c4"])
+    texts = ["late delivery", "love it", "late delivery", "love it", "great fit", "late delivery"]
+    keys, pooled = pool_by_key(customers, enc.encode(texts))
+    assert keys.tolist() == ["c1", "c2", "c3", "c4"] and enc.encoded == 3
+    feats = TextReducer(n_components=4).fit_transform(pooled)
+    assert feats.shape == (4, 4)
+    index = SimilarityIndex.build(keys.tolist(), pooled)
+    ids, scores = index.neighbours_of("c1", k=1)
+    assert ids == ["c4"] and scores[0] == pytest.approx(1.0, abs=1e-5)
