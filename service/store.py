@@ -4,7 +4,6 @@ leaves the previous profiles intact.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -94,7 +93,7 @@ class ProfileStore:
             raise StoreError(f"{self.url}: not a profile store ({exc.orig})") from exc
         if not rows:
             raise StoreError(f"{self.url}: the store has no scored profiles yet (run `insight score`)")
-        return {k: _json(v) for k, v in rows}
+        return {k: v for k, v in rows}
 
     def tier_counts(self) -> dict[str, dict]:
         with self.engine.connect() as con:
@@ -120,10 +119,5 @@ class ProfileStore:
         self.engine.dispose()
 
 
-def _json(v):
-    return json.loads(v) if isinstance(v, str) else v
-
-
 def _decode(row: dict) -> dict:
-    row["profile"] = _json(row["profile"])
     return row

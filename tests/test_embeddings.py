@@ -106,7 +106,7 @@ def test_load_encoder_unknown_backend():
 
 def test_hub_name_not_cached_is_clear_error():
     # Offline mode forbids downloading, so an uncached hub name fails at once with a useful message.
-    with pytest.raises(EncoderError, match="not in the local Hugging Face cache"):
+    with pytest.raises(EncoderError, match="acme/not-a-model.*neither an existing folder"):
         embeddings.SentenceTransformerEncoder("acme/not-a-model")
 
 
@@ -243,6 +243,18 @@ def test_cache_get_many_and_len(tmp_path):
     conn = sqlite3.connect(tmp_path / "c.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+def test_cache_sees_writes_from_another_connection(tmp_path):
+    a = EmbeddingCache(tmp_path / "c.sqlite", "m")
+    b = EmbeddingCache(tmp_path / "c.sqlite", "m")  # opened before the model had any vectors
+    a.put_many(["x"], np.ones((1, 3)))
+    vecs, found = b.get_many(["x"])
+    assert found.all() and vecs.shape == (1, 3) and len(b) == 1
+    with pytest.raises(EmbeddingCacheError, match="3-d"):
+        b.put_many(["y"], np.ones((1, 2)))
+    a.close()
+    b.close()
 
 
 def test_cache_dim_mismatch_detected(tmp_path):

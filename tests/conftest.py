@@ -1,0 +1,46 @@
+"""Shared fixtures: one synthetic dataset, one trained bundle and one scored store per test session.
+
+The end-to-end fixtures use the real embedding model (bundled all-MiniLM-L6-v2, offline) and real XGBoost.
+"""
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see service/__init__.py
+
+import pytest  # noqa: E402
+
+E2E_CUSTOMERS = 2000
+E2E_SEED = 11
+
+
+@pytest.fixture(scope="session")
+def encoder(tmp_path_factory):
+    """The real encoder behind a cache private to this test session."""
+    from service.pipeline import make_encoder
+
+    return make_encoder(None, tmp_path_factory.mktemp("embedding-cache"))
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory):
+    from service.synth import generate, write_tables
+
+    d = tmp_path_factory.mktemp("synth")
+    write_tables(generate(E2E_CUSTOMERS, seed=E2E_SEED), d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def trained(synth_dir, tmp_path_factory, encoder):
+    from service.pipeline import TrainOptions, train
+
+    return train(synth_dir, tmp_path_factory.mktemp("model") / "bundle", TrainOptions(seed=3), encoder=encoder)
+
+
+@pytest.fixture(scope="session")
+def scored(synth_dir, trained, tmp_path_factory, encoder):
+    from service.pipeline import score
+
+    store = tmp_path_factory.mktemp("store") / "profiles.db"
+    return score(synth_dir, trained.out_dir, store, encoder=encoder)

@@ -1,0 +1,73 @@
+"""Tiers, RFM segments, SHAP scaling into currency, family grouping, peer percentiles."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from service.drivers import FamilyGrouper, PeerPercentiles, feature_family, scaled_contributions
+from service.tiers import RFMSegmenter, TierPolicy
+
+
+def test_default_shares_give_5_15_30_50():
+    v = np.arange(1000, dtype=float)
+    p = TierPolicy().fit(v)
+    counts = pd.Series(p.assign(v)).value_counts()
+    assert counts.to_dict() == {"Low": 500, "Medium": 300, "High": 150, "VIP": 50}
+
+
+def test_amount_tiers_and_roundtrip():
+    p = TierPolicy(amounts={"VIP": 100, "High": 50, "Medium": 10}).fit([1, 2, 3])
+    assert p.assign([150, 50, 9.99, 10]).tolist() == ["VIP", "High", "Low", "Medium"]
+    q = TierPolicy.from_dict(p.to_dict())
+    assert q.assign([150]).tolist() == ["VIP"]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"shares": {"VIP": 0.5, "High": 0.4, "Medium": 0.2}},
+    {"shares": {"VIP": 0.05, "High": 0.15}},
+    {"amounts": {"VIP": 10, "High": 50, "Medium": 1}},
+    {"shares": {"VIP": 0.05, "High": 0.15, "Medium": 0.3}, "amounts": {"VIP": 1, "High": 1, "Medium": 1}},
+])
+def test_bad_tier_config_is_rejected(kwargs):
+    with pytest.raises(ValueError):
+        TierPolicy(**kwargs)
+
+
+def test_rfm_segments_extremes():
+    rng = np.random.default_rng(0)
+    f = pd.DataFrame({"recency_days": rng.uniform(0, 500, 500), "frequency": rng.integers(1, 20, 500).astype(float),
+                      "monetary_total": rng.uniform(10, 5000, 500)})
+    seg = RFMSegmenter().fit(f)
+    best = pd.DataFrame({"recency_days": [0.0], "frequency": [100.0], "monetary_total": [1e6]})
+    worst = pd.DataFrame({"recency_days": [1000.0], "frequency": [1.0], "monetary_total": [1.0]})
+    assert seg.transform(best)["rfm_segment"].item() == "Champions"
+    assert seg.transform(worst)["rfm_segment"].item() == "Lost"
+    assert RFMSegmenter.from_dict(seg.to_dict()).transform(best)["rfm_segment"].item() == "Champions"
+
+
+def test_scaled_contributions_add_up_to_prediction_minus_baseline():
+    rng = np.random.default_rng(1)
+    phi = rng.normal(0, 0.5, (100, 6))
+    phi[:, -1] = 3.0  # bias
+    phi[0, :-1] = [1.0, -1.0, 0.5, -0.5, 0.0]  # contributions that cancel exactly
+    scaled = scaled_contributions(phi, np.exp)
+    margin = phi.sum(axis=1)
+    np.testing.assert_allclose(scaled.sum(axis=1), np.exp(margin) - np.exp(phi[:, -1]), rtol=1e-6, atol=1e-6)
+    assert np.isfinite(scaled).all()
+    # Signs follow the margin-space signs.
+    assert (np.sign(scaled) == np.sign(phi[:, :-1])).all()
+
+
+def test_family_grouping_and_text_families():
+    names = ["frequency", "orders_recent", "recency_days", "n_review_texts", "review_text_0", "review_text_1", "browse_text_0"]
+    g = FamilyGrouper(names)
+    out = g.transform(np.array([[1, 2, 3, 4, 5, 6, 7.0]]))
+    assert dict(zip(g.families, out[0])) == {"frequency": 3, "recency": 3, "review text": 15, "browsing text": 7}
+    with pytest.raises(KeyError):
+        feature_family("mystery")
+
+
+def test_peer_percentiles():
+    p = PeerPercentiles().fit(pd.DataFrame({"frequency": np.arange(1, 101, dtype=float)}))
+    pct = p.percentile("frequency", np.array([1, 50, 100, np.nan]))
+    assert pct[0] < 2 and 45 < pct[1] < 55 and pct[2] > 98 and np.isnan(pct[3])
+    assert np.isnan(p.percentile("unknown", np.array([1.0]))).all()
