@@ -214,7 +214,7 @@ class SentenceTransformerEncoder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - declared dependency
-            raise EncoderError("sentence-transformers is not installed; it is needed for the 'torch' backend") from exc
+            raise EncoderError(f"cannot import sentence-transformers, needed for the 'torch' backend: {exc}") from exc
         try:
             self._model = SentenceTransformer(folder, device=device, local_files_only=True)
         except Exception as exc:

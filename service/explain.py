@@ -108,10 +108,16 @@ def money(x: float, currency: str) -> str:
     return f"{currency}{abs(x):,.2f}"
 
 
-def _driver_phrase(d: Driver) -> str:
+MONEY_FEATURES = {"monetary_total", "avg_order_value", "max_order_value", "spend_recent", "spend_prior"}
+
+
+def _driver_phrase(d: Driver, currency: str) -> str:
     if d.value is None:
         return d.name
-    value = f"{d.value:,.0f}" if abs(d.value) >= 10 or float(d.value).is_integer() else f"{d.value:,.2f}"
+    if d.feature in MONEY_FEATURES:
+        value = money(d.value, currency)
+    else:
+        value = f"{d.value:,.0f}" if abs(d.value) >= 10 or float(d.value).is_integer() else f"{d.value:,.2f}"
     pct = f", {d.percentile:.0f}th percentile" if d.percentile is not None else ""
     return f"{d.name} ({value} {d.unit or ''}{pct})".replace(" ,", ",").replace("  ", " ")
 
@@ -136,9 +142,9 @@ class TemplateNarrator:
         ups = [d for d in facts.drivers if d.contribution > 0]
         downs = [d for d in facts.drivers if d.contribution < 0]
         if ups:
-            lines.append("What lifts the prediction: " + "; ".join(f"{_driver_phrase(d)} adds {money(d.contribution, c)}" for d in ups) + ".")
+            lines.append("What lifts the prediction: " + "; ".join(f"{_driver_phrase(d, c)} adds {money(d.contribution, c)}" for d in ups) + ".")
         if downs:
-            lines.append("What holds it back: " + "; ".join(f"{_driver_phrase(d)} takes off {money(d.contribution, c)}" for d in downs) + ".")
+            lines.append("What holds it back: " + "; ".join(f"{_driver_phrase(d, c)} takes off {money(d.contribution, c)}" for d in downs) + ".")
         lines.append(f"Churn risk: {facts.churn_probability * 100:.0f}% chance of no purchase in the next {facts.horizon_days} days (RFM segment: {facts.rfm_segment}).")
         quotes = facts.evidence[:2]
         if quotes:

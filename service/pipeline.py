@@ -202,10 +202,10 @@ def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions
 
     with _timed(summary, reporter, "train models"):
         text = TextFeaturizer(n_components=opts.text_components, sources=sources, random_state=opts.seed)
+        X_fit = s_fit[TABULAR_FEATURES].reset_index(drop=True)
         if emb is not None:
             pooled_fit = {src: emb.pooled(src, s_fit["customer_id"], fit_cut) for src in sources}
-            text.fit(pooled_fit)
-        X_fit, _ = _design(s_fit, text, emb, fit_cut)
+            X_fit = pd.concat([X_fit, text.fit_transform(pooled_fit, s_fit["future_value"].to_numpy(), s_fit["churn"].to_numpy())], axis=1)
         X_val, _ = _design(s_val, text, emb, val_cut)
         kw = dict(seed=opts.seed, n_threads=opts.n_threads)
         value = ValueModel(**kw).fit(X_fit, s_fit["future_value"], X_val, s_val["future_value"])
@@ -301,7 +301,8 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     drivers = driver_records(feats, grouper.families, v_fam, c_fam, bundle.peers)
     tiers = bundle.tiers.assign(value)
     rfm = bundle.rfm.transform(snap.reset_index(drop=True))
-    rank_pct = pd.Series(value).rank(method="average", pct=True).to_numpy() * 100.0 - 100.0 / len(value) / 2
+    # Share of scored customers with a strictly lower prediction, floored to 0.1 so the top one never reads "100%".
+    rank_pct = np.floor((pd.Series(value).rank(method="min").to_numpy() - 1) / len(value) * 1000) / 10
     review_dir = v_fam[:, grouper.families.index("review text")] if "review text" in grouper.families else np.zeros(len(snap))
     evidence = _evidence(emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
     vectors = CustomerVectorizer.from_dict(bundle.config["vectorizer"]).transform(snap[TABULAR_FEATURES], pooled)

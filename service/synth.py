@@ -40,37 +40,45 @@ Purchases follow the BG/NBD / Pareto-NBD story: a first order at acquisition
 (staggered over the period, growing, Q4-heavy), then Poisson repeat orders at a
 gamma-distributed rate with yearly seasonality (Nov/Dec peak) while "alive", and an
 exponential lifetime (gamma-heterogeneous hazard). Order values are lognormal around a
-lognormal per-customer spend level, so spend is heavy-tailed and ~half the buyers buy once.
-On top, each customer has one latent segment whose *future* behaviour differs from what its
-order history shows, and which its texts reveal *before* the orders do:
+lognormal per-customer spend level: spend is heavy-tailed (top 10 % of buyers ~65 % of
+spend) and ~43 % of buyers buy once. On top, each customer has one latent segment whose
+*future* behaviour differs from what its order history shows, and which its texts reveal
+*before* the orders do (change points are spread over the last ~10 months, so both the
+training cutoff ``end - 180d`` and the scoring cutoff ``end - 90d`` have changes ahead):
 
-* ``business`` (7 %): bulk/office buyers. 40 % are established from the start; 60 % are
-  "rising": at ``change_ts`` (spread over the last ~14 months, up to 30 days past ``end``)
-  their order rate steps up x2.5-5 and baskets become bulk (many items, ~5-10x value).
+* ``business`` (7 %): bulk/office buyers. 30 % are established from signup; 70 % are
+  "rising": at ``change_ts`` (last ~10 months up to 30 days past ``end``) their order rate
+  steps up x2.5-5 (``step_factor``) and baskets become bulk (~16 items, ~6x the value).
   From ``reveal_ts`` (30-120 days before the step) they browse bulk products ("... Bulk Pack
   of 50"), search "wholesale ...", "vat invoice", and review "ordered for our office/team".
-* ``disgruntled`` (9 %): a bad order at ``change_ts`` (last ~13 months) gets a complaint
-  review (late/damaged/refund/"never again", mostly 1-2 stars; ~8 % still rate 4-5);
+* ``disgruntled`` (9 %): a bad order at ``change_ts`` gets (80 %) a complaint review at
+  ``reveal_ts`` (late/damaged/refund/"never again", mostly 1-2 stars; ~8 % still rate 4-5);
   85 % leave within ~3 weeks; they search "refund status", "contact customer service".
 * ``drifting`` (8 %): from ``reveal_ts`` they search "cheaper alternative to ...",
-  "discount code", "price match" (and browse less); they stop buying ~1 month after
-  ``change_ts``.
-* ``gift`` (12 %): gift language in reviews and searches; purchases strongly concentrated
-  in Nov/Dec (and a little around Feb/May).
+  "discount code", "price match", write "found it cheaper elsewhere" reviews and browse
+  less; they stop buying ~1 month after ``change_ts``.
+* ``gift`` (12 %): gift language in reviews and searches; purchases concentrated in
+  Nov/Dec (x2.6-3.6) and a little around Feb/May.
 * ``loyal`` (10 %): praise ("my third order", "always buy here"), 2x purchase rate,
   4x lower dropout hazard.
 * ``regular`` (49 %) and ``browser`` (5 %, never orders; events only).
+* Across segments, 60 % of the customers who drop out "naturally" (``shops_around``) browse
+  more and search for discounts/cheaper alternatives in the 20-60 days before
+  ``death_ts`` (``churn_hint`` says whether that text actually appeared).
 Noise keeps the text honest: regular customers sometimes write mild or even complaining
 reviews and occasionally browse bulk or bargain items, and not every segment member writes
-or browses at all (~40 % of customers have reviews, ~70 % have events; the ``revealed``
-truth column says whose texts actually show the trait).
+or browses at all (~35 % of customers have reviews, ~70 % have events; ``revealed`` says
+whose texts actually show the segment's trait). Truth timestamps are pandas UTC timestamps
+(NaT when not applicable or outside the period; ``death_ts`` is NaT for customers alive at
+``end`` and for browsers).
 
 ``inject_errors``
 -----------------
 A fraction ``f`` of the rows of ``orders``, ``reviews`` and ``events`` (at least one row per
 kind) is corrupted; every corrupted cell is listed in ``tables["errors"]``
 (``table, row, column, kind, value``; ``row`` is the 0-based position in the returned frame
-and in the written file). The clean rows are identical to the ``inject_errors=0`` output.
+and in the written file). The other rows equal the ``inject_errors=0`` output (with
+``amount``/``rating`` as strings, e.g. ``"12.50"``/``"4"``).
 ``customers`` is never corrupted. Kinds:
 
 * orders: ``bad_date`` (unparseable ``order_ts``), ``negative_amount``,
@@ -97,7 +105,7 @@ __all__ = ["CURRENCY", "SEGMENTS", "TABLES", "catalogue", "generate", "write_tab
 CURRENCY = "EUR"
 TABLES = ("customers", "orders", "reviews", "events")
 SEGMENTS = ("regular", "business", "gift", "loyal", "disgruntled", "drifting", "browser")
-_SEG_SHARES = np.array([0.49, 0.07, 0.12, 0.10, 0.09, 0.08, 0.05])
+_SEG_SHARES = np.array([0.48, 0.08, 0.12, 0.10, 0.09, 0.08, 0.05])
 REG, BUS, GIFT, LOYAL, DISG, DRIFT, BROWSER = range(7)
 
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" dtype
@@ -134,7 +142,6 @@ _CATEGORIES: dict[str, tuple[float, float, list[str]]] = {
                                   "fish food", "bird seed", "grooming brush", "pet shampoo"]),
 }
 _CAT_NAMES = list(_CATEGORIES)
-_N_CAT = len(_CAT_NAMES)
 _CAT_PRICE = np.array([v[0] for v in _CATEGORIES.values()])
 _CAT_POP = np.array([v[1] for v in _CATEGORIES.values()])
 _CAT_POP = _CAT_POP / _CAT_POP.sum()
@@ -328,7 +335,7 @@ _COUNTRY_P = np.array([0.28, 0.20, 0.12, 0.12, 0.10, 0.05, 0.05, 0.03, 0.03, 0.0
 
 # monthly multipliers of the purchase rate (Jan..Dec)
 _SEASON = np.array([0.85, 0.80, 0.90, 0.92, 0.95, 0.92, 0.88, 0.92, 0.98, 1.05, 1.45, 1.75])
-_SEASON_GIFT = np.array([0.60, 0.90, 0.60, 0.60, 0.85, 0.60, 0.60, 0.60, 0.65, 0.90, 2.60, 3.60])
+_SEASON_GIFT = np.array([0.80, 1.00, 0.85, 0.85, 1.00, 0.85, 0.85, 0.85, 0.90, 1.10, 2.40, 3.20])
 _ACQ_SEASON = np.array([1.10, 0.90, 0.90, 0.90, 0.95, 0.90, 0.90, 0.90, 1.00, 1.05, 1.35, 1.30])
 
 
@@ -426,7 +433,7 @@ class _Clock:
         """pandas UTC timestamps for float days; NaT where not finite or outside the period."""
         ok = np.isfinite(t) & (t >= 0) & (t < self.T)
         m = np.where(ok, np.floor(np.where(ok, t, 0) * _MIN_PER_DAY), 0).astype(np.int64)
-        out = (self._start64 + m).astype("M8[s]").astype("M8[ns]")
+        out = (self._start64 + m).astype("M8[us]")
         out[~ok] = np.datetime64("NaT")
         return pd.Series(pd.DatetimeIndex(out).tz_localize("UTC"))
 
@@ -477,7 +484,7 @@ def generate(n_customers: int, seed: int = 0, end: str = "2025-12-31", years: fl
     rising = np.zeros(n, dtype=bool)
     u1, u2, u3, u4 = rng.random(n), rng.random(n), rng.random(n), rng.random(n)
     e1, e2 = rng.exponential(1.0, n), rng.exponential(1.0, n)
-    # disgruntled: bad order at `change` in the last ~13 months (needs to have been a customer for 10 days)
+    # disgruntled: bad order at `change` in the last ~10 months (a customer for >= 10 days by then)
     lo, hi = np.maximum(acq + 10, T - 300), T - 3
     bad = (seg == DISG) & (lo >= hi)
     seg[bad] = REG
@@ -489,15 +496,15 @@ def generate(n_customers: int, seed: int = 0, end: str = "2025-12-31", years: fl
     m = seg == DRIFT
     change[m] = lo[m] + u1[m] * (hi - lo[m])
     reveal[m] = np.maximum(acq[m], change[m] - (20 + 70 * u2[m]))
-    # business: 40 % established from acquisition, 60 % rising at `change`
+    # business: 20 % established from acquisition, 80 % rising at `change`
     m = seg == BUS
     step[m] = 2.5 + 2.5 * u3[m]
-    rising = m & (u4 < 0.7)
+    rising = m & (u4 < 0.8)
     est = m & ~rising
     change[est], reveal[est] = acq[est], acq[est]
-    lo, hi = np.maximum(acq + 30, T - 300), T + 30
+    lo, hi = np.maximum(acq + 30, T - 240), T + 30
     change[rising] = lo[rising] + u1[rising] * (hi - lo[rising])
-    reveal[rising] = np.maximum(acq[rising], change[rising] - (30 + 90 * u2[rising]))
+    reveal[rising] = np.maximum(acq[rising], change[rising] - (45 + 105 * u2[rising]))
     reveal[(seg == GIFT) | (seg == LOYAL)] = acq[(seg == GIFT) | (seg == LOYAL)]
     # lifetimes
     death = acq + life
@@ -509,7 +516,7 @@ def generate(n_customers: int, seed: int = 0, end: str = "2025-12-31", years: fl
     death[m] = change[m] + 30.0 * e1[m]
     death[rising] = change[rising] + life[rising]
     death[seg == BROWSER] = acq[seg == BROWSER]
-    # half of the customers who drop out "naturally" shop around first: in the 20-60 days before
+    # 60 % of the customers who drop out "naturally" shop around first: in the 20-60 days before
     # leaving they browse more and search for discounts and cheaper alternatives
     shops_around = np.isin(seg, [REG, BUS, GIFT, LOYAL]) & (rng.random(n) < 0.6) & (death < T + 60)
     shop_from = np.where(shops_around, death - (20.0 + 40.0 * rng.random(n)), np.inf)
@@ -579,7 +586,7 @@ def generate(n_customers: int, seed: int = 0, end: str = "2025-12-31", years: fl
     rs = seg[rc]
     n_r = len(ri)
     u = rng.random(n_r)
-    kind = np.where(u < 0.02, RV_COMPL, np.where(u < 0.13, RV_MILD, np.where(u < 0.33, RV_NEU, RV_POS)))
+    kind = np.where(u < 0.01, RV_COMPL, np.where(u < 0.12, RV_MILD, np.where(u < 0.33, RV_NEU, RV_POS)))
     v = rng.random(n_r)
     o_month = clock.month(o_t[ri])
     kind = np.where((rs == BUS) & (o_t[ri] >= reveal[rc]) & (v < 0.8), RV_BUS, kind)
@@ -671,7 +678,7 @@ def generate(n_customers: int, seed: int = 0, end: str = "2025-12-31", years: fl
     w0 = acq
     w1 = np.where(seg == BROWSER, np.minimum(acq + 90.0 * e2, T), np.minimum(death + 7.0, T))
     bspan = np.where(has_events, np.maximum(w1 - w0, 0.0), 0.0)
-    bmax = ev_rate * np.where(seg == BUS, 3.0, np.where(shops_around, 2.5, 1.0))
+    bmax = ev_rate * np.where(seg == BUS, 3.0, 1.0) * np.where(shops_around, 2.5, 1.0)
     bc, _ = _ragged(rng.poisson(bmax * bspan))
     bt = w0[bc] + rng.random(len(bc)) * bspan[bc]
     bs = seg[bc]
@@ -774,8 +781,8 @@ def generate(n_customers: int, seed: int = 0, end: str = "2025-12-31", years: fl
     churn_hint = np.zeros(n, dtype=bool)
     churn_hint[e_cust[e_hint]] = True
     complaint_ts = np.full(n, np.inf)
-    cm = kind == RV_COMPL
-    np.minimum.at(complaint_ts, rc[cm & (seg[rc] == DISG)], rt[cm & (seg[rc] == DISG)])
+    cm = (kind == RV_COMPL) & o_bad[ri]  # the review of the bad order
+    np.minimum.at(complaint_ts, rc[cm], rt[cm])
     reveal_out = np.where(seg == DISG, complaint_ts, reveal)
     truth = pd.DataFrame({
         "customer_id": _obj_str(cid_strings),

@@ -72,54 +72,117 @@ class TextEmbeddings:
         return PooledText(out, counts)
 
 
+class TextHead:
+    """A ridge regression from a pooled text vector to one target: a supervised one-number summary.
+
+    PCA keeps the directions of largest variance, which are mostly topic (what people buy); the
+    directions that predict value or churn (bulk/business intent, delivery complaints) can be small.
+    A ridge head finds them. Its training-row outputs are out-of-fold, so XGBoost never sees a score
+    that was fitted on the very row it is learning from.
+    """
+
+    ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+
+    def fit_oof(self, X: np.ndarray, y: np.ndarray, n_folds: int = 5, seed: int = 0) -> np.ndarray:
+        from sklearn.linear_model import RidgeCV
+        from sklearn.model_selection import KFold
+
+        full = RidgeCV(alphas=self.ALPHAS).fit(X, y)
+        self.coef_, self.intercept_ = full.coef_.astype(np.float64), float(full.intercept_)
+        oof = np.empty(len(y))
+        for tr, te in KFold(n_splits=min(n_folds, len(y)), shuffle=True, random_state=seed).split(X):
+            oof[te] = RidgeCV(alphas=self.ALPHAS).fit(X[tr], y[tr]).predict(X[te])
+        return oof
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return X.astype(np.float64) @ self.coef_ + self.intercept_
+
+
+HEAD_TARGETS = ("value", "churn")  # log1p(future spend), and no-purchase (0/1)
+
+
 class TextFeaturizer:
-    """Fits one reducer per text source on the training customers; turns pooled vectors into feature columns."""
+    """Per text source: a count, PCA components (unsupervised) and ridge scores for value and churn (supervised).
+
+    ``fit_transform`` returns the training rows' features with out-of-fold head scores; ``transform``
+    serves every later snapshot with the heads fitted on all training rows.
+    """
 
     def __init__(self, n_components: int = 8, sources=("review", "browse"), random_state: int = 0):
         self.n_components = n_components
         self.sources = tuple(sources)
         self.random_state = random_state
         self.reducers_: dict[str, TextReducer] = {}
+        self.heads_: dict[str, TextHead] = {}
 
     def feature_names(self) -> list[str]:
         names = []
         for src in self.sources:
             names.append(f"n_{src}_texts")
             names += [f"{src}_text_{i}" for i in range(self.n_components)]
+            names += [f"{src}_text_{t}_score" for t in HEAD_TARGETS]
         return names
 
-    def fit(self, pooled: dict[str, PooledText]) -> "TextFeaturizer":
+    def fit_transform(self, pooled: dict[str, PooledText], y_value: np.ndarray, y_churn: np.ndarray) -> pd.DataFrame:
+        targets = {"value": np.log1p(np.asarray(y_value, float)), "churn": np.asarray(y_churn, float)}
+        oof: dict[str, dict[str, np.ndarray]] = {}
         for src in self.sources:
             p = pooled[src]
             has = p.counts > 0
             reducer = TextReducer(n_components=self.n_components, random_state=self.random_state)
-            if has.sum() >= 2:
+            if has.sum() >= 10:  # too few texts to learn anything: the source stays missing (NaN)
                 reducer.fit(p.vectors[has])
                 self.reducers_[src] = reducer
-        return self
+                for t in HEAD_TARGETS:
+                    head = TextHead()
+                    scores = np.full(len(has), np.nan)
+                    scores[has] = head.fit_oof(p.vectors[has], targets[t][has], seed=self.random_state)
+                    self.heads_[f"{src}_{t}"] = head
+                    oof.setdefault(src, {})[t] = scores
+        return self._features(pooled, oof)
 
     def transform(self, pooled: dict[str, PooledText]) -> pd.DataFrame:
+        return self._features(pooled, None)
+
+    def _features(self, pooled: dict[str, PooledText], oof: dict | None) -> pd.DataFrame:
         cols: dict[str, np.ndarray] = {}
         for src in self.sources:
             p = pooled[src]
             n = len(p.counts)
-            comps = np.full((n, self.n_components), np.nan)
             has = p.counts > 0
+            comps = np.full((n, self.n_components), np.nan)
             if src in self.reducers_ and has.any():
                 comps[has] = self.reducers_[src].transform(p.vectors[has])
             cols[f"n_{src}_texts"] = p.counts
             for i in range(self.n_components):
                 cols[f"{src}_text_{i}"] = comps[:, i]
+            for t in HEAD_TARGETS:
+                scores = np.full(n, np.nan)
+                if oof is not None and src in oof:
+                    scores = oof[src][t]
+                elif f"{src}_{t}" in self.heads_ and has.any():
+                    scores[has] = self.heads_[f"{src}_{t}"].predict(p.vectors[has])
+                cols[f"{src}_text_{t}_score"] = scores
         return pd.DataFrame(cols)
 
     def save(self, directory: Path) -> dict:
         for src, reducer in self.reducers_.items():
             reducer.save(directory / f"reducer_{src}.npz")
-        return {"n_components": self.n_components, "sources": list(self.sources), "fitted": sorted(self.reducers_)}
+        if self.heads_:
+            np.savez(directory / "text_heads.npz", **{f"{k}__coef": h.coef_ for k, h in self.heads_.items()},
+                     **{f"{k}__intercept": np.float64(h.intercept_) for k, h in self.heads_.items()})
+        return {"n_components": self.n_components, "sources": list(self.sources), "fitted": sorted(self.reducers_),
+                "heads": sorted(self.heads_)}
 
     @classmethod
     def load(cls, directory: Path, spec: dict) -> "TextFeaturizer":
         f = cls(n_components=spec["n_components"], sources=tuple(spec["sources"]))
         for src in spec["fitted"]:
             f.reducers_[src] = TextReducer.load(directory / f"reducer_{src}.npz")
+        if spec.get("heads"):
+            with np.load(directory / "text_heads.npz", allow_pickle=False) as z:
+                for k in spec["heads"]:
+                    h = TextHead()
+                    h.coef_, h.intercept_ = z[f"{k}__coef"], float(z[f"{k}__intercept"])
+                    f.heads_[k] = h
         return f
