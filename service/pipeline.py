@@ -313,12 +313,15 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     keep = [c for c in TABULAR_FEATURES if c in snap]
     feat_records = snap[keep].round(4).astype(object).where(snap[keep].notna(), None).to_dict("records")
+    # The exact model input, so what-if questions can re-run the model on one stored customer.
+    model_inputs = X.astype(object).where(X.notna(), None).to_dict("records")
     rows = []
     for i, cid in enumerate(frame["customer_id"]):
         rows.append({
             "customer_id": cid, "tier": tiers[i], "predicted_value": float(value[i]), "churn_probability": float(churn[i]),
             "rfm_segment": rfm["rfm_segment"].iat[i], "value_rank_pct": float(rank_pct[i]),
             "profile": {"drivers": drivers[i], "evidence": evidence.get(cid, []), "features": feat_records[i],
+                        "model_input": model_inputs[i],
                         "rfm": {"r": int(rfm["rfm_r"].iat[i]), "f": int(rfm["rfm_f"].iat[i]), "m": int(rfm["rfm_m"].iat[i])},
                         "cutoff": cutoff.isoformat()},
             "model_version": bundle.model_version, "scored_at": scored_at,
