@@ -89,7 +89,7 @@ class ProfileStore:
         try:
             with self.engine.connect() as con:
                 rows = con.execute(sa.select(store_meta)).all()
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, sa.exc.DatabaseError) as exc:
             raise StoreError(f"{self.url}: not a profile store ({exc.orig})") from exc
         if not rows:
             raise StoreError(f"{self.url}: the store has no scored profiles yet (run `insight score`)")
