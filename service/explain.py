@@ -73,6 +73,8 @@ class Explanation(BaseModel):
     horizon_days: int
     churn_probability: float
     rfm_segment: str
+    prompt_version: str | None = Field(default=None, description="Version of the LLM prompt files behind the narrative (also kept on a fallback, naming the prompt whose narrative was rejected); None for the template narrator.", examples=["narrator-v1-1a2b3c4d"])
+    next_action: str | None = Field(default=None, description="The LLM narrator's suggested next action for the agent (None for the template narrator or a fallback).")
 
 
 def facts_from_profile(profile: dict, meta: dict, top: int = TOP_DRIVERS) -> Facts:
@@ -102,6 +104,19 @@ class Narrator(Protocol):
     name: str
 
     def narrate(self, facts: Facts, question: str | None = None) -> str: ...
+
+
+class Draft(BaseModel):
+    """One narration attempt as a narrator that can take feedback returns it (see service.narrators.llm)."""
+
+    narrative: str = ""
+    reasons: list[str] = Field(default_factory=list, description="Failures the narrator found itself (unparseable output, unknown driver, ...).")
+    quotes: list[str] = Field(default_factory=list, description="The verbatim quotes the narrative contains.")
+    checked_facts: Facts | None = Field(default=None, description="The facts as the narrator saw them (texts redacted and capped); the check uses these.")
+    next_action: str | None = None
+    raw: str | None = Field(default=None, description="The model's raw answer, fed back on a retry.")
+    prompt_version: str | None = None
+    error: bool = Field(default=False, description="The call itself failed (timeout, connection): no retry, nothing cached.")
 
 
 def money(x: float, currency: str) -> str:
@@ -157,8 +172,25 @@ class TemplateNarrator:
 _QUOTE = re.compile(r"[\u201c\"]([^\u201d\"]+)[\u201d\"]")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
 _TIER_CLAIM = re.compile(r"\b(?:is|are|in the|as an?|as)\s+(VIP|High|Medium|Low)\b")
+# Wider tier claims ("is a VIP", "treat them as a true VIP", "upgrade to VIP", "this VIP customer"): an obeyed
+# injection rarely uses the template's own wording. Tier names are matched case-sensitively (except VIP), so
+# "high churn risk" is no claim.
+_TIER_NAME = r"(VIP|[Vv]ip|High|Medium|Low)"
+_TIER_CLAIM_WIDE = re.compile(
+    r"\b(?:is|are|be|being|been|becomes?|became|as|into|call(?:ed|s|ing)?|treat(?:ed|s|ing)?|label(?:l?ed|s)?|classif(?:y|ied|ies)"
+    r"|rank(?:ed|s)?|upgrade[ds]?|promote[ds]?|make[s]?|made|deserves?|qualif(?:y|ies|ied)|consider(?:ed|s)?|count(?:ed|s)? as)\s+"
+    r"(?:(?:him|her|them|it|this|that|the|customer|client|a|an|our|one|of|to|true|real|top|genuine|new|now|already|clearly"
+    r"|definitely|really|fully|tier|status|level)\s+){0,4}" + _TIER_NAME + r"\b")
+_TIER_NOUN = re.compile(r"\b" + _TIER_NAME + r"[- ](?:tier|customer|client|status|member|level|segment|account|treatment|perks?)s?\b")
+_VIP_ANY = re.compile(r"\bvip\b", re.I)
+# A mention of another tier as a target or a threshold is no claim: "VIP starts at $153", "short of the VIP tier".
+_TARGET_BEFORE = re.compile(r"(?:reach(?:es|ing)?|next|short of|below|under|above|away from|gap|distance|close|closer|near|nearer|toward|towards"
+                            r"|from|than|up to|path to|way to)\W+(?:\w+\W+){0,2}$", re.I)
+_THRESHOLD_AFTER = re.compile(r"^\W{0,3}(?:tier\W+)?(?:starts?|begins?|threshold|floor|cut-?off|requires?|needs?|is reached|at \$|would)", re.I)
 _UP = re.compile(r"\b(adds?|lifts?|raises?|increases?|pushes? up|boosts?)\b", re.I)
 _DOWN = re.compile(r"\b(takes? off|lowers?|reduces?|holds? back|pulls? down|subtracts?|cuts?)\b", re.I)
+_WORD = re.compile(r"[a-z0-9]+")
+OUTSIDE_QUOTE_WORDS = 6  # this many consecutive words of a customer text outside quotation marks fail the check
 
 
 def _allowed_numbers(f: Facts) -> list[float]:
@@ -179,15 +211,71 @@ def _matches(x: float, allowed: list[float]) -> bool:
     return any(abs(x - a) <= max(0.51, 0.005 * abs(a)) or abs(x - round(a)) < 1e-9 for a in allowed)
 
 
-def check_narrative(narrative: str, facts: Facts, all_driver_names: set[str] | None = None) -> CheckResult:
-    """Every number, tier, driver direction and quote in ``narrative`` must match ``facts``."""
+def _strip_quotes(narrative: str, texts: list[str], quotes: list[str]) -> tuple[str, list[str]]:
+    """Replace every quotation of a customer text by a blank; return the rest and the quotes found.
+
+    Known texts and declared quotes are removed first, longest first, so a customer text that itself
+    contains quotation marks cannot leak its words into the unquoted part; the rest by pattern.
+    """
+    found: list[str] = []
+    for q in sorted({t for t in [*texts, *quotes] if t and t.strip()}, key=len, reverse=True):
+        for wrapped in (f"\u201c{q}\u201d", f'"{q}"'):
+            if wrapped in narrative:
+                found.append(q)
+                narrative = narrative.replace(wrapped, " ")
+    found += _QUOTE.findall(narrative)
+    return _QUOTE.sub(" ", narrative), found
+
+
+def _other_tier_claims(unquoted: str, tier: str) -> set[str]:
+    claims: set[str] = set(_TIER_CLAIM.findall(unquoted)) - {tier}
+    spans = [(m.group(1), m.start(1), m.end(1), True) for m in _TIER_CLAIM_WIDE.finditer(unquoted)]
+    spans += [(m.group(1), m.start(1), m.end(1), False) for m in _TIER_NOUN.finditer(unquoted)]
+    if tier != "VIP":
+        spans += [("VIP", m.start(), m.end(), False) for m in _VIP_ANY.finditer(unquoted)]
+    for name, start, end, verb in spans:
+        name = "VIP" if name.lower() == "vip" else name
+        if name == tier:
+            continue
+        before, after = unquoted[max(0, start - 40):start], unquoted[end:end + 30]
+        if _THRESHOLD_AFTER.search(after) or (not verb and _TARGET_BEFORE.search(before)):
+            continue
+        if verb and _TARGET_BEFORE.search(before) and not re.search(r"\b(?:is|are|as|call|treat|label|upgrade|promote)\w*\W+(?:\w+\W+){0,3}$", before[-25:], re.I):
+            continue
+        claims.add(name)
+    return claims
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _customer_text_outside_quotes(unquoted: str, texts: list[str], n: int = OUTSIDE_QUOTE_WORDS) -> str | None:
+    """The first run of ``n`` consecutive words of a customer text that the narrative repeats outside quotes."""
+    narrative = " " + " ".join(_words(unquoted)) + " "
+    for t in texts:
+        w = _words(t)
+        for i in range(len(w) - n + 1):
+            run = " ".join(w[i:i + n])
+            if f" {run} " in narrative:
+                return run
+    return None
+
+
+def check_narrative(narrative: str, facts: Facts, all_driver_names: set[str] | None = None,
+                    quotes: list[str] | None = None) -> CheckResult:
+    """Every number, tier, driver direction and quote in ``narrative`` must match ``facts``.
+
+    ``quotes``: the quotations the narrator declares it made (an LLM narrator knows them exactly); they
+    are verified like any other quote, and let quotes containing quotation marks be found whole.
+    """
     reasons: list[str] = []
     evidence_texts = [e.text for e in facts.evidence]
-    quotes = _QUOTE.findall(narrative)
-    for q in quotes:
-        if not any(q.strip() in t for t in evidence_texts):
+    unquoted, found = _strip_quotes(narrative, evidence_texts, quotes or [])
+    for q in found:
+        if not q.strip() or not any(q.strip() in t for t in evidence_texts):
             reasons.append(f"quote not found verbatim in the customer's texts: \u201c{q[:80]}\u201d")
-    unquoted = _QUOTE.sub(" ", narrative).replace(facts.customer_id, " ")
+    unquoted = unquoted.replace(facts.customer_id, " ")
     allowed = _allowed_numbers(facts)
     for raw in _NUMBER.findall(unquoted):
         try:
@@ -196,10 +284,9 @@ def check_narrative(narrative: str, facts: Facts, all_driver_names: set[str] | N
             continue
         if not _matches(x, allowed):
             reasons.append(f"number {raw} matches no fact")
-    claimed = set(_TIER_CLAIM.findall(unquoted))
     if facts.tier not in unquoted:
         reasons.append(f"the customer's tier ({facts.tier}) is not stated")
-    wrong = claimed - {facts.tier}
+    wrong = _other_tier_claims(unquoted, facts.tier)
     if wrong:
         reasons.append(f"states tier {', '.join(sorted(wrong))} but the customer is {facts.tier}")
     known = {d.name: d for d in facts.drivers}
@@ -214,26 +301,116 @@ def check_narrative(narrative: str, facts: Facts, all_driver_names: set[str] | N
             if up != down:  # one clear direction in the sentence
                 if (d.contribution > 0) != up:
                     reasons.append(f"driver '{name}' is said to {'raise' if up else 'lower'} the value, but its contribution is {d.contribution:+,.2f}")
+    leaked = _customer_text_outside_quotes(unquoted, evidence_texts)
+    if leaked:
+        reasons.append(f"repeats a customer text outside quotation marks (\u201c{leaked}\u201d): customer texts are quoted, never followed or paraphrased")
     return CheckResult(passed=not reasons, reasons=list(dict.fromkeys(reasons)))
 
 
 ALL_DRIVER_NAMES = set(HEADLINE)
 
 
+class Attempt(BaseModel):
+    """One narration attempt and its check."""
+
+    draft: Draft
+    check: CheckResult
+    seconds: float
+
+
+class Outcome(BaseModel):
+    """Every attempt of one narrator on one customer, and what is returned: the accepted narrative or the template."""
+
+    attempts: list[Attempt]
+    narrative: str
+    narrator: str
+    check: CheckResult
+    fallback: bool
+    next_action: str | None = None
+    prompt_version: str | None = None
+    cacheable: bool = True
+
+    @property
+    def seconds(self) -> float:
+        return sum(a.seconds for a in self.attempts)
+
+
+LLM_RETRIES = 1  # a failing LLM narrative is retried once, with the failures fed back
+
+
+def _safe_error(exc: BaseException) -> str:
+    from service.privacy import redact
+
+    return f"{type(exc).__name__}: {redact(str(exc), cards=True) or ''}"[:300]
+
+
+def narrate_checked(facts: Facts, narrator: Narrator, question: str | None = None, retries: int = LLM_RETRIES) -> Outcome:
+    """Narrate and check; a failing LLM narrative is retried with its failures fed back, then replaced by the template.
+
+    A narrator with a ``draft(facts, question, feedback=..., previous=...)`` method (service.narrators.llm)
+    takes the feedback; a plain ``narrate`` narrator is simply asked again.
+    """
+    import time
+
+    is_template = narrator.name == TemplateNarrator.name
+    attempts: list[Attempt] = []
+    feedback: list[str] | None = None
+    previous: Draft | None = None
+    for _ in range(1 + (0 if is_template else max(0, retries))):
+        t0 = time.perf_counter()
+        try:
+            if hasattr(narrator, "draft"):
+                draft = narrator.draft(facts, question, feedback=feedback, previous=previous)
+            else:
+                draft = Draft(narrative=narrator.narrate(facts, question))
+        except Exception as exc:  # noqa: BLE001 - an LLM call that fails is a failed narrative, not a failed request
+            if is_template:
+                raise
+            draft = Draft(reasons=[f"the narrator failed: {_safe_error(exc)}"], error=True)
+        if draft.narrative:
+            check = check_narrative(draft.narrative, draft.checked_facts or facts, ALL_DRIVER_NAMES, quotes=draft.quotes)
+            reasons = list(dict.fromkeys([*draft.reasons, *check.reasons]))
+        else:
+            reasons = draft.reasons or ["the narrator returned no narrative"]
+        attempts.append(Attempt(draft=draft, check=CheckResult(passed=not reasons, reasons=reasons), seconds=time.perf_counter() - t0))
+        if not reasons or draft.error:
+            break
+        feedback, previous = reasons, draft
+    last = attempts[-1]
+    prompt_version = last.draft.prompt_version
+    if last.check.passed or is_template:
+        return Outcome(attempts=attempts, narrative=last.draft.narrative, narrator=narrator.name, check=last.check, fallback=False,
+                       next_action=last.draft.next_action, prompt_version=prompt_version)
+    # Fall back. The reasons of the rejected LLM narratives are kept: they are what the caller needs to see.
+    if len(attempts) == 1:
+        reasons = last.check.reasons
+    else:
+        reasons = [f"attempt {i}: {r}" for i, a in enumerate(attempts, 1) for r in a.check.reasons]
+    return Outcome(attempts=attempts, narrative=TemplateNarrator().narrate(facts, question), narrator=TemplateNarrator.name,
+                   check=CheckResult(passed=False, reasons=reasons), fallback=True, prompt_version=prompt_version,
+                   cacheable=not any(a.draft.error for a in attempts))
+
+
 def explain_facts(facts: Facts, narrator: Narrator, question: str | None = None) -> Explanation:
-    """Narrate, check, and fall back to the template narrative when an LLM narrative fails the check."""
-    narrative = narrator.narrate(facts, question)
-    check = check_narrative(narrative, facts, ALL_DRIVER_NAMES)
-    used, fallback = narrator.name, False
-    if not check.passed and narrator.name != TemplateNarrator.name:
-        narrative = TemplateNarrator().narrate(facts, question)
-        used, fallback = TemplateNarrator.name, True
-        # The reasons of the rejected LLM narrative are kept: they are what the caller needs to see.
-        check = CheckResult(passed=False, reasons=check.reasons)
-    return Explanation(customer_id=facts.customer_id, tier=facts.tier, predicted_value=facts.predicted_value,
-                       narrative=narrative, drivers=facts.drivers, evidence=facts.evidence, narrator=used, check=check,
-                       fallback=fallback, model_version=facts.model_version, horizon_days=facts.horizon_days,
-                       churn_probability=facts.churn_probability, rfm_segment=facts.rfm_segment)
+    """Narrate, check, retry once with the failures fed back, and fall back to the template narrative.
+
+    A narrator with a ``cache`` (service.narrators.cache) answers repeat questions from it: the key holds
+    the customer, the facts, the model version, the prompt version and the provider and model.
+    """
+    cache = getattr(narrator, "cache", None)
+    if cache is not None:
+        hit = cache.get(facts, narrator, question)
+        if hit is not None:
+            return hit
+    outcome = narrate_checked(facts, narrator, question)
+    exp = Explanation(customer_id=facts.customer_id, tier=facts.tier, predicted_value=facts.predicted_value,
+                      narrative=outcome.narrative, drivers=facts.drivers, evidence=facts.evidence, narrator=outcome.narrator,
+                      check=outcome.check, fallback=outcome.fallback, model_version=facts.model_version,
+                      horizon_days=facts.horizon_days, churn_probability=facts.churn_probability, rfm_segment=facts.rfm_segment,
+                      prompt_version=outcome.prompt_version, next_action=outcome.next_action)
+    if cache is not None and outcome.cacheable:
+        cache.put(facts, narrator, question, exp)
+    return exp
 
 
 def explain_profile(profile: dict, meta: dict, narrator: Narrator) -> Explanation:

@@ -91,6 +91,11 @@ class _XGBModel:
         """Margin -> prediction scale (currency for value, probability for churn)."""
         raise NotImplementedError
 
+    def save(self, path) -> None:
+        """XGBoost JSON; attributes set at fit time (objective, smearing) travel inside it."""
+        self._check_fitted()
+        self.booster_.save_model(str(path))
+
 
 class ValueModel(_XGBModel):
     """Expected spend over the horizon.
@@ -160,10 +165,6 @@ class ValueModel(_XGBModel):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.link(self.margin(X))
 
-    def save(self, path) -> None:
-        self._check_fitted()
-        self.booster_.save_model(str(path))
-
     @classmethod
     def load(cls, path) -> "ValueModel":
         m = cls()
@@ -201,10 +202,6 @@ class ChurnModel(_XGBModel):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self.link(self.margin(X))
-
-    def save(self, path) -> None:
-        self._check_fitted()
-        self.booster_.save_model(str(path))
 
     @classmethod
     def load(cls, path) -> "ChurnModel":

@@ -29,8 +29,14 @@ def test_bundle_is_complete_and_metrics_sane(trained):
     assert manifest["versions"]["xgboost"] and manifest["data_fingerprint"] and manifest["tiers"]["thresholds"]
 
 
-def test_text_features_raise_holdout_gini_over_tabular_only(trained):
-    m = trained.bundle.metrics
+def test_text_features_raise_holdout_gini_over_tabular_only(tmp_path_factory, encoder):
+    """On 5,000 customers: at 2,000 the gain (+0.002..+0.037 over 11 seeds) is too noisy to assert a margin;
+    at 5,000 it was +0.018..+0.022 on seeds 1-3."""
+    from service.synth import generate, write_tables
+
+    d = tmp_path_factory.mktemp("synth5k")
+    write_tables(generate(5000, seed=2), d)
+    m = train(d, d / "model", TrainOptions(seed=0), encoder=encoder).bundle.metrics
     with_text, tabular = m["value"]["normalized_gini"], m["value_tabular_only"]["normalized_gini"]
     assert with_text > tabular + 0.01, (with_text, tabular)
 

@@ -1,0 +1,68 @@
+"""HTTP service settings: the shared ``Settings`` (INSIGHT_ prefix) plus the API's own knobs.
+
+Parsing of ``INSIGHT_API_KEYS`` lives here too. Keys never appear in messages or logs: an entry
+that cannot be parsed is reported by its position only.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from service.config import Settings
+
+Role = Literal["agent", "admin"]
+ROLES: tuple[str, ...] = ("agent", "admin")
+
+
+class ApiSettings(Settings):
+    """``Settings`` plus the HTTP service's limits; every field reads ``INSIGHT_<NAME>`` from the environment."""
+
+    model_dir: Path | None = Field(default=None, description="Model bundle to serve; default: the one recorded in the store's metadata.")
+    data_dir: Path | None = Field(default=None, description="Input tables of the batch run: POST /v1/score then merges a known customer's history with their new rows.")
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted (413 above).")
+    api_mask_pii: bool = Field(default=True, description="Mask e-mail addresses and phone numbers in customer texts of every response.")
+    api_score_max_customers: int = Field(default=100, ge=1, description="Most customers one POST /v1/score may contain.")
+    api_score_timeout_s: float = Field(default=60.0, gt=0, description="How long a score request waits for the scorer before 503.")
+    api_similar_max_k: int = Field(default=100, ge=1, description="Largest k of the similar-customers endpoint.")
+    index_approximate_above: int = Field(default=50_000, ge=0, description="Serve an approximate (HNSW) similar-customer index above this many customers; exact below.")
+    index_hnsw_ef_search: int = Field(default=128, ge=1, description="HNSW breadth of search (recall vs speed) when the index is approximate.")
+    api_snapshot_dir: Path | None = Field(default=None, description="Where private copies of the SQLite store are kept while served; default a temp dir.")
+    api_preload_encoder: bool = Field(default=True, description="Load the embedding model at start-up so the first POST /v1/score is fast.")
+
+
+def api_settings(settings: Settings | None = None, **overrides) -> ApiSettings:
+    """An ``ApiSettings`` from the environment, from a plain ``Settings`` or from an ``ApiSettings`` (copied), with overrides."""
+    base = {} if settings is None else settings.model_dump()
+    return ApiSettings(**{**base, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    digest: bytes  # sha256 of the key: compared in constant time, equal length whatever the key
+    role: str
+    label: str     # "key #2", for logs
+
+
+def parse_api_keys(spec: str) -> list[ApiKey]:
+    """``"key1:agent,key2:admin"`` -> keys; ValueError naming the entry's position (never the key) when malformed."""
+    keys: list[ApiKey] = []
+    seen: set[bytes] = set()
+    for i, entry in enumerate((e.strip() for e in (spec or "").split(",")), start=1):
+        if not entry:
+            continue
+        key, sep, role = entry.rpartition(":")
+        role = role.strip().lower()
+        if not sep or not key.strip():
+            raise ValueError(f"INSIGHT_API_KEYS entry {i} is not of the form key:role")
+        if role not in ROLES:
+            raise ValueError(f"INSIGHT_API_KEYS entry {i} has role {role!r}; roles are {', '.join(ROLES)}")
+        digest = hashlib.sha256(key.strip().encode()).digest()
+        if digest in seen:
+            raise ValueError(f"INSIGHT_API_KEYS entry {i} repeats an earlier key")
+        seen.add(digest)
+        keys.append(ApiKey(digest=digest, role=role, label=f"key #{i}"))
+    return keys

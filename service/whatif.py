@@ -1,0 +1,264 @@
+"""What would move a customer up a tier: answered by the model itself, not by prose.
+
+Every stored profile keeps ``model_input``, the exact feature row the model scored. A what-if
+applies a plausible customer action to that row (one more order today, several more orders, a
+bigger order, no returns), recomputes the behaviour features that the action changes the way the
+feature SQL would have computed them, re-runs the value and churn models on all scenarios in one
+batch, and reports which scenarios cross the target tier's floor and through which drivers (SHAP
+contributions of the scenario minus those of today, in currency).
+
+What is not simulated: text features (what the customer would write is unknown) and the passage of
+time (the cutoff stays where the store was scored).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from service.drivers import FamilyGrouper, scaled_contributions
+from service.features import TREND_WINDOW_DAYS
+from service.tiers import TIER_ORDER
+
+MAX_EXTRA_ORDERS = 10
+BIGGER_ORDER_MULTIPLES = (1.5, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
+REPREDICT_TOLERANCE = 0.01  # relative; the loaded model must reproduce the stored prediction
+
+
+class WhatIfError(ValueError):
+    """The profile cannot be re-predicted (no model input stored, or the model does not match the profile)."""
+
+
+class FeatureChange(BaseModel):
+    feature: str = Field(description="Model feature changed by the scenario.", examples=["frequency"])
+    before: float | None = Field(description="Value in the stored model input.", examples=[12.0])
+    after: float | None = Field(description="Value after the scenario.", examples=[13.0])
+
+
+class DriverChange(BaseModel):
+    name: str = Field(description="Driver family whose contribution changes.", examples=["frequency"])
+    change: float = Field(description="Change of the family's contribution to predicted value, in currency (scenario minus today).", examples=[38.4])
+
+
+class Scenario(BaseModel):
+    key: str = Field(description="Scenario kind: one_order, more_orders, bigger_order or no_returns.", examples=["more_orders"])
+    description: str = Field(description="The action, in words.", examples=["2 more orders of $45.10 (their average order value), the last one today"])
+    extra_orders: int = Field(description="Orders added by the scenario.", examples=[2])
+    order_amount: float | None = Field(description="Amount of each added order, in currency (None when no order is added).", examples=[45.1])
+    predicted_value: float = Field(description="Model's predicted spend over the horizon under the scenario.", examples=[161.2])
+    value_change: float = Field(description="Predicted value under the scenario minus today's prediction.", examples=[42.6])
+    churn_probability: float = Field(description="Model's churn probability under the scenario.", examples=[0.12])
+    tier: str = Field(description="Tier the scenario's prediction falls into (the stored thresholds).", examples=["VIP"])
+    reaches_target: bool = Field(description="True when the scenario's prediction reaches the target tier's floor.", examples=[True])
+    changes: list[FeatureChange] = Field(description="Model features the scenario changes.", examples=[[{"feature": "frequency", "before": 12.0, "after": 14.0}]])
+    drivers: list[DriverChange] = Field(description="Driver families that move the prediction most, largest first.", examples=[[{"name": "frequency", "change": 30.1}]])
+
+
+class WhatIf(BaseModel):
+    """Re-predictions of one customer under simple actions, against the floor of a target tier."""
+
+    customer_id: str = Field(examples=["C000042"], description="Customer id.")
+    tier: str = Field(description="Current tier.", examples=["High"])
+    predicted_value: float = Field(description="Today's predicted spend over the horizon (re-predicted from the stored model input).", examples=[118.6])
+    churn_probability: float = Field(description="Today's churn probability.", examples=[0.31])
+    target_tier: str | None = Field(description="Tier the scenarios aim for (None when the customer is already in the top tier).", examples=["VIP"])
+    target_floor: float | None = Field(description="Lowest predicted value of the target tier.", examples=[153.02])
+    gap: float | None = Field(description="Target floor minus today's prediction (what is missing).", examples=[34.42])
+    currency: str = Field(description="Currency symbol.", examples=["$"])
+    horizon_days: int = Field(description="Prediction horizon in days.", examples=[90])
+    scenarios: list[Scenario] = Field(description="Scenarios tried, in order of increasing effort.")
+    best: Scenario | None = Field(description="The least effort scenario that reaches the target (None when none does).")
+
+
+# ----------------------------------------------------------------------------- feature arithmetic
+
+
+def _f(x) -> float:
+    """None/NaN-safe float."""
+    return float("nan") if x is None else float(x)
+
+
+def _nz(x, default: float = 0.0) -> float:
+    v = _f(x)
+    return default if math.isnan(v) else v
+
+
+def with_new_orders(row: dict, k: int, amount: float) -> dict:
+    """The feature row after ``k`` more purchases of ``amount`` each, evenly spaced between the last
+    purchase and the cutoff, the last one at the cutoff (as the feature SQL would compute them)."""
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    x = dict(row)
+    f = _nz(row.get("frequency"))
+    r = max(_nz(row.get("recency_days")), 0.0)
+    gap = r / k
+    ages = [r * (k - j) / k for j in range(1, k + 1)]  # days before the cutoff; the last is 0
+    tenure = _nz(row.get("tenure_days"))
+    n_ret = _nz(row.get("n_returned"))
+
+    x["recency_days"] = 0.0
+    x["frequency"] = f + k
+    x["orders_per_month"] = (f + k) * 30.0 / max(tenure, 30.0)
+    recent = sum(a < TREND_WINDOW_DAYS for a in ages)
+    prior = sum(TREND_WINDOW_DAYS <= a < 2 * TREND_WINDOW_DAYS for a in ages)
+    x["orders_recent"] = _nz(row.get("orders_recent")) + recent
+    monetary = _nz(row.get("monetary_total")) + k * amount
+    x["monetary_total"] = monetary
+    x["avg_order_value"] = monetary / (f + k)
+    x["max_order_value"] = max(_nz(row.get("max_order_value")), amount)
+    sr = _nz(row.get("spend_recent")) + recent * amount
+    sp = _nz(row.get("spend_prior")) + prior * amount
+    x["spend_recent"], x["spend_prior"] = sr, sp
+    x["spend_trend"] = (sr - sp) / (sr + sp + 1.0)
+
+    # Inter-purchase gaps: the old ones (f - 1 of them) plus the new ones (k, or k - 1 with no earlier purchase).
+    n_old = max(int(f) - 1, 0)
+    m_old = _nz(row.get("ipi_mean_days"))
+    s_old = _nz(row.get("ipi_std_days"))
+    n_new = k if f >= 1 else k - 1
+    n = n_old + n_new
+    if n >= 1:
+        mean = (m_old * n_old + gap * n_new) / n
+        sum_sq = (s_old ** 2 * (n_old - 1) if n_old >= 2 else 0.0) + n_old * m_old ** 2 + n_new * gap ** 2
+        x["ipi_mean_days"] = mean
+        x["ipi_std_days"] = math.sqrt(max((sum_sq - n * mean ** 2) / (n - 1), 0.0)) if n >= 2 else float("nan")
+        x["ipi_last_days"] = gap if n_new >= 1 else _f(row.get("ipi_last_days"))
+        x["overdue_ratio"] = 0.0 if mean > 0 else float("nan")
+    x["return_rate"] = n_ret / (f + n_ret + k)
+    x["carts_per_order"] = _nz(row.get("n_carts")) / max(f + k, 1.0)
+    return x
+
+
+def without_returns(row: dict) -> dict:
+    x = dict(row)
+    x["n_returned"] = 0.0
+    x["return_rate"] = 0.0
+    return x
+
+
+# ----------------------------------------------------------------------------- the analysis
+
+
+@dataclass
+class _Candidate:
+    key: str
+    description: str
+    extra_orders: int
+    amount: float | None
+    row: dict
+
+
+def _money(x: float, currency: str) -> str:
+    return f"{currency}{x:,.2f}"
+
+
+def _usual_amount(row: dict, bundle) -> float:
+    """The customer's average order value; the population median for a customer without purchases."""
+    aov = _nz(row.get("avg_order_value"))
+    if aov > 0:
+        return round(aov, 2)
+    q = bundle.peers.quantiles_.get("avg_order_value")
+    return round(float(q[50]), 2) if q else 50.0
+
+
+def _frame(rows: list[dict], feature_names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([[_f(r.get(c)) for c in feature_names] for r in rows], columns=feature_names, dtype="float64")
+
+
+def target_for(tier: str, requested: str | None) -> str | None:
+    """The tier to aim for: the one asked for when it is above the current tier, else the next one up."""
+    idx = TIER_ORDER.index(tier)
+    if requested in TIER_ORDER and TIER_ORDER.index(requested) < idx:
+        return requested
+    return TIER_ORDER[idx - 1] if idx > 0 else None
+
+
+def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str | None = None) -> WhatIf:
+    """Scenarios for one stored profile; ``target_tier`` defaults to the next tier up."""
+    row = (profile.get("profile") or {}).get("model_input")
+    if not row:
+        raise WhatIfError(f"customer {profile['customer_id']} has no stored model input (re-score the store with this version)")
+    names = list(bundle.feature_names)
+    missing = [c for c in names if c not in row]
+    if missing:
+        raise WhatIfError(f"the stored model input lacks features of the loaded model ({', '.join(missing[:3])}); re-score the store")
+    currency = currency or bundle.config.get("currency", "$")
+    thresholds = bundle.tiers.thresholds_
+    tier = profile["tier"]
+    target = target_for(tier, target_tier)
+    floor = float(thresholds[target]) if target else None
+
+    usual = _usual_amount(row, bundle)
+    cands = [_Candidate("today", "today", 0, None, dict(row))]
+    cands.append(_Candidate("one_order", f"one more order of {_money(usual, currency)} (their average order value) today", 1, usual,
+                            with_new_orders(row, 1, usual)))
+    for k in range(2, MAX_EXTRA_ORDERS + 1):
+        cands.append(_Candidate("more_orders", f"{k} more orders of {_money(usual, currency)} (their average order value), the last one today",
+                                k, usual, with_new_orders(row, k, usual)))
+    for mult in BIGGER_ORDER_MULTIPLES:
+        amount = round(usual * mult, 2)
+        cands.append(_Candidate("bigger_order", f"one order of {_money(amount, currency)} ({mult:g}x their average order value) today",
+                                1, amount, with_new_orders(row, 1, amount)))
+    if _nz(row.get("n_returned")) > 0:
+        cands.append(_Candidate("no_returns", f"none of their {int(_nz(row.get('n_returned')))} returned or cancelled orders on record",
+                                0, None, without_returns(row)))
+
+    X = _frame([c.row for c in cands], names)
+    value = bundle.value_model.predict(X)
+    churn = bundle.churn_model.predict_proba(X)
+    stored = float(profile["predicted_value"])
+    if abs(value[0] - stored) > REPREDICT_TOLERANCE * max(abs(stored), 1.0):
+        raise WhatIfError(f"the loaded model predicts {value[0]:.2f} for {profile['customer_id']} but the store says {stored:.2f}; "
+                          "the store was scored with another model")
+    tiers = bundle.tiers.assign(value)
+    grouper = FamilyGrouper(names)
+    fam = grouper.transform(scaled_contributions(bundle.value_model.contributions(X), bundle.value_model.link))
+
+    def scenario(i: int) -> Scenario:
+        c = cands[i]
+        delta = fam[i] - fam[0]
+        order = np.argsort(-np.abs(delta), kind="stable")
+        drivers = [DriverChange(name=grouper.families[j], change=round(float(delta[j]), 2)) for j in order[:3] if abs(delta[j]) >= 0.005]
+        changes = [FeatureChange(feature=k, before=_round(row.get(k)), after=_round(c.row.get(k)))
+                   for k in names if not _same(row.get(k), c.row.get(k))]
+        return Scenario(key=c.key, description=c.description, extra_orders=c.extra_orders, order_amount=c.amount,
+                        predicted_value=round(float(value[i]), 2), value_change=round(float(value[i] - value[0]), 2),
+                        churn_probability=round(float(churn[i]), 4), tier=str(tiers[i]),
+                        reaches_target=bool(floor is not None and value[i] >= floor), changes=changes, drivers=drivers)
+
+    # Report: one order at the usual size; the fewest usual-size orders that reach the target (or the
+    # most tried); the smallest bigger order that does (or the biggest tried); no returns.
+    reach = [floor is not None and v >= floor for v in value]
+    picks = [1]
+    more = [i for i, c in enumerate(cands) if c.key == "more_orders"]
+    bigger = [i for i, c in enumerate(cands) if c.key == "bigger_order"]
+    for group in (more, bigger):
+        hit = next((i for i in group if reach[i]), None)
+        picks.append(hit if hit is not None else max(group, key=lambda i: value[i]))
+    picks += [i for i, c in enumerate(cands) if c.key == "no_returns"]
+    if reach[1]:  # one usual order already reaches it: more orders / a bigger order add nothing to the answer
+        picks = [1] + [i for i in picks[3:]]
+    scenarios = [scenario(i) for i in dict.fromkeys(picks)]
+    # Least effort = least added spend (then fewest orders); "no returns" is about the past, so it only
+    # counts when no purchase scenario gets there.
+    reaching = [s for s in scenarios if s.reaches_target]
+    buying = [s for s in reaching if s.extra_orders > 0]
+    best = (min(buying, key=lambda s: (s.extra_orders * (s.order_amount or 0.0), s.extra_orders)) if buying
+            else (reaching[0] if reaching else None))
+    return WhatIf(customer_id=profile["customer_id"], tier=tier, predicted_value=round(float(value[0]), 2),
+                  churn_probability=round(float(churn[0]), 4), target_tier=target, target_floor=round(floor, 2) if floor is not None else None,
+                  gap=round(floor - float(value[0]), 2) if floor is not None else None, currency=currency,
+                  horizon_days=int(bundle.config["horizon_days"]), scenarios=scenarios, best=best)
+
+
+def _round(x) -> float | None:
+    v = _f(x)
+    return None if math.isnan(v) else round(v, 4)
+
+
+def _same(a, b) -> bool:
+    va, vb = _f(a), _f(b)
+    return (math.isnan(va) and math.isnan(vb)) or va == vb
