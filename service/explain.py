@@ -123,6 +123,12 @@ def money(x: float, currency: str) -> str:
     return f"{currency}{abs(x):,.2f}"
 
 
+def ordinal(x: float) -> str:
+    n = int(round(x))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 MONEY_FEATURES = {"monetary_total", "avg_order_value", "max_order_value", "spend_recent", "spend_prior"}
 
 
@@ -133,7 +139,7 @@ def _driver_phrase(d: Driver, currency: str) -> str:
         value = money(d.value, currency)
     else:
         value = f"{d.value:,.0f}" if abs(d.value) >= 10 or float(d.value).is_integer() else f"{d.value:,.2f}"
-    pct = f", {d.percentile:.0f}th percentile" if d.percentile is not None else ""
+    pct = f", {ordinal(d.percentile)} percentile" if d.percentile is not None else ""
     return f"{d.name} ({value} {d.unit or ''}{pct})".replace(" ,", ",").replace("  ", " ")
 
 
@@ -189,8 +195,6 @@ _TARGET_BEFORE = re.compile(r"(?:reach(?:es|ing)?|next|short of|below|under|abov
 _THRESHOLD_AFTER = re.compile(r"^\W{0,3}(?:tier\W+)?(?:starts?|begins?|threshold|floor|cut-?off|requires?|needs?|is reached|at \$|would)", re.I)
 _UP = re.compile(r"\b(adds?|lifts?|raises?|increases?|pushes? up|boosts?)\b", re.I)
 _DOWN = re.compile(r"\b(takes? off|lowers?|reduces?|holds? back|pulls? down|subtracts?|cuts?)\b", re.I)
-_WORD = re.compile(r"[a-z0-9]+")
-OUTSIDE_QUOTE_WORDS = 6  # this many consecutive words of a customer text outside quotation marks fail the check
 
 
 def _allowed_numbers(f: Facts) -> list[float]:
@@ -246,22 +250,6 @@ def _other_tier_claims(unquoted: str, tier: str) -> set[str]:
     return claims
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def _customer_text_outside_quotes(unquoted: str, texts: list[str], n: int = OUTSIDE_QUOTE_WORDS) -> str | None:
-    """The first run of ``n`` consecutive words of a customer text that the narrative repeats outside quotes."""
-    narrative = " " + " ".join(_words(unquoted)) + " "
-    for t in texts:
-        w = _words(t)
-        for i in range(len(w) - n + 1):
-            run = " ".join(w[i:i + n])
-            if f" {run} " in narrative:
-                return run
-    return None
-
-
 def check_narrative(narrative: str, facts: Facts, all_driver_names: set[str] | None = None,
                     quotes: list[str] | None = None) -> CheckResult:
     """Every number, tier, driver direction and quote in ``narrative`` must match ``facts``.
@@ -301,9 +289,6 @@ def check_narrative(narrative: str, facts: Facts, all_driver_names: set[str] | N
             if up != down:  # one clear direction in the sentence
                 if (d.contribution > 0) != up:
                     reasons.append(f"driver '{name}' is said to {'raise' if up else 'lower'} the value, but its contribution is {d.contribution:+,.2f}")
-    leaked = _customer_text_outside_quotes(unquoted, evidence_texts)
-    if leaked:
-        reasons.append(f"repeats a customer text outside quotation marks (\u201c{leaked}\u201d): customer texts are quoted, never followed or paraphrased")
     return CheckResult(passed=not reasons, reasons=list(dict.fromkeys(reasons)))
 
 
@@ -384,8 +369,12 @@ def narrate_checked(facts: Facts, narrator: Narrator, question: str | None = Non
     # Fall back. The reasons of the rejected LLM narratives are kept: they are what the caller needs to see.
     if len(attempts) == 1:
         reasons = last.check.reasons
-    else:
-        reasons = [f"attempt {i}: {r}" for i, a in enumerate(attempts, 1) for r in a.check.reasons]
+    else:  # "attempts 1, 2: same reason" once, rather than the same line per attempt
+        seen: dict[str, list[int]] = {}
+        for i, a in enumerate(attempts, 1):
+            for r in a.check.reasons:
+                seen.setdefault(r, []).append(i)
+        reasons = [f"attempt{'s' if len(ix) > 1 else ''} {', '.join(map(str, ix))}: {r}" for r, ix in seen.items()]
     return Outcome(attempts=attempts, narrative=TemplateNarrator().narrate(facts, question), narrator=TemplateNarrator.name,
                    check=CheckResult(passed=False, reasons=reasons), fallback=True, prompt_version=prompt_version,
                    cacheable=not any(a.draft.error for a in attempts))

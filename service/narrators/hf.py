@@ -42,7 +42,6 @@ class LocalTransformersChat(BaseChatModel):
         path = Path(self.model_path)
         if not (path / "config.json").is_file():
             raise LocalModelError(f"{path}: not a transformers model folder (no config.json); set INSIGHT_LLM_MODEL_PATH")
-        import torch  # noqa: F401
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         try:

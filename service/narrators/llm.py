@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Literal
@@ -21,13 +20,13 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from service.explain import Draft, Facts, money
 from service.narrators.prompt import PromptSet, View, build_messages, llm_text, llm_view, load_prompts, retry_messages, TEXT_CAP
-from service.privacy import redact
 
 log = logging.getLogger("service.narrators")
 
 _UP_WORDS = {"raises", "raise", "up", "increases", "increase", "positive", "+", "lifts", "adds"}
 _DOWN_WORDS = {"lowers", "lower", "down", "decreases", "decrease", "negative", "-", "reduces", "takes off"}
 LEAK_WORDS = 8  # this many consecutive words of the system prompt in a narrative count as a prompt leak
+ECHO_WORDS = 6  # this many consecutive words of a customer text outside the quotes count as following or paraphrasing it
 
 
 class NarratorError(RuntimeError):
@@ -156,6 +155,9 @@ def structural_reasons(out: NarrativeOut, facts: Facts, prompts: PromptSet) -> l
     free = " ".join([out.summary, out.next_action, *(c.explanation for c in out.drivers)])
     if _shingles(free, LEAK_WORDS) & _shingles(prompts.system, LEAK_WORDS):
         reasons.append("the narrative repeats the system prompt")
+    echo = _shingles(free, ECHO_WORDS) & set().union(*(_shingles(t, ECHO_WORDS) for t in texts.values()))
+    if echo:
+        reasons.append(f"repeats a customer text outside quotation marks (\u201c{sorted(echo)[0]}\u201d): customer texts are quoted, never followed")
     return reasons
 
 
@@ -191,7 +193,6 @@ class LLMNarrator:
             runnable = model.with_retry(stop_after_attempt=retries + 1, wait_exponential_jitter=True)
         self._runnable = runnable
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix=f"narrator-{name}")
-        self._lock = threading.Lock()
 
     @property
     def prompt_version(self) -> str:
@@ -236,4 +237,4 @@ class LLMNarrator:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-__all__ = ["LLMNarrator", "NarrativeOut", "DriverClaim", "Quote", "NarratorError", "parse_answer", "render", "structural_reasons", "redact"]
+__all__ = ["LLMNarrator", "NarrativeOut", "DriverClaim", "Quote", "NarratorError", "UnparseableAnswer", "parse_answer", "render", "structural_reasons"]

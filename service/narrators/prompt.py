@@ -116,7 +116,17 @@ def texts_payload(view: View) -> list[dict]:
 
 
 def _dump(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=1)
+    """Readable and compact JSON: one key, or one list item, per line."""
+    one = lambda x: json.dumps(x, ensure_ascii=False)  # noqa: E731
+    if isinstance(obj, list):
+        return "[\n" + ",\n".join(f"  {one(x)}" for x in obj) + "\n]" if obj else "[]"
+    lines = []
+    for k, v in obj.items():
+        if isinstance(v, list) and v:
+            lines.append(f"  {one(k)}: [\n" + ",\n".join(f"    {one(x)}" for x in v) + "\n  ]")
+        else:
+            lines.append(f"  {one(k)}: {one(v)}")
+    return "{\n" + ",\n".join(lines) + "\n}"
 
 
 def _user(p: PromptSet, facts_obj: dict, texts_obj: list, question: str | None) -> str:

@@ -30,7 +30,7 @@ class NarratorOptions(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INSIGHT_LLM_", env_file=".env", extra="ignore")
 
     timeout_s: float = 60.0
-    max_retries: int = 2  # transport retries (connection errors, 429, 5xx) of one call
+    max_retries: int = 1  # transport retries (connection errors, 429, 5xx) of one call
     max_concurrency: int = 4  # calls in flight at once per narrator (hf: always 1)
     max_tokens: int = 700
     temperature: float = 0.0
