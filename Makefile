@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export INSIGHT_CACHE_DIR ?= $(CURDIR)/.cache
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-api clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# HTTP API latency/throughput over loopback (bounded: requests and seconds per endpoint), plus HNSW recall@10.
+bench-api: $(STAMP)
+	$(BIN)/python -m bench.api
 
 clean:
 	rm -rf demo-output .cache .pytest_cache

@@ -81,6 +81,9 @@ def explain_stored(customer_id: str, store, narrator: Narrator | None = None, ma
 
 _TIER_WORD = r"(VIP|High|Medium|Low)"
 _RULES: list[tuple[str, re.Pattern]] = [
+    # Instructions aimed at the answering machinery are not questions about the customer.
+    ("unsupported", re.compile(r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|above|previous|prompt|guidelines)\b|"
+                               r"\b(system prompt|jailbreak|pretend (to be|you are)|act as|you are now)\b", re.I)),
     ("contact", re.compile(r"\b(e-?mails?|e-?mail address|phone|telephone|mobile number|cell number|contact (details|info\w*)|"
                            r"home address|postal address|(street )?address|credit card|card number|iban|password|date of birth)\b", re.I)),
     ("upgrade", re.compile(r"\b(what would (it take|move|get|make|push|bring)|what (does|do) (it|they|he|she) (take|need)|"
@@ -97,8 +100,9 @@ _RULES: list[tuple[str, re.Pattern]] = [
                             r"is (he|she|it|they|this customer|the customer) (a |an )?(vip|high|medium|low))\b", re.I)),
     ("value", re.compile(r"\b(how much|spend\w*|value|worth|predict\w*|forecast\w*|expect\w*|revenue|clv|ltv|lifetime|"
                          r"next (quarter|month|90 days)|big spender)\b", re.I)),
-    ("evidence", re.compile(r"\b(said|say|says|wrote|write|written|reviews?|words|feedback|complain\w*|quotes?|opinions?|"
-                            r"feel\w*|think|browse\w*|brows\w*|look(ed|ing) at|search\w*|interest\w*)\b", re.I)),
+    ("evidence", re.compile(r"\b((did|does|do) (he|she|they|this customer|the customer) (say|write|think|feel|browse|search|look)|"
+                            r"said|wrote|written|reviews?|own words|feedback|complain\w*|quotes?|opinions?|browsed|searched|"
+                            r"look(ed|ing) at|interested in)\b", re.I)),
 ]
 
 
@@ -249,7 +253,7 @@ def _why(r: Route, facts, profile, ctx):
     if r.tier and r.tier != facts.tier:
         preface = f"No: {facts.customer_id} is not in the {r.tier} tier but in the {facts.tier} tier. "
         if TIER_ORDER.index(r.tier) < TIER_ORDER.index(facts.tier):
-            preface += f"Ask what would move them up to see what the model says it would take.\n"
+            preface += "Ask what would move them up to see what the model says it would take.\n"
         else:
             preface += "\n"
     return preface + exp.narrative, {"explanation": exp}
@@ -278,9 +282,9 @@ def _churn(r: Route, facts, profile, ctx):
         s[0] += f", {rel} the average of {avg:.0f}% across scored customers"
     s[0] += f" (RFM segment: {facts.rfm_segment})."
     if cf.recency_days is not None:
-        line = f"Last purchase {cf.recency_days:.0f} days before the cutoff"
+        line = f"Last purchase {_days(cf.recency_days)} before the cutoff"
         if cf.usual_gap_days is not None:
-            line += f"; they usually buy every {cf.usual_gap_days:.0f} days"
+            line += f"; they usually buy every {_days(cf.usual_gap_days)}"
         s.append(line + ".")
     if ups:
         s.append("What raises the risk: " + "; ".join(f"{_driver_phrase(d, c)} +{(d.churn_contribution or 0) * 100:.0f} points" for d in ups) + ".")
@@ -300,7 +304,7 @@ def _upgrade(r: Route, facts, profile, ctx):
     s: list[str] = []
     if w.target_tier is None:
         s.append(f"{facts.customer_id} is already in the top tier (VIP): the model expects {money(w.predicted_value, c)} "
-                 f"over the next {w.horizon_days} days, and VIP starts at {money(facts.tier_floor, c)}.")
+                 f"over the next {w.horizon_days} days, and VIP starts at {money(w.tier_floor, c)}.")
         return " ".join(s), {"what_if": w}
     if r.tier and TIER_ORDER.index(r.tier) >= TIER_ORDER.index(facts.tier):
         s.append(f"{facts.customer_id} is already {facts.tier}, at or above {r.tier}; looking at the next tier up instead.")
@@ -309,7 +313,9 @@ def _upgrade(r: Route, facts, profile, ctx):
     s.append("Re-running the model with each change:")
     for sc in w.scenarios:
         verdict = f"reaches {w.target_tier}" if sc.reaches_target else f"stays {sc.tier}" if sc.tier == facts.tier else f"moves to {sc.tier}, not enough"
-        drv = ", ".join(f"{d.name} {'+' if d.change >= 0 else '-'}{money(d.change, c)}" for d in sc.drivers)
+        if sc.value_change < 0:
+            verdict += ", lower than today"
+        drv = ", ".join(f"{d.name} {'+' if d.change >= 0 else '-'}{money(d.change, c)}" for d in sc.drivers[:4])
         s.append(f"- {sc.description}: {money(sc.predicted_value, c)} ({verdict}); churn risk {sc.churn_probability * 100:.0f}%"
                  + (f"; moved by {drv}" if drv else "") + ".")
     if w.best is not None:
@@ -370,6 +376,11 @@ def _unsupported(r: Route, facts, profile, ctx):
 
 _HANDLERS = {"why_tier": _why, "churn": _churn, "upgrade": _upgrade, "similar": _similar, "value": _value,
              "evidence": _evidence, "contact": _contact, "unsupported": _unsupported}
+
+
+def _days(x: float) -> str:
+    text = f"{x:,.0f}" if abs(x) >= 10 else f"{x:.1f}"
+    return f"{text} day" if text == "1.0" else f"{text} days"
 
 
 def _r4(x) -> float | None:

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from service.drivers import FamilyGrouper, scaled_contributions
+from service.drivers import FamilyGrouper, feature_family, scaled_contributions
 from service.features import TREND_WINDOW_DAYS
 from service.tiers import TIER_ORDER
 
 MAX_EXTRA_ORDERS = 10
 BIGGER_ORDER_MULTIPLES = (1.5, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
+INTERACTIONS = "other drivers (interactions)"
 REPREDICT_TOLERANCE = 0.01  # relative; the loaded model must reproduce the stored prediction
 
 
@@ -54,7 +55,9 @@ class Scenario(BaseModel):
     tier: str = Field(description="Tier the scenario's prediction falls into (the stored thresholds).", examples=["VIP"])
     reaches_target: bool = Field(description="True when the scenario's prediction reaches the target tier's floor.", examples=[True])
     changes: list[FeatureChange] = Field(description="Model features the scenario changes.", examples=[[{"feature": "frequency", "before": 12.0, "after": 14.0}]])
-    drivers: list[DriverChange] = Field(description="Driver families that move the prediction most, largest first.", examples=[[{"name": "frequency", "change": 30.1}]])
+    drivers: list[DriverChange] = Field(description="Change of each driver family the action touches, largest first, then the change the model "
+                                                    "credits to untouched features (interactions); together they add up to value_change.",
+                                        examples=[[{"name": "frequency", "change": 30.1}, {"name": "other drivers (interactions)", "change": -2.4}]])
 
 
 class WhatIf(BaseModel):
@@ -64,6 +67,7 @@ class WhatIf(BaseModel):
     tier: str = Field(description="Current tier.", examples=["High"])
     predicted_value: float = Field(description="Today's predicted spend over the horizon (re-predicted from the stored model input).", examples=[118.6])
     churn_probability: float = Field(description="Today's churn probability.", examples=[0.31])
+    tier_floor: float | None = Field(description="Lowest predicted value of the current tier (None for Low).", examples=[19.91])
     target_tier: str | None = Field(description="Tier the scenarios aim for (None when the customer is already in the top tier).", examples=["VIP"])
     target_floor: float | None = Field(description="Lowest predicted value of the target tier.", examples=[153.02])
     gap: float | None = Field(description="Target floor minus today's prediction (what is missing).", examples=[34.42])
@@ -220,10 +224,16 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
     def scenario(i: int) -> Scenario:
         c = cands[i]
         delta = fam[i] - fam[0]
-        order = np.argsort(-np.abs(delta), kind="stable")
-        drivers = [DriverChange(name=grouper.families[j], change=round(float(delta[j]), 2)) for j in order[:3] if abs(delta[j]) >= 0.005]
         changes = [FeatureChange(feature=k, before=_round(row.get(k)), after=_round(c.row.get(k)))
                    for k in names if not _same(row.get(k), c.row.get(k))]
+        # The families whose features the action changes, largest effect first; what the trees credit to unchanged
+        # features (interactions) is reported as one remainder, so the changes add up to the value change.
+        touched = {feature_family(ch.feature) for ch in changes}
+        idx = [j for j in np.argsort(-np.abs(delta), kind="stable") if grouper.families[j] in touched]
+        drivers = [DriverChange(name=grouper.families[j], change=round(float(delta[j]), 2)) for j in idx if abs(delta[j]) >= 0.005]
+        rest = float(delta.sum() - sum(delta[j] for j in idx))
+        if abs(rest) >= 0.005:
+            drivers.append(DriverChange(name=INTERACTIONS, change=round(rest, 2)))
         return Scenario(key=c.key, description=c.description, extra_orders=c.extra_orders, order_amount=c.amount,
                         predicted_value=round(float(value[i]), 2), value_change=round(float(value[i] - value[0]), 2),
                         churn_probability=round(float(churn[i]), 4), tier=str(tiers[i]),
@@ -249,7 +259,8 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
     best = (min(buying, key=lambda s: (s.extra_orders * (s.order_amount or 0.0), s.extra_orders)) if buying
             else (reaching[0] if reaching else None))
     return WhatIf(customer_id=profile["customer_id"], tier=tier, predicted_value=round(float(value[0]), 2),
-                  churn_probability=round(float(churn[0]), 4), target_tier=target, target_floor=round(floor, 2) if floor is not None else None,
+                  churn_probability=round(float(churn[0]), 4), tier_floor=round(float(thresholds[tier]), 2) if tier in thresholds else None,
+                  target_tier=target, target_floor=round(floor, 2) if floor is not None else None,
                   gap=round(floor - float(value[0]), 2) if floor is not None else None, currency=currency,
                   horizon_days=int(bundle.config["horizon_days"]), scenarios=scenarios, best=best)
 

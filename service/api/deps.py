@@ -1,0 +1,85 @@
+"""Request dependencies: API-key authentication with roles, and the snapshot a request works on.
+
+Keys come from ``INSIGHT_API_KEYS`` ("key:role,..."). A presented key is hashed and compared with
+``hmac.compare_digest`` against every configured key's hash (equal lengths, no early exit), so
+timing tells nothing about which key or how much of it matched. Keys are never logged or echoed:
+the logs and metrics name a key by its position ("key #2") only.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from service.api.problems import ProblemException
+from service.api.state import AppState, Snapshot
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey",
+                              description="API key from INSIGHT_API_KEYS (role agent: read and ask; admin: also score-with-write and reload).")
+bearer = HTTPBearer(auto_error=False, scheme_name="Bearer", description="The same API key as a bearer token (for Prometheus scrapers and proxies).")
+
+WWW_AUTH = {"WWW-Authenticate": 'ApiKey header="X-API-Key", Bearer'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    label: str
+
+
+def app_state(request: Request) -> AppState:
+    return request.app.state.insight
+
+
+def authenticate(request: Request, api_key: str | None = Security(api_key_header),
+                 token: HTTPAuthorizationCredentials | None = Security(bearer)) -> Principal:
+    given = api_key or (token.credentials if token is not None else None)
+    metrics = getattr(request.app.state, "metrics", None)
+    if not given:
+        if metrics:
+            metrics.auth_failures.labels("missing").inc()
+        raise ProblemException(401, "this endpoint needs an API key in the X-API-Key header (or Authorization: Bearer)", headers=WWW_AUTH)
+    digest = hashlib.sha256(given.encode("utf-8", "surrogateescape")).digest()
+    match = None
+    for key in request.app.state.api_keys:  # compare with every key, no early exit
+        if hmac.compare_digest(digest, key.digest) and match is None:
+            match = key
+    if match is None:
+        if metrics:
+            metrics.auth_failures.labels("unknown").inc()
+        raise ProblemException(401, "the API key is not valid", headers=WWW_AUTH)
+    request.state.principal = match.label
+    return Principal(role=match.role, label=match.label)
+
+
+def require_agent(principal: Principal = Depends(authenticate)) -> Principal:
+    """Any valid key: agent or admin."""
+    return principal
+
+
+def require_admin(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
+    if principal.role != "admin":
+        metrics = getattr(request.app.state, "metrics", None)
+        if metrics:
+            metrics.auth_failures.labels("forbidden").inc()
+        raise ProblemException(403, f"this needs an admin key; {principal.label} has role {principal.role}")
+    return principal
+
+
+def snapshot(request: Request) -> Iterator[Snapshot]:
+    """The snapshot this request works on, from start to end (a reload meanwhile does not affect it)."""
+    snap = app_state(request).acquire()
+    if snap is None:
+        raise ProblemException(503, "no model and store are loaded yet", title="Not ready")
+    try:
+        yield snap
+    finally:
+        snap.release()
+
+
+def settings_of(request: Request):
+    return request.app.state.settings

@@ -1,0 +1,269 @@
+"""The glue between the routers and the application layer: each function takes a snapshot and returns a
+response model. Routers stay thin (parse, authorise, call one of these); the logic lives in
+service.ask, service.whatif, service.explain, service.pipeline and service.tables.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from service.api.problems import ProblemException
+from service.api.schemas import (CustomerProfile, ExplanationResponse, ModelInfo, RFMScores, ScoredProfile, ScoreRequest, ScoreResponse,
+                                 SimilarResponse, TierInfo, TiersResponse)
+from service.api.state import AppState, Snapshot
+from service.ask import AskAnswer, CustomerContext, SimilarCustomer, answer, explain_customer
+from service.explain import TOP_DRIVERS, Driver, Evidence
+from service.drivers import UNITS
+from service.privacy import redact_profile
+from service.tiers import TIER_ORDER
+
+
+def not_found(customer_id: str) -> ProblemException:
+    return ProblemException(404, f"customer {customer_id!r} is not in the profile store", title="Customer not found", type_="unknown-customer")
+
+
+def stored_profile(snap: Snapshot, customer_id: str) -> dict:
+    profile = snap.profile(customer_id)
+    if profile is None:
+        raise not_found(customer_id)
+    return profile
+
+
+def _drivers(profile: dict, top: int) -> list[Driver]:
+    return [Driver(unit=UNITS.get(d.get("feature") or ""), **{k: d.get(k) for k in ("name", "value", "contribution", "percentile", "feature", "churn_contribution")})
+            for d in profile["profile"]["drivers"][:top]]
+
+
+def profile_view(snap: Snapshot, profile: dict, mask: bool, top: int = TOP_DRIVERS, cls=CustomerProfile, **extra):
+    if mask:
+        profile = redact_profile(profile)
+    inner = profile["profile"]
+    rfm = inner.get("rfm")
+    return cls(customer_id=profile["customer_id"], tier=profile["tier"], predicted_value=round(float(profile["predicted_value"]), 2),
+               churn_probability=round(float(profile["churn_probability"]), 4), value_rank_pct=float(profile["value_rank_pct"]),
+               rfm_segment=profile["rfm_segment"], rfm=RFMScores(**rfm) if rfm else None, horizon_days=int(snap.meta["horizon_days"]),
+               currency=snap.meta.get("currency", "$"), cutoff=inner.get("cutoff"), drivers=_drivers(profile, top),
+               evidence=[Evidence(**e) for e in inner.get("evidence", [])], features=inner.get("features") or {},
+               model_version=profile["model_version"], scored_at=profile["scored_at"], **extra)
+
+
+def customer(snap: Snapshot, customer_id: str, mask: bool, top: int) -> CustomerProfile:
+    return profile_view(snap, stored_profile(snap, customer_id), mask, top)
+
+
+def explanation(snap: Snapshot, customer_id: str, narrator, mask: bool) -> ExplanationResponse:
+    exp = explain_customer(stored_profile(snap, customer_id), snap.meta, narrator, mask=mask)
+    return ExplanationResponse.model_validate(exp.model_dump())
+
+
+def _similar_customers(snap: Snapshot, pairs: list[tuple[str, float]]) -> list[SimilarCustomer]:
+    out = []
+    for cid, score in pairs:
+        row = snap.roster_row(cid)
+        tier, value, churn, seg = row if row else (None, None, None, None)
+        out.append(SimilarCustomer(customer_id=cid, similarity=round(score, 4), tier=tier,
+                                   predicted_value=None if value is None else round(value, 2),
+                                   churn_probability=None if churn is None else round(churn, 4), rfm_segment=seg))
+    return out
+
+
+def similar(snap: Snapshot, customer_id: str, k: int) -> SimilarResponse:
+    if snap.roster_row(customer_id) is None:
+        raise not_found(customer_id)
+    try:
+        pairs = snap.neighbours(customer_id, k)
+    except KeyError:
+        raise ProblemException(404, f"customer {customer_id!r} is not in the similar-customer index (it is rebuilt by `insight score`)",
+                               title="Customer not indexed", type_="not-indexed")
+    return SimilarResponse(customer_id=customer_id, k=k, index=snap.index.kind, similar=_similar_customers(snap, pairs))
+
+
+def ask(snap: Snapshot, customer_id: str, question: str, narrator, mask: bool) -> AskAnswer:
+    profile = stored_profile(snap, customer_id)
+
+    def neighbours(k: int) -> list[SimilarCustomer]:
+        try:
+            return _similar_customers(snap, snap.neighbours(customer_id, k))
+        except KeyError:
+            return []
+
+    ctx = CustomerContext(profile=profile, meta=snap.meta, narrator=narrator, bundle=snap.bundle, similar=neighbours,
+                          population_churn=snap.population_churn, mask=mask)
+    return answer(question, ctx)
+
+
+def tiers(snap: Snapshot) -> TiersResponse:
+    policy = snap.bundle.tiers
+    thresholds = policy.thresholds_ or {}
+    counts = snap.store.tier_counts()
+    shares = policy.shares or {}
+    rows = []
+    for t in TIER_ORDER:
+        c = counts.get(t, {})
+        share = shares.get(t) if policy.shares else None
+        if policy.shares and t == "Low":
+            share = round(1 - sum(shares.values()), 6)
+        rows.append(TierInfo(tier=t, min_predicted_value=round(thresholds[t], 2) if t in thresholds else None, share=share,
+                             customers=int(c.get("customers", 0)),
+                             mean_predicted_value=None if c.get("mean_predicted_value") is None else round(c["mean_predicted_value"], 2),
+                             mean_churn_probability=None if c.get("mean_churn_probability") is None else round(c["mean_churn_probability"], 4)))
+    return TiersResponse(tiers=rows, policy="amounts" if policy.amounts else "shares", horizon_days=int(snap.meta["horizon_days"]),
+                         currency=snap.meta.get("currency", "$"), customers=sum(r.customers for r in rows), model_version=snap.model_version)
+
+
+def model_info(snap: Snapshot) -> ModelInfo:
+    b = snap.bundle
+    return ModelInfo(model_version=b.model_version, created_at=b.created_at, horizon_days=int(b.config["horizon_days"]), cutoff=b.config["cutoff"],
+                     value_objective=b.metrics.get("value_objective"), features=len(b.feature_names), text_sources=list(b.text.sources),
+                     embedding_model=b.config.get("embedding_model"), metrics=_finite(b.metrics), data_fingerprint=b.fingerprint,
+                     versions=b.versions, store_scored_at=snap.meta.get("scored_at"), store_cutoff=snap.meta.get("cutoff"),
+                     index=snap.index.kind, index_size=len(snap.index), loaded_at=snap.loaded_at)
+
+
+def _finite(obj):
+    """JSON has no NaN: metrics that could not be computed become null."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+# ----------------------------------------------------------------------------- cold-start scoring
+
+TS_COLUMNS = {"orders": "order_ts", "reviews": "review_ts", "events": "event_ts"}
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(rows)
+    return df.astype(object).where(df.notna(), None)
+
+
+def _field_for(reason: str, columns) -> str | None:
+    for word in reason.replace(",", " ").split():
+        if word in columns:
+            return word
+    return None
+
+
+def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=None) -> ScoreResponse:
+    """Validate raw rows with the batch rules (service.tables.validate_tables), score them with the batch code
+    (service.pipeline.score_tables) and, when asked, write the profiles; known customers' batch history is merged."""
+    from service.pipeline import parse_cutoff, score_tables
+    from service.tables import REASON_COLUMN, ROW_COLUMN, DataError, validate_tables
+
+    t0 = time.perf_counter()
+    sent = {name: rows for name, rows in req.tables.model_dump().items() if rows}
+    frames = {name: _frame(rows) for name, rows in sent.items()}
+    ids: list[str] = []
+    for df in frames.values():
+        if "customer_id" in df.columns:
+            ids += [str(v).strip() for v in df["customer_id"] if v is not None and str(v).strip()]
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > settings.api_score_max_customers:
+        raise ProblemException(422, f"{len(ids)} customers in one request; at most {settings.api_score_max_customers} are scored at once",
+                               errors=[{"field": "tables", "message": "too many customers", "type": "too_many"}])
+
+    # Merge the batch history of known customers in front of the rows sent (history rows first, so a row
+    # the client re-sends is the one reported as a duplicate).
+    hist = snap.history
+    merged, n_hist = {}, {}
+    in_history = {c for c in ids if hist is not None and hist.knows(c)}
+    for name in ("customers", "orders", "reviews", "events"):
+        mine = frames.get(name)
+        past = hist.rows_for(name, sorted(in_history)) if hist is not None and in_history else None
+        if name == "customers":
+            if mine is not None and past is not None:
+                sent_ids = {str(v).strip() for v in mine["customer_id"] if v is not None}
+                past = past[~past["customer_id"].map(lambda v: str(v).strip() in sent_ids)]
+            elif mine is None and past is not None:
+                # No customers rows sent: the others are customers by their orders, as in a batch without the table.
+                new = [c for c in ids if c not in in_history]
+                past = pd.concat([past, pd.DataFrame({"customer_id": new})], ignore_index=True) if new else past
+        parts = [p for p in (past, mine) if p is not None and len(p)]
+        if parts:
+            merged[name] = pd.concat(parts, ignore_index=True).astype(object)
+            merged[name] = merged[name].where(merged[name].notna(), None)
+            n_hist[name] = len(past) if past is not None else 0
+    try:
+        loaded = validate_tables(merged, sources={name: f"tables.{name}" for name in merged})
+    except DataError as exc:
+        field = next((f"tables.{n}" for n in merged if f"tables.{n}" in str(exc)), "tables")
+        raise ProblemException(422, str(exc), errors=[{"field": field, "message": str(exc), "type": "data_error"}])
+    errors = []
+    for name, rej in loaded.rejects.items():
+        if not len(rej):
+            continue
+        for _, r in rej.iterrows():
+            pos = int(r[ROW_COLUMN]) - 1 - n_hist.get(name, 0)
+            if pos < 0:
+                continue  # a row of the stored history that the batch rejected too
+            reason = str(r[REASON_COLUMN])
+            col = _field_for(reason, rej.columns)
+            msg = reason
+            if reason == "unknown customer_id":
+                msg += " (no customers row and no order for this id)"
+            elif reason.startswith("duplicate") and hist is not None:
+                msg += " (already in the request or in the customer's history)"
+            errors.append({"field": f"tables.{name}[{pos}]" + (f".{col}" if col else ""), "message": msg, "type": "row_rejected"})
+    if errors:
+        raise ProblemException(422, f"{len(errors)} row(s) break the input contract; first: {errors[0]['field']}: {errors[0]['message']}",
+                               errors=errors)
+
+    meta_cut = pd.Timestamp(snap.meta["cutoff"])
+    if req.cutoff:
+        try:
+            cutoff = parse_cutoff(req.cutoff, meta_cut)
+        except DataError as exc:
+            raise ProblemException(422, str(exc), errors=[{"field": "cutoff", "message": str(exc), "type": "value_error"}])
+    else:
+        latest = [loaded.tables[n][c].max() for n, c in TS_COLUMNS.items() if n in sent and len(loaded.tables[n])]
+        latest = [t for t in latest if pd.notna(t)]
+        cutoff = max([meta_cut] + latest)
+
+    if not state.score_gate.acquire(timeout=settings.api_score_timeout_s):
+        raise ProblemException(503, "the scorer is busy; retry shortly", title="Busy", headers={"Retry-After": "5"})
+    try:
+        encoder = state.encoder(snap.bundle)
+        frame, rows, vectors = score_tables(snap.bundle, loaded, cutoff, encoder=encoder, threads=2)
+    except DataError as exc:
+        if "no customer has an order" in str(exc):
+            raise ProblemException(422, str(exc), errors=[{"field": "tables.orders", "message": str(exc), "type": "data_error"}])
+        raise ProblemException(503, f"scoring is unavailable: {exc}", title="Scoring unavailable")
+    finally:
+        state.score_gate.release()
+
+    for row in rows:  # rank among the stored population, not within this request
+        row["value_rank_pct"] = snap.rank_pct(row["predicted_value"])
+    keep = [i for i, r in enumerate(rows) if r["customer_id"] in set(ids)]
+    rows = [rows[i] for i in keep]
+    vectors = vectors[keep] if len(keep) else np.zeros((0, vectors.shape[1]), np.float32)
+
+    known_before = {c for c in ids if snap.roster_row(c) is not None}
+    written = False
+    if req.write:
+        from service.store import ProfileStore
+
+        live = ProfileStore(settings.store)
+        try:
+            live.upsert(rows)
+        finally:
+            live.close()
+        snap.add_profiles(rows, vectors)
+        written = True
+    if metrics:
+        metrics.scored.labels(str(written).lower()).inc(len(rows))
+
+    mask = settings.api_mask_pii
+    profiles = []
+    for row, vec in zip(rows, vectors):
+        cid = row["customer_id"]
+        sims = _similar_customers(snap, snap.search(vec, req.similar_k, exclude=cid)) if req.similar_k else []
+        profiles.append(profile_view(snap, row, mask, TOP_DRIVERS, cls=ScoredProfile, known=cid in known_before,
+                                     history_merged=cid in in_history, similar=sims))
+    return ScoreResponse(profiles=profiles, cutoff=cutoff.isoformat(), written=written, rows={n: len(r) for n, r in sent.items()},
+                         model_version=snap.model_version, seconds=round(time.perf_counter() - t0, 3))

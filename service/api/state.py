@@ -1,0 +1,383 @@
+"""What the service serves: an immutable snapshot (bundle + store + index + meta), swapped atomically on reload.
+
+A request takes the current snapshot once (``AppState.acquire``) and uses only that object until it
+ends, so a reload in the middle of a request never gives it a mix of old and new. A snapshot that
+has been replaced is closed when its last request releases it.
+
+For a SQLite store the snapshot reads a private copy of the database (SQLite's online backup, a
+consistent point-in-time copy), so a concurrent ``insight score`` into the live store changes
+nothing that is served until the next reload. A server database (PostgreSQL URL) is read live.
+
+Before a new snapshot is swapped in it must load completely and agree with itself: the bundle loads
+and its model version is the one the store was scored with, and the similar-customer index holds
+exactly the store's scored customers. Otherwise the reload is refused and the old snapshot keeps
+serving.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from service.bundle import BundleError, ModelBundle
+from service.store import ProfileStore, StoreError, index_dir, profiles, store_url
+
+log = logging.getLogger("insight.api")
+
+
+class SnapshotError(ValueError):
+    """A snapshot cannot be loaded (store, bundle or index missing, broken or inconsistent)."""
+
+
+@dataclass
+class RawHistory:
+    """The batch input tables as raw strings, indexed by customer, to merge with a known customer's new rows."""
+
+    tables: dict[str, pd.DataFrame]
+    positions: dict[str, dict[str, np.ndarray]]
+    source: str
+
+    def rows_for(self, name: str, customer_ids) -> pd.DataFrame | None:
+        if name not in self.tables:
+            return None
+        pos = self.positions[name]
+        idx = [pos[c] for c in customer_ids if c in pos]
+        df = self.tables[name]
+        return df.iloc[np.concatenate(idx)] if idx else df.iloc[0:0]
+
+    def knows(self, customer_id: str) -> bool:
+        return customer_id in self.positions.get("orders", {})
+
+
+def load_history(data_dir: Path) -> RawHistory:
+    from service.tables import TABLES, find_table_file, read_raw
+
+    tables, positions = {}, {}
+    for name in TABLES:
+        path = find_table_file(Path(data_dir), name)
+        if path is None:
+            continue
+        df = read_raw(path).reset_index(drop=True)
+        if "customer_id" not in df.columns:
+            continue
+        ids = df["customer_id"].map(lambda v: v.strip() if isinstance(v, str) else v)
+        tables[name] = df
+        positions[name] = {k: np.asarray(v) for k, v in ids.groupby(ids, sort=False).indices.items()}
+    if "orders" not in tables:
+        raise SnapshotError(f"{data_dir}: no orders table to take customers' history from")
+    return RawHistory(tables, positions, str(data_dir))
+
+
+@dataclass
+class Snapshot:
+    """One consistent state of the service. Treat as read-only, except ``add_profiles`` (admin writes)."""
+
+    seq: int
+    bundle: ModelBundle
+    store: ProfileStore
+    index: object  # embeddings.index.SimilarityIndex
+    meta: dict
+    model_dir: Path
+    store_source: str
+    loaded_at: str
+    population_values: np.ndarray  # sorted predicted values of the scored customers (for ranks of cold-start customers)
+    population_churn: float
+    roster: dict[str, tuple]  # customer_id -> (tier, predicted_value, churn_probability, rfm_segment)
+    history: RawHistory | None = None
+    copy_path: Path | None = None
+    load_seconds: float = 0.0
+    extra_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    _refs: int = 0
+    _retired: bool = False
+    _closed: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- reference counting ---------------------------------------------------------------------
+
+    def _acquire(self) -> None:
+        with self._lock:
+            self._refs += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._refs -= 1
+            done = self._retired and self._refs == 0
+        if done:
+            self._close()
+
+    def retire(self) -> None:
+        with self._lock:
+            self._retired = True
+            done = self._refs == 0
+        if done:
+            self._close()
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.store.close()
+        if self.copy_path is not None:
+            shutil.rmtree(self.copy_path.parent, ignore_errors=True)
+        log.info("snapshot %s closed", self.seq)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    @property
+    def model_version(self) -> str:
+        return self.meta["model_version"]
+
+    @property
+    def customers(self) -> int:
+        return len(self.roster)
+
+    def profile(self, customer_id: str) -> dict | None:
+        return self.store.get(customer_id)
+
+    def rank_pct(self, value: float) -> float:
+        """Share of scored customers with a strictly lower prediction, floored to 0.1 (as the batch does)."""
+        n = len(self.population_values)
+        if n == 0:
+            return 0.0
+        lower = int(np.searchsorted(self.population_values, value, side="left"))
+        return float(np.floor(lower / n * 1000) / 10)
+
+    def vector_of(self, customer_id: str) -> np.ndarray | None:
+        if customer_id in self.index:
+            return self.index.vector_of(customer_id)
+        return self.extra_vectors.get(customer_id)
+
+    def neighbours(self, customer_id: str, k: int) -> list[tuple[str, float]]:
+        """The k nearest scored customers (itself excluded); KeyError when the customer has no vector."""
+        if customer_id in self.index:
+            ids, scores = self.index.neighbours_of(customer_id, k)
+            return [(i, float(s)) for i, s in zip(ids, scores)]
+        vec = self.extra_vectors.get(customer_id)
+        if vec is None:
+            raise KeyError(customer_id)
+        return self.search(vec, k, exclude=customer_id)
+
+    def search(self, vector: np.ndarray, k: int, exclude: str | None = None) -> list[tuple[str, float]]:
+        ids, scores = self.index.search(np.asarray(vector, dtype=np.float32)[None, :], k + 1)
+        out = [(i, float(s)) for i, s in zip(ids[0], scores[0]) if i != exclude]
+        return out[:k]
+
+    def roster_row(self, customer_id: str) -> tuple | None:
+        return self.roster.get(customer_id)
+
+    # -- writes (admin cold-start scoring) ------------------------------------------------------
+
+    def add_profiles(self, rows: list[dict], vectors: np.ndarray) -> None:
+        """Make freshly scored profiles visible in this snapshot (the caller has written them to the live store)."""
+        if self.copy_path is not None:
+            self.store.upsert(rows)
+        for row, vec in zip(rows, vectors):
+            self.roster[row["customer_id"]] = (row["tier"], row["predicted_value"], row["churn_probability"], row["rfm_segment"])
+            if row["customer_id"] not in self.index:
+                self.extra_vectors[row["customer_id"]] = np.asarray(vec, dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _sqlite_copy(src: Path, dst: Path) -> None:
+    """A consistent copy of a live SQLite database (the online backup API: safe while a writer is active)."""
+    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=30)
+    try:
+        target = sqlite3.connect(dst)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+
+
+def _roster(ps: ProfileStore) -> dict[str, tuple]:
+    q = sa.select(profiles.c.customer_id, profiles.c.tier, profiles.c.predicted_value, profiles.c.churn_probability, profiles.c.rfm_segment)
+    with ps.engine.connect() as con:
+        return {r[0]: (r[1], float(r[2]), float(r[3]), r[4]) for r in con.execute(q)}
+
+
+def load_snapshot(settings, seq: int, previous: Snapshot | None = None) -> Snapshot:
+    """Load and cross-check a complete snapshot; SnapshotError (with a clear message) when anything is off."""
+    from embeddings.index import SimilarityIndex, SimilarityIndexError
+
+    t0 = time.perf_counter()
+    store = str(settings.store)
+    url = store_url(store)
+    copy_path: Path | None = None
+    try:
+        if url.startswith("sqlite:///"):
+            src = Path(url.removeprefix("sqlite:///"))
+            if not src.exists():
+                raise SnapshotError(f"{src}: profile store does not exist (create it with `insight score`)")
+            base = Path(settings.api_snapshot_dir) if settings.api_snapshot_dir else None
+            if base is not None:
+                base.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(prefix=f"insight-snapshot-{seq}-", dir=base))
+            copy_path = folder / "profiles.db"
+            _sqlite_copy(src, copy_path)
+            ps = ProfileStore(copy_path)
+        else:
+            ps = ProfileStore(store)
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        if copy_path is not None:
+            shutil.rmtree(copy_path.parent, ignore_errors=True)
+        raise SnapshotError(f"cannot read the profile store: {exc}") from exc
+
+    try:
+        try:
+            meta = ps.meta()
+        except StoreError as exc:
+            raise SnapshotError(str(exc)) from exc
+        model_dir = Path(settings.model_dir or meta.get("model_dir") or "")
+        if not str(model_dir):
+            raise SnapshotError("no model bundle given and the store does not record one (pass --model)")
+        try:
+            bundle = ModelBundle.load(model_dir)
+        except (BundleError, OSError, ValueError) as exc:
+            raise SnapshotError(f"model bundle refused: {exc}") from exc
+        if bundle.model_version != meta.get("model_version"):
+            raise SnapshotError(f"the store was scored with model {meta.get('model_version')} but the bundle in {model_dir} is "
+                                f"{bundle.model_version}; re-score the store with this bundle (or point --model at the right one)")
+        roster = _roster(ps)
+        try:
+            idx_path = index_dir(store)
+            index = SimilarityIndex.load(idx_path)
+        except (FileNotFoundError, SimilarityIndexError, StoreError) as exc:
+            raise SnapshotError(f"similar-customer index refused: {exc}") from exc
+        if len(index) != int(meta.get("customers", -1)) or any(i not in roster for i in index.ids):
+            raise SnapshotError(f"similar-customer index {idx_path} ({len(index)} customers) does not match the store "
+                                f"({meta.get('customers')} scored); a score run may be in progress, retry when it is done")
+        if index.kind == "flat" and len(index) > settings.index_approximate_above:
+            ids = index.ids
+            index = SimilarityIndex.build(ids, np.stack([index.vector_of(i) for i in ids]), approximate_above=settings.index_approximate_above,
+                                          ef_search=settings.index_hnsw_ef_search)
+        elif index.kind == "hnsw":
+            index.ef_search = settings.index_hnsw_ef_search
+        history = load_history(settings.data_dir) if settings.data_dir else None
+        values = np.sort(np.fromiter((v[1] for v in roster.values()), dtype=np.float64, count=len(roster)))
+        churn = float(np.mean([v[2] for v in roster.values()])) if roster else float("nan")
+        snap = Snapshot(seq=seq, bundle=bundle, store=ps, index=index, meta=meta, model_dir=model_dir.resolve(), store_source=store,
+                        loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), population_values=values,
+                        population_churn=churn, roster=roster, history=history, copy_path=copy_path,
+                        load_seconds=round(time.perf_counter() - t0, 3))
+        if previous is not None and previous.model_version == snap.model_version:
+            # Customers written through the API since the last batch score keep their vectors (same model, same space).
+            for cid, vec in previous.extra_vectors.items():
+                if cid not in index and cid in roster:
+                    snap.extra_vectors[cid] = vec
+        return snap
+    except BaseException:
+        ps.close()
+        if copy_path is not None:
+            shutil.rmtree(copy_path.parent, ignore_errors=True)
+        raise
+
+
+@dataclass
+class ReloadResult:
+    model_version: str
+    previous_model_version: str | None
+    customers: int
+    loaded_at: str
+    seconds: float
+    snapshot: int
+
+
+class AppState:
+    """Holds the current snapshot; ``reload`` builds a new one off to the side and swaps it in under a lock."""
+
+    def __init__(self, settings, loader=load_snapshot, encoder=None):
+        self.settings = settings
+        self._pinned_encoder = encoder  # tests and benchmarks hand in an already loaded encoder
+        self._loader = loader
+        self._lock = threading.Lock()          # guards _current (swap vs acquire)
+        self._reload_lock = threading.Lock()   # one reload at a time
+        self._current: Snapshot | None = None
+        self._seq = 0
+        self.last_reload_error: str | None = None
+        self.reloads_ok = 0
+        self.reloads_failed = 0
+        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._encoder = None
+        self._encoder_key = None
+        self._encoder_lock = threading.Lock()
+        self.score_gate = threading.BoundedSemaphore(1)  # cold-start scoring is CPU-bound: one at a time
+
+    @property
+    def ready(self) -> bool:
+        return self._current is not None
+
+    def current(self) -> Snapshot | None:
+        return self._current
+
+    def acquire(self) -> Snapshot | None:
+        """The current snapshot, held until ``release()``; None when nothing is loaded."""
+        with self._lock:
+            snap = self._current
+            if snap is not None:
+                snap._acquire()
+            return snap
+
+    def reload(self) -> ReloadResult:
+        """Load a new snapshot and swap it in; on any failure raise SnapshotError and keep serving the old one."""
+        with self._reload_lock:
+            previous = self._current
+            self._seq += 1
+            try:
+                new = self._loader(self.settings, self._seq, previous)
+            except SnapshotError as exc:
+                self.reloads_failed += 1
+                self.last_reload_error = str(exc)
+                raise
+            except Exception as exc:  # anything unexpected is a refused reload too, never a broken service
+                self.reloads_failed += 1
+                self.last_reload_error = f"{type(exc).__name__}: {exc}"
+                raise SnapshotError(f"reload failed: {self.last_reload_error}") from exc
+            with self._lock:
+                old, self._current = self._current, new
+            if old is not None:
+                old.retire()
+            self.reloads_ok += 1
+            self.last_reload_error = None
+            log.info("snapshot %s serving model %s (%d customers), loaded in %.2fs", new.seq, new.model_version, new.customers, new.load_seconds)
+            return ReloadResult(model_version=new.model_version, previous_model_version=old.model_version if old else None,
+                                customers=new.customers, loaded_at=new.loaded_at, seconds=new.load_seconds, snapshot=new.seq)
+
+    def encoder(self, bundle: ModelBundle):
+        """The embedding encoder for ``bundle`` (loaded once, shared by scoring threads; its cache is thread-safe)."""
+        if not bundle.text.sources:
+            return None
+        if self._pinned_encoder is not None:
+            return self._pinned_encoder
+        key = self.settings.embedding_model or bundle.config.get("embedding_model_arg")
+        with self._encoder_lock:
+            if self._encoder is None or self._encoder_key != key:
+                from service.pipeline import make_encoder
+
+                self._encoder = make_encoder(key, self.settings.cache_dir)
+                self._encoder_key = key
+            return self._encoder
+
+    def close(self) -> None:
+        with self._lock:
+            snap, self._current = self._current, None
+        if snap is not None:
+            snap.retire()
