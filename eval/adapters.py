@@ -176,8 +176,7 @@ def load_cdnow(path: str | Path) -> Dataset:
         cutoff="1997-09-30", horizon_days=273, train_horizon_days=91,
         note="the classic BTYD split (Fader, Hardie & Lee 2005): calibration to 1997-09-30 (39 weeks), holdout 39 weeks "
              "to 1998-06-30; the cohort's history before the cutoff is only 39 weeks, so the snapshot models "
-             "(RFM lookup, XGBoost) learn a 13-week horizon (fit 1997-04-01 -> validation 1997-07-01 -> 1997-09-30) "
-             "and their predictions are scaled by 273/91")
+             "(RFM cells, XGBoost) learn a 13-week horizon and their predictions are scaled by 273/91")
     return _validate("cdnow", {"orders": orders}, defaults, source=str(path))
 
 
@@ -272,7 +271,7 @@ def load_olist(path: str | Path, translate_categories: bool = True) -> Dataset:
     defaults = DatasetDefaults(
         cutoff="2018-03-01", horizon_days=180,
         note="orders run 2017-01 to 2018-08 (a handful before and after); calibration to 2018-03-01 and a 180-day "
-             "holdout to 2018-08-28 keep a year of history before the earliest training snapshot (2017-03-05)")
+             "holdout to 2018-08-28 leave two 180-day training windows inside the calibration period")
     ds = _validate("olist", {"customers": raw_customers, "orders": raw_orders, "reviews": raw_reviews, "events": raw_events},
                    defaults, source=str(path), currency="R$", dropped={k: v for k, v in dropped.items() if v})
     ds.notes += [
@@ -289,7 +288,8 @@ def load_online_retail(path: str | Path) -> Dataset:
 
     - orders: one per invoice; amount = sum of quantity x unit price; invoices ``C...`` are
       cancellations, kept as ``returned`` orders with the absolute amount (they never count as
-      spend); lines without ``CustomerID`` (guest checkouts) reach the validation with an empty
+      spend); a purchase that a cancellation repeats line for line is marked ``canceled`` (see
+      ``_fully_reversed``); lines without ``CustomerID`` (guest checkouts) reach the validation with an empty
       customer id and are rejected there; adjustments with a negative total are rejected as negative.
     - customers: ``CustomerID`` with its most frequent country.
     - events: one per purchased line, type ``purchase``, the product ``Description`` as browsing text
@@ -320,12 +320,15 @@ def load_online_retail(path: str | Path) -> Dataset:
     dropped["invoices with lines of several customers"] = int((per_inv["n_cids"] > 1).sum())
     cancel = per_inv.index.str.startswith("C")
     amount = np.where(cancel, -per_inv["total"], per_inv["total"])
+    reversed_ = _fully_reversed(lines.assign(code=df["StockCode"].astype(str), price=pd.to_numeric(df["UnitPrice"], errors="coerce")))
+    status = np.where(cancel, "returned", np.where(per_inv.index.isin(reversed_), "canceled", "completed"))
+    dropped["purchase invoices undone by an identical cancellation (status canceled: no spend)"] = len(reversed_)
     raw_orders = pd.DataFrame({
         "order_id": per_inv.index.to_numpy(),
         "customer_id": per_inv["cid"].to_numpy(),
         "order_ts": _iso(per_inv["ts"]).to_numpy(),
         "amount": _money(pd.Series(amount)).to_numpy(),
-        "status": np.where(cancel, "returned", "completed"),
+        "status": status,
         "n_items": _str(per_inv["qty"].abs()).to_numpy(),
     })
     countries = pd.DataFrame({"cid": cid_s, "country": df.get("Country", pd.Series(None, index=df.index))}).dropna(subset=["cid"])
@@ -344,7 +347,7 @@ def load_online_retail(path: str | Path) -> Dataset:
     defaults = DatasetDefaults(
         cutoff="2011-09-09", horizon_days=91,
         note="one year of invoices (2010-12-01 to 2011-12-09): calibration to 2011-09-09, holdout the last 91 days "
-             "(includes the Q4 peak); training snapshots 2011-03-13 and 2011-06-10")
+             "(the Q4 peak); two 91-day training windows fit inside the calibration period")
     ds = _validate("online-retail", {"customers": raw_customers, "orders": raw_orders, "events": raw_events},
                    defaults, source=str(path), currency="£", dropped={k: v for k, v in dropped.items() if v})
     ds.notes += [
@@ -354,13 +357,36 @@ def load_online_retail(path: str | Path) -> Dataset:
     return ds
 
 
+def _fully_reversed(lines: pd.DataFrame) -> set[str]:
+    """Purchase invoices that a later cancellation invoice of the same customer undoes line for line.
+
+    UCI Online Retail books a cancellation as a separate ``C`` invoice; a returned order in the input
+    contract keeps the original purchase as spend. When the cancellation repeats the purchase exactly
+    (same customer, same stock codes, quantities and prices; e.g. the 80,995-unit, 168,470 GBP order
+    cancelled twelve minutes later), the purchase never happened and is marked canceled. Each
+    cancellation undoes at most one purchase: the latest one at or before it. Partial cancellations
+    are left as returns.
+    """
+    ln = lines.dropna(subset=["cid"])
+    ln = ln.assign(sig=ln["code"] + ":" + ln["qty"].abs().astype("Int64").astype(str) + ":" + ln["price"].round(2).astype(str))
+    sigs = ln.sort_values(["inv", "sig"]).groupby("inv").agg(sig=("sig", "|".join), cid=("cid", "first"), ts=("ts", "min"))
+    is_c = sigs.index.str.startswith("C")
+    m = sigs[is_c].reset_index().merge(sigs[~is_c].reset_index(), on=["cid", "sig"], suffixes=("_c", "_b"))
+    m = m[m["ts_b"] <= m["ts_c"]].sort_values(["ts_b"], ascending=False)
+    used: set[str] = set()
+    for c, b in zip(m["inv_c"], m["inv_b"]):  # a few hundred candidate pairs at most
+        if c not in used and b not in used:
+            used.update((c, b))
+    return {i for i in used if not i.startswith("C")}
+
+
 ADAPTERS: dict[str, Callable[..., Dataset]] = {
     "synthetic": load_synthetic,
     "cdnow": load_cdnow,
     "olist": load_olist,
     "online-retail": load_online_retail,
 }
-# Where ``--data`` is looked for when omitted (relative to $INSIGHT_DATA_DIR, then ../shared/data).
+# Where ``--data`` is looked for when omitted (under $INSIGHT_EVAL_DATA, then ../shared/data).
 DEFAULT_PATHS = {"cdnow": "cdnow", "olist": "olist-brazilian-ecommerce", "online-retail": "uci-online-retail"}
 
 
@@ -370,7 +396,7 @@ def default_data_path(name: str) -> Path | None:
     sub = DEFAULT_PATHS.get(name)
     if sub is None:
         return None
-    for base in (os.environ.get("INSIGHT_DATA_DIR"), "../shared/data", "shared/data"):
+    for base in (os.environ.get("INSIGHT_EVAL_DATA"), "../shared/data", "shared/data"):
         if base and (Path(base) / sub).exists():
             return Path(base) / sub
     return None
@@ -385,5 +411,5 @@ def load_dataset(name: str, path: str | Path | None = None, **kw) -> Dataset:
     if path is None:
         path = default_data_path(name)
         if path is None:
-            raise DataError(f"--data is required for {name} (no default copy found under $INSIGHT_DATA_DIR or ../shared/data)")
+            raise DataError(f"--data is required for {name} (no default copy found under $INSIGHT_EVAL_DATA or ../shared/data)")
     return ADAPTERS[name](path)

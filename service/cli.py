@@ -11,6 +11,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -195,11 +196,14 @@ def explain(
     store: str = typer.Option(..., "--store", envvar="INSIGHT_STORE", help="Profile store."),
     as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON (same as the HTTP API)."),
 ):
-    """Explain why a customer is in their tier."""
-    from service.pipeline import explain as run_explain
+    """Explain why a customer is in their tier (narrator from INSIGHT_LLM_PROVIDER: template, openai or hf)."""
+    from service.config import get_settings
+    from service.narrators import get_narrator
+    from service.ask import explain_stored
 
     try:
-        exp = run_explain(customer_id, store)
+        # Shared with GET /v1/customers/{id}/explanation (contact data in customer texts masked), so the JSON is identical.
+        exp = explain_stored(customer_id, store, get_narrator(get_settings()))
     except KeyError:
         raise CustomerNotFound(customer_id)
     if as_json:
@@ -208,11 +212,58 @@ def explain(
     _print_explanation(exp)
 
 
+@app.command("eval-explanations")
+@user_errors
+def eval_explanations(
+    store: str = typer.Option(..., "--store", envvar="INSIGHT_STORE", help="Profile store."),
+    n: int = typer.Option(50, "--n", min=1, help="Customers to explain (spread over the store)."),
+    llm_model: Optional[list[str]] = typer.Option(None, "--llm-model", help="Also evaluate this model on the configured openai server (repeatable)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON here."),
+):
+    """Explanation quality per narrator: faithfulness pass rate, top-driver coverage, length, latency."""
+    from eval.explanation_quality import evaluate_narrators
+    from service.config import get_settings
+    from service.explain import TemplateNarrator
+    from service.narrators import get_narrator
+
+    settings = get_settings()
+    narrators = {"template": TemplateNarrator()}
+    configured = get_narrator(settings)
+    if configured.name != "template":
+        narrators[getattr(configured, "identity", configured.name).split("@")[0]] = configured
+    for m in llm_model or []:
+        other = get_narrator(settings.model_copy(update={"llm_provider": "openai", "llm_model": m}))
+        narrators[getattr(other, "identity", other.name).split("@")[0]] = other
+    with RichReporter().stage(f"explaining {n} customers with {len(narrators)} narrator(s)"):
+        report = evaluate_narrators(store, narrators, n)
+    t = Table(title="explanation quality", title_justify="left")
+    t.add_column("narrator", no_wrap=True)
+    for col in ("n", "pass", "1st try", "fallback", "top-3 drivers", "words", "p50 ms", "p95 ms"):
+        t.add_column(col, justify="right")
+    for label, r in report.items():
+        t.add_row(escape(label), str(r["customers"]), f"{r['pass_rate']:.0%}", f"{r['first_pass_rate']:.0%}", f"{r['fallback_rate']:.0%}",
+                  f"{r['driver_coverage']:.0%}", f"{r['mean_words']:.0f}", f"{r['latency_p50_ms']:.1f}", f"{r['latency_p95_ms']:.1f}")
+    out.print(t)
+    for label, r in report.items():
+        if r["top_reasons"]:
+            out.print(f"[dim]{escape(label)}: most frequent failures: " + escape("; ".join(f"{k} ({v})" for k, v in r["top_reasons"])) + "[/dim]")
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=2))
+        out.print(f"results -> {json_out}")
+
+
 def _print_explanation(exp) -> None:
     out.print(f"[bold]Why is customer {exp.customer_id} {exp.tier}?[/bold]")
-    out.print(exp.narrative, highlight=False)
-    status = "[green]passed[/green]" if exp.check.passed else "[red]failed: " + "; ".join(exp.check.reasons) + "[/red]"
-    out.print(f"[dim]narrator: {exp.narrator}; faithfulness check {status}; model {exp.model_version}[/dim]")
+    out.print(exp.narrative, highlight=False, markup=False)
+    if exp.fallback:
+        out.print("[yellow]The LLM narrative failed the faithfulness check and was replaced by the template above. Reasons:[/yellow]", highlight=False)
+        for r in exp.check.reasons:
+            out.print(f"[yellow]  - {escape(r)}[/yellow]", highlight=False)
+        status = "[red]failed (fallback to template)[/red]"
+    else:
+        status = "[green]passed[/green]" if exp.check.passed else "[red]failed: " + escape("; ".join(exp.check.reasons)) + "[/red]"
+    prompt = f"; prompt {exp.prompt_version}" if getattr(exp, "prompt_version", None) else ""
+    out.print(f"[dim]narrator: {exp.narrator}; faithfulness check {status}; model {exp.model_version}{prompt}[/dim]")
 
 
 @app.command()
@@ -252,6 +303,77 @@ def demo(
     err.print(f"[bold]4/4 why is customer {chosen} VIP?[/bold]")
     _print_explanation(run_explain(chosen, store))
     out.print(f"\nTry: insight explain {chosen} --store {store}   |   files in {workdir}/")
+
+
+@app.command()
+@user_errors
+def serve(
+    store: str = typer.Option(..., "--store", envvar="INSIGHT_STORE", help="Profile store: SQLite file path or database URL."),
+    model: Optional[Path] = typer.Option(None, "--model", envvar="INSIGHT_MODEL_DIR", help="Model bundle; default: the one the store was scored with."),
+    data: Optional[Path] = typer.Option(None, "--data", envvar="INSIGHT_DATA_DIR", help="Input tables of the batch run, so POST /v1/score merges a known customer's history."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+):
+    """Serve the HTTP API (keys from INSIGHT_API_KEYS). SIGHUP or POST /v1/admin/reload swaps in a new bundle and store without downtime."""
+    from service.api.serve import run
+
+    run(store=store, model_dir=model, data_dir=data, host=host, port=port, log_level=log_level, console=err)
+
+
+@app.command("eval")
+@user_errors
+def eval_cmd(
+    dataset: str = typer.Option(..., "--dataset", help="synthetic, cdnow, olist or online-retail."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory, file or .zip (default: ../shared/data/<dataset>; synthetic: generated)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Report directory: report.md, metrics.json, plots (default: reports/<dataset>)."),
+    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Calibration cutoff (ISO date); default: per dataset, printed."),
+    horizon_days: Optional[int] = typer.Option(None, "--horizon-days", min=1, help="Holdout horizon in days; default: per dataset."),
+    train_horizon_days: Optional[int] = typer.Option(None, "--train-horizon-days", min=1, help="Horizon the snapshot models learn (default: the horizon, shorter when history is short)."),
+    rolling: int = typer.Option(1, "--rolling", min=1, help="Number of cutoffs (the main one and earlier ones): mean and spread of each metric."),
+    step_days: Optional[int] = typer.Option(None, "--step-days", min=1, help="Days between rolling cutoffs (default: the horizon)."),
+    no_ablation: bool = typer.Option(False, "--no-ablation", help="Skip the text-feature ablation."),
+    n_boot: int = typer.Option(1000, "--bootstrap", min=10, help="Bootstrap resamples for the intervals."),
+    seed: int = typer.Option(0, "--seed"),
+    customers: int = typer.Option(5000, "--customers", min=200, help="Synthetic dataset only: number of customers."),
+):
+    """Offline evaluation: the product against baselines (past spend, RFM, BG/NBD + Gamma-Gamma, XGBoost tabular) on one split."""
+    from eval.app import EvalOptions, run_eval
+
+    def show_split(split, ds):
+        d = split.to_dict()
+        err.print(f"[bold]{escape(ds.name)}[/bold]: calibration to {d['cutoff'][:10]}, holdout {split.horizon_days} days to {d['holdout_end'][:10]}; "
+                  f"snapshot models learn {split.train_horizon_days} days (fit {d['fit_snapshot'][:10]}, validation {d['validation_snapshot'][:10]})"
+                  + (f"\n[dim]defaults: {escape(ds.defaults.note)}[/dim]" if cutoff is None and horizon_days is None and ds.defaults.note else ""),
+                  highlight=False)
+        for n in split.notes:
+            err.print(f"[dim]  {escape(n)}[/dim]", highlight=False)
+        rej = ", ".join(f"{t}: {sum(r.values()):,}" for t, r in ds.reject_reasons().items()) or "none"
+        err.print(f"[dim]rows rejected by the input contract: {rej}; text: {', '.join(ds.text_sources) or 'none'}[/dim]", highlight=False)
+
+    result = run_eval(EvalOptions(dataset=dataset, data=data, out=out_dir, cutoff=cutoff, horizon_days=horizon_days,
+                                  train_horizon_days=train_horizon_days, rolling=rolling, step_days=step_days, ablation=not no_ablation,
+                                  n_boot=n_boot, seed=seed, customers=customers),
+                      reporter=RichReporter(), on_split=show_split)
+    from rich import box
+
+    sp = result.split
+    t = Table(title=f"{dataset}: future value over {sp['horizon_days']} days after {sp['cutoff'][:10]}, {sp['customers']:,} customers "
+                    f"({sp['buyers_in_holdout']:,} buy); 95% bootstrap intervals", title_justify="left", box=box.SIMPLE_HEAD)
+    cols = (("model", "model"), ("norm. Gini", "gini"), ("Spearman", "spearman"), ("top-20%\nlift", "top20_lift"),
+            ("churn\nROC-AUC", "churn_auc"), ("fit s", "fit_s"))
+    for name, _ in cols:
+        t.add_column(name, justify="left" if name == "model" else "right", max_width=16 if name == "model" else None, no_wrap=name != "model")
+    for r in result.headline:
+        if "error" in r:
+            t.add_row(escape(r["model"]), "[red]failed[/red]: " + escape(r["error"]), *[""] * (len(cols) - 2))
+        else:
+            cells = [escape(str(r[k])).replace(" [", "\n[") for _, k in cols]
+            t.add_row(*cells, style="bold" if r["key"] == "product" else None)
+    out.print(t)
+    for line in result.verdict:
+        out.print(escape(line), highlight=False)
+    out.print(f"report -> {result.report}  (metrics.json and plots beside it; {result.seconds:.0f}s)")
 
 
 def main() -> None:  # pragma: no cover - console entry point

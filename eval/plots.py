@@ -1,0 +1,165 @@
+"""Plots of a backtest (matplotlib, Agg backend): they draw computed numbers, they compute nothing of their own
+beyond the curves of eval.metrics. Each function writes one PNG and returns its path.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from eval.metrics import lorenz_curve  # noqa: E402
+
+COLORS = {"past_spend": "#8c8c8c", "rfm": "#bcbd22", "bgnbd_gg": "#1f77b4", "xgb_tabular": "#ff7f0e", "product": "#d62728"}
+DPI = 110
+
+
+def _color(key: str, i: int) -> str:
+    return COLORS.get(key, plt.get_cmap("tab10")(i % 10))
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def lorenz(actual: np.ndarray, models: dict[str, tuple[str, np.ndarray, float]], path: Path, title: str) -> Path:
+    """Cumulative gain curves: share of future value held by the top x% of customers by each model's prediction.
+
+    ``models``: key -> (label, predictions, normalized Gini).
+    """
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(12, 5.2), gridspec_kw={"width_ratios": [1.25, 1]})
+    x, perfect = lorenz_curve(actual, actual)
+    for a in (ax, zoom):
+        a.plot(x, perfect, color="black", lw=1.2, ls="--", label="perfect ordering (Gini 1)")
+        a.plot([0, 1], [0, 1], color="black", lw=0.8, ls=":", label="random (Gini 0)")
+    for i, (key, (label, pred, gini)) in enumerate(models.items()):
+        _, y = lorenz_curve(actual, pred)
+        style = dict(color=_color(key, i), lw=2.4 if key == "product" else 1.5)
+        ax.plot(x, y, label=f"{label} (norm. Gini {gini:.3f})", **style)
+        zoom.plot(x, y, **style)
+    ax.set(xlabel="share of customers, highest predicted value first", ylabel="share of actual future value", xlim=(0, 1), ylim=(0, 1.01), title=title)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    zoom.set(xlim=(0, 0.3), ylim=(0, max(0.2, float(np.interp(0.3, x, perfect)) * 1.05)), xlabel="share of customers (top 30%)",
+             title="zoom: the top 30%")
+    for k in (0.05, 0.2):
+        zoom.axvline(k, color="grey", lw=0.7, ls="-.")
+    zoom.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def deciles(tables: dict[str, tuple[str, list[dict]]], path: Path, currency: str, title: str) -> Path:
+    """Mean predicted vs mean actual value per prediction decile, one panel per model (shared y axis, log scale if skewed)."""
+    n = len(tables)
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)
+    vals = [v for _, rows_ in tables.values() for r in rows_ for v in (r["mean_predicted"], r["mean_actual"])]
+    positive = [v for v in vals if v > 0]
+    log = bool(positive) and max(positive) / max(min(positive), 1e-9) > 200
+    for ax, (key, (label, table)) in zip(axes.flat, tables.items()):
+        d = np.array([r["decile"] for r in table])
+        ax.bar(d - 0.2, [r["mean_predicted"] for r in table], width=0.4, label="mean predicted", color=_color(key, 0), alpha=0.85)
+        ax.bar(d + 0.2, [r["mean_actual"] for r in table], width=0.4, label="mean actual", color="#333333", alpha=0.75)
+        ax.set_title(label, fontsize=10)
+        ax.set_xticks(d)
+        ax.set_xlabel("decile of predicted value (1 = highest)")
+        if log:
+            ax.set_yscale("symlog", linthresh=max(min(positive), 0.01))
+        ax.grid(alpha=0.3, axis="y")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"mean value in the horizon ({currency})")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def churn_calibration(curves: dict[str, tuple[list[dict], float]], base_rate: float, path: Path, title: str) -> Path:
+    """Reliability diagram: mean predicted churn probability vs observed churn rate, in equal-count bins.
+
+    Left: churn on linear axes. Right: the same bins as purchase probability (1 - churn) on log axes,
+    which keeps rare buyers readable when almost everyone churns. ``curves``: label -> (bins, ROC-AUC).
+    """
+    fig, (ax, lg) = plt.subplots(1, 2, figsize=(13, 6))
+    side = [1 - b[k] for bins, _ in curves.values() for b in bins for k in ("mean_predicted", "observed")] + [1 - base_rate]
+    positive = [v for v in side if v > 0]
+    floor = max(1e-4, 10 ** np.floor(np.log10(min(positive) / 2))) if positive else 1e-4
+    ax.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="perfectly calibrated")
+    ax.axhline(base_rate, color="grey", ls=":", lw=1, label=f"churn rate {base_rate:.1%}")
+    lg.plot([floor, 1], [floor, 1], color="black", ls="--", lw=1)
+    lg.axhline(max(1 - base_rate, floor), color="grey", ls=":", lw=1)
+    for i, (label, (bins, auc)) in enumerate(curves.items()):
+        color = plt.get_cmap("tab10")(i % 10)
+        pred = np.array([b["mean_predicted"] for b in bins])
+        obs = np.array([b["observed"] for b in bins])
+        lw = 1.8 if "Product" in label else 1.2
+        ax.plot(pred, obs, marker="o", ms=4, lw=lw, color=color, label=f"{label} (ROC-AUC {auc:.3f})")
+        lg.plot(np.clip(1 - pred, floor, 1), np.clip(1 - obs, floor, 1), marker="o", ms=4, lw=lw, color=color)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted churn probability (decile bins)", ylabel="observed churn rate", title=title)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    lg.set(xscale="log", yscale="log", xlim=(floor, 1.05), ylim=(floor, 1.05), xlabel="mean predicted purchase probability (1 - churn), log",
+           ylabel=f"observed purchase rate, log (0 drawn at {floor:g})", title="the same bins, purchase side on log axes")
+    lg.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def ablation(table: dict[str, dict], path: Path, title: str) -> Path:
+    """Top: normalized Gini and Spearman of the product with and without each text source (95% bootstrap intervals).
+    Bottom: each variant minus the tabular-only model on the same resamples (paired intervals: what the text adds)."""
+    names = [n for n, r in table.items() if "error" not in r]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 1.6 + 1.5 * len(names)), sharey=True)
+    y = np.arange(len(names))[::-1]
+    colors = ["#d62728" if n == "all text" else "#ff7f0e" if n.startswith("no text") else "#9467bd" for n in names]
+    panels = [(axes[0, 0], lambda r: r["normalized_gini"], "normalized Gini"), (axes[0, 1], lambda r: r["spearman"], "Spearman"),
+              (axes[1, 0], lambda r: (r.get("vs_no_text") or {}).get("normalized_gini"), "normalized Gini minus tabular-only (paired)"),
+              (axes[1, 1], lambda r: (r.get("vs_no_text") or {}).get("spearman"), "Spearman minus tabular-only (paired)")]
+    for ax, get, label in panels:
+        ivs = [get(table[n]) or {"estimate": 0.0, "low": None, "high": None} for n in names]
+        est = np.array([iv["estimate"] if iv["estimate"] is not None else np.nan for iv in ivs], dtype=float)
+        lo = np.array([iv["low"] if iv["low"] is not None else np.nan for iv in ivs], dtype=float)
+        hi = np.array([iv["high"] if iv["high"] is not None else np.nan for iv in ivs], dtype=float)
+        ax.barh(y, np.nan_to_num(est), color=colors, alpha=0.8)
+        ax.errorbar(np.nan_to_num(est), y, xerr=[np.nan_to_num(est - lo), np.nan_to_num(hi - est)], fmt="none", ecolor="black", capsize=4, lw=1)
+        for n, yi, e in zip(names, y, est):
+            if "minus" in label and n.startswith("no text"):
+                ax.text(0, yi, " reference", va="center", fontsize=8)
+            elif np.isfinite(e):
+                ax.text(e, yi + 0.3, f" {e:+.3f}" if "minus" in label else f" {e:.3f}", va="center", fontsize=8)
+        vals = np.r_[est, lo, hi, 0.0]
+        vals = vals[np.isfinite(vals)]
+        span = max(vals.max() - vals.min(), 0.02)
+        ax.set_xlim(vals.min() - 0.08 * span, vals.max() + 0.15 * span)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlabel(f"{label} (95% bootstrap interval)")
+        ax.grid(alpha=0.3, axis="x")
+    for ax in axes[:, 0]:
+        ax.set_yticks(y)
+        ax.set_yticklabels(names)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def rolling(summary: dict, labels: dict[str, str], path: Path, title: str) -> Path:
+    """Normalized Gini per rolling cutoff and model (models missing from ``labels`` are not drawn)."""
+    order = np.argsort(summary["cutoffs"])  # oldest first
+    cutoffs = [summary["cutoffs"][i][:10] for i in order]
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for i, (key, m) in enumerate(summary["models"].items()):
+        if key in labels:
+            ax.plot(cutoffs, [m["normalized_gini"]["values"][j] for j in order], marker="o", color=_color(key, i), label=labels[key])
+    ax.set(xlabel="calibration cutoff", ylabel="normalized Gini", title=title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

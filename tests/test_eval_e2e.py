@@ -1,0 +1,97 @@
+"""The evaluation harness end to end: `insight eval` on small data, BG/NBD (PyMC-Marketing MAP) included."""
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from eval.adapters import load_dataset
+from eval.backtest import make_split, truncate
+from eval.baselines import Calibration, SnapshotXGBoost
+
+pytestmark = pytest.mark.slow
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def synthetic_report(synth_dir, encoder, tmp_path_factory):
+    from eval.app import EvalOptions, run_eval
+
+    out = tmp_path_factory.mktemp("eval-synthetic")
+    return run_eval(EvalOptions(dataset="synthetic", data=synth_dir, out=out, n_boot=40, command="insight eval --dataset synthetic (test)"),
+                    encoder=encoder)
+
+
+def test_report_files_and_every_model_side_by_side(synthetic_report):
+    r = synthetic_report
+    names = {p.name for p in r.out_dir.iterdir()}
+    assert {"report.md", "metrics.json", "lorenz.png", "deciles.png", "churn_calibration.png", "ablation.png"} <= names
+    for png in ("lorenz.png", "deciles.png", "churn_calibration.png", "ablation.png"):
+        assert (r.out_dir / png).read_bytes()[:8] == PNG
+    m = json.loads((r.out_dir / "metrics.json").read_text())
+    assert list(m["models"]) == ["past_spend", "rfm", "bgnbd_gg", "xgb_tabular", "product"]
+    for key, e in m["models"].items():
+        assert e["error"] is None, (key, e["error"])
+        assert e["value"]["n"] == m["split"]["customers"]  # the same customers for every model
+        g = e["intervals"]["normalized_gini"]
+        assert g["low"] <= g["estimate"] <= g["high"]
+        assert e["fit_seconds"] >= 0 and e["score_seconds"] >= 0
+    assert m["models"]["bgnbd_gg"]["info"]["params"]["r"] > 0  # a real PyMC-Marketing MAP fit
+    assert m["models"]["product"]["value"]["normalized_gini"] > 0.4
+    assert m["models"]["bgnbd_gg"]["value"]["normalized_gini"] > 0.3
+    churn_labels = set(m["churn"])
+    assert {"BG/NBD 1 - P(alive)", "BG/NBD P(no purchase in horizon)", "Product: XGBoost + text"} <= churn_labels
+    h = m["headline"]["normalized_gini"]
+    assert h["best_baseline"] in ("past_spend", "rfm", "bgnbd_gg", "xgb_tabular") and h["difference"]["low"] is not None
+    assert set(m["ablation"]["table"]) == {"all text", "without review text", "without browsing text", "no text (tabular only)"}
+    assert m["split"]["cutoff"] < m["split"]["holdout_end"]
+    text = (r.out_dir / "report.md").read_text()
+    assert "BG/NBD + Gamma-Gamma" in text and "![Cumulative gain" in text and "Text-feature ablation" in text
+    assert r.headline and r.verdict
+
+
+def test_product_scoring_matches_the_products_own_scoring(synth_dir):
+    """The harness scores the product's bundle without the explanation work; it must equal score_tables."""
+    from service.pipeline import score_tables
+
+    ds = load_dataset("synthetic", synth_dir)
+    split = make_split(ds)
+    cal = Calibration(truncate(ds.loaded, split.cutoff), split.cutoff, split.horizon_days, split.train_horizon_days)
+    model = SnapshotXGBoost(()).fit(cal)
+    frame, _, _ = score_tables(model.bundle_, cal.loaded, split.cutoff)
+    pred = model.predict(frame["customer_id"])
+    np.testing.assert_allclose(pred.value, frame["predicted_value"].to_numpy() * cal.scale, rtol=1e-6)
+    np.testing.assert_allclose(next(iter(pred.churn.values())), frame["churn_probability"].to_numpy(), rtol=1e-6)
+
+
+def test_cli_eval_on_a_cdnow_style_file(synth_dir, tmp_path):
+    """`insight eval --dataset cdnow` through the CLI, on orders of the synthetic data written in CDNOW's layout."""
+    from service.cli import app
+
+    o = pd.read_csv(synth_dir / "orders.csv")
+    o = o[o["status"] == "completed"]
+    ids = o["customer_id"].str[1:].str.zfill(5)
+    lines = ["customer_id date number_of_cds dollar_value"] + [
+        f" {c} {pd.Timestamp(t).strftime('%Y%m%d')} {n} {a:.2f}" for c, t, n, a in zip(ids, o["order_ts"], o["n_items"], o["amount"])]
+    path = tmp_path / "CDNOW_master.txt.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("\n".join(lines) + "\n")
+    out = tmp_path / "report"
+    res = CliRunner().invoke(app, ["eval", "--dataset", "cdnow", "--data", str(path), "--out", str(out), "--cutoff", "2025-06-30",
+                                   "--horizon-days", "120", "--bootstrap", "20"])
+    assert res.exit_code == 0, res.output
+    assert "BG/NBD" in res.output and "normalized" in res.output
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["split"]["horizon_days"] == 120 and m["models"]["product"]["info"]["same_as"] == "xgb_tabular"
+    assert m["ablation"] is None  # no text in CDNOW
+    assert (out / "lorenz.png").exists() and "ablation.png" not in {p.name for p in out.iterdir()}
+
+
+def test_cli_eval_user_error_has_no_traceback(tmp_path):
+    from service.cli import app
+
+    res = CliRunner().invoke(app, ["eval", "--dataset", "olist", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "does not exist" in res.output and "Traceback" not in res.output
