@@ -21,7 +21,7 @@ def synthetic_report(synth_dir, encoder, tmp_path_factory):
     from eval.app import EvalOptions, run_eval
 
     out = tmp_path_factory.mktemp("eval-synthetic")
-    return run_eval(EvalOptions(dataset="synthetic", data=synth_dir, out=out, n_boot=40, command="insight eval --dataset synthetic (test)"),
+    return run_eval(EvalOptions(dataset="synthetic", data=synth_dir, out=out, n_boot=30, command="insight eval --dataset synthetic (test)"),
                     encoder=encoder)
 
 
@@ -53,11 +53,11 @@ def test_report_files_and_every_model_side_by_side(synthetic_report):
     assert r.headline and r.verdict
 
 
-def test_product_scoring_matches_the_products_own_scoring(synth_dir):
+def test_product_scoring_matches_the_products_own_scoring():
     """The harness scores the product's bundle without the explanation work; it must equal score_tables."""
     from service.pipeline import score_tables
 
-    ds = load_dataset("synthetic", synth_dir)
+    ds = load_dataset("synthetic", customers=800, seed=3)
     split = make_split(ds)
     cal = Calibration(truncate(ds.loaded, split.cutoff), split.cutoff, split.horizon_days, split.train_horizon_days)
     model = SnapshotXGBoost(()).fit(cal)
