@@ -66,14 +66,7 @@ def explain_stored(customer_id: str, store, narrator: Narrator | None = None, ma
     """`insight explain` and `GET /v1/customers/{id}/explanation` share this path, so their JSON is identical."""
     from service.store import ProfileStore
 
-    ps = ProfileStore(store)
-    try:
-        meta = ps.meta()
-        profile = ps.get(customer_id)
-    finally:
-        ps.close()
-    if profile is None:
-        raise KeyError(customer_id)
+    profile, meta = ProfileStore.read_profile(store, customer_id)
     return explain_customer(profile, meta, narrator or get_narrator(), mask=mask)
 
 

@@ -377,12 +377,5 @@ def explain(customer_id: str, store: str | Path, narrator=None):
     """The explanation of one stored profile (facts -> narrator -> check)."""
     from service.explain import TemplateNarrator, explain_profile
 
-    ps = ProfileStore(store)
-    try:
-        meta = ps.meta()
-        profile = ps.get(customer_id)
-    finally:
-        ps.close()
-    if profile is None:
-        raise KeyError(customer_id)
+    profile, meta = ProfileStore.read_profile(store, customer_id)
     return explain_profile(profile, meta, narrator or TemplateNarrator())

@@ -80,6 +80,19 @@ class ProfileStore:
             con.execute(profiles.delete().where(profiles.c.customer_id.in_(ids)))
             con.execute(profiles.insert(), rows)
 
+    @classmethod
+    def read_profile(cls, store: str | Path, customer_id: str) -> tuple[dict, dict]:
+        """(profile, store metadata) of one customer; KeyError when the customer is not in the store."""
+        ps = cls(store)
+        try:
+            meta = ps.meta()
+            profile = ps.get(customer_id)
+        finally:
+            ps.close()
+        if profile is None:
+            raise KeyError(customer_id)
+        return profile, meta
+
     def get(self, customer_id: str) -> dict | None:
         with self.engine.connect() as con:
             row = con.execute(sa.select(profiles).where(profiles.c.customer_id == customer_id)).mappings().first()
