@@ -1,4 +1,9 @@
-"""Text encoders: the ``TextEncoder`` interface, model resolution and the sentence-transformers backend.
+"""Text encoders: the ``TextEncoder`` interface, model resolution and the sentence-transformers backends.
+
+One encoder class, three backends of sentence-transformers behind it: ``torch`` (the model as
+shipped), ``onnx`` (the same weights exported to ONNX and run by onnxruntime) and ``onnx-int8``
+(that export with int8 dynamic quantization).  ONNX exports are made once per model folder and
+kept in a cache folder; ``bench/embeddings.py`` measures speed and agreement with torch.
 
 Every encoder returns float32 ``(n, dim)`` arrays with L2-normalised rows, so cosine similarity is
 a dot product everywhere downstream (cache, pooling, FAISS index).  Heavy libraries (torch,
@@ -19,6 +24,9 @@ import numpy as np
 __all__ = [
     "BUNDLED_MODEL_NAME",
     "ENV_MODEL",
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "ENV_BACKEND",
     "EncoderError",
     "SentenceTransformerEncoder",
     "TextEncoder",
@@ -27,12 +35,20 @@ __all__ = [
     "l2_normalize",
     "load_encoder",
     "model_fingerprint",
+    "onnx_export",
+    "resolve_backend",
     "resolve_model",
 ]
 
 ENV_MODEL = "INSIGHT_EMBEDDING_MODEL"
+ENV_BACKEND = "INSIGHT_EMBEDDING_BACKEND"
+ENV_CACHE_DIR = "INSIGHT_CACHE_DIR"
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
-BACKENDS = ("torch",)
+BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_BACKEND = "torch"
+# Quantization preset of sentence-transformers' export_dynamic_quantized_onnx_model; the quantized file
+# runs on any x86-64 CPU (onnxruntime picks kernels at run time), avx2 is the widely available choice.
+INT8_CONFIG = "avx2"
 
 # "org/name" as on the Hugging Face hub; anything else that does not exist on disk is a typo'd path.
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -195,17 +211,22 @@ def _force_offline() -> None:
 
 
 class SentenceTransformerEncoder:
-    """sentence-transformers model on torch, offline only.
+    """sentence-transformers model on one of ``BACKENDS``, offline only.
 
     Texts are sorted by length before batching so each batch pads to similar lengths (less wasted
     compute on short reviews next to long ones); the output is put back in input order.
     ``max_seq_length`` (tokens; longer texts are truncated) is capped at the model's own limit, and
-    is part of ``model_id`` because it changes the vectors of long texts.
+    is part of ``model_id`` because it changes the vectors of long texts; so is the backend
+    (ONNX and int8 vectors differ slightly from torch's), except for torch itself so that caches
+    filled before backends existed stay valid.
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", max_seq_length: int = 128):
+    def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", max_seq_length: int = 128,
+                 backend: str = DEFAULT_BACKEND, export_dir: str | os.PathLike | None = None):
         if isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int) or max_seq_length < 1:
             raise EncoderError(f"max_seq_length must be a positive integer, got {max_seq_length!r}")
+        if backend not in BACKENDS:
+            raise EncoderError(f"unknown embedding backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
         resolved = resolve_model(model)
         is_dir = Path(resolved).is_dir()
         _force_offline()
@@ -214,11 +235,18 @@ class SentenceTransformerEncoder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - declared dependency
-            raise EncoderError(f"cannot import sentence-transformers, needed for the 'torch' backend: {exc}") from exc
+            raise EncoderError(f"cannot import sentence-transformers, needed for the {backend!r} backend: {exc}") from exc
         try:
-            self._model = SentenceTransformer(folder, device=device, local_files_only=True)
+            if backend == "torch":
+                self._model = SentenceTransformer(folder, device=device, local_files_only=True)
+            else:
+                onnx_folder, file_name = onnx_export(folder, quantized=backend == "onnx-int8", export_dir=export_dir)
+                self._model = SentenceTransformer(onnx_folder, device=device, backend="onnx", local_files_only=True,
+                                                  model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider"})
+        except EncoderError:
+            raise
         except Exception as exc:
-            raise EncoderError(f"could not load embedding model from {folder!r}: {exc}") from exc
+            raise EncoderError(f"could not load embedding model from {folder!r} on backend {backend!r}: {exc}") from exc
 
         # Truncation changes the vectors of long texts, so it is part of the identity below.
         self.max_seq_length = min(max_seq_length, int(self._model.max_seq_length or max_seq_length))
@@ -229,12 +257,16 @@ class SentenceTransformerEncoder:
             raise EncoderError(f"model {resolved!r} does not report a sentence-embedding dimension")
         self.dim = int(dim)
         self.device = device
+        self.backend = backend
         self.model_path = folder
         label = BUNDLED_MODEL_NAME if is_dir and resolved == _bundled_or_none() else (Path(resolved).name if is_dir else resolved)
-        self.model_id = f"{label}:{model_fingerprint(folder, 'max_seq_length', self.max_seq_length)}"
+        fingerprint_extra = ("max_seq_length", self.max_seq_length)
+        if backend != "torch":
+            fingerprint_extra += ("backend", backend, INT8_CONFIG if backend == "onnx-int8" else "")
+        self.model_id = f"{label}:{model_fingerprint(folder, *fingerprint_extra)}"
 
     def __repr__(self) -> str:
-        return f"SentenceTransformerEncoder(model_id={self.model_id!r}, dim={self.dim}, device={self.device!r})"
+        return f"SentenceTransformerEncoder(model_id={self.model_id!r}, dim={self.dim}, backend={self.backend!r})"
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         texts = check_texts(texts)
@@ -265,29 +297,87 @@ def _bundled_or_none() -> str | None:
         return None
 
 
+# --------------------------------------------------------------------------- ONNX export
+
+
+def default_export_dir() -> Path:
+    base = os.environ.get(ENV_CACHE_DIR, "").strip()
+    return (Path(base).expanduser() if base else Path.home() / ".cache" / "customer-insight") / "onnx-models"
+
+
+def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | None = None) -> tuple[str, str]:
+    """(folder, file name) of the ONNX model for the sentence-transformers folder ``folder``.
+
+    A folder that already ships ``onnx/model.onnx`` is used as is.  Otherwise sentence-transformers
+    exports it (through optimum) into ``export_dir/<fingerprint>/``, plus an int8 dynamically quantized
+    copy when asked; both are written to a temporary folder and renamed into place, so an interrupted
+    export never leaves a half-written model behind.
+    """
+    int8_name = f"onnx/model_qint8_{INT8_CONFIG}.onnx" if INT8_CONFIG.startswith("avx512") or INT8_CONFIG == "arm64" else f"onnx/model_quint8_{INT8_CONFIG}.onnx"
+    src = Path(folder)
+    if (src / "onnx" / "model.onnx").is_file() and (not quantized or (src / int8_name).is_file()):
+        return str(src), int8_name if quantized else "onnx/model.onnx"
+    target = Path(export_dir) if export_dir is not None else default_export_dir()
+    target = target / model_fingerprint(src)
+    if (target / "onnx" / "model.onnx").is_file() and (not quantized or (target / int8_name).is_file()):
+        return str(target), int8_name if quantized else "onnx/model.onnx"
+
+    import shutil
+    import tempfile
+
+    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model = SentenceTransformer(str(src), device="cpu", backend="onnx", local_files_only=True,
+                                    model_kwargs={"export": True, "provider": "CPUExecutionProvider"})
+        model.save_pretrained(str(tmp))
+        export_dynamic_quantized_onnx_model(model, INT8_CONFIG, str(tmp))
+        if not (tmp / int8_name).is_file():  # pragma: no cover - naming changed in sentence-transformers
+            raise EncoderError(f"quantized export did not produce {int8_name}: {sorted(p.name for p in (tmp / 'onnx').iterdir())}")
+        if target.exists():  # an older partial or concurrent export: the fresh one wins
+            shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    except Exception as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, EncoderError):
+            raise
+        raise EncoderError(f"could not export {folder!r} to ONNX: {exc}") from exc
+    return str(target), int8_name if quantized else "onnx/model.onnx"
+
+
 # --------------------------------------------------------------------------- factory
 
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(model: str, backend: str, device: str, max_seq_length: int) -> TextEncoder:
-    return SentenceTransformerEncoder(model, device=device, max_seq_length=max_seq_length)
+    return SentenceTransformerEncoder(model, device=device, max_seq_length=max_seq_length, backend=backend)
+
+
+def resolve_backend(backend: str | None = None) -> str:
+    """The argument, else ``$INSIGHT_EMBEDDING_BACKEND``, else ``DEFAULT_BACKEND``; unknown names are an EncoderError."""
+    source = "backend"
+    if backend is None or str(backend).strip() == "":
+        backend, source = os.environ.get(ENV_BACKEND, "").strip() or DEFAULT_BACKEND, f"${ENV_BACKEND}"
+    if backend not in BACKENDS:
+        raise EncoderError(f"{source}: unknown embedding backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    return backend
 
 
 def load_encoder(
     model: str | os.PathLike | None = None,
-    backend: str = "torch",
+    backend: str | None = None,
     *,
     device: str = "cpu",
     max_seq_length: int = 128,
 ) -> TextEncoder:
-    """Load (once per process) the encoder for ``model`` on ``backend``.
+    """Load (once per process) the encoder for ``model`` on ``backend`` (see ``resolve_backend``).
 
     Loading takes seconds, so encoders are cached per resolved model, backend, device and
     sequence length; the model is resolved first so ``None`` and the explicit default share one entry.
     """
-    if backend not in BACKENDS:
-        raise EncoderError(f"unknown embedding backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
-    return _load_cached(resolve_model(model), backend, device, max_seq_length)
+    return _load_cached(resolve_model(model), resolve_backend(backend), device, max_seq_length)
 
 
 def clear_encoder_cache() -> None:

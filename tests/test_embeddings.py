@@ -99,9 +99,24 @@ def test_resolve_model_errors(tmp_path, monkeypatch):
     assert resolve_model("sentence-transformers/all-MiniLM-L6-v2") == "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def test_load_encoder_unknown_backend():
-    with pytest.raises(EncoderError, match="torch"):
-        load_encoder(backend="onnx")
+def test_load_encoder_unknown_backend(monkeypatch):
+    with pytest.raises(EncoderError, match="valid backends: torch, onnx, onnx-int8"):
+        load_encoder(backend="tensorrt")
+    monkeypatch.setenv("INSIGHT_EMBEDDING_BACKEND", "gpu")
+    with pytest.raises(EncoderError, match=r"\$INSIGHT_EMBEDDING_BACKEND: unknown embedding backend 'gpu'"):
+        load_encoder()
+    with pytest.raises(EncoderError, match="unknown embedding backend"):
+        embeddings.SentenceTransformerEncoder(backend="cuda")
+
+
+def test_onnx_export_of_a_broken_model_leaves_nothing_behind(tmp_path):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "bert"}')  # no weights, no tokenizer
+    exports = tmp_path / "exports"
+    with pytest.raises(EncoderError, match="broken-model"):
+        embeddings.SentenceTransformerEncoder(broken, backend="onnx", export_dir=exports)
+    assert not exports.exists() or list(exports.iterdir()) == []
 
 
 def test_hub_name_not_cached_is_clear_error():
@@ -185,6 +200,31 @@ def test_real_model_through_cache(minilm, tmp_path):
     second = again.encode(["terrible service", "great service"])
     assert (enc.encoded, again.encoded, again.hits) == (2, 0, 2)
     np.testing.assert_array_equal(second, first[[2, 0]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend, min_cos, mean_cos", [("onnx", 0.9999, 0.9999), ("onnx-int8", 0.95, 0.98)])
+def test_onnx_backends_agree_with_torch(minilm, tmp_path, backend, min_cos, mean_cos):
+    texts = ["The delivery was late and the box arrived damaged.", "I love the soft fabric of this sweater.",
+             "bought two more blenders as gifts", "browsed: office chairs, standing desks, monitor arms", "ok", ""]
+    enc = embeddings.SentenceTransformerEncoder(backend=backend, export_dir=tmp_path)
+    assert enc.backend == backend and enc.dim == 384
+    assert enc.model_id.startswith("all-MiniLM-L6-v2:") and enc.model_id != minilm.model_id  # never shares cache keys
+    v = enc.encode(texts, batch_size=4)
+    assert v.dtype == np.float32 and v.shape == (len(texts), 384)
+    cos = (v * minilm.encode(texts)).sum(axis=1)
+    assert cos.min() > min_cos and cos.mean() > mean_cos, cos
+    # The export is made once and reused: a second encoder loads the same files and gives the same vectors.
+    exported = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.onnx"))
+    assert len(exported) == 2  # fp32 and int8 files
+    again = embeddings.SentenceTransformerEncoder(backend=backend, export_dir=tmp_path)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.onnx")) == exported
+    np.testing.assert_allclose(again.encode(texts, batch_size=4), v, atol=1e-6)
+    assert again.model_id == enc.model_id
+    # int8 *dynamic* quantization scales activations per batch, so a text's vector depends slightly on its
+    # batch-mates; fp32 ONNX does not. Bounded here, measured at scale by bench/embeddings.py.
+    rebatched = (again.encode(texts, batch_size=1) * v).sum(axis=1)
+    assert rebatched.min() > (0.999999 if backend == "onnx" else 0.95), rebatched
 
 
 # ----------------------------------------------------------------------------- cache

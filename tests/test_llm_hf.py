@@ -18,7 +18,7 @@ CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} 
 def tiny_model(tmp_path_factory):
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-llm")
     corpus = "\n".join(m.content for m in build_messages(load_prompts(), llm_view(sample_facts("High"))))
@@ -32,7 +32,10 @@ def tiny_model(tmp_path_factory):
     fast.save_pretrained(folder)
     torch.manual_seed(0)
     cfg = GPT2Config(vocab_size=len(vocab), n_positions=4096, n_embd=32, n_layer=2, n_head=2, bos_token_id=2, eos_token_id=2, pad_token_id=1)
-    GPT2LMHeadModel(cfg).save_pretrained(folder)
+    model = GPT2LMHeadModel(cfg)
+    # A random model may argmax a special token forever (decoded as ''); keep it to words so the test sees real text.
+    model.generation_config = GenerationConfig(suppress_tokens=[0, 1], bos_token_id=2, eos_token_id=2, pad_token_id=1)
+    model.save_pretrained(folder)
     return folder
 
 
