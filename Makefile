@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # HTTP API latency/throughput over loopback (bounded: requests and seconds per endpoint), plus HNSW recall@10.
 bench-api: $(STAMP)

@@ -1,83 +1,143 @@
-"""`make bench`: throughput of each pipeline stage on synthetic data, measured in one process, one run.
+"""`make bench`: the pipeline stage by stage at several sizes, the embedding backends side by side,
+and similar-customer search at scale; writes bench/results.md.
 
-Prints rows/s of ingestion, texts/s of embedding (cold cache, then warm), training seconds, scoring
-customers/s and peak memory, and writes the same table to bench/out/pipeline.md. Not a test:
-these machines are noisy, so read the ratios, not the absolute values.
+    python -m bench.run                                  # 10k and 100k customers (about 15 min on 2 cores)
+    python -m bench.run --sizes 10000 100000 1000000     # add 1M where memory and time allow
+    python -m bench.run --report-only                    # re-render results.md from bench/out/*.json
+
+Each size runs in a fresh process (`bench.pipeline`), with an empty embedding cache, so its
+seconds and peak memory are its own. Not a test: these machines are noisy, so compare ratios
+measured in the same run, not absolute values across runs.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
-import platform
-import resource
-import tempfile
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+HERE = Path(__file__).parent
+OUT = HERE / "out"
+RESULTS = HERE / "results.md"
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def run_module(module: str, *args: str) -> None:
+    cmd = [sys.executable, "-m", module, *args]
+    print("$", " ".join(cmd[1:]), flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=HERE.parent)
+    print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def _load(path: Path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _fmt_n(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (f"{n // 1000}k" if n % 1000 == 0 else f"{n:,}")
+
+
+def pipeline_table(runs: list[dict]) -> str:
+    runs = sorted(runs, key=lambda r: r["customers"])
+    stages: list[str] = []
+    for r in runs:
+        for s in r["stages"]:
+            if s["stage"] not in stages:
+                stages.append(s["stage"])
+    head = "| stage | " + " | ".join(f"{_fmt_n(r['customers'])} s | {_fmt_n(r['customers'])} peak MB" for r in runs)
+    growth_cols = [(a, b) for a, b in zip(runs, runs[1:])]
+    head += "".join(f" | growth {_fmt_n(a['customers'])}→{_fmt_n(b['customers'])}" for a, b in growth_cols) + " |\n"
+    head += "|---|" + "---:|---:|" * len(runs) + "---:|" * len(growth_cols) + "\n"
+
+    def growth(a: float | None, b: float | None, na: int, nb: int) -> str:
+        # Exponent k in t ~ N^k: 1 is linear; stages under ~0.2 s are dominated by fixed costs.
+        if not a or not b or a < 0.2:
+            return "-"
+        return f"N^{math.log(b / a) / math.log(nb / na):.2f}"
+
+    lines = []
+    for st in stages:
+        by_run = [{s["stage"]: s for s in r["stages"]}.get(st) for r in runs]
+        indent = "&nbsp;&nbsp;" * (by_run[0] or {"depth": 0}).get("depth", 0) if by_run[0] else ""
+        cells = "".join(f" {s['seconds']:.2f} | {s['peak_mb']:,.0f} |" if s else " - | - |" for s in by_run)
+        g = "".join(f" {growth((x or {}).get('seconds'), (y or {}).get('seconds'), a['customers'], b['customers'])} |"
+                    for (a, b), x, y in zip(growth_cols, by_run, by_run[1:]))
+        lines.append(f"| {indent}{st} |{cells}{g}\n")
+    total = "".join(f" **{r['end_to_end_s']:.1f}** | **{r['max_rss_mb']:,.0f}** |" for r in runs)
+    g = "".join(f" {growth(a['end_to_end_s'], b['end_to_end_s'], a['customers'], b['customers'])} |" for a, b in growth_cols)
+    lines.append(f"| **end to end** (ingest → train → score → store + index) |{total}{g}\n")
+    sizes = "".join(f"\n- {_fmt_n(r['customers'])}: {r['rows_read']:,} input rows ({', '.join(f'{k} {v:,}' for k, v in r['rows'].items())}); "
+                    f"{r['distinct_texts_embedded']:,} distinct texts embedded cold, {r['cache_hits_at_scoring']:,} cache hits at scoring; "
+                    f"backend {r['backend']}; synthesizing the data (not counted) {r['synthesize_s']:.0f} s" for r in runs)
+    return head + "".join(lines) + "\nInputs:" + sizes + "\n"
+
+
+def embeddings_table(e: dict) -> str:
+    out = (f"{e['texts']:,} texts ({e['distinct_texts']:,} distinct), synthetic reviews and browsing texts, in one process:\n\n"
+           "| encoder | seconds | texts/s | speed-up | cosine to plain torch: mean | 1st percentile | min |\n|---|---:|---:|---:|---:|---:|---:|\n")
+    out += "".join(f"| {r['encoder']} | {r['seconds']:.1f} | {r['texts_per_s']:,.0f} | ×{r['speedup']:.1f} | {r['cos_mean']:.4f} | "
+                   f"{r['cos_p01']:.4f} | {r['cos_min']:.4f} |\n" for r in e["rows"])
+    if e.get("gini"):
+        out += (f"\nHoldout on {e['gini_customers']:,} synthetic customers (trained to one horizon before the data ends, "
+                "scored there, compared with the next 90 days):\n\n| backend | holdout value Gini | holdout churn ROC-AUC |\n|---|---:|---:|\n")
+        out += "".join(f"| {b} | {g['holdout_value_gini']:.4f} | {g['holdout_churn_auc']:.4f} |\n" for b, g in e["gini"].items())
+    return out
+
+
+def index_table(ix: dict) -> str:
+    out = (f"{ix['queries']} queries per size (stored customers, themselves excluded), k = 10; "
+           "latency is one query at a time (the API's pattern), single-threaded search on 2 cores.\n\n"
+           "| vectors | n | dim | index | setting | build s | ms / query | recall@10 |\n|---|---:|---:|---|---|---:|---:|---:|\n")
+    out += "".join(f"| {r.get('vectors', '')} | {r['n']:,} | {r['dim']} | {r['kind']} | {r['param']} | {r['build_s']:.1f} | "
+                   f"{r['ms_per_query_single']:.2f} | {r['recall_at_10']:.3f} |\n" for r in ix["rows"])
+    return out
+
+
+def render() -> str:
+    runs = [json.loads(p.read_text()) for p in sorted(OUT.glob("pipeline-*.json"))]
+    emb, ix = _load(OUT / "embeddings.json"), _load(OUT / "index.json")
+    machine = next((r["machine"] for r in runs), "unknown machine")
+    parts = ["# Benchmark results\n\n",
+             f"Machine: {machine}. Produced by `make bench` (`python -m bench.run`); raw numbers in `bench/out/*.json`.\n\n"]
+    if runs:
+        parts += ["## Pipeline, stage by stage\n\n",
+                  "Seconds and peak resident memory of each stage (peak includes what earlier stages still hold). "
+                  "Growth is the exponent k in seconds ∝ N^k between two sizes: 1.00 is linear.\n\n", pipeline_table(runs), "\n"]
+    if emb:
+        parts += ["## Embeddings: backends side by side\n\n", embeddings_table(emb), "\n"]
+    if ix:
+        parts += ["## Similar-customer search at scale\n\n", index_table(ix), "\n"]
+    return "".join(parts)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--customers", type=int, default=10_000)
-    ap.add_argument("--seed", type=int, default=0)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--index-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["pipeline", "embeddings", "index"])
+    ap.add_argument("--report-only", action="store_true", help="only re-render results.md from bench/out")
     args = ap.parse_args()
-
-    from embeddings.cache import CachedEncoder, EmbeddingCache
-    from embeddings.encoder import load_encoder
-    from service.pipeline import TrainOptions, score, train
-    from service.synth import generate, write_tables
-    from service.tables import load_tables
-
-    rows = []
-    work = Path(tempfile.mkdtemp(prefix="insight-bench-"))
-    t = time.perf_counter()
-    tables = generate(args.customers, seed=args.seed)
-    data = work / "data"
-    write_tables(tables, data)
-    rows.append(("synthesize + write CSV", time.perf_counter() - t, f"{args.customers:,} customers"))
-
-    t = time.perf_counter()
-    loaded = load_tables(data)
-    dt = time.perf_counter() - t
-    rows.append(("ingest + validate", dt, f"{loaded.n_read / dt:,.0f} rows/s ({loaded.n_read:,} rows)"))
-
-    encoder = load_encoder(None)
-    texts = list(dict.fromkeys(loaded.tables["reviews"]["text"].tolist() + loaded.tables["events"]["text"].tolist()))
-    cache = EmbeddingCache(work / "cache.sqlite", encoder.model_id)
-    cached = CachedEncoder(encoder, cache)
-    t = time.perf_counter()
-    cached.encode(texts)
-    dt = time.perf_counter() - t
-    rows.append(("embed, cold cache", dt, f"{len(texts) / dt:,.0f} texts/s ({len(texts):,} distinct texts)"))
-    t = time.perf_counter()
-    cached.encode(texts)
-    dt = time.perf_counter() - t
-    rows.append(("embed, warm cache", dt, f"{len(texts) / dt:,.0f} texts/s"))
-
-    t = time.perf_counter()
-    trained = train(loaded, work / "model", TrainOptions(compare_tabular=False), encoder=cached)
-    dt = time.perf_counter() - t
-    rows.append(("train (features, embeddings warm, models, tiers)", dt, f"stages: {trained.summary.stages}"))
-
-    t = time.perf_counter()
-    scored = score(loaded, work / "model", work / "profiles.db", encoder=cached)
-    dt = time.perf_counter() - t
-    rows.append(("score + SHAP + store + index", dt, f"{len(scored.frame) / dt:,.0f} customers/s ({len(scored.frame):,})"))
-
-    header = (f"# pipeline benchmark\n\n{args.customers:,} synthetic customers, seed {args.seed}; "
-              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-              f"peak RSS {peak_rss_mb():,.0f} MB\n\n| stage | seconds | throughput |\n|---|---:|---|\n")
-    table = header + "".join(f"| {name} | {sec:.2f} | {info} |\n" for name, sec, info in rows)
-    print(table)
-    out = Path(__file__).parent / "out"
-    out.mkdir(exist_ok=True)
-    (out / "pipeline.md").write_text(table)
+    OUT.mkdir(exist_ok=True)
+    if not args.report_only:
+        if "pipeline" not in args.skip:
+            for old in OUT.glob("pipeline-*.json"):
+                old.unlink()
+            for n in args.sizes:
+                keep = ["--keep-index", str(OUT / "index-real")] if n == max(args.sizes) else []
+                run_module("bench.pipeline", "--customers", str(n), "--json", str(OUT / f"pipeline-{n}.json"), *keep)
+        if "embeddings" not in args.skip:
+            run_module("bench.embeddings", "--json", str(OUT / "embeddings.json"))
+        if "index" not in args.skip:
+            real = ["--real", str(OUT / "index-real")] if (OUT / "index-real").is_dir() else []
+            run_module("bench.index", "--sizes", *map(str, args.index_sizes), "--json", str(OUT / "index.json"), *real)
+    RESULTS.write_text(render())
+    print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     main()

@@ -1,7 +1,9 @@
 """Cosine-similarity nearest-neighbour index over customer vectors (FAISS), with atomic save/load.
 
 Exact inner-product search below ``approximate_above`` vectors (brute force is fast and exact
-there), HNSW above it.  Rows are L2-normalised on the way in, so inner product is cosine.
+there), HNSW above it; IVF (inverted lists over k-means cells) on request.  Rows are
+L2-normalised on the way in, so inner product is cosine.  ``bench/index.py`` measures the
+three at 100k and 1M vectors.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ __all__ = ["SimilarityIndex", "SimilarityIndexError"]
 
 _FORMAT_VERSION = 1
 _INDEX_FILE, _IDS_FILE, _META_FILE = "index.faiss", "ids.json", "meta.json"
-KINDS = ("flat", "hnsw")
+KINDS = ("flat", "hnsw", "ivf")
 
 
 class SimilarityIndexError(ValueError):
@@ -73,11 +75,20 @@ class SimilarityIndex:
         vectors: np.ndarray,
         approximate_above: int = 50_000,
         *,
+        kind: str = "auto",
         hnsw_m: int = 32,
         ef_construction: int = 80,
         ef_search: int = 64,
+        nprobe: int = 32,
+        seed: int = 0,
     ) -> SimilarityIndex:
-        """Index ``vectors`` (one row per id).  HNSW when there are more than ``approximate_above`` rows."""
+        """Index ``vectors`` (one row per id).
+
+        ``kind="auto"``: exact up to ``approximate_above`` rows, HNSW above.  ``"ivf"``: 4 * sqrt(n)
+        k-means cells (trained on at most 256 vectors per cell), ``nprobe`` of them searched per query.
+        """
+        if kind not in KINDS + ("auto",):
+            raise ValueError(f"unknown index kind {kind!r}; valid kinds: auto, {', '.join(KINDS)}")
         if isinstance(ids, (str, bytes)):
             raise TypeError("ids must be a sequence of strings, not a single string")
         ids = list(ids)
@@ -103,15 +114,24 @@ class SimilarityIndex:
 
         faiss = _faiss()
         d = x.shape[1]
-        if len(ids) > approximate_above:
+        if kind == "auto":
+            kind = "hnsw" if len(ids) > approximate_above else "flat"
+        if kind == "hnsw":
             index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = int(ef_construction)
             index.hnsw.efSearch = int(ef_search)
-            kind = "hnsw"
+        elif kind == "ivf":
+            nlist = max(1, min(int(4 * np.sqrt(len(ids))), len(ids) // 39))  # faiss wants >= 39 points per cell
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+            index.cp.seed = int(seed)
+            sample = x if len(x) <= 256 * nlist else x[np.random.default_rng(seed).choice(len(x), 256 * nlist, replace=False)]
+            index.train(sample)
+            index.nprobe = min(int(nprobe), nlist)
         else:
             index = faiss.IndexFlatIP(d)
-            kind = "flat"
         index.add(x)
+        if kind == "ivf":
+            index.make_direct_map()  # vector_of() / vectors() reconstruct by position
         return cls(index, ids, kind)
 
     # -- properties -----------------------------------------------------------------------------
@@ -142,6 +162,26 @@ class SimilarityIndex:
         if int(value) < 1:
             raise ValueError(f"ef_search must be >= 1, got {value}")
         self._index.hnsw.efSearch = int(value)
+
+    @property
+    def nprobe(self) -> int | None:
+        """IVF cells searched per query (recall vs speed); None for other kinds."""
+        return int(self._faiss_ivf().nprobe) if self.kind == "ivf" else None
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        if self.kind != "ivf":
+            raise SimilarityIndexError("nprobe only applies to an IVF index")
+        if int(value) < 1:
+            raise ValueError(f"nprobe must be >= 1, got {value}")
+        self._faiss_ivf().nprobe = int(value)
+
+    def _faiss_ivf(self):
+        return _faiss().extract_index_ivf(self._index)
+
+    def vectors(self) -> np.ndarray:
+        """All stored (normalised) vectors in id order, in one call (no per-row Python)."""
+        return self._index.reconstruct_n(0, len(self._ids))
 
     # -- queries --------------------------------------------------------------------------------
 
@@ -202,6 +242,8 @@ class SimilarityIndex:
                     "metric": "cosine", "faiss_version": _faiss().__version__}
             if self.kind == "hnsw":
                 meta["ef_search"] = self.ef_search
+            if self.kind == "ivf":
+                meta["nprobe"] = self.nprobe
             (tmp / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
             for name in (_INDEX_FILE, _IDS_FILE, _META_FILE):
                 _fsync(tmp / name)
@@ -242,7 +284,7 @@ class SimilarityIndex:
             index = faiss.read_index(str(directory / _INDEX_FILE))
         except Exception as exc:  # faiss raises RuntimeError with its C++ message
             raise SimilarityIndexError(f"similarity index {directory}: {_INDEX_FILE} is corrupt ({exc})") from exc
-        expected = faiss.IndexHNSWFlat if meta["kind"] == "hnsw" else faiss.IndexFlatIP
+        expected = {"hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVFFlat, "flat": faiss.IndexFlatIP}[meta["kind"]]
         problems = []
         if not isinstance(index, expected):
             problems.append(f"index type {type(index).__name__}, expected {expected.__name__}")

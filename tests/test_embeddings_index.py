@@ -163,3 +163,27 @@ def test_load_rejects_missing_and_corrupt(tmp_path):
     (d / "meta.json").write_text(json.dumps({**meta, "kind": "hnsw"}))
     with pytest.raises(SimilarityIndexError, match="IndexHNSWFlat"):
         SimilarityIndex.load(d)
+
+
+def test_ivf_index_finds_neighbours_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(20, 16))
+    x = (centres[rng.integers(0, 20, 4000)] + rng.normal(scale=0.1, size=(4000, 16))).astype(np.float32)
+    ids = [f"c{i}" for i in range(len(x))]
+    exact = SimilarityIndex.build(ids, x, kind="flat")
+    ivf = SimilarityIndex.build(ids, x, kind="ivf", nprobe=8)
+    assert ivf.kind == "ivf" and ivf.nprobe == 8 and ivf.ef_search is None
+    e_ids, _ = exact.search(x[:50], 10)
+    a_ids, _ = ivf.search(x[:50], 10)
+    recall = np.mean([len(set(e) & set(a)) / 10 for e, a in zip(e_ids, a_ids)])
+    assert recall > 0.9
+    np.testing.assert_allclose(ivf.vectors(), exact.vectors(), atol=1e-6)
+    np.testing.assert_allclose(ivf.vector_of("c7"), exact.vector_of("c7"), atol=1e-6)
+    ivf.save(tmp_path / "idx")
+    back = SimilarityIndex.load(tmp_path / "idx")
+    assert back.kind == "ivf" and back.nprobe == 8
+    assert back.neighbours_of("c1", 5)[0] == ivf.neighbours_of("c1", 5)[0]
+    with pytest.raises(SimilarityIndexError, match="IVF"):
+        exact.nprobe = 4
+    with pytest.raises(ValueError, match="unknown index kind 'lsh'"):
+        SimilarityIndex.build(ids, x, kind="lsh")
