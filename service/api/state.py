@@ -267,7 +267,7 @@ def load_snapshot(settings, seq: int, previous: Snapshot | None = None) -> Snaps
                                 f"({meta.get('customers')} scored); a score run may be in progress, retry when it is done")
         if index.kind == "flat" and len(index) > settings.index_approximate_above:
             ids = index.ids
-            index = SimilarityIndex.build(ids, np.stack([index.vector_of(i) for i in ids]), approximate_above=settings.index_approximate_above,
+            index = SimilarityIndex.build(ids, index.vectors(), approximate_above=settings.index_approximate_above,
                                           ef_search=settings.index_hnsw_ef_search)
         elif index.kind == "hnsw":
             index.ef_search = settings.index_hnsw_ef_search
