@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["pool_by_key", "recency_weights"]
+__all__ = ["pool_by_key", "pool_indexed", "recency_weights"]
 
 
 def pool_by_key(
@@ -62,6 +62,42 @@ def pool_by_key(
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         pooled = np.divide(pooled, norms, out=np.zeros_like(pooled), where=norms > 0)
     return uniq, pooled.astype(np.float32)
+
+
+def pool_indexed(
+    key_codes: np.ndarray,
+    n_keys: int,
+    item_codes: np.ndarray,
+    item_vectors: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Weighted mean per key of vectors stored once per distinct item, L2-normalised: float32 ``(n_keys, dim)``.
+
+    Row i says "key ``key_codes[i]`` has item ``item_codes[i]`` with weight ``weights[i]``". Texts
+    repeat (a browsing page, a stock phrase), so the vectors are kept per distinct text and the
+    rows only carry integer codes: the weighted sum is one sparse (keys x items) by dense (items x
+    dim) product, and no (rows x dim) array is ever built. Keys without rows, or whose weights are
+    all zero, get zero rows.
+    """
+    from scipy import sparse
+
+    key_codes = np.asarray(key_codes, dtype=np.int64)
+    item_codes = np.asarray(item_codes, dtype=np.int64)
+    item_vectors = np.asarray(item_vectors, dtype=np.float32)
+    n = len(key_codes)
+    if item_codes.shape != (n,):
+        raise ValueError(f"key_codes and item_codes disagree on length: {n} and {len(item_codes)}")
+    if item_vectors.ndim != 2:
+        raise ValueError(f"item_vectors must be 2-d (n_items, dim), got shape {item_vectors.shape}")
+    if n and (key_codes.min() < 0 or key_codes.max() >= n_keys or item_codes.min() < 0 or item_codes.max() >= len(item_vectors)):
+        raise ValueError("key_codes or item_codes out of range")
+    w = np.ones(n, dtype=np.float64) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"weights must be {n} finite non-negative numbers")
+    W = sparse.csr_matrix((w, (key_codes, item_codes)), shape=(n_keys, len(item_vectors)))  # duplicates add up
+    sums = np.asarray(W @ item_vectors.astype(np.float64))
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)  # the mean's direction is the sum's: normalise the sum
+    return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0).astype(np.float32)
 
 
 def recency_weights(ages_days: np.ndarray | Sequence[float], half_life_days: float) -> np.ndarray:

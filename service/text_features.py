@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from embeddings.pooling import pool_by_key, recency_weights
+from embeddings.pooling import pool_indexed, recency_weights
 from embeddings.reducer import TextReducer
 
 SOURCES = {"review": ("reviews", "review_ts"), "browse": ("events", "event_ts")}
@@ -29,22 +29,29 @@ class PooledText:
 
 
 class TextEmbeddings:
-    """All texts of the run, embedded once; pooled on demand at any cutoff."""
+    """All texts of the run, embedded once; pooled on demand at any cutoff.
+
+    Vectors are held once per distinct text (rows carry an integer code): at 100k customers the
+    1.2M browsing rows are ~50k distinct texts, and a per-row copy of the vectors took gigabytes.
+    """
 
     def __init__(self, tables: dict[str, pd.DataFrame], encoder, sources=("review", "browse"),
                  half_life_days: float = DEFAULT_HALF_LIFE_DAYS):
         self.half_life_days = half_life_days
         self.sources = tuple(sources)
         self._rows: dict[str, pd.DataFrame] = {}
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors: dict[str, np.ndarray] = {}  # per distinct text
+        self._text_codes: dict[str, np.ndarray] = {}  # per row: index into _vectors
         self.dim = encoder.dim
         for src in self.sources:
             table, ts_col = SOURCES[src]
             df = tables[table]
             rows = pd.DataFrame({"customer_id": df["customer_id"].astype(str).to_numpy(),
-                                 "ts": df[ts_col].to_numpy(), "text": df["text"].astype(str).to_numpy()})
+                                 "ts": pd.to_datetime(df[ts_col], utc=True).dt.tz_localize(None).to_numpy(), "text": df["text"].astype(str).to_numpy()})
             self._rows[src] = rows
-            self._vectors[src] = encoder.encode(rows["text"].tolist()) if len(rows) else np.zeros((0, self.dim), np.float32)
+            codes, distinct = pd.factorize(rows["text"], sort=False)
+            self._text_codes[src] = codes.astype(np.int64)
+            self._vectors[src] = encoder.encode(distinct.tolist()) if len(distinct) else np.zeros((0, self.dim), np.float32)
 
     def texts_of(self, src: str) -> pd.DataFrame:
         return self._rows[src]
@@ -57,18 +64,20 @@ class TextEmbeddings:
         rows = self._rows[src]
         if len(rows) == 0:
             return PooledText(out, counts)
-        ts = pd.to_datetime(rows["ts"], utc=True)
-        keep = (ts <= cutoff).to_numpy()
+        ts = rows["ts"].to_numpy()
+        cut = pd.Timestamp(cutoff)
+        keep = ts <= np.datetime64((cut.tz_convert("UTC") if cut.tzinfo else cut).tz_localize(None))
+        # Rows of customers asked for, at or before the cutoff; positions in ``ids`` are the pooling keys.
+        pos = pd.Index(ids).get_indexer(rows["customer_id"].to_numpy())
+        keep &= pos >= 0
         if not keep.any():
             return PooledText(out, counts)
-        ages = (cutoff - ts[keep]).dt.total_seconds().to_numpy() / 86400.0
-        keys, pooled = pool_by_key(rows["customer_id"].to_numpy()[keep], self._vectors[src][keep],
-                                   weights=recency_weights(ages, self.half_life_days))
-        key_counts = pd.Series(rows["customer_id"].to_numpy()[keep]).value_counts()
-        pos = pd.Index(keys).get_indexer(ids)
-        hit = pos >= 0
-        out[hit] = pooled[pos[hit]]
-        counts = key_counts.reindex(ids).fillna(0).to_numpy(dtype=np.float64)
+        ages = (cutoff - pd.to_datetime(ts[keep], utc=True)).total_seconds().to_numpy() / 86400.0
+        pooled = pool_indexed(pos[keep], len(ids), self._text_codes[src][keep], self._vectors[src],
+                              weights=recency_weights(ages, self.half_life_days))
+        counts = np.bincount(pos[keep], minlength=len(ids)).astype(np.float64)
+        has = counts > 0
+        out[has] = pooled[has]
         return PooledText(out, counts)
 
 

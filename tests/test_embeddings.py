@@ -25,7 +25,7 @@ from embeddings import (
     pool_by_key,
     resolve_model,
 )
-from embeddings.encoder import ENV_MODEL, check_texts, model_fingerprint
+from embeddings.encoder import ENV_MODEL, check_texts, l2_normalize, model_fingerprint
 
 
 class FakeEncoder:
@@ -376,3 +376,23 @@ def test_pipeline_texts_to_similar_customers(tmp_path):
     index = SimilarityIndex.build(keys.tolist(), pooled)
     ids, scores = index.neighbours_of("c1", k=1)
     assert ids == ["c4"] and scores[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_pool_indexed_matches_pool_by_key_without_per_row_vectors():
+    from embeddings.pooling import pool_indexed
+
+    rng = np.random.default_rng(5)
+    distinct = l2_normalize(rng.normal(size=(7, 12)))
+    item = rng.integers(0, 7, 200)
+    key = rng.integers(0, 30, 200)  # some of the 40 keys get no rows
+    w = rng.uniform(0, 1, 200)
+    got = pool_indexed(key, 40, item, distinct, weights=w)
+    keys, ref = pool_by_key(key, distinct[item], weights=w)
+    np.testing.assert_allclose(got[keys], ref, atol=1e-6)
+    assert not got[np.setdiff1d(np.arange(40), keys)].any()  # keys without rows stay zero
+    with pytest.raises(ValueError, match="out of range"):
+        pool_indexed(key, 10, item, distinct)
+    with pytest.raises(ValueError, match="non-negative"):
+        pool_indexed(key, 40, item, distinct, weights=-w)
+    with pytest.raises(ValueError, match="disagree on length"):
+        pool_indexed(key[:5], 40, item, distinct)
