@@ -4,6 +4,7 @@ leaves the previous profiles intact.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -64,14 +65,25 @@ class ProfileStore:
         if create:
             metadata_obj.create_all(self.engine)
 
-    def replace_all(self, rows: list[dict], meta: dict) -> None:
-        """Swap in a complete new set of profiles and metadata atomically."""
+    def replace_all(self, rows: list[dict] | Iterable[list[dict]], meta: dict,
+                    before_commit: Callable[[], None] | None = None) -> None:
+        """Swap in a complete new set of profiles and metadata atomically.
+
+        ``rows`` is one list of profile rows, or an iterable of row batches (e.g. partitions of a Dask run,
+        pulled as they are consumed). Either way it is ONE transaction: if the iterable raises, or
+        ``before_commit`` (called after the last row, e.g. to put the matching index in place) raises,
+        nothing is replaced and the previous profiles stay.
+        """
+        batches = [rows] if isinstance(rows, list) and (not rows or isinstance(rows[0], dict)) else rows
         with self.engine.begin() as con:
             con.execute(profiles.delete())
-            for start in range(0, len(rows), 5000):
-                con.execute(profiles.insert(), rows[start:start + 5000])
+            for batch in batches:
+                for start in range(0, len(batch), 5000):
+                    con.execute(profiles.insert(), batch[start:start + 5000])
             con.execute(store_meta.delete())
             con.execute(store_meta.insert(), [{"key": k, "value": v} for k, v in meta.items()])
+            if before_commit is not None:
+                before_commit()
 
     def upsert(self, rows: list[dict]) -> None:
         """Insert or replace single profiles (cold-start scoring with write)."""

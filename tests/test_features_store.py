@@ -66,6 +66,35 @@ def test_failed_replace_keeps_previous_profiles(tmp_path):
     assert store.meta()["model_version"] == "v1"
 
 
+def test_replace_from_row_batches_is_one_transaction(tmp_path):
+    """Batches (e.g. Dask partitions) stream into one transaction: a failure mid-stream, or in before_commit, replaces nothing."""
+    store = ProfileStore(tmp_path / "s.db", create=True)
+    store.replace_all([_row("a"), _row("b")], {"model_version": "v1"})
+
+    def failing_batches():
+        yield [_row("c"), _row("d")]
+        raise RuntimeError("worker lost")
+
+    with pytest.raises(RuntimeError, match="worker lost"):
+        store.replace_all(failing_batches(), {"model_version": "v2"})
+    assert store.count() == 2 and store.get("a") is not None and store.get("c") is None
+    assert store.meta()["model_version"] == "v1"
+
+    def boom():
+        raise OSError("index write failed")
+
+    with pytest.raises(OSError, match="index write failed"):
+        store.replace_all(iter([[_row("e")]]), {"model_version": "v3"}, before_commit=boom)
+    assert store.count() == 2 and store.meta()["model_version"] == "v1"
+
+    called = []
+    store.replace_all(iter([[_row("e"), _row("f")], [], [_row("g")]]), {"model_version": "v4"}, before_commit=lambda: called.append(1))
+    assert store.count() == 3 and store.get("a") is None and store.get("g") is not None
+    assert store.meta()["model_version"] == "v4" and called == [1]
+    store.replace_all([], {"model_version": "v5"})  # an empty list is one (empty) batch, not an iterable of batches
+    assert store.count() == 0
+
+
 def test_store_errors(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         ProfileStore(tmp_path / "missing.db")
