@@ -30,6 +30,11 @@ BASE_PARAMS = {
 }
 
 
+# SHAP values are computed this many rows at a time: a (rows x features) float32 DMatrix plus the
+# (rows x features + 1) output per batch, so memory stays bounded at millions of customers.
+SHAP_BATCH_ROWS = 50_000
+
+
 def _dmatrix(X: pd.DataFrame, y=None) -> xgb.DMatrix:
     return xgb.DMatrix(X.to_numpy(dtype=np.float32), label=None if y is None else np.asarray(y, dtype=np.float32),
                        feature_names=list(X.columns), missing=np.nan)
@@ -82,10 +87,19 @@ class _XGBModel:
         return self.booster_.inplace_predict(X.to_numpy(dtype=np.float32), predict_type="margin", missing=np.nan)
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """Per-feature SHAP values in margin space, shape (n, n_features + 1); the last column is the bias."""
+        """Per-feature SHAP values in margin space, shape (n, n_features + 1); the last column is the bias.
+
+        Computed SHAP_BATCH_ROWS rows at a time (TreeSHAP is per row, so batching changes no value).
+        """
         self._check_fitted()
         self._check_columns(X)
-        return self.booster_.predict(_dmatrix(X), pred_contribs=True)
+        n = len(X)
+        if n <= SHAP_BATCH_ROWS:
+            return self.booster_.predict(_dmatrix(X), pred_contribs=True)
+        out = np.empty((n, len(self.feature_names_) + 1), dtype=np.float32)
+        for start in range(0, n, SHAP_BATCH_ROWS):
+            out[start:start + SHAP_BATCH_ROWS] = self.booster_.predict(_dmatrix(X.iloc[start:start + SHAP_BATCH_ROWS]), pred_contribs=True)
+        return out
 
     def link(self, margin: np.ndarray) -> np.ndarray:
         """Margin -> prediction scale (currency for value, probability for churn)."""

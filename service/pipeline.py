@@ -269,8 +269,27 @@ def _evidence(emb: TextEmbeddings | None, customer_ids: pd.Series, cutoff: pd.Ti
     return out
 
 
+def value_rank_pct(value: np.ndarray) -> np.ndarray:
+    """Share of scored customers with a strictly lower prediction, floored to 0.1 so the top one never reads "100%"."""
+    return np.floor((pd.Series(value).rank(method="min").to_numpy() - 1) / len(value) * 1000) / 10
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    """``df.astype(object).where(df.notna(), None).to_dict("records")`` column-wise: one ``tolist`` per column, no pandas per row."""
+    cols = []
+    for c in df.columns:
+        vals = df[c].to_numpy().tolist()
+        missing = df[c].isna().to_numpy()
+        if missing.any():
+            vals = [None if m else x for x, m in zip(vals, missing.tolist())]
+        cols.append(vals)
+    names = list(df.columns)
+    return [dict(zip(names, row)) for row in zip(*cols)] if cols else [{} for _ in range(len(df))]
+
+
 def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
-                 reporter: Reporter | None = None, threads: int = 2) -> tuple[pd.DataFrame, list[dict], np.ndarray]:
+                 reporter: Reporter | None = None, threads: int = 2,
+                 scored_at: str | None = None) -> tuple[pd.DataFrame, list[dict], np.ndarray]:
     """Profiles for every customer with an order at or before ``cutoff``: (frame, profile rows, fused vectors).
 
     Shared by the batch `score` and the API's cold-start scoring, so both give the same answer.
@@ -301,8 +320,7 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     drivers = driver_records(feats, grouper.families, v_fam, c_fam, bundle.peers)
     tiers = bundle.tiers.assign(value)
     rfm = bundle.rfm.transform(snap.reset_index(drop=True))
-    # Share of scored customers with a strictly lower prediction, floored to 0.1 so the top one never reads "100%".
-    rank_pct = np.floor((pd.Series(value).rank(method="min").to_numpy() - 1) / len(value) * 1000) / 10
+    rank_pct = value_rank_pct(value)
     review_dir = v_fam[:, grouper.families.index("review text")] if "review text" in grouper.families else np.zeros(len(snap))
     evidence = _evidence(emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
     vectors = CustomerVectorizer.from_dict(bundle.config["vectorizer"]).transform(snap[TABULAR_FEATURES], pooled)
@@ -310,22 +328,23 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     frame = pd.DataFrame({"customer_id": snap["customer_id"].to_numpy(), "tier": tiers, "predicted_value": value,
                           "churn_probability": churn, "rfm_segment": rfm["rfm_segment"].to_numpy(), "value_rank_pct": rank_pct,
                           "future_value": snap["future_value"].to_numpy(), "churn": snap["churn"].to_numpy()})
-    scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    scored_at = scored_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
     keep = [c for c in TABULAR_FEATURES if c in snap]
-    feat_records = snap[keep].round(4).astype(object).where(snap[keep].notna(), None).to_dict("records")
+    feat_records = _records(snap[keep].round(4))
     # The exact model input, so what-if questions can re-run the model on one stored customer.
-    model_inputs = X.astype(object).where(X.notna(), None).to_dict("records")
-    rows = []
-    for i, cid in enumerate(frame["customer_id"]):
-        rows.append({
-            "customer_id": cid, "tier": tiers[i], "predicted_value": float(value[i]), "churn_probability": float(churn[i]),
-            "rfm_segment": rfm["rfm_segment"].iat[i], "value_rank_pct": float(rank_pct[i]),
-            "profile": {"drivers": drivers[i], "evidence": evidence.get(cid, []), "features": feat_records[i],
-                        "model_input": model_inputs[i],
-                        "rfm": {"r": int(rfm["rfm_r"].iat[i]), "f": int(rfm["rfm_f"].iat[i]), "m": int(rfm["rfm_m"].iat[i])},
-                        "cutoff": cutoff.isoformat()},
-            "model_version": bundle.model_version, "scored_at": scored_at,
-        })
+    model_inputs = _records(X)
+    cutoff_iso, version = cutoff.isoformat(), bundle.model_version
+    rfm_scores = [np.asarray(rfm[c]).astype(np.int64).tolist() for c in ("rfm_r", "rfm_f", "rfm_m")]
+    # Plain Python lists zipped together: no pandas access per customer.
+    rows = [
+        {"customer_id": cid, "tier": tier, "predicted_value": v, "churn_probability": ch, "rfm_segment": seg, "value_rank_pct": pct,
+         "profile": {"drivers": drv, "evidence": evidence.get(cid, []), "features": feat, "model_input": mi,
+                     "rfm": {"r": r, "f": f, "m": m}, "cutoff": cutoff_iso},
+         "model_version": version, "scored_at": scored_at}
+        for cid, tier, v, ch, seg, pct, drv, feat, mi, r, f, m in zip(
+            snap["customer_id"].tolist(), tiers.tolist(), value.astype(np.float64).tolist(), churn.astype(np.float64).tolist(),
+            rfm["rfm_segment"].tolist(), rank_pct.astype(np.float64).tolist(), drivers, feat_records, model_inputs, *rfm_scores)
+    ]
     return frame, rows, vectors
 
 
