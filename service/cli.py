@@ -97,6 +97,11 @@ def _parse_shares(spec: Optional[str]) -> Optional[dict]:
         raise ValueError(f"cannot parse {spec!r}: expected VIP=...,High=...,Medium=...")
 
 
+DASK_HELP = ("Run the per-customer work (features, embeddings, predictions, SHAP) on Dask and train with xgboost.dask. "
+             "SPEC: local:N (N local worker processes, stopped at the end) or a running scheduler's address "
+             "(tcp://HOST:PORT or HOST:PORT). Default: everything in this process.")
+
+
 @data_app.command("synth")
 @user_errors
 def data_synth(
@@ -132,13 +137,14 @@ def train(
     no_text: bool = typer.Option(False, "--no-text", help="Tabular features only (no embeddings)."),
     currency: str = typer.Option("$", "--currency", help="Currency symbol for explanations."),
     embedding_model: Optional[str] = typer.Option(None, "--embedding-model", envvar="INSIGHT_EMBEDDING_MODEL", help="Model folder or name."),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="SPEC", help=DASK_HELP),
 ):
     """Train the value and churn models and write a model bundle."""
     from service.pipeline import TrainOptions, train as run_train
 
     opts = TrainOptions(cutoff=cutoff, horizon_days=horizon_days, seed=seed, tier_shares=_parse_shares(tier_shares),
                         tier_amounts=_parse_shares(tier_amounts), currency=currency, embedding_model=embedding_model,
-                        text_sources=() if no_text else ("review", "browse"))
+                        text_sources=() if no_text else ("review", "browse"), dask=dask)
     result = run_train(data, out_dir, opts, reporter=RichReporter())
     _print_summary("train", result.summary)
     m = result.bundle.metrics
@@ -163,11 +169,12 @@ def score(
     model: Path = typer.Option(..., "--model", help="Model bundle directory."),
     store: str = typer.Option(..., "--store", envvar="INSIGHT_STORE", help="Profile store: SQLite file path or database URL."),
     cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Score as of this date; default: the last order."),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="SPEC", help=DASK_HELP),
 ):
     """Score every customer; write profiles and the similar-customer index (the old ones stay if this fails)."""
     from service.pipeline import score as run_score
 
-    result = run_score(data, model, store, cutoff=cutoff, reporter=RichReporter())
+    result = run_score(data, model, store, cutoff=cutoff, reporter=RichReporter(), dask=dask)
     _print_summary("score", result.summary)
     out.print(_tier_table(result.frame))
     out.print(f"profiles -> {result.store}; similar-customer index -> {result.index_dir}")

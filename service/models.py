@@ -4,6 +4,11 @@ Both models are trained time-aware: ``fit`` takes a training snapshot and a *lat
 snapshot (features at cutoff - horizon, targets observed up to cutoff); early stopping and the
 choice of objective use the later snapshot, then the model is refitted on both with the chosen
 number of rounds so the most recent behaviour is learned too.
+
+Where the design matrices live decides how a model trains: pandas frames train in-process
+(``xgboost.train``); ``DaskMatrix`` blocks spread over a Dask cluster train with ``xgboost.dask``.
+The objective selection, early stopping and refit are the same code for both, and either way the
+result is one ordinary Booster, saved in the same bundle format.
 """
 from __future__ import annotations
 
@@ -41,6 +46,68 @@ def _dmatrix(X: pd.DataFrame, y=None) -> xgb.DMatrix:
 
 
 @dataclass
+class DaskMatrix:
+    """A design matrix spread over a Dask cluster: float32 row blocks of known lengths, plus the column names.
+
+    ``ValueModel`` / ``ChurnModel`` accept it wherever they accept a DataFrame: ``fit`` then trains with
+    ``xgboost.dask`` on the cluster of ``client``, ``predict`` predicts on the workers and returns numpy.
+    Targets stay numpy arrays on the driver (one number per customer) and are chunked like the rows.
+    """
+
+    data: object  # dask.array.Array, shape (n, len(columns)), float32
+    columns: list[str]
+    client: object  # distributed.Client
+
+    def __len__(self) -> int:
+        return int(self.data.shape[0])
+
+    def __getitem__(self, columns: list[str]) -> "DaskMatrix":
+        idx = [self.columns.index(c) for c in columns]
+        return DaskMatrix(self.data[:, idx], list(columns), self.client)
+
+    def label(self, y) -> object:
+        import dask.array as da
+
+        return da.from_array(np.asarray(y, dtype=np.float32), chunks=(self.data.chunks[0],))
+
+
+def _concat_rows(X, X_val):
+    if isinstance(X, DaskMatrix):
+        import dask.array as da
+
+        return DaskMatrix(da.concatenate([X.data, X_val.data], axis=0), X.columns, X.client)
+    return pd.concat([X, X_val], ignore_index=True)
+
+
+def _booster_train(params: dict, X, y, num_boost_round: int, X_val=None, y_val=None, early_stopping_rounds: int | None = None) -> xgb.Booster:
+    """xgboost.train in-process for frames; xgboost.dask.train on the cluster for DaskMatrix (same params, same rounds)."""
+    if isinstance(X, DaskMatrix):
+        from xgboost import dask as dxgb
+
+        params = {k: v for k, v in params.items() if k != "nthread"}  # each worker uses its own threads
+        dm = lambda M, t: dxgb.DaskDMatrix(M.client, M.data, M.label(t), feature_names=M.columns, missing=np.nan)  # noqa: E731
+        evals = [(dm(X_val, y_val), "valid")] if X_val is not None else None
+        out = dxgb.train(X.client, params, dm(X, y), num_boost_round=num_boost_round, evals=evals,
+                         early_stopping_rounds=early_stopping_rounds, verbose_eval=False)
+        return out["booster"]
+    evals = [(_dmatrix(X_val, y_val), "valid")] if X_val is not None else ()
+    return xgb.train(params, _dmatrix(X, y), num_boost_round=num_boost_round, evals=evals,
+                     early_stopping_rounds=early_stopping_rounds, verbose_eval=False)
+
+
+def _inplace_predict(booster: xgb.Booster, X, iteration_range=(0, 0), predict_type: str = "margin") -> np.ndarray:
+    """In-place prediction (no DMatrix copy; margin by default): on the workers for a DaskMatrix, here for a frame."""
+    if isinstance(X, DaskMatrix):
+        from xgboost import dask as dxgb
+
+        pred = dxgb.inplace_predict(X.client, booster, X.data, iteration_range=iteration_range,
+                                    predict_type=predict_type, missing=np.nan)
+        return np.asarray(X.client.compute(pred).result())
+    return booster.inplace_predict(X.to_numpy(dtype=np.float32), iteration_range=iteration_range,
+                                   predict_type=predict_type, missing=np.nan)
+
+
+@dataclass
 class _Fitted:
     booster: xgb.Booster
     best_rounds: int
@@ -61,30 +128,28 @@ class _XGBModel:
 
     def _train(self, params: dict, X, y, X_val, y_val) -> _Fitted:
         p = {**self.params, **params, "seed": self.seed, "nthread": self.n_threads}
-        dtrain, dval = _dmatrix(X, y), _dmatrix(X_val, y_val)
-        booster = xgb.train(p, dtrain, num_boost_round=self.max_rounds, evals=[(dval, "valid")],
-                            early_stopping_rounds=self.early_stopping_rounds, verbose_eval=False)
+        booster = _booster_train(p, X, y, self.max_rounds, X_val, y_val, early_stopping_rounds=self.early_stopping_rounds)
         return _Fitted(booster, booster.best_iteration + 1)
 
     def _refit(self, params: dict, X, y, X_val, y_val, rounds: int) -> xgb.Booster:
         p = {**self.params, **params, "seed": self.seed, "nthread": self.n_threads}
-        X_all = pd.concat([X, X_val], ignore_index=True)
         y_all = np.concatenate([np.asarray(y), np.asarray(y_val)])
-        return xgb.train(p, _dmatrix(X_all, y_all), num_boost_round=rounds, verbose_eval=False)
+        return _booster_train(p, _concat_rows(X, X_val), y_all, rounds)
 
     def _check_fitted(self):
         if self.booster_ is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted")
 
-    def _check_columns(self, X: pd.DataFrame):
+    def _check_columns(self, X):
         if list(X.columns) != self.feature_names_:
             missing = sorted(set(self.feature_names_) - set(X.columns))
             raise ValueError(f"feature columns do not match the model (missing: {missing[:5]}, order or extras differ)")
 
-    def margin(self, X: pd.DataFrame) -> np.ndarray:
+    def margin(self, X) -> np.ndarray:
+        """Margin for a frame (here) or a DaskMatrix (on its workers), by in-place prediction."""
         self._check_fitted()
         self._check_columns(X)
-        return self.booster_.inplace_predict(X.to_numpy(dtype=np.float32), predict_type="margin", missing=np.nan)
+        return _inplace_predict(self.booster_, X)
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Per-feature SHAP values in margin space, shape (n, n_features + 1); the last column is the bias.
@@ -156,11 +221,11 @@ class ValueModel(_XGBModel):
         fitted: dict[str, _Fitted] = {}
         for name in candidates:
             f = self._train(self.OBJECTIVES[name], X, self._target(name, y), X_val, self._target(name, y_val))
-            m_train = f.booster.inplace_predict(X.to_numpy(dtype=np.float32), predict_type="margin",
-                                                iteration_range=(0, f.best_rounds), missing=np.nan)
-            smear = float(np.mean(np.exp(np.log1p(y) - m_train))) if name == "log_target" else 1.0
-            m_val = f.booster.inplace_predict(X_val.to_numpy(dtype=np.float32), predict_type="margin",
-                                              iteration_range=(0, f.best_rounds), missing=np.nan)
+            smear = 1.0
+            if name == "log_target":
+                m_train = _inplace_predict(f.booster, X, iteration_range=(0, f.best_rounds))
+                smear = float(np.mean(np.exp(np.log1p(y) - m_train)))
+            m_val = _inplace_predict(f.booster, X_val, iteration_range=(0, f.best_rounds))
             pred = self._predict_with(name, m_val, smear)
             f.validation = value_metrics(y_val, pred) | {"rounds": f.best_rounds, "smearing": smear}
             fitted[name] = f
@@ -176,7 +241,7 @@ class ValueModel(_XGBModel):
     def link(self, margin: np.ndarray) -> np.ndarray:
         return self._predict_with(self.objective_, margin, self.smearing_)
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X) -> np.ndarray:
         return self.link(self.margin(X))
 
     @classmethod
@@ -205,7 +270,7 @@ class ChurnModel(_XGBModel):
         self.feature_names_ = list(X.columns)
         params = {"objective": "binary:logistic", "eval_metric": "logloss"}
         f = self._train(params, X, y, X_val, y_val)
-        p_val = f.booster.inplace_predict(X_val.to_numpy(dtype=np.float32), iteration_range=(0, f.best_rounds), missing=np.nan)
+        p_val = _inplace_predict(f.booster, X_val, iteration_range=(0, f.best_rounds), predict_type="value")
         self.validation_ = churn_metrics(y_val, p_val) | {"rounds": f.best_rounds}
         self.booster_ = self._refit(params, X, y, X_val, y_val, f.best_rounds)
         self.booster_.set_attr(churn_model="1")
@@ -214,7 +279,7 @@ class ChurnModel(_XGBModel):
     def link(self, margin: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-margin))
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, X) -> np.ndarray:
         return self.link(self.margin(X))
 
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -56,6 +56,7 @@ class TrainOptions:
     currency: str = "$"
     n_threads: int = 2
     compare_tabular: bool = True  # also fit a tabular-only value model and report what text adds
+    dask: object = None  # None: in-process; "local:N", "tcp://host:port" or a distributed.Client: per-customer work on Dask
 
 
 @dataclass
@@ -167,8 +168,55 @@ class TrainResult:
     out_dir: Path
 
 
+class LocalWork:
+    """The per-customer work of training, in this process: feature snapshots, embeddings, design matrices.
+
+    ``service.scaleout.DaskWork`` is the same interface over partitions of customers on a Dask cluster;
+    ``train`` runs the same steps on either.
+    """
+
+    def __init__(self, loaded: LoadedData, cutoffs: dict[str, pd.Timestamp], opts: TrainOptions, sources: tuple[str, ...],
+                 encoder, reporter: Reporter, summary: RunSummary):
+        self.cutoffs = cutoffs
+        with _timed(summary, reporter, "features"):
+            fb = FeatureBuilder(loaded.tables, threads=opts.n_threads)
+            self.snapshots = {name: fb.snapshot(c, opts.horizon_days) for name, c in cutoffs.items()}
+            fb.close()
+        _check_history(self.snapshots, cutoffs, opts.horizon_days)
+        self.emb, self.embedding_model, self.embedding_stats = None, None, {}
+        if sources:
+            with _timed(summary, reporter, "embeddings"):
+                encoder = encoder or make_encoder(opts.embedding_model, opts.cache_dir)
+                self.emb = _embeddings(loaded, sources, encoder, opts.half_life_days, reporter)
+                self.embedding_model = getattr(encoder, "model_id", None)
+                self.embedding_stats = getattr(encoder, "stats", lambda: {})()
+
+    def pooled(self, name: str) -> dict:
+        """Pooled text vectors of one snapshot's customers (in snapshot order)."""
+        snap = self.snapshots[name]
+        return {src: self.emb.pooled(src, snap["customer_id"], self.cutoffs[name]) for src in self.emb.sources}
+
+    def distribute(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X
+
+    def design(self, name: str, text: TextFeaturizer) -> pd.DataFrame:
+        return _design(self.snapshots[name], text, self.emb, self.cutoffs[name])[0]
+
+    @staticmethod
+    def frame(X) -> pd.DataFrame:
+        return X
+
+
+def _check_history(snapshots: dict[str, pd.DataFrame], cutoffs: dict[str, pd.Timestamp], horizon_days: int) -> None:
+    for name in ("fit", "validation"):
+        if len(snapshots[name]) < 50:
+            raise DataError(f"only {len(snapshots[name])} customers have orders before the {name} snapshot at {cutoffs[name].date()}; "
+                            f"training needs at least 2 x horizon ({2 * horizon_days} days) of history with 50+ customers (try a shorter --horizon-days)")
+
+
 def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions | None = None,
           reporter: Reporter | None = None, encoder=None) -> TrainResult:
+    """Train the value and churn models and write the bundle; with ``opts.dask`` the per-customer work runs on a Dask cluster."""
     opts = opts or TrainOptions()
     reporter = reporter or Reporter()
     summary = RunSummary()
@@ -176,37 +224,47 @@ def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions
     out_dir = Path(out_dir)
     if opts.horizon_days < 1:
         raise DataError(f"horizon must be at least 1 day, got {opts.horizon_days}")
+    _check_dask_spec(opts.dask)
     with _timed(summary, reporter, "read and validate"):
         loaded = _load(data)
     _record_rejects(summary, loaded, out_dir.parent / f"{out_dir.name}.rejects")
 
-    with _timed(summary, reporter, "features"):
-        fb = FeatureBuilder(loaded.tables, threads=opts.n_threads)
-        cutoff = parse_cutoff(opts.cutoff, fb.last_order_ts)
-        h = timedelta(days=opts.horizon_days)
-        fit_cut, val_cut = cutoff - 2 * h, cutoff - h
-        s_fit, s_val, s_score = (fb.snapshot(c, opts.horizon_days) for c in (fit_cut, val_cut, cutoff))
-        fb.close()
-    for name, s in (("fit", s_fit), ("validation", s_val)):
-        if len(s) < 50:
-            raise DataError(f"only {len(s)} customers have orders before the {name} snapshot at {(fit_cut if name == 'fit' else val_cut).date()}; "
-                            f"training needs at least 2 x horizon ({2 * opts.horizon_days} days) of history with 50+ customers (try a shorter --horizon-days)")
-
+    cutoff = parse_cutoff(opts.cutoff, pd.Timestamp(loaded.tables["orders"]["order_ts"].max()))
+    h = timedelta(days=opts.horizon_days)
+    cutoffs = {"fit": cutoff - 2 * h, "validation": cutoff - h, "score": cutoff}
     sources = tuple(s for s in opts.text_sources if len(loaded.tables["reviews" if s == "review" else "events"]))
-    emb = None
-    if sources:
-        with _timed(summary, reporter, "embeddings"):
-            encoder = encoder or make_encoder(opts.embedding_model, opts.cache_dir)
-            emb = _embeddings(loaded, sources, encoder, opts.half_life_days, reporter)
-            summary.details["embedding"] = getattr(encoder, "stats", lambda: {})()
 
+    with ExitStack() as stack:
+        if opts.dask is None:
+            work = LocalWork(loaded, cutoffs, opts, sources, encoder, reporter, summary)
+        else:
+            from service import scaleout
+
+            client = stack.enter_context(scaleout.connect(opts.dask))
+            work = scaleout.DaskWork(client, loaded, cutoffs, opts, sources, _encoder_spec(opts.embedding_model, opts.cache_dir, encoder),
+                                     reporter, summary)
+        if sources:
+            summary.details["embedding"] = work.embedding_stats
+        bundle = _fit_bundle(work, loaded, cutoffs, opts, sources, reporter, summary)
+    with _timed(summary, reporter, "write bundle"):
+        bundle.save(out_dir)
+    summary.customers = len(work.snapshots["fit"]) + len(work.snapshots["validation"])
+    summary.seconds = round(time.perf_counter() - t0, 2)
+    return TrainResult(bundle, summary, out_dir)
+
+
+def _fit_bundle(work, loaded: LoadedData, cutoffs: dict[str, pd.Timestamp], opts: TrainOptions, sources: tuple[str, ...],
+                reporter: Reporter, summary: RunSummary) -> ModelBundle:
+    """Text featurizer, value and churn models, tiers and the other population fits; ``work`` is a LocalWork or DaskWork."""
+    s_fit, s_val, s_score = (work.snapshots[k] for k in ("fit", "validation", "score"))
+    fit_cut, val_cut, cutoff = (cutoffs[k] for k in ("fit", "validation", "score"))
     with _timed(summary, reporter, "train models"):
         text = TextFeaturizer(n_components=opts.text_components, sources=sources, random_state=opts.seed)
         X_fit = s_fit[TABULAR_FEATURES].reset_index(drop=True)
-        if emb is not None:
-            pooled_fit = {src: emb.pooled(src, s_fit["customer_id"], fit_cut) for src in sources}
-            X_fit = pd.concat([X_fit, text.fit_transform(pooled_fit, s_fit["future_value"].to_numpy(), s_fit["churn"].to_numpy())], axis=1)
-        X_val, _ = _design(s_val, text, emb, val_cut)
+        if sources:
+            X_fit = pd.concat([X_fit, text.fit_transform(work.pooled("fit"), s_fit["future_value"].to_numpy(), s_fit["churn"].to_numpy())], axis=1)
+        X_fit = work.distribute(X_fit)
+        X_val = work.design("validation", text)
         kw = dict(seed=opts.seed, n_threads=opts.n_threads)
         value = ValueModel(**kw).fit(X_fit, s_fit["future_value"], X_val, s_val["future_value"])
         churn = ChurnModel(**kw).fit(X_fit, s_fit["churn"], X_val, s_val["churn"])
@@ -217,28 +275,43 @@ def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions
             metrics["value_tabular_only"] = tab.validation_
 
     with _timed(summary, reporter, "calibrate tiers"):
-        X_score, _ = _design(s_score, text, emb, cutoff)
+        X_score = work.design("score", text)
         pred = value.predict(X_score)
         tiers = TierPolicy(shares=opts.tier_shares, amounts=opts.tier_amounts).fit(pred)
         rfm = RFMSegmenter().fit(s_score)
         vectorizer = CustomerVectorizer().fit(s_score[TABULAR_FEATURES])
-        peers = PeerPercentiles().fit(pd.concat([s_score.reset_index(drop=True), X_score[[c for c in X_score if c.startswith("n_") and c.endswith("_texts")]]], axis=1))
+        text_counts = work.frame(X_score[[c for c in X_score.columns if c.startswith("n_") and c.endswith("_texts")]])
+        peers = PeerPercentiles().fit(pd.concat([s_score.reset_index(drop=True), text_counts], axis=1))
         metrics["score_population"] = {"customers": len(X_score), "tier_counts": pd.Series(tiers.assign(pred)).value_counts().to_dict()}
 
-    bundle = ModelBundle(
+    return ModelBundle(
         value_model=value, churn_model=churn, text=text, feature_names=list(X_fit.columns), tiers=tiers, rfm=rfm, peers=peers,
         config={"horizon_days": opts.horizon_days, "cutoff": cutoff.isoformat(), "fit_cutoff": fit_cut.isoformat(),
                 "validation_cutoff": val_cut.isoformat(), "seed": opts.seed, "text_sources": list(sources),
-                "embedding_model": getattr(encoder, "model_id", None) if sources else None,
+                "embedding_model": work.embedding_model if sources else None,
                 "embedding_model_arg": opts.embedding_model, "half_life_days": opts.half_life_days, "currency": opts.currency,
                 "vectorizer": vectorizer.to_dict()},
         metrics=metrics, fingerprint=data_fingerprint(loaded.sources) if loaded.sources else "in-memory",
     )
-    with _timed(summary, reporter, "write bundle"):
-        bundle.save(out_dir)
-    summary.customers = len(X_fit) + len(X_val)
-    summary.seconds = round(time.perf_counter() - t0, 2)
-    return TrainResult(bundle, summary, out_dir)
+
+
+def _check_dask_spec(dask) -> None:
+    """A --dask spec that cannot work fails before any data is read."""
+    if isinstance(dask, str):
+        from service.scaleout import parse_spec
+
+        parse_spec(dask)
+
+
+def _encoder_spec(model: str | None, cache_dir: Path | None, encoder=None) -> tuple[str | None, str | None]:
+    """(model, cache directory) for workers, which load the encoder themselves (a model cannot travel between processes).
+
+    When the caller passed an encoder with an on-disk cache, the workers share that cache file.
+    """
+    cache = getattr(getattr(encoder, "cache", None), "path", None)
+    if cache is not None:
+        return model, str(Path(cache).parent)
+    return model, (str(cache_dir) if cache_dir else None)
 
 
 # ----------------------------------------------------------------------------- score
@@ -270,7 +343,10 @@ def _evidence(emb: TextEmbeddings | None, customer_ids: pd.Series, cutoff: pd.Ti
 
 
 def value_rank_pct(value: np.ndarray) -> np.ndarray:
-    """Share of scored customers with a strictly lower prediction, floored to 0.1 so the top one never reads "100%"."""
+    """Share of scored customers with a strictly lower prediction, floored to 0.1 so the top one never reads "100%".
+
+    It depends on the whole scored population, so a partitioned run computes it once over all customers.
+    """
     return np.floor((pd.Series(value).rank(method="min").to_numpy() - 1) / len(value) * 1000) / 10
 
 
@@ -292,7 +368,8 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
                  scored_at: str | None = None) -> tuple[pd.DataFrame, list[dict], np.ndarray]:
     """Profiles for every customer with an order at or before ``cutoff``: (frame, profile rows, fused vectors).
 
-    Shared by the batch `score` and the API's cold-start scoring, so both give the same answer.
+    Shared by the batch `score`, the API's cold-start scoring and each partition of a Dask run, so all give
+    the same answer (a partitioned run recomputes ``value_rank_pct`` over all customers).
     """
     reporter = reporter or Reporter()
     fb = FeatureBuilder(loaded.tables, threads=threads)
@@ -357,34 +434,53 @@ class ScoreResult:
 
 
 def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Path, cutoff: str | None = None,
-          reporter: Reporter | None = None, encoder=None, threads: int = 2) -> ScoreResult:
-    """Score every customer and replace the store's profiles and similar-customer index in one go."""
+          reporter: Reporter | None = None, encoder=None, threads: int = 2, dask=None) -> ScoreResult:
+    """Score every customer and replace the store's profiles and similar-customer index in one go.
+
+    With ``dask`` ("local:N", a scheduler address or a distributed.Client) the customers are scored per partition
+    on the cluster and the store is written from the partitions, still in one transaction.
+    """
     from embeddings.index import SimilarityIndex
 
     reporter = reporter or Reporter()
     summary = RunSummary()
     t0 = time.perf_counter()
+    _check_dask_spec(dask)
     bundle = ModelBundle.load(model_dir)
     with _timed(summary, reporter, "read and validate"):
         loaded = _load(data)
     store_s = str(store)
     _record_rejects(summary, loaded, Path(store_s + ".rejects") if "://" not in store_s else None)
     cut = parse_cutoff(cutoff, loaded.tables["orders"]["order_ts"].max())
-    with _timed(summary, reporter, "score"):
-        frame, rows, vectors = score_tables(bundle, loaded, cut, encoder=encoder, reporter=reporter, threads=threads)
-    with _timed(summary, reporter, "write store and index"):
-        idx_dir = index_dir(store)
-        index = SimilarityIndex.build(frame["customer_id"].tolist(), vectors)
-        meta = {"model_version": bundle.model_version, "model_dir": str(Path(model_dir).resolve()), "tiers": bundle.tiers.to_dict(),
-                "horizon_days": bundle.config["horizon_days"], "currency": bundle.config.get("currency", "$"),
-                "cutoff": cut.isoformat(), "scored_at": rows[0]["scored_at"], "customers": len(rows),
-                "tier_counts": frame["tier"].value_counts().to_dict(), "rejected_rows": summary.rejects}
-        # The index is written first to its own atomic directory; the profiles then swap in one transaction.
-        index.save(idx_dir)
-        ps = ProfileStore(store, create=True)
-        ps.replace_all(rows, meta)
-        ps.close()
-    summary.customers = len(rows)
+    scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with ExitStack() as stack:
+        with _timed(summary, reporter, "score"):
+            if dask is None:
+                frame, rows, vectors = score_tables(bundle, loaded, cut, encoder=encoder, reporter=reporter, threads=threads,
+                                                    scored_at=scored_at)
+                batches = [rows]
+            else:
+                from service import scaleout
+
+                client = stack.enter_context(scaleout.connect(dask))
+                spec = _encoder_spec(bundle.config.get("embedding_model_arg"), None, encoder)
+                # Rows stay on the workers until the store transaction pulls them, one partition at a time.
+                frame, batches, vectors = scaleout.score(client, bundle, loaded, cut, scored_at, spec, reporter)
+        with _timed(summary, reporter, "write store and index"):
+            idx_dir = index_dir(store)
+            index = SimilarityIndex.build(frame["customer_id"].tolist(), vectors)
+            meta = {"model_version": bundle.model_version, "model_dir": str(Path(model_dir).resolve()), "tiers": bundle.tiers.to_dict(),
+                    "horizon_days": bundle.config["horizon_days"], "currency": bundle.config.get("currency", "$"),
+                    "cutoff": cut.isoformat(), "scored_at": scored_at, "customers": len(frame),
+                    "tier_counts": frame["tier"].value_counts().to_dict(), "rejected_rows": summary.rejects}
+            # One transaction swaps in the profiles; the index (its own atomic directory) is put in place after the
+            # last row, just before the commit, so a run that fails on the way leaves both the old store and index.
+            ps = ProfileStore(store, create=True)
+            try:
+                ps.replace_all(batches, meta, before_commit=lambda: index.save(idx_dir))
+            finally:
+                ps.close()
+    summary.customers = len(frame)
     summary.seconds = round(time.perf_counter() - t0, 2)
     return ScoreResult(summary, frame, store_s, idx_dir)
 
