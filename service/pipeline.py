@@ -40,6 +40,11 @@ class Reporter:
     def progress(self, name: str, total: int) -> Callable[[int], None]:
         return lambda n: None
 
+    @contextmanager
+    def step(self, name: str):
+        """A timed part of a stage (features, SHAP, ...): the benchmark records it, the CLI shows only stages."""
+        yield
+
 
 @dataclass
 class TrainOptions:
@@ -372,9 +377,10 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     the same answer (a partitioned run recomputes ``value_rank_pct`` over all customers).
     """
     reporter = reporter or Reporter()
-    fb = FeatureBuilder(loaded.tables, threads=threads)
-    snap = fb.snapshot(cutoff, bundle.config["horizon_days"])
-    fb.close()
+    with reporter.step("features"):
+        fb = FeatureBuilder(loaded.tables, threads=threads)
+        snap = fb.snapshot(cutoff, bundle.config["horizon_days"])
+        fb.close()
     if len(snap) == 0:
         raise DataError(f"no customer has an order at or before the cutoff {cutoff.isoformat()}")
     sources = tuple(bundle.text.sources)
@@ -384,44 +390,49 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
         if encoder.model_id != bundle.config.get("embedding_model"):
             raise DataError(f"the bundle was trained with embedding model {bundle.config.get('embedding_model')}, "
                             f"but {encoder.model_id} is configured; set INSIGHT_EMBEDDING_MODEL to the training model")
-        emb = _embeddings(loaded, sources, encoder, bundle.config["half_life_days"], reporter)
-    X, pooled = _design(snap, bundle.text, emb, cutoff)
-    X = X[bundle.feature_names]
-    value = bundle.value_model.predict(X)
-    churn = bundle.churn_model.predict_proba(X)
-    grouper = FamilyGrouper(bundle.feature_names)
-    v_fam = grouper.transform(scaled_contributions(bundle.value_model.contributions(X), bundle.value_model.link))
-    c_fam = grouper.transform(scaled_contributions(bundle.churn_model.contributions(X), bundle.churn_model.link))
-    text_counts = X[[c for c in X.columns if c.startswith("n_") and c.endswith("_texts")]]
-    feats = pd.concat([snap.reset_index(drop=True), text_counts.reset_index(drop=True)], axis=1)
-    drivers = driver_records(feats, grouper.families, v_fam, c_fam, bundle.peers)
-    tiers = bundle.tiers.assign(value)
-    rfm = bundle.rfm.transform(snap.reset_index(drop=True))
-    rank_pct = value_rank_pct(value)
-    review_dir = v_fam[:, grouper.families.index("review text")] if "review text" in grouper.families else np.zeros(len(snap))
-    evidence = _evidence(emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
-    vectors = CustomerVectorizer.from_dict(bundle.config["vectorizer"]).transform(snap[TABULAR_FEATURES], pooled)
+        with reporter.step("embeddings"):
+            emb = _embeddings(loaded, sources, encoder, bundle.config["half_life_days"], reporter)
+    with reporter.step("pool texts + design matrix"):
+        X, pooled = _design(snap, bundle.text, emb, cutoff)
+        X = X[bundle.feature_names]
+    with reporter.step("predict (in place)"):
+        value = bundle.value_model.predict(X)
+        churn = bundle.churn_model.predict_proba(X)
+    with reporter.step("SHAP (batched)"):
+        grouper = FamilyGrouper(bundle.feature_names)
+        v_fam = grouper.transform(scaled_contributions(bundle.value_model.contributions(X), bundle.value_model.link))
+        c_fam = grouper.transform(scaled_contributions(bundle.churn_model.contributions(X), bundle.churn_model.link))
+    with reporter.step("drivers, evidence, profile rows"):
+        text_counts = X[[c for c in X.columns if c.startswith("n_") and c.endswith("_texts")]]
+        feats = pd.concat([snap.reset_index(drop=True), text_counts.reset_index(drop=True)], axis=1)
+        drivers = driver_records(feats, grouper.families, v_fam, c_fam, bundle.peers)
+        tiers = bundle.tiers.assign(value)
+        rfm = bundle.rfm.transform(snap.reset_index(drop=True))
+        rank_pct = value_rank_pct(value)
+        review_dir = v_fam[:, grouper.families.index("review text")] if "review text" in grouper.families else np.zeros(len(snap))
+        evidence = _evidence(emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
+        vectors = CustomerVectorizer.from_dict(bundle.config["vectorizer"]).transform(snap[TABULAR_FEATURES], pooled)
 
-    frame = pd.DataFrame({"customer_id": snap["customer_id"].to_numpy(), "tier": tiers, "predicted_value": value,
-                          "churn_probability": churn, "rfm_segment": rfm["rfm_segment"].to_numpy(), "value_rank_pct": rank_pct,
-                          "future_value": snap["future_value"].to_numpy(), "churn": snap["churn"].to_numpy()})
-    scored_at = scored_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
-    keep = [c for c in TABULAR_FEATURES if c in snap]
-    feat_records = _records(snap[keep].round(4))
-    # The exact model input, so what-if questions can re-run the model on one stored customer.
-    model_inputs = _records(X)
-    cutoff_iso, version = cutoff.isoformat(), bundle.model_version
-    rfm_scores = [np.asarray(rfm[c]).astype(np.int64).tolist() for c in ("rfm_r", "rfm_f", "rfm_m")]
-    # Plain Python lists zipped together: no pandas access per customer.
-    rows = [
-        {"customer_id": cid, "tier": tier, "predicted_value": v, "churn_probability": ch, "rfm_segment": seg, "value_rank_pct": pct,
-         "profile": {"drivers": drv, "evidence": evidence.get(cid, []), "features": feat, "model_input": mi,
-                     "rfm": {"r": r, "f": f, "m": m}, "cutoff": cutoff_iso},
-         "model_version": version, "scored_at": scored_at}
-        for cid, tier, v, ch, seg, pct, drv, feat, mi, r, f, m in zip(
-            snap["customer_id"].tolist(), tiers.tolist(), value.astype(np.float64).tolist(), churn.astype(np.float64).tolist(),
-            rfm["rfm_segment"].tolist(), rank_pct.astype(np.float64).tolist(), drivers, feat_records, model_inputs, *rfm_scores)
-    ]
+        frame = pd.DataFrame({"customer_id": snap["customer_id"].to_numpy(), "tier": tiers, "predicted_value": value,
+                              "churn_probability": churn, "rfm_segment": rfm["rfm_segment"].to_numpy(), "value_rank_pct": rank_pct,
+                              "future_value": snap["future_value"].to_numpy(), "churn": snap["churn"].to_numpy()})
+        scored_at = scored_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        keep = [c for c in TABULAR_FEATURES if c in snap]
+        feat_records = _records(snap[keep].round(4))
+        # The exact model input, so what-if questions can re-run the model on one stored customer.
+        model_inputs = _records(X)
+        cutoff_iso, version = cutoff.isoformat(), bundle.model_version
+        rfm_scores = [np.asarray(rfm[c]).astype(np.int64).tolist() for c in ("rfm_r", "rfm_f", "rfm_m")]
+        # Plain Python lists zipped together: no pandas access per customer.
+        rows = [
+            {"customer_id": cid, "tier": tier, "predicted_value": v, "churn_probability": ch, "rfm_segment": seg, "value_rank_pct": pct,
+             "profile": {"drivers": drv, "evidence": evidence.get(cid, []), "features": feat, "model_input": mi,
+                         "rfm": {"r": r, "f": f, "m": m}, "cutoff": cutoff_iso},
+             "model_version": version, "scored_at": scored_at}
+            for cid, tier, v, ch, seg, pct, drv, feat, mi, r, f, m in zip(
+                snap["customer_id"].tolist(), tiers.tolist(), value.astype(np.float64).tolist(), churn.astype(np.float64).tolist(),
+                rfm["rfm_segment"].tolist(), rank_pct.astype(np.float64).tolist(), drivers, feat_records, model_inputs, *rfm_scores)
+        ]
     return frame, rows, vectors
 
 
@@ -468,7 +479,8 @@ def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Pat
                 frame, batches, vectors = scaleout.score(client, bundle, loaded, cut, scored_at, spec, reporter)
         with _timed(summary, reporter, "write store and index"):
             idx_dir = index_dir(store)
-            index = SimilarityIndex.build(frame["customer_id"].tolist(), vectors)
+            with reporter.step("index build"):
+                index = SimilarityIndex.build(frame["customer_id"].tolist(), vectors)
             meta = {"model_version": bundle.model_version, "model_dir": str(Path(model_dir).resolve()), "tiers": bundle.tiers.to_dict(),
                     "horizon_days": bundle.config["horizon_days"], "currency": bundle.config.get("currency", "$"),
                     "cutoff": cut.isoformat(), "scored_at": scored_at, "customers": len(frame),
