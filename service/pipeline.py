@@ -57,6 +57,7 @@ class TrainOptions:
     tier_shares: dict | None = None
     tier_amounts: dict | None = None
     embedding_model: str | None = None
+    embedding_backend: str | None = None  # torch | onnx | onnx-int8; None: $INSIGHT_EMBEDDING_BACKEND, else onnx
     cache_dir: Path | None = None
     currency: str = "$"
     n_threads: int = 2
@@ -93,12 +94,12 @@ def parse_cutoff(value: str | None, default: pd.Timestamp) -> pd.Timestamp:
     return ts
 
 
-def make_encoder(model: str | None, cache_dir: Path | None):
-    """The embedding model behind the on-disk content-hash cache."""
+def make_encoder(model: str | None, cache_dir: Path | None, backend: str | None = None):
+    """The embedding model (on ``backend``, default $INSIGHT_EMBEDDING_BACKEND or onnx) behind the on-disk content-hash cache."""
     from embeddings.cache import CachedEncoder, EmbeddingCache
     from embeddings.encoder import load_encoder
 
-    encoder = load_encoder(model)
+    encoder = load_encoder(model, backend)
     cache_dir = Path(cache_dir or os.environ.get("INSIGHT_CACHE_DIR") or Path.home() / ".cache" / "customer-insight")
     cache_dir.mkdir(parents=True, exist_ok=True)
     return CachedEncoder(encoder, EmbeddingCache(cache_dir / "embeddings.sqlite", encoder.model_id))
@@ -188,10 +189,11 @@ class LocalWork:
             self.snapshots = {name: fb.snapshot(c, opts.horizon_days) for name, c in cutoffs.items()}
             fb.close()
         _check_history(self.snapshots, cutoffs, opts.horizon_days)
-        self.emb, self.embedding_model, self.embedding_stats = None, None, {}
+        self.emb, self.embedding_model, self.embedding_stats, self.encoder = None, None, {}, None
         if sources:
             with _timed(summary, reporter, "embeddings"):
-                encoder = encoder or make_encoder(opts.embedding_model, opts.cache_dir)
+                encoder = encoder or make_encoder(opts.embedding_model, opts.cache_dir, opts.embedding_backend)
+                self.encoder = encoder
                 self.emb = _embeddings(loaded, sources, encoder, opts.half_life_days, reporter)
                 self.embedding_model = getattr(encoder, "model_id", None)
                 self.embedding_stats = getattr(encoder, "stats", lambda: {})()
@@ -246,7 +248,7 @@ def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions
             from service import scaleout
 
             client = stack.enter_context(scaleout.connect(opts.dask))
-            work = scaleout.DaskWork(client, loaded, cutoffs, opts, sources, _encoder_spec(opts.embedding_model, opts.cache_dir, encoder),
+            work = scaleout.DaskWork(client, loaded, cutoffs, opts, sources, _encoder_spec(opts.embedding_model, opts.cache_dir, encoder, opts.embedding_backend),
                                      reporter, summary)
         if sources:
             summary.details["embedding"] = work.embedding_stats
@@ -294,7 +296,8 @@ def _fit_bundle(work, loaded: LoadedData, cutoffs: dict[str, pd.Timestamp], opts
         config={"horizon_days": opts.horizon_days, "cutoff": cutoff.isoformat(), "fit_cutoff": fit_cut.isoformat(),
                 "validation_cutoff": val_cut.isoformat(), "seed": opts.seed, "text_sources": list(sources),
                 "embedding_model": work.embedding_model if sources else None,
-                "embedding_model_arg": opts.embedding_model, "half_life_days": opts.half_life_days, "currency": opts.currency,
+                "embedding_model_arg": opts.embedding_model,
+                "embedding_backend": encoder_backend(getattr(work, "encoder", None), opts.embedding_backend) if sources else None, "half_life_days": opts.half_life_days, "currency": opts.currency,
                 "vectorizer": vectorizer.to_dict()},
         metrics=metrics, fingerprint=data_fingerprint(loaded.sources) if loaded.sources else "in-memory",
     )
@@ -308,15 +311,30 @@ def _check_dask_spec(dask) -> None:
         parse_spec(dask)
 
 
-def _encoder_spec(model: str | None, cache_dir: Path | None, encoder=None) -> tuple[str | None, str | None]:
-    """(model, cache directory) for workers, which load the encoder themselves (a model cannot travel between processes).
+def _encoder_spec(model: str | None, cache_dir: Path | None, encoder=None,
+                  backend: str | None = None) -> tuple[str | None, str | None, str]:
+    """(model, cache directory, backend) for workers, which load the encoder themselves (a model cannot travel between processes).
 
     When the caller passed an encoder with an on-disk cache, the workers share that cache file.
     """
+    backend = encoder_backend(encoder, backend)
     cache = getattr(getattr(encoder, "cache", None), "path", None)
     if cache is not None:
-        return model, str(Path(cache).parent)
-    return model, (str(cache_dir) if cache_dir else None)
+        return model, str(Path(cache).parent), backend
+    return model, (str(cache_dir) if cache_dir else None), backend
+
+
+def bundle_backend(bundle: ModelBundle) -> str:
+    """The embedding backend a bundle was trained with (bundles from before backends existed used torch)."""
+    return bundle.config.get("embedding_backend") or "torch"
+
+
+def encoder_backend(encoder=None, backend: str | None = None) -> str:
+    """The backend of ``encoder`` (or of the one it wraps), else ``backend`` resolved (argument, env, default)."""
+    from embeddings.encoder import resolve_backend
+
+    inner = getattr(encoder, "encoder", encoder)
+    return getattr(inner, "backend", None) or resolve_backend(backend)
 
 
 # ----------------------------------------------------------------------------- score
@@ -386,10 +404,11 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     sources = tuple(bundle.text.sources)
     emb = None
     if sources:
-        encoder = encoder or make_encoder(bundle.config.get("embedding_model_arg"), None)
+        encoder = encoder or make_encoder(bundle.config.get("embedding_model_arg"), None, bundle_backend(bundle))
         if encoder.model_id != bundle.config.get("embedding_model"):
-            raise DataError(f"the bundle was trained with embedding model {bundle.config.get('embedding_model')}, "
-                            f"but {encoder.model_id} is configured; set INSIGHT_EMBEDDING_MODEL to the training model")
+            raise DataError(f"the bundle was trained with embedding model {bundle.config.get('embedding_model')} "
+                            f"(backend {bundle_backend(bundle)}), but {encoder.model_id} (backend {encoder_backend(encoder)}) is configured; "
+                            "set INSIGHT_EMBEDDING_MODEL to the training model")
         with reporter.step("embeddings"):
             emb = _embeddings(loaded, sources, encoder, bundle.config["half_life_days"], reporter)
     with reporter.step("pool texts + design matrix"):
@@ -474,7 +493,7 @@ def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Pat
                 from service import scaleout
 
                 client = stack.enter_context(scaleout.connect(dask))
-                spec = _encoder_spec(bundle.config.get("embedding_model_arg"), None, encoder)
+                spec = _encoder_spec(bundle.config.get("embedding_model_arg"), None, encoder, bundle_backend(bundle))
                 # Rows stay on the workers until the store transaction pulls them, one partition at a time.
                 frame, batches, vectors = scaleout.score(client, bundle, loaded, cut, scored_at, spec, reporter)
         with _timed(summary, reporter, "write store and index"):

@@ -154,9 +154,9 @@ def _scatter_partitions(client, loaded: LoadedData, eligible_ids) -> list:
 
 
 @functools.lru_cache(maxsize=4)
-def _worker_encoder(model: str | None, cache_dir: str | None):
+def _worker_encoder(model: str | None, cache_dir: str | None, backend: str | None = None):
     """One encoder per worker process (the model loads once; its SQLite cache file is shared by the host's workers)."""
-    return pipeline.make_encoder(model, Path(cache_dir) if cache_dir else None)
+    return pipeline.make_encoder(model, Path(cache_dir) if cache_dir else None, backend)
 
 
 def _worker_threads(driver_pid: int) -> int:
@@ -253,7 +253,7 @@ class DaskWork:
     """
 
     def __init__(self, client, loaded: LoadedData, cutoffs: dict[str, pd.Timestamp], opts, sources: tuple[str, ...],
-                 encoder_spec: tuple[str | None, str | None], reporter, summary):
+                 encoder_spec: tuple[str | None, str | None, str], reporter, summary):
         self.client, self.cutoffs, self.sources = client, cutoffs, sources
         orders = loaded.tables["orders"]
         eligible = orders.loc[orders["order_ts"] <= cutoffs["score"], "customer_id"]

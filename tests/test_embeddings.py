@@ -153,7 +153,7 @@ def minilm():
     mp = pytest.MonkeyPatch()
     mp.delenv(ENV_MODEL, raising=False)
     try:
-        yield load_encoder()
+        yield load_encoder(backend="torch")  # the reference the other backends are compared with
     finally:
         mp.undo()
 
@@ -164,8 +164,8 @@ def test_real_model_offline(minilm):
     assert isinstance(minilm, TextEncoder)
     assert minilm.dim == 384
     assert minilm.model_id.startswith("all-MiniLM-L6-v2:")
-    assert load_encoder() is minilm  # cached per process
-    assert load_encoder(resolve_model()) is minilm  # explicit default resolves to the same entry
+    assert load_encoder(backend="torch") is minilm  # cached per process
+    assert load_encoder(resolve_model(), "torch") is minilm  # explicit default resolves to the same entry
 
     texts = [
         "The delivery was late and the box arrived damaged.",

@@ -367,12 +367,12 @@ class AppState:
             return None
         if self._pinned_encoder is not None:
             return self._pinned_encoder
-        key = self.settings.embedding_model or bundle.config.get("embedding_model_arg")
+        from service.pipeline import bundle_backend, make_encoder
+
+        key = (self.settings.embedding_model or bundle.config.get("embedding_model_arg"), bundle_backend(bundle))
         with self._encoder_lock:
             if self._encoder is None or self._encoder_key != key:
-                from service.pipeline import make_encoder
-
-                self._encoder = make_encoder(key, self.settings.cache_dir)
+                self._encoder = make_encoder(key[0], self.settings.cache_dir, key[1])
                 self._encoder_key = key
             return self._encoder
 
