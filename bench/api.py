@@ -145,20 +145,17 @@ def cold_start_body(i: int, tag: str) -> dict:
 
 def recall_at_10(store: Path, scale_n: int, seed: int, queries: int = 500) -> list[dict]:
     """Recall@10 of HNSW against exact search, on the store's vectors and on a larger set derived from them."""
+    from bench.index import real_based_vectors
+    from bench.index import recall_at_10 as recall
     from embeddings.index import SimilarityIndex
     from service.store import index_dir
 
-    flat_disk = SimilarityIndex.load(index_dir(store))
-    ids = flat_disk.ids
-    real = np.stack([flat_disk.vector_of(i) for i in ids])
+    real = SimilarityIndex.load(index_dir(store)).vectors()
     rng = np.random.default_rng(seed)
     sets = [("store vectors", real)]
     if scale_n > len(real):
-        # Convex mixes of two random customers plus a little noise: a continuous cloud around the real vectors.
-        a, b = rng.integers(0, len(real), scale_n), rng.integers(0, len(real), scale_n)
-        w = rng.uniform(0, 1, (scale_n, 1))
-        x = w * real[a] + (1 - w) * real[b] + rng.normal(0, 0.02, (scale_n, real.shape[1]))
-        sets.append((f"{scale_n:,} derived vectors", x.astype(np.float32)))
+        # The real vectors plus convex mixes of two real customers with a little noise, up to scale_n.
+        sets.append((f"{scale_n:,} derived vectors", real_based_vectors(real, scale_n, seed)))
     out = []
     for label, x in sets:
         names = [f"v{i}" for i in range(len(x))]
@@ -178,8 +175,7 @@ def recall_at_10(store: Path, scale_n: int, seed: int, queries: int = 500) -> li
             t0 = time.perf_counter()
             h_ids, _ = hnsw.search(q, 11)
             t_h = (time.perf_counter() - t0) / len(q)
-            rec = np.mean([len(set([i for i in e if i != names[qi]][:10]) & set([i for i in h if i != names[qi]][:10])) / 10
-                           for qi, e, h in zip(q_idx, e_ids, h_ids)])
+            rec = recall(e_ids, h_ids, [names[qi] for qi in q_idx])
             out.append({"set": label, "n": len(x), "dim": x.shape[1], "ef_search": ef, "recall": float(rec),
                         "exact_ms": t_exact * 1000, "hnsw_ms": t_h * 1000, "hnsw_build_s": t_hnsw_build, "exact_build_s": t_exact_build})
     return out

@@ -66,10 +66,8 @@ def gini_by_backend(backends: list[str], customers: int, seed: int, horizon_days
     cutoff, compare with what the customers really spent (and whether they bought) in the horizon after it."""
     from sklearn.metrics import roc_auc_score
 
-    from embeddings.cache import CachedEncoder, EmbeddingCache
-    from embeddings.encoder import load_encoder
     from service.metrics import normalized_gini
-    from service.pipeline import TrainOptions, score, train
+    from service.pipeline import TrainOptions, make_encoder, score, train
     from service.synth import generate, write_tables
     from service.tables import load_tables
 
@@ -80,8 +78,7 @@ def gini_by_backend(backends: list[str], customers: int, seed: int, horizon_days
         loaded = load_tables(data)
         cutoff = (loaded.tables["orders"]["order_ts"].max() - np.timedelta64(horizon_days, "D")).isoformat()
         for b in backends:
-            base = load_encoder(None, b)
-            enc = CachedEncoder(base, EmbeddingCache(Path(tmp) / f"cache-{b}.sqlite", base.model_id))
+            enc = make_encoder(None, Path(tmp) / f"cache-{b}", b)
             train(loaded, Path(tmp) / f"model-{b}", TrainOptions(seed=seed, cutoff=cutoff, horizon_days=horizon_days,
                                                                  compare_tabular=False), encoder=enc)
             f = score(loaded, Path(tmp) / f"model-{b}", Path(tmp) / f"profiles-{b}.db", cutoff=cutoff, encoder=enc).frame

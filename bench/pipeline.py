@@ -89,9 +89,7 @@ class StageRecorder(Reporter):
 
 
 def run(customers: int, seed: int, backend: str | None, workdir: Path) -> dict:
-    from embeddings.cache import CachedEncoder, EmbeddingCache
-    from embeddings.encoder import load_encoder
-    from service.pipeline import TrainOptions, score, train
+    from service.pipeline import TrainOptions, make_encoder, score, train
     from service.synth import generate, write_tables
     from service.tables import load_tables
 
@@ -106,9 +104,9 @@ def run(customers: int, seed: int, backend: str | None, workdir: Path) -> dict:
     with rec.stage("ingest + validate"):
         loaded = load_tables(data)
     with rec.stage("load embedding model"):
-        encoder = load_encoder(None, backend)
-    # A fresh cache: training embeds every distinct text (cold); scoring finds them all cached.
-    cached = CachedEncoder(encoder, EmbeddingCache(workdir / "embeddings.sqlite", encoder.model_id))
+        # A fresh cache: training embeds every distinct text (cold); scoring finds them all cached.
+        cached = make_encoder(None, workdir, backend)
+    encoder = cached.encoder
     rec.prefix = "train: "
     t = time.perf_counter()
     trained = train(loaded, workdir / "model", TrainOptions(compare_tabular=False), reporter=rec, encoder=cached)

@@ -35,6 +35,7 @@ __all__ = [
     "l2_normalize",
     "load_encoder",
     "model_fingerprint",
+    "default_cache_dir",
     "onnx_export",
     "resolve_backend",
     "resolve_model",
@@ -51,6 +52,7 @@ DEFAULT_BACKEND = "onnx"
 # Quantization preset of sentence-transformers' export_dynamic_quantized_onnx_model; the quantized file
 # runs on any x86-64 CPU (onnxruntime picks kernels at run time), avx2 is the widely available choice.
 INT8_CONFIG = "avx2"
+FP32_FILE, INT8_FILE = "onnx/model.onnx", f"onnx/model_quint8_{INT8_CONFIG}.onnx"  # the names that preset writes
 
 # "org/name" as on the Hugging Face hub; anything else that does not exist on disk is a typo'd path.
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -227,8 +229,7 @@ class SentenceTransformerEncoder:
                  backend: str = DEFAULT_BACKEND, export_dir: str | os.PathLike | None = None):
         if isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int) or max_seq_length < 1:
             raise EncoderError(f"max_seq_length must be a positive integer, got {max_seq_length!r}")
-        if backend not in BACKENDS:
-            raise EncoderError(f"unknown embedding backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+        backend = resolve_backend(backend)
         resolved = resolve_model(model)
         is_dir = Path(resolved).is_dir()
         _force_offline()
@@ -302,9 +303,10 @@ def _bundled_or_none() -> str | None:
 # --------------------------------------------------------------------------- ONNX export
 
 
-def default_export_dir() -> Path:
+def default_cache_dir() -> Path:
+    """``$INSIGHT_CACHE_DIR``, else ``~/.cache/customer-insight``: embedding cache and ONNX exports."""
     base = os.environ.get(ENV_CACHE_DIR, "").strip()
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "customer-insight") / "onnx-models"
+    return Path(base).expanduser() if base else Path.home() / ".cache" / "customer-insight"
 
 
 def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | None = None) -> tuple[str, str]:
@@ -315,14 +317,12 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
     copy when asked; both are written to a temporary folder and renamed into place, so an interrupted
     export never leaves a half-written model behind.
     """
-    int8_name = f"onnx/model_qint8_{INT8_CONFIG}.onnx" if INT8_CONFIG.startswith("avx512") or INT8_CONFIG == "arm64" else f"onnx/model_quint8_{INT8_CONFIG}.onnx"
+    file_name = INT8_FILE if quantized else FP32_FILE
     src = Path(folder)
-    if (src / "onnx" / "model.onnx").is_file() and (not quantized or (src / int8_name).is_file()):
-        return str(src), int8_name if quantized else "onnx/model.onnx"
-    target = Path(export_dir) if export_dir is not None else default_export_dir()
-    target = target / model_fingerprint(src)
-    if (target / "onnx" / "model.onnx").is_file() and (not quantized or (target / int8_name).is_file()):
-        return str(target), int8_name if quantized else "onnx/model.onnx"
+    target = (Path(export_dir) if export_dir is not None else default_cache_dir() / "onnx-models") / model_fingerprint(src)
+    for ready in (src, target):
+        if (ready / FP32_FILE).is_file() and (ready / file_name).is_file():
+            return str(ready), file_name
 
     import shutil
     import tempfile
@@ -336,8 +336,8 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
                                     model_kwargs={"export": True, "provider": "CPUExecutionProvider"})
         model.save_pretrained(str(tmp))
         export_dynamic_quantized_onnx_model(model, INT8_CONFIG, str(tmp))
-        if not (tmp / int8_name).is_file():  # pragma: no cover - naming changed in sentence-transformers
-            raise EncoderError(f"quantized export did not produce {int8_name}: {sorted(p.name for p in (tmp / 'onnx').iterdir())}")
+        if not (tmp / INT8_FILE).is_file():  # pragma: no cover - naming changed in sentence-transformers
+            raise EncoderError(f"quantized export did not produce {INT8_FILE}: {sorted(p.name for p in (tmp / 'onnx').iterdir())}")
         if target.exists():  # an older partial or concurrent export: the fresh one wins
             shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
@@ -346,7 +346,7 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
         if isinstance(exc, EncoderError):
             raise
         raise EncoderError(f"could not export {folder!r} to ONNX: {exc}") from exc
-    return str(target), int8_name if quantized else "onnx/model.onnx"
+    return str(target), file_name
 
 
 # --------------------------------------------------------------------------- factory

@@ -6,7 +6,6 @@ C - H (target: spend in (C - H, C]), then refitted on both; scoring uses the sna
 """
 from __future__ import annotations
 
-import os
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -97,10 +96,10 @@ def parse_cutoff(value: str | None, default: pd.Timestamp) -> pd.Timestamp:
 def make_encoder(model: str | None, cache_dir: Path | None, backend: str | None = None):
     """The embedding model (on ``backend``, default $INSIGHT_EMBEDDING_BACKEND or onnx) behind the on-disk content-hash cache."""
     from embeddings.cache import CachedEncoder, EmbeddingCache
-    from embeddings.encoder import load_encoder
+    from embeddings.encoder import default_cache_dir, load_encoder
 
     encoder = load_encoder(model, backend)
-    cache_dir = Path(cache_dir or os.environ.get("INSIGHT_CACHE_DIR") or Path.home() / ".cache" / "customer-insight")
+    cache_dir = Path(cache_dir or default_cache_dir())
     cache_dir.mkdir(parents=True, exist_ok=True)
     return CachedEncoder(encoder, EmbeddingCache(cache_dir / "embeddings.sqlite", encoder.model_id))
 
@@ -135,7 +134,7 @@ def _embeddings(loaded: LoadedData, sources, encoder, half_life, reporter: Repor
 
 
 class ProgressEncoder:
-    """Encodes in chunks so the CLI can show a progress bar; the cache inside still deduplicates."""
+    """Encodes in chunks so the CLI can show a progress bar (TextEmbeddings passes distinct texts; the cache dedupes too)."""
 
     CHUNK = 4096
 
@@ -143,15 +142,13 @@ class ProgressEncoder:
         self.encoder, self.reporter, self.dim = encoder, reporter, encoder.dim
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        unique, inverse = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)
-        advance = self.reporter.progress("embedding texts", len(unique))
+        advance = self.reporter.progress("embedding texts", len(texts))
         parts = []
-        for start in range(0, len(unique), self.CHUNK):
-            chunk = unique[start:start + self.CHUNK].tolist()
+        for start in range(0, len(texts), self.CHUNK):
+            chunk = list(texts[start:start + self.CHUNK])
             parts.append(self.encoder.encode(chunk))
             advance(len(chunk))
-        vecs = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
-        return vecs[inverse]
+        return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
 
 def _design(snapshot: pd.DataFrame, text: TextFeaturizer, emb: TextEmbeddings | None, cutoff: pd.Timestamp):
