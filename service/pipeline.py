@@ -383,14 +383,20 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return [dict(zip(names, row)) for row in zip(*cols)] if cols else [{} for _ in range(len(df))]
 
 
-def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
-                 reporter: Reporter | None = None, threads: int = 2,
-                 scored_at: str | None = None) -> tuple[pd.DataFrame, list[dict], np.ndarray]:
-    """Profiles for every customer with an order at or before ``cutoff``: (frame, profile rows, fused vectors).
+@dataclass
+class Scored:
+    """One scoring pass up to the predictions: the snapshot, the model input and what the models say."""
 
-    Shared by the batch `score`, the API's cold-start scoring and each partition of a Dask run, so all give
-    the same answer (a partitioned run recomputes ``value_rank_pct`` over all customers).
-    """
+    snapshot: pd.DataFrame
+    X: pd.DataFrame
+    pooled: dict
+    emb: TextEmbeddings | None
+    value: np.ndarray
+    churn: np.ndarray
+
+
+def _predict(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
+             reporter: Reporter | None = None, threads: int = 2) -> Scored:
     reporter = reporter or Reporter()
     with reporter.step("features"):
         fb = FeatureBuilder(loaded.tables, threads=threads)
@@ -414,6 +420,34 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     with reporter.step("predict (in place)"):
         value = bundle.value_model.predict(X)
         churn = bundle.churn_model.predict_proba(X)
+    return Scored(snap, X, pooled, emb, value, churn)
+
+
+def predict_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
+                   reporter: Reporter | None = None, threads: int = 2) -> pd.DataFrame:
+    """Predictions only (no SHAP, evidence or profile rows) for every customer with an order at or before ``cutoff``.
+
+    The evaluation harness calls this; the numbers are exactly those ``score_tables`` stores.
+    Columns: customer_id, predicted_value, churn_probability, future_value, churn (the last two are the
+    outcomes when the tables reach past the cutoff, else 0 / 1).
+    """
+    s = _predict(bundle, loaded, cutoff, encoder, reporter, threads)
+    return pd.DataFrame({"customer_id": s.snapshot["customer_id"].to_numpy(), "predicted_value": s.value,
+                         "churn_probability": s.churn, "future_value": s.snapshot["future_value"].to_numpy(),
+                         "churn": s.snapshot["churn"].to_numpy()})
+
+
+def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
+                 reporter: Reporter | None = None, threads: int = 2,
+                 scored_at: str | None = None) -> tuple[pd.DataFrame, list[dict], np.ndarray]:
+    """Profiles for every customer with an order at or before ``cutoff``: (frame, profile rows, fused vectors).
+
+    Shared by the batch `score`, the API's cold-start scoring and each partition of a Dask run, so all give
+    the same answer (a partitioned run recomputes ``value_rank_pct`` over all customers).
+    """
+    reporter = reporter or Reporter()
+    s = _predict(bundle, loaded, cutoff, encoder, reporter, threads)
+    snap, X, pooled, emb, value, churn = s.snapshot, s.X, s.pooled, s.emb, s.value, s.churn
     with reporter.step("SHAP (batched)"):
         grouper = FamilyGrouper(bundle.feature_names)
         v_fam = grouper.transform(scaled_contributions(bundle.value_model.contributions(X), bundle.value_model.link))
