@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from service.activity import customer_activity, unscored_customers
 from service.bundle import ModelBundle, data_fingerprint
 from service.drivers import FamilyGrouper, PeerPercentiles, driver_records, scaled_contributions
 from service.features import TABULAR_FEATURES, FeatureBuilder, to_utc
@@ -461,6 +462,7 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
         rank_pct = value_rank_pct(value)
         review_dir = v_fam[:, grouper.families.index("review text")] if "review text" in grouper.families else np.zeros(len(snap))
         evidence = _evidence(emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
+        activity = customer_activity(loaded.tables, snap["customer_id"], cutoff)
         vectors = CustomerVectorizer.from_dict(bundle.config["vectorizer"]).transform(snap[TABULAR_FEATURES], pooled)
 
         frame = pd.DataFrame({"customer_id": snap["customer_id"].to_numpy(), "tier": tiers, "predicted_value": value,
@@ -483,6 +485,8 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
                 snap["customer_id"].tolist(), tiers.tolist(), value.astype(np.float64).tolist(), churn.astype(np.float64).tolist(),
                 rfm["rfm_segment"].tolist(), rank_pct.astype(np.float64).tolist(), drivers, feat_records, model_inputs, *rfm_scores)
         ]
+    for row in rows:  # what the customer did (service.activity): spend per month, categories, browsing, ratings, complaints
+        row["profile"]["activity"] = activity.get(row["customer_id"], {})
     return frame, rows, vectors
 
 
@@ -534,7 +538,8 @@ def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Pat
             meta = {"model_version": bundle.model_version, "model_dir": str(Path(model_dir).resolve()), "tiers": bundle.tiers.to_dict(),
                     "horizon_days": bundle.config["horizon_days"], "currency": bundle.config.get("currency", "$"),
                     "cutoff": cut.isoformat(), "scored_at": scored_at, "customers": len(frame),
-                    "tier_counts": frame["tier"].value_counts().to_dict(), "rejected_rows": summary.rejects}
+                    "tier_counts": frame["tier"].value_counts().to_dict(), "rejected_rows": summary.rejects,
+                    "unscored_customers": unscored_customers(loaded.tables, frame["customer_id"], cut)}
             # One transaction swaps in the profiles; the index (its own atomic directory) is put in place after the
             # last row, just before the commit, so a run that fails on the way leaves both the old store and index.
             ps = ProfileStore(store, create=True)

@@ -1,0 +1,104 @@
+"""What a customer did, as stored facts: spend per month and recent orders, categories bought, products
+browsed and searched, review ratings, complaints (low-rated reviews only) and praise.
+
+Computed at scoring time from the clean tables (only rows at or before the cutoff) and stored in each
+profile row under ``profile["activity"]``, so questions such as "how much did they spend last year?",
+"what did they complain about?" or "what do they buy?" are answered from the data, not from the model.
+Browsing and search texts are kept apart from reviews: they are what the customer looked at, never
+their words.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from service.tables import NON_SPEND_STATUSES
+
+TEXT_MAX_CHARS = 300
+RECENT_ORDER_DAYS = 400     # per-day purchases kept this far back (covers "last year", "last 90 days", "last month")
+MAX_RECENT_DAYS = 200       # at most this many purchase days kept per customer
+TOP_CATEGORIES = 5
+TOP_BROWSED = 5
+TOP_SEARCHES = 3
+COMPLAINT_MAX_RATING = 2    # a complaint is a review rated 1 or 2 out of 5
+PRAISE_MIN_RATING = 4
+MAX_QUOTES = 3
+
+
+def _day(ts) -> str:
+    return pd.Timestamp(ts).date().isoformat()
+
+
+def customer_activity(tables: dict[str, pd.DataFrame], customer_ids, cutoff: pd.Timestamp) -> dict[str, dict]:
+    """``{customer_id: activity}`` for ``customer_ids`` from the clean tables, using rows at or before ``cutoff``."""
+    ids = list(customer_ids)
+    wanted = set(ids)
+    out: dict[str, dict] = {cid: {} for cid in ids}
+
+    orders = tables.get("orders")
+    if orders is not None and len(orders):
+        o = orders[(orders["order_ts"] <= cutoff) & orders["customer_id"].isin(wanted)]
+        status = o["status"].astype("string").str.lower() if "status" in o else pd.Series("", index=o.index)
+        o = o[~status.isin(NON_SPEND_STATUSES).fillna(False).to_numpy()]
+        if len(o):
+            o = o.assign(month=o["order_ts"].dt.strftime("%Y-%m"), day=o["order_ts"].dt.strftime("%Y-%m-%d"))
+            m = o.groupby(["customer_id", "month"], sort=True)["amount"].agg(["size", "sum"]).reset_index()
+            for cid, month, n, s in m.itertuples(index=False):
+                out[cid].setdefault("spend_by_month", {})[month] = [int(n), round(float(s), 2)]
+            recent = o[o["order_ts"] > cutoff - pd.Timedelta(days=RECENT_ORDER_DAYS)]
+            d = recent.groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index()
+            for cid, day, s in d.itertuples(index=False):
+                out[cid].setdefault("recent_orders", []).append([day, round(float(s), 2)])
+            for cid, act in out.items():
+                if len(act.get("recent_orders", [])) > MAX_RECENT_DAYS:
+                    act["recent_orders"] = act["recent_orders"][-MAX_RECENT_DAYS:]
+            span = o.groupby("customer_id")["order_ts"].agg(["min", "max"])
+            for cid, lo, hi in span.itertuples():
+                out[cid]["first_order"], out[cid]["last_order"] = _day(lo), _day(hi)
+            if "category" in o:
+                c = o.dropna(subset=["category"]).groupby(["customer_id", "category"])["amount"].agg(["size", "sum"]).reset_index()
+                c = c.sort_values(["customer_id", "sum", "size"], ascending=[True, False, False]).groupby("customer_id").head(TOP_CATEGORIES)
+                for cid, cat, n, s in c.itertuples(index=False):
+                    out[cid].setdefault("categories", []).append({"name": str(cat), "orders": int(n), "spend": round(float(s), 2)})
+
+    events = tables.get("events")
+    if events is not None and len(events) and "text" in events:
+        e = events[(events["event_ts"] <= cutoff) & events["customer_id"].isin(wanted)].dropna(subset=["text"])
+        if len(e):
+            kind = e["event_type"].astype("string").str.lower().fillna("")
+            for key, mask, top in (("browsed", kind != "search", TOP_BROWSED), ("searches", kind == "search", TOP_SEARCHES)):
+                sub = e[mask.to_numpy()]
+                if not len(sub):
+                    continue
+                g = sub.groupby(["customer_id", "text"])["event_ts"].agg(["size", "max"]).reset_index()
+                g = g.sort_values(["customer_id", "size", "max"], ascending=[True, False, False]).groupby("customer_id").head(top)
+                for cid, text, n, last in g.itertuples(index=False):
+                    out[cid].setdefault(key, []).append({"text": str(text)[:TEXT_MAX_CHARS], "count": int(n), "last": _day(last)})
+
+    reviews = tables.get("reviews")
+    if reviews is not None and len(reviews):
+        r = reviews[(reviews["review_ts"] <= cutoff) & reviews["customer_id"].isin(wanted)]
+        if len(r):
+            agg = r.groupby("customer_id")["rating"].agg(["size", "mean", "max"])
+            last = r.groupby("customer_id")["review_ts"].max()
+            dist = r.groupby(["customer_id", "rating"]).size()
+            for cid, n, mean, _ in agg.itertuples():
+                out[cid]["reviews"] = {"count": int(n), "mean_rating": round(float(mean), 2), "last": _day(last[cid]),
+                                       "by_rating": {str(int(k)): int(v) for k, v in dist[cid].items()}}
+            r = r.sort_values(["customer_id", "review_ts"], ascending=[True, False])
+            for key, mask in (("complaints", r["rating"] <= COMPLAINT_MAX_RATING), ("praise", r["rating"] >= PRAISE_MIN_RATING)):
+                sub = r[mask.to_numpy()].groupby("customer_id").head(MAX_QUOTES)
+                for cid, ts, rating, text in sub[["customer_id", "review_ts", "rating", "text"]].itertuples(index=False):
+                    out[cid].setdefault(key, []).append({"text": str(text)[:TEXT_MAX_CHARS], "rating": int(rating), "date": _day(ts)})
+    return out
+
+
+def unscored_customers(tables: dict[str, pd.DataFrame], scored_ids, cutoff: pd.Timestamp) -> list[str]:
+    """Customers the tables know (customers, events or reviews) who have no order at or before ``cutoff``, so were not
+    scored: the service says "known, no orders yet" for them rather than "not in the store"."""
+    scored = set(scored_ids)
+    known: set[str] = set()
+    for name in ("customers", "events", "reviews", "orders"):
+        t = tables.get(name)
+        if t is not None and len(t) and "customer_id" in t:
+            known.update(t["customer_id"].dropna().astype(str).unique().tolist())
+    return sorted(known - scored)
