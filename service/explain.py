@@ -8,13 +8,15 @@ match the facts.
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from service.drivers import HEADLINE, UNITS
-from service.tiers import TIER_ORDER
+from service.plain import distinct_money, driver_fact, share
+from service.tiers import TIER_ORDER, rfm_label
 
 TOP_DRIVERS = 5
 
@@ -55,6 +57,12 @@ class Facts(BaseModel):
     evidence: list[Evidence]
     model_version: str
     scored_at: str
+    churn_band: str | None = Field(default=None, description="Churn risk as low / medium / high (bands from the playbook).")
+    next_action: str | None = Field(default=None, description="The playbook's next action for the customer's tier and churn band.")
+    next_order_date: str | None = Field(default=None, description="Expected date of the next order (ISO date), when the profile has it.")
+    value_interval: list[float] | None = Field(default=None, description="80% interval [low, high] around the predicted value, when the profile has it.")
+    figures: dict[str, float] = Field(default_factory=dict, description="Further facts the prose may state: spend in the last and the "
+                                      "previous 90 days, purchases, reviews, historic value, expected orders, exact amounts near a threshold.")
 
 
 class Explanation(BaseModel):
@@ -74,7 +82,9 @@ class Explanation(BaseModel):
     churn_probability: float
     rfm_segment: str
     prompt_version: str | None = Field(default=None, description="Version of the LLM prompt files behind the narrative (also kept on a fallback, naming the prompt whose narrative was rejected); None for the template narrator.", examples=["narrator-v1-1a2b3c4d"])
-    next_action: str | None = Field(default=None, description="The LLM narrator's suggested next action for the agent (None for the template narrator or a fallback).")
+    next_action: str | None = Field(default=None, description="The suggested next action for the agent: the playbook's action for the customer's tier and "
+                                    "churn band (prompts/playbook.toml), as the LLM narrator phrased it when its narrative passed the check.")
+    churn_band: str | None = Field(default=None, description="Churn risk as low / medium / high (bands from the playbook).", examples=["low"])
 
 
 def facts_from_profile(profile: dict, meta: dict, top: int = TOP_DRIVERS) -> Facts:
@@ -85,13 +95,42 @@ def facts_from_profile(profile: dict, meta: dict, top: int = TOP_DRIVERS) -> Fac
     next_tier = TIER_ORDER[idx - 1] if idx > 0 else None
     drivers = [Driver(unit=UNITS.get(d.get("feature") or ""), **{k: d.get(k) for k in ("name", "value", "contribution", "percentile", "feature", "churn_contribution")})
                for d in profile["profile"]["drivers"][:top]]
+    inner = profile["profile"]
+    feats = inner.get("features") or {}
+    churn = float(profile["churn_probability"])
+    band = action = None
+    try:
+        from service.playbook import get_playbook
+
+        pb = get_playbook()
+        band = pb.band(churn)
+        action = pb.play(tier, churn).action
+    except Exception:  # noqa: BLE001 - a broken playbook file costs the advice, never the explanation
+        pass
+    figures: dict[str, float] = {}
+    for key in ("spend_recent", "spend_prior", "review_count", "frequency", "monetary_total", "recency_days", "ipi_mean_days"):
+        if feats.get(key) is not None:
+            figures[key] = float(feats[key])
+    for key in ("historic_value", "expected_orders", "avg_days_between_orders"):
+        if isinstance(inner.get(key), (int, float)) and math.isfinite(inner[key]):
+            figures[key] = float(inner[key])
+    figures["predicted_value_exact"] = float(profile["predicted_value"])
+    for name in (tier, next_tier):
+        if name in thresholds:
+            figures[f"floor_{name}"] = float(thresholds[name])
+    interval = inner.get("value_interval")
+    interval = [round(float(x), 2) for x in interval] if isinstance(interval, (list, tuple)) and len(interval) == 2 and \
+        all(isinstance(x, (int, float)) and math.isfinite(x) for x in interval) else None
+    nod = inner.get("next_order_date")
     return Facts(
+        churn_band=band, next_action=action, next_order_date=nod if isinstance(nod, str) and nod else None, value_interval=interval,
+        figures=figures,
         customer_id=profile["customer_id"], tier=tier, predicted_value=round(profile["predicted_value"], 2),
         horizon_days=int(meta["horizon_days"]), currency=meta.get("currency", "$"),
         value_rank_pct=round(profile["value_rank_pct"], 1),
         tier_floor=round(thresholds[tier], 2) if tier in thresholds else None,
         next_tier=next_tier, next_tier_floor=round(thresholds[next_tier], 2) if next_tier else None,
-        churn_probability=round(profile["churn_probability"], 4), rfm_segment=profile["rfm_segment"],
+        churn_probability=round(profile["churn_probability"], 4), rfm_segment=rfm_label(profile["rfm_segment"], feats.get("frequency"), inner.get("rfm")),
         drivers=drivers, evidence=[Evidence(**e) for e in profile["profile"].get("evidence", [])],
         model_version=profile["model_version"], scored_at=profile["scored_at"],
     )
@@ -144,33 +183,108 @@ def _driver_phrase(d: Driver, currency: str) -> str:
 
 
 class TemplateNarrator:
-    """Deterministic prose from the facts alone; the offline default and the fallback of every LLM narrator."""
+    """Deterministic prose from the facts alone; the offline default and the fallback of every LLM narrator.
+
+    Written for a CRM agent (see ``service.plain``): each driver as the fact it is, comparisons that read in
+    the direction of the fact, whole counts and days, review quotes only where they agree with what the
+    review-text driver says, browsing texts labelled as browsing (never as the customer's words), amounts
+    with enough decimals not to look equal to a threshold they are below, and the playbook's next action.
+    """
 
     name = "template"
 
     def narrate(self, facts: Facts, question: str | None = None) -> str:
         c = facts.currency
-        lines = [
-            f"Customer {facts.customer_id} is in the {facts.tier} tier: the model expects {money(facts.predicted_value, c)} "
-            f"of spend in the next {facts.horizon_days} days, more than {facts.value_rank_pct:.1f}% of scored customers."
-        ]
-        if facts.tier_floor is not None and facts.next_tier:
-            lines.append(f"{facts.tier} starts at {money(facts.tier_floor, c)}; {facts.next_tier} starts at {money(facts.next_tier_floor, c)}.")
-        elif facts.tier_floor is not None:
-            lines.append(f"{facts.tier} starts at {money(facts.tier_floor, c)}.")
+        fig = facts.figures
+        exact = fig.get("predicted_value_exact", facts.predicted_value)
+        lines = []
+        # The threshold the value is measured against: amounts that round to the same cent get more decimals.
+        ref = facts.tier_floor if facts.tier == "VIP" or facts.next_tier is None else facts.next_tier_floor
+        ref_exact = fig.get(f"floor_{facts.tier if facts.tier == 'VIP' or facts.next_tier is None else facts.next_tier}", ref)
+        value_txt, ref_txt = distinct_money(exact, ref_exact, c) if ref is not None else (money(facts.predicted_value, c), "")
+        interval = ""
+        if facts.value_interval:
+            lo, hi = facts.value_interval
+            interval = f" (80% range {money(lo, c)} to {money(hi, c)})"
+        if facts.value_rank_pct >= 1:
+            rank = f"more than {facts.value_rank_pct:.1f}% of scored customers"
+        else:
+            rank = "one of the lowest forecasts among scored customers"
+        lines.append(f"Customer {facts.customer_id} is in the {facts.tier} tier: the model expects {value_txt} of spend in the next "
+                     f"{facts.horizon_days} days{interval}, {rank}.")
+        if facts.tier == "VIP" and facts.tier_floor is not None:
+            lines.append(f"VIP starts at {ref_txt}.")
+        elif facts.tier_floor is not None and facts.next_tier:
+            floor_txt = distinct_money(exact, fig.get(f"floor_{facts.tier}", facts.tier_floor), c)[1]
+            lines.append(f"{facts.tier} starts at {floor_txt}; {facts.next_tier} starts at {ref_txt}.")
         elif facts.next_tier:
-            lines.append(f"{facts.next_tier} starts at {money(facts.next_tier_floor, c)}.")
+            lines.append(f"{facts.tier} means a forecast below {ref_txt}, where {facts.next_tier} starts.")
+        review_quotes, other_quotes, browsing = _split_evidence(facts)
         ups = [d for d in facts.drivers if d.contribution > 0]
         downs = [d for d in facts.drivers if d.contribution < 0]
-        if ups:
-            lines.append("What lifts the prediction: " + "; ".join(f"{_driver_phrase(d, c)} adds {money(d.contribution, c)}" for d in ups) + ".")
-        if downs:
-            lines.append("What holds it back: " + "; ".join(f"{_driver_phrase(d, c)} takes off {money(d.contribution, c)}" for d in downs) + ".")
-        lines.append(f"Churn risk: {facts.churn_probability * 100:.0f}% chance of no purchase in the next {facts.horizon_days} days (RFM segment: {facts.rfm_segment}).")
-        quotes = facts.evidence[:2]
-        if quotes:
-            lines.append("In the customer's own words: " + " ".join(f"\u201c{e.text}\u201d ({e.source})." for e in quotes))
+        for title, group in (("What lifts the forecast:", ups), ("What holds it back:", downs)):
+            if not group:
+                continue
+            lines.append(title)
+            for d in group:
+                verb = "adds" if d.contribution > 0 else "takes off"
+                line = f"- {d.name} {verb} {money(d.contribution, c)}: {driver_fact(d, c, fig)}"
+                if d.name == "review text":
+                    agree = review_quotes.get(d.contribution > 0, [])
+                    if agree:
+                        line += ", for example " + " ".join(f"\u201c{e.text}\u201d ({e.source})" for e in agree[:2])
+                    elif review_quotes.get(d.contribution <= 0):
+                        line += " (none of the reviews shown here is critical; the model reads the wording as a whole)" if d.contribution < 0 \
+                            else " (the reviews shown here are critical; the model reads the wording as a whole)"
+                lines.append(line + ".")
+        chance = f"{facts.churn_probability * 100:.0f}% chance of no purchase in the next {facts.horizon_days} days"
+        lines.append(f"Churn risk: {f'{facts.churn_band} ({chance})' if facts.churn_band else chance}. RFM segment: {facts.rfm_segment}.")
+        history = []
+        spent = fig.get("historic_value", fig.get("monetary_total"))
+        if spent is not None and fig.get("frequency") is not None:
+            n = int(round(fig["frequency"]))
+            history.append(f"So far they have spent {money(spent, c)} over {'one purchase' if n == 1 else f'{n:,} purchases'}" if n >= 1
+                           else "No purchases kept so far (every order was returned or cancelled)")
+        if fig.get("avg_days_between_orders") is not None and fig.get("frequency", 0) >= 2:
+            history.append(f"they buy every {round(fig['avg_days_between_orders']):,} days on average")
+        if fig.get("expected_orders") is not None:
+            history.append(f"about {fig['expected_orders']:.1f} orders are expected in the next {facts.horizon_days} days")
+        if facts.next_order_date:
+            history.append(f"the next one around {facts.next_order_date}")
+        if history:
+            lines.append("; ".join(history) + ".")
+        if other_quotes:
+            lines.append("In their reviews: " + " ".join(f"\u201c{e.text}\u201d ({e.source})." for e in other_quotes[:2]))
+        if browsing:
+            lines.append("Recently looked at (browsing, not their words): " + " ".join(f"\u201c{e.text}\u201d ({e.source})." for e in browsing[:1]))
+        if facts.next_action:
+            lines.append(f"Suggested next action: {facts.next_action}")
         return "\n".join(lines)
+
+
+_RATING = re.compile(r"(\d)(?:\.\d+)?/5")
+
+
+def review_rating(e: Evidence) -> int | None:
+    if not e.source.startswith("review"):
+        return None
+    m = _RATING.search(e.source)
+    return int(m.group(1)) if m else None
+
+
+def _split_evidence(facts: Facts) -> tuple[dict[bool, list[Evidence]], list[Evidence], list[Evidence]]:
+    """Reviews that can illustrate the review-text driver ({True: rated 4-5, False: rated 1-3}, only when that driver is
+    among the facts), the other reviews, and browsing texts."""
+    reviews = [e for e in facts.evidence if e.source.startswith("review")]
+    browsing = [e for e in facts.evidence if not e.source.startswith("review")]
+    if not any(d.name == "review text" for d in facts.drivers):
+        return {}, reviews, browsing
+    by: dict[bool, list[Evidence]] = {True: [], False: []}
+    for e in reviews:
+        r = review_rating(e)
+        if r is not None:
+            by[r >= 4].append(e)
+    return by, [], browsing
 
 
 # ----------------------------------------------------------------------------- faithfulness check
@@ -198,13 +312,20 @@ _DOWN = re.compile(r"\b(takes? off|lowers?|reduces?|holds? back|pulls? down|subt
 
 
 def _allowed_numbers(f: Facts) -> list[float]:
-    nums = [f.predicted_value, f.value_rank_pct, f.horizon_days, f.churn_probability * 100, f.churn_probability]
+    nums = [f.predicted_value, f.value_rank_pct, f.horizon_days, f.churn_probability * 100, f.churn_probability, 5.0, 80.0, 90.0]
     nums += [x for x in (f.tier_floor, f.next_tier_floor) if x is not None]
+    nums += list(f.figures.values()) + list(f.value_interval or [])
     for d in f.drivers:
         nums += [abs(d.contribution), d.contribution]
-        nums += [x for x in (d.value, d.percentile) if x is not None]
+        if d.value is not None:  # as stated in plain words: whole counts and days, months and years of tenure
+            v = d.value
+            nums += [v, math.floor(v), round(v), round(v / 30.44), v // 365.25]
+        if d.percentile is not None:  # "more than 97% of customers", "more recently than 98% of customers"
+            nums += [d.percentile, 100 - d.percentile, share(d.percentile), share(100 - d.percentile)]
         if d.churn_contribution is not None:
             nums += [abs(d.churn_contribution) * 100]
+    for text in (f.next_action or "", f.next_order_date or ""):  # the playbook's own numbers, the date's parts
+        nums += [float(n.replace(",", "")) for n in _NUMBER.findall(text)]
     for e in f.evidence:  # dates and ratings in the source labels
         nums += [float(n.replace(",", "")) for n in _NUMBER.findall(e.source)]
     return nums

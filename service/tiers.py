@@ -100,7 +100,9 @@ class RFMSegmenter:
         return self
 
     def _score(self, key: str, values: np.ndarray) -> np.ndarray:
-        s = np.searchsorted(self.edges_[key], values, side="right") + 1  # 1..5, higher value -> higher score
+        # 1..5, higher value -> higher score. F and M: a value equal to an edge gets the lower score, so when most
+        # customers bought once (edges 1, 1, 1, 2) one purchase scores 1, not 4.
+        s = np.searchsorted(self.edges_[key], values, side="right" if key == "R" else "left") + 1
         return 6 - s if key == "R" else s  # recent (few days) is good
 
     def transform(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -108,6 +110,9 @@ class RFMSegmenter:
         f = self._score("F", features["frequency"].to_numpy(float))
         m = self._score("M", features["monetary_total"].to_numpy(float))
         fm = (f + m) / 2.0
+        # One purchase is no loyalty, however large: the F score alone places one-time buyers (New customers,
+        # Promising, Need attention, Hibernating or Lost by recency), never Loyal or Champions.
+        fm = np.where(features["frequency"].to_numpy(float) <= 1, f, fm)
         seg = np.full(len(r), None, dtype=object)
         for name, rule in RFM_SEGMENTS:
             hit = rule(r, fm) & (seg == None)  # noqa: E711 - elementwise
@@ -122,3 +127,18 @@ class RFMSegmenter:
         s = cls()
         s.edges_ = {k: list(v) for k, v in d["edges"].items()}
         return s
+
+
+REPEAT_SEGMENTS = {"Champions", "Loyal", "Can't lose them", "At risk", "Potential loyalists"}
+
+
+def rfm_label(segment: str, frequency: float | None, scores: dict | None) -> str:
+    """The segment to show: a stored segment that implies repeat buying is re-derived for a one-purchase customer
+    (stores scored before the rule above existed), from the stored R score with F = 1."""
+    if frequency is None or frequency > 1 or segment not in REPEAT_SEGMENTS or not scores or scores.get("r") is None:
+        return segment
+    r, fm = np.array([int(scores["r"])]), np.array([1.0])
+    for name, rule in RFM_SEGMENTS:
+        if bool(rule(r, fm)[0]):
+            return name
+    return segment

@@ -1,0 +1,156 @@
+"""Facts in plain words, for a CRM agent rather than an analyst.
+
+Every driver is said as the fact it is ("bought 17 times, more often than 97% of customers"), not as a
+feature name with a unit ("17 purchases, 97th percentile"); counts are whole and singular where they are
+one; days are whole ("today", "yesterday", "12 days ago"); a peer comparison reads in the direction of the
+fact (a customer who bought recently "bought more recently than 98% of customers", never "2nd percentile");
+amounts that would round to the same cent as a threshold get more decimals, so a Low customer never reads
+"expects $21.67 ... Medium starts at $21.67".
+
+The numbers these phrases print are all facts or simple transforms of facts (100 - percentile, whole
+numbers), which ``service.explain.check_narrative`` accepts.
+"""
+from __future__ import annotations
+
+import math
+
+MONEY_FEATURES = {"monetary_total", "avg_order_value", "max_order_value", "spend_recent", "spend_prior"}
+
+
+def money(x: float, currency: str = "$", decimals: int = 2) -> str:
+    return f"{currency}{abs(x):,.{decimals}f}"
+
+
+def distinct_money(a: float, b: float, currency: str = "$") -> tuple[str, str]:
+    """Two amounts with as many decimals (2 to 4) as it takes for them not to read as equal."""
+    for d in (2, 3, 4):
+        sa, sb = money(a, currency, d), money(b, currency, d)
+        if sa != sb or a == b:
+            return sa, sb
+    return sa, sb
+
+
+def plural(n: float, one: str, many: str | None = None) -> str:
+    k = int(round(n))
+    return f"{k:,} {one if k == 1 else (many or one + 's')}"
+
+
+def days_ago(days: float) -> str:
+    d = int(math.floor(max(days, 0.0)))
+    if d == 0:
+        return "today"
+    if d == 1:
+        return "yesterday"
+    return f"{d:,} days ago"
+
+
+def duration(days: float) -> str:
+    d = max(days, 0.0)
+    if d < 60:
+        return plural(d, "day")
+    if d < 730:
+        return plural(d / 30.44, "month")
+    return plural(d // 365.25, "year")
+
+
+def share(p: float) -> int:
+    """A percentage as a whole number that never overstates: 97.6 -> 97, 99.95 -> 99."""
+    return int(math.floor(min(max(p, 0.0), 100.0)))
+
+
+def compare(percentile: float | None, more: str, less: str) -> str:
+    """', more X than 97% of customers' or ', less X than 60% of customers' (the side the customer is on); '' without a percentile.
+
+    ``percentile``: share of customers with a lower value. At 50 or above the customer is compared with those below
+    (more than p%), under 50 with those above (less than 100 - p%).
+    """
+    if percentile is None:
+        return ""
+    if percentile >= 50:
+        n = share(percentile)
+        return f", {more} {n}% of customers" if n >= 1 else ""
+    n = share(100.0 - percentile)
+    return f", {less} {n}% of customers" if n >= 1 else ""
+
+
+def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
+    """The plain fact behind a driver (``service.explain.Driver``), without its effect."""
+    f = features or {}
+    v, p, feat = d.value, d.percentile, d.feature
+    if feat == "frequency" and v is not None:
+        if round(v) == 0:
+            return "no purchases kept (every order was returned or cancelled)"
+        return f"bought {'once' if round(v) == 1 else plural(v, 'time')}" + compare(p, "more often than", "less often than")
+    if feat == "recency_days" and v is not None:
+        # recency percentile: share with fewer days since their last purchase, i.e. who bought more recently
+        if p is None:
+            return f"last bought {days_ago(v)}"
+        if p < 50:
+            return f"last bought {days_ago(v)}, more recently than {share(100 - p)}% of customers"
+        return f"last bought {days_ago(v)}, longer ago than {share(p)}% of customers"
+    if feat == "monetary_total" and v is not None:
+        return f"spent {money(v, currency)} so far" + compare(p, "more than", "less than")
+    if feat == "avg_order_value" and v is not None:
+        if v == 0:
+            return "no kept purchases to average"
+        return f"spends {money(v, currency)} per order on average" + compare(p, "more than", "less than")
+    if feat == "tenure_days" and v is not None:
+        return f"a customer for {duration(v)}" + compare(p, "longer than", "not as long as")
+    if feat == "ipi_mean_days" and v is None:
+        return "too few purchases to show a buying rhythm"
+    if feat == "ipi_mean_days" and v is not None:
+        if p is None:
+            return f"buys every {plural(v, 'day')} on average"
+        if p < 50:
+            return f"buys every {plural(v, 'day')} on average, more often than {share(100 - p)}% of repeat customers"
+        return f"buys every {plural(v, 'day')} on average, less often than {share(p)}% of repeat customers"
+    if feat == "spend_trend":
+        recent, prior = f.get("spend_recent"), f.get("spend_prior")
+        if recent is not None and prior is not None:
+            if abs(recent) < 0.005 and abs(prior) < 0.005:
+                return "nothing spent in the last 90 days, nor in the 90 days before"
+            if abs(recent - prior) < 0.005:
+                return f"spent {money(recent, currency)} in the last 90 days, the same as in the 90 days before"
+            word = "up" if recent > prior else "down"
+            return f"spent {money(recent, currency)} in the last 90 days, {word} from {money(prior, currency)} in the 90 days before"
+        return "how their spending changed recently"
+    if feat == "n_returned" and v is not None:
+        if round(v) == 0:
+            return "no returned or cancelled orders"
+        return f"returned or cancelled {plural(v, 'order')}" + compare(p, "more than", "fewer than")
+    if feat == "n_categories" and v is not None:
+        return f"bought from {plural(v, 'category', 'categories')}" + compare(p, "more than", "fewer than")
+    if feat == "rating_mean":
+        n = f.get("review_count")
+        if v is None:
+            return "no rated reviews"
+        count = f" over {plural(n, 'review')}" if n else ""
+        return f"rates us {v:.1f} out of 5 on average{count}"
+    if feat == "n_events" and v is not None:
+        return f"{plural(v, 'product view, search or cart add', 'product views, searches and cart adds')}" + compare(p, "more than", "fewer than")
+    if feat == "n_review_texts":
+        return "the wording of their review" if v is not None and round(v) == 1 else \
+            (f"the wording of their {plural(v, 'review')}" if v else "the wording of their reviews")
+    if feat == "n_browse_texts":
+        return "the kind of products they look at and search for"
+    if feat == "btyd_expected_orders" and v is not None:
+        return f"their buying pattern points to about {v:.1f} orders in the coming period"
+    if v is None:
+        return d.name
+    value = money(v, currency) if feat in MONEY_FEATURES else (f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.2f}")
+    return f"{value} {d.unit or ''}".strip() + compare(p, "more than", "less than")
+
+
+def driver_line(d, currency: str = "$", features: dict | None = None, effect: str = "value") -> str:
+    """'frequency: bought 17 times, more often than 97% of customers; adds $2,323.69' (``effect`` 'value') or
+    '...; +5 points' ('churn')."""
+    fact = driver_fact(d, currency, features)
+    if effect == "churn":
+        pts = (d.churn_contribution or 0.0) * 100
+        return f"{d.name}: {fact}; {'raises' if pts >= 0 else 'lowers'} the risk by {abs(pts):.0f} points"
+    verb = "adds" if d.contribution > 0 else "takes off"
+    return f"{d.name}: {fact}; {verb} {money(d.contribution, currency)}"
+
+
+def churn_band_words(band: str | None) -> str:
+    return {"low": "low", "medium": "medium", "high": "high"}.get(band or "", "unknown")
