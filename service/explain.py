@@ -517,7 +517,8 @@ def explain_facts(facts: Facts, narrator: Narrator, question: str | None = None)
                       narrative=outcome.narrative, drivers=facts.drivers, evidence=facts.evidence, narrator=outcome.narrator,
                       check=outcome.check, fallback=outcome.fallback, model_version=facts.model_version,
                       horizon_days=facts.horizon_days, churn_probability=facts.churn_probability, rfm_segment=facts.rfm_segment,
-                      prompt_version=outcome.prompt_version, next_action=outcome.next_action)
+                      prompt_version=outcome.prompt_version, next_action=outcome.next_action or facts.next_action,
+                      churn_band=facts.churn_band)
     if cache is not None and outcome.cacheable:
         cache.put(facts, narrator, question, exp)
     return exp

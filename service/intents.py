@@ -129,7 +129,7 @@ LEXICON: dict[str, list[tuple[str, float]]] = {
         ("valor", 0.6), ("verwacht", 0.6), ("waarde", 0.6), ("previsione", 1.0), ("spendera", 0.9),
     ],
     "evidence": [
-        ("write", 0.5), ("did they write", 0.6), ("did she write", 0.6), ("did he write", 0.6), ("wrote", 1.1), ("written", 1.0), ("said", 0.7), ("say", 0.4), ("review", 0.7), ("quote", 1.0), ("own words", 1.3), ("words", 0.8),
+        ("write", 0.5), ("did they write", 0.6), ("did she write", 0.6), ("did he write", 0.6), ("wrote", 1.1), ("written", 1.0), ("said", 0.7), ("say", 0.4), ("did they say", 0.5), ("did she say", 0.5), ("did he say", 0.5), ("review", 0.7), ("quote", 1.0), ("own words", 1.3), ("words", 0.8),
         ("feedback", 0.6), ("comment", 0.8), ("told us", 0.9), ("read me", 0.5), ("their words", 1.2), ("texts", 0.6),
         ("geschrieben", 1.1), ("schreib", 0.9), ("bewertung", 0.8), ("rezension", 0.9), ("kommentar", 0.8), ("gesagt", 0.7),
         ("ecrit", 1.1), ("avis", 0.8), ("commentaire", 0.8), ("escrib", 1.1), ("escrito", 1.1), ("resena", 0.9), ("comentario", 0.8),
@@ -167,7 +167,7 @@ LEXICON: dict[str, list[tuple[str, float]]] = {
         ("happy", 1.0), ("unhappy", 1.2), ("satisf", 1.2), ("dissatisf", 1.2), ("complain", 1.3), ("complaint", 1.3), ("problem", 0.8),
         ("issue", 0.7), ("pain point", 1.2), ("went wrong", 1.2), ("wrong", 0.5), ("annoy", 1.0), ("upset", 1.0), ("angry", 1.0), ("frustrat", 1.0), ("fan", 0.5),
         ("rate", 0.6), ("rating", 0.8), ("how do they rate", 0.6), ("rate our", 0.5), ("rate us", 0.8), ("pleased", 1.0), ("negative", 0.9), ("positive", 0.5), ("like us", 0.8), ("love us", 0.9),
-        ("sentiment", 1.0), ("mood", 0.8), ("stars", 0.7), ("bad review", 1.1), ("disappoint", 1.0), ("grievance", 1.1), ("content", 0.5),
+        ("sentiment", 1.0), ("think of", 0.7), ("think about", 0.7), ("opinion", 0.9), ("our product", 0.5), ("our service", 0.5), ("mood", 0.8), ("stars", 0.7), ("bad review", 1.1), ("disappoint", 1.0), ("grievance", 1.1), ("content", 0.5),
         ("zufrieden", 1.3), ("beschwer", 1.3), ("beschwerde", 1.3), ("reklamation", 1.2), ("reklamier", 1.2), ("unzufrieden", 1.3),
         ("glucklich", 1.0), ("sterne", 0.7), ("probleme", 0.8), ("satisfait", 1.3), ("content", 0.5), ("plaint", 1.3), ("plaindre", 1.3),
         ("mecontent", 1.3), ("heureux", 1.0), ("contento", 1.2), ("satisfech", 1.3), ("queja", 1.3), ("quejas", 1.3), ("problema", 0.8),
@@ -370,6 +370,7 @@ class Route:
     scores: dict[str, float] = field(default_factory=dict)
     parts: list["Route"] = field(default_factory=list)   # for a two-part question: one route per part (this one is the first)
     texts: list[str] = field(default_factory=list)       # the parts' texts
+    text: str = ""                                      # the question (or part) this route is for
 
     @property
     def intents(self) -> list[str]:
@@ -385,6 +386,12 @@ def _score(question: str, index: ExampleIndex | None) -> dict[str, float]:
 
 
 def _route_one(question: str, index: ExampleIndex | None) -> Route:
+    r = _route_text(question, index)
+    r.text = question
+    return r
+
+
+def _route_text(question: str, index: ExampleIndex | None) -> Route:
     tier = named_tier(question)
     if _INJECTION.search(question) or _INJECTION.search(fold(question)):
         return Route("unsupported", tier)
@@ -432,7 +439,7 @@ def route(question: str, encoder=None) -> Route:
                 if p.intent not in [k[0].intent for k in keep]:
                     keep.append((p, t))
             return Route(first.intent, first.tier or whole.tier, first.score, first.scores, parts=[k[0] for k in keep],
-                         texts=[k[1] for k in keep])
+                         texts=[k[1] for k in keep], text=question)
     return whole
 
 

@@ -103,7 +103,7 @@ def facts_payload(f: Facts) -> dict:
         "customer_id": f.customer_id, "tier": f.tier, "predicted_value": f.predicted_value, "currency": f.currency,
         "horizon_days": f.horizon_days, "value_rank_pct": f.value_rank_pct, "tier_floor": f.tier_floor,
         "next_tier": f.next_tier, "next_tier_floor": f.next_tier_floor, "churn_probability": round(f.churn_probability, 2),
-        "rfm_segment": f.rfm_segment,
+        "rfm_segment": f.rfm_segment, "churn_band": f.churn_band, "playbook_next_action": f.next_action,
         "drivers": [{"name": d.name, "direction": "raises" if d.contribution > 0 else "lowers", "contribution": round(d.contribution, 2),
                      "value": None if d.value is None else round(d.value, 2), "unit": d.unit,
                      "percentile": None if d.percentile is None else round(d.percentile)} for d in f.drivers],

@@ -61,8 +61,9 @@ def sample_facts(tier: str = "High", evidence: list[Evidence] | None = None, cus
 
 
 def injected_facts(text: str, tier: str = "High") -> Facts:
-    """Facts whose first evidence text is ``text`` (a normal review follows it)."""
-    return sample_facts(tier, [Evidence(text=text, source="review 2025-12-01, 1/5"),
+    """Facts whose first evidence text is ``text`` (a normal review follows it). Rated 5/5, so the template narrator, which
+    quotes only reviews that agree with the review-text driver (here it lifts the forecast), quotes it."""
+    return sample_facts(tier, [Evidence(text=text, source="review 2025-12-01, 5/5"),
                                Evidence(text="Printer ink arrived quickly and works with my office printer.", source="review 2025-11-02, 5/5")])
 
 
