@@ -7,6 +7,14 @@ Each adapter reads its source (a directory, a single file or a ``.zip`` archive;
 and counts as ``insight train`` would give. What an adapter itself leaves out before validation
 (e.g. reviews without a comment, which the contract cannot hold) is counted in ``Dataset.dropped``.
 
+**Point in time.** Every row an adapter emits depends only on raw rows at or before that row's own
+timestamp, and on static attributes (a product's category, an order's payments). So the adapter run on
+the raw input cut at a cutoff gives exactly ``eval.backtest.truncate(adapter(full input), cutoff)``,
+and no model fitted on the calibration side can see the holdout through the adapter
+(``tests/test_eval_adapters.py`` checks this on every adapter). Customers carry ``signup_ts`` = the
+time they first appear in the data, so a customer who first buys after the cutoff is not in the
+calibration tables either. The one exception, Olist's final order status, is named in ``load_olist``.
+
 Every adapter also carries its dataset's default backtest split (calibration cutoff, horizon and
 the horizon the supervised models are trained on), chosen once here and printed by the harness.
 """
@@ -138,11 +146,28 @@ def _validate(name: str, raw: dict[str, pd.DataFrame], defaults: DatasetDefaults
     return Dataset(name=name, loaded=loaded, defaults=defaults, source=source, **kw)
 
 
+def _parse_ts(s: pd.Series) -> pd.Series:
+    """Timestamps parsed as the contract parses them (``service.tables``: ISO 8601, naive = UTC)."""
+    return pd.to_datetime(s, errors="coerce", utc=True, format="ISO8601")
+
+
+def _first_seen(customer: pd.Series, ts: pd.Series, tiebreak: pd.Series | None = None) -> pd.DataFrame:
+    """Per customer, the position (index label) of their earliest row and its time; rows without a time come last."""
+    df = pd.DataFrame({"c": customer, "ts": ts, "tb": tiebreak if tiebreak is not None else np.arange(len(customer))},
+                      index=customer.index).dropna(subset=["c"])
+    df = df.sort_values(["ts", "tb"], na_position="last", kind="mergesort").drop_duplicates("c")
+    return pd.DataFrame({"customer_id": df["c"].to_numpy(), "row": df.index.to_numpy(), "ts": df["ts"].reset_index(drop=True)})
+
+
 # --------------------------------------------------------------------------- adapters
 
 
 def load_synthetic(path: str | Path | None = None, customers: int = 5000, seed: int = 0) -> Dataset:
-    """The project's generator (``service.synth.generate``), or tables it wrote earlier (``insight data synth``)."""
+    """The project's generator (``service.synth.generate``), or tables it wrote earlier (``insight data synth``).
+
+    The tables already are the contract's, so they pass through unchanged (point in time by construction;
+    note that the generator itself writes a later return as the ``returned`` status of the original order).
+    """
     defaults = DatasetDefaults(cutoff=None, horizon_days=90, note="cutoff: last order minus 90 days; horizon 90 days")
     if path is not None:
         loaded = load_tables(path)
@@ -158,59 +183,137 @@ def load_cdnow(path: str | Path) -> Dataset:
     """CDNOW master file: ``customer_id date number_of_cds dollar_value`` (whitespace separated, YYYYMMDD dates).
 
     One order per row (several rows of a customer on the same day stay separate orders; BG/NBD
-    aggregates them into periods itself). No text.
+    aggregates them into periods itself), with id ``<customer>-<n>``, the customer's n-th order (from 0)
+    by date. No text. Customers: every id with a readable date, with
+    ``signup_ts`` = their first purchase (the file is the cohort of first-time buyers of Q1 1997).
     """
     src = Source(path)
     name = src.find("CDNOW_master") if not src.path.is_file() or src._zip is not None else src.path.name
     df = src.read(name, sep=r"\s+", dtype=str, header=0, names=["customer_id", "date", "number_of_cds", "dollar_value"])
     src.close()
     dates = pd.to_datetime(df["date"], format="%Y%m%d", errors="coerce")
+    cid = _str(df["customer_id"].str.strip())
+    # order id: the customer's n-th order by date (then file order), so it depends on no later row
+    nth = pd.DataFrame({"c": df["customer_id"].astype(str), "d": dates}).sort_values("d", kind="mergesort", na_position="last")
+    nth = nth.groupby("c", sort=False).cumcount().reindex(df.index)
     orders = pd.DataFrame({
-        "order_id": [f"{c}-{i}" for i, c in enumerate(df["customer_id"].astype(str))],
-        "customer_id": _str(df["customer_id"].str.strip()),
+        "order_id": [f"{c}-{i}" for c, i in zip(df["customer_id"].astype(str), nth)],
+        "customer_id": cid,
         "order_ts": _iso(dates).where(dates.notna(), df["date"]),  # unparseable dates stay as written -> rejected
         "amount": _str(df["dollar_value"]),
         "n_items": _str(df["number_of_cds"]),
     })
+    first = _first_seen(cid, dates).dropna(subset=["ts"])
+    customers = pd.DataFrame({"customer_id": first["customer_id"], "signup_ts": _iso(first["ts"]).to_numpy()})
     defaults = DatasetDefaults(
         cutoff="1997-09-30", horizon_days=273, train_horizon_days=91,
         note="the classic BTYD split (Fader, Hardie & Lee 2005): calibration to 1997-09-30 (39 weeks), holdout 39 weeks "
              "to 1998-06-30; the cohort's history before the cutoff is only 39 weeks, so the snapshot models "
              "(RFM cells, XGBoost) learn a 13-week horizon and their predictions are scaled by 273/91")
-    return _validate("cdnow", {"orders": orders}, defaults, source=str(path))
+    return _validate("cdnow", {"customers": customers, "orders": orders}, defaults, source=str(path))
 
 
-OLIST_STATUS = {"canceled": "canceled", "unavailable": "canceled"}  # not delivered to the customer: no spend
+OLIST_NON_SPEND = ("canceled", "unavailable")  # never delivered to the customer: no spend
+OLIST_TABLES = ("olist_customers_dataset", "olist_orders_dataset", "olist_order_items_dataset", "olist_order_payments_dataset",
+                "olist_order_reviews_dataset", "olist_products_dataset")
+OLIST_UNION = ("olist_orders_union", "olist_order_reviews_union", "orders_source_manifest")
+OLIST_REFERENCE = ("olist_customers_dataset", "olist_order_items_dataset", "olist_order_payments_dataset")
 
 
-def load_olist(path: str | Path, translate_categories: bool = True) -> Dataset:
-    """Olist (Kaggle ``olistbr/brazilian-ecommerce``) from a directory or the Kaggle .zip.
+def _olist_layout(path: Path, union: bool | None) -> tuple[str, Path]:
+    """``("union", base)`` when ``base/union/`` holds the union files (or ``path`` is that folder), else ``("kaggle", path)``."""
+    def has_union(d: Path) -> bool:
+        return d.is_dir() and all(Source(d).find(s, required=False) for s in OLIST_UNION)
 
-    - customers: one per ``customer_unique_id`` (Olist's ``customer_id`` is one per order).
+    if union is not False:
+        if has_union(path / "union"):
+            return "union", path
+        if has_union(path):
+            return "union", path.parent
+        if union:
+            raise DataError(f"{path}: no Olist union here (expected union/{{{', '.join(s + '.csv.gz' for s in OLIST_UNION)}}})")
+    return "kaggle", path
+
+
+def load_olist(path: str | Path, translate_categories: bool = True, union: bool | None = None) -> Dataset:
+    """Olist (Kaggle ``olistbr/brazilian-ecommerce``): the union of real samples, or the Kaggle layout.
+
+    Two layouts are read:
+
+    - **union** (the default when present; ``union=False`` forces the Kaggle layout): ``PATH/union/``
+      (or ``PATH`` itself) holds ``olist_orders_union``, ``olist_order_reviews_union`` and
+      ``orders_source_manifest``; the customers, items and payments come from the FULL tables in
+      ``full_reference_tables/`` beside it, products and the category translation from the folder above.
+      Only whole customers are kept (manifest ``whole_customer == 1``: every order of theirs in the full
+      customers table is in the union), so each kept purchase history is complete. The flag looks at the
+      customer's whole history, later orders included: it is taken as a static attribute that defines
+      which customers the sample holds (the same set at every cutoff), not as a value of any row; its
+      cost is a population with too few repeat buyers (see the notes).
+    - **kaggle**: the Kaggle file names in a directory or the Kaggle ``.zip`` (the full release, or
+      the 26,000-order whole-customer subset in ``shared/data/olist-brazilian-ecommerce``).
+
+    Mapping (both layouts):
+
+    - customers: one per ``customer_unique_id`` (Olist's ``customer_id`` is one per order), with
+      ``signup_ts`` = their first purchase and the state of that first order's address.
     - orders: ``order_purchase_timestamp``; amount = the order's payments (item prices + freight,
       after vouchers), or items + freight when an order has no payment row; ``canceled`` and
-      ``unavailable`` orders count as canceled (no spend); ``n_items`` and the main category from items.
-    - reviews: ``review_creation_date``, ``review_score``, title and message (Portuguese) joined as text;
-      reviews without title and message are left out (the contract needs a text), counted in ``dropped``.
+      ``unavailable`` orders have status ``canceled`` (no spend), every other order ``completed``;
+      ``n_items`` and the main category from the items.
+    - reviews: at ``review_answer_timestamp``, when the customer answered Olist's satisfaction survey
+      (``review_creation_date`` is the day the survey was *sent*: the score and the comment do not exist
+      yet then); ``review_score``, title and message (Portuguese) joined as text. Reviews without title and
+      message are left out (the contract needs a text) and counted in ``dropped``, as are reviews of
+      orders that are not kept.
     - events: one per order item, at purchase time, type ``purchase``, the product category name
       (English translation, underscores as spaces) as browsing text.
-    """
-    src = Source(path)
-    rd = lambda stem, **kw: src.read(src.find(stem), dtype=str, keep_default_na=False, na_values=[""], **kw)  # noqa: E731
-    cust = rd("olist_customers_dataset")
-    orders = rd("olist_orders_dataset")
-    items = rd("olist_order_items_dataset")
-    pays = rd("olist_order_payments_dataset")
-    reviews = rd("olist_order_reviews_dataset")
-    products = rd("olist_products_dataset")
-    trans_name = src.find("product_category_name_translation", required=False)
-    trans = src.read(trans_name, dtype=str) if trans_name else None
-    src.close()
 
+    Point in time: nothing that happens after the purchase (approval, shipping, delivery, the status
+    ``delivered``/``shipped``) reaches an order row, and a review counts from its answer. The exception:
+    Olist records no time for a cancellation, only the final status of the export, so an order that was
+    canceled after a cutoff is already ``canceled`` at it. Cancellations come before shipping, within
+    days of the purchase, so this reaches back at most those days before a cutoff.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p}: dataset path does not exist")
+    if union and not p.is_dir():
+        raise DataError(f"{p}: the Olist union is read from a directory")
+    layout, base = _olist_layout(p, union) if p.is_dir() else ("kaggle", p)
+    rd = lambda src, stem: src.read(src.find(stem), dtype=str, keep_default_na=False, na_values=[""])  # noqa: E731
     dropped: dict[str, int] = {}
+    if layout == "union":
+        if not (base / "full_reference_tables").is_dir():
+            raise DataError(f"{base}: the Olist union needs the full customers, items and payments tables in full_reference_tables/")
+        u, ref, top = Source(base / "union"), Source(base / "full_reference_tables"), Source(base)
+        orders, reviews, manifest = (rd(u, s) for s in OLIST_UNION)
+        cust, items, pays = (rd(ref, s) for s in OLIST_REFERENCE)
+        products = rd(top, "olist_products_dataset")
+        trans_name = top.find("product_category_name_translation", required=False)
+        trans = top.read(trans_name, dtype=str) if trans_name else None
+        if "whole_customer" not in manifest.columns:
+            raise DataError(f"{u.path}: orders_source_manifest has no whole_customer column")
+        whole = orders["order_id"].map(manifest.drop_duplicates("order_id").set_index("order_id")["whole_customer"]).eq("1")
+        n_part = manifest.loc[manifest["whole_customer"] != "1", "customer_unique_id"].nunique()
+        dropped[f"orders of {n_part:,} customers with orders missing from the union (whole_customer 0)"] = int((~whole).sum())
+        orders = orders[whole].reset_index(drop=True)
+        kept = set(orders["order_id"])
+        items = items[items["order_id"].isin(kept)].reset_index(drop=True)
+        pays = pays[pays["order_id"].isin(kept)].reset_index(drop=True)
+        cust = cust[cust["customer_id"].isin(set(orders["customer_id"]))].reset_index(drop=True)
+        source = f"{base / 'union'} (whole customers) + {base / 'full_reference_tables'}"
+    else:
+        src = Source(base)
+        cust, orders, items, pays, reviews, products = (rd(src, s) for s in OLIST_TABLES)
+        trans_name = src.find("product_category_name_translation", required=False)
+        trans = src.read(trans_name, dtype=str) if trans_name else None
+        src.close()
+        source = str(base)
+
     unique_of = cust.drop_duplicates("customer_id").set_index("customer_id")["customer_unique_id"]
     o_cust = orders["customer_id"].map(unique_of)
     dropped["orders whose customer_id is not in the customers table"] = int(o_cust.isna().sum() - orders["customer_id"].isna().sum())
+    o_ts = _parse_ts(orders["order_purchase_timestamp"])
 
     pay_total = pd.to_numeric(pays["payment_value"], errors="coerce").groupby(pays["order_id"]).sum(min_count=1)
     item_total = (pd.to_numeric(items["price"], errors="coerce") + pd.to_numeric(items["freight_value"], errors="coerce")).groupby(items["order_id"]).sum(min_count=1)
@@ -227,58 +330,82 @@ def load_olist(path: str | Path, translate_categories: bool = True) -> Dataset:
     item_cat = items["product_id"].map(cat_text)
     main_cat = item_cat.groupby(items["order_id"]).agg(lambda s: s.mode().iat[0] if s.notna().any() else None)
 
-    status = orders["order_status"].str.strip().str.lower()
+    status = orders["order_status"].fillna("").str.strip().str.lower()
     raw_orders = pd.DataFrame({
         "order_id": _str(orders["order_id"]),
         "customer_id": _str(o_cust),
         "order_ts": _str(orders["order_purchase_timestamp"]),
         "amount": _money(amount),
-        "status": status.map(lambda s: OLIST_STATUS.get(s, s) if isinstance(s, str) else s),
+        "status": np.where(status.isin(OLIST_NON_SPEND), "canceled", "completed"),
         "n_items": _str(orders["order_id"].map(n_items).fillna(0).astype(int)),
         "category": _str(orders["order_id"].map(main_cat)),
     })
     dropped["orders without payment rows (amount from items + freight)"] = int((no_pay & amount.notna()).sum())
 
+    order_cust = pd.Series(o_cust.to_numpy(), index=orders["order_id"]).dropna().groupby(level=0).first()
     title = reviews["review_comment_title"].fillna("").str.strip()
     msg = reviews["review_comment_message"].fillna("").str.strip()
     text = np.where((title != "") & (msg != ""), title + ". " + msg, title + msg)
     text = pd.Series(text, index=reviews.index).str.replace(r"\s*\r?\n\s*", " ", regex=True).str.strip()
     has_text = text != ""
-    dropped["reviews without a title or message (rating only)"] = int((~has_text).sum())
-    order_cust = pd.Series(o_cust.to_numpy(), index=orders["order_id"]).groupby(level=0).first()
-    r = reviews[has_text]
+    r_cust = reviews["order_id"].map(order_cust)
+    dropped["reviews of orders not kept (or of unknown customers)"] = int(r_cust.isna().sum())
+    dropped["reviews without a title or message (rating only)"] = int((r_cust.notna() & ~has_text).sum())
+    keep_r = r_cust.notna() & has_text
+    r = reviews[keep_r]
     raw_reviews = pd.DataFrame({
         "review_id": _str(r["review_id"] + ":" + r["order_id"]),  # Olist reuses a review_id across orders
-        "customer_id": _str(r["order_id"].map(order_cust)),
-        "review_ts": _str(r["review_creation_date"]),
+        "customer_id": _str(r_cust[keep_r]),
+        "review_ts": _str(r["review_answer_timestamp"]),
         "rating": _str(r["review_score"]),
-        "text": text[has_text],
+        "text": text[keep_r],
         "order_id": _str(r["order_id"]),
     })
 
-    ots = orders.set_index("order_id")["order_purchase_timestamp"]
+    ots = orders.drop_duplicates("order_id").set_index("order_id")["order_purchase_timestamp"]
+    it = items[items["order_id"].isin(order_cust.index)]
     raw_events = pd.DataFrame({
-        "customer_id": _str(items["order_id"].map(order_cust)),
-        "event_ts": _str(items["order_id"].map(ots)),
+        "customer_id": _str(it["order_id"].map(order_cust)),
+        "event_ts": _str(it["order_id"].map(ots)),
         "event_type": "purchase",
-        "text": _str(item_cat),
-        "product_id": _str(items["product_id"]),
+        "text": _str(item_cat[it.index]),
+        "product_id": _str(it["product_id"]),
     })
-    first_state = cust.assign(u=cust["customer_unique_id"]).drop_duplicates("u")
-    raw_customers = pd.DataFrame({"customer_id": _str(first_state["u"]), "country": "BR",
-                                  "state": _str(first_state["customer_state"])})
+    first = _first_seen(o_cust, o_ts, orders["order_id"])
+    state = cust.drop_duplicates("customer_id").set_index("customer_id")["customer_state"]
+    raw_customers = pd.DataFrame({"customer_id": _str(first["customer_id"]),
+                                  "signup_ts": _iso(first["ts"]).to_numpy(), "country": "BR",
+                                  "state": _str(orders.loc[first["row"], "customer_id"].map(state)).to_numpy()})
 
     defaults = DatasetDefaults(
         cutoff="2018-03-01", horizon_days=180,
         note="orders run 2017-01 to 2018-08 (a handful before and after); calibration to 2018-03-01 and a 180-day "
              "holdout to 2018-08-28 leave two 180-day training windows inside the calibration period")
     ds = _validate("olist", {"customers": raw_customers, "orders": raw_orders, "reviews": raw_reviews, "events": raw_events},
-                   defaults, source=str(path), currency="R$", dropped={k: v for k, v in dropped.items() if v})
+                   defaults, source=source, currency="R$", dropped={k: v for k, v in dropped.items() if v})
+    o = ds.loaded.tables["orders"]
+    per_cust = o.groupby("customer_id").size()
+    counts = (f"{len(per_cust):,} customers with {len(o):,} orders; {int((per_cust >= 2).sum()):,} "
+              f"({(per_cust >= 2).mean():.2%}) have 2 or more orders")
+    if layout == "union":
+        ds.notes.append(
+            f"Data: the union of every real public sample of Olist's orders and reviews ({source}), whole customers only: "
+            f"{counts} (3.12% in the full Olist data). Not a random sample: it holds every non-delivered order but "
+            "only 40.1% of the delivered ones, and a customer is kept only if all of their orders were sampled, so "
+            "repeat buyers are under-represented and future value is almost always zero. About a third of the kept "
+            "orders come from samples that shipped no reviews, so a missing review often says nothing about the "
+            "customer. See union/PROVENANCE.md.")
+    else:
+        ds.notes.append(
+            f"Data: the Kaggle layout at {source}: {counts}. If this is the shared 26,000-order subset, it keeps "
+            "whole customers only: repeat buyers are under-represented (3.12% with 2+ orders in the full data), so "
+            "future value is almost always zero and every metric is noisy.")
     ds.notes += [
         "Review texts are Portuguese; the product's encoder (all-MiniLM-L6-v2) is English. It is used anyway.",
         "Browsing text is the category of each purchased item (English names); Olist has no browsing log.",
-        "The shared subset keeps whole customers only: repeat buyers are under-represented (1.0% with 2+ orders vs "
-        "3.1% in the full data), so future value is almost always zero and every metric is noisy.",
+        "Reviews count from the customer's answer (review_answer_timestamp), not from the day the survey was sent. "
+        "Olist records no cancellation time: an order's final canceled/unavailable status is taken as known at its "
+        "purchase (cancellations come within days, before shipping).",
     ]
     return ds
 
@@ -286,12 +413,17 @@ def load_olist(path: str | Path, translate_categories: bool = True) -> Dataset:
 def load_online_retail(path: str | Path) -> Dataset:
     """UCI Online Retail (invoice lines) from ``Online Retail.parquet`` / ``.csv(.gz)`` / ``.zip``, or a directory.
 
-    - orders: one per invoice; amount = sum of quantity x unit price; invoices ``C...`` are
-      cancellations, kept as ``returned`` orders with the absolute amount (they never count as
-      spend); a purchase that a cancellation repeats line for line is marked ``canceled`` (see
-      ``_fully_reversed``); lines without ``CustomerID`` (guest checkouts) reach the validation with an empty
-      customer id and are rejected there; adjustments with a negative total are rejected as negative.
-    - customers: ``CustomerID`` with its most frequent country.
+    - orders: one per invoice, at the time of its last line (an invoice spans at most a minute);
+      amount = sum of quantity x unit price. Invoices ``C...`` are cancellations: their own non-spend
+      row at their own time, with the absolute amount. A cancellation that repeats an earlier purchase
+      of the same customer line for line (same stock codes, quantities and prices: the whole order was
+      called off, e.g. 80,995 paper birds, GBP 168,470, cancelled twelve minutes later) has status
+      ``canceled``, any other (partial) one ``returned``. The purchase itself stays the ``completed``
+      order it was when it happened: marking it canceled would use a row from its future, and the
+      purchase would change status depending on where the data is cut. Lines without ``CustomerID``
+      (guest checkouts) reach the validation with an empty customer id and are rejected there;
+      adjustments with a negative total are rejected as negative.
+    - customers: ``CustomerID``, first seen (``signup_ts``) at their first invoice, with that invoice's country.
     - events: one per purchased line, type ``purchase``, the product ``Description`` as browsing text
       (``"nan"`` descriptions, an artefact of the parquet conversion, are missing -> rejected as empty text).
     No reviews.
@@ -305,24 +437,26 @@ def load_online_retail(path: str | Path) -> Dataset:
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise DataError(f"{path}: Online Retail column {missing[0]!r} is missing (found {', '.join(map(str, df.columns))})")
+    df = df.reset_index(drop=True)
     dropped: dict[str, int] = {}
     cid = pd.to_numeric(df["CustomerID"], errors="coerce")
     cid_s = cid.map(lambda v: None if pd.isna(v) else str(int(v))).astype(object)
     inv = df["InvoiceNo"].astype(str).str.strip()
     desc = df["Description"].astype(object).where(df["Description"].notna(), None)
     desc = desc.map(lambda d: None if d is None or str(d).strip().lower() in ("nan", "") else str(d).strip())
-    line_total = pd.to_numeric(df["Quantity"], errors="coerce") * pd.to_numeric(df["UnitPrice"], errors="coerce")
+    qty = pd.to_numeric(df["Quantity"], errors="coerce")
+    price = pd.to_numeric(df["UnitPrice"], errors="coerce")
     ts = pd.to_datetime(df["InvoiceDate"], errors="coerce")
-    lines = pd.DataFrame({"inv": inv, "cid": cid_s, "ts": ts, "total": line_total, "qty": pd.to_numeric(df["Quantity"], errors="coerce")})
+    lines = pd.DataFrame({"inv": inv, "cid": cid_s, "ts": ts, "total": qty * price, "qty": qty,
+                          "code": df["StockCode"].astype(str), "price": price})
     g = lines.groupby("inv", sort=False)
-    per_inv = pd.DataFrame({"cid": g["cid"].first(), "ts": g["ts"].min(), "total": g["total"].sum(min_count=1),
+    per_inv = pd.DataFrame({"cid": g["cid"].first(), "ts": g["ts"].max(), "total": g["total"].sum(min_count=1),
                             "qty": g["qty"].sum(min_count=1), "n_cids": g["cid"].nunique()})
     dropped["invoices with lines of several customers"] = int((per_inv["n_cids"] > 1).sum())
     cancel = per_inv.index.str.startswith("C")
     amount = np.where(cancel, -per_inv["total"], per_inv["total"])
-    reversed_ = _fully_reversed(lines.assign(code=df["StockCode"].astype(str), price=pd.to_numeric(df["UnitPrice"], errors="coerce")))
-    status = np.where(cancel, "returned", np.where(per_inv.index.isin(reversed_), "canceled", "completed"))
-    dropped["purchase invoices undone by an identical cancellation (status canceled: no spend)"] = len(reversed_)
+    whole = _whole_cancellations(lines, per_inv["ts"])
+    status = np.where(cancel, np.where(per_inv.index.isin(list(whole)), "canceled", "returned"), "completed")
     raw_orders = pd.DataFrame({
         "order_id": per_inv.index.to_numpy(),
         "customer_id": per_inv["cid"].to_numpy(),
@@ -331,9 +465,11 @@ def load_online_retail(path: str | Path) -> Dataset:
         "status": status,
         "n_items": _str(per_inv["qty"].abs()).to_numpy(),
     })
-    countries = pd.DataFrame({"cid": cid_s, "country": df.get("Country", pd.Series(None, index=df.index))}).dropna(subset=["cid"])
-    country = countries.groupby("cid")["country"].agg(lambda s: s.mode().iat[0] if s.notna().any() else None)
-    raw_customers = pd.DataFrame({"customer_id": country.index.to_numpy(), "country": _str(country).to_numpy()})
+    # customers: first seen at their first invoice (by invoice time, then file order), with its country
+    first = _first_seen(cid_s, inv.map(per_inv["ts"]))
+    country = df["Country"] if "Country" in df else pd.Series(None, index=df.index, dtype=object)
+    raw_customers = pd.DataFrame({"customer_id": first["customer_id"], "signup_ts": _iso(first["ts"]).to_numpy(),
+                                  "country": _str(country.loc[first["row"]]).to_numpy()})
 
     buy = ~inv.str.startswith("C")
     dropped["cancellation lines (not browsing text)"] = int((~buy).sum())
@@ -353,31 +489,35 @@ def load_online_retail(path: str | Path) -> Dataset:
     ds.notes += [
         "No reviews: only browsing text (the descriptions of purchased products) can be ablated.",
         "Many customers are wholesalers; spend is very heavy-tailed.",
+        f"Cancellations (C invoices, {int(cancel.sum()):,}) are non-spend rows at their own time; {len(whole):,} of them "
+        "repeat an earlier purchase of the same customer line for line (status canceled), the rest are partial "
+        "(status returned). The purchases they undo stay spend at their own time (point in time), so an order "
+        "placed and called off inside a holdout window counts as holdout spend.",
     ]
     return ds
 
 
-def _fully_reversed(lines: pd.DataFrame) -> set[str]:
-    """Purchase invoices that a later cancellation invoice of the same customer undoes line for line.
+def _whole_cancellations(lines: pd.DataFrame, inv_ts: pd.Series) -> dict[str, str]:
+    """Cancellation invoice -> the earlier purchase invoice of the same customer that it repeats line for line.
 
-    UCI Online Retail books a cancellation as a separate ``C`` invoice; a returned order in the input
-    contract keeps the original purchase as spend. When the cancellation repeats the purchase exactly
-    (same customer, same stock codes, quantities and prices; e.g. the 80,995-unit, 168,470 GBP order
-    cancelled twelve minutes later), the purchase never happened and is marked canceled. Each
-    cancellation undoes at most one purchase: the latest one at or before it. Partial cancellations
-    are left as returns.
+    Point in time: cancellations are taken in time order (then by invoice number), and each one pairs
+    with the latest purchase at or before it (same customer, stock codes, quantities and prices) that no
+    earlier cancellation took. So whether a cancellation is whole depends only on rows up to its own time.
     """
     ln = lines.dropna(subset=["cid"])
     ln = ln.assign(sig=ln["code"] + ":" + ln["qty"].abs().astype("Int64").astype(str) + ":" + ln["price"].round(2).astype(str))
-    sigs = ln.sort_values(["inv", "sig"]).groupby("inv").agg(sig=("sig", "|".join), cid=("cid", "first"), ts=("ts", "min"))
+    sigs = ln.sort_values(["inv", "sig"]).groupby("inv").agg(sig=("sig", "|".join), cid=("cid", "first"))
+    sigs["ts"] = inv_ts.reindex(sigs.index)
     is_c = sigs.index.str.startswith("C")
     m = sigs[is_c].reset_index().merge(sigs[~is_c].reset_index(), on=["cid", "sig"], suffixes=("_c", "_b"))
-    m = m[m["ts_b"] <= m["ts_c"]].sort_values(["ts_b"], ascending=False)
+    m = m[m["ts_b"] <= m["ts_c"]].sort_values(["ts_c", "inv_c", "ts_b", "inv_b"], ascending=[True, True, False, False])
+    pairs: dict[str, str] = {}
     used: set[str] = set()
     for c, b in zip(m["inv_c"], m["inv_b"]):  # a few hundred candidate pairs at most
-        if c not in used and b not in used:
-            used.update((c, b))
-    return {i for i in used if not i.startswith("C")}
+        if c not in pairs and b not in used:
+            pairs[c] = b
+            used.add(b)
+    return pairs
 
 
 ADAPTERS: dict[str, Callable[..., Dataset]] = {
