@@ -5,6 +5,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from embeddings.rowwise import row_norms
+
 __all__ = ["pool_by_key", "pool_indexed", "recency_weights"]
 
 
@@ -78,6 +80,12 @@ def pool_indexed(
     rows only carry integer codes: the weighted sum is one sparse (keys x items) by dense (items x
     dim) product, and no (rows x dim) array is ever built. Keys without rows, or whose weights are
     all zero, get zero rows.
+
+    A key's result depends on its own rows only, never on the row order or on the other keys, as
+    long as item codes are numbered in an order of their own (``TextEmbeddings`` numbers distinct
+    texts in sorted order): the weights of repeated (key, item) pairs are added in ascending order,
+    then each key's items are added in ascending item code (the sparse product walks a row's
+    entries in stored order), and the norm sums the squares in column order.
     """
     from scipy import sparse
 
@@ -94,9 +102,16 @@ def pool_indexed(
     w = np.ones(n, dtype=np.float64) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
         raise ValueError(f"weights must be {n} finite non-negative numbers")
-    W = sparse.csr_matrix((w, (key_codes, item_codes)), shape=(n_keys, len(item_vectors)))  # duplicates add up
+    # Canonical entries: sorted by (key, item), repeated pairs merged by adding their weights in ascending
+    # order. (A COO -> CSR conversion would add duplicates in an order that depends on the input row order.)
+    order = np.lexsort((w, item_codes, key_codes))
+    keys, items, ws = key_codes[order], item_codes[order], w[order]
+    first = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (items[1:] != items[:-1])]) if n else np.zeros(0, np.int64)
+    data = np.add.reduceat(ws, first) if n else ws
+    indptr = np.searchsorted(keys[first], np.arange(n_keys + 1), side="left")
+    W = sparse.csr_matrix((data, items[first], indptr), shape=(n_keys, len(item_vectors)))
     sums = np.asarray(W @ item_vectors.astype(np.float64))
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)  # the mean's direction is the sum's: normalise the sum
+    norms = row_norms(sums)[:, None]  # the mean's direction is the sum's: normalise the sum
     return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0).astype(np.float32)
 
 

@@ -1,7 +1,8 @@
 """PCA reduction of text vectors to a few features for the tabular model.
 
 Fitted with scikit-learn, but only plain arrays are kept and saved (``.npz``, no pickle): loading
-a model bundle never executes code, and ``transform`` is one numpy matmul.
+a model bundle never executes code. ``transform`` projects each row on its own
+(``embeddings.rowwise``), so a customer's components are the same bits scored alone or in any batch.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from embeddings.rowwise import matmul_rows
 
 __all__ = ["TextReducer"]
 
@@ -80,7 +83,8 @@ class TextReducer:
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features but the reducer was fitted on {self.n_features_in_}")
         out = np.zeros((X.shape[0], self.n_components), dtype=np.float32)
-        out[:, : self.n_components_] = (X - self.mean_.astype(X.dtype)) @ self.components_.T.astype(X.dtype)
+        # Not ``(X - mean) @ components.T``: BLAS rounds differently for other row counts (see embeddings.rowwise).
+        out[:, : self.n_components_] = matmul_rows(X, self.components_.T, offset=self.mean_)
         return out
 
     def fit_transform(self, X) -> np.ndarray:

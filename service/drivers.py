@@ -75,7 +75,11 @@ def scaled_contributions(contribs: np.ndarray, link: Callable[[np.ndarray], np.n
 
 
 class FamilyGrouper:
-    """Sums per-feature contributions into families with one matrix product."""
+    """Sums per-feature contributions into families, each customer's row on its own (``embeddings.rowwise``).
+
+    Not ``contributions @ indicator``: BLAS adds the columns in another order for one row than for many,
+    so a customer's drivers (rounded to cents, ranked by size) could change with the batch it was scored in.
+    """
 
     def __init__(self, feature_names: list[str]):
         self.feature_names = list(feature_names)
@@ -85,7 +89,9 @@ class FamilyGrouper:
         self._indicator[np.arange(len(fam)), [self.families.index(f) for f in fam]] = 1.0
 
     def transform(self, contributions: np.ndarray) -> np.ndarray:
-        return contributions @ self._indicator
+        from embeddings.rowwise import matmul_rows
+
+        return matmul_rows(contributions, self._indicator)
 
 
 class PeerPercentiles:

@@ -59,28 +59,32 @@ WITH o AS (
            CASE WHEN lower(status) IN {non_spend} THEN 0 ELSE 1 END AS is_purchase
     FROM orders WHERE order_ts <= $cutoff
 ),
-p AS (  -- purchases with the gap to the previous purchase
-    SELECT customer_id, order_ts, amount, n_items, category,
-           (epoch(order_ts) - epoch(lag(order_ts) OVER (PARTITION BY customer_id ORDER BY order_ts, order_id))) / 86400.0 AS gap_days
+p AS (  -- purchases with the gap to the previous purchase, in whole microseconds
+    SELECT customer_id, order_id, order_ts, amount, n_items, category,
+           epoch_us(order_ts) - epoch_us(lag(order_ts) OVER (PARTITION BY customer_id ORDER BY order_ts, order_id)) AS gap_us
     FROM o WHERE is_purchase = 1
 ),
+-- Aggregates below give the same bits whatever the row order, the threads or the other customers in the batch
+-- (a customer's score must not depend on its batch): money is summed as exact decimals, gaps as exact integers,
+-- and "the last one" breaks timestamp ties. A float sum(), avg() or stddev_samp() adds in scan order.
 pagg AS (
     SELECT customer_id,
            count(*) AS frequency,
-           sum(amount) AS monetary_total,
-           avg(amount) AS avg_order_value,
+           sum(amount::DECIMAL(38, 9))::DOUBLE AS monetary_total,
+           avg(amount::DECIMAL(38, 9)) AS avg_order_value,
            max(amount) AS max_order_value,
-           avg(n_items) AS items_per_order,
+           avg(n_items::DECIMAL(38, 9)) AS items_per_order,
            min(order_ts) AS first_purchase,
            max(order_ts) AS last_purchase,
-           avg(gap_days) AS ipi_mean_days,
-           stddev_samp(gap_days) AS ipi_std_days,
-           arg_max(gap_days, order_ts) AS ipi_last_days,
+           avg(gap_us) / 86400e6 AS ipi_mean_days,
+           sqrt((count(gap_us) * sum(gap_us::HUGEINT * gap_us) - sum(gap_us::HUGEINT) * sum(gap_us::HUGEINT))::DOUBLE
+                / nullif(count(gap_us) * (count(gap_us) - 1), 0)) / 86400e6 AS ipi_std_days,
+           arg_max(gap_us, (order_ts, order_id)) / 86400e6 AS ipi_last_days,
            count(DISTINCT category) AS n_categories,
-           sum(amount) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days') AS spend_recent,
+           sum(amount::DECIMAL(38, 9)) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days')::DOUBLE AS spend_recent,
            count(*) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days') AS orders_recent,
-           sum(amount) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend2} days'
-                                 AND order_ts <= $cutoff - INTERVAL '{trend} days') AS spend_prior
+           sum(amount::DECIMAL(38, 9)) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend2} days'
+                                 AND order_ts <= $cutoff - INTERVAL '{trend} days')::DOUBLE AS spend_prior
     FROM p GROUP BY customer_id
 ),
 oagg AS (
@@ -89,8 +93,8 @@ oagg AS (
     FROM o GROUP BY customer_id
 ),
 ragg AS (
-    SELECT customer_id, count(*) AS review_count, avg(rating) AS rating_mean, min(rating) AS rating_min,
-           arg_max(rating, review_ts) AS rating_last,
+    SELECT customer_id, count(*) AS review_count, avg(rating::DECIMAL(38, 9)) AS rating_mean, min(rating) AS rating_min,
+           arg_max(rating, (review_ts, rating)) AS rating_last,
            (epoch($cutoff) - epoch(max(review_ts))) / 86400.0 AS days_since_last_review
     FROM reviews WHERE review_ts <= $cutoff GROUP BY customer_id
 ),
@@ -104,7 +108,7 @@ eagg AS (
     FROM events WHERE event_ts <= $cutoff GROUP BY customer_id
 ),
 fut AS (
-    SELECT customer_id, sum(amount) AS future_value, count(*) AS future_orders
+    SELECT customer_id, sum(amount::DECIMAL(38, 9))::DOUBLE AS future_value, count(*) AS future_orders
     FROM orders
     WHERE order_ts > $cutoff AND order_ts <= $horizon_end AND lower(status) NOT IN {non_spend}
     GROUP BY customer_id

@@ -351,13 +351,14 @@ def _evidence(emb: TextEmbeddings | None, customer_ids: pd.Series, cutoff: pd.Ti
         direction = pd.Series(review_direction, index=customer_ids.to_numpy())
         r = r[r["customer_id"].isin(direction.index)]
         r["key"] = -r["rating"] * np.sign(direction.reindex(r["customer_id"]).fillna(1).to_numpy() + 1e-9)
-        r = r.sort_values(["customer_id", "key", "review_ts"], ascending=[True, True, False]).groupby("customer_id").head(2)
+        # The text breaks ties, so the quotes do not depend on the order of the input rows.
+        r = r.sort_values(["customer_id", "key", "review_ts", "text"], ascending=[True, True, False, True]).groupby("customer_id").head(2)
         for cid, ts, rating, text in r[["customer_id", "review_ts", "rating", "text"]].itertuples(index=False):
             out[cid].append({"text": text[:EVIDENCE_MAX_CHARS], "source": f"review {ts.date()}, {rating:.0f}/5"})
     if emb is not None and "browse" in emb.sources:
         e = emb.texts_of("browse")
         e = e[(pd.to_datetime(e["ts"], utc=True) <= cutoff) & e["customer_id"].isin(out.keys())]
-        e = e.sort_values(["customer_id", "ts"], ascending=[True, False]).drop_duplicates(["customer_id", "text"]).groupby("customer_id").head(1)
+        e = e.sort_values(["customer_id", "ts", "text"], ascending=[True, False, True]).drop_duplicates(["customer_id", "text"]).groupby("customer_id").head(1)
         for cid, ts, text in e[["customer_id", "ts", "text"]].itertuples(index=False):
             out[cid].append({"text": text[:EVIDENCE_MAX_CHARS], "source": f"browsing {pd.Timestamp(ts).date()}"})
     return out

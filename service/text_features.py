@@ -15,6 +15,7 @@ import pandas as pd
 
 from embeddings.pooling import pool_indexed, recency_weights
 from embeddings.reducer import TextReducer
+from embeddings.rowwise import matmul_rows
 
 SOURCES = {"review": ("reviews", "review_ts"), "browse": ("events", "event_ts")}
 DEFAULT_HALF_LIFE_DAYS = 180.0
@@ -49,7 +50,9 @@ class TextEmbeddings:
             rows = pd.DataFrame({"customer_id": df["customer_id"].astype(str).to_numpy(),
                                  "ts": pd.to_datetime(df[ts_col], utc=True).dt.tz_localize(None).to_numpy(), "text": df["text"].astype(str).to_numpy()})
             self._rows[src] = rows
-            codes, distinct = pd.factorize(rows["text"], sort=False)
+            # Distinct texts numbered in sorted order, not order of appearance: pooling adds a customer's texts in
+            # code order, and that order must not depend on which other customers' rows came first.
+            codes, distinct = pd.factorize(rows["text"], sort=True)
             self._text_codes[src] = codes.astype(np.int64)
             self._vectors[src] = encoder.encode(distinct.tolist()) if len(distinct) else np.zeros((0, self.dim), np.float32)
 
@@ -104,7 +107,8 @@ class TextHead:
         return oof
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return X.astype(np.float64) @ self.coef_ + self.intercept_
+        # Row by row, not ``X @ coef``: a customer's score must not depend on the batch (embeddings.rowwise).
+        return matmul_rows(X, np.asarray(self.coef_, np.float64).reshape(-1, 1))[:, 0] + self.intercept_
 
 
 HEAD_TARGETS = ("value", "churn")  # log1p(future spend), and no-purchase (0/1)
