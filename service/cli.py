@@ -65,7 +65,8 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except (DataError, BundleError, StoreError, EncoderError, ValueError) as exc:
-            err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+            # soft_wrap: one line, however long (rich would break it at 80 columns when stderr is not a terminal).
+            err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
         except CustomerNotFound as exc:
             err.print(f"[bold red]error:[/bold red] customer {exc.args[0]!r} is not in the store", highlight=False)
@@ -80,6 +81,9 @@ class CustomerNotFound(LookupError):
 def _print_summary(title: str, summary) -> None:
     t = Table(title=title, show_header=False, title_justify="left")
     t.add_row("rows read", f"{summary.rows_read:,}")
+    # Per table: read = kept + rejected, so no row is unaccounted for.
+    for name, c in (summary.details.get("tables") or {}).items():
+        t.add_row(f"  {name}", f"{c['read']:,} read = {c['kept']:,} kept + {c['rejected']:,} rejected")
     rej = ", ".join(f"{k}: {v:,}" for k, v in summary.rejects.items()) or "none"
     t.add_row("rows rejected", f"{summary.rows_rejected:,} ({rej})" + (f" -> {summary.rejects_dir}" if summary.rejects_dir else ""))
     t.add_row("customers", f"{summary.customers:,}")

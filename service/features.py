@@ -196,8 +196,12 @@ class FeatureBuilder:
 
     def __init__(self, tables: dict[str, pd.DataFrame], threads: int | None = None):
         self._con = duckdb.connect(config={"threads": threads} if threads else {})
-        for name, df in _prepare(tables).items():
-            self._con.register(name, df)
+        try:
+            for name, df in _prepare(tables).items():
+                self._con.register(name, df)
+        except BaseException:
+            self._con.close()
+            raise
         self.last_order_ts = pd.Timestamp(tables["orders"]["order_ts"].max())
 
     def snapshot(self, cutoff, horizon_days: int) -> pd.DataFrame:
@@ -210,8 +214,14 @@ class FeatureBuilder:
             non_spend="(" + ", ".join(f"'{s}'" for s in NON_SPEND_STATUSES) + ")",
             trend=TREND_WINDOW_DAYS, trend2=2 * TREND_WINDOW_DAYS, recent_events=RECENT_EVENTS_DAYS,
         )
-        params = {"cutoff": _naive(cutoff), "horizon_end": _naive(cutoff + timedelta(days=horizon_days))}
-        df = self._con.execute(query, params).df()
+        try:
+            params = {"cutoff": _naive(cutoff), "horizon_end": _naive(cutoff + timedelta(days=horizon_days))}
+            df = self._con.execute(query, params).df()
+        except BaseException:
+            # Closed here, on this thread: a failed builder left to the garbage collector kept its DuckDB worker threads
+            # and registered frames alive and was torn down later on whatever thread ran the collection (issue 12).
+            self.close()
+            raise
         df["customer_id"] = df["customer_id"].astype(str)
         for col in TABULAR_FEATURES:
             df[col] = df[col].astype("float64")

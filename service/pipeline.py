@@ -84,14 +84,10 @@ def parse_cutoff(value: str | None, default: pd.Timestamp) -> pd.Timestamp:
     """A date alone means the end of that day (UTC), so 'orders on the cutoff date' count as before it."""
     if value is None:
         return to_utc(default)
-    try:
-        ts = pd.Timestamp(value)
-    except ValueError as exc:
-        raise DataError(f"cutoff {value!r} is not an ISO 8601 date or timestamp") from exc
-    ts = to_utc(ts)
-    if len(str(value).strip()) <= 10:
-        ts = ts + timedelta(days=1) - timedelta(microseconds=1)
-    return ts
+    from service.tables import parse_timestamp
+
+    # Strict ISO 8601 inside the accepted date range: '01/02/2025' is refused, not read as 2 January.
+    return parse_timestamp(value, "cutoff", end_of_day=True)
 
 
 def make_encoder(model: str | None, cache_dir: Path | None, backend: str | None = None):
@@ -123,6 +119,8 @@ def _record_rejects(summary: RunSummary, loaded: LoadedData, out_dir: Path | Non
     summary.rows_read = loaded.n_read
     summary.rows_rejected = loaded.n_rejected
     summary.rejects = {k: len(v) for k, v in loaded.rejects.items() if len(v)}
+    # Per table read = kept + rejected (a customers table derived from the orders was not read: not listed).
+    summary.details["tables"] = {k: v for k, v in loaded.summary().items() if k in loaded.rows_read}
     if out_dir is not None and loaded.n_rejected:
         loaded.write_rejects(out_dir)
         summary.rejects_dir = str(out_dir)

@@ -5,6 +5,13 @@ and kept verbatim in the rejects file; only then are columns converted to their 
 """
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
+import io
+import json
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +35,92 @@ TEXTS = {"reviews": "text", "events": "text"}
 NON_SPEND_STATUSES = ("returned", "canceled", "cancelled", "refunded")
 ROW_COLUMN = "_row"  # 1-based data-row number in the source file (header excluded)
 REASON_COLUMN = "_reason"
+# Ids are stored in VARCHAR(128) columns (service.store): longer ids are rejected here, for every store alike.
+ID_MAX_CHARS = 128
+# Columns that only feed features; their text is cleaned (lone surrogates, control characters) like review texts.
+CLEANED_COLUMNS = {"orders": ("status", "category"), "events": ("event_type", "product_id"), "reviews": ("order_id",)}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# ISO 8601 calendar date, optionally with a time (T or space) and a zone; nothing else is a timestamp here.
+_ISO_TS = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?)?$")
+_YEAR = re.compile(r"^\s*([+-]?\d{4,})-")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Sane ranges of the contract (configurable): values outside are rejected rows (files) or 422s naming the field (API).
+
+    Without them an amount of 1e308 reaches XGBoost as infinity and a date in year 9999 overflows DuckDB and
+    datetime arithmetic; both ended in stack traces before.
+    """
+
+    amount_max: float = 1e9
+    n_items_max: float = 1e6
+    date_min: pd.Timestamp = pd.Timestamp("1970-01-01T00:00:00Z")
+    date_max: pd.Timestamp = pd.Timestamp("2100-12-31T23:59:59.999999Z")
+
+    @classmethod
+    def from_env(cls) -> "Bounds":
+        """INSIGHT_AMOUNT_MAX, INSIGHT_N_ITEMS_MAX, INSIGHT_DATE_MIN, INSIGHT_DATE_MAX (ISO dates) override the defaults."""
+        kw = {}
+        for key, name in (("amount_max", "INSIGHT_AMOUNT_MAX"), ("n_items_max", "INSIGHT_N_ITEMS_MAX")):
+            if os.environ.get(name):
+                try:
+                    kw[key] = float(os.environ[name])
+                except ValueError:
+                    raise DataError(f"{name}={os.environ[name]!r} is not a number") from None
+        for key, name, end in (("date_min", "INSIGHT_DATE_MIN", False), ("date_max", "INSIGHT_DATE_MAX", True)):
+            if os.environ.get(name):
+                kw[key] = _iso(os.environ[name], name, end_of_day=end)
+        b = cls(**kw)
+        if not (b.date_min < b.date_max) or b.date_min.year < 1678 or b.date_max.year > 2261:
+            raise DataError(f"accepted date range {b.date_min.date()}..{b.date_max.date()} must be increasing and within 1678-2261")
+        return b
+
+    def describe_dates(self) -> str:
+        return f"{self.date_min.date()} to {self.date_max.date()}"
+
+
+def _iso(value, what: str, end_of_day: bool = False) -> pd.Timestamp:
+    text = str(value).strip()
+    if not _ISO_TS.match(text):
+        raise DataError(f"{what} {value!r} is not an ISO 8601 date or timestamp (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])")
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, OverflowError) as exc:
+        raise DataError(f"{what} {value!r} is not a valid date ({exc})") from None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if end_of_day and len(text) <= 10:
+        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return ts
+
+
+def parse_timestamp(value, what: str = "cutoff", bounds: "Bounds | None" = None, end_of_day: bool = False) -> pd.Timestamp:
+    """A strict ISO 8601 date or timestamp (UTC when no zone) inside the accepted range; DataError naming ``what`` otherwise.
+
+    ``01/02/2025`` is refused rather than guessed (month first or day first?). With ``end_of_day`` a date alone means the
+    last microsecond of that day.
+    """
+    bounds = bounds or Bounds.from_env()
+    m = _YEAR.match(str(value))
+    if m and _ISO_TS.match(str(value).strip()) and not (bounds.date_min.year <= int(m.group(1)) <= bounds.date_max.year):
+        raise DataError(f"{what} {value!r} is outside the accepted range {bounds.describe_dates()}")
+    ts = _iso(value, what, end_of_day)
+    if not (bounds.date_min <= ts <= bounds.date_max):
+        raise DataError(f"{what} {value!r} is outside the accepted range {bounds.describe_dates()}")
+    return ts
+
+
+def clean_text(value):
+    """Texts are kept, but never with lone surrogates (not encodable as UTF-8) or control characters other than tab/newline."""
+    if not isinstance(value, str):
+        return value
+    if _SURROGATE.search(value):
+        value = _SURROGATE.sub("\ufffd", value)
+    if _CONTROL.search(value):
+        value = _CONTROL.sub(" ", value)
+    return value
 
 
 class DataError(ValueError):
@@ -65,7 +158,7 @@ class LoadedData:
             if len(rej):
                 out.mkdir(parents=True, exist_ok=True)
                 path = out / f"{name}.rejects.csv"
-                rej.to_csv(path, index=False)
+                rej.to_csv(path, index=False, errors="backslashreplace")
                 written[name] = path
         return written
 
@@ -74,29 +167,144 @@ class LoadedData:
 
 
 def find_table_file(data_dir: Path, name: str) -> Path | None:
-    matches = [data_dir / f"{name}{ext}" for ext in EXTENSIONS if (data_dir / f"{name}{ext}").exists()]
+    # lexists, not exists: a broken link or a symlink loop is a file that is there but cannot be read, never "no table".
+    matches = [data_dir / f"{name}{ext}" for ext in EXTENSIONS if os.path.lexists(data_dir / f"{name}{ext}")]
     if len(matches) > 1:
         raise DataError(f"{data_dir}: table '{name}' is present more than once: {', '.join(m.name for m in matches)}")
+    if matches and not matches[0].exists():
+        raise DataError(f"{matches[0]}: cannot read file: it is a broken symbolic link or a symlink loop")
     return matches[0] if matches else None
 
 
-def read_raw(path: Path) -> pd.DataFrame:
-    """Read one file as all-string columns (None for missing), by extension."""
-    suffixes = "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
+def _kind(path: Path) -> str:
+    return "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
+
+
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+
+
+def _check_utf8(path: Path) -> None:
+    """Stream the file through a UTF-8 decoder; a bad byte is reported by line (and column), not byte offset."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    line, done_bytes = 1, b""
+    with _open_bytes(path) as f:
+        while True:
+            chunk = f.read(1 << 20)
+            try:
+                dec.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                data = done_bytes + chunk
+                # exc.start is relative to the decoder's buffered input: the pending bytes plus this chunk.
+                pos = len(done_bytes) + exc.start - (len(exc.object) - len(chunk))
+                pos = max(0, min(pos, len(data) - 1))
+                line_no = line + data[:pos].count(b"\n")
+                col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+                raise DataError(f"{path} line {line_no}: not valid UTF-8 (byte 0x{data[pos]:02x} at byte {col} of the line); "
+                                "save the file as UTF-8") from None
+            if not chunk:
+                return
+            line += chunk.count(b"\n")
+            done_bytes = b""
+
+
+def _check_header(path: Path, columns: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, c in enumerate(columns, start=1):
+        c = str(c).strip()
+        if c in seen:
+            raise DataError(f"{path}: column '{c}' appears more than once in the header (columns {seen[c]} and {i}); "
+                            "rename or drop one, the rows would otherwise be read from only one of them")
+        seen[c] = i
+
+
+def _duplicate_key_guard(path: Path, line_no: int):
+    def hook(pairs):
+        keys = set()
+        for k, _ in pairs:
+            if k in keys:
+                raise DataError(f"{path} line {line_no}: key '{k}' appears more than once in the object")
+            keys.add(k)
+        return dict(pairs)
+    return hook
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    """JSON Lines read line by line, so a bad row is reported by its line number (pandas reports a byte position)."""
+    records = []
+    with _open_bytes(path) as f:
+        for line_no, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path} line {line_no}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}); "
+                                "save the file as UTF-8") from None
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text, object_pairs_hook=_duplicate_key_guard(path, line_no), parse_constant=_no_constant)
+            except DataError:
+                raise
+            except ValueError as exc:
+                raise DataError(f"{path} line {line_no}: not valid JSON ({exc})") from None
+            if not isinstance(obj, dict):
+                raise DataError(f"{path} line {line_no}: expected one JSON object per line, found {type(obj).__name__}")
+            records.append({k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in obj.items()})
+    if not records:
+        raise DataError(f"{path}: the file is empty (no rows)")
+    return object_frame(records)
+
+
+def object_frame(records: list[dict]) -> pd.DataFrame:
+    """Rows (dicts) as a DataFrame of object columns, missing keys as None.
+
+    Not pandas' inferred string dtype: that is Arrow-backed and raises on a lone surrogate (JSON allows "\\ud800"), so
+    such a value could not even reach validation, which rejects it with a reason.
+    """
+    cols = list(dict.fromkeys(k for r in records for k in r))
+    return pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in cols}, index=pd.RangeIndex(len(records)))
+
+
+def read_raw(path: Path, table: str | None = None) -> pd.DataFrame:
+    """Read one file as all-string columns (None for missing), by extension.
+
+    Stops with a DataError naming the file (and line, for text formats) when the file is unreadable, not UTF-8, empty or
+    header-only, has a duplicate header, or (Parquet) stores a timestamp column of ``table`` as plain numbers.
+    """
+    suffixes = _kind(path)
     try:
         if suffixes in (".csv", ".csv.gz"):
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], on_bad_lines="error")
+            _check_utf8(path)
+            with _open_bytes(path) as f:
+                header = next(csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig", newline="")), None)
+            if header is None:
+                raise DataError(f"{path}: the file is empty (no header, no rows)")
+            _check_header(path, header)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], on_bad_lines="error", encoding="utf-8-sig")
         elif suffixes == ".parquet":
             df = pd.read_parquet(path)
+            _check_header(path, list(df.columns))
+            for col in TIMESTAMPS.get(table or "", ()):
+                if col in df.columns and (pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])):
+                    raise DataError(f"{path}: column '{col}' holds numbers ({df[col].dtype}), not timestamps; write it as a Parquet "
+                                    "timestamp or as ISO 8601 text (e.g. 2025-12-31T10:00:00Z)")
         elif suffixes in (".jsonl", ".jsonl.gz", ".ndjson"):
-            df = pd.read_json(path, lines=True, dtype=False)
+            df = _read_jsonl(path)
         else:
             raise DataError(f"{path}: unsupported file type '{suffixes}' (use one of {', '.join(EXTENSIONS)})")
     except DataError:
         raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty (no header, no rows)") from None
     except Exception as exc:  # pandas/pyarrow raise many types; the message names the row where it can
         raise DataError(f"{path}: cannot read file: {exc}") from exc
     df.columns = [str(c).strip() for c in df.columns]
+    if len(df) == 0:
+        raise DataError(f"{path}: no data rows (only a header: {', '.join(df.columns) or 'no columns'})")
     return _as_strings(df)
 
 
@@ -106,11 +314,11 @@ def _as_strings(df: pd.DataFrame) -> pd.DataFrame:
     for col in df.columns:
         s = df[col]
         if pd.api.types.is_datetime64_any_dtype(s):
-            strs = s.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-        else:
-            strs = s.astype(object).where(s.notna(), None)
-            strs = strs.map(lambda v: v if v is None or isinstance(v, str) else str(v))
-        out[col] = strs.astype(object).where(s.notna(), None)
+            s = s.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+        missing = s.isna().to_numpy()
+        # Plain object columns built from lists: pandas' inferred (Arrow) string dtype cannot hold a lone surrogate.
+        vals = [None if m else (v if isinstance(v, str) else str(v)) for v, m in zip(s.astype(object).tolist(), missing)]
+        out[col] = pd.Series(vals, index=df.index, dtype=object)
     return pd.DataFrame(out, index=df.index)
 
 
@@ -141,46 +349,83 @@ class _RowChecker:
 
 
 def _blank(s: pd.Series) -> pd.Series:
-    return s.isna() | (s.astype(str).str.strip() == "")
+    return pd.Series([v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" for v in s.tolist()],
+                     index=s.index, dtype=bool)
 
 
 def _parse_ts(s: pd.Series) -> pd.Series:
-    # ISO 8601 with or without zone; naive values are taken as UTC.
-    return pd.to_datetime(s, errors="coerce", utc=True, format="ISO8601")
+    # ISO 8601 with or without zone; naive values are taken as UTC. Anything else (01/02/2025, epoch numbers) is NaT.
+    text = [v.strip() if isinstance(v, str) and _ISO_TS.match(v.strip()) else None for v in s.tolist()]
+    out = pd.to_datetime(pd.Series(text, index=s.index, dtype=object), errors="coerce", utc=True, format="ISO8601")
+    return out.astype("datetime64[us, UTC]") if len(out) else out
 
 
-def validate_table(name: str, raw: pd.DataFrame, source: str, known_customers: pd.Index | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _omap(s: pd.Series, fn) -> pd.Series:
+    """``s.map(fn)`` kept as an object column (pandas would infer its Arrow string dtype, which rejects lone surrogates)."""
+    return pd.Series([fn(v) for v in s.tolist()], index=s.index, dtype=object)
+
+
+def _strip(v):
+    return v.strip() if isinstance(v, str) else v
+
+
+def _id_problems(chk: "_RowChecker", raw: pd.Series, col: str) -> None:
+    strs = [v.strip() if isinstance(v, str) else "" for v in raw.tolist()]
+    flags = lambda test: pd.Series([test(v) for v in strs], index=raw.index, dtype=bool)  # noqa: E731
+    chk.flag(flags(lambda v: bool(_SURROGATE.search(v))), f"{col} is not valid Unicode (lone surrogate)")
+    chk.flag(flags(lambda v: bool(_ID_CONTROL.search(v))), f"{col} contains a control character (e.g. NUL)")
+    chk.flag(flags(lambda v: len(v) > ID_MAX_CHARS), f"{col} is longer than {ID_MAX_CHARS} characters")
+
+
+def _ts_reasons(chk: "_RowChecker", raw: pd.Series, parsed: pd.Series, col: str, required: bool, bounds: Bounds) -> pd.Series:
+    """Flag unparseable and out-of-range timestamps; returns the parsed values with rejected ones as NaT."""
+    blank = _blank(raw)
+    lo, hi = bounds.date_min.year, bounds.date_max.year
+    out_year = pd.Series([isinstance(v, str) and (m := _YEAR.match(v)) is not None and not lo <= int(m.group(1)) <= hi
+                          for v in raw.tolist()], index=raw.index, dtype=bool)
+    out_range = parsed.notna() & ((parsed < bounds.date_min) | (parsed > bounds.date_max))
+    range_msg = f"{col} outside the accepted range {bounds.describe_dates()}"
+    chk.flag(out_year & ~blank, range_msg)
+    chk.flag(out_range, range_msg)
+    chk.flag(parsed.isna() & (~blank | required), f"unparseable {col} (not an ISO 8601 date or timestamp)" if not required else f"unparseable {col}")
+    return parsed.where(~(out_range | out_year))
+
+
+def validate_table(name: str, raw: pd.DataFrame, source: str, known_customers: pd.Index | None,
+                   bounds: Bounds | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check one raw table against the contract; returns (typed clean rows, rejected raw rows)."""
+    bounds = bounds or Bounds.from_env()
     missing = [c for c in REQUIRED[name] if c not in raw.columns]
     if missing:
         raise DataError(f"{source}: required column '{missing[0]}' is missing (table '{name}' needs {', '.join(REQUIRED[name])}; found {', '.join(raw.columns) or 'no columns'})")
     chk = _RowChecker(name, raw)
     typed = raw.copy()
 
-    for col in ("customer_id", PRIMARY_KEY[name]):
-        if col:
-            typed[col] = raw[col].astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-            chk.flag(_blank(raw[col]), f"empty {col}")
+    for col in dict.fromkeys(c for c in ("customer_id", PRIMARY_KEY[name]) if c):
+        typed[col] = _omap(raw[col], _strip)
+        chk.flag(_blank(raw[col]), f"empty {col}")
+        _id_problems(chk, raw[col], col)
 
     for col in TIMESTAMPS[name]:
         if col in raw.columns:
             parsed = _parse_ts(raw[col])
-            required = col in REQUIRED[name]
-            bad = parsed.isna() & (~_blank(raw[col]) | required)
-            chk.flag(bad, f"unparseable {col}" if required else f"unparseable {col}")
-            typed[col] = parsed
+            typed[col] = _ts_reasons(chk, raw[col], parsed, col, col in REQUIRED[name], bounds)
 
     if name == "orders":
         amount = pd.to_numeric(raw["amount"], errors="coerce")
         chk.flag(amount.isna(), "non-numeric amount")
         chk.flag(~np.isfinite(amount.fillna(0)), "non-finite amount")
         chk.flag(amount < 0, "negative amount")
+        chk.flag(amount > bounds.amount_max, f"amount above the accepted maximum {bounds.amount_max:,.0f}")
         typed["amount"] = amount.astype("float64")
-        typed["status"] = (raw["status"].fillna("completed").str.strip().str.lower() if "status" in raw.columns else "completed")
+        typed["status"] = (_omap(raw["status"], lambda v: clean_text(v).strip().lower() if isinstance(v, str) else "completed")
+                           if "status" in raw.columns else "completed")
         if "n_items" in raw.columns:
             n_items = pd.to_numeric(raw["n_items"], errors="coerce")
             chk.flag(n_items.notna() & (n_items < 0), "negative n_items")
             chk.flag(n_items.isna() & ~_blank(raw["n_items"]), "non-numeric n_items")
+            chk.flag(n_items.notna() & ~np.isfinite(n_items.fillna(0)), "non-finite n_items")
+            chk.flag(n_items > bounds.n_items_max, f"n_items above the accepted maximum {bounds.n_items_max:,.0f}")
             typed["n_items"] = n_items.astype("float64")
     elif name == "reviews":
         rating = pd.to_numeric(raw["rating"], errors="coerce")
@@ -188,13 +433,18 @@ def validate_table(name: str, raw: pd.DataFrame, source: str, known_customers: p
         chk.flag(~rating.isin([1, 2, 3, 4, 5]) & rating.notna(), "rating outside 1-5")
         typed["rating"] = rating.astype("float64")
     elif name == "events":
-        typed["event_type"] = raw["event_type"].fillna("").str.strip().str.lower()
+        typed["event_type"] = _omap(raw["event_type"], lambda v: clean_text(v).strip().lower() if isinstance(v, str) else "")
         chk.flag(typed["event_type"] == "", "empty event_type")
+
+    for col in CLEANED_COLUMNS.get(name, ()):
+        if col in raw.columns and col != "status" and col != "event_type":
+            typed[col] = _omap(raw[col], clean_text)
 
     if name in TEXTS:
         col = TEXTS[name]
-        chk.flag(_blank(raw[col]), f"empty {col}")
-        typed[col] = raw[col].fillna("").astype(str).str.strip()
+        cleaned = _omap(raw[col], lambda v: clean_text(v).strip() if isinstance(v, str) else "")
+        chk.flag(cleaned == "", f"empty {col}")
+        typed[col] = cleaned
 
     if known_customers is not None and name != "customers":
         chk.flag(~typed["customer_id"].isin(known_customers) & typed["customer_id"].notna(), "unknown customer_id")
@@ -217,18 +467,25 @@ def load_tables(data_dir: str | Path) -> LoadedData:
     for name in TABLES:
         path = find_table_file(data_dir, name)
         if path is not None:
-            raws[name] = (read_raw(path), path)
+            raws[name] = (read_raw(path, name), path)
     if "orders" not in raws:
         raise DataError(f"{data_dir}: no orders table found (expected orders{{{','.join(EXTENSIONS)}}})")
-    return validate_tables({k: v[0] for k, v in raws.items()}, sources={k: v[1] for k, v in raws.items()})
+    loaded = validate_tables({k: v[0] for k, v in raws.items()}, sources={k: v[1] for k, v in raws.items()})
+    if len(loaded.tables["orders"]) == 0:
+        first = loaded.rejects["orders"].iloc[0]
+        raise DataError(f"{raws['orders'][1]}: none of the {loaded.rows_read['orders']:,} orders is valid "
+                        f"(row {first[ROW_COLUMN]}: {first[REASON_COLUMN]}; every row's reason goes to the rejects file)")
+    return loaded
 
 
-def validate_tables(raw_tables: dict[str, pd.DataFrame], sources: dict[str, Path] | None = None) -> LoadedData:
+def validate_tables(raw_tables: dict[str, pd.DataFrame], sources: dict[str, Path] | None = None,
+                    bounds: Bounds | None = None) -> LoadedData:
     """Validate raw (string) tables in dependency order: customers first, so the others can be checked against it.
 
     Used by the batch path (files) and by the API's cold-start scoring (JSON rows) alike.
     """
     sources = dict(sources or {})
+    bounds = bounds or Bounds.from_env()
     unknown = set(raw_tables) - set(TABLES)
     if unknown:
         raise DataError(f"unknown table(s) {', '.join(sorted(unknown))}; expected {', '.join(TABLES)}")
@@ -243,7 +500,7 @@ def validate_tables(raw_tables: dict[str, pd.DataFrame], sources: dict[str, Path
             continue
         raw = _as_strings(raw_tables[name].reset_index(drop=True))
         rows_read[name] = len(raw)
-        clean, rej = validate_table(name, raw, str(sources.get(name, name)), known)
+        clean, rej = validate_table(name, raw, str(sources.get(name, name)), known, bounds)
         tables[name] = clean
         rejects[name] = rej
         if name == "customers":
