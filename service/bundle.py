@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from service.crash import fault_point, orphaned, remove, writer_pid
 from service.drivers import PeerPercentiles
 from service.models import ChurnModel, ValueModel
 from service.text_features import TextFeaturizer
@@ -68,7 +69,8 @@ class ModelBundle:
         """Write to a temporary sibling directory, then swap it in with renames, so readers never see half a bundle."""
         out = Path(out_dir).resolve()
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        recover_bundle(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
         try:
             self.value_model.save(tmp / "value.json")
             self.churn_model.save(tmp / "churn.json")
@@ -94,7 +96,10 @@ class ModelBundle:
                 "files": checksums,
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+            for p in tmp.iterdir():
+                _fsync(p)
             os.chmod(tmp, 0o755)
+            fault_point("train:bundle-written")
             _swap_into_place(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -105,6 +110,8 @@ class ModelBundle:
     def load(cls, model_dir: str | Path) -> "ModelBundle":
         d = Path(model_dir)
         mpath = d / MANIFEST
+        if not d.exists():
+            recover_bundle(d)
         if not d.is_dir():
             raise BundleError(f"{d}: model bundle directory does not exist (train one with `insight train`)")
         if not mpath.exists():
@@ -145,18 +152,55 @@ class ModelBundle:
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp``. os.replace cannot overwrite a non-empty directory, so move the old one aside first."""
+    """Replace ``out`` by ``tmp``. os.replace cannot overwrite a non-empty directory, so move the old one aside first.
+
+    A kill between the two renames leaves no ``out`` but a complete ``.out.old-<pid>``: ``recover_bundle`` (run by the
+    next save and by load) puts it back.
+    """
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
         os.replace(out, old)
+        fault_point("train:old-moved-aside")
         try:
             os.replace(tmp, out)
         except BaseException:
             os.replace(old, out)
             raise
+        fault_point("train:new-in-place")
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, out)
+
+
+def recover_bundle(out: str | Path) -> list[Path]:
+    """Repair what a killed ``save`` left beside ``out``: restore the set-aside old bundle when ``out`` is missing, and
+    remove temp and set-aside directories of writers that are gone (a concurrent live save's are left alone).
+    Returns the paths removed or restored. Never raises for a directory it cannot change (read-only parent)."""
+    out = Path(out)
+    touched: list[Path] = []
+    try:
+        if not os.path.lexists(out):
+            olds = [p for p in out.parent.glob(f".{out.name}.old-*") if orphaned(p) and (p / MANIFEST).is_file()]
+            for old in sorted(olds, key=lambda p: p.stat().st_mtime, reverse=True)[:1]:
+                os.replace(old, out)
+                touched.append(old)
+        for p in list(out.parent.glob(f".{out.name}.tmp-*")) + list(out.parent.glob(f".{out.name}.old-*")):
+            if orphaned(p) or (writer_pid(p.name) is None and p.is_dir()):
+                remove(p)
+                touched.append(p)
+    except OSError:
+        pass
+    return touched
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def data_fingerprint(sources: dict[str, Path]) -> str:

@@ -22,7 +22,7 @@ from service.drivers import FamilyGrouper, PeerPercentiles, driver_records, scal
 from service.features import TABULAR_FEATURES, FeatureBuilder, to_utc
 from service.models import ChurnModel, ValueModel, value_metrics
 from service.similarity import CustomerVectorizer
-from service.store import ProfileStore, index_dir
+from service.store import ProfileStore, check_store, rejects_dir
 from service.tables import DataError, LoadedData, load_tables
 from service.text_features import DEFAULT_HALF_LIFE_DAYS, TextEmbeddings, TextFeaturizer
 from service.tiers import RFMSegmenter, TierPolicy
@@ -510,11 +510,12 @@ def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Pat
     summary = RunSummary()
     t0 = time.perf_counter()
     _check_dask_spec(dask)
+    check_store(store)  # driver, connection, INSIGHT_INDEX_DIR: before any work, not after it
     bundle = ModelBundle.load(model_dir)
     with _timed(summary, reporter, "read and validate"):
         loaded = _load(data)
     store_s = str(store)
-    _record_rejects(summary, loaded, Path(store_s + ".rejects") if "://" not in store_s else None)
+    _record_rejects(summary, loaded, rejects_dir(store))
     cut = parse_cutoff(cutoff, loaded.tables["orders"]["order_ts"].max())
     scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with ExitStack() as stack:
@@ -531,7 +532,6 @@ def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Pat
                 # Rows stay on the workers until the store transaction pulls them, one partition at a time.
                 frame, batches, vectors = scaleout.score(client, bundle, loaded, cut, scored_at, spec, reporter)
         with _timed(summary, reporter, "write store and index"):
-            idx_dir = index_dir(store)
             with reporter.step("index build"):
                 index = SimilarityIndex.build(frame["customer_id"].tolist(), vectors)
             meta = {"model_version": bundle.model_version, "model_dir": str(Path(model_dir).resolve()), "tiers": bundle.tiers.to_dict(),
@@ -539,11 +539,11 @@ def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Pat
                     "cutoff": cut.isoformat(), "scored_at": scored_at, "customers": len(frame),
                     "tier_counts": frame["tier"].value_counts().to_dict(), "rejected_rows": summary.rejects,
                     "unscored_customers": unscored_customers(loaded.tables, frame["customer_id"], cut)}
-            # One transaction swaps in the profiles; the index (its own atomic directory) is put in place after the
-            # last row, just before the commit, so a run that fails on the way leaves both the old store and index.
+            # The index goes into a new version directory, then one transaction swaps in the profiles and the metadata
+            # naming that version: a run that fails or is killed at any point leaves the old store and the index it names.
             ps = ProfileStore(store, create=True)
             try:
-                ps.replace_all(batches, meta, before_commit=lambda: index.save(idx_dir))
+                idx_dir = ps.replace_all(batches, meta, index=index)
             finally:
                 ps.close()
     summary.customers = len(frame)

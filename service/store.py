@@ -1,18 +1,35 @@
 """The profile store: one row per scored customer plus run metadata, in SQLite by default (SQLAlchemy, so a
-PostgreSQL URL works too). A batch score replaces all profiles inside one transaction: a failed run
-leaves the previous profiles intact.
+PostgreSQL URL works too: ``pip install 'customer-insight[postgres]'``). A batch score replaces all profiles inside
+one transaction: a failed or killed run leaves the previous profiles intact.
+
+The similar-customer index lives in versioned directories under the index root (``<store>.index/`` beside a SQLite
+file, ``$INSIGHT_INDEX_DIR`` for a database URL). A score run writes its index into a new version directory first,
+then commits the profiles together with the store metadata that names that version (``index_version``). So the
+committed store always points at a complete index: a run killed at any instant leaves the old store and the old index
+it names, and the next run removes the dead run's directories. The previous version is kept one more run, for a
+server that loaded the old metadata a moment before the commit.
 """
 from __future__ import annotations
 
+import json
+import math
+import os
+import secrets
+import shutil
 from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from service.crash import fault_point, orphaned, remove
+
+ID_MAX_CHARS = 128  # = service.tables.ID_MAX_CHARS: ids longer than the column are rejected at validation
+
 metadata_obj = sa.MetaData()
 profiles = sa.Table(
     "profiles", metadata_obj,
-    sa.Column("customer_id", sa.String(128), primary_key=True),
+    sa.Column("customer_id", sa.String(ID_MAX_CHARS), primary_key=True),
     sa.Column("tier", sa.String(16), nullable=False, index=True),
     sa.Column("predicted_value", sa.Float, nullable=False),
     sa.Column("churn_probability", sa.Float, nullable=False),
@@ -27,70 +44,286 @@ store_meta = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
 )
+INDEX_ENV = "INSIGHT_INDEX_DIR"
+_INDEX_FILES = ("index.faiss", "ids.json", "meta.json")  # a pre-versioning index sat directly in the root
 
 
 class StoreError(ValueError):
-    """The store is missing, unreadable, or has no scored profiles yet."""
+    """The store is missing, unreadable, misconfigured, or has no scored profiles yet."""
+
+
+class VersionConflict(StoreError):
+    """The store was re-scored with another model than the one a writer expected."""
 
 
 def store_url(store: str | Path) -> str:
-    """A path becomes a SQLite URL; anything with '://' is taken as a SQLAlchemy URL (e.g. postgresql://)."""
+    """A path becomes a SQLite URL; anything with '://' is taken as a SQLAlchemy URL.
+
+    ``postgresql://`` and ``postgres://`` mean the psycopg 3 driver (the ``postgres`` extra), not SQLAlchemy's default
+    psycopg2, which this project does not install.
+    """
     s = str(store)
     if "://" in s:
+        for prefix in ("postgresql://", "postgres://"):
+            if s.startswith(prefix):
+                return "postgresql+psycopg://" + s[len(prefix):]
         return s
     return f"sqlite:///{Path(s).resolve()}"
 
 
-def index_dir(store: str | Path) -> Path:
-    """Where the similar-customer index lives: beside the SQLite file, or INSIGHT_INDEX_DIR for server databases."""
-    s = str(store)
-    if "://" in s and not s.startswith("sqlite:///"):
-        import os
+def is_sqlite(store: str | Path) -> bool:
+    return store_url(store).startswith("sqlite:///")
 
-        if not os.environ.get("INSIGHT_INDEX_DIR"):
-            raise StoreError("a database URL store needs INSIGHT_INDEX_DIR for the similar-customer index")
-        return Path(os.environ["INSIGHT_INDEX_DIR"])
-    path = s.removeprefix("sqlite:///")
-    return Path(path + ".index")
+
+def safe_url(store: str | Path) -> str:
+    """The store for messages: a URL without its password."""
+    url = store_url(store)
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    try:
+        return sa.engine.make_url(str(store)).render_as_string(hide_password=True)
+    except Exception:
+        return "<database URL>"
+
+
+def index_root(store: str | Path) -> Path:
+    """Where the similar-customer index versions live: beside the SQLite file, or $INSIGHT_INDEX_DIR for a database URL."""
+    if is_sqlite(store):
+        return Path(store_url(store).removeprefix("sqlite:///") + ".index")
+    if not os.environ.get(INDEX_ENV):
+        raise StoreError(f"a database URL store ({safe_url(store)}) needs {INDEX_ENV}: a local directory for the similar-customer "
+                         "index (and the rejects files), e.g. export INSIGHT_INDEX_DIR=/var/lib/insight/index")
+    return Path(os.environ[INDEX_ENV])
+
+
+def index_dir(store: str | Path, meta: dict | None = None) -> Path:
+    """The index directory the store's committed metadata names (``meta``: already read, e.g. from a snapshot).
+
+    A store scored before index versions existed has its index directly in the root.
+    """
+    root = index_root(store)
+    if meta is None:
+        try:
+            ps = ProfileStore(store)
+            try:
+                meta = ps.meta()
+            finally:
+                ps.close()
+        except StoreError:
+            meta = {}
+    version = meta.get("index_version")
+    if version:
+        return root / version
+    _recover_legacy_index(root)
+    return root
+
+
+def _recover_legacy_index(root: Path) -> None:
+    """The pre-versioning swap (old aside, then new in) could be killed between its renames, leaving no index: put it back."""
+    if root.exists():
+        return
+    for old in sorted(root.parent.glob(f".{root.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if (old / "index" / "ids.json").exists():
+            try:
+                os.replace(old / "index", root)
+                shutil.rmtree(old, ignore_errors=True)
+            except OSError:
+                pass
+            return
+
+
+def rejects_dir(store: str | Path) -> Path:
+    """Where a score run writes its rejected rows: ``<store>.rejects`` beside a SQLite file, ``$INSIGHT_INDEX_DIR/rejects`` for a URL."""
+    if is_sqlite(store):
+        return Path(store_url(store).removeprefix("sqlite:///") + ".rejects")
+    return index_root(store) / "rejects"
+
+
+def check_store(store: str | Path, timeout_s: int = 10) -> None:
+    """Fail fast, before any scoring work, when the store cannot be written: driver, connection, index location.
+
+    One line (StoreError) per problem, the password never in it.
+    """
+    if is_sqlite(store):
+        path = Path(store_url(store).removeprefix("sqlite:///"))
+        if not path.parent.is_dir():
+            raise StoreError(f"{path}: the store's directory {path.parent} does not exist")
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise StoreError(f"{path}: the store (or its directory) is not writable")
+        return
+    root = index_root(store)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{INDEX_ENV}={root}: cannot create the index directory ({exc.strerror or exc})") from None
+    if not os.access(root, os.W_OK):
+        raise StoreError(f"{INDEX_ENV}={root}: the index directory is not writable")
+    try:
+        engine = _engine(store_url(store), timeout_s)
+    except (ImportError, sa.exc.NoSuchModuleError, sa.exc.ArgumentError) as exc:
+        raise StoreError(f"{safe_url(store)}: no database driver for this URL ({exc}); for PostgreSQL install the extra: "
+                         "pip install 'customer-insight[postgres]'") from None
+    try:
+        with engine.connect() as con:
+            con.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as exc:
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else type(exc).__name__
+        raise StoreError(f"{safe_url(store)}: cannot connect to the database ({first})") from None
+    finally:
+        engine.dispose()
+
+
+def _finite(obj):
+    """JSON for PostgreSQL: NaN and infinities are not JSON (SQLite's JSON text kept them; json columns refuse them)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _engine(url: str, timeout_s: int = 10) -> sa.Engine:
+    if url.startswith("sqlite:///"):
+        return sa.create_engine(url, future=True)
+    kw: dict = {"future": True, "pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        kw["connect_args"] = {"connect_timeout": timeout_s}
+        kw["json_serializer"] = lambda obj: json.dumps(_finite(obj))
+    return sa.create_engine(url, **kw)
+
+
+def new_index_version() -> str:
+    return f"v-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def clean_index_root(root: Path, keep: set[str]) -> list[Path]:
+    """Remove index versions and temp dirs under ``root`` that no committed store names (``keep``) and whose writer is
+    gone, plus the pre-versioning swap debris beside the root. Returns what was removed."""
+    removed = []
+    if root.is_dir():
+        for p in root.iterdir():
+            if p.name in keep:
+                continue
+            if orphaned(p):
+                remove(p)
+                removed.append(p)
+    for p in list(root.parent.glob(f".{root.name}.tmp-*")) + list(root.parent.glob(f".{root.name}.old-*")):
+        # The old protocol's names carry no pid; they are only ever left by a killed run (a live one renames them away at once).
+        if root.exists() or not (p / "index").exists():
+            remove(p)
+            removed.append(p)
+    return removed
+
+
+def prune_index_versions(root: Path, keep: set[str]) -> None:
+    """After a commit: drop versions no longer named (``keep``: the new and the previous one) that this process or a dead
+    one wrote; a concurrent live run's directories stay."""
+    me = os.getpid()
+    from service.crash import writer_pid
+
+    if not root.is_dir():
+        return
+    for p in root.iterdir():
+        if p.name in keep:
+            continue
+        pid = writer_pid(p.name)
+        if pid == me or orphaned(p) or (pid is None and p.name in _INDEX_FILES):
+            remove(p)  # (a pre-versioning index's files count as one version: kept while named in ``keep``)
 
 
 class ProfileStore:
     def __init__(self, store: str | Path, create: bool = False):
+        self.source = str(store)
         self.url = store_url(store)
         if self.url.startswith("sqlite:///") and not create:
             path = Path(self.url.removeprefix("sqlite:///"))
             if not path.exists():
                 raise StoreError(f"{path}: profile store does not exist (create it with `insight score`)")
-        self.engine = sa.create_engine(self.url, future=True)
+        try:
+            self.engine = _engine(self.url)
+        except (ImportError, sa.exc.NoSuchModuleError) as exc:
+            raise StoreError(f"{safe_url(store)}: no database driver for this URL ({exc}); for PostgreSQL install the extra: "
+                             "pip install 'customer-insight[postgres]'") from None
         if create:
-            metadata_obj.create_all(self.engine)
+            try:
+                metadata_obj.create_all(self.engine)
+            except sa.exc.DBAPIError as exc:
+                raise StoreError(f"{safe_url(store)}: cannot create the store tables ({str(exc.orig).strip().splitlines()[0]})") from None
 
     def replace_all(self, rows: list[dict] | Iterable[list[dict]], meta: dict,
-                    before_commit: Callable[[], None] | None = None) -> None:
-        """Swap in a complete new set of profiles and metadata atomically.
+                    before_commit: Callable[[], None] | None = None, index=None) -> Path | None:
+        """Swap in a complete new set of profiles and metadata atomically; with ``index`` (a SimilarityIndex) also the index.
 
         ``rows`` is one list of profile rows, or an iterable of row batches (e.g. partitions of a Dask run,
         pulled as they are consumed). Either way it is ONE transaction: if the iterable raises, or
-        ``before_commit`` (called after the last row, e.g. to put the matching index in place) raises,
-        nothing is replaced and the previous profiles stay.
+        ``before_commit`` raises, nothing is replaced and the previous profiles stay.
+
+        The index is written first into a new version directory; the committed metadata names it (``index_version``),
+        so store and index change together at the commit. Returns that directory.
         """
         batches = [rows] if isinstance(rows, list) and (not rows or isinstance(rows[0], dict)) else rows
-        with self.engine.begin() as con:
-            con.execute(profiles.delete())
-            for batch in batches:
-                for start in range(0, len(batch), 5000):
-                    con.execute(profiles.insert(), batch[start:start + 5000])
-            con.execute(store_meta.delete())
-            con.execute(store_meta.insert(), [{"key": k, "value": v} for k, v in meta.items()])
-            if before_commit is not None:
-                before_commit()
+        new_dir = root = None
+        keep: set[str] = set()
+        if index is not None:
+            root = index_root(self.source)
+            root.mkdir(parents=True, exist_ok=True)
+            previous = self._current_index_version()
+            keep = {previous} if previous else set(_INDEX_FILES)
+            clean_index_root(root, keep)
+            version = new_index_version()
+            new_dir = index.save(root / version)
+            fault_point("score:index-written")
+            meta = {**meta, "index_version": version}
+            keep.add(version)
+        try:
+            with self.engine.begin() as con:
+                # Metadata first: on PostgreSQL this locks it, so a concurrent API write (upsert) waits for this commit.
+                con.execute(store_meta.delete())
+                con.execute(profiles.delete())
+                for batch in batches:
+                    for start in range(0, len(batch), 5000):
+                        con.execute(profiles.insert(), batch[start:start + 5000])
+                con.execute(store_meta.insert(), [{"key": k, "value": v} for k, v in meta.items()])
+                if before_commit is not None:
+                    before_commit()
+                fault_point("score:rows-written")
+        except BaseException:
+            if new_dir is not None:
+                shutil.rmtree(new_dir, ignore_errors=True)
+            raise
+        fault_point("score:committed")
+        if root is not None:
+            prune_index_versions(root, keep)
+        return new_dir
 
-    def upsert(self, rows: list[dict]) -> None:
-        """Insert or replace single profiles (cold-start scoring with write)."""
+    def _current_index_version(self) -> str | None:
+        try:
+            with self.engine.connect() as con:
+                return con.execute(sa.select(store_meta.c.value).where(store_meta.c.key == "index_version")).scalar()
+        except sa.exc.DBAPIError:
+            return None
+
+    def upsert(self, rows: list[dict], expect_model_version: str | None = None) -> None:
+        """Insert or replace single profiles (cold-start scoring with write).
+
+        With ``expect_model_version`` the write happens only while the store is still scored with that model
+        (VersionConflict otherwise): the check reads the metadata inside the same transaction, after the rows are
+        written, so a batch re-score cannot commit in between (SQLite: the write lock; PostgreSQL: a share lock on
+        the metadata, which a re-score deletes first).
+        """
         with self.engine.begin() as con:
             ids = [r["customer_id"] for r in rows]
             con.execute(profiles.delete().where(profiles.c.customer_id.in_(ids)))
             con.execute(profiles.insert(), rows)
+            if expect_model_version is not None:
+                q = sa.select(store_meta.c.value).where(store_meta.c.key == "model_version")
+                if not self.url.startswith("sqlite"):
+                    q = q.with_for_update(read=True)
+                current = con.execute(q).scalar()
+                if current != expect_model_version:
+                    raise VersionConflict(f"the store was re-scored with model {current} since this service loaded model {expect_model_version}")
 
     @classmethod
     def read_profile(cls, store: str | Path, customer_id: str) -> tuple[dict, dict]:
