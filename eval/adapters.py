@@ -388,13 +388,15 @@ def load_olist(path: str | Path, translate_categories: bool = True, union: bool 
     counts = (f"{len(per_cust):,} customers with {len(o):,} orders; {int((per_cust >= 2).sum()):,} "
               f"({(per_cust >= 2).mean():.2%}) have 2 or more orders")
     if layout == "union":
+        no_review = 1 - orders["order_id"].isin(set(reviews["order_id"])).mean() if len(orders) else 0.0
         ds.notes.append(
             f"Data: the union of every real public sample of Olist's orders and reviews ({source}), whole customers only: "
             f"{counts} (3.12% in the full Olist data). Not a random sample: it holds every non-delivered order but "
             "only 40.1% of the delivered ones, and a customer is kept only if all of their orders were sampled, so "
-            "repeat buyers are under-represented and future value is almost always zero. About a third of the kept "
-            "orders come from samples that shipped no reviews, so a missing review often says nothing about the "
-            "customer. See union/PROVENANCE.md.")
+            "repeat buyers are under-represented and future value is almost always zero. "
+            f"{no_review:.1%} of the kept orders have no review here (two of the samples shipped none; 0.8% in the full "
+            "data), so a missing review mostly says which sample an order came from, not what the customer did. "
+            "See union/PROVENANCE.md.")
     else:
         ds.notes.append(
             f"Data: the Kaggle layout at {source}: {counts}. If this is the shared 26,000-order subset, it keeps "

@@ -139,8 +139,27 @@ TS_COLUMNS = {"orders": "order_ts", "reviews": "review_ts", "events": "event_ts"
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(rows)
-    return df.astype(object).where(df.notna(), None)
+    from service.tables import object_frame
+
+    return object_frame(rows)  # object columns: a lone surrogate must reach validation (and its 422), not crash pandas
+
+
+def _check_texts(sent: dict[str, list[dict]], settings) -> None:
+    """Bound the embedding work of one request: texts are what makes cold-start scoring slow (3,000 held it for 27 s)."""
+    texts: set[str] = set()
+    for name in ("reviews", "events"):
+        for i, row in enumerate(sent.get(name, [])):
+            text = row.get("text")
+            if isinstance(text, str):
+                if len(text) > settings.api_score_max_text_chars:
+                    msg = f"text of {len(text):,} characters; at most {settings.api_score_max_text_chars:,} are accepted"
+                    raise ProblemException(422, f"tables.{name}[{i}].text: {msg}",
+                                           errors=[{"field": f"tables.{name}[{i}].text", "message": msg, "type": "too_long"}])
+                texts.add(text.strip())
+    if len(texts) > settings.api_score_max_texts:
+        raise ProblemException(413, f"{len(texts):,} distinct review and browsing texts in one request; at most {settings.api_score_max_texts:,} "
+                                    "are embedded per request (split the request)",
+                               errors=[{"field": "tables", "message": "too many distinct texts", "type": "too_many"}])
 
 
 def _field_for(reason: str, columns) -> str | None:
@@ -157,7 +176,9 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
     from service.tables import REASON_COLUMN, ROW_COLUMN, DataError, validate_tables
 
     t0 = time.perf_counter()
-    sent = {name: rows for name, rows in req.tables.model_dump().items() if rows}
+    sent = {name: [r.model_dump(exclude_unset=True) for r in rows]
+            for name in ("customers", "orders", "reviews", "events") if (rows := getattr(req.tables, name))}
+    _check_texts(sent, settings)
     frames = {name: _frame(rows) for name, rows in sent.items()}
     ids: list[str] = []
     for df in frames.values():
@@ -248,11 +269,20 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
     if req.write:
         from service.store import ProfileStore
 
-        live = ProfileStore(settings.store)
+        from service.store import StoreError, VersionConflict
+
         try:
-            live.upsert(rows)
-        finally:
-            live.close()
+            live = ProfileStore(settings.store)
+            try:
+                # Only into a store still scored with the model this snapshot serves: never a mix of versions.
+                live.upsert(rows, expect_model_version=snap.model_version)
+            finally:
+                live.close()
+        except VersionConflict as exc:
+            raise ProblemException(409, f"{exc}; reload the service (POST /v1/admin/reload) and send the request again",
+                                   title="Store re-scored", type_="store-rescored")
+        except StoreError as exc:
+            raise ProblemException(503, f"cannot write to the profile store: {exc}", title="Store unavailable")
         snap.add_profiles(rows, vectors)
         written = True
     if metrics:

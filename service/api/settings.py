@@ -27,6 +27,9 @@ class ApiSettings(Settings):
     api_mask_pii: bool = Field(default=True, description="Mask e-mail addresses and phone numbers in customer texts of every response.")
     api_score_max_customers: int = Field(default=100, ge=1, description="Most customers one POST /v1/score may contain.")
     api_score_timeout_s: float = Field(default=60.0, gt=0, description="How long a score request waits for the scorer before 503.")
+    api_score_max_texts: int = Field(default=500, ge=0, description="Most distinct review and browsing texts one POST /v1/score may send (413 above): "
+                                     "embedding them is the slow part, and one request at a time holds the scorer.")
+    api_score_max_text_chars: int = Field(default=5000, ge=1, description="Longest review or browsing text one POST /v1/score may send (422 above).")
     api_similar_max_k: int = Field(default=100, ge=1, description="Largest k of the similar-customers endpoint.")
     index_approximate_above: int = Field(default=50_000, ge=0, description="Serve an approximate (HNSW) similar-customer index above this many customers; exact below.")
     index_hnsw_ef_search: int = Field(default=128, ge=1, description="HNSW breadth of search (recall vs speed) when the index is approximate.")

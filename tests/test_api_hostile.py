@@ -1,0 +1,176 @@
+"""Hostile POST /v1/score bodies (issue 12): every one is a 4xx problem+json naming the field, never a 500, and none can
+stop cold-start scoring for the next client."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from service.api.app import create_app
+from service.api.settings import ApiSettings
+
+AGENT, ADMIN = "hostile-agent-key", "hostile-admin-key"
+A = {"X-API-Key": AGENT, "content-type": "application/json"}
+ORDER = {"order_id": "H1", "customer_id": "HOSTILE1", "order_ts": "2025-11-20T10:00:00Z", "amount": 25.0}
+REVIEW = {"review_id": "HR1", "customer_id": "HOSTILE1", "review_ts": "2025-11-21", "rating": 4, "text": "fine"}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from service.pipeline import TrainOptions, score, train
+    from service.synth import generate, write_tables
+
+    d = tmp_path_factory.mktemp("hostile")
+    write_tables(generate(400, seed=21), d / "data")
+    train(d / "data", d / "model", TrainOptions(seed=1, text_sources=(), compare_tabular=False))
+    score(d / "data", d / "model", d / "p.db")
+    settings = ApiSettings(store=str(d / "p.db"), api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"), api_preload_encoder=False,
+                           api_snapshot_dir=d / "snaps", api_score_max_texts=20, api_score_max_text_chars=300)
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.app_state = app.state.insight
+        yield c
+
+
+def body(**kw):
+    return json.dumps({"tables": {"orders": [ORDER]}, **kw})
+
+
+def orders(*rows):
+    return json.dumps({"tables": {"orders": [{**ORDER, "order_id": f"H{i}", **r} for i, r in enumerate(rows)]}})
+
+
+# (name, raw body, expected status, expected field of the first error or None)
+CASES = [
+    ("amount 1e308", orders({"amount": 1e308}), 422, "tables.orders[0].amount"),
+    ("three orders of 1e300", orders({"amount": 1e300}, {"amount": 1e300}, {"amount": 1e300}), 422, "tables.orders[0].amount"),
+    ("amount 1e400 (infinity)", orders({}).replace("25.0", "1e400"), 422, "tables.orders[0].amount"),
+    ("amount NaN", orders({}).replace("25.0", "NaN"), 422, "body"),
+    ("amount true", orders({"amount": True}), 422, "tables.orders[0].amount.float"),
+    ("amount nested", orders({"amount": {"x": 1}}), 422, "tables.orders[0].amount.float"),
+    ("amount text", orders({"amount": "twelve"}), 422, "tables.orders[0].amount.float"),
+    ("order_ts 9999-12-31", orders({"order_ts": "9999-12-31"}), 422, "tables.orders[0].order_ts"),
+    ("order_ts 0001-01-01", orders({"order_ts": "0001-01-01"}), 422, "tables.orders[0].order_ts"),
+    ("order_ts 2262-04-12", orders({"order_ts": "2262-04-12"}), 422, "tables.orders[0].order_ts"),
+    ("order_ts 1677-09-21", orders({"order_ts": "1677-09-21"}), 422, "tables.orders[0].order_ts"),
+    ("order_ts 01/02/2025", orders({"order_ts": "01/02/2025"}), 422, "tables.orders[0].order_ts"),
+    ("order_ts epoch number", orders({"order_ts": 1735689600}), 422, "tables.orders[0].order_ts"),
+    ("order_ts offset +25:00", orders({"order_ts": "2025-01-01T10:00:00+25:00"}), 422, "tables.orders[0].order_ts"),
+    ("cutoff 9999-12-31", body(cutoff="9999-12-31"), 422, "cutoff"),
+    ("cutoff 0001-01-01", body(cutoff="0001-01-01"), 422, "cutoff"),
+    ("cutoff 01/02/2025", body(cutoff="01/02/2025"), 422, "cutoff"),
+    ("lone surrogate in customer_id", orders({}).replace('"HOSTILE1"', '"NEW\\ud800"'), 422, "tables.orders[0].customer_id"),
+    ("lone surrogate in order_id", orders({}).replace('"H0"', '"H\\udfff"'), 422, "tables.orders[0].order_id"),
+    ("NUL in customer_id", orders({"customer_id": "NEW\x00X"}), 422, "tables.orders[0].customer_id"),
+    ("customer_id of 129 characters", orders({"customer_id": "C" * 129}), 422, "tables.orders[0].customer_id"),
+    ("duplicate key write", '{"tables": {"orders": [%s]}, "write": false, "write": true}' % json.dumps(ORDER), 422, "body"),
+    ("duplicate key in a row", '{"tables": {"orders": [{"order_id": "H1", "customer_id": "A", "customer_id": "B", '
+                               '"order_ts": "2025-11-20", "amount": 1}]}}', 422, "body"),
+    ('write "yes"', body(write="yes"), 422, "write"),
+    ("write 1", body(write=1), 422, "write"),
+    ("similar_k false", body(similar_k=False), 422, "similar_k"),
+    ("similar_k 2.5", body(similar_k=2.5), 422, "similar_k"),
+    ('similar_k "3"', body(similar_k="3"), 422, "similar_k"),
+    ("similar_k 1000", body(similar_k=1000), 422, "similar_k"),
+    ("malformed JSON", '{"tables": {"orders": [', 422, "body"),
+    ("not UTF-8", b'{"tables": {"orders": [{"order_id": "\xe9"}]}}', 422, "body"),
+    ("deeply nested", "[" * 100_000 + "]" * 100_000, 422, "body"),
+    ("a JSON array", "[1, 2]", 422, "body"),
+    ("empty body", "", 422, "body"),
+    ("unknown table", json.dumps({"tables": {"orders": [ORDER], "payments": [{}]}}), 422, "tables.payments"),
+    ("unknown top-level key", body(debug=True), 422, "debug"),
+    ("no orders", json.dumps({"tables": {"orders": []}}), 422, "tables.orders"),
+    ("missing amount", json.dumps({"tables": {"orders": [{k: v for k, v in ORDER.items() if k != "amount"}]}}), 422,
+     "tables.orders[0].amount"),
+    ("negative amount", orders({"amount": -5}), 422, "tables.orders[0].amount"),
+    ("n_items 1e12", orders({"n_items": 10 ** 12}), 422, "tables.orders[0].n_items"),
+    ("n_items 10**400", orders({"n_items": 10 ** 400}), 422, "tables.orders[0].n_items"),
+    ("n_items 1.5", orders({"n_items": 1.5}), 422, "tables.orders[0].n_items.int"),
+    ("rating 4.5", json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "rating": 4.5}]}}), 422, "tables.reviews[0].rating.int"),
+    ("rating 7", json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "rating": 7}]}}), 422, "tables.reviews[0].rating"),
+    ("text too long", json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "text": "x" * 301}]}}), 422, "tables.reviews[0].text"),
+    ("too many distinct texts", json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "review_id": f"R{i}", "text": f"text {i}"}
+                                                                                     for i in range(21)]}}), 413, "tables"),
+    ("extra column holding an object", orders({"country": {"x": 1}}), 422, "tables.orders[0].country.str"),
+    ("101 customers", json.dumps({"tables": {"orders": [{**ORDER, "order_id": f"O{i}", "customer_id": f"N{i}"} for i in range(101)]}}),
+     422, "tables"),
+]
+
+
+@pytest.mark.parametrize("name, raw, status, field", CASES, ids=[c[0] for c in CASES])
+def test_hostile_body_is_a_clear_4xx(client, name, raw, status, field):
+    r = client.post("/v1/score", content=raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass"), headers=A)
+    assert r.status_code == status, (name, r.status_code, r.text[:500])
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["status"] == status and problem["detail"] and "Traceback" not in r.text
+    if field is not None:
+        assert problem["errors"][0]["field"] == field, (name, problem)
+
+
+def test_texts_with_lone_surrogates_and_nul_are_cleaned_not_refused(client):
+    raw = json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "text": "good PLACEHOLDER\x00 value"}]}})
+    raw = raw.replace("PLACEHOLDER", "\\ud800")
+    r = client.post("/v1/score", content=raw.encode(), headers=A)
+    assert r.status_code == 200, r.text
+    assert r.json()["profiles"][0]["customer_id"] == "HOSTILE1"
+
+
+def test_the_openapi_row_schemas_state_what_the_server_requires(client):
+    spec = client.get("/openapi.json", headers=A).json()["components"]["schemas"]
+    assert spec["OrderRow"]["required"] == ["order_id", "customer_id", "order_ts", "amount"]
+    assert spec["ReviewRow"]["required"] == ["review_id", "customer_id", "review_ts", "rating", "text"]
+    assert spec["EventRow"]["required"] == ["customer_id", "event_ts", "event_type", "text"]
+    assert spec["CustomerRow"]["required"] == ["customer_id"]
+    assert spec["OrderRow"]["properties"]["customer_id"]["maxLength"] == 128
+    assert spec["ScoreRequest"]["properties"]["write"]["type"] == "boolean"
+    post = client.get("/openapi.json", headers=A).json()["paths"]["/v1/score"]["post"]
+    assert {"413", "422", "409"} <= set(post["responses"])
+    # Every documented row, sent as documented, is accepted.
+    example = {name: spec[f"{row}Row"]["properties"] for name, row in (("orders", "Order"),)}
+    assert example  # (the request example itself is checked by test_api)
+
+
+def test_no_hostile_request_stalls_the_next_one(client):
+    """The hang: the scoring slot is free after every hostile body, and the next valid request answers at once."""
+    for name, raw, status, _ in CASES:
+        client.post("/v1/score", content=raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass"), headers=A)
+    gate = client.app_state.score_gate
+    assert gate.acquire(timeout=0.1), "the scoring slot is still held"
+    gate.release()
+    t0 = time.perf_counter()
+    r = client.post("/v1/score", content=body().encode(), headers=A)
+    assert r.status_code == 200 and time.perf_counter() - t0 < 30, r.text
+
+
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task")) if Path("/proc/self/task").exists() else threading.active_count()
+
+
+def test_a_failing_feature_query_releases_its_duckdb_threads():
+    """Root cause of the stalled scorer: every failing request used to leak a DuckDB connection with its worker
+    threads and registered frames, torn down later by the garbage collector on an arbitrary thread."""
+    from service.features import FeatureBuilder
+
+    orders = pd.DataFrame({"order_id": ["a", "b"], "customer_id": ["c1", "c2"], "amount": [1.0, 2.0], "status": ["completed"] * 2,
+                           "order_ts": pd.to_datetime(["0001-01-01", "2025-01-01"], utc=True, format="ISO8601")})
+    empty = {"reviews": pd.DataFrame({"customer_id": pd.Series(dtype=object), "review_ts": pd.Series(dtype="datetime64[us, UTC]"),
+                                      "rating": pd.Series(dtype=float)}),
+             "events": pd.DataFrame({"customer_id": pd.Series(dtype=object), "event_ts": pd.Series(dtype="datetime64[us, UTC]"),
+                                     "event_type": pd.Series(dtype=object)})}
+    kept = []
+    before = _threads()
+    for _ in range(10):
+        fb = FeatureBuilder({"orders": orders, **empty}, threads=4)
+        try:
+            fb.snapshot(pd.Timestamp("2025-06-01", tz="UTC"), 90)
+        except Exception as exc:  # the exception (and its traceback, and the builder) is kept alive, as a server's log does
+            kept.append(exc)
+    assert kept and _threads() <= before + 1
