@@ -12,13 +12,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from service.features import TABULAR_FAMILIES
+from service.btyd import CLASSIC_FAMILIES
+from service.features import SEASON_FAMILIES, TABULAR_FAMILIES
 
 REVIEW_TEXT, BROWSING_TEXT = "review text", "browsing text"
 TEXT_PREFIXES = {"review_text_": REVIEW_TEXT, "browse_text_": BROWSING_TEXT}
 
 # The raw value shown for a family and ranked against peers.
-HEADLINE: dict[str, str] = {
+HEADLINE: dict[str, str | None] = {
     "recency": "recency_days",
     "frequency": "frequency",
     "monetary": "monetary_total",
@@ -30,6 +31,8 @@ HEADLINE: dict[str, str] = {
     "category breadth": "n_categories",
     "reviews and ratings": "rating_mean",
     "browsing activity": "n_events",
+    "expected orders": "btyd_expected_orders",
+    "time of year": None,  # the same for every customer scored together: no value of its own to show
     REVIEW_TEXT: "n_review_texts",
     BROWSING_TEXT: "n_browse_texts",
 }
@@ -45,14 +48,16 @@ UNITS = {
     "n_categories": "categories bought",
     "rating_mean": "average review rating",
     "n_events": "browsing events",
+    "btyd_expected_orders": "orders expected in the horizon (purchase-pattern model)",
     "n_review_texts": "reviews written",
     "n_browse_texts": "products viewed or searched",
 }
 
 
 def feature_family(feature: str) -> str:
-    if feature in TABULAR_FAMILIES:
-        return TABULAR_FAMILIES[feature]
+    for families in (TABULAR_FAMILIES, CLASSIC_FAMILIES, SEASON_FAMILIES):
+        if feature in families:
+            return families[feature]
     for prefix, family in TEXT_PREFIXES.items():
         if feature.startswith(prefix):
             return family

@@ -53,6 +53,16 @@ TABULAR_FAMILIES: dict[str, str] = {
 }
 TABULAR_FEATURES: list[str] = list(TABULAR_FAMILIES)
 
+# Time of year of a snapshot's cutoff, so one model learns across the seasons of a panel of snapshots.
+SEASON_FAMILIES: dict[str, str] = {"season_sin": "time of year", "season_cos": "time of year"}
+SEASON_FEATURES: list[str] = list(SEASON_FAMILIES)
+
+
+def season_features(cutoff, n: int) -> pd.DataFrame:
+    """Day of year of the cutoff on the unit circle (31 December sits next to 1 January), one row per customer."""
+    angle = 2 * np.pi * (pd.Timestamp(cutoff).dayofyear - 1) / 365.25
+    return pd.DataFrame({"season_sin": np.full(n, np.sin(angle)), "season_cos": np.full(n, np.cos(angle))})
+
 _QUERY = """
 WITH o AS (
     SELECT customer_id, order_id, order_ts, amount, status, n_items, category,
@@ -123,6 +133,7 @@ SELECT oagg.customer_id,
        coalesce(pagg.max_order_value, 0) AS max_order_value,
        pagg.items_per_order,
        tenure.days AS tenure_days,
+       (epoch($cutoff) - epoch(pagg.first_purchase)) / 86400.0 AS first_purchase_days,
        pagg.ipi_mean_days, pagg.ipi_std_days, pagg.ipi_last_days,
        -- how long since the last purchase relative to the customer's usual gap (>1: overdue)
        (epoch($cutoff) - epoch(pagg.last_purchase)) / 86400.0 / nullif(pagg.ipi_mean_days, 0) AS overdue_ratio,
@@ -223,7 +234,7 @@ class FeatureBuilder:
             self.close()
             raise
         df["customer_id"] = df["customer_id"].astype(str)
-        for col in TABULAR_FEATURES:
+        for col in TABULAR_FEATURES + ["first_purchase_days"]:
             df[col] = df[col].astype("float64")
         df["future_value"] = df["future_value"].astype("float64")
         df["churn"] = (df["future_orders"] == 0).astype("int8")

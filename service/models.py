@@ -1,9 +1,10 @@
 """XGBoost estimators for future value and churn, scikit-learn style: fit / predict / contributions.
 
-Both models are trained time-aware: ``fit`` takes a training snapshot and a *later* validation
-snapshot (features at cutoff - horizon, targets observed up to cutoff); early stopping and the
-choice of objective use the later snapshot, then the model is refitted on both with the chosen
-number of rounds so the most recent behaviour is learned too.
+Both models are trained time-aware: ``fit`` takes the stacked training snapshots (a panel of earlier
+cutoffs) and the *latest* snapshot (features at cutoff - horizon, targets observed up to the cutoff).
+The latest snapshot early-stops every booster, chooses the objective, decides whether the monotone
+business constraints stay, and calibrates the output (level of value, probabilities of churn); it is
+not trained on, so those decisions are made out of sample. Several seeds are bagged into one booster.
 
 Where the design matrices live decides how a model trains: pandas frames train in-process
 (``xgboost.train``); ``DaskMatrix`` blocks spread over a Dask cluster train with ``xgboost.dask``.
@@ -27,7 +28,7 @@ from service.metrics import normalized_gini
 BASE_PARAMS = {
     "tree_method": "hist",
     "max_depth": 5,
-    "learning_rate": 0.05,
+    "learning_rate": 0.1,  # 0.05 before model v2: bagging and the panel multiply fits, so fewer rounds each
     "subsample": 0.8,
     "colsample_bytree": 0.8,
     "min_child_weight": 5,
@@ -71,28 +72,40 @@ class DaskMatrix:
         return da.from_array(np.asarray(y, dtype=np.float32), chunks=(self.data.chunks[0],))
 
 
-def _concat_rows(X, X_val):
-    if isinstance(X, DaskMatrix):
-        import dask.array as da
+def _booster_train(params: dict, X, y, num_boost_round: int, X_val=None, y_val=None, early_stopping_rounds: int | None = None,
+                   offset=None, offset_val=None) -> xgb.Booster:
+    """xgboost.train in-process for frames; xgboost.dask.train on the cluster for DaskMatrix (same params, same rounds).
 
-        return DaskMatrix(da.concatenate([X.data, X_val.data], axis=0), X.columns, X.client)
-    return pd.concat([X, X_val], ignore_index=True)
-
-
-def _booster_train(params: dict, X, y, num_boost_round: int, X_val=None, y_val=None, early_stopping_rounds: int | None = None) -> xgb.Booster:
-    """xgboost.train in-process for frames; xgboost.dask.train on the cluster for DaskMatrix (same params, same rounds)."""
+    ``offset`` / ``offset_val``: per-row base margins the trees boost from (None: the base score).
+    """
     if isinstance(X, DaskMatrix):
         from xgboost import dask as dxgb
 
         params = {k: v for k, v in params.items() if k != "nthread"}  # each worker uses its own threads
-        dm = lambda M, t: dxgb.DaskDMatrix(M.client, M.data, M.label(t), feature_names=M.columns, missing=np.nan)  # noqa: E731
-        evals = [(dm(X_val, y_val), "valid")] if X_val is not None else None
-        out = dxgb.train(X.client, params, dm(X, y), num_boost_round=num_boost_round, evals=evals,
+
+        def dm(M, t, off):
+            return dxgb.DaskDMatrix(M.client, M.data, M.label(t), feature_names=M.columns, missing=np.nan,
+                                    base_margin=None if off is None else M.label(off))
+        evals = [(dm(X_val, y_val, offset_val), "valid")] if X_val is not None else None
+        out = dxgb.train(X.client, params, dm(X, y, offset), num_boost_round=num_boost_round, evals=evals,
                          early_stopping_rounds=early_stopping_rounds, verbose_eval=False)
         return out["booster"]
-    evals = [(_dmatrix(X_val, y_val), "valid")] if X_val is not None else ()
-    return xgb.train(params, _dmatrix(X, y), num_boost_round=num_boost_round, evals=evals,
+
+    def dmat(M, t, off):
+        d = _dmatrix(M, t)
+        if off is not None:
+            d.set_base_margin(np.asarray(off, dtype=np.float32))
+        return d
+    evals = [(dmat(X_val, y_val, offset_val), "valid")] if X_val is not None else ()
+    return xgb.train(params, dmat(X, y, offset), num_boost_round=num_boost_round, evals=evals,
                      early_stopping_rounds=early_stopping_rounds, verbose_eval=False)
+
+
+def _column(X, name: str) -> np.ndarray:
+    """One column as float64 numpy, from a frame or a DaskMatrix."""
+    if isinstance(X, DaskMatrix):
+        return np.asarray(X.client.compute(X[[name]].data).result(), dtype=np.float64)[:, 0]
+    return X[name].to_numpy(dtype=np.float64)
 
 
 def _inplace_predict(booster: xgb.Booster, X, iteration_range=(0, 0), predict_type: str = "margin") -> np.ndarray:
@@ -107,35 +120,177 @@ def _inplace_predict(booster: xgb.Booster, X, iteration_range=(0, 0), predict_ty
                                    predict_type=predict_type, missing=np.nan)
 
 
+def average_boosters(boosters: list[xgb.Booster]) -> xgb.Booster:
+    """One booster whose margin is the mean of the given boosters' margins (same base score required).
+
+    Leaf weights are divided by the number of boosters and the trees concatenated, so prediction,
+    TreeSHAP (linear in the leaf values) and saving work on the bag exactly as on a single model.
+    """
+    if len(boosters) == 1:
+        return boosters[0]
+    models = [json.loads(b.save_raw("json")) for b in boosters]
+    bases = {m["learner"]["learner_model_param"]["base_score"] for m in models}
+    if len(bases) != 1:
+        raise ValueError(f"boosters to average need one base score, got {sorted(bases)}")
+    k = float(len(models))
+    trees, info = [], []
+    for m in models:
+        gb = m["learner"]["gradient_booster"]["model"]
+        for t in gb["trees"]:
+            leaves = set(i for i, left in enumerate(t["left_children"]) if left == -1)
+            t["split_conditions"] = [v / k if i in leaves else v for i, v in enumerate(t["split_conditions"])]
+            t["base_weights"] = [v / k for v in t["base_weights"]]
+            t["id"] = len(trees)
+            trees.append(t)
+        info += gb["tree_info"]
+    out = models[0]
+    gb = out["learner"]["gradient_booster"]["model"]
+    gb["trees"], gb["tree_info"] = trees, info
+    gb["gbtree_model_param"]["num_trees"] = str(len(trees))
+    gb["iteration_indptr"] = list(range(len(trees) + 1))
+    out["learner"]["attributes"] = {}
+    booster = xgb.Booster()
+    booster.load_model(bytearray(json.dumps(out).encode()))
+    return booster
+
+
+def _truncated(booster: xgb.Booster, rounds: int) -> xgb.Booster:
+    """The first ``rounds`` trees (early stopping trains a few past the best round)."""
+    return booster[:rounds] if rounds < booster.num_boosted_rounds() else booster
+
+
+# Business directions the models must respect (feature -> +1: never lowers the predicted value).
+# Churn gets the opposite sign. Applied only where validation does not suffer (see ``_XGBModel``).
+VALUE_MONOTONE = {"frequency": 1, "monetary_total": 1, "recency_days": -1, "orders_recent": 1, "spend_recent": 1,
+                  "btyd_expected_orders": 1, "btyd_expected_value": 1, "past_spend_rate": 1, "btyd_p_no_order": -1}
+MONOTONE_TOLERANCE = 0.005  # normalized Gini (value) or relative log-loss (churn) a constraint may cost on validation
+
+
 @dataclass
-class _Fitted:
-    booster: xgb.Booster
-    best_rounds: int
-    validation: dict = field(default_factory=dict)
+class HorizonShift:
+    """From the horizon the model learned (``from_days``) to the one asked for (``to_days``), per customer.
+
+    Used only when the history is too short to learn the asked horizon directly: the BG/NBD model of the
+    scoring snapshot says how each customer's expected orders (value) and chance of no order (churn) grow
+    from one horizon to the other, given their own purchase history.
+    """
+
+    from_days: int
+    to_days: int
+    bg: dict | None  # BetaGeo parameters of the scoring snapshot
+
+    def _summary(self, X):
+        from service.btyd import summary_from_features
+
+        cols = ["frequency", "recency_days", "first_purchase_days"]
+        if isinstance(X, DaskMatrix):
+            arr = np.asarray(X.client.compute(X[cols].data).result(), dtype=np.float64)
+            return summary_from_features(arr[:, 0], arr[:, 1], arr[:, 2])
+        return summary_from_features(X["frequency"], X["recency_days"], X["first_purchase_days"])
+
+    def value_log_ratio(self, X) -> np.ndarray:
+        from service.btyd import WEEK, BetaGeo
+
+        x, t_x, T = self._summary(X)
+        if not self.bg:
+            return np.full(len(x), math.log(self.to_days / self.from_days))
+        bg = BetaGeo(**self.bg)
+        long_, short = bg.expected_purchases(self.to_days / WEEK, x, t_x, T), bg.expected_purchases(self.from_days / WEEK, x, t_x, T)
+        return np.where(short > 1e-9, np.log(np.maximum(long_, 1e-12) / np.maximum(short, 1e-12)), math.log(self.to_days / self.from_days))
+
+    def no_order_ratio(self, X) -> np.ndarray:
+        from service.btyd import WEEK, BetaGeo
+
+        x, t_x, T = self._summary(X)
+        if not self.bg:
+            return np.ones(len(x))
+        bg = BetaGeo(**self.bg)
+        return np.clip(bg.p_no_purchase(self.to_days / WEEK, x, t_x, T) / np.maximum(bg.p_no_purchase(self.from_days / WEEK, x, t_x, T), 1e-12), 0.0, 1.0)
+
+    def to_dict(self) -> dict:
+        return {"from_days": self.from_days, "to_days": self.to_days, "bg": self.bg}
+
+
+# The feature the horizon shift is credited to in the drivers (the BG/NBD family: it comes from that model).
+SHIFT_FEATURE = "btyd_expected_orders"
 
 
 class _XGBModel:
-    """Shared training loop: early stopping on the later snapshot, then refit on both snapshots."""
+    """Shared training: a bag of boosters (one per seed), each early-stopped on the latest snapshot, averaged into
+    one booster; monotone constraints kept only when validation does not suffer; a calibration of the margin
+    fitted on the latest snapshot; optionally a horizon shift. ``margin`` is the final margin (link gives the
+    prediction), and ``contributions`` are SHAP values that add up to it.
+    """
 
-    def __init__(self, seed: int = 0, n_threads: int = 2, max_rounds: int = 2000, early_stopping_rounds: int = 50, params: dict | None = None):
+    def __init__(self, seed: int = 0, n_threads: int = 2, max_rounds: int = 1000, early_stopping_rounds: int = 30,
+                 params: dict | None = None, n_bags: int = 3, monotone: bool = True):
         self.seed = seed
         self.n_threads = n_threads
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.params = {**BASE_PARAMS, **(params or {})}
+        self.n_bags = n_bags
+        self.monotone = monotone
         self.booster_: xgb.Booster | None = None
         self.feature_names_: list[str] = []
+        self.calibration_: tuple[float, float] = (0.0, 1.0)  # final margin = c0 + c1 * booster margin (+ shift)
+        self.shift_: HorizonShift | None = None
+        self.monotone_used_: bool = False
+        self.validation_: dict = {}
+        self.offset_ref_: float = 0.0  # mean offset on the training rows: the bias it is credited against in SHAP
 
-    def _train(self, params: dict, X, y, X_val, y_val) -> _Fitted:
-        p = {**self.params, **params, "seed": self.seed, "nthread": self.n_threads}
-        booster = _booster_train(p, X, y, self.max_rounds, X_val, y_val, early_stopping_rounds=self.early_stopping_rounds)
-        return _Fitted(booster, booster.best_iteration + 1)
+    # The classic model's prediction the trees boost from (see ``_offset``); None: boost from a constant.
+    OFFSET_FEATURE: str | None = None
 
-    def _refit(self, params: dict, X, y, X_val, y_val, rounds: int) -> xgb.Booster:
-        p = {**self.params, **params, "seed": self.seed, "nthread": self.n_threads}
-        y_all = np.concatenate([np.asarray(y), np.asarray(y_val)])
-        return _booster_train(p, _concat_rows(X, X_val), y_all, rounds)
+    def _offset(self, X) -> np.ndarray | None:
+        """Per-row base margin from the classic-model feature, or None when the model has none."""
+        if self.OFFSET_FEATURE is None or self.OFFSET_FEATURE not in self.feature_names_:
+            return None
+        return self._offset_from(_column(X, self.OFFSET_FEATURE))
 
+    @staticmethod
+    def _offset_from(values: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- training helpers
+    def _bag_seed(self, k: int) -> int:
+        return int(self.seed) * 1009 + k
+
+    def _constraints(self, columns: list[str], sign: int) -> str:
+        return "(" + ",".join(str(sign * VALUE_MONOTONE.get(c, 0)) for c in columns) + ")"
+
+    def _fit_one(self, params: dict, X, y, X_val, y_val, k: int) -> tuple[xgb.Booster, int]:
+        p = {**self.params, **params, "seed": self._bag_seed(k), "nthread": self.n_threads}
+        booster = _booster_train(p, X, y, self.max_rounds, X_val, y_val, early_stopping_rounds=self.early_stopping_rounds,
+                                 offset=self._offsets.get(id(X)), offset_val=self._offsets.get(id(X_val)))
+        rounds = booster.best_iteration + 1
+        return _truncated(booster, rounds), rounds
+
+    def _fit_bag(self, params: dict, X, y, X_val, y_val, first: xgb.Booster | None = None) -> tuple[xgb.Booster, list[int]]:
+        boosters, rounds = ([first], [first.num_boosted_rounds()]) if first is not None else ([], [])
+        for k in range(len(boosters), self.n_bags):
+            b, r = self._fit_one(params, X, y, X_val, y_val, k)
+            boosters.append(b)
+            rounds.append(r)
+        return average_boosters(boosters), rounds
+
+    def _offset_used(self) -> bool:
+        return self.OFFSET_FEATURE is not None and self.OFFSET_FEATURE in self.feature_names_
+
+    def _prepare_offsets(self, X, X_val) -> None:
+        """Compute the training and validation offsets once per fit (keyed by the matrices' identity)."""
+        off, off_val = self._offset(X), self._offset(X_val)
+        self._offsets = {id(X): off, id(X_val): off_val}
+        self.offset_ref_ = float(np.mean(off)) if off is not None else 0.0
+
+    def _raw_margin(self, X, booster=None) -> np.ndarray:
+        """Trees' margin plus the offset (the trees' base score is neutral when an offset is used)."""
+        m = _inplace_predict(booster or self.booster_, X).astype(np.float64)
+        off = self._offsets.get(id(X)) if getattr(self, "_offsets", None) else None
+        off = off if off is not None else self._offset(X)
+        return m if off is None else m + off
+
+    # -- prediction
     def _check_fitted(self):
         if self.booster_ is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted")
@@ -145,104 +300,213 @@ class _XGBModel:
             missing = sorted(set(self.feature_names_) - set(X.columns))
             raise ValueError(f"feature columns do not match the model (missing: {missing[:5]}, order or extras differ)")
 
+    def _shift(self, X, calibrated: np.ndarray) -> np.ndarray:
+        """Margin added by the horizon shift (0 without one)."""
+        return np.zeros(len(calibrated))
+
     def margin(self, X) -> np.ndarray:
-        """Margin for a frame (here) or a DaskMatrix (on its workers), by in-place prediction."""
+        """Final margin for a frame (here) or a DaskMatrix (on its workers): calibrated, horizon-shifted."""
         self._check_fitted()
         self._check_columns(X)
-        return _inplace_predict(self.booster_, X)
+        c0, c1 = self.calibration_
+        m = c0 + c1 * self._raw_margin(X)
+        return m + self._shift(X, m)
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """Per-feature SHAP values in margin space, shape (n, n_features + 1); the last column is the bias.
+        """Per-feature SHAP values in final-margin space, shape (n, n_features + 1); the last column is the bias.
 
-        Computed SHAP_BATCH_ROWS rows at a time (TreeSHAP is per row, so batching changes no value).
+        TreeSHAP of the averaged booster, scaled by the calibration slope; the horizon shift, which comes
+        from the BG/NBD model, is credited to SHIFT_FEATURE. Rows add up to ``margin``. Computed
+        SHAP_BATCH_ROWS rows at a time (TreeSHAP is per row, so batching changes no value).
         """
         self._check_fitted()
         self._check_columns(X)
         n = len(X)
-        if n <= SHAP_BATCH_ROWS:
-            return self.booster_.predict(_dmatrix(X), pred_contribs=True)
-        out = np.empty((n, len(self.feature_names_) + 1), dtype=np.float32)
+        out = np.empty((n, len(self.feature_names_) + 1), dtype=np.float64)
         for start in range(0, n, SHAP_BATCH_ROWS):
             out[start:start + SHAP_BATCH_ROWS] = self.booster_.predict(_dmatrix(X.iloc[start:start + SHAP_BATCH_ROWS]), pred_contribs=True)
+        off = self._offset(X)
+        if off is not None:  # the classic model's part of the margin, credited to its feature against the training mean
+            out[:, self.feature_names_.index(self.OFFSET_FEATURE)] += off - self.offset_ref_
+            out[:, -1] += self.offset_ref_
+        c0, c1 = self.calibration_
+        out *= c1
+        out[:, -1] += c0
+        if self.shift_ is not None and SHIFT_FEATURE in self.feature_names_:
+            calibrated = out.sum(axis=1)
+            out[:, self.feature_names_.index(SHIFT_FEATURE)] += self._shift(X, calibrated)
         return out
 
     def link(self, margin: np.ndarray) -> np.ndarray:
         """Margin -> prediction scale (currency for value, probability for churn)."""
         raise NotImplementedError
 
+    # -- persistence: everything beyond the trees travels as booster attributes, inside the one JSON file
+    def _attrs(self) -> dict:
+        return {"calibration": json.dumps(list(self.calibration_)), "horizon_shift": json.dumps(self.shift_.to_dict() if self.shift_ else None),
+                "monotone": "1" if self.monotone_used_ else "0", "offset_ref": repr(self.offset_ref_)}
+
+    def _load_attrs(self) -> None:
+        b = self.booster_
+        self.calibration_ = tuple(json.loads(b.attr("calibration") or "[0.0, 1.0]"))
+        shift = json.loads(b.attr("horizon_shift") or "null")
+        self.shift_ = HorizonShift(**shift) if shift else None
+        self.monotone_used_ = b.attr("monotone") == "1"
+        self.offset_ref_ = float(b.attr("offset_ref") or 0.0)
+
     def save(self, path) -> None:
-        """XGBoost JSON; attributes set at fit time (objective, smearing) travel inside it."""
+        """XGBoost JSON; attributes set at fit time (objective, calibration, shift) travel inside it."""
         self._check_fitted()
+        self.booster_.set_attr(**self._attrs())
         self.booster_.save_model(str(path))
+
+
+def _poisson_calibration(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(c0, c1) minimising the Poisson deviance of exp(c0 + c1 * margin) against y: the level and the spread
+    of the predictions fitted on the latest snapshot; c1 > 0 keeps the ranking (bounded to [0.5, 1.5])."""
+    from scipy import optimize
+
+    m, y = np.asarray(margin, float), np.asarray(y, float)
+    if y.sum() <= 0:
+        return 0.0, 1.0
+    mu = m.mean()
+
+    def loss(c):
+        eta = c[0] + c[1] * (m - mu)
+        return float(np.mean(np.exp(eta) - y * eta))
+
+    c0 = math.log(y.mean()) - math.log(np.mean(np.exp(m - mu)))
+    res = optimize.minimize(loss, np.asarray([c0, 1.0]), method="L-BFGS-B", bounds=[(None, None), (0.5, 1.5)])
+    a, b = res.x
+    return float(a - b * mu), float(b)
+
+
+def _platt(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(d0, d1) of logistic regression of y on the margin (Platt scaling), fitted on the latest snapshot."""
+    from scipy import optimize
+
+    m, y = np.asarray(margin, float), np.asarray(y, float)
+    if len(np.unique(y)) < 2:
+        return 0.0, 1.0
+
+    def loss(c):
+        z = c[0] + c[1] * m
+        return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+    res = optimize.minimize(loss, np.asarray([0.0, 1.0]), method="L-BFGS-B", bounds=[(None, None), (0.05, 5.0)])
+    return float(res.x[0]), float(res.x[1])
 
 
 class ValueModel(_XGBModel):
     """Expected spend over the horizon.
 
-    The target is zero for most customers and heavy-tailed for the rest. Two objectives suit that:
-    Tweedie (a compound Poisson-gamma likelihood with a log link: models the mass at zero and the
-    long tail together, and its predictions are means, so sums by segment stay calibrated) and a
-    squared error on log1p(spend) (robust to whales, but predicts a geometric mean, so it needs
-    Duan's smearing factor to return to a mean). Which one ranks customers better depends on the
-    data, so ``objective="auto"`` fits both and keeps the one with the higher normalized Gini on the
-    later (validation) snapshot; ties go to Tweedie for its calibration.
+    The target is zero for most customers and heavy-tailed for the rest. A Tweedie likelihood (compound
+    Poisson-gamma, log link) models the mass at zero and the long tail together and predicts means, so
+    totals by segment stay calibrated and SHAP stays additive in log space; the variance power (how
+    heavy the tail is taken to be) differs between shops, so ``objective="auto"`` tries each of
+    POWERS on the latest snapshot and keeps the one with the highest normalized Gini (ties: the first).
+    A squared error on log1p(spend), the earlier alternative, predicts a geometric mean and needed a
+    smearing factor to return to money; calibrated Tweedie does not, so it is gone.
+
+    After the bag is trained, ``exp(c0 + c1 * margin)`` is fitted to the latest snapshot (Poisson deviance),
+    which sets the currency level; an 80% interval comes from the ratios actual / predicted on that snapshot
+    in bins of the prediction (conformal, per bin).
     """
 
-    OBJECTIVES = {
-        "tweedie": {"objective": "reg:tweedie", "tweedie_variance_power": 1.3, "eval_metric": "tweedie-nloglik@1.3"},
-        "log_target": {"objective": "reg:squarederror", "eval_metric": "rmse"},
-    }
+    POWERS = (1.2, 1.5)
+    INTERVAL = (0.1, 0.9)
+    INTERVAL_BINS = 10
+    # The trees boost from the BG/NBD x Gamma-Gamma expected value (log scale): they learn a correction factor
+    # to the classic model rather than a level. Why: snapshots of the panel are younger than the scored one
+    # (every customer is older at the cutoff), and trees cannot extrapolate recency or age beyond the panel's
+    # range, while the classic model's dropout process can. Not chosen on validation: the latest snapshot is
+    # inside the panel's range and cannot show the extrapolation this guards against.
+    OFFSET_FEATURE = "btyd_expected_value"
+
+    @staticmethod
+    def _offset_from(values: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(np.nan_to_num(values, nan=0.0), 0.01))
 
     def __init__(self, objective: str = "auto", **kwargs):
         super().__init__(**kwargs)
-        if objective != "auto" and objective not in self.OBJECTIVES:
-            raise ValueError(f"objective must be 'auto' or one of {list(self.OBJECTIVES)}, got {objective!r}")
+        if objective != "auto" and not (objective.startswith("tweedie") and _power(objective) is not None):
+            raise ValueError(f"objective must be 'auto' or 'tweedie:<power>' with power in (1, 2), got {objective!r}")
         self.objective = objective
         self.objective_: str | None = None
-        self.smearing_: float = 1.0
         self.selection_: dict[str, dict] = {}
-        self.validation_: dict = {}
+        self.interval_: dict | None = None
 
-    @staticmethod
-    def _target(objective: str, y: np.ndarray) -> np.ndarray:
-        return np.log1p(y) if objective == "log_target" else y
+    def _params(self, objective: str, y: np.ndarray) -> dict:
+        power = _power(objective)
+        # with an offset the base score must be neutral (log 1 = 0), so the margin is offset + trees
+        base = 1.0 if self._offset_used() else max(float(np.mean(y)), 1e-3)
+        return {"objective": "reg:tweedie", "tweedie_variance_power": power, "eval_metric": f"tweedie-nloglik@{power}", "base_score": base}
 
-    def _predict_with(self, objective: str, margin: np.ndarray, smearing: float) -> np.ndarray:
-        if objective == "log_target":
-            return np.maximum(smearing * np.exp(margin) - 1.0, 0.0)
-        return np.exp(margin)
-
-    def fit(self, X: pd.DataFrame, y, X_val: pd.DataFrame, y_val) -> "ValueModel":
+    def fit(self, X, y, X_val, y_val, shift: HorizonShift | None = None) -> "ValueModel":
         y, y_val = np.asarray(y, dtype=np.float64), np.asarray(y_val, dtype=np.float64)
-        if (y < 0).any() or (y_val < 0).any() or not np.isfinite(y).all():
+        if (y < 0).any() or (y_val < 0).any() or not np.isfinite(y).all() or not np.isfinite(y_val).all():
             raise ValueError("value target must be finite and non-negative")
         self.feature_names_ = list(X.columns)
-        candidates = list(self.OBJECTIVES) if self.objective == "auto" else [self.objective]
-        fitted: dict[str, _Fitted] = {}
+        self._prepare_offsets(X, X_val)
+        candidates = [f"tweedie:{p}" for p in self.POWERS] if self.objective == "auto" else [self.objective]
+        mono = self._constraints(self.feature_names_, +1)
+        first: dict[str, tuple[xgb.Booster, int]] = {}
         for name in candidates:
-            f = self._train(self.OBJECTIVES[name], X, self._target(name, y), X_val, self._target(name, y_val))
-            smear = 1.0
-            if name == "log_target":
-                m_train = _inplace_predict(f.booster, X, iteration_range=(0, f.best_rounds))
-                smear = float(np.mean(np.exp(np.log1p(y) - m_train)))
-            m_val = _inplace_predict(f.booster, X_val, iteration_range=(0, f.best_rounds))
-            pred = self._predict_with(name, m_val, smear)
-            f.validation = value_metrics(y_val, pred) | {"rounds": f.best_rounds, "smearing": smear}
-            fitted[name] = f
-        self.selection_ = {k: v.validation for k, v in fitted.items()}
-        best = max(candidates, key=lambda k: (round(fitted[k].validation["normalized_gini"], 3), k == "tweedie"))
+            params = self._params(name, y) | ({"monotone_constraints": mono} if self.monotone else {})
+            b, r = self._fit_one(params, X, y, X_val, y_val, 0)
+            first[name] = (b, r)
+            self.selection_[name] = value_metrics(y_val, np.exp(self._raw_margin(X_val, b))) | {"rounds": r}
+        best = max(candidates, key=lambda k: round(self.selection_[k]["normalized_gini"], 3))
+        params = self._params(best, y)
+        booster0 = first[best][0]
+        self.monotone_used_ = self.monotone
+        if self.monotone:  # keep the business directions unless they cost validation accuracy
+            b_free, r_free = self._fit_one(params, X, y, X_val, y_val, 0)
+            free = value_metrics(y_val, np.exp(self._raw_margin(X_val, b_free)))["normalized_gini"]
+            self.selection_["unconstrained"] = {"normalized_gini": free, "rounds": r_free}
+            if self.selection_[best]["normalized_gini"] < free - MONOTONE_TOLERANCE:
+                self.monotone_used_, booster0 = False, b_free
+            else:
+                params = params | {"monotone_constraints": mono}
         self.objective_ = best
-        self.validation_ = fitted[best].validation
-        self.smearing_ = fitted[best].validation["smearing"]
-        self.booster_ = self._refit(self.OBJECTIVES[best], X, self._target(best, y), X_val, self._target(best, y_val), fitted[best].best_rounds)
-        self.booster_.set_attr(value_objective=best, smearing=repr(self.smearing_))
+        self.booster_, rounds = self._fit_bag(params, X, y, X_val, y_val, first=booster0)
+        m_val = self._raw_margin(X_val)
+        self.calibration_ = _poisson_calibration(m_val, y_val)
+        c0, c1 = self.calibration_
+        pred_val = np.exp(c0 + c1 * m_val)
+        self.interval_ = _ratio_intervals(pred_val, y_val, self.INTERVAL_BINS, self.INTERVAL)
+        self.validation_ = value_metrics(y_val, pred_val) | {"rounds": rounds, "calibration": list(self.calibration_),
+                                                              "monotone": self.monotone_used_, "objective": best,
+                                                              "offset": self.OFFSET_FEATURE if self._offset_used() else None}
+        self.shift_ = shift
+        self._offsets = {}
         return self
 
+    def _shift(self, X, calibrated: np.ndarray) -> np.ndarray:
+        return self.shift_.value_log_ratio(X) if self.shift_ is not None else np.zeros(len(calibrated))
+
     def link(self, margin: np.ndarray) -> np.ndarray:
-        return self._predict_with(self.objective_, margin, self.smearing_)
+        return np.exp(np.minimum(margin, 700.0))
 
     def predict(self, X) -> np.ndarray:
         return self.link(self.margin(X))
+
+    def interval(self, predicted: np.ndarray, X=None) -> tuple[np.ndarray, np.ndarray]:
+        """80% interval around each prediction (the stored per-bin ratio quantiles of the latest snapshot).
+
+        Bins are defined on the prediction over the learned horizon; with a horizon shift (``X`` needed)
+        the interval is found there and scaled like the prediction.
+        """
+        p = np.asarray(predicted, float)
+        if not self.interval_:
+            return np.full(len(p), np.nan), np.full(len(p), np.nan)
+        edges, lo, hi = (np.asarray(self.interval_[k]) for k in ("edges", "low", "high"))
+        learned = p / np.exp(self._shift(X, p)) if self.shift_ is not None and X is not None else p
+        b = np.clip(np.searchsorted(edges, learned, side="right") - 1, 0, len(lo) - 1)
+        return p * lo[b], p * hi[b]
+
+    def _attrs(self) -> dict:
+        return super()._attrs() | {"value_objective": self.objective_, "interval": json.dumps(self.interval_)}
 
     @classmethod
     def load(cls, path) -> "ValueModel":
@@ -250,37 +514,105 @@ class ValueModel(_XGBModel):
         m.booster_ = xgb.Booster(model_file=str(path))
         m.feature_names_ = list(m.booster_.feature_names or [])
         m.objective_ = m.booster_.attr("value_objective")
-        if m.objective_ not in cls.OBJECTIVES:
-            raise ValueError(f"{path}: not a value model booster (objective attribute {m.objective_!r})")
-        m.smearing_ = float(m.booster_.attr("smearing") or 1.0)
+        if m.objective_ is None or _power(m.objective_) is None:
+            raise ValueError(f"{path}: not a value model booster of this version (objective attribute {m.objective_!r})")
+        m._load_attrs()
+        m.interval_ = json.loads(m.booster_.attr("interval") or "null")
         return m
 
 
+def _power(objective: str) -> float | None:
+    try:
+        p = float(objective.split(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
+    return p if 1.0 < p < 2.0 else None
+
+
+def _ratio_intervals(pred: np.ndarray, y: np.ndarray, bins: int, q: tuple[float, float]) -> dict:
+    """Split-conformal intervals: in each bin of the prediction (equal counts), quantiles of actual / predicted.
+
+    The lower end is the q[0]-quantile; the upper end is the quantile ``coverage`` above the share strictly below
+    the lower end. With many customers spending nothing the lower end is 0 for a whole bin, and an equal-tailed
+    interval would then cover 90% rather than 80%: this keeps the coverage at q[1] - q[0] either way.
+    """
+    pred, y = np.asarray(pred, float), np.asarray(y, float)
+    coverage = q[1] - q[0]
+    edges = np.unique(np.quantile(pred, np.linspace(0, 1, bins + 1)[:-1]))
+    b = np.clip(np.searchsorted(edges, pred, side="right") - 1, 0, len(edges) - 1)
+    ratio = y / np.maximum(pred, 1e-9)
+    lo, hi = [], []
+    for i in range(len(edges)):
+        r = ratio[b == i]
+        if len(r) == 0:
+            r = ratio
+        n = len(r)
+        low = float(np.quantile(r, q[0], method="lower"))
+        level = min(1.0, float(np.mean(r < low)) + coverage)
+        # finite-sample conformal level (n + 1 correction)
+        hi.append(float(np.quantile(r, min(1.0, math.ceil(level * (n + 1)) / n), method="higher")))
+        lo.append(low)
+    return {"edges": edges.tolist(), "low": lo, "high": hi, "levels": list(q)}
+
+
 class ChurnModel(_XGBModel):
-    """Probability of no purchase in the horizon (binary logistic, early stopping on log-loss)."""
+    """Probability of no purchase in the horizon: a bag of binary logistic boosters, Platt-calibrated on the latest snapshot.
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.validation_: dict = {}
+    Like the value model, the trees boost from the classic model: BG/NBD's P(no order in the horizon), on the logit scale.
+    """
 
-    def fit(self, X: pd.DataFrame, y, X_val: pd.DataFrame, y_val) -> "ChurnModel":
+    OFFSET_FEATURE = "btyd_p_no_order"
+
+    @staticmethod
+    def _offset_from(values: np.ndarray) -> np.ndarray:
+        p = np.clip(np.nan_to_num(values, nan=0.5), 1e-4, 1 - 1e-4)
+        return np.log(p / (1 - p))
+
+    def fit(self, X, y, X_val, y_val, shift: HorizonShift | None = None) -> "ChurnModel":
         y, y_val = np.asarray(y), np.asarray(y_val)
         if not set(np.unique(y)) <= {0, 1}:
             raise ValueError("churn target must be 0/1")
         self.feature_names_ = list(X.columns)
-        params = {"objective": "binary:logistic", "eval_metric": "logloss"}
-        f = self._train(params, X, y, X_val, y_val)
-        p_val = _inplace_predict(f.booster, X_val, iteration_range=(0, f.best_rounds), predict_type="value")
-        self.validation_ = churn_metrics(y_val, p_val) | {"rounds": f.best_rounds}
-        self.booster_ = self._refit(params, X, y, X_val, y_val, f.best_rounds)
-        self.booster_.set_attr(churn_model="1")
+        self._prepare_offsets(X, X_val)
+        base = 0.5 if self._offset_used() else float(np.clip(np.mean(y), 0.01, 0.99))  # 0.5: neutral (logit 0) beside an offset
+        params = {"objective": "binary:logistic", "eval_metric": "logloss", "base_score": base}
+        mono = {"monotone_constraints": self._constraints(self.feature_names_, -1)}
+        b0, r0 = self._fit_one(params | (mono if self.monotone else {}), X, y, X_val, y_val, 0)
+        self.monotone_used_ = self.monotone
+        if self.monotone:
+            b_free, _ = self._fit_one(params, X, y, X_val, y_val, 0)
+            loss_c = _logloss(y_val, self._raw_margin(X_val, b0))
+            loss_f = _logloss(y_val, self._raw_margin(X_val, b_free))
+            if loss_c > loss_f * (1 + MONOTONE_TOLERANCE):
+                self.monotone_used_, b0 = False, b_free
+            else:
+                params = params | mono
+        self.booster_, rounds = self._fit_bag(params, X, y, X_val, y_val, first=b0)
+        m_val = self._raw_margin(X_val)
+        self.calibration_ = _platt(m_val, y_val)
+        p_val = self.link(self.calibration_[0] + self.calibration_[1] * m_val)
+        self.validation_ = churn_metrics(y_val, p_val) | {"rounds": rounds, "calibration": list(self.calibration_), "monotone": self.monotone_used_,
+                                                          "offset": self.OFFSET_FEATURE if self._offset_used() else None}
+        self.shift_ = shift
+        self._offsets = {}
         return self
 
+    def _shift(self, X, calibrated: np.ndarray) -> np.ndarray:
+        """logit(p * q) - logit(p): q is the BG/NBD chance of still no order between the two horizons."""
+        if self.shift_ is None:
+            return np.zeros(len(calibrated))
+        p = self.link(calibrated) * self.shift_.no_order_ratio(X)
+        p = np.clip(p, 1e-9, 1 - 1e-9)
+        return np.log(p / (1 - p)) - calibrated
+
     def link(self, margin: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-margin))
+        return 1.0 / (1.0 + np.exp(-np.clip(margin, -700.0, 700.0)))
 
     def predict_proba(self, X) -> np.ndarray:
         return self.link(self.margin(X))
+
+    def _attrs(self) -> dict:
+        return super()._attrs() | {"churn_model": "1"}
 
     @classmethod
     def load(cls, path) -> "ChurnModel":
@@ -289,7 +621,13 @@ class ChurnModel(_XGBModel):
         if m.booster_.attr("churn_model") != "1":
             raise ValueError(f"{path}: not a churn model booster")
         m.feature_names_ = list(m.booster_.feature_names or [])
+        m._load_attrs()
         return m
+
+
+def _logloss(y: np.ndarray, margin: np.ndarray) -> float:
+    y = np.asarray(y, float)
+    return float(np.mean(np.logaddexp(0.0, margin) - y * margin))
 
 
 def value_metrics(actual, predicted) -> dict:

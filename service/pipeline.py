@@ -6,9 +6,10 @@ C - H (target: spend in (C - H, C]), then refitted on both; scoring uses the sna
 """
 from __future__ import annotations
 
+import math
 import time
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -16,15 +17,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from service.btyd import CLASSIC_FEATURES, ClassicFeatures
 from service.activity import customer_activity, unscored_customers
 from service.bundle import ModelBundle, data_fingerprint
 from service.drivers import FamilyGrouper, PeerPercentiles, driver_records, scaled_contributions
-from service.features import TABULAR_FEATURES, FeatureBuilder, to_utc
-from service.models import ChurnModel, ValueModel, value_metrics
+from service.features import SEASON_FEATURES, TABULAR_FEATURES, FeatureBuilder, season_features, to_utc
+from service.models import ChurnModel, HorizonShift, ValueModel, value_metrics
 from service.similarity import CustomerVectorizer
 from service.store import ProfileStore, check_store, rejects_dir
 from service.tables import DataError, LoadedData, load_tables
-from service.text_features import DEFAULT_HALF_LIFE_DAYS, TextEmbeddings, TextFeaturizer
+from service.text_features import DEFAULT_HALF_LIFE_DAYS, PooledText, TextEmbeddings, TextFeaturizer
 from service.tiers import RFMSegmenter, TierPolicy
 
 EVIDENCE_MAX_CHARS = 300
@@ -150,14 +152,96 @@ class ProgressEncoder:
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
 
-def _design(snapshot: pd.DataFrame, text: TextFeaturizer, emb: TextEmbeddings | None, cutoff: pd.Timestamp):
-    """Feature matrix of one snapshot: tabular columns then text columns; also the pooled vectors."""
-    X = snapshot[TABULAR_FEATURES].reset_index(drop=True)
+def design_columns(text: TextFeaturizer | None) -> list[str]:
+    """Model input columns, in order: behaviour, classic-model (BG/NBD, Gamma-Gamma), season, then text."""
+    return TABULAR_FEATURES + CLASSIC_FEATURES + SEASON_FEATURES + (text.feature_names() if text is not None and text.sources else [])
+
+
+def _base_design(snapshot: pd.DataFrame, cutoff: pd.Timestamp, classic: ClassicFeatures) -> pd.DataFrame:
+    """Behaviour, classic-model and season columns of one snapshot (no text)."""
+    tab = snapshot.reset_index(drop=True)
+    return pd.concat([tab[TABULAR_FEATURES], classic.transform(tab), season_features(cutoff, len(tab))], axis=1)
+
+
+def _design(snapshot: pd.DataFrame, text: TextFeaturizer, emb: TextEmbeddings | None, cutoff: pd.Timestamp,
+            classic: ClassicFeatures):
+    """Feature matrix of one snapshot: behaviour, classic-model, season, then text columns; also the pooled vectors."""
+    X = _base_design(snapshot, cutoff, classic)
     pooled = {}
     if emb is not None and text.sources:
         pooled = {src: emb.pooled(src, snapshot["customer_id"], cutoff) for src in text.sources}
         X = pd.concat([X, text.transform(pooled)], axis=1)
     return X, pooled
+
+
+# Training panel: snapshots every PANEL_STEP_DAYS (at most the horizon) back from the latest one whose target
+# window ends at the cutoff, each with at least MIN_HISTORY_DAYS of history; the oldest beyond
+# MAX_FIT_SNAPSHOTS are not used, and rows beyond MAX_PANEL_ROWS are sampled away (training cost).
+# When the history reaches back a year, the snapshot one year before the cutoff joins the panel: it shows
+# the model the season it will be scored in, and only then are season features used (trees cannot
+# extrapolate to a time of year no snapshot has seen; tried without this rule, a panel of winter and
+# spring snapshots scored in August multiplied some predictions tenfold).
+PANEL_STEP_DAYS = 30
+MIN_HISTORY_DAYS = 30
+MAX_FIT_SNAPSHOTS = 4
+MAX_PANEL_ROWS = 200_000
+YEAR_DAYS = 365
+
+
+@dataclass
+class Panel:
+    train_horizon_days: int
+    cutoffs: dict[str, pd.Timestamp]  # "validation" (latest), "fit_1" ... (older), "fit_year" (a year before), "score"
+    seasonal: bool
+    notes: list[str]
+
+
+def plan_panel(first_order: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: int) -> Panel:
+    """The training snapshots for a cutoff and a horizon.
+
+    The requested horizon is learned directly when the history holds the latest snapshot (target window
+    (cutoff - H, cutoff]) plus at least one earlier one, each with MIN_HISTORY_DAYS of history before it.
+    Otherwise the longest horizon that does is learned, and predictions move to the requested horizon
+    through the BG/NBD model (``models.HorizonShift``).
+    """
+    step = min(PANEL_STEP_DAYS, horizon_days)
+    history = (cutoff - first_order).total_seconds() / 86400.0
+    h, notes = horizon_days, []
+    if history - horizon_days - step < MIN_HISTORY_DAYS:
+        h = int(math.floor(history - MIN_HISTORY_DAYS - step))
+        if h < 7:
+            raise DataError(f"only {history:.0f} days of orders before the cutoff {cutoff.date()}: training needs at least "
+                            f"{MIN_HISTORY_DAYS + step + 7} days (two snapshots with {MIN_HISTORY_DAYS} days of history and a 7-day target)")
+        notes.append(f"history of {history:.0f} days is too short to learn a {horizon_days}-day horizon; the models learn {h} days "
+                     f"and the BG/NBD model carries each customer's prediction to {horizon_days} days")
+
+    def enough_history(c: pd.Timestamp) -> bool:
+        return (c - first_order).total_seconds() / 86400.0 >= MIN_HISTORY_DAYS
+
+    val = cutoff - timedelta(days=h)
+    cutoffs = {"validation": val}
+    for k in range(1, MAX_FIT_SNAPSHOTS + 1):
+        c = val - timedelta(days=k * step)
+        if not enough_history(c):
+            break
+        cutoffs[f"fit_{k}"] = c
+    year_ago = cutoff - timedelta(days=YEAR_DAYS)
+    seasonal = h <= YEAR_DAYS and enough_history(year_ago)
+    if seasonal and all(abs((c - year_ago).days) >= step for c in cutoffs.values()):
+        cutoffs["fit_year"] = year_ago
+    if not seasonal:
+        notes.append("less than a year of history before the cutoff: no season features (no snapshot has seen the season scored)")
+    cutoffs["score"] = cutoff
+    return Panel(h, cutoffs, seasonal, notes)
+
+
+def _driver_inputs(columns) -> list[str]:
+    """Model-input columns that drivers show beside the snapshot's own: text counts and the classic-model features."""
+    return [c for c in columns if (c.startswith("n_") and c.endswith("_texts")) or (c in CLASSIC_FEATURES and c != "first_purchase_days")]
+
+
+def fit_names(cutoffs: dict) -> list[str]:
+    return [k for k in cutoffs if k.startswith("fit_")]
 
 
 # ----------------------------------------------------------------------------- train
@@ -202,8 +286,8 @@ class LocalWork:
     def distribute(self, X: pd.DataFrame) -> pd.DataFrame:
         return X
 
-    def design(self, name: str, text: TextFeaturizer) -> pd.DataFrame:
-        return _design(self.snapshots[name], text, self.emb, self.cutoffs[name])[0]
+    def design(self, name: str, text: TextFeaturizer, classic: ClassicFeatures) -> pd.DataFrame:
+        return _design(self.snapshots[name], text, self.emb, self.cutoffs[name], classic)[0]
 
     @staticmethod
     def frame(X) -> pd.DataFrame:
@@ -211,10 +295,12 @@ class LocalWork:
 
 
 def _check_history(snapshots: dict[str, pd.DataFrame], cutoffs: dict[str, pd.Timestamp], horizon_days: int) -> None:
-    for name in ("fit", "validation"):
-        if len(snapshots[name]) < 50:
-            raise DataError(f"only {len(snapshots[name])} customers have orders before the {name} snapshot at {cutoffs[name].date()}; "
-                            f"training needs at least 2 x horizon ({2 * horizon_days} days) of history with 50+ customers (try a shorter --horizon-days)")
+    for name in ["validation"] + fit_names(cutoffs)[:1]:
+        if name not in snapshots or len(snapshots[name]) < 50:
+            n = len(snapshots.get(name, ()))
+            raise DataError(f"only {n} customers have orders before the {name} snapshot at {cutoffs[name].date() if name in cutoffs else '?'}; "
+                            f"training needs 50+ customers with history before two snapshots {horizon_days} days or more before the cutoff "
+                            "(try a shorter --horizon-days or an earlier start of the data)")
 
 
 def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions | None = None,
@@ -232,65 +318,120 @@ def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions
         loaded = _load(data)
     _record_rejects(summary, loaded, out_dir.parent / f"{out_dir.name}.rejects")
 
-    cutoff = parse_cutoff(opts.cutoff, pd.Timestamp(loaded.tables["orders"]["order_ts"].max()))
-    h = timedelta(days=opts.horizon_days)
-    cutoffs = {"fit": cutoff - 2 * h, "validation": cutoff - h, "score": cutoff}
+    orders = loaded.tables["orders"]
+    cutoff = parse_cutoff(opts.cutoff, pd.Timestamp(orders["order_ts"].max()))
+    first = pd.Timestamp(orders["order_ts"].min()) if len(orders) else cutoff
+    panel = plan_panel(to_utc(first), cutoff, opts.horizon_days)
+    train_h, cutoffs = panel.train_horizon_days, panel.cutoffs
+    summary.details["panel"] = {"train_horizon_days": train_h, "snapshots": {k: v.isoformat() for k, v in cutoffs.items()},
+                                "seasonal": panel.seasonal, "notes": panel.notes}
     sources = tuple(s for s in opts.text_sources if len(loaded.tables["reviews" if s == "review" else "events"]))
+    work_opts = replace(opts, horizon_days=train_h)  # snapshots' targets are over the learned horizon
 
     with ExitStack() as stack:
         if opts.dask is None:
-            work = LocalWork(loaded, cutoffs, opts, sources, encoder, reporter, summary)
+            work = LocalWork(loaded, cutoffs, work_opts, sources, encoder, reporter, summary)
         else:
             from service import scaleout
 
             client = stack.enter_context(scaleout.connect(opts.dask))
-            work = scaleout.DaskWork(client, loaded, cutoffs, opts, sources, _encoder_spec(opts.embedding_model, opts.cache_dir, encoder, opts.embedding_backend),
+            work = scaleout.DaskWork(client, loaded, cutoffs, work_opts, sources, _encoder_spec(opts.embedding_model, opts.cache_dir, encoder, opts.embedding_backend),
                                      reporter, summary)
         if sources:
             summary.details["embedding"] = work.embedding_stats
-        bundle = _fit_bundle(work, loaded, cutoffs, opts, sources, reporter, summary)
+        bundle = _fit_bundle(work, loaded, panel, opts, sources, reporter, summary)
     with _timed(summary, reporter, "write bundle"):
         bundle.save(out_dir)
-    summary.customers = len(work.snapshots["fit"]) + len(work.snapshots["validation"])
+    summary.customers = len(work.snapshots["score"])
     summary.seconds = round(time.perf_counter() - t0, 2)
     return TrainResult(bundle, summary, out_dir)
 
 
-def _fit_bundle(work, loaded: LoadedData, cutoffs: dict[str, pd.Timestamp], opts: TrainOptions, sources: tuple[str, ...],
-                reporter: Reporter, summary: RunSummary) -> ModelBundle:
-    """Text featurizer, value and churn models, tiers and the other population fits; ``work`` is a LocalWork or DaskWork."""
-    s_fit, s_val, s_score = (work.snapshots[k] for k in ("fit", "validation", "score"))
-    fit_cut, val_cut, cutoff = (cutoffs[k] for k in ("fit", "validation", "score"))
-    with _timed(summary, reporter, "train models"):
-        text = TextFeaturizer(n_components=opts.text_components, sources=sources, random_state=opts.seed)
-        X_fit = s_fit[TABULAR_FEATURES].reset_index(drop=True)
+def _panel(work, cutoffs: dict[str, pd.Timestamp], classics: dict[str, ClassicFeatures], text: TextFeaturizer,
+           sources: tuple[str, ...], seed: int):
+    """The stacked fit snapshots: (design frame, value target, churn target, rows per snapshot).
+
+    Text features of the panel are fitted here (out-of-fold head scores); rows beyond MAX_PANEL_ROWS are
+    sampled away uniformly, with the same seed every time.
+    """
+    names = fit_names(cutoffs)
+    total = sum(len(work.snapshots[n]) for n in names)
+    keep_share = min(1.0, MAX_PANEL_ROWS / max(total, 1))
+    rng = np.random.default_rng(seed)
+    parts, pooled_parts, yv, yc, kept = [], [], [], [], []
+    for n in names:
+        snap = work.snapshots[n].reset_index(drop=True)
+        keep = rng.random(len(snap)) < keep_share if keep_share < 1.0 else np.ones(len(snap), bool)
+        parts.append(_base_design(snap, cutoffs[n], classics[n])[keep].reset_index(drop=True))
+        yv.append(snap["future_value"].to_numpy()[keep])
+        yc.append(snap["churn"].to_numpy()[keep])
+        kept.append(int(keep.sum()))
         if sources:
-            X_fit = pd.concat([X_fit, text.fit_transform(work.pooled("fit"), s_fit["future_value"].to_numpy(), s_fit["churn"].to_numpy())], axis=1)
-        X_fit = work.distribute(X_fit)
-        X_val = work.design("validation", text)
+            pooled_parts.append({src: PooledText(p.vectors[keep], p.counts[keep]) for src, p in work.pooled(n).items()})
+    X = pd.concat(parts, ignore_index=True)
+    y_value, y_churn = np.concatenate(yv), np.concatenate(yc)
+    if sources:
+        pooled = {src: PooledText(np.concatenate([pp[src].vectors for pp in pooled_parts]), np.concatenate([pp[src].counts for pp in pooled_parts]))
+                  for src in sources}
+        X = pd.concat([X, text.fit_transform(pooled, y_value, y_churn)], axis=1)
+    return X, y_value, y_churn, kept
+
+
+def _fit_bundle(work, loaded: LoadedData, panel: Panel, opts: TrainOptions, sources: tuple[str, ...], reporter: Reporter,
+                summary: RunSummary) -> ModelBundle:
+    """Classic models per snapshot, text featurizer, value and churn models, tiers and the other population fits;
+    ``work`` is a LocalWork or DaskWork."""
+    cutoffs, train_h, notes = panel.cutoffs, panel.train_horizon_days, panel.notes
+    s_val, s_score = work.snapshots["validation"], work.snapshots["score"]
+    cutoff = cutoffs["score"]
+    with _timed(summary, reporter, "train models"):
+        with reporter.step("classic models per snapshot"):
+            # Each snapshot's BG/NBD and Gamma-Gamma are fitted on that snapshot's own history (nothing later).
+            classics = {n: ClassicFeatures(train_h).fit(work.snapshots[n]) for n in cutoffs}
+        text = TextFeaturizer(n_components=opts.text_components, sources=sources, random_state=opts.seed)
+        with reporter.step("panel design"):
+            X_fit, y_value, y_churn, kept = _panel(work, cutoffs, classics, text, sources, opts.seed)
+            columns = [c for c in X_fit.columns if panel.seasonal or c not in SEASON_FEATURES]
+            X_fit = work.distribute(X_fit[columns])
+            X_val = work.design("validation", text, classics["validation"])[columns]
+        shift = None
+        if train_h != opts.horizon_days:
+            bg = classics["score"].bg_
+            shift = HorizonShift(train_h, opts.horizon_days, bg.to_dict() if bg is not None else None)
         kw = dict(seed=opts.seed, n_threads=opts.n_threads)
-        value = ValueModel(**kw).fit(X_fit, s_fit["future_value"], X_val, s_val["future_value"])
-        churn = ChurnModel(**kw).fit(X_fit, s_fit["churn"], X_val, s_val["churn"])
+        with reporter.step("value model"):
+            value = ValueModel(**kw).fit(X_fit, y_value, X_val, s_val["future_value"], shift=shift)
+        with reporter.step("churn model"):
+            churn = ChurnModel(**kw).fit(X_fit, y_churn, X_val, s_val["churn"], shift=shift)
         metrics = {"value": value.validation_, "value_objective": value.objective_, "value_selection": value.selection_,
-                   "churn": churn.validation_, "n_fit": len(X_fit), "n_validation": len(X_val)}
+                   "churn": churn.validation_, "n_fit": len(X_fit), "n_validation": len(X_val), "train_horizon_days": train_h,
+                   "panel_rows": dict(zip(fit_names(cutoffs), kept))}
         if opts.compare_tabular and sources:
-            tab = ValueModel(objective=value.objective_, **kw).fit(X_fit[TABULAR_FEATURES], s_fit["future_value"], X_val[TABULAR_FEATURES], s_val["future_value"])
+            cols = [c for c in columns if c in TABULAR_FEATURES + CLASSIC_FEATURES + SEASON_FEATURES]
+            tab = ValueModel(objective=value.objective_, n_bags=1, monotone=value.monotone_used_, **kw).fit(
+                X_fit[cols], y_value, X_val[cols], s_val["future_value"])
             metrics["value_tabular_only"] = tab.validation_
+        # Expected orders: BG/NBD over the horizon, levelled on the latest snapshot like the value model.
+        val_tab = work.snapshots["validation"]
+        predicted_orders = classics["validation"].orders(val_tab, train_h).sum()
+        orders_scale = float(val_tab["future_orders"].sum() / predicted_orders) if predicted_orders > 0 else 1.0
 
     with _timed(summary, reporter, "calibrate tiers"):
-        X_score = work.design("score", text)
+        X_score = work.design("score", text, classics["score"])[columns]
         pred = value.predict(X_score)
         tiers = TierPolicy(shares=opts.tier_shares, amounts=opts.tier_amounts).fit(pred)
         rfm = RFMSegmenter().fit(s_score)
         vectorizer = CustomerVectorizer().fit(s_score[TABULAR_FEATURES])
-        text_counts = work.frame(X_score[[c for c in X_score.columns if c.startswith("n_") and c.endswith("_texts")]])
-        peers = PeerPercentiles().fit(pd.concat([s_score.reset_index(drop=True), text_counts], axis=1))
+        peers = PeerPercentiles().fit(pd.concat([s_score.reset_index(drop=True), work.frame(X_score[_driver_inputs(X_score.columns)])], axis=1))
         metrics["score_population"] = {"customers": len(X_score), "tier_counts": pd.Series(tiers.assign(pred)).value_counts().to_dict()}
 
     return ModelBundle(
         value_model=value, churn_model=churn, text=text, feature_names=list(X_fit.columns), tiers=tiers, rfm=rfm, peers=peers,
-        config={"horizon_days": opts.horizon_days, "cutoff": cutoff.isoformat(), "fit_cutoff": fit_cut.isoformat(),
-                "validation_cutoff": val_cut.isoformat(), "seed": opts.seed, "text_sources": list(sources),
+        config={"horizon_days": opts.horizon_days, "train_horizon_days": train_h, "cutoff": cutoff.isoformat(),
+                "panel_cutoffs": {k: v.isoformat() for k, v in cutoffs.items()}, "panel_notes": notes, "seasonal": panel.seasonal,
+                "fit_cutoff": min(cutoffs[n] for n in fit_names(cutoffs)).isoformat(), "validation_cutoff": cutoffs["validation"].isoformat(),
+                "classic": classics["score"].to_dict(), "orders_scale": orders_scale,
+                "seed": opts.seed, "text_sources": list(sources),
                 "embedding_model": work.embedding_model if sources else None,
                 "embedding_model_arg": opts.embedding_model,
                 "embedding_backend": encoder_backend(getattr(work, "encoder", None), opts.embedding_backend) if sources else None, "half_life_days": opts.half_life_days, "currency": opts.currency,
@@ -383,6 +524,21 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return [dict(zip(names, row)) for row in zip(*cols)] if cols else [{} for _ in range(len(df))]
 
 
+def _outlook_records(outlook: pd.DataFrame) -> list[dict]:
+    """Profile fields from ``customer_outlook``: money rounded to cents, counts to 0.01, the interval as [low, high]."""
+    o = outlook
+    cols = {
+        "historic_value": o["historic_value"].round(2), "expected_orders": o["expected_orders"].round(2),
+        "avg_days_between_orders": o["avg_days_between_orders"].round(1), "next_order_date": o["next_order_date"],
+        "value_low": o["value_low"].round(2), "value_high": o["value_high"].round(2),
+    }
+    recs = _records(pd.DataFrame(cols))
+    for r in recs:
+        low, high = r.pop("value_low"), r.pop("value_high")
+        r["value_interval"] = [low, high] if low is not None and high is not None else None
+    return recs
+
+
 @dataclass
 class Scored:
     """One scoring pass up to the predictions: the snapshot, the model input and what the models say."""
@@ -393,6 +549,7 @@ class Scored:
     emb: TextEmbeddings | None
     value: np.ndarray
     churn: np.ndarray
+    outlook: pd.DataFrame
 
 
 def _predict(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
@@ -414,13 +571,46 @@ def _predict(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, enco
                             "set INSIGHT_EMBEDDING_MODEL to the training model")
         with reporter.step("embeddings"):
             emb = _embeddings(loaded, sources, encoder, bundle.config["half_life_days"], reporter)
+    classic = bundle_classic(bundle)
     with reporter.step("pool texts + design matrix"):
-        X, pooled = _design(snap, bundle.text, emb, cutoff)
+        X, pooled = _design(snap, bundle.text, emb, cutoff, classic)
         X = X[bundle.feature_names]
     with reporter.step("predict (in place)"):
         value = bundle.value_model.predict(X)
         churn = bundle.churn_model.predict_proba(X)
-    return Scored(snap, X, pooled, emb, value, churn)
+        extra = customer_outlook(bundle, classic, snap, X, value, cutoff)
+    return Scored(snap, X, pooled, emb, value, churn, extra)
+
+
+def bundle_classic(bundle: ModelBundle) -> ClassicFeatures:
+    """The BG/NBD and Gamma-Gamma fitted at the bundle's cutoff (bundles without one: a do-nothing model)."""
+    spec = bundle.config.get("classic")
+    return ClassicFeatures.from_dict(spec) if spec else ClassicFeatures(bundle.config["horizon_days"])
+
+
+def customer_outlook(bundle: ModelBundle, classic: ClassicFeatures, snap: pd.DataFrame, X: pd.DataFrame, value: np.ndarray,
+                     cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The per-customer fields a CRM shows beside value and churn, all computed per customer (batch-independent).
+
+    historic_value: net spend to date (purchases, without returns and cancellations);
+    expected_orders: BG/NBD orders over the horizon, levelled on the latest training snapshot;
+    avg_days_between_orders: mean gap between purchases (empty below two purchases);
+    next_order_date: BG/NBD's median date of the next order, given one falls inside the horizon;
+    value_low / value_high: the 80% interval of the predicted value.
+    """
+    H = int(bundle.config["horizon_days"])
+    tab = snap.reset_index(drop=True)
+    low, high = bundle.value_model.interval(value, X)
+    days = classic.next_order_days(tab, H)
+    next_date = (pd.Timestamp(cutoff).normalize() + pd.to_timedelta(np.round(days), unit="D")).strftime("%Y-%m-%d")
+    return pd.DataFrame({
+        "historic_value": tab["monetary_total"].to_numpy(float),
+        "expected_orders": classic.orders(tab, H) * float(bundle.config.get("orders_scale", 1.0)),
+        "avg_days_between_orders": tab["ipi_mean_days"].to_numpy(float),
+        "next_order_days": days,
+        "next_order_date": np.asarray(next_date, dtype=object),
+        "value_low": low, "value_high": high,
+    })
 
 
 def predict_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
@@ -428,13 +618,14 @@ def predict_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp
     """Predictions only (no SHAP, evidence or profile rows) for every customer with an order at or before ``cutoff``.
 
     The evaluation harness calls this; the numbers are exactly those ``score_tables`` stores.
-    Columns: customer_id, predicted_value, churn_probability, future_value, churn (the last two are the
-    outcomes when the tables reach past the cutoff, else 0 / 1).
+    Columns: customer_id, predicted_value, churn_probability, future_value, churn (these two are the
+    outcomes when the tables reach past the cutoff, else 0 / 1), then ``customer_outlook``'s columns.
     """
     s = _predict(bundle, loaded, cutoff, encoder, reporter, threads)
-    return pd.DataFrame({"customer_id": s.snapshot["customer_id"].to_numpy(), "predicted_value": s.value,
-                         "churn_probability": s.churn, "future_value": s.snapshot["future_value"].to_numpy(),
-                         "churn": s.snapshot["churn"].to_numpy()})
+    out = pd.DataFrame({"customer_id": s.snapshot["customer_id"].to_numpy(), "predicted_value": s.value,
+                        "churn_probability": s.churn, "future_value": s.snapshot["future_value"].to_numpy(),
+                        "churn": s.snapshot["churn"].to_numpy()})
+    return pd.concat([out, s.outlook], axis=1)
 
 
 def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
@@ -453,8 +644,7 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
         v_fam = grouper.transform(scaled_contributions(bundle.value_model.contributions(X), bundle.value_model.link))
         c_fam = grouper.transform(scaled_contributions(bundle.churn_model.contributions(X), bundle.churn_model.link))
     with reporter.step("drivers, evidence, profile rows"):
-        text_counts = X[[c for c in X.columns if c.startswith("n_") and c.endswith("_texts")]]
-        feats = pd.concat([snap.reset_index(drop=True), text_counts.reset_index(drop=True)], axis=1)
+        feats = pd.concat([snap.reset_index(drop=True), X[_driver_inputs(X.columns)].reset_index(drop=True)], axis=1)
         drivers = driver_records(feats, grouper.families, v_fam, c_fam, bundle.peers)
         tiers = bundle.tiers.assign(value)
         rfm = bundle.rfm.transform(snap.reset_index(drop=True))
@@ -475,14 +665,15 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
         cutoff_iso, version = cutoff.isoformat(), bundle.model_version
         rfm_scores = [np.asarray(rfm[c]).astype(np.int64).tolist() for c in ("rfm_r", "rfm_f", "rfm_m")]
         # Plain Python lists zipped together: no pandas access per customer.
+        outlook = _outlook_records(s.outlook)
         rows = [
             {"customer_id": cid, "tier": tier, "predicted_value": v, "churn_probability": ch, "rfm_segment": seg, "value_rank_pct": pct,
              "profile": {"drivers": drv, "evidence": evidence.get(cid, []), "features": feat, "model_input": mi,
-                         "rfm": {"r": r, "f": f, "m": m}, "cutoff": cutoff_iso},
+                         "rfm": {"r": r, "f": f, "m": m}, "cutoff": cutoff_iso, **out},
              "model_version": version, "scored_at": scored_at}
-            for cid, tier, v, ch, seg, pct, drv, feat, mi, r, f, m in zip(
+            for cid, tier, v, ch, seg, pct, drv, feat, mi, r, f, m, out in zip(
                 snap["customer_id"].tolist(), tiers.tolist(), value.astype(np.float64).tolist(), churn.astype(np.float64).tolist(),
-                rfm["rfm_segment"].tolist(), rank_pct.astype(np.float64).tolist(), drivers, feat_records, model_inputs, *rfm_scores)
+                rfm["rfm_segment"].tolist(), rank_pct.astype(np.float64).tolist(), drivers, feat_records, model_inputs, *rfm_scores, outlook)
         ]
     for row in rows:  # what the customer did (service.activity): spend per month, categories, browsing, ratings, complaints
         row["profile"]["activity"] = activity.get(row["customer_id"], {})

@@ -211,8 +211,8 @@ def _part_pooled(part: _TrainPart, name: str) -> dict[str, PooledText]:
     return {src: part.emb.pooled(src, snap["customer_id"], part.cutoffs[name]) for src in part.emb.sources}
 
 
-def _part_design(part: _TrainPart, name: str, text: TextFeaturizer) -> np.ndarray:
-    return pipeline._design(part.snapshots[name], text, part.emb, part.cutoffs[name])[0].to_numpy(dtype=np.float32)
+def _part_design(part: _TrainPart, name: str, text: TextFeaturizer, classic) -> np.ndarray:
+    return pipeline._design(part.snapshots[name], text, part.emb, part.cutoffs[name], classic)[0].to_numpy(dtype=np.float32)
 
 
 @dataclass
@@ -282,23 +282,24 @@ class DaskWork:
                 for src in self.sources}
 
     def distribute(self, X: pd.DataFrame) -> DaskMatrix:
-        """A driver-side design matrix (the fit snapshot's, whose text scores are out-of-fold) as row blocks on the workers."""
+        """A driver-side design matrix (the stacked fit snapshots, whose text scores are out-of-fold) as row blocks on the workers."""
         import dask.array as da
 
         arr = X.to_numpy(dtype=np.float32)
-        bounds = np.cumsum([0] + self.lengths["fit"])
+        # the stacked panel, in about as many row blocks as there are partitions
+        bounds = np.linspace(0, len(arr), max(len(self.parts), 1) + 1).astype(int)
         blocks = [arr[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         futures = self.client.scatter(blocks, hash=False)
         data = da.concatenate([da.from_delayed(f, shape=b.shape, dtype=np.float32) for f, b in zip(futures, blocks)])
         return DaskMatrix(data, list(X.columns), self.client)
 
-    def design(self, name: str, text: TextFeaturizer) -> DaskMatrix:
+    def design(self, name: str, text: TextFeaturizer, classic) -> DaskMatrix:
         """Design matrix of one snapshot, built on the workers (pooled vectors never leave them)."""
         import dask.array as da
 
         text_f = self.client.scatter(text, broadcast=True, hash=False)
-        columns = pipeline.TABULAR_FEATURES + (text.feature_names() if self.sources else [])
-        blocks = [da.from_delayed(self.client.submit(_part_design, p, name, text_f, pure=False), shape=(n, len(columns)), dtype=np.float32)
+        columns = pipeline.design_columns(text if self.sources else None)
+        blocks = [da.from_delayed(self.client.submit(_part_design, p, name, text_f, classic, pure=False), shape=(n, len(columns)), dtype=np.float32)
                   for p, n in zip(self.parts, self.lengths[name]) if n]
         return DaskMatrix(da.concatenate(blocks), columns, self.client)
 

@@ -105,6 +105,8 @@ def with_new_orders(row: dict, k: int, amount: float) -> dict:
 
     x["recency_days"] = 0.0
     x["frequency"] = f + k
+    if f < 1 and "first_purchase_days" in x:  # the first of the new orders becomes the first purchase
+        x["first_purchase_days"] = ages[0]
     x["orders_per_month"] = (f + k) * 30.0 / max(tenure, 30.0)
     recent = sum(a < TREND_WINDOW_DAYS for a in ages)
     prior = sum(TREND_WINDOW_DAYS <= a < 2 * TREND_WINDOW_DAYS for a in ages)
@@ -210,7 +212,7 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
         cands.append(_Candidate("no_returns", f"none of their {int(_nz(row.get('n_returned')))} returned or cancelled orders on record",
                                 0, None, without_returns(row)))
 
-    X = _frame([c.row for c in cands], names)
+    X = refresh_classic(_frame([c.row for c in cands], names), bundle)
     value = bundle.value_model.predict(X)
     churn = bundle.churn_model.predict_proba(X)
     stored = float(profile["predicted_value"])
@@ -263,6 +265,19 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
                   target_tier=target, target_floor=round(floor, 2) if floor is not None else None,
                   gap=round(floor - float(value[0]), 2) if floor is not None else None, currency=currency,
                   horizon_days=int(bundle.config["horizon_days"]), scenarios=scenarios, best=best)
+
+
+def refresh_classic(X: pd.DataFrame, bundle) -> pd.DataFrame:
+    """Recompute the classic-model columns (BG/NBD, Gamma-Gamma) from the changed behaviour, with the bundle's fit:
+    one more order moves expected orders and P(alive) the way the classic model says it would."""
+    from service.pipeline import bundle_classic
+
+    cols = [c for c in bundle_classic(bundle).transform(X.iloc[:0]).columns if c in X.columns and c != "first_purchase_days"]
+    if not cols:
+        return X
+    X = X.copy()
+    X[cols] = bundle_classic(bundle).transform(X)[cols].to_numpy()
+    return X
 
 
 def _round(x) -> float | None:

@@ -9,6 +9,7 @@ import pytest
 from service.bundle import BundleError, ModelBundle
 from service.explain import ALL_DRIVER_NAMES, check_narrative, facts_from_profile
 from service.features import FeatureBuilder, TABULAR_FEATURES
+from service.models import ValueModel
 from service.pipeline import TrainOptions, explain, score, train
 from service.store import ProfileStore
 from service.tables import load_tables
@@ -22,7 +23,9 @@ def test_bundle_is_complete_and_metrics_sane(trained):
     files = {p.name for p in trained.out_dir.iterdir()}
     assert {"manifest.json", "value.json", "churn.json", "reducer_review.npz", "reducer_browse.npz"} <= files
     m = b.metrics
-    assert m["value_objective"] in ("tweedie", "log_target") and set(m["value_selection"]) == {"tweedie", "log_target"}
+    powers = {f"tweedie:{p}" for p in ValueModel.POWERS}
+    assert m["value_objective"] in powers and powers <= set(m["value_selection"])
+    assert m["train_horizon_days"] == b.config["horizon_days"] and len(m["panel_rows"]) >= 2
     assert m["value"]["normalized_gini"] > 0.5
     assert m["churn"]["roc_auc"] > 0.7
     manifest = json.loads((trained.out_dir / "manifest.json").read_text())

@@ -1,0 +1,201 @@
+"""Model v2 pieces: the classic models (BG/NBD, Gamma-Gamma) against PyMC-Marketing, the training panel,
+bagging into one booster, calibration, intervals, the horizon shift, and SHAP that still adds up."""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from service.btyd import WEEK, BetaGeo, ClassicFeatures, GammaGamma, summary_from_features
+from service.models import ChurnModel, HorizonShift, ValueModel, average_boosters
+from service.pipeline import MIN_HISTORY_DAYS, plan_panel
+from service.tables import DataError
+
+
+def _bgnbd_sample(n=3000, seed=0):
+    """Customers simulated from a BG/NBD process with known parameters (r, alpha, a, b) = (0.5, 4, 0.8, 2.5), weeks."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(0.5, 1 / 4.0, n)
+    p = rng.beta(0.8, 2.5, n)
+    T = rng.uniform(20, 60, n)
+    x, t_x = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t > T[i]:
+                break
+            x[i] += 1
+            t_x[i] = t
+            if rng.random() < p[i]:
+                break
+    return x, t_x, T
+
+
+def test_bgnbd_fit_recovers_parameters_and_matches_pymc_marketing():
+    x, t_x, T = _bgnbd_sample()
+    bg = BetaGeo().fit(x, t_x, T)
+    assert bg.r == pytest.approx(0.5, rel=0.25) and bg.alpha == pytest.approx(4.0, rel=0.35)
+    from pymc_marketing import clv
+
+    df = pd.DataFrame({"customer_id": np.arange(len(x)), "frequency": x, "recency": t_x, "T": T})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = clv.BetaGeoModel()
+        ref.fit(data=df, method="map", progressbar=False)
+        theirs = ref.expected_purchases(data=df, future_t=13.0).mean(("chain", "draw")).values
+        their_no = ref.expected_probability_no_purchase(t=13.0, data=df).mean(("chain", "draw")).values
+    ours = bg.expected_purchases(13.0, x, t_x, T)
+    assert np.corrcoef(ours, theirs)[0, 1] > 0.995
+    assert ours.sum() / theirs.sum() == pytest.approx(1.0, abs=0.03)
+    # Repeat buyers agree; for x = 0 PyMC-Marketing's number is higher than BG/NBD's own P(alive) = 1 implies
+    # ((alpha + T) / (alpha + T + t))^r, which is what ours follows (Fader, Hardie & Lee 2005, eq. 11 with x = 0).
+    rep = x > 0
+    assert np.abs(bg.p_no_purchase(13.0, x, t_x, T) - their_no)[rep].max() < 0.05
+
+
+def test_gamma_gamma_shrinks_towards_the_population_mean():
+    rng = np.random.default_rng(1)
+    n_orders = rng.integers(1, 8, 2000).astype(float)
+    # the Gamma-Gamma process: order values ~ Gamma(p, rate nu), nu ~ Gamma(q, rate gamma); p, q, gamma = 3, 6, 50
+    nu = rng.gamma(6.0, 1 / 50.0, 2000)
+    true_mean = 3.0 / nu
+    avg = np.array([rng.gamma(3.0, 1 / v, int(k)).mean() for v, k in zip(nu, n_orders)])
+    gg = GammaGamma().fit(n_orders, avg)
+    est = gg.expected_value(n_orders, avg)
+    population = gg.expected_value(np.array([0.0]), np.array([0.0]))[0]
+    assert population == pytest.approx(avg.mean(), rel=0.2)
+    # one order: pulled towards the population mean more than twenty orders would be
+    one = gg.expected_value(np.array([1.0]), np.array([200.0]))[0]
+    many = gg.expected_value(np.array([20.0]), np.array([200.0]))[0]
+    assert population < one < many < 200.0
+    assert np.mean(np.abs(est - true_mean)) < np.mean(np.abs(avg - true_mean))
+
+
+def test_classic_features_are_per_customer_and_round_trip():
+    rng = np.random.default_rng(2)
+    n = 500
+    freq = rng.integers(0, 6, n).astype(float)
+    first = rng.uniform(40, 400, n)
+    rec = np.where(freq > 0, rng.uniform(0, 1, n) * first, first)
+    tab = pd.DataFrame({"frequency": freq, "recency_days": rec, "first_purchase_days": np.where(freq > 0, first, np.nan),
+                        "avg_order_value": np.where(freq > 0, rng.gamma(3, 20, n), 0.0), "monetary_total": freq * 40.0})
+    cf = ClassicFeatures(90).fit(tab)
+    full = cf.transform(tab)
+    alone = pd.concat([ClassicFeatures.from_dict(cf.to_dict()).transform(tab.iloc[[i]]) for i in (0, 7, 99)])
+    pd.testing.assert_frame_equal(full.iloc[[0, 7, 99]], alone)
+    assert full.notna().all().all() or full.drop(columns="first_purchase_days").notna().all().all()
+    days = cf.next_order_days(tab, 90)
+    assert ((days > 0) & (days <= 90)).all()
+
+
+def test_summary_from_features():
+    x, t_x, T = summary_from_features([3, 1, 0], [10.0, 70.0, 5.0], [70.0, 70.0, np.nan])
+    np.testing.assert_allclose(x, [2, 0, 0])
+    np.testing.assert_allclose(t_x * WEEK, [60.0, 0.0, 0.0])
+    np.testing.assert_allclose(T * WEEK, [70.0, 70.0, 5.0])
+
+
+def test_panel_learns_the_horizon_directly_when_history_allows():
+    first, cut = pd.Timestamp("2020-01-01", tz="UTC"), pd.Timestamp("2022-06-30", tz="UTC")
+    p = plan_panel(first, cut, 90)
+    assert p.train_horizon_days == 90 and p.seasonal
+    assert p.cutoffs["validation"] == cut - pd.Timedelta(days=90)
+    assert "fit_year" in p.cutoffs and p.cutoffs["fit_year"] == cut - pd.Timedelta(days=365)
+    for name, c in p.cutoffs.items():
+        if name != "score":
+            assert c + pd.Timedelta(days=90) <= cut  # every target window ends by the cutoff
+            assert (c - first).days >= MIN_HISTORY_DAYS
+
+
+def test_panel_shortens_the_horizon_and_drops_seasons_on_short_history():
+    first, cut = pd.Timestamp("2020-01-01", tz="UTC"), pd.Timestamp("2020-09-30", tz="UTC")
+    p = plan_panel(first, cut, 273)
+    assert p.train_horizon_days < 273 and not p.seasonal
+    assert any("carries" in n for n in p.notes)
+    with pytest.raises(DataError, match="days of orders"):
+        plan_panel(first, pd.Timestamp("2020-02-10", tz="UTC"), 90)
+
+
+def test_averaged_booster_predicts_the_mean_margin_and_shap_adds_up():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 5)).astype(np.float32)
+    y = np.exp(X[:, 0]) * (rng.random(400) < 0.5)
+    params = {"objective": "reg:tweedie", "base_score": 1.0, "max_depth": 3, "subsample": 0.7}
+    boosters = [xgb.train(params | {"seed": s}, xgb.DMatrix(X, y), 20 + 5 * s) for s in range(3)]
+    merged = average_boosters(boosters)
+    margins = np.mean([b.predict(xgb.DMatrix(X), output_margin=True) for b in boosters], axis=0)
+    np.testing.assert_allclose(merged.predict(xgb.DMatrix(X), output_margin=True), margins, rtol=1e-5, atol=1e-5)
+    contrib = merged.predict(xgb.DMatrix(X), pred_contribs=True)
+    np.testing.assert_allclose(contrib.sum(axis=1), margins, rtol=1e-4, atol=1e-4)
+
+
+def _frame(n, seed):
+    rng = np.random.default_rng(seed)
+    freq = rng.integers(1, 10, n).astype(float)
+    first = rng.uniform(100, 500, n)
+    rec = rng.uniform(0, 1, n) * first
+    aov = rng.gamma(3, 20, n)
+    tab = pd.DataFrame({"frequency": freq, "recency_days": rec, "first_purchase_days": first, "avg_order_value": aov,
+                        "monetary_total": freq * aov, "noise": rng.normal(size=n)})
+    cf = ClassicFeatures(90).fit(tab)
+    X = pd.concat([tab[["frequency", "recency_days", "monetary_total", "noise"]], cf.transform(tab)], axis=1)
+    rate = freq / first * 90 * np.exp(-rec / 200)
+    buys = rng.poisson(rate)
+    y = np.array([rng.gamma(3, a / 3, k).sum() if k else 0.0 for a, k in zip(aov, buys)])
+    return X, y, (buys == 0).astype(int), cf
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y, churn, cf = _frame(3000, 4)
+    Xv, yv, churn_v, _ = _frame(1500, 5)
+    value = ValueModel(seed=0, n_bags=2, max_rounds=200).fit(X, y, Xv, yv)
+    ch = ChurnModel(seed=0, n_bags=2, max_rounds=200).fit(X, churn, Xv, churn_v)
+    return value, ch, (X, y, churn), (Xv, yv, churn_v), cf
+
+
+def test_value_is_level_calibrated_and_interval_covers(fitted):
+    value, _, _, (Xv, yv, _), _ = fitted
+    pred = value.predict(Xv)
+    assert pred.sum() / yv.sum() == pytest.approx(1.0, abs=0.05)  # calibrated on this snapshot
+    low, high = value.interval(pred, Xv)
+    assert 0.75 <= np.mean((yv >= low) & (yv <= high)) <= 0.9
+    assert (low <= high).all()  # zero-inflated spend: an 80% interval need not contain the mean (it may be [0, 0])
+
+
+def test_churn_is_calibrated(fitted):
+    _, churn, _, (Xv, _, yc), _ = fitted
+    p = churn.predict_proba(Xv)
+    assert abs(p.mean() - yc.mean()) < 0.02
+
+
+def test_contributions_add_up_to_the_final_margin_with_a_horizon_shift(fitted, tmp_path):
+    value, churn, _, (Xv, _, _), cf = fitted
+    shift = HorizonShift(90, 180, cf.bg_.to_dict())
+    for model in (value, churn):
+        model.shift_ = shift
+        contrib = model.contributions(Xv.iloc[:200])
+        np.testing.assert_allclose(contrib.sum(axis=1), model.margin(Xv.iloc[:200]), rtol=1e-4, atol=1e-4)
+        model.save(tmp_path / "m.json")
+        loaded = type(model).load(tmp_path / "m.json")
+        np.testing.assert_allclose(loaded.margin(Xv.iloc[:50]), model.margin(Xv.iloc[:50]), rtol=1e-6)
+        model.shift_ = None
+    # a longer horizon: more expected value, less chance of no order
+    value.shift_, churn.shift_ = shift, shift
+    longer_v, longer_c = value.predict(Xv), churn.predict_proba(Xv)
+    value.shift_ = churn.shift_ = None
+    assert (longer_v >= value.predict(Xv) - 1e-9).all() and (longer_c <= churn.predict_proba(Xv) + 1e-9).all()
+
+
+def test_more_orders_never_lower_value_nor_raise_churn_when_constrained(fitted):
+    value, churn, _, (Xv, _, _), cf = fitted
+    if not (value.monotone_used_ and churn.monotone_used_):
+        pytest.skip("validation dropped the constraints for this sample")
+    more = Xv.copy()
+    more["frequency"] += 3
+    more["monetary_total"] += 3 * 50.0
+    more = pd.concat([more[["frequency", "recency_days", "monetary_total", "noise"]],
+                      cf.transform(more.assign(avg_order_value=more["monetary_total"] / more["frequency"]))], axis=1)
+    assert (value.predict(more) >= value.predict(Xv) - 1e-6).mean() > 0.99
