@@ -170,7 +170,7 @@ class CustomerRow(_Row):
     """A row of the customers table; further columns (country, ...) are kept as they are."""
 
     customer_id: Id = Field(examples=["NEW001"])
-    signup_ts: Timestamp | None = Field(default=None, examples=["2025-06-01T09:00:00Z"])
+    signup_ts: Timestamp | None = Field(default=None, description="Sign-up date, ISO 8601 (optional).", examples=["2025-06-01T09:00:00Z"])
 
 
 class OrderRow(_Row):
