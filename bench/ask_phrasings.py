@@ -75,7 +75,8 @@ def judge(key: str, a: dict, cid: str, raw: Raw) -> bool:
         return re.search(r"\d+% chance", text) is not None
     if key == "last_year":
         year = raw.last_full_year()  # the amount and the year it is for (a lifetime total that happens to match is no answer)
-        return _money(raw.spend_in_year(cid, year)) in text and str(year) in text
+        spent = raw.spend_in_year(cid, year)
+        return str(year) in text and (_money(spent) in text or (spent == 0 and "bought nothing" in text))
     if key == "complain":
         r = raw.reviews[raw.reviews["customer_id"] == cid]
         good = set(r.loc[r["rating"] >= 3, "text"])
@@ -96,7 +97,7 @@ def judge(key: str, a: dict, cid: str, raw: Raw) -> bool:
         return re.search(MONEY, text) is not None and ("next 90 days" in text or "next quarter" in text)
     if key == "wrote":
         browsing = set(raw.events.loc[raw.events["customer_id"] == cid, "text"].dropna())
-        own = text.split("\n")[0] if "own words" in text else text
+        own = text.split("Not their words")[0]  # what is presented as theirs; labelled browsing after it is fine
         return not any(q in browsing for q in _quotes(own)) and (bool(quoted) or "no review" in text.lower())
     raise KeyError(key)
 

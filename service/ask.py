@@ -60,8 +60,26 @@ def explain_stored(customer_id: str, store, narrator: Narrator | None = None, ma
     """`insight explain` and `GET /v1/customers/{id}/explanation` share this path, so their JSON is identical."""
     from service.store import ProfileStore
 
-    profile, meta = ProfileStore.read_profile(store, customer_id)
+    try:
+        profile, meta = ProfileStore.read_profile(store, customer_id)
+    except KeyError:
+        ps = ProfileStore(store)
+        try:
+            unscored = customer_id in set(ps.meta().get("unscored_customers") or [])
+        finally:
+            ps.close()
+        if unscored:
+            raise UnscoredCustomer(customer_id) from None
+        raise
     return explain_customer(profile, meta, narrator or get_narrator(), mask=mask)
+
+
+class UnscoredCustomer(ValueError):
+    """A customer the input tables know, without orders, so not scored (a user error in the CLI: message, exit code 2)."""
+
+    def __init__(self, customer_id: str):
+        super().__init__(f"customer {customer_id!r} is known, no orders yet, so not scored")
+        self.customer_id = customer_id
 
 
 # ----------------------------------------------------------------------------- routing
@@ -125,6 +143,7 @@ class SpendFacts(BaseModel):
     lifetime_spend: float | None = Field(description="Net spend to date.", examples=[1412.5])
     lifetime_orders: int | None = Field(description="Purchases to date.", examples=[14])
     cutoff: str = Field(description="Date the data end (the scoring cutoff).", examples=["2025-12-31"])
+    last_order: str | None = Field(default=None, description="Date of the last purchase (ISO), when stored.", examples=["2025-12-02"])
 
 
 class NextOrderFacts(BaseModel):
@@ -176,6 +195,7 @@ class OfferFacts(BaseModel):
     tier: str = Field(description="Tier.", examples=["High"])
     churn_probability: float = Field(description="Churn probability.", examples=[0.55])
     churn_band: str = Field(description="Churn risk band (playbook).", examples=["medium"])
+    horizon_days: int = Field(description="Horizon in days.", examples=[90])
     offer: str = Field(description="The playbook's discount advice for this tier and band.", examples=["A small incentive can help ..."])
     action: str = Field(description="The playbook's next action for this tier and band.", examples=["Send a personal e-mail ..."])
     playbook: str = Field(description="The playbook file the advice comes from.", examples=["prompts/playbook.toml"])
@@ -257,7 +277,7 @@ def answer(question: str, ctx: CustomerContext) -> AskAnswer:
         # The explanation's own faithfulness check covers the narrative; the short preface only names tiers.
         result.check = result.explanation.check
     else:
-        result.check = check_numbers(result.answer, result, facts.customer_id)
+        result.check = check_numbers(result.answer, result, facts.customer_id, facts_from_profile(profile, ctx.meta, top=1000))
     return result
 
 
@@ -410,7 +430,8 @@ def _value(r: Route, facts, profile, ctx):
     elif facts.next_tier:
         s.append(f"{facts.tier} means a forecast below {money(facts.next_tier_floor, c)}, where {facts.next_tier} starts.")
     if vf.spent_to_date is not None and vf.purchases is not None:
-        s.append(f"So far: {money(vf.spent_to_date, c)} spent over {_purchases(vf.purchases)}.")
+        s.append(f"So far: {money(vf.spent_to_date, c)} spent over {_purchases(vf.purchases)}." if vf.purchases >= 1
+                 else "No kept purchases so far (every order was returned or cancelled).")
     return " ".join(s), {"value": vf}
 
 
@@ -514,9 +535,7 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> tuple[str, pd.Timestamp
 def spend_between(activity: dict, start: pd.Timestamp | None, end: pd.Timestamp, rolling: bool,
                   cutoff: pd.Timestamp) -> tuple[float, int] | None:
     """(net spend, purchases) from the stored activity; None when the store has no history for the period."""
-    months = activity.get("spend_by_month")
-    if months is None:
-        return None
+    months = activity.get("spend_by_month") or {}  # no months: no kept purchase (every order returned or cancelled)
     if start is None:
         return round(sum(v[1] for v in months.values()), 2), sum(int(v[0]) for v in months.values())
     recent = activity.get("recent_orders") or []
@@ -543,10 +562,12 @@ def _spend(r: Route, facts, profile, ctx):
     life = facts.figures.get("historic_value", feats.get("monetary_total"))
     life_n = feats.get("frequency")
     words, start, end, rolling = parse_period(r.text or "", cutoff) if getattr(r, "text", None) else ("to date", None, cutoff.normalize(), False)
-    got = spend_between(act, start, end, rolling, cutoff) if act else None
+    stored = "activity" in (profile.get("profile") or {})  # stores scored before activity was kept cannot answer per period
+    got = spend_between(act, start, end, rolling, cutoff) if stored else None
     sf = SpendFacts(period=words, start=start.date().isoformat() if start is not None else None, end=end.date().isoformat(),
                     spend=got[0] if got else None, orders=got[1] if got else None, lifetime_spend=_r4(life),
-                    lifetime_orders=int(round(life_n)) if life_n is not None else None, cutoff=cutoff.date().isoformat())
+                    lifetime_orders=int(round(life_n)) if life_n is not None else None, cutoff=cutoff.date().isoformat(),
+                    last_order=act.get("last_order"))
     net = "returned and cancelled orders not counted"
     if start is None:
         text = (f"{facts.customer_id} has spent {money(life, c)} to date over {_purchases(life_n or 0)} ({net}; the data end on "
@@ -562,9 +583,8 @@ def _spend(r: Route, facts, profile, ctx):
         when = f"In {words}" if not words.startswith("the ") else f"In {words}"
         if n == 0:
             text = f"{when}, {facts.customer_id} bought nothing ({net}; the data end on {sf.cutoff})."
-            last = act.get("last_order")
-            if last:
-                text += f" Their last purchase was on {last}."
+            if sf.last_order:
+                text += f" Their last purchase was on {sf.last_order}."
         else:
             unit = ("purchase day" if n == 1 else "purchase days") if rolling else ("purchase" if n == 1 else "purchases")
             text = f"{when}, {facts.customer_id} spent {money(spend, c)} over {n} {unit} ({net}; the data end on {sf.cutoff})."
@@ -604,8 +624,12 @@ def _next_order(r: Route, facts, profile, ctx):
         s.append("They have bought only once, so there is no usual rhythm yet.")
     if nf.next_order_date:
         late = nf.next_order_date < cutoff
-        s.append(f"Their next order was due around {nf.next_order_date}, so it is overdue." if late
-                 else f"The next order is expected around {nf.next_order_date}.")
+        if late:
+            s.append(f"Their next order was due around {nf.next_order_date}, so it is overdue.")
+        elif nf.buy_probability < 0.5:
+            s.append(f"A purchase is unlikely, but if they do buy, the most likely date is around {nf.next_order_date}.")
+        else:
+            s.append(f"The next order is expected around {nf.next_order_date}.")
     if nf.expected_orders is not None:
         s.append(f"The model expects about {nf.expected_orders:.1f} orders in the next {nf.horizon_days} days.")
     s.append(f"Chance of at least one purchase in the next {nf.horizon_days} days: {nf.buy_probability * 100:.0f}%.")
@@ -637,9 +661,9 @@ def _satisfaction(r: Route, facts, profile, ctx):
         s.append(f"{cid} has written no reviews, so there is no rating and no complaint on record.")
     else:
         dist = ", ".join(f"{sf.by_rating[k]} rated {k}/5" for k in sorted(sf.by_rating, reverse=True))
-        mood = ("By their ratings they are happy" if (sf.mean_rating or 0) >= 4 and not sf.complaints
-                else "By their ratings they are unhappy" if (sf.mean_rating or 5) <= 2.5
-                else "Their ratings are mixed")
+        mood = (f"By their ratings, {cid} is happy with us" if (sf.mean_rating or 0) >= 4 and not sf.complaints
+                else f"By their ratings, {cid} is unhappy with us" if (sf.mean_rating or 5) <= 2.5
+                else f"{cid}'s ratings are mixed")
         s.append(f"{mood}: {plural(sf.reviews, 'review')}, average {sf.mean_rating:.1f} out of 5" + (f" ({dist})" if dist else "") + ".")
         if sf.complaints:
             s.append("Their complaints (reviews rated 1 or 2 out of 5): " + " ".join(f"\u201c{q.text}\u201d (review {q.date}, {q.rating}/5)."
@@ -692,7 +716,8 @@ def _offer_facts(facts, profile, ctx, with_whatif: bool = True) -> OfferFacts | 
     except PlaybookError:
         return None
     play = pb.play(facts.tier, facts.churn_probability)
-    of = OfferFacts(tier=facts.tier, churn_probability=facts.churn_probability, churn_band=pb.band(facts.churn_probability), offer=play.offer,
+    of = OfferFacts(tier=facts.tier, churn_probability=facts.churn_probability, churn_band=pb.band(facts.churn_probability),
+                    horizon_days=facts.horizon_days, offer=play.offer,
                     action=play.action, playbook=pb.source.rsplit("/", 2)[-2] + "/" + pb.source.rsplit("/", 1)[-1])
     if with_whatif and ctx.bundle is not None and facts.tier != TIER_ORDER[0]:
         try:
@@ -733,10 +758,16 @@ def _summary(r: Route, facts, profile, ctx):
     s.append(f"Churn risk: {band}({facts.churn_probability * 100:.0f}% chance of no purchase in that time). RFM segment: {facts.rfm_segment}.")
     if vf.spent_to_date is not None and vf.purchases is not None:
         since = _activity(profile).get("first_order")
-        s.append(f"So far {money(vf.spent_to_date, c)} over {_purchases(vf.purchases)}" + (f" since {since}" if since else "")
-                 + (f"; last bought on {nf.last_order}" if nf.last_order else "") + ".")
+        if vf.purchases >= 1:
+            s.append(f"So far {money(vf.spent_to_date, c)} over {_purchases(vf.purchases)}" + (f" since {since}" if since else "")
+                     + (f"; last bought on {nf.last_order}" if nf.last_order else "") + ".")
+        else:
+            s.append("No kept purchases so far (every order was returned or cancelled).")
     if nf.next_order_date:
-        s.append(f"Next order {'was due around' if nf.next_order_date < _cutoff(profile, ctx).date().isoformat() else 'expected around'} {nf.next_order_date}.")
+        due = nf.next_order_date < _cutoff(profile, ctx).date().isoformat()
+        s.append(f"Next order was due around {nf.next_order_date} (overdue)." if due else
+                 f"Next order expected around {nf.next_order_date}." if nf.buy_probability >= 0.5 else
+                 f"A purchase in the next {facts.horizon_days} days is unlikely; if one comes, most likely around {nf.next_order_date}.")
     top = [d for d in facts.drivers if d.contribution > 0][:2]
     if top:
         s.append("Main reasons for the forecast: " + "; ".join(f"{d.name} ({driver_fact(d, c, facts.figures)})" for d in top) + ".")
@@ -800,10 +831,14 @@ def _numbers_in(obj, out: list[float]) -> None:
 PHRASE_NUMBERS = (1.0, 2.0, 3.0, 5.0, 80.0)
 
 
-def check_numbers(text: str, result: AskAnswer, customer_id: str) -> CheckResult:
+def check_numbers(text: str, result: AskAnswer, customer_id: str, facts=None) -> CheckResult:
     """Every number in ``text`` (outside quotes) must match, within rounding, a number in the structured facts of ``result``
     (or a difference of two of them, for "X short" / "X above")."""
     allowed: list[float] = list(PHRASE_NUMBERS)
+    if facts is not None:  # the customer's facts as plain words state them (whole days, months of tenure, 100 - percentile)
+        from service.explain import _allowed_numbers
+
+        allowed += [float(x) for x in _allowed_numbers(facts)]
     _numbers_in(result.model_dump(exclude={"answer", "check", "suggestions", "question"}), allowed)
     facts_nums = list(allowed)
     body = _QUOTE.sub(" ", text).replace(customer_id, " ")

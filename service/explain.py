@@ -121,6 +121,8 @@ def facts_from_profile(profile: dict, meta: dict, top: int = TOP_DRIVERS) -> Fac
     interval = inner.get("value_interval")
     interval = [round(float(x), 2) for x in interval] if isinstance(interval, (list, tuple)) and len(interval) == 2 and \
         all(isinstance(x, (int, float)) and math.isfinite(x) for x in interval) else None
+    if interval and not interval[0] <= round(float(profile["predicted_value"]), 2) <= interval[1]:
+        interval = None  # a range that does not hold the prediction would read as a contradiction: not stated
     nod = inner.get("next_order_date")
     return Facts(
         churn_band=band, next_action=action, next_order_date=nod if isinstance(nod, str) and nod else None, value_interval=interval,

@@ -133,8 +133,10 @@ def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
             (f"the wording of their {plural(v, 'review')}" if v else "the wording of their reviews")
     if feat == "n_browse_texts":
         return "the kind of products they look at and search for"
-    if feat == "btyd_expected_orders" and v is not None:
-        return f"their buying pattern points to about {v:.1f} orders in the coming period"
+    if feat == "btyd_expected_orders":
+        # The purchase-pattern model's own count is for its horizon, not necessarily the forecast's: no number here, so it
+        # never reads as a second, different "orders expected".
+        return "how often and how recently they have bought (their purchase pattern)"
     if v is None:
         return d.name
     value = money(v, currency) if feat in MONEY_FEATURES else (f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.2f}")

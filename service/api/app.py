@@ -1,6 +1,7 @@
 """The FastAPI application: ``create_app(settings)`` builds one service instance around an AppState.
 
-Open: /healthz, /readyz. Everything else (the /v1 API, /metrics, /openapi.json) needs an API key.
+Open: /healthz, /readyz, the console's sign-in page and static assets, the /docs shell. Everything else (the /v1 API, /metrics,
+/openapi.json, every console page with data) needs an API key (the console: a session opened with one).
 """
 from __future__ import annotations
 
@@ -171,6 +172,9 @@ def create_app(settings: ApiSettings | None = None, *, store: str | None = None,
     problems.install(app)
     for r in (customers.router, ask.router, score.router, model.router, admin.router, health.router):
         app.include_router(r)
+    from service.console.routes import install as install_console
+
+    install_console(app)  # the agent console (/console) and Swagger UI (/docs), same keys; assets ship with the package
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_agent)])
     def openapi(request: Request) -> JSONResponse:
@@ -191,7 +195,11 @@ def _preload_encoder(state: AppState) -> None:
         return
     try:
         t0 = time.perf_counter()
-        if state.encoder(snap.bundle) is not None:
+        enc = state.encoder(snap.bundle)
+        if enc is not None:
+            from service.intents import example_index
+
+            example_index(enc)  # the example questions of the ask router, embedded once
             log.info("embedding model loaded in %.1fs", time.perf_counter() - t0)
     except Exception as exc:  # scoring will report it; reads are unaffected
         log.warning("could not preload the embedding model: %s", exc)

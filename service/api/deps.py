@@ -43,17 +43,23 @@ def authenticate(request: Request, api_key: str | None = Security(api_key_header
         if metrics:
             metrics.auth_failures.labels("missing").inc()
         raise ProblemException(401, "this endpoint needs an API key in the X-API-Key header (or Authorization: Bearer)", headers=WWW_AUTH)
-    digest = hashlib.sha256(given.encode("utf-8", "surrogateescape")).digest()
-    match = None
-    for key in request.app.state.api_keys:  # compare with every key, no early exit
-        if hmac.compare_digest(digest, key.digest) and match is None:
-            match = key
-    if match is None:
+    principal = principal_for_key(request.app.state.api_keys, given)
+    if principal is None:
         if metrics:
             metrics.auth_failures.labels("unknown").inc()
         raise ProblemException(401, "the API key is not valid", headers=WWW_AUTH)
-    request.state.principal = match.label
-    return Principal(role=match.role, label=match.label)
+    request.state.principal = principal.label
+    return principal
+
+
+def principal_for_key(api_keys, given: str) -> Principal | None:
+    """The principal of a presented key, or None. Hashed, then compared with every configured key (no early exit)."""
+    digest = hashlib.sha256(given.encode("utf-8", "surrogateescape")).digest()
+    match = None
+    for key in api_keys:
+        if hmac.compare_digest(digest, key.digest) and match is None:
+            match = key
+    return None if match is None else Principal(role=match.role, label=match.label)
 
 
 def require_agent(principal: Principal = Depends(authenticate)) -> Principal:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from service.api.problems import ProblemException
-from service.api.schemas import (CustomerProfile, ExplanationResponse, ModelInfo, RFMScores, ScoredProfile, ScoreRequest, ScoreResponse,
+from service.api.schemas import (CustomerList, CustomerProfile, CustomerSummary, ExplanationResponse, ModelInfo, RFMScores, ScoredProfile, ScoreRequest, ScoreResponse,
                                  SimilarResponse, TierInfo, TiersResponse)
 from service.api.state import AppState, Snapshot
 from service.ask import AskAnswer, CustomerContext, SimilarCustomer, answer, explain_customer
@@ -20,15 +20,58 @@ from service.privacy import redact_profile
 from service.tiers import TIER_ORDER
 
 
-def not_found(customer_id: str) -> ProblemException:
+def not_found(customer_id: str, snap: Snapshot | None = None) -> ProblemException:
+    if snap is not None and customer_id in snap.unscored:
+        return ProblemException(404, f"customer {customer_id!r} is known, no orders yet, so not scored", title="Customer not scored",
+                                type_="unscored-customer")
     return ProblemException(404, f"customer {customer_id!r} is not in the profile store", title="Customer not found", type_="unknown-customer")
 
 
 def stored_profile(snap: Snapshot, customer_id: str) -> dict:
     profile = snap.profile(customer_id)
     if profile is None:
-        raise not_found(customer_id)
+        raise not_found(customer_id, snap)
     return profile
+
+
+SORTS = ("value", "churn", "id")
+
+
+def list_customers(snap: Snapshot, q: str | None = None, tier: str | None = None, segment: str | None = None, churn_band: str | None = None,
+                   sort: str = "value", order: str = "desc", page: int = 1, page_size: int = 25) -> CustomerList:
+    """Customers whose id starts with ``q`` (case-insensitive), of a tier, RFM segment and churn band, sorted and paginated."""
+    from service.playbook import get_playbook
+
+    cat = snap.catalog()
+    lo, hi = cat.prefix_range(q.strip()) if q and q.strip() else (0, len(cat.ids))
+    idx = np.arange(lo, hi)
+    if tier:
+        idx = idx[np.array([t.casefold() == tier.casefold() for t in cat.tier[idx]], dtype=bool)] if len(idx) else idx
+    if segment:
+        idx = idx[np.array([(s or "").casefold() == segment.casefold() for s in cat.segment[idx]], dtype=bool)] if len(idx) else idx
+    pb = get_playbook()
+    if churn_band:
+        a, b = pb.band_range(churn_band)
+        idx = idx[(cat.churn[idx] >= a) & (cat.churn[idx] < b)]
+    if sort == "value":
+        key = cat.value[idx]
+    elif sort == "churn":
+        key = cat.churn[idx]
+    else:
+        key = np.arange(len(idx), dtype=np.float64)  # already in id order
+    ordered = idx[np.argsort(-key if order == "desc" else key, kind="stable")]
+    total = len(ordered)
+    pages = max((total + page_size - 1) // page_size, 1)
+    chunk = ordered[(page - 1) * page_size: page * page_size]
+    items = [CustomerSummary(customer_id=str(cat.ids[i]), tier=str(cat.tier[i]), predicted_value=round(float(cat.value[i]), 2),
+                             churn_probability=round(float(cat.churn[i]), 4), churn_band=pb.band(float(cat.churn[i])),
+                             rfm_segment=str(cat.segment[i]), value_rank_pct=float(cat.rank_pct[i])) for i in chunk]
+    unscored: list[str] = []
+    if q and q.strip() and not (tier or segment or churn_band):
+        p = q.strip().casefold()
+        unscored = sorted(c for c in snap.unscored if c.casefold().startswith(p))[:10]
+    return CustomerList(items=items, total=total, page=page, page_size=page_size, pages=pages, sort=sort, order=order,
+                        unscored_matches=unscored)
 
 
 def _drivers(profile: dict, top: int) -> list[Driver]:
@@ -46,7 +89,31 @@ def profile_view(snap: Snapshot, profile: dict, mask: bool, top: int = TOP_DRIVE
                rfm_segment=profile["rfm_segment"], rfm=RFMScores(**rfm) if rfm else None, horizon_days=int(snap.meta["horizon_days"]),
                currency=snap.meta.get("currency", "$"), cutoff=inner.get("cutoff"), drivers=_drivers(profile, top),
                evidence=[Evidence(**e) for e in inner.get("evidence", [])], features=inner.get("features") or {},
-               model_version=profile["model_version"], scored_at=profile["scored_at"], **extra)
+               model_version=profile["model_version"], scored_at=profile["scored_at"], **_outlook(profile), **extra)
+
+
+def _outlook(profile: dict) -> dict:
+    """The profile fields beside the prediction (historic value, expected orders, rhythm, next order date, 80% interval) where the
+    store has them, and the churn band; absent fields stay None."""
+    import math
+
+    from service.playbook import PlaybookError, get_playbook
+
+    inner = profile["profile"]
+    out: dict = {}
+    for key in ("historic_value", "expected_orders", "avg_days_between_orders"):
+        v = inner.get(key)
+        out[key] = round(float(v), 2) if isinstance(v, (int, float)) and math.isfinite(v) else None
+    nod = inner.get("next_order_date")
+    out["next_order_date"] = nod if isinstance(nod, str) and nod else None
+    iv = inner.get("value_interval")
+    out["value_interval"] = ([round(float(x), 2) for x in iv] if isinstance(iv, (list, tuple)) and len(iv) == 2
+                             and all(isinstance(x, (int, float)) and math.isfinite(x) for x in iv) else None)
+    try:
+        out["churn_band"] = get_playbook().band(float(profile["churn_probability"]))
+    except PlaybookError:
+        out["churn_band"] = None
+    return out
 
 
 def customer(snap: Snapshot, customer_id: str, mask: bool, top: int) -> CustomerProfile:
@@ -71,7 +138,7 @@ def _similar_customers(snap: Snapshot, pairs: list[tuple[str, float]]) -> list[S
 
 def similar(snap: Snapshot, customer_id: str, k: int) -> SimilarResponse:
     if snap.roster_row(customer_id) is None:
-        raise not_found(customer_id)
+        raise not_found(customer_id, snap)
     try:
         pairs = snap.neighbours(customer_id, k)
     except KeyError:
@@ -80,7 +147,8 @@ def similar(snap: Snapshot, customer_id: str, k: int) -> SimilarResponse:
     return SimilarResponse(customer_id=customer_id, k=k, index=snap.index.kind, similar=_similar_customers(snap, pairs))
 
 
-def ask(snap: Snapshot, customer_id: str, question: str, narrator, mask: bool) -> AskAnswer:
+def ask(snap: Snapshot, customer_id: str, question: str, narrator, mask: bool, encoder=None) -> AskAnswer:
+    """``encoder``: the product's sentence encoder, for routing the question by meaning (words only without it)."""
     profile = stored_profile(snap, customer_id)
 
     def neighbours(k: int) -> list[SimilarCustomer]:
@@ -90,8 +158,17 @@ def ask(snap: Snapshot, customer_id: str, question: str, narrator, mask: bool) -
             return []
 
     ctx = CustomerContext(profile=profile, meta=snap.meta, narrator=narrator, bundle=snap.bundle, similar=neighbours,
-                          population_churn=snap.population_churn, mask=mask)
+                          population_churn=snap.population_churn, mask=mask, encoder=encoder)
     return answer(question, ctx)
+
+
+def question_encoder(state: AppState, snap: Snapshot):
+    """The sentence encoder questions are routed with: the bundle's (already loaded for scoring), or None when the bundle has no
+    text model or it cannot be loaded (routing then uses words only)."""
+    try:
+        return state.encoder(snap.bundle)
+    except Exception:  # noqa: BLE001 - a missing encoder degrades routing, it does not fail the question
+        return None
 
 
 def tiers(snap: Snapshot) -> TiersResponse:

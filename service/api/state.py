@@ -102,6 +102,8 @@ class Snapshot:
     copy_path: Path | None = None
     load_seconds: float = 0.0
     extra_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    _catalog: "Catalog | None" = None
+    _unscored: set[str] | None = None
     _refs: int = 0
     _retired: bool = False
     _closed: bool = False
@@ -185,16 +187,62 @@ class Snapshot:
     def roster_row(self, customer_id: str) -> tuple | None:
         return self.roster.get(customer_id)
 
+    @property
+    def unscored(self) -> set[str]:
+        """Customers the input tables know who have no orders, so were not scored (store metadata)."""
+        if self._unscored is None:
+            self._unscored = set(self.meta.get("unscored_customers") or [])
+        return self._unscored
+
+    def catalog(self) -> "Catalog":
+        """The roster as arrays for search (built once per snapshot, rebuilt after profiles are added)."""
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = Catalog.build(self.roster, self.population_values)
+            return self._catalog
+
     # -- writes (admin cold-start scoring) ------------------------------------------------------
 
     def add_profiles(self, rows: list[dict], vectors: np.ndarray) -> None:
         """Make freshly scored profiles visible in this snapshot (the caller has written them to the live store)."""
         if self.copy_path is not None:
             self.store.upsert(rows)
+        self._catalog = None  # search sees the new profiles
         for row, vec in zip(rows, vectors):
             self.roster[row["customer_id"]] = (row["tier"], row["predicted_value"], row["churn_probability"], row["rfm_segment"])
             if row["customer_id"] not in self.index:
                 self.extra_vectors[row["customer_id"]] = np.asarray(vec, dtype=np.float32)
+
+
+@dataclass
+class Catalog:
+    """Search over the scored customers: ids sorted case-folded (prefix = one binary search), tiers, segments, values and churn
+    as arrays (filters are masks, sorting one argsort of the matches)."""
+
+    ids: np.ndarray          # customer ids, sorted by their case-folded form
+    folded: list[str]        # the case-folded ids, same order
+    tier: np.ndarray
+    segment: np.ndarray
+    value: np.ndarray
+    churn: np.ndarray
+    rank_pct: np.ndarray
+
+    @classmethod
+    def build(cls, roster: dict[str, tuple], population_values: np.ndarray) -> "Catalog":
+        items = sorted(roster.items(), key=lambda kv: (kv[0].casefold(), kv[0]))
+        ids = np.array([k for k, _ in items], dtype=object)
+        value = np.array([v[1] for _, v in items], dtype=np.float64)
+        n = len(population_values)
+        rank = np.floor(np.searchsorted(population_values, value, side="left") / max(n, 1) * 1000) / 10
+        return cls(ids=ids, folded=[k.casefold() for k, _ in items], tier=np.array([v[0] for _, v in items], dtype=object),
+                   segment=np.array([v[3] for _, v in items], dtype=object), value=value,
+                   churn=np.array([v[2] for _, v in items], dtype=np.float64), rank_pct=rank)
+
+    def prefix_range(self, prefix: str) -> tuple[int, int]:
+        import bisect
+
+        p = prefix.casefold()
+        return bisect.bisect_left(self.folded, p), bisect.bisect_left(self.folded, p + "\U0010ffff")
 
 
 # ----------------------------------------------------------------------------- loading

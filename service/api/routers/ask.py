@@ -13,8 +13,12 @@ router = APIRouter(prefix="/v1", tags=["ask"], dependencies=[Depends(require_age
 
 @router.post("/ask", response_model=AskResponse, summary="Answer a question about one customer")
 def ask(request: Request, body: AskRequest = Body(...), snap: Snapshot = Depends(snapshot)) -> AskResponse:
-    """Routes the question (why this tier, churn risk, what would move them up, similar customers, predicted spend, their own words)
-    to an answer built only from the customer's facts and the model's re-predictions; anything else gets a list of what can be asked."""
-    result = services.ask(snap, body.customer_id, body.question, request.app.state.narrator, request.app.state.settings.api_mask_pii)
+    """Routes the question by meaning (the bundled sentence encoder and multilingual word stems; rules only guard against instructions
+    and requests for contact data) to an answer built only from the customer's facts, stored history and the model's re-predictions:
+    a summary, why this tier, churn risk, the next order, spend in a period, satisfaction and complaints, products, offer advice, what
+    would move them up, similar customers, predicted spend, their own words. A two-part question gets both answers; anything else
+    gets a list of what can be asked."""
+    result = services.ask(snap, body.customer_id, body.question, request.app.state.narrator, request.app.state.settings.api_mask_pii,
+                          encoder=services.question_encoder(request.app.state.insight, snap))
     request.app.state.metrics.ask.labels(result.intent).inc()
     return result

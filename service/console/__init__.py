@@ -1,0 +1,1 @@
+"""The agent console: server-rendered pages beside the API (see routes.py)."""
