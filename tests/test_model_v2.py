@@ -193,9 +193,12 @@ def test_more_orders_never_lower_value_nor_raise_churn_when_constrained(fitted):
     value, churn, _, (Xv, _, _), cf = fitted
     if not (value.monotone_used_ and churn.monotone_used_):
         pytest.skip("validation dropped the constraints for this sample")
+    aov = Xv["monetary_total"] / Xv["frequency"]
     more = Xv.copy()
-    more["frequency"] += 3
-    more["monetary_total"] += 3 * 50.0
+    more["frequency"] += 3  # three more orders at the customer's own average value, the last one today
+    more["monetary_total"] += 3 * aov
+    more["recency_days"] = 0.0
     more = pd.concat([more[["frequency", "recency_days", "monetary_total", "noise"]],
-                      cf.transform(more.assign(avg_order_value=more["monetary_total"] / more["frequency"]))], axis=1)
-    assert (value.predict(more) >= value.predict(Xv) - 1e-6).mean() > 0.99
+                      cf.transform(more.assign(avg_order_value=aov))], axis=1)
+    assert (value.predict(more) >= value.predict(Xv) - 1e-6).all()
+    assert (churn.predict_proba(more) <= churn.predict_proba(Xv) + 1e-6).all()
