@@ -329,7 +329,24 @@ def serve(
     """Serve the HTTP API (keys from INSIGHT_API_KEYS). SIGHUP or POST /v1/admin/reload swaps in a new bundle and store without downtime."""
     from service.api.serve import run
 
+    _check_port(host, port)  # a busy port is one line and exit 2, before the snapshot is loaded
     run(store=store, model_dir=model, data_dir=data, host=host, port=port, log_level=log_level, console=err)
+
+
+def _check_port(host: str, port: int) -> None:
+    """ValueError (one line, exit 2) when ``host:port`` cannot be listened on, e.g. another server holds it."""
+    import socket
+
+    try:
+        family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ValueError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: only a live listener blocks the port
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server using it? choose another --port)") from None
 
 
 @app.command("eval")

@@ -60,3 +60,16 @@ def test_explain_json_is_the_api_contract(scored):
 def test_unknown_customer(scored):
     r = run("explain", "NOPE", "--store", scored.store)
     assert r.exit_code == 2 and "'NOPE' is not in the store" in r.output
+
+
+def test_a_busy_port_is_one_line_and_exit_2():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = run("serve", "--store", "/no/such/store.db", "--port", port)
+    assert r.exit_code == 2, r.output
+    assert f"cannot listen on 127.0.0.1:{port}" in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -186,7 +187,10 @@ def test_train_killed_at_each_rename_keeps_a_usable_bundle(state, point, tmp_pat
 
 
 def test_a_killed_server_leaves_nothing_the_next_start_keeps(state, tmp_path):
-    r = run_cli(["serve", "--store", state / "p.db", "--port", "1"], fault="serve:snapshot-copied", tmp=tmp_path,
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = run_cli(["serve", "--store", state / "p.db", "--port", port], fault="serve:snapshot-copied", tmp=tmp_path,
                 INSIGHT_API_KEYS="k:agent", INSIGHT_API_SNAPSHOT_DIR=state / "snaps", INSIGHT_API_PRELOAD_ENCODER="false")
     assert r.returncode == -signal.SIGKILL
     left = list((state / "snaps").glob(f"{SNAPSHOT_PREFIX}*"))
