@@ -242,11 +242,15 @@ class _XGBModel:
     # The classic model's prediction the trees boost from (see ``_offset``); None: boost from a constant.
     OFFSET_FEATURE: str | None = None
 
+    @property
+    def offset_feature(self) -> str | None:
+        return getattr(self, "offset_feature_", None) or self.OFFSET_FEATURE
+
     def _offset(self, X) -> np.ndarray | None:
         """Per-row base margin from the classic-model feature, or None when the model has none."""
-        if self.OFFSET_FEATURE is None or self.OFFSET_FEATURE not in self.feature_names_:
+        if not self._offset_used():
             return None
-        return self._offset_from(_column(X, self.OFFSET_FEATURE))
+        return self._offset_from(_column(X, self.offset_feature))
 
     @staticmethod
     def _offset_from(values: np.ndarray) -> np.ndarray:
@@ -275,7 +279,7 @@ class _XGBModel:
         return average_boosters(boosters), rounds
 
     def _offset_used(self) -> bool:
-        return self.OFFSET_FEATURE is not None and self.OFFSET_FEATURE in self.feature_names_
+        return self.offset_feature is not None and self.offset_feature in self.feature_names_
 
     def _prepare_offsets(self, X, X_val) -> None:
         """Compute the training and validation offsets once per fit (keyed by the matrices' identity)."""
@@ -327,7 +331,7 @@ class _XGBModel:
             out[start:start + SHAP_BATCH_ROWS] = self.booster_.predict(_dmatrix(X.iloc[start:start + SHAP_BATCH_ROWS]), pred_contribs=True)
         off = self._offset(X)
         if off is not None:  # the classic model's part of the margin, credited to its feature against the training mean
-            out[:, self.feature_names_.index(self.OFFSET_FEATURE)] += off - self.offset_ref_
+            out[:, self.feature_names_.index(self.offset_feature)] += off - self.offset_ref_
             out[:, -1] += self.offset_ref_
         c0, c1 = self.calibration_
         out *= c1
@@ -344,7 +348,8 @@ class _XGBModel:
     # -- persistence: everything beyond the trees travels as booster attributes, inside the one JSON file
     def _attrs(self) -> dict:
         return {"calibration": json.dumps(list(self.calibration_)), "horizon_shift": json.dumps(self.shift_.to_dict() if self.shift_ else None),
-                "monotone": "1" if self.monotone_used_ else "0", "offset_ref": repr(self.offset_ref_)}
+                "monotone": "1" if self.monotone_used_ else "0", "offset_ref": repr(self.offset_ref_),
+                "offset_feature": self.offset_feature or ""}
 
     def _load_attrs(self) -> None:
         b = self.booster_
@@ -353,6 +358,7 @@ class _XGBModel:
         self.shift_ = HorizonShift(**shift) if shift else None
         self.monotone_used_ = b.attr("monotone") == "1"
         self.offset_ref_ = float(b.attr("offset_ref") or 0.0)
+        self.offset_feature_ = b.attr("offset_feature") or None
 
     def save(self, path) -> None:
         """XGBoost JSON; attributes set at fit time (objective, calibration, shift) travel inside it."""
@@ -416,12 +422,13 @@ class ValueModel(_XGBModel):
     POWERS = (1.2, 1.5)
     INTERVAL = (0.1, 0.9)
     INTERVAL_BINS = 10
-    # The trees boost from the BG/NBD x Gamma-Gamma expected value (log scale): they learn a correction factor
-    # to the classic model rather than a level. Why: snapshots of the panel are younger than the scored one
-    # (every customer is older at the cutoff), and trees cannot extrapolate recency or age beyond the panel's
-    # range, while the classic model's dropout process can. Not chosen on validation: the latest snapshot is
-    # inside the panel's range and cannot show the extrapolation this guards against.
+    # The trees boost from a classic prediction (log scale): they learn a correction factor to it rather than a
+    # level. Why: snapshots of the panel are younger than the scored one (every customer is older at the cutoff),
+    # and trees cannot extrapolate recency or age beyond the panel's range, while a classic model can. Which
+    # classic prediction: the one that ranks the latest snapshot better (normalized Gini), BG/NBD x Gamma-Gamma
+    # (dropout-aware) or the past-spend rate (steadier for shops of loyal repeat buyers); ties go to BG/NBD.
     OFFSET_FEATURE = "btyd_expected_value"
+    OFFSET_CANDIDATES = ("btyd_expected_value", "past_spend_rate")
 
     @staticmethod
     def _offset_from(values: np.ndarray) -> np.ndarray:
@@ -436,6 +443,14 @@ class ValueModel(_XGBModel):
         self.selection_: dict[str, dict] = {}
         self.interval_: dict | None = None
 
+    def _choose_offset(self, X_val, y_val: np.ndarray) -> str | None:
+        avail = [c for c in self.OFFSET_CANDIDATES if c in self.feature_names_]
+        if not avail:
+            return None
+        gini = {c: round(normalized_gini(y_val, _column(X_val, c)), 3) for c in avail}
+        self.offset_gini_ = gini
+        return max(avail, key=lambda c: (gini[c], c == self.OFFSET_FEATURE))
+
     def _params(self, objective: str, y: np.ndarray) -> dict:
         power = _power(objective)
         # with an offset the base score must be neutral (log 1 = 0), so the margin is offset + trees
@@ -447,6 +462,7 @@ class ValueModel(_XGBModel):
         if (y < 0).any() or (y_val < 0).any() or not np.isfinite(y).all() or not np.isfinite(y_val).all():
             raise ValueError("value target must be finite and non-negative")
         self.feature_names_ = list(X.columns)
+        self.offset_feature_ = self._choose_offset(X_val, y_val)
         self._prepare_offsets(X, X_val)
         candidates = [f"tweedie:{p}" for p in self.POWERS] if self.objective == "auto" else [self.objective]
         mono = self._constraints(self.feature_names_, +1)
@@ -477,7 +493,8 @@ class ValueModel(_XGBModel):
         self.interval_ = _ratio_intervals(pred_val, y_val, self.INTERVAL_BINS, self.INTERVAL)
         self.validation_ = value_metrics(y_val, pred_val) | {"rounds": rounds, "calibration": list(self.calibration_),
                                                               "monotone": self.monotone_used_, "objective": best,
-                                                              "offset": self.OFFSET_FEATURE if self._offset_used() else None}
+                                                              "offset": self.offset_feature if self._offset_used() else None,
+                                                              "offset_candidates_gini": getattr(self, "offset_gini_", {})}
         self.shift_ = shift
         self._offsets = {}
         return self
@@ -592,7 +609,7 @@ class ChurnModel(_XGBModel):
         self.calibration_ = _platt(m_val, y_val)
         p_val = self.link(self.calibration_[0] + self.calibration_[1] * m_val)
         self.validation_ = churn_metrics(y_val, p_val) | {"rounds": rounds, "calibration": list(self.calibration_), "monotone": self.monotone_used_,
-                                                          "offset": self.OFFSET_FEATURE if self._offset_used() else None}
+                                                          "offset": self.offset_feature if self._offset_used() else None}
         self.shift_ = shift
         self._offsets = {}
         return self
