@@ -27,6 +27,7 @@ class EvalOptions:
     ablation: bool = True
     n_boot: int = 1000
     seed: int = 0
+    seeds: int = 5  # fits per learned model (product, XGBoost tabular, ablation variants)
     customers: int = 5000  # synthetic only
     threads: int = 2
     command: str | None = None
@@ -43,6 +44,7 @@ class EvalOutput:
     split: dict
     seconds: float
     printed: dict = field(default_factory=dict)
+    result: object = None  # the BacktestResult (every model's predictions per seed)
 
 
 def run_eval(opts: EvalOptions, reporter: Reporter | None = None, encoder=None, on_split=None) -> EvalOutput:
@@ -63,11 +65,11 @@ def run_eval(opts: EvalOptions, reporter: Reporter | None = None, encoder=None, 
         on_split(make_split(ds, opts.cutoff, opts.horizon_days, opts.train_horizon_days), ds)
     bt = BacktestOptions(cutoff=opts.cutoff, horizon_days=opts.horizon_days, train_horizon_days=opts.train_horizon_days,
                          rolling=opts.rolling, step_days=opts.step_days, ablation=opts.ablation, n_boot=opts.n_boot, seed=opts.seed,
-                         threads=opts.threads)
+                         seeds=opts.seeds, threads=opts.threads)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning, message=".*(empty slice|Degrees of freedom).*")
         res = run_backtest(ds, bt, reporter=reporter, encoder=encoder)
     with reporter.stage("writing report and plots"):
         metrics, report, metrics_path = write_report(res, out, command)
     return EvalOutput(out, report, metrics_path, metrics, headline_rows(metrics), verdict(metrics), metrics["split"],
-                      time.perf_counter() - t0)
+                      time.perf_counter() - t0, result=res)

@@ -19,12 +19,13 @@ import numpy as np
 from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from service.metrics import normalized_gini
+from service.metrics import _gini, normalized_gini
 from service.tiers import DEFAULT_SHARES, TIER_ORDER
 
 __all__ = [
     "normalized_gini", "spearman", "mae", "rmse", "decile_table", "decile_mape", "top_k", "lorenz_curve",
-    "tier_labels", "tier_confusion", "churn_scores", "calibration_bins", "value_report", "bootstrap",
+    "tier_labels", "tier_confusion", "churn_scores", "calibration_bins", "expected_calibration_error", "calibration_ratio",
+    "interval_report", "next_order_report", "value_report", "seed_summary", "mean_over_seeds", "bootstrap",
 ]
 
 
@@ -76,11 +77,18 @@ def decile_table(actual, predicted, n_bins: int = 10, seed: int = 0) -> list[dic
 def decile_mape(actual, predicted, n_bins: int = 10, seed: int = 0) -> float:
     """Mean absolute percentage error between mean predicted and mean actual value per prediction decile.
 
-    Deciles whose actual mean is 0 have no percentage error and are skipped; NaN if all are.
+    Deciles whose actual mean is 0 have no percentage error and are skipped; NaN if all are
+    (``decile_table`` shows how many deciles had spend).
     """
     errs = [abs(r["mean_predicted"] - r["mean_actual"]) / r["mean_actual"]
             for r in decile_table(actual, predicted, n_bins, seed) if r["mean_actual"] > 0]
     return float(np.mean(errs)) if errs else float("nan")
+
+
+def calibration_ratio(actual, predicted) -> float:
+    """Total predicted / total actual value (1 = the level is right); NaN when nobody spends."""
+    a, p = _arrays(actual, predicted)
+    return float(p.sum() / a.sum()) if a.sum() > 0 else float("nan")
 
 
 def _top_weights(predicted: np.ndarray, m: int) -> np.ndarray:
@@ -203,27 +211,61 @@ def tier_confusion(actual, predicted, shares: dict | None = None) -> dict:
 
 
 def churn_scores(actual, prob) -> dict:
-    """ROC-AUC, PR-AUC (average precision), Brier score, log-loss and the base rate."""
+    """ROC-AUC, PR-AUC (average precision), Brier score, ECE (10 equal-count bins), log-loss and the base rate."""
     y = np.asarray(actual).astype(int)
     q = np.clip(np.asarray(prob, dtype=np.float64), 1e-12, 1 - 1e-12)
     out = {"churn_rate": float(y.mean()), "mean_predicted": float(q.mean()), "n": int(len(y)),
-           "brier": float(np.mean((q - y) ** 2)),
+           "brier": float(np.mean((q - y) ** 2)), "ece": expected_calibration_error(y, q),
            "log_loss": float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))}
     if len(np.unique(y)) < 2:
         return out | {"roc_auc": float("nan"), "pr_auc": float("nan")}
     return out | {"roc_auc": float(roc_auc_score(y, q)), "pr_auc": float(average_precision_score(y, q))}
 
 
-def calibration_bins(actual, prob, n_bins: int = 10) -> list[dict]:
-    """Reliability table: customers in equal-count bins of predicted probability; mean predicted vs observed rate."""
+def calibration_bins(actual, prob, n_bins: int = 10, seed: int = 0) -> list[dict]:
+    """Reliability table: customers in ``n_bins`` equal-count bins of predicted probability (ascending; ties in a
+    fixed random order, not the row order); mean predicted vs observed rate per bin."""
     y = np.asarray(actual, dtype=np.float64)
     q = np.asarray(prob, dtype=np.float64)
-    order = np.argsort(q, kind="stable")
+    order = _order_desc(-q, seed)  # ascending probability
     rows = []
     for idx in np.array_split(order, n_bins):
         if len(idx):
             rows.append({"n": int(len(idx)), "mean_predicted": float(q[idx].mean()), "observed": float(y[idx].mean())})
     return rows
+
+
+def expected_calibration_error(actual, prob, n_bins: int = 10, seed: int = 0) -> float:
+    """ECE over ``n_bins`` equal-count bins of predicted probability (``calibration_bins``):
+    sum over bins of (bin size / n) x |mean predicted - observed rate|."""
+    bins = calibration_bins(actual, prob, n_bins, seed)
+    n = sum(b["n"] for b in bins)
+    return float(sum(b["n"] * abs(b["mean_predicted"] - b["observed"]) for b in bins) / n) if n else float("nan")
+
+
+def interval_report(actual, low, high) -> dict:
+    """Empirical coverage of per-customer value intervals [low, high] (share of customers whose actual value lies
+    inside, bounds included), overall and among customers who spend, and the mean width."""
+    a, lo = _arrays(actual, low)
+    _, hi = _arrays(actual, high)
+    inside = (a >= lo) & (a <= hi)
+    spend = a > 0
+    return {"coverage": float(inside.mean()) if len(a) else float("nan"),
+            "coverage_spenders": float(inside[spend].mean()) if spend.any() else float("nan"),
+            "mean_width": float(np.mean(hi - lo)) if len(a) else float("nan"), "n": int(len(a))}
+
+
+def next_order_report(actual_days, predicted_days) -> dict:
+    """MAE in days between predicted and actual days from the cutoff to the next order, over the customers given
+    (those who buy in the holdout; ``actual_days`` NaN for the others, who are left out)."""
+    a = np.asarray(actual_days, dtype=np.float64)
+    p = np.asarray(predicted_days, dtype=np.float64)
+    keep = np.isfinite(a) & np.isfinite(p)
+    if not keep.any():
+        return {"mae_days": float("nan"), "median_abs_error_days": float("nan"), "n": 0}
+    err = np.abs(p[keep] - a[keep])
+    return {"mae_days": float(err.mean()), "median_abs_error_days": float(np.median(err)), "n": int(keep.sum()),
+            "mean_predicted_days": float(p[keep].mean()), "mean_actual_days": float(a[keep].mean())}
 
 
 def value_report(actual, predicted, ks=(0.05, 0.2), tier_shares: dict | None = None) -> dict:
@@ -232,6 +274,7 @@ def value_report(actual, predicted, ks=(0.05, 0.2), tier_shares: dict | None = N
     return {
         "normalized_gini": float(normalized_gini(a, p)),
         "spearman": spearman(a, p),
+        "calibration_ratio": calibration_ratio(a, p),
         "decile_mape": decile_mape(a, p),
         "mae": mae(a, p),
         "rmse": rmse(a, p),
@@ -242,6 +285,38 @@ def value_report(actual, predicted, ks=(0.05, 0.2), tier_shares: dict | None = N
         "deciles": decile_table(a, p),
         "n": int(len(a)),
     }
+
+
+# --------------------------------------------------------------------------- refits with several seeds
+
+
+def seed_summary(values) -> dict:
+    """Mean, standard deviation (ddof 1; NaN for one value) and the per-seed values of one metric."""
+    v = [float(x) if x is not None else float("nan") for x in values]
+    f = np.array([x for x in v if math.isfinite(x)])
+    return {"mean": float(f.mean()) if len(f) else float("nan"), "sd": float(f.std(ddof=1)) if len(f) > 1 else float("nan"),
+            "per_seed": v}
+
+
+def mean_over_seeds(reports: list):
+    """Average nested metric reports (dicts, lists, numbers) of several refits leaf by leaf; NaN leaves are skipped
+    (NaN only when every refit has NaN); strings and booleans come from the first report; integers that are equal in
+    every report stay integers (counts like ``n``)."""
+    first = reports[0]
+    if len(reports) == 1:
+        return first
+    if isinstance(first, dict):
+        return {k: mean_over_seeds([r[k] for r in reports]) for k in first}
+    if isinstance(first, (list, tuple)) and all(isinstance(r, (list, tuple)) and len(r) == len(first) for r in reports):
+        return [mean_over_seeds([r[i] for r in reports]) for i in range(len(first))]
+    if isinstance(first, (bool, np.bool_, str)) or first is None:
+        return first
+    if isinstance(first, (int, np.integer)) and all(r == first for r in reports):
+        return int(first)
+    if isinstance(first, (int, float, np.integer, np.floating)):
+        v = np.array([float(r) if r is not None else np.nan for r in reports])
+        return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+    return first
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -257,6 +332,25 @@ def _fast_spearman(a: np.ndarray, p: np.ndarray) -> float:
 METRIC_FUNCS = {"normalized_gini": normalized_gini, "spearman": _fast_spearman}
 
 
+class _Resample:
+    """One bootstrap resample of the actual values, with what every model's metric shares (the perfect Gini, the
+    ranks of the actual values) computed once. Same numbers as ``METRIC_FUNCS``."""
+
+    def __init__(self, a: np.ndarray):
+        self.a = a
+        self.best = _gini(a, a) if len(a) >= 2 else 0.0
+        self.const = len(a) < 2 or np.ptp(a) == 0
+        self.ra = None if self.const else rankdata(a)
+
+    def normalized_gini(self, p: np.ndarray) -> float:
+        return float("nan") if self.best == 0 else _gini(self.a, p) / self.best
+
+    def spearman(self, p: np.ndarray) -> float:
+        if self.const or np.ptp(p) == 0:
+            return float("nan")
+        return float(np.corrcoef(self.ra, rankdata(p))[0, 1])
+
+
 @dataclass
 class Interval:
     estimate: float
@@ -267,30 +361,45 @@ class Interval:
         return {"estimate": self.estimate, "low": self.low, "high": self.high}
 
 
+def _by_seed(v) -> np.ndarray:
+    """Predictions as (seeds, customers): a 1-d array is one fit (a deterministic model)."""
+    x = np.asarray(v, dtype=np.float64)
+    return x[None, :] if x.ndim == 1 else x
+
+
 def bootstrap(actual, predictions: dict[str, np.ndarray], metrics=("normalized_gini", "spearman"),
               differences: dict[str, tuple[str, str]] | None = None, n_boot: int = 500, seed: int = 0,
               level: float = 0.95, progress=None) -> dict:
-    """Paired percentile bootstrap over customers.
+    """Paired percentile bootstrap over customers and refit seeds.
 
-    Every resample draws customers with replacement once and scores every model on it, so the
-    intervals of differences (``differences``: label -> (model a, model b), a minus b) account for
-    the models being judged on the same customers. Returns
-    ``{"models": {model: {metric: Interval}}, "differences": {label: {metric: Interval}}, "n_boot": n}``.
+    ``predictions``: model -> a 1-d array (one fit: a deterministic model) or a 2-d array (seeds x customers: a
+    learned model fitted once per seed). Every resample draws customers with replacement once and, for each
+    learned model independently, one of its seeds at random; every model is scored on the same customers. So
+    the intervals of differences (``differences``: label -> (model a, model b), a minus b) account for the
+    models being judged on the same customers, and for the luck of each learned model's refit.
+    Point estimates are means over seeds of the metric on all customers.
+    Returns ``{"models": {model: {metric: Interval}}, "differences": {label: {metric: Interval}}, "n_boot": n}``.
     Resamples where a metric is undefined (e.g. no spender drawn) are left out of its interval.
     ``progress(n)`` is called after each resample (progress bars).
     """
     a = np.asarray(actual, dtype=np.float64)
-    preds = {k: np.asarray(v, dtype=np.float64) for k, v in predictions.items()}
-    differences = differences or {}
-    rng = np.random.default_rng(seed)
     n = len(a)
+    preds = {k: _by_seed(v) for k, v in predictions.items()}
+    for k, v in preds.items():
+        if v.ndim != 2 or v.shape[1] != n or not np.isfinite(v).all():
+            raise ValueError(f"{k}: predictions must be finite, with {n} customers per seed, got shape {v.shape}")
+    differences = differences or {}
+    rng = np.random.default_rng(seed)  # customers: the same draws whatever the models
+    seed_rng = np.random.default_rng([seed, 1])  # refit seeds
     draws = {(m, k): np.full(n_boot, np.nan) for m in preds for k in metrics}
     for b in range(n_boot):
         idx = rng.integers(0, n, n)
-        ab = a[idx]
+        r = _Resample(a[idx])
         for m, p in preds.items():
+            s = int(seed_rng.integers(0, len(p))) if len(p) > 1 else 0
+            pb = p[s, idx]
             for k in metrics:
-                draws[(m, k)][b] = METRIC_FUNCS[k](ab, p[idx])
+                draws[(m, k)][b] = getattr(r, k)(pb)
         if progress is not None:
             progress(1)
     lo_q, hi_q = (1 - level) / 2 * 100, (1 + level) / 2 * 100
@@ -301,9 +410,14 @@ def bootstrap(actual, predictions: dict[str, np.ndarray], metrics=("normalized_g
             return Interval(point, float("nan"), float("nan"))
         return Interval(point, float(np.percentile(s, lo_q)), float(np.percentile(s, hi_q)))
 
-    point = {(m, k): float(METRIC_FUNCS[k](a, p)) for m, p in preds.items() for k in metrics}
+    def point_of(p: np.ndarray, k: str) -> float:
+        v = np.array([METRIC_FUNCS[k](a, row) for row in p])
+        return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+
+    point = {(m, k): point_of(p, k) for m, p in preds.items() for k in metrics}
     out_models = {m: {k: interval(point[(m, k)], draws[(m, k)]) for k in metrics} for m in preds}
     out_diff = {}
     for label, (x, y) in differences.items():
         out_diff[label] = {k: interval(point[(x, k)] - point[(y, k)], draws[(x, k)] - draws[(y, k)]) for k in metrics}
-    return {"models": out_models, "differences": out_diff, "n_boot": n_boot, "level": level}
+    return {"models": out_models, "differences": out_diff, "n_boot": n_boot, "level": level,
+            "seeds": {m: int(len(p)) for m, p in preds.items()}}

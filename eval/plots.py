@@ -31,7 +31,8 @@ def _save(fig, path: Path) -> Path:
 def lorenz(actual: np.ndarray, models: dict[str, tuple[str, np.ndarray, float]], path: Path, title: str) -> Path:
     """Cumulative gain curves: share of future value held by the top x% of customers by each model's prediction.
 
-    ``models``: key -> (label, predictions, normalized Gini).
+    ``models``: key -> (label, predictions, normalized Gini); predictions of several seeds (seeds x customers) draw
+    the mean of their curves (whose area gives the mean Gini over the seeds).
     """
     fig, (ax, zoom) = plt.subplots(1, 2, figsize=(12, 5.2), gridspec_kw={"width_ratios": [1.25, 1]})
     x, perfect = lorenz_curve(actual, actual)
@@ -39,7 +40,7 @@ def lorenz(actual: np.ndarray, models: dict[str, tuple[str, np.ndarray, float]],
         a.plot(x, perfect, color="black", lw=1.2, ls="--", label="perfect ordering (Gini 1)")
         a.plot([0, 1], [0, 1], color="black", lw=0.8, ls=":", label="random (Gini 0)")
     for i, (key, (label, pred, gini)) in enumerate(models.items()):
-        _, y = lorenz_curve(actual, pred)
+        y = np.mean([lorenz_curve(actual, row)[1] for row in np.atleast_2d(pred)], axis=0)
         style = dict(color=_color(key, i), lw=2.4 if key == "product" else 1.5)
         ax.plot(x, y, label=f"{label} (norm. Gini {gini:.3f})", **style)
         zoom.plot(x, y, **style)
@@ -78,6 +79,45 @@ def deciles(tables: dict[str, tuple[str, list[dict]]], path: Path, currency: str
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def calibration(value_tables: dict[str, tuple[str, list[dict]]], churn_curves: dict[str, tuple[list[dict], float | None, float | None]],
+                base_rate: float, path: Path, title: str, currency: str = "$") -> Path:
+    """Left: mean actual against mean predicted value per decile of prediction, one line per model, on log axes
+    (the diagonal is a calibrated model; deciles with no actual spend are drawn at the floor). Right: the churn
+    reliability diagram (mean predicted churn probability against the observed rate in 10 equal-count bins),
+    with each score's ECE. ``value_tables``: key -> (label, decile rows); ``churn_curves``: label -> (bins, ECE, ROC-AUC,
+    model key); a model has the same colour in both panels."""
+    fig, (ax, rel) = plt.subplots(1, 2, figsize=(13.5, 6))
+    vals = [v for _, t in value_tables.values() for r in t for v in (r["mean_predicted"], r["mean_actual"]) if v > 0]
+    lo = 10 ** np.floor(np.log10(min(vals))) if vals else 0.01
+    hi = 10 ** np.ceil(np.log10(max(vals))) if vals else 1.0
+    floor = lo
+    ax.plot([floor, hi], [floor, hi], color="black", ls="--", lw=1, label="calibrated (predicted = actual)")
+    for i, (key, (label, table)) in enumerate(value_tables.items()):
+        pred = np.array([r["mean_predicted"] for r in table])
+        act = np.array([r["mean_actual"] for r in table])
+        ax.plot(np.clip(pred, floor, None), np.clip(act, floor, None), marker="o", ms=4, lw=2.4 if key == "product" else 1.4,
+                color=_color(key, i), label=label)
+    ax.set(xscale="log", yscale="log", xlim=(floor * 0.8, hi * 1.2), ylim=(floor * 0.8, hi * 1.2),
+           xlabel=f"mean predicted value per decile of prediction ({currency}, log)",
+           ylabel=f"mean actual value in the holdout ({currency}, log; 0 drawn at {floor:g})", title="Value: deciles of each model's prediction")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3, which="both")
+    rel.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="calibrated")
+    rel.axhline(base_rate, color="grey", ls=":", lw=1, label=f"churn rate {base_rate:.1%}")
+    for i, (label, (bins, ece, auc, key)) in enumerate(churn_curves.items()):
+        pred = np.array([b["mean_predicted"] for b in bins])
+        obs = np.array([b["observed"] for b in bins])
+        ece_txt = f"ECE {ece:.3f}" if ece is not None and np.isfinite(ece) else "ECE n/a"
+        rel.plot(pred, obs, marker="o", ms=4, lw=2.4 if key == "product" else 1.4, color=_color(key, i), label=f"{label} ({ece_txt})")
+    rel.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted churn probability (10 equal-count bins)", ylabel="observed churn rate",
+            title="Churn: reliability diagram")
+    rel.legend(fontsize=8, loc="upper left")
+    rel.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
@@ -141,7 +181,7 @@ def ablation(table: dict[str, dict], path: Path, title: str) -> Path:
         span = max(vals.max() - vals.min(), 0.02)
         ax.set_xlim(vals.min() - 0.08 * span, vals.max() + 0.15 * span)
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_xlabel(f"{label} (95% bootstrap interval)")
+        ax.set_xlabel(f"{label} (95% interval, customers and seeds)")
         ax.grid(alpha=0.3, axis="x")
     for ax in axes[:, 0]:
         ax.set_yticks(y)
@@ -152,14 +192,22 @@ def ablation(table: dict[str, dict], path: Path, title: str) -> Path:
 
 
 def rolling(summary: dict, labels: dict[str, str], path: Path, title: str) -> Path:
-    """Normalized Gini per rolling cutoff and model (models missing from ``labels`` are not drawn)."""
+    """Normalized Gini per rolling cutoff and model, error bars: the sd over seeds (learned models); models missing
+    from ``labels`` are not drawn."""
     order = np.argsort(summary["cutoffs"])  # oldest first
     cutoffs = [summary["cutoffs"][i][:10] for i in order]
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for i, (key, m) in enumerate(summary["models"].items()):
-        if key in labels:
-            ax.plot(cutoffs, [m["normalized_gini"]["values"][j] for j in order], marker="o", color=_color(key, i), label=labels[key])
-    ax.set(xlabel="calibration cutoff", ylabel="normalized Gini", title=title)
+    x = np.arange(len(cutoffs))
+    keys = [k for k in summary["models"] if k in labels]
+    for i, key in enumerate(keys):
+        g = summary["models"][key]["normalized_gini"]
+        y = np.array([g["values"][j] if g["values"][j] is not None else np.nan for j in order], dtype=float)
+        sd = np.array([(g.get("seed_sd") or [None] * len(order))[j] or 0.0 for j in order], dtype=float)
+        off = (i - (len(keys) - 1) / 2) * 0.03  # a small offset so that error bars do not overlap
+        ax.errorbar(x + off, y, yerr=np.nan_to_num(sd), marker="o", capsize=3, color=_color(key, i), label=labels[key])
+    ax.set_xticks(x)
+    ax.set_xticklabels(cutoffs)
+    ax.set(xlabel="calibration cutoff", ylabel="normalized Gini (mean over seeds ± sd)", title=title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)

@@ -357,12 +357,13 @@ def eval_cmd(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Report directory: report.md, metrics.json, plots (default: reports/<dataset>)."),
     cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Calibration cutoff (ISO date); default: per dataset, printed."),
     horizon_days: Optional[int] = typer.Option(None, "--horizon-days", min=1, help="Holdout horizon in days; default: per dataset."),
-    train_horizon_days: Optional[int] = typer.Option(None, "--train-horizon-days", min=1, help="Horizon the snapshot models learn (default: the horizon, shorter when history is short)."),
+    train_horizon_days: Optional[int] = typer.Option(None, "--train-horizon-days", min=1, help="Horizon the RFM cells learn (default: the horizon, shortened to what the history allows); the product chooses its own."),
     rolling: int = typer.Option(1, "--rolling", min=1, help="Number of cutoffs (the main one and earlier ones): mean and spread of each metric."),
     step_days: Optional[int] = typer.Option(None, "--step-days", min=1, help="Days between rolling cutoffs (default: the horizon)."),
     no_ablation: bool = typer.Option(False, "--no-ablation", help="Skip the text-feature ablation."),
     n_boot: int = typer.Option(1000, "--bootstrap", min=10, help="Bootstrap resamples for the intervals."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="First seed (learned models use seed, seed + 1, ...; also the bootstrap's)."),
+    seeds: int = typer.Option(5, "--seeds", min=1, help="Fits per learned model (product, XGBoost tabular, ablation variants): mean ± sd over seeds, and intervals that include refit variance."),
     customers: int = typer.Option(5000, "--customers", min=200, help="Synthetic dataset only: number of customers."),
 ):
     """Offline evaluation: the product against baselines (past spend, RFM, BG/NBD + Gamma-Gamma, XGBoost tabular) on one split."""
@@ -371,9 +372,7 @@ def eval_cmd(
     def show_split(split, ds):
         d = split.to_dict()
         err.print(f"[bold]{escape(ds.name)}[/bold]: calibration to {d['cutoff'][:10]}, holdout {split.horizon_days} days to {d['holdout_end'][:10]}; "
-                  f"snapshot models learn {split.train_horizon_days} days (fit {d['fit_snapshot'][:10]}, validation {d['validation_snapshot'][:10]})"
-                  + (f"\n[dim]defaults: {escape(ds.defaults.note)}[/dim]" if cutoff is None and horizon_days is None and ds.defaults.note else ""),
-                  highlight=False)
+                  f"learned models fitted with {seeds} seed(s)", highlight=False)
         for n in split.notes:
             err.print(f"[dim]  {escape(n)}[/dim]", highlight=False)
         rej = ", ".join(f"{t}: {sum(r.values()):,}" for t, r in ds.reject_reasons().items()) or "none"
@@ -381,24 +380,28 @@ def eval_cmd(
 
     result = run_eval(EvalOptions(dataset=dataset, data=data, out=out_dir, cutoff=cutoff, horizon_days=horizon_days,
                                   train_horizon_days=train_horizon_days, rolling=rolling, step_days=step_days, ablation=not no_ablation,
-                                  n_boot=n_boot, seed=seed, customers=customers),
+                                  n_boot=n_boot, seed=seed, seeds=seeds, customers=customers),
                       reporter=RichReporter(), on_split=show_split)
     from rich import box
 
     sp = result.split
     t = Table(title=f"{dataset}: future value over {sp['horizon_days']} days after {sp['cutoff'][:10]}, {sp['customers']:,} customers "
-                    f"({sp['buyers_in_holdout']:,} buy); 95% bootstrap intervals", title_justify="left", box=box.SIMPLE_HEAD)
-    cols = (("model", "model"), ("norm. Gini", "gini"), ("Spearman", "spearman"), ("top-20%\nlift", "top20_lift"),
-            ("churn\nROC-AUC", "churn_auc"), ("fit s", "fit_s"))
+                    f"({sp['buyers_in_holdout']:,} buy); mean ± sd over seeds, 95% intervals over customers and seeds",
+              title_justify="left", box=box.SIMPLE_HEAD)
+    cols = (("model", "model"), ("seeds", "seeds"), ("norm. Gini", "gini"), ("Spearman", "spearman"), ("pred. /\nactual", "calibration_ratio"),
+            ("churn\nROC-AUC", "churn_auc"), ("churn\nECE", "churn_ece"), ("fit s", "fit_s"))
     for name, _ in cols:
         t.add_column(name, justify="left" if name == "model" else "right", max_width=16 if name == "model" else None, no_wrap=name != "model")
     for r in result.headline:
         if "error" in r:
-            t.add_row(escape(r["model"]), "[red]failed[/red]: " + escape(r["error"]), *[""] * (len(cols) - 2))
+            t.add_row(escape(r["model"]), "", "[red]failed[/red]", *[""] * (len(cols) - 3))
         else:
             cells = [escape(str(r[k])).replace(" [", "\n[") for _, k in cols]
             t.add_row(*cells, style="bold" if r["key"] == "product" else None)
     out.print(t)
+    for r in result.headline:
+        if "error" in r:
+            out.print(f"{escape(r['model'])} failed: {escape(r['error'])}", highlight=False)
     for line in result.verdict:
         out.print(escape(line), highlight=False)
     out.print(f"report -> {result.report}  (metrics.json and plots beside it; {result.seconds:.0f}s)")

@@ -21,15 +21,15 @@ def synthetic_report(synth_dir, encoder, tmp_path_factory):
     from eval.app import EvalOptions, run_eval
 
     out = tmp_path_factory.mktemp("eval-synthetic")
-    return run_eval(EvalOptions(dataset="synthetic", data=synth_dir, out=out, n_boot=30, command="insight eval --dataset synthetic (test)"),
-                    encoder=encoder)
+    return run_eval(EvalOptions(dataset="synthetic", data=synth_dir, out=out, n_boot=30, seeds=2,
+                                command="insight eval --dataset synthetic (test)"), encoder=encoder)
 
 
 def test_report_files_and_every_model_side_by_side(synthetic_report):
     r = synthetic_report
     names = {p.name for p in r.out_dir.iterdir()}
-    assert {"report.md", "metrics.json", "lorenz.png", "deciles.png", "churn_calibration.png", "ablation.png"} <= names
-    for png in ("lorenz.png", "deciles.png", "churn_calibration.png", "ablation.png"):
+    assert {"report.md", "metrics.json", "lorenz.png", "deciles.png", "calibration.png", "churn_calibration.png", "ablation.png"} <= names
+    for png in ("lorenz.png", "deciles.png", "calibration.png", "churn_calibration.png", "ablation.png"):
         assert (r.out_dir / png).read_bytes()[:8] == PNG
     m = json.loads((r.out_dir / "metrics.json").read_text())
     assert list(m["models"]) == ["past_spend", "rfm", "bgnbd_gg", "xgb_tabular", "product"]
@@ -39,11 +39,18 @@ def test_report_files_and_every_model_side_by_side(synthetic_report):
         g = e["intervals"]["normalized_gini"]
         assert g["low"] <= g["estimate"] <= g["high"]
         assert e["fit_seconds"] >= 0 and e["score_seconds"] >= 0
+        assert e["n_seeds"] == (2 if key in ("xgb_tabular", "product") else 1)
+        assert e["value"]["calibration_ratio"] > 0
     assert m["models"]["bgnbd_gg"]["info"]["params"]["r"] > 0  # a real PyMC-Marketing MAP fit
     assert m["models"]["product"]["value"]["normalized_gini"] > 0.4
     assert m["models"]["bgnbd_gg"]["value"]["normalized_gini"] > 0.3
+    v = m["models"]["product"]["value"]
+    assert len(v["per_seed"]["normalized_gini"]) == 2 and v["normalized_gini"] == pytest.approx(np.mean(v["per_seed"]["normalized_gini"]))
     churn_labels = set(m["churn"])
-    assert {"BG/NBD 1 - P(alive)", "BG/NBD P(no purchase in horizon)", "Product: XGBoost + text"} <= churn_labels
+    assert {"BG/NBD P(no purchase in horizon)", "Product: XGBoost + text"} <= churn_labels
+    assert not any("alive" in label for label in churn_labels)  # 1 - P(alive) ranks one-time buyers backwards
+    assert all(0 <= c["ece"] <= 1 and 0 <= c["brier"] <= 1 for c in m["churn"].values())
+    assert m["models"]["bgnbd_gg"]["next_order"]["n"] == m["split"]["buyers_in_holdout"]
     h = m["headline"]["normalized_gini"]
     assert h["best_baseline"] in ("past_spend", "rfm", "bgnbd_gg", "xgb_tabular") and h["difference"]["low"] is not None
     assert set(m["ablation"]["table"]) == {"all text", "without review text", "without browsing text", "no text (tabular only)"}
@@ -51,10 +58,29 @@ def test_report_files_and_every_model_side_by_side(synthetic_report):
     text = (r.out_dir / "report.md").read_text()
     assert "BG/NBD + Gamma-Gamma" in text and "![Cumulative gain" in text and "Text-feature ablation" in text
     assert r.headline and r.verdict
+    assert "± " in text and "### Calibration" in text and "churn ECE" in text
+
+
+def test_bgnbd_churn_is_p_no_purchase_not_one_minus_p_alive(synthetic_report):
+    """BG/NBD's churn score is P(no purchase in the horizon): positive for one-time buyers (whose P(alive) is 1)."""
+    from eval import metrics as M
+
+    res = synthetic_report.result.primary
+    run = res.runs["bgnbd_gg"]
+    assert list(run.churn) == ["BG/NBD P(no purchase in horizon)"]
+    churn = run.churn["BG/NBD P(no purchase in horizon)"][0]
+    o = synthetic_report.result.dataset.loaded.tables["orders"]
+    o = o[(o["order_ts"] <= res.split.cutoff) & (o["status"] == "completed")]
+    one_timers = (o.groupby("customer_id").size().reindex(res.truth["customer_id"]).fillna(0) == 1).to_numpy()
+    assert one_timers.any() and (churn[one_timers] > 0.05).all()  # 1 - P(alive) would be exactly 0 for every one of them
+    assert M.churn_scores(res.truth["churn"].to_numpy(), churn)["roc_auc"] > 0.6
+    buyers = res.truth["churn"].to_numpy() == 0
+    days = run.next_days[0][buyers]
+    assert ((days >= 0) & (days <= res.split.horizon_days)).all()
 
 
 def test_product_scoring_matches_the_products_own_scoring():
-    """The harness scores the product's bundle without the explanation work; it must equal score_tables."""
+    """The harness scores the product's bundle through predict_tables; it must equal score_tables, unscaled."""
     from service.pipeline import score_tables
 
     ds = load_dataset("synthetic", customers=800, seed=3)
@@ -63,7 +89,7 @@ def test_product_scoring_matches_the_products_own_scoring():
     model = SnapshotXGBoost(()).fit(cal)
     frame, _, _ = score_tables(model.bundle_, cal.loaded, split.cutoff)
     pred = model.predict(frame["customer_id"])
-    np.testing.assert_allclose(pred.value, frame["predicted_value"].to_numpy() * cal.scale, rtol=1e-6)
+    np.testing.assert_allclose(pred.value, frame["predicted_value"].to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(next(iter(pred.churn.values())), frame["churn_probability"].to_numpy(), rtol=1e-6)
 
 
@@ -81,11 +107,12 @@ def test_cli_eval_on_a_cdnow_style_file(synth_dir, tmp_path):
         f.write("\n".join(lines) + "\n")
     out = tmp_path / "report"
     res = CliRunner().invoke(app, ["eval", "--dataset", "cdnow", "--data", str(path), "--out", str(out), "--cutoff", "2025-06-30",
-                                   "--horizon-days", "120", "--bootstrap", "20"])
+                                   "--horizon-days", "120", "--bootstrap", "20", "--seeds", "2"])
     assert res.exit_code == 0, res.output
     assert "BG/NBD" in res.output and "normalized" in res.output
     m = json.loads((out / "metrics.json").read_text())
     assert m["split"]["horizon_days"] == 120 and m["models"]["product"]["info"]["same_as"] == "xgb_tabular"
+    assert m["models"]["product"]["n_seeds"] == 2 and "±" in res.output
     assert m["ablation"] is None  # no text in CDNOW
     assert (out / "lorenz.png").exists() and "ablation.png" not in {p.name for p in out.iterdir()}
 
