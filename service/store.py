@@ -3,7 +3,7 @@ PostgreSQL URL works too: ``pip install 'customer-insight[postgres]'``). A batch
 one transaction: a failed or killed run leaves the previous profiles intact.
 
 The similar-customer index lives in versioned directories under the index root (``<store>.index/`` beside a SQLite
-file, ``$INSIGHT_INDEX_DIR`` for a database URL). A score run writes its index into a new version directory first,
+file, ``$INSIGHT_INDEX_DIR/<host>-<port>-<database>/`` for a database URL). A score run writes its index into a new version directory first,
 then commits the profiles together with the store metadata that names that version (``index_version``). So the
 committed store always points at a complete index: a run killed at any instant leaves the old store and the old index
 it names, and the next run removes the dead run's directories. The previous version is kept one more run, for a
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable
@@ -93,7 +94,17 @@ def index_root(store: str | Path) -> Path:
     if not os.environ.get(INDEX_ENV):
         raise StoreError(f"a database URL store ({safe_url(store)}) needs {INDEX_ENV}: a local directory for the similar-customer "
                          "index (and the rejects files), e.g. export INSIGHT_INDEX_DIR=/var/lib/insight/index")
-    return Path(os.environ[INDEX_ENV])
+    # One subdirectory per database, so two stores sharing INSIGHT_INDEX_DIR never clean up each other's index versions.
+    return Path(os.environ[INDEX_ENV]) / _database_key(store)
+
+
+def _database_key(store: str | Path) -> str:
+    try:
+        u = sa.engine.make_url(store_url(store))
+        parts = [u.host or "local", str(u.port or "default"), u.database or "db"]
+    except Exception:
+        parts = ["db"]
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(parts))
 
 
 def index_dir(store: str | Path, meta: dict | None = None) -> Path:
@@ -133,7 +144,7 @@ def _recover_legacy_index(root: Path) -> None:
 
 
 def rejects_dir(store: str | Path) -> Path:
-    """Where a score run writes its rejected rows: ``<store>.rejects`` beside a SQLite file, ``$INSIGHT_INDEX_DIR/rejects`` for a URL."""
+    """Where a score run writes its rejected rows: ``<store>.rejects`` beside a SQLite file, ``<index root>/rejects`` for a URL."""
     if is_sqlite(store):
         return Path(store_url(store).removeprefix("sqlite:///") + ".rejects")
     return index_root(store) / "rejects"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.store import ProfileStore, StoreError, VersionConflict, check_store, metadata_obj, store_url
+from service.store import ProfileStore, StoreError, VersionConflict, check_store, index_root, metadata_obj, store_url
 
 DEFAULT_URL = "postgresql://insight:insight@127.0.0.1:5432/insight_test"
 INSIGHT = str(Path(sys.executable).with_name("insight"))
@@ -109,9 +109,11 @@ def test_score_into_postgres_rejects_bad_ids_and_serves(small, clean_db, tmp_pat
     monkeypatch.setenv("INSIGHT_INDEX_DIR", str(tmp_path / "index"))
     res = _score(small, clean_db)
     assert res.summary.rejects.get("orders") == 2 and res.summary.rejects.get("customers") == 2
-    rejects = (tmp_path / "index" / "rejects" / "orders.rejects.csv").read_text()
+    root = index_root(clean_db)
+    assert root.parent == tmp_path / "index" and root.name.endswith("insight_test")  # one folder per database
+    rejects = (root / "rejects" / "orders.rejects.csv").read_text()
     assert "customer_id is longer than 128 characters" in rejects and "customer_id contains a control character" in rejects
-    assert res.summary.rejects_dir == str(tmp_path / "index" / "rejects")
+    assert res.summary.rejects_dir == str(root / "rejects") and res.index_dir.parent == root
     ps = ProfileStore(clean_db)
     assert ps.count() == len(res.frame) > 300 and ps.meta()["index_version"] == res.index_dir.name
     ps.close()
