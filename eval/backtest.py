@@ -98,7 +98,7 @@ def make_split(dataset: Dataset, cutoff: str | None = None, horizon_days: int | 
     if th < asked:
         notes.append(f"RFM cells learn a {th}-day horizon, not {asked}: {history} days of history come before the cutoff and their "
                      f"training snapshot ({rfm_cut}) needs {MIN_HISTORY_DAYS} of them. Their values are scaled by {h}/{th}; "
-                     f"their churn rates are for {th} days, so they understate a {h}-day churn.")
+                     f"their churn rates are for no purchase in {th} days, not {h}.")
     elif th != h:
         notes.append(f"RFM cells learn a {th}-day horizon (as asked) on the snapshot at {rfm_cut}; their values are scaled by {h}/{th}.")
     else:

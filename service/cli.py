@@ -387,16 +387,18 @@ def eval_cmd(
     sp = result.split
     t = Table(title=f"{dataset}: future value over {sp['horizon_days']} days after {sp['cutoff'][:10]}, {sp['customers']:,} customers "
                     f"({sp['buyers_in_holdout']:,} buy); mean ± sd over seeds, 95% intervals over customers and seeds",
-              title_justify="left", box=box.SIMPLE_HEAD)
-    cols = (("model", "model"), ("seeds", "seeds"), ("norm. Gini", "gini"), ("Spearman", "spearman"), ("pred. /\nactual", "calibration_ratio"),
-            ("churn\nROC-AUC", "churn_auc"), ("churn\nECE", "churn_ece"), ("fit s", "fit_s"))
+              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    cols = (("model", "model"), ("norm. Gini", "gini"), ("Spearman", "spearman"), ("pred. /\nactual", "calibration_ratio"),
+            ("churn\nECE", "churn_ece"))
     for name, _ in cols:
-        t.add_column(name, justify="left" if name == "model" else "right", max_width=16 if name == "model" else None, no_wrap=name != "model")
+        t.add_column(name, justify="left" if name == "model" else "right", min_width=12 if name == "model" else None,
+                     max_width=14 if name == "model" else None, no_wrap=name != "model")
     for r in result.headline:
         if "error" in r:
-            t.add_row(escape(r["model"]), "", "[red]failed[/red]", *[""] * (len(cols) - 3))
+            t.add_row(escape(r["model"]), "[red]failed[/red]", *[""] * (len(cols) - 2))
         else:
             cells = [escape(str(r[k])).replace(" [", "\n[") for _, k in cols]
+            cells[0] += f" ({r['seeds']} seeds)" if r["seeds"] != "1" else ""
             t.add_row(*cells, style="bold" if r["key"] == "product" else None)
     out.print(t)
     for r in result.headline:
