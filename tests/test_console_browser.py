@@ -35,10 +35,24 @@ def _chromium() -> str | None:
     return None
 
 
+def _missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed"
+    return None if _chromium() else "no chromium executable found"
+
+
+HOW = "install Debian's chromium (apt-get install chromium) and playwright (pip install -e '.[dev]') to run them"
+if _missing() and os.environ.get("INSIGHT_REQUIRE_BROWSER") != "1":
+    # At import, so the session's training fixtures are not built for tests that cannot run.
+    pytest.skip(f"browser tests skipped: {_missing()}; {HOW}", allow_module_level=True)
+
+
 def _skip(reason: str):
     if os.environ.get("INSIGHT_REQUIRE_BROWSER") == "1":
         pytest.fail(f"browser tests are required here (INSIGHT_REQUIRE_BROWSER=1) but {reason}")
-    pytest.skip(f"{reason}: install Debian's chromium (apt-get install chromium) and playwright (pip install -e '.[dev]') to run them")
+    pytest.skip(f"{reason}: {HOW}")
 
 
 @pytest.fixture(scope="module")
