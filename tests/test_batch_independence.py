@@ -208,7 +208,9 @@ def setup(data_dir, model_dir):
 # What must not move with the batch. value_rank_pct is a rank among the customers scored together, by design
 # (the store recomputes it over everyone), so it is left out.
 FIELDS = ("predicted_value", "churn_probability", "tier", "rfm_segment")
-PROFILE_FIELDS = ("drivers", "evidence", "features", "model_input", "rfm", "cutoff")
+PROFILE_FIELDS = ("drivers", "evidence", "features", "model_input", "rfm", "cutoff", "activity",
+                  # per-customer outlook, where the bundle provides it
+                  "historic_value", "expected_orders", "avg_days_between_orders", "next_order_date", "value_interval")
 
 
 def _facts(row: dict) -> dict:
