@@ -470,8 +470,11 @@ def test_default_split_and_short_history():
     ds = Dataset("x", validate_tables({"orders": orders}), DatasetDefaults(cutoff=None, horizon_days=60), source="mem")
     s = make_split(ds)
     assert s.cutoff.date() == (days[-1] - timedelta(days=60)).date() and s.horizon_days == 60
-    # 140 days of history before the cutoff: two 60-day horizons do not fit after 30 days of history -> shortened
-    assert s.train_horizon_days == (139 - 30) // 2 and any("shortened" in n for n in s.notes)
+    # 139 days of history before the cutoff: the RFM snapshot at cutoff - 60 keeps 30+ days of history -> not shortened
+    assert s.train_horizon_days == 60
+    # a 130-day horizon from the same cutoff: the RFM cells learn the longest that leaves 30 days of history
+    long = make_split(ds, cutoff=str(s.cutoff.date()), horizon_days=130)
+    assert long.horizon_days == 130 and long.train_horizon_days < 130 and any("not 130" in n for n in long.notes)
     with pytest.raises(DataError, match="before the first order"):
         make_split(ds, cutoff="2019-06-01")
 
