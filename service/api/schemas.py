@@ -317,7 +317,7 @@ class ModelInfo(BaseModel):
     created_at: str = Field(description="When the bundle was written.", examples=["2026-01-01T05:00:00+00:00"])
     horizon_days: int = Field(description="Prediction horizon in days.", examples=[90])
     cutoff: str = Field(description="Training data cutoff.", examples=["2025-12-31T22:08:00+00:00"])
-    value_objective: str | None = Field(description="Objective of the value model (tweedie or log_target).", examples=["tweedie"])
+    value_objective: str | None = Field(description="Objective of the value model: Tweedie with the variance power chosen on the latest training snapshot (tweedie:<power>).", examples=["tweedie:1.2"])
     features: int = Field(description="Number of model features.", examples=[67])
     text_sources: list[str] = Field(description="Text sources embedded (review, browse).", examples=[["review", "browse"]])
     embedding_model: str | None = Field(description="Embedding model identity.", examples=["all-MiniLM-L6-v2:1a2b3c"])
