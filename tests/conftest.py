@@ -6,6 +6,9 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# OpenMP threads that sleep instead of spinning while they wait: on a 2-core machine shared with other work,
+# spinning XGBoost threads slowed training up to 40x and pushed fixtures past the test timeout.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402
 
