@@ -368,14 +368,17 @@ def compare(res: SplitResult, differences: dict[str, tuple[str, str]], extra: di
 
 
 def run_backtest(dataset: Dataset, opts: BacktestOptions | None = None, reporter: Reporter | None = None,
-                 encoder=None, workdir=None, models=None) -> BacktestResult:
+                 encoder=None, workdir=None, models=None, variant=None) -> BacktestResult:
     """The primary split with every model (learned ones once per seed), the text ablation, and the rolling cutoffs.
 
-    ``models``: a function text sources -> list of models (default ``default_models``; tests pass their own).
+    ``models``: a function text sources -> list of models (default ``default_models``); ``variant``: a function
+    (text sources, key, label) -> the product refitted on those sources (default ``SnapshotXGBoost``). Tests pass
+    their own.
     """
     opts = opts or BacktestOptions()
     reporter = reporter or Reporter()
     make_models = models or default_models
+    make_variant = variant or (lambda src, key, label: SnapshotXGBoost(src, key=key, label=label))
     t0 = time.perf_counter()
     split = make_split(dataset, opts.cutoff, opts.horizon_days, opts.train_horizon_days)
     sources = dataset.text_sources
@@ -392,7 +395,7 @@ def run_backtest(dataset: Dataset, opts: BacktestOptions | None = None, reporter
     ablation_runs: dict[str, ModelRun] = {}
     if opts.ablation and sources:
         variants = ablation_variants(sources)
-        extra = [SnapshotXGBoost(src, key=f"ablation:{name}", label=f"product {name}")
+        extra = [make_variant(src, f"ablation:{name}", f"product {name}")
                  for name, src in variants.items() if src and src != tuple(sources)]
         if extra:
             ablation_runs = run_split(dataset, split, extra, **kw, label="ablation: ").runs

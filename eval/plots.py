@@ -114,9 +114,17 @@ def calibration(value_tables: dict[str, tuple[str, list[dict]]], churn_curves: d
         obs = np.array([b["observed"] for b in bins])
         ece_txt = f"ECE {ece:.3f}" if ece is not None and np.isfinite(ece) else "ECE n/a"
         rel.plot(pred, obs, marker="o", ms=4, lw=2.4 if key == "product" else 1.4, color=_color(key, i), label=f"{label} ({ece_txt})")
-    rel.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted churn probability (10 equal-count bins)", ylabel="observed churn rate",
-            title="Churn: reliability diagram")
-    rel.legend(fontsize=8, loc="upper left")
+    pts = [v for bins, *_ in churn_curves.values() for b in bins for v in (b["mean_predicted"], b["observed"])] + [base_rate]
+    lo_p, hi_p = (min(pts), max(pts)) if pts else (0.0, 1.0)
+    zoom = hi_p - lo_p < 0.5  # e.g. almost everyone churns: zoom in on the bins instead of a corner of the unit square
+    if zoom:
+        pad = max(0.02, 0.08 * (hi_p - lo_p))
+        lim = (max(0.0, lo_p - pad), min(1.0, hi_p + pad))
+    else:
+        lim = (0.0, 1.0)
+    rel.set(xlim=lim, ylim=lim, xlabel="mean predicted churn probability (10 equal-count bins)", ylabel="observed churn rate",
+            title="Churn: reliability diagram" + (" (zoomed to the bins)" if zoom else ""))
+    rel.legend(fontsize=8, loc="best")
     rel.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()

@@ -21,15 +21,17 @@ def synthetic_report(synth_dir, encoder, tmp_path_factory):
     from eval.app import EvalOptions, run_eval
 
     out = tmp_path_factory.mktemp("eval-synthetic")
-    return run_eval(EvalOptions(dataset="synthetic", data=synth_dir, out=out, n_boot=30, seeds=2,
+    # two seeds, no text ablation: every learned fit is a full product training (the ablation is tested with
+    # stand-in models in test_eval_harness.py, and runs in the real-data reports)
+    return run_eval(EvalOptions(dataset="synthetic", data=synth_dir, out=out, n_boot=30, seeds=2, ablation=False,
                                 command="insight eval --dataset synthetic (test)"), encoder=encoder)
 
 
 def test_report_files_and_every_model_side_by_side(synthetic_report):
     r = synthetic_report
     names = {p.name for p in r.out_dir.iterdir()}
-    assert {"report.md", "metrics.json", "lorenz.png", "deciles.png", "calibration.png", "churn_calibration.png", "ablation.png"} <= names
-    for png in ("lorenz.png", "deciles.png", "calibration.png", "churn_calibration.png", "ablation.png"):
+    assert {"report.md", "metrics.json", "lorenz.png", "deciles.png", "calibration.png", "churn_calibration.png"} <= names
+    for png in ("lorenz.png", "deciles.png", "calibration.png", "churn_calibration.png"):
         assert (r.out_dir / png).read_bytes()[:8] == PNG
     m = json.loads((r.out_dir / "metrics.json").read_text())
     assert list(m["models"]) == ["past_spend", "rfm", "bgnbd_gg", "xgb_tabular", "product"]
@@ -53,10 +55,9 @@ def test_report_files_and_every_model_side_by_side(synthetic_report):
     assert m["models"]["bgnbd_gg"]["next_order"]["n"] == m["split"]["buyers_in_holdout"]
     h = m["headline"]["normalized_gini"]
     assert h["best_baseline"] in ("past_spend", "rfm", "bgnbd_gg", "xgb_tabular") and h["difference"]["low"] is not None
-    assert set(m["ablation"]["table"]) == {"all text", "without review text", "without browsing text", "no text (tabular only)"}
     assert m["split"]["cutoff"] < m["split"]["holdout_end"]
     text = (r.out_dir / "report.md").read_text()
-    assert "BG/NBD + Gamma-Gamma" in text and "![Cumulative gain" in text and "Text-feature ablation" in text
+    assert "BG/NBD + Gamma-Gamma" in text and "![Cumulative gain" in text and "![Calibration" in text
     assert r.headline and r.verdict
     assert "± " in text and "### Calibration" in text and "churn ECE" in text
 
@@ -107,12 +108,12 @@ def test_cli_eval_on_a_cdnow_style_file(synth_dir, tmp_path):
         f.write("\n".join(lines) + "\n")
     out = tmp_path / "report"
     res = CliRunner().invoke(app, ["eval", "--dataset", "cdnow", "--data", str(path), "--out", str(out), "--cutoff", "2025-06-30",
-                                   "--horizon-days", "120", "--bootstrap", "20", "--seeds", "2"])
+                                   "--horizon-days", "120", "--bootstrap", "20", "--seeds", "1"])
     assert res.exit_code == 0, res.output
     assert "BG/NBD" in res.output and "normalized" in res.output
     m = json.loads((out / "metrics.json").read_text())
     assert m["split"]["horizon_days"] == 120 and m["models"]["product"]["info"]["same_as"] == "xgb_tabular"
-    assert m["models"]["product"]["n_seeds"] == 2 and "±" in res.output
+    assert m["models"]["product"]["n_seeds"] == 1  # --seeds reaches the backtest (the default is 5)
     assert m["ablation"] is None  # no text in CDNOW
     assert (out / "lorenz.png").exists() and "ablation.png" not in {p.name for p in out.iterdir()}
 

@@ -18,8 +18,9 @@ from eval.report import build_metrics, render_markdown
 from service.tables import validate_tables
 
 
-def _dataset(n_customers=400, days=400, seed=0, note="DEFAULT-NOTE-XYZ", horizon=60, spend_share=1.0) -> Dataset:
-    """Customers with a personal purchase rate and basket size over ``days`` days (about half keep buying)."""
+def _dataset(n_customers=400, days=400, seed=0, note="DEFAULT-NOTE-XYZ", horizon=60, spend_share=1.0, text=False) -> Dataset:
+    """Customers with a personal purchase rate and basket size over ``days`` days (about half keep buying); with
+    ``text``, a review and a browsing event per order (so the dataset has both text sources)."""
     rng = np.random.default_rng(seed)
     rows = []
     start = pd.Timestamp("2020-01-01", tz="UTC")
@@ -37,7 +38,13 @@ def _dataset(n_customers=400, days=400, seed=0, note="DEFAULT-NOTE-XYZ", horizon
     orders["order_id"] = [f"o{i}" for i in range(len(orders))]
     orders["order_ts"] = orders["order_ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     orders["amount"] = orders["amount"].round(2).astype(str)
-    return Dataset("handmade", validate_tables({"orders": orders}), DatasetDefaults(cutoff=None, horizon_days=horizon, note=note), source="mem")
+    tables = {"orders": orders}
+    if text:
+        tables["reviews"] = pd.DataFrame({"review_id": "r" + orders["order_id"], "customer_id": orders["customer_id"],
+                                          "review_ts": orders["order_ts"], "rating": "4", "text": "fine"})
+        tables["events"] = pd.DataFrame({"customer_id": orders["customer_id"], "event_ts": orders["order_ts"], "event_type": "view",
+                                         "text": "a product"})
+    return Dataset("handmade", validate_tables(tables), DatasetDefaults(cutoff=None, horizon_days=horizon, note=note), source="mem")
 
 
 class NoisyLearned(Baseline):
@@ -49,8 +56,9 @@ class NoisyLearned(Baseline):
     description = "past spend x seed noise"
     learned = True
 
-    def __init__(self, noise: float = 1.5):
-        self.noise = noise
+    def __init__(self, noise: float = 1.5, key: str = "product", label: str | None = None):
+        self.noise, self.key = noise, key
+        self.label = label or self.label
 
     def fit(self, cal):
         self.seed_ = cal.seed
@@ -134,6 +142,24 @@ def test_rolling_cutoffs_compare_the_product_with_seeds(ds):
         assert g["product"]["n_seeds"] == 2 and len(g["product"]["per_seed"]) == 2
         assert g["difference"]["low"] <= g["difference"]["high"]
     assert len(m["rolling"]["models"]["product"]["normalized_gini"]["seed_sd"]) == 2
+
+
+def test_text_ablation_variants_are_refitted_per_seed():
+    ds = _dataset(n_customers=300, text=True)
+    assert ds.text_sources == ("review", "browse")
+    models = lambda sources: [PastSpend(), NoisyLearned(0.3, key="xgb_tabular", label="tabular"), NoisyLearned(1.0)]  # noqa: E731
+    res = run_backtest(ds, BacktestOptions(seeds=3, n_boot=40), models=models,
+                       variant=lambda src, key, label: NoisyLearned(0.5 * len(src), key=key, label=label))
+    runs = res.ablation["runs"]
+    assert set(runs) == {"ablation:without review text", "ablation:without browsing text"}
+    assert all(r.values.shape[0] == 3 for r in runs.values())
+    m = build_metrics(res, "test")
+    table = m["ablation"]["table"]
+    assert set(table) == {"all text", "without review text", "without browsing text", "no text (tabular only)"}
+    for name in ("all text", "without review text"):
+        d = table[name]["vs_no_text"]["normalized_gini"]
+        assert d["low"] < d["high"] and table[name]["n_seeds"] == 3 and table[name]["normalized_gini"]["sd"] > 0
+    assert "## Text-feature ablation" in render_markdown(m)
 
 
 # --------------------------------------------------------------------------- (b) long horizons, (d) notes
