@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from service.btyd import CLASSIC_FEATURES
 from service.drivers import FamilyGrouper, feature_family, scaled_contributions
 from service.features import TREND_WINDOW_DAYS
 from service.tiers import TIER_ORDER
@@ -213,6 +214,8 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
                                 0, None, without_returns(row)))
 
     X = refresh_classic(_frame([c.row for c in cands], names), bundle)
+    for c, refreshed in zip(cands[1:], X.iloc[1:].to_dict("records")):  # scenarios report the classic features they move
+        c.row = {**c.row, **{k: refreshed[k] for k in names if k in CLASSIC_FEATURES}}
     value = bundle.value_model.predict(X)
     churn = bundle.churn_model.predict_proba(X)
     stored = float(profile["predicted_value"])
@@ -272,7 +275,7 @@ def refresh_classic(X: pd.DataFrame, bundle) -> pd.DataFrame:
     one more order moves expected orders and P(alive) the way the classic model says it would."""
     from service.pipeline import bundle_classic
 
-    cols = [c for c in bundle_classic(bundle).transform(X.iloc[:0]).columns if c in X.columns and c != "first_purchase_days"]
+    cols = [c for c in CLASSIC_FEATURES if c in X.columns and c != "first_purchase_days"]
     if not cols:
         return X
     X = X.copy()

@@ -18,7 +18,7 @@ def _data(n, seed):
 def test_shap_in_batches_is_identical_to_one_batch(monkeypatch):
     X, y = _data(300, 0)
     X_val, y_val = _data(200, 1)
-    value = ValueModel(objective="tweedie", max_rounds=30, n_threads=1).fit(X, y, X_val, y_val)
+    value = ValueModel(objective="tweedie:1.5", max_rounds=30, n_threads=1).fit(X, y, X_val, y_val)
     churn = ChurnModel(max_rounds=30, n_threads=1).fit(X, (y == 0).astype(int), X_val, (y_val == 0).astype(int))
     whole = [m.contributions(X) for m in (value, churn)]
     monkeypatch.setattr(models, "SHAP_BATCH_ROWS", 7)  # 300 rows: 42 full batches and a partial one
