@@ -48,7 +48,8 @@ def _check_vectors(vectors, dim: int | None = None, what: str = "vectors") -> np
     return np.ascontiguousarray(l2_normalize(x))
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a written file to disk before it is renamed into place (the bundle and the index both do)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -246,7 +247,7 @@ class SimilarityIndex:
                 meta["nprobe"] = self.nprobe
             (tmp / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
             for name in (_INDEX_FILE, _IDS_FILE, _META_FILE):
-                _fsync(tmp / name)
+                fsync_path(tmp / name)
             os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
             if target.exists():
                 # rename() cannot replace a non-empty directory: move the old one aside first.

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from embeddings.index import fsync_path
 from service.crash import fault_point, orphaned, remove, writer_pid
 from service.drivers import PeerPercentiles
 from service.models import ChurnModel, ValueModel
@@ -97,7 +98,7 @@ class ModelBundle:
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
             for p in tmp.iterdir():
-                _fsync(p)
+                fsync_path(p)
             os.chmod(tmp, 0o755)
             fault_point("train:bundle-written")
             _swap_into_place(tmp, out)
@@ -193,14 +194,6 @@ def recover_bundle(out: str | Path) -> list[Path]:
     except OSError:
         pass
     return touched
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def data_fingerprint(sources: dict[str, Path]) -> str:
