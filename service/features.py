@@ -60,7 +60,7 @@ SEASON_FEATURES: list[str] = list(SEASON_FAMILIES)
 
 def season_features(cutoff, n: int) -> pd.DataFrame:
     """Day of year of the cutoff on the unit circle (31 December sits next to 1 January), one row per customer."""
-    angle = 2 * np.pi * (pd.Timestamp(cutoff).dayofyear - 1) / 365.25
+    angle = 2 * np.pi * (pd.Timestamp(cutoff).day_of_year - 1) / 365.25
     return pd.DataFrame({"season_sin": np.full(n, np.sin(angle)), "season_cos": np.full(n, np.cos(angle))})
 
 _QUERY = """
