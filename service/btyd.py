@@ -185,8 +185,12 @@ class ClassicFeatures:
         self.bg_: BetaGeo | None = None
         self.gg_: GammaGamma | None = None
 
+    @staticmethod
+    def _summary(tab: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return summary_from_features(tab["frequency"], tab["recency_days"], tab["first_purchase_days"])
+
     def fit(self, tab: pd.DataFrame) -> "ClassicFeatures":
-        x, t_x, T = summary_from_features(tab["frequency"], tab["recency_days"], tab["first_purchase_days"])
+        x, t_x, T = self._summary(tab)
         buyers = np.nan_to_num(tab["frequency"].to_numpy(float)) > 0
         try:
             self.bg_ = BetaGeo().fit(x[buyers], t_x[buyers], T[buyers])
@@ -200,13 +204,16 @@ class ClassicFeatures:
 
     def orders(self, tab: pd.DataFrame, horizon_days: float) -> np.ndarray:
         """Expected orders in ``horizon_days`` (0 when no BG/NBD could be fitted)."""
-        x, t_x, T = summary_from_features(tab["frequency"], tab["recency_days"], tab["first_purchase_days"])
+        return self._orders(self._summary(tab), horizon_days)
+
+    def _orders(self, summary, horizon_days: float) -> np.ndarray:
+        x, t_x, T = summary
         if self.bg_ is None:
             return np.zeros(len(x))
         return self.bg_.expected_purchases(horizon_days / WEEK, x, t_x, T)
 
-    def p_no_order(self, tab: pd.DataFrame, horizon_days: float) -> np.ndarray:
-        x, t_x, T = summary_from_features(tab["frequency"], tab["recency_days"], tab["first_purchase_days"])
+    def _p_no_order(self, summary, horizon_days: float) -> np.ndarray:
+        x, t_x, T = summary
         if self.bg_ is None:
             return np.ones(len(x))
         return self.bg_.p_no_purchase(horizon_days / WEEK, x, t_x, T)
@@ -216,7 +223,7 @@ class ClassicFeatures:
 
         Always a number in (0, horizon]: how likely an order is at all is the churn model's job.
         """
-        x, t_x, T = summary_from_features(tab["frequency"], tab["recency_days"], tab["first_purchase_days"])
+        x, _, T = self._summary(tab)
         H = horizon_days / WEEK
         if self.bg_ is None:
             return np.full(len(x), horizon_days / 2.0)
@@ -229,9 +236,9 @@ class ClassicFeatures:
 
     def transform(self, tab: pd.DataFrame) -> pd.DataFrame:
         h = self.horizon_days
-        orders = self.orders(tab, h)
-        x, t_x, T = summary_from_features(tab["frequency"], tab["recency_days"], tab["first_purchase_days"])
-        alive = self.bg_.p_alive(x, t_x, T) if self.bg_ is not None else np.ones(len(x))
+        summary = self._summary(tab)  # once: every classic feature below reads it
+        orders = self._orders(summary, h)
+        alive = self.bg_.p_alive(*summary) if self.bg_ is not None else np.ones(len(orders))
         aov = (self.gg_.expected_value(tab["frequency"], tab["avg_order_value"]) if self.gg_ is not None
                else np.nan_to_num(tab["avg_order_value"].to_numpy(float)))
         first = tab["first_purchase_days"].to_numpy(float)
@@ -240,7 +247,7 @@ class ClassicFeatures:
             "first_purchase_days": first,
             "btyd_expected_orders": orders,
             "btyd_p_alive": alive,
-            "btyd_p_no_order": self.p_no_order(tab, h),
+            "btyd_p_no_order": self._p_no_order(summary, h),
             "gg_order_value": aov,
             "btyd_expected_value": orders * aov,
             # spend to date per day of the customer's own history, over the horizon (the "past spend repeats" rate);

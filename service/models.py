@@ -182,11 +182,7 @@ class HorizonShift:
     def _summary(self, X):
         from service.btyd import summary_from_features
 
-        cols = ["frequency", "recency_days", "first_purchase_days"]
-        if isinstance(X, DaskMatrix):
-            arr = np.asarray(X.client.compute(X[cols].data).result(), dtype=np.float64)
-            return summary_from_features(arr[:, 0], arr[:, 1], arr[:, 2])
-        return summary_from_features(X["frequency"], X["recency_days"], X["first_purchase_days"])
+        return summary_from_features(*(_column(X, c) for c in ("frequency", "recency_days", "first_purchase_days")))
 
     def value_log_ratio(self, X) -> np.ndarray:
         from service.btyd import WEEK, BetaGeo
