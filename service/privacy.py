@@ -1,13 +1,18 @@
-"""Masking of personal data inside free texts: e-mail addresses, phone numbers and (optionally) card numbers.
+"""Masking of personal data inside free texts: e-mail addresses, phone numbers and payment card numbers.
 
-Customer texts (reviews, searches) are quoted back in profiles, explanations and answers; whatever
-contact details a customer typed into them are replaced by a placeholder before they leave the
-service. ``redact`` is deterministic and idempotent (placeholders contain no digits or ``@``), so a
+Customer texts (reviews, searches) are quoted back in profiles, explanations and answers. Whatever
+contact details a customer typed into them are replaced by a placeholder where the texts *enter*
+the service: ``service.tables.validate_tables`` (files and ``POST /v1/score`` rows alike) redacts
+them, so the profile store, the embedding cache, the explanation cache, the rejects files and every
+response only ever see the placeholders. The exits (API responses, ``insight explain``, answers,
+LLM prompts) redact again, which costs little and covers stores written before this rule.
+
+``redact`` is deterministic and idempotent (placeholders contain no digits or ``@``), so a
 narrative built from redacted evidence still quotes that evidence verbatim.
 
-Card numbers are off by default for the HTTP responses (a 16-digit order reference is not a card)
-and on for text sent to an external LLM: only digit runs of 13-19 digits that pass the Luhn check
-are masked, so order numbers and amounts survive.
+Card numbers: only digit runs of 13-19 digits (plain, or in groups of 3-6 digits separated by single
+spaces or hyphens, as cards are printed) that pass the Luhn check are masked, so order references
+(a 16-digit number fails Luhn 9 times in 10), amounts, prices and dates survive.
 """
 from __future__ import annotations
 
@@ -19,8 +24,12 @@ CARD_MASK = "[card]"
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])")
 
-# Card-like: 13-19 digits, optionally grouped by single spaces or hyphens (e.g. 4111 1111 1111 1111).
-_CARD = re.compile(r"(?<![\w])(?:\d[ -]?){12,18}\d(?![\w])")
+# Digit runs: digit groups joined by single spaces or hyphens (e.g. 4111 1111 1111 1111). A card inside a longer run
+# ("qty 2 4111 1111 1111 1111") is found by trying every span of whole groups, see _card_sub.
+_DIGIT_RUN = re.compile(r"(?<![\w])\d+(?:[ -]\d+)*(?![\w])")
+_DIGITS = re.compile(r"\d+")
+_CARD_DIGITS = (13, 19)
+_CARD_GROUP = (3, 6)  # 4-4-4-4, 4-6-5 (Amex), 4-4-4-4-3: a grouped card never has groups of 1-2 or 7+ digits
 
 # Phone-like: an optional +country code, then digit groups separated by spaces, dots, hyphens or
 # parentheses; 7-15 digits in all (E.164 allows at most 15). Dates (2025-11-02), times, prices
@@ -33,6 +42,9 @@ _PHONE = re.compile(
     r"(?![\w])"
 )
 _DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
+_DECIMAL = re.compile(r"^\d+\.\d+$")  # 1234567.89 is a price or a measurement, not a phone number
+# Nothing to mask without an @ or a run of 7 digits: the common case costs one scan.
+_CANDIDATE = re.compile(r"@|\d(?:\D{0,3}\d){6}")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -51,8 +63,34 @@ def luhn_ok(digits: str) -> bool:
 
 
 def _card_sub(m: re.Match) -> str:
-    digits = re.sub(r"\D", "", m.group(0))
-    return CARD_MASK if 13 <= len(digits) <= 19 and luhn_ok(digits) else m.group(0)
+    """The run with every Luhn-valid card span masked: the whole run, or spans of whole digit groups inside it."""
+    run = m.group(0)
+    groups = [(g.start(), g.end()) for g in _DIGITS.finditer(run)]
+    lo, hi = _CARD_DIGITS
+    pieces, pos, i = [], 0, 0
+    while i < len(groups):
+        found = None
+        n_digits = 0
+        for j in range(i, len(groups)):
+            n_digits += groups[j][1] - groups[j][0]
+            if n_digits > hi:
+                break
+            if n_digits < lo:
+                continue
+            span = groups[i:j + 1]
+            if len(span) > 1 and not all(_CARD_GROUP[0] <= e - s <= _CARD_GROUP[1] for s, e in span):
+                continue
+            if luhn_ok("".join(run[s:e] for s, e in span)):
+                found = j  # keep looking: the longest valid span wins (a 19-digit card holds a valid 16-digit prefix rarely)
+        if found is None:
+            i += 1
+            continue
+        pieces += [run[pos:groups[i][0]], CARD_MASK]
+        pos = groups[found][1]
+        i = found + 1
+    if not pieces:
+        return run
+    return "".join(pieces) + run[pos:]
 
 
 def _phone_sub(m: re.Match) -> str:
@@ -60,7 +98,7 @@ def _phone_sub(m: re.Match) -> str:
     digits = re.sub(r"\D", "", s)
     if not 7 <= len(digits) <= 15:
         return s
-    if _DATE_LIKE.match(s.strip()):
+    if _DATE_LIKE.match(s.strip()) or _DECIMAL.match(s):
         return s
     plain = s.isdigit()
     # A bare run of digits is only a phone number when it is long enough to be one and is not
@@ -70,15 +108,15 @@ def _phone_sub(m: re.Match) -> str:
     return PHONE_MASK
 
 
-def redact(text: str | None, *, emails: bool = True, phones: bool = True, cards: bool = False) -> str | None:
-    """``text`` with e-mail addresses, phone numbers and, when ``cards``, Luhn-valid card numbers masked."""
-    if not text:
+def redact(text: str | None, *, emails: bool = True, phones: bool = True, cards: bool = True) -> str | None:
+    """``text`` with e-mail addresses, phone numbers and Luhn-valid card numbers masked (each can be switched off)."""
+    if not text or not isinstance(text, str) or not _CANDIDATE.search(text):
         return text
     out = text
     if emails and "@" in out:
         out = _EMAIL.sub(EMAIL_MASK, out)
     if cards:
-        out = _CARD.sub(_card_sub, out)
+        out = _DIGIT_RUN.sub(_card_sub, out)
     if phones:
         out = _PHONE.sub(_phone_sub, out)
     return out

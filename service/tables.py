@@ -39,6 +39,11 @@ REASON_COLUMN = "_reason"
 ID_MAX_CHARS = 128
 # Columns that only feed features; their text is cleaned (lone surrogates, control characters) like review texts.
 CLEANED_COLUMNS = {"orders": ("status", "category"), "events": ("event_type", "product_id"), "reviews": ("order_id",)}
+# Never free text, so never redacted: ids are kept as given (a 16-digit order id is an id, not a card), and timestamps
+# and numbers are checked by their own rules. Every other column (review and event texts, categories, statuses, extra
+# columns such as a customers table's "email") has contact data masked at validation; see redact_free_text.
+NOT_FREE_TEXT = frozenset({"customer_id", "order_id", "review_id", "product_id", "amount", "n_items", "rating",
+                           *(c for cols in TIMESTAMPS.values() for c in cols)})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -121,6 +126,34 @@ def clean_text(value):
     if _CONTROL.search(value):
         value = _CONTROL.sub(" ", value)
     return value
+
+
+def redact_free_text(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with e-mail addresses, phone numbers and Luhn-valid card numbers masked in every free-text column.
+
+    This is the one boundary for personal data in customer texts (service.privacy): files and ``POST /v1/score`` rows
+    both pass here before anything else sees them, so the profile store, the embedding cache (keyed by text), the
+    explanation cache, the rejects files and every output hold placeholders only. Masking at the entrance, rather
+    than at each exit, also covers what no exit knows about: texts capped to 300 characters for evidence would cut a
+    card number in two and hide it from the Luhn check.
+    """
+    from service.privacy import redact
+
+    memo: dict[str, str] = {}
+
+    def one(v):
+        if not isinstance(v, str):
+            return v
+        out = memo.get(v)
+        if out is None:
+            out = memo[v] = redact(v)
+        return out
+
+    for col in df.columns:
+        if col in NOT_FREE_TEXT or col in (ROW_COLUMN, REASON_COLUMN) or df[col].dtype != object:
+            continue
+        df[col] = _omap(df[col], one)
+    return df
 
 
 class DataError(ValueError):
@@ -342,7 +375,8 @@ class _RowChecker:
         return self.reason.isna()
 
     def split(self, typed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        rejects = self.raw[~self.ok].copy()
+        # Rejected rows are kept as written, except for contact data in their free-text columns (rejects files).
+        rejects = redact_free_text(self.raw[~self.ok].copy())
         rejects.insert(0, REASON_COLUMN, self.reason[~self.ok])
         rejects.insert(0, ROW_COLUMN, rejects.index + 1)
         return typed[self.ok.to_numpy()].reset_index(drop=True), rejects.reset_index(drop=True)
@@ -455,7 +489,7 @@ def validate_table(name: str, raw: pd.DataFrame, source: str, known_customers: p
         dup = typed[key].where(chk.ok).duplicated(keep="first") & chk.ok
         chk.flag(dup, f"duplicate {key}")
 
-    return chk.split(typed)
+    return chk.split(redact_free_text(typed))
 
 
 def load_tables(data_dir: str | Path) -> LoadedData:

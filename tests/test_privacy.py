@@ -33,13 +33,43 @@ def test_leaves_ordinary_text_alone(text):
     assert redact(text, cards=True) == text
 
 
-def test_cards_only_when_asked_and_only_luhn_valid():
+def test_cards_masked_by_default_and_only_luhn_valid():
     text = "card 4111 1111 1111 1111 and 4111-1111-1111-1112"
-    assert "4111 1111 1111 1111" in redact(text)  # off by default
-    masked = redact(text, cards=True)
+    masked = redact(text)  # on by default, wherever e-mails and phones are masked
     assert masked == f"card {CARD_MASK} and 4111-1111-1111-1112"
-    assert redact("5500005555555559", cards=True) == CARD_MASK
+    assert "4111 1111 1111 1111" in redact(text, cards=False)  # can still be switched off
+    assert redact("5500005555555559") == CARD_MASK
     assert luhn_ok("79927398713") and not luhn_ok("79927398710") and not luhn_ok("12a4")
+
+
+@pytest.mark.parametrize("card", [
+    "4111111111111111",        # plain 16 digits (Visa test number)
+    "4111 1111 1111 1111",     # grouped by spaces
+    "5555-5555-5555-4444",     # grouped by hyphens (Mastercard test number)
+    "378282246310005",         # 15-digit Amex, plain
+    "3782 822463 10005",       # Amex as printed, 4-6-5
+    "6011 0009 9013 9424",     # Discover
+])
+def test_card_formats(card):
+    assert redact(f"paid with {card}, thanks") == f"paid with {CARD_MASK}, thanks"
+    assert redact(card) == CARD_MASK
+
+
+def test_card_inside_a_longer_digit_run_is_still_found():
+    # "2 4111 ..." is a 17-digit run that fails Luhn as a whole; the card inside it is masked all the same.
+    assert redact("qty 2 4111 1111 1111 1111 please") == f"qty 2 {CARD_MASK} please"
+    assert redact("cards 4111111111111111 and 5555-5555-5555-4444.") == f"cards {CARD_MASK} and {CARD_MASK}."
+
+
+@pytest.mark.parametrize("text", [
+    "order ref 4111111111111112 arrived",          # 16 digits, not Luhn-valid: an order reference
+    "order ref 1234 5678 9012 3456 arrived",
+    "paid $1234567.89 and 1,234.56 EUR; 0.1234567 kg",
+    "10 20 30 40 50 60 70 80 90",                  # numbers in a list are not a card, whatever Luhn says
+    "shipped 2025-11-02T10:30:00Z, delivered 12/11/2025",
+])
+def test_order_numbers_prices_and_dates_survive(text):
+    assert redact(text) == text
 
 
 def test_idempotent_and_none_safe():
