@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import Depends, Request, Security
@@ -35,7 +35,7 @@ def app_state(request: Request) -> AppState:
     return request.app.state.insight
 
 
-def authenticate(request: Request, api_key: str | None = Security(api_key_header),
+async def authenticate(request: Request, api_key: str | None = Security(api_key_header),
                  token: HTTPAuthorizationCredentials | None = Security(bearer)) -> Principal:
     given = api_key or (token.credentials if token is not None else None)
     metrics = getattr(request.app.state, "metrics", None)
@@ -62,12 +62,12 @@ def principal_for_key(api_keys, given: str) -> Principal | None:
     return None if match is None else Principal(role=match.role, label=match.label)
 
 
-def require_agent(principal: Principal = Depends(authenticate)) -> Principal:
+async def require_agent(principal: Principal = Depends(authenticate)) -> Principal:
     """Any valid key: agent or admin."""
     return principal
 
 
-def require_admin(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
+async def require_admin(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
     if principal.role != "admin":
         metrics = getattr(request.app.state, "metrics", None)
         if metrics:
@@ -76,8 +76,11 @@ def require_admin(request: Request, principal: Principal = Depends(authenticate)
     return principal
 
 
-def snapshot(request: Request) -> Iterator[Snapshot]:
-    """The snapshot this request works on, from start to end (a reload meanwhile does not affect it)."""
+async def snapshot(request: Request) -> AsyncIterator[Snapshot]:
+    """The snapshot this request works on, from start to end (a reload meanwhile does not affect it).
+
+    The dependencies here are ``async``: they do microseconds of work, and a sync dependency costs a hop through the
+    thread pool each (four per request were most of a cached profile read's time)."""
     snap = app_state(request).acquire()
     if snap is None:
         raise ProblemException(503, "no model and store are loaded yet", title="Not ready")

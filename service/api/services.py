@@ -125,6 +125,41 @@ def explanation(snap: Snapshot, customer_id: str, narrator, mask: bool) -> Expla
     return ExplanationResponse.model_validate(exp.model_dump())
 
 
+# Serialised bodies. What FastAPI would write for the response model (by alias, nothing excluded), made once per customer
+# and snapshot: a profile or a template explanation depends only on the stored profile, the store metadata and the masking
+# switch, all fixed for the snapshot's life. Hits skip the store read, the masking, the narrator and pydantic.
+
+def _dump(model) -> bytes:
+    return model.__pydantic_serializer__.to_json(model, by_alias=True)
+
+
+def customer_json(snap: Snapshot, customer_id: str, mask: bool, top: int) -> bytes:
+    key = ("profile", top, mask)
+    body = snap.cached_response(customer_id, key)
+    if body is None:
+        body = _dump(customer(snap, customer_id, mask, top))
+        snap.cache_response(customer_id, key, body)
+    return body
+
+
+def deterministic(narrator) -> bool:
+    """True for the template narrator: its explanation of a snapshot's profile never changes, so it may be kept."""
+    from service.explain import TemplateNarrator
+
+    return isinstance(narrator, TemplateNarrator)
+
+
+def explanation_json(snap: Snapshot, customer_id: str, narrator, mask: bool) -> bytes:
+    if not deterministic(narrator):  # an LLM narrative is drafted (and checked) per request, as before
+        return _dump(explanation(snap, customer_id, narrator, mask))
+    key = ("explanation", mask)
+    body = snap.cached_response(customer_id, key)
+    if body is None:
+        body = _dump(explanation(snap, customer_id, narrator, mask))
+        snap.cache_response(customer_id, key, body)
+    return body
+
+
 def _similar_customers(snap: Snapshot, pairs: list[tuple[str, float]]) -> list[SimilarCustomer]:
     out = []
     for cid, score in pairs:

@@ -34,6 +34,10 @@ class ApiSettings(Settings):
     index_approximate_above: int = Field(default=50_000, ge=0, description="Serve an approximate (HNSW) similar-customer index above this many customers; exact below.")
     index_hnsw_ef_search: int = Field(default=128, ge=1, description="HNSW breadth of search (recall vs speed) when the index is approximate.")
     api_snapshot_dir: Path | None = Field(default=None, description="Where private copies of the SQLite store are kept while served; default a temp dir.")
+    api_response_cache: int = Field(default=20_000, ge=0, description="Customers whose serialised profile and template explanation are kept per "
+                                    "snapshot (per worker; about 10 KB each); 0 turns the cache off. A reload starts a new, empty cache.")
+    api_workers: int = Field(default=1, ge=1, le=64, description="Worker processes of `insight serve` (each loads its own snapshot; a reload "
+                             "reaches every worker).")
     api_preload_encoder: bool = Field(default=True, description="Load the embedding model at start-up so the first POST /v1/score is fast.")
 
 

@@ -102,6 +102,8 @@ class Snapshot:
     copy_path: Path | None = None
     load_seconds: float = 0.0
     extra_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    response_cache_size: int = 0  # customers whose serialised responses are kept (0: none)
+    _responses: dict = field(default_factory=dict)  # customer_id -> {(kind, *args): JSON bytes}
     _catalog: "Catalog | None" = None
     _unscored: set[str] | None = None
     _refs: int = 0
@@ -201,6 +203,28 @@ class Snapshot:
                 self._catalog = Catalog.build(self.roster, self.population_values)
             return self._catalog
 
+    # -- serialised responses ---------------------------------------------------------------------
+
+    def cached_response(self, customer_id: str, key: tuple) -> bytes | None:
+        """A response body serialised earlier from this very snapshot (same profile, same model, same meta), or None."""
+        entry = self._responses.get(customer_id)
+        return None if entry is None else entry.get(key)
+
+    def cache_response(self, customer_id: str, key: tuple, body: bytes) -> None:
+        """Keep ``body`` for the next request; at most ``response_cache_size`` customers, the oldest dropped first.
+
+        Bodies are a pure function of the snapshot, so a reload (a new snapshot) starts empty and admin writes
+        (``add_profiles``) drop the customers they change."""
+        if self.response_cache_size <= 0:
+            return
+        with self._lock:
+            entry = self._responses.get(customer_id)
+            if entry is None:
+                while len(self._responses) >= self.response_cache_size:
+                    self._responses.pop(next(iter(self._responses)))
+                entry = self._responses[customer_id] = {}
+            entry[key] = body
+
     # -- writes (admin cold-start scoring) ------------------------------------------------------
 
     def add_profiles(self, rows: list[dict], vectors: np.ndarray) -> None:
@@ -208,6 +232,9 @@ class Snapshot:
         if self.copy_path is not None:
             self.store.upsert(rows)
         self._catalog = None  # search sees the new profiles
+        with self._lock:
+            for row in rows:
+                self._responses.pop(row["customer_id"], None)  # their cached bodies describe the old profile
         for row, vec in zip(rows, vectors):
             self.roster[row["customer_id"]] = (row["tier"], row["predicted_value"], row["churn_probability"], row["rfm_segment"])
             if row["customer_id"] not in self.index:
@@ -390,7 +417,8 @@ def load_snapshot(settings, seq: int, previous: Snapshot | None = None) -> Snaps
         snap = Snapshot(seq=seq, bundle=bundle, store=ps, index=index, meta=meta, model_dir=model_dir.resolve(), store_source=store,
                         loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), population_values=values,
                         population_churn=churn, roster=roster, history=history, copy_path=copy_path,
-                        load_seconds=round(time.perf_counter() - t0, 3))
+                        load_seconds=round(time.perf_counter() - t0, 3),
+                        response_cache_size=int(getattr(settings, "api_response_cache", 0) or 0))
         if previous is not None and previous.model_version == snap.model_version:
             # Customers written through the API since the last batch score keep their vectors (same model, same space).
             for cid, vec in previous.extra_vectors.items():
