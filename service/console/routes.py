@@ -378,6 +378,10 @@ async def ask(request: Request, customer_id: str) -> Response:
     finally:
         snap.release()
     facts = _facts_used(result) if result is not None else None
+    if app.state.settings.api_mask_pii:  # the question is echoed into the page (input value), masked like the answer's copy
+        from service.privacy import redact
+
+        question = redact(question)
     if _is_htmx(request):
         return render(request, "_answer.html", session=session, answer=result, facts=facts, error=error, question=question,
                       customer_id=customer_id)
