@@ -11,6 +11,7 @@ sentence-transformers) are imported lazily so that ``import embeddings`` stays c
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -309,6 +310,35 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() if base else Path.home() / ".cache" / "customer-insight"
 
 
+# Library messages of the one-off export that no user can act on (issue 12): the export is ours, it is saved right after
+# (sentence-transformers' "Saving the exported ONNX model is heavily recommended"), optimum reads transformers' deprecated
+# ``torch_dtype``, and torch's tracer warns about constants in transformers' attention-mask code. Silenced by logger and
+# message or by category and module, and only while exporting; anything else still shows.
+_EXPORT_NOISE = {"sentence_transformers.backend.utils": "Saving the exported", "transformers.configuration_utils": "`torch_dtype` is deprecated"}
+
+
+@contextlib.contextmanager
+def _quiet_export():
+    import logging
+    import warnings
+
+    from torch.jit import TracerWarning
+
+    filters = []
+    for name, prefix in _EXPORT_NOISE.items():
+        f = logging.Filter()
+        f.filter = lambda record, prefix=prefix: not str(record.msg).startswith(prefix)  # type: ignore[method-assign]
+        logging.getLogger(name).addFilter(f)
+        filters.append((name, f))
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=TracerWarning, module=r"transformers\.")
+            yield
+    finally:
+        for name, f in filters:
+            logging.getLogger(name).removeFilter(f)
+
+
 def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | None = None) -> tuple[str, str]:
     """(folder, file name) of the ONNX model for the sentence-transformers folder ``folder``.
 
@@ -332,10 +362,11 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        model = SentenceTransformer(str(src), device="cpu", backend="onnx", local_files_only=True,
-                                    model_kwargs={"export": True, "provider": "CPUExecutionProvider"})
-        model.save_pretrained(str(tmp))
-        export_dynamic_quantized_onnx_model(model, INT8_CONFIG, str(tmp))
+        with _quiet_export():
+            model = SentenceTransformer(str(src), device="cpu", backend="onnx", local_files_only=True,
+                                        model_kwargs={"export": True, "provider": "CPUExecutionProvider"})
+            model.save_pretrained(str(tmp))
+            export_dynamic_quantized_onnx_model(model, INT8_CONFIG, str(tmp))
         if not (tmp / INT8_FILE).is_file():  # pragma: no cover - naming changed in sentence-transformers
             raise EncoderError(f"quantized export did not produce {INT8_FILE}: {sorted(p.name for p in (tmp / 'onnx').iterdir())}")
         if target.exists():  # an older partial or concurrent export: the fresh one wins

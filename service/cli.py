@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from contextlib import contextmanager
@@ -14,12 +15,55 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
 from service.pipeline import Reporter
 
+def _help_width() -> int:
+    """Help wraps to the terminal (COLUMNS), at most 80 columns; click's own floor of 50 would overflow a narrow one."""
+    return max(20, min(shutil.get_terminal_size((80, 24)).columns, 80) - 2)
+
+
+# Typer ships its own copy of click: subclass its classes (TyperCommand.context_class), not the click package's.
+class _HelpFormatter(TyperCommand.context_class.formatter_class):
+    """Option and command lists whose name column shrinks in a narrow terminal, so their help keeps room to wrap."""
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl(rows, col_max=min(col_max, max(8, self.width // 3)), col_spacing=col_spacing)
+
+
+class _Context(TyperCommand.context_class):
+    formatter_class = _HelpFormatter
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.terminal_width is None:  # read when the command runs (COLUMNS, the terminal), inherited by subcommands
+            self.terminal_width = _help_width()
+
+
+class _Command(TyperCommand):
+    context_class = _Context
+
+
+class _Group(TyperGroup):
+    """Lists each command with its whole first sentence, wrapped (click cuts it to fit one line and appends '...')."""
+
+    context_class = _Context
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = [(name, cmd.get_short_help_str(limit=10_000)) for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+# Help as click formats it (rich_markup_mode=None): words wrap to the terminal and nothing is cut. Rich's option panels
+# truncated long values with "…" ("VIP=0.05,High=0.15,Medium=0…") at 80 columns and most of each line in a narrow one.
+_HELP = dict(no_args_is_help=True, rich_markup_mode=None, cls=_Group)
 app = typer.Typer(help="customer-insight: predict customer value and churn from behaviour and text, explain every tier.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-data_app = typer.Typer(help="Data utilities.", no_args_is_help=True)
+                  add_completion=False, pretty_exceptions_enable=False, **_HELP)
+data_app = typer.Typer(help="Data utilities.", **_HELP)
 app.add_typer(data_app, name="data")
 
 out = Console()
@@ -37,14 +81,15 @@ class RichReporter(Reporter):
     def stage(self, name: str):
         t0 = time.perf_counter()
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=self.console, transient=True) as progress:
+                      console=self.console, transient=True, disable=not self.console.is_terminal) as progress:
+            # No live display into a file or pipe: it left an empty line per stage in logs.
             self._progress = progress
             progress.add_task(name, total=None)
             try:
                 yield
             finally:
                 self._progress = None
-        self.console.print(f"[green]✓[/green] {name} [dim]({time.perf_counter() - t0:.1f}s)[/dim]")
+        self.console.print(f"[green]✓[/green] {name} [dim]({time.perf_counter() - t0:.1f}s)[/dim]", soft_wrap=True)
 
     def progress(self, name: str, total: int):
         if self._progress is None:
@@ -78,15 +123,94 @@ class CustomerNotFound(LookupError):
     pass
 
 
-def _print_summary(title: str, summary) -> None:
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml), else the source tree's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("customer-insight")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
+        from service import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"insight (customer-insight) {package_version()}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    pass
+
+
+def _summary_table(title: str, summary) -> Table:
+    """Input rows per table as read = kept + rejected, and where the rejected ones went."""
     t = Table(title=title, show_header=False, title_justify="left")
-    t.add_row("rows read", f"{summary.rows_read:,}")
-    # Per table: read = kept + rejected, so no row is unaccounted for.
-    for name, c in (summary.details.get("tables") or {}).items():
+    tables = summary.details.get("tables") or {}
+    kept = sum(c["kept"] for c in tables.values())
+    t.add_row("input rows", f"{summary.rows_read:,} read = {kept:,} kept + {summary.rows_rejected:,} rejected")
+    for name, c in tables.items():
         t.add_row(f"  {name}", f"{c['read']:,} read = {c['kept']:,} kept + {c['rejected']:,} rejected")
-    rej = ", ".join(f"{k}: {v:,}" for k, v in summary.rejects.items()) or "none"
-    t.add_row("rows rejected", f"{summary.rows_rejected:,} ({rej})" + (f" -> {summary.rejects_dir}" if summary.rejects_dir else ""))
-    t.add_row("customers", f"{summary.customers:,}")
+    if summary.rows_rejected:
+        where = f"{summary.rejects_dir}/" if summary.rejects_dir else ""
+        t.add_row("rejected rows", f"each with its row number and reason in {where}<table>.rejects.csv")
+    return t
+
+
+def _customers_in_data(summary) -> int | None:
+    """Customers the run kept from a customers table (None without one: then the customers are those who ordered)."""
+    c = (summary.details.get("tables") or {}).get("customers")
+    return None if c is None else c["kept"]
+
+
+def _print_train_summary(result) -> None:
+    """What training counted: customers, then the panel rows (one per customer and snapshot), which is why the
+    row count is larger than the customer count."""
+    summary, bundle = result.summary, result.bundle
+    m, cuts = bundle.metrics, bundle.config.get("panel_cutoffs") or {}
+    t = _summary_table("train", summary)
+    cut = str(cuts.get("score", ""))[:10]
+    n_data = _customers_in_data(summary)
+    with_orders = f"{summary.customers:,} with an order by the cutoff {cut}"
+    t.add_row("customers", (f"{n_data:,} in the data; {with_orders} (tiers are cut on these)" if n_data is not None
+                            else f"{with_orders} (tiers are cut on these)"))
+    panel = m.get("panel_rows") or {}
+    if "n_fit" in m:
+        parts = ", ".join(f"{str(cuts.get(k, k))[:10]}: {n:,}" for k, n in panel.items())
+        sampled = " (sampled down)" if panel and sum(panel.values()) != m["n_fit"] else ""
+        t.add_row("training rows", f"{m['n_fit']:,}{sampled} = one per customer with an order before each of {len(panel)} "
+                                   f"snapshots ({parts})")
+    if "n_validation" in m:
+        h = m.get("train_horizon_days", bundle.config.get("horizon_days"))
+        t.add_row("validation rows", f"{m['n_validation']:,} = customers with an order before {str(cuts.get('validation', ''))[:10]}, "
+                                     f"checked against their next {h} days")
+    t.add_row("time taken", f"{summary.seconds:.1f}s")
+    err.print(t)
+
+
+def _print_score_summary(result) -> None:
+    """What scoring counted: every customer in the data is either scored or named as not scored, and why."""
+    from service.store import ProfileStore
+
+    summary = result.summary
+    t = _summary_table("score", summary)
+    try:
+        ps = ProfileStore(result.store)
+        try:
+            meta = ps.meta()
+        finally:
+            ps.close()
+    except Exception:  # the counts are a courtesy; the store was written and checked by the run itself
+        meta = {}
+    cut = str(meta.get("cutoff", ""))[:10]
+    unscored = len(meta.get("unscored_customers") or [])
+    known = summary.customers + unscored
+    t.add_row("customers", f"{known:,} in the data = {summary.customers:,} scored (an order by the cutoff {cut}) + {unscored:,} "
+                           "not scored (no valid order by then)")
     t.add_row("time taken", f"{summary.seconds:.1f}s")
     err.print(t)
 
@@ -106,7 +230,7 @@ DASK_HELP = ("Run the per-customer work (features, embeddings, predictions, SHAP
              "(tcp://HOST:PORT or HOST:PORT). Default: everything in this process.")
 
 
-@data_app.command("synth")
+@data_app.command("synth", cls=_Command)
 @user_errors
 def data_synth(
     customers: int = typer.Option(2000, "--customers", min=10, help="Number of customers."),
@@ -128,7 +252,7 @@ def data_synth(
     err.print(f"done in {time.perf_counter() - t0:.1f}s")
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def train(
     data: Path = typer.Option(..., "--data", help="Directory with the input tables."),
@@ -150,9 +274,11 @@ def train(
                         tier_amounts=_parse_shares(tier_amounts), currency=currency, embedding_model=embedding_model,
                         text_sources=() if no_text else ("review", "browse"), dask=dask)
     result = run_train(data, out_dir, opts, reporter=RichReporter())
-    _print_summary("train", result.summary)
+    _print_train_summary(result)
     m = result.bundle.metrics
-    t = Table(title=f"validation (snapshot {result.bundle.config['validation_cutoff'][:10]}, later than the fit snapshot)", title_justify="left")
+    # The title on its own line: as a table title rich wrapped it to the narrow table's width.
+    err.print(f"validation (snapshot {result.bundle.config['validation_cutoff'][:10]}, later than the fit snapshots)", highlight=False)
+    t = Table()
     t.add_column("model")
     t.add_column("metric")
     t.add_column("value", justify="right")
@@ -166,7 +292,7 @@ def train(
     out.print(f"model bundle {result.bundle.model_version} -> {result.out_dir}")
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def score(
     data: Path = typer.Option(..., "--data", help="Directory with the input tables."),
@@ -179,7 +305,7 @@ def score(
     from service.pipeline import score as run_score
 
     result = run_score(data, model, store, cutoff=cutoff, reporter=RichReporter(), dask=dask)
-    _print_summary("score", result.summary)
+    _print_score_summary(result)
     out.print(_tier_table(result.frame))
     out.print(f"profiles -> {result.store}; similar-customer index -> {result.index_dir}")
 
@@ -200,7 +326,7 @@ def _tier_table(frame) -> Table:
     return t
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def explain(
     customer_id: str = typer.Argument(..., help="Customer id."),
@@ -223,7 +349,7 @@ def explain(
     _print_explanation(exp)
 
 
-@app.command("eval-explanations")
+@app.command("eval-explanations", cls=_Command)
 @user_errors
 def eval_explanations(
     store: str = typer.Option(..., "--store", envvar="INSIGHT_STORE", help="Profile store."),
@@ -277,7 +403,7 @@ def _print_explanation(exp) -> None:
     out.print(f"[dim]narrator: {exp.narrator}; faithfulness check {status}; model {exp.model_version}{prompt}[/dim]")
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def demo(
     customers: int = typer.Option(2000, "--customers", min=200, help="Number of synthetic customers."),
@@ -294,14 +420,14 @@ def demo(
         write_tables(generate(customers, seed=seed, inject_errors=0.005), data_dir)
     err.print("[bold]2/4 training[/bold]")
     trained = run_train(data_dir, model_dir, TrainOptions(seed=seed), reporter=rep)
-    _print_summary("train", trained.summary)
+    _print_train_summary(trained)
     m = trained.bundle.metrics
     err.print(f"validation normalized Gini {m['value']['normalized_gini']:.3f} with text"
               + (f" vs {m['value_tabular_only']['normalized_gini']:.3f} tabular only" if "value_tabular_only" in m else "")
               + f"; churn ROC-AUC {m['churn']['roc_auc']:.3f}")
     err.print("[bold]3/4 scoring[/bold]")
     scored = run_score(data_dir, model_dir, store, reporter=rep)
-    _print_summary("score", scored.summary)
+    _print_score_summary(scored)
     out.print(_tier_table(scored.frame))
     vip = scored.frame[scored.frame["tier"] == "VIP"].sort_values("predicted_value", ascending=False)
     # Pick the top VIP who has written reviews, so the answer can quote them.
@@ -316,7 +442,7 @@ def demo(
     out.print(f"\nTry: insight explain {chosen} --store {store}   |   files in {workdir}/")
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def serve(
     store: str = typer.Option(..., "--store", envvar="INSIGHT_STORE", help="Profile store: SQLite file path or database URL."),
@@ -330,7 +456,8 @@ def serve(
     from service.api.serve import run
 
     _check_port(host, port)  # a busy port is one line and exit 2, before the snapshot is loaded
-    run(store=store, model_dir=model, data_dir=data, host=host, port=port, log_level=log_level, console=err)
+    # soft_wrap: the "serving ... on http://..." line stays one line in a log, however long.
+    run(store=store, model_dir=model, data_dir=data, host=host, port=port, log_level=log_level, console=Console(stderr=True, soft_wrap=True))
 
 
 def _check_port(host: str, port: int) -> None:
@@ -349,7 +476,7 @@ def _check_port(host: str, port: int) -> None:
             raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server using it? choose another --port)") from None
 
 
-@app.command("eval")
+@app.command("eval", cls=_Command)
 @user_errors
 def eval_cmd(
     dataset: str = typer.Option(..., "--dataset", help="synthetic, cdnow, olist or online-retail."),

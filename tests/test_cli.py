@@ -1,5 +1,14 @@
-"""The CLI: user mistakes end with one clear line on stderr and exit code 2, never a traceback."""
+"""The CLI: user mistakes end with one clear line on stderr and exit code 2, never a traceback; a newcomer's first
+runs print no warnings they cannot act on, counts that add up and say what they count, help that is never cut, and
+the version."""
 import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import warnings
+from importlib.metadata import version
 
 import pandas as pd
 import pytest
@@ -73,3 +82,173 @@ def test_a_busy_port_is_one_line_and_exit_2():
     assert r.exit_code == 2, r.output
     assert f"cannot listen on 127.0.0.1:{port}" in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------- help, version (issue 12, item 6)
+
+
+def _commands():
+    """Every command path of the CLI, the groups included (``[]`` is ``insight`` itself)."""
+    import typer.main
+
+    def walk(cmd, path):
+        yield path, cmd
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            yield from walk(sub, path + [name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_help_is_never_cut(columns):
+    commands = _commands()
+    assert {" ".join(p) for p, _ in commands} >= {"", "train", "score", "explain", "serve", "demo", "eval", "eval-explanations", "data",
+                                                  "data synth"}
+    for path, cmd in commands:
+        r = runner.invoke(app, path + ["--help"], env={"COLUMNS": str(columns)})
+        assert r.exit_code == 0 and r.output.startswith("Usage:"), (path, r.output)
+        where = f"insight {' '.join(path)} --help at {columns} columns"
+        assert "…" not in r.output and not re.search(r"(?<!\])\.\.\.$", r.output, re.M), f"{where}: cut off\n{r.output}"
+        too_wide = [line for line in r.output.splitlines() if len(line) > columns]
+        assert not too_wide, f"{where}: lines wider than the terminal: {too_wide}"
+        flat = _squash(r.output)
+        for param in cmd.params:
+            for flag in getattr(param, "opts", []):
+                if flag.startswith("--"):
+                    assert flag in r.output, f"{where}: {flag} missing"
+            if getattr(param, "help", None):
+                assert _squash(param.help) in flat, f"{where}: help of {param.name} incomplete"
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            first = sub.get_short_help_str(limit=10_000)
+            assert _squash(first) in flat, f"{where}: the summary of '{name}' is incomplete"
+
+
+def test_version():
+    r = run("--version")
+    assert r.exit_code == 0
+    assert r.output == f"insight (customer-insight) {version('customer-insight')}\n"
+    from service import __version__
+
+    assert __version__ == version("customer-insight")  # the source tree and the installed metadata agree
+
+
+def test_onnx_export_silences_only_its_own_library_noise():
+    """The export's tracer warning and two library log lines are dropped; any other warning or message still shows."""
+    from torch.jit import TracerWarning
+
+    from embeddings.encoder import _quiet_export
+
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    handler = Keep()
+    loggers = [logging.getLogger("sentence_transformers.backend.utils"), logging.getLogger("transformers.configuration_utils")]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with _quiet_export():
+                warnings.warn_explicit("torch.tensor results are registered as constants", TracerWarning, "modeling_attn_mask_utils.py", 196,
+                                       module="transformers.modeling_attn_mask_utils")
+                warnings.warn_explicit("a tracer warning from our own code", TracerWarning, "x.py", 1, module="embeddings.other")
+                warnings.warn("something else", FutureWarning)
+                loggers[0].warning("Saving the exported ONNX model is heavily recommended to avoid having to export it again.")
+                loggers[1].warning("`torch_dtype` is deprecated! Use `dtype` instead!")
+                loggers[1].warning("another transformers message")
+            loggers[0].warning("Saving the exported ONNX model is heavily recommended (outside the export)")
+        shown = [str(w.message) for w in seen]
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+    assert shown == ["a tracer warning from our own code", "something else"]
+    assert records == ["another transformers message", "Saving the exported ONNX model is heavily recommended (outside the export)"]
+
+
+# ----------------------------------------------------------------------------- a newcomer's first runs (slow: real model)
+
+
+@pytest.fixture(scope="module")
+def first_runs(tmp_path_factory):
+    """`insight data synth`, `train` and `score` as a newcomer runs them: subprocesses, a fresh cache (so the ONNX export
+    happens too), default warning filters, a wide terminal so that each summary row is one line."""
+    work = tmp_path_factory.mktemp("first-runs")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    env.update({"INSIGHT_CACHE_DIR": str(work / "cache"), "COLUMNS": "200", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+
+    def cli(*args):
+        r = subprocess.run([sys.executable, "-m", "service.cli", *map(str, args)], env=env, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, (args, r.stderr[-3000:])
+        return r
+
+    synth = cli("data", "synth", "--customers", 400, "--seed", 4, "--inject-errors", 0.01, "--out", work / "data")
+    train = cli("train", "--data", work / "data", "--out", work / "model")
+    score = cli("score", "--data", work / "data", "--model", work / "model", "--store", work / "profiles.db")
+    return {"synth": synth, "train": train, "score": score}
+
+
+# What a run may print on stderr: stage ticks, tables (box drawing), their titles, synth's file list.
+_EXPECTED_STDERR = re.compile(r"^\s*$|^✓ |^[\u2500-\u257f]|^(train|score)\s*$|^validation \(snapshot|^  (customers|orders|reviews|events) |^done in ")
+
+
+@pytest.mark.slow
+def test_first_runs_print_no_warnings(first_runs):
+    for name, r in first_runs.items():
+        odd = [line for line in r.stderr.splitlines() if not _EXPECTED_STDERR.search(line)]
+        assert not odd, f"insight {name}: unexpected stderr lines: {odd}"
+        assert not re.search(r"warn|deprecat|traceback|recommended", r.stderr, re.I), r.stderr
+
+
+def _row(stderr: str, label: str) -> str:
+    m = re.search(rf"│ {re.escape(label)}\s+│ (.+?)\s+│", stderr)
+    assert m, f"no '{label}' row in:\n{stderr}"
+    return m.group(1)
+
+
+def _n(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+@pytest.mark.slow
+def test_counts_add_up_and_say_what_they_count(first_runs):
+    synth = first_runs["synth"].stderr
+    written = {m.group(1): _n(m.group(2)) for m in re.finditer(r"^\s+(\w+)\s+([\d,]+) rows ->", synth, re.M)}
+    assert written["customers"] == 400
+    for name in ("train", "score"):
+        err = first_runs[name].stderr
+        read, kept, rejected = map(_n, re.fullmatch(r"([\d,]+) read = ([\d,]+) kept \+ ([\d,]+) rejected", _row(err, "input rows")).groups())
+        assert read == kept + rejected and rejected > 0
+        per_table = {}
+        for table in ("customers", "orders", "reviews", "events"):
+            r, k, j = map(_n, re.fullmatch(r"([\d,]+) read = ([\d,]+) kept \+ ([\d,]+) rejected", _row(err, f"  {table}")).groups())
+            assert r == k + j and r == written[table], (name, table)
+            per_table[table] = (r, k, j)
+        assert sum(v[0] for v in per_table.values()) == read and sum(v[2] for v in per_table.values()) == rejected
+        assert "<table>.rejects.csv" in _row(err, "rejected rows")
+
+    train = first_runs["train"].stderr
+    m = re.fullmatch(r"([\d,]+) in the data; ([\d,]+) with an order by the cutoff (\S+) \(tiers are cut on these\)", _row(train, "customers"))
+    assert m, _row(train, "customers")
+    in_data, with_orders = _n(m.group(1)), _n(m.group(2))
+    assert in_data == 400 and 0 < with_orders <= in_data
+    rows = _row(train, "training rows")
+    total, snapshots = re.fullmatch(r"([\d,]+) = one per customer with an order before each of (\d+) snapshots \((.+)\)", rows).group(1, 3)
+    per_snapshot = [_n(n) for n in re.findall(r"\d{4}-\d{2}-\d{2}: ([\d,]+)", snapshots)]
+    assert len(per_snapshot) >= 2 and sum(per_snapshot) == _n(total) and max(per_snapshot) <= with_orders
+    assert re.fullmatch(r"[\d,]+ = customers with an order before \S+, checked against their next \d+ days", _row(train, "validation rows"))
+
+    score = first_runs["score"]
+    m = re.fullmatch(r"([\d,]+) in the data = ([\d,]+) scored \(an order by the cutoff (\S+)\) \+ ([\d,]+) not scored \(no valid order by then\)",
+                     _row(score.stderr, "customers"))
+    assert m, _row(score.stderr, "customers")
+    known, scored, unscored = _n(m.group(1)), _n(m.group(2)), _n(m.group(4))
+    assert known == scored + unscored == in_data and scored == with_orders and m.group(3) == re.search(r"cutoff (\S+)", _row(train, "customers")).group(1)
+    tiers = [_n(n) for n in re.findall(r"^│ (?:VIP|High|Medium|Low)\s+│\s+([\d,]+) │", score.stdout, re.M)]
+    assert sum(tiers) == scored
