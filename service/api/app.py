@@ -139,8 +139,11 @@ def do_reload(app: FastAPI) -> tuple[bool, dict]:
 
 
 def create_app(settings: ApiSettings | None = None, *, store: str | None = None, model_dir=None, data_dir=None, load: bool = True,
-               handle_sighup: bool = False, encoder=None) -> FastAPI:
-    """A service instance. ``load`` loads the snapshot now, so a bad store or bundle fails here (SnapshotError), not later."""
+               handle_sighup: bool = False, encoder=None, reload_channel=None) -> FastAPI:
+    """A service instance. ``load`` loads the snapshot now, so a bad store or bundle fails here (SnapshotError), not later.
+
+    ``reload_channel`` (a ``service.api.workers.ReloadChannel``): this instance is one of several worker processes, and
+    its reloads (POST /v1/admin/reload, SIGHUP) reach every worker through the channel."""
     settings = api_settings(settings, store=store, model_dir=model_dir, data_dir=data_dir)
     keys = parse_api_keys(settings.api_keys.get_secret_value())
     if not keys:
@@ -151,8 +154,17 @@ def create_app(settings: ApiSettings | None = None, *, store: str | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         loop = asyncio.get_running_loop()
+        reloads = None
+        if reload_channel is not None:
+            from service.api.workers import WorkerReloads
+
+            reloads = app.state.worker_reloads = WorkerReloads(app, reload_channel, settings.api_workers)
+            reloads.start()
         if handle_sighup:
-            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(do_reload, app)))
+            if reloads is not None:
+                loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reloads.reload_all()))
+            else:
+                loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(do_reload, app)))
         if settings.api_preload_encoder and encoder is None and state.current() is not None:
             threading.Thread(target=_preload_encoder, args=(state,), name="encoder-preload", daemon=True).start()
         try:
@@ -160,6 +172,8 @@ def create_app(settings: ApiSettings | None = None, *, store: str | None = None,
         finally:
             if handle_sighup:
                 loop.remove_signal_handler(signal.SIGHUP)
+            if reloads is not None:
+                await reloads.stop()
             state.close()
 
     app = FastAPI(title="customer-insight API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
@@ -168,6 +182,7 @@ def create_app(settings: ApiSettings | None = None, *, store: str | None = None,
     app.state.api_keys = keys
     app.state.metrics = metrics
     app.state.insight = state
+    app.state.worker_reloads = None
     app.state.narrator = get_narrator(settings)
     problems.install(app)
     for r in (customers.router, ask.router, score.router, model.router, admin.router, health.router):

@@ -350,3 +350,5 @@ class ReloadResponse(BaseModel):
     loaded_at: str = Field(description="When the new snapshot started serving.", examples=["2026-01-02T06:05:00+00:00"])
     seconds: float = Field(description="Time to load and check the new snapshot.", examples=[0.8])
     snapshot: int = Field(description="Sequence number of the snapshot now serving.", examples=[2])
+    workers: int = Field(1, description="Worker processes now serving this model version (INSIGHT_API_WORKERS).", examples=[2])
+    workers_total: int = Field(1, description="Worker processes of the service.", examples=[2])

@@ -1,21 +1,18 @@
-"""`insight serve`: load the snapshot (failing fast with a clear message), then run uvicorn; SIGHUP reloads."""
+"""`insight serve`: load the snapshot (failing fast with a clear message), then run uvicorn; SIGHUP reloads.
+
+``INSIGHT_API_WORKERS=N`` (N > 1) serves from N worker processes sharing the port (see ``service.api.workers``): each
+loads its own snapshot, and a reload (SIGHUP to the server, POST /v1/admin/reload) reaches all of them.
+"""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
+LOG_LEVEL_ENV = "INSIGHT_API_LOG_LEVEL"
 
-def run(store: str, model_dir=None, data_dir=None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
-        console=None) -> None:
-    import uvicorn
 
-    from service.api.app import create_app
-    from service.api.settings import api_settings, parse_api_keys
-
-    settings = api_settings(store=store, model_dir=model_dir, data_dir=data_dir)
-    if not parse_api_keys(settings.api_keys.get_secret_value()):
-        raise ValueError("INSIGHT_API_KEYS is not set: give at least one key, e.g. INSIGHT_API_KEYS='<secret>:agent,<other secret>:admin' "
-                         "(without keys every endpoint except /healthz and /readyz would answer 401)")
+def _setup_logging(log_level: str) -> None:
     level = getattr(logging, log_level.upper(), logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -30,13 +27,58 @@ def run(store: str, model_dir=None, data_dir=None, host: str = "127.0.0.1", port
     except Exception:  # pragma: no cover - faiss without OpenMP
         pass
 
-    app = create_app(settings, handle_sighup=True)
+
+def run(store: str, model_dir=None, data_dir=None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
+        console=None, workers: int | None = None) -> None:
+    import uvicorn
+
+    from service.api.app import create_app
+    from service.api.settings import api_settings, parse_api_keys
+
+    settings = api_settings(store=store, model_dir=model_dir, data_dir=data_dir)
+    if workers is not None:
+        settings.api_workers = workers
+    if not parse_api_keys(settings.api_keys.get_secret_value()):
+        raise ValueError("INSIGHT_API_KEYS is not set: give at least one key, e.g. INSIGHT_API_KEYS='<secret>:agent,<other secret>:admin' "
+                         "(without keys every endpoint except /healthz and /readyz would answer 401)")
+    _setup_logging(log_level)
+
+    n = settings.api_workers
+    app = create_app(settings, handle_sighup=n == 1)  # with workers: a dry run here, so a bad store or bundle fails with one line
     snap = app.state.insight.current()
-    msg = (f"serving model {snap.model_version} ({snap.customers:,} customers, {snap.index.kind} index) on http://{host}:{port} "
+    procs = f", {n} worker processes" if n > 1 else ""
+    msg = (f"serving model {snap.model_version} ({snap.customers:,} customers, {snap.index.kind} index{procs}) on http://{host}:{port} "
            f"- open: /healthz /readyz; with X-API-Key: /v1/..., /metrics, /openapi.json; SIGHUP reloads")
     if console is not None:
         console.print(msg, highlight=False)
     else:
         print(msg, file=sys.stderr)
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False, timeout_graceful_shutdown=10,
-                server_header=False)
+    common = dict(host=host, port=port, log_level=log_level.lower(), access_log=False, timeout_graceful_shutdown=10, server_header=False)
+    if n == 1:
+        uvicorn.run(app, **common)
+        return
+
+    from service.api.workers import RUN_DIR_ENV, ReloadChannel, run_workers
+
+    app.state.insight.close()  # each worker loads its own
+    del app
+    channel = ReloadChannel.create(settings.api_snapshot_dir)
+    # The workers build their settings from the environment: hand them what was given on the command line.
+    os.environ.update({"INSIGHT_STORE": str(settings.store), "INSIGHT_API_WORKERS": str(n), RUN_DIR_ENV: str(channel.dir),
+                       LOG_LEVEL_ENV: log_level})
+    for name, value in (("INSIGHT_MODEL_DIR", settings.model_dir), ("INSIGHT_DATA_DIR", settings.data_dir)):
+        if value is not None:
+            os.environ[name] = str(value)
+    config = uvicorn.Config("service.api.serve:worker_app", factory=True, workers=n, **common)
+    run_workers(config, channel)
+
+
+def worker_app():
+    """The app of one worker process (uvicorn factory): settings from the environment the parent prepared."""
+    from service.api.app import create_app
+    from service.api.settings import api_settings
+    from service.api.workers import channel_from_env, ignore_sighup_until_ready
+
+    ignore_sighup_until_ready()
+    _setup_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
+    return create_app(api_settings(), handle_sighup=True, reload_channel=channel_from_env())

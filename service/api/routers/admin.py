@@ -15,10 +15,16 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(req
 @router.post("/reload", response_model=ReloadResponse, summary="Reload the model bundle and the store")
 async def reload(request: Request) -> ReloadResponse:
     """Loads the configured store (a fresh snapshot) and its model bundle, checks them against each other, and swaps them in
-    atomically. A broken or inconsistent bundle is refused with 409 and the old one keeps serving. Same as sending SIGHUP."""
+    atomically. A broken or inconsistent bundle is refused with 409 and the old one keeps serving. Same as sending SIGHUP.
+    With several worker processes (`INSIGHT_API_WORKERS`) every worker reloads; the answer comes when all of them serve the new
+    snapshot (or after two minutes) and says how many do."""
     from service.api.app import do_reload
 
-    ok, result = await asyncio.to_thread(do_reload, request.app)
+    reloads = getattr(request.app.state, "worker_reloads", None)
+    if reloads is not None:  # one of several worker processes: every worker reloads
+        ok, result = await reloads.reload_all()
+    else:
+        ok, result = await asyncio.to_thread(do_reload, request.app)
     if not ok:
         raise ProblemException(409, f"reload refused, still serving model {result['serving']}: {result['error']}", title="Reload refused",
                                type_="reload-refused")

@@ -1,0 +1,155 @@
+"""`insight serve` with two worker processes (INSIGHT_API_WORKERS=2): each loads its own snapshot, POST /v1/admin/reload and
+SIGHUP to the server reach both, a refused reload is refused for all, and every answer after a reload is the new model's."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.store import ProfileStore, index_dir, profiles, store_meta
+
+AGENT, ADMIN = "wrk-agent-4e8a1d", "wrk-admin-7b2c9f"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _relabel(src_store: Path, src_bundle: Path, dst: Path, version: str | None) -> tuple[Path, str]:
+    dst.mkdir(parents=True)
+    bundle = dst / "bundle"
+    shutil.copytree(src_bundle, bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    version = version or manifest["model_version"]
+    manifest["model_version"] = version
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    store = dst / "profiles.db"
+    shutil.copy(src_store, store)
+    ps = ProfileStore(store)
+    with ps.engine.begin() as con:
+        con.execute(profiles.update().values(model_version=version))
+        for key, value in (("model_version", version), ("model_dir", str(bundle))):
+            con.execute(store_meta.update().where(store_meta.c.key == key).values(value=value))
+    ps.close()
+    return store, version
+
+
+def _swap_in(src: Path, live: Path) -> None:
+    tmp = live.with_suffix(".incoming")
+    shutil.copy(src, tmp)
+    os.replace(tmp, live)
+
+
+@pytest.fixture(scope="module")
+def two_workers(scored, trained, tmp_path_factory):
+    d = tmp_path_factory.mktemp("workers")
+    store_a, va = _relabel(Path(scored.store), trained.out_dir, d / "a", None)
+    store_b, vb = _relabel(Path(scored.store), trained.out_dir, d / "b", "2099-11-30-wwwwwwwwww")
+    live = d / "live" / "profiles.db"
+    live.parent.mkdir()
+    shutil.copy(store_a, live)
+    shutil.copytree(index_dir(scored.store), index_dir(live))
+    port = _free_port()
+    snapdir = d / "snapshots"
+    env = {**os.environ, "INSIGHT_API_KEYS": f"{AGENT}:agent,{ADMIN}:admin", "INSIGHT_API_WORKERS": "2", "INSIGHT_API_SNAPSHOT_DIR": str(snapdir),
+           "INSIGHT_API_PRELOAD_ENCODER": "false", "INSIGHT_CACHE_DIR": str(d / "cache"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    script = Path(sys.executable).parent / "insight"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
+    log = open(d / "server.log", "wb")
+    proc = subprocess.Popen(cmd + ["serve", "--store", str(live), "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            log.close()
+            pytest.fail(f"insight serve exited with {proc.returncode}: {(d / 'server.log').read_text()[-2000:]}")
+        if len(_statuses(snapdir)) == 2:
+            break
+        time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("two workers did not become ready in 180 s")
+    yield {"base": base, "proc": proc, "log": d / "server.log", "live": live, "A": (store_a, va), "B": (store_b, vb), "snapdir": snapdir}
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    log.close()
+
+
+def _statuses(snapdir: Path) -> list[dict]:
+    out = []
+    for p in snapdir.glob("insight-snapshot-pid*-workers-*/worker-*.json"):
+        try:
+            out.append(json.loads(p.read_text()))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _fresh(base: str, path: str, **kw) -> httpx.Response:
+    """One request on a new connection (the kernel hands new connections to either worker)."""
+    return httpx.get(f"{base}{path}", headers={"X-API-Key": AGENT}, timeout=30, **kw)
+
+
+def test_reload_reaches_every_worker(two_workers, scored):
+    w = two_workers
+    base, (store_a, va), (store_b, vb) = w["base"], w["A"], w["B"]
+    pids = {s["pid"] for s in _statuses(w["snapdir"])}
+    assert len(pids) == 2 and w["proc"].pid not in pids  # two processes besides the parent
+    cid = scored.frame["customer_id"].iloc[0]
+    for _ in range(10):
+        assert _fresh(base, "/v1/model").json()["model_version"] == va
+        assert _fresh(base, f"/v1/customers/{cid}").json()["model_version"] == va  # keeps a body per worker
+
+    _swap_in(store_b, w["live"])
+    r = httpx.post(f"{base}/v1/admin/reload", headers={"X-API-Key": ADMIN}, timeout=150)
+    assert r.status_code == 200, r.text
+    assert r.json()["model_version"] == vb and r.json()["workers"] == 2 and r.json()["workers_total"] == 2
+    assert {s["model_version"] for s in _statuses(w["snapdir"])} == {vb}
+    for _ in range(10):  # no worker still answers with the old model or a body kept from it
+        assert _fresh(base, "/v1/model").json()["model_version"] == vb
+        assert _fresh(base, f"/v1/customers/{cid}").json()["model_version"] == vb
+        assert _fresh(base, f"/v1/customers/{cid}/explanation").status_code == 200
+
+    # A reload the first worker refuses is refused for all: nobody moves.
+    ps = ProfileStore(w["live"])
+    with ps.engine.begin() as con:
+        con.execute(store_meta.update().where(store_meta.c.key == "model_dir").values(value=str(w["live"].parent / "no-bundle")))
+    ps.close()
+    r = httpx.post(f"{base}/v1/admin/reload", headers={"X-API-Key": ADMIN}, timeout=150)
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+    for _ in range(6):
+        assert _fresh(base, "/v1/model").json()["model_version"] == vb
+
+    # SIGHUP to the server (the parent): both workers reload (back to A here).
+    _swap_in(store_a, w["live"])
+    before = {s["pid"]: s["generation"] for s in _statuses(w["snapdir"])}
+    w["proc"].send_signal(signal.SIGHUP)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        now = _statuses(w["snapdir"])
+        if len(now) == 2 and all(s["generation"] > before[s["pid"]] and s["model_version"] == va for s in now):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"SIGHUP did not reach both workers: {_statuses(w['snapdir'])}")
+    for _ in range(10):
+        assert _fresh(base, "/v1/model").json()["model_version"] == va
+
+    w["proc"].send_signal(signal.SIGTERM)
+    assert w["proc"].wait(30) in (0, -signal.SIGTERM)
+    log = w["log"].read_text()
+    assert AGENT not in log and ADMIN not in log and "Traceback" not in log
+    assert not list(w["snapdir"].glob("insight-snapshot-pid*"))  # copies and the reload channel are gone
