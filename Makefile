@@ -27,7 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-# HTTP API latency/throughput over loopback (bounded: requests and seconds per endpoint), plus HNSW recall@10.
+# HTTP API under wrk over loopback (installs wrk when missing and root): 1 worker vs 2 workers side by side, cold-start scoring, HNSW recall@10; writes the HTTP API section of bench/results.md.
 bench-api: $(STAMP)
 	$(BIN)/python -m bench.api
 

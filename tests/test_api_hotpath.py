@@ -94,3 +94,17 @@ def test_admin_write_drops_the_kept_bodies(hot, encoder):
         assert after["features"] != before["features"]
         e = c.get(f"/v1/customers/{cid}/explanation", headers=A).json()
         assert e["predicted_value"] == after["predicted_value"]
+
+
+def test_prewarm_keeps_the_most_valuable_bodies(hot, encoder, scored):
+    store, _ = hot
+    app = create_app(_settings(store, api_prewarm=5), encoder=encoder)
+    snap = app.state.insight.current()
+    top5 = set(sorted(snap.roster, key=lambda c: -snap.roster[c][1])[:5])
+    deadline = __import__("time").time() + 60
+    while len(snap._responses) < 5 and __import__("time").time() < deadline:
+        __import__("time").sleep(0.1)
+    assert set(snap._responses) == top5 and all(len(v) == 2 for v in snap._responses.values())
+    with TestClient(app, raise_server_exceptions=False) as c:
+        cid = next(iter(top5))
+        assert c.get(f"/v1/customers/{cid}", headers=A).content == snap._responses[cid][("profile", 5, True)]

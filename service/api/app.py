@@ -135,6 +135,8 @@ def do_reload(app: FastAPI) -> tuple[bool, dict]:
     metrics.reloads.labels("ok").inc()
     snap = state.current()
     metrics.serving(snap.model_version, snap.customers, datetime.fromisoformat(snap.loaded_at).timestamp())
+    if app.state.settings.api_prewarm and snap.response_cache_size:
+        threading.Thread(target=_prewarm, args=(app,), name="bodies-prewarm", daemon=True).start()
     return True, {k: getattr(result, k) for k in ("model_version", "previous_model_version", "customers", "loaded_at", "seconds", "snapshot")}
 
 
@@ -202,6 +204,35 @@ def create_app(settings: ApiSettings | None = None, *, store: str | None = None,
         if not ok:
             raise SnapshotError(result["error"])
     return app
+
+
+def _prewarm(app: FastAPI) -> None:
+    """Serialise the bodies of the most valuable customers of the snapshot now serving (``INSIGHT_API_PREWARM``)."""
+    from service.api import services
+
+    state: AppState = app.state.insight
+    snap = state.acquire()
+    if snap is None:
+        return
+    try:
+        t0 = time.perf_counter()
+        n = min(app.state.settings.api_prewarm, snap.response_cache_size)
+        ids = sorted(snap.roster, key=lambda c: -snap.roster[c][1])[:n]
+        narrator, mask = app.state.narrator, app.state.settings.api_mask_pii
+        explain = services.deterministic(narrator)
+        for i, cid in enumerate(ids):
+            if snap._retired:  # a reload replaced it: the next snapshot warms itself
+                return
+            services.customer_json(snap, cid, mask, 5)
+            if explain:
+                services.explanation_json(snap, cid, narrator, mask)
+            if i % 50 == 0:
+                time.sleep(0.001)  # let requests have the interpreter
+        log.info("kept the bodies of %d customers in %.1fs", len(ids), time.perf_counter() - t0)
+    except Exception as exc:  # a body that cannot be made now will fail (or not) on its own request
+        log.warning("prewarming stopped: %s", exc)
+    finally:
+        snap.release()
 
 
 def _preload_encoder(state: AppState) -> None:
