@@ -131,7 +131,11 @@ class Run:
         self.outputs: dict[str, bytes] = {}
 
     def add(self, label: str, blob: bytes | str) -> None:
-        self.outputs[label] = blob.encode() if isinstance(blob, str) else blob
+        key, n = label, 1
+        while key in self.outputs:  # the same request for another customer: keep both
+            n += 1
+            key = f"{label} #{n}"
+        self.outputs[key] = blob.encode() if isinstance(blob, str) else blob
 
     def cli(self, env: dict, *args) -> subprocess.CompletedProcess:
         r = subprocess.run([sys.executable, "-m", "service.cli", *map(str, args)], env=env, capture_output=True, timeout=900)
@@ -208,7 +212,7 @@ def _api_calls(run: Run, base: str, seeded: list[str]) -> None:
     with httpx.Client(base_url=base, timeout=120) as c:
         def call(method: str, path: str, headers=agent, expect=(200,), **kw):
             r = c.request(method, path, headers=headers, **kw)
-            run.add(f"{method} {path} {kw.get('json', {}).get('question', '') if 'json' in kw else ''}", r.content)
+            run.add(f"{method} {path} {json.dumps(kw['json'])[:80] if 'json' in kw else ''}", r.content)
             assert r.status_code in expect, (method, path, r.status_code, r.text[:500])
             return r
 
@@ -270,7 +274,12 @@ def test_no_seeded_contact_data_in_any_output_response_or_log(flows):
     run, _ = flows
     leaks = {label: sorted(found) for label, blob in run.outputs.items() if (found := _leaks(blob))}
     assert not leaks, leaks
-    assert len(run.outputs) >= 100  # every response and stream was captured
+    assert len(run.outputs) >= 120  # every response and stream was captured (74 responses, 16 streams, files)
+    kinds = {"responses": sum(1 for k in run.outputs if k.split(" ")[0] in ("GET", "POST", "console")),
+             "CLI and server streams": sum(1 for k in run.outputs if k.endswith("out]") or k.endswith("err]")),
+             "files read while serving": sum(1 for k in run.outputs if k.startswith("file "))}
+    print(f"searched {len(run.outputs)} outputs ({kinds}), {sum(map(len, run.outputs.values())):,} bytes, for {len(SEEDED)} seeded items "
+          f"({len(NEEDLES)} needles)")
 
 
 def test_no_seeded_contact_data_in_any_file_written(flows):
@@ -284,6 +293,7 @@ def test_no_seeded_contact_data_in_any_file_written(flows):
     assert any(label.startswith("file tmp/") for label in run.outputs), sorted(run.outputs)[:20]
     leaks = {str(p.relative_to(run.work)): sorted(found) for p in files if (found := _leaks(p.read_bytes()))}
     assert not leaks, leaks
+    print(f"searched {len(files)} files written after the run, {sum(p.stat().st_size for p in files):,} bytes")
 
 
 def test_the_texts_reached_the_outputs_masked_with_order_numbers_and_prices_intact(flows):
