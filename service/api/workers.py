@@ -12,6 +12,10 @@ single-process service. What must be shared is the decision to reload. The paren
   raises the generation, then waits (bounded) until every other worker reports that generation, and answers with how
   many workers now serve the new model. A reload refused by the first worker is refused for all (409), as before.
 
+Known limit: a profile written by POST /v1/score with ``write: true`` is served at once by the worker that wrote it, and by
+the others after their next reload (each worker reads its own snapshot copy). Reload after a batch of admin writes when
+every worker must see them.
+
 The channel lives in ``insight-snapshot-pid<parent pid>-workers-*`` under the snapshot folder, so a parent killed
 with SIGKILL leaves nothing that the next start does not remove.
 """
