@@ -22,7 +22,7 @@ from service.activity import customer_activity, unscored_customers
 from service.bundle import ModelBundle, data_fingerprint
 from service.drivers import FamilyGrouper, PeerPercentiles, driver_records, scaled_contributions
 from service.features import SEASON_FEATURES, TABULAR_FEATURES, FeatureBuilder, season_features, to_utc
-from service.models import ChurnModel, HorizonShift, ValueModel, value_metrics
+from service.models import ChurnModel, HorizonShift, ValueModel, rows_of, value_metrics
 from service.similarity import CustomerVectorizer
 from service.store import ProfileStore, check_store, rejects_dir
 from service.tables import DataError, LoadedData, load_tables
@@ -185,6 +185,14 @@ PANEL_STEP_DAYS = 30
 MIN_HISTORY_DAYS = 30
 MAX_FIT_SNAPSHOTS = 4
 MAX_PANEL_ROWS = 200_000
+LEVEL_ANCHOR = True
+# Validation customers: this share of customers (by a stable hash of the id and the seed) is left out of the fit
+# snapshots and makes up the latest snapshot that early-stops, selects and calibrates the models. Why: the fit
+# snapshots' target windows overlap the latest one's, so with the same customers on both sides the trees and the
+# text heads could recognise a customer and recall a future they had seen, which looked like skill on the latest
+# snapshot and was not at the cutoff. Below MIN_VALIDATION_CUSTOMERS held-out customers every customer validates.
+VALIDATION_CUSTOMER_SHARE = 0.3
+MIN_VALIDATION_CUSTOMERS = 200
 YEAR_DAYS = 365
 
 
@@ -194,6 +202,16 @@ class Panel:
     cutoffs: dict[str, pd.Timestamp]  # "validation" (latest), "fit_1" ... (older), "fit_year" (a year before), "score"
     seasonal: bool
     notes: list[str]
+
+
+def validation_customers(customer_ids, seed: int, share: float | None = None) -> np.ndarray:
+    """True for the customers held out of the fit snapshots for validation (a stable hash of id and seed)."""
+    share = VALIDATION_CUSTOMER_SHARE if share is None else share
+    ids = np.asarray(customer_ids, dtype=object)
+    if share <= 0 or len(ids) == 0:
+        return np.zeros(len(ids), bool)
+    u = pd.util.hash_array(ids, hash_key=f"validation{int(seed) % 10**6:06d}").astype(np.float64) / 2.0**64
+    return u < share
 
 
 def plan_panel(first_order: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: int) -> Panel:
@@ -348,20 +366,24 @@ def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions
 
 
 def _panel(work, cutoffs: dict[str, pd.Timestamp], classics: dict[str, ClassicFeatures], text: TextFeaturizer,
-           sources: tuple[str, ...], seed: int):
-    """The stacked fit snapshots: (design frame, value target, churn target, rows per snapshot).
+           sources: tuple[str, ...], seed: int, held_out: bool):
+    """The stacked fit snapshots: (design frame, value target, churn target, rows per snapshot, customer id per row).
 
-    Text features of the panel are fitted here (out-of-fold head scores); rows beyond MAX_PANEL_ROWS are
-    sampled away uniformly, with the same seed every time.
+    With ``held_out`` the validation customers are left out. Text features of the panel are fitted here
+    (head scores out-of-fold, folds by customer); rows beyond MAX_PANEL_ROWS are sampled away uniformly, with
+    the same seed every time.
     """
     names = fit_names(cutoffs)
-    total = sum(len(work.snapshots[n]) for n in names)
+    fitting = {n: ~validation_customers(work.snapshots[n]["customer_id"], seed) if held_out else np.ones(len(work.snapshots[n]), bool)
+               for n in names}
+    total = sum(int(f.sum()) for f in fitting.values())
     keep_share = min(1.0, MAX_PANEL_ROWS / max(total, 1))
     rng = np.random.default_rng(seed)
-    parts, pooled_parts, yv, yc, kept = [], [], [], [], []
+    parts, pooled_parts, yv, yc, kept, groups = [], [], [], [], [], []
     for n in names:
         snap = work.snapshots[n].reset_index(drop=True)
-        keep = rng.random(len(snap)) < keep_share if keep_share < 1.0 else np.ones(len(snap), bool)
+        keep = (rng.random(len(snap)) < keep_share if keep_share < 1.0 else np.ones(len(snap), bool)) & fitting[n]
+        groups.append(snap["customer_id"].to_numpy(dtype=object)[keep])
         parts.append(_base_design(snap, cutoffs[n], classics[n])[keep].reset_index(drop=True))
         yv.append(snap["future_value"].to_numpy()[keep])
         yc.append(snap["churn"].to_numpy()[keep])
@@ -373,8 +395,8 @@ def _panel(work, cutoffs: dict[str, pd.Timestamp], classics: dict[str, ClassicFe
     if sources:
         pooled = {src: PooledText(np.concatenate([pp[src].vectors for pp in pooled_parts]), np.concatenate([pp[src].counts for pp in pooled_parts]))
                   for src in sources}
-        X = pd.concat([X, text.fit_transform(pooled, y_value, y_churn)], axis=1)
-    return X, y_value, y_churn, kept
+        X = pd.concat([X, text.fit_transform(pooled, y_value, y_churn, groups=np.concatenate(groups))], axis=1)
+    return X, y_value, y_churn, kept, np.concatenate(groups)
 
 
 def _fit_bundle(work, loaded: LoadedData, panel: Panel, opts: TrainOptions, sources: tuple[str, ...], reporter: Reporter,
@@ -390,21 +412,29 @@ def _fit_bundle(work, loaded: LoadedData, panel: Panel, opts: TrainOptions, sour
             classics = {n: ClassicFeatures(train_h).fit(work.snapshots[n]) for n in cutoffs}
         text = TextFeaturizer(n_components=opts.text_components, sources=sources, random_state=opts.seed)
         with reporter.step("panel design"):
-            X_fit, y_value, y_churn, kept = _panel(work, cutoffs, classics, text, sources, opts.seed)
+            held = validation_customers(s_val["customer_id"], opts.seed)
+            held_out = int(held.sum()) >= MIN_VALIDATION_CUSTOMERS
+            X_fit, y_value, y_churn, kept, _ = _panel(work, cutoffs, classics, text, sources, opts.seed, held_out)
             columns = [c for c in X_fit.columns if panel.seasonal or c not in SEASON_FEATURES]
             X_fit = work.distribute(X_fit[columns])
             X_val = work.design("validation", text, classics["validation"])[columns]
+            if held_out:
+                X_val, s_val = rows_of(X_val, held), s_val[held].reset_index(drop=True)
         shift = None
         if train_h != opts.horizon_days:
             bg = classics["score"].bg_
             shift = HorizonShift(train_h, opts.horizon_days, bg.to_dict() if bg is not None else None)
         kw = dict(seed=opts.seed, n_threads=opts.n_threads)
+        X_score = work.design("score", text, classics["score"])[columns]
         with reporter.step("value model"):
             value = ValueModel(**kw).fit(X_fit, y_value, X_val, s_val["future_value"], shift=shift)
+            if LEVEL_ANCHOR:
+                value.anchor_level(X_val, X_score)
         with reporter.step("churn model"):
             churn = ChurnModel(**kw).fit(X_fit, y_churn, X_val, s_val["churn"], shift=shift)
         metrics = {"value": value.validation_, "value_objective": value.objective_, "value_selection": value.selection_,
                    "churn": churn.validation_, "n_fit": len(X_fit), "n_validation": len(X_val), "train_horizon_days": train_h,
+                   "validation_customers": "held out of the fit snapshots" if held_out else "all (too few to hold out)",
                    "panel_rows": dict(zip(fit_names(cutoffs), kept))}
         if opts.compare_tabular and sources:
             cols = [c for c in columns if c in TABULAR_FEATURES + CLASSIC_FEATURES + SEASON_FEATURES]
@@ -412,12 +442,11 @@ def _fit_bundle(work, loaded: LoadedData, panel: Panel, opts: TrainOptions, sour
                 X_fit[cols], y_value, X_val[cols], s_val["future_value"])
             metrics["value_tabular_only"] = tab.validation_
         # Expected orders: BG/NBD over the horizon, levelled on the latest snapshot like the value model.
-        val_tab = work.snapshots["validation"]
+        val_tab = s_val
         predicted_orders = classics["validation"].orders(val_tab, train_h).sum()
         orders_scale = float(val_tab["future_orders"].sum() / predicted_orders) if predicted_orders > 0 else 1.0
 
     with _timed(summary, reporter, "calibrate tiers"):
-        X_score = work.design("score", text, classics["score"])[columns]
         pred = value.predict(X_score)
         tiers = TierPolicy(shares=opts.tier_shares, amounts=opts.tier_amounts).fit(pred)
         rfm = RFMSegmenter().fit(s_score)

@@ -95,14 +95,21 @@ class TextHead:
 
     ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
-    def fit_oof(self, X: np.ndarray, y: np.ndarray, n_folds: int = 5, seed: int = 0) -> np.ndarray:
+    def fit_oof(self, X: np.ndarray, y: np.ndarray, n_folds: int = 5, seed: int = 0, groups=None) -> np.ndarray:
+        """Fit on all rows; return out-of-fold scores for them. ``groups`` (customer ids) keep each customer's
+        rows in one fold: a customer appears in several panel snapshots with overlapping target windows, and a
+        head that saw the customer's other rows would recall their future."""
         from sklearn.linear_model import RidgeCV
-        from sklearn.model_selection import KFold
+        from sklearn.model_selection import GroupKFold, KFold
 
         full = RidgeCV(alphas=self.ALPHAS).fit(X, y)
         self.coef_, self.intercept_ = full.coef_.astype(np.float64), float(full.intercept_)
         oof = np.empty(len(y))
-        for tr, te in KFold(n_splits=min(n_folds, len(y)), shuffle=True, random_state=seed).split(X):
+        if groups is not None and len(np.unique(groups)) >= n_folds:
+            splits = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(X, groups=groups)
+        else:
+            splits = KFold(n_splits=min(n_folds, len(y)), shuffle=True, random_state=seed).split(X)
+        for tr, te in splits:
             oof[te] = RidgeCV(alphas=self.ALPHAS).fit(X[tr], y[tr]).predict(X[te])
         return oof
 
@@ -136,7 +143,7 @@ class TextFeaturizer:
             names += [f"{src}_text_{t}_score" for t in HEAD_TARGETS]
         return names
 
-    def fit_transform(self, pooled: dict[str, PooledText], y_value: np.ndarray, y_churn: np.ndarray) -> pd.DataFrame:
+    def fit_transform(self, pooled: dict[str, PooledText], y_value: np.ndarray, y_churn: np.ndarray, groups=None) -> pd.DataFrame:
         targets = {"value": np.log1p(np.asarray(y_value, float)), "churn": np.asarray(y_churn, float)}
         oof: dict[str, dict[str, np.ndarray]] = {}
         for src in self.sources:
@@ -149,7 +156,8 @@ class TextFeaturizer:
                 for t in HEAD_TARGETS:
                     head = TextHead()
                     scores = np.full(len(has), np.nan)
-                    scores[has] = head.fit_oof(p.vectors[has], targets[t][has], seed=self.random_state)
+                    scores[has] = head.fit_oof(p.vectors[has], targets[t][has], seed=self.random_state,
+                                               groups=None if groups is None else np.asarray(groups, dtype=object)[has])
                     self.heads_[f"{src}_{t}"] = head
                     oof.setdefault(src, {})[t] = scores
         return self._features(pooled, oof)

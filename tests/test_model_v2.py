@@ -202,3 +202,65 @@ def test_more_orders_never_lower_value_nor_raise_churn_when_constrained(fitted):
                       cf.transform(more.assign(avg_order_value=aov))], axis=1)
     assert (value.predict(more) >= value.predict(Xv) - 1e-6).all()
     assert (churn.predict_proba(more) <= churn.predict_proba(Xv) + 1e-6).all()
+
+
+def test_validation_customers_are_a_stable_seeded_share():
+    from service.pipeline import validation_customers
+
+    ids = [f"C{i:05d}" for i in range(20000)]
+    a = validation_customers(ids, seed=1, share=0.3)
+    assert a.mean() == pytest.approx(0.3, abs=0.02)
+    np.testing.assert_array_equal(a, validation_customers(list(reversed(ids)), seed=1, share=0.3)[::-1])  # per id, not per position
+    b = validation_customers(ids, seed=2, share=0.3)
+    assert 0.05 < (a & b).mean() < 0.15  # another seed holds out another (independent) set
+    assert not validation_customers(ids, seed=1, share=0.0).any()
+
+
+def test_training_panel_leaves_the_validation_customers_out(synth_dir):
+    from service.pipeline import LocalWork, Reporter, RunSummary, TrainOptions, _panel, plan_panel, validation_customers
+    from service.tables import load_tables
+    from service.text_features import TextFeaturizer
+
+    loaded = load_tables(synth_dir)
+    o = loaded.tables["orders"]["order_ts"]
+    panel = plan_panel(o.min(), o.max(), 60)
+    opts = TrainOptions(horizon_days=panel.train_horizon_days, text_sources=())
+    work = LocalWork(loaded, panel.cutoffs, opts, (), None, Reporter(), RunSummary())
+    classics = {n: ClassicFeatures(panel.train_horizon_days).fit(work.snapshots[n]) for n in panel.cutoffs}
+    X, yv, yc, kept, ids = _panel(work, panel.cutoffs, classics, TextFeaturizer(sources=()), (), seed=5, held_out=True)
+    held = set(work.snapshots["validation"]["customer_id"][validation_customers(work.snapshots["validation"]["customer_id"], 5, 0.3)])
+    assert len(ids) == len(X) == sum(kept) and len(held) > 50
+    assert not held & set(ids)  # no held-out customer is in any fit snapshot
+    X_all, *_ = _panel(work, panel.cutoffs, classics, TextFeaturizer(sources=()), (), seed=5, held_out=False)
+    assert len(X_all) > len(X)
+
+
+def test_text_head_out_of_fold_scores_never_see_the_same_customer():
+    from service.text_features import TextHead
+
+    rng = np.random.default_rng(0)
+    customers = np.repeat(np.arange(150), 4)  # each customer in four panel snapshots, nearly the same text vector
+    vec = rng.normal(size=(150, 384))[customers] + 0.01 * rng.normal(size=(600, 384))
+    y = rng.normal(size=150)[customers]  # the target is the customer's own, unrelated to any shared direction
+    grouped = TextHead().fit_oof(vec, y, groups=customers.astype(str))
+    pooled = TextHead().fit_oof(vec, y)
+    assert np.corrcoef(pooled, y)[0, 1] > 0.5  # ungrouped folds recall the customer's other rows
+    assert abs(np.corrcoef(grouped, y)[0, 1]) < 0.2  # grouped folds cannot
+
+
+def test_level_anchor_moves_the_total_like_bgnbd_and_shap_still_adds_up(fitted):
+    value, _, _, (Xv, _, _), _ = fitted
+    Xs = Xv.copy()
+    Xs["btyd_expected_value"] *= 2.0  # BG/NBD expects twice as much at the cutoff; the trees' inputs barely move
+    before, at_validation = value.predict(Xs).sum(), value.predict(Xv).sum()
+    value.anchor_level(Xv, Xs)
+    try:
+        assert value.anchor_ > 0
+        total = value.predict(Xs).sum()
+        ratio_bg = Xs["btyd_expected_value"].sum() / Xv["btyd_expected_value"].sum()
+        assert total / at_validation == pytest.approx(ratio_bg, rel=1e-6)  # the latest snapshot's level, moved as BG/NBD moves
+        assert total > before
+        contrib = value.contributions(Xs.iloc[:100])
+        np.testing.assert_allclose(contrib.sum(axis=1), value.margin(Xs.iloc[:100]), rtol=1e-4, atol=1e-4)
+    finally:
+        value.anchor_ = 0.0
