@@ -19,6 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from service.pipeline import Reporter
 
+
 def _help_width() -> int:
     """Help wraps to the terminal (COLUMNS), at most 80 columns; click's own floor of 50 would overflow a narrow one."""
     return max(20, min(shutil.get_terminal_size((80, 24)).columns, 80) - 2)
