@@ -180,14 +180,16 @@ def _print_train_summary(result) -> None:
     t.add_row("customers", (f"{n_data:,} in the data; {with_orders} (tiers are cut on these)" if n_data is not None
                             else f"{with_orders} (tiers are cut on these)"))
     panel = m.get("panel_rows") or {}
+    held_out = str(m.get("validation_customers", "")).startswith("held out")
     if "n_fit" in m:
         parts = ", ".join(f"{str(cuts.get(k, k))[:10]}: {n:,}" for k, n in panel.items())
         sampled = " (sampled down)" if panel and sum(panel.values()) != m["n_fit"] else ""
         t.add_row("training rows", f"{m['n_fit']:,}{sampled} = one per customer with an order before each of {len(panel)} "
-                                   f"snapshots ({parts})")
+                                   f"snapshots ({parts})" + ("; the validation customers are left out" if held_out else ""))
     if "n_validation" in m:
         h = m.get("train_horizon_days", bundle.config.get("horizon_days"))
-        t.add_row("validation rows", f"{m['n_validation']:,} = customers with an order before {str(cuts.get('validation', ''))[:10]}, "
+        who = "customers held out of training" if held_out else "customers"
+        t.add_row("validation rows", f"{m['n_validation']:,} = {who} with an order before {str(cuts.get('validation', ''))[:10]}, "
                                      f"checked against their next {h} days")
     t.add_row("time taken", f"{summary.seconds:.1f}s")
     err.print(t)

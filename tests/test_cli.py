@@ -181,7 +181,7 @@ def first_runs(tmp_path_factory):
     happens too), default warning filters, a wide terminal so that each summary row is one line."""
     work = tmp_path_factory.mktemp("first-runs")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    env.update({"INSIGHT_CACHE_DIR": str(work / "cache"), "COLUMNS": "200", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    env.update({"INSIGHT_CACHE_DIR": str(work / "cache"), "COLUMNS": "400", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
 
     def cli(*args):
         r = subprocess.run([sys.executable, "-m", "service.cli", *map(str, args)], env=env, capture_output=True, text=True, timeout=900)
@@ -239,10 +239,12 @@ def test_counts_add_up_and_say_what_they_count(first_runs):
     in_data, with_orders = _n(m.group(1)), _n(m.group(2))
     assert in_data == 400 and 0 < with_orders <= in_data
     rows = _row(train, "training rows")
-    total, snapshots = re.fullmatch(r"([\d,]+) = one per customer with an order before each of (\d+) snapshots \((.+)\)", rows).group(1, 3)
+    total, snapshots = re.fullmatch(r"([\d,]+) = one per customer with an order before each of (\d+) snapshots \((.+)\)"
+                                    r"(; the validation customers are left out)?", rows).group(1, 3)
     per_snapshot = [_n(n) for n in re.findall(r"\d{4}-\d{2}-\d{2}: ([\d,]+)", snapshots)]
     assert len(per_snapshot) >= 2 and sum(per_snapshot) == _n(total) and max(per_snapshot) <= with_orders
-    assert re.fullmatch(r"[\d,]+ = customers with an order before \S+, checked against their next \d+ days", _row(train, "validation rows"))
+    assert re.fullmatch(r"[\d,]+ = customers (held out of training )?with an order before \S+, checked against their next \d+ days",
+                        _row(train, "validation rows"))
 
     score = first_runs["score"]
     m = re.fullmatch(r"([\d,]+) in the data = ([\d,]+) scored \(an order by the cutoff (\S+)\) \+ ([\d,]+) not scored \(no valid order by then\)",
