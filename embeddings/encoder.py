@@ -1,9 +1,12 @@
 """Text encoders: the ``TextEncoder`` interface, model resolution and the sentence-transformers backends.
 
-One encoder class, three backends of sentence-transformers behind it: ``torch`` (the model as
-shipped), ``onnx`` (the same weights exported to ONNX and run by onnxruntime) and ``onnx-int8``
-(that export with int8 dynamic quantization).  ONNX exports are made once per model folder and
-kept in a cache folder; ``bench/embeddings.py`` measures speed and agreement with torch.
+One encoder class, five backends of sentence-transformers behind it: ``torch`` (the model as
+shipped), ``onnx`` (the same weights exported to ONNX and run by onnxruntime), ``onnx-int8``
+(that export with int8 dynamic quantization), ``openvino`` (the weights converted to OpenVINO IR,
+run in float32) and ``openvino-int8`` (that IR statically quantized to int8 by NNCF, calibrated on
+synthetic texts from ``service.synth``, never on user data).  Exports are made locally, once per
+model folder, and kept in a cache folder (``$INSIGHT_CACHE_DIR``); nothing is downloaded.
+``bench/embeddings.py`` measures speed and agreement with torch side by side.
 
 Every encoder returns float32 ``(n, dim)`` arrays with L2-normalised rows, so cosine similarity is
 a dot product everywhere downstream (cache, pooling, FAISS index).  Heavy libraries (torch,
@@ -38,6 +41,7 @@ __all__ = [
     "model_fingerprint",
     "default_cache_dir",
     "onnx_export",
+    "openvino_export",
     "resolve_backend",
     "resolve_model",
 ]
@@ -46,7 +50,9 @@ ENV_MODEL = "INSIGHT_EMBEDDING_MODEL"
 ENV_BACKEND = "INSIGHT_EMBEDDING_BACKEND"
 ENV_CACHE_DIR = "INSIGHT_CACHE_DIR"
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
+# Backends that need the optional OpenVINO stack (`pip install -e '.[openvino]'`, which `make install` includes).
+OPENVINO_BACKENDS = ("openvino", "openvino-int8")
 # ONNX (fp32): same vectors as torch (cosine 1.0000) at 1.6x the texts/s on 2 cores; int8 is 1.9x but moves
 # vectors (cosine 0.991 mean) and holdout Gini (-0.003). bench/results.md has the side-by-side run.
 DEFAULT_BACKEND = "onnx"
@@ -54,6 +60,13 @@ DEFAULT_BACKEND = "onnx"
 # runs on any x86-64 CPU (onnxruntime picks kernels at run time), avx2 is the widely available choice.
 INT8_CONFIG = "avx2"
 FP32_FILE, INT8_FILE = "onnx/model.onnx", f"onnx/model_quint8_{INT8_CONFIG}.onnx"  # the names that preset writes
+OV_FP32_FILE, OV_INT8_FILE = "openvino/openvino_model.xml", "openvino/openvino_model_qint8_static.xml"
+# Calibration of the static int8 model: distinct texts of the synthetic generator at a fixed seed (product titles,
+# searches, short reviews); the benchmark evaluates on texts outside this set.
+CALIBRATION_SEED, CALIBRATION_CUSTOMERS, CALIBRATION_TEXTS = 20_231_130, 2_000, 300
+# OpenVINO runs float32 everywhere it is not int8: on CPUs with bf16 units it would otherwise pick bf16, and the
+# vectors would depend on the machine.  LATENCY: one inference at a time on all cores (the encoder calls it in a loop).
+OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32", "CACHE_DIR": ""}
 
 # "org/name" as on the Hugging Face hub; anything else that does not exist on disk is a typo'd path.
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -243,10 +256,17 @@ class SentenceTransformerEncoder:
         try:
             if backend == "torch":
                 self._model = SentenceTransformer(folder, device=device, local_files_only=True)
+            elif backend in OPENVINO_BACKENDS:
+                ov_folder, file_name = openvino_export(folder, quantized=backend == "openvino-int8", export_dir=export_dir)
+                with _quiet_export():
+                    self._model = SentenceTransformer(ov_folder, device=device, backend="openvino", local_files_only=True,
+                                                      model_kwargs={"file_name": file_name, "ov_config": dict(OV_CONFIG)})
+                weights_hash = _file_hash(Path(ov_folder) / file_name.replace(".xml", ".bin"))
             else:
                 onnx_folder, file_name = onnx_export(folder, quantized=backend == "onnx-int8", export_dir=export_dir)
                 self._model = SentenceTransformer(onnx_folder, device=device, backend="onnx", local_files_only=True,
-                                                  model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider"})
+                                                  model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider",
+                                                                "session_options": _ort_session_options()})
         except EncoderError:
             raise
         except Exception as exc:
@@ -265,7 +285,10 @@ class SentenceTransformerEncoder:
         self.model_path = folder
         label = BUNDLED_MODEL_NAME if is_dir and resolved == _bundled_or_none() else (Path(resolved).name if is_dir else resolved)
         fingerprint_extra = ("max_seq_length", self.max_seq_length)
-        if backend != "torch":
+        if backend in OPENVINO_BACKENDS:
+            # The int8 weights depend on the calibration run; their hash keeps cached vectors of another build apart.
+            fingerprint_extra += ("backend", backend, weights_hash)
+        elif backend != "torch":
             fingerprint_extra += ("backend", backend, INT8_CONFIG if backend == "onnx-int8" else "")
         self.model_id = f"{label}:{model_fingerprint(folder, *fingerprint_extra)}"
 
@@ -378,6 +401,90 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
             raise
         raise EncoderError(f"could not export {folder!r} to ONNX: {exc}") from exc
     return str(target), file_name
+
+
+def _ort_session_options():
+    """onnxruntime threads that sleep when idle instead of spinning: on 2 shared cores a spinning pool steals the
+    cycles its own next batch (and every other process) needs; bench/results.md measures it side by side."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return so
+
+
+def _file_hash(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()[:16]
+
+
+def calibration_texts(n: int = CALIBRATION_TEXTS, seed: int = CALIBRATION_SEED) -> list[str]:
+    """``n`` distinct synthetic review and browsing texts (a fixed seed): the static int8 model's calibration set."""
+    from service.synth import generate
+
+    t = generate(CALIBRATION_CUSTOMERS, seed=seed)
+    texts = list(dict.fromkeys(t["reviews"]["text"].tolist() + t["events"]["text"].tolist()))
+    rng = np.random.default_rng(seed)
+    return [texts[i] for i in sorted(rng.permutation(len(texts))[:n])]
+
+
+def openvino_export(folder: str, quantized: bool, export_dir: str | os.PathLike | None = None) -> tuple[str, str]:
+    """(folder, file name) of the OpenVINO IR for the sentence-transformers folder ``folder``.
+
+    Converted locally (optimum-intel traces the torch model) into ``export_dir/<fingerprint>/``; the int8
+    copy is NNCF post-training static quantization (transformer preset: SmoothQuant, fast bias correction)
+    with ``calibration_texts()`` fed one at a time, unpadded, as the encoder will see them.  Written to a
+    temporary folder and renamed into place, like the ONNX export.
+    """
+    file_name = OV_INT8_FILE if quantized else OV_FP32_FILE
+    src = Path(folder)
+    target = (Path(export_dir) if export_dir is not None else default_cache_dir() / "openvino-models") / model_fingerprint(src)
+    for ready in (src, target):
+        if (ready / OV_FP32_FILE).is_file() and (ready / file_name).is_file():
+            return str(ready), file_name
+    try:
+        import openvino  # noqa: F401
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise EncoderError(f"the openvino backends need OpenVINO: pip install -e '.[openvino]' (make install does) ({exc})") from exc
+
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        with _quiet_export():
+            model = SentenceTransformer(str(src), device="cpu", backend="openvino", local_files_only=True,
+                                        model_kwargs={"export": True, "ov_config": dict(OV_CONFIG)})
+            model.save_pretrained(str(tmp))
+        _quantize_openvino(tmp / OV_FP32_FILE, tmp / OV_INT8_FILE, model.tokenizer)
+        if target.exists():  # an older partial or concurrent export: the fresh one wins
+            shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    except Exception as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, EncoderError):
+            raise
+        raise EncoderError(f"could not convert {folder!r} to OpenVINO: {exc}") from exc
+    return str(target), file_name
+
+
+def _quantize_openvino(fp32_xml: Path, int8_xml: Path, tokenizer, max_length: int = 128) -> None:
+    import logging
+
+    import nncf
+    import openvino as ov
+
+    logging.getLogger("nncf").setLevel(logging.ERROR)  # progress bars and INFO lines of a one-off step
+    model = ov.Core().read_model(str(fp32_xml))
+    names = [p.get_any_name() for p in model.inputs]
+    samples = []
+    for text in calibration_texts():
+        enc = tokenizer([text], truncation=True, max_length=max_length, return_tensors="np")
+        samples.append({k: np.asarray(enc[k], dtype=np.int64) for k in names})
+    quantized = nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples))
+    ov.save_model(quantized, str(int8_xml))
 
 
 # --------------------------------------------------------------------------- factory

@@ -1,9 +1,10 @@
 """Cosine-similarity nearest-neighbour index over customer vectors (FAISS), with atomic save/load.
 
 Exact inner-product search below ``approximate_above`` vectors (brute force is fast and exact
-there), HNSW above it; IVF (inverted lists over k-means cells) on request.  Rows are
-L2-normalised on the way in, so inner product is cosine.  ``bench/index.py`` measures the
-three at 100k and 1M vectors.
+there), HNSW above it; IVF (inverted lists over k-means cells) and ``hnsw-pca`` (the HNSW graph
+built over a PCA projection, its candidates re-ranked exactly on the full vectors) on request.
+Rows are L2-normalised on the way in, so inner product is cosine.  ``bench/index.py`` measures
+them at 100k and 1M vectors.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ __all__ = ["SimilarityIndex", "SimilarityIndexError"]
 
 _FORMAT_VERSION = 1
 _INDEX_FILE, _IDS_FILE, _META_FILE = "index.faiss", "ids.json", "meta.json"
-KINDS = ("flat", "hnsw", "ivf")
+KINDS = ("flat", "hnsw", "ivf", "hnsw-pca")
 
 
 class SimilarityIndexError(ValueError):
@@ -82,11 +83,16 @@ class SimilarityIndex:
         ef_search: int = 64,
         nprobe: int = 32,
         seed: int = 0,
+        pca_dim: int = 128,
+        refine_factor: int = 4,
     ) -> SimilarityIndex:
         """Index ``vectors`` (one row per id).
 
         ``kind="auto"``: exact up to ``approximate_above`` rows, HNSW above.  ``"ivf"``: 4 * sqrt(n)
         k-means cells (trained on at most 256 vectors per cell), ``nprobe`` of them searched per query.
+        ``"hnsw-pca"``: HNSW over the first ``pca_dim`` principal components (fit on at most 100,000 rows),
+        its best ``refine_factor * k`` candidates re-ranked by exact cosine on the full vectors: a graph
+        ``dim / pca_dim`` times cheaper to build, for the memory of the full vectors plus the projection.
         """
         if kind not in KINDS + ("auto",):
             raise ValueError(f"unknown index kind {kind!r}; valid kinds: auto, {', '.join(KINDS)}")
@@ -128,6 +134,17 @@ class SimilarityIndex:
             sample = x if len(x) <= 256 * nlist else x[np.random.default_rng(seed).choice(len(x), 256 * nlist, replace=False)]
             index.train(sample)
             index.nprobe = min(int(nprobe), nlist)
+        elif kind == "hnsw-pca":
+            p = max(1, min(int(pca_dim), d))
+            graph = faiss.IndexHNSWFlat(p, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
+            graph.hnsw.efConstruction = int(ef_construction)
+            graph.hnsw.efSearch = int(ef_search)
+            pca = faiss.PCAMatrix(d, p)
+            coarse = faiss.IndexPreTransform(pca, graph)
+            sample = x if len(x) <= 100_000 else x[np.sort(np.random.default_rng(seed).choice(len(x), 100_000, replace=False))]
+            coarse.train(sample)
+            index = faiss.IndexRefineFlat(coarse)
+            index.k_factor = float(refine_factor)
         else:
             index = faiss.IndexFlatIP(d)
         index.add(x)
@@ -154,15 +171,22 @@ class SimilarityIndex:
     @property
     def ef_search(self) -> int | None:
         """HNSW breadth of search (recall vs speed); None for an exact index."""
-        return int(self._index.hnsw.efSearch) if self.kind == "hnsw" else None
+        return int(self._hnsw().efSearch) if self.kind in ("hnsw", "hnsw-pca") else None
 
     @ef_search.setter
     def ef_search(self, value: int) -> None:
-        if self.kind != "hnsw":
+        if self.kind not in ("hnsw", "hnsw-pca"):
             raise SimilarityIndexError("ef_search only applies to an HNSW index")
         if int(value) < 1:
             raise ValueError(f"ef_search must be >= 1, got {value}")
-        self._index.hnsw.efSearch = int(value)
+        self._hnsw().efSearch = int(value)
+
+    def _hnsw(self):
+        if self.kind == "hnsw-pca":
+            faiss = _faiss()
+            coarse = faiss.downcast_index(faiss.downcast_index(self._index).base_index)
+            return faiss.downcast_index(coarse.index).hnsw
+        return self._index.hnsw
 
     @property
     def nprobe(self) -> int | None:
@@ -241,7 +265,7 @@ class SimilarityIndex:
             (tmp / _IDS_FILE).write_text(json.dumps(self._ids), encoding="utf-8")
             meta = {"format_version": _FORMAT_VERSION, "kind": self.kind, "dim": self.dim, "count": len(self._ids),
                     "metric": "cosine", "faiss_version": _faiss().__version__}
-            if self.kind == "hnsw":
+            if self.kind in ("hnsw", "hnsw-pca"):
                 meta["ef_search"] = self.ef_search
             if self.kind == "ivf":
                 meta["nprobe"] = self.nprobe
@@ -285,7 +309,8 @@ class SimilarityIndex:
             index = faiss.read_index(str(directory / _INDEX_FILE))
         except Exception as exc:  # faiss raises RuntimeError with its C++ message
             raise SimilarityIndexError(f"similarity index {directory}: {_INDEX_FILE} is corrupt ({exc})") from exc
-        expected = {"hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVFFlat, "flat": faiss.IndexFlatIP}[meta["kind"]]
+        expected = {"hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVFFlat, "flat": faiss.IndexFlatIP,
+                    "hnsw-pca": faiss.IndexRefineFlat}[meta["kind"]]
         problems = []
         if not isinstance(index, expected):
             problems.append(f"index type {type(index).__name__}, expected {expected.__name__}")

@@ -227,6 +227,40 @@ def test_onnx_backends_agree_with_torch(minilm, tmp_path, backend, min_cos, mean
     assert rebatched.min() > (0.999999 if backend == "onnx" else 0.95), rebatched
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("backend, min_cos, mean_cos", [("openvino", 0.9999, 0.9999), ("openvino-int8", 0.95, 0.98)])
+def test_openvino_backends_agree_with_torch(minilm, tmp_path, backend, min_cos, mean_cos):
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    texts = ["The delivery was late and the box arrived damaged.", "I love the soft fabric of this sweater.",
+             "bought two more blenders as gifts", "browsed: office chairs, standing desks, monitor arms", "ok", ""]
+    enc = embeddings.SentenceTransformerEncoder(backend=backend, export_dir=tmp_path)
+    assert enc.backend == backend and enc.dim == 384
+    assert enc.model_id.startswith("all-MiniLM-L6-v2:") and enc.model_id != minilm.model_id
+    v = enc.encode(texts, batch_size=4)
+    assert v.dtype == np.float32 and v.shape == (len(texts), 384)
+    cos = (v * minilm.encode(texts)).sum(axis=1)
+    assert cos.min() > min_cos and cos.mean() > mean_cos, cos
+    # Converted (and quantized) once, locally, into the export folder; a second encoder reuses the files.
+    exported = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.xml"))
+    assert len(exported) == 2  # fp32 and static int8 IR
+    again = embeddings.SentenceTransformerEncoder(backend=backend, export_dir=tmp_path)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.xml")) == exported
+    assert again.model_id == enc.model_id
+    np.testing.assert_allclose(again.encode(texts, batch_size=4), v, atol=1e-5)
+    # Static quantization fixes the activation scales at calibration, so batch-mates barely move a vector.
+    rebatched = (again.encode(texts, batch_size=1) * v).sum(axis=1)
+    assert rebatched.min() > 0.999, rebatched
+
+
+def test_int8_calibration_texts_are_fixed_and_synthetic():
+    """The static int8 model is calibrated on the generator's texts at a fixed seed, never on user data."""
+    from embeddings.encoder import CALIBRATION_TEXTS, calibration_texts
+
+    texts = calibration_texts()
+    assert len(texts) == CALIBRATION_TEXTS == len(set(texts)) and texts == calibration_texts()  # fixed seed, distinct
+
+
 # ----------------------------------------------------------------------------- cache
 
 

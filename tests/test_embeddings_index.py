@@ -187,3 +187,28 @@ def test_ivf_index_finds_neighbours_saves_and_loads(tmp_path):
         exact.nprobe = 4
     with pytest.raises(ValueError, match="unknown index kind 'lsh'"):
         SimilarityIndex.build(ids, x, kind="lsh")
+
+
+def test_hnsw_pca_reranks_exactly_saves_and_loads(tmp_path):
+    """HNSW over a PCA projection finds candidates; their scores are exact cosines on the full vectors."""
+    rng = np.random.default_rng(5)
+    latent = rng.normal(size=(30, 8))
+    z = latent[rng.integers(0, 30, 3000)] + rng.normal(scale=0.3, size=(3000, 8))
+    x = (z @ rng.normal(size=(8, 64)) + rng.normal(scale=0.05, size=(3000, 64))).astype(np.float32)  # low-rank, like customer vectors
+    ids = [f"c{i}" for i in range(len(x))]
+    exact = SimilarityIndex.build(ids, x, kind="flat")
+    pca = SimilarityIndex.build(ids, x, kind="hnsw-pca", pca_dim=16, ef_search=64)
+    assert pca.kind == "hnsw-pca" and pca.dim == 64 and pca.ef_search == 64 and pca.nprobe is None
+    e_ids, e_scores = exact.search(x[:100], 10)
+    a_ids, a_scores = pca.search(x[:100], 10)
+    assert np.mean([len(set(e) & set(a)) / 10 for e, a in zip(e_ids, a_ids)]) >= 0.95
+    # Re-ranked on the stored full vectors: a found neighbour's score is its exact cosine.
+    xn = exact.vectors()
+    for row, (found, scores) in enumerate(zip(a_ids[:5], a_scores[:5])):
+        np.testing.assert_allclose(scores, [xn[row] @ xn[ids.index(f)] for f in found], atol=1e-5)
+    np.testing.assert_allclose(pca.vectors(), xn, atol=1e-6)
+    pca.ef_search = 32
+    pca.save(tmp_path / "idx")
+    back = SimilarityIndex.load(tmp_path / "idx")
+    assert back.kind == "hnsw-pca" and back.ef_search == 32 and len(back) == 3000
+    assert back.neighbours_of("c3", 5)[0] == pca.neighbours_of("c3", 5)[0]
