@@ -60,7 +60,7 @@ def build_store(workdir: Path, customers: int, seed: int) -> Path:
     data, model, store = workdir / "data", workdir / "model", workdir / "profiles.db"
     print(f"building a demo store with {customers:,} customers in {workdir} ...", flush=True)
     write_tables(generate(customers, seed=seed), data)
-    train(data, model, TrainOptions(seed=seed, compare_tabular=False))
+    train(data, model, TrainOptions(seed=seed, text_check=False))
     score(data, model, store)
     return store
 

@@ -109,7 +109,7 @@ def run(customers: int, seed: int, backend: str | None, workdir: Path) -> dict:
     encoder = cached.encoder
     rec.prefix = "train: "
     t = time.perf_counter()
-    trained = train(loaded, workdir / "model", TrainOptions(compare_tabular=False), reporter=rec, encoder=cached)
+    trained = train(loaded, workdir / "model", TrainOptions(text_check=False), reporter=rec, encoder=cached)
     train_s = time.perf_counter() - t
     cold = cached.stats()
     rec.prefix = "score: "

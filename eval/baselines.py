@@ -321,7 +321,7 @@ class SnapshotXGBoost(Baseline):
     def fit(self, cal: Calibration) -> "SnapshotXGBoost":
         self.cal_ = cal
         opts = TrainOptions(cutoff=cal.cutoff.isoformat(), horizon_days=cal.horizon_days, seed=cal.seed,
-                            text_sources=self.text_sources, compare_tabular=False, n_threads=cal.threads)
+                            text_sources=self.text_sources, n_threads=cal.threads)
         with tempfile.TemporaryDirectory(dir=cal.workdir) as tmp:
             encoder = cal.encoder if self.text_sources else None
             if self.text_sources and encoder is None:

@@ -287,8 +287,10 @@ def train(
     t.add_column("value", justify="right")
     t.add_row(f"value ({m['value_objective']})", "normalized Gini", f"{m['value']['normalized_gini']:.3f}")
     t.add_row("", "Spearman", f"{m['value']['spearman']:.3f}")
-    if "value_tabular_only" in m:
-        t.add_row("value, tabular only", "normalized Gini", f"{m['value_tabular_only']['normalized_gini']:.3f}")
+    if "text_check" in m:
+        tc = m["text_check"]
+        t.add_row("text check: one booster with text", "normalized Gini", f"{tc['with_text']:.3f}")
+        t.add_row("  and one without", "normalized Gini", f"{tc['tabular_only']:.3f}" + ("" if tc["used"] else " (text left out)"))
     t.add_row("churn", "ROC-AUC", f"{m['churn']['roc_auc']:.3f}")
     t.add_row("", "PR-AUC", f"{m['churn']['pr_auc']:.3f}")
     err.print(t)
@@ -425,8 +427,10 @@ def demo(
     trained = run_train(data_dir, model_dir, TrainOptions(seed=seed), reporter=rep)
     _print_train_summary(trained)
     m = trained.bundle.metrics
-    err.print(f"validation normalized Gini {m['value']['normalized_gini']:.3f} with text"
-              + (f" vs {m['value_tabular_only']['normalized_gini']:.3f} tabular only" if "value_tabular_only" in m else "")
+    tc = m.get("text_check")
+    err.print(f"validation normalized Gini {m['value']['normalized_gini']:.3f}"
+              + (f" (text check: {tc['with_text']:.3f} with text vs {tc['tabular_only']:.3f} without; text "
+                 + ("used)" if tc["used"] else "left out)") if tc else "")
               + f"; churn ROC-AUC {m['churn']['roc_auc']:.3f}")
     err.print("[bold]3/4 scoring[/bold]")
     scored = run_score(data_dir, model_dir, store, reporter=rep)

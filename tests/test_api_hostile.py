@@ -29,7 +29,7 @@ def client(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("hostile")
     write_tables(generate(400, seed=21), d / "data")
-    train(d / "data", d / "model", TrainOptions(seed=1, text_sources=(), compare_tabular=False))
+    train(d / "data", d / "model", TrainOptions(seed=1, text_sources=()))
     score(d / "data", d / "model", d / "p.db")
     settings = ApiSettings(store=str(d / "p.db"), api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"), api_preload_encoder=False,
                            api_snapshot_dir=d / "snaps", api_score_max_texts=20, api_score_max_text_chars=300)

@@ -191,7 +191,7 @@ def data_dir(tmp_path_factory):
 def model_dir(data_dir, encoder):
     from service.pipeline import TrainOptions, train
 
-    return train(data_dir, data_dir / "model", TrainOptions(seed=0, compare_tabular=False), encoder=encoder).out_dir
+    return train(data_dir, data_dir / "model", TrainOptions(seed=0, text_check=False), encoder=encoder).out_dir
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ def base(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("crash")
     write_tables(generate(400, seed=5), d / "data")
-    train(d / "data", d / "model", TrainOptions(seed=1, text_sources=(), compare_tabular=False))
+    train(d / "data", d / "model", TrainOptions(seed=1, text_sources=()))
     # Scored by a CLI process, as in production: its index version then belongs to a writer that is gone (a version
     # written by a process still running, like this test, is never removed under it).
     r = run_cli(score_args(d, EARLIER_CUTOFF), tmp=d)

@@ -217,7 +217,7 @@ def test_the_product_is_trained_for_the_requested_horizon(ds, monkeypatch):
     cal = Calibration(truncate(ds.loaded, s.cutoff), s.cutoff, s.horizon_days, s.train_horizon_days, seed=7)
     ids = truth(ds.loaded, s)["customer_id"]
     pred = SnapshotXGBoost(()).fit(cal).predict(ids)
-    assert seen["opts"].horizon_days == 240 and seen["opts"].seed == 7 and seen["opts"].compare_tabular is False
+    assert seen["opts"].horizon_days == 240 and seen["opts"].seed == 7 and seen["opts"].text_check is True
     assert pred.low is not None and np.allclose(pred.high, pred.value * 2) and np.allclose(pred.next_days, 10.0)
 
 

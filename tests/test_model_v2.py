@@ -264,3 +264,28 @@ def test_level_anchor_moves_the_total_like_bgnbd_and_shap_still_adds_up(fitted):
         np.testing.assert_allclose(contrib.sum(axis=1), value.margin(Xs.iloc[:100]), rtol=1e-4, atol=1e-4)
     finally:
         value.anchor_ = 0.0
+
+
+def _text_frame(n, seed, informative: bool):
+    from service.features import TABULAR_FEATURES
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.gamma(2.0, 1.0, size=(n, len(TABULAR_FEATURES))), columns=TABULAR_FEATURES)
+    intent = rng.normal(size=n)  # a buying intent only the customer's words reveal
+    text = {f"review_text_{i}": rng.normal(size=n) for i in range(4)}
+    text["review_text_value_score"] = intent + 0.3 * rng.normal(size=n) if informative else rng.normal(size=n)
+    X = pd.concat([X, pd.DataFrame(text)], axis=1)
+    rate = np.exp(0.5 * np.log(X["monetary_total"]) + 0.8 * intent - 1.0)
+    y = rng.gamma(2.0, 20.0, n) * rng.poisson(rate)
+    return X, y
+
+
+@pytest.mark.parametrize("informative", [True, False])
+def test_text_check_keeps_text_only_when_it_ranks_held_out_customers_better(informative):
+    from service.pipeline import _text_check
+
+    X, y = _text_frame(4000, 1, informative)
+    Xv, yv = _text_frame(2000, 2, informative)
+    check = _text_check(X, y, Xv, yv, list(X.columns), dict(seed=0, n_threads=2))
+    assert check["used"] is informative, check
+    assert ("review_text_value_score" in check["columns"]) is informative

@@ -68,7 +68,7 @@ def small(tmp_path_factory):
     tables["orders"] = pd.concat([tables["orders"], extra], ignore_index=True)
     tables["customers"] = pd.concat([tables["customers"], pd.DataFrame({"customer_id": [long_id, nul_id]})], ignore_index=True)
     write_tables(tables, d / "data")
-    train(d / "data", d / "model", TrainOptions(seed=1, text_sources=(), compare_tabular=False))
+    train(d / "data", d / "model", TrainOptions(seed=1, text_sources=()))
     # A second bundle: the same boosters relabelled as another model version (what a retrain would give the store).
     shutil.copytree(d / "model", d / "model-b")
     m = json.loads((d / "model-b" / "manifest.json").read_text())

@@ -164,7 +164,7 @@ def test_without_sampling_dask_training_matches_closely(data_dir, encoder, local
 
     monkeypatch.setitem(models.BASE_PARAMS, "subsample", 1.0)
     monkeypatch.setitem(models.BASE_PARAMS, "colsample_bytree", 1.0)
-    opts = dict(seed=0, compare_tabular=False)
+    opts = dict(seed=0)
     ml = train(data_dir, tmp_path / "l", TrainOptions(**opts), encoder=encoder)
     md = train(data_dir, tmp_path / "d", TrainOptions(**opts, dask=client), encoder=encoder)
     a, b = ml.bundle.metrics, md.bundle.metrics
