@@ -29,8 +29,9 @@ import numpy as np
 # kind, build parameters, (search knob, values)
 CONFIGS = {
     "hnsw": ("hnsw", {"hnsw_m": 32, "ef_construction": 80}, ("ef_search", (32, 64, 128))),
-    "hnsw-pca128": ("hnsw-pca", {"pca_dim": 128, "hnsw_m": 32, "ef_construction": 80, "refine_factor": 4}, ("ef_search", (16, 32, 64, 128))),
-    "hnsw-pca64": ("hnsw-pca", {"pca_dim": 64, "hnsw_m": 32, "ef_construction": 80, "refine_factor": 4}, ("ef_search", (32, 64, 128))),
+    "hnsw-pca128": ("hnsw-pca", {"pca_dim": 128, "hnsw_m": 32, "ef_construction": 80},
+                    (("ef_search", "refine_factor"), ((32, 4), (64, 4), (64, 8), (128, 8), (128, 16), (256, 16)))),
+    "hnsw-pca64": ("hnsw-pca", {"pca_dim": 64, "hnsw_m": 32, "ef_construction": 80}, (("ef_search", "refine_factor"), ((64, 8), (128, 16)))),
     "ivf": ("ivf", {}, ("nprobe", (16, 64))),
 }
 
@@ -132,16 +133,18 @@ def bench_size(n: int, dim: int, queries: int, seed: int, real: np.ndarray | Non
         log(f"  {name}: built in {build:.0f} s, +{memory:,.0f} MB")
         faiss.omp_set_num_threads(1)  # the API answers one query at a time
         for value in values:
-            setattr(index, knob, value)
+            knobs, vals = (knob, value) if isinstance(knob, tuple) else ((knob,), (value,))
+            for kn, v in zip(knobs, vals):
+                setattr(index, kn, v)
             index.search(q[:10], 11)  # warm-up
             t0 = time.perf_counter()
             ids = [index.search(v[None, :], 11)[0][0] for v in q]
             ms = (time.perf_counter() - t0) / len(q) * 1000
             r = recall_at_10(exact_ids, ids, q_names)
             rows.append({"n": n, "dim": dim, "vectors": source, "kind": kind, "config": name,
-                         "params": ", ".join(f"{k}={v}" for k, v in params.items()), "param": f"{knob}={value}",
+                         "params": ", ".join(f"{k}={v}" for k, v in params.items()), "param": ", ".join(f"{k}={v}" for k, v in zip(knobs, vals)),
                          "build_s": build, "memory_mb": memory, "ms_per_query_single": ms, "recall_at_10": r})
-            log(f"    {knob}={value}: {ms:.3f} ms/query, recall@10 {r:.3f}")
+            log(f"    {rows[-1]['param']}: {ms:.3f} ms/query, recall@10 {r:.3f}")
         del index
     return rows
 
@@ -169,6 +172,8 @@ def main() -> None:
     ap.add_argument("--mix", choices=["local", "global"], default="local")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--results", type=Path, default=None, help="rewrite the similar-customer section of this results.md")
+    ap.add_argument("--merge", type=Path, default=None,
+                    help="keep the rows of configs not run now from this earlier bench.index JSON (same vectors and sizes)")
     args = ap.parse_args()
 
     def log(msg):
@@ -185,6 +190,11 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1))
     result["load_after"] = round(os.getloadavg()[0], 1)
+    if args.merge is not None and args.merge.is_file():
+        old = json.loads(args.merge.read_text())
+        kept = [r for r in old["rows"] if r.get("config") not in set(args.configs) | {"flat"} and r["n"] in args.sizes]
+        result["rows"] += kept
+        result["merged_from"] = {"file": str(args.merge), "rows": len(kept), "load_before": old.get("load_before"), "load_after": old.get("load_after")}
     args.json.write_text(json.dumps(result, indent=1))
     if args.results is not None:
         from bench.embeddings import write_section

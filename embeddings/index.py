@@ -181,6 +181,19 @@ class SimilarityIndex:
             raise ValueError(f"ef_search must be >= 1, got {value}")
         self._hnsw().efSearch = int(value)
 
+    @property
+    def refine_factor(self) -> int | None:
+        """``hnsw-pca``: candidates per wanted neighbour re-ranked exactly (recall vs speed); None for other kinds."""
+        return int(_faiss().downcast_index(self._index).k_factor) if self.kind == "hnsw-pca" else None
+
+    @refine_factor.setter
+    def refine_factor(self, value: int) -> None:
+        if self.kind != "hnsw-pca":
+            raise SimilarityIndexError("refine_factor only applies to an hnsw-pca index")
+        if int(value) < 1:
+            raise ValueError(f"refine_factor must be >= 1, got {value}")
+        _faiss().downcast_index(self._index).k_factor = float(int(value))
+
     def _hnsw(self):
         if self.kind == "hnsw-pca":
             faiss = _faiss()
@@ -267,6 +280,8 @@ class SimilarityIndex:
                     "metric": "cosine", "faiss_version": _faiss().__version__}
             if self.kind in ("hnsw", "hnsw-pca"):
                 meta["ef_search"] = self.ef_search
+            if self.kind == "hnsw-pca":
+                meta["refine_factor"] = self.refine_factor
             if self.kind == "ivf":
                 meta["nprobe"] = self.nprobe
             (tmp / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")

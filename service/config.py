@@ -19,8 +19,8 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_model_path: str | None = None
     embedding_model: str | None = Field(default=None, description="Model folder or name; default the bundled all-MiniLM-L6-v2.")
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] | None = Field(
-        default=None, description="Embedding backend; default onnx (bench/results.md compares them). A bundle records the one it was trained with.")
+    embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"] | None = Field(
+        default=None, description="Embedding backend; default embeddings.encoder.DEFAULT_BACKEND (bench/results.md compares them). A bundle records the one it was trained with.")
     store: str = "insight.db"
     cache_dir: Path = Field(default=Path.home() / ".cache" / "customer-insight", description="Embedding cache location.")
 

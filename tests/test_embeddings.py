@@ -430,3 +430,16 @@ def test_pool_indexed_matches_pool_by_key_without_per_row_vectors():
         pool_indexed(key, 40, item, distinct, weights=-w)
     with pytest.raises(ValueError, match="disagree on length"):
         pool_indexed(key[:5], 40, item, distinct)
+
+
+def test_default_backend_falls_back_without_openvino(monkeypatch):
+    from embeddings import encoder
+
+    monkeypatch.delenv("INSIGHT_EMBEDDING_BACKEND", raising=False)
+    monkeypatch.setattr(encoder, "openvino_available", lambda: False)
+    assert encoder.resolve_backend() == encoder.FALLBACK_BACKEND == "onnx"
+    assert encoder.resolve_backend("openvino-int8") == "openvino-int8"  # explicit: kept, and loading says what to install
+    monkeypatch.setattr(encoder, "openvino_available", lambda: True)
+    assert encoder.resolve_backend() == encoder.DEFAULT_BACKEND
+    monkeypatch.setenv("INSIGHT_EMBEDDING_BACKEND", "torch")
+    assert encoder.resolve_backend() == "torch"

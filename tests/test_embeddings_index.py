@@ -207,8 +207,10 @@ def test_hnsw_pca_reranks_exactly_saves_and_loads(tmp_path):
     for row, (found, scores) in enumerate(zip(a_ids[:5], a_scores[:5])):
         np.testing.assert_allclose(scores, [xn[row] @ xn[ids.index(f)] for f in found], atol=1e-5)
     np.testing.assert_allclose(pca.vectors(), xn, atol=1e-6)
-    pca.ef_search = 32
+    pca.ef_search, pca.refine_factor = 32, 8
     pca.save(tmp_path / "idx")
     back = SimilarityIndex.load(tmp_path / "idx")
-    assert back.kind == "hnsw-pca" and back.ef_search == 32 and len(back) == 3000
+    assert back.kind == "hnsw-pca" and back.ef_search == 32 and back.refine_factor == 8 and len(back) == 3000
+    with pytest.raises(SimilarityIndexError, match="hnsw-pca"):
+        exact.refine_factor = 2
     assert back.neighbours_of("c3", 5)[0] == pca.neighbours_of("c3", 5)[0]
