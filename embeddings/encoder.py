@@ -340,7 +340,11 @@ def default_cache_dir() -> Path:
 # (sentence-transformers' "Saving the exported ONNX model is heavily recommended"), optimum reads transformers' deprecated
 # ``torch_dtype``, and torch's tracer warns about constants in transformers' attention-mask code. Silenced by logger and
 # message or by category and module, and only while exporting; anything else still shows.
-_EXPORT_NOISE = {"sentence_transformers.backend.utils": "Saving the exported", "transformers.configuration_utils": "`torch_dtype` is deprecated"}
+_EXPORT_NOISE = {"sentence_transformers.backend.utils": "Saving the exported", "transformers.configuration_utils": "`torch_dtype` is deprecated",
+                 # OpenVINO: optimum-intel probes the folder with an argument it does not accept, then loads as asked;
+                 # the conversion traces the torch model, which reads a loss setting it never uses.
+                 "optimum.intel.openvino.modeling_base": "Could not infer whether the model was already converted",
+                 "transformers.modeling_utils": "`loss_type=None` was set in the config"}
 
 
 @contextlib.contextmanager
