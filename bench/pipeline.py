@@ -88,7 +88,7 @@ class StageRecorder(Reporter):
     step = stage
 
 
-def run(customers: int, seed: int, backend: str | None, workdir: Path) -> dict:
+def run(customers: int, seed: int, backend: str | None, workdir: Path, predictions: Path | None = None) -> dict:
     from service.pipeline import TrainOptions, make_encoder, score, train
     from service.synth import generate, write_tables
     from service.tables import load_tables
@@ -100,6 +100,7 @@ def run(customers: int, seed: int, backend: str | None, workdir: Path) -> dict:
     write_tables(generate(customers, seed=seed), data)
     synth_s = time.perf_counter() - t
 
+    load_start = os.getloadavg()
     t_all = time.perf_counter()
     with rec.stage("ingest + validate"):
         loaded = load_tables(data)
@@ -109,7 +110,8 @@ def run(customers: int, seed: int, backend: str | None, workdir: Path) -> dict:
     encoder = cached.encoder
     rec.prefix = "train: "
     t = time.perf_counter()
-    trained = train(loaded, workdir / "model", TrainOptions(text_check=False), reporter=rec, encoder=cached)
+    # TrainOptions() as users get it (`insight train` without flags): the text check and every default model step.
+    trained = train(loaded, workdir / "model", TrainOptions(), reporter=rec, encoder=cached)
     train_s = time.perf_counter() - t
     cold = cached.stats()
     rec.prefix = "score: "
@@ -118,6 +120,9 @@ def run(customers: int, seed: int, backend: str | None, workdir: Path) -> dict:
     score_s = time.perf_counter() - t
     total_s = time.perf_counter() - t_all
     sampler.close()
+    if predictions is not None:  # to check that two versions (or a speed fix) predict the same
+        predictions.parent.mkdir(parents=True, exist_ok=True)
+        scored.frame[["customer_id", "tier", "predicted_value", "churn_probability"]].to_parquet(predictions)
     warm = cached.stats()
     return {
         "customers": customers, "seed": seed, "backend": encoder.backend, "model_id": encoder.model_id,
@@ -126,7 +131,47 @@ def run(customers: int, seed: int, backend: str | None, workdir: Path) -> dict:
         "synthesize_s": synth_s, "train_s": train_s, "score_s": score_s, "end_to_end_s": total_s,
         "max_rss_mb": _max_rss_mb(), "stages": rec.rows, "scored_customers": len(scored.frame),
         "validation": trained.bundle.metrics.get("value"), "machine": machine(),
+        "models": model_stats(trained.bundle, len(scored.frame), rec.rows), "load_start": load_start, "load_end": os.getloadavg(),
+        "code": code_version(),
     }
+
+
+def _trees(booster) -> dict:
+    """Trees, leaves and the deepest leaf of a booster (TreeSHAP costs about rows x trees x leaves x depth)."""
+    dumps = booster.get_dump()
+    leaves = depth = 0
+    for d in dumps:
+        for line in d.splitlines():
+            if "leaf=" in line:
+                leaves += 1
+                depth = max(depth, len(line) - len(line.lstrip("\t")))
+    return {"trees": len(dumps), "leaves": leaves, "max_depth": depth}
+
+
+def model_stats(bundle, rows: int, stages: list[dict]) -> dict:
+    """Per model: boosting rounds per bag (early stopping), trees in the averaged booster, and SHAP microseconds per tree per row."""
+    out = {}
+    for name, model in (("value", bundle.value_model), ("churn", bundle.churn_model)):
+        m = bundle.metrics.get(name) or {}
+        out[name] = {"rounds": m.get("rounds"), **_trees(model.booster_)}
+    shap = next((s["seconds"] for s in stages if s["stage"].endswith("SHAP (batched)")), None)
+    trees = sum(v["trees"] for v in out.values())
+    if shap and trees and rows:
+        out["shap_us_per_tree_row"] = shap / (trees * rows) * 1e6
+    return out
+
+
+def code_version() -> str:
+    import subprocess
+
+    import service
+
+    root = Path(service.__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        head = ""
+    return f"{root} {head}".strip()
 
 
 def _max_rss_mb() -> float:
@@ -155,11 +200,12 @@ def main() -> None:
     ap.add_argument("--backend", default=None, help="embedding backend (default: $INSIGHT_EMBEDDING_BACKEND or the project default)")
     ap.add_argument("--json", type=Path, required=True, help="where to write the measurements")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (data, model, store)")
+    ap.add_argument("--predictions", type=Path, default=None, help="write each customer's tier, value and churn here (Parquet)")
     ap.add_argument("--keep-index", type=Path, default=None, help="copy the similar-customer index here (for bench.index)")
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix=f"insight-bench-{args.customers}-"))
     try:
-        result = run(args.customers, args.seed, args.backend, workdir)
+        result = run(args.customers, args.seed, args.backend, workdir, args.predictions)
         if args.keep_index is not None:
             from service.store import index_dir
 
@@ -172,7 +218,8 @@ def main() -> None:
     args.json.write_text(json.dumps(result, indent=1, default=float))
     for r in result["stages"]:
         print(f"{r['stage']:<45} {r['seconds']:9.2f} s {r['peak_mb']:9.0f} MB")
-    print(f"end to end {result['end_to_end_s']:.1f} s, max RSS {result['max_rss_mb']:.0f} MB")
+    print(f"end to end {result['end_to_end_s']:.1f} s, max RSS {result['max_rss_mb']:.0f} MB; models {result['models']}; "
+          f"load {result['load_start']} -> {result['load_end']}; code {result['code']}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ and similar-customer search at scale; writes bench/results.md.
     python -m bench.run                                  # 10k and 100k customers (about 15 min on 2 cores)
     python -m bench.run --sizes 10000 100000 1000000     # add 1M where memory and time allow
     python -m bench.run --report-only                    # re-render results.md from bench/out/*.json
+    python -m bench.run --skip pipeline embeddings index --compare previous=/tmp/prev --compare-sizes 100000
+                                                         # previous version (a checkout at /tmp/prev) and this one, interleaved
 
 Each size runs in a fresh process (`bench.pipeline`), with an empty embedding cache, so its
 seconds and peak memory are its own. Not a test: these machines are noisy, so compare ratios
@@ -25,11 +27,11 @@ OUT = HERE / "out"
 RESULTS = HERE / "results.md"
 
 
-def run_module(module: str, *args: str) -> None:
+def run_module(module: str, *args: str, cwd: Path | None = None) -> None:
     cmd = [sys.executable, "-m", module, *args]
-    print("$", " ".join(cmd[1:]), flush=True)
+    print("$", f"(cd {cwd}; " if cwd else "", " ".join(cmd[1:]), ")" if cwd else "", flush=True)
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=HERE.parent)
+    subprocess.run(cmd, check=True, cwd=cwd or HERE.parent)
     print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
@@ -41,13 +43,21 @@ def _fmt_n(n: int) -> str:
     return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (f"{n // 1000}k" if n % 1000 == 0 else f"{n:,}")
 
 
-def pipeline_table(runs: list[dict]) -> str:
-    runs = sorted(runs, key=lambda r: r["customers"])
+def _stage_order(runs: list[dict]) -> list[str]:
+    """Every run's stages in pipeline order: a stage only some runs have goes right after the stage before it."""
     stages: list[str] = []
     for r in runs:
+        prev = None
         for s in r["stages"]:
             if s["stage"] not in stages:
-                stages.append(s["stage"])
+                stages.insert(stages.index(prev) + 1 if prev in stages else len(stages), s["stage"])
+            prev = s["stage"]
+    return stages
+
+
+def pipeline_table(runs: list[dict]) -> str:
+    runs = sorted(runs, key=lambda r: r["customers"])
+    stages = _stage_order(runs)
     head = "| stage | " + " | ".join(f"{_fmt_n(r['customers'])} s | {_fmt_n(r['customers'])} peak MB" for r in runs)
     growth_cols = [(a, b) for a, b in zip(runs, runs[1:])]
     head += "".join(f" | growth {_fmt_n(a['customers'])}→{_fmt_n(b['customers'])}" for a, b in growth_cols) + " |\n"
@@ -74,6 +84,45 @@ def pipeline_table(runs: list[dict]) -> str:
                     f"{r['distinct_texts_embedded']:,} distinct texts embedded cold, {r['cache_hits_at_scoring']:,} cache hits at scoring; "
                     f"backend {r['backend']}; synthesizing the data (not counted) {r['synthesize_s']:.0f} s" for r in runs)
     return head + "".join(lines) + "\nInputs:" + sizes + "\n"
+
+
+def _load_str(r: dict, key: str) -> str:
+    return " / ".join(f"{x:.1f}" for x in r.get(key) or [])
+
+
+def _model_line(r: dict) -> str:
+    m = r.get("models") or {}
+    parts = [f"{k} {v['trees']} trees (rounds per bag {v.get('rounds')}, max depth {v['max_depth']}, {v['leaves']:,} leaves)"
+             for k, v in m.items() if isinstance(v, dict)]
+    if "shap_us_per_tree_row" in m:
+        parts.append(f"SHAP {m['shap_us_per_tree_row']:.3f} µs per tree per row")
+    return "; ".join(parts)
+
+
+def compare_table(runs: list[dict]) -> str:
+    """Previous and current version at one size, stage by stage, each run its own column (in the order they ran)."""
+    runs = sorted(runs, key=lambda r: (r["customers"], r["order"]))
+    stages = _stage_order(runs)
+    head = "| stage | " + " | ".join(f"{r['label']} #{r['round']} {_fmt_n(r['customers'])} s" for r in runs) + " |\n"
+    head += "|---|" + "---:|" * len(runs) + "\n"
+    lines = []
+    for st in stages:
+        cells = []
+        for r in runs:
+            s = {x["stage"]: x for x in r["stages"]}.get(st)
+            cells.append(f"{s['seconds']:.2f}" if s else "-")
+        depth = next((x["depth"] for r in runs for x in r["stages"] if x["stage"] == st), 0)
+        lines.append(f"| {'&nbsp;&nbsp;' * depth}{st} | " + " | ".join(cells) + " |\n")
+    lines.append("| train (seconds in `train`) | " + " | ".join(f"{r['train_s']:.1f}" for r in runs) + " |\n")
+    lines.append("| score (seconds in `score`) | " + " | ".join(f"{r['score_s']:.1f}" for r in runs) + " |\n")
+    lines.append("| **train + score** | " + " | ".join(f"**{r['train_s'] + r['score_s']:.1f}**" for r in runs) + " |\n")
+    lines.append("| **end to end** (with ingest and model load) | " + " | ".join(f"**{r['end_to_end_s']:.1f}**" for r in runs) + " |\n")
+    lines.append("| peak MB | " + " | ".join(f"{r['max_rss_mb']:,.0f}" for r in runs) + " |\n")
+    lines.append("| load average at start (1 / 5 / 15 min) | " + " | ".join(_load_str(r, "load_start") for r in runs) + " |\n")
+    lines.append("| load average at end | " + " | ".join(_load_str(r, "load_end") for r in runs) + " |\n")
+    notes = "".join(f"\n- {r['label']} #{r['round']}: code {r.get('code', '?')}; validation Gini "
+                    f"{(r.get('validation') or {}).get('normalized_gini', float('nan')):.4f}; {_model_line(r)}" for r in runs)
+    return head + "".join(lines) + "\nRuns, in the order they ran:" + notes + "\n"
 
 
 def _encoder_rows(rows: list[dict]) -> str:
@@ -105,21 +154,94 @@ def index_table(ix: dict) -> str:
     return out
 
 
-def render() -> str:
-    runs = [json.loads(p.read_text()) for p in sorted(OUT.glob("pipeline-*.json"))]
+def _sections(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """(preamble, [(heading, body)]) of a results.md split at its '## ' headings."""
+    pre, out = [], []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            out.append([line[3:].strip(), ""])
+        elif out:
+            out[-1][1] += line
+        else:
+            pre.append(line)
+    return "".join(pre), [(h, b) for h, b in out]
+
+
+PIPELINE_HEAD = "Pipeline, stage by stage"
+COMPARE_HEAD = "Previous and current version side by side"
+
+
+def render(ran: set[str] = frozenset()) -> str:
+    """results.md with the pipeline sections regenerated from bench/out (and the embeddings and index sections when
+    this run ran them); every other section (the API's, or one written by its own bench) is kept as it stands."""
+    runs = [json.loads(p.read_text()) for p in sorted(OUT.glob("pipeline-*.json")) if p.name != "pipeline-index-real.json"]
     emb, ix = _load(OUT / "embeddings.json"), _load(OUT / "index.json")
-    machine = next((r["machine"] for r in runs), "unknown machine")
-    parts = ["# Benchmark results\n\n",
-             f"Machine: {machine}. Produced by `make bench` (`python -m bench.run`); raw numbers in `bench/out/*.json`.\n\n"]
+    comp = [json.loads(p.read_text()) for p in sorted(OUT.glob("compare-*.json"))]
+    machine = next((r["machine"] for r in runs + comp), "unknown machine")
+    new: dict[str, str] = {}
     if runs:
-        parts += ["## Pipeline, stage by stage\n\n",
-                  "Seconds and peak resident memory of each stage (peak includes what earlier stages still hold). "
-                  "Growth is the exponent k in seconds ∝ N^k between two sizes: 1.00 is linear.\n\n", pipeline_table(runs), "\n"]
-    if emb:
-        parts += ["## Embeddings: backends side by side\n\n", embeddings_table(emb), "\n"]
-    if ix:
-        parts += ["## Similar-customer search at scale\n\n", index_table(ix), "\n"]
-    return "".join(parts)
+        parts = ["Seconds and peak resident memory of each stage (peak includes what earlier stages still hold). "
+                 "Growth is the exponent k in seconds ∝ N^k between two sizes: 1.00 is linear.\n\n", pipeline_table(runs), "\n"]
+        models = "".join(f"- {_fmt_n(r['customers'])}: {_model_line(r)}; load average {_load_str(r, 'load_start')} at start, "
+                         f"{_load_str(r, 'load_end')} at end\n" for r in sorted(runs, key=lambda r: r["customers"]) if r.get("models"))
+        if models:
+            parts += ["Trees behind SHAP (rounds per bag are early stopping's choice; the averaged booster holds every bag's trees):\n\n",
+                      models, "\n"]
+        notes = HERE / "pipeline-notes.md"
+        if notes.is_file():
+            parts += [notes.read_text().rstrip() + "\n\n"]
+        new[PIPELINE_HEAD] = "".join(parts)
+    if comp:
+        new[COMPARE_HEAD] = ("One `python -m bench.run --compare DIR` run: the previous version (a checkout at DIR) and this one, interleaved, "
+                             "each in a fresh process on the same synthetic data (same seed), default TrainOptions (what `insight train` "
+                             "runs), the same embedding backend.\n\n" + compare_table(comp) + "\n")
+    if emb and "embeddings" in ran:
+        new["Embeddings: backends side by side"] = embeddings_table(emb) + "\n"
+    if ix and "index" in ran:
+        new["Similar-customer search at scale"] = index_table(ix) + "\n"
+    pre, sections = _sections(RESULTS.read_text()) if RESULTS.is_file() else ("", [])
+    if not pre.strip():
+        pre = "# Benchmark results\n\n"
+    if runs:
+        pre = "# Benchmark results\n\n" + f"Machine: {machine}. Produced by `make bench` (`python -m bench.run`); raw numbers in `bench/out/*.json`.\n\n"
+    heads = [h for h, _ in sections]
+    order = [PIPELINE_HEAD, COMPARE_HEAD]
+    for i, h in enumerate(order):  # new sections go after the one before them in this order, or first
+        if h in new and h not in heads:
+            at = heads.index(order[i - 1]) + 1 if i and order[i - 1] in heads else 0
+            sections.insert(at, (h, ""))
+            heads.insert(at, h)
+    for h in new:
+        if h not in heads:
+            sections.append((h, ""))
+    return pre + "".join(f"## {h}\n\n{new[h]}" if h in new else f"## {h}\n{b}" for h, b in sections)
+
+
+def run_compare(others: list[tuple[str, Path]], sizes: list[int], rounds: int, backend: str) -> None:
+    """Other checkouts (label, dir: their own service/ and embeddings/, run with this bench/pipeline.py) and this
+    tree ("current"), alternating run by run at each size."""
+    import shutil
+
+    for _, d in others:
+        shutil.copy(HERE / "pipeline.py", d / "bench" / "pipeline.py")
+    order = 0
+    for n in sizes:
+        for old in OUT.glob(f"compare-{n}-*.json"):
+            old.unlink()
+        for k in range(1, rounds + 1):
+            for label, cwd in [*others, ("current", HERE.parent)]:
+                order += 1
+                path = OUT / f"compare-{n}-{order:02d}-{label}.json"
+                run_module("bench.pipeline", "--customers", str(n), "--json", str(path), "--backend", backend,
+                           "--predictions", str(path.with_suffix(".predictions.parquet")), cwd=cwd)
+                r = json.loads(path.read_text())
+                r.update(label=label, round=k, order=order)
+                path.write_text(json.dumps(r, indent=1))
+
+
+def _compare_arg(v: str) -> tuple[str, Path]:
+    label, sep, d = v.partition("=")
+    return (label, Path(d).resolve()) if sep else ("previous", Path(v).resolve())
 
 
 def main() -> None:
@@ -128,6 +250,11 @@ def main() -> None:
     ap.add_argument("--index-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--skip", nargs="*", default=[], choices=["pipeline", "embeddings", "index"])
     ap.add_argument("--report-only", action="store_true", help="only re-render results.md from bench/out")
+    ap.add_argument("--compare", type=_compare_arg, nargs="+", default=None, metavar="[LABEL=]DIR",
+                    help="checkouts of other versions (e.g. previous=/tmp/prev) to run side by side with this tree")
+    ap.add_argument("--compare-sizes", type=int, nargs="+", default=[100_000])
+    ap.add_argument("--compare-rounds", type=int, default=1, help="previous/current pairs per size (interleaved)")
+    ap.add_argument("--backend", default="onnx", help="embedding backend of every pipeline run (the same for both versions)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     if not args.report_only:
@@ -136,13 +263,16 @@ def main() -> None:
                 old.unlink()
             for n in args.sizes:
                 keep = ["--keep-index", str(OUT / "index-real")] if n == max(args.sizes) else []
-                run_module("bench.pipeline", "--customers", str(n), "--json", str(OUT / f"pipeline-{n}.json"), *keep)
+                run_module("bench.pipeline", "--customers", str(n), "--json", str(OUT / f"pipeline-{n}.json"), "--backend", args.backend, *keep)
+        if args.compare is not None:
+            run_compare(args.compare, args.compare_sizes, args.compare_rounds, args.backend)
         if "embeddings" not in args.skip:
             run_module("bench.embeddings", "--json", str(OUT / "embeddings.json"))
         if "index" not in args.skip:
             real = ["--real", str(OUT / "index-real")] if (OUT / "index-real").is_dir() else []
             run_module("bench.index", "--sizes", *map(str, args.index_sizes), "--json", str(OUT / "index.json"), *real)
-    RESULTS.write_text(render())
+    ran = set() if args.report_only else {"embeddings", "index"} - set(args.skip)
+    RESULTS.write_text(render(ran))
     print(f"wrote {RESULTS}")
 
 
