@@ -153,7 +153,10 @@ def markdown(result: dict) -> str:
     out = (f"Produced by `make bench-index` (`python -m bench.index`). {result['queries']} queries per size (stored customers, "
            "themselves excluded), k = 10, one query at a time on one thread (the API's pattern); recall@10 against exact search. "
            f"Build on {result['cpus']} cores; memory = resident-set growth while the index is built. "
-           f"Load average during the run: {result['load_before']} before, {result['load_after']} after (shared machine).\n\n"
+           f"Load average during the run: {result['load_before']} before, {result['load_after']} after (shared machine)."
+           + (f" Rows of other configs come from an earlier run on the same vectors (`--merge {result['merged_from']['file']}`, "
+              f"load {result['merged_from']['load_before']} before, {result['merged_from']['load_after']} after)."
+              if result.get("merged_from") else "") + "\n\n"
            "| vectors | n | dim | index | build parameters | search | build s | memory MB | ms / query | recall@10 |\n"
            "|---|---:|---:|---|---|---|---:|---:|---:|---:|\n")
     out += "".join(f"| {r['vectors']} | {r['n']:,} | {r['dim']} | {r['kind']} | {r['params']} | {r['param']} | {r['build_s']:.0f} | "
