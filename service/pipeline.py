@@ -297,10 +297,10 @@ class LocalWork:
                 self.embedding_model = getattr(encoder, "model_id", None)
                 self.embedding_stats = getattr(encoder, "stats", lambda: {})()
 
-    def pooled(self, name: str) -> dict:
-        """Pooled text vectors of one snapshot's customers (in snapshot order)."""
-        snap = self.snapshots[name]
-        return {src: self.emb.pooled(src, snap["customer_id"], self.cutoffs[name]) for src in self.emb.sources}
+    def pooled(self, name: str, keep: np.ndarray | None = None) -> dict:
+        """Pooled text vectors of one snapshot's customers (in snapshot order); with ``keep``, of those rows only."""
+        ids = self.snapshots[name]["customer_id"].to_numpy(dtype=object)
+        return {src: self.emb.pooled(src, ids if keep is None else ids[keep], self.cutoffs[name]) for src in self.emb.sources}
 
     def distribute(self, X: pd.DataFrame) -> pd.DataFrame:
         return X
@@ -390,7 +390,7 @@ def _panel(work, cutoffs: dict[str, pd.Timestamp], classics: dict[str, ClassicFe
         yc.append(snap["churn"].to_numpy()[keep])
         kept.append(int(keep.sum()))
         if sources:
-            pooled_parts.append({src: PooledText(p.vectors[keep], p.counts[keep]) for src, p in work.pooled(n).items()})
+            pooled_parts.append(work.pooled(n, keep))  # only the kept rows are pooled (and, on Dask, gathered)
     X = pd.concat(parts, ignore_index=True)
     y_value, y_churn = np.concatenate(yv), np.concatenate(yc)
     if sources:

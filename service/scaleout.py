@@ -206,9 +206,9 @@ def _part_summary(part: _TrainPart) -> tuple[dict[str, pd.DataFrame], str | None
     return part.snapshots, part.model_id, part.stats
 
 
-def _part_pooled(part: _TrainPart, name: str) -> dict[str, PooledText]:
-    snap = part.snapshots[name]
-    return {src: part.emb.pooled(src, snap["customer_id"], part.cutoffs[name]) for src in part.emb.sources}
+def _part_pooled(part: _TrainPart, name: str, keep: np.ndarray | None = None) -> dict[str, PooledText]:
+    ids = part.snapshots[name]["customer_id"].to_numpy(dtype=object)
+    return {src: part.emb.pooled(src, ids if keep is None else ids[keep], part.cutoffs[name]) for src in part.emb.sources}
 
 
 def _part_design(part: _TrainPart, name: str, text: TextFeaturizer, classic) -> np.ndarray:
@@ -276,8 +276,12 @@ class DaskWork:
             for k, v in st.items():
                 self.embedding_stats[k] = self.embedding_stats.get(k, 0) + v
 
-    def pooled(self, name: str) -> dict[str, PooledText]:
-        per_part = self.client.gather([self.client.submit(_part_pooled, p, name, pure=False) for p in self.parts])
+    def pooled(self, name: str, keep: np.ndarray | None = None) -> dict[str, PooledText]:
+        """Pooled vectors of one snapshot, gathered; with ``keep`` (a mask over the snapshot's rows) only those rows are
+        pooled and sent, so the driver holds the sampled panel's vectors rather than every customer's."""
+        offsets = np.cumsum([0] + self.lengths[name])
+        masks = [None if keep is None else keep[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        per_part = self.client.gather([self.client.submit(_part_pooled, p, name, m, pure=False) for p, m in zip(self.parts, masks)])
         return {src: PooledText(np.concatenate([pp[src].vectors for pp in per_part]), np.concatenate([pp[src].counts for pp in per_part]))
                 for src in self.sources}
 

@@ -101,16 +101,21 @@ class TextHead:
         head that saw the customer's other rows would recall their future."""
         from sklearn.linear_model import RidgeCV
         from sklearn.model_selection import GroupKFold, KFold
+        from threadpoolctl import threadpool_limits
 
-        full = RidgeCV(alphas=self.ALPHAS).fit(X, y)
-        self.coef_, self.intercept_ = full.coef_.astype(np.float64), float(full.intercept_)
-        oof = np.empty(len(y))
-        if groups is not None and len(np.unique(groups)) >= n_folds:
-            splits = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(X, groups=groups)
-        else:
-            splits = KFold(n_splits=min(n_folds, len(y)), shuffle=True, random_state=seed).split(X)
-        for tr, te in splits:
-            oof[te] = RidgeCV(alphas=self.ALPHAS).fit(X[tr], y[tr]).predict(X[te])
+        # One BLAS thread: RidgeCV's SVDs (rows x 385) were 2.5-7x slower with OpenBLAS's 2 threads than with 1 on the
+        # shared 2-core machine (its threads wait on each other when another process holds a core), and the heads were
+        # the largest training step; one thread also gives the same bits on any core count.
+        with threadpool_limits(limits=1, user_api="blas"):
+            full = RidgeCV(alphas=self.ALPHAS).fit(X, y)
+            self.coef_, self.intercept_ = full.coef_.astype(np.float64), float(full.intercept_)
+            oof = np.empty(len(y))
+            if groups is not None and len(np.unique(groups)) >= n_folds:
+                splits = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(X, groups=groups)
+            else:
+                splits = KFold(n_splits=min(n_folds, len(y)), shuffle=True, random_state=seed).split(X)
+            for tr, te in splits:
+                oof[te] = RidgeCV(alphas=self.ALPHAS).fit(X[tr], y[tr]).predict(X[te])
         return oof
 
     def predict(self, X: np.ndarray) -> np.ndarray:
