@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
-from datetime import datetime
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -25,6 +24,7 @@ from service.api.deps import require_agent
 from service.api.metrics import Metrics
 from service.api.routers import admin, ask, customers, health, model, score
 from service.api.settings import ApiSettings, api_settings, parse_api_keys
+from service.api.reload import do_reload
 from service.api.state import AppState, SnapshotError
 from service.ask import get_narrator
 
@@ -118,28 +118,6 @@ class ServiceMiddleware:
             access_log.info("%s %s %s %.1fms %s rid=%s", method, path, status["code"], dt * 1000, state.get("principal", "-"), rid)
 
 
-def do_reload(app: FastAPI) -> tuple[bool, dict]:
-    """Reload the snapshot of ``app``; (True, ReloadResult fields) or (False, {"error", "serving"}). Never raises."""
-    state: AppState = app.state.insight
-    metrics: Metrics = app.state.metrics
-    try:
-        result = state.reload()
-    except SnapshotError as exc:
-        metrics.reloads.labels("refused").inc()
-        cur = state.current()
-        if cur is None:
-            log.warning("cannot load a snapshot: %s", exc)
-        else:
-            log.warning("reload refused, still serving %s: %s", cur.model_version, exc)
-        return False, {"error": str(exc), "serving": cur.model_version if cur else None}
-    metrics.reloads.labels("ok").inc()
-    snap = state.current()
-    metrics.serving(snap.model_version, snap.customers, datetime.fromisoformat(snap.loaded_at).timestamp())
-    if app.state.settings.api_prewarm and snap.response_cache_size:
-        threading.Thread(target=_prewarm, args=(app,), name="bodies-prewarm", daemon=True).start()
-    return True, {k: getattr(result, k) for k in ("model_version", "previous_model_version", "customers", "loaded_at", "seconds", "snapshot")}
-
-
 def create_app(settings: ApiSettings | None = None, *, store: str | None = None, model_dir=None, data_dir=None, load: bool = True,
                handle_sighup: bool = False, encoder=None, reload_channel=None) -> FastAPI:
     """A service instance. ``load`` loads the snapshot now, so a bad store or bundle fails here (SnapshotError), not later.
@@ -204,35 +182,6 @@ def create_app(settings: ApiSettings | None = None, *, store: str | None = None,
         if not ok:
             raise SnapshotError(result["error"])
     return app
-
-
-def _prewarm(app: FastAPI) -> None:
-    """Serialise the bodies of the most valuable customers of the snapshot now serving (``INSIGHT_API_PREWARM``)."""
-    from service.api import services
-
-    state: AppState = app.state.insight
-    snap = state.acquire()
-    if snap is None:
-        return
-    try:
-        t0 = time.perf_counter()
-        n = min(app.state.settings.api_prewarm, snap.response_cache_size)
-        ids = sorted(snap.roster, key=lambda c: -snap.roster[c][1])[:n]
-        narrator, mask = app.state.narrator, app.state.settings.api_mask_pii
-        explain = services.deterministic(narrator)
-        for i, cid in enumerate(ids):
-            if snap._retired:  # a reload replaced it: the next snapshot warms itself
-                return
-            services.customer_json(snap, cid, mask, 5)
-            if explain:
-                services.explanation_json(snap, cid, narrator, mask)
-            if i % 50 == 0:
-                time.sleep(0.001)  # let requests have the interpreter
-        log.info("kept the bodies of %d customers in %.1fs", len(ids), time.perf_counter() - t0)
-    except Exception as exc:  # a body that cannot be made now will fail (or not) on its own request
-        log.warning("prewarming stopped: %s", exc)
-    finally:
-        snap.release()
 
 
 def _preload_encoder(state: AppState) -> None:

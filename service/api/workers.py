@@ -159,7 +159,7 @@ class WorkerReloads:
             async with self._lock:
                 if gen <= self.applied:
                     continue
-                from service.api.app import do_reload
+                from service.api.reload import do_reload
 
                 ok, result = await asyncio.to_thread(do_reload, self.app)
                 self.applied = max(self.applied, gen)
@@ -167,7 +167,7 @@ class WorkerReloads:
 
     async def reload_all(self) -> tuple[bool, dict]:
         """Reload here; when that worked, make every other worker reload too and wait for them (bounded)."""
-        from service.api.app import do_reload
+        from service.api.reload import do_reload
 
         async with self._lock:
             ok, result = await asyncio.to_thread(do_reload, self.app)

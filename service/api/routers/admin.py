@@ -18,7 +18,7 @@ async def reload(request: Request) -> ReloadResponse:
     atomically. A broken or inconsistent bundle is refused with 409 and the old one keeps serving. Same as sending SIGHUP.
     With several worker processes (`INSIGHT_API_WORKERS`) every worker reloads; the answer comes when all of them serve the new
     snapshot (or after two minutes) and says how many do."""
-    from service.api.app import do_reload
+    from service.api.reload import do_reload
 
     reloads = getattr(request.app.state, "worker_reloads", None)
     if reloads is not None:  # one of several worker processes: every worker reloads
