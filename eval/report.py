@@ -1,12 +1,11 @@
-"""Turn a BacktestResult into ``metrics.json`` (every number) and ``report.md`` (tables + plots), and the
-README's per-dataset table from a ``metrics.json`` (``python -m eval.report --readme PATH...``).
+"""Turn a BacktestResult into ``metrics.json`` (every number) and ``report.md`` (tables + plots). The README's
+per-dataset tables come from ``metrics.json`` through ``python -m eval.readme_tables``.
 """
 from __future__ import annotations
 
 import json
 import math
 import platform
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -458,24 +457,3 @@ def rolling_markdown(m: dict) -> list[str]:
               f"customers and seeds). At a cutoff with fewer than {MIN_SPENDERS} spenders no baseline is named strongest.", "",
               _md_table(["cutoff", "spenders", "metric", "product", "strongest baseline", "baseline", "product − baseline"], rows, "lrlrlrr"), ""]
     return L
-
-
-def readme_table(m: dict) -> str:
-    """The README's tables for one dataset (see eval.readme_tables)."""
-    from eval.readme_tables import dataset_markdown
-
-    return dataset_markdown(m)
-
-
-def main(argv: list[str] | None = None) -> int:  # pragma: no cover - kept for the old command line
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] != "--readme":
-        print("usage: python -m eval.report --readme METRICS_JSON... (same as python -m eval.readme_tables METRICS_JSON...)", file=sys.stderr)
-        return 2
-    from eval.readme_tables import main as tables_main
-
-    return tables_main(args[1:])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
