@@ -171,7 +171,7 @@ PIPELINE_HEAD = "Pipeline, stage by stage"
 COMPARE_HEAD = "Previous and current version side by side"
 
 
-def render(ran: set[str] = frozenset()) -> str:
+def render(ran: set[str] = frozenset(), base: str | None = None) -> str:
     """results.md with the pipeline sections regenerated from bench/out (and the embeddings and index sections when
     this run ran them); every other section (the API's, or one written by its own bench) is kept as it stands."""
     runs = [json.loads(p.read_text()) for p in sorted(OUT.glob("pipeline-*.json")) if p.name != "pipeline-index-real.json"]
@@ -192,14 +192,20 @@ def render(ran: set[str] = frozenset()) -> str:
             parts += [notes.read_text().rstrip() + "\n\n"]
         new[PIPELINE_HEAD] = "".join(parts)
     if comp:
-        new[COMPARE_HEAD] = ("One `python -m bench.run --compare DIR` run: the previous version (a checkout at DIR) and this one, interleaved, "
-                             "each in a fresh process on the same synthetic data (same seed), default TrainOptions (what `insight train` "
-                             "runs), the same embedding backend.\n\n" + compare_table(comp) + "\n")
+        new[COMPARE_HEAD] = ("`python -m bench.run --compare previous=DIR` runs other checkouts (DIR: their own service/ and embeddings/, "
+                             "this bench/pipeline.py) and this tree one after the other at each size, each in a fresh process on the "
+                             "same synthetic data (same seed), with default TrainOptions (what `insight train` runs) and the same "
+                             "embedding backend. Columns are in the order the runs started.\n\n" + compare_table(comp) + "\n")
+        notes = HERE / "compare-notes.md"
+        if notes.is_file():
+            new[COMPARE_HEAD] += notes.read_text().rstrip() + "\n\n"
     if emb and "embeddings" in ran:
         new["Embeddings: backends side by side"] = embeddings_table(emb) + "\n"
     if ix and "index" in ran:
         new["Similar-customer search at scale"] = index_table(ix) + "\n"
-    pre, sections = _sections(RESULTS.read_text()) if RESULTS.is_file() else ("", [])
+    if base is None:
+        base = RESULTS.read_text() if RESULTS.is_file() else ""
+    pre, sections = _sections(base)
     if not pre.strip():
         pre = "# Benchmark results\n\n"
     if runs:
