@@ -171,11 +171,10 @@ PIPELINE_HEAD = "Pipeline, stage by stage"
 COMPARE_HEAD = "Previous and current version side by side"
 
 
-def render(ran: set[str] = frozenset(), base: str | None = None) -> str:
-    """results.md with the pipeline sections regenerated from bench/out (and the embeddings and index sections when
-    this run ran them); every other section (the API's, or one written by its own bench) is kept as it stands."""
+def render(base: str | None = None) -> str:
+    """results.md with the pipeline sections regenerated from bench/out; every other section is kept as it stands
+    (bench.embeddings, bench.index and bench.api write their own)."""
     runs = [json.loads(p.read_text()) for p in sorted(OUT.glob("pipeline-*.json")) if p.name != "pipeline-index-real.json"]
-    emb, ix = _load(OUT / "embeddings.json"), _load(OUT / "index.json")
     comp = [json.loads(p.read_text()) for p in sorted(OUT.glob("compare-*.json"))]
     machine = next((r["machine"] for r in runs + comp), "unknown machine")
     new: dict[str, str] = {}
@@ -199,10 +198,6 @@ def render(ran: set[str] = frozenset(), base: str | None = None) -> str:
         notes = HERE / "compare-notes.md"
         if notes.is_file():
             new[COMPARE_HEAD] += notes.read_text().rstrip() + "\n\n"
-    if emb and "embeddings" in ran:
-        new["Embeddings: backends side by side"] = embeddings_table(emb) + "\n"
-    if ix and "index" in ran:
-        new["Similar-customer search at scale"] = index_table(ix) + "\n"
     if base is None:
         base = RESULTS.read_text() if RESULTS.is_file() else ""
     pre, sections = _sections(base)
@@ -273,12 +268,11 @@ def main() -> None:
         if args.compare is not None:
             run_compare(args.compare, args.compare_sizes, args.compare_rounds, args.backend)
         if "embeddings" not in args.skip:
-            run_module("bench.embeddings", "--json", str(OUT / "embeddings.json"))
+            run_module("bench.embeddings", "--json", str(OUT / "embeddings.json"), "--results", str(RESULTS))
         if "index" not in args.skip:
             real = ["--real", str(OUT / "index-real")] if (OUT / "index-real").is_dir() else []
-            run_module("bench.index", "--sizes", *map(str, args.index_sizes), "--json", str(OUT / "index.json"), *real)
-    ran = set() if args.report_only else {"embeddings", "index"} - set(args.skip)
-    RESULTS.write_text(render(ran))
+            run_module("bench.index", "--sizes", *map(str, args.index_sizes), "--json", str(OUT / "index.json"), "--results", str(RESULTS), *real)
+    RESULTS.write_text(render())
     print(f"wrote {RESULTS}")
 
 
