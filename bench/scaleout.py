@@ -65,7 +65,7 @@ def _tasks(stream: list[dict], prefix: str) -> list[dict]:
 
 def run(customers: int, seed: int, spec: str, backend: str, workdir: Path) -> dict:
     from service import scaleout
-    from service.pipeline import TrainOptions, make_encoder, score, train
+    from service.pipeline import TrainOptions, score, train
     from service.synth import generate, write_tables
     from service.tables import load_tables
 
