@@ -385,14 +385,9 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
         if (ready / FP32_FILE).is_file() and (ready / file_name).is_file():
             return str(ready), file_name
 
-    import shutil
-    import tempfile
-
     from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    def build(tmp: Path) -> None:
         with _quiet_export():
             model = SentenceTransformer(str(src), device="cpu", backend="onnx", local_files_only=True,
                                         model_kwargs={"export": True, "provider": "CPUExecutionProvider"})
@@ -400,6 +395,21 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
             export_dynamic_quantized_onnx_model(model, INT8_CONFIG, str(tmp))
         if not (tmp / INT8_FILE).is_file():  # pragma: no cover - naming changed in sentence-transformers
             raise EncoderError(f"quantized export did not produce {INT8_FILE}: {sorted(p.name for p in (tmp / 'onnx').iterdir())}")
+
+    _build_in_place(target, build, f"could not export {folder!r} to ONNX")
+    return str(target), file_name
+
+
+def _build_in_place(target: Path, build, failure: str) -> None:
+    """Run ``build(tmp)`` on a temporary folder beside ``target`` and rename it into
+    place, so an interrupted export never leaves a half-written model; any failure is an EncoderError."""
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        build(tmp)
         if target.exists():  # an older partial or concurrent export: the fresh one wins
             shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
@@ -407,8 +417,7 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, EncoderError):
             raise
-        raise EncoderError(f"could not export {folder!r} to ONNX: {exc}") from exc
-    return str(target), file_name
+        raise EncoderError(f"{failure}: {exc}") from exc
 
 
 def _ort_session_options():
@@ -456,25 +465,14 @@ def openvino_export(folder: str, quantized: bool, export_dir: str | os.PathLike 
     except ImportError as exc:
         raise EncoderError(f"the openvino backends need OpenVINO: pip install -e '.[openvino]' (make install does) ({exc})") from exc
 
-    import shutil
-    import tempfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    def build(tmp: Path) -> None:
         with _quiet_export():
             model = SentenceTransformer(str(src), device="cpu", backend="openvino", local_files_only=True,
                                         model_kwargs={"export": True, "ov_config": dict(OV_CONFIG)})
             model.save_pretrained(str(tmp))
         _quantize_openvino(tmp / OV_FP32_FILE, tmp / OV_INT8_FILE, model.tokenizer)
-        if target.exists():  # an older partial or concurrent export: the fresh one wins
-            shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-    except Exception as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, EncoderError):
-            raise
-        raise EncoderError(f"could not convert {folder!r} to OpenVINO: {exc}") from exc
+
+    _build_in_place(target, build, f"could not convert {folder!r} to OpenVINO")
     return str(target), file_name
 
 
