@@ -480,9 +480,8 @@ def _fit_bundle(work, loaded: LoadedData, panel: Panel, opts: TrainOptions, sour
         if text_check is not None:
             metrics["text_check"] = {k: v for k, v in text_check.items() if k != "columns"}
         # Expected orders: BG/NBD over the horizon, levelled on the latest snapshot like the value model.
-        val_tab = s_val
-        predicted_orders = classics["validation"].orders(val_tab, train_h).sum()
-        orders_scale = float(val_tab["future_orders"].sum() / predicted_orders) if predicted_orders > 0 else 1.0
+        predicted_orders = classics["validation"].orders(s_val, train_h).sum()
+        orders_scale = float(s_val["future_orders"].sum() / predicted_orders) if predicted_orders > 0 else 1.0
 
     with _timed(summary, reporter, "calibrate tiers"):
         pred = value.predict(X_score)
