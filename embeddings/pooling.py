@@ -1,4 +1,5 @@
 """Pool many text vectors into one vector per key (customer), optionally weighted by recency."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -97,7 +98,12 @@ def pool_indexed(
         raise ValueError(f"key_codes and item_codes disagree on length: {n} and {len(item_codes)}")
     if item_vectors.ndim != 2:
         raise ValueError(f"item_vectors must be 2-d (n_items, dim), got shape {item_vectors.shape}")
-    if n and (key_codes.min() < 0 or key_codes.max() >= n_keys or item_codes.min() < 0 or item_codes.max() >= len(item_vectors)):
+    if n and (
+        key_codes.min() < 0
+        or key_codes.max() >= n_keys
+        or item_codes.min() < 0
+        or item_codes.max() >= len(item_vectors)
+    ):
         raise ValueError("key_codes or item_codes out of range")
     w = np.ones(n, dtype=np.float64) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
@@ -106,7 +112,9 @@ def pool_indexed(
     # order. (A COO -> CSR conversion would add duplicates in an order that depends on the input row order.)
     order = np.lexsort((w, item_codes, key_codes))
     keys, items, ws = key_codes[order], item_codes[order], w[order]
-    first = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (items[1:] != items[:-1])]) if n else np.zeros(0, np.int64)
+    first = (
+        np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (items[1:] != items[:-1])]) if n else np.zeros(0, np.int64)
+    )
     data = np.add.reduceat(ws, first) if n else ws
     indptr = np.searchsorted(keys[first], np.arange(n_keys + 1), side="left")
     W = sparse.csr_matrix((data, items[first], indptr), shape=(n_keys, len(item_vectors)))

@@ -4,6 +4,7 @@ Fitted with scikit-learn, but only plain arrays are kept and saved (``.npz``, no
 a model bundle never executes code. ``transform`` projects each row on its own
 (``embeddings.rowwise``), so a customer's components are the same bits scored alone or in any batch.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,17 @@ from embeddings.rowwise import matmul_rows
 __all__ = ["TextReducer"]
 
 _FORMAT_VERSION = 1
-_FIELDS = ("format_version", "n_components", "n_components_", "n_features_in_", "random_state",
-           "components_", "mean_", "explained_variance_", "explained_variance_ratio_")
+_FIELDS = (
+    "format_version",
+    "n_components",
+    "n_components_",
+    "n_features_in_",
+    "random_state",
+    "components_",
+    "mean_",
+    "explained_variance_",
+    "explained_variance_ratio_",
+)
 
 
 class TextReducer:
@@ -107,7 +117,9 @@ class TextReducer:
             "n_components_": np.int64(self.n_components_),
             "n_features_in_": np.int64(self.n_features_in_),
             # -1 stands for "not an int" (None or a RandomState): only needed to refit, never to transform.
-            "random_state": np.int64(self.random_state if isinstance(self.random_state, (int, np.integer)) and self.random_state >= 0 else -1),
+            "random_state": np.int64(
+                self.random_state if isinstance(self.random_state, (int, np.integer)) and self.random_state >= 0 else -1
+            ),
             "components_": self.components_,
             "mean_": self.mean_,
             "explained_variance_": self.explained_variance_,
@@ -142,10 +154,18 @@ class TextReducer:
         if missing:
             raise ValueError(f"text reducer file {path} is incomplete: missing {', '.join(missing)}")
         if int(a["format_version"]) != _FORMAT_VERSION:
-            raise ValueError(f"text reducer file {path} has format version {int(a['format_version'])}, expected {_FORMAT_VERSION}")
+            raise ValueError(
+                f"text reducer file {path} has format version {int(a['format_version'])}, expected {_FORMAT_VERSION}"
+            )
         k, d, n_req = int(a["n_components_"]), int(a["n_features_in_"]), int(a["n_components"])
-        if (a["components_"].shape != (k, d) or a["mean_"].shape != (d,) or a["explained_variance_"].shape != (k,)
-                or a["explained_variance_ratio_"].shape != (k,) or not 0 <= k <= n_req or n_req < 1):
+        if (
+            a["components_"].shape != (k, d)
+            or a["mean_"].shape != (d,)
+            or a["explained_variance_"].shape != (k,)
+            or a["explained_variance_ratio_"].shape != (k,)
+            or not 0 <= k <= n_req
+            or n_req < 1
+        ):
             raise ValueError(f"text reducer file {path} has inconsistent array shapes")
         rs = int(a["random_state"])
         self = cls(n_components=n_req, random_state=None if rs == -1 else rs)

@@ -13,6 +13,7 @@ The result for a row is therefore the same bits whatever the other rows are, how
 where the row sits and how the rows are chunked. Vectorised over rows: the Python loop runs over
 the columns (a few hundred at most), never over customers.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -18,13 +18,14 @@ calibration tables either. The one exception, Olist's final order status, is nam
 Every adapter also carries its dataset's default backtest split (calibration cutoff, horizon and
 the horizon the supervised models are trained on), chosen once here and printed by the harness.
 """
+
 from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -66,9 +67,16 @@ class Dataset:
         return out
 
     def summary(self) -> dict:
-        return {"name": self.name, "source": self.source, "tables": self.loaded.summary(), "rejects": self.reject_reasons(),
-                "adapter_dropped": dict(self.dropped), "text_sources": list(self.text_sources), "notes": list(self.notes),
-                "currency": self.currency}
+        return {
+            "name": self.name,
+            "source": self.source,
+            "tables": self.loaded.summary(),
+            "rejects": self.reject_reasons(),
+            "adapter_dropped": dict(self.dropped),
+            "text_sources": list(self.text_sources),
+            "notes": list(self.notes),
+            "currency": self.currency,
+        }
 
 
 # --------------------------------------------------------------------------- reading sources
@@ -153,10 +161,14 @@ def _parse_ts(s: pd.Series) -> pd.Series:
 
 def _first_seen(customer: pd.Series, ts: pd.Series, tiebreak: pd.Series | None = None) -> pd.DataFrame:
     """Per customer, the position (index label) of their earliest row and its time; rows without a time come last."""
-    df = pd.DataFrame({"c": customer, "ts": ts, "tb": tiebreak if tiebreak is not None else np.arange(len(customer))},
-                      index=customer.index).dropna(subset=["c"])
+    df = pd.DataFrame(
+        {"c": customer, "ts": ts, "tb": tiebreak if tiebreak is not None else np.arange(len(customer))},
+        index=customer.index,
+    ).dropna(subset=["c"])
     df = df.sort_values(["ts", "tb"], na_position="last", kind="mergesort").drop_duplicates("c")
-    return pd.DataFrame({"customer_id": df["c"].to_numpy(), "row": df.index.to_numpy(), "ts": df["ts"].reset_index(drop=True)})
+    return pd.DataFrame(
+        {"customer_id": df["c"].to_numpy(), "row": df.index.to_numpy(), "ts": df["ts"].reset_index(drop=True)}
+    )
 
 
 # --------------------------------------------------------------------------- adapters
@@ -194,34 +206,47 @@ def load_cdnow(path: str | Path) -> Dataset:
     dates = pd.to_datetime(df["date"], format="%Y%m%d", errors="coerce")
     cid = _str(df["customer_id"].str.strip())
     # order id: the customer's n-th order by date (then file order), so it depends on no later row
-    nth = pd.DataFrame({"c": df["customer_id"].astype(str), "d": dates}).sort_values("d", kind="mergesort", na_position="last")
+    nth = pd.DataFrame({"c": df["customer_id"].astype(str), "d": dates}).sort_values(
+        "d", kind="mergesort", na_position="last"
+    )
     nth = nth.groupby("c", sort=False).cumcount().reindex(df.index)
-    orders = pd.DataFrame({
-        "order_id": [f"{c}-{i}" for c, i in zip(df["customer_id"].astype(str), nth)],
-        "customer_id": cid,
-        "order_ts": _iso(dates).where(dates.notna(), df["date"]),  # unparseable dates stay as written -> rejected
-        "amount": _str(df["dollar_value"]),
-        "n_items": _str(df["number_of_cds"]),
-    })
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"{c}-{i}" for c, i in zip(df["customer_id"].astype(str), nth)],
+            "customer_id": cid,
+            "order_ts": _iso(dates).where(dates.notna(), df["date"]),  # unparseable dates stay as written -> rejected
+            "amount": _str(df["dollar_value"]),
+            "n_items": _str(df["number_of_cds"]),
+        }
+    )
     first = _first_seen(cid, dates).dropna(subset=["ts"])
     customers = pd.DataFrame({"customer_id": first["customer_id"], "signup_ts": _iso(first["ts"]).to_numpy()})
     defaults = DatasetDefaults(
-        cutoff="1997-09-30", horizon_days=273,
+        cutoff="1997-09-30",
+        horizon_days=273,
         note="the classic BTYD split (Fader, Hardie & Lee 2005): calibration to 1997-09-30 (39 weeks), holdout 39 weeks "
-             "to 1998-06-30; the cohort's history before the cutoff is only 39 weeks, so no model can learn the "
-             "273-day horizon from a whole window (the split notes say what each one does instead)")
+        "to 1998-06-30; the cohort's history before the cutoff is only 39 weeks, so no model can learn the "
+        "273-day horizon from a whole window (the split notes say what each one does instead)",
+    )
     return _validate("cdnow", {"customers": customers, "orders": orders}, defaults, source=str(path))
 
 
 OLIST_NON_SPEND = ("canceled", "unavailable")  # never delivered to the customer: no spend
-OLIST_TABLES = ("olist_customers_dataset", "olist_orders_dataset", "olist_order_items_dataset", "olist_order_payments_dataset",
-                "olist_order_reviews_dataset", "olist_products_dataset")
+OLIST_TABLES = (
+    "olist_customers_dataset",
+    "olist_orders_dataset",
+    "olist_order_items_dataset",
+    "olist_order_payments_dataset",
+    "olist_order_reviews_dataset",
+    "olist_products_dataset",
+)
 OLIST_UNION = ("olist_orders_union", "olist_order_reviews_union", "orders_source_manifest")
 OLIST_REFERENCE = ("olist_customers_dataset", "olist_order_items_dataset", "olist_order_payments_dataset")
 
 
 def _olist_layout(path: Path, union: bool | None) -> tuple[str, Path]:
     """``("union", base)`` when ``base/union/`` holds the union files (or ``path`` is that folder), else ``("kaggle", path)``."""
+
     def has_union(d: Path) -> bool:
         return d.is_dir() and all(Source(d).find(s, required=False) for s in OLIST_UNION)
 
@@ -231,7 +256,9 @@ def _olist_layout(path: Path, union: bool | None) -> tuple[str, Path]:
         if has_union(path):
             return "union", path.parent
         if union:
-            raise DataError(f"{path}: no Olist union here (expected union/{{{', '.join(s + '.csv.gz' for s in OLIST_UNION)}}})")
+            raise DataError(
+                f"{path}: no Olist union here (expected union/{{{', '.join(s + '.csv.gz' for s in OLIST_UNION)}}})"
+            )
     return "kaggle", path
 
 
@@ -284,7 +311,9 @@ def load_olist(path: str | Path, translate_categories: bool = True, union: bool 
     dropped: dict[str, int] = {}
     if layout == "union":
         if not (base / "full_reference_tables").is_dir():
-            raise DataError(f"{base}: the Olist union needs the full customers, items and payments tables in full_reference_tables/")
+            raise DataError(
+                f"{base}: the Olist union needs the full customers, items and payments tables in full_reference_tables/"
+            )
         u, ref, top = Source(base / "union"), Source(base / "full_reference_tables"), Source(base)
         orders, reviews, manifest = (rd(u, s) for s in OLIST_UNION)
         cust, items, pays = (rd(ref, s) for s in OLIST_REFERENCE)
@@ -293,9 +322,13 @@ def load_olist(path: str | Path, translate_categories: bool = True, union: bool 
         trans = top.read(trans_name, dtype=str) if trans_name else None
         if "whole_customer" not in manifest.columns:
             raise DataError(f"{u.path}: orders_source_manifest has no whole_customer column")
-        whole = orders["order_id"].map(manifest.drop_duplicates("order_id").set_index("order_id")["whole_customer"]).eq("1")
+        whole = (
+            orders["order_id"].map(manifest.drop_duplicates("order_id").set_index("order_id")["whole_customer"]).eq("1")
+        )
         n_part = manifest.loc[manifest["whole_customer"] != "1", "customer_unique_id"].nunique()
-        dropped[f"orders of {n_part:,} customers with orders missing from the union (whole_customer 0)"] = int((~whole).sum())
+        dropped[f"orders of {n_part:,} customers with orders missing from the union (whole_customer 0)"] = int(
+            (~whole).sum()
+        )
         orders = orders[whole].reset_index(drop=True)
         kept = set(orders["order_id"])
         items = items[items["order_id"].isin(kept)].reset_index(drop=True)
@@ -312,11 +345,17 @@ def load_olist(path: str | Path, translate_categories: bool = True, union: bool 
 
     unique_of = cust.drop_duplicates("customer_id").set_index("customer_id")["customer_unique_id"]
     o_cust = orders["customer_id"].map(unique_of)
-    dropped["orders whose customer_id is not in the customers table"] = int(o_cust.isna().sum() - orders["customer_id"].isna().sum())
+    dropped["orders whose customer_id is not in the customers table"] = int(
+        o_cust.isna().sum() - orders["customer_id"].isna().sum()
+    )
     o_ts = _parse_ts(orders["order_purchase_timestamp"])
 
     pay_total = pd.to_numeric(pays["payment_value"], errors="coerce").groupby(pays["order_id"]).sum(min_count=1)
-    item_total = (pd.to_numeric(items["price"], errors="coerce") + pd.to_numeric(items["freight_value"], errors="coerce")).groupby(items["order_id"]).sum(min_count=1)
+    item_total = (
+        (pd.to_numeric(items["price"], errors="coerce") + pd.to_numeric(items["freight_value"], errors="coerce"))
+        .groupby(items["order_id"])
+        .sum(min_count=1)
+    )
     amount = orders["order_id"].map(pay_total)
     no_pay = amount.isna()
     amount = amount.fillna(orders["order_id"].map(item_total))
@@ -331,15 +370,17 @@ def load_olist(path: str | Path, translate_categories: bool = True, union: bool 
     main_cat = item_cat.groupby(items["order_id"]).agg(lambda s: s.mode().iat[0] if s.notna().any() else None)
 
     status = orders["order_status"].fillna("").str.strip().str.lower()
-    raw_orders = pd.DataFrame({
-        "order_id": _str(orders["order_id"]),
-        "customer_id": _str(o_cust),
-        "order_ts": _str(orders["order_purchase_timestamp"]),
-        "amount": _money(amount),
-        "status": np.where(status.isin(OLIST_NON_SPEND), "canceled", "completed"),
-        "n_items": _str(orders["order_id"].map(n_items).fillna(0).astype(int)),
-        "category": _str(orders["order_id"].map(main_cat)),
-    })
+    raw_orders = pd.DataFrame(
+        {
+            "order_id": _str(orders["order_id"]),
+            "customer_id": _str(o_cust),
+            "order_ts": _str(orders["order_purchase_timestamp"]),
+            "amount": _money(amount),
+            "status": np.where(status.isin(OLIST_NON_SPEND), "canceled", "completed"),
+            "n_items": _str(orders["order_id"].map(n_items).fillna(0).astype(int)),
+            "category": _str(orders["order_id"].map(main_cat)),
+        }
+    )
     dropped["orders without payment rows (amount from items + freight)"] = int((no_pay & amount.notna()).sum())
 
     order_cust = pd.Series(o_cust.to_numpy(), index=orders["order_id"]).dropna().groupby(level=0).first()
@@ -353,40 +394,59 @@ def load_olist(path: str | Path, translate_categories: bool = True, union: bool 
     dropped["reviews without a title or message (rating only)"] = int((r_cust.notna() & ~has_text).sum())
     keep_r = r_cust.notna() & has_text
     r = reviews[keep_r]
-    raw_reviews = pd.DataFrame({
-        "review_id": _str(r["review_id"] + ":" + r["order_id"]),  # Olist reuses a review_id across orders
-        "customer_id": _str(r_cust[keep_r]),
-        "review_ts": _str(r["review_answer_timestamp"]),
-        "rating": _str(r["review_score"]),
-        "text": text[keep_r],
-        "order_id": _str(r["order_id"]),
-    })
+    raw_reviews = pd.DataFrame(
+        {
+            "review_id": _str(r["review_id"] + ":" + r["order_id"]),  # Olist reuses a review_id across orders
+            "customer_id": _str(r_cust[keep_r]),
+            "review_ts": _str(r["review_answer_timestamp"]),
+            "rating": _str(r["review_score"]),
+            "text": text[keep_r],
+            "order_id": _str(r["order_id"]),
+        }
+    )
 
     ots = orders.drop_duplicates("order_id").set_index("order_id")["order_purchase_timestamp"]
     it = items[items["order_id"].isin(order_cust.index)]
-    raw_events = pd.DataFrame({
-        "customer_id": _str(it["order_id"].map(order_cust)),
-        "event_ts": _str(it["order_id"].map(ots)),
-        "event_type": "purchase",
-        "text": _str(item_cat[it.index]),
-        "product_id": _str(it["product_id"]),
-    })
+    raw_events = pd.DataFrame(
+        {
+            "customer_id": _str(it["order_id"].map(order_cust)),
+            "event_ts": _str(it["order_id"].map(ots)),
+            "event_type": "purchase",
+            "text": _str(item_cat[it.index]),
+            "product_id": _str(it["product_id"]),
+        }
+    )
     first = _first_seen(o_cust, o_ts, orders["order_id"])
     state = cust.drop_duplicates("customer_id").set_index("customer_id")["customer_state"]
-    raw_customers = pd.DataFrame({"customer_id": _str(first["customer_id"]),
-                                  "signup_ts": _iso(first["ts"]).to_numpy(), "country": "BR",
-                                  "state": _str(orders.loc[first["row"], "customer_id"].map(state)).to_numpy()})
+    raw_customers = pd.DataFrame(
+        {
+            "customer_id": _str(first["customer_id"]),
+            "signup_ts": _iso(first["ts"]).to_numpy(),
+            "country": "BR",
+            "state": _str(orders.loc[first["row"], "customer_id"].map(state)).to_numpy(),
+        }
+    )
 
     defaults = DatasetDefaults(
-        cutoff="2018-03-01", horizon_days=180,
+        cutoff="2018-03-01",
+        horizon_days=180,
         note="orders run 2017-01 to 2018-08 (a handful before and after); calibration to 2018-03-01 and a 180-day "
-             "holdout to 2018-08-28 leave two 180-day training windows inside the calibration period")
-    ds = _validate("olist", {"customers": raw_customers, "orders": raw_orders, "reviews": raw_reviews, "events": raw_events},
-                   defaults, source=source, currency="R$", dropped={k: v for k, v in dropped.items() if v})
+        "holdout to 2018-08-28 leave two 180-day training windows inside the calibration period",
+    )
+    ds = _validate(
+        "olist",
+        {"customers": raw_customers, "orders": raw_orders, "reviews": raw_reviews, "events": raw_events},
+        defaults,
+        source=source,
+        currency="R$",
+        dropped={k: v for k, v in dropped.items() if v},
+    )
     o = ds.loaded.tables["orders"]
     per_cust = o.groupby("customer_id").size()
-    counts = (f"{len(per_cust):,} customers with {len(o):,} orders; {int((per_cust >= 2).sum()):,} "
-              f"({(per_cust >= 2).mean():.2%}) have 2 or more orders")
+    counts = (
+        f"{len(per_cust):,} customers with {len(o):,} orders; {int((per_cust >= 2).sum()):,} "
+        f"({(per_cust >= 2).mean():.2%}) have 2 or more orders"
+    )
     if layout == "union":
         no_review = 1 - orders["order_id"].isin(set(reviews["order_id"])).mean() if len(orders) else 0.0
         ds.notes.append(
@@ -396,12 +456,14 @@ def load_olist(path: str | Path, translate_categories: bool = True, union: bool 
             "repeat buyers are under-represented and future value is almost always zero. "
             f"{no_review:.1%} of the kept orders have no review here (two of the samples shipped none; 0.8% in the full "
             "data), so a missing review mostly says which sample an order came from, not what the customer did. "
-            "See union/PROVENANCE.md.")
+            "See union/PROVENANCE.md."
+        )
     else:
         ds.notes.append(
             f"Data: the Kaggle layout at {source}: {counts}. If this is the shared 26,000-order subset, it keeps "
             "whole customers only: repeat buyers are under-represented (3.12% with 2+ orders in the full data), so "
-            "future value is almost always zero and every metric is noisy.")
+            "future value is almost always zero and every metric is noisy."
+        )
     ds.notes += [
         "Review texts are Portuguese; the product's encoder (all-MiniLM-L6-v2) is English. It is used anyway.",
         "Browsing text is the category of each purchased item (English names); Olist has no browsing log.",
@@ -431,14 +493,27 @@ def load_online_retail(path: str | Path) -> Dataset:
     No reviews.
     """
     src = Source(path)
-    name = src.path.name if src.path.is_file() and src._zip is None else (
-        src.find("Online Retail", required=False) or src.find("online_retail", required=False) or src.find("Online_Retail"))
-    df = src.read(name) if name.endswith(".parquet") else src.read(name, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
+    name = (
+        src.path.name
+        if src.path.is_file() and src._zip is None
+        else (
+            src.find("Online Retail", required=False)
+            or src.find("online_retail", required=False)
+            or src.find("Online_Retail")
+        )
+    )
+    df = (
+        src.read(name)
+        if name.endswith(".parquet")
+        else src.read(name, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
+    )
     src.close()
     need = ["InvoiceNo", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"]
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise DataError(f"{path}: Online Retail column {missing[0]!r} is missing (found {', '.join(map(str, df.columns))})")
+        raise DataError(
+            f"{path}: Online Retail column {missing[0]!r} is missing (found {', '.join(map(str, df.columns))})"
+        )
     df = df.reset_index(drop=True)
     dropped: dict[str, int] = {}
     cid = pd.to_numeric(df["CustomerID"], errors="coerce")
@@ -449,45 +524,78 @@ def load_online_retail(path: str | Path) -> Dataset:
     qty = pd.to_numeric(df["Quantity"], errors="coerce")
     price = pd.to_numeric(df["UnitPrice"], errors="coerce")
     ts = pd.to_datetime(df["InvoiceDate"], errors="coerce")
-    lines = pd.DataFrame({"inv": inv, "cid": cid_s, "ts": ts, "total": qty * price, "qty": qty,
-                          "code": df["StockCode"].astype(str), "price": price})
+    lines = pd.DataFrame(
+        {
+            "inv": inv,
+            "cid": cid_s,
+            "ts": ts,
+            "total": qty * price,
+            "qty": qty,
+            "code": df["StockCode"].astype(str),
+            "price": price,
+        }
+    )
     g = lines.groupby("inv", sort=False)
-    per_inv = pd.DataFrame({"cid": g["cid"].first(), "ts": g["ts"].max(), "total": g["total"].sum(min_count=1),
-                            "qty": g["qty"].sum(min_count=1), "n_cids": g["cid"].nunique()})
+    per_inv = pd.DataFrame(
+        {
+            "cid": g["cid"].first(),
+            "ts": g["ts"].max(),
+            "total": g["total"].sum(min_count=1),
+            "qty": g["qty"].sum(min_count=1),
+            "n_cids": g["cid"].nunique(),
+        }
+    )
     dropped["invoices with lines of several customers"] = int((per_inv["n_cids"] > 1).sum())
     cancel = per_inv.index.str.startswith("C")
     amount = np.where(cancel, -per_inv["total"], per_inv["total"])
     whole = _whole_cancellations(lines, per_inv["ts"])
     status = np.where(cancel, np.where(per_inv.index.isin(list(whole)), "canceled", "returned"), "completed")
-    raw_orders = pd.DataFrame({
-        "order_id": per_inv.index.to_numpy(),
-        "customer_id": per_inv["cid"].to_numpy(),
-        "order_ts": _iso(per_inv["ts"]).to_numpy(),
-        "amount": _money(pd.Series(amount)).to_numpy(),
-        "status": status,
-        "n_items": _str(per_inv["qty"].abs()).to_numpy(),
-    })
+    raw_orders = pd.DataFrame(
+        {
+            "order_id": per_inv.index.to_numpy(),
+            "customer_id": per_inv["cid"].to_numpy(),
+            "order_ts": _iso(per_inv["ts"]).to_numpy(),
+            "amount": _money(pd.Series(amount)).to_numpy(),
+            "status": status,
+            "n_items": _str(per_inv["qty"].abs()).to_numpy(),
+        }
+    )
     # customers: first seen at their first invoice (by invoice time, then file order), with its country
     first = _first_seen(cid_s, inv.map(per_inv["ts"]))
     country = df["Country"] if "Country" in df else pd.Series(None, index=df.index, dtype=object)
-    raw_customers = pd.DataFrame({"customer_id": first["customer_id"], "signup_ts": _iso(first["ts"]).to_numpy(),
-                                  "country": _str(country.loc[first["row"]]).to_numpy()})
+    raw_customers = pd.DataFrame(
+        {
+            "customer_id": first["customer_id"],
+            "signup_ts": _iso(first["ts"]).to_numpy(),
+            "country": _str(country.loc[first["row"]]).to_numpy(),
+        }
+    )
 
     buy = ~inv.str.startswith("C")
     dropped["cancellation lines (not browsing text)"] = int((~buy).sum())
-    raw_events = pd.DataFrame({
-        "customer_id": cid_s[buy].to_numpy(),
-        "event_ts": _iso(ts[buy]).to_numpy(),
-        "event_type": "purchase",
-        "text": desc[buy].to_numpy(),
-        "product_id": _str(df["StockCode"][buy]).to_numpy() if "StockCode" in df else None,
-    })
+    raw_events = pd.DataFrame(
+        {
+            "customer_id": cid_s[buy].to_numpy(),
+            "event_ts": _iso(ts[buy]).to_numpy(),
+            "event_type": "purchase",
+            "text": desc[buy].to_numpy(),
+            "product_id": _str(df["StockCode"][buy]).to_numpy() if "StockCode" in df else None,
+        }
+    )
     defaults = DatasetDefaults(
-        cutoff="2011-09-09", horizon_days=91,
+        cutoff="2011-09-09",
+        horizon_days=91,
         note="one year of invoices (2010-12-01 to 2011-12-09): calibration to 2011-09-09, holdout the last 91 days "
-             "(the Q4 peak); two 91-day training windows fit inside the calibration period")
-    ds = _validate("online-retail", {"customers": raw_customers, "orders": raw_orders, "events": raw_events},
-                   defaults, source=str(path), currency="£", dropped={k: v for k, v in dropped.items() if v})
+        "(the Q4 peak); two 91-day training windows fit inside the calibration period",
+    )
+    ds = _validate(
+        "online-retail",
+        {"customers": raw_customers, "orders": raw_orders, "events": raw_events},
+        defaults,
+        source=str(path),
+        currency="£",
+        dropped={k: v for k, v in dropped.items() if v},
+    )
     ds.notes += [
         "No reviews: only browsing text (the descriptions of purchased products) can be ablated.",
         "Many customers are wholesalers; spend is very heavy-tailed.",
@@ -507,7 +615,9 @@ def _whole_cancellations(lines: pd.DataFrame, inv_ts: pd.Series) -> dict[str, st
     earlier cancellation took. So whether a cancellation is whole depends only on rows up to its own time.
     """
     ln = lines.dropna(subset=["cid"])
-    ln = ln.assign(sig=ln["code"] + ":" + ln["qty"].abs().astype("Int64").astype(str) + ":" + ln["price"].round(2).astype(str))
+    ln = ln.assign(
+        sig=ln["code"] + ":" + ln["qty"].abs().astype("Int64").astype(str) + ":" + ln["price"].round(2).astype(str)
+    )
     sigs = ln.sort_values(["inv", "sig"]).groupby("inv").agg(sig=("sig", "|".join), cid=("cid", "first"))
     sigs["ts"] = inv_ts.reindex(sigs.index)
     is_c = sigs.index.str.startswith("C")
@@ -553,5 +663,7 @@ def load_dataset(name: str, path: str | Path | None = None, **kw) -> Dataset:
     if path is None:
         path = default_data_path(name)
         if path is None:
-            raise DataError(f"--data is required for {name} (no default copy found under $INSIGHT_EVAL_DATA or ../shared/data)")
+            raise DataError(
+                f"--data is required for {name} (no default copy found under $INSIGHT_EVAL_DATA or ../shared/data)"
+            )
     return ADAPTERS[name](path)

@@ -1,4 +1,5 @@
 """`insight eval`: the application function behind the CLI (load a dataset, backtest, write the report)."""
+
 from __future__ import annotations
 
 import shlex
@@ -63,13 +64,31 @@ def run_eval(opts: EvalOptions, reporter: Reporter | None = None, encoder=None, 
         from eval.backtest import make_split
 
         on_split(make_split(ds, opts.cutoff, opts.horizon_days, opts.train_horizon_days), ds)
-    bt = BacktestOptions(cutoff=opts.cutoff, horizon_days=opts.horizon_days, train_horizon_days=opts.train_horizon_days,
-                         rolling=opts.rolling, step_days=opts.step_days, ablation=opts.ablation, n_boot=opts.n_boot, seed=opts.seed,
-                         seeds=opts.seeds, threads=opts.threads)
+    bt = BacktestOptions(
+        cutoff=opts.cutoff,
+        horizon_days=opts.horizon_days,
+        train_horizon_days=opts.train_horizon_days,
+        rolling=opts.rolling,
+        step_days=opts.step_days,
+        ablation=opts.ablation,
+        n_boot=opts.n_boot,
+        seed=opts.seed,
+        seeds=opts.seeds,
+        threads=opts.threads,
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning, message=".*(empty slice|Degrees of freedom).*")
         res = run_backtest(ds, bt, reporter=reporter, encoder=encoder)
     with reporter.stage("writing report and plots"):
         metrics, report, metrics_path = write_report(res, out, command)
-    return EvalOutput(out, report, metrics_path, metrics, headline_rows(metrics), verdict(metrics), metrics["split"],
-                      time.perf_counter() - t0, result=res)
+    return EvalOutput(
+        out,
+        report,
+        metrics_path,
+        metrics,
+        headline_rows(metrics),
+        verdict(metrics),
+        metrics["split"],
+        time.perf_counter() - t0,
+        result=res,
+    )

@@ -15,6 +15,7 @@ own scoring population). Their actual future value and churn come from the full 
 (``FeatureBuilder.snapshot``: spend in (cutoff, cutoff + horizon], churn = no purchase in it); the
 models only ever get ``Calibration``, whose tables hold no row after the cutoff.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,8 +27,16 @@ import pandas as pd
 
 from eval.adapters import Dataset
 from eval.baselines import Baseline, Calibration, SnapshotXGBoost, default_models
-from eval.metrics import (bootstrap, calibration_bins, churn_scores, interval_report, mean_over_seeds, next_order_report,
-                          seed_summary, value_report)
+from eval.metrics import (
+    bootstrap,
+    calibration_bins,
+    churn_scores,
+    interval_report,
+    mean_over_seeds,
+    next_order_report,
+    seed_summary,
+    value_report,
+)
 from service.features import FeatureBuilder
 from service.pipeline import Reporter, parse_cutoff
 from service.tables import NON_SPEND_STATUSES, DataError, LoadedData
@@ -54,14 +63,22 @@ class Split:
         return self.cutoff + timedelta(days=self.horizon_days)
 
     def to_dict(self) -> dict:
-        return {"cutoff": self.cutoff.isoformat(), "horizon_days": self.horizon_days, "train_horizon_days": self.train_horizon_days,
-                "rfm_snapshot": (self.cutoff - timedelta(days=self.train_horizon_days)).isoformat(),
-                "holdout_end": self.holdout_end.isoformat(), "data_start": self.data_start.isoformat(),
-                "data_end": self.data_end.isoformat(), "defaults_used": self.defaults_used, "notes": list(self.notes)}
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "horizon_days": self.horizon_days,
+            "train_horizon_days": self.train_horizon_days,
+            "rfm_snapshot": (self.cutoff - timedelta(days=self.train_horizon_days)).isoformat(),
+            "holdout_end": self.holdout_end.isoformat(),
+            "data_start": self.data_start.isoformat(),
+            "data_end": self.data_end.isoformat(),
+            "defaults_used": self.defaults_used,
+            "notes": list(self.notes),
+        }
 
 
-def make_split(dataset: Dataset, cutoff: str | None = None, horizon_days: int | None = None,
-               train_horizon_days: int | None = None) -> Split:
+def make_split(
+    dataset: Dataset, cutoff: str | None = None, horizon_days: int | None = None, train_horizon_days: int | None = None
+) -> Split:
     """The calibration cutoff and horizon: given values, else the dataset's defaults.
 
     Never fails because the horizon is long: the learned models (the product, the tabular XGBoost) get the
@@ -89,24 +106,39 @@ def make_split(dataset: Dataset, cutoff: str | None = None, horizon_days: int | 
     if defaults_used and d.note:
         notes.append(f"Dataset defaults: {d.note}")
     if cut + timedelta(days=h) > end + timedelta(days=1):
-        notes.append(f"The holdout window runs {(cut + timedelta(days=h) - end).days} days past the last order ({end.date()}).")
+        notes.append(
+            f"The holdout window runs {(cut + timedelta(days=h) - end).days} days past the last order ({end.date()})."
+        )
     history = (cut - start).days
     longest = history - MIN_HISTORY_DAYS if history - MIN_HISTORY_DAYS >= 1 else max(history // 2, 1)
     asked = int(train_horizon_days or h)
     th = min(asked, longest)
     rfm_cut = (cut - timedelta(days=th)).date()
     if th < asked:
-        notes.append(f"RFM cells learn a {th}-day horizon, not {asked}: {history} days of history come before the cutoff and their "
-                     f"training snapshot ({rfm_cut}) needs {MIN_HISTORY_DAYS} of them. Their values are scaled by {h}/{th}; "
-                     f"their churn rates are for no purchase in {th} days, not {h}.")
+        notes.append(
+            f"RFM cells learn a {th}-day horizon, not {asked}: {history} days of history come before the cutoff and their "
+            f"training snapshot ({rfm_cut}) needs {MIN_HISTORY_DAYS} of them. Their values are scaled by {h}/{th}; "
+            f"their churn rates are for no purchase in {th} days, not {h}."
+        )
     elif th != h:
-        notes.append(f"RFM cells learn a {th}-day horizon (as asked) on the snapshot at {rfm_cut}; their values are scaled by {h}/{th}.")
+        notes.append(
+            f"RFM cells learn a {th}-day horizon (as asked) on the snapshot at {rfm_cut}; their values are scaled by {h}/{th}."
+        )
     else:
         notes.append(f"RFM cells learn the {h}-day horizon on the snapshot at {rfm_cut} (outcomes up to the cutoff).")
-    notes.append(f"The learned models (product, XGBoost tabular) are trained for the {h}-day horizon on the calibration tables; "
-                 "they choose their own training snapshots inside the calibration period.")
-    return Split(cutoff=cut, horizon_days=h, train_horizon_days=int(th), data_start=start, data_end=end, notes=notes,
-                 defaults_used=defaults_used)
+    notes.append(
+        f"The learned models (product, XGBoost tabular) are trained for the {h}-day horizon on the calibration tables; "
+        "they choose their own training snapshots inside the calibration period."
+    )
+    return Split(
+        cutoff=cut,
+        horizon_days=h,
+        train_horizon_days=int(th),
+        data_start=start,
+        data_end=end,
+        notes=notes,
+        defaults_used=defaults_used,
+    )
 
 
 def truncate(loaded: LoadedData, cutoff: pd.Timestamp) -> LoadedData:
@@ -132,7 +164,11 @@ def truth(loaded: LoadedData, split: Split, threads: int = 2) -> pd.DataFrame:
     fb.close()
     out = snap[["customer_id", "future_value", "future_orders", "churn"]].reset_index(drop=True)
     o = loaded.tables["orders"]
-    buy = o[(o["order_ts"] > split.cutoff) & (o["order_ts"] <= split.holdout_end) & ~o["status"].str.lower().isin(NON_SPEND_STATUSES)]
+    buy = o[
+        (o["order_ts"] > split.cutoff)
+        & (o["order_ts"] <= split.holdout_end)
+        & ~o["status"].str.lower().isin(NON_SPEND_STATUSES)
+    ]
     first = buy.groupby("customer_id")["order_ts"].min()
     days = (first - split.cutoff).dt.total_seconds() / 86400.0
     out["days_to_next_order"] = days.reindex(out["customer_id"]).to_numpy(dtype=float)
@@ -163,7 +199,16 @@ class ModelRun:
         return int(self.values.shape[0])
 
 
-SEED_METRICS = ("normalized_gini", "spearman", "calibration_ratio", "decile_mape", "mae", "rmse", "mean_predicted", "mean_actual")
+SEED_METRICS = (
+    "normalized_gini",
+    "spearman",
+    "calibration_ratio",
+    "decile_mape",
+    "mae",
+    "rmse",
+    "mean_predicted",
+    "mean_actual",
+)
 CHURN_SEED_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "mean_predicted")
 
 
@@ -184,11 +229,15 @@ def model_report(outcome: pd.DataFrame, run: ModelRun) -> dict:
     rep = {"n_seeds": run.n_seeds, "seeds": list(run.seeds)}
     rep["value"] = _with_seed_spread([value_report(a, v) for v in run.values], SEED_METRICS)
     if run.low is not None and run.high is not None:
-        rep["interval"] = _with_seed_spread([interval_report(a, lo, hi) for lo, hi in zip(run.low, run.high)],
-                                            ("coverage", "coverage_spenders", "mean_width"))
+        rep["interval"] = _with_seed_spread(
+            [interval_report(a, lo, hi) for lo, hi in zip(run.low, run.high)],
+            ("coverage", "coverage_spenders", "mean_width"),
+        )
     if run.next_days is not None:
         d = outcome["days_to_next_order"].to_numpy()
-        rep["next_order"] = _with_seed_spread([next_order_report(d, p) for p in run.next_days], ("mae_days", "median_abs_error_days"))
+        rep["next_order"] = _with_seed_spread(
+            [next_order_report(d, p) for p in run.next_days], ("mae_days", "median_abs_error_days")
+        )
     return rep
 
 
@@ -225,20 +274,41 @@ class SplitResult:
                 continue
             for label, p in r.churn.items():
                 per_seed = [churn_scores(y, q) | {"calibration": calibration_bins(y, q)} for q in np.atleast_2d(p)]
-                out[label] = _with_seed_spread(per_seed, CHURN_SEED_METRICS) | {"model": r.key, "n_seeds": len(per_seed)}
+                out[label] = _with_seed_spread(per_seed, CHURN_SEED_METRICS) | {
+                    "model": r.key,
+                    "n_seeds": len(per_seed),
+                }
         return out
 
 
-def run_split(dataset: Dataset, split: Split, models: list[Baseline], reporter: Reporter | None = None, seeds=(0,),
-              encoder=None, threads: int = 2, workdir=None, label: str = "") -> SplitResult:
+def run_split(
+    dataset: Dataset,
+    split: Split,
+    models: list[Baseline],
+    reporter: Reporter | None = None,
+    seeds=(0,),
+    encoder=None,
+    threads: int = 2,
+    workdir=None,
+    label: str = "",
+) -> SplitResult:
     """Fit and score every model on one split: learned models once per seed in ``seeds``, the others once.
     A model that fails is reported as failed, the others go on."""
     reporter = reporter or Reporter()
     seeds = [int(s) for s in seeds] or [0]
     with reporter.stage(f"{label}outcomes in ({split.cutoff.date()}, {split.holdout_end.date()}]"):
         outcome = truth(dataset.loaded, split, threads)
-        cal = Calibration(truncate(dataset.loaded, split.cutoff), split.cutoff, split.horizon_days, split.train_horizon_days,
-                          seed=seeds[0], threads=threads, encoder=encoder, reporter=reporter, workdir=workdir)
+        cal = Calibration(
+            truncate(dataset.loaded, split.cutoff),
+            split.cutoff,
+            split.horizon_days,
+            split.train_horizon_days,
+            seed=seeds[0],
+            threads=threads,
+            encoder=encoder,
+            reporter=reporter,
+            workdir=workdir,
+        )
     ids = outcome["customer_id"]
     runs: dict[str, ModelRun] = {}
     for m in models:
@@ -257,13 +327,25 @@ def run_split(dataset: Dataset, split: Split, models: list[Baseline], reporter: 
                     fit_s.append(time.perf_counter() - t0)
                     break
             if len(pred.value) != len(ids) or not np.isfinite(pred.value).all():
-                raise AssertionError(f"{m.key}: prediction has {len(pred.value)} values for {len(ids)} customers or is not finite")
+                raise AssertionError(
+                    f"{m.key}: prediction has {len(pred.value)} values for {len(ids)} customers or is not finite"
+                )
             preds.append(pred)
             fit_s.append(t1 - t0)
             score_s.append(t2 - t1)
         if error is not None:
-            runs[m.key] = ModelRun(m.key, m.label, m.description, np.zeros((1, len(ids))), {}, float(np.mean(fit_s)), 0.0,
-                                   error=error, seeds=m_seeds, learned=m.learned)
+            runs[m.key] = ModelRun(
+                m.key,
+                m.label,
+                m.description,
+                np.zeros((1, len(ids))),
+                {},
+                float(np.mean(fit_s)),
+                0.0,
+                error=error,
+                seeds=m_seeds,
+                learned=m.learned,
+            )
             continue
 
         def stack(get):
@@ -274,9 +356,22 @@ def run_split(dataset: Dataset, split: Split, models: list[Baseline], reporter: 
         info = dict(preds[0].info)
         if len(preds) > 1:
             info["per_seed"] = [p.info for p in preds]
-        runs[m.key] = ModelRun(m.key, m.label, m.description, stack(lambda p: p.value), churn, float(np.mean(fit_s)),
-                               float(np.mean(score_s)), info, None, m_seeds, m.learned, stack(lambda p: p.low),
-                               stack(lambda p: p.high), stack(lambda p: p.next_days))
+        runs[m.key] = ModelRun(
+            m.key,
+            m.label,
+            m.description,
+            stack(lambda p: p.value),
+            churn,
+            float(np.mean(fit_s)),
+            float(np.mean(score_s)),
+            info,
+            None,
+            m_seeds,
+            m.learned,
+            stack(lambda p: p.low),
+            stack(lambda p: p.high),
+            stack(lambda p: p.next_days),
+        )
     return SplitResult(split, outcome, runs)
 
 
@@ -311,7 +406,9 @@ class BacktestResult:
     rolling: list[SplitResult]
     seconds: float
     embedding: dict = field(default_factory=dict)
-    rolling_comparisons: list[dict] = field(default_factory=list)  # per rolling cutoff: product vs its strongest baselines
+    rolling_comparisons: list[dict] = field(
+        default_factory=list
+    )  # per rolling cutoff: product vs its strongest baselines
 
 
 BASELINE_KEYS = ("past_spend", "rfm", "bgnbd_gg", "xgb_tabular")
@@ -332,9 +429,13 @@ def _alias_product(res: SplitResult) -> SplitResult:
     """Without text in a dataset the product is its tabular model: the same fits, listed under both names."""
     tab = res.runs.get("xgb_tabular")
     if "product" not in res.runs and tab is not None:
-        res.runs["product"] = replace(tab, key="product", label="Product (= tabular: no text)",
-                                      churn={"Product churn (= tabular)": v for v in tab.churn.values()},
-                                      info=dict(tab.info, same_as="xgb_tabular"))
+        res.runs["product"] = replace(
+            tab,
+            key="product",
+            label="Product (= tabular: no text)",
+            churn={"Product churn (= tabular)": v for v in tab.churn.values()},
+            info=dict(tab.info, same_as="xgb_tabular"),
+        )
     return res
 
 
@@ -351,8 +452,15 @@ def strongest_baselines(res: SplitResult) -> dict[str, str]:
     return best
 
 
-def compare(res: SplitResult, differences: dict[str, tuple[str, str]], extra: dict[str, ModelRun] | None = None,
-            n_boot: int = 1000, seed: int = 0, progress=None, keys=None) -> dict:
+def compare(
+    res: SplitResult,
+    differences: dict[str, tuple[str, str]],
+    extra: dict[str, ModelRun] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    progress=None,
+    keys=None,
+) -> dict:
     """Bootstrap (customers and seeds together) of the models of ``res`` (and ``extra``: e.g. ablation variants);
     ``keys`` limits the models. The product aliased to its tabular twin is scored as that twin (same fits, same draws)."""
     runs = {k: r for k, r in {**res.runs, **(extra or {})}.items() if r.error is None}
@@ -361,14 +469,23 @@ def compare(res: SplitResult, differences: dict[str, tuple[str, str]], extra: di
     wanted |= {x for pair in differences.values() for x in pair}
     preds = {to_boot[k]: runs[to_boot[k]].values for k in wanted if k in runs}
     diffs = {lab: (to_boot[a], to_boot[b]) for lab, (a, b) in differences.items() if a in runs and b in runs}
-    boot = bootstrap(res.truth["future_value"].to_numpy(), preds, differences=diffs, n_boot=n_boot, seed=seed, progress=progress)
+    boot = bootstrap(
+        res.truth["future_value"].to_numpy(), preds, differences=diffs, n_boot=n_boot, seed=seed, progress=progress
+    )
     boot["models"] = {k: boot["models"][to_boot[k]] for k in wanted if k in runs}
     boot["seeds"] = {k: boot["seeds"][to_boot[k]] for k in wanted if k in runs}
     return boot
 
 
-def run_backtest(dataset: Dataset, opts: BacktestOptions | None = None, reporter: Reporter | None = None,
-                 encoder=None, workdir=None, models=None, variant=None) -> BacktestResult:
+def run_backtest(
+    dataset: Dataset,
+    opts: BacktestOptions | None = None,
+    reporter: Reporter | None = None,
+    encoder=None,
+    workdir=None,
+    models=None,
+    variant=None,
+) -> BacktestResult:
     """The primary split with every model (learned ones once per seed), the text ablation, and the rolling cutoffs.
 
     ``models``: a function text sources -> list of models (default ``default_models``); ``variant``: a function
@@ -395,8 +512,11 @@ def run_backtest(dataset: Dataset, opts: BacktestOptions | None = None, reporter
     ablation_runs: dict[str, ModelRun] = {}
     if opts.ablation and sources:
         variants = ablation_variants(sources)
-        extra = [make_variant(src, f"ablation:{name}", f"product {name}")
-                 for name, src in variants.items() if src and src != tuple(sources)]
+        extra = [
+            make_variant(src, f"ablation:{name}", f"product {name}")
+            for name, src in variants.items()
+            if src and src != tuple(sources)
+        ]
         if extra:
             ablation_runs = run_split(dataset, split, extra, **kw, label="ablation: ").runs
         ablation = {"variants": {name: list(src) for name, src in variants.items()}}
@@ -405,10 +525,18 @@ def run_backtest(dataset: Dataset, opts: BacktestOptions | None = None, reporter
         diffs = {}
         if "product" in ok:
             aliased = bool(ok["product"].info.get("same_as"))
-            diffs = {f"product - {k}": ("product", k) for k in BASELINE_KEYS if k in ok and not (aliased and k == "xgb_tabular")}
+            diffs = {
+                f"product - {k}": ("product", k)
+                for k in BASELINE_KEYS
+                if k in ok and not (aliased and k == "xgb_tabular")
+            }
             if "xgb_tabular" in ok and not aliased:
-                diffs.update({f"{k} - xgb_tabular": (k, "xgb_tabular") for k, r in ablation_runs.items() if r.error is None})
-        boot = compare(primary, diffs, ablation_runs, opts.n_boot, opts.seed, reporter.progress("resamples", opts.n_boot))
+                diffs.update(
+                    {f"{k} - xgb_tabular": (k, "xgb_tabular") for k, r in ablation_runs.items() if r.error is None}
+                )
+        boot = compare(
+            primary, diffs, ablation_runs, opts.n_boot, opts.seed, reporter.progress("resamples", opts.n_boot)
+        )
 
     if ablation is not None:
         y_churn = primary.truth["churn"].to_numpy()
@@ -420,14 +548,22 @@ def run_backtest(dataset: Dataset, opts: BacktestOptions | None = None, reporter
                 table[name] = {"text_sources": list(src), "error": run.error if run else "not run"}
                 continue
             rep = model_report(primary.truth, run)
-            churn = [_with_seed_spread([churn_scores(y_churn, q) for q in p], CHURN_SEED_METRICS) for p in run.churn.values()]
+            churn = [
+                _with_seed_spread([churn_scores(y_churn, q) for q in p], CHURN_SEED_METRICS) for p in run.churn.values()
+            ]
             diff = boot["differences"].get(f"{key} - xgb_tabular", {})
-            table[name] = {"text_sources": list(src), "model": key, "n_seeds": run.n_seeds,
-                           "normalized_gini": boot["models"][key]["normalized_gini"].to_dict()
-                           | {"sd": rep["value"]["sd"]["normalized_gini"]},
-                           "spearman": boot["models"][key]["spearman"].to_dict() | {"sd": rep["value"]["sd"]["spearman"]},
-                           "top": rep["value"]["top"], "churn": churn[0] if churn else None, "fit_seconds": run.fit_seconds,
-                           "vs_no_text": {m: iv.to_dict() for m, iv in diff.items()}}
+            table[name] = {
+                "text_sources": list(src),
+                "model": key,
+                "n_seeds": run.n_seeds,
+                "normalized_gini": boot["models"][key]["normalized_gini"].to_dict()
+                | {"sd": rep["value"]["sd"]["normalized_gini"]},
+                "spearman": boot["models"][key]["spearman"].to_dict() | {"sd": rep["value"]["sd"]["spearman"]},
+                "top": rep["value"]["top"],
+                "churn": churn[0] if churn else None,
+                "fit_seconds": run.fit_seconds,
+                "vs_no_text": {m: iv.to_dict() for m, iv in diff.items()},
+            }
         ablation["table"] = table
         ablation["runs"] = dict(ablation_runs)
 
@@ -447,17 +583,32 @@ def run_backtest(dataset: Dataset, opts: BacktestOptions | None = None, reporter
             b = strongest_baselines(res)
             d = {f"product - {k}": ("product", k) for k in set(b.values())}
             with reporter.stage(f"cutoff {s.cutoff.date()}: bootstrap ({opts.n_boot} resamples)"):
-                rb = compare(res, d, None, opts.n_boot, opts.seed, reporter.progress("resamples", opts.n_boot), keys=["product", *b.values()])
+                rb = compare(
+                    res,
+                    d,
+                    None,
+                    opts.n_boot,
+                    opts.seed,
+                    reporter.progress("resamples", opts.n_boot),
+                    keys=["product", *b.values()],
+                )
             comparisons.append(_rolling_comparison(res, b, rb))
 
     embedding = encoder.stats() if encoder is not None and hasattr(encoder, "stats") else {}
-    return BacktestResult(dataset, primary, boot, best, ablation, rolling, time.perf_counter() - t0, embedding, comparisons)
+    return BacktestResult(
+        dataset, primary, boot, best, ablation, rolling, time.perf_counter() - t0, embedding, comparisons
+    )
 
 
 def _rolling_comparison(res: SplitResult, best: dict[str, str], boot: dict) -> dict:
     """One cutoff: the product against its strongest baseline per metric, with the seed-inclusive interval of the difference."""
-    out = {"cutoff": res.split.cutoff.isoformat(), "customers": int(len(res.truth)), "spenders": res.n_spenders,
-           "separable": res.separable, "metrics": {}}
+    out = {
+        "cutoff": res.split.cutoff.isoformat(),
+        "customers": int(len(res.truth)),
+        "spenders": res.n_spenders,
+        "separable": res.separable,
+        "metrics": {},
+    }
     p = res.runs.get("product")
     for metric, b in best.items():
         d = boot["differences"].get(f"product - {b}", {}).get(metric)
@@ -469,11 +620,21 @@ def _rolling_comparison(res: SplitResult, best: dict[str, str], boot: dict) -> d
 
 def _mean_sd(res: SplitResult, key: str, metric: str) -> dict:
     v = res.report(key)["value"]
-    return {"mean": v[metric], "sd": v["sd"].get(metric), "per_seed": v["per_seed"].get(metric), "n_seeds": res.runs[key].n_seeds}
+    return {
+        "mean": v[metric],
+        "sd": v["sd"].get(metric),
+        "per_seed": v["per_seed"].get(metric),
+        "n_seeds": res.runs[key].n_seeds,
+    }
 
 
-ROLLING_METRICS = (("normalized_gini", "normalized_gini"), ("spearman", "spearman"), ("calibration_ratio", "calibration_ratio"),
-                   ("decile_mape", "decile_mape"), ("mae", "mae"))
+ROLLING_METRICS = (
+    ("normalized_gini", "normalized_gini"),
+    ("spearman", "spearman"),
+    ("calibration_ratio", "calibration_ratio"),
+    ("decile_mape", "decile_mape"),
+    ("mae", "mae"),
+)
 
 
 def rolling_summary(results: list[SplitResult], comparisons: list[dict] | None = None) -> dict:
@@ -512,8 +673,15 @@ def rolling_summary(results: list[SplitResult], comparisons: list[dict] | None =
         for name, e in d.items():
             v = np.array([x if x is not None else np.nan for x in e["values"]], dtype=float)
             fin = np.isfinite(v)
-            out[k][name] = {"mean": float(np.nanmean(v)) if fin.any() else float("nan"),
-                            "std": float(np.nanstd(v, ddof=1)) if fin.sum() > 1 else float("nan"),
-                            "values": e["values"], "seed_sd": e["seed_sd"]}
-    return {"cutoffs": [r.split.cutoff.isoformat() for r in results], "models": out, "comparisons": comparisons or [],
-            "spenders": [r.n_spenders for r in results]}
+            out[k][name] = {
+                "mean": float(np.nanmean(v)) if fin.any() else float("nan"),
+                "std": float(np.nanstd(v, ddof=1)) if fin.sum() > 1 else float("nan"),
+                "values": e["values"],
+                "seed_sd": e["seed_sd"],
+            }
+    return {
+        "cutoffs": [r.split.cutoff.isoformat() for r in results],
+        "models": out,
+        "comparisons": comparisons or [],
+        "spenders": [r.n_spenders for r in results],
+    }

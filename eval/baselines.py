@@ -17,6 +17,7 @@ The ``Calibration`` object is built by the backtest from tables already cut at t
 model can see the holdout, whatever it does inside. Models with ``learned = True`` depend on their
 training seed (``Calibration.seed``); the backtest fits them once per seed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,7 +68,6 @@ class Calibration:
         return self.loaded.tables["orders"]["order_ts"].min()
 
 
-
 @dataclass
 class Prediction:
     """Per customer (in the order asked): value over the horizon; optional churn probabilities (no purchase in the
@@ -87,7 +87,7 @@ class Baseline:
     description = ""
     learned = False  # True: the fit depends on Calibration.seed, and the backtest refits it once per seed
 
-    def fit(self, cal: Calibration) -> "Baseline":
+    def fit(self, cal: Calibration) -> Baseline:
         raise NotImplementedError
 
     def predict(self, customer_ids) -> Prediction:
@@ -102,7 +102,7 @@ class PastSpend(Baseline):
     label = "Past spend repeats"
     description = "calibration spend per day x horizon (the same rate again)"
 
-    def fit(self, cal: Calibration) -> "PastSpend":
+    def fit(self, cal: Calibration) -> PastSpend:
         p = cal.purchases
         days = max((cal.cutoff - cal.start).total_seconds() / 86400.0, 1.0)
         self.rate_ = p.groupby("customer_id")["amount"].sum() / days * cal.horizon_days
@@ -135,18 +135,30 @@ class RFMLookup(Baseline):
     def _scored(self, snap: pd.DataFrame) -> pd.DataFrame:
         seg = RFMSegmenter().fit(snap)
         s = seg.transform(snap)
-        return pd.DataFrame({"customer_id": snap["customer_id"].to_numpy(), "r": s["rfm_r"].to_numpy(), "f": s["rfm_f"].to_numpy(),
-                             "m": s["rfm_m"].to_numpy(), "future_value": snap["future_value"].to_numpy(), "churn": snap["churn"].to_numpy()})
+        return pd.DataFrame(
+            {
+                "customer_id": snap["customer_id"].to_numpy(),
+                "r": s["rfm_r"].to_numpy(),
+                "f": s["rfm_f"].to_numpy(),
+                "m": s["rfm_m"].to_numpy(),
+                "future_value": snap["future_value"].to_numpy(),
+                "churn": snap["churn"].to_numpy(),
+            }
+        )
 
-    def fit(self, cal: Calibration) -> "RFMLookup":
+    def fit(self, cal: Calibration) -> RFMLookup:
         h = cal.train_horizon_days
         fb = FeatureBuilder(cal.loaded.tables, threads=cal.threads)
         past = self._scored(fb.snapshot(cal.cutoff - timedelta(days=h), h))
         self.now_ = self._scored(fb.snapshot(cal.cutoff, h)).set_index("customer_id")
         fb.close()
         past["score"] = past["r"] + past["f"] + past["m"]
-        self.cells_ = past.groupby(["r", "f", "m"]).agg(value=("future_value", "mean"), churn=("churn", "mean"), n=("churn", "size"))
-        self.sums_ = past.groupby("score").agg(value=("future_value", "mean"), churn=("churn", "mean"), n=("churn", "size"))
+        self.cells_ = past.groupby(["r", "f", "m"]).agg(
+            value=("future_value", "mean"), churn=("churn", "mean"), n=("churn", "size")
+        )
+        self.sums_ = past.groupby("score").agg(
+            value=("future_value", "mean"), churn=("churn", "mean"), n=("churn", "size")
+        )
         self.all_ = (float(past["future_value"].mean()), float(past["churn"].mean()))
         self.scale_ = cal.horizon_days / h
         self.train_horizon_ = h
@@ -162,8 +174,11 @@ class RFMLookup(Baseline):
             v = np.where(cells["n"].to_numpy() >= self.min_count, cells[col].to_numpy(), np.nan)
             v = np.where(np.isnan(v) & (sums["n"].to_numpy() >= self.min_count), sums[col].to_numpy(), v)
             out[col] = np.where(np.isnan(v), overall, v)
-        return Prediction(out["value"] * self.scale_, {"RFM cell churn rate": out["churn"]},
-                          info={"train_horizon_days": self.train_horizon_, "value_scale": self.scale_})
+        return Prediction(
+            out["value"] * self.scale_,
+            {"RFM cell churn rate": out["churn"]},
+            info={"train_horizon_days": self.train_horizon_, "value_scale": self.scale_},
+        )
 
 
 # --------------------------------------------------------------------------- (c) BG/NBD + Gamma-Gamma
@@ -203,17 +218,27 @@ class BGNBDGammaGamma(Baseline):
     def __init__(self, time_unit: str = "W"):
         self.time_unit = time_unit
 
-    def fit(self, cal: Calibration) -> "BGNBDGammaGamma":
+    def fit(self, cal: Calibration) -> BGNBDGammaGamma:
         from pymc_marketing import clv
 
         p = cal.purchases
-        tx = pd.DataFrame({"customer_id": p["customer_id"].to_numpy(),
-                           "date": p["order_ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(),
-                           "amount": p["amount"].to_numpy()})
+        tx = pd.DataFrame(
+            {
+                "customer_id": p["customer_id"].to_numpy(),
+                "date": p["order_ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(),
+                "amount": p["amount"].to_numpy(),
+            }
+        )
         end = cal.cutoff.tz_convert("UTC").tz_localize(None)
         with _quiet_pymc():
-            rfm = clv.utils.rfm_summary(tx, "customer_id", "date", monetary_value_col="amount",
-                                        observation_period_end=end, time_unit=self.time_unit)
+            rfm = clv.utils.rfm_summary(
+                tx,
+                "customer_id",
+                "date",
+                monetary_value_col="amount",
+                observation_period_end=end,
+                time_unit=self.time_unit,
+            )
             self.rfm_ = rfm
             self.bg_ = clv.BetaGeoModel()
             self.bg_.fit(data=rfm[["customer_id", "frequency", "recency", "T"]], method="map", progressbar=False)
@@ -221,7 +246,9 @@ class BGNBDGammaGamma(Baseline):
             self.gg_ = clv.GammaGammaModel()
             self.gg_.fit(data=rep[["customer_id", "frequency", "monetary_value"]], method="map", progressbar=False)
         self.periods_ = cal.horizon_days / (pd.Timedelta(1, self.time_unit).total_seconds() / 86400.0)
-        self.params_ = {k: float(v) for k, v in self.bg_.fit_summary().items()} | {f"gg_{k}": float(v) for k, v in self.gg_.fit_summary().items()}
+        self.params_ = {k: float(v) for k, v in self.bg_.fit_summary().items()} | {
+            f"gg_{k}": float(v) for k, v in self.gg_.fit_summary().items()
+        }
         return self
 
     GRID = 48  # points of the horizon on which P(no purchase in t) is evaluated for the time to the next purchase
@@ -239,16 +266,26 @@ class BGNBDGammaGamma(Baseline):
         no_buy_t = self._p_no_purchase(rfm, ts)
         if not np.allclose(no_buy_t[-1], no_buy, rtol=1e-6, atol=1e-9):  # the grid must be PyMC-Marketing's own formula
             raise AssertionError("BG/NBD P(no purchase) on the grid differs from pymc_marketing's")
-        frame = pd.DataFrame({"value": n_buy * spend, "no_buy": no_buy, "next_days": self._days_to_next(ts, no_buy_t)},
-                             index=rfm["customer_id"].to_numpy()).reindex(ids)
+        frame = pd.DataFrame(
+            {"value": n_buy * spend, "no_buy": no_buy, "next_days": self._days_to_next(ts, no_buy_t)},
+            index=rfm["customer_id"].to_numpy(),
+        ).reindex(ids)
         # customers without a purchase before the cutoff (only returns or cancellations): a new customer's time to a
         # first purchase (frequency 0, recency 0, T 0), so that every holdout buyer has a next-order prediction
         new = pd.DataFrame({"frequency": [0.0], "recency": [0.0], "T": [0.0]})
         frame["next_days"] = frame["next_days"].fillna(float(self._days_to_next(ts, self._p_no_purchase(new, ts))[0]))
-        info = {"params": self.params_, "customers_fitted": int(len(rfm)), "mean_p_alive": float(np.mean(alive)),
-                "next_order_days": "E[days from the cutoff to the next purchase | a purchase within the horizon]"}
-        return Prediction(frame["value"].fillna(0.0).to_numpy(), {"BG/NBD P(no purchase in horizon)": frame["no_buy"].fillna(1.0).to_numpy()},
-                          info=info, next_days=frame["next_days"].to_numpy())
+        info = {
+            "params": self.params_,
+            "customers_fitted": int(len(rfm)),
+            "mean_p_alive": float(np.mean(alive)),
+            "next_order_days": "E[days from the cutoff to the next purchase | a purchase within the horizon]",
+        }
+        return Prediction(
+            frame["value"].fillna(0.0).to_numpy(),
+            {"BG/NBD P(no purchase in horizon)": frame["no_buy"].fillna(1.0).to_numpy()},
+            info=info,
+            next_days=frame["next_days"].to_numpy(),
+        )
 
     def _p_no_purchase(self, rfm: pd.DataFrame, ts: np.ndarray) -> np.ndarray:
         """P(no purchase in (T, T + t]) for each t in ``ts`` (rows) and customer (columns): the formula of
@@ -311,17 +348,27 @@ class SnapshotXGBoost(Baseline):
     learned = True
     OPTIONAL = ("value_low", "value_high", "expected_orders", "next_order_days", "historic_value")
 
-    def __init__(self, text_sources: tuple[str, ...] = ("review", "browse"), key: str | None = None, label: str | None = None):
+    def __init__(
+        self, text_sources: tuple[str, ...] = ("review", "browse"), key: str | None = None, label: str | None = None
+    ):
         self.text_sources = tuple(text_sources)
         self.key = key or ("product" if text_sources else "xgb_tabular")
         self.label = label or ("Product: XGBoost + text" if text_sources else "XGBoost, tabular only")
-        self.description = ("XGBoost value + churn on tabular and " + " and ".join(f"{s} text" for s in text_sources) + " features"
-                            if text_sources else "XGBoost value + churn on tabular features")
+        self.description = (
+            "XGBoost value + churn on tabular and " + " and ".join(f"{s} text" for s in text_sources) + " features"
+            if text_sources
+            else "XGBoost value + churn on tabular features"
+        )
 
-    def fit(self, cal: Calibration) -> "SnapshotXGBoost":
+    def fit(self, cal: Calibration) -> SnapshotXGBoost:
         self.cal_ = cal
-        opts = TrainOptions(cutoff=cal.cutoff.isoformat(), horizon_days=cal.horizon_days, seed=cal.seed,
-                            text_sources=self.text_sources, n_threads=cal.threads)
+        opts = TrainOptions(
+            cutoff=cal.cutoff.isoformat(),
+            horizon_days=cal.horizon_days,
+            seed=cal.seed,
+            text_sources=self.text_sources,
+            n_threads=cal.threads,
+        )
         with tempfile.TemporaryDirectory(dir=cal.workdir) as tmp:
             encoder = cal.encoder if self.text_sources else None
             if self.text_sources and encoder is None:
@@ -336,24 +383,45 @@ class SnapshotXGBoost(Baseline):
 
     def predict(self, customer_ids) -> Prediction:
         cal, b = self.cal_, self.bundle_
-        frame = predict_tables(b, cal.loaded, cal.cutoff, encoder=self.encoder_ if self.sources_ else None,
-                               reporter=_Nested(cal.reporter), threads=cal.threads)
+        frame = predict_tables(
+            b,
+            cal.loaded,
+            cal.cutoff,
+            encoder=self.encoder_ if self.sources_ else None,
+            reporter=_Nested(cal.reporter),
+            threads=cal.threads,
+        )
         frame = frame.set_index("customer_id").reindex(pd.Index(customer_ids))
         m = b.metrics
-        training = {k: v for k, v in b.config.items() if k not in ("vectorizer", "embedding_model_arg") and not isinstance(v, dict)}
-        info = {"objective": m.get("value_objective"), "text_sources": list(self.sources_), "features": len(b.feature_names),
-                "validation": {"value": m.get("value"), "churn": m.get("churn")}, "n_fit": m.get("n_fit"),
-                "n_validation": m.get("n_validation"), "training": training,
-                "optional_outputs": [c for c in self.OPTIONAL if c in frame.columns]}
+        training = {
+            k: v
+            for k, v in b.config.items()
+            if k not in ("vectorizer", "embedding_model_arg") and not isinstance(v, dict)
+        }
+        info = {
+            "objective": m.get("value_objective"),
+            "text_sources": list(self.sources_),
+            "features": len(b.feature_names),
+            "validation": {"value": m.get("value"), "churn": m.get("churn")},
+            "n_fit": m.get("n_fit"),
+            "n_validation": m.get("n_validation"),
+            "training": training,
+            "optional_outputs": [c for c in self.OPTIONAL if c in frame.columns],
+        }
         opt = {c: frame[c].to_numpy(dtype=float) if c in frame.columns else None for c in self.OPTIONAL}
         low, high = opt["value_low"], opt["value_high"]
         if low is not None and high is not None:  # a customer the product did not score has no interval: [0, 0]
             low, high = np.nan_to_num(low, nan=0.0), np.nan_to_num(high, nan=0.0)
         else:
             low = high = None
-        return Prediction(frame["predicted_value"].fillna(0.0).to_numpy(dtype=float),
-                          {self.label: frame["churn_probability"].fillna(1.0).to_numpy(dtype=float)}, info=info,
-                          low=low, high=high, next_days=opt["next_order_days"])
+        return Prediction(
+            frame["predicted_value"].fillna(0.0).to_numpy(dtype=float),
+            {self.label: frame["churn_probability"].fillna(1.0).to_numpy(dtype=float)},
+            info=info,
+            low=low,
+            high=high,
+            next_days=opt["next_order_days"],
+        )
 
 
 def default_models(text_sources: tuple[str, ...]) -> list[Baseline]:

@@ -14,6 +14,7 @@ explains every customer through the same narrate -> check -> retry -> fallback f
 - ``latency_p50_ms`` / ``latency_p95_ms``: narration time per customer, check and retry included.
 - ``top_reasons``: the most frequent failure reasons, with numbers and quotes blanked.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,14 @@ def sample_facts(store: str | Path, n: int) -> list[Facts]:
     try:
         meta = ps.meta()
         with ps.engine.connect() as con:
-            ids = [r[0] for r in con.execute(sa.select(profiles.c.customer_id).order_by(profiles.c.predicted_value.desc(), profiles.c.customer_id))]
+            ids = [
+                r[0]
+                for r in con.execute(
+                    sa.select(profiles.c.customer_id).order_by(
+                        profiles.c.predicted_value.desc(), profiles.c.customer_id
+                    )
+                )
+            ]
         if not ids:
             return []
         pick = sorted({int(i) for i in np.linspace(0, len(ids) - 1, min(n, len(ids)))})
@@ -56,7 +64,9 @@ def _reason_kind(reason: str) -> str:
     return re.sub(r"[-+$]?\d[\d,.]*", "#", r)[:120]
 
 
-def evaluate_narrators(store, narrators: dict[str, Narrator], n: int = 50, top_k: int = 3, facts: list[Facts] | None = None) -> dict:
+def evaluate_narrators(
+    store, narrators: dict[str, Narrator], n: int = 50, top_k: int = 3, facts: list[Facts] | None = None
+) -> dict:
     """Quality of each narrator on the same ``n`` customers of ``store``; a dict per narrator name."""
     facts = facts if facts is not None else sample_facts(store, n)
     report: dict[str, dict] = {}
@@ -80,10 +90,15 @@ def evaluate_narrators(store, narrators: dict[str, Narrator], n: int = 50, top_k
                 reasons.update({_reason_kind(r) for r in a.check.reasons})
         k = max(len(facts), 1)
         report[label] = {
-            "narrator": narrator.name, "customers": len(facts), "pass_rate": passed / k, "first_pass_rate": first / k,
-            "retry_rate": retried / k, "fallback_rate": fallback / k,
+            "narrator": narrator.name,
+            "customers": len(facts),
+            "pass_rate": passed / k,
+            "first_pass_rate": first / k,
+            "retry_rate": retried / k,
+            "fallback_rate": fallback / k,
             "driver_coverage": float(np.mean(coverage)) if coverage else float("nan"),
-            "mean_words": float(np.mean(words)) if words else float("nan"), "mean_chars": float(np.mean(chars)) if chars else float("nan"),
+            "mean_words": float(np.mean(words)) if words else float("nan"),
+            "mean_chars": float(np.mean(chars)) if chars else float("nan"),
             "latency_p50_ms": float(np.percentile(latency, 50)) if latency else float("nan"),
             "latency_p95_ms": float(np.percentile(latency, 95)) if latency else float("nan"),
             "prompt_version": getattr(narrator, "prompt_version", None),

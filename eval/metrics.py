@@ -10,6 +10,7 @@ whole groups of customers, and most customers' actual future value is exactly 0)
   value*: a customer who spends nothing is never a top customer, so when fewer than k n customers
   spend at all, the actual top set is all spenders.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,9 +24,26 @@ from service.metrics import _gini, normalized_gini
 from service.tiers import DEFAULT_SHARES, TIER_ORDER
 
 __all__ = [
-    "normalized_gini", "spearman", "mae", "rmse", "decile_table", "decile_mape", "top_k", "lorenz_curve",
-    "tier_labels", "tier_confusion", "churn_scores", "calibration_bins", "expected_calibration_error", "calibration_ratio",
-    "interval_report", "next_order_report", "value_report", "seed_summary", "mean_over_seeds", "bootstrap",
+    "normalized_gini",
+    "spearman",
+    "mae",
+    "rmse",
+    "decile_table",
+    "decile_mape",
+    "top_k",
+    "lorenz_curve",
+    "tier_labels",
+    "tier_confusion",
+    "churn_scores",
+    "calibration_bins",
+    "expected_calibration_error",
+    "calibration_ratio",
+    "interval_report",
+    "next_order_report",
+    "value_report",
+    "seed_summary",
+    "mean_over_seeds",
+    "bootstrap",
 ]
 
 
@@ -69,8 +87,15 @@ def decile_table(actual, predicted, n_bins: int = 10, seed: int = 0) -> list[dic
     rows = []
     for i, idx in enumerate(np.array_split(order, n_bins), start=1):
         if len(idx):
-            rows.append({"decile": i, "n": int(len(idx)), "mean_predicted": float(p[idx].mean()),
-                         "mean_actual": float(a[idx].mean()), "share_of_actual": float(a[idx].sum() / a.sum()) if a.sum() > 0 else float("nan")})
+            rows.append(
+                {
+                    "decile": i,
+                    "n": int(len(idx)),
+                    "mean_predicted": float(p[idx].mean()),
+                    "mean_actual": float(a[idx].mean()),
+                    "share_of_actual": float(a[idx].sum() / a.sum()) if a.sum() > 0 else float("nan"),
+                }
+            )
     return rows
 
 
@@ -80,8 +105,11 @@ def decile_mape(actual, predicted, n_bins: int = 10, seed: int = 0) -> float:
     Deciles whose actual mean is 0 have no percentage error and are skipped; NaN if all are
     (``decile_table`` shows how many deciles had spend).
     """
-    errs = [abs(r["mean_predicted"] - r["mean_actual"]) / r["mean_actual"]
-            for r in decile_table(actual, predicted, n_bins, seed) if r["mean_actual"] > 0]
+    errs = [
+        abs(r["mean_predicted"] - r["mean_actual"]) / r["mean_actual"]
+        for r in decile_table(actual, predicted, n_bins, seed)
+        if r["mean_actual"] > 0
+    ]
     return float(np.mean(errs)) if errs else float("nan")
 
 
@@ -138,9 +166,16 @@ def top_k(actual, predicted, k: float) -> dict:
     recall = hits / truth.sum() if truth.sum() else float("nan")
     total = a.sum()
     value_share = float((w * a).sum() / total) if total > 0 else float("nan")
-    return {"k": k, "n_selected": m, "n_actual_top": int(truth.sum()), "precision": precision, "recall": recall,
-            "lift": precision / base if base > 0 else float("nan"), "value_share": value_share,
-            "value_lift": value_share / (m / n) if total > 0 and m else float("nan")}
+    return {
+        "k": k,
+        "n_selected": m,
+        "n_actual_top": int(truth.sum()),
+        "precision": precision,
+        "recall": recall,
+        "lift": precision / base if base > 0 else float("nan"),
+        "value_share": value_share,
+        "value_lift": value_share / (m / n) if total > 0 and m else float("nan"),
+    }
 
 
 def lorenz_curve(actual, predicted, points: int = 201) -> tuple[np.ndarray, np.ndarray]:
@@ -201,22 +236,36 @@ def tier_confusion(actual, predicted, shares: dict | None = None) -> dict:
     for t in TIER_ORDER:
         n_act, n_pred = int((t_act == t).sum()), int((t_pred == t).sum())
         hit = int(((t_act == t) & (t_pred == t)).sum())
-        per_tier[t] = {"actual": n_act, "predicted": n_pred, "recall": hit / n_act if n_act else float("nan"),
-                       "precision": hit / n_pred if n_pred else float("nan")}
+        per_tier[t] = {
+            "actual": n_act,
+            "predicted": n_pred,
+            "recall": hit / n_act if n_act else float("nan"),
+            "precision": hit / n_pred if n_pred else float("nan"),
+        }
     # within one tier: VIP<->High counts as adjacent
     pos = {t: i for i, t in enumerate(TIER_ORDER)}
     adjacent = np.mean([abs(pos[x] - pos[y]) <= 1 for x, y in zip(t_act, t_pred)]) if len(a) else float("nan")
-    return {"tiers": list(TIER_ORDER), "rows_actual_cols_predicted": matrix, "accuracy": float((t_act == t_pred).mean()),
-            "within_one_tier": float(adjacent), "per_tier": per_tier}
+    return {
+        "tiers": list(TIER_ORDER),
+        "rows_actual_cols_predicted": matrix,
+        "accuracy": float((t_act == t_pred).mean()),
+        "within_one_tier": float(adjacent),
+        "per_tier": per_tier,
+    }
 
 
 def churn_scores(actual, prob) -> dict:
     """ROC-AUC, PR-AUC (average precision), Brier score, ECE (10 equal-count bins), log-loss and the base rate."""
     y = np.asarray(actual).astype(int)
     q = np.clip(np.asarray(prob, dtype=np.float64), 1e-12, 1 - 1e-12)
-    out = {"churn_rate": float(y.mean()), "mean_predicted": float(q.mean()), "n": int(len(y)),
-           "brier": float(np.mean((q - y) ** 2)), "ece": expected_calibration_error(y, q),
-           "log_loss": float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))}
+    out = {
+        "churn_rate": float(y.mean()),
+        "mean_predicted": float(q.mean()),
+        "n": int(len(y)),
+        "brier": float(np.mean((q - y) ** 2)),
+        "ece": expected_calibration_error(y, q),
+        "log_loss": float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))),
+    }
     if len(np.unique(y)) < 2:
         return out | {"roc_auc": float("nan"), "pr_auc": float("nan")}
     return out | {"roc_auc": float(roc_auc_score(y, q)), "pr_auc": float(average_precision_score(y, q))}
@@ -250,9 +299,12 @@ def interval_report(actual, low, high) -> dict:
     _, hi = _arrays(actual, high)
     inside = (a >= lo) & (a <= hi)
     spend = a > 0
-    return {"coverage": float(inside.mean()) if len(a) else float("nan"),
-            "coverage_spenders": float(inside[spend].mean()) if spend.any() else float("nan"),
-            "mean_width": float(np.mean(hi - lo)) if len(a) else float("nan"), "n": int(len(a))}
+    return {
+        "coverage": float(inside.mean()) if len(a) else float("nan"),
+        "coverage_spenders": float(inside[spend].mean()) if spend.any() else float("nan"),
+        "mean_width": float(np.mean(hi - lo)) if len(a) else float("nan"),
+        "n": int(len(a)),
+    }
 
 
 def next_order_report(actual_days, predicted_days) -> dict:
@@ -264,8 +316,13 @@ def next_order_report(actual_days, predicted_days) -> dict:
     if not keep.any():
         return {"mae_days": float("nan"), "median_abs_error_days": float("nan"), "n": 0}
     err = np.abs(p[keep] - a[keep])
-    return {"mae_days": float(err.mean()), "median_abs_error_days": float(np.median(err)), "n": int(keep.sum()),
-            "mean_predicted_days": float(p[keep].mean()), "mean_actual_days": float(a[keep].mean())}
+    return {
+        "mae_days": float(err.mean()),
+        "median_abs_error_days": float(np.median(err)),
+        "n": int(keep.sum()),
+        "mean_predicted_days": float(p[keep].mean()),
+        "mean_actual_days": float(a[keep].mean()),
+    }
 
 
 def value_report(actual, predicted, ks=(0.05, 0.2), tier_shares: dict | None = None) -> dict:
@@ -294,8 +351,11 @@ def seed_summary(values) -> dict:
     """Mean, standard deviation (ddof 1; NaN for one value) and the per-seed values of one metric."""
     v = [float(x) if x is not None else float("nan") for x in values]
     f = np.array([x for x in v if math.isfinite(x)])
-    return {"mean": float(f.mean()) if len(f) else float("nan"), "sd": float(f.std(ddof=1)) if len(f) > 1 else float("nan"),
-            "per_seed": v}
+    return {
+        "mean": float(f.mean()) if len(f) else float("nan"),
+        "sd": float(f.std(ddof=1)) if len(f) > 1 else float("nan"),
+        "per_seed": v,
+    }
 
 
 def mean_over_seeds(reports: list):
@@ -367,9 +427,16 @@ def _by_seed(v) -> np.ndarray:
     return x[None, :] if x.ndim == 1 else x
 
 
-def bootstrap(actual, predictions: dict[str, np.ndarray], metrics=("normalized_gini", "spearman"),
-              differences: dict[str, tuple[str, str]] | None = None, n_boot: int = 500, seed: int = 0,
-              level: float = 0.95, progress=None) -> dict:
+def bootstrap(
+    actual,
+    predictions: dict[str, np.ndarray],
+    metrics=("normalized_gini", "spearman"),
+    differences: dict[str, tuple[str, str]] | None = None,
+    n_boot: int = 500,
+    seed: int = 0,
+    level: float = 0.95,
+    progress=None,
+) -> dict:
     """Paired percentile bootstrap over customers and refit seeds.
 
     ``predictions``: model -> a 1-d array (one fit: a deterministic model) or a 2-d array (seeds x customers: a
@@ -419,5 +486,10 @@ def bootstrap(actual, predictions: dict[str, np.ndarray], metrics=("normalized_g
     out_diff = {}
     for label, (x, y) in differences.items():
         out_diff[label] = {k: interval(point[(x, k)] - point[(y, k)], draws[(x, k)] - draws[(y, k)]) for k in metrics}
-    return {"models": out_models, "differences": out_diff, "n_boot": n_boot, "level": level,
-            "seeds": {m: int(len(p)) for m, p in preds.items()}}
+    return {
+        "models": out_models,
+        "differences": out_diff,
+        "n_boot": n_boot,
+        "level": level,
+        "seeds": {m: int(len(p)) for m, p in preds.items()},
+    }

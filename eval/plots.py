@@ -1,6 +1,7 @@
 """Plots of a backtest (matplotlib, Agg backend): they draw computed numbers, they compute nothing of their own
 beyond the curves of eval.metrics. Each function writes one PNG and returns its path.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,13 @@ import numpy as np  # noqa: E402
 
 from eval.metrics import lorenz_curve  # noqa: E402
 
-COLORS = {"past_spend": "#8c8c8c", "rfm": "#bcbd22", "bgnbd_gg": "#1f77b4", "xgb_tabular": "#ff7f0e", "product": "#d62728"}
+COLORS = {
+    "past_spend": "#8c8c8c",
+    "rfm": "#bcbd22",
+    "bgnbd_gg": "#1f77b4",
+    "xgb_tabular": "#ff7f0e",
+    "product": "#d62728",
+}
 DPI = 110
 
 
@@ -44,11 +51,21 @@ def lorenz(actual: np.ndarray, models: dict[str, tuple[str, np.ndarray, float]],
         style = dict(color=_color(key, i), lw=2.4 if key == "product" else 1.5)
         ax.plot(x, y, label=f"{label} (norm. Gini {gini:.3f})", **style)
         zoom.plot(x, y, **style)
-    ax.set(xlabel="share of customers, highest predicted value first", ylabel="share of actual future value", xlim=(0, 1), ylim=(0, 1.01), title=title)
+    ax.set(
+        xlabel="share of customers, highest predicted value first",
+        ylabel="share of actual future value",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        title=title,
+    )
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
-    zoom.set(xlim=(0, 0.3), ylim=(0, max(0.2, float(np.interp(0.3, x, perfect)) * 1.05)), xlabel="share of customers (top 30%)",
-             title="zoom: the top 30%")
+    zoom.set(
+        xlim=(0, 0.3),
+        ylim=(0, max(0.2, float(np.interp(0.3, x, perfect)) * 1.05)),
+        xlabel="share of customers (top 30%)",
+        title="zoom: the top 30%",
+    )
     for k in (0.05, 0.2):
         zoom.axvline(k, color="grey", lw=0.7, ls="-.")
     zoom.grid(alpha=0.3)
@@ -66,7 +83,14 @@ def deciles(tables: dict[str, tuple[str, list[dict]]], path: Path, currency: str
     log = bool(positive) and max(positive) / max(min(positive), 1e-9) > 200
     for ax, (key, (label, table)) in zip(axes.flat, tables.items()):
         d = np.array([r["decile"] for r in table])
-        ax.bar(d - 0.2, [r["mean_predicted"] for r in table], width=0.4, label="mean predicted", color=_color(key, 0), alpha=0.85)
+        ax.bar(
+            d - 0.2,
+            [r["mean_predicted"] for r in table],
+            width=0.4,
+            label="mean predicted",
+            color=_color(key, 0),
+            alpha=0.85,
+        )
         ax.bar(d + 0.2, [r["mean_actual"] for r in table], width=0.4, label="mean actual", color="#333333", alpha=0.75)
         ax.set_title(label, fontsize=10)
         ax.set_xticks(d)
@@ -84,8 +108,14 @@ def deciles(tables: dict[str, tuple[str, list[dict]]], path: Path, currency: str
     return _save(fig, path)
 
 
-def calibration(value_tables: dict[str, tuple[str, list[dict]]], churn_curves: dict[str, tuple[list[dict], float | None, float | None]],
-                base_rate: float, path: Path, title: str, currency: str = "$") -> Path:
+def calibration(
+    value_tables: dict[str, tuple[str, list[dict]]],
+    churn_curves: dict[str, tuple[list[dict], float | None, float | None]],
+    base_rate: float,
+    path: Path,
+    title: str,
+    currency: str = "$",
+) -> Path:
     """Left: mean actual against mean predicted value per decile of prediction, one line per model, on log axes
     (the diagonal is a calibrated model; deciles with no actual spend are drawn at the floor). Right: the churn
     reliability diagram (mean predicted churn probability against the observed rate in 10 equal-count bins),
@@ -100,11 +130,24 @@ def calibration(value_tables: dict[str, tuple[str, list[dict]]], churn_curves: d
     for i, (key, (label, table)) in enumerate(value_tables.items()):
         pred = np.array([r["mean_predicted"] for r in table])
         act = np.array([r["mean_actual"] for r in table])
-        ax.plot(np.clip(pred, floor, None), np.clip(act, floor, None), marker="o", ms=4, lw=2.4 if key == "product" else 1.4,
-                color=_color(key, i), label=label)
-    ax.set(xscale="log", yscale="log", xlim=(floor * 0.8, hi * 1.2), ylim=(floor * 0.8, hi * 1.2),
-           xlabel=f"mean predicted value per decile of prediction ({currency}, log)",
-           ylabel=f"mean actual value in the holdout ({currency}, log; 0 drawn at {floor:g})", title="Value: deciles of each model's prediction")
+        ax.plot(
+            np.clip(pred, floor, None),
+            np.clip(act, floor, None),
+            marker="o",
+            ms=4,
+            lw=2.4 if key == "product" else 1.4,
+            color=_color(key, i),
+            label=label,
+        )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlim=(floor * 0.8, hi * 1.2),
+        ylim=(floor * 0.8, hi * 1.2),
+        xlabel=f"mean predicted value per decile of prediction ({currency}, log)",
+        ylabel=f"mean actual value in the holdout ({currency}, log; 0 drawn at {floor:g})",
+        title="Value: deciles of each model's prediction",
+    )
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3, which="both")
     rel.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="calibrated")
@@ -113,8 +156,18 @@ def calibration(value_tables: dict[str, tuple[str, list[dict]]], churn_curves: d
         pred = np.array([b["mean_predicted"] for b in bins])
         obs = np.array([b["observed"] for b in bins])
         ece_txt = f"ECE {ece:.3f}" if ece is not None and np.isfinite(ece) else "ECE n/a"
-        rel.plot(pred, obs, marker="o", ms=4, lw=2.4 if key == "product" else 1.4, color=_color(key, i), label=f"{label} ({ece_txt})")
-    pts = [v for bins, *_ in churn_curves.values() for b in bins for v in (b["mean_predicted"], b["observed"])] + [base_rate]
+        rel.plot(
+            pred,
+            obs,
+            marker="o",
+            ms=4,
+            lw=2.4 if key == "product" else 1.4,
+            color=_color(key, i),
+            label=f"{label} ({ece_txt})",
+        )
+    pts = [v for bins, *_ in churn_curves.values() for b in bins for v in (b["mean_predicted"], b["observed"])] + [
+        base_rate
+    ]
     lo_p, hi_p = (min(pts), max(pts)) if pts else (0.0, 1.0)
     zoom = hi_p - lo_p < 0.5  # e.g. almost everyone churns: zoom in on the bins instead of a corner of the unit square
     if zoom:
@@ -122,8 +175,13 @@ def calibration(value_tables: dict[str, tuple[str, list[dict]]], churn_curves: d
         lim = (max(0.0, lo_p - pad), min(1.0, hi_p + pad))
     else:
         lim = (0.0, 1.0)
-    rel.set(xlim=lim, ylim=lim, xlabel="mean predicted churn probability (10 equal-count bins)", ylabel="observed churn rate",
-            title="Churn: reliability diagram" + (" (zoomed to the bins)" if zoom else ""))
+    rel.set(
+        xlim=lim,
+        ylim=lim,
+        xlabel="mean predicted churn probability (10 equal-count bins)",
+        ylabel="observed churn rate",
+        title="Churn: reliability diagram" + (" (zoomed to the bins)" if zoom else ""),
+    )
     rel.legend(fontsize=8, loc="best")
     rel.grid(alpha=0.3)
     fig.suptitle(title)
@@ -138,7 +196,9 @@ def churn_calibration(curves: dict[str, tuple[list[dict], float]], base_rate: fl
     which keeps rare buyers readable when almost everyone churns. ``curves``: label -> (bins, ROC-AUC).
     """
     fig, (ax, lg) = plt.subplots(1, 2, figsize=(13, 6))
-    side = [1 - b[k] for bins, _ in curves.values() for b in bins for k in ("mean_predicted", "observed")] + [1 - base_rate]
+    side = [1 - b[k] for bins, _ in curves.values() for b in bins for k in ("mean_predicted", "observed")] + [
+        1 - base_rate
+    ]
     positive = [v for v in side if v > 0]
     floor = max(1e-4, 10 ** np.floor(np.log10(min(positive) / 2))) if positive else 1e-4
     ax.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="perfectly calibrated")
@@ -152,11 +212,24 @@ def churn_calibration(curves: dict[str, tuple[list[dict], float]], base_rate: fl
         lw = 1.8 if "Product" in label else 1.2
         ax.plot(pred, obs, marker="o", ms=4, lw=lw, color=color, label=f"{label} (ROC-AUC {auc:.3f})")
         lg.plot(np.clip(1 - pred, floor, 1), np.clip(1 - obs, floor, 1), marker="o", ms=4, lw=lw, color=color)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted churn probability (decile bins)", ylabel="observed churn rate", title=title)
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="mean predicted churn probability (decile bins)",
+        ylabel="observed churn rate",
+        title=title,
+    )
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
-    lg.set(xscale="log", yscale="log", xlim=(floor, 1.05), ylim=(floor, 1.05), xlabel="mean predicted purchase probability (1 - churn), log",
-           ylabel=f"observed purchase rate, log (0 drawn at {floor:g})", title="the same bins, purchase side on log axes")
+    lg.set(
+        xscale="log",
+        yscale="log",
+        xlim=(floor, 1.05),
+        ylim=(floor, 1.05),
+        xlabel="mean predicted purchase probability (1 - churn), log",
+        ylabel=f"observed purchase rate, log (0 drawn at {floor:g})",
+        title="the same bins, purchase side on log axes",
+    )
     lg.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return _save(fig, path)
@@ -169,16 +242,31 @@ def ablation(table: dict[str, dict], path: Path, title: str) -> Path:
     fig, axes = plt.subplots(2, 2, figsize=(12, 1.6 + 1.5 * len(names)), sharey=True)
     y = np.arange(len(names))[::-1]
     colors = ["#d62728" if n == "all text" else "#ff7f0e" if n.startswith("no text") else "#9467bd" for n in names]
-    panels = [(axes[0, 0], lambda r: r["normalized_gini"], "normalized Gini"), (axes[0, 1], lambda r: r["spearman"], "Spearman"),
-              (axes[1, 0], lambda r: (r.get("vs_no_text") or {}).get("normalized_gini"), "normalized Gini minus tabular-only (paired)"),
-              (axes[1, 1], lambda r: (r.get("vs_no_text") or {}).get("spearman"), "Spearman minus tabular-only (paired)")]
+    panels = [
+        (axes[0, 0], lambda r: r["normalized_gini"], "normalized Gini"),
+        (axes[0, 1], lambda r: r["spearman"], "Spearman"),
+        (
+            axes[1, 0],
+            lambda r: (r.get("vs_no_text") or {}).get("normalized_gini"),
+            "normalized Gini minus tabular-only (paired)",
+        ),
+        (axes[1, 1], lambda r: (r.get("vs_no_text") or {}).get("spearman"), "Spearman minus tabular-only (paired)"),
+    ]
     for ax, get, label in panels:
         ivs = [get(table[n]) or {"estimate": 0.0, "low": None, "high": None} for n in names]
         est = np.array([iv["estimate"] if iv["estimate"] is not None else np.nan for iv in ivs], dtype=float)
         lo = np.array([iv["low"] if iv["low"] is not None else np.nan for iv in ivs], dtype=float)
         hi = np.array([iv["high"] if iv["high"] is not None else np.nan for iv in ivs], dtype=float)
         ax.barh(y, np.nan_to_num(est), color=colors, alpha=0.8)
-        ax.errorbar(np.nan_to_num(est), y, xerr=[np.nan_to_num(est - lo), np.nan_to_num(hi - est)], fmt="none", ecolor="black", capsize=4, lw=1)
+        ax.errorbar(
+            np.nan_to_num(est),
+            y,
+            xerr=[np.nan_to_num(est - lo), np.nan_to_num(hi - est)],
+            fmt="none",
+            ecolor="black",
+            capsize=4,
+            lw=1,
+        )
         for n, yi, e in zip(names, y, est):
             if "minus" in label and n.startswith("no text"):
                 ax.text(0, yi, " reference", va="center", fontsize=8)

@@ -8,6 +8,7 @@ normalized Gini and Spearman (mean ± sd over seeds), total predicted / actual, 
 seeds resampled together); and, with rolling cutoffs, the same comparison at each cutoff. Where the holdout has too
 few spenders to separate the models (eval.backtest.MIN_SPENDERS) the tables say so and name no strongest baseline.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ from eval.report import _ci, _md_table, _pm, headline_rows, separability_sentenc
 def _title(m: dict) -> str:
     sp, ds = m["split"], m["dataset"]
     how = "default split" if sp.get("defaults_used") else "custom split"
-    return (f"#### {ds['name']}: {sp['customers']:,} customers, {sp['spenders']:,} spend in the holdout "
-            f"({sp['cutoff'][:10]} to {sp['holdout_end'][:10]}, {sp['horizon_days']} days; {how})")
+    return (
+        f"#### {ds['name']}: {sp['customers']:,} customers, {sp['spenders']:,} spend in the holdout "
+        f"({sp['cutoff'][:10]} to {sp['holdout_end'][:10]}, {sp['horizon_days']} days; {how})"
+    )
 
 
 def models_table(m: dict) -> str:
@@ -34,10 +37,35 @@ def models_table(m: dict) -> str:
         e = m["models"][key]
         v = e["value"]
         name = f"**{r['model']}**" if key == "product" else r["model"]
-        rows.append([name, r["seeds"], _pm(v["normalized_gini"], v["sd"].get("normalized_gini")), _pm(v["spearman"], v["sd"].get("spearman")),
-                     r["calibration_ratio"], r["decile_mape"], r["churn_ece"], r["churn_brier"], r["coverage"], r["next_order_mae"]])
-    return _md_table(["model", "seeds", "normalized Gini", "Spearman", "total predicted / actual", "decile MAPE", "churn ECE", "churn Brier",
-                      "80% interval coverage", "next-order MAE (days)"], rows)
+        rows.append(
+            [
+                name,
+                r["seeds"],
+                _pm(v["normalized_gini"], v["sd"].get("normalized_gini")),
+                _pm(v["spearman"], v["sd"].get("spearman")),
+                r["calibration_ratio"],
+                r["decile_mape"],
+                r["churn_ece"],
+                r["churn_brier"],
+                r["coverage"],
+                r["next_order_mae"],
+            ]
+        )
+    return _md_table(
+        [
+            "model",
+            "seeds",
+            "normalized Gini",
+            "Spearman",
+            "total predicted / actual",
+            "decile MAPE",
+            "churn ECE",
+            "churn Brier",
+            "80% interval coverage",
+            "next-order MAE (days)",
+        ],
+        rows,
+    )
 
 
 def difference_lines(m: dict) -> list[str]:
@@ -51,9 +79,17 @@ def difference_lines(m: dict) -> list[str]:
         if not h or not h.get("difference"):
             continue
         d = h["difference"]
-        sign = "above 0" if d["low"] is not None and d["low"] > 0 else "below 0" if d["high"] is not None and d["high"] < 0 else "spans 0"
-        out.append(f"Product minus the strongest baseline on {label} ({names.get(h['best_baseline'], h['best_baseline'])}): "
-                   f"{_ci(d)} (interval {sign}).")
+        sign = (
+            "above 0"
+            if d["low"] is not None and d["low"] > 0
+            else "below 0"
+            if d["high"] is not None and d["high"] < 0
+            else "spans 0"
+        )
+        out.append(
+            f"Product minus the strongest baseline on {label} ({names.get(h['best_baseline'], h['best_baseline'])}): "
+            f"{_ci(d)} (interval {sign})."
+        )
     return out
 
 
@@ -73,20 +109,63 @@ def rolling_table(m: dict) -> list[str]:
                 cells += ["not ranked (too few spenders)", "–"]
             else:
                 b = x.get("baseline")
-                cells += [f"{names.get(x.get('best_baseline'), x.get('best_baseline'))} {_pm(b['mean'], b['sd']) if b else 'n/a'}",
-                          _ci(x.get("difference"))]
+                cells += [
+                    f"{names.get(x.get('best_baseline'), x.get('best_baseline'))} {_pm(b['mean'], b['sd']) if b else 'n/a'}",
+                    _ci(x.get("difference")),
+                ]
         rows.append(cells)
     models = r["models"]
-    cols = (("normalized_gini", 3), ("spearman", 3), ("calibration_ratio", 2), ("decile_mape", 2), ("churn_ece", 3), ("churn_brier", 3),
-            ("interval_coverage", 2), ("next_order_mae_days", 1))
-    mean_rows = [[names.get(k, k)] + [_pm(d[c]["mean"], d[c]["std"], nd) if c in d else "–" for c, nd in cols] for k, d in models.items()]
-    return [f"Rolling cutoffs ({', '.join(c[:10] for c in r['cutoffs'])}): the product against the strongest baseline at each cutoff "
-            "(mean ± sd over seeds; difference with its 95% interval over customers and seeds).", "",
-            _md_table(["cutoff", "spenders", "product Gini", "strongest baseline (Gini)", "Gini difference", "product Spearman",
-                       "strongest baseline (Spearman)", "Spearman difference"], rows, "lrrlrrlr"), "",
-            "Mean ± sd over the cutoffs (each cutoff's value a mean over seeds):", "",
-            _md_table(["model", "normalized Gini", "Spearman", "total predicted / actual", "decile MAPE", "churn ECE", "churn Brier",
-                       "80% interval coverage", "next-order MAE (days)"], mean_rows), ""]
+    cols = (
+        ("normalized_gini", 3),
+        ("spearman", 3),
+        ("calibration_ratio", 2),
+        ("decile_mape", 2),
+        ("churn_ece", 3),
+        ("churn_brier", 3),
+        ("interval_coverage", 2),
+        ("next_order_mae_days", 1),
+    )
+    mean_rows = [
+        [names.get(k, k)] + [_pm(d[c]["mean"], d[c]["std"], nd) if c in d else "–" for c, nd in cols]
+        for k, d in models.items()
+    ]
+    return [
+        f"Rolling cutoffs ({', '.join(c[:10] for c in r['cutoffs'])}): the product against the strongest baseline at each cutoff "
+        "(mean ± sd over seeds; difference with its 95% interval over customers and seeds).",
+        "",
+        _md_table(
+            [
+                "cutoff",
+                "spenders",
+                "product Gini",
+                "strongest baseline (Gini)",
+                "Gini difference",
+                "product Spearman",
+                "strongest baseline (Spearman)",
+                "Spearman difference",
+            ],
+            rows,
+            "lrrlrrlr",
+        ),
+        "",
+        "Mean ± sd over the cutoffs (each cutoff's value a mean over seeds):",
+        "",
+        _md_table(
+            [
+                "model",
+                "normalized Gini",
+                "Spearman",
+                "total predicted / actual",
+                "decile MAPE",
+                "churn ECE",
+                "churn Brier",
+                "80% interval coverage",
+                "next-order MAE (days)",
+            ],
+            mean_rows,
+        ),
+        "",
+    ]
 
 
 def dataset_markdown(m: dict) -> str:
@@ -104,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         m = json.loads(Path(path).read_text())
         if "separability" not in m:
-            print(f"{path}: written by an older harness (no seeds, no separability); rerun insight eval", file=sys.stderr)
+            print(
+                f"{path}: written by an older harness (no seeds, no separability); rerun insight eval", file=sys.stderr
+            )
             return 1
         print(dataset_markdown(m))
         print()

@@ -1,4 +1,5 @@
 """`insight` command line: a thin shell over service.pipeline (the same layer the HTTP API calls)."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,6 @@ import time
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -52,8 +52,11 @@ class _Group(TyperGroup):
     context_class = _Context
 
     def format_commands(self, ctx, formatter) -> None:
-        rows = [(name, cmd.get_short_help_str(limit=10_000)) for name in self.list_commands(ctx)
-                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        rows = [
+            (name, cmd.get_short_help_str(limit=10_000))
+            for name in self.list_commands(ctx)
+            if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden
+        ]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
@@ -62,8 +65,12 @@ class _Group(TyperGroup):
 # Help as click formats it (rich_markup_mode=None): words wrap to the terminal and nothing is cut. Rich's option panels
 # truncated long values with "…" ("VIP=0.05,High=0.15,Medium=0…") at 80 columns and most of each line in a narrow one.
 _HELP = dict(no_args_is_help=True, rich_markup_mode=None, cls=_Group)
-app = typer.Typer(help="customer-insight: predict customer value and churn from behaviour and text, explain every tier.",
-                  add_completion=False, pretty_exceptions_enable=False, **_HELP)
+app = typer.Typer(
+    help="customer-insight: predict customer value and churn from behaviour and text, explain every tier.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    **_HELP,
+)
 data_app = typer.Typer(help="Data utilities.", **_HELP)
 app.add_typer(data_app, name="data")
 
@@ -81,8 +88,16 @@ class RichReporter(Reporter):
     @contextmanager
     def stage(self, name: str):
         t0 = time.perf_counter()
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=self.console, transient=True, disable=not self.console.is_terminal) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+            disable=not self.console.is_terminal,
+        ) as progress:
             # No live display into a file or pipe: it left an empty line per stage in logs.
             self._progress = progress
             progress.add_task(name, total=None)
@@ -117,6 +132,7 @@ def user_errors(fn):
         except CustomerNotFound as exc:
             err.print(f"[bold red]error:[/bold red] customer {exc.args[0]!r} is not in the store", highlight=False)
             raise typer.Exit(2)
+
     return wrapper
 
 
@@ -143,8 +159,11 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     pass
 
 
@@ -177,20 +196,32 @@ def _print_train_summary(result) -> None:
     cut = str(cuts.get("score", ""))[:10]
     n_data = _customers_in_data(summary)
     with_orders = f"{summary.customers:,} with an order by the cutoff {cut}"
-    t.add_row("customers", (f"{n_data:,} in the data; {with_orders} (tiers are cut on these)" if n_data is not None
-                            else f"{with_orders} (tiers are cut on these)"))
+    t.add_row(
+        "customers",
+        (
+            f"{n_data:,} in the data; {with_orders} (tiers are cut on these)"
+            if n_data is not None
+            else f"{with_orders} (tiers are cut on these)"
+        ),
+    )
     panel = m.get("panel_rows") or {}
     held_out = str(m.get("validation_customers", "")).startswith("held out")
     if "n_fit" in m:
         parts = ", ".join(f"{str(cuts.get(k, k))[:10]}: {n:,}" for k, n in panel.items())
         sampled = " (sampled down)" if panel and sum(panel.values()) != m["n_fit"] else ""
-        t.add_row("training rows", f"{m['n_fit']:,}{sampled} = one per customer with an order before each of {len(panel)} "
-                                   f"snapshots ({parts})" + ("; the validation customers are left out" if held_out else ""))
+        t.add_row(
+            "training rows",
+            f"{m['n_fit']:,}{sampled} = one per customer with an order before each of {len(panel)} "
+            f"snapshots ({parts})" + ("; the validation customers are left out" if held_out else ""),
+        )
     if "n_validation" in m:
         h = m.get("train_horizon_days", bundle.config.get("horizon_days"))
         who = "customers held out of training" if held_out else "customers"
-        t.add_row("validation rows", f"{m['n_validation']:,} = {who} with an order before {str(cuts.get('validation', ''))[:10]}, "
-                                     f"checked against their next {h} days")
+        t.add_row(
+            "validation rows",
+            f"{m['n_validation']:,} = {who} with an order before {str(cuts.get('validation', ''))[:10]}, "
+            f"checked against their next {h} days",
+        )
     t.add_row("time taken", f"{summary.seconds:.1f}s")
     err.print(t)
 
@@ -212,13 +243,16 @@ def _print_score_summary(result) -> None:
     cut = str(meta.get("cutoff", ""))[:10]
     unscored = len(meta.get("unscored_customers") or [])
     known = summary.customers + unscored
-    t.add_row("customers", f"{known:,} in the data = {summary.customers:,} scored (an order by the cutoff {cut}) + {unscored:,} "
-                           "not scored (no valid order by then)")
+    t.add_row(
+        "customers",
+        f"{known:,} in the data = {summary.customers:,} scored (an order by the cutoff {cut}) + {unscored:,} "
+        "not scored (no valid order by then)",
+    )
     t.add_row("time taken", f"{summary.seconds:.1f}s")
     err.print(t)
 
 
-def _parse_shares(spec: Optional[str]) -> Optional[dict]:
+def _parse_shares(spec: str | None) -> dict | None:
     """'VIP=0.05,High=0.15,Medium=0.3' -> dict."""
     if not spec:
         return None
@@ -228,9 +262,11 @@ def _parse_shares(spec: Optional[str]) -> Optional[dict]:
         raise ValueError(f"cannot parse {spec!r}: expected VIP=...,High=...,Medium=...")
 
 
-DASK_HELP = ("Run the per-customer work (features, embeddings, predictions, SHAP) on Dask and train with xgboost.dask. "
-             "SPEC: local:N (N local worker processes, stopped at the end) or a running scheduler's address "
-             "(tcp://HOST:PORT or HOST:PORT). Default: everything in this process.")
+DASK_HELP = (
+    "Run the per-customer work (features, embeddings, predictions, SHAP) on Dask and train with xgboost.dask. "
+    "SPEC: local:N (N local worker processes, stopped at the end) or a running scheduler's address "
+    "(tcp://HOST:PORT or HOST:PORT). Default: everything in this process."
+)
 
 
 @data_app.command("synth", cls=_Command)
@@ -241,7 +277,9 @@ def data_synth(
     out_dir: Path = typer.Option(..., "--out", help="Directory to write customers/orders/reviews/events into."),
     fmt: str = typer.Option("csv", "--format", help="csv, parquet or jsonl."),
     end: str = typer.Option("2025-12-31", "--end", help="Last day of the generated history."),
-    inject_errors: float = typer.Option(0.0, "--inject-errors", min=0.0, max=0.5, help="Fraction of rows to corrupt (to exercise validation)."),
+    inject_errors: float = typer.Option(
+        0.0, "--inject-errors", min=0.0, max=0.5, help="Fraction of rows to corrupt (to exercise validation)."
+    ),
 ):
     """Write synthetic, realistic input tables (deterministic by seed)."""
     from service.synth import generate, write_tables
@@ -260,27 +298,45 @@ def data_synth(
 def train(
     data: Path = typer.Option(..., "--data", help="Directory with the input tables."),
     out_dir: Path = typer.Option(..., "--out", help="Model bundle directory to write (replaced atomically)."),
-    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Latest data date (ISO); default: the last order."),
+    cutoff: str | None = typer.Option(None, "--cutoff", help="Latest data date (ISO); default: the last order."),
     horizon_days: int = typer.Option(90, "--horizon-days", min=1, help="Prediction horizon in days."),
     seed: int = typer.Option(0, "--seed"),
-    tier_shares: Optional[str] = typer.Option(None, "--tier-shares", help="e.g. VIP=0.05,High=0.15,Medium=0.3 (Low: the rest)."),
-    tier_amounts: Optional[str] = typer.Option(None, "--tier-amounts", help="Minimum predicted value per tier, e.g. VIP=1000,High=300,Medium=50."),
+    tier_shares: str | None = typer.Option(
+        None, "--tier-shares", help="e.g. VIP=0.05,High=0.15,Medium=0.3 (Low: the rest)."
+    ),
+    tier_amounts: str | None = typer.Option(
+        None, "--tier-amounts", help="Minimum predicted value per tier, e.g. VIP=1000,High=300,Medium=50."
+    ),
     no_text: bool = typer.Option(False, "--no-text", help="Tabular features only (no embeddings)."),
     currency: str = typer.Option("$", "--currency", help="Currency symbol for explanations."),
-    embedding_model: Optional[str] = typer.Option(None, "--embedding-model", envvar="INSIGHT_EMBEDDING_MODEL", help="Model folder or name."),
-    dask: Optional[str] = typer.Option(None, "--dask", metavar="SPEC", help=DASK_HELP),
+    embedding_model: str | None = typer.Option(
+        None, "--embedding-model", envvar="INSIGHT_EMBEDDING_MODEL", help="Model folder or name."
+    ),
+    dask: str | None = typer.Option(None, "--dask", metavar="SPEC", help=DASK_HELP),
 ):
     """Train the value and churn models and write a model bundle."""
-    from service.pipeline import TrainOptions, train as run_train
+    from service.pipeline import TrainOptions
+    from service.pipeline import train as run_train
 
-    opts = TrainOptions(cutoff=cutoff, horizon_days=horizon_days, seed=seed, tier_shares=_parse_shares(tier_shares),
-                        tier_amounts=_parse_shares(tier_amounts), currency=currency, embedding_model=embedding_model,
-                        text_sources=() if no_text else ("review", "browse"), dask=dask)
+    opts = TrainOptions(
+        cutoff=cutoff,
+        horizon_days=horizon_days,
+        seed=seed,
+        tier_shares=_parse_shares(tier_shares),
+        tier_amounts=_parse_shares(tier_amounts),
+        currency=currency,
+        embedding_model=embedding_model,
+        text_sources=() if no_text else ("review", "browse"),
+        dask=dask,
+    )
     result = run_train(data, out_dir, opts, reporter=RichReporter())
     _print_train_summary(result)
     m = result.bundle.metrics
     # The title on its own line: as a table title rich wrapped it to the narrow table's width.
-    err.print(f"validation (snapshot {result.bundle.config['validation_cutoff'][:10]}, later than the fit snapshots)", highlight=False)
+    err.print(
+        f"validation (snapshot {result.bundle.config['validation_cutoff'][:10]}, later than the fit snapshots)",
+        highlight=False,
+    )
     t = Table()
     t.add_column("model")
     t.add_column("metric")
@@ -290,7 +346,11 @@ def train(
     if "text_check" in m:
         tc = m["text_check"]
         t.add_row("text check: one booster with text", "normalized Gini", f"{tc['with_text']:.3f}")
-        t.add_row("  and one without", "normalized Gini", f"{tc['tabular_only']:.3f}" + ("" if tc["used"] else " (text left out)"))
+        t.add_row(
+            "  and one without",
+            "normalized Gini",
+            f"{tc['tabular_only']:.3f}" + ("" if tc["used"] else " (text left out)"),
+        )
     t.add_row("churn", "ROC-AUC", f"{m['churn']['roc_auc']:.3f}")
     t.add_row("", "PR-AUC", f"{m['churn']['pr_auc']:.3f}")
     err.print(t)
@@ -302,9 +362,11 @@ def train(
 def score(
     data: Path = typer.Option(..., "--data", help="Directory with the input tables."),
     model: Path = typer.Option(..., "--model", help="Model bundle directory."),
-    store: str = typer.Option(..., "--store", envvar="INSIGHT_STORE", help="Profile store: SQLite file path or database URL."),
-    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Score as of this date; default: the last order."),
-    dask: Optional[str] = typer.Option(None, "--dask", metavar="SPEC", help=DASK_HELP),
+    store: str = typer.Option(
+        ..., "--store", envvar="INSIGHT_STORE", help="Profile store: SQLite file path or database URL."
+    ),
+    cutoff: str | None = typer.Option(None, "--cutoff", help="Score as of this date; default: the last order."),
+    dask: str | None = typer.Option(None, "--dask", metavar="SPEC", help=DASK_HELP),
 ):
     """Score every customer; write profiles and the similar-customer index (the old ones stay if this fails)."""
     from service.pipeline import score as run_score
@@ -319,15 +381,27 @@ def _tier_table(frame) -> Table:
     from service.tiers import TIER_ORDER
 
     t = Table(title="tiers", title_justify="left")
-    for col, just in (("tier", "left"), ("customers", "right"), ("share", "right"), ("mean predicted value", "right"),
-                      ("min predicted value", "right"), ("mean churn probability", "right")):
+    for col, just in (
+        ("tier", "left"),
+        ("customers", "right"),
+        ("share", "right"),
+        ("mean predicted value", "right"),
+        ("min predicted value", "right"),
+        ("mean churn probability", "right"),
+    ):
         t.add_column(col, justify=just)
     n = len(frame)
     for tier in TIER_ORDER:
         f = frame[frame["tier"] == tier]
         if len(f):
-            t.add_row(tier, f"{len(f):,}", f"{len(f) / n:.1%}", f"{f['predicted_value'].mean():,.2f}",
-                      f"{f['predicted_value'].min():,.2f}", f"{f['churn_probability'].mean():.1%}")
+            t.add_row(
+                tier,
+                f"{len(f):,}",
+                f"{len(f) / n:.1%}",
+                f"{f['predicted_value'].mean():,.2f}",
+                f"{f['predicted_value'].min():,.2f}",
+                f"{f['churn_probability'].mean():.1%}",
+            )
     return t
 
 
@@ -339,9 +413,9 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON (same as the HTTP API)."),
 ):
     """Explain why a customer is in their tier (narrator from INSIGHT_LLM_PROVIDER: template, openai or hf)."""
+    from service.ask import explain_stored
     from service.config import get_settings
     from service.narrators import get_narrator
-    from service.ask import explain_stored
 
     try:
         # Shared with GET /v1/customers/{id}/explanation (contact data in customer texts masked), so the JSON is identical.
@@ -359,8 +433,10 @@ def explain(
 def eval_explanations(
     store: str = typer.Option(..., "--store", envvar="INSIGHT_STORE", help="Profile store."),
     n: int = typer.Option(50, "--n", min=1, help="Customers to explain (spread over the store)."),
-    llm_model: Optional[list[str]] = typer.Option(None, "--llm-model", help="Also evaluate this model on the configured openai server (repeatable)."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON here."),
+    llm_model: list[str] | None = typer.Option(
+        None, "--llm-model", help="Also evaluate this model on the configured openai server (repeatable)."
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON here."),
 ):
     """Explanation quality per narrator: faithfulness pass rate, top-driver coverage, length, latency."""
     from eval.explanation_quality import evaluate_narrators
@@ -383,12 +459,25 @@ def eval_explanations(
     for col in ("n", "pass", "1st try", "fallback", "top-3 drivers", "words", "p50 ms", "p95 ms"):
         t.add_column(col, justify="right")
     for label, r in report.items():
-        t.add_row(escape(label), str(r["customers"]), f"{r['pass_rate']:.0%}", f"{r['first_pass_rate']:.0%}", f"{r['fallback_rate']:.0%}",
-                  f"{r['driver_coverage']:.0%}", f"{r['mean_words']:.0f}", f"{r['latency_p50_ms']:.1f}", f"{r['latency_p95_ms']:.1f}")
+        t.add_row(
+            escape(label),
+            str(r["customers"]),
+            f"{r['pass_rate']:.0%}",
+            f"{r['first_pass_rate']:.0%}",
+            f"{r['fallback_rate']:.0%}",
+            f"{r['driver_coverage']:.0%}",
+            f"{r['mean_words']:.0f}",
+            f"{r['latency_p50_ms']:.1f}",
+            f"{r['latency_p95_ms']:.1f}",
+        )
     out.print(t)
     for label, r in report.items():
         if r["top_reasons"]:
-            out.print(f"[dim]{escape(label)}: most frequent failures: " + escape("; ".join(f"{k} ({v})" for k, v in r["top_reasons"])) + "[/dim]")
+            out.print(
+                f"[dim]{escape(label)}: most frequent failures: "
+                + escape("; ".join(f"{k} ({v})" for k, v in r["top_reasons"]))
+                + "[/dim]"
+            )
     if json_out:
         json_out.write_text(json.dumps(report, indent=2))
         out.print(f"results -> {json_out}")
@@ -398,12 +487,19 @@ def _print_explanation(exp) -> None:
     out.print(f"[bold]Why is customer {exp.customer_id} {exp.tier}?[/bold]")
     out.print(exp.narrative, highlight=False, markup=False)
     if exp.fallback:
-        out.print("[yellow]The LLM narrative failed the faithfulness check and was replaced by the template above. Reasons:[/yellow]", highlight=False)
+        out.print(
+            "[yellow]The LLM narrative failed the faithfulness check and was replaced by the template above. Reasons:[/yellow]",
+            highlight=False,
+        )
         for r in exp.check.reasons:
             out.print(f"[yellow]  - {escape(r)}[/yellow]", highlight=False)
         status = "[red]failed (fallback to template)[/red]"
     else:
-        status = "[green]passed[/green]" if exp.check.passed else "[red]failed: " + escape("; ".join(exp.check.reasons)) + "[/red]"
+        status = (
+            "[green]passed[/green]"
+            if exp.check.passed
+            else "[red]failed: " + escape("; ".join(exp.check.reasons)) + "[/red]"
+        )
     prompt = f"; prompt {exp.prompt_version}" if getattr(exp, "prompt_version", None) else ""
     out.print(f"[dim]narrator: {exp.narrator}; faithfulness check {status}; model {exp.model_version}{prompt}[/dim]")
 
@@ -416,7 +512,10 @@ def demo(
     workdir: Path = typer.Option(Path("demo-output"), "--workdir", help="Where data, model and store go."),
 ):
     """The whole story on generated data: synth -> train -> score -> 'why is customer X VIP?'."""
-    from service.pipeline import TrainOptions, explain as run_explain, score as run_score, train as run_train
+    from service.pipeline import TrainOptions
+    from service.pipeline import explain as run_explain
+    from service.pipeline import score as run_score
+    from service.pipeline import train as run_train
     from service.synth import generate, write_tables
 
     rep = RichReporter()
@@ -428,10 +527,16 @@ def demo(
     _print_train_summary(trained)
     m = trained.bundle.metrics
     tc = m.get("text_check")
-    err.print(f"validation normalized Gini {m['value']['normalized_gini']:.3f}"
-              + (f" (text check: {tc['with_text']:.3f} with text vs {tc['tabular_only']:.3f} without; text "
-                 + ("used)" if tc["used"] else "left out)") if tc else "")
-              + f"; churn ROC-AUC {m['churn']['roc_auc']:.3f}")
+    err.print(
+        f"validation normalized Gini {m['value']['normalized_gini']:.3f}"
+        + (
+            f" (text check: {tc['with_text']:.3f} with text vs {tc['tabular_only']:.3f} without; text "
+            + ("used)" if tc["used"] else "left out)")
+            if tc
+            else ""
+        )
+        + f"; churn ROC-AUC {m['churn']['roc_auc']:.3f}"
+    )
     err.print("[bold]3/4 scoring[/bold]")
     scored = run_score(data_dir, model_dir, store, reporter=rep)
     _print_score_summary(scored)
@@ -441,8 +546,14 @@ def demo(
     from service.store import ProfileStore
 
     ps = ProfileStore(store)
-    chosen = next((c for c in vip["customer_id"] if any(e["source"].startswith("review") for e in ps.get(c)["profile"]["evidence"])),
-                  vip["customer_id"].iloc[0])
+    chosen = next(
+        (
+            c
+            for c in vip["customer_id"]
+            if any(e["source"].startswith("review") for e in ps.get(c)["profile"]["evidence"])
+        ),
+        vip["customer_id"].iloc[0],
+    )
     ps.close()
     err.print(f"[bold]4/4 why is customer {chosen} VIP?[/bold]")
     _print_explanation(run_explain(chosen, store))
@@ -452,9 +563,18 @@ def demo(
 @app.command(cls=_Command)
 @user_errors
 def serve(
-    store: str = typer.Option(..., "--store", envvar="INSIGHT_STORE", help="Profile store: SQLite file path or database URL."),
-    model: Optional[Path] = typer.Option(None, "--model", envvar="INSIGHT_MODEL_DIR", help="Model bundle; default: the one the store was scored with."),
-    data: Optional[Path] = typer.Option(None, "--data", envvar="INSIGHT_DATA_DIR", help="Input tables of the batch run, so POST /v1/score merges a known customer's history."),
+    store: str = typer.Option(
+        ..., "--store", envvar="INSIGHT_STORE", help="Profile store: SQLite file path or database URL."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", envvar="INSIGHT_MODEL_DIR", help="Model bundle; default: the one the store was scored with."
+    ),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        envvar="INSIGHT_DATA_DIR",
+        help="Input tables of the batch run, so POST /v1/score merges a known customer's history.",
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
@@ -464,7 +584,15 @@ def serve(
 
     _check_port(host, port)  # a busy port is one line and exit 2, before the snapshot is loaded
     # soft_wrap: the "serving ... on http://..." line stays one line in a log, however long.
-    run(store=store, model_dir=model, data_dir=data, host=host, port=port, log_level=log_level, console=Console(stderr=True, soft_wrap=True))
+    run(
+        store=store,
+        model_dir=model,
+        data_dir=data,
+        host=host,
+        port=port,
+        log_level=log_level,
+        console=Console(stderr=True, soft_wrap=True),
+    )
 
 
 def _check_port(host: str, port: int) -> None:
@@ -476,28 +604,58 @@ def _check_port(host: str, port: int) -> None:
     except socket.gaierror as exc:
         raise ValueError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
     with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: only a live listener blocks the port
+        sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as uvicorn does: only a live listener blocks the port
         try:
             sock.bind(addr)
         except OSError as exc:
-            raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server using it? choose another --port)") from None
+            raise ValueError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server using it? choose another --port)"
+            ) from None
 
 
 @app.command("eval", cls=_Command)
 @user_errors
 def eval_cmd(
     dataset: str = typer.Option(..., "--dataset", help="synthetic, cdnow, olist or online-retail."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory, file or .zip (default: ../shared/data/<dataset>; synthetic: generated)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Report directory: report.md, metrics.json, plots (default: reports/<dataset>)."),
-    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Calibration cutoff (ISO date); default: per dataset, printed."),
-    horizon_days: Optional[int] = typer.Option(None, "--horizon-days", min=1, help="Holdout horizon in days; default: per dataset."),
-    train_horizon_days: Optional[int] = typer.Option(None, "--train-horizon-days", min=1, help="Horizon the RFM cells learn (default: the horizon, shortened to what the history allows); the product chooses its own."),
-    rolling: int = typer.Option(1, "--rolling", min=1, help="Number of cutoffs (the main one and earlier ones): mean and spread of each metric."),
-    step_days: Optional[int] = typer.Option(None, "--step-days", min=1, help="Days between rolling cutoffs (default: the horizon)."),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Dataset directory, file or .zip (default: ../shared/data/<dataset>; synthetic: generated).",
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="Report directory: report.md, metrics.json, plots (default: reports/<dataset>)."
+    ),
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="Calibration cutoff (ISO date); default: per dataset, printed."
+    ),
+    horizon_days: int | None = typer.Option(
+        None, "--horizon-days", min=1, help="Holdout horizon in days; default: per dataset."
+    ),
+    train_horizon_days: int | None = typer.Option(
+        None,
+        "--train-horizon-days",
+        min=1,
+        help="Horizon the RFM cells learn (default: the horizon, shortened to what the history allows); the product chooses its own.",
+    ),
+    rolling: int = typer.Option(
+        1, "--rolling", min=1, help="Number of cutoffs (the main one and earlier ones): mean and spread of each metric."
+    ),
+    step_days: int | None = typer.Option(
+        None, "--step-days", min=1, help="Days between rolling cutoffs (default: the horizon)."
+    ),
     no_ablation: bool = typer.Option(False, "--no-ablation", help="Skip the text-feature ablation."),
     n_boot: int = typer.Option(1000, "--bootstrap", min=10, help="Bootstrap resamples for the intervals."),
-    seed: int = typer.Option(0, "--seed", help="First seed (learned models use seed, seed + 1, ...; also the bootstrap's)."),
-    seeds: int = typer.Option(5, "--seeds", min=1, help="Fits per learned model (product, XGBoost tabular, ablation variants): mean ± sd over seeds, and intervals that include refit variance."),
+    seed: int = typer.Option(
+        0, "--seed", help="First seed (learned models use seed, seed + 1, ...; also the bootstrap's)."
+    ),
+    seeds: int = typer.Option(
+        5,
+        "--seeds",
+        min=1,
+        help="Fits per learned model (product, XGBoost tabular, ablation variants): mean ± sd over seeds, and intervals that include refit variance.",
+    ),
     customers: int = typer.Option(5000, "--customers", min=200, help="Synthetic dataset only: number of customers."),
 ):
     """Offline evaluation: the product against baselines (past spend, RFM, BG/NBD + Gamma-Gamma, XGBoost tabular) on one split."""
@@ -505,28 +663,63 @@ def eval_cmd(
 
     def show_split(split, ds):
         d = split.to_dict()
-        err.print(f"[bold]{escape(ds.name)}[/bold]: calibration to {d['cutoff'][:10]}, holdout {split.horizon_days} days to {d['holdout_end'][:10]}; "
-                  f"learned models fitted with {seeds} seed(s)", highlight=False)
+        err.print(
+            f"[bold]{escape(ds.name)}[/bold]: calibration to {d['cutoff'][:10]}, holdout {split.horizon_days} days to {d['holdout_end'][:10]}; "
+            f"learned models fitted with {seeds} seed(s)",
+            highlight=False,
+        )
         for n in split.notes:
             err.print(f"[dim]  {escape(n)}[/dim]", highlight=False)
         rej = ", ".join(f"{t}: {sum(r.values()):,}" for t, r in ds.reject_reasons().items()) or "none"
-        err.print(f"[dim]rows rejected by the input contract: {rej}; text: {', '.join(ds.text_sources) or 'none'}[/dim]", highlight=False)
+        err.print(
+            f"[dim]rows rejected by the input contract: {rej}; text: {', '.join(ds.text_sources) or 'none'}[/dim]",
+            highlight=False,
+        )
 
-    result = run_eval(EvalOptions(dataset=dataset, data=data, out=out_dir, cutoff=cutoff, horizon_days=horizon_days,
-                                  train_horizon_days=train_horizon_days, rolling=rolling, step_days=step_days, ablation=not no_ablation,
-                                  n_boot=n_boot, seed=seed, seeds=seeds, customers=customers),
-                      reporter=RichReporter(), on_split=show_split)
+    result = run_eval(
+        EvalOptions(
+            dataset=dataset,
+            data=data,
+            out=out_dir,
+            cutoff=cutoff,
+            horizon_days=horizon_days,
+            train_horizon_days=train_horizon_days,
+            rolling=rolling,
+            step_days=step_days,
+            ablation=not no_ablation,
+            n_boot=n_boot,
+            seed=seed,
+            seeds=seeds,
+            customers=customers,
+        ),
+        reporter=RichReporter(),
+        on_split=show_split,
+    )
     from rich import box
 
     sp = result.split
-    t = Table(title=f"{dataset}: future value over {sp['horizon_days']} days after {sp['cutoff'][:10]}, {sp['customers']:,} customers "
-                    f"({sp['buyers_in_holdout']:,} buy); mean ± sd over seeds, 95% intervals over customers and seeds",
-              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    cols = (("model", "model"), ("norm. Gini", "gini"), ("Spearman", "spearman"), ("pred. /\nactual", "calibration_ratio"),
-            ("churn\nECE", "churn_ece"))
+    t = Table(
+        title=f"{dataset}: future value over {sp['horizon_days']} days after {sp['cutoff'][:10]}, {sp['customers']:,} customers "
+        f"({sp['buyers_in_holdout']:,} buy); mean ± sd over seeds, 95% intervals over customers and seeds",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    cols = (
+        ("model", "model"),
+        ("norm. Gini", "gini"),
+        ("Spearman", "spearman"),
+        ("pred. /\nactual", "calibration_ratio"),
+        ("churn\nECE", "churn_ece"),
+    )
     for name, _ in cols:
-        t.add_column(name, justify="left" if name == "model" else "right", min_width=12 if name == "model" else None,
-                     max_width=14 if name == "model" else None, no_wrap=name != "model")
+        t.add_column(
+            name,
+            justify="left" if name == "model" else "right",
+            min_width=12 if name == "model" else None,
+            max_width=14 if name == "model" else None,
+            no_wrap=name != "model",
+        )
     for r in result.headline:
         if "error" in r:
             t.add_row(escape(r["model"]), "[red]failed[/red]", *[""] * (len(cols) - 2))

@@ -5,9 +5,10 @@ in money, each customer's contributions are scaled by the secant slope of the li
 base margin and the customer's margin: the scaled contributions then add up exactly to
 (prediction - baseline prediction), and the slope stays bounded even when contributions cancel.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -104,7 +105,7 @@ class PeerPercentiles:
 
     GRID = np.linspace(0, 1, 101)
 
-    def fit(self, features: pd.DataFrame) -> "PeerPercentiles":
+    def fit(self, features: pd.DataFrame) -> PeerPercentiles:
         self.quantiles_ = {}
         for col in HEADLINE.values():
             if col in features:
@@ -130,14 +131,19 @@ class PeerPercentiles:
         return {"quantiles": self.quantiles_}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "PeerPercentiles":
+    def from_dict(cls, d: dict) -> PeerPercentiles:
         p = cls()
         p.quantiles_ = {k: list(v) for k, v in d["quantiles"].items()}
         return p
 
 
-def driver_records(features: pd.DataFrame, family_names: list[str], value_contrib: np.ndarray,
-                   churn_contrib: np.ndarray, peers: PeerPercentiles) -> list[list[dict]]:
+def driver_records(
+    features: pd.DataFrame,
+    family_names: list[str],
+    value_contrib: np.ndarray,
+    churn_contrib: np.ndarray,
+    peers: PeerPercentiles,
+) -> list[list[dict]]:
     """One list of driver dicts per customer, families ordered by |value contribution|, largest first.
 
     Each driver: name (family), feature, value, percentile, contribution (currency, signed),
@@ -158,13 +164,15 @@ def driver_records(features: pd.DataFrame, family_names: list[str], value_contri
         for j in order[i]:
             fam = family_names[j]
             v, p = values[fam][i], pcts[fam][i]
-            recs.append({
-                "name": fam,
-                "feature": HEADLINE.get(fam),
-                "value": None if not np.isfinite(v) else round(float(v), 4),
-                "percentile": None if not np.isfinite(p) else round(float(p), 1),
-                "contribution": round(float(value_contrib[i, j]), 2),
-                "churn_contribution": round(float(churn_contrib[i, j]), 4),
-            })
+            recs.append(
+                {
+                    "name": fam,
+                    "feature": HEADLINE.get(fam),
+                    "value": None if not np.isfinite(v) else round(float(v), 4),
+                    "percentile": None if not np.isfinite(p) else round(float(p), 1),
+                    "contribution": round(float(value_contrib[i, j]), 2),
+                    "churn_contribution": round(float(churn_contrib[i, j]), 4),
+                }
+            )
         out.append(recs)
     return out

@@ -6,6 +6,7 @@ data to quote, never instructions: the template narrator only ever quotes them i
 marks, and the check refuses any narrative whose tier, numbers, driver directions or quotes do not
 match the facts.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,17 +24,33 @@ TOP_DRIVERS = 5
 
 class Driver(BaseModel):
     name: str = Field(description="Readable driver family, e.g. 'frequency' or 'review text'.", examples=["frequency"])
-    value: float | None = Field(description="The customer's raw value of the family's headline feature.", examples=[14.0])
-    contribution: float = Field(description="Signed contribution to predicted value, in currency (SHAP, scaled from margin).", examples=[420.1])
-    percentile: float | None = Field(default=None, description="Peer percentile (0-100) of the raw value among scored customers.", examples=[98.5])
-    feature: str | None = Field(default=None, description="The headline feature behind the value.", examples=["frequency"])
+    value: float | None = Field(
+        description="The customer's raw value of the family's headline feature.", examples=[14.0]
+    )
+    contribution: float = Field(
+        description="Signed contribution to predicted value, in currency (SHAP, scaled from margin).", examples=[420.1]
+    )
+    percentile: float | None = Field(
+        default=None, description="Peer percentile (0-100) of the raw value among scored customers.", examples=[98.5]
+    )
+    feature: str | None = Field(
+        default=None, description="The headline feature behind the value.", examples=["frequency"]
+    )
     unit: str | None = Field(default=None, description="What the value counts.", examples=["purchases"])
-    churn_contribution: float | None = Field(default=None, description="Signed contribution to churn probability, in probability points.", examples=[-0.04])
+    churn_contribution: float | None = Field(
+        default=None, description="Signed contribution to churn probability, in probability points.", examples=[-0.04]
+    )
 
 
 class Evidence(BaseModel):
-    text: str = Field(description="Verbatim text written or browsed by the customer.", examples=["Bulk order for our office again, arrived on time."])
-    source: str = Field(description="Where the text comes from: review (with date and rating) or browsing (with event type and date).", examples=["review 2025-11-02, 5/5"])
+    text: str = Field(
+        description="Verbatim text written or browsed by the customer.",
+        examples=["Bulk order for our office again, arrived on time."],
+    )
+    source: str = Field(
+        description="Where the text comes from: review (with date and rating) or browsing (with event type and date).",
+        examples=["review 2025-11-02, 5/5"],
+    )
 
 
 class CheckResult(BaseModel):
@@ -57,12 +74,23 @@ class Facts(BaseModel):
     evidence: list[Evidence]
     model_version: str
     scored_at: str
-    churn_band: str | None = Field(default=None, description="Churn risk as low / medium / high (bands from the playbook).")
-    next_action: str | None = Field(default=None, description="The playbook's next action for the customer's tier and churn band.")
-    next_order_date: str | None = Field(default=None, description="Expected date of the next order (ISO date), when the profile has it.")
-    value_interval: list[float] | None = Field(default=None, description="80% interval [low, high] around the predicted value, when the profile has it.")
-    figures: dict[str, float] = Field(default_factory=dict, description="Further facts the prose may state: spend in the last and the "
-                                      "previous 90 days, purchases, reviews, historic value, expected orders, exact amounts near a threshold.")
+    churn_band: str | None = Field(
+        default=None, description="Churn risk as low / medium / high (bands from the playbook)."
+    )
+    next_action: str | None = Field(
+        default=None, description="The playbook's next action for the customer's tier and churn band."
+    )
+    next_order_date: str | None = Field(
+        default=None, description="Expected date of the next order (ISO date), when the profile has it."
+    )
+    value_interval: list[float] | None = Field(
+        default=None, description="80% interval [low, high] around the predicted value, when the profile has it."
+    )
+    figures: dict[str, float] = Field(
+        default_factory=dict,
+        description="Further facts the prose may state: spend in the last and the "
+        "previous 90 days, purchases, reviews, historic value, expected orders, exact amounts near a threshold.",
+    )
 
 
 class Explanation(BaseModel):
@@ -74,17 +102,28 @@ class Explanation(BaseModel):
     narrative: str = Field(description="Plain-language answer to 'why is this customer in this tier'.")
     drivers: list[Driver]
     evidence: list[Evidence]
-    narrator: Literal["template", "openai", "hf"] = Field(description="Which narrator wrote the narrative that is returned.")
+    narrator: Literal["template", "openai", "hf"] = Field(
+        description="Which narrator wrote the narrative that is returned."
+    )
     check: CheckResult
     fallback: bool = Field(description="True when an LLM narrative failed the check and was replaced by the template.")
     model_version: str
     horizon_days: int
     churn_probability: float
     rfm_segment: str
-    prompt_version: str | None = Field(default=None, description="Version of the LLM prompt files behind the narrative (also kept on a fallback, naming the prompt whose narrative was rejected); None for the template narrator.", examples=["narrator-v1-1a2b3c4d"])
-    next_action: str | None = Field(default=None, description="The suggested next action for the agent: the playbook's action for the customer's tier and "
-                                    "churn band (prompts/playbook.toml), as the LLM narrator phrased it when its narrative passed the check.")
-    churn_band: str | None = Field(default=None, description="Churn risk as low / medium / high (bands from the playbook).", examples=["low"])
+    prompt_version: str | None = Field(
+        default=None,
+        description="Version of the LLM prompt files behind the narrative (also kept on a fallback, naming the prompt whose narrative was rejected); None for the template narrator.",
+        examples=["narrator-v1-1a2b3c4d"],
+    )
+    next_action: str | None = Field(
+        default=None,
+        description="The suggested next action for the agent: the playbook's action for the customer's tier and "
+        "churn band (prompts/playbook.toml), as the LLM narrator phrased it when its narrative passed the check.",
+    )
+    churn_band: str | None = Field(
+        default=None, description="Churn risk as low / medium / high (bands from the playbook).", examples=["low"]
+    )
 
 
 def facts_from_profile(profile: dict, meta: dict, top: int = TOP_DRIVERS) -> Facts:
@@ -93,8 +132,13 @@ def facts_from_profile(profile: dict, meta: dict, top: int = TOP_DRIVERS) -> Fac
     tier = profile["tier"]
     idx = TIER_ORDER.index(tier)
     next_tier = TIER_ORDER[idx - 1] if idx > 0 else None
-    drivers = [Driver(unit=UNITS.get(d.get("feature") or ""), **{k: d.get(k) for k in ("name", "value", "contribution", "percentile", "feature", "churn_contribution")})
-               for d in profile["profile"]["drivers"][:top]]
+    drivers = [
+        Driver(
+            unit=UNITS.get(d.get("feature") or ""),
+            **{k: d.get(k) for k in ("name", "value", "contribution", "percentile", "feature", "churn_contribution")},
+        )
+        for d in profile["profile"]["drivers"][:top]
+    ]
     inner = profile["profile"]
     feats = inner.get("features") or {}
     churn = float(profile["churn_probability"])
@@ -108,7 +152,15 @@ def facts_from_profile(profile: dict, meta: dict, top: int = TOP_DRIVERS) -> Fac
     except Exception:  # noqa: BLE001 - a broken playbook file costs the advice, never the explanation
         pass
     figures: dict[str, float] = {}
-    for key in ("spend_recent", "spend_prior", "review_count", "frequency", "monetary_total", "recency_days", "ipi_mean_days"):
+    for key in (
+        "spend_recent",
+        "spend_prior",
+        "review_count",
+        "frequency",
+        "monetary_total",
+        "recency_days",
+        "ipi_mean_days",
+    ):
         if feats.get(key) is not None:
             figures[key] = float(feats[key])
     for key in ("historic_value", "expected_orders", "avg_days_between_orders"):
@@ -119,22 +171,37 @@ def facts_from_profile(profile: dict, meta: dict, top: int = TOP_DRIVERS) -> Fac
         if name in thresholds:
             figures[f"floor_{name}"] = float(thresholds[name])
     interval = inner.get("value_interval")
-    interval = [round(float(x), 2) for x in interval] if isinstance(interval, (list, tuple)) and len(interval) == 2 and \
-        all(isinstance(x, (int, float)) and math.isfinite(x) for x in interval) else None
+    interval = (
+        [round(float(x), 2) for x in interval]
+        if isinstance(interval, (list, tuple))
+        and len(interval) == 2
+        and all(isinstance(x, (int, float)) and math.isfinite(x) for x in interval)
+        else None
+    )
     if interval and not interval[0] <= round(float(profile["predicted_value"]), 2) <= interval[1]:
         interval = None  # a range that does not hold the prediction would read as a contradiction: not stated
     nod = inner.get("next_order_date")
     return Facts(
-        churn_band=band, next_action=action, next_order_date=nod if isinstance(nod, str) and nod else None, value_interval=interval,
+        churn_band=band,
+        next_action=action,
+        next_order_date=nod if isinstance(nod, str) and nod else None,
+        value_interval=interval,
         figures=figures,
-        customer_id=profile["customer_id"], tier=tier, predicted_value=round(profile["predicted_value"], 2),
-        horizon_days=int(meta["horizon_days"]), currency=meta.get("currency", "$"),
+        customer_id=profile["customer_id"],
+        tier=tier,
+        predicted_value=round(profile["predicted_value"], 2),
+        horizon_days=int(meta["horizon_days"]),
+        currency=meta.get("currency", "$"),
         value_rank_pct=round(profile["value_rank_pct"], 1),
         tier_floor=round(thresholds[tier], 2) if tier in thresholds else None,
-        next_tier=next_tier, next_tier_floor=round(thresholds[next_tier], 2) if next_tier else None,
-        churn_probability=round(profile["churn_probability"], 4), rfm_segment=rfm_label(profile["rfm_segment"], feats.get("frequency"), inner.get("rfm")),
-        drivers=drivers, evidence=[Evidence(**e) for e in profile["profile"].get("evidence", [])],
-        model_version=profile["model_version"], scored_at=profile["scored_at"],
+        next_tier=next_tier,
+        next_tier_floor=round(thresholds[next_tier], 2) if next_tier else None,
+        churn_probability=round(profile["churn_probability"], 4),
+        rfm_segment=rfm_label(profile["rfm_segment"], feats.get("frequency"), inner.get("rfm")),
+        drivers=drivers,
+        evidence=[Evidence(**e) for e in profile["profile"].get("evidence", [])],
+        model_version=profile["model_version"],
+        scored_at=profile["scored_at"],
     )
 
 
@@ -151,13 +218,21 @@ class Draft(BaseModel):
     """One narration attempt as a narrator that can take feedback returns it (see service.narrators.llm)."""
 
     narrative: str = ""
-    reasons: list[str] = Field(default_factory=list, description="Failures the narrator found itself (unparseable output, unknown driver, ...).")
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Failures the narrator found itself (unparseable output, unknown driver, ...).",
+    )
     quotes: list[str] = Field(default_factory=list, description="The verbatim quotes the narrative contains.")
-    checked_facts: Facts | None = Field(default=None, description="The facts as the narrator saw them (texts redacted and capped); the check uses these.")
+    checked_facts: Facts | None = Field(
+        default=None,
+        description="The facts as the narrator saw them (texts redacted and capped); the check uses these.",
+    )
     next_action: str | None = None
     raw: str | None = Field(default=None, description="The model's raw answer, fed back on a retry.")
     prompt_version: str | None = None
-    error: bool = Field(default=False, description="The call itself failed (timeout, connection): no retry, nothing cached.")
+    error: bool = Field(
+        default=False, description="The call itself failed (timeout, connection): no retry, nothing cached."
+    )
 
 
 def money(x: float, currency: str) -> str:
@@ -202,8 +277,12 @@ class TemplateNarrator:
         lines = []
         # The threshold the value is measured against: amounts that round to the same cent get more decimals.
         ref = facts.tier_floor if facts.tier == "VIP" or facts.next_tier is None else facts.next_tier_floor
-        ref_exact = fig.get(f"floor_{facts.tier if facts.tier == 'VIP' or facts.next_tier is None else facts.next_tier}", ref)
-        value_txt, ref_txt = distinct_money(exact, ref_exact, c) if ref is not None else (money(facts.predicted_value, c), "")
+        ref_exact = fig.get(
+            f"floor_{facts.tier if facts.tier == 'VIP' or facts.next_tier is None else facts.next_tier}", ref
+        )
+        value_txt, ref_txt = (
+            distinct_money(exact, ref_exact, c) if ref is not None else (money(facts.predicted_value, c), "")
+        )
         interval = ""
         if facts.value_interval:
             lo, hi = facts.value_interval
@@ -212,8 +291,10 @@ class TemplateNarrator:
             rank = f"more than {facts.value_rank_pct:.1f}% of scored customers"
         else:
             rank = "one of the lowest forecasts among scored customers"
-        lines.append(f"Customer {facts.customer_id} is in the {facts.tier} tier: the model expects {value_txt} of spend in the next "
-                     f"{facts.horizon_days} days{interval}, {rank}.")
+        lines.append(
+            f"Customer {facts.customer_id} is in the {facts.tier} tier: the model expects {value_txt} of spend in the next "
+            f"{facts.horizon_days} days{interval}, {rank}."
+        )
         if facts.tier == "VIP" and facts.tier_floor is not None:
             lines.append(f"VIP starts at {ref_txt}.")
         elif facts.tier_floor is not None and facts.next_tier:
@@ -236,29 +317,44 @@ class TemplateNarrator:
                     if agree:
                         line += ", for example " + " ".join(f"\u201c{e.text}\u201d ({e.source})" for e in agree[:2])
                     elif review_quotes.get(d.contribution <= 0):
-                        line += " (none of the reviews shown here is critical; the model reads the wording as a whole)" if d.contribution < 0 \
+                        line += (
+                            " (none of the reviews shown here is critical; the model reads the wording as a whole)"
+                            if d.contribution < 0
                             else " (the reviews shown here are critical; the model reads the wording as a whole)"
+                        )
                 lines.append(line + ".")
         chance = f"{facts.churn_probability * 100:.0f}% chance of no purchase in the next {facts.horizon_days} days"
-        lines.append(f"Churn risk: {f'{facts.churn_band} ({chance})' if facts.churn_band else chance}. RFM segment: {facts.rfm_segment}.")
+        lines.append(
+            f"Churn risk: {f'{facts.churn_band} ({chance})' if facts.churn_band else chance}. RFM segment: {facts.rfm_segment}."
+        )
         history = []
         spent = fig.get("historic_value", fig.get("monetary_total"))
         if spent is not None and fig.get("frequency") is not None:
             n = int(round(fig["frequency"]))
-            history.append(f"So far they have spent {money(spent, c)} over {'one purchase' if n == 1 else f'{n:,} purchases'}" if n >= 1
-                           else "No purchases kept so far (every order was returned or cancelled)")
+            history.append(
+                f"So far they have spent {money(spent, c)} over {'one purchase' if n == 1 else f'{n:,} purchases'}"
+                if n >= 1
+                else "No purchases kept so far (every order was returned or cancelled)"
+            )
         if fig.get("avg_days_between_orders") is not None and fig.get("frequency", 0) >= 2:
             history.append(f"they buy every {round(fig['avg_days_between_orders']):,} days on average")
         if fig.get("expected_orders") is not None:
-            history.append(f"about {fig['expected_orders']:.1f} orders are expected in the next {facts.horizon_days} days")
+            history.append(
+                f"about {fig['expected_orders']:.1f} orders are expected in the next {facts.horizon_days} days"
+            )
         if facts.next_order_date:
             history.append(f"the next one around {facts.next_order_date}")
         if history:
             lines.append("; ".join(history) + ".")
         if other_quotes:
-            lines.append("In their reviews: " + " ".join(f"\u201c{e.text}\u201d ({e.source})." for e in other_quotes[:2]))
+            lines.append(
+                "In their reviews: " + " ".join(f"\u201c{e.text}\u201d ({e.source})." for e in other_quotes[:2])
+            )
         if browsing:
-            lines.append("Recently looked at (browsing, not their words): " + " ".join(f"\u201c{e.text}\u201d ({e.source})." for e in browsing[:1]))
+            lines.append(
+                "Recently looked at (browsing, not their words): "
+                + " ".join(f"\u201c{e.text}\u201d ({e.source})." for e in browsing[:1])
+            )
         if facts.next_action:
             lines.append(f"Suggested next action: {facts.next_action}")
         return "\n".join(lines)
@@ -302,19 +398,36 @@ _TIER_CLAIM_WIDE = re.compile(
     r"\b(?:is|are|be|being|been|becomes?|became|as|into|call(?:ed|s|ing)?|treat(?:ed|s|ing)?|label(?:l?ed|s)?|classif(?:y|ied|ies)"
     r"|rank(?:ed|s)?|upgrade[ds]?|promote[ds]?|make[s]?|made|deserves?|qualif(?:y|ies|ied)|consider(?:ed|s)?|count(?:ed|s)? as)\s+"
     r"(?:(?:him|her|them|it|this|that|the|customer|client|a|an|our|one|of|to|true|real|top|genuine|new|now|already|clearly"
-    r"|definitely|really|fully|tier|status|level)\s+){0,4}" + _TIER_NAME + r"\b")
-_TIER_NOUN = re.compile(r"\b" + _TIER_NAME + r"[- ](?:tier|customer|client|status|member|level|segment|account|treatment|perks?)s?\b")
+    r"|definitely|really|fully|tier|status|level)\s+){0,4}" + _TIER_NAME + r"\b"
+)
+_TIER_NOUN = re.compile(
+    r"\b" + _TIER_NAME + r"[- ](?:tier|customer|client|status|member|level|segment|account|treatment|perks?)s?\b"
+)
 _VIP_ANY = re.compile(r"\bvip\b", re.I)
 # A mention of another tier as a target or a threshold is no claim: "VIP starts at $153", "short of the VIP tier".
-_TARGET_BEFORE = re.compile(r"(?:reach(?:es|ing)?|next|short of|below|under|above|away from|gap|distance|close|closer|near|nearer|toward|towards"
-                            r"|from|than|up to|path to|way to)\W+(?:\w+\W+){0,2}$", re.I)
-_THRESHOLD_AFTER = re.compile(r"^\W{0,3}(?:tier\W+)?(?:starts?|begins?|threshold|floor|cut-?off|requires?|needs?|is reached|at \$|would)", re.I)
+_TARGET_BEFORE = re.compile(
+    r"(?:reach(?:es|ing)?|next|short of|below|under|above|away from|gap|distance|close|closer|near|nearer|toward|towards"
+    r"|from|than|up to|path to|way to)\W+(?:\w+\W+){0,2}$",
+    re.I,
+)
+_THRESHOLD_AFTER = re.compile(
+    r"^\W{0,3}(?:tier\W+)?(?:starts?|begins?|threshold|floor|cut-?off|requires?|needs?|is reached|at \$|would)", re.I
+)
 _UP = re.compile(r"\b(adds?|lifts?|raises?|increases?|pushes? up|boosts?)\b", re.I)
 _DOWN = re.compile(r"\b(takes? off|lowers?|reduces?|holds? back|pulls? down|subtracts?|cuts?)\b", re.I)
 
 
 def _allowed_numbers(f: Facts) -> list[float]:
-    nums = [f.predicted_value, f.value_rank_pct, f.horizon_days, f.churn_probability * 100, f.churn_probability, 5.0, 80.0, 90.0]
+    nums = [
+        f.predicted_value,
+        f.value_rank_pct,
+        f.horizon_days,
+        f.churn_probability * 100,
+        f.churn_probability,
+        5.0,
+        80.0,
+        90.0,
+    ]
     nums += [x for x in (f.tier_floor, f.next_tier_floor) if x is not None]
     nums += list(f.figures.values()) + list(f.value_interval or [])
     for d in f.drivers:
@@ -364,17 +477,24 @@ def _other_tier_claims(unquoted: str, tier: str) -> set[str]:
         name = "VIP" if name.lower() == "vip" else name
         if name == tier:
             continue
-        before, after = unquoted[max(0, start - 40):start], unquoted[end:end + 30]
+        before, after = unquoted[max(0, start - 40) : start], unquoted[end : end + 30]
         if _THRESHOLD_AFTER.search(after) or (not verb and _TARGET_BEFORE.search(before)):
             continue
-        if verb and _TARGET_BEFORE.search(before) and not re.search(r"\b(?:is|are|as|call|treat|label|upgrade|promote)\w*\W+(?:\w+\W+){0,3}$", before[-25:], re.I):
+        if (
+            verb
+            and _TARGET_BEFORE.search(before)
+            and not re.search(
+                r"\b(?:is|are|as|call|treat|label|upgrade|promote)\w*\W+(?:\w+\W+){0,3}$", before[-25:], re.I
+            )
+        ):
             continue
         claims.add(name)
     return claims
 
 
-def check_narrative(narrative: str, facts: Facts, all_driver_names: set[str] | None = None,
-                    quotes: list[str] | None = None) -> CheckResult:
+def check_narrative(
+    narrative: str, facts: Facts, all_driver_names: set[str] | None = None, quotes: list[str] | None = None
+) -> CheckResult:
     """Every number, tier, driver direction and quote in ``narrative`` must match ``facts``.
 
     ``quotes``: the quotations the narrator declares it made (an LLM narrator knows them exactly); they
@@ -411,7 +531,9 @@ def check_narrative(narrative: str, facts: Facts, all_driver_names: set[str] | N
             up, down = bool(_UP.search(sentence)), bool(_DOWN.search(sentence))
             if up != down:  # one clear direction in the sentence
                 if (d.contribution > 0) != up:
-                    reasons.append(f"driver '{name}' is said to {'raise' if up else 'lower'} the value, but its contribution is {d.contribution:+,.2f}")
+                    reasons.append(
+                        f"driver '{name}' is said to {'raise' if up else 'lower'} the value, but its contribution is {d.contribution:+,.2f}"
+                    )
     return CheckResult(passed=not reasons, reasons=list(dict.fromkeys(reasons)))
 
 
@@ -452,7 +574,9 @@ def _safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {redact(str(exc), cards=True) or ''}"[:300]
 
 
-def narrate_checked(facts: Facts, narrator: Narrator, question: str | None = None, retries: int = LLM_RETRIES) -> Outcome:
+def narrate_checked(
+    facts: Facts, narrator: Narrator, question: str | None = None, retries: int = LLM_RETRIES
+) -> Outcome:
     """Narrate and check; a failing LLM narrative is retried with its failures fed back, then replaced by the template.
 
     A narrator with a ``draft(facts, question, feedback=..., previous=...)`` method (service.narrators.llm)
@@ -476,19 +600,32 @@ def narrate_checked(facts: Facts, narrator: Narrator, question: str | None = Non
                 raise
             draft = Draft(reasons=[f"the narrator failed: {_safe_error(exc)}"], error=True)
         if draft.narrative:
-            check = check_narrative(draft.narrative, draft.checked_facts or facts, ALL_DRIVER_NAMES, quotes=draft.quotes)
+            check = check_narrative(
+                draft.narrative, draft.checked_facts or facts, ALL_DRIVER_NAMES, quotes=draft.quotes
+            )
             reasons = list(dict.fromkeys([*draft.reasons, *check.reasons]))
         else:
             reasons = draft.reasons or ["the narrator returned no narrative"]
-        attempts.append(Attempt(draft=draft, check=CheckResult(passed=not reasons, reasons=reasons), seconds=time.perf_counter() - t0))
+        attempts.append(
+            Attempt(
+                draft=draft, check=CheckResult(passed=not reasons, reasons=reasons), seconds=time.perf_counter() - t0
+            )
+        )
         if not reasons or draft.error:
             break
         feedback, previous = reasons, draft
     last = attempts[-1]
     prompt_version = last.draft.prompt_version
     if last.check.passed or is_template:
-        return Outcome(attempts=attempts, narrative=last.draft.narrative, narrator=narrator.name, check=last.check, fallback=False,
-                       next_action=last.draft.next_action, prompt_version=prompt_version)
+        return Outcome(
+            attempts=attempts,
+            narrative=last.draft.narrative,
+            narrator=narrator.name,
+            check=last.check,
+            fallback=False,
+            next_action=last.draft.next_action,
+            prompt_version=prompt_version,
+        )
     # Fall back. The reasons of the rejected LLM narratives are kept: they are what the caller needs to see.
     if len(attempts) == 1:
         reasons = last.check.reasons
@@ -498,9 +635,15 @@ def narrate_checked(facts: Facts, narrator: Narrator, question: str | None = Non
             for r in a.check.reasons:
                 seen.setdefault(r, []).append(i)
         reasons = [f"attempt{'s' if len(ix) > 1 else ''} {', '.join(map(str, ix))}: {r}" for r, ix in seen.items()]
-    return Outcome(attempts=attempts, narrative=TemplateNarrator().narrate(facts, question), narrator=TemplateNarrator.name,
-                   check=CheckResult(passed=False, reasons=reasons), fallback=True, prompt_version=prompt_version,
-                   cacheable=not any(a.draft.error for a in attempts))
+    return Outcome(
+        attempts=attempts,
+        narrative=TemplateNarrator().narrate(facts, question),
+        narrator=TemplateNarrator.name,
+        check=CheckResult(passed=False, reasons=reasons),
+        fallback=True,
+        prompt_version=prompt_version,
+        cacheable=not any(a.draft.error for a in attempts),
+    )
 
 
 def explain_facts(facts: Facts, narrator: Narrator, question: str | None = None) -> Explanation:
@@ -515,12 +658,24 @@ def explain_facts(facts: Facts, narrator: Narrator, question: str | None = None)
         if hit is not None:
             return hit
     outcome = narrate_checked(facts, narrator, question)
-    exp = Explanation(customer_id=facts.customer_id, tier=facts.tier, predicted_value=facts.predicted_value,
-                      narrative=outcome.narrative, drivers=facts.drivers, evidence=facts.evidence, narrator=outcome.narrator,
-                      check=outcome.check, fallback=outcome.fallback, model_version=facts.model_version,
-                      horizon_days=facts.horizon_days, churn_probability=facts.churn_probability, rfm_segment=facts.rfm_segment,
-                      prompt_version=outcome.prompt_version, next_action=outcome.next_action or facts.next_action,
-                      churn_band=facts.churn_band)
+    exp = Explanation(
+        customer_id=facts.customer_id,
+        tier=facts.tier,
+        predicted_value=facts.predicted_value,
+        narrative=outcome.narrative,
+        drivers=facts.drivers,
+        evidence=facts.evidence,
+        narrator=outcome.narrator,
+        check=outcome.check,
+        fallback=outcome.fallback,
+        model_version=facts.model_version,
+        horizon_days=facts.horizon_days,
+        churn_probability=facts.churn_probability,
+        rfm_segment=facts.rfm_segment,
+        prompt_version=outcome.prompt_version,
+        next_action=outcome.next_action or facts.next_action,
+        churn_band=facts.churn_band,
+    )
     if cache is not None and outcome.cacheable:
         cache.put(facts, narrator, question, exp)
     return exp

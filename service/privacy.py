@@ -14,6 +14,7 @@ Card numbers: only digit runs of 13-19 digits (plain, or in groups of 3-6 digits
 spaces or hyphens, as cards are printed) that pass the Luhn check are masked, so order references
 (a 16-digit number fails Luhn 9 times in 10), amounts, prices and dates survive.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,9 @@ EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 CARD_MASK = "[card]"
 
-_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])")
+_EMAIL = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+)
 
 # Digit runs: digit groups joined by single spaces or hyphens (e.g. 4111 1111 1111 1111). A card inside a longer run
 # ("qty 2 4111 1111 1111 1111") is found by trying every span of whole groups, see _card_sub.
@@ -77,7 +80,7 @@ def _card_sub(m: re.Match) -> str:
                 break
             if n_digits < lo:
                 continue
-            span = groups[i:j + 1]
+            span = groups[i : j + 1]
             if len(span) > 1 and not all(_CARD_GROUP[0] <= e - s <= _CARD_GROUP[1] for s, e in span):
                 continue
             if luhn_ok("".join(run[s:e] for s, e in span)):
@@ -85,7 +88,7 @@ def _card_sub(m: re.Match) -> str:
         if found is None:
             i += 1
             continue
-        pieces += [run[pos:groups[i][0]], CARD_MASK]
+        pieces += [run[pos : groups[i][0]], CARD_MASK]
         pos = groups[found][1]
         i = found + 1
     if not pieces:

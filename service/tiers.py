@@ -3,6 +3,7 @@
 Both are fitted once (thresholds, quintile edges) and stored in the model bundle, so a customer
 scored later, alone through the API, lands in the same tier a batch run would have given.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,7 +45,7 @@ class TierPolicy:
             raise ValueError(f"tier amounts must be non-negative and VIP >= High >= Medium, got {amounts}")
         return dict(zip(TIER_ORDER[:3], vals))
 
-    def fit(self, predicted_values) -> "TierPolicy":
+    def fit(self, predicted_values) -> TierPolicy:
         v = np.asarray(predicted_values, dtype=np.float64)
         if self.amounts is None:
             if len(v) == 0:
@@ -67,7 +68,7 @@ class TierPolicy:
         return {"shares": self.shares, "amounts": self.amounts, "thresholds": self.thresholds_}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TierPolicy":
+    def from_dict(cls, d: dict) -> TierPolicy:
         p = cls(shares=d.get("shares"), amounts=d.get("amounts"))
         p.thresholds_ = {k: float(v) for k, v in d["thresholds"].items()}
         return p
@@ -82,9 +83,9 @@ RFM_SEGMENTS = (
     ("At risk", lambda r, fm: (r <= 2) & (fm >= 3)),
     ("New customers", lambda r, fm: (r == 5) & (fm < 2)),
     ("Potential loyalists", lambda r, fm: (r >= 4) & (fm >= 2)),
-    ("Promising", lambda r, fm: (r >= 4)),
-    ("Need attention", lambda r, fm: (r == 3)),
-    ("Hibernating", lambda r, fm: (r == 2)),
+    ("Promising", lambda r, fm: r >= 4),
+    ("Need attention", lambda r, fm: r == 3),
+    ("Hibernating", lambda r, fm: r == 2),
     ("Lost", lambda r, fm: np.ones_like(r, dtype=bool)),
 )
 
@@ -94,9 +95,11 @@ class RFMSegmenter:
 
     COLUMNS = {"R": "recency_days", "F": "frequency", "M": "monetary_total"}
 
-    def fit(self, features: pd.DataFrame) -> "RFMSegmenter":
-        self.edges_ = {k: np.quantile(features[col].to_numpy(float), [0.2, 0.4, 0.6, 0.8]).tolist()
-                       for k, col in self.COLUMNS.items()}
+    def fit(self, features: pd.DataFrame) -> RFMSegmenter:
+        self.edges_ = {
+            k: np.quantile(features[col].to_numpy(float), [0.2, 0.4, 0.6, 0.8]).tolist()
+            for k, col in self.COLUMNS.items()
+        }
         return self
 
     def _score(self, key: str, values: np.ndarray) -> np.ndarray:
@@ -123,7 +126,7 @@ class RFMSegmenter:
         return {"edges": self.edges_}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RFMSegmenter":
+    def from_dict(cls, d: dict) -> RFMSegmenter:
         s = cls()
         s.edges_ = {k: list(v) for k, v in d["edges"].items()}
         return s

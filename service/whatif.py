@@ -10,6 +10,7 @@ contributions of the scenario minus those of today, in currency).
 What is not simulated: text features (what the customer would write is unknown) and the passage of
 time (the cutoff stays where the store was scored).
 """
+
 from __future__ import annotations
 
 import math
@@ -42,23 +43,46 @@ class FeatureChange(BaseModel):
 
 class DriverChange(BaseModel):
     name: str = Field(description="Driver family whose contribution changes.", examples=["frequency"])
-    change: float = Field(description="Change of the family's contribution to predicted value, in currency (scenario minus today).", examples=[38.4])
+    change: float = Field(
+        description="Change of the family's contribution to predicted value, in currency (scenario minus today).",
+        examples=[38.4],
+    )
 
 
 class Scenario(BaseModel):
-    key: str = Field(description="Scenario kind: one_order, more_orders, bigger_order or no_returns.", examples=["more_orders"])
-    description: str = Field(description="The action, in words.", examples=["2 more orders of $45.10 (their average order value), the last one today"])
+    key: str = Field(
+        description="Scenario kind: one_order, more_orders, bigger_order or no_returns.", examples=["more_orders"]
+    )
+    description: str = Field(
+        description="The action, in words.",
+        examples=["2 more orders of $45.10 (their average order value), the last one today"],
+    )
     extra_orders: int = Field(description="Orders added by the scenario.", examples=[2])
-    order_amount: float | None = Field(description="Amount of each added order, in currency (None when no order is added).", examples=[45.1])
-    predicted_value: float = Field(description="Model's predicted spend over the horizon under the scenario.", examples=[161.2])
-    value_change: float = Field(description="Predicted value under the scenario minus today's prediction.", examples=[42.6])
+    order_amount: float | None = Field(
+        description="Amount of each added order, in currency (None when no order is added).", examples=[45.1]
+    )
+    predicted_value: float = Field(
+        description="Model's predicted spend over the horizon under the scenario.", examples=[161.2]
+    )
+    value_change: float = Field(
+        description="Predicted value under the scenario minus today's prediction.", examples=[42.6]
+    )
     churn_probability: float = Field(description="Model's churn probability under the scenario.", examples=[0.12])
-    tier: str = Field(description="Tier the scenario's prediction falls into (the stored thresholds).", examples=["VIP"])
-    reaches_target: bool = Field(description="True when the scenario's prediction reaches the target tier's floor.", examples=[True])
-    changes: list[FeatureChange] = Field(description="Model features the scenario changes.", examples=[[{"feature": "frequency", "before": 12.0, "after": 14.0}]])
-    drivers: list[DriverChange] = Field(description="Change of each driver family the action touches, largest first, then the change the model "
-                                                    "credits to untouched features (interactions); together they add up to value_change.",
-                                        examples=[[{"name": "frequency", "change": 30.1}, {"name": "other drivers (interactions)", "change": -2.4}]])
+    tier: str = Field(
+        description="Tier the scenario's prediction falls into (the stored thresholds).", examples=["VIP"]
+    )
+    reaches_target: bool = Field(
+        description="True when the scenario's prediction reaches the target tier's floor.", examples=[True]
+    )
+    changes: list[FeatureChange] = Field(
+        description="Model features the scenario changes.",
+        examples=[[{"feature": "frequency", "before": 12.0, "after": 14.0}]],
+    )
+    drivers: list[DriverChange] = Field(
+        description="Change of each driver family the action touches, largest first, then the change the model "
+        "credits to untouched features (interactions); together they add up to value_change.",
+        examples=[[{"name": "frequency", "change": 30.1}, {"name": "other drivers (interactions)", "change": -2.4}]],
+    )
 
 
 class WhatIf(BaseModel):
@@ -66,16 +90,25 @@ class WhatIf(BaseModel):
 
     customer_id: str = Field(examples=["C000042"], description="Customer id.")
     tier: str = Field(description="Current tier.", examples=["High"])
-    predicted_value: float = Field(description="Today's predicted spend over the horizon (re-predicted from the stored model input).", examples=[118.6])
+    predicted_value: float = Field(
+        description="Today's predicted spend over the horizon (re-predicted from the stored model input).",
+        examples=[118.6],
+    )
     churn_probability: float = Field(description="Today's churn probability.", examples=[0.31])
-    tier_floor: float | None = Field(description="Lowest predicted value of the current tier (None for Low).", examples=[19.91])
-    target_tier: str | None = Field(description="Tier the scenarios aim for (None when the customer is already in the top tier).", examples=["VIP"])
+    tier_floor: float | None = Field(
+        description="Lowest predicted value of the current tier (None for Low).", examples=[19.91]
+    )
+    target_tier: str | None = Field(
+        description="Tier the scenarios aim for (None when the customer is already in the top tier).", examples=["VIP"]
+    )
     target_floor: float | None = Field(description="Lowest predicted value of the target tier.", examples=[153.02])
     gap: float | None = Field(description="Target floor minus today's prediction (what is missing).", examples=[34.42])
     currency: str = Field(description="Currency symbol.", examples=["$"])
     horizon_days: int = Field(description="Prediction horizon in days.", examples=[90])
     scenarios: list[Scenario] = Field(description="Scenarios tried, in order of increasing effort.")
-    best: Scenario | None = Field(description="The least effort scenario that reaches the target (None when none does).")
+    best: Scenario | None = Field(
+        description="The least effort scenario that reaches the target (None when none does)."
+    )
 
 
 # ----------------------------------------------------------------------------- feature arithmetic
@@ -129,9 +162,9 @@ def with_new_orders(row: dict, k: int, amount: float) -> dict:
     n = n_old + n_new
     if n >= 1:
         mean = (m_old * n_old + gap * n_new) / n
-        sum_sq = (s_old ** 2 * (n_old - 1) if n_old >= 2 else 0.0) + n_old * m_old ** 2 + n_new * gap ** 2
+        sum_sq = (s_old**2 * (n_old - 1) if n_old >= 2 else 0.0) + n_old * m_old**2 + n_new * gap**2
         x["ipi_mean_days"] = mean
-        x["ipi_std_days"] = math.sqrt(max((sum_sq - n * mean ** 2) / (n - 1), 0.0)) if n >= 2 else float("nan")
+        x["ipi_std_days"] = math.sqrt(max((sum_sq - n * mean**2) / (n - 1), 0.0)) if n >= 2 else float("nan")
         x["ipi_last_days"] = gap if n_new >= 1 else _f(row.get("ipi_last_days"))
         x["overdue_ratio"] = 0.0 if mean > 0 else float("nan")
     x["return_rate"] = n_ret / (f + n_ret + k)
@@ -187,11 +220,15 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
     """Scenarios for one stored profile; ``target_tier`` defaults to the next tier up."""
     row = (profile.get("profile") or {}).get("model_input")
     if not row:
-        raise WhatIfError(f"customer {profile['customer_id']} has no stored model input (re-score the store with this version)")
+        raise WhatIfError(
+            f"customer {profile['customer_id']} has no stored model input (re-score the store with this version)"
+        )
     names = list(bundle.feature_names)
     missing = [c for c in names if c not in row]
     if missing:
-        raise WhatIfError(f"the stored model input lacks features of the loaded model ({', '.join(missing[:3])}); re-score the store")
+        raise WhatIfError(
+            f"the stored model input lacks features of the loaded model ({', '.join(missing[:3])}); re-score the store"
+        )
     currency = currency or bundle.config.get("currency", "$")
     thresholds = bundle.tiers.thresholds_
     tier = profile["tier"]
@@ -200,28 +237,60 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
 
     usual = _usual_amount(row, bundle)
     cands = [_Candidate("today", "today", 0, None, dict(row))]
-    cands.append(_Candidate("one_order", f"one more order of {_money(usual, currency)} (their average order value) today", 1, usual,
-                            with_new_orders(row, 1, usual)))
+    cands.append(
+        _Candidate(
+            "one_order",
+            f"one more order of {_money(usual, currency)} (their average order value) today",
+            1,
+            usual,
+            with_new_orders(row, 1, usual),
+        )
+    )
     for k in range(2, MAX_EXTRA_ORDERS + 1):
-        cands.append(_Candidate("more_orders", f"{k} more orders of {_money(usual, currency)} (their average order value), the last one today",
-                                k, usual, with_new_orders(row, k, usual)))
+        cands.append(
+            _Candidate(
+                "more_orders",
+                f"{k} more orders of {_money(usual, currency)} (their average order value), the last one today",
+                k,
+                usual,
+                with_new_orders(row, k, usual),
+            )
+        )
     for mult in BIGGER_ORDER_MULTIPLES:
         amount = round(usual * mult, 2)
-        cands.append(_Candidate("bigger_order", f"one order of {_money(amount, currency)} ({mult:g}x their average order value) today",
-                                1, amount, with_new_orders(row, 1, amount)))
+        cands.append(
+            _Candidate(
+                "bigger_order",
+                f"one order of {_money(amount, currency)} ({mult:g}x their average order value) today",
+                1,
+                amount,
+                with_new_orders(row, 1, amount),
+            )
+        )
     if _nz(row.get("n_returned")) > 0:
-        cands.append(_Candidate("no_returns", f"none of their {int(_nz(row.get('n_returned')))} returned or cancelled orders on record",
-                                0, None, without_returns(row)))
+        cands.append(
+            _Candidate(
+                "no_returns",
+                f"none of their {int(_nz(row.get('n_returned')))} returned or cancelled orders on record",
+                0,
+                None,
+                without_returns(row),
+            )
+        )
 
     X = refresh_classic(_frame([c.row for c in cands], names), bundle)
-    for c, refreshed in zip(cands[1:], X.iloc[1:].to_dict("records")):  # scenarios report the classic features they move
+    for c, refreshed in zip(
+        cands[1:], X.iloc[1:].to_dict("records")
+    ):  # scenarios report the classic features they move
         c.row = {**c.row, **{k: refreshed[k] for k in names if k in CLASSIC_FEATURES}}
     value = bundle.value_model.predict(X)
     churn = bundle.churn_model.predict_proba(X)
     stored = float(profile["predicted_value"])
     if abs(value[0] - stored) > REPREDICT_TOLERANCE * max(abs(stored), 1.0):
-        raise WhatIfError(f"the loaded model predicts {value[0]:.2f} for {profile['customer_id']} but the store says {stored:.2f}; "
-                          "the store was scored with another model")
+        raise WhatIfError(
+            f"the loaded model predicts {value[0]:.2f} for {profile['customer_id']} but the store says {stored:.2f}; "
+            "the store was scored with another model"
+        )
     tiers = bundle.tiers.assign(value)
     grouper = FamilyGrouper(names)
     fam = grouper.transform(scaled_contributions(bundle.value_model.contributions(X), bundle.value_model.link))
@@ -229,20 +298,36 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
     def scenario(i: int) -> Scenario:
         c = cands[i]
         delta = fam[i] - fam[0]
-        changes = [FeatureChange(feature=k, before=_round(row.get(k)), after=_round(c.row.get(k)))
-                   for k in names if not _same(row.get(k), c.row.get(k))]
+        changes = [
+            FeatureChange(feature=k, before=_round(row.get(k)), after=_round(c.row.get(k)))
+            for k in names
+            if not _same(row.get(k), c.row.get(k))
+        ]
         # The families whose features the action changes, largest effect first; what the trees credit to unchanged
         # features (interactions) is reported as one remainder, so the changes add up to the value change.
         touched = {feature_family(ch.feature) for ch in changes}
         idx = [j for j in np.argsort(-np.abs(delta), kind="stable") if grouper.families[j] in touched]
-        drivers = [DriverChange(name=grouper.families[j], change=round(float(delta[j]), 2)) for j in idx if abs(delta[j]) >= 0.005]
+        drivers = [
+            DriverChange(name=grouper.families[j], change=round(float(delta[j]), 2))
+            for j in idx
+            if abs(delta[j]) >= 0.005
+        ]
         rest = float(delta.sum() - sum(delta[j] for j in idx))
         if abs(rest) >= 0.005:
             drivers.append(DriverChange(name=INTERACTIONS, change=round(rest, 2)))
-        return Scenario(key=c.key, description=c.description, extra_orders=c.extra_orders, order_amount=c.amount,
-                        predicted_value=round(float(value[i]), 2), value_change=round(float(value[i] - value[0]), 2),
-                        churn_probability=round(float(churn[i]), 4), tier=str(tiers[i]),
-                        reaches_target=bool(floor is not None and value[i] >= floor), changes=changes, drivers=drivers)
+        return Scenario(
+            key=c.key,
+            description=c.description,
+            extra_orders=c.extra_orders,
+            order_amount=c.amount,
+            predicted_value=round(float(value[i]), 2),
+            value_change=round(float(value[i] - value[0]), 2),
+            churn_probability=round(float(churn[i]), 4),
+            tier=str(tiers[i]),
+            reaches_target=bool(floor is not None and value[i] >= floor),
+            changes=changes,
+            drivers=drivers,
+        )
 
     # Report: one order at the usual size; the fewest usual-size orders that reach the target (or the
     # most tried); the smallest bigger order that does (or the biggest tried); no returns.
@@ -261,13 +346,25 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
     # counts when no purchase scenario gets there.
     reaching = [s for s in scenarios if s.reaches_target]
     buying = [s for s in reaching if s.extra_orders > 0]
-    best = (min(buying, key=lambda s: (s.extra_orders * (s.order_amount or 0.0), s.extra_orders)) if buying
-            else (reaching[0] if reaching else None))
-    return WhatIf(customer_id=profile["customer_id"], tier=tier, predicted_value=round(float(value[0]), 2),
-                  churn_probability=round(float(churn[0]), 4), tier_floor=round(float(thresholds[tier]), 2) if tier in thresholds else None,
-                  target_tier=target, target_floor=round(floor, 2) if floor is not None else None,
-                  gap=round(floor - float(value[0]), 2) if floor is not None else None, currency=currency,
-                  horizon_days=int(bundle.config["horizon_days"]), scenarios=scenarios, best=best)
+    best = (
+        min(buying, key=lambda s: (s.extra_orders * (s.order_amount or 0.0), s.extra_orders))
+        if buying
+        else (reaching[0] if reaching else None)
+    )
+    return WhatIf(
+        customer_id=profile["customer_id"],
+        tier=tier,
+        predicted_value=round(float(value[0]), 2),
+        churn_probability=round(float(churn[0]), 4),
+        tier_floor=round(float(thresholds[tier]), 2) if tier in thresholds else None,
+        target_tier=target,
+        target_floor=round(floor, 2) if floor is not None else None,
+        gap=round(floor - float(value[0]), 2) if floor is not None else None,
+        currency=currency,
+        horizon_days=int(bundle.config["horizon_days"]),
+        scenarios=scenarios,
+        best=best,
+    )
 
 
 def refresh_classic(X: pd.DataFrame, bundle) -> pd.DataFrame:

@@ -4,6 +4,7 @@ The drivers waterfall starts at the forecast of a typical customer (the model's 
 the sum of all driver contributions), steps through the largest drivers (green bar = adds, red hatched = takes
 off, each labelled with its signed amount) and ends at the customer's forecast.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ def _money(x: float, currency: str) -> str:
     return f"{sign}{currency}{abs(x):,.2f}"
 
 
-def waterfall_svg(predicted: float, drivers: list[dict], currency: str = "$", horizon_days: int = 90, top: int = 6) -> str:
+def waterfall_svg(
+    predicted: float, drivers: list[dict], currency: str = "$", horizon_days: int = 90, top: int = 6
+) -> str:
     steps = waterfall_steps(predicted, drivers, top)
     lo = min(0.0, *(min(s.start, s.end) for s in steps))
     hi = max(0.0, *(max(s.start, s.end) for s in steps))
@@ -65,14 +68,19 @@ def waterfall_svg(predicted: float, drivers: list[dict], currency: str = "$", ho
 
     height = ROW * len(steps) + 34
     desc = "; ".join(
-        f"{s.label}: {_money(s.end, currency)}" if s.kind == "total" else f"{s.label} {'adds' if s.delta >= 0 else 'takes off'} {_money(abs(s.delta), currency)}"
-        for s in steps)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-           f'aria-labelledby="wf-title wf-desc" class="waterfall">',
-           f'<title id="wf-title">How the drivers add up to the {horizon_days}-day forecast</title>',
-           f'<desc id="wf-desc">{escape(desc)}</desc>',
-           '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-           f'<rect width="6" height="6" fill="{NEG}"/><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern></defs>']
+        f"{s.label}: {_money(s.end, currency)}"
+        if s.kind == "total"
+        else f"{s.label} {'adds' if s.delta >= 0 else 'takes off'} {_money(abs(s.delta), currency)}"
+        for s in steps
+    )
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+        f'aria-labelledby="wf-title wf-desc" class="waterfall">',
+        f'<title id="wf-title">How the drivers add up to the {horizon_days}-day forecast</title>',
+        f'<desc id="wf-desc">{escape(desc)}</desc>',
+        '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<rect width="6" height="6" fill="{NEG}"/><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern></defs>',
+    ]
     zero = x(0.0)
     out.append(f'<line x1="{zero:.1f}" y1="4" x2="{zero:.1f}" y2="{height - 26}" stroke="#8a94a6" stroke-width="1"/>')
     for i, s in enumerate(steps):
@@ -84,10 +92,18 @@ def waterfall_svg(predicted: float, drivers: list[dict], currency: str = "$", ho
         out.append(f'<rect x="{a:.1f}" y="{y + 4}" width="{w:.1f}" height="{ROW - 10}" fill="{fill}" rx="2"/>')
         if i + 1 < len(steps) and s.kind != "total" or i == 0:
             nxt = x(s.end)
-            out.append(f'<line x1="{nxt:.1f}" y1="{y + ROW - 6}" x2="{nxt:.1f}" y2="{y + ROW + 4}" stroke="#8a94a6" stroke-dasharray="2 2"/>')
-        amount = _money(s.end, currency) if s.kind == "total" else ("+" if s.delta >= 0 else "-") + _money(abs(s.delta), currency)
+            out.append(
+                f'<line x1="{nxt:.1f}" y1="{y + ROW - 6}" x2="{nxt:.1f}" y2="{y + ROW + 4}" stroke="#8a94a6" stroke-dasharray="2 2"/>'
+            )
+        amount = (
+            _money(s.end, currency)
+            if s.kind == "total"
+            else ("+" if s.delta >= 0 else "-") + _money(abs(s.delta), currency)
+        )
         out.append(f'<text x="{LABEL_W + BAR_W + 12}" y="{y + 18}" class="wf-value">{escape(amount)}</text>')
     out.append(f'<text x="{LABEL_W}" y="{height - 8}" class="wf-axis">{escape(_money(lo, currency))}</text>')
-    out.append(f'<text x="{LABEL_W + BAR_W}" y="{height - 8}" text-anchor="end" class="wf-axis">{escape(_money(hi, currency))}</text>')
+    out.append(
+        f'<text x="{LABEL_W + BAR_W}" y="{height - 8}" text-anchor="end" class="wf-axis">{escape(_money(hi, currency))}</text>'
+    )
     out.append("</svg>")
     return "\n".join(out)

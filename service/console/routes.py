@@ -13,6 +13,7 @@ Every page with data needs the session; state-changing posts (ask, sign out) car
 (form field or ``X-CSRF-Token`` header) and a same-origin check. Pages send a strict Content-Security-Policy
 (scripts and styles from this origin only).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,13 +43,27 @@ COOKIE = "insight_session"
 IDLE_SECONDS = 8 * 3600
 MAX_SECONDS = 24 * 3600
 MAX_FORM_BYTES = 16_384
-SEGMENTS = ("Champions", "Loyal", "Can't lose them", "At risk", "New customers", "Potential loyalists", "Promising", "Need attention",
-            "Hibernating", "Lost")
+SEGMENTS = (
+    "Champions",
+    "Loyal",
+    "Can't lose them",
+    "At risk",
+    "New customers",
+    "Potential loyalists",
+    "Promising",
+    "Need attention",
+    "Hibernating",
+    "Lost",
+)
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -72,7 +87,9 @@ class Sessions:
         self._lock = threading.Lock()
 
     def open(self, principal: Principal) -> Session:
-        s = Session(id=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), role=principal.role, label=principal.label)
+        s = Session(
+            id=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), role=principal.role, label=principal.label
+        )
         with self._lock:
             self._expire()
             self._by_id[s.id] = s
@@ -102,8 +119,12 @@ class Sessions:
 
 # ----------------------------------------------------------------------------- rendering
 
-_env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]), trim_blocks=True,
-                   lstrip_blocks=True)
+_env = Environment(
+    loader=FileSystemLoader(str(HERE / "templates")),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def _money(x, currency="$", decimals=2):
@@ -125,8 +146,13 @@ def render(request: Request, template: str, status: int = 200, session: Session 
 
 
 def _headers(csp: str = CSP) -> dict[str, str]:
-    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-            "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+    return {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
 
 
 def _secure(request: Request) -> bool:
@@ -151,7 +177,13 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _safe_next(target: str | None) -> str:
     """Only a path of this console (no other host, no scheme)."""
-    if target and target.startswith("/console/") and not target.startswith("//") and "\\" not in target and "://" not in target:
+    if (
+        target
+        and target.startswith("/console/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and "://" not in target
+    ):
         return target
     return "/console/customers"
 
@@ -224,20 +256,29 @@ async def sign_in(request: Request) -> Response:
     nxt = _safe_next(form.get("next"))
     metrics = getattr(request.app.state, "metrics", None)
     if not _same_origin(request):
-        return render(request, "sign_in.html", status=403, next=nxt, error="This sign-in did not come from this console.")
+        return render(
+            request, "sign_in.html", status=403, next=nxt, error="This sign-in did not come from this console."
+        )
     key = (form.get("api_key") or "").strip()
     principal = principal_for_key(request.app.state.api_keys, key) if key else None
     if principal is None:
         if metrics:
             metrics.auth_failures.labels("missing" if not key else "unknown").inc()
         log.info("console sign-in refused (%s)", "no key" if not key else "unknown key")
-        return render(request, "sign_in.html", status=401, next=nxt,
-                      error="That API key is not valid." if key else "Enter your API key.")
+        return render(
+            request,
+            "sign_in.html",
+            status=401,
+            next=nxt,
+            error="That API key is not valid." if key else "Enter your API key.",
+        )
     session = request.app.state.console_sessions.open(principal)
     request.state.principal = f"{principal.label} (console)"
     log.info("console sign-in: %s", principal.label)
     resp = RedirectResponse(nxt, status_code=303, headers=_headers())
-    resp.set_cookie(COOKIE, session.id, httponly=True, samesite="strict", secure=_secure(request), path="/", max_age=MAX_SECONDS)
+    resp.set_cookie(
+        COOKIE, session.id, httponly=True, samesite="strict", secure=_secure(request), path="/", max_age=MAX_SECONDS
+    )
     return resp
 
 
@@ -262,10 +303,15 @@ def _search_args(request: Request) -> dict:
         page = max(1, min(int(p.get("page") or 1), 100_000))
     except ValueError:
         page = 1
-    return {"q": (p.get("q") or "").strip()[:128] or None, "tier": tier if tier in ("VIP", "High", "Medium", "Low") else None,
-            "segment": p.get("segment") if p.get("segment") in SEGMENTS else None,
-            "churn_band": band if band in ("low", "medium", "high") else None,
-            "sort": sort if sort in ("value", "churn", "id") else "value", "order": order if order in ("asc", "desc") else "desc", "page": page}
+    return {
+        "q": (p.get("q") or "").strip()[:128] or None,
+        "tier": tier if tier in ("VIP", "High", "Medium", "Low") else None,
+        "segment": p.get("segment") if p.get("segment") in SEGMENTS else None,
+        "churn_band": band if band in ("low", "medium", "high") else None,
+        "sort": sort if sort in ("value", "churn", "id") else "value",
+        "order": order if order in ("asc", "desc") else "desc",
+        "page": page,
+    }
 
 
 @router.get("/console/customers")
@@ -274,7 +320,14 @@ def customers_page(request: Request) -> Response:
     args = _search_args(request)
     snap = request.app.state.insight.acquire()
     if snap is None:
-        return render(request, "error.html", status=503, session=session, title="Not ready", message="No model and store are loaded yet.")
+        return render(
+            request,
+            "error.html",
+            status=503,
+            session=session,
+            title="Not ready",
+            message="No model and store are loaded yet.",
+        )
     try:
         result = services.list_customers(snap, page_size=20, **args)
         currency = snap.meta.get("currency", "$")
@@ -282,9 +335,15 @@ def customers_page(request: Request) -> Response:
     finally:
         snap.release()
     base = {k: v for k, v in args.items() if v and k != "page"}
-    links = {"prev": f"/console/customers?{urlencode({**base, 'page': result.page - 1})}" if result.page > 1 else None,
-             "next": f"/console/customers?{urlencode({**base, 'page': result.page + 1})}" if result.page < result.pages else None}
-    ctx = dict(session=session, result=result, args=args, links=links, currency=currency, horizon=horizon, segments=SEGMENTS)
+    links = {
+        "prev": f"/console/customers?{urlencode({**base, 'page': result.page - 1})}" if result.page > 1 else None,
+        "next": f"/console/customers?{urlencode({**base, 'page': result.page + 1})}"
+        if result.page < result.pages
+        else None,
+    }
+    ctx = dict(
+        session=session, result=result, args=args, links=links, currency=currency, horizon=horizon, segments=SEGMENTS
+    )
     if _is_htmx(request) and request.headers.get("hx-target") == "results":
         return render(request, "_results.html", **ctx)
     return render(request, "customers.html", **ctx)
@@ -294,15 +353,31 @@ def _customer_context(request: Request, session: Session, customer_id: str) -> t
     app = request.app
     snap = app.state.insight.acquire()
     if snap is None:
-        return None, render(request, "error.html", status=503, session=session, title="Not ready", message="No model and store are loaded yet.")
+        return None, render(
+            request,
+            "error.html",
+            status=503,
+            session=session,
+            title="Not ready",
+            message="No model and store are loaded yet.",
+        )
     try:
         profile = snap.profile(customer_id)
         if profile is None:
             known = customer_id in snap.unscored
-            msg = (f"Customer {customer_id} is known, no orders yet, so not scored." if known
-                   else f"Customer {customer_id} is not in the profile store.")
-            return None, render(request, "error.html", status=404, session=session, title="Not scored" if known else "Customer not found",
-                                message=msg)
+            msg = (
+                f"Customer {customer_id} is known, no orders yet, so not scored."
+                if known
+                else f"Customer {customer_id} is not in the profile store."
+            )
+            return None, render(
+                request,
+                "error.html",
+                status=404,
+                session=session,
+                title="Not scored" if known else "Customer not found",
+                message=msg,
+            )
         mask = app.state.settings.api_mask_pii
         view = services.profile_view(snap, profile, mask, top=20)
         exp = services.explanation(snap, customer_id, app.state.narrator, mask)
@@ -320,11 +395,21 @@ def _customer_context(request: Request, session: Session, customer_id: str) -> t
             similar = []
         drivers = profile["profile"]["drivers"]
         chart = Markup(waterfall_svg(float(profile["predicted_value"]), drivers, view.currency, view.horizon_days))
-        act = (profile["profile"].get("activity") or {})
-        ctx = dict(view=view, exp=exp, what_if=wi, what_if_error=wi_error, similar=similar, chart=chart, narrative=_narrative(exp.narrative),
-                   drivers=drivers, last_order=act.get("last_order"), currency=view.currency,
-                   reviews=[e for e in view.evidence if e.source.startswith("review")],
-                   browsing=[e for e in view.evidence if not e.source.startswith("review")])
+        act = profile["profile"].get("activity") or {}
+        ctx = dict(
+            view=view,
+            exp=exp,
+            what_if=wi,
+            what_if_error=wi_error,
+            similar=similar,
+            chart=chart,
+            narrative=_narrative(exp.narrative),
+            drivers=drivers,
+            last_order=act.get("last_order"),
+            currency=view.currency,
+            reviews=[e for e in view.evidence if e.source.startswith("review")],
+            browsing=[e for e in view.evidence if not e.source.startswith("review")],
+        )
         return ctx, None
     finally:
         snap.release()
@@ -363,14 +448,27 @@ async def ask(request: Request, customer_id: str) -> Response:
     app = request.app
     snap = app.state.insight.acquire()
     if snap is None:
-        return render(request, "error.html", status=503, session=session, title="Not ready", message="No model and store are loaded yet.")
+        return render(
+            request,
+            "error.html",
+            status=503,
+            session=session,
+            title="Not ready",
+            message="No model and store are loaded yet.",
+        )
     try:
         if not question:
             result, error = None, "Type a question first."
         else:
             try:
-                result = services.ask(snap, customer_id[:128], question, app.state.narrator, app.state.settings.api_mask_pii,
-                                      encoder=services.question_encoder(app.state.insight, snap))
+                result = services.ask(
+                    snap,
+                    customer_id[:128],
+                    question,
+                    app.state.narrator,
+                    app.state.settings.api_mask_pii,
+                    encoder=services.question_encoder(app.state.insight, snap),
+                )
                 app.state.metrics.ask.labels(result.intent).inc()
                 error = None
             except ProblemException as exc:
@@ -378,24 +476,42 @@ async def ask(request: Request, customer_id: str) -> Response:
     finally:
         snap.release()
     facts = _facts_used(result) if result is not None else None
-    if app.state.settings.api_mask_pii:  # the question is echoed into the page (input value), masked like the answer's copy
+    if (
+        app.state.settings.api_mask_pii
+    ):  # the question is echoed into the page (input value), masked like the answer's copy
         from service.privacy import redact
 
         question = redact(question)
     if _is_htmx(request):
-        return render(request, "_answer.html", session=session, answer=result, facts=facts, error=error, question=question,
-                      customer_id=customer_id)
+        return render(
+            request,
+            "_answer.html",
+            session=session,
+            answer=result,
+            facts=facts,
+            error=error,
+            question=question,
+            customer_id=customer_id,
+        )
     ctx, err = _customer_context(request, session, customer_id[:128])
     if err is not None:
         return err
-    return render(request, "customer.html", session=session, answer=result, facts=facts, error=error, question=question, **ctx)
+    return render(
+        request, "customer.html", session=session, answer=result, facts=facts, error=error, question=question, **ctx
+    )
 
 
 def _facts_used(result) -> str:
     """The structured facts an answer was built from, as indented JSON (the explanation is on the page already)."""
-    data = result.model_dump(exclude_none=True, exclude={"answer", "question", "check", "suggestions", "customer_id", "model_version"})
+    data = result.model_dump(
+        exclude_none=True, exclude={"answer", "question", "check", "suggestions", "customer_id", "model_version"}
+    )
     if "explanation" in data:
-        data["explanation"] = {k: data["explanation"][k] for k in ("tier", "predicted_value", "drivers", "narrator", "check") if k in data["explanation"]}
+        data["explanation"] = {
+            k: data["explanation"][k]
+            for k in ("tier", "predicted_value", "drivers", "narrator", "check")
+            if k in data["explanation"]
+        }
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
 
 
@@ -419,8 +535,14 @@ def install(app) -> None:
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, exc: CsrfRefused):
-        return render(request, "error.html", status=403, session=exc.session, title="Refused",
-                      message="This form is stale or did not come from this console. Reload the page and try again.")
+        return render(
+            request,
+            "error.html",
+            status=403,
+            session=exc.session,
+            title="Refused",
+            message="This form is stale or did not come from this console. Reload the page and try again.",
+        )
 
 
 __all__ = ["install", "router", "Sessions"]

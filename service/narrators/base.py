@@ -5,6 +5,7 @@ that can take the check's feedback also has ``draft(facts, question, feedback=..
 (the LLM narrators); ``service.explain.narrate_checked`` uses it for the retry-once-then-fall-back flow.
 The protocol and the template narrator live in service.explain (the core) and are re-exported here.
 """
+
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
@@ -18,8 +19,13 @@ class DraftingNarrator(Protocol):
 
     def narrate(self, facts: Facts, question: str | None = None) -> str: ...
 
-    def draft(self, facts: Facts, question: str | None = None, feedback: list[str] | None = None,
-              previous: Draft | None = None) -> Draft: ...
+    def draft(
+        self,
+        facts: Facts,
+        question: str | None = None,
+        feedback: list[str] | None = None,
+        previous: Draft | None = None,
+    ) -> Draft: ...
 
 
 __all__ = ["Narrator", "DraftingNarrator", "Draft", "TemplateNarrator"]

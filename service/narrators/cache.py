@@ -6,6 +6,7 @@ same model but newer data changes the facts, and a narrative checked against old
 served). Only explanations whose every attempt got an answer are stored: a timeout or a connection
 error is not remembered.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,14 @@ CREATE INDEX IF NOT EXISTS explanations_model ON explanations (model_version);
 
 def cache_key(facts: Facts, narrator_identity: str, prompt_version: str, question: str | None = None) -> str:
     h = hashlib.sha256()
-    for part in (facts.customer_id, facts.model_version, prompt_version, narrator_identity, question or "",
-                 facts.model_dump_json()):
+    for part in (
+        facts.customer_id,
+        facts.model_version,
+        prompt_version,
+        narrator_identity,
+        question or "",
+        facts.model_dump_json(),
+    ):
         h.update(part.encode("utf-8") + b"\0")
     return h.hexdigest()
 
@@ -50,11 +57,15 @@ class ExplanationCache:
 
     @staticmethod
     def _key(facts: Facts, narrator, question: str | None) -> str:
-        return cache_key(facts, getattr(narrator, "identity", narrator.name), getattr(narrator, "prompt_version", "") or "", question)
+        return cache_key(
+            facts, getattr(narrator, "identity", narrator.name), getattr(narrator, "prompt_version", "") or "", question
+        )
 
     def get(self, facts: Facts, narrator, question: str | None = None) -> Explanation | None:
         with self._lock:
-            row = self._con.execute("SELECT payload FROM explanations WHERE key = ?", (self._key(facts, narrator, question),)).fetchone()
+            row = self._con.execute(
+                "SELECT payload FROM explanations WHERE key = ?", (self._key(facts, narrator, question),)
+            ).fetchone()
         if row is None:
             self.misses += 1
             return None
@@ -65,9 +76,16 @@ class ExplanationCache:
         with self._lock, self._con:
             self._con.execute(
                 "INSERT OR REPLACE INTO explanations VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self._key(facts, narrator, question), facts.customer_id, facts.model_version,
-                 getattr(narrator, "prompt_version", "") or "", getattr(narrator, "identity", narrator.name), time.time(),
-                 exp.model_dump_json()))
+                (
+                    self._key(facts, narrator, question),
+                    facts.customer_id,
+                    facts.model_version,
+                    getattr(narrator, "prompt_version", "") or "",
+                    getattr(narrator, "identity", narrator.name),
+                    time.time(),
+                    exp.model_dump_json(),
+                ),
+            )
 
     def purge(self, keep_model_version: str | None = None) -> int:
         """Delete entries of other model versions (all entries when None); returns how many."""

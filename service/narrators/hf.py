@@ -5,6 +5,7 @@ need, so this is our own ~80-line BaseChatModel: the folder's chat template when
 "role: text" transcript otherwise), greedy ``generate`` bounded by ``max_new_tokens`` and ``max_time``,
 offline (``local_files_only``), one generation at a time per model.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,12 +37,14 @@ class LocalTransformersChat(BaseChatModel):
     _model: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
-    def load(self) -> "LocalTransformersChat":
+    def load(self) -> LocalTransformersChat:
         if self._model is not None:
             return self
         path = Path(self.model_path)
         if not (path / "config.json").is_file():
-            raise LocalModelError(f"{path}: not a transformers model folder (no config.json); set INSIGHT_LLM_MODEL_PATH")
+            raise LocalModelError(
+                f"{path}: not a transformers model folder (no config.json); set INSIGHT_LLM_MODEL_PATH"
+            )
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         try:
@@ -61,23 +64,39 @@ class LocalTransformersChat(BaseChatModel):
         return {"model_path": self.model_path, "max_new_tokens": self.max_new_tokens}
 
     def _prompt(self, messages: list[BaseMessage]) -> str:
-        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.content if isinstance(m.content, str) else str(m.content)} for m in messages]
+        chat = [
+            {"role": _ROLES.get(m.type, "user"), "content": m.content if isinstance(m.content, str) else str(m.content)}
+            for m in messages
+        ]
         tok = self._tokenizer
         if getattr(tok, "chat_template", None):
             return tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
         return "\n\n".join(f"{c['role']}: {c['content']}" for c in chat) + "\n\nassistant:"
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager=None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager=None, **kwargs: Any
+    ) -> ChatResult:
         import torch
 
         self.load()
         tok, model = self._tokenizer, self._model
         enc = tok(self._prompt(messages), return_tensors="pt", add_special_tokens=False)
         n_in = enc["input_ids"].shape[1]
-        ctx = self.max_input_tokens or (getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None) or 4096) - self.max_new_tokens
+        ctx = (
+            self.max_input_tokens
+            or (
+                getattr(model.config, "max_position_embeddings", None)
+                or getattr(model.config, "n_positions", None)
+                or 4096
+            )
+            - self.max_new_tokens
+        )
         if n_in > ctx:
             raise ValueError(f"prompt of {n_in} tokens does not fit the model's context ({ctx} tokens for input)")
-        gen = dict(max_new_tokens=self.max_new_tokens, pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
+        gen = dict(
+            max_new_tokens=self.max_new_tokens,
+            pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+        )
         if self.max_time_s:
             gen["max_time"] = self.max_time_s
         if self.temperature > 0:

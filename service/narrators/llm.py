@@ -5,6 +5,7 @@ into :class:`NarrativeOut` -> structural checks (drivers tied to facts, directio
 prompt leak) -> rendered narrative. ``service.explain.narrate_checked`` then runs the faithfulness check
 on the rendered text, retries once with the failures fed back, and falls back to the template.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,14 +20,25 @@ from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from service.explain import Draft, Facts, money
-from service.narrators.prompt import PromptSet, View, build_messages, llm_text, llm_view, load_prompts, retry_messages, TEXT_CAP
+from service.narrators.prompt import (
+    TEXT_CAP,
+    PromptSet,
+    View,
+    build_messages,
+    llm_text,
+    llm_view,
+    load_prompts,
+    retry_messages,
+)
 
 log = logging.getLogger("service.narrators")
 
 _UP_WORDS = {"raises", "raise", "up", "increases", "increase", "positive", "+", "lifts", "adds"}
 _DOWN_WORDS = {"lowers", "lower", "down", "decreases", "decrease", "negative", "-", "reduces", "takes off"}
 LEAK_WORDS = 8  # this many consecutive words of the system prompt in a narrative count as a prompt leak
-ECHO_WORDS = 6  # this many consecutive words of a customer text outside the quotes count as following or paraphrasing it
+ECHO_WORDS = (
+    6  # this many consecutive words of a customer text outside the quotes count as following or paraphrasing it
+)
 
 
 class NarratorError(RuntimeError):
@@ -86,7 +98,7 @@ def _json_object(text: str) -> str:
         elif ch == "}":
             depth -= 1
             if depth == 0:
-                return text[start:i + 1]
+                return text[start : i + 1]
     raise UnparseableAnswer("the JSON object in the answer is not closed")
 
 
@@ -125,15 +137,20 @@ def render(out: NarrativeOut, facts: Facts) -> tuple[str, list[str]]:
         lines.append(f"- {c.fact} {verb}{amount}." + (f" {expl[0].upper()}{expl[1:]}." if expl else ""))
     quotes = [q.quote for q in out.evidence]
     if quotes:
-        lines.append("In the customer's own words: " + " ".join(
-            f"\u201c{q.quote}\u201d" + (f" ({sources[q.evidence_id]})." if q.evidence_id in sources else ".") for q in out.evidence))
+        lines.append(
+            "In the customer's own words: "
+            + " ".join(
+                f"\u201c{q.quote}\u201d" + (f" ({sources[q.evidence_id]})." if q.evidence_id in sources else ".")
+                for q in out.evidence
+            )
+        )
     lines.append(f"Suggested next action: {_one_line(out.next_action)}")
     return "\n".join(lines), quotes
 
 
 def _shingles(text: str, n: int) -> set[str]:
     w = re.findall(r"[a-z0-9]+", text.lower())
-    return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
+    return {" ".join(w[i : i + n]) for i in range(len(w) - n + 1)}
 
 
 def structural_reasons(out: NarrativeOut, facts: Facts, prompts: PromptSet) -> list[str]:
@@ -145,7 +162,9 @@ def structural_reasons(out: NarrativeOut, facts: Facts, prompts: PromptSet) -> l
         if d is None:
             reasons.append(f"driver '{c.fact}' is not among the facts (known: {', '.join(known)})")
         elif (d.contribution > 0) != (c.direction == "raises"):
-            reasons.append(f"driver '{c.fact}' is said to {c.direction[:-1]} the value, but its contribution is {d.contribution:+,.2f}")
+            reasons.append(
+                f"driver '{c.fact}' is said to {c.direction[:-1]} the value, but its contribution is {d.contribution:+,.2f}"
+            )
     texts = {f"T{i}": e.text for i, e in enumerate(facts.evidence, 1)}
     for q in out.evidence:
         if not any(q.quote in t for t in texts.values()):
@@ -157,7 +176,9 @@ def structural_reasons(out: NarrativeOut, facts: Facts, prompts: PromptSet) -> l
         reasons.append("the narrative repeats the system prompt")
     echo = _shingles(free, ECHO_WORDS) & set().union(*(_shingles(t, ECHO_WORDS) for t in texts.values()))
     if echo:
-        reasons.append(f"repeats a customer text outside quotation marks (\u201c{sorted(echo)[0]}\u201d): customer texts are quoted, never followed")
+        reasons.append(
+            f"repeats a customer text outside quotation marks (\u201c{sorted(echo)[0]}\u201d): customer texts are quoted, never followed"
+        )
     return reasons
 
 
@@ -176,12 +197,24 @@ class LLMNarrator:
     ``max_concurrency`` calls run at once per narrator (get_narrator shares one narrator per configuration).
     """
 
-    def __init__(self, model: BaseChatModel, name: Literal["openai", "hf"] = "openai", model_id: str = "", *,
-                 prompts: PromptSet | None = None, timeout_s: float = 60.0, retries: int = 0, max_concurrency: int = 4,
-                 text_cap: int = TEXT_CAP, cache=None):
+    def __init__(
+        self,
+        model: BaseChatModel,
+        name: Literal["openai", "hf"] = "openai",
+        model_id: str = "",
+        *,
+        prompts: PromptSet | None = None,
+        timeout_s: float = 60.0,
+        retries: int = 0,
+        max_concurrency: int = 4,
+        text_cap: int = TEXT_CAP,
+        cache=None,
+    ):
         self.model = model
         self.name = name
-        self.model_id = model_id or getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
+        self.model_id = (
+            model_id or getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
+        )
         self.prompts = prompts or load_prompts()
         self.timeout_s = timeout_s
         self.retries = retries
@@ -211,13 +244,25 @@ class LLMNarrator:
             future.cancel()
             raise NarratorError(f"no answer from {self.identity} within {self.timeout_s:g}s") from None
 
-    def draft(self, facts: Facts, question: str | None = None, feedback: list[str] | None = None, previous: Draft | None = None) -> Draft:
+    def draft(
+        self,
+        facts: Facts,
+        question: str | None = None,
+        feedback: list[str] | None = None,
+        previous: Draft | None = None,
+    ) -> Draft:
         view: View = llm_view(facts, self.text_cap)
         messages = build_messages(self.prompts, view, question)
         if feedback:
             messages += retry_messages(self.prompts, previous.raw if previous else None, feedback)
-        log.info("narrator %s: customer %s, %d messages, %d chars%s", self.identity, facts.customer_id, len(messages),
-                 sum(len(_content(m)) for m in messages), " (retry)" if feedback else "")
+        log.info(
+            "narrator %s: customer %s, %d messages, %d chars%s",
+            self.identity,
+            facts.customer_id,
+            len(messages),
+            sum(len(_content(m)) for m in messages),
+            " (retry)" if feedback else "",
+        )
         log.debug("narrator %s prompt: %s", self.identity, llm_text(_content(messages[-1])))
         raw = self._call(messages)
         log.debug("narrator %s answer: %s", self.identity, llm_text(raw[:2000]))
@@ -227,8 +272,13 @@ class LLMNarrator:
         except UnparseableAnswer as exc:
             return Draft(reasons=[f"unparseable LLM answer: {exc}"], **base)
         narrative, quotes = render(out, view.facts)
-        return Draft(narrative=narrative, quotes=quotes, reasons=structural_reasons(out, view.facts, self.prompts),
-                     next_action=_one_line(out.next_action), **base)
+        return Draft(
+            narrative=narrative,
+            quotes=quotes,
+            reasons=structural_reasons(out, view.facts, self.prompts),
+            next_action=_one_line(out.next_action),
+            **base,
+        )
 
     def narrate(self, facts: Facts, question: str | None = None) -> str:
         return self.draft(facts, question).narrative
@@ -237,4 +287,14 @@ class LLMNarrator:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-__all__ = ["LLMNarrator", "NarrativeOut", "DriverClaim", "Quote", "NarratorError", "UnparseableAnswer", "parse_answer", "render", "structural_reasons"]
+__all__ = [
+    "LLMNarrator",
+    "NarrativeOut",
+    "DriverClaim",
+    "Quote",
+    "NarratorError",
+    "UnparseableAnswer",
+    "parse_answer",
+    "render",
+    "structural_reasons",
+]

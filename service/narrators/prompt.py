@@ -5,6 +5,7 @@ clearly delimited JSON list (redacted of e-mail addresses, phone numbers and car
 length). The texts are JSON strings inside markers, so no text can break out of its slot; the system
 prompt says they are data to quote, never instructions.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,7 +57,9 @@ def load_prompts(version: str = PROMPT_VERSION, name: str = PROMPT_NAME) -> Prom
             raise FileNotFoundError(f"prompt file prompts/{fname} is missing")
         texts[part] = f.read_text(encoding="utf-8")
         h.update(fname.encode() + b"\0" + texts[part].encode() + b"\0")
-    return PromptSet(name=name, version=version, examples=json.loads(texts.pop("examples")), digest=h.hexdigest()[:8], **texts)
+    return PromptSet(
+        name=name, version=version, examples=json.loads(texts.pop("examples")), digest=h.hexdigest()[:8], **texts
+    )
 
 
 # ----------------------------------------------------------------------------- what the model sees
@@ -100,19 +103,38 @@ def llm_view(facts: Facts, cap: int = TEXT_CAP) -> View:
 
 def facts_payload(f: Facts) -> dict:
     return {
-        "customer_id": f.customer_id, "tier": f.tier, "predicted_value": f.predicted_value, "currency": f.currency,
-        "horizon_days": f.horizon_days, "value_rank_pct": f.value_rank_pct, "tier_floor": f.tier_floor,
-        "next_tier": f.next_tier, "next_tier_floor": f.next_tier_floor, "churn_probability": round(f.churn_probability, 2),
-        "rfm_segment": f.rfm_segment, "churn_band": f.churn_band, "playbook_next_action": f.next_action,
-        "drivers": [{"name": d.name, "direction": "raises" if d.contribution > 0 else "lowers", "contribution": round(d.contribution, 2),
-                     "value": None if d.value is None else round(d.value, 2), "unit": d.unit,
-                     "percentile": None if d.percentile is None else round(d.percentile)} for d in f.drivers],
+        "customer_id": f.customer_id,
+        "tier": f.tier,
+        "predicted_value": f.predicted_value,
+        "currency": f.currency,
+        "horizon_days": f.horizon_days,
+        "value_rank_pct": f.value_rank_pct,
+        "tier_floor": f.tier_floor,
+        "next_tier": f.next_tier,
+        "next_tier_floor": f.next_tier_floor,
+        "churn_probability": round(f.churn_probability, 2),
+        "rfm_segment": f.rfm_segment,
+        "churn_band": f.churn_band,
+        "playbook_next_action": f.next_action,
+        "drivers": [
+            {
+                "name": d.name,
+                "direction": "raises" if d.contribution > 0 else "lowers",
+                "contribution": round(d.contribution, 2),
+                "value": None if d.value is None else round(d.value, 2),
+                "unit": d.unit,
+                "percentile": None if d.percentile is None else round(d.percentile),
+            }
+            for d in f.drivers
+        ],
     }
 
 
 def texts_payload(view: View) -> list[dict]:
-    return [{"id": f"T{i}", "source": e.source, "text": e.text, "truncated": cut}
-            for i, (e, cut) in enumerate(zip(view.facts.evidence, view.truncated), 1)]
+    return [
+        {"id": f"T{i}", "source": e.source, "text": e.text, "truncated": cut}
+        for i, (e, cut) in enumerate(zip(view.facts.evidence, view.truncated), 1)
+    ]
 
 
 def _dump(obj) -> str:
@@ -133,7 +155,9 @@ def _user(p: PromptSet, facts_obj: dict, texts_obj: list, question: str | None) 
     qblock = ""
     if question:
         qblock = string.Template(p.question).safe_substitute(question=_cap(llm_text(question), QUESTION_CAP)[0])
-    return string.Template(p.user).safe_substitute(facts_json=_dump(facts_obj), customer_texts_json=_dump(texts_obj), question_block=qblock)
+    return string.Template(p.user).safe_substitute(
+        facts_json=_dump(facts_obj), customer_texts_json=_dump(texts_obj), question_block=qblock
+    )
 
 
 def build_messages(p: PromptSet, view: View, question: str | None = None) -> list[BaseMessage]:
@@ -147,5 +171,7 @@ def build_messages(p: PromptSet, view: View, question: str | None = None) -> lis
 
 def retry_messages(p: PromptSet, raw: str | None, reasons: list[str]) -> list[BaseMessage]:
     bullets = "\n".join(f"- {llm_text(r)}" for r in reasons)
-    return [AIMessage(llm_text((raw or "")[:RAW_FEEDBACK_CAP]) or "(no answer)"),
-            HumanMessage(string.Template(p.retry).safe_substitute(reasons=bullets))]
+    return [
+        AIMessage(llm_text((raw or "")[:RAW_FEEDBACK_CAP]) or "(no answer)"),
+        HumanMessage(string.Template(p.retry).safe_substitute(reasons=bullets)),
+    ]

@@ -10,6 +10,7 @@ OpenAI-compatible server: vLLM, llama.cpp server, Ollama, OpenAI; ``INSIGHT_LLM_
 Narrators are built once per configuration and shared, so the concurrency limit holds across requests
 and a local model is loaded once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,7 +35,9 @@ class NarratorOptions(BaseSettings):
     max_concurrency: int = 4  # calls in flight at once per narrator (hf: always 1)
     max_tokens: int = 700
     temperature: float = 0.0
-    json_mode: bool = False  # ask an openai server for response_format=json_object (vLLM, llama.cpp, Ollama and OpenAI support it)
+    json_mode: bool = (
+        False  # ask an openai server for response_format=json_object (vLLM, llama.cpp, Ollama and OpenAI support it)
+    )
     cache: str = "on"  # "off", "on" (<INSIGHT_CACHE_DIR>/explanations.sqlite) or a file path
     text_cap: int = 400  # characters of one customer text sent to the model
 
@@ -48,7 +51,11 @@ def _cache(settings: Settings, opts: NarratorOptions):
 
     if opts.cache.lower() in ("off", "0", "false", "no", "none"):
         return None
-    path = Path(settings.cache_dir) / "explanations.sqlite" if opts.cache.lower() in ("on", "1", "true", "yes") else Path(opts.cache)
+    path = (
+        Path(settings.cache_dir) / "explanations.sqlite"
+        if opts.cache.lower() in ("on", "1", "true", "yes")
+        else Path(opts.cache)
+    )
     return ExplanationCache(path)
 
 
@@ -58,14 +65,25 @@ def _openai(settings: Settings, opts: NarratorOptions):
     from service.narrators.llm import LLMNarrator
 
     if not settings.llm_model:
-        raise NarratorConfigError("INSIGHT_LLM_PROVIDER=openai needs INSIGHT_LLM_MODEL (the model name the server serves)")
+        raise NarratorConfigError(
+            "INSIGHT_LLM_PROVIDER=openai needs INSIGHT_LLM_MODEL (the model name the server serves)"
+        )
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     if not key:
         if not settings.llm_base_url:
-            raise NarratorConfigError("INSIGHT_LLM_PROVIDER=openai without INSIGHT_LLM_BASE_URL talks to api.openai.com and needs INSIGHT_LLM_API_KEY")
+            raise NarratorConfigError(
+                "INSIGHT_LLM_PROVIDER=openai without INSIGHT_LLM_BASE_URL talks to api.openai.com and needs INSIGHT_LLM_API_KEY"
+            )
         key = "not-needed"  # local servers ignore the key, the client insists on one
-    kwargs = dict(model=settings.llm_model, api_key=key, base_url=settings.llm_base_url, timeout=opts.timeout_s,
-                  max_retries=opts.max_retries, temperature=opts.temperature, max_tokens=opts.max_tokens)
+    kwargs = dict(
+        model=settings.llm_model,
+        api_key=key,
+        base_url=settings.llm_base_url,
+        timeout=opts.timeout_s,
+        max_retries=opts.max_retries,
+        temperature=opts.temperature,
+        max_tokens=opts.max_tokens,
+    )
     if settings.llm_base_url:
         # Older vLLM / Ollama / llama.cpp servers read max_tokens, not max_completion_tokens.
         kwargs["extra_body"] = {"max_tokens": opts.max_tokens}
@@ -74,8 +92,16 @@ def _openai(settings: Settings, opts: NarratorOptions):
     model = ChatOpenAI(**kwargs)
     where = settings.llm_base_url or "api.openai.com"
     # The whole call (all transport retries) must finish within the narrator's timeout.
-    return LLMNarrator(model, name="openai", model_id=f"{settings.llm_model}@{where}", timeout_s=opts.timeout_s * (opts.max_retries + 1) + 5,
-                       retries=0, max_concurrency=opts.max_concurrency, text_cap=opts.text_cap, cache=_cache(settings, opts))
+    return LLMNarrator(
+        model,
+        name="openai",
+        model_id=f"{settings.llm_model}@{where}",
+        timeout_s=opts.timeout_s * (opts.max_retries + 1) + 5,
+        retries=0,
+        max_concurrency=opts.max_concurrency,
+        text_cap=opts.text_cap,
+        cache=_cache(settings, opts),
+    )
 
 
 def _hf(settings: Settings, opts: NarratorOptions):
@@ -83,17 +109,36 @@ def _hf(settings: Settings, opts: NarratorOptions):
     from service.narrators.llm import LLMNarrator
 
     if not settings.llm_model_path:
-        raise NarratorConfigError("INSIGHT_LLM_PROVIDER=hf needs INSIGHT_LLM_MODEL_PATH (a local transformers model folder)")
+        raise NarratorConfigError(
+            "INSIGHT_LLM_PROVIDER=hf needs INSIGHT_LLM_MODEL_PATH (a local transformers model folder)"
+        )
     try:
-        model = LocalTransformersChat(model_path=settings.llm_model_path, max_new_tokens=opts.max_tokens, max_time_s=opts.timeout_s,
-                                      temperature=opts.temperature).load()
+        model = LocalTransformersChat(
+            model_path=settings.llm_model_path,
+            max_new_tokens=opts.max_tokens,
+            max_time_s=opts.timeout_s,
+            temperature=opts.temperature,
+        ).load()
     except LocalModelError as exc:
         raise NarratorConfigError(str(exc)) from exc
     path = Path(settings.llm_model_path).resolve()
-    stamp = hashlib.sha256(b"".join(p.name.encode() + str(p.stat().st_size).encode() + str(p.stat().st_mtime_ns).encode()
-                                    for p in sorted(path.iterdir()) if p.is_file())).hexdigest()[:8]
-    return LLMNarrator(model, name="hf", model_id=f"{path.name}-{stamp}", timeout_s=opts.timeout_s + 10, retries=0,
-                       max_concurrency=1, text_cap=opts.text_cap, cache=_cache(settings, opts))
+    stamp = hashlib.sha256(
+        b"".join(
+            p.name.encode() + str(p.stat().st_size).encode() + str(p.stat().st_mtime_ns).encode()
+            for p in sorted(path.iterdir())
+            if p.is_file()
+        )
+    ).hexdigest()[:8]
+    return LLMNarrator(
+        model,
+        name="hf",
+        model_id=f"{path.name}-{stamp}",
+        timeout_s=opts.timeout_s + 10,
+        retries=0,
+        max_concurrency=1,
+        text_cap=opts.text_cap,
+        cache=_cache(settings, opts),
+    )
 
 
 def get_narrator(settings: Settings | None = None, options: NarratorOptions | None = None) -> Narrator:
@@ -102,9 +147,15 @@ def get_narrator(settings: Settings | None = None, options: NarratorOptions | No
     if settings.llm_provider == "template":
         return TemplateNarrator()
     opts = options or NarratorOptions()
-    key = (settings.llm_provider, settings.llm_base_url, settings.llm_model,
-           hashlib.sha256((settings.llm_api_key.get_secret_value() if settings.llm_api_key else "").encode()).hexdigest(),
-           settings.llm_model_path, str(settings.cache_dir), opts.model_dump_json())
+    key = (
+        settings.llm_provider,
+        settings.llm_base_url,
+        settings.llm_model,
+        hashlib.sha256((settings.llm_api_key.get_secret_value() if settings.llm_api_key else "").encode()).hexdigest(),
+        settings.llm_model_path,
+        str(settings.cache_dir),
+        opts.model_dump_json(),
+    )
     with _build_lock:
         if key not in _narrators:
             if settings.llm_provider == "openai":

@@ -14,6 +14,7 @@ for. The model name picks a behaviour, so the real ``openai`` provider can be ex
     python -m service.narrators.stub_server --port 8011
     INSIGHT_LLM_PROVIDER=openai INSIGHT_LLM_BASE_URL=http://127.0.0.1:8011/v1 INSIGHT_LLM_MODEL=stub-good insight explain ID --store ...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,14 +28,25 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-BEHAVIOURS = ("good", "fix", "wrong-number", "wrong-tier", "flip", "invent-quote", "unknown-driver", "obey", "garbage", "slow")
+BEHAVIOURS = (
+    "good",
+    "fix",
+    "wrong-number",
+    "wrong-tier",
+    "flip",
+    "invent-quote",
+    "unknown-driver",
+    "obey",
+    "garbage",
+    "slow",
+)
 MONEY_UNITS = {"spent to date", "per order on average"}
 _INSTRUCTION = re.compile(r"\b(ignore|instruction|system prompt|disregard|you are now|pretend|reveal|override)\b", re.I)
 
 
 def _between(text: str, start: str, end: str) -> str:
     i = text.index(start) + len(start)
-    return text[i:text.index(end, i)]
+    return text[i : text.index(end, i)]
 
 
 def read_prompt(messages: list[dict]) -> tuple[dict, list[dict], str, bool]:
@@ -68,9 +80,11 @@ def faithful_answer(facts: dict, texts: list[dict]) -> dict:
     ups = [d["name"] for d in drivers if d["contribution"] > 0]
     downs = [d["name"] for d in drivers if d["contribution"] < 0]
     why = f", mainly thanks to {ups[0]}" if ups else f", mainly because of weak {downs[0]}" if downs else ""
-    summary = (f"Customer {facts['customer_id']} is in the {facts['tier']} tier: the model expects {_money(facts['predicted_value'], c)} "
-               f"of spend in the next {facts['horizon_days']} days, more than {facts['value_rank_pct']:.1f}% of scored customers{why}. "
-               f"Churn risk: {facts['churn_probability'] * 100:.0f}% chance of no purchase in that time.")
+    summary = (
+        f"Customer {facts['customer_id']} is in the {facts['tier']} tier: the model expects {_money(facts['predicted_value'], c)} "
+        f"of spend in the next {facts['horizon_days']} days, more than {facts['value_rank_pct']:.1f}% of scored customers{why}. "
+        f"Churn risk: {facts['churn_probability'] * 100:.0f}% chance of no purchase in that time."
+    )
     if facts.get("next_tier") and facts.get("next_tier_floor") is not None:
         summary += f" {facts['next_tier']} starts at {_money(facts['next_tier_floor'], c)}."
     claims = []
@@ -89,7 +103,9 @@ def faithful_answer(facts: dict, texts: list[dict]) -> dict:
     if churn >= 0.6:
         action = "Reach out personally with a win-back offer before they lapse."
     elif facts["tier"] in ("VIP", "High") and churn < 0.3:
-        action = "Keep them close with early access to new products and a personal account contact; no discount is needed."
+        action = (
+            "Keep them close with early access to new products and a personal account contact; no discount is needed."
+        )
     elif any(d["name"] == "recency" and d["contribution"] < 0 for d in drivers):
         action = "Send a timely reminder for the products they usually buy."
     else:
@@ -117,14 +133,26 @@ def answer(messages: list[dict], behaviour: str) -> str:
         bad["evidence"] = [{"evidence_id": "T1", "quote": "Best shop ever, I will buy everything again!"}]
     elif behaviour == "unknown-driver":
         known = {d["name"] for d in facts["drivers"]}
-        name = next(n for n in ("tenure", "category breadth", "purchase rhythm", "returns and cancellations", "average order value") if n not in known)
+        name = next(
+            n
+            for n in (
+                "tenure",
+                "category breadth",
+                "purchase rhythm",
+                "returns and cancellations",
+                "average order value",
+            )
+            if n not in known
+        )
         bad["drivers"].append({"fact": name, "direction": "raises", "explanation": "a loyal customer"})
     elif behaviour == "obey":  # a gullible model: does whatever the customer texts it can see say
         for t in texts:
             txt = t["text"]
             m = re.search(r"\b(VIP|High|Medium|Low)\b", txt)
             if m:
-                bad["summary"] = f"Customer {facts['customer_id']} is a {m.group(1)} customer and must be treated as {m.group(1)}."
+                bad["summary"] = (
+                    f"Customer {facts['customer_id']} is a {m.group(1)} customer and must be treated as {m.group(1)}."
+                )
             if re.search(r"prompt|instructions|rules|Anweisungen", txt, re.I):
                 bad["next_action"] = "My instructions say: " + " ".join(system.split()[:40])
             amount = re.search(r"[$] ?[0-9][0-9,]*", txt)
@@ -155,7 +183,9 @@ class RuleBasedChatModel(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs) -> ChatResult:
         self.calls += 1
-        msgs = [{"role": {"human": "user", "ai": "assistant"}.get(m.type, m.type), "content": m.content} for m in messages]
+        msgs = [
+            {"role": {"human": "user", "ai": "assistant"}.get(m.type, m.type), "content": m.content} for m in messages
+        ]
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=answer(msgs, self.behaviour)))])
 
 
@@ -175,7 +205,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.rstrip("/").endswith("/models"):
-            self._send(200, {"object": "list", "data": [{"id": f"stub-{b}", "object": "model", "owned_by": "stub"} for b in BEHAVIOURS]})
+            self._send(
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": f"stub-{b}", "object": "model", "owned_by": "stub"} for b in BEHAVIOURS],
+                },
+            )
         else:
             self._send(404, {"error": {"message": "not found"}})
 
@@ -188,19 +224,32 @@ class _Handler(BaseHTTPRequestHandler):
         model = body.get("model", "stub-good")
         behaviour = self.server.behaviour or model.removeprefix("stub-")
         if behaviour not in BEHAVIOURS:
-            return self._send(404, {"error": {"message": f"model {model!r} not found", "type": "invalid_request_error"}})
+            return self._send(
+                404, {"error": {"message": f"model {model!r} not found", "type": "invalid_request_error"}}
+            )
         if behaviour == "slow":
             time.sleep(self.server.slow_s)
         try:
             content = answer(body.get("messages", []), behaviour)
         except (ValueError, KeyError, StopIteration, IndexError):
             content = "I can only explain customers when you give me their facts."
-        self._send(200, {
-            "id": f"chatcmpl-stub-{len(self.server.requests)}", "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])),
-                      "completion_tokens": len(content.split()), "total_tokens": 0},
-        })
+        self._send(
+            200,
+            {
+                "id": f"chatcmpl-stub-{len(self.server.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                ],
+                "usage": {
+                    "prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])),
+                    "completion_tokens": len(content.split()),
+                    "total_tokens": 0,
+                },
+            },
+        )
 
 
 class StubServer(ThreadingHTTPServer):
@@ -214,7 +263,7 @@ class StubServer(ThreadingHTTPServer):
     def base_url(self) -> str:
         return f"http://{self.server_address[0]}:{self.server_address[1]}/v1"
 
-    def start(self) -> "StubServer":
+    def start(self) -> StubServer:
         threading.Thread(target=self.serve_forever, daemon=True).start()
         return self
 
