@@ -82,8 +82,15 @@ class StageRecorder(Reporter):
             yield
         finally:
             self._stack.pop()
-            self.rows.append({"stage": f"{self.prefix}{' / '.join(self._stack + [name])}", "seconds": time.perf_counter() - t0,
-                              "peak_mb": self.sampler.peak_since(token) / 2**20, "depth": len(self._stack)})
+            row = {"stage": f"{self.prefix}{' / '.join(self._stack + [name])}", "seconds": time.perf_counter() - t0,
+                   "peak_mb": self.sampler.peak_since(token) / 2**20, "depth": len(self._stack), "times": 1}
+            # A step repeated (scoring in customer ranges runs each step once per range) is one row: summed, max peak.
+            same = next((r for r in self.rows if r["stage"] == row["stage"]), None)
+            if same is None:
+                self.rows.append(row)
+            else:
+                same.update(seconds=same["seconds"] + row["seconds"], peak_mb=max(same["peak_mb"], row["peak_mb"]),
+                            times=same["times"] + 1)
 
     step = stage
 

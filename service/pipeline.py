@@ -24,6 +24,7 @@ from service.drivers import FamilyGrouper, PeerPercentiles, driver_records, scal
 from service.features import SEASON_FEATURES, TABULAR_FEATURES, FeatureBuilder, season_features, to_utc
 from service.metrics import normalized_gini
 from service.models import ChurnModel, HorizonShift, ValueModel, rows_of, value_metrics
+from service.partition import TableParts, partition_bounds
 from service.similarity import CustomerVectorizer
 from service.store import ProfileStore, check_store, rejects_dir
 from service.tables import DataError, LoadedData, load_tables
@@ -31,6 +32,7 @@ from service.text_features import DEFAULT_HALF_LIFE_DAYS, PooledText, TextEmbedd
 from service.tiers import RFMSegmenter, TierPolicy
 
 EVIDENCE_MAX_CHARS = 300
+SCORE_RANGE_CUSTOMERS = 100_000  # customers whose profile rows a single-machine score holds at once (~40 KB each)
 
 
 class Reporter:
@@ -694,6 +696,21 @@ def predict_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp
     return pd.concat([out, s.outlook], axis=1)
 
 
+def _summary_frame(bundle: ModelBundle, s: Scored) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The store's per-customer columns (tier, value, churn, RFM segment, rank among this batch) and the RFM scores."""
+    snap = s.snapshot.reset_index(drop=True)
+    rfm = bundle.rfm.transform(snap)
+    frame = pd.DataFrame({"customer_id": snap["customer_id"].to_numpy(), "tier": bundle.tiers.assign(s.value),
+                          "predicted_value": s.value, "churn_probability": s.churn, "rfm_segment": rfm["rfm_segment"].to_numpy(),
+                          "value_rank_pct": value_rank_pct(s.value), "future_value": snap["future_value"].to_numpy(),
+                          "churn": snap["churn"].to_numpy()})
+    return frame, rfm
+
+
+def _similarity_vectors(bundle: ModelBundle, s: Scored) -> np.ndarray:
+    return CustomerVectorizer.from_dict(bundle.config["vectorizer"]).transform(s.snapshot[TABULAR_FEATURES], s.pooled)
+
+
 def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
                  reporter: Reporter | None = None, threads: int = 2,
                  scored_at: str | None = None) -> tuple[pd.DataFrame, list[dict], np.ndarray]:
@@ -705,6 +722,7 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     reporter = reporter or Reporter()
     s = _predict(bundle, loaded, cutoff, encoder, reporter, threads)
     snap, X, pooled, emb, value, churn = s.snapshot, s.X, s.pooled, s.emb, s.value, s.churn
+    frame, rfm = _summary_frame(bundle, s)
     with reporter.step("SHAP (batched)"):
         grouper = FamilyGrouper(bundle.feature_names)
         v_fam = grouper.transform(scaled_contributions(bundle.value_model.contributions(X), bundle.value_model.link))
@@ -712,17 +730,10 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     with reporter.step("drivers, evidence, profile rows"):
         feats = pd.concat([snap.reset_index(drop=True), X[_driver_inputs(X.columns)].reset_index(drop=True)], axis=1)
         drivers = driver_records(feats, grouper.families, v_fam, c_fam, bundle.peers)
-        tiers = bundle.tiers.assign(value)
-        rfm = bundle.rfm.transform(snap.reset_index(drop=True))
-        rank_pct = value_rank_pct(value)
         review_dir = v_fam[:, grouper.families.index("review text")] if "review text" in grouper.families else np.zeros(len(snap))
         evidence = _evidence(emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
         activity = customer_activity(loaded.tables, snap["customer_id"], cutoff)
-        vectors = CustomerVectorizer.from_dict(bundle.config["vectorizer"]).transform(snap[TABULAR_FEATURES], pooled)
-
-        frame = pd.DataFrame({"customer_id": snap["customer_id"].to_numpy(), "tier": tiers, "predicted_value": value,
-                              "churn_probability": churn, "rfm_segment": rfm["rfm_segment"].to_numpy(), "value_rank_pct": rank_pct,
-                              "future_value": snap["future_value"].to_numpy(), "churn": snap["churn"].to_numpy()})
+        vectors = _similarity_vectors(bundle, s)
         scored_at = scored_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
         keep = [c for c in TABULAR_FEATURES if c in snap]
         feat_records = _records(snap[keep].round(4))
@@ -738,8 +749,9 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
                          "rfm": {"r": r, "f": f, "m": m}, "cutoff": cutoff_iso, **out},
              "model_version": version, "scored_at": scored_at}
             for cid, tier, v, ch, seg, pct, drv, feat, mi, r, f, m, out in zip(
-                snap["customer_id"].tolist(), tiers.tolist(), value.astype(np.float64).tolist(), churn.astype(np.float64).tolist(),
-                rfm["rfm_segment"].tolist(), rank_pct.astype(np.float64).tolist(), drivers, feat_records, model_inputs, *rfm_scores, outlook)
+                snap["customer_id"].tolist(), frame["tier"].tolist(), value.astype(np.float64).tolist(),
+                churn.astype(np.float64).tolist(), rfm["rfm_segment"].tolist(), frame["value_rank_pct"].astype(np.float64).tolist(),
+                drivers, feat_records, model_inputs, *rfm_scores, outlook)
         ]
     for row in rows:  # what the customer did (service.activity): spend per month, categories, browsing, ratings, complaints
         row["profile"]["activity"] = activity.get(row["customer_id"], {})
@@ -754,9 +766,64 @@ class ScoreResult:
     index_dir: Path
 
 
+def _score_in_ranges(bundle: ModelBundle, loaded: LoadedData, cut: pd.Timestamp, encoder, reporter: Reporter, threads: int,
+                     scored_at: str, range_customers: int):
+    """(frame, row batches, vectors) for the store, holding at most ``range_customers`` customers' profile rows at once.
+
+    Profile rows are ~40 KB per customer as Python objects (4.9 GB at 100k customers), so a larger population is
+    scored in customer ranges, twice: a first pass of predictions only gives every customer's rank percentile and the
+    similarity vectors (the index is built before the store transaction), the second makes each range's rows as the
+    store transaction pulls them. Scoring is batch-independent, so the stored profiles equal a one-pass run's.
+    """
+    orders = loaded.tables["orders"]
+    eligible = orders.loc[orders["order_ts"] <= cut, "customer_id"]
+    n_customers = eligible.nunique()
+    if n_customers <= range_customers:
+        frame, rows, vectors = score_tables(bundle, loaded, cut, encoder=encoder, reporter=reporter, threads=threads,
+                                            scored_at=scored_at)
+        return frame, [rows], vectors
+    if bundle.text.sources and encoder is None:  # one model load for every range and both passes
+        encoder = make_encoder(bundle.config.get("embedding_model_arg"), None, bundle_backend(bundle))
+    parts = TableParts(loaded.tables, partition_bounds(eligible, math.ceil(n_customers / range_customers)))
+
+    def ranges():
+        for k in range(len(parts)):
+            sub = LoadedData(parts.part(k))
+            if (sub.tables["orders"]["order_ts"] <= cut).any():  # a range of customers who all start after the cutoff
+                yield sub
+
+    frames, vectors = [], []
+    with reporter.step("predictions per range (ranks, index vectors)"):
+        for sub in ranges():
+            s = _predict(bundle, sub, cut, encoder, reporter, threads)
+            frames.append(_summary_frame(bundle, s)[0])
+            vectors.append(_similarity_vectors(bundle, s))
+            del s
+    frame = pd.concat(frames, ignore_index=True)
+    frame["value_rank_pct"] = value_rank_pct(frame["predicted_value"].to_numpy())
+    ranks = frame["value_rank_pct"].astype(np.float64).tolist()
+
+    def batches():
+        start = 0
+        for sub in ranges():
+            with reporter.step("profile rows per range"):
+                _, rows, _ = score_tables(bundle, sub, cut, encoder=encoder, reporter=reporter, threads=threads,
+                                          scored_at=scored_at)
+            for row, pct in zip(rows, ranks[start:start + len(rows)]):
+                row["value_rank_pct"] = pct
+            start += len(rows)
+            yield rows
+
+    return frame, batches(), np.concatenate(vectors)
+
+
 def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Path, cutoff: str | None = None,
-          reporter: Reporter | None = None, encoder=None, threads: int = 2, dask=None) -> ScoreResult:
+          reporter: Reporter | None = None, encoder=None, threads: int = 2, dask=None,
+          range_customers: int | None = None) -> ScoreResult:
     """Score every customer and replace the store's profiles and similar-customer index in one go.
+
+    A single-machine run holds at most ``range_customers`` (default ``SCORE_RANGE_CUSTOMERS``) customers' profile
+    rows in memory at once (``_score_in_ranges``).
 
     With ``dask`` ("local:N", a scheduler address or a distributed.Client) the customers are scored per partition
     on the cluster and the store is written from the partitions, still in one transaction.
@@ -778,9 +845,8 @@ def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Pat
     with ExitStack() as stack:
         with _timed(summary, reporter, "score"):
             if dask is None:
-                frame, rows, vectors = score_tables(bundle, loaded, cut, encoder=encoder, reporter=reporter, threads=threads,
-                                                    scored_at=scored_at)
-                batches = [rows]
+                frame, batches, vectors = _score_in_ranges(bundle, loaded, cut, encoder, reporter, threads, scored_at,
+                                                           range_customers or SCORE_RANGE_CUSTOMERS)
             else:
                 from service import scaleout
 

@@ -37,6 +37,7 @@ import pandas as pd
 
 from service import pipeline
 from service.features import FeatureBuilder
+from service.partition import partition_bounds, split_tables
 from service.models import DaskMatrix
 from service.tables import DataError, LoadedData
 from service.text_features import PooledText, TextEmbeddings, TextFeaturizer
@@ -114,30 +115,6 @@ def n_workers(client) -> int:
 
 
 # ----------------------------------------------------------------------------- partitioning
-
-
-def partition_bounds(customer_ids, n_parts: int) -> np.ndarray:
-    """First customer id of partitions 1..P-1 over the sorted distinct ids (balanced by customer count)."""
-    ids = np.unique(np.asarray(customer_ids, dtype=object).astype(str))
-    n_parts = max(1, min(n_parts, len(ids)))
-    return ids[[k * len(ids) // n_parts for k in range(1, n_parts)]].astype(object)
-
-
-def split_tables(tables: dict[str, pd.DataFrame], bounds: np.ndarray) -> list[dict[str, pd.DataFrame]]:
-    """Each partition gets the rows of every table for its customers, in their original order."""
-    n = len(bounds) + 1
-    parts: list[dict[str, pd.DataFrame]] = [{} for _ in range(n)]
-    for name, df in tables.items():
-        if "customer_id" not in df:
-            for p in parts:
-                p[name] = df
-            continue
-        code = np.searchsorted(bounds, df["customer_id"].astype(str).to_numpy(dtype=object), side="right")
-        order = np.argsort(code, kind="stable")
-        cuts = np.searchsorted(code[order], np.arange(1, n))
-        for k, idx in enumerate(np.split(order, cuts)):
-            parts[k][name] = df.iloc[idx].reset_index(drop=True)
-    return parts
 
 
 def _n_partitions(client, n_customers: int) -> int:

@@ -84,6 +84,74 @@ class TextEmbeddings:
         return PooledText(out, counts)
 
 
+def ridge_loo(X: np.ndarray, Y: np.ndarray, alphas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ridge with an intercept, the penalty chosen per target by exact leave-one-out error: (coef p x t, intercept t, alpha t).
+
+    The same estimator as scikit-learn's ``RidgeCV(alphas)`` on rows > features (its "cov" mode: eigendecomposition
+    of the centered X'X, closed-form leave-one-out residuals), arranged so that the expensive products are shared:
+    one ``X V`` per fit serves every penalty and every target, where RidgeCV multiplies ``X`` by a p x p matrix once
+    per penalty and decomposes again per target (7-14x the work on the text heads' ~200k x 384 panel).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64).reshape(len(X), -1)
+    x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
+    Xc, Yc = X - x_mean, Y - y_mean
+    eigvals, V = np.linalg.eigh(Xc.T @ Xc)
+    XV = Xc @ V
+    del Xc
+    XV2 = XV * XV
+    VtXtY = XV.T @ Yc
+    n = len(X)
+    best_err = np.full(Y.shape[1], np.inf)
+    coef = np.zeros((X.shape[1], Y.shape[1]))
+    best_alpha = np.zeros(Y.shape[1])
+    for alpha in alphas:
+        D = 1.0 / (eigvals + alpha)
+        # Hat matrix diagonal of the centered problem, plus the intercept's 1/n.
+        leverage = XV2 @ D + 1.0 / n
+        residual = Yc - XV @ (D[:, None] * VtXtY)
+        err = np.mean((residual / (1.0 - leverage)[:, None]) ** 2, axis=0)
+        better = err < best_err
+        if better.any():
+            best_err[better], best_alpha[better] = err[better], alpha
+            coef[:, better] = V @ (D[:, None] * VtXtY[:, better])
+    return coef, y_mean - x_mean @ coef, best_alpha
+
+
+def fit_heads_oof(X: np.ndarray, Y: np.ndarray, alphas, n_folds: int = 5, seed: int = 0,
+                  groups=None) -> tuple[list["TextHead"], np.ndarray]:
+    """Ridge heads for the columns of ``Y`` fitted on all rows, and their out-of-fold scores (n x t).
+
+    ``groups`` (customer ids) keep each customer's rows in one fold: a customer appears in several panel
+    snapshots with overlapping target windows, and a head that saw the customer's other rows would recall
+    their future.
+    """
+    from sklearn.model_selection import GroupKFold, KFold
+    from threadpoolctl import threadpool_limits
+
+    Y = np.asarray(Y, dtype=np.float64).reshape(len(X), -1)
+    # One BLAS thread: the products were 2.5-7x slower with OpenBLAS's 2 threads than with 1 on the shared 2-core
+    # machine (its threads wait on each other when another process holds a core); one thread also gives the same
+    # bits on any core count.
+    with threadpool_limits(limits=1, user_api="blas"):
+        coef, intercept, _ = ridge_loo(X, Y, alphas)
+        heads = [TextHead(coef[:, t], float(intercept[t])) for t in range(Y.shape[1])]
+        oof = np.empty(Y.shape)
+        if groups is not None:
+            # Integer codes in the ids' sorted order: GroupKFold then draws the very same folds, but its np.isin runs
+            # sorted on integers instead of one pass over all rows per customer id (object arrays): that was
+            # rows x customers comparisons, most of training at 100k customers.
+            groups = np.unique(np.asarray(groups, dtype=object), return_inverse=True)[1].reshape(-1)
+        if groups is not None and len(np.unique(groups)) >= n_folds:
+            splits = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(X, groups=groups)
+        else:
+            splits = KFold(n_splits=min(n_folds, len(Y)), shuffle=True, random_state=seed).split(X)
+        for tr, te in splits:
+            c, b, _ = ridge_loo(X[tr], Y[tr], alphas)
+            oof[te] = np.asarray(X[te], dtype=np.float64) @ c + b
+    return heads, oof
+
+
 class TextHead:
     """A ridge regression from a pooled text vector to one target: a supervised one-number summary.
 
@@ -95,33 +163,15 @@ class TextHead:
 
     ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
-    def fit_oof(self, X: np.ndarray, y: np.ndarray, n_folds: int = 5, seed: int = 0, groups=None) -> np.ndarray:
-        """Fit on all rows; return out-of-fold scores for them. ``groups`` (customer ids) keep each customer's
-        rows in one fold: a customer appears in several panel snapshots with overlapping target windows, and a
-        head that saw the customer's other rows would recall their future."""
-        from sklearn.linear_model import RidgeCV
-        from sklearn.model_selection import GroupKFold, KFold
-        from threadpoolctl import threadpool_limits
+    def __init__(self, coef: np.ndarray | None = None, intercept: float = 0.0):
+        self.coef_ = None if coef is None else np.asarray(coef, dtype=np.float64)
+        self.intercept_ = float(intercept)
 
-        # One BLAS thread: RidgeCV's SVDs (rows x 385) were 2.5-7x slower with OpenBLAS's 2 threads than with 1 on the
-        # shared 2-core machine (its threads wait on each other when another process holds a core), and the heads were
-        # the largest training step; one thread also gives the same bits on any core count.
-        with threadpool_limits(limits=1, user_api="blas"):
-            full = RidgeCV(alphas=self.ALPHAS).fit(X, y)
-            self.coef_, self.intercept_ = full.coef_.astype(np.float64), float(full.intercept_)
-            oof = np.empty(len(y))
-            if groups is not None:
-                # Integer codes in the ids' sorted order: GroupKFold then draws the very same folds, but its np.isin runs
-                # sorted on integers instead of one pass over all rows per customer id (object arrays): that was
-                # rows x customers comparisons, most of training at 100k customers.
-                groups = np.unique(np.asarray(groups, dtype=object), return_inverse=True)[1].reshape(-1)
-            if groups is not None and len(np.unique(groups)) >= n_folds:
-                splits = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(X, groups=groups)
-            else:
-                splits = KFold(n_splits=min(n_folds, len(y)), shuffle=True, random_state=seed).split(X)
-            for tr, te in splits:
-                oof[te] = RidgeCV(alphas=self.ALPHAS).fit(X[tr], y[tr]).predict(X[te])
-        return oof
+    def fit_oof(self, X: np.ndarray, y: np.ndarray, n_folds: int = 5, seed: int = 0, groups=None) -> np.ndarray:
+        """Fit on all rows; return out-of-fold scores for them (``fit_heads_oof`` with one target)."""
+        (head,), oof = fit_heads_oof(X, y, self.ALPHAS, n_folds, seed, groups)
+        self.coef_, self.intercept_ = head.coef_, head.intercept_
+        return oof[:, 0]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         # Row by row, not ``X @ coef``: a customer's score must not depend on the batch (embeddings.rowwise).
@@ -163,13 +213,14 @@ class TextFeaturizer:
             if has.sum() >= 10:  # too few texts to learn anything: the source stays missing (NaN)
                 reducer.fit(p.vectors[has])
                 self.reducers_[src] = reducer
-                for t in HEAD_TARGETS:
-                    head = TextHead()
-                    scores = np.full(len(has), np.nan)
-                    scores[has] = head.fit_oof(p.vectors[has], targets[t][has], seed=self.random_state,
-                                               groups=None if groups is None else np.asarray(groups, dtype=object)[has])
-                    self.heads_[f"{src}_{t}"] = head
-                    oof.setdefault(src, {})[t] = scores
+                # Both targets' heads from one pass over the rows: they share the folds and every product of X.
+                heads, scores = fit_heads_oof(p.vectors[has], np.column_stack([targets[t][has] for t in HEAD_TARGETS]),
+                                              TextHead.ALPHAS, seed=self.random_state,
+                                              groups=None if groups is None else np.asarray(groups, dtype=object)[has])
+                for k, t in enumerate(HEAD_TARGETS):
+                    self.heads_[f"{src}_{t}"] = heads[k]
+                    oof.setdefault(src, {})[t] = np.full(len(has), np.nan)
+                    oof[src][t][has] = scores[:, k]
         return self._features(pooled, oof)
 
     def transform(self, pooled: dict[str, PooledText]) -> pd.DataFrame:
@@ -213,7 +264,5 @@ class TextFeaturizer:
         if spec.get("heads"):
             with np.load(directory / "text_heads.npz", allow_pickle=False) as z:
                 for k in spec["heads"]:
-                    h = TextHead()
-                    h.coef_, h.intercept_ = z[f"{k}__coef"], float(z[f"{k}__intercept"])
-                    f.heads_[k] = h
+                    f.heads_[k] = TextHead(z[f"{k}__coef"], float(z[f"{k}__intercept"]))
         return f

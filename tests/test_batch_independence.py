@@ -9,6 +9,7 @@ small bundle (real embedding model, real XGBoost) every way and compare with ``=
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -278,7 +279,7 @@ def test_a_customer_scored_alone_gets_the_batch_score(setup, encoder, reference)
 
 @pytest.mark.slow
 def test_batches_of_other_sizes_and_compositions_give_the_same_scores(setup, encoder, reference):
-    from service import scaleout
+    from service.partition import partition_bounds, split_tables
 
     _, tables, _ = setup
     ids = sorted(reference)
@@ -286,8 +287,8 @@ def test_batches_of_other_sizes_and_compositions_give_the_same_scores(setup, enc
     for size in (2, 9, 60, 170):
         _assert_same(_score(setup, encoder, _only(tables, rng.choice(ids, size, replace=False))), reference, f"random batch of {size}")
     # contiguous id ranges, as the Dask partitions are cut, in-process
-    bounds = scaleout.partition_bounds(ids, 4)
-    for k, part in enumerate(scaleout.split_tables(tables, bounds)):
+    bounds = partition_bounds(ids, 4)
+    for k, part in enumerate(split_tables(tables, bounds)):
         _assert_same(_score(setup, encoder, part), reference, f"id range {k}")
 
 
@@ -329,6 +330,36 @@ def test_a_dask_partition_gives_the_same_scores(data_dir, model_dir, encoder, re
     _assert_same(got, reference, "Dask local:2")
     local = _store_facts(_local_store(data_dir, model_dir, encoder, tmp_path))
     assert got == local
+
+
+@pytest.mark.slow
+def test_scoring_in_customer_ranges_stores_what_one_pass_stores(data_dir, model_dir, encoder, reference, tmp_path):
+    """The single-machine run scores large populations in ranges (two passes) to bound memory: same rows, same index."""
+    from service.pipeline import score
+    from service.store import ProfileStore
+
+    one = score(data_dir, model_dir, tmp_path / "one.db", encoder=encoder)
+    ranged = score(data_dir, model_dir, tmp_path / "ranged.db", encoder=encoder, range_customers=37)
+    assert len(reference) > 5 * 37  # several ranges
+    pd.testing.assert_frame_equal(one.frame, ranged.frame)
+
+    def stored(store):
+        ps = ProfileStore(store)
+        try:
+            with ps.engine.connect() as con:
+                rows = pd.read_sql("SELECT * FROM profiles ORDER BY customer_id", con).drop(columns="scored_at")
+                meta = pd.read_sql("SELECT * FROM store_meta ORDER BY key", con)
+        finally:
+            ps.close()
+        return rows, meta[~meta["key"].isin(["scored_at", "index_version"])].reset_index(drop=True)
+
+    (rows_one, meta_one), (rows_ranged, meta_ranged) = stored(tmp_path / "one.db"), stored(tmp_path / "ranged.db")
+    pd.testing.assert_frame_equal(rows_one, rows_ranged)
+    pd.testing.assert_frame_equal(meta_one, meta_ranged)
+    files = sorted(p.name for p in Path(one.index_dir).iterdir())
+    assert files == sorted(p.name for p in Path(ranged.index_dir).iterdir()) and "index.faiss" in files
+    for name in files:  # the same vectors in the same order: the same index, byte for byte
+        assert (Path(one.index_dir) / name).read_bytes() == (Path(ranged.index_dir) / name).read_bytes(), name
 
 
 def _local_store(data_dir, model_dir, encoder, tmp_path):

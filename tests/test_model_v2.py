@@ -248,6 +248,27 @@ def test_text_head_out_of_fold_scores_never_see_the_same_customer():
     assert abs(np.corrcoef(grouped, y)[0, 1]) < 0.2  # grouped folds cannot
 
 
+@pytest.mark.parametrize("n", [40, 700])
+def test_text_heads_are_ridgecv_with_leave_one_out_penalties_shared_across_targets(n):
+    """``ridge_loo`` is RidgeCV (same penalty per target, same coefficients), with one decomposition for all targets."""
+    from sklearn.linear_model import RidgeCV
+
+    from service.text_features import TextHead, ridge_loo
+
+    rng = np.random.default_rng(n)
+    X = 0.05 * rng.normal(size=(n, 384)) + 0.1 * rng.normal(size=384)  # embeddings: small spread around a mean
+    Y = np.column_stack([X @ rng.normal(size=384) * 3 + rng.normal(size=n), rng.random(n) < 0.3, rng.normal(size=n)])
+    coef, intercept, alpha = ridge_loo(X, Y, TextHead.ALPHAS)
+    chosen = set()
+    for t in range(Y.shape[1]):
+        ref = RidgeCV(alphas=TextHead.ALPHAS).fit(X, Y[:, t])
+        assert alpha[t] == ref.alpha_
+        np.testing.assert_allclose(coef[:, t], ref.coef_, rtol=1e-9, atol=1e-12)
+        assert intercept[t] == pytest.approx(ref.intercept_, abs=1e-10)
+        chosen.add(alpha[t])
+    assert len(chosen) > 1  # the targets really chose different penalties
+
+
 def test_level_anchor_moves_the_total_like_bgnbd_and_shap_still_adds_up(fitted):
     value, _, _, (Xv, _, _), _ = fitted
     Xs = Xv.copy()

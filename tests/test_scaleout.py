@@ -29,11 +29,12 @@ N_CUSTOMERS = 500
 
 
 def test_partitions_are_contiguous_customer_ranges_holding_all_their_rows():
+    from service.partition import partition_bounds, split_tables
     from service.synth import generate
 
     tables = {k: v for k, v in generate(120, seed=4).items() if k in ("customers", "orders", "reviews", "events")}
-    bounds = scaleout.partition_bounds(tables["orders"]["customer_id"], 5)
-    parts = scaleout.split_tables(tables, bounds)
+    bounds = partition_bounds(tables["orders"]["customer_id"], 5)
+    parts = split_tables(tables, bounds)
     assert len(parts) == 5
     for name, df in tables.items():
         assert sum(len(p[name]) for p in parts) == len(df)
@@ -47,7 +48,7 @@ def test_partitions_are_contiguous_customer_ranges_holding_all_their_rows():
             assert p[name]["customer_id"].tolist() == df.loc[pos, "customer_id"].tolist()
     n_orders_customers = [p["orders"]["customer_id"].nunique() for p in parts]
     assert max(n_orders_customers) - min(n_orders_customers) <= 1  # balanced by customer count
-    assert len(scaleout.partition_bounds(["a", "b"], 8)) == 1  # never more partitions than customers
+    assert len(partition_bounds(["a", "b"], 8)) == 1  # never more partitions than customers
 
 
 @pytest.mark.parametrize("spec", ["bogus", "local:", "local:x", "local:0", "host:99999", "http://h:1", ""])
