@@ -93,7 +93,8 @@ class EmbeddingCache:
         c.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode; a crash loses at most the last commit
         if n_tables == 0:
             c.executescript(
-                f"BEGIN; {_SCHEMA} PRAGMA application_id={_APPLICATION_ID}; PRAGMA user_version={_SCHEMA_VERSION}; COMMIT;"
+                f"BEGIN; {_SCHEMA} PRAGMA application_id={_APPLICATION_ID}; PRAGMA user_version={_SCHEMA_VERSION}; "
+                "COMMIT;"
             )
         row = c.execute("SELECT id, dim FROM models WHERE model_id = ?", (self.model_id,)).fetchone()
         self._model_rowid, self._dim = (row[0], int(row[1])) if row else (None, None)
@@ -109,8 +110,8 @@ class EmbeddingCache:
         """Raise if this cache already holds vectors of another dimension for this model_id."""
         if self._dim is not None and int(dim) != self._dim:
             raise EmbeddingCacheError(
-                f"embedding cache {self.path} holds {self._dim}-d vectors for model {self.model_id!r}, got {int(dim)}-d; "
-                "the model changed without its model_id changing, delete the cache file"
+                f"embedding cache {self.path} holds {self._dim}-d vectors for model {self.model_id!r}, got "
+                f"{int(dim)}-d; the model changed without its model_id changing, delete the cache file"
             )
 
     def key(self, text: str) -> bytes:

@@ -370,9 +370,9 @@ def default_cache_dir() -> Path:
 
 
 # Library messages of the one-off export that no user can act on (issue 12): the export is ours, it is saved right after
-# (sentence-transformers' "Saving the exported ONNX model is heavily recommended"), optimum reads transformers' deprecated
-# ``torch_dtype``, and torch's tracer warns about constants in transformers' attention-mask code. Silenced by logger and
-# message or by category and module, and only while exporting; anything else still shows.
+# (sentence-transformers' "Saving the exported ONNX model is heavily recommended"), optimum reads transformers'
+# deprecated ``torch_dtype``, and torch's tracer warns about constants in transformers' attention-mask code. Silenced
+# by logger and message or by category and module, and only while exporting; anything else still shows.
 _EXPORT_NOISE = {
     "sentence_transformers.backend.utils": "Saving the exported",
     "transformers.configuration_utils": "`torch_dtype` is deprecated",

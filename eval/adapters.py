@@ -224,8 +224,8 @@ def load_cdnow(path: str | Path) -> Dataset:
     defaults = DatasetDefaults(
         cutoff="1997-09-30",
         horizon_days=273,
-        note="the classic BTYD split (Fader, Hardie & Lee 2005): calibration to 1997-09-30 (39 weeks), holdout 39 weeks "
-        "to 1998-06-30; the cohort's history before the cutoff is only 39 weeks, so no model can learn the "
+        note="the classic BTYD split (Fader, Hardie & Lee 2005): calibration to 1997-09-30 (39 weeks), holdout "
+        "39 weeks to 1998-06-30; the cohort's history before the cutoff is only 39 weeks, so no model can learn the "
         "273-day horizon from a whole window (the split notes say what each one does instead)",
     )
     return _validate("cdnow", {"customers": customers, "orders": orders}, defaults, source=str(path))
@@ -245,7 +245,8 @@ OLIST_REFERENCE = ("olist_customers_dataset", "olist_order_items_dataset", "olis
 
 
 def _olist_layout(path: Path, union: bool | None) -> tuple[str, Path]:
-    """``("union", base)`` when ``base/union/`` holds the union files (or ``path`` is that folder), else ``("kaggle", path)``."""
+    """``("union", base)`` when ``base/union/`` holds the union files (or ``path`` is that folder), else ``("kaggle",
+    path)``."""
 
     def has_union(d: Path) -> bool:
         return d.is_dir() and all(Source(d).find(s, required=False) for s in OLIST_UNION)
@@ -450,12 +451,12 @@ def load_olist(path: str | Path, translate_categories: bool = True, union: bool 
     if layout == "union":
         no_review = 1 - orders["order_id"].isin(set(reviews["order_id"])).mean() if len(orders) else 0.0
         ds.notes.append(
-            f"Data: the union of every real public sample of Olist's orders and reviews ({source}), whole customers only: "
-            f"{counts} (3.12% in the full Olist data). Not a random sample: it holds every non-delivered order but "
-            "only 40.1% of the delivered ones, and a customer is kept only if all of their orders were sampled, so "
+            f"Data: the union of every real public sample of Olist's orders and reviews ({source}), whole customers "
+            f"only: {counts} (3.12% in the full Olist data). Not a random sample: it holds every non-delivered order "
+            "but only 40.1% of the delivered ones, and a customer is kept only if all of their orders were sampled, so "
             "repeat buyers are under-represented and future value is almost always zero. "
-            f"{no_review:.1%} of the kept orders have no review here (two of the samples shipped none; 0.8% in the full "
-            "data), so a missing review mostly says which sample an order came from, not what the customer did. "
+            f"{no_review:.1%} of the kept orders have no review here (two of the samples shipped none; 0.8% in the "
+            "full data), so a missing review mostly says which sample an order came from, not what the customer did. "
             "See union/PROVENANCE.md."
         )
     else:
@@ -599,8 +600,8 @@ def load_online_retail(path: str | Path) -> Dataset:
     ds.notes += [
         "No reviews: only browsing text (the descriptions of purchased products) can be ablated.",
         "Many customers are wholesalers; spend is very heavy-tailed.",
-        f"Cancellations (C invoices, {int(cancel.sum()):,}) are non-spend rows at their own time; {len(whole):,} of them "
-        "repeat an earlier purchase of the same customer line for line (status canceled), the rest are partial "
+        f"Cancellations (C invoices, {int(cancel.sum()):,}) are non-spend rows at their own time; {len(whole):,} of "
+        "them repeat an earlier purchase of the same customer line for line (status canceled), the rest are partial "
         "(status returned). The purchases they undo stay spend at their own time (point in time), so an order "
         "placed and called off inside a holdout window counts as holdout spend.",
     ]

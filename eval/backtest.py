@@ -1,9 +1,9 @@
 """Backtests: cut the data at a calibration cutoff, fit every model on the calibration side, score all of
 them on the same customers against what those customers spent in the holdout window.
 
-    split    = make_split(dataset, cutoff=None, horizon_days=None)      # defaults per dataset; never fails on a long horizon
-    result   = run_split(dataset, split, models, seeds=[0, 1, 2])      # side by side, timed; learned models once per seed
-    results  = run_backtest(dataset, options)                          # primary split + ablation + rolling cutoffs
+    split   = make_split(dataset, cutoff=None, horizon_days=None)  # defaults per dataset; never fails on a long horizon
+    result  = run_split(dataset, split, models, seeds=[0, 1, 2])  # side by side, timed; learned models once per seed
+    results = run_backtest(dataset, options)                      # primary split + ablation + rolling cutoffs
 
 Refit variance: every learned model (``Baseline.learned``: the product, the tabular XGBoost, the ablation
 variants) is fitted with ``BacktestOptions.seeds`` seeds; the figures are means over the seeds (with sd and
@@ -116,13 +116,14 @@ def make_split(
     rfm_cut = (cut - timedelta(days=th)).date()
     if th < asked:
         notes.append(
-            f"RFM cells learn a {th}-day horizon, not {asked}: {history} days of history come before the cutoff and their "
-            f"training snapshot ({rfm_cut}) needs {MIN_HISTORY_DAYS} of them. Their values are scaled by {h}/{th}; "
-            f"their churn rates are for no purchase in {th} days, not {h}."
+            f"RFM cells learn a {th}-day horizon, not {asked}: {history} days of history come before the cutoff and "
+            f"their training snapshot ({rfm_cut}) needs {MIN_HISTORY_DAYS} of them. Their values are scaled by "
+            f"{h}/{th}; their churn rates are for no purchase in {th} days, not {h}."
         )
     elif th != h:
         notes.append(
-            f"RFM cells learn a {th}-day horizon (as asked) on the snapshot at {rfm_cut}; their values are scaled by {h}/{th}."
+            f"RFM cells learn a {th}-day horizon (as asked) on the snapshot at {rfm_cut}; their values are scaled by "
+            f"{h}/{th}."
         )
     else:
         notes.append(f"RFM cells learn the {h}-day horizon on the snapshot at {rfm_cut} (outcomes up to the cutoff).")
@@ -213,7 +214,8 @@ CHURN_SEED_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "mean_predicted")
 
 
 def _with_seed_spread(per_seed: list[dict], keys) -> dict:
-    """The mean over seeds of every figure (``mean_over_seeds``), with ``sd`` and ``per_seed`` of the main ones beside them."""
+    """The mean over seeds of every figure (``mean_over_seeds``), with ``sd`` and ``per_seed`` of the main ones beside
+    them."""
     out = mean_over_seeds(per_seed)
     summ = {k: seed_summary([r.get(k) for r in per_seed]) for k in keys if k in per_seed[0]}
     out["sd"] = {k: v["sd"] for k, v in summ.items()}
@@ -266,7 +268,8 @@ class SplitResult:
         return {k: self.report(k)["value"] for k, r in self.runs.items() if r.error is None}
 
     def churn_metrics(self) -> dict[str, dict]:
-        """Per churn score (label): mean over seeds of eval.metrics.churn_scores, the reliability bins, sd and per-seed values."""
+        """Per churn score (label): mean over seeds of eval.metrics.churn_scores, the reliability bins, sd and per-seed
+        values."""
         y = self.truth["churn"].to_numpy()
         out = {}
         for r in self.runs.values():
@@ -462,7 +465,8 @@ def compare(
     keys=None,
 ) -> dict:
     """Bootstrap (customers and seeds together) of the models of ``res`` (and ``extra``: e.g. ablation variants);
-    ``keys`` limits the models. The product aliased to its tabular twin is scored as that twin (same fits, same draws)."""
+    ``keys`` limits the models. The product aliased to its tabular twin is scored as that twin (same fits, same
+    draws)."""
     runs = {k: r for k, r in {**res.runs, **(extra or {})}.items() if r.error is None}
     to_boot = {k: (r.info.get("same_as") or k) for k, r in runs.items()}
     wanted = set(keys) if keys is not None else set(runs)
@@ -601,7 +605,8 @@ def run_backtest(
 
 
 def _rolling_comparison(res: SplitResult, best: dict[str, str], boot: dict) -> dict:
-    """One cutoff: the product against its strongest baseline per metric, with the seed-inclusive interval of the difference."""
+    """One cutoff: the product against its strongest baseline per metric, with the seed-inclusive interval of the
+    difference."""
     out = {
         "cutoff": res.split.cutoff.isoformat(),
         "customers": int(len(res.truth)),

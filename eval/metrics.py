@@ -75,7 +75,8 @@ def rmse(actual, predicted) -> float:
 
 
 def _order_desc(predicted: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Indices by descending prediction, ties in a fixed random order (not the row order, which may carry information)."""
+    """Indices by descending prediction, ties in a fixed random order (not the row order, which may carry
+    information)."""
     tiebreak = np.random.default_rng(seed).permutation(len(predicted))
     return np.lexsort((tiebreak, -predicted))
 
@@ -138,7 +139,8 @@ def _top_weights(predicted: np.ndarray, m: int) -> np.ndarray:
 
 
 def actual_top_mask(actual, k: float) -> np.ndarray:
-    """The actual top ceil(k n) customers by actual value, among those with a positive value (ties at the cut all in)."""
+    """The actual top ceil(k n) customers by actual value, among those with a positive value (ties at the cut all
+    in)."""
     a = np.asarray(actual, dtype=np.float64)
     m = math.ceil(k * len(a))
     pos = a > 0

@@ -73,7 +73,8 @@ def lorenz(actual: np.ndarray, models: dict[str, tuple[str, np.ndarray, float]],
 
 
 def deciles(tables: dict[str, tuple[str, list[dict]]], path: Path, currency: str, title: str) -> Path:
-    """Mean predicted vs mean actual value per prediction decile, one panel per model (shared y axis, log scale if skewed)."""
+    """Mean predicted vs mean actual value per prediction decile, one panel per model (shared y axis, log scale if
+    skewed)."""
     n = len(tables)
     cols = min(n, 3)
     rows = int(np.ceil(n / cols))
@@ -119,8 +120,8 @@ def calibration(
     """Left: mean actual against mean predicted value per decile of prediction, one line per model, on log axes
     (the diagonal is a calibrated model; deciles with no actual spend are drawn at the floor). Right: the churn
     reliability diagram (mean predicted churn probability against the observed rate in 10 equal-count bins),
-    with each score's ECE. ``value_tables``: key -> (label, decile rows); ``churn_curves``: label -> (bins, ECE, ROC-AUC,
-    model key); a model has the same colour in both panels."""
+    with each score's ECE. ``value_tables``: key -> (label, decile rows); ``churn_curves``: label -> (bins, ECE,
+    ROC-AUC, model key); a model has the same colour in both panels."""
     fig, (ax, rel) = plt.subplots(1, 2, figsize=(13.5, 6))
     vals = [v for _, t in value_tables.values() for r in t for v in (r["mean_predicted"], r["mean_actual"]) if v > 0]
     lo = 10 ** np.floor(np.log10(min(vals))) if vals else 0.01

@@ -110,7 +110,8 @@ def rolling_table(m: dict) -> list[str]:
             else:
                 b = x.get("baseline")
                 cells += [
-                    f"{names.get(x.get('best_baseline'), x.get('best_baseline'))} {_pm(b['mean'], b['sd']) if b else 'n/a'}",
+                    f"{names.get(x.get('best_baseline'), x.get('best_baseline'))} "
+                    f"{_pm(b['mean'], b['sd']) if b else 'n/a'}",
                     _ci(x.get("difference")),
                 ]
         rows.append(cells)
@@ -130,8 +131,8 @@ def rolling_table(m: dict) -> list[str]:
         for k, d in models.items()
     ]
     return [
-        f"Rolling cutoffs ({', '.join(c[:10] for c in r['cutoffs'])}): the product against the strongest baseline at each cutoff "
-        "(mean ± sd over seeds; difference with its 95% interval over customers and seeds).",
+        f"Rolling cutoffs ({', '.join(c[:10] for c in r['cutoffs'])}): the product against the strongest baseline at "
+        "each cutoff (mean ± sd over seeds; difference with its 95% interval over customers and seeds).",
         "",
         _md_table(
             [

@@ -287,7 +287,8 @@ def headline_markdown(m: dict) -> str:
 
 
 def calibration_markdown(m: dict) -> str:
-    """Levels and probabilities: total predicted / total actual, decile MAPE, churn ECE and Brier, interval coverage, next-order MAE."""
+    """Levels and probabilities: total predicted / total actual, decile MAPE, churn ECE and Brier, interval coverage,
+    next-order MAE."""
     rows = []
     for r in headline_rows(m):
         if "error" in r:
@@ -325,9 +326,9 @@ def separability_sentence(sep: dict) -> str | None:
     if sep["separable"]:
         return None
     return (
-        f"Only {sep['spenders']:,} customers spend in the holdout: too few to separate the models (a report ranks models only "
-        f"with at least {sep['min_spenders']} spenders), so no model is named best and none is ranked above another. "
-        "The figures are printed for information only."
+        f"Only {sep['spenders']:,} customers spend in the holdout: too few to separate the models (a report ranks "
+        f"models only with at least {sep['min_spenders']} spenders), so no model is named best and none is ranked "
+        "above another. The figures are printed for information only."
     )
 
 
@@ -352,8 +353,8 @@ def verdict(m: dict) -> list[str]:
         else:
             word = "is not distinguishable from"
         out.append(
-            f"On {label}, the product ({_pm(h['product']['estimate'], h['product'].get('sd'))}) {word} the strongest baseline, {b} "
-            f"({_pm(h['baseline']['estimate'], h['baseline'].get('sd'))}): difference {_ci(d)}."
+            f"On {label}, the product ({_pm(h['product']['estimate'], h['product'].get('sd'))}) {word} the strongest "
+            f"baseline, {b} ({_pm(h['baseline']['estimate'], h['baseline'].get('sd'))}): difference {_ci(d)}."
         )
     return out
 
@@ -459,16 +460,16 @@ def render_markdown(m: dict) -> str:
     L += [
         "## Split",
         "",
-        f"- Calibration: everything up to **{sp['cutoff'][:10]}**; holdout: spend in ({sp['cutoff'][:10]}, {sp['holdout_end'][:10]}] "
-        f"(**{sp['horizon_days']} days**).",
+        f"- Calibration: everything up to **{sp['cutoff'][:10]}**; holdout: spend in ({sp['cutoff'][:10]}, "
+        f"{sp['holdout_end'][:10]}] (**{sp['horizon_days']} days**).",
         f"- Customers scored: {sp['customers']:,} (every customer with an order up to the cutoff); "
         f"{sp['buyers_in_holdout']:,} ({sp['buyers_in_holdout'] / max(sp['customers'], 1):.1%}) buy in the holdout, "
         f"{sp['spenders']:,} with a positive spend; mean future value {_money(sp['mean_future_value'], cur)}.",
     ]
     L += [f"- {n}" for n in sp["notes"]] + [""]
     seeds_txt = (
-        f"Learned models (marked by their seed count) are fitted {n_seeds} times with seeds {', '.join(map(str, m['seeds']['values']))}; "
-        "their figures are the mean ± sd over the seeds. "
+        f"Learned models (marked by their seed count) are fitted {n_seeds} times with seeds "
+        f"{', '.join(map(str, m['seeds']['values']))}; their figures are the mean ± sd over the seeds. "
         if n_seeds > 1
         else ""
     )
@@ -478,10 +479,10 @@ def render_markdown(m: dict) -> str:
     L += [
         headline_markdown(m),
         "",
-        f"{seeds_txt}Intervals: paired percentile bootstrap, {m['bootstrap']['n_boot']} resamples; each resample draws customers with "
-        "replacement and, for each learned model, one of its seeds at random, so the intervals include refit variance. "
-        "Lift: precision of the predicted top k% against the actual top k% of spenders, over the share of customers in that actual top set "
-        "(1 = random).",
+        f"{seeds_txt}Intervals: paired percentile bootstrap, {m['bootstrap']['n_boot']} resamples; each resample draws "
+        "customers with replacement and, for each learned model, one of its seeds at random, so the intervals include "
+        "refit variance. Lift: precision of the predicted top k% against the actual top k% of spenders, over the share "
+        "of customers in that actual top set (1 = random).",
         "",
     ]
     L += verdict(m) if sep["separable"] else []
@@ -504,12 +505,13 @@ def render_markdown(m: dict) -> str:
         "",
         calibration_markdown(m),
         "",
-        "Total predicted / actual: the sum of predicted values over the sum of actual holdout spend (1 = the level is right). "
-        "Decile MAPE: mean predicted vs mean actual value per decile of prediction (deciles with no actual spend skipped). "
-        "Churn ECE: expected calibration error over 10 equal-count bins of predicted churn probability (bin size / n x "
-        "|mean predicted − observed rate|); Brier: mean squared error of the churn probability. Interval coverage: share of customers "
-        "whose actual holdout spend lies in the model's 80% interval [low, high] (target 0.80). Next-order MAE: over the customers who buy "
-        "in the holdout, |predicted − actual| days from the cutoff to their first holdout purchase.",
+        "Total predicted / actual: the sum of predicted values over the sum of actual holdout spend (1 = the level is "
+        "right). Decile MAPE: mean predicted vs mean actual value per decile of prediction (deciles with no actual "
+        "spend skipped). Churn ECE: expected calibration error over 10 equal-count bins of predicted churn probability "
+        "(bin size / n x |mean predicted − observed rate|); Brier: mean squared error of the churn probability. "
+        "Interval coverage: share of customers whose actual holdout spend lies in the model's 80% interval [low, high] "
+        "(target 0.80). Next-order MAE: over the customers who buy in the holdout, |predicted − actual| days from the "
+        "cutoff to their first holdout purchase.",
         "",
     ]
     notes = [
@@ -546,8 +548,8 @@ def render_markdown(m: dict) -> str:
     L += [
         "### Tiers against the actual future-value tiers",
         "",
-        "Tiers by share (VIP 5%, High 15%, Medium 30%, Low 50%) of predicted value, against the same shares of actual future value "
-        "(a customer who spends nothing is always actual Low).",
+        "Tiers by share (VIP 5%, High 15%, Medium 30%, Low 50%) of predicted value, against the same shares of actual "
+        "future value (a customer who spends nothing is always actual Low).",
         "",
     ]
     rows = []
@@ -603,8 +605,8 @@ def render_markdown(m: dict) -> str:
             rows,
         ),
         "",
-        "BG/NBD's churn score is its P(no purchase in the horizon). Its 1 − P(alive) is not used as a churn score: P(alive) is 1 for "
-        "every customer without a repeat purchase, so it would rank one-time buyers as the safest.",
+        "BG/NBD's churn score is its P(no purchase in the horizon). Its 1 − P(alive) is not used as a churn score: "
+        "P(alive) is 1 for every customer without a repeat purchase, so it would rank one-time buyers as the safest.",
     ]
     bg = m["models"].get("bgnbd_gg", {})
     if (bg.get("info") or {}).get("mean_p_alive") is not None:
@@ -660,7 +662,10 @@ def render_markdown(m: dict) -> str:
         if info.get("params"):
             extra = " Parameters: " + ", ".join(f"{p}={v:.3g}" for p, v in info["params"].items()) + "."
         if info.get("objective"):
-            extra = f" Value objective chosen on its validation snapshot: {info['objective']}; {info.get('features')} features."
+            extra = (
+                f" Value objective chosen on its validation snapshot: {info['objective']}; "
+                f"{info.get('features')} features."
+            )
         if info.get("training"):
             tr = info["training"]
             extra += (
@@ -679,8 +684,8 @@ def render_markdown(m: dict) -> str:
         e = m["embedding_cache"]
         L += [
             "",
-            f"Embedding cache: {e.get('requested', 0):,} texts requested, {e.get('hits', 0):,} distinct found in the cache, "
-            f"{e.get('encoded', 0):,} encoded (fit times of the text models include this).",
+            f"Embedding cache: {e.get('requested', 0):,} texts requested, {e.get('hits', 0):,} distinct found in the "
+            f"cache, {e.get('encoded', 0):,} encoded (fit times of the text models include this).",
         ]
     L += ["", "## Plots", ""]
     captions = {
@@ -770,8 +775,9 @@ def rolling_markdown(m: dict) -> list[str]:
             )
     if rows:
         L += [
-            "The product against the strongest baseline at each cutoff (mean ± sd over seeds; the difference with its 95% interval over "
-            f"customers and seeds). At a cutoff with fewer than {MIN_SPENDERS} spenders no baseline is named strongest.",
+            "The product against the strongest baseline at each cutoff (mean ± sd over seeds; the difference with its "
+            f"95% interval over customers and seeds). At a cutoff with fewer than {MIN_SPENDERS} spenders no baseline "
+            "is named strongest.",
             "",
             _md_table(
                 ["cutoff", "spenders", "metric", "product", "strongest baseline", "baseline", "product − baseline"],

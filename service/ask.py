@@ -101,7 +101,8 @@ def explain_stored(customer_id: str, store, narrator: Narrator | None = None, ma
 
 
 class UnscoredCustomer(ValueError):
-    """A customer the input tables know, without orders, so not scored (a user error in the CLI: message, exit code 2)."""
+    """A customer the input tables know, without orders, so not scored (a user error in the CLI: message, exit code
+    2)."""
 
     def __init__(self, customer_id: str):
         super().__init__(f"customer {customer_id!r} is known, no orders yet, so not scored")
@@ -506,7 +507,8 @@ def _churn(r: Route, facts, profile, ctx):
     p = round(facts.churn_probability * 100)
     band = f"{cf.churn_band} churn risk: " if cf.churn_band else ""
     s = [
-        f"{facts.customer_id} ({facts.tier} tier) has a {band}{p}% chance of making no purchase in the next {facts.horizon_days} days"
+        f"{facts.customer_id} ({facts.tier} tier) has a {band}{p}% chance of making no purchase in the next "
+        f"{facts.horizon_days} days"
     ]
     if cf.population_churn_probability is not None:
         avg = round(cf.population_churn_probability * 100)
@@ -576,16 +578,16 @@ def _upgrade(r: Route, facts, profile, ctx):
             verdict += ", less than today"
         drv = ", ".join(f"{d.name} {'+' if d.change >= 0 else '-'}{money(d.change, c)}" for d in sc.drivers[:4])
         s.append(
-            f"- {sc.description}: {money(sc.predicted_value, c)} ({verdict}); churn risk {sc.churn_probability * 100:.0f}%"
-            + (f"; moved by {drv}" if drv else "")
-            + "."
+            f"- {sc.description}: {money(sc.predicted_value, c)} ({verdict}); churn risk "
+            f"{sc.churn_probability * 100:.0f}%" + (f"; moved by {drv}" if drv else "") + "."
         )
     if w.best is not None:
         s.append(f"Smallest change that gets there: {w.best.description}.")
     else:
         best = max(w.scenarios, key=lambda x: x.predicted_value)
         s.append(
-            f"None of these reaches {w.target_tier}; the closest is {best.description} at {money(best.predicted_value, c)}."
+            f"None of these reaches {w.target_tier}; the closest is {best.description} at "
+            f"{money(best.predicted_value, c)}."
         )
     s.append("Text features (what they write or browse) are held fixed.")
     return "\n".join(s), {"what_if": w}
@@ -634,8 +636,8 @@ def _value(r: Route, facts, profile, ctx):
         else "one of the lowest forecasts among scored customers"
     )
     s = [
-        f"The model expects {facts.customer_id} to spend {money(facts.predicted_value, c)} in the next {facts.horizon_days} days{interval}, "
-        f"{rank}; that puts them in the {facts.tier} tier."
+        f"The model expects {facts.customer_id} to spend {money(facts.predicted_value, c)} in the next "
+        f"{facts.horizon_days} days{interval}, {rank}; that puts them in the {facts.tier} tier."
     ]
     if facts.tier_floor is not None:
         s.append(
@@ -677,7 +679,8 @@ def _evidence(r: Route, facts, profile, ctx):
         )
     else:
         s.append(
-            f"{facts.customer_id} ({facts.tier} tier) has written no reviews, so there are no words of their own on record."
+            f"{facts.customer_id} ({facts.tier} tier) has written no reviews, so there are no words of their own on "
+            "record."
         )
     if browsing:
         s.append(
@@ -772,11 +775,13 @@ _NUM_WORDS = {
 
 
 def parse_period(question: str, cutoff: pd.Timestamp) -> tuple[str, pd.Timestamp | None, pd.Timestamp, bool]:
-    """(words, start or None for 'to date', end, rolling) of the period a spend question asks about; relative to the cutoff.
+    """(words, start or None for 'to date', end, rolling) of the period a spend question asks about; relative to the
+    cutoff.
 
-    'last year' is the last complete calendar year at the cutoff (the cutoff's own year when the data end on 31 December);
-    'this year' the cutoff's year to date; 'last N days/weeks/months' a rolling window ending at the cutoff; 'last month' /
-    'last quarter' the last complete calendar month / quarter; a year ('in 2024') or a month ('in March 2025') that one.
+    'last year' is the last complete calendar year at the cutoff (the cutoff's own year when the data end on 31
+    December); 'this year' the cutoff's year to date; 'last N days/weeks/months' a rolling window ending at the cutoff;
+    'last month' / 'last quarter' the last complete calendar month / quarter; a year ('in 2024') or a month ('in March
+    2025') that one.
     """
     from service.intents import fold
 
@@ -840,7 +845,8 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> tuple[str, pd.Timestamp
         start = m_end.replace(day=1)
         return start.strftime("%B %Y"), start, m_end, False
     if re.search(
-        r"\b(last year|last yr|previous year|letztes jahr|letzten jahr|vorjahr|annee derniere|l annee derniere|ano pasado|"
+        r"\b(last year|last yr|previous year|letztes jahr|letzten jahr|vorjahr|annee derniere|l annee derniere|"
+        r"ano pasado|"
         r"vorig jaar|anno scorso|past year)\b",
         q,
     ):
@@ -902,16 +908,16 @@ def _spend(r: Route, facts, profile, ctx):
     if start is None:
         text = (
             (
-                f"{facts.customer_id} has spent {money(life, c)} to date over {_purchases(life_n or 0)} ({net}; the data end on "
-                f"{sf.cutoff})."
+                f"{facts.customer_id} has spent {money(life, c)} to date over {_purchases(life_n or 0)} ({net}; the "
+                f"data end on {sf.cutoff})."
             )
             if life is not None
             else f"The store has no spend history for {facts.customer_id}."
         )
     elif got is None:
         text = (
-            f"The store holds no per-period spend for {facts.customer_id} (the profiles were scored before spend per month was "
-            f"stored; re-score to answer this)."
+            f"The store holds no per-period spend for {facts.customer_id} (the profiles were scored before spend per "
+            "month was stored; re-score to answer this)."
         )
         if life is not None:
             text += f" To date they have spent {money(life, c)} over {_purchases(life_n or 0)}."
@@ -927,7 +933,10 @@ def _spend(r: Route, facts, profile, ctx):
             unit = (
                 ("purchase day" if n == 1 else "purchase days") if rolling else ("purchase" if n == 1 else "purchases")
             )
-            text = f"{when}, {facts.customer_id} spent {money(spend, c)} over {n} {unit} ({net}; the data end on {sf.cutoff})."
+            text = (
+                f"{when}, {facts.customer_id} spent {money(spend, c)} over {n} {unit} "
+                f"({net}; the data end on {sf.cutoff})."
+            )
         if life is not None:
             text += f" To date: {money(life, c)} over {_purchases(life_n or 0)}."
         del days
@@ -968,7 +977,8 @@ def _next_order(r: Route, facts, profile, ctx):
     s = []
     if nf.last_order:
         s.append(
-            f"{facts.customer_id} last bought on {nf.last_order} ({days_ago(nf.days_since_last_order or 0)} at the data cutoff {cutoff})."
+            f"{facts.customer_id} last bought on {nf.last_order} ({days_ago(nf.days_since_last_order or 0)} at the "
+            f"data cutoff {cutoff})."
         )
     if nf.avg_days_between_orders:
         s.append(f"They buy every {plural(nf.avg_days_between_orders, 'day')} on average.")
@@ -1076,7 +1086,8 @@ def _products(r: Route, facts, profile, ctx):
         )
     elif not act:
         s.append(
-            f"The store holds no purchase categories for {cid} (scored before they were stored; re-score to answer this)."
+            f"The store holds no purchase categories for {cid} (scored before they were stored; re-score to answer "
+            "this)."
         )
     else:
         s.append(f"{cid} has no kept purchases with a category on record.")
@@ -1129,7 +1140,8 @@ def _offer(r: Route, facts, profile, ctx):
         return ("The playbook file cannot be read, so I have no advice to give; ask your team lead.", {})
     p = facts.churn_probability * 100
     s = [
-        f"{facts.customer_id} is {facts.tier} with a {of.churn_band} churn risk ({p:.0f}% chance of no purchase in the next {facts.horizon_days} days).",
+        f"{facts.customer_id} is {facts.tier} with a {of.churn_band} churn risk ({p:.0f}% chance of no purchase in "
+        f"the next {facts.horizon_days} days).",
         f"Playbook advice: {of.offer}",
         f"Next action: {of.action}",
     ]
@@ -1155,11 +1167,13 @@ def _summary(r: Route, facts, profile, ctx):
         else ""
     )
     s = [
-        f"{cid} is in the {facts.tier} tier: the model expects {money(facts.predicted_value, c)} of spend in the next {facts.horizon_days} days{interval}."
+        f"{cid} is in the {facts.tier} tier: the model expects {money(facts.predicted_value, c)} of spend in the next "
+        f"{facts.horizon_days} days{interval}."
     ]
     band = f"{facts.churn_band} " if facts.churn_band else ""
     s.append(
-        f"Churn risk: {band}({facts.churn_probability * 100:.0f}% chance of no purchase in that time). RFM segment: {facts.rfm_segment}."
+        f"Churn risk: {band}({facts.churn_probability * 100:.0f}% chance of no purchase in that time). RFM segment: "
+        f"{facts.rfm_segment}."
     )
     if vf.spent_to_date is not None and vf.purchases is not None:
         since = _activity(profile).get("first_order")
@@ -1179,7 +1193,8 @@ def _summary(r: Route, facts, profile, ctx):
             if due
             else f"Next order expected around {nf.next_order_date}."
             if nf.buy_probability >= 0.5
-            else f"A purchase in the next {facts.horizon_days} days is unlikely; if one comes, most likely around {nf.next_order_date}."
+            else f"A purchase in the next {facts.horizon_days} days is unlikely; if one comes, most likely around "
+            f"{nf.next_order_date}."
         )
     top = [d for d in facts.drivers if d.contribution > 0][:2]
     if top:
@@ -1210,10 +1225,10 @@ def _contact(r: Route, facts, profile, ctx):
 
 def _unsupported(r: Route, facts, profile, ctx):
     return (
-        f"I can only answer from the facts about {facts.customer_id}: a summary, why they are in their tier, churn risk, "
-        f"when they will buy next, what they spent in a period, whether they are happy, what they buy, whether to offer a discount, "
-        f"what would move them up a tier and who is similar. That question is not one of these, so I won't guess. Try: "
-        + " / ".join(f"\u201c{s}\u201d" for s in SUGGESTIONS[:4]),
+        f"I can only answer from the facts about {facts.customer_id}: a summary, why they are in their tier, churn "
+        "risk, when they will buy next, what they spent in a period, whether they are happy, what they buy, whether to "
+        "offer a discount, what would move them up a tier and who is similar. That question is not one of these, so I "
+        "won't guess. Try: " + " / ".join(f"\u201c{s}\u201d" for s in SUGGESTIONS[:4]),
         {},
     )
 
@@ -1269,13 +1284,14 @@ def _numbers_in(obj, out: list[float]) -> None:
         ]
 
 
-# Numbers the answers' own wording uses, not facts: the rating scale ("rated 1 or 2 out of 5", "below 3"), the 80% interval.
+# Numbers the answers' own wording uses, not facts: the rating scale ("rated 1 or 2 out of 5", "below 3"), the 80%
+# interval.
 PHRASE_NUMBERS = (1.0, 2.0, 3.0, 5.0, 80.0)
 
 
 def check_numbers(text: str, result: AskAnswer, customer_id: str, facts=None) -> CheckResult:
-    """Every number in ``text`` (outside quotes) must match, within rounding, a number in the structured facts of ``result``
-    (or a difference of two of them, for "X short" / "X above")."""
+    """Every number in ``text`` (outside quotes) must match, within rounding, a number in the structured facts of
+    ``result`` (or a difference of two of them, for "X short" / "X above")."""
     allowed: list[float] = list(PHRASE_NUMBERS)
     if (
         facts is not None

@@ -115,7 +115,8 @@ class RichReporter(Reporter):
 
 
 def user_errors(fn):
-    """User mistakes (bad data, missing bundle or store, unknown customer) end with a message and exit code 2, no traceback."""
+    """User mistakes (bad data, missing bundle or store, unknown customer) end with a message and exit code 2, no
+    traceback."""
     from embeddings.encoder import EncoderError
     from service.bundle import BundleError
     from service.store import StoreError
@@ -418,7 +419,8 @@ def explain(
     from service.narrators import get_narrator
 
     try:
-        # Shared with GET /v1/customers/{id}/explanation (contact data in customer texts masked), so the JSON is identical.
+        # Shared with GET /v1/customers/{id}/explanation (contact data in customer texts masked), so the JSON is
+        # identical.
         exp = explain_stored(customer_id, store, get_narrator(get_settings()))
     except KeyError:
         raise CustomerNotFound(customer_id)
@@ -488,7 +490,8 @@ def _print_explanation(exp) -> None:
     out.print(exp.narrative, highlight=False, markup=False)
     if exp.fallback:
         out.print(
-            "[yellow]The LLM narrative failed the faithfulness check and was replaced by the template above. Reasons:[/yellow]",
+            "[yellow]The LLM narrative failed the faithfulness check and was replaced by the template above. "
+            "Reasons:[/yellow]",
             highlight=False,
         )
         for r in exp.check.reasons:
@@ -579,7 +582,8 @@ def serve(
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ):
-    """Serve the HTTP API (keys from INSIGHT_API_KEYS). SIGHUP or POST /v1/admin/reload swaps in a new bundle and store without downtime."""
+    """Serve the HTTP API (keys from INSIGHT_API_KEYS). SIGHUP or POST /v1/admin/reload swaps in a new bundle and store
+    without downtime."""
     from service.api.serve import run
 
     _check_port(host, port)  # a busy port is one line and exit 2, before the snapshot is loaded
@@ -611,7 +615,8 @@ def _check_port(host: str, port: int) -> None:
             sock.bind(addr)
         except OSError as exc:
             raise ValueError(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server using it? choose another --port)"
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server using it? choose another "
+                "--port)"
             ) from None
 
 
@@ -637,7 +642,8 @@ def eval_cmd(
         None,
         "--train-horizon-days",
         min=1,
-        help="Horizon the RFM cells learn (default: the horizon, shortened to what the history allows); the product chooses its own.",
+        help="Horizon the RFM cells learn (default: the horizon, shortened to what the history allows); "
+        "the product chooses its own.",
     ),
     rolling: int = typer.Option(
         1, "--rolling", min=1, help="Number of cutoffs (the main one and earlier ones): mean and spread of each metric."
@@ -654,18 +660,20 @@ def eval_cmd(
         5,
         "--seeds",
         min=1,
-        help="Fits per learned model (product, XGBoost tabular, ablation variants): mean ± sd over seeds, and intervals that include refit variance.",
+        help="Fits per learned model (product, XGBoost tabular, ablation variants): mean ± sd over seeds, "
+        "and intervals that include refit variance.",
     ),
     customers: int = typer.Option(5000, "--customers", min=200, help="Synthetic dataset only: number of customers."),
 ):
-    """Offline evaluation: the product against baselines (past spend, RFM, BG/NBD + Gamma-Gamma, XGBoost tabular) on one split."""
+    """Offline evaluation: the product against baselines (past spend, RFM, BG/NBD + Gamma-Gamma, XGBoost tabular) on
+    one split."""
     from eval.app import EvalOptions, run_eval
 
     def show_split(split, ds):
         d = split.to_dict()
         err.print(
-            f"[bold]{escape(ds.name)}[/bold]: calibration to {d['cutoff'][:10]}, holdout {split.horizon_days} days to {d['holdout_end'][:10]}; "
-            f"learned models fitted with {seeds} seed(s)",
+            f"[bold]{escape(ds.name)}[/bold]: calibration to {d['cutoff'][:10]}, holdout {split.horizon_days} days to "
+            f"{d['holdout_end'][:10]}; learned models fitted with {seeds} seed(s)",
             highlight=False,
         )
         for n in split.notes:
@@ -699,7 +707,8 @@ def eval_cmd(
 
     sp = result.split
     t = Table(
-        title=f"{dataset}: future value over {sp['horizon_days']} days after {sp['cutoff'][:10]}, {sp['customers']:,} customers "
+        title=f"{dataset}: future value over {sp['horizon_days']} days after {sp['cutoff'][:10]}, "
+        f"{sp['customers']:,} customers "
         f"({sp['buyers_in_holdout']:,} buy); mean ± sd over seeds, 95% intervals over customers and seeds",
         title_justify="left",
         box=box.SIMPLE_HEAD,

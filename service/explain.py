@@ -113,7 +113,8 @@ class Explanation(BaseModel):
     rfm_segment: str
     prompt_version: str | None = Field(
         default=None,
-        description="Version of the LLM prompt files behind the narrative (also kept on a fallback, naming the prompt whose narrative was rejected); None for the template narrator.",
+        description="Version of the LLM prompt files behind the narrative (also kept on a fallback, naming the prompt "
+        "whose narrative was rejected); None for the template narrator.",
         examples=["narrator-v1-1a2b3c4d"],
     )
     next_action: str | None = Field(
@@ -292,8 +293,8 @@ class TemplateNarrator:
         else:
             rank = "one of the lowest forecasts among scored customers"
         lines.append(
-            f"Customer {facts.customer_id} is in the {facts.tier} tier: the model expects {value_txt} of spend in the next "
-            f"{facts.horizon_days} days{interval}, {rank}."
+            f"Customer {facts.customer_id} is in the {facts.tier} tier: the model expects {value_txt} of spend in the "
+            f"next {facts.horizon_days} days{interval}, {rank}."
         )
         if facts.tier == "VIP" and facts.tier_floor is not None:
             lines.append(f"VIP starts at {ref_txt}.")
@@ -325,7 +326,8 @@ class TemplateNarrator:
                 lines.append(line + ".")
         chance = f"{facts.churn_probability * 100:.0f}% chance of no purchase in the next {facts.horizon_days} days"
         lines.append(
-            f"Churn risk: {f'{facts.churn_band} ({chance})' if facts.churn_band else chance}. RFM segment: {facts.rfm_segment}."
+            f"Churn risk: {f'{facts.churn_band} ({chance})' if facts.churn_band else chance}. RFM segment: "
+            f"{facts.rfm_segment}."
         )
         history = []
         spent = fig.get("historic_value", fig.get("monetary_total"))
@@ -395,9 +397,12 @@ _TIER_CLAIM = re.compile(r"\b(?:is|are|in the|as an?|as)\s+(VIP|High|Medium|Low)
 # "high churn risk" is no claim.
 _TIER_NAME = r"(VIP|[Vv]ip|High|Medium|Low)"
 _TIER_CLAIM_WIDE = re.compile(
-    r"\b(?:is|are|be|being|been|becomes?|became|as|into|call(?:ed|s|ing)?|treat(?:ed|s|ing)?|label(?:l?ed|s)?|classif(?:y|ied|ies)"
-    r"|rank(?:ed|s)?|upgrade[ds]?|promote[ds]?|make[s]?|made|deserves?|qualif(?:y|ies|ied)|consider(?:ed|s)?|count(?:ed|s)? as)\s+"
-    r"(?:(?:him|her|them|it|this|that|the|customer|client|a|an|our|one|of|to|true|real|top|genuine|new|now|already|clearly"
+    r"\b(?:is|are|be|being|been|becomes?|became|as|into|call(?:ed|s|ing)?|treat(?:ed|s|ing)?|label(?:l?ed|s)?|"
+    r"classif(?:y|ied|ies)"
+    r"|rank(?:ed|s)?|upgrade[ds]?|promote[ds]?|make[s]?|made|deserves?|qualif(?:y|ies|ied)|consider(?:ed|s)?|"
+    r"count(?:ed|s)? as)\s+"
+    r"(?:(?:him|her|them|it|this|that|the|customer|client|a|an|our|one|of|to|true|real|top|genuine|new|now|already|"
+    r"clearly"
     r"|definitely|really|fully|tier|status|level)\s+){0,4}" + _TIER_NAME + r"\b"
 )
 _TIER_NOUN = re.compile(
@@ -406,7 +411,8 @@ _TIER_NOUN = re.compile(
 _VIP_ANY = re.compile(r"\bvip\b", re.I)
 # A mention of another tier as a target or a threshold is no claim: "VIP starts at $153", "short of the VIP tier".
 _TARGET_BEFORE = re.compile(
-    r"(?:reach(?:es|ing)?|next|short of|below|under|above|away from|gap|distance|close|closer|near|nearer|toward|towards"
+    r"(?:reach(?:es|ing)?|next|short of|below|under|above|away "
+    r"from|gap|distance|close|closer|near|nearer|toward|towards"
     r"|from|than|up to|path to|way to)\W+(?:\w+\W+){0,2}$",
     re.I,
 )
@@ -532,7 +538,8 @@ def check_narrative(
             if up != down:  # one clear direction in the sentence
                 if (d.contribution > 0) != up:
                     reasons.append(
-                        f"driver '{name}' is said to {'raise' if up else 'lower'} the value, but its contribution is {d.contribution:+,.2f}"
+                        f"driver '{name}' is said to {'raise' if up else 'lower'} the value, but its contribution is "
+                        f"{d.contribution:+,.2f}"
                     )
     return CheckResult(passed=not reasons, reasons=list(dict.fromkeys(reasons)))
 

@@ -74,10 +74,13 @@ def tokens(text: str) -> list[str]:
 
 _INJECTION = re.compile(
     r"\b(ignore|ignoriere?|ignorez|ignora|disregard|forget|vergiss|oublie[sz]?|olvida|override|bypass)\b.{0,60}"
-    r"\b(instructions?|rules|above|previous|prompt|guidelines|anweisungen|regeln|vorgaben|consignes|reglas|instrucciones|istruzioni|regole)\b|"
-    r"\b(system ?prompt|systemprompt|jailbreak|developer mode|entwicklermodus|dan mode|pretend (to be|you are)|act as|you are now|"
+    r"\b(instructions?|rules|above|previous|prompt|guidelines|anweisungen|regeln|vorgaben|consignes|reglas|"
+    r"instrucciones|istruzioni|regole)\b|"
+    r"\b(system ?prompt|systemprompt|jailbreak|developer mode|entwicklermodus|dan mode|pretend (to be|you are)|act as|"
+    r"you are now|"
     r"du bist jetzt|tu es maintenant|ahora eres|reveal (your|the) (rules|prompt|instructions)|"
-    r"(print|show|repeat|output|gib|zeig) (me )?(your|the|deine|den) (hidden |secret |geheimen )?(instructions|prompt|system ?prompt|rules|anweisungen))\b|"
+    r"(print|show|repeat|output|gib|zeig) (me )?(your|the|deine|den) (hidden |secret |geheimen )?(instructions|prompt|"
+    r"system ?prompt|rules|anweisungen))\b|"
     r"^\s*(system|assistant)\s*:",
     re.I,
 )
@@ -89,8 +92,10 @@ _COMMAND = re.compile(
     re.I,
 )
 _CONTACT = re.compile(
-    r"\b(e-?mails?|e-?mail address|e-?mail-adresse|emailadresse|courriel|correo|phone|telephone|telefon\w*|t[eé]l[eé]phone|tel[eé]fono|"
-    r"mobile number|cell number|handynummer|rufnummer|contact (details|info\w*)|kontaktdaten|coordonn[eé]es|datos de contacto|"
+    r"\b(e-?mails?|e-?mail address|e-?mail-adresse|emailadresse|courriel|correo|phone|telephone|telefon\w*|"
+    r"t[eé]l[eé]phone|tel[eé]fono|"
+    r"mobile number|cell number|handynummer|rufnummer|contact (details|info\w*)|kontaktdaten|coordonn[eé]es|"
+    r"datos de contacto|"
     r"home address|postal address|(street )?address|adresse|anschrift|direcci[oó]n|indirizzo|adres|"
     r"credit card|card number|kreditkart\w*|carte bancaire|tarjeta|iban|date of birth|geburtsdatum|"
     r"where (does|do) (he|she|they|the customer) live|wo wohnt)\b",
@@ -871,9 +876,9 @@ def _close(a: str, b: str) -> bool:
 
 
 def _typo_fix(tok: str) -> str:
-    """A token one typo away from a known stem of 6+ letters (or from its start) becomes that stem: 'complants' -> 'complain',
-    'sumarize' -> 'summar', 'simlar' -> 'similar'. A changed letter only counts on stems of 8+ letters: on short ones it
-    turns real words into other words ('spend' -> 'spent', 'cuanto' -> 'cuando', 'kundin' -> 'kundig')."""
+    """A token one typo away from a known stem of 6+ letters (or from its start) becomes that stem: 'complants' ->
+    'complain', 'sumarize' -> 'summar', 'simlar' -> 'similar'. A changed letter only counts on stems of 8+ letters: on
+    short ones it turns real words into other words ('spend' -> 'spent', 'cuanto' -> 'cuando', 'kundin' -> 'kundig')."""
     if len(tok) < 5 or any(tok.startswith(s) for s in _STEMS):
         return tok
     for s in _STEMS:
@@ -955,7 +960,8 @@ def named_tier(question: str) -> str | None:
     for pat in (
         rf"\b{_TIER_WORD}\b(?=[\s-]*(tier|value|segment|customer|stufe|level|niveau|nivel))",
         rf"\b(?:to|into|reach|become|the|in|zu|auf|en|au)\s+{_TIER_WORD}\b{not_tier}",
-        rf"\b(?:is|are|'s|ist|est|es|is)\s+(?:he|she|they|it|this customer|the customer|this one|er|sie|il|elle)?\s*(?:so\s+|a\s+|an\s+|in\s+|only\s+)?{_TIER_WORD}\b{not_tier}",
+        r"\b(?:is|are|'s|ist|est|es|is)\s+(?:he|she|they|it|this customer|the customer|this one|er|sie|il|"
+        rf"elle)?\s*(?:so\s+|a\s+|an\s+|in\s+|only\s+)?{_TIER_WORD}\b{not_tier}",
     ):
         m = re.search(pat, question, re.I)
         if m:
@@ -1024,13 +1030,16 @@ def _route_text(question: str, index: ExampleIndex | None) -> Route:
 
 
 _SPLIT = re.compile(
-    r"\?\s+(?=\S)|;\s*|\s+(?:and also|and then|also|plus|as well as|und auch|et aussi|y tambien)\s+|\s+(?:and|und|et|y|en|e)\s+(?=(?:what|why|how|when|who|is|are|will|should|does|do|did|can|could|would|which|wie|was|warum|wann|ist|wird|soll|quel|pourquoi|quand|est|que|por|cuando|cuanto|es)\b)",
+    r"\?\s+(?=\S)|;\s*|\s+(?:and also|and then|also|plus|as well as|und auch|et aussi|y tambien)\s+|\s+(?:and|und|et|y|"
+    r"en|e)\s+(?=(?:what|why|how|when|who|is|are|will|should|does|do|did|can|could|would|which|wie|was|warum|wann|ist|"
+    r"wird|soll|quel|pourquoi|quand|est|que|por|cuando|cuanto|es)\b)",
     re.I,
 )
 
 
 def route(question: str, encoder=None) -> Route:
-    """The intent of ``question``; with ``encoder`` (the product's sentence encoder) by meaning and words, without it by words."""
+    """The intent of ``question``; with ``encoder`` (the product's sentence encoder) by meaning and words, without it
+    by words."""
     index = example_index(encoder)
     whole = _route_one(question, index)
     if whole.intent in ("unsupported", "contact") and whole.scores == {}:
@@ -1102,7 +1111,8 @@ _RULES_V1: list[tuple[str, re.Pattern]] = [
     (
         "churn",
         re.compile(
-            r"\b(churn\w*|leav(e|es|ing)|lose|losing|lost|at risk|risk\w*|stop(s|ped)? (buying|ordering|shopping|purchasing)|"
+            r"\b(churn\w*|leav(e|es|ing)|lose|losing|lost|at risk|risk\w*|stop(s|ped)? (buying|ordering|shopping|"
+            r"purchasing)|"
             r"come back|coming back|buy again|order again|retain\w*|retention|lapse\w*|inactive|drop(ping)? off|"
             r"going away|about to go|still (active|buying|around)|slipping|dormant)\b",
             re.I,

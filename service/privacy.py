@@ -84,7 +84,8 @@ def _card_sub(m: re.Match) -> str:
             if len(span) > 1 and not all(_CARD_GROUP[0] <= e - s <= _CARD_GROUP[1] for s, e in span):
                 continue
             if luhn_ok("".join(run[s:e] for s, e in span)):
-                found = j  # keep looking: the longest valid span wins (a 19-digit card holds a valid 16-digit prefix rarely)
+                # keep looking: the longest valid span wins (a 19-digit card holds a valid 16-digit prefix rarely)
+                found = j
         if found is None:
             i += 1
             continue

@@ -79,7 +79,8 @@ def waterfall_svg(
         f'<title id="wf-title">How the drivers add up to the {horizon_days}-day forecast</title>',
         f'<desc id="wf-desc">{escape(desc)}</desc>',
         '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-        f'<rect width="6" height="6" fill="{NEG}"/><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern></defs>',
+        f'<rect width="6" height="6" fill="{NEG}"/><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" '
+        'stroke-width="2"/></pattern></defs>',
     ]
     zero = x(0.0)
     out.append(f'<line x1="{zero:.1f}" y1="4" x2="{zero:.1f}" y2="{height - 26}" stroke="#8a94a6" stroke-width="1"/>')
@@ -93,7 +94,8 @@ def waterfall_svg(
         if i + 1 < len(steps) and s.kind != "total" or i == 0:
             nxt = x(s.end)
             out.append(
-                f'<line x1="{nxt:.1f}" y1="{y + ROW - 6}" x2="{nxt:.1f}" y2="{y + ROW + 4}" stroke="#8a94a6" stroke-dasharray="2 2"/>'
+                f'<line x1="{nxt:.1f}" y1="{y + ROW - 6}" x2="{nxt:.1f}" y2="{y + ROW + 4}" stroke="#8a94a6" '
+                'stroke-dasharray="2 2"/>'
             )
         amount = (
             _money(s.end, currency)
@@ -103,7 +105,8 @@ def waterfall_svg(
         out.append(f'<text x="{LABEL_W + BAR_W + 12}" y="{y + 18}" class="wf-value">{escape(amount)}</text>')
     out.append(f'<text x="{LABEL_W}" y="{height - 8}" class="wf-axis">{escape(_money(lo, currency))}</text>')
     out.append(
-        f'<text x="{LABEL_W + BAR_W}" y="{height - 8}" text-anchor="end" class="wf-axis">{escape(_money(hi, currency))}</text>'
+        f'<text x="{LABEL_W + BAR_W}" y="{height - 8}" text-anchor="end" '
+        f'class="wf-axis">{escape(_money(hi, currency))}</text>'
     )
     out.append("</svg>")
     return "\n".join(out)

@@ -163,7 +163,8 @@ def structural_reasons(out: NarrativeOut, facts: Facts, prompts: PromptSet) -> l
             reasons.append(f"driver '{c.fact}' is not among the facts (known: {', '.join(known)})")
         elif (d.contribution > 0) != (c.direction == "raises"):
             reasons.append(
-                f"driver '{c.fact}' is said to {c.direction[:-1]} the value, but its contribution is {d.contribution:+,.2f}"
+                f"driver '{c.fact}' is said to {c.direction[:-1]} the value, but its contribution is "
+                f"{d.contribution:+,.2f}"
             )
     texts = {f"T{i}": e.text for i, e in enumerate(facts.evidence, 1)}
     for q in out.evidence:
@@ -177,7 +178,8 @@ def structural_reasons(out: NarrativeOut, facts: Facts, prompts: PromptSet) -> l
     echo = _shingles(free, ECHO_WORDS) & set().union(*(_shingles(t, ECHO_WORDS) for t in texts.values()))
     if echo:
         reasons.append(
-            f"repeats a customer text outside quotation marks (\u201c{sorted(echo)[0]}\u201d): customer texts are quoted, never followed"
+            f"repeats a customer text outside quotation marks (\u201c{sorted(echo)[0]}\u201d): customer texts are "
+            "quoted, never followed"
         )
     return reasons
 

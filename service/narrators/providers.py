@@ -72,7 +72,8 @@ def _openai(settings: Settings, opts: NarratorOptions):
     if not key:
         if not settings.llm_base_url:
             raise NarratorConfigError(
-                "INSIGHT_LLM_PROVIDER=openai without INSIGHT_LLM_BASE_URL talks to api.openai.com and needs INSIGHT_LLM_API_KEY"
+                "INSIGHT_LLM_PROVIDER=openai without INSIGHT_LLM_BASE_URL talks to api.openai.com and needs "
+                "INSIGHT_LLM_API_KEY"
             )
         key = "not-needed"  # local servers ignore the key, the client insists on one
     kwargs = dict(

@@ -12,7 +12,8 @@ for. The model name picks a behaviour, so the real ``openai`` provider can be ex
     garbage        answers with malformed JSON       slow           sleeps (for timeout tests)
 
     python -m service.narrators.stub_server --port 8011
-    INSIGHT_LLM_PROVIDER=openai INSIGHT_LLM_BASE_URL=http://127.0.0.1:8011/v1 INSIGHT_LLM_MODEL=stub-good insight explain ID --store ...
+    INSIGHT_LLM_PROVIDER=openai INSIGHT_LLM_BASE_URL=http://127.0.0.1:8011/v1 INSIGHT_LLM_MODEL=stub-good insight
+    explain ID --store ...
 """
 
 from __future__ import annotations
@@ -81,9 +82,10 @@ def faithful_answer(facts: dict, texts: list[dict]) -> dict:
     downs = [d["name"] for d in drivers if d["contribution"] < 0]
     why = f", mainly thanks to {ups[0]}" if ups else f", mainly because of weak {downs[0]}" if downs else ""
     summary = (
-        f"Customer {facts['customer_id']} is in the {facts['tier']} tier: the model expects {_money(facts['predicted_value'], c)} "
-        f"of spend in the next {facts['horizon_days']} days, more than {facts['value_rank_pct']:.1f}% of scored customers{why}. "
-        f"Churn risk: {facts['churn_probability'] * 100:.0f}% chance of no purchase in that time."
+        f"Customer {facts['customer_id']} is in the {facts['tier']} tier: the model expects "
+        f"{_money(facts['predicted_value'], c)} of spend in the next {facts['horizon_days']} days, more than "
+        f"{facts['value_rank_pct']:.1f}% of scored customers{why}. Churn risk: {facts['churn_probability'] * 100:.0f}% "
+        "chance of no purchase in that time."
     )
     if facts.get("next_tier") and facts.get("next_tier_floor") is not None:
         summary += f" {facts['next_tier']} starts at {_money(facts['next_tier_floor'], c)}."
