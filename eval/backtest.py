@@ -351,7 +351,7 @@ def run_split(
             )
             continue
 
-        def stack(get):
+        def stack(get, preds=preds):
             parts = [get(p) for p in preds]
             return None if any(x is None for x in parts) else np.vstack([np.asarray(x, dtype=float) for x in parts])
 
@@ -436,7 +436,8 @@ def _alias_product(res: SplitResult) -> SplitResult:
             tab,
             key="product",
             label="Product (= tabular: no text)",
-            churn={"Product churn (= tabular)": v for v in tab.churn.values()},
+            # the tabular model has one churn score (its label), listed under the product's name
+            churn={"Product churn (= tabular)": scores[-1]} if (scores := list(tab.churn.values())) else {},
             info=dict(tab.info, same_as="xgb_tabular"),
         )
     return res
@@ -655,7 +656,7 @@ def rolling_summary(results: list[SplitResult], comparisons: list[dict] | None =
             v = rep["value"]
             d = per_model.setdefault(k, {})
 
-            def add(name, val, sd):
+            def add(name, val, sd, d=d):
                 e = d.setdefault(name, {"values": [], "seed_sd": []})
                 e["values"].append(val)
                 e["seed_sd"].append(sd)

@@ -153,7 +153,7 @@ def calibration(
     ax.grid(alpha=0.3, which="both")
     rel.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="calibrated")
     rel.axhline(base_rate, color="grey", ls=":", lw=1, label=f"churn rate {base_rate:.1%}")
-    for i, (label, (bins, ece, auc, key)) in enumerate(churn_curves.items()):
+    for i, (label, (bins, ece, _auc, key)) in enumerate(churn_curves.items()):
         pred = np.array([b["mean_predicted"] for b in bins])
         obs = np.array([b["observed"] for b in bins])
         ece_txt = f"ECE {ece:.3f}" if ece is not None and np.isfinite(ece) else "ECE n/a"

@@ -523,7 +523,7 @@ def render_markdown(m: dict) -> str:
         L += ["Next-order predictions:"] + notes + [""]
     L += ["### Top-k selection", ""]
     rows = []
-    for k, e in m["models"].items():
+    for e in m["models"].values():
         if e.get("error"):
             continue
         for kk, t in e["value"]["top"].items():
@@ -553,7 +553,7 @@ def render_markdown(m: dict) -> str:
         "",
     ]
     rows = []
-    for k, e in m["models"].items():
+    for e in m["models"].values():
         if e.get("error"):
             continue
         t = e["value"]["tiers"]

@@ -129,10 +129,10 @@ def user_errors(fn):
         except (DataError, BundleError, StoreError, EncoderError, ValueError) as exc:
             # soft_wrap: one line, however long (rich would break it at 80 columns when stderr is not a terminal).
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         except CustomerNotFound as exc:
             err.print(f"[bold red]error:[/bold red] customer {exc.args[0]!r} is not in the store", highlight=False)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
 
     return wrapper
 
@@ -260,7 +260,7 @@ def _parse_shares(spec: str | None) -> dict | None:
     try:
         return {k.strip(): float(v) for k, v in (p.split("=") for p in spec.split(","))}
     except ValueError:
-        raise ValueError(f"cannot parse {spec!r}: expected VIP=...,High=...,Medium=...")
+        raise ValueError(f"cannot parse {spec!r}: expected VIP=...,High=...,Medium=...") from None
 
 
 DASK_HELP = (
@@ -423,7 +423,7 @@ def explain(
         # identical.
         exp = explain_stored(customer_id, store, get_narrator(get_settings()))
     except KeyError:
-        raise CustomerNotFound(customer_id)
+        raise CustomerNotFound(customer_id) from None
     if as_json:
         sys.stdout.write(exp.model_dump_json(indent=2) + "\n")
         return

@@ -535,12 +535,12 @@ def check_narrative(
             if not re.search(rf"\b{re.escape(name)}\b", sentence, re.I):
                 continue
             up, down = bool(_UP.search(sentence)), bool(_DOWN.search(sentence))
-            if up != down:  # one clear direction in the sentence
-                if (d.contribution > 0) != up:
-                    reasons.append(
-                        f"driver '{name}' is said to {'raise' if up else 'lower'} the value, but its contribution is "
-                        f"{d.contribution:+,.2f}"
-                    )
+            # one clear direction in the sentence, and it is the wrong one
+            if up != down and (d.contribution > 0) != up:
+                reasons.append(
+                    f"driver '{name}' is said to {'raise' if up else 'lower'} the value, but its contribution is "
+                    f"{d.contribution:+,.2f}"
+                )
     return CheckResult(passed=not reasons, reasons=list(dict.fromkeys(reasons)))
 
 
