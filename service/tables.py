@@ -139,7 +139,7 @@ def redact_free_text(df: pd.DataFrame) -> pd.DataFrame:
     """
     from service.privacy import redact
 
-    memo: dict[str, str] = {}
+    memo: dict[str, str | None] = {}
 
     def one(v):
         if not isinstance(v, str):
@@ -152,7 +152,10 @@ def redact_free_text(df: pd.DataFrame) -> pd.DataFrame:
     for col in df.columns:
         if col in NOT_FREE_TEXT or col in (ROW_COLUMN, REASON_COLUMN) or df[col].dtype != object:
             continue
-        df[col] = _omap(df[col], one)
+        values = df[col].tolist()
+        masked = [one(v) for v in values]
+        if any(m is not v for m, v in zip(masked, values)):  # most columns hold no contact data: left as they are
+            df[col] = _objects(masked, df.index)
     return df
 
 
@@ -348,14 +351,30 @@ def _as_strings(df: pd.DataFrame) -> pd.DataFrame:
         s = df[col]
         if pd.api.types.is_datetime64_any_dtype(s):
             s = s.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-        missing = s.isna().to_numpy()
+        values = s.to_numpy(dtype=object)
+        missing = pd.isna(values)
         # Plain object columns built from lists: pandas' inferred (Arrow) string dtype cannot hold a lone surrogate.
-        vals = [None if m else (v if isinstance(v, str) else str(v)) for v, m in zip(s.astype(object).tolist(), missing)]
-        out[col] = pd.Series(vals, index=df.index, dtype=object)
+        vals = [None if m else (v if isinstance(v, str) else str(v)) for v, m in zip(values.tolist(), missing.tolist())]
+        out[col] = _objects(vals, df.index)
     return pd.DataFrame(out, index=df.index)
 
 
-# --------------------------------------------------------------------------- validation
+def _objects(values: list, index: pd.Index) -> pd.Series:
+    """A plain object column (never pandas' inferred string dtype, which cannot hold a lone surrogate)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return pd.Series(arr, index=index, dtype=object, copy=False)
+
+
+# Validation works on numpy arrays and Python lists, one pass per rule: a pandas operation costs tens of microseconds
+# whatever the length, and the API validates a handful of rows per request (POST /v1/score) with these same rules.
+
+
+def _bools(values) -> np.ndarray:
+    """A boolean mask as a numpy array (missing values count as False)."""
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype=bool, na_value=False)
+    return np.asarray(values, dtype=bool)
 
 
 class _RowChecker:
@@ -364,65 +383,86 @@ class _RowChecker:
     def __init__(self, name: str, raw: pd.DataFrame):
         self.name = name
         self.raw = raw
-        self.reason = pd.Series(None, index=raw.index, dtype=object)
+        self.reason = np.full(len(raw), None, dtype=object)
+        self.ok = np.ones(len(raw), dtype=bool)  # rows without a reason so far
 
     def flag(self, mask: pd.Series | np.ndarray, reason: str) -> None:
-        mask = pd.Series(mask, index=self.raw.index).fillna(False).astype(bool) & self.reason.isna()
-        self.reason[mask] = reason
-
-    @property
-    def ok(self) -> pd.Series:
-        return self.reason.isna()
+        hit = _bools(mask) & self.ok
+        if hit.any():
+            self.reason[hit] = reason
+            self.ok &= ~hit
 
     def split(self, typed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         # Rejected rows are kept as written, except for contact data in their free-text columns (rejects files).
-        rejects = redact_free_text(self.raw[~self.ok].copy())
-        rejects.insert(0, REASON_COLUMN, self.reason[~self.ok])
-        rejects.insert(0, ROW_COLUMN, rejects.index + 1)
-        return typed[self.ok.to_numpy()].reset_index(drop=True), rejects.reset_index(drop=True)
+        bad = ~self.ok
+        if bad.any():
+            rejects = redact_free_text(self.raw[bad].copy())
+            rejects.insert(0, REASON_COLUMN, _objects(self.reason[bad].tolist(), rejects.index))
+            rejects.insert(0, ROW_COLUMN, rejects.index + 1)
+            return typed[self.ok].reset_index(drop=True), rejects.reset_index(drop=True)
+        # Nothing rejected (the usual case): the same frames, built without indexing and inserting.
+        none = {ROW_COLUMN: np.zeros(0, dtype=np.int64), REASON_COLUMN: np.zeros(0, dtype=object)}
+        cols = {c: self.raw[c].to_numpy()[:0] for c in self.raw.columns}
+        rejects = pd.DataFrame({**none, **cols}, index=pd.RangeIndex(0))
+        return typed.reset_index(drop=True), rejects
 
 
-def _blank(s: pd.Series) -> pd.Series:
-    return pd.Series([v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" for v in s.tolist()],
-                     index=s.index, dtype=bool)
+def _blank(values: list) -> np.ndarray:
+    return np.array([v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" for v in values],
+                    dtype=bool)
 
 
 def _parse_ts(s: pd.Series) -> pd.Series:
     # ISO 8601 with or without zone; naive values are taken as UTC. Anything else (01/02/2025, epoch numbers) is NaT.
     text = [v.strip() if isinstance(v, str) and _ISO_TS.match(v.strip()) else None for v in s.tolist()]
-    out = pd.to_datetime(pd.Series(text, index=s.index, dtype=object), errors="coerce", utc=True, format="ISO8601")
+    out = pd.to_datetime(_objects(text, s.index), errors="coerce", utc=True, format="ISO8601")
     return out.astype("datetime64[us, UTC]") if len(out) else out
 
 
 def _omap(s: pd.Series, fn) -> pd.Series:
-    """``s.map(fn)`` kept as an object column (pandas would infer its Arrow string dtype, which rejects lone surrogates)."""
-    return pd.Series([fn(v) for v in s.tolist()], index=s.index, dtype=object)
+    """``s.map(fn)`` kept as an object column (pandas would infer its string dtype, which rejects lone surrogates)."""
+    return _objects([fn(v) for v in s.tolist()], s.index)
 
 
 def _strip(v):
     return v.strip() if isinstance(v, str) else v
 
 
-def _id_problems(chk: "_RowChecker", raw: pd.Series, col: str) -> None:
-    strs = [v.strip() if isinstance(v, str) else "" for v in raw.tolist()]
-    flags = lambda test: pd.Series([test(v) for v in strs], index=raw.index, dtype=bool)  # noqa: E731
-    chk.flag(flags(lambda v: bool(_SURROGATE.search(v))), f"{col} is not valid Unicode (lone surrogate)")
-    chk.flag(flags(lambda v: bool(_ID_CONTROL.search(v))), f"{col} contains a control character (e.g. NUL)")
-    chk.flag(flags(lambda v: len(v) > ID_MAX_CHARS), f"{col} is longer than {ID_MAX_CHARS} characters")
+def _id_problems(chk: _RowChecker, values: list, col: str) -> None:
+    strs = [v.strip() if isinstance(v, str) else "" for v in values]
+    chk.flag([bool(_SURROGATE.search(v)) for v in strs], f"{col} is not valid Unicode (lone surrogate)")
+    chk.flag([bool(_ID_CONTROL.search(v)) for v in strs], f"{col} contains a control character (e.g. NUL)")
+    chk.flag([len(v) > ID_MAX_CHARS for v in strs], f"{col} is longer than {ID_MAX_CHARS} characters")
 
 
-def _ts_reasons(chk: "_RowChecker", raw: pd.Series, parsed: pd.Series, col: str, required: bool, bounds: Bounds) -> pd.Series:
+def _utc_naive(ts: pd.Timestamp) -> np.datetime64:
+    return np.datetime64(ts.tz_convert("UTC").tz_localize(None).as_unit("us").to_datetime64())
+
+
+def _ts_reasons(chk: _RowChecker, values: list, parsed: pd.Series, col: str, required: bool,
+                bounds: Bounds) -> pd.Series:
     """Flag unparseable and out-of-range timestamps; returns the parsed values with rejected ones as NaT."""
-    blank = _blank(raw)
+    blank = _blank(values)
     lo, hi = bounds.date_min.year, bounds.date_max.year
-    out_year = pd.Series([isinstance(v, str) and (m := _YEAR.match(v)) is not None and not lo <= int(m.group(1)) <= hi
-                          for v in raw.tolist()], index=raw.index, dtype=bool)
-    out_range = parsed.notna() & ((parsed < bounds.date_min) | (parsed > bounds.date_max))
+    out_year = np.array([isinstance(v, str) and (m := _YEAR.match(v)) is not None and not lo <= int(m.group(1)) <= hi
+                         for v in values], dtype=bool)
+    at = parsed.to_numpy(dtype="datetime64[us]") if len(parsed) else np.array([], dtype="datetime64[us]")
+    missing = np.isnat(at)
+    with np.errstate(invalid="ignore"):
+        out_range = ~missing & ((at < _utc_naive(bounds.date_min)) | (at > _utc_naive(bounds.date_max)))
     range_msg = f"{col} outside the accepted range {bounds.describe_dates()}"
     chk.flag(out_year & ~blank, range_msg)
     chk.flag(out_range, range_msg)
-    chk.flag(parsed.isna() & (~blank | required), f"unparseable {col} (not an ISO 8601 date or timestamp)" if not required else f"unparseable {col}")
-    return parsed.where(~(out_range | out_year))
+    chk.flag(missing & (~blank | required),
+             f"unparseable {col} (not an ISO 8601 date or timestamp)" if not required else f"unparseable {col}")
+    drop = out_range | out_year
+    return parsed.where(~drop) if drop.any() else parsed
+
+
+def _numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``pd.to_numeric`` (non-numbers as NaN) and its values as float64."""
+    num = pd.to_numeric(s, errors="coerce")
+    return num, num.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def validate_table(name: str, raw: pd.DataFrame, source: str, known_customers: pd.Index | None,
@@ -431,62 +471,71 @@ def validate_table(name: str, raw: pd.DataFrame, source: str, known_customers: p
     bounds = bounds or Bounds.from_env()
     missing = [c for c in REQUIRED[name] if c not in raw.columns]
     if missing:
-        raise DataError(f"{source}: required column '{missing[0]}' is missing (table '{name}' needs {', '.join(REQUIRED[name])}; found {', '.join(raw.columns) or 'no columns'})")
+        raise DataError(f"{source}: required column '{missing[0]}' is missing (table '{name}' needs "
+                        f"{', '.join(REQUIRED[name])}; found {', '.join(raw.columns) or 'no columns'})")
     chk = _RowChecker(name, raw)
     typed = raw.copy()
+    values = {col: raw[col].tolist() for col in raw.columns}
 
     for col in dict.fromkeys(c for c in ("customer_id", PRIMARY_KEY[name]) if c):
-        typed[col] = _omap(raw[col], _strip)
-        chk.flag(_blank(raw[col]), f"empty {col}")
-        _id_problems(chk, raw[col], col)
+        typed[col] = _objects([_strip(v) for v in values[col]], raw.index)
+        chk.flag(_blank(values[col]), f"empty {col}")
+        _id_problems(chk, values[col], col)
 
     for col in TIMESTAMPS[name]:
         if col in raw.columns:
             parsed = _parse_ts(raw[col])
-            typed[col] = _ts_reasons(chk, raw[col], parsed, col, col in REQUIRED[name], bounds)
+            typed[col] = _ts_reasons(chk, values[col], parsed, col, col in REQUIRED[name], bounds)
 
-    if name == "orders":
-        amount = pd.to_numeric(raw["amount"], errors="coerce")
-        chk.flag(amount.isna(), "non-numeric amount")
-        chk.flag(~np.isfinite(amount.fillna(0)), "non-finite amount")
-        chk.flag(amount < 0, "negative amount")
-        chk.flag(amount > bounds.amount_max, f"amount above the accepted maximum {bounds.amount_max:,.0f}")
-        typed["amount"] = amount.astype("float64")
-        typed["status"] = (_omap(raw["status"], lambda v: clean_text(v).strip().lower() if isinstance(v, str) else "completed")
-                           if "status" in raw.columns else "completed")
-        if "n_items" in raw.columns:
-            n_items = pd.to_numeric(raw["n_items"], errors="coerce")
-            chk.flag(n_items.notna() & (n_items < 0), "negative n_items")
-            chk.flag(n_items.isna() & ~_blank(raw["n_items"]), "non-numeric n_items")
-            chk.flag(n_items.notna() & ~np.isfinite(n_items.fillna(0)), "non-finite n_items")
-            chk.flag(n_items > bounds.n_items_max, f"n_items above the accepted maximum {bounds.n_items_max:,.0f}")
-            typed["n_items"] = n_items.astype("float64")
-    elif name == "reviews":
-        rating = pd.to_numeric(raw["rating"], errors="coerce")
-        chk.flag(rating.isna(), "non-numeric rating")
-        chk.flag(~rating.isin([1, 2, 3, 4, 5]) & rating.notna(), "rating outside 1-5")
-        typed["rating"] = rating.astype("float64")
-    elif name == "events":
-        typed["event_type"] = _omap(raw["event_type"], lambda v: clean_text(v).strip().lower() if isinstance(v, str) else "")
-        chk.flag(typed["event_type"] == "", "empty event_type")
+    with np.errstate(invalid="ignore"):  # comparisons with NaN are False, as pandas' are
+        if name == "orders":
+            amount, a = _numbers(raw["amount"])
+            chk.flag(np.isnan(a), "non-numeric amount")
+            chk.flag(np.isinf(a), "non-finite amount")
+            chk.flag(a < 0, "negative amount")
+            chk.flag(a > bounds.amount_max, f"amount above the accepted maximum {bounds.amount_max:,.0f}")
+            typed["amount"] = amount.astype("float64")
+            if "status" in raw.columns:
+                statuses = [clean_text(v).strip().lower() if isinstance(v, str) else "completed"
+                            for v in values["status"]]
+                typed["status"] = _objects(statuses, raw.index)
+            else:
+                typed["status"] = "completed"
+            if "n_items" in raw.columns:
+                n_items, k = _numbers(raw["n_items"])
+                chk.flag(k < 0, "negative n_items")
+                chk.flag(np.isnan(k) & ~_blank(values["n_items"]), "non-numeric n_items")
+                chk.flag(np.isinf(k), "non-finite n_items")
+                chk.flag(k > bounds.n_items_max, f"n_items above the accepted maximum {bounds.n_items_max:,.0f}")
+                typed["n_items"] = n_items.astype("float64")
+        elif name == "reviews":
+            rating, r = _numbers(raw["rating"])
+            chk.flag(np.isnan(r), "non-numeric rating")
+            chk.flag(~np.isin(r, [1, 2, 3, 4, 5]) & ~np.isnan(r), "rating outside 1-5")
+            typed["rating"] = rating.astype("float64")
+        elif name == "events":
+            kinds = [clean_text(v).strip().lower() if isinstance(v, str) else "" for v in values["event_type"]]
+            typed["event_type"] = _objects(kinds, raw.index)
+            chk.flag([k == "" for k in kinds], "empty event_type")
 
     for col in CLEANED_COLUMNS.get(name, ()):
         if col in raw.columns and col != "status" and col != "event_type":
-            typed[col] = _omap(raw[col], clean_text)
+            typed[col] = _objects([clean_text(v) for v in values[col]], raw.index)
 
     if name in TEXTS:
         col = TEXTS[name]
-        cleaned = _omap(raw[col], lambda v: clean_text(v).strip() if isinstance(v, str) else "")
-        chk.flag(cleaned == "", f"empty {col}")
-        typed[col] = cleaned
+        cleaned = [clean_text(v).strip() if isinstance(v, str) else "" for v in values[col]]
+        chk.flag([c == "" for c in cleaned], f"empty {col}")
+        typed[col] = _objects(cleaned, raw.index)
 
     if known_customers is not None and name != "customers":
-        chk.flag(~typed["customer_id"].isin(known_customers) & typed["customer_id"].notna(), "unknown customer_id")
+        ids = typed["customer_id"]
+        chk.flag(~ids.isin(known_customers).to_numpy() & ids.notna().to_numpy(), "unknown customer_id")
 
     key = PRIMARY_KEY[name]
     if key:
         # Only rows still valid compete for an id, so a broken first copy does not hide a good second one.
-        dup = typed[key].where(chk.ok).duplicated(keep="first") & chk.ok
+        dup = typed[key].where(chk.ok).duplicated(keep="first").to_numpy() & chk.ok
         chk.flag(dup, f"duplicate {key}")
 
     return chk.split(redact_free_text(typed))
@@ -544,8 +593,9 @@ def validate_tables(raw_tables: dict[str, pd.DataFrame], sources: dict[str, Path
             known = pd.Index(clean["customer_id"].unique())
             tables["customers"] = pd.DataFrame({"customer_id": clean["customer_id"].drop_duplicates().reset_index(drop=True)})
     for name in ("reviews", "events"):
-        tables.setdefault(name, _empty(name))
-        rejects.setdefault(name, pd.DataFrame())
+        if name not in tables:  # not setdefault: an empty table costs a millisecond to build, for nothing if present
+            tables[name] = _empty(name)
+            rejects[name] = pd.DataFrame()
     return LoadedData(tables=tables, rejects=rejects, sources=sources, rows_read=rows_read)
 
 
