@@ -97,6 +97,8 @@ class EmbeddingCache:
                 "COMMIT;"
             )
         row = c.execute("SELECT id, dim FROM models WHERE model_id = ?", (self.model_id,)).fetchone()
+        self._model_rowid: int | None
+        self._dim: int | None
         self._model_rowid, self._dim = (row[0], int(row[1])) if row else (None, None)
 
     # -- public API ----------------------------------------------------------------------------

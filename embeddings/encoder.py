@@ -231,7 +231,7 @@ def _force_offline() -> None:
 
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None:
-        constants.HF_HUB_OFFLINE = True
+        constants.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]  # a module attribute mypy cannot see
 
 
 # --------------------------------------------------------------------------- torch backend
@@ -320,7 +320,7 @@ class SentenceTransformerEncoder:
             if is_dir and resolved == _bundled_or_none()
             else (Path(resolved).name if is_dir else resolved)
         )
-        fingerprint_extra = ("max_seq_length", self.max_seq_length)
+        fingerprint_extra: tuple[str | int, ...] = ("max_seq_length", self.max_seq_length)
         if backend in OPENVINO_BACKENDS:
             # The int8 weights depend on the calibration run; their hash keeps cached vectors of another build apart.
             fingerprint_extra += ("backend", backend, weights_hash)
@@ -390,10 +390,17 @@ def _quiet_export():
 
     from torch.jit import TracerWarning
 
+    class DropPrefix(logging.Filter):
+        def __init__(self, prefix: str):
+            super().__init__()
+            self.prefix = prefix
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            return not str(record.msg).startswith(self.prefix)
+
     filters = []
     for name, prefix in _EXPORT_NOISE.items():
-        f = logging.Filter()
-        f.filter = lambda record, prefix=prefix: not str(record.msg).startswith(prefix)  # type: ignore[method-assign]
+        f = DropPrefix(prefix)
         logging.getLogger(name).addFilter(f)
         filters.append((name, f))
     try:

@@ -40,7 +40,7 @@ class TextReducer:
     whatever the training data size.
     """
 
-    def __init__(self, n_components: int = 8, random_state: int = 0):
+    def __init__(self, n_components: int = 8, random_state: int | None = 0):
         if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or n_components < 1:
             raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
         self.n_components = int(n_components)

@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,10 @@ class Source:
             return [self.path.name]
         return sorted(p.name for p in self.path.iterdir() if p.is_file())
 
+    @overload
+    def find(self, stem: str, required: Literal[True] = True) -> str: ...
+    @overload
+    def find(self, stem: str, required: bool) -> str | None: ...
     def find(self, stem: str, required: bool = True) -> str | None:
         """The one file whose name (without folders and compression suffixes) is ``stem`` + a known suffix."""
         hits = [n for n in self.names() if any(Path(n).name == stem + s for s in self.SUFFIXES)]
@@ -150,7 +155,8 @@ def _money(x: pd.Series) -> pd.Series:
 
 
 def _validate(name: str, raw: dict[str, pd.DataFrame], defaults: DatasetDefaults, source: str, **kw) -> Dataset:
-    loaded = validate_tables(raw, sources={k: f"{source} ({name} {k})" for k in raw})
+    # validate_tables only prints a source, so a description serves as well as a path
+    loaded = validate_tables(raw, sources={k: f"{source} ({name} {k})" for k in raw})  # type: ignore[misc]
     return Dataset(name=name, loaded=loaded, defaults=defaults, source=source, **kw)
 
 

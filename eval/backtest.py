@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -452,7 +453,7 @@ def strongest_baselines(res: SplitResult) -> dict[str, str]:
         cands = {k: res.report(k)["value"][metric] for k in BASELINE_KEYS if k in ok and not (alias and k == alias)}
         cands = {k: v for k, v in cands.items() if v is not None and np.isfinite(v)}
         if cands:
-            best[metric] = max(cands, key=cands.get)
+            best[metric] = max(cands, key=cands.__getitem__)
     return best
 
 
@@ -513,7 +514,7 @@ def run_backtest(
     ok = {k: r for k, r in primary.runs.items() if r.error is None}
     best = strongest_baselines(primary)
 
-    ablation = None
+    ablation: dict[str, Any] | None = None
     ablation_runs: dict[str, ModelRun] = {}
     if opts.ablation and sources:
         variants = ablation_variants(sources)
@@ -545,7 +546,7 @@ def run_backtest(
 
     if ablation is not None:
         y_churn = primary.truth["churn"].to_numpy()
-        table = {}
+        table: dict[str, dict[str, Any]] = {}
         for name, src in ablation_variants(sources).items():
             key = "product" if src == tuple(sources) else "xgb_tabular" if not src else f"ablation:{name}"
             run = ok.get(key) or ablation_runs.get(key)
@@ -673,7 +674,7 @@ def rolling_summary(results: list[SplitResult], comparisons: list[dict] | None =
                 add("interval_coverage", rep["interval"]["coverage"], rep["interval"]["sd"].get("coverage"))
             if "next_order" in rep:
                 add("next_order_mae_days", rep["next_order"]["mae_days"], rep["next_order"]["sd"].get("mae_days"))
-    out = {}
+    out: dict[str, dict] = {}
     for k, d in per_model.items():
         out[k] = {}
         for name, e in d.items():

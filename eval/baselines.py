@@ -293,7 +293,11 @@ class BGNBDGammaGamma(Baseline):
         over t (the library takes one t per call)."""
         from scipy.special import betaln
 
-        post = self.bg_.idata.posterior  # MAP: one draw (fit_summary rounds the parameters)
+        idata = self.bg_.idata
+        assert idata is not None  # fitted
+        # MAP: one draw (fit_summary rounds the parameters). arviz adds its groups (posterior, ...) as attributes
+        # at run time, which mypy cannot see.
+        post = idata.posterior  # type: ignore[attr-defined]
         a, b, alpha, r = (float(post[k].mean(("chain", "draw"))) for k in ("a", "b", "alpha", "r"))
         x, t_x, T = (rfm[c].to_numpy(dtype=float)[None, :] for c in ("frequency", "recency", "T"))
         t = np.asarray(ts, dtype=float)[:, None]
@@ -312,7 +316,10 @@ class BGNBDGammaGamma(Baseline):
         customers who do buy in the holdout; it uses the knowledge that they buy, which the product's does not."""
         F = 1.0 - no_buy_t
         FH = F[-1]
-        integral = np.trapezoid(F, ts, axis=0) if hasattr(np, "trapezoid") else np.trapz(F, ts, axis=0)
+        if hasattr(np, "trapezoid"):
+            integral = np.trapezoid(F, ts, axis=0)
+        else:  # numpy < 2, whose trapz numpy 2's type stubs no longer know
+            integral = np.trapz(F, ts, axis=0)  # type: ignore[attr-defined]
         H = ts[-1]
         periods = np.where(FH > 1e-12, H - integral / np.maximum(FH, 1e-12), H / 2)
         return periods * pd.Timedelta(1, self.time_unit).total_seconds() / 86400.0

@@ -48,7 +48,12 @@ def sample_facts(store: str | Path, n: int) -> list[Facts]:
         if not ids:
             return []
         pick = sorted({int(i) for i in np.linspace(0, len(ids) - 1, min(n, len(ids)))})
-        return [facts_from_profile(ps.get(ids[i]), meta) for i in pick]
+        out = []
+        for i in pick:
+            rec = ps.get(ids[i])
+            assert rec is not None  # an id just read from the same store
+            out.append(facts_from_profile(rec, meta))
+        return out
     finally:
         ps.close()
 

@@ -408,7 +408,7 @@ class _Resample:
         return float("nan") if self.best == 0 else _gini(self.a, p) / self.best
 
     def spearman(self, p: np.ndarray) -> float:
-        if self.const or np.ptp(p) == 0:
+        if self.const or self.ra is None or np.ptp(p) == 0:  # ra is None exactly when self.const
             return float("nan")
         return float(np.corrcoef(self.ra, rankdata(p))[0, 1])
 

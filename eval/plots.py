@@ -24,8 +24,8 @@ COLORS = {
 DPI = 110
 
 
-def _color(key: str, i: int) -> str:
-    return COLORS.get(key, plt.get_cmap("tab10")(i % 10))
+def _color(key: str, i: int) -> str | tuple[float, float, float, float]:
+    return COLORS[key] if key in COLORS else plt.get_cmap("tab10")(i % 10)
 
 
 def _save(fig, path: Path) -> Path:
@@ -111,7 +111,7 @@ def deciles(tables: dict[str, tuple[str, list[dict]]], path: Path, currency: str
 
 def calibration(
     value_tables: dict[str, tuple[str, list[dict]]],
-    churn_curves: dict[str, tuple[list[dict], float | None, float | None]],
+    churn_curves: dict[str, tuple[list[dict], float | None, float | None, str]],
     base_rate: float,
     path: Path,
     title: str,

@@ -9,6 +9,7 @@ import math
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def build_metrics(res: BacktestResult, command: str) -> dict:
     p = res.primary
     boot = res.bootstrap
     churn = p.churn_metrics()
-    models = {}
+    models: dict[str, dict[str, Any]] = {}
     for key in [k for k in MODEL_ORDER if k in p.runs] + [k for k in p.runs if k not in MODEL_ORDER]:
         r = p.runs[key]
         entry = {
@@ -336,8 +337,9 @@ def verdict(m: dict) -> list[str]:
     """Plain sentences: the product against the strongest baseline per metric, with the interval of the difference
     (customers and seeds resampled together); no ranking where the holdout has too few spenders."""
     sep = m.get("separability") or {"separable": True}
-    if not sep["separable"]:
-        return [separability_sentence(sep)]
+    sep_txt = separability_sentence(sep)
+    if sep_txt is not None:  # too few spenders to separate the models
+        return [sep_txt]
     out = []
     names = {k: e["label"] for k, e in m["models"].items()}
     for metric, label in (("normalized_gini", "normalized Gini"), ("spearman", "Spearman")):

@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, Field
@@ -383,7 +383,7 @@ def answer(question: str, ctx: CustomerContext) -> AskAnswer:
     q_shown = redact(question) if ctx.mask else question
     r = route(q_shown, ctx.encoder)
     facts = facts_from_profile(profile, ctx.meta)
-    base = dict(
+    base: dict[str, Any] = dict(
         customer_id=facts.customer_id,
         question=q_shown,
         intent=r.intent,
@@ -551,6 +551,7 @@ def _upgrade(r: Route, facts, profile, ctx):
         return (f"I cannot re-run the model for {facts.customer_id}: {exc}.", {})
     s: list[str] = []
     if w.target_tier is None:
+        assert w.tier_floor is not None  # the VIP floor, for a customer already in the top tier
         s.append(
             f"{facts.customer_id} is already in the top tier (VIP): the model expects {money(w.predicted_value, c)} "
             f"over the next {w.horizon_days} days, and VIP starts at {money(w.tier_floor, c)}."
@@ -560,6 +561,7 @@ def _upgrade(r: Route, facts, profile, ctx):
         s.append(
             f"{facts.customer_id} is already {facts.tier}, at or above {r.tier}; looking at the next tier up instead."
         )
+    assert w.target_floor is not None and w.gap is not None  # set whenever there is a target tier
     now, floor = distinct_money(w.predicted_value, w.target_floor, c)
     s.append(
         f"To reach {w.target_tier} (starts at {floor}), {facts.customer_id} is {money(w.gap, c)} short: "
@@ -1293,9 +1295,8 @@ def check_numbers(text: str, result: AskAnswer, customer_id: str, facts=None) ->
     """Every number in ``text`` (outside quotes) must match, within rounding, a number in the structured facts of
     ``result`` (or a difference of two of them, for "X short" / "X above")."""
     allowed: list[float] = list(PHRASE_NUMBERS)
-    if (
-        facts is not None
-    ):  # the customer's facts as plain words state them (whole days, months of tenure, 100 - percentile)
+    # the customer's facts as plain words state them (whole days, months of tenure, 100 - percentile)
+    if facts is not None:
         from service.explain import _allowed_numbers
 
         allowed += [float(x) for x in _allowed_numbers(facts)]

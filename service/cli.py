@@ -9,9 +9,10 @@ import time
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -26,14 +27,24 @@ def _help_width() -> int:
 
 
 # Typer ships its own copy of click: subclass its classes (TyperCommand.context_class), not the click package's.
-class _HelpFormatter(TyperCommand.context_class.formatter_class):
+# mypy cannot use a class read from an attribute as a base; it is told which classes these are (typer 0.2x's private
+# typer._click, the very same objects at run time).
+if TYPE_CHECKING:
+    from typer._click.core import Context as _ClickContext
+    from typer._click.formatting import HelpFormatter as _ClickHelpFormatter
+else:
+    _ClickContext = TyperCommand.context_class
+    _ClickHelpFormatter = _ClickContext.formatter_class
+
+
+class _HelpFormatter(_ClickHelpFormatter):
     """Option and command lists whose name column shrinks in a narrow terminal, so their help keeps room to wrap."""
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
         super().write_dl(rows, col_max=min(col_max, max(8, self.width // 3)), col_spacing=col_spacing)
 
 
-class _Context(TyperCommand.context_class):
+class _Context(_ClickContext):
     formatter_class = _HelpFormatter
 
     def __init__(self, *args, **kwargs):
@@ -64,7 +75,7 @@ class _Group(TyperGroup):
 
 # Help as click formats it (rich_markup_mode=None): words wrap to the terminal and nothing is cut. Rich's option panels
 # truncated long values with "…" ("VIP=0.05,High=0.15,Medium=0…") at 80 columns and most of each line in a narrow one.
-_HELP = dict(no_args_is_help=True, rich_markup_mode=None, cls=_Group)
+_HELP: dict[str, Any] = dict(no_args_is_help=True, rich_markup_mode=None, cls=_Group)
 app = typer.Typer(
     help="customer-insight: predict customer value and churn from behaviour and text, explain every tier.",
     add_completion=False,
@@ -382,14 +393,15 @@ def _tier_table(frame) -> Table:
     from service.tiers import TIER_ORDER
 
     t = Table(title="tiers", title_justify="left")
-    for col, just in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("tier", "left"),
         ("customers", "right"),
         ("share", "right"),
         ("mean predicted value", "right"),
         ("min predicted value", "right"),
         ("mean churn probability", "right"),
-    ):
+    )
+    for col, just in columns:
         t.add_column(col, justify=just)
     n = len(frame)
     for tier in TIER_ORDER:
@@ -443,11 +455,11 @@ def eval_explanations(
     """Explanation quality per narrator: faithfulness pass rate, top-driver coverage, length, latency."""
     from eval.explanation_quality import evaluate_narrators
     from service.config import get_settings
-    from service.explain import TemplateNarrator
+    from service.explain import Narrator, TemplateNarrator
     from service.narrators import get_narrator
 
     settings = get_settings()
-    narrators = {"template": TemplateNarrator()}
+    narrators: dict[str, Narrator] = {"template": TemplateNarrator()}
     configured = get_narrator(settings)
     if configured.name != "template":
         narrators[getattr(configured, "identity", configured.name).split("@")[0]] = configured
@@ -549,14 +561,13 @@ def demo(
     from service.store import ProfileStore
 
     ps = ProfileStore(store)
-    chosen = next(
-        (
-            c
-            for c in vip["customer_id"]
-            if any(e["source"].startswith("review") for e in ps.get(c)["profile"]["evidence"])
-        ),
-        vip["customer_id"].iloc[0],
-    )
+
+    def has_reviews(customer_id: str) -> bool:
+        rec = ps.get(customer_id)
+        assert rec is not None  # a scored customer of this store
+        return any(e["source"].startswith("review") for e in rec["profile"]["evidence"])
+
+    chosen = next((c for c in vip["customer_id"] if has_reviews(c)), vip["customer_id"].iloc[0])
     ps.close()
     err.print(f"[bold]4/4 why is customer {chosen} VIP?[/bold]")
     _print_explanation(run_explain(chosen, store))

@@ -115,7 +115,7 @@ class PeerPercentiles:
                     self.quantiles_[col] = np.quantile(v, self.GRID).tolist()
         return self
 
-    def percentile(self, col: str, values: np.ndarray) -> np.ndarray:
+    def percentile(self, col: str | None, values: np.ndarray) -> np.ndarray:
         """0-100; NaN where the value is missing or the column has no distribution."""
         values = np.asarray(values, float)
         if col not in self.quantiles_:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,10 @@ from service.plain import distinct_money, driver_fact, share
 from service.tiers import TIER_ORDER, rfm_label
 
 TOP_DRIVERS = 5
+
+
+# The narrators an explanation can name (``Explanation.narrator``).
+NarratorName = Literal["template", "openai", "hf"]
 
 
 class Driver(BaseModel):
@@ -102,9 +106,7 @@ class Explanation(BaseModel):
     narrative: str = Field(description="Plain-language answer to 'why is this customer in this tier'.")
     drivers: list[Driver]
     evidence: list[Evidence]
-    narrator: Literal["template", "openai", "hf"] = Field(
-        description="Which narrator wrote the narrative that is returned."
-    )
+    narrator: NarratorName = Field(description="Which narrator wrote the narrative that is returned.")
     check: CheckResult
     fallback: bool = Field(description="True when an LLM narrative failed the check and was replaced by the template.")
     model_version: str
@@ -278,11 +280,11 @@ class TemplateNarrator:
         lines = []
         # The threshold the value is measured against: amounts that round to the same cent get more decimals.
         ref = facts.tier_floor if facts.tier == "VIP" or facts.next_tier is None else facts.next_tier_floor
-        ref_exact = fig.get(
-            f"floor_{facts.tier if facts.tier == 'VIP' or facts.next_tier is None else facts.next_tier}", ref
-        )
+        ref_key = f"floor_{facts.tier if facts.tier == 'VIP' or facts.next_tier is None else facts.next_tier}"
         value_txt, ref_txt = (
-            distinct_money(exact, ref_exact, c) if ref is not None else (money(facts.predicted_value, c), "")
+            distinct_money(exact, fig.get(ref_key, ref), c)
+            if ref is not None
+            else (money(facts.predicted_value, c), "")
         )
         interval = ""
         if facts.value_interval:
@@ -672,7 +674,7 @@ def explain_facts(facts: Facts, narrator: Narrator, question: str | None = None)
         narrative=outcome.narrative,
         drivers=facts.drivers,
         evidence=facts.evidence,
-        narrator=outcome.narrator,
+        narrator=cast(NarratorName, outcome.narrator),
         check=outcome.check,
         fallback=outcome.fallback,
         model_version=facts.model_version,

@@ -1054,7 +1054,7 @@ def route(question: str, encoder=None) -> Route:
         distinct = list(dict.fromkeys(p.intent for p, _ in good))
         if len(distinct) >= 2:
             first = good[0][0]
-            keep = []
+            keep: list[tuple[Route, str]] = []
             for p, t in good:
                 if p.intent not in [k[0].intent for k in keep]:
                     keep.append((p, t))

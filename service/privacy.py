@@ -18,6 +18,7 @@ spaces or hyphens, as cards are printed) that pass the Luhn check are masked, so
 from __future__ import annotations
 
 import re
+from typing import overload
 
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
@@ -112,6 +113,10 @@ def _phone_sub(m: re.Match) -> str:
     return PHONE_MASK
 
 
+@overload
+def redact(text: str, *, emails: bool = True, phones: bool = True, cards: bool = True) -> str: ...
+@overload
+def redact(text: str | None, *, emails: bool = True, phones: bool = True, cards: bool = True) -> str | None: ...
 def redact(text: str | None, *, emails: bool = True, phones: bool = True, cards: bool = True) -> str | None:
     """``text`` with e-mail addresses, phone numbers and Luhn-valid card numbers masked (each can be switched off)."""
     if not text or not isinstance(text, str) or not _CANDIDATE.search(text):

@@ -279,9 +279,8 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
         )
 
     X = refresh_classic(_frame([c.row for c in cands], names), bundle)
-    for c, refreshed in zip(
-        cands[1:], X.iloc[1:].to_dict("records")
-    ):  # scenarios report the classic features they move
+    # scenarios report the classic features they move
+    for c, refreshed in zip(cands[1:], X.iloc[1:].to_dict("records")):
         c.row = {**c.row, **{k: refreshed[k] for k in names if k in CLASSIC_FEATURES}}
     value = bundle.value_model.predict(X)
     churn = bundle.churn_model.predict_proba(X)

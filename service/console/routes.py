@@ -383,6 +383,7 @@ def _customer_context(request: Request, session: Session, customer_id: str) -> t
         exp = services.explanation(snap, customer_id, app.state.narrator, mask)
         from service.whatif import WhatIfError, what_if
 
+        wi_error: str | None
         try:
             wi = what_if(profile, snap.bundle, currency=view.currency)
         except WhatIfError as exc:
@@ -436,6 +437,7 @@ def customer_page(request: Request, customer_id: str) -> Response:
     ctx, error = _customer_context(request, session, customer_id[:128])
     if error is not None:
         return error
+    assert ctx is not None  # one of the two is set
     return render(request, "customer.html", session=session, answer=None, question="", **ctx)
 
 
@@ -476,9 +478,8 @@ async def ask(request: Request, customer_id: str) -> Response:
     finally:
         snap.release()
     facts = _facts_used(result) if result is not None else None
-    if (
-        app.state.settings.api_mask_pii
-    ):  # the question is echoed into the page (input value), masked like the answer's copy
+    # the question is echoed into the page (input value), masked like the answer's copy
+    if app.state.settings.api_mask_pii:
         from service.privacy import redact
 
         question = redact(question)
@@ -496,6 +497,7 @@ async def ask(request: Request, customer_id: str) -> Response:
     ctx, err = _customer_context(request, session, customer_id[:128])
     if err is not None:
         return err
+    assert ctx is not None  # one of the two is set
     return render(
         request, "customer.html", session=session, answer=result, facts=facts, error=error, question=question, **ctx
     )

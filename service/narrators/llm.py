@@ -13,10 +13,11 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from service.explain import Draft, Facts, money
@@ -223,7 +224,7 @@ class LLMNarrator:
         self.max_concurrency = max_concurrency
         self.text_cap = text_cap
         self.cache = cache
-        runnable = model
+        runnable: Runnable[Any, Any] = model
         if retries > 0:
             runnable = model.with_retry(stop_after_attempt=retries + 1, wait_exponential_jitter=True)
         self._runnable = runnable
@@ -268,7 +269,7 @@ class LLMNarrator:
         log.debug("narrator %s prompt: %s", self.identity, llm_text(_content(messages[-1])))
         raw = self._call(messages)
         log.debug("narrator %s answer: %s", self.identity, llm_text(raw[:2000]))
-        base = dict(raw=raw, checked_facts=view.facts, prompt_version=self.prompt_version)
+        base: dict[str, Any] = dict(raw=raw, checked_facts=view.facts, prompt_version=self.prompt_version)
         try:
             out = parse_answer(raw)
         except UnparseableAnswer as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
+from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -76,7 +77,7 @@ def _openai(settings: Settings, opts: NarratorOptions):
                 "INSIGHT_LLM_API_KEY"
             )
         key = "not-needed"  # local servers ignore the key, the client insists on one
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         model=settings.llm_model,
         api_key=key,
         base_url=settings.llm_base_url,

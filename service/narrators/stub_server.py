@@ -192,6 +192,7 @@ class RuleBasedChatModel(BaseChatModel):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    server: StubServer
     server_version = "insight-stub-llm/1"
 
     def log_message(self, *args):  # quiet
@@ -259,11 +260,14 @@ class StubServer(ThreadingHTTPServer):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, behaviour: str | None = None, slow_s: float = 5.0):
         super().__init__((host, port), _Handler)
-        self.behaviour, self.slow_s, self.requests, self.auth = behaviour, slow_s, [], []
+        self.behaviour, self.slow_s = behaviour, slow_s
+        self.requests: list[dict] = []  # every request body, in order
+        self.auth: list[str | None] = []  # every request's Authorization header
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.server_address[0]}:{self.server_address[1]}/v1"
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
 
     def start(self) -> StubServer:
         threading.Thread(target=self.serve_forever, daemon=True).start()
