@@ -2,6 +2,7 @@
 
 The end-to-end fixtures use the real embedding model (bundled all-MiniLM-L6-v2, offline) and real XGBoost.
 """
+
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

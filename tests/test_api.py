@@ -1,5 +1,6 @@
 """The HTTP API in-process (FastAPI TestClient): every endpoint, every error, auth on every protected route,
 contact-data masking, the OpenAPI contract, cold-start scoring against the batch path, and refused reloads."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ OPEN = {"/healthz", "/readyz"}
 
 
 def settings_for(store, **kw) -> ApiSettings:
-    return ApiSettings(store=str(store), api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"), api_preload_encoder=False, **kw)
+    return ApiSettings(
+        store=str(store), api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"), api_preload_encoder=False, **kw
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +37,11 @@ def api_dir(scored, tmp_path_factory):
     shutil.copy(scored.store, d / "profiles.db")
     shutil.copytree(index_dir(scored.store), index_dir(d / "profiles.db"))
     ps = ProfileStore(d / "profiles.db")
-    vip = next(c for c in scored.frame.sort_values("predicted_value", ascending=False)["customer_id"]
-               if any(e["source"].startswith("review") for e in ps.get(c)["profile"]["evidence"]))
+    vip = next(
+        c
+        for c in scored.frame.sort_values("predicted_value", ascending=False)["customer_id"]
+        if any(e["source"].startswith("review") for e in ps.get(c)["profile"]["evidence"])
+    )
     row = ps.get(vip)
     ev = row["profile"]["evidence"]
     ev[0] = {**ev[0], "text": f"Great service, write to {PII_EMAIL} or call {PII_PHONE} any time."}
@@ -59,7 +65,10 @@ def client(app):
 @pytest.fixture(scope="module")
 def ids(scored, api_dir):
     f = scored.frame
-    return {"pii": api_dir[1], **{t: f.loc[f["tier"] == t, "customer_id"].iloc[2] for t in ("VIP", "High", "Medium", "Low")}}
+    return {
+        "pii": api_dir[1],
+        **{t: f.loc[f["tier"] == t, "customer_id"].iloc[2] for t in ("VIP", "High", "Medium", "Low")},
+    }
 
 
 def is_problem(r, status):
@@ -82,11 +91,18 @@ def test_health_and_readiness_are_open(client):
 
 def test_model_and_tiers(client, trained, scored):
     m = client.get("/v1/model", headers=A).json()
-    assert m["model_version"] == trained.bundle.model_version and m["index"] == "flat" and m["index_size"] == len(scored.frame)
+    assert (
+        m["model_version"] == trained.bundle.model_version
+        and m["index"] == "flat"
+        and m["index_size"] == len(scored.frame)
+    )
     t = client.get("/v1/tiers", headers=A).json()
     assert [x["tier"] for x in t["tiers"]] == ["VIP", "High", "Medium", "Low"]
     assert t["customers"] == len(scored.frame) and t["policy"] == "shares"
-    assert t["tiers"][0]["min_predicted_value"] > t["tiers"][1]["min_predicted_value"] and t["tiers"][3]["min_predicted_value"] is None
+    assert (
+        t["tiers"][0]["min_predicted_value"] > t["tiers"][1]["min_predicted_value"]
+        and t["tiers"][3]["min_predicted_value"] is None
+    )
     counts = scored.frame["tier"].value_counts()
     assert all(x["customers"] == counts[x["tier"]] for x in t["tiers"])
 
@@ -95,9 +111,18 @@ def test_model_and_tiers(client, trained, scored):
 
 
 def _requests(app, ids):
-    """(method, path, json body) for every route of the app (the OpenAPI paths plus /openapi.json), path parameters filled in."""
-    bodies = {"/v1/ask": {"customer_id": ids["High"], "question": "why is he High?"},
-              "/v1/score": {"tables": {"orders": [{"order_id": "AUTH1", "customer_id": "AUTHNEW", "order_ts": "2025-06-01T10:00:00Z", "amount": 10}]}}}
+    """(method, path, json body) for every route of the app (the OpenAPI paths plus /openapi.json), path parameters
+    filled in."""
+    bodies = {
+        "/v1/ask": {"customer_id": ids["High"], "question": "why is he High?"},
+        "/v1/score": {
+            "tables": {
+                "orders": [
+                    {"order_id": "AUTH1", "customer_id": "AUTHNEW", "order_ts": "2025-06-01T10:00:00Z", "amount": 10}
+                ]
+            }
+        },
+    }
     out = [("GET", "/openapi.json", None)]
     for path, ops in app.openapi()["paths"].items():
         for method in ops:
@@ -108,13 +133,29 @@ def _requests(app, ids):
 def test_every_protected_route_needs_a_valid_key(app, client, ids):
     reqs = _requests(app, ids)
     paths = {p for _, p, _ in reqs}
-    assert {"/v1/ask", "/v1/score", "/v1/tiers", "/v1/model", "/v1/admin/reload", "/metrics", "/openapi.json",
-            f"/v1/customers/{ids['High']}", f"/v1/customers/{ids['High']}/explanation", f"/v1/customers/{ids['High']}/similar"} <= paths
+    assert {
+        "/v1/ask",
+        "/v1/score",
+        "/v1/tiers",
+        "/v1/model",
+        "/v1/admin/reload",
+        "/metrics",
+        "/openapi.json",
+        f"/v1/customers/{ids['High']}",
+        f"/v1/customers/{ids['High']}/explanation",
+        f"/v1/customers/{ids['High']}/similar",
+    } <= paths
     for method, path, body in reqs:
         if path in OPEN:
             assert client.request(method, path).status_code == 200
             continue
-        for headers in ({}, {"X-API-Key": "wrong"}, {"X-API-Key": AGENT + "x"}, {"Authorization": "Bearer nope"}, {"X-API-Key": ""}):
+        for headers in (
+            {},
+            {"X-API-Key": "wrong"},
+            {"X-API-Key": AGENT + "x"},
+            {"Authorization": "Bearer nope"},
+            {"X-API-Key": ""},
+        ):
             r = client.request(method, path, json=body, headers=headers)
             assert is_problem(r, 401)["detail"], (method, path, headers)
             assert "X-API-Key" in r.headers["www-authenticate"]
@@ -129,7 +170,12 @@ def test_bearer_token_and_roles(client, ids):
     assert client.get("/v1/tiers", headers={"Authorization": f"Bearer {AGENT}"}).status_code == 200
     body = is_problem(client.post("/v1/admin/reload", headers={"Authorization": f"Bearer {AGENT}"}), 403)
     assert "admin" in body["detail"] and AGENT not in json.dumps(body)
-    score = {"tables": {"orders": [{"order_id": "W1", "customer_id": "WNEW", "order_ts": "2025-06-01T10:00:00Z", "amount": 10}]}, "write": True}
+    score = {
+        "tables": {
+            "orders": [{"order_id": "W1", "customer_id": "WNEW", "order_ts": "2025-06-01T10:00:00Z", "amount": 10}]
+        },
+        "write": True,
+    }
     assert "admin" in is_problem(client.post("/v1/score", json=score, headers=A), 403)["detail"]
 
 
@@ -161,7 +207,9 @@ def test_profile(client, ids, scored):
     row = scored.frame.set_index("customer_id").loc[cid]
     assert p["tier"] == "Medium" and p["predicted_value"] == pytest.approx(row["predicted_value"], abs=0.01)
     assert 0 <= p["churn_probability"] <= 1 and p["rfm_segment"] == row["rfm_segment"] and len(p["drivers"]) == 5
-    assert p["model_version"] and p["scored_at"] and p["features"]["frequency"] >= 1 and set(p["rfm"]) == {"r", "f", "m"}
+    assert (
+        p["model_version"] and p["scored_at"] and p["features"]["frequency"] >= 1 and set(p["rfm"]) == {"r", "f", "m"}
+    )
     assert len(client.get(f"/v1/customers/{cid}?top=12", headers=A).json()["drivers"]) == 12
 
 
@@ -169,7 +217,12 @@ def test_unknown_customer_is_404(client):
     for path in ("/v1/customers/NOPE", "/v1/customers/NOPE/explanation", "/v1/customers/NOPE/similar"):
         body = is_problem(client.get(path, headers=A), 404)
         assert "NOPE" in body["detail"] and body["instance"] == path and body["request_id"]
-    assert "NOPE" in is_problem(client.post("/v1/ask", json={"customer_id": "NOPE", "question": "why?"}, headers=A), 404)["detail"]
+    assert (
+        "NOPE"
+        in is_problem(client.post("/v1/ask", json={"customer_id": "NOPE", "question": "why?"}, headers=A), 404)[
+            "detail"
+        ]
+    )
 
 
 def test_explanation_is_exactly_the_cli_json(client, ids, api_dir):
@@ -185,12 +238,20 @@ def test_explanation_is_exactly_the_cli_json(client, ids, api_dir):
         assert res.exit_code == 0, res.output
         assert api.json() == json.loads(res.stdout)
         e = api.json()
-        assert e["check"]["passed"] and e["narrator"] == "template" and not e["fallback"] and e["customer_id"] in e["narrative"]
+        assert (
+            e["check"]["passed"]
+            and e["narrator"] == "template"
+            and not e["fallback"]
+            and e["customer_id"] in e["narrative"]
+        )
 
 
 def test_contact_data_is_masked_in_every_response(client, ids):
     cid = ids["pii"]
-    responses = [client.get(f"/v1/customers/{cid}", headers=A), client.get(f"/v1/customers/{cid}/explanation", headers=A)]
+    responses = [
+        client.get(f"/v1/customers/{cid}", headers=A),
+        client.get(f"/v1/customers/{cid}/explanation", headers=A),
+    ]
     for q in ("what did she write?", "why is she VIP?", f"email {PII_EMAIL}?"):
         responses.append(client.post("/v1/ask", json={"customer_id": cid, "question": q}, headers=A))
     for r in responses:
@@ -215,11 +276,18 @@ def test_similar(client, ids):
 # ----------------------------------------------------------------------------- ask
 
 
-@pytest.mark.parametrize("question, intent", [
-    ("why is she VIP?", "why_tier"), ("is he about to churn?", "churn"), ("what would move them to VIP?", "upgrade"),
-    ("who else is like this customer?", "similar"), ("how much will she spend?", "value"), ("what did she write?", "evidence"),
-    ("what's the weather like?", "unsupported"),
-])
+@pytest.mark.parametrize(
+    "question, intent",
+    [
+        ("why is she VIP?", "why_tier"),
+        ("is he about to churn?", "churn"),
+        ("what would move them to VIP?", "upgrade"),
+        ("who else is like this customer?", "similar"),
+        ("how much will she spend?", "value"),
+        ("what did she write?", "evidence"),
+        ("what's the weather like?", "unsupported"),
+    ],
+)
 def test_ask(client, ids, question, intent):
     r = client.post("/v1/ask", json={"customer_id": ids["Medium"], "question": question}, headers=A)
     assert r.status_code == 200, r.text
@@ -239,7 +307,9 @@ def test_ask_validation(client, ids):
     assert body["errors"][0]["field"] == "question"
     body = is_problem(client.post("/v1/ask", json={"customer_id": ids["High"], "question": "x" * 501}, headers=A), 422)
     assert body["errors"][0]["field"] == "question"
-    body = is_problem(client.post("/v1/ask", content=b'{"customer_id": ', headers={**A, "content-type": "application/json"}), 422)
+    body = is_problem(
+        client.post("/v1/ask", content=b'{"customer_id": ', headers={**A, "content-type": "application/json"}), 422
+    )
     assert body["errors"][0]["field"] == "body" and "JSON" in body["detail"]
 
 
@@ -264,7 +334,8 @@ def _rows_of(synth_dir, cid, rename: str | None = None) -> dict:
 
 
 def test_cold_start_equals_the_batch_profile(client, ids, synth_dir, scored):
-    """A stored customer's full history sent as a brand-new customer scores exactly as the batch did (same code path)."""
+    """A stored customer's full history sent as a brand-new customer scores exactly as the batch did (same code
+    path)."""
     cid = ids["High"]
     tables = _rows_of(synth_dir, cid, rename="COLD1")
     r = client.post("/v1/score", json={"tables": tables}, headers=A)
@@ -286,12 +357,35 @@ def test_cold_start_equals_the_batch_profile(client, ids, synth_dir, scored):
 def test_cold_start_new_customer_with_texts_and_write(client, ids):
     rows = {
         "customers": [{"customer_id": "NEW42", "signup_ts": "2025-09-01T08:00:00Z", "country": "DE"}],
-        "orders": [{"order_id": f"N42-{i}", "customer_id": "NEW42", "order_ts": f"2025-1{i}-0{i + 1}T10:00:00Z", "amount": 60 + 10 * i,
-                    "category": "electronics"} for i in range(3)],
-        "reviews": [{"review_id": f"R42-{i}", "customer_id": "NEW42", "review_ts": f"2025-1{i}-1{i}T10:00:00Z", "rating": 5,
-                     "text": f"Great headphones {i}, call me on {PII_PHONE}"} for i in range(3)],
-        "events": [{"customer_id": "NEW42", "event_ts": f"2025-12-0{i + 1}T10:00:00Z", "event_type": "view", "text": f"wireless earbuds model {i}"}
-                   for i in range(7)],
+        "orders": [
+            {
+                "order_id": f"N42-{i}",
+                "customer_id": "NEW42",
+                "order_ts": f"2025-1{i}-0{i + 1}T10:00:00Z",
+                "amount": 60 + 10 * i,
+                "category": "electronics",
+            }
+            for i in range(3)
+        ],
+        "reviews": [
+            {
+                "review_id": f"R42-{i}",
+                "customer_id": "NEW42",
+                "review_ts": f"2025-1{i}-1{i}T10:00:00Z",
+                "rating": 5,
+                "text": f"Great headphones {i}, call me on {PII_PHONE}",
+            }
+            for i in range(3)
+        ],
+        "events": [
+            {
+                "customer_id": "NEW42",
+                "event_ts": f"2025-12-0{i + 1}T10:00:00Z",
+                "event_type": "view",
+                "text": f"wireless earbuds model {i}",
+            }
+            for i in range(7)
+        ],
     }
     r = client.post("/v1/score", json={"tables": rows, "similar_k": 3}, headers=A)
     assert r.status_code == 200, r.text
@@ -306,7 +400,9 @@ def test_cold_start_new_customer_with_texts_and_write(client, ids):
     got = client.get("/v1/customers/NEW42", headers=A).json()
     assert got["predicted_value"] == pytest.approx(p["predicted_value"], abs=0.01)
     assert len(client.get("/v1/customers/NEW42/similar?k=3", headers=A).json()["similar"]) == 3
-    assert client.post("/v1/ask", json={"customer_id": "NEW42", "question": "is she about to churn?"}, headers=A).json()["check"]["passed"]
+    assert client.post(
+        "/v1/ask", json={"customer_id": "NEW42", "question": "is she about to churn?"}, headers=A
+    ).json()["check"]["passed"]
 
 
 def test_cold_start_rejects_bad_rows_with_the_batch_rules(client):
@@ -316,11 +412,29 @@ def test_cold_start_rejects_bad_rows_with_the_batch_rules(client):
     o = {"order_id": "B1", "customer_id": "BAD1", "order_ts": "2025-10-01T10:00:00Z", "amount": 10}
     cases = [
         ({"orders": [{**o, "amount": -5}]}, "tables.orders[0].amount", "negative amount"),
-        ({"orders": [o, {**o, "order_id": "B2", "order_ts": "yesterday"}]}, "tables.orders[1].order_ts", "unparseable order_ts"),
-        ({"orders": [o], "reviews": [{"review_id": "R1", "customer_id": "BAD1", "review_ts": "2025-10-02", "rating": 7, "text": "ok"}]},
-         "tables.reviews[0].rating", "rating outside 1-5"),
-        ({"orders": [o], "events": [{"customer_id": "OTHER", "event_ts": "2025-10-02", "event_type": "view", "text": "x"}]},
-         "tables.events[0].customer_id", "unknown customer_id"),
+        (
+            {"orders": [o, {**o, "order_id": "B2", "order_ts": "yesterday"}]},
+            "tables.orders[1].order_ts",
+            "unparseable order_ts",
+        ),
+        (
+            {
+                "orders": [o],
+                "reviews": [
+                    {"review_id": "R1", "customer_id": "BAD1", "review_ts": "2025-10-02", "rating": 7, "text": "ok"}
+                ],
+            },
+            "tables.reviews[0].rating",
+            "rating outside 1-5",
+        ),
+        (
+            {
+                "orders": [o],
+                "events": [{"customer_id": "OTHER", "event_ts": "2025-10-02", "event_type": "view", "text": "x"}],
+            },
+            "tables.events[0].customer_id",
+            "unknown customer_id",
+        ),
         ({"orders": [o, o]}, "tables.orders[1].order_id", "duplicate order_id"),
     ]
     for tables, field, message in cases:
@@ -331,8 +445,15 @@ def test_cold_start_rejects_bad_rows_with_the_batch_rules(client):
     assert "order_ts" in body["detail"] and body["errors"][0]["field"] == "tables.orders[0].order_ts"
     assert is_problem(post({"orders": []}), 422)["errors"][0]["field"] == "tables.orders"
     assert is_problem(post({"orders": [o], "payments": [{}]}), 422)["errors"][0]["field"] == "tables.payments"
-    assert is_problem(post({"orders": [{**o, "amount": {"nested": 1}}]}), 422)["errors"][0]["field"].startswith("tables.orders[0].amount")
-    assert is_problem(client.post("/v1/score", json={"tables": {"orders": [o]}, "cutoff": "someday"}, headers=A), 422)["errors"][0]["field"] == "cutoff"
+    assert is_problem(post({"orders": [{**o, "amount": {"nested": 1}}]}), 422)["errors"][0]["field"].startswith(
+        "tables.orders[0].amount"
+    )
+    assert (
+        is_problem(client.post("/v1/score", json={"tables": {"orders": [o]}, "cutoff": "someday"}, headers=A), 422)[
+            "errors"
+        ][0]["field"]
+        == "cutoff"
+    )
 
 
 def test_known_customer_new_activity_merges_history(api_dir, encoder, synth_dir, ids):
@@ -349,12 +470,17 @@ def test_known_customer_new_activity_merges_history(api_dir, encoder, synth_dir,
         assert p["features"]["frequency"] == before["features"]["frequency"] + 1 and p["features"]["recency_days"] == 0
         assert p["features"]["monetary_total"] == pytest.approx(before["features"]["monetary_total"] + 250.0, abs=0.01)
         # The what-if of "one more order today" is what scoring that order for real gives.
-        w = c.post("/v1/ask", json={"customer_id": cid, "question": "what would move them up a tier?"}, headers=A).json()["what_if"]
+        w = c.post(
+            "/v1/ask", json={"customer_id": cid, "question": "what would move them up a tier?"}, headers=A
+        ).json()["what_if"]
         one = next(s for s in w["scenarios"] if s["key"] == "one_order")
         order = {"order_id": "MERGE2", "customer_id": cid, "order_ts": before["cutoff"], "amount": one["order_amount"]}
         real = c.post("/v1/score", json={"tables": {"orders": [order]}}, headers=A).json()["profiles"][0]
         assert real["predicted_value"] == pytest.approx(one["predicted_value"], abs=0.01)
-        assert real["churn_probability"] == pytest.approx(one["churn_probability"], abs=1e-3) and real["tier"] == one["tier"]
+        assert (
+            real["churn_probability"] == pytest.approx(one["churn_probability"], abs=1e-3)
+            and real["tier"] == one["tier"]
+        )
         # Re-sending an order already in the history is a duplicate of the batch data.
         old = _rows_of(synth_dir, cid)["orders"][0]
         body = is_problem(c.post("/v1/score", json={"tables": {"orders": [old]}}, headers=A), 422)
@@ -397,8 +523,19 @@ def test_openapi_describes_every_field_with_an_example(client):
     assert client.get("/openapi.json").status_code == 401
     spec = client.get("/openapi.json", headers=A).json()
     paths = spec["paths"]
-    for p in ("/v1/customers/{customer_id}", "/v1/customers/{customer_id}/explanation", "/v1/customers/{customer_id}/similar", "/v1/ask",
-              "/v1/score", "/v1/tiers", "/v1/model", "/v1/admin/reload", "/healthz", "/readyz", "/metrics"):
+    for p in (
+        "/v1/customers/{customer_id}",
+        "/v1/customers/{customer_id}/explanation",
+        "/v1/customers/{customer_id}/similar",
+        "/v1/ask",
+        "/v1/score",
+        "/v1/tiers",
+        "/v1/model",
+        "/v1/admin/reload",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
         assert p in paths, p
     missing = []
     for name, schema in spec["components"]["schemas"].items():
@@ -439,7 +576,9 @@ def test_reload_refuses_a_broken_bundle_and_keeps_serving(api_dir, encoder, trai
         assert "checksum" in body["detail"] and version in body["detail"]
         assert c.get("/readyz").json()["model_version"] == version
         assert c.get(f"/v1/customers/{ids['VIP']}/explanation", headers=A).status_code == 200
-        assert c.post("/v1/ask", json={"customer_id": ids["Medium"], "question": "what would move them up?"}, headers=A).json()["check"]["passed"]
+        assert c.post(
+            "/v1/ask", json={"customer_id": ids["Medium"], "question": "what would move them up?"}, headers=A
+        ).json()["check"]["passed"]
         shutil.rmtree(bundle)
         assert "does not exist" in is_problem(c.post("/v1/admin/reload", headers=ADM), 409)["detail"]
         shutil.copytree(trained.out_dir, bundle)

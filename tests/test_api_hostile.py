@@ -1,5 +1,6 @@
 """Hostile POST /v1/score bodies (issue 12): every one is a 4xx problem+json naming the field, never a 500, and none can
 stop cold-start scoring for the next client."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,14 @@ def client(tmp_path_factory):
     write_tables(generate(400, seed=21), d / "data")
     train(d / "data", d / "model", TrainOptions(seed=1, text_sources=()))
     score(d / "data", d / "model", d / "p.db")
-    settings = ApiSettings(store=str(d / "p.db"), api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"), api_preload_encoder=False,
-                           api_snapshot_dir=d / "snaps", api_score_max_texts=20, api_score_max_text_chars=300)
+    settings = ApiSettings(
+        store=str(d / "p.db"),
+        api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"),
+        api_preload_encoder=False,
+        api_snapshot_dir=d / "snaps",
+        api_score_max_texts=20,
+        api_score_max_text_chars=300,
+    )
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as c:
         c.app_state = app.state.insight
@@ -50,7 +57,12 @@ def orders(*rows):
 # (name, raw body, expected status, expected field of the first error or None)
 CASES = [
     ("amount 1e308", orders({"amount": 1e308}), 422, "tables.orders[0].amount"),
-    ("three orders of 1e300", orders({"amount": 1e300}, {"amount": 1e300}, {"amount": 1e300}), 422, "tables.orders[0].amount"),
+    (
+        "three orders of 1e300",
+        orders({"amount": 1e300}, {"amount": 1e300}, {"amount": 1e300}),
+        422,
+        "tables.orders[0].amount",
+    ),
     ("amount 1e400 (infinity)", orders({}).replace("25.0", "1e400"), 422, "tables.orders[0].amount"),
     ("amount NaN", orders({}).replace("25.0", "NaN"), 422, "body"),
     ("amount true", orders({"amount": True}), 422, "tables.orders[0].amount.float"),
@@ -66,13 +78,28 @@ CASES = [
     ("cutoff 9999-12-31", body(cutoff="9999-12-31"), 422, "cutoff"),
     ("cutoff 0001-01-01", body(cutoff="0001-01-01"), 422, "cutoff"),
     ("cutoff 01/02/2025", body(cutoff="01/02/2025"), 422, "cutoff"),
-    ("lone surrogate in customer_id", orders({}).replace('"HOSTILE1"', '"NEW\\ud800"'), 422, "tables.orders[0].customer_id"),
+    (
+        "lone surrogate in customer_id",
+        orders({}).replace('"HOSTILE1"', '"NEW\\ud800"'),
+        422,
+        "tables.orders[0].customer_id",
+    ),
     ("lone surrogate in order_id", orders({}).replace('"H0"', '"H\\udfff"'), 422, "tables.orders[0].order_id"),
     ("NUL in customer_id", orders({"customer_id": "NEW\x00X"}), 422, "tables.orders[0].customer_id"),
     ("customer_id of 129 characters", orders({"customer_id": "C" * 129}), 422, "tables.orders[0].customer_id"),
-    ("duplicate key write", '{"tables": {"orders": [%s]}, "write": false, "write": true}' % json.dumps(ORDER), 422, "body"),
-    ("duplicate key in a row", '{"tables": {"orders": [{"order_id": "H1", "customer_id": "A", "customer_id": "B", '
-                               '"order_ts": "2025-11-20", "amount": 1}]}}', 422, "body"),
+    (
+        "duplicate key write",
+        '{"tables": {"orders": [%s]}, "write": false, "write": true}' % json.dumps(ORDER),
+        422,
+        "body",
+    ),
+    (
+        "duplicate key in a row",
+        '{"tables": {"orders": [{"order_id": "H1", "customer_id": "A", "customer_id": "B", '
+        '"order_ts": "2025-11-20", "amount": 1}]}}',
+        422,
+        "body",
+    ),
     ('write "yes"', body(write="yes"), 422, "write"),
     ("write 1", body(write=1), 422, "write"),
     ("similar_k false", body(similar_k=False), 422, "similar_k"),
@@ -87,26 +114,64 @@ CASES = [
     ("unknown table", json.dumps({"tables": {"orders": [ORDER], "payments": [{}]}}), 422, "tables.payments"),
     ("unknown top-level key", body(debug=True), 422, "debug"),
     ("no orders", json.dumps({"tables": {"orders": []}}), 422, "tables.orders"),
-    ("missing amount", json.dumps({"tables": {"orders": [{k: v for k, v in ORDER.items() if k != "amount"}]}}), 422,
-     "tables.orders[0].amount"),
+    (
+        "missing amount",
+        json.dumps({"tables": {"orders": [{k: v for k, v in ORDER.items() if k != "amount"}]}}),
+        422,
+        "tables.orders[0].amount",
+    ),
     ("negative amount", orders({"amount": -5}), 422, "tables.orders[0].amount"),
-    ("n_items 1e12", orders({"n_items": 10 ** 12}), 422, "tables.orders[0].n_items"),
-    ("n_items 10**400", orders({"n_items": 10 ** 400}), 422, "tables.orders[0].n_items"),
+    ("n_items 1e12", orders({"n_items": 10**12}), 422, "tables.orders[0].n_items"),
+    ("n_items 10**400", orders({"n_items": 10**400}), 422, "tables.orders[0].n_items"),
     ("n_items 1.5", orders({"n_items": 1.5}), 422, "tables.orders[0].n_items.int"),
-    ("rating 4.5", json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "rating": 4.5}]}}), 422, "tables.reviews[0].rating.int"),
-    ("rating 7", json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "rating": 7}]}}), 422, "tables.reviews[0].rating"),
-    ("text too long", json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "text": "x" * 301}]}}), 422, "tables.reviews[0].text"),
-    ("too many distinct texts", json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "review_id": f"R{i}", "text": f"text {i}"}
-                                                                                     for i in range(21)]}}), 413, "tables"),
+    (
+        "rating 4.5",
+        json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "rating": 4.5}]}}),
+        422,
+        "tables.reviews[0].rating.int",
+    ),
+    (
+        "rating 7",
+        json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "rating": 7}]}}),
+        422,
+        "tables.reviews[0].rating",
+    ),
+    (
+        "text too long",
+        json.dumps({"tables": {"orders": [ORDER], "reviews": [{**REVIEW, "text": "x" * 301}]}}),
+        422,
+        "tables.reviews[0].text",
+    ),
+    (
+        "too many distinct texts",
+        json.dumps(
+            {
+                "tables": {
+                    "orders": [ORDER],
+                    "reviews": [{**REVIEW, "review_id": f"R{i}", "text": f"text {i}"} for i in range(21)],
+                }
+            }
+        ),
+        413,
+        "tables",
+    ),
     ("extra column holding an object", orders({"country": {"x": 1}}), 422, "tables.orders[0].country.str"),
-    ("101 customers", json.dumps({"tables": {"orders": [{**ORDER, "order_id": f"O{i}", "customer_id": f"N{i}"} for i in range(101)]}}),
-     422, "tables"),
+    (
+        "101 customers",
+        json.dumps(
+            {"tables": {"orders": [{**ORDER, "order_id": f"O{i}", "customer_id": f"N{i}"} for i in range(101)]}}
+        ),
+        422,
+        "tables",
+    ),
 ]
 
 
 @pytest.mark.parametrize("name, raw, status, field", CASES, ids=[c[0] for c in CASES])
 def test_hostile_body_is_a_clear_4xx(client, name, raw, status, field):
-    r = client.post("/v1/score", content=raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass"), headers=A)
+    r = client.post(
+        "/v1/score", content=raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass"), headers=A
+    )
     assert r.status_code == status, (name, r.status_code, r.text[:500])
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
@@ -141,7 +206,9 @@ def test_the_openapi_row_schemas_state_what_the_server_requires(client):
 def test_no_hostile_request_stalls_the_next_one(client):
     """The hang: the scoring slot is free after every hostile body, and the next valid request answers at once."""
     for name, raw, status, _ in CASES:
-        client.post("/v1/score", content=raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass"), headers=A)
+        client.post(
+            "/v1/score", content=raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass"), headers=A
+        )
     gate = client.app_state.score_gate
     assert gate.acquire(timeout=0.1), "the scoring slot is still held"
     gate.release()
@@ -159,18 +226,39 @@ def test_a_failing_feature_query_releases_its_duckdb_threads():
     threads and registered frames, torn down later by the garbage collector on an arbitrary thread."""
     from service.features import FeatureBuilder
 
-    orders = pd.DataFrame({"order_id": ["a", "b"], "customer_id": ["c1", "c2"], "amount": [1.0, 2.0], "status": ["completed"] * 2,
-                           "order_ts": pd.to_datetime(["0001-01-01", "2025-01-01"], utc=True, format="ISO8601")})
-    empty = {"reviews": pd.DataFrame({"customer_id": pd.Series(dtype=object), "review_ts": pd.Series(dtype="datetime64[us, UTC]"),
-                                      "rating": pd.Series(dtype=float)}),
-             "events": pd.DataFrame({"customer_id": pd.Series(dtype=object), "event_ts": pd.Series(dtype="datetime64[us, UTC]"),
-                                     "event_type": pd.Series(dtype=object)})}
+    orders = pd.DataFrame(
+        {
+            "order_id": ["a", "b"],
+            "customer_id": ["c1", "c2"],
+            "amount": [1.0, 2.0],
+            "status": ["completed"] * 2,
+            "order_ts": pd.to_datetime(["0001-01-01", "2025-01-01"], utc=True, format="ISO8601"),
+        }
+    )
+    empty = {
+        "reviews": pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype=object),
+                "review_ts": pd.Series(dtype="datetime64[us, UTC]"),
+                "rating": pd.Series(dtype=float),
+            }
+        ),
+        "events": pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype=object),
+                "event_ts": pd.Series(dtype="datetime64[us, UTC]"),
+                "event_type": pd.Series(dtype=object),
+            }
+        ),
+    }
     kept = []
     before = _threads()
     for _ in range(10):
         fb = FeatureBuilder({"orders": orders, **empty}, threads=4)
         try:
             fb.snapshot(pd.Timestamp("2025-06-01", tz="UTC"), 90)
-        except Exception as exc:  # the exception (and its traceback, and the builder) is kept alive, as a server's log does
+        except (
+            Exception
+        ) as exc:  # the exception (and its traceback, and the builder) is kept alive, as a server's log does
             kept.append(exc)
     assert kept and _threads() <= before + 1

@@ -1,6 +1,7 @@
-"""The agents' hot reads: the shortcut route for a plain valid GET answers exactly what the declared route answers, every
-other shape (bearer, ?top=, missing or wrong key, an id too long) still gets the declared route's answer, bodies kept per
-snapshot are dropped when an admin write changes the customer, and contact data stays masked in kept bodies."""
+"""The agents' hot reads: the shortcut route for a plain valid GET answers exactly what the declared route answers,
+every other shape (bearer, ?top=, missing or wrong key, an id too long) still gets the declared route's answer, bodies
+kept per snapshot are dropped when an admin write changes the customer, and contact data stays masked in kept bodies."""
+
 from __future__ import annotations
 
 import shutil
@@ -21,7 +22,9 @@ PII_EMAIL = "sam.jones@example.org"
 
 
 def _settings(store, **kw) -> ApiSettings:
-    return ApiSettings(store=str(store), api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"), api_preload_encoder=False, **kw)
+    return ApiSettings(
+        store=str(store), api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"), api_preload_encoder=False, **kw
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +34,11 @@ def hot(scored, tmp_path_factory):
     shutil.copy(scored.store, store)
     shutil.copytree(index_dir(scored.store), index_dir(store))
     ps = ProfileStore(store)
-    cid = next(c for c in scored.frame.sort_values("predicted_value", ascending=False)["customer_id"]
-               if any(e["source"].startswith("review") for e in ps.get(c)["profile"]["evidence"]))
+    cid = next(
+        c
+        for c in scored.frame.sort_values("predicted_value", ascending=False)["customer_id"]
+        if any(e["source"].startswith("review") for e in ps.get(c)["profile"]["evidence"])
+    )
     row = ps.get(cid)
     row["profile"]["evidence"][0] = {**row["profile"]["evidence"][0], "text": f"Lovely, mail me at {PII_EMAIL} please."}
     ps.upsert([row])
@@ -75,7 +81,10 @@ def test_shortcut_answers_as_the_declared_route(hot, encoder, cache):
         r = c.get(f"/v1/customers/{'x' * 129}", headers=A)
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
         metrics = c.get("/metrics", headers=A).text
-        assert 'insight_auth_failures_total{reason="missing"}' in metrics and 'insight_auth_failures_total{reason="unknown"}' in metrics
+        assert (
+            'insight_auth_failures_total{reason="missing"}' in metrics
+            and 'insight_auth_failures_total{reason="unknown"}' in metrics
+        )
 
 
 def test_admin_write_drops_the_kept_bodies(hot, encoder):
@@ -84,8 +93,14 @@ def test_admin_write_drops_the_kept_bodies(hot, encoder):
     with TestClient(app, raise_server_exceptions=False) as c:
         before = c.get(f"/v1/customers/{cid}", headers=A).json()
         c.get(f"/v1/customers/{cid}/explanation", headers=A)
-        body = {"write": True, "tables": {"orders": [
-            {"order_id": "HOT-1", "customer_id": cid, "order_ts": "2025-12-30T10:00:00Z", "amount": 12.5}]}}
+        body = {
+            "write": True,
+            "tables": {
+                "orders": [
+                    {"order_id": "HOT-1", "customer_id": cid, "order_ts": "2025-12-30T10:00:00Z", "amount": 12.5}
+                ]
+            },
+        }
         r = c.post("/v1/score", json=body, headers={"X-API-Key": ADMIN})
         assert r.status_code == 200 and r.json()["written"], r.text
         after = c.get(f"/v1/customers/{cid}", headers=A).json()

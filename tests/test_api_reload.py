@@ -1,5 +1,7 @@
 """Reload without downtime: while clients hammer the API, the store and model are swapped back and forth between two
-versions (and one broken reload is refused); no request fails and none sees the model of one version with the store of the other."""
+versions (and one broken reload is refused); no request fails and none sees the model of one version with the store of
+the other."""
+
 from __future__ import annotations
 
 import json
@@ -68,8 +70,12 @@ def _swap_in(src: Path, live: Path) -> None:
 def test_reload_under_traffic(versions, encoder, scored):
     (store_a, va), (store_b, vb) = versions["A"], versions["B"]
     pairs = {va: "2026-01-01T00:00:00+00:00", vb: "2026-02-02T00:00:00+00:00"}
-    settings = ApiSettings(store=str(versions["live"]), api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"), api_preload_encoder=False,
-                           api_snapshot_dir=versions["snapdir"])
+    settings = ApiSettings(
+        store=str(versions["live"]),
+        api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"),
+        api_preload_encoder=False,
+        api_snapshot_dir=versions["snapdir"],
+    )
     app = create_app(settings, encoder=encoder)
     ids = scored.frame.sort_values("predicted_value")["customer_id"].iloc[::400].tolist()
     failures: list[str] = []
@@ -95,7 +101,9 @@ def test_reload_under_traffic(versions, encoder, scored):
                 e = c.get(f"/v1/customers/{cid}/explanation", headers=h)
                 if e.status_code != 200 or not e.json()["check"]["passed"]:
                     failures.append(f"explanation {e.status_code} {e.text[:200]}")
-                a = c.post("/v1/ask", json={"customer_id": cid, "question": "what would move them up a tier?"}, headers=h)
+                a = c.post(
+                    "/v1/ask", json={"customer_id": cid, "question": "what would move them up a tier?"}, headers=h
+                )
                 if a.status_code != 200 or not a.json()["check"]["passed"] or a.json()["model_version"] not in pairs:
                     failures.append(f"ask {a.status_code} {a.text[:200]}")
                 s = c.get(f"/v1/customers/{cid}/similar?k=5", headers=h)
@@ -133,6 +141,9 @@ def test_reload_under_traffic(versions, encoder, scored):
         assert not failures, failures[:5]
         assert served["n"] >= 50 and seen_versions == {va, vb}
         metrics = c.get("/metrics", headers={"X-API-Key": AGENT}).text
-        assert 'insight_reloads_total{result="ok"} 9.0' in metrics and 'insight_reloads_total{result="refused"} 1.0' in metrics
+        assert (
+            'insight_reloads_total{result="ok"} 9.0' in metrics
+            and 'insight_reloads_total{result="refused"} 1.0' in metrics
+        )
     # Retired snapshots were closed and their private store copies removed once their last request ended.
     assert len(list(Path(versions["snapdir"]).iterdir())) == 0

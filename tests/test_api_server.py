@@ -1,5 +1,6 @@
 """A real `insight serve` process on a loopback port, spoken to over HTTP: auth, explanation, ask, cold-start scoring,
 a chunked oversized body, SIGHUP reload and a clean shutdown."""
+
 from __future__ import annotations
 
 import os
@@ -37,11 +38,22 @@ def server(scored, tmp_path_factory):
     shutil.copy(scored.store, store)
     shutil.copytree(index_dir(scored.store), index_dir(store))
     port = _free_port()
-    env = {**os.environ, "INSIGHT_API_KEYS": f"{AGENT}:agent,{ADMIN}:admin", "INSIGHT_API_MAX_BODY_BYTES": "65536",
-           "INSIGHT_API_PRELOAD_ENCODER": "false", "INSIGHT_CACHE_DIR": str(d / "cache"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "INSIGHT_API_KEYS": f"{AGENT}:agent,{ADMIN}:admin",
+        "INSIGHT_API_MAX_BODY_BYTES": "65536",
+        "INSIGHT_API_PRELOAD_ENCODER": "false",
+        "INSIGHT_CACHE_DIR": str(d / "cache"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     log = open(d / "server.log", "wb")
-    proc = subprocess.Popen(_insight() + ["serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        _insight() + ["serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -72,19 +84,42 @@ def test_serves_grounded_explanations_over_http(server, scored):
     r = httpx.get(f"{base}/v1/customers/{vip}/explanation", headers={"X-API-Key": AGENT})
     assert r.status_code == 200
     e = r.json()
-    assert e["tier"] == "VIP" and e["check"]["passed"] and f"Customer {vip} is in the VIP tier" in e["narrative"] and e["drivers"]
+    assert (
+        e["tier"] == "VIP"
+        and e["check"]["passed"]
+        and f"Customer {vip} is in the VIP tier" in e["narrative"]
+        and e["drivers"]
+    )
     # The first question loads the sentence encoder the router uses (preloading is off here): allow for it.
-    a = httpx.post(f"{base}/v1/ask", json={"customer_id": vip, "question": "is she about to churn?"}, headers={"X-API-Key": AGENT}, timeout=180)
+    a = httpx.post(
+        f"{base}/v1/ask",
+        json={"customer_id": vip, "question": "is she about to churn?"},
+        headers={"X-API-Key": AGENT},
+        timeout=180,
+    )
     assert a.status_code == 200 and a.json()["intent"] == "churn" and a.json()["check"]["passed"]
-    assert httpx.get(f"{base}/v1/customers/{vip}/similar?k=3", headers={"Authorization": f"Bearer {AGENT}"}).status_code == 200
+    assert (
+        httpx.get(f"{base}/v1/customers/{vip}/similar?k=3", headers={"Authorization": f"Bearer {AGENT}"}).status_code
+        == 200
+    )
     assert "x-request-id" in r.headers and "server" not in r.headers
 
 
 def test_cold_start_scoring_over_http(server):
-    body = {"tables": {
-        "orders": [{"order_id": "S1", "customer_id": "SRV1", "order_ts": "2025-11-20T10:00:00Z", "amount": 95.0}],
-        "reviews": [{"review_id": "SR1", "customer_id": "SRV1", "review_ts": "2025-11-25T10:00:00Z", "rating": 4, "text": "Solid kettle, quick delivery."}],
-    }}
+    body = {
+        "tables": {
+            "orders": [{"order_id": "S1", "customer_id": "SRV1", "order_ts": "2025-11-20T10:00:00Z", "amount": 95.0}],
+            "reviews": [
+                {
+                    "review_id": "SR1",
+                    "customer_id": "SRV1",
+                    "review_ts": "2025-11-25T10:00:00Z",
+                    "rating": 4,
+                    "text": "Solid kettle, quick delivery.",
+                }
+            ],
+        }
+    }
     r = httpx.post(f"{server['base']}/v1/score", json=body, headers={"X-API-Key": AGENT}, timeout=120)
     assert r.status_code == 200, r.text
     p = r.json()["profiles"][0]
@@ -96,7 +131,9 @@ def test_oversized_chunked_body_is_refused(server):
         for _ in range(40):
             yield b"x" * 4096  # no Content-Length: the server counts while reading
 
-    r = httpx.post(f"{server['base']}/v1/ask", content=chunks(), headers={"X-API-Key": AGENT, "content-type": "application/json"})
+    r = httpx.post(
+        f"{server['base']}/v1/ask", content=chunks(), headers={"X-API-Key": AGENT, "content-type": "application/json"}
+    )
     assert r.status_code == 413 and r.json()["title"] == "Request body too large"
 
 

@@ -1,5 +1,7 @@
-"""`insight serve` with two worker processes (INSIGHT_API_WORKERS=2): each loads its own snapshot, POST /v1/admin/reload and
-SIGHUP to the server reach both, a refused reload is refused for all, and every answer after a reload is the new model's."""
+"""`insight serve` with two worker processes (INSIGHT_API_WORKERS=2): each loads its own snapshot, POST
+/v1/admin/reload and SIGHUP to the server reach both, a refused reload is refused for all, and every answer after a
+reload is the new model's."""
+
 from __future__ import annotations
 
 import json
@@ -62,13 +64,25 @@ def two_workers(scored, trained, tmp_path_factory):
     shutil.copytree(index_dir(scored.store), index_dir(live))
     port = _free_port()
     snapdir = d / "snapshots"
-    env = {**os.environ, "INSIGHT_API_KEYS": f"{AGENT}:agent,{ADMIN}:admin", "INSIGHT_API_WORKERS": "2", "INSIGHT_API_SNAPSHOT_DIR": str(snapdir),
-           "INSIGHT_API_PRELOAD_ENCODER": "false", "INSIGHT_CACHE_DIR": str(d / "cache"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "INSIGHT_API_KEYS": f"{AGENT}:agent,{ADMIN}:admin",
+        "INSIGHT_API_WORKERS": "2",
+        "INSIGHT_API_SNAPSHOT_DIR": str(snapdir),
+        "INSIGHT_API_PRELOAD_ENCODER": "false",
+        "INSIGHT_CACHE_DIR": str(d / "cache"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     script = Path(sys.executable).parent / "insight"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
     log = open(d / "server.log", "wb")
-    proc = subprocess.Popen(cmd + ["serve", "--store", str(live), "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd + ["serve", "--store", str(live), "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -81,7 +95,15 @@ def two_workers(scored, trained, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("two workers did not become ready in 180 s")
-    yield {"base": base, "proc": proc, "log": d / "server.log", "live": live, "A": (store_a, va), "B": (store_b, vb), "snapdir": snapdir}
+    yield {
+        "base": base,
+        "proc": proc,
+        "log": d / "server.log",
+        "live": live,
+        "A": (store_a, va),
+        "B": (store_b, vb),
+        "snapdir": snapdir,
+    }
     if proc.poll() is None:
         proc.kill()
         proc.wait(10)
@@ -126,7 +148,9 @@ def test_reload_reaches_every_worker(two_workers, scored):
     # A reload the first worker refuses is refused for all: nobody moves.
     ps = ProfileStore(w["live"])
     with ps.engine.begin() as con:
-        con.execute(store_meta.update().where(store_meta.c.key == "model_dir").values(value=str(w["live"].parent / "no-bundle")))
+        con.execute(
+            store_meta.update().where(store_meta.c.key == "model_dir").values(value=str(w["live"].parent / "no-bundle"))
+        )
     ps.close()
     r = httpx.post(f"{base}/v1/admin/reload", headers={"X-API-Key": ADMIN}, timeout=150)
     assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")

@@ -6,6 +6,7 @@ partition and through ``POST /v1/score``. The first tests pin each cause found, 
 tables, with inputs chosen so that the old code gave other bits; the end-to-end tests score one
 small bundle (real embedding model, real XGBoost) every way and compare with ``==``.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ def _single_rows_equal_batch(f, X, rows) -> None:
     """``f`` applied to each row alone, to reversed and to shuffled copies of ``X`` gives the batch's bits."""
     full = f(X)
     for i in rows:
-        np.testing.assert_array_equal(f(X[i:i + 1]), full[i:i + 1], err_msg=f"row {i} alone")
+        np.testing.assert_array_equal(f(X[i : i + 1]), full[i : i + 1], err_msg=f"row {i} alone")
     np.testing.assert_array_equal(f(X[::-1].copy())[::-1], full)
     perm = np.random.default_rng(1).permutation(len(X))
     np.testing.assert_array_equal(f(X[perm]), full[perm])
@@ -42,7 +43,9 @@ def test_row_products_and_norms_are_the_same_bits_for_any_batch():
     _single_rows_equal_batch(lambda A: matmul_rows(A, W, offset=offset), X, rng.choice(len(X), 40, replace=False))
     _single_rows_equal_batch(lambda A: row_norms(A)[:, None], X, rng.choice(len(X), 40, replace=False))
     # and they are the products they claim to be
-    np.testing.assert_allclose(matmul_rows(X, W, offset=offset), (X.astype(np.float64) - offset) @ W, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        matmul_rows(X, W, offset=offset), (X.astype(np.float64) - offset) @ W, rtol=1e-9, atol=1e-9
+    )
     np.testing.assert_allclose(row_norms(X), np.linalg.norm(X.astype(np.float64), axis=1), rtol=1e-12)
     assert matmul_rows(X[:0], W).shape == (0, 10) and row_norms(X[:0]).shape == (0,)
     with pytest.raises(ValueError):
@@ -83,7 +86,12 @@ class _FixedVectors:
     """An encoder whose vectors make the order of addition visible: 1e17 + 1 - 1e17 is 0 one way and 1 the other."""
 
     dim = 3
-    VECTORS = {"alpha": [1e17, 0.0, 1.0], "bravo": [1.0, 0.0, 1.0], "charlie": [-1e17, 0.0, 1.0], "delta": [0.0, 3.0, 1.0]}
+    VECTORS = {
+        "alpha": [1e17, 0.0, 1.0],
+        "bravo": [1.0, 0.0, 1.0],
+        "charlie": [-1e17, 0.0, 1.0],
+        "delta": [0.0, 3.0, 1.0],
+    }
 
     def encode(self, texts):
         return np.asarray([self.VECTORS[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
@@ -95,12 +103,14 @@ def test_pooling_does_not_depend_on_row_order_or_on_other_customers():
     from service.text_features import TextEmbeddings
 
     ts = pd.Timestamp("2025-06-01", tz="UTC")
-    events = pd.DataFrame({
-        "customer_id": ["B", "A", "A", "A", "A", "C", "C"],
-        "event_ts": [ts, ts, ts, ts, ts - pd.Timedelta(days=30), ts, ts],
-        "event_type": "view",
-        "text": ["charlie", "alpha", "bravo", "charlie", "bravo", "delta", "delta"],
-    })
+    events = pd.DataFrame(
+        {
+            "customer_id": ["B", "A", "A", "A", "A", "C", "C"],
+            "event_ts": [ts, ts, ts, ts, ts - pd.Timedelta(days=30), ts, ts],
+            "event_type": "view",
+            "text": ["charlie", "alpha", "bravo", "charlie", "bravo", "delta", "delta"],
+        }
+    )
     tables = {"reviews": pd.DataFrame(columns=["customer_id", "review_ts", "text"]), "events": events}
     cutoff = ts + pd.Timedelta(days=1)
 
@@ -131,14 +141,39 @@ def _adversarial_tables(directory):
     tie = cutoff - pd.Timedelta(hours=1)
     extra_o, extra_r = [], []
     for k, cid in enumerate(sorted(t["orders"]["customer_id"].unique())[::3]):
-        for j, (amount, ts) in enumerate([(0.7, cutoff - pd.Timedelta(days=200)), (0.1, tie - pd.Timedelta(days=9)), (0.2, tie), (0.3, tie),
-                                          (1e-3, tie), (0.1, cutoff + pd.Timedelta(days=5)), (0.2, cutoff + pd.Timedelta(days=6)),
-                                          (0.3, cutoff + pd.Timedelta(days=6))]):
-            extra_o.append({"order_id": f"X{k:03d}-{j}", "customer_id": cid, "order_ts": ts.isoformat(), "amount": amount,
-                            "status": "completed", "n_items": 1 + j % 3, "category": "toys"})
+        for j, (amount, ts) in enumerate(
+            [
+                (0.7, cutoff - pd.Timedelta(days=200)),
+                (0.1, tie - pd.Timedelta(days=9)),
+                (0.2, tie),
+                (0.3, tie),
+                (1e-3, tie),
+                (0.1, cutoff + pd.Timedelta(days=5)),
+                (0.2, cutoff + pd.Timedelta(days=6)),
+                (0.3, cutoff + pd.Timedelta(days=6)),
+            ]
+        ):
+            extra_o.append(
+                {
+                    "order_id": f"X{k:03d}-{j}",
+                    "customer_id": cid,
+                    "order_ts": ts.isoformat(),
+                    "amount": amount,
+                    "status": "completed",
+                    "n_items": 1 + j % 3,
+                    "category": "toys",
+                }
+            )
         for j, rating in enumerate([2, 5, 3]):
-            extra_r.append({"review_id": f"XR{k:03d}-{j}", "customer_id": cid, "review_ts": (tie - pd.Timedelta(days=2)).isoformat(),
-                            "rating": rating, "text": f"same moment review {j}"})
+            extra_r.append(
+                {
+                    "review_id": f"XR{k:03d}-{j}",
+                    "customer_id": cid,
+                    "review_ts": (tie - pd.Timedelta(days=2)).isoformat(),
+                    "rating": rating,
+                    "text": f"same moment review {j}",
+                }
+            )
     for name, extra in (("orders", extra_o), ("reviews", extra_r)):
         new = pd.DataFrame(extra)
         new = new.astype({c: t[name][c].dtype for c in new.columns})
@@ -162,14 +197,19 @@ def test_duckdb_features_do_not_depend_on_row_order_or_on_other_customers(tmp_pa
             fb.close()
 
     ref = snap(tables)
-    assert ref.notna().sum().min() > 0 and (ref["ipi_last_days"] == 0).sum() >= 90  # the last of the same-second purchases
+    assert (
+        ref.notna().sum().min() > 0 and (ref["ipi_last_days"] == 0).sum() >= 90
+    )  # the last of the same-second purchases
     for seed in range(4):
         shuffled = {k: v.sample(frac=1, random_state=seed).reset_index(drop=True) for k, v in tables.items()}
         got = snap(shuffled, threads=1 + seed % 2)
         pd.testing.assert_frame_equal(got.loc[ref.index], ref, check_exact=True, obj=f"shuffle {seed}")
     ids = np.array(sorted(ref.index))
     for part in (ids[:1], ids[5:6], ids[::7], ids[100:220]):
-        sub = {k: v[v["customer_id"].isin(set(part))].reset_index(drop=True) if "customer_id" in v else v for k, v in tables.items()}
+        sub = {
+            k: v[v["customer_id"].isin(set(part))].reset_index(drop=True) if "customer_id" in v else v
+            for k, v in tables.items()
+        }
         got = snap(sub)
         pd.testing.assert_frame_equal(got, ref.loc[got.index], check_exact=True)
 
@@ -209,9 +249,21 @@ def setup(data_dir, model_dir):
 # What must not move with the batch. value_rank_pct is a rank among the customers scored together, by design
 # (the store recomputes it over everyone), so it is left out.
 FIELDS = ("predicted_value", "churn_probability", "tier", "rfm_segment")
-PROFILE_FIELDS = ("drivers", "evidence", "features", "model_input", "rfm", "cutoff", "activity",
-                  # per-customer outlook, where the bundle provides it
-                  "historic_value", "expected_orders", "avg_days_between_orders", "next_order_date", "value_interval")
+PROFILE_FIELDS = (
+    "drivers",
+    "evidence",
+    "features",
+    "model_input",
+    "rfm",
+    "cutoff",
+    "activity",
+    # per-customer outlook, where the bundle provides it
+    "historic_value",
+    "expected_orders",
+    "avg_days_between_orders",
+    "next_order_date",
+    "value_interval",
+)
 
 
 def _facts(row: dict) -> dict:
@@ -225,8 +277,13 @@ def _score(setup, encoder, tables) -> dict[str, dict]:
     from service.tables import LoadedData
 
     bundle, _, cutoff = setup
-    _, rows, _ = score_tables(bundle, LoadedData({k: v.reset_index(drop=True) for k, v in tables.items()}), cutoff,
-                              encoder=encoder, scored_at=SCORED_AT)
+    _, rows, _ = score_tables(
+        bundle,
+        LoadedData({k: v.reset_index(drop=True) for k, v in tables.items()}),
+        cutoff,
+        encoder=encoder,
+        scored_at=SCORED_AT,
+    )
     return {r["customer_id"]: _facts(r) for r in rows}
 
 
@@ -242,7 +299,9 @@ def reference(setup, encoder):
 
 def _diff(a, b) -> str:
     if isinstance(a, dict) and isinstance(b, dict):
-        return "; ".join(f"{k}: {a.get(k)!r} != {b.get(k)!r}" for k in sorted(set(a) | set(b), key=str) if a.get(k) != b.get(k))[:2000]
+        return "; ".join(
+            f"{k}: {a.get(k)!r} != {b.get(k)!r}" for k in sorted(set(a) | set(b), key=str) if a.get(k) != b.get(k)
+        )[:2000]
     return f"{a!r} != {b!r}"[:2000]
 
 
@@ -285,7 +344,11 @@ def test_batches_of_other_sizes_and_compositions_give_the_same_scores(setup, enc
     ids = sorted(reference)
     rng = np.random.default_rng(11)
     for size in (2, 9, 60, 170):
-        _assert_same(_score(setup, encoder, _only(tables, rng.choice(ids, size, replace=False))), reference, f"random batch of {size}")
+        _assert_same(
+            _score(setup, encoder, _only(tables, rng.choice(ids, size, replace=False))),
+            reference,
+            f"random batch of {size}",
+        )
     # contiguous id ranges, as the Dask partitions are cut, in-process
     bounds = partition_bounds(ids, 4)
     for k, part in enumerate(split_tables(tables, bounds)):
@@ -404,8 +467,11 @@ def test_post_v1_score_gives_the_batch_scores(data_dir, model_dir, encoder, setu
     cutoff = setup[2].isoformat()
     picks = _picked(reference, setup)
     with TestClient(create_app(settings, encoder=encoder), raise_server_exceptions=False) as client:
+
         def post(tables):
-            r = client.post("/v1/score", json={"tables": tables, "write": True, "cutoff": cutoff}, headers={"X-API-Key": admin})
+            r = client.post(
+                "/v1/score", json={"tables": tables, "write": True, "cutoff": cutoff}, headers={"X-API-Key": admin}
+            )
             assert r.status_code == 200, r.text
             assert pd.Timestamp(r.json()["cutoff"]) == setup[2]
             return r.json()["profiles"]
@@ -427,4 +493,6 @@ def test_post_v1_score_gives_the_batch_scores(data_dir, model_dir, encoder, setu
         ref = reference[cid]
         _assert_same({cid: stored[new_id]}, reference, f"POST /v1/score as {new_id}")
         assert view["predicted_value"] == round(ref["predicted_value"], 2) and view["tier"] == ref["tier"]
-        assert [(d["name"], d["contribution"]) for d in view["drivers"]] == [(d["name"], d["contribution"]) for d in ref["drivers"][:len(view["drivers"])]]
+        assert [(d["name"], d["contribution"]) for d in view["drivers"]] == [
+            (d["name"], d["contribution"]) for d in ref["drivers"][: len(view["drivers"])]
+        ]

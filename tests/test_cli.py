@@ -1,6 +1,7 @@
 """The CLI: user mistakes end with one clear line on stderr and exit code 2, never a traceback; a newcomer's first
 runs print no warnings they cannot act on, counts that add up and say what they count, help that is never cut, and
 the version."""
+
 import json
 import logging
 import os
@@ -24,7 +25,14 @@ def run(*args):
 
 
 def test_help_for_every_command():
-    for cmd in (["--help"], ["data", "synth", "--help"], ["train", "--help"], ["score", "--help"], ["explain", "--help"], ["demo", "--help"]):
+    for cmd in (
+        ["--help"],
+        ["data", "synth", "--help"],
+        ["train", "--help"],
+        ["score", "--help"],
+        ["explain", "--help"],
+        ["demo", "--help"],
+    ):
         r = run(*cmd)
         assert r.exit_code == 0 and "Usage" in r.output
 
@@ -35,12 +43,15 @@ def test_synth_writes_four_tables(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} >= {"customers.csv", "orders.csv", "reviews.csv", "events.csv"}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--data", "/no/such/dir", "--out", "/tmp/x"], "does not exist"),
-    (["explain", "C1", "--store", "/no/such/store.db"], "profile store does not exist"),
-    (["score", "--data", "/no/such/dir", "--model", "/no/such/model", "--store", "/tmp/s.db"], "does not exist"),
-    (["train", "--data", "/tmp", "--out", "/tmp/x", "--tier-shares", "VIP=lots"], "cannot parse"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--data", "/no/such/dir", "--out", "/tmp/x"], "does not exist"),
+        (["explain", "C1", "--store", "/no/such/store.db"], "profile store does not exist"),
+        (["score", "--data", "/no/such/dir", "--model", "/no/such/model", "--store", "/tmp/s.db"], "does not exist"),
+        (["train", "--data", "/tmp", "--out", "/tmp/x", "--tier-shares", "VIP=lots"], "cannot parse"),
+    ],
+)
 def test_user_errors_are_one_line_without_traceback(args, message):
     r = run(*args)
     assert r.exit_code == 2
@@ -48,7 +59,9 @@ def test_user_errors_are_one_line_without_traceback(args, message):
 
 
 def test_missing_column_names_the_file(tmp_path):
-    pd.DataFrame({"order_id": ["o1"], "customer_id": ["a"], "order_ts": ["2025-01-01"]}).to_csv(tmp_path / "orders.csv", index=False)
+    pd.DataFrame({"order_id": ["o1"], "customer_id": ["a"], "order_ts": ["2025-01-01"]}).to_csv(
+        tmp_path / "orders.csv", index=False
+    )
     r = run("train", "--data", tmp_path, "--out", tmp_path / "m")
     assert r.exit_code == 2 and "orders.csv" in r.output and "'amount'" in r.output
 
@@ -62,7 +75,17 @@ def test_explain_json_is_the_api_contract(scored):
     assert r.exit_code == 0, r.output
     exp = Explanation.model_validate(json.loads(r.stdout))
     assert exp.customer_id == cid and exp.check.passed
-    assert {"customer_id", "tier", "predicted_value", "narrative", "drivers", "evidence", "narrator", "check", "fallback"} <= set(json.loads(r.stdout))
+    assert {
+        "customer_id",
+        "tier",
+        "predicted_value",
+        "narrative",
+        "drivers",
+        "evidence",
+        "narrator",
+        "check",
+        "fallback",
+    } <= set(json.loads(r.stdout))
 
 
 @pytest.mark.slow
@@ -106,8 +129,18 @@ def _squash(text: str) -> str:
 @pytest.mark.parametrize("columns", [80, 40])
 def test_help_is_never_cut(columns):
     commands = _commands()
-    assert {" ".join(p) for p, _ in commands} >= {"", "train", "score", "explain", "serve", "demo", "eval", "eval-explanations", "data",
-                                                  "data synth"}
+    assert {" ".join(p) for p, _ in commands} >= {
+        "",
+        "train",
+        "score",
+        "explain",
+        "serve",
+        "demo",
+        "eval",
+        "eval-explanations",
+        "data",
+        "data synth",
+    }
     for path, cmd in commands:
         r = runner.invoke(app, path + ["--help"], env={"COLUMNS": str(columns)})
         assert r.exit_code == 0 and r.output.startswith("Usage:"), (path, r.output)
@@ -149,18 +182,30 @@ def test_onnx_export_silences_only_its_own_library_noise():
             records.append(record.getMessage())
 
     handler = Keep()
-    loggers = [logging.getLogger("sentence_transformers.backend.utils"), logging.getLogger("transformers.configuration_utils")]
+    loggers = [
+        logging.getLogger("sentence_transformers.backend.utils"),
+        logging.getLogger("transformers.configuration_utils"),
+    ]
     for lg in loggers:
         lg.addHandler(handler)
     try:
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             with _quiet_export():
-                warnings.warn_explicit("torch.tensor results are registered as constants", TracerWarning, "modeling_attn_mask_utils.py", 196,
-                                       module="transformers.modeling_attn_mask_utils")
-                warnings.warn_explicit("a tracer warning from our own code", TracerWarning, "x.py", 1, module="embeddings.other")
+                warnings.warn_explicit(
+                    "torch.tensor results are registered as constants",
+                    TracerWarning,
+                    "modeling_attn_mask_utils.py",
+                    196,
+                    module="transformers.modeling_attn_mask_utils",
+                )
+                warnings.warn_explicit(
+                    "a tracer warning from our own code", TracerWarning, "x.py", 1, module="embeddings.other"
+                )
                 warnings.warn("something else", FutureWarning)
-                loggers[0].warning("Saving the exported ONNX model is heavily recommended to avoid having to export it again.")
+                loggers[0].warning(
+                    "Saving the exported ONNX model is heavily recommended to avoid having to export it again."
+                )
                 loggers[1].warning("`torch_dtype` is deprecated! Use `dtype` instead!")
                 loggers[1].warning("another transformers message")
             loggers[0].warning("Saving the exported ONNX model is heavily recommended (outside the export)")
@@ -169,22 +214,30 @@ def test_onnx_export_silences_only_its_own_library_noise():
         for lg in loggers:
             lg.removeHandler(handler)
     assert shown == ["a tracer warning from our own code", "something else"]
-    assert records == ["another transformers message", "Saving the exported ONNX model is heavily recommended (outside the export)"]
+    assert records == [
+        "another transformers message",
+        "Saving the exported ONNX model is heavily recommended (outside the export)",
+    ]
 
 
-# ----------------------------------------------------------------------------- a newcomer's first runs (slow: real model)
+# ----------------------------------------------------------------------------- a newcomer's first runs (slow: real
+# model)
 
 
 @pytest.fixture(scope="module")
 def first_runs(tmp_path_factory):
-    """`insight data synth`, `train` and `score` as a newcomer runs them: subprocesses, a fresh cache (so the ONNX export
-    happens too), default warning filters, a wide terminal so that each summary row is one line."""
+    """`insight data synth`, `train` and `score` as a newcomer runs them: subprocesses, a fresh cache (so the ONNX
+    export happens too), default warning filters, a wide terminal so that each summary row is one line."""
     work = tmp_path_factory.mktemp("first-runs")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    env.update({"INSIGHT_CACHE_DIR": str(work / "cache"), "COLUMNS": "400", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    env.update(
+        {"INSIGHT_CACHE_DIR": str(work / "cache"), "COLUMNS": "400", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    )
 
     def cli(*args):
-        r = subprocess.run([sys.executable, "-m", "service.cli", *map(str, args)], env=env, capture_output=True, text=True, timeout=900)
+        r = subprocess.run(
+            [sys.executable, "-m", "service.cli", *map(str, args)], env=env, capture_output=True, text=True, timeout=900
+        )
         assert r.returncode == 0, (args, r.stderr[-3000:])
         return r
 
@@ -195,7 +248,10 @@ def first_runs(tmp_path_factory):
 
 
 # What a run may print on stderr: stage ticks, tables (box drawing), their titles, synth's file list.
-_EXPECTED_STDERR = re.compile(r"^\s*$|^✓ |^[\u2500-\u257f]|^(train|score)\s*$|^validation \(snapshot|^  (customers|orders|reviews|events) |^done in ")
+_EXPECTED_STDERR = re.compile(
+    r"^\s*$|^✓ |^[\u2500-\u257f]|^(train|score)\s*$|^validation \(snapshot|^  (customers|orders|reviews|events) |"
+    r"^done in "
+)
 
 
 @pytest.mark.slow
@@ -223,34 +279,54 @@ def test_counts_add_up_and_say_what_they_count(first_runs):
     assert written["customers"] == 400
     for name in ("train", "score"):
         err = first_runs[name].stderr
-        read, kept, rejected = map(_n, re.fullmatch(r"([\d,]+) read = ([\d,]+) kept \+ ([\d,]+) rejected", _row(err, "input rows")).groups())
+        read, kept, rejected = map(
+            _n, re.fullmatch(r"([\d,]+) read = ([\d,]+) kept \+ ([\d,]+) rejected", _row(err, "input rows")).groups()
+        )
         assert read == kept + rejected and rejected > 0
         per_table = {}
         for table in ("customers", "orders", "reviews", "events"):
-            r, k, j = map(_n, re.fullmatch(r"([\d,]+) read = ([\d,]+) kept \+ ([\d,]+) rejected", _row(err, f"  {table}")).groups())
+            r, k, j = map(
+                _n,
+                re.fullmatch(r"([\d,]+) read = ([\d,]+) kept \+ ([\d,]+) rejected", _row(err, f"  {table}")).groups(),
+            )
             assert r == k + j and r == written[table], (name, table)
             per_table[table] = (r, k, j)
         assert sum(v[0] for v in per_table.values()) == read and sum(v[2] for v in per_table.values()) == rejected
         assert "<table>.rejects.csv" in _row(err, "rejected rows")
 
     train = first_runs["train"].stderr
-    m = re.fullmatch(r"([\d,]+) in the data; ([\d,]+) with an order by the cutoff (\S+) \(tiers are cut on these\)", _row(train, "customers"))
+    m = re.fullmatch(
+        r"([\d,]+) in the data; ([\d,]+) with an order by the cutoff (\S+) \(tiers are cut on these\)",
+        _row(train, "customers"),
+    )
     assert m, _row(train, "customers")
     in_data, with_orders = _n(m.group(1)), _n(m.group(2))
     assert in_data == 400 and 0 < with_orders <= in_data
     rows = _row(train, "training rows")
-    total, snapshots = re.fullmatch(r"([\d,]+) = one per customer with an order before each of (\d+) snapshots \((.+)\)"
-                                    r"(; the validation customers are left out)?", rows).group(1, 3)
+    total, snapshots = re.fullmatch(
+        r"([\d,]+) = one per customer with an order before each of (\d+) snapshots \((.+)\)"
+        r"(; the validation customers are left out)?",
+        rows,
+    ).group(1, 3)
     per_snapshot = [_n(n) for n in re.findall(r"\d{4}-\d{2}-\d{2}: ([\d,]+)", snapshots)]
     assert len(per_snapshot) >= 2 and sum(per_snapshot) == _n(total) and max(per_snapshot) <= with_orders
-    assert re.fullmatch(r"[\d,]+ = customers (held out of training )?with an order before \S+, checked against their next \d+ days",
-                        _row(train, "validation rows"))
+    assert re.fullmatch(
+        r"[\d,]+ = customers (held out of training )?with an order before \S+, checked against their next \d+ days",
+        _row(train, "validation rows"),
+    )
 
     score = first_runs["score"]
-    m = re.fullmatch(r"([\d,]+) in the data = ([\d,]+) scored \(an order by the cutoff (\S+)\) \+ ([\d,]+) not scored \(no valid order by then\)",
-                     _row(score.stderr, "customers"))
+    m = re.fullmatch(
+        r"([\d,]+) in the data = ([\d,]+) scored \(an order by the cutoff (\S+)\) \+ "
+        r"([\d,]+) not scored \(no valid order by then\)",
+        _row(score.stderr, "customers"),
+    )
     assert m, _row(score.stderr, "customers")
     known, scored, unscored = _n(m.group(1)), _n(m.group(2)), _n(m.group(4))
-    assert known == scored + unscored == in_data and scored == with_orders and m.group(3) == re.search(r"cutoff (\S+)", _row(train, "customers")).group(1)
+    assert (
+        known == scored + unscored == in_data
+        and scored == with_orders
+        and m.group(3) == re.search(r"cutoff (\S+)", _row(train, "customers")).group(1)
+    )
     tiers = [_n(n) for n in re.findall(r"^│ (?:VIP|High|Medium|Low)\s+│\s+([\d,]+) │", score.stdout, re.M)]
     assert sum(tiers) == scored

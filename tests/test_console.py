@@ -1,5 +1,6 @@
-"""The agent console in-process (TestClient): sign-in with an API key, session cookie flags, CSRF, search, the customer page's
-stable accessible names, asking, sign-out, /docs, offline assets, and customers known without orders."""
+"""The agent console in-process (TestClient): sign-in with an API key, session cookie flags, CSRF, search, the customer
+page's stable accessible names, asking, sign-out, /docs, offline assets, and customers known without orders."""
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,10 @@ def app(scored, encoder, tmp_path_factory):
     d = tmp_path_factory.mktemp("console")
     shutil.copy(scored.store, d / "profiles.db")
     shutil.copytree(index_dir(scored.store), index_dir(d / "profiles.db"))
-    return create_app(ApiSettings(store=str(d / "profiles.db"), api_keys=SecretStr(f"{AGENT}:agent"), api_preload_encoder=False), encoder=encoder)
+    return create_app(
+        ApiSettings(store=str(d / "profiles.db"), api_keys=SecretStr(f"{AGENT}:agent"), api_preload_encoder=False),
+        encoder=encoder,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +74,20 @@ def test_pages_with_data_need_a_session(anon, vip):
         assert "is in the VIP tier" not in anon.get(path).text and "Predicted spend" not in anon.get(path).text
     r = anon.get("/console/customers", headers={"HX-Request": "true"}, follow_redirects=False)
     assert r.status_code == 401 and r.headers["hx-redirect"].startswith("/console/sign-in")
-    assert anon.post(f"/console/customers/{vip}/ask", data={"question": "why?"}, follow_redirects=False).status_code == 303
+    assert (
+        anon.post(f"/console/customers/{vip}/ask", data={"question": "why?"}, follow_redirects=False).status_code == 303
+    )
     assert anon.get("/", follow_redirects=False).headers["location"] == "/console"
 
 
 def test_sign_in_page_names_and_headers(anon):
     r = anon.get("/console/sign-in")
     assert r.status_code == 200
-    assert re.search(r'<label for="api_key">API key</label>', r.text) and 'id="api_key"' in r.text and 'type="password"' in r.text
+    assert (
+        re.search(r'<label for="api_key">API key</label>', r.text)
+        and 'id="api_key"' in r.text
+        and 'type="password"' in r.text
+    )
     assert re.search(r"<button[^>]*>Sign in</button>", r.text)
     assert "default-src 'self'" in r.headers["content-security-policy"] and r.headers["x-frame-options"] == "DENY"
     assert r.headers["cache-control"] == "no-store"
@@ -85,11 +95,19 @@ def test_sign_in_page_names_and_headers(anon):
 
 def test_wrong_key_is_refused_and_never_echoed_or_logged(anon, caplog):
     caplog.set_level(logging.DEBUG)
-    r = anon.post("/console/sign-in", data={"api_key": "guess-31337", "next": "/console/customers"}, follow_redirects=False)
-    assert r.status_code == 401 and "That API key is not valid." in r.text and COOKIE not in r.headers.get("set-cookie", "")
+    r = anon.post(
+        "/console/sign-in", data={"api_key": "guess-31337", "next": "/console/customers"}, follow_redirects=False
+    )
+    assert (
+        r.status_code == 401
+        and "That API key is not valid." in r.text
+        and COOKIE not in r.headers.get("set-cookie", "")
+    )
     assert "guess-31337" not in r.text and "guess-31337" not in caplog.text
     r = anon.post("/console/sign-in", data={"api_key": AGENT}, follow_redirects=False)
-    assert AGENT not in caplog.text and AGENT not in r.headers.get("location", "") and AGENT not in r.headers["set-cookie"]
+    assert (
+        AGENT not in caplog.text and AGENT not in r.headers.get("location", "") and AGENT not in r.headers["set-cookie"]
+    )
 
 
 def test_session_cookie_is_httponly_strict_and_next_is_local(anon):
@@ -98,7 +116,9 @@ def test_session_cookie_is_httponly_strict_and_next_is_local(anon):
     assert r.status_code == 303 and r.headers["location"] == "/console/customers"
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert AGENT not in cookie
-    r = anon.post("/console/sign-in", data={"api_key": AGENT}, headers={"Origin": "http://evil.example"}, follow_redirects=False)
+    r = anon.post(
+        "/console/sign-in", data={"api_key": AGENT}, headers={"Origin": "http://evil.example"}, follow_redirects=False
+    )
     assert r.status_code == 403
 
 
@@ -111,7 +131,9 @@ def test_search(signed, scored, vip):
     f = scored.frame
     expected = f[(f["tier"] == "VIP") & f["customer_id"].str.lower().str.startswith(vip[:5].lower())]
     assert f"{len(expected):,} customer" in r.text
-    frag = signed.get("/console/customers?sort=churn&order=desc", headers={"HX-Request": "true", "HX-Target": "results"})
+    frag = signed.get(
+        "/console/customers?sort=churn&order=desc", headers={"HX-Request": "true", "HX-Target": "results"}
+    )
     assert frag.status_code == 200 and "<html" not in frag.text and "<table" in frag.text
 
 
@@ -124,7 +146,7 @@ def test_customer_page_has_the_stable_accessible_names(signed, vip):
         m = re.search(rf'<section aria-labelledby="([\w-]+)"[^>]*>\s*<h[23] id="\1">{region}</h[23]>', r.text)
         assert m, region
     drivers = r.text.split('id="drivers-title">Drivers</h2>')[1].split("</section>")[0]
-    assert '<svg' in drivers and 'role="img"' in drivers and "<title" in drivers
+    assert "<svg" in drivers and 'role="img"' in drivers and "<title" in drivers
     assert re.search(r'<label for="question">Ask about this customer</label>', r.text)
     assert re.search(r'<button type="submit">Ask</button>', r.text)
     assert f"Customer {vip} is in the VIP tier" in r.text and "Suggested next action" in r.text
@@ -135,14 +157,26 @@ def test_ask_needs_the_csrf_token(signed, vip):
     page = signed.get(f"/console/customers/{vip}").text
     r = signed.post(f"/console/customers/{vip}/ask", data={"question": "is she happy?"})
     assert r.status_code == 403
-    r = signed.post(f"/console/customers/{vip}/ask", data={"question": "is she happy?", "csrf_token": csrf(page)},
-                    headers={"Origin": "http://evil.example"})
+    r = signed.post(
+        f"/console/customers/{vip}/ask",
+        data={"question": "is she happy?", "csrf_token": csrf(page)},
+        headers={"Origin": "http://evil.example"},
+    )
     assert r.status_code == 403
-    r = signed.post(f"/console/customers/{vip}/ask", data={"question": "is she happy?", "csrf_token": csrf(page)}, headers={"HX-Request": "true"})
+    r = signed.post(
+        f"/console/customers/{vip}/ask",
+        data={"question": "is she happy?", "csrf_token": csrf(page)},
+        headers={"HX-Request": "true"},
+    )
     assert r.status_code == 200 and "You asked: is she happy?" in r.text and "Facts used (satisfaction" in r.text
-    r = signed.post(f"/console/customers/{vip}/ask", data={"question": "how much did they spend last year?"},
-                    headers={"X-CSRF-Token": csrf(page)})
-    assert r.status_code == 200 and "<h1>" in r.text and "calendar year" in r.text  # no JavaScript: the whole page with the answer
+    r = signed.post(
+        f"/console/customers/{vip}/ask",
+        data={"question": "how much did they spend last year?"},
+        headers={"X-CSRF-Token": csrf(page)},
+    )
+    assert (
+        r.status_code == 200 and "<h1>" in r.text and "calendar year" in r.text
+    )  # no JavaScript: the whole page with the answer
 
 
 def test_sign_out_ends_the_session(signed, vip):
@@ -154,12 +188,27 @@ def test_sign_out_ends_the_session(signed, vip):
 
 def test_docs_and_assets_are_served_locally(anon):
     r = anon.get("/docs")
-    assert r.status_code == 200 and "/console/static/vendor/swagger-ui-bundle.js" in r.text and 'id="docs-api-key"' in r.text
+    assert (
+        r.status_code == 200
+        and "/console/static/vendor/swagger-ui-bundle.js" in r.text
+        and 'id="docs-api-key"' in r.text
+    )
     assert anon.get("/openapi.json").status_code == 401
-    for asset in ("vendor/htmx.min.js", "vendor/swagger-ui-bundle.js", "vendor/swagger-ui.css", "console.css", "docs.js"):
+    for asset in (
+        "vendor/htmx.min.js",
+        "vendor/swagger-ui-bundle.js",
+        "vendor/swagger-ui.css",
+        "console.css",
+        "docs.js",
+    ):
         assert anon.get(f"/console/static/{asset}").status_code == 200, asset
     here = ROOT / "service" / "console"
-    for path in [*here.glob("templates/*.html"), here / "static" / "console.css", here / "static" / "docs.js", here / "charts.py"]:
+    for path in [
+        *here.glob("templates/*.html"),
+        here / "static" / "console.css",
+        here / "static" / "docs.js",
+        here / "charts.py",
+    ]:
         text = path.read_text()
         urls = [u for u in re.findall(r"https?://[^\s\"')]+", text) if u != "http://www.w3.org/2000/svg"]
         assert not urls, (path, urls)

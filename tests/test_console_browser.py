@@ -1,10 +1,11 @@
 """The console in a real browser: Playwright for Python driving Debian's chromium (never a downloaded browser).
 
-Sign in with a wrong key and then the right one, search with a lower-case id prefix, open a VIP, read the explanation and
-the drivers chart, ask a question, check the keyboard path, the cookie flags and that every request stays on this server.
-Skipped with a clear message where chromium or playwright is missing, unless INSIGHT_REQUIRE_BROWSER=1 (CI), which makes
-that a failure. Screenshots go to INSIGHT_SCREENSHOTS (a folder) when set, else to the test's tmp folder.
+Sign in with a wrong key and then the right one, search with a lower-case id prefix, open a VIP, read the explanation
+and the drivers chart, ask a question, check the keyboard path, the cookie flags and that every request stays on this
+server. Skipped with a clear message where chromium or playwright is missing, unless INSIGHT_REQUIRE_BROWSER=1 (CI),
+which makes that a failure. Screenshots go to INSIGHT_SCREENSHOTS (a folder) when set, else to the test's tmp folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -80,7 +81,10 @@ def server(scored, encoder, tmp_path_factory):
     d = tmp_path_factory.mktemp("browser")
     shutil.copy(scored.store, d / "profiles.db")
     shutil.copytree(index_dir(scored.store), index_dir(d / "profiles.db"))
-    app = create_app(ApiSettings(store=str(d / "profiles.db"), api_keys=SecretStr(f"{KEY}:agent"), api_preload_encoder=False), encoder=encoder)
+    app = create_app(
+        ApiSettings(store=str(d / "profiles.db"), api_keys=SecretStr(f"{KEY}:agent"), api_preload_encoder=False),
+        encoder=encoder,
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -98,7 +102,11 @@ def server(scored, encoder, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    d = Path(os.environ["INSIGHT_SCREENSHOTS"]) if os.environ.get("INSIGHT_SCREENSHOTS") else tmp_path_factory.mktemp("shots")
+    d = (
+        Path(os.environ["INSIGHT_SCREENSHOTS"])
+        if os.environ.get("INSIGHT_SCREENSHOTS")
+        else tmp_path_factory.mktemp("shots")
+    )
     d.mkdir(parents=True, exist_ok=True)
     return d
 

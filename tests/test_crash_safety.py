@@ -4,6 +4,7 @@ Each run is a real subprocess stopped with SIGKILL at a named point (INSIGHT_FAU
 kill lands exactly between two renames or just before a commit, with no timing involved. After each kill the previous
 store, index and bundle must be usable (a snapshot loads, as `insight serve` does) and the next run must clean up.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,12 @@ EARLIER_CUTOFF = "2025-10-31"
 
 
 def run_cli(args, fault: str | None = None, tmp: Path | None = None, **extra_env) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **{k: str(v) for k, v in extra_env.items()}}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        **{k: str(v) for k, v in extra_env.items()},
+    }
     env.pop("INSIGHT_FAULT_POINT", None)
     if fault:
         env["INSIGHT_FAULT_POINT"] = fault
@@ -61,6 +67,7 @@ def state(base, tmp_path):
     # The store records its bundle by absolute path: point it at this copy.
     ps = ProfileStore(d / "p.db")
     from service.store import store_meta
+
     with ps.engine.begin() as con:
         con.execute(store_meta.update().where(store_meta.c.key == "model_dir").values(value=str(d / "model")))
     ps.close()
@@ -68,11 +75,14 @@ def state(base, tmp_path):
 
 
 def settings(d: Path) -> ApiSettings:
-    return ApiSettings(store=str(d / "p.db"), api_keys=SecretStr("k:agent"), api_preload_encoder=False, api_snapshot_dir=d / "snaps")
+    return ApiSettings(
+        store=str(d / "p.db"), api_keys=SecretStr("k:agent"), api_preload_encoder=False, api_snapshot_dir=d / "snaps"
+    )
 
 
 def serve_check(d: Path) -> dict:
-    """What `insight serve` does at start-up: load and cross-check store + bundle + index. Returns the served metadata."""
+    """What `insight serve` does at start-up: load and cross-check store + bundle + index. Returns the served
+    metadata."""
     snap = load_snapshot(settings(d), 1)
     try:
         assert snap.customers == len(snap.index) > 100
@@ -96,7 +106,9 @@ def versions(d: Path) -> set[str]:
 
 
 def score_args(d: Path, cutoff=LATER_CUTOFF):
-    return ["score", "--data", d / "data", "--model", d / "model", "--store", d / "p.db"] + (["--cutoff", cutoff] if cutoff else [])
+    return ["score", "--data", d / "data", "--model", d / "model", "--store", d / "p.db"] + (
+        ["--cutoff", cutoff] if cutoff else []
+    )
 
 
 @pytest.mark.parametrize("point", ["score:index-written", "score:rows-written"])
@@ -147,6 +159,7 @@ def test_a_store_from_before_index_versions_still_serves_and_migrates(state, tmp
     shutil.rmtree(root)
     ps = ProfileStore(state / "p.db")
     from service.store import store_meta
+
     with ps.engine.begin() as con:
         con.execute(store_meta.delete().where(store_meta.c.key == "index_version"))
     ps.close()
@@ -190,8 +203,14 @@ def test_a_killed_server_leaves_nothing_the_next_start_keeps(state, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    r = run_cli(["serve", "--store", state / "p.db", "--port", port], fault="serve:snapshot-copied", tmp=tmp_path,
-                INSIGHT_API_KEYS="k:agent", INSIGHT_API_SNAPSHOT_DIR=state / "snaps", INSIGHT_API_PRELOAD_ENCODER="false")
+    r = run_cli(
+        ["serve", "--store", state / "p.db", "--port", port],
+        fault="serve:snapshot-copied",
+        tmp=tmp_path,
+        INSIGHT_API_KEYS="k:agent",
+        INSIGHT_API_SNAPSHOT_DIR=state / "snaps",
+        INSIGHT_API_PRELOAD_ENCODER="false",
+    )
     assert r.returncode == -signal.SIGKILL
     left = list((state / "snaps").glob(f"{SNAPSHOT_PREFIX}*"))
     assert len(left) == 1 and (left[0] / "profiles.db").exists()

@@ -2,6 +2,7 @@
 
 Pooling and the reducer are in test_embeddings_numeric.py, the FAISS index in test_embeddings_index.py.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,17 @@ def test_import_is_cheap():
     import subprocess
     import sys
 
-    code = "import sys, embeddings; print(sorted(m for m in ('torch','faiss','sklearn','sentence_transformers') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(embeddings.__file__).parents[1])
+    code = (
+        "import sys, embeddings; "
+        "print(sorted(m for m in ('torch','faiss','sklearn','sentence_transformers') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(embeddings.__file__).parents[1],
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -205,8 +215,14 @@ def test_real_model_through_cache(minilm, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("backend, min_cos, mean_cos", [("onnx", 0.9999, 0.9999), ("onnx-int8", 0.95, 0.98)])
 def test_onnx_backends_agree_with_torch(minilm, tmp_path, backend, min_cos, mean_cos):
-    texts = ["The delivery was late and the box arrived damaged.", "I love the soft fabric of this sweater.",
-             "bought two more blenders as gifts", "browsed: office chairs, standing desks, monitor arms", "ok", ""]
+    texts = [
+        "The delivery was late and the box arrived damaged.",
+        "I love the soft fabric of this sweater.",
+        "bought two more blenders as gifts",
+        "browsed: office chairs, standing desks, monitor arms",
+        "ok",
+        "",
+    ]
     enc = embeddings.SentenceTransformerEncoder(backend=backend, export_dir=tmp_path)
     assert enc.backend == backend and enc.dim == 384
     assert enc.model_id.startswith("all-MiniLM-L6-v2:") and enc.model_id != minilm.model_id  # never shares cache keys
@@ -232,8 +248,14 @@ def test_onnx_backends_agree_with_torch(minilm, tmp_path, backend, min_cos, mean
 def test_openvino_backends_agree_with_torch(minilm, tmp_path, backend, min_cos, mean_cos):
     pytest.importorskip("openvino")
     pytest.importorskip("nncf")
-    texts = ["The delivery was late and the box arrived damaged.", "I love the soft fabric of this sweater.",
-             "bought two more blenders as gifts", "browsed: office chairs, standing desks, monitor arms", "ok", ""]
+    texts = [
+        "The delivery was late and the box arrived damaged.",
+        "I love the soft fabric of this sweater.",
+        "bought two more blenders as gifts",
+        "browsed: office chairs, standing desks, monitor arms",
+        "ok",
+        "",
+    ]
     enc = embeddings.SentenceTransformerEncoder(backend=backend, export_dir=tmp_path)
     assert enc.backend == backend and enc.dim == 384
     assert enc.model_id.startswith("all-MiniLM-L6-v2:") and enc.model_id != minilm.model_id
@@ -438,7 +460,9 @@ def test_default_backend_falls_back_without_openvino(monkeypatch):
     monkeypatch.delenv("INSIGHT_EMBEDDING_BACKEND", raising=False)
     monkeypatch.setattr(encoder, "openvino_available", lambda: False)
     assert encoder.resolve_backend() == encoder.FALLBACK_BACKEND == "onnx"
-    assert encoder.resolve_backend("openvino-int8") == "openvino-int8"  # explicit: kept, and loading says what to install
+    assert (
+        encoder.resolve_backend("openvino-int8") == "openvino-int8"
+    )  # explicit: kept, and loading says what to install
     monkeypatch.setattr(encoder, "openvino_available", lambda: True)
     assert encoder.resolve_backend() == encoder.DEFAULT_BACKEND
     monkeypatch.setenv("INSIGHT_EMBEDDING_BACKEND", "torch")

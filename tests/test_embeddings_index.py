@@ -1,4 +1,5 @@
 """FAISS similarity index: exact and HNSW search, neighbours, atomic save/load, corrupt directories."""
+
 from __future__ import annotations
 
 import json
@@ -194,7 +195,9 @@ def test_hnsw_pca_reranks_exactly_saves_and_loads(tmp_path):
     rng = np.random.default_rng(5)
     latent = rng.normal(size=(30, 8))
     z = latent[rng.integers(0, 30, 3000)] + rng.normal(scale=0.3, size=(3000, 8))
-    x = (z @ rng.normal(size=(8, 64)) + rng.normal(scale=0.05, size=(3000, 64))).astype(np.float32)  # low-rank, like customer vectors
+    x = (z @ rng.normal(size=(8, 64)) + rng.normal(scale=0.05, size=(3000, 64))).astype(
+        np.float32
+    )  # low-rank, like customer vectors
     ids = [f"c{i}" for i in range(len(x))]
     exact = SimilarityIndex.build(ids, x, kind="flat")
     pca = SimilarityIndex.build(ids, x, kind="hnsw-pca", pca_dim=16, ef_search=64)

@@ -1,4 +1,5 @@
 """Per-key pooling, recency weights and the PCA text reducer."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -83,7 +84,9 @@ def test_recency_weights():
 def X():
     rng = np.random.default_rng(0)
     # Low-rank structure plus noise, like pooled sentence vectors.
-    return (rng.standard_normal((200, 5)) @ rng.standard_normal((5, 32)) + 0.05 * rng.standard_normal((200, 32))).astype(np.float32)
+    return (
+        rng.standard_normal((200, 5)) @ rng.standard_normal((5, 32)) + 0.05 * rng.standard_normal((200, 32))
+    ).astype(np.float32)
 
 
 def test_reducer_matches_sklearn_pca(X):

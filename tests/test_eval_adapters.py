@@ -7,6 +7,7 @@ with the rows that break naive adapters (a cancellation after the cutoff repeati
 reviews answered after the cutoff of orders before it, orders delivered after the cutoff, customers
 first seen after it), and is cut the way the raw data would have stood at the cutoff.
 """
+
 import gzip
 import os
 import zipfile
@@ -34,11 +35,18 @@ def assert_point_in_time(load, full_input, cut_input, cutoff):
         assert list(got_t.columns) == list(want_t.columns), name
         assert dict(got_t.dtypes) == dict(want_t.dtypes), name
         order = list(got_t.columns)
-        pd.testing.assert_frame_equal(got_t.sort_values(order, kind="mergesort").reset_index(drop=True),
-                                      want_t.sort_values(order, kind="mergesort").reset_index(drop=True), check_exact=True, obj=name)
+        pd.testing.assert_frame_equal(
+            got_t.sort_values(order, kind="mergesort").reset_index(drop=True),
+            want_t.sort_values(order, kind="mergesort").reset_index(drop=True),
+            check_exact=True,
+            obj=name,
+        )
     # not vacuous: the full data goes on after the cutoff, and the cut keeps rows before it
-    after = [n for n, c in (("orders", "order_ts"), ("reviews", "review_ts"), ("events", "event_ts"))
-             if len(full.loaded.tables[n]) and (full.loaded.tables[n][c] > cutoff).any()]
+    after = [
+        n
+        for n, c in (("orders", "order_ts"), ("reviews", "review_ts"), ("events", "event_ts"))
+        if len(full.loaded.tables[n]) and (full.loaded.tables[n][c] > cutoff).any()
+    ]
     assert "orders" in after and len(cut.loaded.tables["orders"]) > 0
     return full, cut
 
@@ -47,9 +55,16 @@ def assert_point_in_time(load, full_input, cut_input, cutoff):
 
 
 def _write_cdnow(path, lines=None):
-    lines = lines or ["customer_id date number_of_cds dollar_value",
-                      " 00001 19970101 1 11.77", " 00002 19970112 1 12.00", " 00002 19970112 5 77.00",
-                      " 00003 19970102 2 20.76", " 00003 19970330 2 20.76", " 00004 1997XX01 1 5.00", " 00005 19970105 1 -3.00"]
+    lines = lines or [
+        "customer_id date number_of_cds dollar_value",
+        " 00001 19970101 1 11.77",
+        " 00002 19970112 1 12.00",
+        " 00002 19970112 5 77.00",
+        " 00003 19970102 2 20.76",
+        " 00003 19970330 2 20.76",
+        " 00004 1997XX01 1 5.00",
+        " 00005 19970105 1 -3.00",
+    ]
     with gzip.open(path, "wt") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -75,11 +90,17 @@ def test_cdnow_from_zip(tmp_path):
     assert len(load_cdnow(tmp_path / "cdnow.zip").loaded.tables["orders"]) == 5
 
 
-CDNOW_PIT = ["customer_id date number_of_cds dollar_value",
-             " 00001 19970101 1 11.77", " 00001 19970301 2 25.00",  # before and after the cutoff
-             " 00002 19970112 1 12.00", " 00002 19970112 5 77.00",  # two orders on one day
-             " 00003 19970220 2 20.76",  # first seen after the cutoff
-             " 00004 1997XX01 1 5.00", " 00005 19970105 1 -3.00", " 00005 19970210 1 4.00"]
+CDNOW_PIT = [
+    "customer_id date number_of_cds dollar_value",
+    " 00001 19970101 1 11.77",
+    " 00001 19970301 2 25.00",  # before and after the cutoff
+    " 00002 19970112 1 12.00",
+    " 00002 19970112 5 77.00",  # two orders on one day
+    " 00003 19970220 2 20.76",  # first seen after the cutoff
+    " 00004 1997XX01 1 5.00",
+    " 00005 19970105 1 -3.00",
+    " 00005 19970210 1 4.00",
+]
 
 
 def test_cdnow_point_in_time(tmp_path):
@@ -88,7 +109,9 @@ def test_cdnow_point_in_time(tmp_path):
     keep = [ln for ln in CDNOW_PIT[1:] if not ln.split()[1].isdigit() or ln.split()[1] <= "19970215"]
     _write_cdnow(tmp_path / "cut.txt.gz", CDNOW_PIT[:1] + keep)
     full, cut = assert_point_in_time(load_cdnow, tmp_path / "full.txt.gz", tmp_path / "cut.txt.gz", cutoff)
-    assert "00003" in set(full.loaded.tables["customers"]["customer_id"]) - set(cut.loaded.tables["customers"]["customer_id"])
+    assert "00003" in set(full.loaded.tables["customers"]["customer_id"]) - set(
+        cut.loaded.tables["customers"]["customer_id"]
+    )
 
 
 # --------------------------------------------------------------------------- Olist
@@ -98,46 +121,136 @@ OLIST_TS = ["order_approved_at", "order_delivered_carrier_date", "order_delivere
 
 def _olist_tables():
     """The Kaggle tables (names without suffix) of a few customers, with the rows that trip adapters up."""
-    customers = pd.DataFrame({
-        "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6", "c7"],
-        "customer_unique_id": ["U1", "U1", "U2", "U3", "U3", "U4", "U5"],
-        "customer_zip_code_prefix": ["1000", "2000", "2000", "3000", "3000", "4000", "5000"], "customer_city": list("aabccde"),
-        "customer_state": ["SP", "RJ", "RJ", "MG", "MG", "BA", "PR"]})  # U1 moved from SP to RJ for their second order
-    orders = pd.DataFrame({
-        "order_id": ["o1", "o2", "o3", "o4", "o5", "o6", "o7"], "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6", "c7"],
-        "order_status": ["delivered", "delivered", "canceled", "unavailable", "delivered", "delivered", "shipped"],
-        "order_purchase_timestamp": ["2017-01-05 10:00:00", "2017-06-01 12:00:00", "2017-02-01 09:00:00", "2017-03-01 09:00:00",
-                                     "not a date", "2017-03-30 10:00:00", "2017-05-01 08:00:00"],
-        # o6: bought before the 2017-03-31 cutoff, shipped and delivered after it
-        "order_approved_at": ["2017-01-05 11:00:00", "2017-06-01 13:00:00", None, "2017-03-01 10:00:00", None, "2017-03-30 11:00:00", "2017-05-01 09:00:00"],
-        "order_delivered_carrier_date": ["2017-01-06 10:00:00", "2017-06-02 10:00:00", None, None, None, "2017-04-02 10:00:00", "2017-05-03 10:00:00"],
-        "order_delivered_customer_date": ["2017-01-12 10:00:00", "2017-06-08 10:00:00", None, None, None, "2017-04-08 10:00:00", None],
-        "order_estimated_delivery_date": ["2017-01-20 00:00:00", "2017-06-20 00:00:00", "2017-02-20 00:00:00", "2017-03-20 00:00:00",
-                                          "2017-03-20 00:00:00", "2017-04-15 00:00:00", "2017-05-20 00:00:00"]})
-    items = pd.DataFrame({
-        "order_id": ["o1", "o1", "o2", "o3", "o4", "o5", "o6", "o7"], "order_item_id": ["1", "2", "1", "1", "1", "1", "1", "1"],
-        "product_id": ["p1", "p2", "p1", "p3", "p9", "p1", "p2", "p1"], "seller_id": ["s"] * 8, "shipping_limit_date": ["2017-01-10"] * 8,
-        "price": ["10", "20", "10", "30", "40", "10", "50", "10"], "freight_value": ["1", "2", "1", "3", "4", "1", "5", "1"]})
-    payments = pd.DataFrame({
-        "order_id": ["o1", "o1", "o3", "o4", "o5", "o6", "o7"], "payment_sequential": ["1", "2", "1", "1", "1", "1", "1"],
-        "payment_type": ["credit_card", "voucher", "boleto", "boleto", "boleto", "credit_card", "boleto"],
-        "payment_installments": ["1"] * 7, "payment_value": ["25.5", "7.5", "33", "44", "11", "55", "11"]})  # o2 has no payment row
-    reviews = pd.DataFrame({
-        "review_id": ["r1", "r2", "r3", "r1", "r6", "r7"], "order_id": ["o1", "o2", "o3", "o4", "o6", "o99"],
-        "review_score": ["5", "4", "1", "9", "2", "3"],
-        "review_comment_title": ["Ótimo", None, None, None, None, None],
-        "review_comment_message": ["Chegou\r\nrápido", None, "Não chegou", "texto", "Demorou", "órfão"],
-        # r6: survey sent on the cutoff day, answered after it
-        "review_creation_date": ["2017-01-12 00:00:00", "2017-06-10 00:00:00", "2017-02-10 00:00:00", "2017-03-10 00:00:00",
-                                 "2017-03-31 00:00:00", "2017-03-01 00:00:00"],
-        "review_answer_timestamp": ["2017-01-13 10:00:00", "2017-06-11 10:00:00", "2017-02-12 10:00:00", "2017-03-11 10:00:00",
-                                    "2017-04-01 09:00:00", "2017-03-02 10:00:00"]})
-    products = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "product_category_name": ["beleza_saude", "cama_mesa_banho", None],
-                             "product_name_lenght": ["1"] * 3})
-    trans = pd.DataFrame({"product_category_name": ["beleza_saude", "cama_mesa_banho"], "product_category_name_english": ["health_beauty", "bed_bath_table"]})
-    return {"olist_customers_dataset": customers, "olist_orders_dataset": orders, "olist_order_items_dataset": items,
-            "olist_order_payments_dataset": payments, "olist_order_reviews_dataset": reviews, "olist_products_dataset": products,
-            "product_category_name_translation": trans}
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6", "c7"],
+            "customer_unique_id": ["U1", "U1", "U2", "U3", "U3", "U4", "U5"],
+            "customer_zip_code_prefix": ["1000", "2000", "2000", "3000", "3000", "4000", "5000"],
+            "customer_city": list("aabccde"),
+            "customer_state": ["SP", "RJ", "RJ", "MG", "MG", "BA", "PR"],
+        }
+    )  # U1 moved from SP to RJ for their second order
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4", "o5", "o6", "o7"],
+            "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6", "c7"],
+            "order_status": ["delivered", "delivered", "canceled", "unavailable", "delivered", "delivered", "shipped"],
+            "order_purchase_timestamp": [
+                "2017-01-05 10:00:00",
+                "2017-06-01 12:00:00",
+                "2017-02-01 09:00:00",
+                "2017-03-01 09:00:00",
+                "not a date",
+                "2017-03-30 10:00:00",
+                "2017-05-01 08:00:00",
+            ],
+            # o6: bought before the 2017-03-31 cutoff, shipped and delivered after it
+            "order_approved_at": [
+                "2017-01-05 11:00:00",
+                "2017-06-01 13:00:00",
+                None,
+                "2017-03-01 10:00:00",
+                None,
+                "2017-03-30 11:00:00",
+                "2017-05-01 09:00:00",
+            ],
+            "order_delivered_carrier_date": [
+                "2017-01-06 10:00:00",
+                "2017-06-02 10:00:00",
+                None,
+                None,
+                None,
+                "2017-04-02 10:00:00",
+                "2017-05-03 10:00:00",
+            ],
+            "order_delivered_customer_date": [
+                "2017-01-12 10:00:00",
+                "2017-06-08 10:00:00",
+                None,
+                None,
+                None,
+                "2017-04-08 10:00:00",
+                None,
+            ],
+            "order_estimated_delivery_date": [
+                "2017-01-20 00:00:00",
+                "2017-06-20 00:00:00",
+                "2017-02-20 00:00:00",
+                "2017-03-20 00:00:00",
+                "2017-03-20 00:00:00",
+                "2017-04-15 00:00:00",
+                "2017-05-20 00:00:00",
+            ],
+        }
+    )
+    items = pd.DataFrame(
+        {
+            "order_id": ["o1", "o1", "o2", "o3", "o4", "o5", "o6", "o7"],
+            "order_item_id": ["1", "2", "1", "1", "1", "1", "1", "1"],
+            "product_id": ["p1", "p2", "p1", "p3", "p9", "p1", "p2", "p1"],
+            "seller_id": ["s"] * 8,
+            "shipping_limit_date": ["2017-01-10"] * 8,
+            "price": ["10", "20", "10", "30", "40", "10", "50", "10"],
+            "freight_value": ["1", "2", "1", "3", "4", "1", "5", "1"],
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "order_id": ["o1", "o1", "o3", "o4", "o5", "o6", "o7"],
+            "payment_sequential": ["1", "2", "1", "1", "1", "1", "1"],
+            "payment_type": ["credit_card", "voucher", "boleto", "boleto", "boleto", "credit_card", "boleto"],
+            "payment_installments": ["1"] * 7,
+            "payment_value": ["25.5", "7.5", "33", "44", "11", "55", "11"],
+        }
+    )  # o2 has no payment row
+    reviews = pd.DataFrame(
+        {
+            "review_id": ["r1", "r2", "r3", "r1", "r6", "r7"],
+            "order_id": ["o1", "o2", "o3", "o4", "o6", "o99"],
+            "review_score": ["5", "4", "1", "9", "2", "3"],
+            "review_comment_title": ["Ótimo", None, None, None, None, None],
+            "review_comment_message": ["Chegou\r\nrápido", None, "Não chegou", "texto", "Demorou", "órfão"],
+            # r6: survey sent on the cutoff day, answered after it
+            "review_creation_date": [
+                "2017-01-12 00:00:00",
+                "2017-06-10 00:00:00",
+                "2017-02-10 00:00:00",
+                "2017-03-10 00:00:00",
+                "2017-03-31 00:00:00",
+                "2017-03-01 00:00:00",
+            ],
+            "review_answer_timestamp": [
+                "2017-01-13 10:00:00",
+                "2017-06-11 10:00:00",
+                "2017-02-12 10:00:00",
+                "2017-03-11 10:00:00",
+                "2017-04-01 09:00:00",
+                "2017-03-02 10:00:00",
+            ],
+        }
+    )
+    products = pd.DataFrame(
+        {
+            "product_id": ["p1", "p2", "p3"],
+            "product_category_name": ["beleza_saude", "cama_mesa_banho", None],
+            "product_name_lenght": ["1"] * 3,
+        }
+    )
+    trans = pd.DataFrame(
+        {
+            "product_category_name": ["beleza_saude", "cama_mesa_banho"],
+            "product_category_name_english": ["health_beauty", "bed_bath_table"],
+        }
+    )
+    return {
+        "olist_customers_dataset": customers,
+        "olist_orders_dataset": orders,
+        "olist_order_items_dataset": items,
+        "olist_order_payments_dataset": payments,
+        "olist_order_reviews_dataset": reviews,
+        "olist_products_dataset": products,
+        "product_category_name_translation": trans,
+    }
 
 
 def _olist_at(tables, cutoff):
@@ -159,8 +272,9 @@ def _olist_at(tables, cutoff):
     for c in OLIST_TS:
         o.loc[~known[c], c] = None
     progressing = ~o["order_status"].isin(["canceled", "unavailable"]) & o["order_delivered_customer_date"].isna()
-    o.loc[progressing, "order_status"] = np.where(known["order_delivered_carrier_date"], "shipped",
-                                                  np.where(known["order_approved_at"], "approved", "created"))[progressing.to_numpy()]
+    o.loc[progressing, "order_status"] = np.where(
+        known["order_delivered_carrier_date"], "shipped", np.where(known["order_approved_at"], "approved", "created")
+    )[progressing.to_numpy()]
     t[okey] = o
     r = t[rkey]
     t[rkey] = r[~r["order_id"].isin(gone) & (pd.to_datetime(r["review_answer_timestamp"]) <= cutoff)]
@@ -168,7 +282,9 @@ def _olist_at(tables, cutoff):
         if k in t:
             t[k] = t[k][~t[k]["order_id"].isin(gone)]
     gone_cust = set(tables[okey].loc[tables[okey]["order_id"].isin(gone), "customer_id"])
-    t["olist_customers_dataset"] = t["olist_customers_dataset"][~t["olist_customers_dataset"]["customer_id"].isin(gone_cust)]
+    t["olist_customers_dataset"] = t["olist_customers_dataset"][
+        ~t["olist_customers_dataset"]["customer_id"].isin(gone_cust)
+    ]
     return t
 
 
@@ -183,20 +299,28 @@ def _check_olist(ds):
     t = ds.loaded.tables
     c = t["customers"].set_index("customer_id")
     assert set(c.index) == {"U1", "U2", "U3", "U4", "U5"}  # keyed by customer_unique_id
-    assert c.loc["U1", "state"] == "SP" and str(c.loc["U1", "signup_ts"]) == "2017-01-05 10:00:00+00:00"  # their first order
-    assert str(c.loc["U3", "signup_ts"]) == "2017-03-01 09:00:00+00:00"  # the order without a readable date does not count
+    assert (
+        c.loc["U1", "state"] == "SP" and str(c.loc["U1", "signup_ts"]) == "2017-01-05 10:00:00+00:00"
+    )  # their first order
+    assert (
+        str(c.loc["U3", "signup_ts"]) == "2017-03-01 09:00:00+00:00"
+    )  # the order without a readable date does not count
     o = t["orders"].set_index("order_id")
     assert list(o.loc[["o1", "o2"], "customer_id"]) == ["U1", "U1"]
     assert o.loc["o1", "amount"] == pytest.approx(33.0)  # both payments (card + voucher)
     assert o.loc["o2", "amount"] == pytest.approx(11.0)  # no payment: items + freight
     assert o.loc["o3", "status"] == "canceled" and o.loc["o4", "status"] == "canceled"  # unavailable: not delivered
-    assert set(o.loc[["o1", "o6", "o7"], "status"]) == {"completed"}  # delivered or shipped: what happened after the purchase is not on the row
+    assert set(o.loc[["o1", "o6", "o7"], "status"]) == {
+        "completed"
+    }  # delivered or shipped: what happened after the purchase is not on the row
     assert o.loc["o1", "n_items"] == 2 and o.loc["o1", "category"] in ("health beauty", "bed bath table")
     assert ds.reject_reasons()["orders"] == {"unparseable order_ts": 1}
     r = t["reviews"].set_index("order_id")
     assert r.loc["o1", "text"] == "Ótimo. Chegou rápido" and r.loc["o1", "customer_id"] == "U1"
     assert str(r.loc["o1", "review_ts"]) == "2017-01-13 10:00:00+00:00"  # when the customer answered
-    assert "o2" not in r.index and "o99" not in r.index  # rating only / order not kept: left out before validation, counted
+    assert (
+        "o2" not in r.index and "o99" not in r.index
+    )  # rating only / order not kept: left out before validation, counted
     assert ds.dropped["reviews without a title or message (rating only)"] == 1
     assert ds.dropped["reviews of orders not kept (or of unknown customers)"] >= 1
     assert ds.reject_reasons()["reviews"] == {"rating outside 1-5": 1}  # review_id r1 reused: kept distinct per order
@@ -234,39 +358,126 @@ def _olist_union_tables():
     full tables that no sample holds.
     """
     k = _olist_tables()
-    orders = pd.concat([k["olist_orders_dataset"], pd.DataFrame({
-        "order_id": ["o10"], "customer_id": ["c10"], "order_status": ["delivered"], "order_purchase_timestamp": ["2017-02-02 10:00:00"],
-        "order_approved_at": [None], "order_delivered_carrier_date": [None], "order_delivered_customer_date": [None],
-        "order_estimated_delivery_date": ["2017-02-20 00:00:00"]})], ignore_index=True).sort_values("order_id")
-    reviews = pd.concat([k["olist_order_reviews_dataset"], pd.DataFrame({
-        "review_id": ["r10"], "order_id": ["o10"], "review_score": ["5"], "review_comment_title": [None],
-        "review_comment_message": ["bom"], "review_creation_date": ["2017-02-10 00:00:00"],
-        "review_answer_timestamp": ["2017-02-11 00:00:00"]})], ignore_index=True)
-    cust = pd.concat([k["olist_customers_dataset"], pd.DataFrame({
-        "customer_id": ["c10", "c11", "c99"], "customer_unique_id": ["U6", "U6", "U99"], "customer_zip_code_prefix": ["6000"] * 3,
-        "customer_city": ["f"] * 3, "customer_state": ["SC"] * 3})], ignore_index=True)
-    items = pd.concat([k["olist_order_items_dataset"], pd.DataFrame({
-        "order_id": ["o10", "o11", "o99"], "order_item_id": ["1"] * 3, "product_id": ["p2"] * 3, "seller_id": ["s"] * 3,
-        "shipping_limit_date": ["2017-01-10"] * 3, "price": ["70"] * 3, "freight_value": ["7"] * 3})], ignore_index=True)
-    pays = pd.concat([k["olist_order_payments_dataset"], pd.DataFrame({
-        "order_id": ["o10", "o11", "o99"], "payment_sequential": ["1"] * 3, "payment_type": ["boleto"] * 3,
-        "payment_installments": ["1"] * 3, "payment_value": ["77"] * 3})], ignore_index=True)
+    orders = pd.concat(
+        [
+            k["olist_orders_dataset"],
+            pd.DataFrame(
+                {
+                    "order_id": ["o10"],
+                    "customer_id": ["c10"],
+                    "order_status": ["delivered"],
+                    "order_purchase_timestamp": ["2017-02-02 10:00:00"],
+                    "order_approved_at": [None],
+                    "order_delivered_carrier_date": [None],
+                    "order_delivered_customer_date": [None],
+                    "order_estimated_delivery_date": ["2017-02-20 00:00:00"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).sort_values("order_id")
+    reviews = pd.concat(
+        [
+            k["olist_order_reviews_dataset"],
+            pd.DataFrame(
+                {
+                    "review_id": ["r10"],
+                    "order_id": ["o10"],
+                    "review_score": ["5"],
+                    "review_comment_title": [None],
+                    "review_comment_message": ["bom"],
+                    "review_creation_date": ["2017-02-10 00:00:00"],
+                    "review_answer_timestamp": ["2017-02-11 00:00:00"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    cust = pd.concat(
+        [
+            k["olist_customers_dataset"],
+            pd.DataFrame(
+                {
+                    "customer_id": ["c10", "c11", "c99"],
+                    "customer_unique_id": ["U6", "U6", "U99"],
+                    "customer_zip_code_prefix": ["6000"] * 3,
+                    "customer_city": ["f"] * 3,
+                    "customer_state": ["SC"] * 3,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    items = pd.concat(
+        [
+            k["olist_order_items_dataset"],
+            pd.DataFrame(
+                {
+                    "order_id": ["o10", "o11", "o99"],
+                    "order_item_id": ["1"] * 3,
+                    "product_id": ["p2"] * 3,
+                    "seller_id": ["s"] * 3,
+                    "shipping_limit_date": ["2017-01-10"] * 3,
+                    "price": ["70"] * 3,
+                    "freight_value": ["7"] * 3,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    pays = pd.concat(
+        [
+            k["olist_order_payments_dataset"],
+            pd.DataFrame(
+                {
+                    "order_id": ["o10", "o11", "o99"],
+                    "payment_sequential": ["1"] * 3,
+                    "payment_type": ["boleto"] * 3,
+                    "payment_installments": ["1"] * 3,
+                    "payment_value": ["77"] * 3,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     unique = dict(zip(cust["customer_id"], cust["customer_unique_id"]))
     u = orders["customer_id"].map(unique)
-    manifest = pd.DataFrame({"order_id": orders["order_id"], "in_dhipin": "1", "in_cabg": "0", "customer_unique_id": u,
-                             "customer_orders_total": u.map(cust.groupby("customer_unique_id").size()).astype(str),
-                             "customer_orders_in_union": u.map(u.value_counts()).astype(str)})
-    manifest["whole_customer"] = (manifest["customer_orders_total"] == manifest["customer_orders_in_union"]).astype(int).astype(str)
-    return {"olist_orders_union": orders, "olist_order_reviews_union": reviews, "orders_source_manifest": manifest,
-            "olist_customers_dataset": cust, "olist_order_items_dataset": items, "olist_order_payments_dataset": pays,
-            "olist_products_dataset": k["olist_products_dataset"], "product_category_name_translation": k["product_category_name_translation"]}
+    manifest = pd.DataFrame(
+        {
+            "order_id": orders["order_id"],
+            "in_dhipin": "1",
+            "in_cabg": "0",
+            "customer_unique_id": u,
+            "customer_orders_total": u.map(cust.groupby("customer_unique_id").size()).astype(str),
+            "customer_orders_in_union": u.map(u.value_counts()).astype(str),
+        }
+    )
+    manifest["whole_customer"] = (
+        (manifest["customer_orders_total"] == manifest["customer_orders_in_union"]).astype(int).astype(str)
+    )
+    return {
+        "olist_orders_union": orders,
+        "olist_order_reviews_union": reviews,
+        "orders_source_manifest": manifest,
+        "olist_customers_dataset": cust,
+        "olist_order_items_dataset": items,
+        "olist_order_payments_dataset": pays,
+        "olist_products_dataset": k["olist_products_dataset"],
+        "product_category_name_translation": k["product_category_name_translation"],
+    }
 
 
 def _write_union(base, tables, with_subset=True):
-    """The shared folder's layout: union/, full_reference_tables/, products and translation at the top (and the old subset)."""
-    where = {"olist_orders_union": "union", "olist_order_reviews_union": "union", "orders_source_manifest": "union",
-             "olist_customers_dataset": "full_reference_tables", "olist_order_items_dataset": "full_reference_tables",
-             "olist_order_payments_dataset": "full_reference_tables"}
+    """The shared folder's layout: union/, full_reference_tables/, products and translation at the top (and the old
+    subset)."""
+    where = {
+        "olist_orders_union": "union",
+        "olist_order_reviews_union": "union",
+        "orders_source_manifest": "union",
+        "olist_customers_dataset": "full_reference_tables",
+        "olist_order_items_dataset": "full_reference_tables",
+        "olist_order_payments_dataset": "full_reference_tables",
+    }
     for name, df in tables.items():
         d = base / where.get(name, "")
         d.mkdir(parents=True, exist_ok=True)
@@ -275,8 +486,17 @@ def _write_union(base, tables, with_subset=True):
         k = _olist_tables()
         keep = {"o1", "o2", "o3"}
         sub = {n: (df[df["order_id"].isin(keep)] if "order_id" in df else df) for n, df in k.items()}
-        sub["olist_customers_dataset"] = k["olist_customers_dataset"][k["olist_customers_dataset"]["customer_id"].isin(["c1", "c2", "c3"])]
-        _write_kaggle(base, {n: df for n, df in sub.items() if n not in ("olist_products_dataset", "product_category_name_translation")})
+        sub["olist_customers_dataset"] = k["olist_customers_dataset"][
+            k["olist_customers_dataset"]["customer_id"].isin(["c1", "c2", "c3"])
+        ]
+        _write_kaggle(
+            base,
+            {
+                n: df
+                for n, df in sub.items()
+                if n not in ("olist_products_dataset", "product_category_name_translation")
+            },
+        )
     return base
 
 
@@ -284,10 +504,16 @@ def test_olist_union_is_the_default_and_keeps_whole_customers(tmp_path):
     base = _write_union(tmp_path / "olist", _olist_union_tables())
     ds = load_olist(base)
     _check_olist(ds)  # the same customers as the Kaggle layout: U6 (one of two orders sampled) and c99 are left out
-    assert "o10" not in set(ds.loaded.tables["orders"]["order_id"]) and "U6" not in set(ds.loaded.tables["customers"]["customer_id"])
+    assert "o10" not in set(ds.loaded.tables["orders"]["order_id"]) and "U6" not in set(
+        ds.loaded.tables["customers"]["customer_id"]
+    )
     assert ds.dropped["orders of 1 customers with orders missing from the union (whole_customer 0)"] == 1
     assert ds.dropped["reviews of orders not kept (or of unknown customers)"] == 2  # o10's and o99's
-    assert "union" in ds.source and ds.notes[0].startswith("Data: the union") and "5 customers with 6 orders; 1 (20.00%) have 2 or more orders" in ds.notes[0]
+    assert (
+        "union" in ds.source
+        and ds.notes[0].startswith("Data: the union")
+        and "5 customers with 6 orders; 1 (20.00%) have 2 or more orders" in ds.notes[0]
+    )
     assert ds.summary()["adapter_dropped"] == ds.dropped
     # the union folder itself, and load_dataset with the folder above, read the same
     pd.testing.assert_frame_equal(load_olist(base / "union").loaded.tables["orders"], ds.loaded.tables["orders"])
@@ -301,7 +527,9 @@ def test_olist_union_is_the_default_and_keeps_whole_customers(tmp_path):
 
 def test_olist_union_needs_the_full_reference_tables(tmp_path):
     t = _olist_union_tables()
-    base = _write_union(tmp_path, {k: v for k, v in t.items() if k != "olist_order_payments_dataset"}, with_subset=False)
+    base = _write_union(
+        tmp_path, {k: v for k, v in t.items() if k != "olist_order_payments_dataset"}, with_subset=False
+    )
     with pytest.raises(DataError, match="olist_order_payments_dataset"):
         load_olist(base)
     (base / "full_reference_tables").rename(base / "elsewhere")
@@ -313,29 +541,66 @@ def test_olist_union_needs_the_full_reference_tables(tmp_path):
 def test_olist_point_in_time(tmp_path, layout):
     cutoff = parse_cutoff("2017-03-31", None)
     build, write = (_olist_tables, _write_kaggle) if layout == "kaggle" else (_olist_union_tables, _write_union)
-    full_dir, cut_dir = write(tmp_path / "full", build()), write(tmp_path / "cut", _olist_at(build(), cutoff.tz_localize(None)))
+    full_dir, cut_dir = (
+        write(tmp_path / "full", build()),
+        write(tmp_path / "cut", _olist_at(build(), cutoff.tz_localize(None))),
+    )
     full, cut = assert_point_in_time(load_olist, full_dir, cut_dir, cutoff)
     o = cut.loaded.tables["orders"].set_index("order_id")
     assert o.loc["o6", "status"] == "completed"  # delivered after the cutoff: the same row before and after
-    assert "o6" in set(full.loaded.tables["reviews"]["order_id"]) - set(cut.loaded.tables["reviews"]["order_id"])  # answered after
-    assert {"U1", "U5"} <= set(full.loaded.tables["customers"]["customer_id"]) and "U5" not in set(cut.loaded.tables["customers"]["customer_id"])
+    assert "o6" in set(full.loaded.tables["reviews"]["order_id"]) - set(
+        cut.loaded.tables["reviews"]["order_id"]
+    )  # answered after
+    assert {"U1", "U5"} <= set(full.loaded.tables["customers"]["customer_id"]) and "U5" not in set(
+        cut.loaded.tables["customers"]["customer_id"]
+    )
 
 
 # --------------------------------------------------------------------------- Online Retail
 
 
 def _retail_frame():
-    return pd.DataFrame({
-        "InvoiceNo": ["536365", "536365", "536366", "C536367", "536368", "536369", "536370", "C536371"],
-        "StockCode": ["85123A", "71053", "22633", "85123A", "22000", "21000", "23843", "23843"],
-        "Description": ["WHITE HANGING HEART T-LIGHT HOLDER", "WHITE METAL LANTERN", "nan", "WHITE HANGING HEART T-LIGHT HOLDER",
-                        "RED MUG", "BLUE MUG", "PAPER CRAFT , LITTLE BIRDIE", "PAPER CRAFT , LITTLE BIRDIE"],
-        "Quantity": [6, 2, 3, -2, 4, 1, 80995, -80995],
-        "InvoiceDate": pd.to_datetime(["2010-12-01 08:26", "2010-12-01 08:26", "2010-12-02 09:00", "2010-12-03 10:00", "2010-12-04 11:00",
-                                       "2010-12-05 12:00", "2010-12-06 09:15", "2010-12-06 09:27"]),
-        "UnitPrice": [2.55, 3.39, 1.0, 2.55, 1.5, 2.0, 2.08, 2.08],
-        "CustomerID": [17850.0, 17850.0, 13047.0, 17850.0, None, 13047.0, 16446.0, 16446.0],
-        "Country": ["United Kingdom", "United Kingdom", "France", "United Kingdom", "United Kingdom", "France", "United Kingdom", "United Kingdom"]})
+    return pd.DataFrame(
+        {
+            "InvoiceNo": ["536365", "536365", "536366", "C536367", "536368", "536369", "536370", "C536371"],
+            "StockCode": ["85123A", "71053", "22633", "85123A", "22000", "21000", "23843", "23843"],
+            "Description": [
+                "WHITE HANGING HEART T-LIGHT HOLDER",
+                "WHITE METAL LANTERN",
+                "nan",
+                "WHITE HANGING HEART T-LIGHT HOLDER",
+                "RED MUG",
+                "BLUE MUG",
+                "PAPER CRAFT , LITTLE BIRDIE",
+                "PAPER CRAFT , LITTLE BIRDIE",
+            ],
+            "Quantity": [6, 2, 3, -2, 4, 1, 80995, -80995],
+            "InvoiceDate": pd.to_datetime(
+                [
+                    "2010-12-01 08:26",
+                    "2010-12-01 08:26",
+                    "2010-12-02 09:00",
+                    "2010-12-03 10:00",
+                    "2010-12-04 11:00",
+                    "2010-12-05 12:00",
+                    "2010-12-06 09:15",
+                    "2010-12-06 09:27",
+                ]
+            ),
+            "UnitPrice": [2.55, 3.39, 1.0, 2.55, 1.5, 2.0, 2.08, 2.08],
+            "CustomerID": [17850.0, 17850.0, 13047.0, 17850.0, None, 13047.0, 16446.0, 16446.0],
+            "Country": [
+                "United Kingdom",
+                "United Kingdom",
+                "France",
+                "United Kingdom",
+                "United Kingdom",
+                "France",
+                "United Kingdom",
+                "United Kingdom",
+            ],
+        }
+    )
 
 
 def test_online_retail_adapter(tmp_path):
@@ -344,16 +609,22 @@ def test_online_retail_adapter(tmp_path):
     for src in (tmp_path, tmp_path / "Online Retail.parquet"):
         ds = load_online_retail(src)
         o = ds.loaded.tables["orders"].set_index("order_id")
-        assert o.loc["536365", "amount"] == pytest.approx(6 * 2.55 + 2 * 3.39) and o.loc["536365", "customer_id"] == "17850"
+        assert (
+            o.loc["536365", "amount"] == pytest.approx(6 * 2.55 + 2 * 3.39)
+            and o.loc["536365", "customer_id"] == "17850"
+        )
         assert o.loc["C536367", "status"] == "returned" and o.loc["C536367", "amount"] == pytest.approx(5.10)  # partial
         assert o.loc["536365", "status"] == "completed"
-        # undone line for line: the cancellation is a whole cancellation at its own time, the purchase stays as it happened
+        # undone line for line: the cancellation is a whole cancellation at its own time, the purchase stays as it
+        # happened
         assert o.loc["C536371", "status"] == "canceled" and o.loc["C536371", "amount"] == pytest.approx(168469.60)
         assert o.loc["536370", "status"] == "completed"
         assert any("1 of them repeat an earlier purchase" in n for n in ds.notes)
         assert ds.reject_reasons()["orders"] == {"empty customer_id": 1}  # the guest invoice
         e = ds.loaded.tables["events"]
-        assert len(e) == 4 and "nan" not in set(e["text"])  # cancellation lines are not browsing; "nan" description rejected
+        assert len(e) == 4 and "nan" not in set(
+            e["text"]
+        )  # cancellation lines are not browsing; "nan" description rejected
         assert ds.reject_reasons()["events"] == {"empty text": 1, "empty customer_id": 1}
         assert ds.dropped["cancellation lines (not browsing text)"] == 2
         c = ds.loaded.tables["customers"].set_index("customer_id")
@@ -369,16 +640,29 @@ def _retail_tricky():
     """More invoices around a 2010-12-05 cutoff: customer 12000 (France first, then mostly Germany) buys on 12-04
     in an invoice whose lines span a minute and cancels it line for line on 12-08; 12001 is first seen on 12-07;
     17850's partial return comes before the cutoff."""
-    extra = pd.DataFrame({
-        "InvoiceNo": ["536380", "536380", "C536390", "C536390", "536391", "536391", "536392", "536393"],
-        "StockCode": ["22111", "22112", "22112", "22111", "22111", "22113", "22113", "22111"],
-        "Description": ["MUG A", "MUG B", "MUG B", "MUG A", "MUG A", "MUG C", "MUG C", "MUG A"],
-        "Quantity": [12, 6, -6, -12, 1, 1, 2, 3],
-        "InvoiceDate": pd.to_datetime(["2010-12-04 10:00", "2010-12-04 10:01", "2010-12-08 14:00", "2010-12-08 14:00",
-                                       "2010-12-09 10:00", "2010-12-09 10:00", "2010-12-07 10:00", "2010-12-10 10:00"]),
-        "UnitPrice": [1.25, 2.1, 2.1, 1.25, 1.25, 3.0, 3.0, 1.25],
-        "CustomerID": [12000.0, 12000.0, 12000.0, 12000.0, 12000.0, 12000.0, 12001.0, 12000.0],
-        "Country": ["France", "France", "Germany", "Germany", "Germany", "Germany", "Spain", "Germany"]})
+    extra = pd.DataFrame(
+        {
+            "InvoiceNo": ["536380", "536380", "C536390", "C536390", "536391", "536391", "536392", "536393"],
+            "StockCode": ["22111", "22112", "22112", "22111", "22111", "22113", "22113", "22111"],
+            "Description": ["MUG A", "MUG B", "MUG B", "MUG A", "MUG A", "MUG C", "MUG C", "MUG A"],
+            "Quantity": [12, 6, -6, -12, 1, 1, 2, 3],
+            "InvoiceDate": pd.to_datetime(
+                [
+                    "2010-12-04 10:00",
+                    "2010-12-04 10:01",
+                    "2010-12-08 14:00",
+                    "2010-12-08 14:00",
+                    "2010-12-09 10:00",
+                    "2010-12-09 10:00",
+                    "2010-12-07 10:00",
+                    "2010-12-10 10:00",
+                ]
+            ),
+            "UnitPrice": [1.25, 2.1, 2.1, 1.25, 1.25, 3.0, 3.0, 1.25],
+            "CustomerID": [12000.0, 12000.0, 12000.0, 12000.0, 12000.0, 12000.0, 12001.0, 12000.0],
+            "Country": ["France", "France", "Germany", "Germany", "Germany", "Germany", "Spain", "Germany"],
+        }
+    )
     return pd.concat([_retail_frame(), extra], ignore_index=True)
 
 
@@ -390,9 +674,13 @@ def test_online_retail_point_in_time(tmp_path):
     df[df["InvoiceDate"] <= cutoff.tz_localize(None)].to_parquet(tmp_path / "cut" / "Online Retail.parquet")
     full, cut = assert_point_in_time(load_online_retail, tmp_path / "full", tmp_path / "cut", cutoff)
     fo = full.loaded.tables["orders"].set_index("order_id")
-    assert fo.loc["536380", "status"] == "completed" and fo.loc["C536390", "status"] == "canceled"  # undone after the cutoff
+    assert (
+        fo.loc["536380", "status"] == "completed" and fo.loc["C536390", "status"] == "canceled"
+    )  # undone after the cutoff
     assert str(fo.loc["536380", "order_ts"]) == "2010-12-04 10:01:00+00:00"  # the invoice is complete at its last line
-    assert cut.loaded.tables["orders"].set_index("order_id").loc["536380", "amount"] == pytest.approx(12 * 1.25 + 6 * 2.1)
+    assert cut.loaded.tables["orders"].set_index("order_id").loc["536380", "amount"] == pytest.approx(
+        12 * 1.25 + 6 * 2.1
+    )
     c = full.loaded.tables["customers"].set_index("customer_id")
     assert c.loc["12000", "country"] == "France"  # the country of the first invoice, though later ones say Germany
     assert "12001" in c.index and "12001" not in set(cut.loaded.tables["customers"]["customer_id"])
@@ -465,8 +753,14 @@ def test_default_split_and_short_history():
     from service.tables import validate_tables
 
     days = pd.date_range("2020-01-01", periods=200, freq="D")
-    orders = pd.DataFrame({"order_id": [f"o{i}" for i in range(200)], "customer_id": [f"c{i % 40}" for i in range(200)],
-                           "order_ts": days.strftime("%Y-%m-%d"), "amount": "10"})
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(200)],
+            "customer_id": [f"c{i % 40}" for i in range(200)],
+            "order_ts": days.strftime("%Y-%m-%d"),
+            "amount": "10",
+        }
+    )
     ds = Dataset("x", validate_tables({"orders": orders}), DatasetDefaults(cutoff=None, horizon_days=60), source="mem")
     s = make_split(ds)
     assert s.cutoff.date() == (days[-1] - timedelta(days=60)).date() and s.horizon_days == 60

@@ -1,4 +1,5 @@
 """The evaluation harness end to end: `insight eval` on small data, BG/NBD (PyMC-Marketing MAP) included."""
+
 import gzip
 import json
 
@@ -23,14 +24,31 @@ def synthetic_report(synth_dir, encoder, tmp_path_factory):
     out = tmp_path_factory.mktemp("eval-synthetic")
     # two seeds, no text ablation: every learned fit is a full product training (the ablation is tested with
     # stand-in models in test_eval_harness.py, and runs in the real-data reports)
-    return run_eval(EvalOptions(dataset="synthetic", data=synth_dir, out=out, n_boot=30, seeds=2, ablation=False,
-                                command="insight eval --dataset synthetic (test)"), encoder=encoder)
+    return run_eval(
+        EvalOptions(
+            dataset="synthetic",
+            data=synth_dir,
+            out=out,
+            n_boot=30,
+            seeds=2,
+            ablation=False,
+            command="insight eval --dataset synthetic (test)",
+        ),
+        encoder=encoder,
+    )
 
 
 def test_report_files_and_every_model_side_by_side(synthetic_report):
     r = synthetic_report
     names = {p.name for p in r.out_dir.iterdir()}
-    assert {"report.md", "metrics.json", "lorenz.png", "deciles.png", "calibration.png", "churn_calibration.png"} <= names
+    assert {
+        "report.md",
+        "metrics.json",
+        "lorenz.png",
+        "deciles.png",
+        "calibration.png",
+        "churn_calibration.png",
+    } <= names
     for png in ("lorenz.png", "deciles.png", "calibration.png", "churn_calibration.png"):
         assert (r.out_dir / png).read_bytes()[:8] == PNG
     m = json.loads((r.out_dir / "metrics.json").read_text())
@@ -47,7 +65,9 @@ def test_report_files_and_every_model_side_by_side(synthetic_report):
     assert m["models"]["product"]["value"]["normalized_gini"] > 0.4
     assert m["models"]["bgnbd_gg"]["value"]["normalized_gini"] > 0.3
     v = m["models"]["product"]["value"]
-    assert len(v["per_seed"]["normalized_gini"]) == 2 and v["normalized_gini"] == pytest.approx(np.mean(v["per_seed"]["normalized_gini"]))
+    assert len(v["per_seed"]["normalized_gini"]) == 2 and v["normalized_gini"] == pytest.approx(
+        np.mean(v["per_seed"]["normalized_gini"])
+    )
     churn_labels = set(m["churn"])
     assert {"BG/NBD P(no purchase in horizon)", "Product: XGBoost + text"} <= churn_labels
     assert not any("alive" in label for label in churn_labels)  # 1 - P(alive) ranks one-time buyers backwards
@@ -73,7 +93,9 @@ def test_bgnbd_churn_is_p_no_purchase_not_one_minus_p_alive(synthetic_report):
     o = synthetic_report.result.dataset.loaded.tables["orders"]
     o = o[(o["order_ts"] <= res.split.cutoff) & (o["status"] == "completed")]
     one_timers = (o.groupby("customer_id").size().reindex(res.truth["customer_id"]).fillna(0) == 1).to_numpy()
-    assert one_timers.any() and (churn[one_timers] > 0.05).all()  # 1 - P(alive) would be exactly 0 for every one of them
+    assert (
+        one_timers.any() and (churn[one_timers] > 0.05).all()
+    )  # 1 - P(alive) would be exactly 0 for every one of them
     assert M.churn_scores(res.truth["churn"].to_numpy(), churn)["roc_auc"] > 0.6
     buyers = res.truth["churn"].to_numpy() == 0
     days = run.next_days[0][buyers]
@@ -102,13 +124,33 @@ def test_cli_eval_on_a_cdnow_style_file(synth_dir, tmp_path):
     o = o[o["status"] == "completed"]
     ids = o["customer_id"].str[1:].str.zfill(5)
     lines = ["customer_id date number_of_cds dollar_value"] + [
-        f" {c} {pd.Timestamp(t).strftime('%Y%m%d')} {n} {a:.2f}" for c, t, n, a in zip(ids, o["order_ts"], o["n_items"], o["amount"])]
+        f" {c} {pd.Timestamp(t).strftime('%Y%m%d')} {n} {a:.2f}"
+        for c, t, n, a in zip(ids, o["order_ts"], o["n_items"], o["amount"])
+    ]
     path = tmp_path / "CDNOW_master.txt.gz"
     with gzip.open(path, "wt") as f:
         f.write("\n".join(lines) + "\n")
     out = tmp_path / "report"
-    res = CliRunner().invoke(app, ["eval", "--dataset", "cdnow", "--data", str(path), "--out", str(out), "--cutoff", "2025-06-30",
-                                   "--horizon-days", "120", "--bootstrap", "20", "--seeds", "1"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--dataset",
+            "cdnow",
+            "--data",
+            str(path),
+            "--out",
+            str(out),
+            "--cutoff",
+            "2025-06-30",
+            "--horizon-days",
+            "120",
+            "--bootstrap",
+            "20",
+            "--seeds",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "BG/NBD" in res.output and "normalized" in res.output
     m = json.loads((out / "metrics.json").read_text())
@@ -121,5 +163,7 @@ def test_cli_eval_on_a_cdnow_style_file(synth_dir, tmp_path):
 def test_cli_eval_user_error_has_no_traceback(tmp_path):
     from service.cli import app
 
-    res = CliRunner().invoke(app, ["eval", "--dataset", "olist", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")])
+    res = CliRunner().invoke(
+        app, ["eval", "--dataset", "olist", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]
+    )
     assert res.exit_code == 2 and "does not exist" in res.output and "Traceback" not in res.output

@@ -3,6 +3,7 @@ long horizon, report notes from the split actually run, BG/NBD churn as P(no pur
 
 Fast: small hand-made data and stand-in models (the product's XGBoost is exercised in test_eval_e2e.py).
 """
+
 import json
 from datetime import timedelta
 
@@ -18,7 +19,9 @@ from eval.report import build_metrics, render_markdown
 from service.tables import validate_tables
 
 
-def _dataset(n_customers=400, days=400, seed=0, note="DEFAULT-NOTE-XYZ", horizon=60, spend_share=1.0, text=False) -> Dataset:
+def _dataset(
+    n_customers=400, days=400, seed=0, note="DEFAULT-NOTE-XYZ", horizon=60, spend_share=1.0, text=False
+) -> Dataset:
     """Customers with a personal purchase rate and basket size over ``days`` days (about half keep buying); with
     ``text``, a review and a browsing event per order (so the dataset has both text sources)."""
     rng = np.random.default_rng(seed)
@@ -32,7 +35,13 @@ def _dataset(n_customers=400, days=400, seed=0, note="DEFAULT-NOTE-XYZ", horizon
         t = first
         while t < min(first + life, days):
             if rng.random() < spend_share or t < days - horizon:
-                rows.append((f"c{c}", start + timedelta(days=int(t), hours=int(rng.integers(0, 24))), size * rng.lognormal(0, 0.3)))
+                rows.append(
+                    (
+                        f"c{c}",
+                        start + timedelta(days=int(t), hours=int(rng.integers(0, 24))),
+                        size * rng.lognormal(0, 0.3),
+                    )
+                )
             t += max(1, int(rng.exponential(1 / max(rate, 1e-3))))
     orders = pd.DataFrame(rows, columns=["customer_id", "order_ts", "amount"])
     orders["order_id"] = [f"o{i}" for i in range(len(orders))]
@@ -40,11 +49,26 @@ def _dataset(n_customers=400, days=400, seed=0, note="DEFAULT-NOTE-XYZ", horizon
     orders["amount"] = orders["amount"].round(2).astype(str)
     tables = {"orders": orders}
     if text:
-        tables["reviews"] = pd.DataFrame({"review_id": "r" + orders["order_id"], "customer_id": orders["customer_id"],
-                                          "review_ts": orders["order_ts"], "rating": "4", "text": "fine"})
-        tables["events"] = pd.DataFrame({"customer_id": orders["customer_id"], "event_ts": orders["order_ts"], "event_type": "view",
-                                         "text": "a product"})
-    return Dataset("handmade", validate_tables(tables), DatasetDefaults(cutoff=None, horizon_days=horizon, note=note), source="mem")
+        tables["reviews"] = pd.DataFrame(
+            {
+                "review_id": "r" + orders["order_id"],
+                "customer_id": orders["customer_id"],
+                "review_ts": orders["order_ts"],
+                "rating": "4",
+                "text": "fine",
+            }
+        )
+        tables["events"] = pd.DataFrame(
+            {
+                "customer_id": orders["customer_id"],
+                "event_ts": orders["order_ts"],
+                "event_type": "view",
+                "text": "a product",
+            }
+        )
+    return Dataset(
+        "handmade", validate_tables(tables), DatasetDefaults(cutoff=None, horizon_days=horizon, note=note), source="mem"
+    )
 
 
 class NoisyLearned(Baseline):
@@ -70,7 +94,9 @@ class NoisyLearned(Baseline):
         rng = np.random.default_rng(1000 + self.seed_)
         value = base * np.exp(self.noise * (self.seed_ % 3) * rng.standard_normal(len(base)))
         churn = 1 / (1 + np.exp(np.log1p(value) - 3))
-        return Prediction(value, {self.label: churn}, low=value * 0.2, high=value * 3 + 5, next_days=np.full(len(base), 30.0))
+        return Prediction(
+            value, {self.label: churn}, low=value * 0.2, high=value * 3 + 5, next_days=np.full(len(base), 30.0)
+        )
 
 
 def _models(noise=1.5):
@@ -90,9 +116,15 @@ def test_bootstrap_draws_seeds_so_seed_variance_widens_the_interval():
     n = 1500
     actual = rng.exponential(10, n) * (rng.random(n) < 0.4)
     base = actual + rng.normal(0, 8, n)
-    seeds = np.stack([base * np.exp(rng.normal(0, s, n)) for s in (0.1, 0.3, 1.0, 2.0, 0.5)])  # refits that differ a lot
-    with_seeds = M.bootstrap(actual, {"learned": seeds, "base": base}, differences={"d": ("learned", "base")}, n_boot=150, seed=1)
-    one_seed = M.bootstrap(actual, {"learned": seeds[0], "base": base}, differences={"d": ("learned", "base")}, n_boot=150, seed=1)
+    seeds = np.stack(
+        [base * np.exp(rng.normal(0, s, n)) for s in (0.1, 0.3, 1.0, 2.0, 0.5)]
+    )  # refits that differ a lot
+    with_seeds = M.bootstrap(
+        actual, {"learned": seeds, "base": base}, differences={"d": ("learned", "base")}, n_boot=150, seed=1
+    )
+    one_seed = M.bootstrap(
+        actual, {"learned": seeds[0], "base": base}, differences={"d": ("learned", "base")}, n_boot=150, seed=1
+    )
     w = lambda iv: iv.high - iv.low  # noqa: E731
     assert w(with_seeds["differences"]["d"]["normalized_gini"]) > 3 * w(one_seed["differences"]["d"]["normalized_gini"])
     assert with_seeds["seeds"] == {"learned": 5, "base": 1}
@@ -100,7 +132,9 @@ def test_bootstrap_draws_seeds_so_seed_variance_widens_the_interval():
     per_seed = [M.normalized_gini(actual, s) for s in seeds]
     assert with_seeds["models"]["learned"]["normalized_gini"].estimate == pytest.approx(np.mean(per_seed))
     # a 2-d array with one row is the same as the 1-d array (the customer draws do not depend on the seeds)
-    same = M.bootstrap(actual, {"learned": seeds[:1], "base": base}, differences={"d": ("learned", "base")}, n_boot=150, seed=1)
+    same = M.bootstrap(
+        actual, {"learned": seeds[:1], "base": base}, differences={"d": ("learned", "base")}, n_boot=150, seed=1
+    )
     assert same["differences"]["d"]["spearman"].low == one_seed["differences"]["d"]["spearman"].low
 
 
@@ -124,7 +158,10 @@ def test_learned_models_are_refitted_per_seed_and_intervals_include_it(ds):
     assert v["sd"]["normalized_gini"] == pytest.approx(np.std(per_seed, ddof=1))
     assert {"spearman", "mean_predicted", "mean_actual"} <= set(v) and m["models"]["product"]["n_seeds"] == 5
     assert m["models"]["product"]["intervals"]["normalized_gini"]["sd"] == pytest.approx(v["sd"]["normalized_gini"])
-    assert m["models"]["past_spend"]["n_seeds"] == 1 and m["models"]["past_spend"]["value"]["sd"]["normalized_gini"] is None
+    assert (
+        m["models"]["past_spend"]["n_seeds"] == 1
+        and m["models"]["past_spend"]["value"]["sd"]["normalized_gini"] is None
+    )
     text = render_markdown(m)
     assert f"{v['normalized_gini']:.3f} ± {v['sd']['normalized_gini']:.3f}" in text
     # figures of the optional outputs: interval coverage and next-order MAE
@@ -133,7 +170,9 @@ def test_learned_models_are_refitted_per_seed_and_intervals_include_it(ds):
 
 
 def test_rolling_cutoffs_compare_the_product_with_seeds(ds):
-    res = run_backtest(ds, BacktestOptions(seeds=2, n_boot=40, ablation=False, rolling=2, step_days=30), models=_models())
+    res = run_backtest(
+        ds, BacktestOptions(seeds=2, n_boot=40, ablation=False, rolling=2, step_days=30), models=_models()
+    )
     m = build_metrics(res, "test")
     comp = m["rolling"]["comparisons"]
     assert [c["cutoff"] for c in comp] == m["rolling"]["cutoffs"] and len(comp) == 2
@@ -148,8 +187,12 @@ def test_text_ablation_variants_are_refitted_per_seed():
     ds = _dataset(n_customers=300, text=True)
     assert ds.text_sources == ("review", "browse")
     models = lambda sources: [PastSpend(), NoisyLearned(0.3, key="xgb_tabular", label="tabular"), NoisyLearned(1.0)]  # noqa: E731
-    res = run_backtest(ds, BacktestOptions(seeds=3, n_boot=40), models=models,
-                       variant=lambda src, key, label: NoisyLearned(0.5 * len(src), key=key, label=label))
+    res = run_backtest(
+        ds,
+        BacktestOptions(seeds=3, n_boot=40),
+        models=models,
+        variant=lambda src, key, label: NoisyLearned(0.5 * len(src), key=key, label=label),
+    )
     runs = res.ablation["runs"]
     assert set(runs) == {"ablation:without review text", "ablation:without browsing text"}
     assert all(r.values.shape[0] == 3 for r in runs.values())
@@ -206,8 +249,16 @@ def test_the_product_is_trained_for_the_requested_horizon(ds, monkeypatch):
     def fake_predict(bundle, loaded, cutoff, encoder=None, reporter=None, threads=2):
         ids = sorted(loaded.tables["orders"]["customer_id"].unique())
         v = np.arange(len(ids), dtype=float)
-        return pd.DataFrame({"customer_id": ids, "predicted_value": v, "churn_probability": 0.5, "value_low": v / 2,
-                             "value_high": v * 2, "next_order_days": 10.0})
+        return pd.DataFrame(
+            {
+                "customer_id": ids,
+                "predicted_value": v,
+                "churn_probability": 0.5,
+                "value_low": v / 2,
+                "value_high": v * 2,
+                "next_order_days": 10.0,
+            }
+        )
 
     monkeypatch.setattr(B, "train", fake_train)
     monkeypatch.setattr(B, "predict_tables", fake_predict)
@@ -222,8 +273,13 @@ def test_the_product_is_trained_for_the_requested_horizon(ds, monkeypatch):
 
 
 def test_report_prints_the_notes_of_the_split_actually_run(ds):
-    custom = run_backtest(ds, BacktestOptions(cutoff=make_split(ds).cutoff.date().isoformat(), horizon_days=45, seeds=1, n_boot=20,
-                                              ablation=False), models=_models())
+    custom = run_backtest(
+        ds,
+        BacktestOptions(
+            cutoff=make_split(ds).cutoff.date().isoformat(), horizon_days=45, seeds=1, n_boot=20, ablation=False
+        ),
+        models=_models(),
+    )
     m = build_metrics(custom, "test")
     text = render_markdown(m)
     assert "DEFAULT-NOTE-XYZ" not in text  # the dataset's defaults were not used
@@ -241,7 +297,9 @@ def test_ece_and_brier_hand_computed():
     y = np.array([0, 0, 1, 0, 1, 1])
     q = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
     # 2 equal-count bins by probability: {0.1, 0.2, 0.3} mean 0.2 vs observed 1/3; {0.6, 0.7, 0.9} mean 0.7333 vs 2/3
-    assert M.expected_calibration_error(y, q, n_bins=2) == pytest.approx(0.5 * abs(0.2 - 1 / 3) + 0.5 * abs(2.2 / 3 - 2 / 3))
+    assert M.expected_calibration_error(y, q, n_bins=2) == pytest.approx(
+        0.5 * abs(0.2 - 1 / 3) + 0.5 * abs(2.2 / 3 - 2 / 3)
+    )
     # 3 bins of 2: means 0.15 vs 0, 0.45 vs 0.5, 0.8 vs 1
     assert M.expected_calibration_error(y, q, n_bins=3) == pytest.approx((0.15 + 0.05 + 0.2) / 3)
     s = M.churn_scores(y, q)
@@ -249,7 +307,9 @@ def test_ece_and_brier_hand_computed():
     assert s["ece"] == pytest.approx(M.expected_calibration_error(y, q, n_bins=10))  # 6 bins of one: mean |q - y|
     assert s["ece"] == pytest.approx(np.mean(np.abs(q - y)))
     # a constant, correct base rate is perfectly calibrated, ties whatever the row order
-    assert M.expected_calibration_error(np.r_[np.ones(30), np.zeros(70)], np.full(100, 0.3)) == pytest.approx(0.0, abs=0.2)
+    assert M.expected_calibration_error(np.r_[np.ones(30), np.zeros(70)], np.full(100, 0.3)) == pytest.approx(
+        0.0, abs=0.2
+    )
 
 
 def test_calibration_ratio_interval_and_next_order_hand_computed():
@@ -257,14 +317,22 @@ def test_calibration_ratio_interval_and_next_order_hand_computed():
     assert M.calibration_ratio(a, [5.0, 10.0, 15.0, 10.0]) == pytest.approx(1.0)
     assert M.value_report(a, np.array([1.0, 2, 3, 4]))["calibration_ratio"] == pytest.approx(10 / 40)
     r = M.interval_report(a, low=[0, 12, 20, 1], high=[5, 20, 30, 2])  # inside: #0, #2 (bound included)
-    assert r["coverage"] == 0.5 and r["coverage_spenders"] == 0.5 and r["mean_width"] == pytest.approx((5 + 8 + 10 + 1) / 4)
+    assert (
+        r["coverage"] == 0.5
+        and r["coverage_spenders"] == 0.5
+        and r["mean_width"] == pytest.approx((5 + 8 + 10 + 1) / 4)
+    )
     n = M.next_order_report([np.nan, 10.0, 40.0, np.nan], [5.0, 20.0, 30.0, 1.0])  # non-buyers (NaN) left out
     assert n["n"] == 2 and n["mae_days"] == pytest.approx(10.0)
 
 
 def test_mean_over_seeds_of_nested_reports():
-    r = M.mean_over_seeds([{"g": 0.2, "n": 5, "top": {"lift": 1.0}, "rows": [{"x": 1.0}], "s": "a"},
-                           {"g": 0.4, "n": 5, "top": {"lift": float("nan")}, "rows": [{"x": 3.0}], "s": "a"}])
+    r = M.mean_over_seeds(
+        [
+            {"g": 0.2, "n": 5, "top": {"lift": 1.0}, "rows": [{"x": 1.0}], "s": "a"},
+            {"g": 0.4, "n": 5, "top": {"lift": float("nan")}, "rows": [{"x": 3.0}], "s": "a"},
+        ]
+    )
     assert r == {"g": pytest.approx(0.3), "n": 5, "top": {"lift": 1.0}, "rows": [{"x": 2.0}], "s": "a"}
     s = M.seed_summary([0.1, 0.3])
     assert s["mean"] == pytest.approx(0.2) and s["sd"] == pytest.approx(np.std([0.1, 0.3], ddof=1))
@@ -293,7 +361,9 @@ def test_too_few_spenders_are_not_ranked(tmp_path):
 def test_readme_tables_from_metrics(ds, tmp_path, capsys):
     from eval.readme_tables import main
 
-    res = run_backtest(ds, BacktestOptions(seeds=2, n_boot=30, ablation=False, rolling=2, step_days=30), models=_models())
+    res = run_backtest(
+        ds, BacktestOptions(seeds=2, n_boot=30, ablation=False, rolling=2, step_days=30), models=_models()
+    )
     assert res.primary.separable
     m = build_metrics(res, "insight eval --dataset handmade --rolling 2")
     path = tmp_path / "metrics.json"
@@ -301,7 +371,13 @@ def test_readme_tables_from_metrics(ds, tmp_path, capsys):
     assert main([str(path)]) == 0
     md = capsys.readouterr().out
     v = m["models"]["product"]["value"]
-    for needle in ("| model | seeds | normalized Gini | Spearman | total predicted / actual | decile MAPE | churn ECE | churn Brier",
-                   f"{v['normalized_gini']:.3f} ± {v['sd']['normalized_gini']:.3f}", "Product minus the strongest baseline on normalized Gini",
-                   "Rolling cutoffs", m["rolling"]["cutoffs"][1][:10], "80% interval coverage"):
+    for needle in (
+        "| model | seeds | normalized Gini | Spearman | total predicted / actual | decile MAPE | churn ECE | churn "
+        "Brier",
+        f"{v['normalized_gini']:.3f} ± {v['sd']['normalized_gini']:.3f}",
+        "Product minus the strongest baseline on normalized Gini",
+        "Rolling cutoffs",
+        m["rolling"]["cutoffs"][1][:10],
+        "80% interval coverage",
+    ):
         assert needle in md, needle

@@ -1,4 +1,5 @@
 """Evaluation metrics against hand-computed values and known properties."""
+
 import math
 
 import numpy as np
@@ -19,7 +20,8 @@ def test_gini_perfect_reversed_random_constant():
 
 def test_gini_hand_computed():
     actual = np.array([0.0, 0.0, 1.0, 3.0])
-    # Reversed: cumulative actual by prediction [0, 0, 1, 4] -> (5/4 - 5/2)/4 = -0.3125; perfect: (15/4 - 5/2)/4 = 0.3125
+    # Reversed: cumulative actual by prediction [0, 0, 1, 4] -> (5/4 - 5/2)/4 = -0.3125; perfect: (15/4 - 5/2)/4 =
+    # 0.3125
     assert M.normalized_gini(actual, [4, 3, 2, 1]) == pytest.approx(-1.0)
     # Order of actual values [0, 1, 3, 0]: cum [0, 1, 4, 4] -> (9/4 - 5/2)/4 = -0.0625 -> normalized -0.2
     assert M.normalized_gini(actual, [1, 4, 3, 2]) == pytest.approx(-0.2)
@@ -75,7 +77,12 @@ def test_lorenz_curve_endpoints_and_monotone():
 def test_tiers_and_confusion():
     v = np.arange(1, 101, dtype=float)
     t = M.tier_labels(v)
-    assert (t == "VIP").sum() == 5 and (t == "High").sum() == 15 and (t == "Medium").sum() == 30 and (t == "Low").sum() == 50
+    assert (
+        (t == "VIP").sum() == 5
+        and (t == "High").sum() == 15
+        and (t == "Medium").sum() == 30
+        and (t == "Low").sum() == 50
+    )
     assert set(t[v > 95]) == {"VIP"}
     # nobody who spends nothing is an actual VIP, even when fewer than 5% spend
     a = np.zeros(100)
@@ -105,8 +112,13 @@ def test_bootstrap_paired_differences():
     actual = rng.exponential(10, 2000) * (rng.random(2000) < 0.4)
     good = actual + rng.normal(0, 5, 2000)
     noisy = actual + rng.normal(0, 40, 2000)
-    b = M.bootstrap(actual, {"good": good, "noisy": noisy, "same": good.copy()},
-                    differences={"good - noisy": ("good", "noisy"), "good - same": ("good", "same")}, n_boot=200, seed=0)
+    b = M.bootstrap(
+        actual,
+        {"good": good, "noisy": noisy, "same": good.copy()},
+        differences={"good - noisy": ("good", "noisy"), "good - same": ("good", "same")},
+        n_boot=200,
+        seed=0,
+    )
     g = b["models"]["good"]["normalized_gini"]
     assert g.low <= g.estimate <= g.high and g.high - g.low < 0.1
     d = b["differences"]["good - noisy"]["normalized_gini"]

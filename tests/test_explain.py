@@ -1,4 +1,5 @@
 """Template narrator and the faithfulness check: the check must catch every kind of unfaithful statement."""
+
 import pytest
 
 from service.explain import ALL_DRIVER_NAMES, Driver, Evidence, Facts, TemplateNarrator, check_narrative, explain_facts
@@ -7,15 +8,41 @@ from service.explain import ALL_DRIVER_NAMES, Driver, Evidence, Facts, TemplateN
 @pytest.fixture()
 def facts():
     return Facts(
-        customer_id="C000042", tier="VIP", predicted_value=1234.56, horizon_days=90, currency="$", value_rank_pct=97.3,
-        tier_floor=800.0, next_tier=None, next_tier_floor=None, churn_probability=0.12, rfm_segment="Champions",
+        customer_id="C000042",
+        tier="VIP",
+        predicted_value=1234.56,
+        horizon_days=90,
+        currency="$",
+        value_rank_pct=97.3,
+        tier_floor=800.0,
+        next_tier=None,
+        next_tier_floor=None,
+        churn_probability=0.12,
+        rfm_segment="Champions",
         drivers=[
-            Driver(name="frequency", value=14, contribution=420.1, percentile=98.5, feature="frequency", unit="purchases"),
-            Driver(name="review text", value=3, contribution=150.0, percentile=90.0, feature="n_review_texts", unit="reviews written"),
-            Driver(name="recency", value=45, contribution=-80.25, percentile=40.0, feature="recency_days", unit="days since last purchase"),
+            Driver(
+                name="frequency", value=14, contribution=420.1, percentile=98.5, feature="frequency", unit="purchases"
+            ),
+            Driver(
+                name="review text",
+                value=3,
+                contribution=150.0,
+                percentile=90.0,
+                feature="n_review_texts",
+                unit="reviews written",
+            ),
+            Driver(
+                name="recency",
+                value=45,
+                contribution=-80.25,
+                percentile=40.0,
+                feature="recency_days",
+                unit="days since last purchase",
+            ),
         ],
         evidence=[Evidence(text="Bulk order for our office again, arrived on time.", source="review 2025-11-02, 5/5")],
-        model_version="2025-12-31-abc", scored_at="2026-01-01T00:00:00+00:00",
+        model_version="2025-12-31-abc",
+        scored_at="2026-01-01T00:00:00+00:00",
     )
 
 
@@ -32,15 +59,24 @@ def test_template_is_deterministic(facts):
     assert TemplateNarrator().narrate(facts) == TemplateNarrator().narrate(facts)
 
 
-@pytest.mark.parametrize("bad, reason", [
-    ("Customer C000042 is in the VIP tier and will spend $9,999.00.", "number 9,999.00"),
-    ("Customer C000042 is High: frequency adds $420.10.", "states tier High"),
-    ("Customer C000042 is in the VIP tier. Recency adds $80.25 to the prediction.", "driver 'recency' is said to raise"),
-    ("Customer C000042 is in the VIP tier. Frequency lowers the value by $420.10.", "driver 'frequency' is said to lower"),
-    ("Customer C000042 is in the VIP tier. They wrote \u201cI love this shop\u201d.", "quote not found"),
-    ("Customer C000042 is in the VIP tier because of tenure.", "names driver 'tenure'"),
-    ("The customer spends a lot.", "tier (VIP) is not stated"),
-])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        ("Customer C000042 is in the VIP tier and will spend $9,999.00.", "number 9,999.00"),
+        ("Customer C000042 is High: frequency adds $420.10.", "states tier High"),
+        (
+            "Customer C000042 is in the VIP tier. Recency adds $80.25 to the prediction.",
+            "driver 'recency' is said to raise",
+        ),
+        (
+            "Customer C000042 is in the VIP tier. Frequency lowers the value by $420.10.",
+            "driver 'frequency' is said to lower",
+        ),
+        ("Customer C000042 is in the VIP tier. They wrote \u201cI love this shop\u201d.", "quote not found"),
+        ("Customer C000042 is in the VIP tier because of tenure.", "names driver 'tenure'"),
+        ("The customer spends a lot.", "tier (VIP) is not stated"),
+    ],
+)
 def test_check_catches_unfaithful_statements(facts, bad, reason):
     result = check_narrative(bad, facts, ALL_DRIVER_NAMES)
     assert not result.passed
@@ -80,17 +116,60 @@ def test_instructions_inside_customer_text_are_only_quoted(facts):
 
 
 def _plain_facts(**kw):
-    base = dict(customer_id="C000777", tier="Low", predicted_value=21.67, horizon_days=90, currency="$", value_rank_pct=49.9,
-                tier_floor=None, next_tier="Medium", next_tier_floor=21.67, churn_probability=0.714, rfm_segment="Promising",
-                drivers=[Driver(name="recency", value=0.78, contribution=3.95, percentile=2.0, feature="recency_days", unit="days since last purchase"),
-                         Driver(name="frequency", value=1, contribution=-2.5, percentile=30.0, feature="frequency", unit="purchases"),
-                         Driver(name="spend trend", value=0.31, contribution=1.2, percentile=66.0, feature="spend_trend", unit="x"),
-                         Driver(name="browsing activity", value=94, contribution=0.4, percentile=98.0, feature="n_events", unit="browsing events"),
-                         Driver(name="browsing text", value=94, contribution=-0.3, percentile=98.0, feature="n_browse_texts", unit="products viewed")],
-                evidence=[Evidence(text="Pinecrest Premium Travel Guide", source="browsing 2025-12-01")],
-                model_version="v", scored_at="2026-01-01T00:00:00+00:00",
-                figures={"predicted_value_exact": 21.666, "floor_Medium": 21.671, "spend_recent": 120.5, "spend_prior": 80.0, "frequency": 1,
-                         "monetary_total": 45.0})
+    base = dict(
+        customer_id="C000777",
+        tier="Low",
+        predicted_value=21.67,
+        horizon_days=90,
+        currency="$",
+        value_rank_pct=49.9,
+        tier_floor=None,
+        next_tier="Medium",
+        next_tier_floor=21.67,
+        churn_probability=0.714,
+        rfm_segment="Promising",
+        drivers=[
+            Driver(
+                name="recency",
+                value=0.78,
+                contribution=3.95,
+                percentile=2.0,
+                feature="recency_days",
+                unit="days since last purchase",
+            ),
+            Driver(
+                name="frequency", value=1, contribution=-2.5, percentile=30.0, feature="frequency", unit="purchases"
+            ),
+            Driver(name="spend trend", value=0.31, contribution=1.2, percentile=66.0, feature="spend_trend", unit="x"),
+            Driver(
+                name="browsing activity",
+                value=94,
+                contribution=0.4,
+                percentile=98.0,
+                feature="n_events",
+                unit="browsing events",
+            ),
+            Driver(
+                name="browsing text",
+                value=94,
+                contribution=-0.3,
+                percentile=98.0,
+                feature="n_browse_texts",
+                unit="products viewed",
+            ),
+        ],
+        evidence=[Evidence(text="Pinecrest Premium Travel Guide", source="browsing 2025-12-01")],
+        model_version="v",
+        scored_at="2026-01-01T00:00:00+00:00",
+        figures={
+            "predicted_value_exact": 21.666,
+            "floor_Medium": 21.671,
+            "spend_recent": 120.5,
+            "spend_prior": 80.0,
+            "frequency": 1,
+            "monetary_total": 45.0,
+        },
+    )
     base.update(kw)
     return Facts(**base)
 
@@ -99,26 +178,31 @@ def test_template_speaks_plainly_and_passes_the_check():
     f = _plain_facts()
     text = TemplateNarrator().narrate(f)
     assert check_narrative(text, f, ALL_DRIVER_NAMES).passed, check_narrative(text, f, ALL_DRIVER_NAMES).reasons
-    assert "last bought today, more recently than 98% of customers" in text      # not "0.78 days ... 2nd percentile"
-    assert "bought once, less often than 70% of customers" in text                 # not "1 purchases"
+    assert "last bought today, more recently than 98% of customers" in text  # not "0.78 days ... 2nd percentile"
+    assert "bought once, less often than 70% of customers" in text  # not "1 purchases"
     assert "spent $120.50 in the last 90 days, up from $80.00 in the 90 days before" in text
     assert "recent-vs-earlier" not in text and "percentile" not in text
-    assert "$21.666" in text and "$21.671" in text                                  # a boundary never reads as equal
+    assert "$21.666" in text and "$21.671" in text  # a boundary never reads as equal
     assert "Low means a forecast below $21.671, where Medium starts" in text
     assert "over one purchase" in text and "1 purchases" not in text
-    assert text.count("94") == 1                                                    # browsing counted once, not twice
+    assert text.count("94") == 1  # browsing counted once, not twice
     assert "Recently looked at (browsing, not their words): \u201cPinecrest Premium Travel Guide\u201d" in text
     assert "own words" not in text
 
 
 def test_rank_zero_and_quotes_that_disagree_with_the_driver():
-    f = _plain_facts(value_rank_pct=0.0, drivers=[Driver(name="review text", value=2, contribution=-36.81, percentile=60.0, feature="n_review_texts")],
-                     evidence=[Evidence(text="Love it, five stars.", source="review 2025-11-02, 5/5")])
+    f = _plain_facts(
+        value_rank_pct=0.0,
+        drivers=[Driver(name="review text", value=2, contribution=-36.81, percentile=60.0, feature="n_review_texts")],
+        evidence=[Evidence(text="Love it, five stars.", source="review 2025-11-02, 5/5")],
+    )
     text = TemplateNarrator().narrate(f)
     assert "more than 0.0%" not in text and "lowest forecasts" in text
-    assert "Love it" not in text   # praise is not quoted as the reason the review text lowers the forecast
+    assert "Love it" not in text  # praise is not quoted as the reason the review text lowers the forecast
     assert check_narrative(text, f, ALL_DRIVER_NAMES).passed
-    g = f.model_copy(update={"evidence": [Evidence(text="Arrived broken, very disappointed.", source="review 2025-11-02, 1/5")]})
+    g = f.model_copy(
+        update={"evidence": [Evidence(text="Arrived broken, very disappointed.", source="review 2025-11-02, 1/5")]}
+    )
     text = TemplateNarrator().narrate(g)
     assert "review text takes off $36.81: the wording of their 2 reviews, for example \u201cArrived broken" in text
 
@@ -135,9 +219,21 @@ def test_next_action_comes_from_the_playbook(tmp_path, monkeypatch):
     book.write_text(src)
     monkeypatch.setenv("INSIGHT_PLAYBOOK", str(book))
     from service.explain import facts_from_profile
-    profile = {"customer_id": "C1", "tier": "Low", "predicted_value": 2.0, "churn_probability": 0.714, "rfm_segment": "Lost",
-               "value_rank_pct": 10.0, "model_version": "v", "scored_at": "s", "profile": {"drivers": [], "evidence": []}}
-    facts = facts_from_profile(profile, {"tiers": {"thresholds": {"VIP": 100.0, "High": 20.0, "Medium": 5.0}}, "horizon_days": 90})
+
+    profile = {
+        "customer_id": "C1",
+        "tier": "Low",
+        "predicted_value": 2.0,
+        "churn_probability": 0.714,
+        "rfm_segment": "Lost",
+        "value_rank_pct": 10.0,
+        "model_version": "v",
+        "scored_at": "s",
+        "profile": {"drivers": [], "evidence": []},
+    }
+    facts = facts_from_profile(
+        profile, {"tiers": {"thresholds": {"VIP": 100.0, "High": 20.0, "Medium": 5.0}}, "horizon_days": 90}
+    )
     assert facts.next_action.startswith("Offer 15% off.")
     text = TemplateNarrator().narrate(facts)
     assert "Suggested next action: Offer 15% off." in text and check_narrative(text, facts, ALL_DRIVER_NAMES).passed

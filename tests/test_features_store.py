@@ -1,4 +1,5 @@
 """Point-in-time features against hand-computed values, cutoff parsing, and the store's all-or-nothing write."""
+
 import pandas as pd
 import pytest
 
@@ -10,17 +11,32 @@ from service.tables import validate_tables
 
 @pytest.fixture()
 def snap():
-    orders = pd.DataFrame({
-        "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
-        "customer_id": ["a", "a", "a", "b", "b", "a"],
-        "order_ts": ["2025-01-01", "2025-01-11", "2025-03-02", "2025-02-01", "2025-02-15", "2025-04-15"],
-        "amount": ["10", "30", "20", "100", "50", "70"],
-        "status": ["completed", "completed", "completed", "completed", "returned", "completed"],
-    })
-    reviews = pd.DataFrame({"review_id": ["r1", "r2"], "customer_id": ["a", "a"], "review_ts": ["2025-01-15", "2025-03-05"],
-                            "rating": ["4", "2"], "text": ["ok", "late delivery"]})
-    events = pd.DataFrame({"customer_id": ["b", "b", "b"], "event_ts": ["2025-03-01", "2025-03-10", "2025-04-01"],
-                           "event_type": ["view", "cart", "view"], "text": ["x", "y", "z"]})
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
+            "customer_id": ["a", "a", "a", "b", "b", "a"],
+            "order_ts": ["2025-01-01", "2025-01-11", "2025-03-02", "2025-02-01", "2025-02-15", "2025-04-15"],
+            "amount": ["10", "30", "20", "100", "50", "70"],
+            "status": ["completed", "completed", "completed", "completed", "returned", "completed"],
+        }
+    )
+    reviews = pd.DataFrame(
+        {
+            "review_id": ["r1", "r2"],
+            "customer_id": ["a", "a"],
+            "review_ts": ["2025-01-15", "2025-03-05"],
+            "rating": ["4", "2"],
+            "text": ["ok", "late delivery"],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "customer_id": ["b", "b", "b"],
+            "event_ts": ["2025-03-01", "2025-03-10", "2025-04-01"],
+            "event_type": ["view", "cart", "view"],
+            "text": ["x", "y", "z"],
+        }
+    )
     loaded = validate_tables({"orders": orders, "reviews": reviews, "events": events})
     s = FeatureBuilder(loaded.tables).snapshot(pd.Timestamp("2025-03-31T00:00:00Z"), 30)
     return s.set_index("customer_id")
@@ -28,7 +44,9 @@ def snap():
 
 def test_hand_computed_features(snap):
     a, b = snap.loc["a"], snap.loc["b"]
-    assert a["frequency"] == 3 and a["monetary_total"] == 60 and a["avg_order_value"] == 20 and a["max_order_value"] == 30
+    assert (
+        a["frequency"] == 3 and a["monetary_total"] == 60 and a["avg_order_value"] == 20 and a["max_order_value"] == 30
+    )
     assert a["recency_days"] == 29 and a["tenure_days"] == 89
     assert a["ipi_mean_days"] == 30 and a["ipi_last_days"] == 50  # gaps 10 and 50 days
     assert a["spend_recent"] == 60 and a["spend_prior"] == 0  # all three fall in the last 90 days (since 2024-12-31)
@@ -53,8 +71,18 @@ def test_date_cutoff_means_end_of_day():
 
 
 def _row(cid, **kw):
-    return {"customer_id": cid, "tier": "VIP", "predicted_value": 1.0, "churn_probability": 0.1, "rfm_segment": "Lost",
-            "value_rank_pct": 50.0, "profile": {"drivers": []}, "model_version": "v1", "scored_at": "now", **kw}
+    return {
+        "customer_id": cid,
+        "tier": "VIP",
+        "predicted_value": 1.0,
+        "churn_probability": 0.1,
+        "rfm_segment": "Lost",
+        "value_rank_pct": 50.0,
+        "profile": {"drivers": []},
+        "model_version": "v1",
+        "scored_at": "now",
+        **kw,
+    }
 
 
 def test_failed_replace_keeps_previous_profiles(tmp_path):
@@ -67,7 +95,8 @@ def test_failed_replace_keeps_previous_profiles(tmp_path):
 
 
 def test_replace_from_row_batches_is_one_transaction(tmp_path):
-    """Batches (e.g. Dask partitions) stream into one transaction: a failure mid-stream, or in before_commit, replaces nothing."""
+    """Batches (e.g. Dask partitions) stream into one transaction: a failure mid-stream, or in before_commit, replaces
+    nothing."""
     store = ProfileStore(tmp_path / "s.db", create=True)
     store.replace_all([_row("a"), _row("b")], {"model_version": "v1"})
 
@@ -88,7 +117,9 @@ def test_replace_from_row_batches_is_one_transaction(tmp_path):
     assert store.count() == 2 and store.meta()["model_version"] == "v1"
 
     called = []
-    store.replace_all(iter([[_row("e"), _row("f")], [], [_row("g")]]), {"model_version": "v4"}, before_commit=lambda: called.append(1))
+    store.replace_all(
+        iter([[_row("e"), _row("f")], [], [_row("g")]]), {"model_version": "v4"}, before_commit=lambda: called.append(1)
+    )
     assert store.count() == 3 and store.get("a") is None and store.get("g") is not None
     assert store.meta()["model_version"] == "v4" and called == [1]
     store.replace_all([], {"model_version": "v5"})  # an empty list is one (empty) batch, not an iterable of batches

@@ -1,16 +1,16 @@
 """Customer texts are data, never instructions: a corpus of prompt-injection texts changes neither the tier stated
 nor anything else, on the template path and on the LLM paths (a faithful model and a gullible one that obeys)."""
+
 import json
 import re
 
 import pytest
 
-from service.explain import _other_tier_claims, _strip_quotes, explain_facts
+from service.explain import TemplateNarrator, _other_tier_claims, _strip_quotes, explain_facts
 from service.narrators.llm import LLMNarrator
 from service.narrators.prompt import load_prompts
 from service.narrators.redteam import INJECTION_CORPUS, injected_facts, run_corpus
 from service.narrators.stub_server import RuleBasedChatModel
-from service.explain import TemplateNarrator
 
 TIERS = ["VIP", "High", "Medium", "Low"]
 IDS = [c[0] for c in INJECTION_CORPUS]
@@ -23,7 +23,7 @@ def states_only_its_tier(narrative: str, facts) -> bool:
 
 def no_prompt_leak(narrative: str) -> bool:
     words = load_prompts().system.split()
-    return not any(" ".join(words[i:i + 8]) in narrative for i in range(len(words) - 8))
+    return not any(" ".join(words[i : i + 8]) in narrative for i in range(len(words) - 8))
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -35,7 +35,9 @@ def test_template_only_quotes_the_text(name, text, tier):
     assert exp.tier == tier and f"is in the {tier} tier" in exp.narrative
     assert states_only_its_tier(exp.narrative, facts)
     assert exp.narrative.count(text) == 1 and f"\u201c{text}\u201d" in exp.narrative
-    assert exp.narrative.replace(f"\u201c{text}\u201d", "") == TemplateNarrator().narrate(injected_facts("Fine.", tier)).replace("\u201cFine.\u201d", "")
+    assert exp.narrative.replace(f"\u201c{text}\u201d", "") == TemplateNarrator().narrate(
+        injected_facts("Fine.", tier)
+    ).replace("\u201cFine.\u201d", "")
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -55,8 +57,10 @@ def test_obeyed_injection_never_reaches_the_agent(name, text, tier):
     from service.narrators.stub_server import answer
 
     facts = injected_facts(text, tier)
-    msgs = [{"role": {"human": "user", "ai": "assistant"}.get(m.type, m.type), "content": m.content}
-            for m in build_messages(load_prompts(), llm_view(facts))]
+    msgs = [
+        {"role": {"human": "user", "ai": "assistant"}.get(m.type, m.type), "content": m.content}
+        for m in build_messages(load_prompts(), llm_view(facts))
+    ]
     obeyed = json.loads(answer(msgs, "obey")) != json.loads(answer(msgs, "good"))
     exp = explain_facts(facts, LLMNarrator(RuleBasedChatModel(behaviour="obey")))
     assert exp.tier == tier

@@ -1,5 +1,6 @@
 """The hf provider's real generation path: a tiny randomly initialised transformers model, built inside the test
 (no download), loaded from its folder through get_narrator. Its gibberish must fail the check and fall back."""
+
 import re
 
 import pytest
@@ -10,8 +11,10 @@ from service.narrators import NarratorOptions, get_narrator, reset_narrators
 from service.narrators.prompt import build_messages, llm_view, load_prompts
 from service.narrators.redteam import sample_facts
 
-CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} {% endfor %}"
-                 "{% if add_generation_prompt %}<|assistant|> {% endif %}")
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} {% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|> {% endif %}"
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,16 @@ def tiny_model(tmp_path_factory):
     fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(folder)
     torch.manual_seed(0)
-    cfg = GPT2Config(vocab_size=len(vocab), n_positions=4096, n_embd=32, n_layer=2, n_head=2, bos_token_id=2, eos_token_id=2, pad_token_id=1)
+    cfg = GPT2Config(
+        vocab_size=len(vocab),
+        n_positions=4096,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=2,
+        eos_token_id=2,
+        pad_token_id=1,
+    )
     model = GPT2LMHeadModel(cfg)
     # A random model may argmax a special token forever (decoded as ''); keep it to words so the test sees real text.
     model.generation_config = GenerationConfig(suppress_tokens=[0, 1], bos_token_id=2, eos_token_id=2, pad_token_id=1)

@@ -1,5 +1,6 @@
 """LLM narrator with LangChain fake chat models: good, wrong and malformed answers, each caught by the check;
 retry with feedback; timeouts, retries, the concurrency limit; the cache; providers; privacy of what is sent."""
+
 import json
 import logging
 import threading
@@ -10,14 +11,20 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from service.config import Settings
-from service.explain import ALL_DRIVER_NAMES, Explanation, TemplateNarrator, check_narrative, explain_facts, narrate_checked
+from service.explain import (
+    ALL_DRIVER_NAMES,
+    Explanation,
+    TemplateNarrator,
+    check_narrative,
+    explain_facts,
+    narrate_checked,
+)
 from service.narrators import NarratorConfigError, NarratorOptions, get_narrator, reset_narrators
 from service.narrators.cache import ExplanationCache
 from service.narrators.llm import LLMNarrator, parse_answer
-from service.narrators.prompt import build_messages, llm_view, load_prompts
+from service.narrators.prompt import build_messages, facts_payload, llm_view, load_prompts, texts_payload
 from service.narrators.redteam import sample_facts
 from service.narrators.stub_server import RuleBasedChatModel, faithful_answer
-from service.narrators.prompt import facts_payload, texts_payload
 
 
 class RecordingFake(FakeListChatModel):
@@ -56,8 +63,17 @@ def test_good_answer_passes_and_records_narrator_and_prompt_version(facts):
     # The explanation contract is unchanged: the template narrator still fills every field.
     t = explain_facts(facts, TemplateNarrator())
     assert t.narrator == "template" and t.prompt_version is None and t.next_action is None
-    assert set(Explanation.model_fields) >= {"customer_id", "tier", "predicted_value", "narrative", "drivers", "evidence", "narrator",
-                                            "check", "fallback"}
+    assert set(Explanation.model_fields) >= {
+        "customer_id",
+        "tier",
+        "predicted_value",
+        "narrative",
+        "drivers",
+        "evidence",
+        "narrator",
+        "check",
+        "fallback",
+    }
 
 
 def _mutate(facts, kind):
@@ -81,19 +97,22 @@ def _mutate(facts, kind):
     return a
 
 
-@pytest.mark.parametrize("kind, reason", [
-    ("wrong number", "number 75.20 matches no fact"),
-    ("wrong tier", "states tier VIP but the customer is High"),
-    ("flipped driver", "driver 'frequency' is said to lower the value"),
-    ("invented quote", "quote not found verbatim"),
-    ("unknown driver", "driver 'tenure' is not among the facts"),
-    ("injection obeyed", "states tier VIP but the customer is High"),
-    ("prompt leaked", "repeats the system prompt"),
-    ("wrong churn", "number 75 matches no fact"),
-    ("malformed", "unparseable LLM answer"),
-    ("not json at all", "unparseable LLM answer: no JSON object"),
-    ("missing field", "does not match the answer format"),
-])
+@pytest.mark.parametrize(
+    "kind, reason",
+    [
+        ("wrong number", "number 75.20 matches no fact"),
+        ("wrong tier", "states tier VIP but the customer is High"),
+        ("flipped driver", "driver 'frequency' is said to lower the value"),
+        ("invented quote", "quote not found verbatim"),
+        ("unknown driver", "driver 'tenure' is not among the facts"),
+        ("injection obeyed", "states tier VIP but the customer is High"),
+        ("prompt leaked", "repeats the system prompt"),
+        ("wrong churn", "number 75 matches no fact"),
+        ("malformed", "unparseable LLM answer"),
+        ("not json at all", "unparseable LLM answer: no JSON object"),
+        ("missing field", "does not match the answer format"),
+    ],
+)
 def test_every_unfaithful_answer_is_caught_retried_once_and_replaced(facts, kind, reason):
     if kind == "malformed":
         bad = '{"summary": "Customer C000314 is in the High tier", "drivers": [{"fact": "frequency", '
@@ -152,15 +171,28 @@ def test_prompt_carries_facts_as_json_and_texts_delimited_redacted_capped():
     from service.explain import Evidence
 
     long = "word " * 300
-    f = sample_facts("Medium", [Evidence(text="Mail me at jane.doe@example.com or call +44 20 7946 0958, card 4111 1111 1111 1111.",
-                                         source="review 2025-12-01, 3/5"),
-                                Evidence(text=long, source="review 2025-11-01, 4/5")])
+    f = sample_facts(
+        "Medium",
+        [
+            Evidence(
+                text="Mail me at jane.doe@example.com or call +44 20 7946 0958, card 4111 1111 1111 1111.",
+                source="review 2025-12-01, 3/5",
+            ),
+            Evidence(text=long, source="review 2025-11-01, 4/5"),
+        ],
+    )
     msgs = build_messages(load_prompts(), llm_view(f, cap=120))
     user = msgs[-1].content
     assert msgs[0].type == "system" and "never instructions" in msgs[0].content
     facts_json = json.loads(user.split("the only source of truth):\n", 1)[1].split("\n\nCUSTOMER TEXTS", 1)[0])
     assert facts_json["tier"] == "Medium" and facts_json["drivers"][2] == {
-        "name": "recency", "direction": "lowers", "contribution": -0.79, "value": 48, "unit": "days since last purchase", "percentile": 64}
+        "name": "recency",
+        "direction": "lowers",
+        "contribution": -0.79,
+        "value": 48,
+        "unit": "days since last purchase",
+        "percentile": 64,
+    }
     texts = json.loads(user.split("<<<CUSTOMER_TEXTS\n", 1)[1].split("\nCUSTOMER_TEXTS>>>", 1)[0])
     assert texts[0]["text"] == "Mail me at [email] or call [phone], card [card]."
     assert texts[1]["truncated"] and len(texts[1]["text"]) <= 120
@@ -174,7 +206,9 @@ def test_prompt_carries_facts_as_json_and_texts_delimited_redacted_capped():
 def test_nothing_personal_leaves_the_process_nor_reaches_the_logs(facts, caplog):
     from service.explain import Evidence
 
-    facts.evidence = [Evidence(text="Great ink. Reach me on 0151 496 0321 or ann@example.org.", source="review 2025-12-01, 5/5")]
+    facts.evidence = [
+        Evidence(text="Great ink. Reach me on 0151 496 0321 or ann@example.org.", source="review 2025-12-01, 5/5")
+    ]
     a = good_answer(facts)
     a["evidence"] = [{"evidence_id": "T1", "quote": "Great ink. Reach me on [phone] or [email]."}]
     nar = narrator_for(a)
@@ -284,12 +318,15 @@ def test_get_narrator_template_is_the_default():
     assert isinstance(get_narrator(Settings(_env_file=None)), TemplateNarrator)
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"llm_provider": "openai"}, "INSIGHT_LLM_MODEL"),
-    ({"llm_provider": "openai", "llm_model": "gpt-4o-mini"}, "INSIGHT_LLM_API_KEY"),
-    ({"llm_provider": "hf"}, "INSIGHT_LLM_MODEL_PATH"),
-    ({"llm_provider": "hf", "llm_model_path": "/nonexistent/model"}, "not a transformers model folder"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"llm_provider": "openai"}, "INSIGHT_LLM_MODEL"),
+        ({"llm_provider": "openai", "llm_model": "gpt-4o-mini"}, "INSIGHT_LLM_API_KEY"),
+        ({"llm_provider": "hf"}, "INSIGHT_LLM_MODEL_PATH"),
+        ({"llm_provider": "hf", "llm_model_path": "/nonexistent/model"}, "not a transformers model folder"),
+    ],
+)
 def test_incomplete_llm_settings_are_config_errors(kw, message):
     with pytest.raises(NarratorConfigError, match=message):
         get_narrator(Settings(_env_file=None, **kw), NarratorOptions(_env_file=None, cache="off"))
@@ -297,7 +334,9 @@ def test_incomplete_llm_settings_are_config_errors(kw, message):
 
 def test_openai_narrator_is_built_once_per_configuration(tmp_path):
     reset_narrators()
-    s = Settings(_env_file=None, llm_provider="openai", llm_base_url="http://127.0.0.1:9/v1", llm_model="m", cache_dir=tmp_path)
+    s = Settings(
+        _env_file=None, llm_provider="openai", llm_base_url="http://127.0.0.1:9/v1", llm_model="m", cache_dir=tmp_path
+    )
     opts = NarratorOptions(_env_file=None, timeout_s=3, max_retries=0, max_concurrency=3)
     a, b = get_narrator(s, opts), get_narrator(s, opts)
     assert a is b and a.name == "openai" and a.identity == "openai:m@http://127.0.0.1:9/v1" and a.max_concurrency == 3
@@ -310,7 +349,9 @@ def test_openai_narrator_is_built_once_per_configuration(tmp_path):
 
 def test_unreachable_server_falls_back_with_the_reason(facts, tmp_path):
     reset_narrators()
-    s = Settings(_env_file=None, llm_provider="openai", llm_base_url="http://127.0.0.1:9/v1", llm_model="m", cache_dir=tmp_path)
+    s = Settings(
+        _env_file=None, llm_provider="openai", llm_base_url="http://127.0.0.1:9/v1", llm_model="m", cache_dir=tmp_path
+    )
     exp = explain_facts(facts, get_narrator(s, NarratorOptions(_env_file=None, timeout_s=3, max_retries=0)))
     assert exp.fallback and exp.narrator == "template" and "Connection" in exp.check.reasons[0]
     reset_narrators()

@@ -1,4 +1,5 @@
 """The faithfulness check's wider tier-claim and quote handling, and the explanation-quality eval."""
+
 import pytest
 
 from service.explain import ALL_DRIVER_NAMES, Evidence, TemplateNarrator, check_narrative
@@ -10,27 +11,33 @@ def high():
     return sample_facts("High")
 
 
-@pytest.mark.parametrize("text", [
-    "Customer C000314 is a VIP customer.",
-    "Customer C000314 is in the High tier; treat them as a true VIP.",
-    "Customer C000314 is in the High tier. Please upgrade them to VIP.",
-    "Customer C000314 is in the High tier. This VIP customer buys often.",
-    "Customer C000314 is in the High tier. Offer VIP treatment.",
-    "Customer C000314 is in the High tier but should be considered Low.",
-    "Customer C000314 is in the High tier, a vip in all but name.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Customer C000314 is a VIP customer.",
+        "Customer C000314 is in the High tier; treat them as a true VIP.",
+        "Customer C000314 is in the High tier. Please upgrade them to VIP.",
+        "Customer C000314 is in the High tier. This VIP customer buys often.",
+        "Customer C000314 is in the High tier. Offer VIP treatment.",
+        "Customer C000314 is in the High tier but should be considered Low.",
+        "Customer C000314 is in the High tier, a vip in all but name.",
+    ],
+)
 def test_other_tier_claims_fail(high, text):
     r = check_narrative(text, high, ALL_DRIVER_NAMES)
     assert not r.passed and any("states tier" in x for x in r.reasons), r.reasons
 
 
-@pytest.mark.parametrize("text", [
-    "Customer C000314 is in the High tier. VIP starts at $153.02.",
-    "Customer C000314 is in the High tier, short of the VIP tier, which starts at $153.02.",
-    "Customer C000314 is in the High tier and could reach VIP with more frequent purchases.",
-    "Customer C000314 is in the High tier; churn risk is low and frequency is high.",
-    "Customer C000314 is in the High tier, close to VIP.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Customer C000314 is in the High tier. VIP starts at $153.02.",
+        "Customer C000314 is in the High tier, short of the VIP tier, which starts at $153.02.",
+        "Customer C000314 is in the High tier and could reach VIP with more frequent purchases.",
+        "Customer C000314 is in the High tier; churn risk is low and frequency is high.",
+        "Customer C000314 is in the High tier, close to VIP.",
+    ],
+)
 def test_thresholds_and_targets_are_not_claims(high, text):
     r = check_narrative(text, high, ALL_DRIVER_NAMES)
     assert r.passed, r.reasons
@@ -49,7 +56,9 @@ def test_customer_text_with_its_own_quotation_marks_stays_quoted():
 
 
 def test_empty_or_invented_declared_quote_fails(high):
-    r = check_narrative("Customer C000314 is in the High tier. \u201cI love it\u201d.", high, ALL_DRIVER_NAMES, quotes=["I love it"])
+    r = check_narrative(
+        "Customer C000314 is in the High tier. \u201cI love it\u201d.", high, ALL_DRIVER_NAMES, quotes=["I love it"]
+    )
     assert not r.passed and "quote not found" in r.reasons[0]
 
 
@@ -60,11 +69,22 @@ def test_eval_harness_reports_per_narrator(tmp_path):
 
     facts = [sample_facts(t, customer_id=f"C{i:06d}") for i, t in enumerate(["VIP", "High", "Medium", "Low"] * 3)]
     store = write_store(tmp_path / "p.db", facts)
-    rep = evaluate_narrators(store, {"template": TemplateNarrator(), "good": LLMNarrator(RuleBasedChatModel()),
-                                     "flip": LLMNarrator(RuleBasedChatModel(behaviour="flip")),
-                                     "fix": LLMNarrator(RuleBasedChatModel(behaviour="fix"))}, n=8)
+    rep = evaluate_narrators(
+        store,
+        {
+            "template": TemplateNarrator(),
+            "good": LLMNarrator(RuleBasedChatModel()),
+            "flip": LLMNarrator(RuleBasedChatModel(behaviour="flip")),
+            "fix": LLMNarrator(RuleBasedChatModel(behaviour="fix")),
+        },
+        n=8,
+    )
     assert set(rep) == {"template", "good", "flip", "fix"}
-    assert rep["template"]["customers"] == 8 and rep["template"]["pass_rate"] == 1.0 and rep["template"]["driver_coverage"] == 1.0
+    assert (
+        rep["template"]["customers"] == 8
+        and rep["template"]["pass_rate"] == 1.0
+        and rep["template"]["driver_coverage"] == 1.0
+    )
     assert rep["good"]["pass_rate"] == 1.0 and rep["good"]["first_pass_rate"] == 1.0 and rep["good"]["prompt_version"]
     assert rep["flip"]["pass_rate"] == 0.0 and rep["flip"]["fallback_rate"] == 1.0 and rep["flip"]["top_reasons"]
     assert rep["fix"]["pass_rate"] == 1.0 and rep["fix"]["first_pass_rate"] == 0.0 and rep["fix"]["retry_rate"] == 1.0

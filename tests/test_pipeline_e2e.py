@@ -1,4 +1,5 @@
 """End to end on ~2,000 generated customers with the real embedding model and real XGBoost."""
+
 import json
 import shutil
 
@@ -8,7 +9,7 @@ import pytest
 
 from service.bundle import BundleError, ModelBundle
 from service.explain import ALL_DRIVER_NAMES, check_narrative, facts_from_profile
-from service.features import FeatureBuilder, TABULAR_FEATURES
+from service.features import TABULAR_FEATURES, FeatureBuilder
 from service.models import ValueModel
 from service.pipeline import TrainOptions, explain, score, train
 from service.store import ProfileStore
@@ -114,7 +115,8 @@ def test_leakage_changing_data_after_cutoff_changes_no_feature(synth_dir):
     t["orders"] = pd.concat([t["orders"], t["orders"][late].assign(order_id=lambda d: d["order_id"] + "x")])
     t["reviews"].loc[t["reviews"]["review_ts"] > cutoff, "rating"] = 1.0
     t["events"] = t["events"][t["events"]["event_ts"] <= cutoff - pd.Timedelta(0)].pipe(
-        lambda e: pd.concat([e, e.assign(event_ts=cutoff + pd.Timedelta(days=3))]))
+        lambda e: pd.concat([e, e.assign(event_ts=cutoff + pd.Timedelta(days=3))])
+    )
     after = FeatureBuilder(t).snapshot(cutoff, 90)
     pd.testing.assert_frame_equal(before[["customer_id"] + TABULAR_FEATURES], after[["customer_id"] + TABULAR_FEATURES])
     assert not np.allclose(before["future_value"], after["future_value"])  # the target did see the change

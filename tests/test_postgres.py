@@ -3,6 +3,7 @@
 CI starts one (.ci/postgres.sh) and exports INSIGHT_TEST_POSTGRES_URL with INSIGHT_REQUIRE_POSTGRES=1, so there these
 tests fail rather than skip when the server is unreachable. Elsewhere they skip with a message when none answers.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,10 @@ def pg_url(tmp_path_factory):
     if problem:
         if os.environ.get("INSIGHT_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required (INSIGHT_REQUIRE_POSTGRES=1) but not reachable: {problem}")
-        pytest.skip(f"no PostgreSQL reachable for the store tests ({problem}); start one and set INSIGHT_TEST_POSTGRES_URL, "
-                    "or run .ci/postgres.sh")
+        pytest.skip(
+            f"no PostgreSQL reachable for the store tests ({problem}); start one and set INSIGHT_TEST_POSTGRES_URL, "
+            "or run .ci/postgres.sh"
+        )
     return url
 
 
@@ -63,10 +66,18 @@ def small(tmp_path_factory):
     d = tmp_path_factory.mktemp("pg")
     tables = generate(400, seed=9)
     long_id, nul_id = "L" * 200, "NUL\x00ID"
-    extra = pd.DataFrame({"order_id": ["XL1", "XN1"], "customer_id": [long_id, nul_id],
-                          "order_ts": ["2025-11-01T10:00:00Z"] * 2, "amount": [10.0, 12.0]})
+    extra = pd.DataFrame(
+        {
+            "order_id": ["XL1", "XN1"],
+            "customer_id": [long_id, nul_id],
+            "order_ts": ["2025-11-01T10:00:00Z"] * 2,
+            "amount": [10.0, 12.0],
+        }
+    )
     tables["orders"] = pd.concat([tables["orders"], extra], ignore_index=True)
-    tables["customers"] = pd.concat([tables["customers"], pd.DataFrame({"customer_id": [long_id, nul_id]})], ignore_index=True)
+    tables["customers"] = pd.concat(
+        [tables["customers"], pd.DataFrame({"customer_id": [long_id, nul_id]})], ignore_index=True
+    )
     write_tables(tables, d / "data")
     train(d / "data", d / "model", TrainOptions(seed=1, text_sources=()))
     # A second bundle: the same boosters relabelled as another model version (what a retrain would give the store).
@@ -112,13 +123,22 @@ def test_score_into_postgres_rejects_bad_ids_and_serves(small, clean_db, tmp_pat
     root = index_root(clean_db)
     assert root.parent == tmp_path / "index" and root.name.endswith("insight_test")  # one folder per database
     rejects = (root / "rejects" / "orders.rejects.csv").read_text()
-    assert "customer_id is longer than 128 characters" in rejects and "customer_id contains a control character" in rejects
+    assert (
+        "customer_id is longer than 128 characters" in rejects and "customer_id contains a control character" in rejects
+    )
     assert res.summary.rejects_dir == str(root / "rejects") and res.index_dir.parent == root
     ps = ProfileStore(clean_db)
     assert ps.count() == len(res.frame) > 300 and ps.meta()["index_version"] == res.index_dir.name
     ps.close()
-    snap = load_snapshot(ApiSettings(store=clean_db, api_keys=SecretStr(f"{AGENT}:agent"), api_preload_encoder=False,
-                                     api_snapshot_dir=tmp_path / "snaps"), 1)
+    snap = load_snapshot(
+        ApiSettings(
+            store=clean_db,
+            api_keys=SecretStr(f"{AGENT}:agent"),
+            api_preload_encoder=False,
+            api_snapshot_dir=tmp_path / "snaps",
+        ),
+        1,
+    )
     try:
         cid = res.frame["customer_id"].iloc[0]
         assert snap.customers == len(res.frame) and snap.profile(cid)["customer_id"] == cid and snap.neighbours(cid, 3)
@@ -132,15 +152,21 @@ def test_a_rescore_without_reload_never_mixes_versions(small, clean_db, tmp_path
 
     monkeypatch.setenv("INSIGHT_INDEX_DIR", str(tmp_path / "index"))
     first = _score(small, clean_db)
-    settings = ApiSettings(store=clean_db, api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"), api_preload_encoder=False,
-                           api_snapshot_dir=tmp_path / "snaps")
+    settings = ApiSettings(
+        store=clean_db,
+        api_keys=SecretStr(f"{AGENT}:agent,{ADMIN}:admin"),
+        api_preload_encoder=False,
+        api_snapshot_dir=tmp_path / "snaps",
+    )
     h, adm = {"X-API-Key": AGENT}, {"X-API-Key": ADMIN}
     cid = first.frame.sort_values("predicted_value")["customer_id"].iloc[len(first.frame) // 2]
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         v1 = c.get("/v1/model", headers=h).json()["model_version"]
         tiers1 = c.get("/v1/tiers", headers=h).json()
         exp1 = c.get(f"/v1/customers/{cid}/explanation", headers=h).json()
-        second = _score(small, clean_db, model="model-b", cutoff="2025-11-30")  # another process re-scores the live store
+        second = _score(
+            small, clean_db, model="model-b", cutoff="2025-11-30"
+        )  # another process re-scores the live store
         assert ProfileStore(clean_db).meta()["model_version"] == "2099-01-01-bbbbbbbbbb" != v1
         # Until a reload the service answers from the version it loaded: profile, model, tiers and explanation agree.
         p = c.get(f"/v1/customers/{cid}", headers=h).json()

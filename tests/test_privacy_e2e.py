@@ -13,6 +13,7 @@ The test can fail: the same texts carry an order reference (16 digits, not Luhn-
 and the test asserts that they do reach the store, the CLI output and the API responses, so the texts demonstrably
 flowed through every exit that was searched.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,14 +67,19 @@ def _leaks(blob: bytes | str) -> set[str]:
 def _text(i: int, kind: str) -> str:
     e, p, c = EMAILS[i % len(EMAILS)], PHONES[i % len(PHONES)], CARDS[i % len(CARDS)]
     if kind == "review":
-        return (f"Love it, fast delivery. Mail {e} or call {p}; paid with card {c}, order ref {ORDER_REF} for {PRICE} "
-                f"on 2025-10-03.")
+        return (
+            f"Love it, fast delivery. Mail {e} or call {p}; paid with card {c}, order ref {ORDER_REF} for {PRICE} "
+            f"on 2025-10-03."
+        )
     return f"refund to card {c} for order ref {ORDER_REF} call {p}"
 
 
 def _seed(data: Path) -> list[str]:
     """Contact data into the texts of the customers with the most orders; returns their ids."""
-    tables = {n: pd.read_csv(data / f"{n}.csv", dtype=str, keep_default_na=False) for n in ("customers", "orders", "reviews", "events")}
+    tables = {
+        n: pd.read_csv(data / f"{n}.csv", dtype=str, keep_default_na=False)
+        for n in ("customers", "orders", "reviews", "events")
+    }
     orders, reviews, events, customers = tables["orders"], tables["reviews"], tables["events"], tables["customers"]
     with_reviews = set(reviews["customer_id"])
     counts = orders[orders["customer_id"].isin(with_reviews)]["customer_id"].value_counts()
@@ -83,14 +89,33 @@ def _seed(data: Path) -> list[str]:
         mine = reviews["customer_id"] == cid
         reviews.loc[mine, "text"] = _text(i, "review")
         reviews.loc[mine, "rating"] = "5"
-    new_events = [{"customer_id": cid, "event_ts": (last - pd.Timedelta(hours=2 + i)).strftime("%Y-%m-%dT%H:%M:%SZ"), "event_type": "search",
-                   "text": _text(i, "event"), "product_id": ""} for i, cid in enumerate(seeded)]
+    new_events = [
+        {
+            "customer_id": cid,
+            "event_ts": (last - pd.Timedelta(hours=2 + i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "event_type": "search",
+            "text": _text(i, "event"),
+            "product_id": "",
+        }
+        for i, cid in enumerate(seeded)
+    ]
     # Rows the contract rejects, carrying contact data into the rejects files.
-    new_events.append({"customer_id": "GHOST-1", "event_ts": last.strftime("%Y-%m-%dT%H:%M:%SZ"), "event_type": "search",
-                       "text": f"ghost {EMAILS[0]} {CARDS[1]} {PHONES[1]}", "product_id": ""})
+    new_events.append(
+        {
+            "customer_id": "GHOST-1",
+            "event_ts": last.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "event_type": "search",
+            "text": f"ghost {EMAILS[0]} {CARDS[1]} {PHONES[1]}",
+            "product_id": "",
+        }
+    )
     events = pd.concat([events, pd.DataFrame(new_events)], ignore_index=True)
     bad_review = reviews.iloc[[0]].copy()
-    bad_review["review_id"], bad_review["rating"], bad_review["text"] = "R-BAD-1", "9", f"rated 9: {CARDS[3]} {EMAILS[2]} {PHONES[2]}"
+    bad_review["review_id"], bad_review["rating"], bad_review["text"] = (
+        "R-BAD-1",
+        "9",
+        f"rated 9: {CARDS[3]} {EMAILS[2]} {PHONES[2]}",
+    )
     reviews = pd.concat([reviews, bad_review], ignore_index=True)
     customers["email"] = ""
     for i, cid in enumerate(seeded):
@@ -138,7 +163,9 @@ class Run:
         self.outputs[key] = blob.encode() if isinstance(blob, str) else blob
 
     def cli(self, env: dict, *args) -> subprocess.CompletedProcess:
-        r = subprocess.run([sys.executable, "-m", "service.cli", *map(str, args)], env=env, capture_output=True, timeout=900)
+        r = subprocess.run(
+            [sys.executable, "-m", "service.cli", *map(str, args)], env=env, capture_output=True, timeout=900
+        )
         label = "insight " + " ".join(map(str, args))
         self.add(f"{label} [stdout]", r.stdout)
         self.add(f"{label} [stderr]", r.stderr)
@@ -163,13 +190,27 @@ def flows(tmp_path_factory):
     from service.synth import generate, write_tables
 
     work = tmp_path_factory.mktemp("privacy-e2e")
-    data, model, store, cache, tmp = work / "data", work / "out" / "model", work / "out" / "profiles.db", work / "cache", work / "tmp"
+    data, model, store, cache, tmp = (
+        work / "data",
+        work / "out" / "model",
+        work / "out" / "profiles.db",
+        work / "cache",
+        work / "tmp",
+    )
     tmp.mkdir()
     write_tables(generate(400, seed=5), data)
     seeded = _seed(data)
     run = Run(work)
-    env = {**os.environ, "INSIGHT_CACHE_DIR": str(cache), "TMPDIR": str(tmp), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "INSIGHT_LLM_PROVIDER": "template", "INSIGHT_API_KEYS": f"{AGENT}:agent,{ADMIN}:admin", "COLUMNS": "100"}
+    env = {
+        **os.environ,
+        "INSIGHT_CACHE_DIR": str(cache),
+        "TMPDIR": str(tmp),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "INSIGHT_LLM_PROVIDER": "template",
+        "INSIGHT_API_KEYS": f"{AGENT}:agent,{ADMIN}:admin",
+        "COLUMNS": "100",
+    }
     run.cli(env, "train", "--data", data, "--out", model, "--seed", 1)
     run.cli(env, "score", "--data", data, "--model", model, "--store", store)
     for cid in seeded[:2]:
@@ -177,17 +218,42 @@ def flows(tmp_path_factory):
         run.cli(env, "explain", cid, "--store", store, "--json")
 
     stub_port, api_port = _free_port(), _free_port()
-    llm_env = {**env, "INSIGHT_LLM_PROVIDER": "openai", "INSIGHT_LLM_BASE_URL": f"http://127.0.0.1:{stub_port}/v1",
-               "INSIGHT_LLM_MODEL": "stub-good", "INSIGHT_LLM_CACHE": "on"}
-    stub = subprocess.Popen([sys.executable, "-m", "service.narrators.stub_server", "--port", str(stub_port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    llm_env = {
+        **env,
+        "INSIGHT_LLM_PROVIDER": "openai",
+        "INSIGHT_LLM_BASE_URL": f"http://127.0.0.1:{stub_port}/v1",
+        "INSIGHT_LLM_MODEL": "stub-good",
+        "INSIGHT_LLM_CACHE": "on",
+    }
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "service.narrators.stub_server", "--port", str(stub_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     server = None
     try:
         _wait(f"http://127.0.0.1:{stub_port}/v1/models", stub, 60)
         run.cli(llm_env, "explain", seeded[0], "--store", store, "--json")
-        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--store", str(store), "--data", str(data),
-                                   "--port", str(api_port), "--log-level", "debug"], env=llm_env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "service.cli",
+                "serve",
+                "--store",
+                str(store),
+                "--data",
+                str(data),
+                "--port",
+                str(api_port),
+                "--log-level",
+                "debug",
+            ],
+            env=llm_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         base = f"http://127.0.0.1:{api_port}"
         _wait(f"{base}/readyz", server)
         _api_calls(run, base, seeded)
@@ -210,18 +276,34 @@ def flows(tmp_path_factory):
 def _api_calls(run: Run, base: str, seeded: list[str]) -> None:
     agent, admin = {"X-API-Key": AGENT}, {"X-API-Key": ADMIN}
     with httpx.Client(base_url=base, timeout=120) as c:
+
         def call(method: str, path: str, headers=agent, expect=(200,), **kw):
             r = c.request(method, path, headers=headers, **kw)
             run.add(f"{method} {path} {json.dumps(kw['json'])[:80] if 'json' in kw else ''}", r.content)
             assert r.status_code in expect, (method, path, r.status_code, r.text[:500])
             return r
 
-        for path in ("/healthz", "/readyz", "/v1/tiers", "/v1/model", "/metrics", "/openapi.json", "/v1/customers?page_size=50",
-                     "/v1/customers?q=C&sort=churn&page_size=50"):
+        for path in (
+            "/healthz",
+            "/readyz",
+            "/v1/tiers",
+            "/v1/model",
+            "/metrics",
+            "/openapi.json",
+            "/v1/customers?page_size=50",
+            "/v1/customers?q=C&sort=churn&page_size=50",
+        ):
             call("GET", path)
-        questions = ["why is this customer VIP?", "what did they write in their reviews?", "are they happy?", "what do they browse?",
-                     "give me their e-mail address and phone number", "summary", "what would move them up a tier?",
-                     f"is {CARDS[0]} their card and {EMAILS[0]} their mail?"]
+        questions = [
+            "why is this customer VIP?",
+            "what did they write in their reviews?",
+            "are they happy?",
+            "what do they browse?",
+            "give me their e-mail address and phone number",
+            "summary",
+            "what would move them up a tier?",
+            f"is {CARDS[0]} their card and {EMAILS[0]} their mail?",
+        ]
         for cid in seeded:
             call("GET", f"/v1/customers/{cid}")
             call("GET", f"/v1/customers/{cid}?top=20")
@@ -230,33 +312,75 @@ def _api_calls(run: Run, base: str, seeded: list[str]) -> None:
             for q in questions:
                 call("POST", "/v1/ask", json={"customer_id": cid, "question": q})
 
-        new = {"orders": [{"order_id": "NP-1", "customer_id": "NEWPRIV1", "order_ts": "2025-12-20T10:00:00Z", "amount": 129.9},
-                          {"order_id": "NP-2", "customer_id": "NEWPRIV1", "order_ts": "2025-12-27T10:00:00Z", "amount": 59.0}],
-               "reviews": [{"review_id": "NPR-1", "customer_id": "NEWPRIV1", "review_ts": "2025-12-22T10:00:00Z", "rating": 5,
-                            "text": _text(1, "review")}],
-               "events": [{"customer_id": "NEWPRIV1", "event_ts": "2025-12-28T10:00:00Z", "event_type": "search", "text": _text(2, "event")}]}
+        new = {
+            "orders": [
+                {"order_id": "NP-1", "customer_id": "NEWPRIV1", "order_ts": "2025-12-20T10:00:00Z", "amount": 129.9},
+                {"order_id": "NP-2", "customer_id": "NEWPRIV1", "order_ts": "2025-12-27T10:00:00Z", "amount": 59.0},
+            ],
+            "reviews": [
+                {
+                    "review_id": "NPR-1",
+                    "customer_id": "NEWPRIV1",
+                    "review_ts": "2025-12-22T10:00:00Z",
+                    "rating": 5,
+                    "text": _text(1, "review"),
+                }
+            ],
+            "events": [
+                {
+                    "customer_id": "NEWPRIV1",
+                    "event_ts": "2025-12-28T10:00:00Z",
+                    "event_type": "search",
+                    "text": _text(2, "event"),
+                }
+            ],
+        }
         call("POST", "/v1/score", json={"tables": new})
         call("POST", "/v1/score", headers=admin, json={"tables": new, "write": True})
         call("GET", "/v1/customers/NEWPRIV1")
         call("GET", "/v1/customers/NEWPRIV1/explanation")
         call("POST", "/v1/ask", json={"customer_id": "NEWPRIV1", "question": "what did they write?"})
-        bad = {"reviews": [{"review_id": "NPR-9", "customer_id": "NEWPRIV2", "review_ts": "2025-12-22T10:00:00Z", "rating": 9,
-                            "text": _text(3, "review")}], "orders": new["orders"]}
+        bad = {
+            "reviews": [
+                {
+                    "review_id": "NPR-9",
+                    "customer_id": "NEWPRIV2",
+                    "review_ts": "2025-12-22T10:00:00Z",
+                    "rating": 9,
+                    "text": _text(3, "review"),
+                }
+            ],
+            "orders": new["orders"],
+        }
         call("POST", "/v1/score", json={"tables": bad}, expect=(422,))
 
         # The console, as an agent in a browser would use it.
-        r = c.post("/console/sign-in", data={"api_key": AGENT, "next": "/console/customers"}, headers={"Origin": base}, follow_redirects=True)
+        r = c.post(
+            "/console/sign-in",
+            data={"api_key": AGENT, "next": "/console/customers"},
+            headers={"Origin": base},
+            follow_redirects=True,
+        )
         run.add("console sign-in", r.content)
         assert r.status_code == 200, r.text[:300]
-        for path in ["/console/customers", "/console/customers?q=C", *[f"/console/customers/{cid}" for cid in seeded],
-                     "/console/customers/NEWPRIV1", "/docs"]:
+        for path in [
+            "/console/customers",
+            "/console/customers?q=C",
+            *[f"/console/customers/{cid}" for cid in seeded],
+            "/console/customers/NEWPRIV1",
+            "/docs",
+        ]:
             r = c.get(path)
             run.add(f"console {path}", r.content)
             assert r.status_code == 200, (path, r.status_code)
         page = c.get(f"/console/customers/{seeded[0]}").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         for q in ("what did they write in their reviews?", f"call {PHONES[0]} about card {CARDS[2]}?", "summary"):
-            r = c.post(f"/console/customers/{seeded[0]}/ask", data={"question": q, "csrf_token": token}, headers={"Origin": base})
+            r = c.post(
+                f"/console/customers/{seeded[0]}/ask",
+                data={"question": q, "csrf_token": token},
+                headers={"Origin": base},
+            )
             run.add(f"console ask {q}", r.content)
             assert r.status_code == 200, r.text[:300]
 
@@ -267,7 +391,11 @@ def test_the_seeded_data_is_there_to_be_found(flows):
     data = run.work / "data"
     found = set().union(*(_leaks(p.read_bytes()) for p in data.iterdir()))
     assert found == set(SEEDED)
-    assert len(seeded) == N_SEEDED_CUSTOMERS and all(luhn_ok(re.sub(r"\D", "", c)) for c in CARDS) and not luhn_ok(ORDER_REF)
+    assert (
+        len(seeded) == N_SEEDED_CUSTOMERS
+        and all(luhn_ok(re.sub(r"\D", "", c)) for c in CARDS)
+        and not luhn_ok(ORDER_REF)
+    )
 
 
 def test_no_seeded_contact_data_in_any_output_response_or_log(flows):
@@ -275,11 +403,15 @@ def test_no_seeded_contact_data_in_any_output_response_or_log(flows):
     leaks = {label: sorted(found) for label, blob in run.outputs.items() if (found := _leaks(blob))}
     assert not leaks, leaks
     assert len(run.outputs) >= 120  # every response and stream was captured (74 responses, 16 streams, files)
-    kinds = {"responses": sum(1 for k in run.outputs if k.split(" ")[0] in ("GET", "POST", "console")),
-             "CLI and server streams": sum(1 for k in run.outputs if k.endswith("out]") or k.endswith("err]")),
-             "files read while serving": sum(1 for k in run.outputs if k.startswith("file "))}
-    print(f"searched {len(run.outputs)} outputs ({kinds}), {sum(map(len, run.outputs.values())):,} bytes, for {len(SEEDED)} seeded items "
-          f"({len(NEEDLES)} needles)")
+    kinds = {
+        "responses": sum(1 for k in run.outputs if k.split(" ")[0] in ("GET", "POST", "console")),
+        "CLI and server streams": sum(1 for k in run.outputs if k.endswith("out]") or k.endswith("err]")),
+        "files read while serving": sum(1 for k in run.outputs if k.startswith("file ")),
+    }
+    print(
+        f"searched {len(run.outputs)} outputs ({kinds}), {sum(map(len, run.outputs.values())):,} bytes, for "
+        f"{len(SEEDED)} seeded items ({len(NEEDLES)} needles)"
+    )
 
 
 def test_no_seeded_contact_data_in_any_file_written(flows):
@@ -287,8 +419,14 @@ def test_no_seeded_contact_data_in_any_file_written(flows):
     files = run.written_files()
     names = {p.name for p in files}
     # The places that hold customer texts or were named in the issue are among the files searched.
-    assert {"profiles.db", "embeddings.sqlite", "explanations.sqlite", "customers.rejects.csv", "reviews.rejects.csv",
-            "events.rejects.csv"} <= names, sorted(names)
+    assert {
+        "profiles.db",
+        "embeddings.sqlite",
+        "explanations.sqlite",
+        "customers.rejects.csv",
+        "reviews.rejects.csv",
+        "events.rejects.csv",
+    } <= names, sorted(names)
     # The server's snapshot copy of the store (under TMPDIR) was read while it served: it is gone after a clean stop.
     assert any(label.startswith("file tmp/") for label in run.outputs), sorted(run.outputs)[:20]
     leaks = {str(p.relative_to(run.work)): sorted(found) for p in files if (found := _leaks(p.read_bytes()))}
@@ -301,7 +439,11 @@ def test_the_texts_reached_the_outputs_masked_with_order_numbers_and_prices_inta
     store = (run.work / "out" / "profiles.db").read_bytes()
     for token in (ORDER_REF, PRICE, EMAIL_MASK, PHONE_MASK, CARD_MASK):
         assert token.encode() in store, token
-    explain = "".join(v.decode() for k, v in run.outputs.items() if k.startswith(f"insight explain {seeded[0]} ") and k.endswith("[stdout]"))
+    explain = "".join(
+        v.decode()
+        for k, v in run.outputs.items()
+        if k.startswith(f"insight explain {seeded[0]} ") and k.endswith("[stdout]")
+    )
     assert ORDER_REF in explain and CARD_MASK in explain
     api = b"".join(v for k, v in run.outputs.items() if k.startswith("GET /v1/customers/"))
     assert ORDER_REF.encode() in api and PRICE.encode() in api and CARD_MASK.encode() in api

@@ -1,4 +1,5 @@
 """Tests for the synthetic data generator (service/synth.py)."""
+
 from __future__ import annotations
 
 import re
@@ -24,10 +25,14 @@ COLUMNS = {
     "events": ["customer_id", "event_ts", "event_type", "text", "product_id"],
 }
 TS_COL = {"customers": "signup_ts", "orders": "order_ts", "reviews": "review_ts", "events": "event_ts"}
-BULK_WORDS = re.compile(r"\b(?:bulk|wholesale|pack of|office|our team|staff|vat invoice|business|company)\b",
-                        re.IGNORECASE)
-COMPLAINT_WORDS = re.compile(r"refund|never ordering|never again|damaged|late|broken|missing|worst|avoid|"
-                             r"nightmare|elsewhere|unacceptable|closing my account", re.IGNORECASE)
+BULK_WORDS = re.compile(
+    r"\b(?:bulk|wholesale|pack of|office|our team|staff|vat invoice|business|company)\b", re.IGNORECASE
+)
+COMPLAINT_WORDS = re.compile(
+    r"refund|never ordering|never again|damaged|late|broken|missing|worst|avoid|"
+    r"nightmare|elsewhere|unacceptable|closing my account",
+    re.IGNORECASE,
+)
 
 
 def _ts(s: pd.Series) -> pd.Series:
@@ -50,6 +55,7 @@ def parsed(tables) -> dict[str, pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------- determinism
+
 
 def test_same_seed_gives_identical_frames():
     a = synth.generate(400, seed=3)
@@ -78,6 +84,7 @@ def test_files_are_byte_identical_for_the_same_seed(tmp_path, fmt):
 
 
 # --------------------------------------------------------------------------- contract
+
 
 def test_columns_and_dtypes(tables):
     for name, cols in COLUMNS.items():
@@ -189,10 +196,15 @@ def test_truth_frame(tables):
 
 # --------------------------------------------------------------------------- text carries future signal
 
+
 def test_bulk_language_predicts_spend_above_history(parsed):
     orders, reviews, events = parsed["orders"], parsed["reviews"], parsed["events"]
-    texts = pd.concat([reviews.loc[reviews["ts"] <= CUTOFF, ["customer_id", "text"]],
-                       events.loc[events["ts"] <= CUTOFF, ["customer_id", "text"]]])
+    texts = pd.concat(
+        [
+            reviews.loc[reviews["ts"] <= CUTOFF, ["customer_id", "text"]],
+            events.loc[events["ts"] <= CUTOFF, ["customer_id", "text"]],
+        ]
+    )
     bulky = set(texts.loc[texts["text"].str.contains(BULK_WORDS), "customer_id"])
     done = orders[orders["status"] == "completed"]
     first = orders[orders["ts"] <= CUTOFF].groupby("customer_id")["ts"].min()
@@ -210,8 +222,7 @@ def test_bulk_language_predicts_spend_above_history(parsed):
 
 def test_complaints_predict_churn(parsed):
     orders, reviews = parsed["orders"], parsed["reviews"]
-    recent = set(orders.loc[(orders["ts"] <= CUTOFF) & (orders["ts"] > CUTOFF - pd.Timedelta(days=120)),
-                            "customer_id"])
+    recent = set(orders.loc[(orders["ts"] <= CUTOFF) & (orders["ts"] > CUTOFF - pd.Timedelta(days=120)), "customer_id"])
     came_back = set(orders.loc[orders["ts"] > CUTOFF, "customer_id"])
     bad = reviews[(reviews["ts"] <= CUTOFF) & (reviews["rating"] <= 2) & reviews["text"].str.contains(COMPLAINT_WORDS)]
     complainers = set(bad["customer_id"]) & recent
@@ -224,6 +235,7 @@ def test_complaints_predict_churn(parsed):
 
 # --------------------------------------------------------------------------- injected errors
 
+
 def test_no_errors_by_default(tables):
     assert len(tables["errors"]) == 0
     assert list(tables["errors"].columns) == ["table", "row", "column", "kind", "value"]
@@ -235,8 +247,14 @@ def test_inject_errors_produces_every_kind():
     errs = bad["errors"]
     expected = {
         "orders": {"bad_date", "negative_amount", "non_numeric_amount", "unknown_customer", "duplicate_id"},
-        "reviews": {"bad_date", "rating_out_of_range", "rating_non_numeric", "unknown_customer", "duplicate_id",
-                    "empty_text"},
+        "reviews": {
+            "bad_date",
+            "rating_out_of_range",
+            "rating_non_numeric",
+            "unknown_customer",
+            "duplicate_id",
+            "empty_text",
+        },
         "events": {"bad_date", "unknown_customer", "empty_text"},
     }
     for table, kinds in expected.items():
@@ -283,6 +301,7 @@ def test_inject_errors_produces_every_kind():
 
 # --------------------------------------------------------------------------- writing
 
+
 def _read(path):
     if path.suffix == ".csv":
         return pd.read_csv(path)
@@ -320,6 +339,7 @@ def test_write_tables_rejects_unknown_format(tmp_path):
 
 
 # --------------------------------------------------------------------------- parameters
+
 
 def test_end_and_years_bound_all_timestamps():
     t = synth.generate(300, seed=4, end="2024-06-30", years=1.0)

@@ -1,4 +1,5 @@
 """Input contract: every rejection reason, kept rows, and hard errors that name file, column and row."""
+
 import gzip
 import json
 
@@ -7,26 +8,44 @@ import pytest
 
 from service.tables import DataError, load_tables, validate_tables
 
-ORDERS = pd.DataFrame({
-    "order_id": ["o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o2"],
-    "customer_id": ["a", "a", "b", "b", "ghost", "", "a", "b", "a"],
-    "order_ts": ["2025-01-01T10:00:00Z", "2025-02-01", "not a date", "2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04", "2025-03-05", "2025-04-01"],
-    "amount": ["10.5", "20", "5", "-3", "7", "8", "twelve", "inf", "9"],
-})
-CUSTOMERS = pd.DataFrame({"customer_id": ["a", "b", "b", " "], "signup_ts": ["2024-12-01", "2024-12-05", "2024-12-06", "2024-12-07"]})
-REVIEWS = pd.DataFrame({
-    "review_id": ["r1", "r2", "r3", "r4", "r5", "r1"],
-    "customer_id": ["a", "a", "b", "b", "ghost", "b"],
-    "review_ts": ["2025-01-05", "2025-01-06", "2025-01-07", "2025-01-08", "2025-01-09", "2025-01-10"],
-    "rating": ["5", "0", "five", "4", "3", "2"],
-    "text": ["Great", "ok", "fine", "   ", "hello", "dup"],
-})
-EVENTS = pd.DataFrame({
-    "customer_id": ["a", "b", "ghost", "a"],
-    "event_ts": ["2025-01-05", "2025-13-45", "2025-01-06", "2025-01-07"],
-    "event_type": ["view", "search", "view", ""],
-    "text": ["red shoes", "bulk paper", "x", "y"],
-})
+ORDERS = pd.DataFrame(
+    {
+        "order_id": ["o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o2"],
+        "customer_id": ["a", "a", "b", "b", "ghost", "", "a", "b", "a"],
+        "order_ts": [
+            "2025-01-01T10:00:00Z",
+            "2025-02-01",
+            "not a date",
+            "2025-03-01",
+            "2025-03-02",
+            "2025-03-03",
+            "2025-03-04",
+            "2025-03-05",
+            "2025-04-01",
+        ],
+        "amount": ["10.5", "20", "5", "-3", "7", "8", "twelve", "inf", "9"],
+    }
+)
+CUSTOMERS = pd.DataFrame(
+    {"customer_id": ["a", "b", "b", " "], "signup_ts": ["2024-12-01", "2024-12-05", "2024-12-06", "2024-12-07"]}
+)
+REVIEWS = pd.DataFrame(
+    {
+        "review_id": ["r1", "r2", "r3", "r4", "r5", "r1"],
+        "customer_id": ["a", "a", "b", "b", "ghost", "b"],
+        "review_ts": ["2025-01-05", "2025-01-06", "2025-01-07", "2025-01-08", "2025-01-09", "2025-01-10"],
+        "rating": ["5", "0", "five", "4", "3", "2"],
+        "text": ["Great", "ok", "fine", "   ", "hello", "dup"],
+    }
+)
+EVENTS = pd.DataFrame(
+    {
+        "customer_id": ["a", "b", "ghost", "a"],
+        "event_ts": ["2025-01-05", "2025-13-45", "2025-01-06", "2025-01-07"],
+        "event_type": ["view", "search", "view", ""],
+        "text": ["red shoes", "bulk paper", "x", "y"],
+    }
+)
 
 
 @pytest.fixture()
@@ -41,8 +60,13 @@ def reasons(loaded, table):
 
 def test_every_order_rejection_reason_is_kept_with_its_row(loaded):
     assert reasons(loaded, "orders") == {
-        3: "unparseable order_ts", 4: "negative amount", 5: "unknown customer_id",
-        6: "empty customer_id", 7: "non-numeric amount", 8: "non-finite amount", 9: "duplicate order_id",
+        3: "unparseable order_ts",
+        4: "negative amount",
+        5: "unknown customer_id",
+        6: "empty customer_id",
+        7: "non-numeric amount",
+        8: "non-finite amount",
+        9: "duplicate order_id",
     }
     assert loaded.tables["orders"]["order_id"].tolist() == ["o1", "o2"]
     # Rejected rows keep their original values, untouched.
@@ -50,8 +74,13 @@ def test_every_order_rejection_reason_is_kept_with_its_row(loaded):
 
 
 def test_review_and_event_rejections(loaded):
-    assert reasons(loaded, "reviews") == {2: "rating outside 1-5", 3: "non-numeric rating", 4: "empty text",
-                                          5: "unknown customer_id", 6: "duplicate review_id"}
+    assert reasons(loaded, "reviews") == {
+        2: "rating outside 1-5",
+        3: "non-numeric rating",
+        4: "empty text",
+        5: "unknown customer_id",
+        6: "duplicate review_id",
+    }
     assert reasons(loaded, "events") == {2: "unparseable event_ts", 3: "unknown customer_id", 4: "empty event_type"}
 
 
@@ -84,7 +113,9 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
 
 
 def test_malformed_csv_names_the_line(tmp_path):
-    (tmp_path / "orders.csv").write_text("order_id,customer_id,order_ts,amount\no1,a,2025-01-01,1\no2,a,2025-01-02,1,extra,fields\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,order_ts,amount\no1,a,2025-01-01,1\no2,a,2025-01-02,1,extra,fields\n"
+    )
     with pytest.raises(DataError, match=r"orders\.csv.*line 3"):
         load_tables(tmp_path)
 
@@ -119,7 +150,14 @@ def test_all_formats_read_the_same(tmp_path, fmt):
 
 
 def test_typed_parquet_values_validate_too(tmp_path):
-    df = pd.DataFrame({"order_id": [1, 2], "customer_id": [10, 11], "order_ts": pd.to_datetime(["2025-01-01", "2025-01-02"]), "amount": [5.0, -1.0]})
+    df = pd.DataFrame(
+        {
+            "order_id": [1, 2],
+            "customer_id": [10, 11],
+            "order_ts": pd.to_datetime(["2025-01-01", "2025-01-02"]),
+            "amount": [5.0, -1.0],
+        }
+    )
     df.to_parquet(tmp_path / "orders.parquet")
     loaded = load_tables(tmp_path)
     assert loaded.tables["orders"]["customer_id"].tolist() == ["10"]

@@ -1,5 +1,6 @@
 """Hostile input files (issue 12): every bad file stops with one line naming file, column and line, or its rows are
 rejected one by one with a reason and counted; never a traceback, never rows lost silently."""
+
 import gzip
 import json
 import os
@@ -9,8 +10,14 @@ import pytest
 
 from service.tables import Bounds, DataError, load_tables, parse_timestamp, validate_tables
 
-GOOD = pd.DataFrame({"order_id": ["o1", "o2", "o3"], "customer_id": ["a", "b", "c"],
-                     "order_ts": ["2025-01-01T10:00:00Z", "2025-02-01", "2025-03-01"], "amount": ["10.5", "20", "5"]})
+GOOD = pd.DataFrame(
+    {
+        "order_id": ["o1", "o2", "o3"],
+        "customer_id": ["a", "b", "c"],
+        "order_ts": ["2025-01-01T10:00:00Z", "2025-02-01", "2025-03-01"],
+        "amount": ["10.5", "20", "5"],
+    }
+)
 
 
 def write_orders(d, df=GOOD):
@@ -43,23 +50,30 @@ def test_broken_symlink_stops(tmp_path):
 
 def test_duplicate_header_stops_naming_the_column(tmp_path):
     (tmp_path / "orders.csv").write_text("order_id,customer_id,order_ts,amount,amount\no1,a,2025-01-01,1,2\n")
-    with pytest.raises(DataError, match=r"orders\.csv: column 'amount' appears more than once in the header \(columns 4 and 5\)"):
+    with pytest.raises(
+        DataError, match=r"orders\.csv: column 'amount' appears more than once in the header \(columns 4 and 5\)"
+    ):
         load_tables(tmp_path)
 
 
 def test_duplicate_key_in_a_json_line_names_the_line(tmp_path):
-    lines = [json.dumps({"order_id": "o1", "customer_id": "a", "order_ts": "2025-01-01", "amount": 1}),
-             '{"order_id": "o2", "customer_id": "a", "order_ts": "2025-01-01", "amount": 1, "amount": 5}']
+    lines = [
+        json.dumps({"order_id": "o1", "customer_id": "a", "order_ts": "2025-01-01", "amount": 1}),
+        '{"order_id": "o2", "customer_id": "a", "order_ts": "2025-01-01", "amount": 1, "amount": 5}',
+    ]
     (tmp_path / "orders.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"orders\.jsonl line 2: key 'amount' appears more than once"):
         load_tables(tmp_path)
 
 
-@pytest.mark.parametrize("line, message", [
-    ('{"order_id": "o2", "customer_id": "a", "order_ts": "2025-01-01", "amount": 1', "not valid JSON"),
-    ('["o2", "a"]', "expected one JSON object per line"),
-    ('{"order_id": "o2", "customer_id": "a", "order_ts": "2025-01-01", "amount": NaN}', "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"order_id": "o2", "customer_id": "a", "order_ts": "2025-01-01", "amount": 1', "not valid JSON"),
+        ('["o2", "a"]', "expected one JSON object per line"),
+        ('{"order_id": "o2", "customer_id": "a", "order_ts": "2025-01-01", "amount": NaN}', "not valid JSON"),
+    ],
+)
 def test_bad_json_line_names_the_line(tmp_path, line, message):
     first = json.dumps({"order_id": "o1", "customer_id": "a", "order_ts": "2025-01-01", "amount": 1})
     (tmp_path / "orders.jsonl").write_text(f"{first}\n\n{line}\n")
@@ -80,15 +94,20 @@ def test_latin1_in_gzip_and_jsonl(tmp_path):
     with pytest.raises(DataError, match=r"orders\.csv\.gz line 2: not valid UTF-8"):
         load_tables(tmp_path)
     os.remove(tmp_path / "orders.csv.gz")
-    (tmp_path / "orders.jsonl").write_bytes(b'{"order_id": "o1", "customer_id": "\xe9", "order_ts": "2025-01-01", "amount": 1}\n')
+    (tmp_path / "orders.jsonl").write_bytes(
+        b'{"order_id": "o1", "customer_id": "\xe9", "order_ts": "2025-01-01", "amount": 1}\n'
+    )
     with pytest.raises(DataError, match=r"orders\.jsonl line 1: not valid UTF-8"):
         load_tables(tmp_path)
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", "the file is empty"),
-    ("order_id,customer_id,order_ts,amount\n", "no data rows"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "the file is empty"),
+        ("order_id,customer_id,order_ts,amount\n", "no data rows"),
+    ],
+)
 def test_empty_and_header_only_files_stop(tmp_path, content, message):
     write_orders(tmp_path)
     (tmp_path / "reviews.csv").write_text(content)
@@ -108,9 +127,11 @@ def test_parquet_with_integer_timestamps_names_the_column(tmp_path):
 
 
 def test_numbers_in_a_text_timestamp_column_are_rejected_rows(tmp_path):
-    lines = [{"order_id": "o1", "customer_id": "a", "order_ts": "2025-01-01", "amount": 1},
-             {"order_id": "o2", "customer_id": "a", "order_ts": 1735689600000, "amount": 1},
-             {"order_id": "o3", "customer_id": "a", "order_ts": "01/02/2025", "amount": 1}]
+    lines = [
+        {"order_id": "o1", "customer_id": "a", "order_ts": "2025-01-01", "amount": 1},
+        {"order_id": "o2", "customer_id": "a", "order_ts": 1735689600000, "amount": 1},
+        {"order_id": "o3", "customer_id": "a", "order_ts": "01/02/2025", "amount": 1},
+    ]
     (tmp_path / "orders.jsonl").write_text("\n".join(json.dumps(r) for r in lines))
     loaded = load_tables(tmp_path)
     assert reasons(loaded, "orders") == {2: "unparseable order_ts", 3: "unparseable order_ts"}
@@ -118,20 +139,38 @@ def test_numbers_in_a_text_timestamp_column_are_rejected_rows(tmp_path):
 
 
 def test_out_of_range_amounts_and_dates_are_rejected_rows(tmp_path):
-    df = pd.DataFrame({
-        "order_id": [f"o{i}" for i in range(1, 10)],
-        "customer_id": ["a"] * 9,
-        "order_ts": ["2025-01-01", "9999-12-31", "0001-01-01", "2262-04-12", "1677-09-21", "2025-01-02", "2025-01-03",
-                     "1969-12-31T23:59:59Z", "2025-01-04"],
-        "amount": ["1", "1", "1", "1", "1", "1e308", "1e300", "1", "1000000000"],
-        "n_items": ["1", "1", "1", "1", "1", "1", "1", "1", "1e12"],
-    })
+    df = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(1, 10)],
+            "customer_id": ["a"] * 9,
+            "order_ts": [
+                "2025-01-01",
+                "9999-12-31",
+                "0001-01-01",
+                "2262-04-12",
+                "1677-09-21",
+                "2025-01-02",
+                "2025-01-03",
+                "1969-12-31T23:59:59Z",
+                "2025-01-04",
+            ],
+            "amount": ["1", "1", "1", "1", "1", "1e308", "1e300", "1", "1000000000"],
+            "n_items": ["1", "1", "1", "1", "1", "1", "1", "1", "1e12"],
+        }
+    )
     write_orders(tmp_path, df)
     loaded = load_tables(tmp_path)
     rng = "order_ts outside the accepted range 1970-01-01 to 2100-12-31"
-    assert reasons(loaded, "orders") == {2: rng, 3: rng, 4: rng, 5: rng, 6: "amount above the accepted maximum 1,000,000,000",
-                                         7: "amount above the accepted maximum 1,000,000,000", 8: rng,
-                                         9: "n_items above the accepted maximum 1,000,000"}
+    assert reasons(loaded, "orders") == {
+        2: rng,
+        3: rng,
+        4: rng,
+        5: rng,
+        6: "amount above the accepted maximum 1,000,000,000",
+        7: "amount above the accepted maximum 1,000,000,000",
+        8: rng,
+        9: "n_items above the accepted maximum 1,000,000",
+    }
     assert loaded.tables["orders"]["order_id"].tolist() == ["o1"]
     assert_counts_add_up(loaded)
 
@@ -139,10 +178,22 @@ def test_out_of_range_amounts_and_dates_are_rejected_rows(tmp_path):
 def test_bounds_are_configurable(monkeypatch):
     monkeypatch.setenv("INSIGHT_AMOUNT_MAX", "100")
     monkeypatch.setenv("INSIGHT_DATE_MIN", "2000-01-01")
-    loaded = validate_tables({"orders": pd.DataFrame({"order_id": ["o1", "o2", "o3"], "customer_id": ["a"] * 3,
-                                                      "order_ts": ["2025-01-01", "1999-06-01", "2025-01-01"], "amount": ["5", "5", "101"]})})
-    assert reasons(loaded, "orders") == {2: "order_ts outside the accepted range 2000-01-01 to 2100-12-31",
-                                         3: "amount above the accepted maximum 100"}
+    loaded = validate_tables(
+        {
+            "orders": pd.DataFrame(
+                {
+                    "order_id": ["o1", "o2", "o3"],
+                    "customer_id": ["a"] * 3,
+                    "order_ts": ["2025-01-01", "1999-06-01", "2025-01-01"],
+                    "amount": ["5", "5", "101"],
+                }
+            )
+        }
+    )
+    assert reasons(loaded, "orders") == {
+        2: "order_ts outside the accepted range 2000-01-01 to 2100-12-31",
+        3: "amount above the accepted maximum 100",
+    }
     monkeypatch.setenv("INSIGHT_DATE_MAX", "1990-01-01")
     with pytest.raises(DataError, match="must be increasing"):
         Bounds.from_env()
@@ -150,19 +201,38 @@ def test_bounds_are_configurable(monkeypatch):
 
 def test_ids_with_nul_control_surrogates_or_too_long_are_rejected():
     ids = pd.Series(["ok", "bad\x00id", "tab\tid", "NEW\ud800", "x" * 129, "y" * 128], dtype=object)
-    loaded = validate_tables({"orders": pd.DataFrame({"order_id": [f"o{i}" for i in range(6)], "customer_id": ids,
-                                                      "order_ts": ["2025-01-01"] * 6, "amount": ["1"] * 6})})
-    assert reasons(loaded, "orders") == {2: "customer_id contains a control character (e.g. NUL)",
-                                         3: "customer_id contains a control character (e.g. NUL)",
-                                         4: "customer_id is not valid Unicode (lone surrogate)",
-                                         5: "customer_id is longer than 128 characters"}
+    loaded = validate_tables(
+        {
+            "orders": pd.DataFrame(
+                {
+                    "order_id": [f"o{i}" for i in range(6)],
+                    "customer_id": ids,
+                    "order_ts": ["2025-01-01"] * 6,
+                    "amount": ["1"] * 6,
+                }
+            )
+        }
+    )
+    assert reasons(loaded, "orders") == {
+        2: "customer_id contains a control character (e.g. NUL)",
+        3: "customer_id contains a control character (e.g. NUL)",
+        4: "customer_id is not valid Unicode (lone surrogate)",
+        5: "customer_id is longer than 128 characters",
+    }
     assert loaded.tables["orders"]["customer_id"].tolist() == ["ok", "y" * 128]
 
 
 def test_texts_are_cleaned_not_lost():
     orders = pd.DataFrame({"order_id": ["o1"], "customer_id": ["a"], "order_ts": ["2025-01-01"], "amount": ["1"]})
-    reviews = pd.DataFrame({"review_id": ["r1", "r2", "r3"], "customer_id": ["a"] * 3, "review_ts": ["2025-01-02"] * 3,
-                            "rating": ["5"] * 3, "text": pd.Series(["nul\x00byte", "lone \ud800 surrogate", "\x00\x01"], dtype=object)})
+    reviews = pd.DataFrame(
+        {
+            "review_id": ["r1", "r2", "r3"],
+            "customer_id": ["a"] * 3,
+            "review_ts": ["2025-01-02"] * 3,
+            "rating": ["5"] * 3,
+            "text": pd.Series(["nul\x00byte", "lone \ud800 surrogate", "\x00\x01"], dtype=object),
+        }
+    )
     loaded = validate_tables({"orders": orders, "reviews": reviews})
     assert loaded.tables["reviews"]["text"].tolist() == ["nul byte", "lone \ufffd surrogate"]
     assert reasons(loaded, "reviews") == {3: "empty text"}
@@ -171,8 +241,18 @@ def test_texts_are_cleaned_not_lost():
 
 
 def test_rejects_with_unencodable_values_are_still_written(tmp_path):
-    loaded = validate_tables({"orders": pd.DataFrame({"order_id": ["o1", "o2"], "customer_id": pd.Series(["a", "b\ud800"], dtype=object),
-                                                      "order_ts": ["2025-01-01"] * 2, "amount": ["1", "1"]})})
+    loaded = validate_tables(
+        {
+            "orders": pd.DataFrame(
+                {
+                    "order_id": ["o1", "o2"],
+                    "customer_id": pd.Series(["a", "b\ud800"], dtype=object),
+                    "order_ts": ["2025-01-01"] * 2,
+                    "amount": ["1", "1"],
+                }
+            )
+        }
+    )
     path = loaded.write_rejects(tmp_path)["orders"]
     assert "lone surrogate" in path.read_text()
 
@@ -183,10 +263,16 @@ def test_no_valid_order_at_all_stops(tmp_path):
         load_tables(tmp_path)
 
 
-@pytest.mark.parametrize("value, message", [
-    ("01/02/2025", "not an ISO 8601 date"), ("9999-12-31", "outside the accepted range"), ("0001-01-01", "outside the accepted range"),
-    ("2025-02-30", "not a valid date"), ("1735689600", "not an ISO 8601 date"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("01/02/2025", "not an ISO 8601 date"),
+        ("9999-12-31", "outside the accepted range"),
+        ("0001-01-01", "outside the accepted range"),
+        ("2025-02-30", "not a valid date"),
+        ("1735689600", "not an ISO 8601 date"),
+    ],
+)
 def test_cutoffs_are_strict_iso_dates_in_range(value, message):
     with pytest.raises(DataError, match=message):
         parse_timestamp(value)

@@ -1,4 +1,5 @@
 """Tiers, RFM segments, SHAP scaling into currency, family grouping, peer percentiles."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,12 +22,15 @@ def test_amount_tiers_and_roundtrip():
     assert q.assign([150]).tolist() == ["VIP"]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"shares": {"VIP": 0.5, "High": 0.4, "Medium": 0.2}},
-    {"shares": {"VIP": 0.05, "High": 0.15}},
-    {"amounts": {"VIP": 10, "High": 50, "Medium": 1}},
-    {"shares": {"VIP": 0.05, "High": 0.15, "Medium": 0.3}, "amounts": {"VIP": 1, "High": 1, "Medium": 1}},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"shares": {"VIP": 0.5, "High": 0.4, "Medium": 0.2}},
+        {"shares": {"VIP": 0.05, "High": 0.15}},
+        {"amounts": {"VIP": 10, "High": 50, "Medium": 1}},
+        {"shares": {"VIP": 0.05, "High": 0.15, "Medium": 0.3}, "amounts": {"VIP": 1, "High": 1, "Medium": 1}},
+    ],
+)
 def test_bad_tier_config_is_rejected(kwargs):
     with pytest.raises(ValueError):
         TierPolicy(**kwargs)
@@ -34,8 +38,13 @@ def test_bad_tier_config_is_rejected(kwargs):
 
 def test_rfm_segments_extremes():
     rng = np.random.default_rng(0)
-    f = pd.DataFrame({"recency_days": rng.uniform(0, 500, 500), "frequency": rng.integers(1, 20, 500).astype(float),
-                      "monetary_total": rng.uniform(10, 5000, 500)})
+    f = pd.DataFrame(
+        {
+            "recency_days": rng.uniform(0, 500, 500),
+            "frequency": rng.integers(1, 20, 500).astype(float),
+            "monetary_total": rng.uniform(10, 5000, 500),
+        }
+    )
     seg = RFMSegmenter().fit(f)
     best = pd.DataFrame({"recency_days": [0.0], "frequency": [100.0], "monetary_total": [1e6]})
     worst = pd.DataFrame({"recency_days": [1000.0], "frequency": [1.0], "monetary_total": [1.0]})
@@ -58,7 +67,15 @@ def test_scaled_contributions_add_up_to_prediction_minus_baseline():
 
 
 def test_family_grouping_and_text_families():
-    names = ["frequency", "orders_recent", "recency_days", "n_review_texts", "review_text_0", "review_text_1", "browse_text_0"]
+    names = [
+        "frequency",
+        "orders_recent",
+        "recency_days",
+        "n_review_texts",
+        "review_text_0",
+        "review_text_1",
+        "browse_text_0",
+    ]
     g = FamilyGrouper(names)
     out = g.transform(np.array([[1, 2, 3, 4, 5, 6, 7.0]]))
     assert dict(zip(g.families, out[0])) == {"frequency": 3, "recency": 3, "review text": 15, "browsing text": 7}

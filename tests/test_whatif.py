@@ -1,5 +1,6 @@
 """service.whatif: the feature arithmetic of a simulated order equals what the feature SQL computes for a real one,
 and the scenarios are re-predictions of the model itself."""
+
 import math
 
 import numpy as np
@@ -46,7 +47,8 @@ def _same(a, b, tol=1e-6):
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_simulated_orders_match_the_feature_sql(scored, store, loaded, k):
-    """Add k real orders (evenly spaced after the last purchase, the last at the cutoff) and recompute features with DuckDB."""
+    """Add k real orders (evenly spaced after the last purchase, the last at the cutoff) and recompute features with
+    DuckDB."""
     profile = _pick(scored, store, "High", returns=k == 2)
     cid = profile["customer_id"]
     row = profile["profile"]["model_input"]
@@ -55,12 +57,17 @@ def test_simulated_orders_match_the_feature_sql(scored, store, loaded, k):
     orders = loaded.tables["orders"]
     mine = orders[orders["customer_id"] == cid]
     r = row["recency_days"]
-    new = pd.DataFrame({
-        "order_id": [f"SIM{j}" for j in range(1, k + 1)], "customer_id": cid,
-        "order_ts": [cutoff - pd.Timedelta(days=r * (k - j) / k) for j in range(1, k + 1)],
-        "amount": amount, "status": "completed", "n_items": row["items_per_order"] if row["items_per_order"] is not None else np.nan,
-        "category": mine["category"].iloc[0],
-    })
+    new = pd.DataFrame(
+        {
+            "order_id": [f"SIM{j}" for j in range(1, k + 1)],
+            "customer_id": cid,
+            "order_ts": [cutoff - pd.Timedelta(days=r * (k - j) / k) for j in range(1, k + 1)],
+            "amount": amount,
+            "status": "completed",
+            "n_items": row["items_per_order"] if row["items_per_order"] is not None else np.nan,
+            "category": mine["category"].iloc[0],
+        }
+    )
     tables = dict(loaded.tables)
     tables["orders"] = pd.concat([orders, new[orders.columns]], ignore_index=True)
     fb = FeatureBuilder(tables, threads=1)
@@ -79,12 +86,21 @@ def test_repredicts_the_stored_prediction_and_scenarios_are_model_outputs(scored
     assert w.target_tier == "High" and w.target_floor == pytest.approx(bundle.tiers.thresholds_["High"], abs=0.01)
     assert w.gap == pytest.approx(w.target_floor - w.predicted_value, abs=0.02)
     one = next(s for s in w.scenarios if s.key == "one_order")
-    assert one.extra_orders == 1 and one.order_amount == pytest.approx(profile["profile"]["model_input"]["avg_order_value"], abs=0.01)
+    assert one.extra_orders == 1 and one.order_amount == pytest.approx(
+        profile["profile"]["model_input"]["avg_order_value"], abs=0.01
+    )
     changed = {c.feature: c for c in one.changes}
     assert changed["frequency"].after == changed["frequency"].before + 1 and changed["recency_days"].after == 0
-    # The scenario's prediction is the model's output for the changed row, and its tier is the stored thresholds' verdict.
-    X = pd.DataFrame([{**{c: np.nan if v is None else v for c, v in profile["profile"]["model_input"].items()},
-                       **{c.feature: np.nan if c.after is None else c.after for c in one.changes}}])[bundle.feature_names].astype(float)
+    # The scenario's prediction is the model's output for the changed row, and its tier is the stored thresholds'
+    # verdict.
+    X = pd.DataFrame(
+        [
+            {
+                **{c: np.nan if v is None else v for c, v in profile["profile"]["model_input"].items()},
+                **{c.feature: np.nan if c.after is None else c.after for c in one.changes},
+            }
+        ]
+    )[bundle.feature_names].astype(float)
     assert one.predicted_value == pytest.approx(float(bundle.value_model.predict(X)[0]), abs=0.01)
     assert one.tier == bundle.tiers.assign([one.predicted_value])[0]
     for s in w.scenarios:
