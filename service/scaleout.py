@@ -13,7 +13,7 @@ What runs where:
   FAISS index (from the gathered vectors).
 - **workers**, per partition: DuckDB feature snapshots, text embeddings (each worker process loads the
   encoder once; workers on one host share the on-disk SQLite cache), pooled vectors, design matrices,
-  and at scoring the whole of ``pipeline.score_tables``: predictions, SHAP drivers, evidence, profile rows.
+  and at scoring the whole of ``service.profiles.score_tables``: predictions, SHAP drivers, evidence, profile rows.
 - **xgboost.dask** trains on the design matrices where they sit (``service.models.DaskMatrix``).
 
 Partitions are contiguous ranges of the sorted customer ids, each holding the rows of every table for its
@@ -35,10 +35,13 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from service import pipeline
+from service import profiles
+from service.design import design_columns, design_matrix
 from service.features import FeatureBuilder
-from service.partition import partition_bounds, split_tables
 from service.models import DaskMatrix
+from service.panel import check_history
+from service.partition import partition_bounds, split_tables
+from service.runs import Reporter, make_encoder, text_embeddings, timed
 from service.tables import DataError, LoadedData
 from service.text_features import PooledText, TextEmbeddings, TextFeaturizer
 
@@ -71,6 +74,12 @@ def parse_spec(spec: str) -> tuple[str, int | str]:
     if not m or not 0 < int(m.group(3)) < 65536:
         raise ClusterError(f"--dask {spec!r}: expected local:N or a scheduler address such as tcp://10.0.0.5:8786 or host:8786")
     return "address", spec if m.group(1) else f"tcp://{spec}"
+
+
+def check_spec(dask) -> None:
+    """A --dask spec that cannot work fails before any data is read (None: no cluster)."""
+    if isinstance(dask, str):
+        parse_spec(dask)
 
 
 @contextmanager
@@ -133,7 +142,7 @@ def _scatter_partitions(client, loaded: LoadedData, eligible_ids) -> list:
 @functools.lru_cache(maxsize=4)
 def _worker_encoder(model: str | None, cache_dir: str | None, backend: str | None = None):
     """One encoder per worker process (the model loads once; its SQLite cache file is shared by the host's workers)."""
-    return pipeline.make_encoder(model, Path(cache_dir) if cache_dir else None, backend)
+    return make_encoder(model, Path(cache_dir) if cache_dir else None, backend)
 
 
 def _worker_threads(driver_pid: int) -> int:
@@ -172,7 +181,7 @@ def _prepare_train_part(tables, cutoffs, horizon_days, sources, half_life_days, 
     if sources:
         encoder = _worker_encoder(*encoder_spec)
         before = dict(encoder.stats()) if hasattr(encoder, "stats") else {}
-        part.emb = pipeline._embeddings(LoadedData(tables), sources, encoder, half_life_days, pipeline.Reporter())
+        part.emb = text_embeddings(LoadedData(tables), sources, encoder, half_life_days, Reporter())
         part.model_id = encoder.model_id
         after = encoder.stats() if hasattr(encoder, "stats") else {}
         part.stats = {k: after[k] - before.get(k, 0) for k in after}
@@ -189,7 +198,7 @@ def _part_pooled(part: _TrainPart, name: str, keep: np.ndarray | None = None) ->
 
 
 def _part_design(part: _TrainPart, name: str, text: TextFeaturizer, classic) -> np.ndarray:
-    return pipeline._design(part.snapshots[name], text, part.emb, part.cutoffs[name], classic)[0].to_numpy(dtype=np.float32)
+    return design_matrix(part.snapshots[name], text, part.emb, part.cutoffs[name], classic)[0].to_numpy(dtype=np.float32)
 
 
 @dataclass
@@ -206,7 +215,7 @@ def _score_part(tables, bundle, cutoff, scored_at, encoder_spec, driver_pid) -> 
     if not (loaded.tables["orders"]["order_ts"] <= cutoff).any():
         return None  # a partition whose customers all start after the cutoff (possible with an early --cutoff)
     # Looked up on the module, so one code path serves the batch run, the API and every partition.
-    frame, rows, vectors = pipeline.score_tables(bundle, loaded, cutoff, encoder=encoder, threads=threads, scored_at=scored_at)
+    frame, rows, vectors = profiles.score_tables(bundle, loaded, cutoff, encoder=encoder, threads=threads, scored_at=scored_at)
     return _ScorePart(frame, rows, vectors)
 
 
@@ -222,7 +231,7 @@ def _score_rows(part: _ScorePart | None) -> list[dict]:
 
 
 class DaskWork:
-    """``pipeline.LocalWork``'s interface over partitions of customers on a Dask cluster.
+    """``service.train.LocalWork``'s interface over partitions of customers on a Dask cluster.
 
     Snapshots (tabular features and targets, one row per customer) are gathered to the driver; text
     embeddings and pooled vectors stay on the workers, except the fit snapshot's pooled vectors, which
@@ -234,7 +243,7 @@ class DaskWork:
         self.client, self.cutoffs, self.sources = client, cutoffs, sources
         orders = loaded.tables["orders"]
         eligible = orders.loc[orders["order_ts"] <= cutoffs["score"], "customer_id"]
-        with pipeline._timed(summary, reporter, "features and embeddings on the cluster"):
+        with timed(summary, reporter, "features and embeddings on the cluster"):
             parts = _scatter_partitions(client, loaded, eligible if len(eligible) else orders["customer_id"])
             self.parts = [client.submit(_prepare_train_part, p, cutoffs, opts.horizon_days, sources, opts.half_life_days,
                                         encoder_spec, os.getpid(), pure=False) for p in parts]
@@ -246,7 +255,7 @@ class DaskWork:
             del parts
         self.snapshots = {name: pd.concat([s[name] for s, _, _ in summaries], ignore_index=True) for name in cutoffs}
         self.lengths = {name: [len(s[name]) for s, _, _ in summaries] for name in cutoffs}
-        pipeline._check_history(self.snapshots, cutoffs, opts.horizon_days)
+        check_history(self.snapshots, cutoffs, opts.horizon_days)
         self.embedding_model = next((m for _, m, _ in summaries if m), None)
         self.embedding_stats: dict = {}
         for _, _, st in summaries:
@@ -279,7 +288,7 @@ class DaskWork:
         import dask.array as da
 
         text_f = self.client.scatter(text, broadcast=True, hash=False)
-        columns = pipeline.design_columns(text if self.sources else None)
+        columns = design_columns(text if self.sources else None)
         blocks = [da.from_delayed(self.client.submit(_part_design, p, name, text_f, classic, pure=False), shape=(n, len(columns)), dtype=np.float32)
                   for p, n in zip(self.parts, self.lengths[name]) if n]
         return DaskMatrix(da.concatenate(blocks), columns, self.client)
@@ -313,7 +322,7 @@ def score(client, bundle, loaded: LoadedData, cutoff: pd.Timestamp, scored_at: s
         done(1)
     kept = [(f, s) for f, s in zip(futures, summaries) if s is not None]
     frame = pd.concat([s[0] for _, s in kept], ignore_index=True)
-    frame["value_rank_pct"] = pipeline.value_rank_pct(frame["predicted_value"].to_numpy())
+    frame["value_rank_pct"] = profiles.value_rank_pct(frame["predicted_value"].to_numpy())
     vectors = np.concatenate([s[1] for _, s in kept])
     ranks = frame["value_rank_pct"].astype(np.float64).tolist()
     offsets = np.cumsum([0] + [len(s[0]) for _, s in kept]).tolist()

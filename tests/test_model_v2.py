@@ -9,7 +9,7 @@ import xgboost as xgb
 
 from service.btyd import WEEK, BetaGeo, ClassicFeatures, GammaGamma, summary_from_features
 from service.models import ChurnModel, HorizonShift, ValueModel, average_boosters
-from service.pipeline import MIN_HISTORY_DAYS, plan_panel
+from service.panel import MIN_HISTORY_DAYS, plan_panel
 from service.tables import DataError
 
 
@@ -205,7 +205,7 @@ def test_more_orders_never_lower_value_nor_raise_churn_when_constrained(fitted):
 
 
 def test_validation_customers_are_a_stable_seeded_share():
-    from service.pipeline import validation_customers
+    from service.panel import validation_customers
 
     ids = [f"C{i:05d}" for i in range(20000)]
     a = validation_customers(ids, seed=1, share=0.3)
@@ -217,7 +217,9 @@ def test_validation_customers_are_a_stable_seeded_share():
 
 
 def test_training_panel_leaves_the_validation_customers_out(synth_dir):
-    from service.pipeline import LocalWork, Reporter, RunSummary, TrainOptions, _panel, plan_panel, validation_customers
+    from service.panel import plan_panel, validation_customers
+    from service.runs import Reporter, RunSummary
+    from service.train import LocalWork, TrainOptions, _panel
     from service.tables import load_tables
     from service.text_features import TextFeaturizer
 
@@ -303,7 +305,7 @@ def _text_frame(n, seed, informative: bool):
 
 @pytest.mark.parametrize("informative", [True, False])
 def test_text_check_keeps_text_only_when_it_ranks_held_out_customers_better(informative):
-    from service.pipeline import _text_check
+    from service.train import _text_check
 
     X, y = _text_frame(4000, 1, informative)
     Xv, yv = _text_frame(2000, 2, informative)

@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 from service import scaleout
 from service.btyd import ClassicFeatures
 from service.bundle import ModelBundle
-from service.pipeline import LocalWork, Reporter, RunSummary, TrainOptions, _encoder_spec, parse_cutoff, score, score_tables, train
+from service.pipeline import Reporter, RunSummary, TrainOptions, parse_cutoff, score, score_tables, train
+from service.runs import encoder_spec
+from service.train import LocalWork
 from service.store import ProfileStore, index_dir
 from service.tables import load_tables
 
@@ -116,7 +118,7 @@ def test_features_on_partitions_equal_the_single_machine_features(data_dir, enco
     cutoffs = {"fit": cut - 2 * h, "validation": cut - h, "score": cut}
     opts, sources = TrainOptions(seed=0), ("review", "browse")
     local = LocalWork(loaded, cutoffs, opts, sources, encoder, Reporter(), RunSummary())
-    dask = scaleout.DaskWork(client, loaded, cutoffs, opts, sources, _encoder_spec(None, None, encoder), Reporter(), RunSummary())
+    dask = scaleout.DaskWork(client, loaded, cutoffs, opts, sources, encoder_spec(None, None, encoder), Reporter(), RunSummary())
     assert len(dask.parts) == 6  # 3 per worker
     for name in cutoffs:  # tabular features and targets: exactly equal, in the same (customer_id) order
         pd.testing.assert_frame_equal(dask.snapshots[name], local.snapshots[name], check_exact=True)
@@ -221,7 +223,7 @@ def test_cli_trains_and_scores_on_a_running_scheduler(data_dir, local_model, cli
     import os
 
     # The workers load their encoder from their own environment; point them at the session's warm cache.
-    cache = _encoder_spec(None, None, encoder)[1]
+    cache = encoder_spec(None, None, encoder)[1]
     previous = client.run(os.environ.get, "INSIGHT_CACHE_DIR")
     client.run(os.environ.__setitem__, "INSIGHT_CACHE_DIR", cache)
     try:
@@ -250,22 +252,22 @@ def test_a_failing_partition_leaves_the_previous_store_and_index(data_dir, local
     victim = sorted(before_rows["customer_id"])[len(before_rows) // 2]
 
     def break_one_partition(victim=victim):
-        from service import pipeline
+        from service import profiles
 
-        real = pipeline.score_tables
+        real = profiles.score_tables
 
         def failing(bundle, loaded, *a, **kw):
             if victim in set(loaded.tables["orders"]["customer_id"]):
                 raise RuntimeError(f"disk full while scoring the partition of {victim}")
             return real(bundle, loaded, *a, **kw)
 
-        pipeline._real_score_tables = real
-        pipeline.score_tables = failing
+        profiles._real_score_tables = real
+        profiles.score_tables = failing
 
     def restore():
-        from service import pipeline
+        from service import profiles
 
-        pipeline.score_tables = pipeline.__dict__.pop("_real_score_tables", pipeline.score_tables)
+        profiles.score_tables = profiles.__dict__.pop("_real_score_tables", profiles.score_tables)
 
     client.run(break_one_partition)
     try:

@@ -4,7 +4,7 @@ import pandas as pd
 
 from service import models
 from service.models import ChurnModel, ValueModel
-from service.pipeline import _records
+from service.profiles import _records
 
 
 def _data(n, seed):

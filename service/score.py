@@ -1,0 +1,147 @@
+"""Scoring a population into the profile store and the similar-customer index, in one transaction."""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from service import scaleout
+from service.activity import unscored_customers
+from service.bundle import ModelBundle
+from service.partition import TableParts, partition_bounds
+from service.profiles import predict, score_tables, similarity_vectors, summary_frame, value_rank_pct
+from service.runs import (
+    Reporter,
+    RunSummary,
+    bundle_backend,
+    encoder_spec,
+    load_input,
+    make_encoder,
+    parse_cutoff,
+    record_rejects,
+    timed,
+)
+from service.store import ProfileStore, check_store, rejects_dir
+from service.tables import LoadedData
+
+SCORE_RANGE_CUSTOMERS = 100_000  # customers whose profile rows a single-machine score holds at once (~40 KB each)
+
+
+@dataclass
+class ScoreResult:
+    summary: RunSummary
+    frame: pd.DataFrame
+    store: str
+    index_dir: Path
+
+
+def _score_in_ranges(bundle: ModelBundle, loaded: LoadedData, cut: pd.Timestamp, encoder, reporter: Reporter, threads: int,
+                     scored_at: str, range_customers: int):
+    """(frame, row batches, vectors) for the store, holding at most ``range_customers`` customers' profile rows at once.
+
+    Profile rows are ~40 KB per customer as Python objects (4.9 GB at 100k customers), so a larger population is
+    scored in customer ranges, twice: a first pass of predictions only gives every customer's rank percentile and the
+    similarity vectors (the index is built before the store transaction), the second makes each range's rows as the
+    store transaction pulls them. Scoring is batch-independent, so the stored profiles equal a one-pass run's.
+    """
+    orders = loaded.tables["orders"]
+    eligible = orders.loc[orders["order_ts"] <= cut, "customer_id"]
+    n_customers = eligible.nunique()
+    if n_customers <= range_customers:
+        frame, rows, vectors = score_tables(bundle, loaded, cut, encoder=encoder, reporter=reporter, threads=threads,
+                                            scored_at=scored_at)
+        return frame, [rows], vectors
+    if bundle.text.sources and encoder is None:  # one model load for every range and both passes
+        encoder = make_encoder(bundle.config.get("embedding_model_arg"), None, bundle_backend(bundle))
+    parts = TableParts(loaded.tables, partition_bounds(eligible, math.ceil(n_customers / range_customers)))
+
+    def ranges():
+        for k in range(len(parts)):
+            sub = LoadedData(parts.part(k))
+            if (sub.tables["orders"]["order_ts"] <= cut).any():  # a range of customers who all start after the cutoff
+                yield sub
+
+    frames, vectors = [], []
+    with reporter.step("predictions per range (ranks, index vectors)"):
+        for sub in ranges():
+            s = predict(bundle, sub, cut, encoder, reporter, threads)
+            frames.append(summary_frame(bundle, s)[0])
+            vectors.append(similarity_vectors(bundle, s))
+            del s
+    frame = pd.concat(frames, ignore_index=True)
+    frame["value_rank_pct"] = value_rank_pct(frame["predicted_value"].to_numpy())
+    ranks = frame["value_rank_pct"].astype(np.float64).tolist()
+
+    def batches():
+        start = 0
+        for sub in ranges():
+            with reporter.step("profile rows per range"):
+                _, rows, _ = score_tables(bundle, sub, cut, encoder=encoder, reporter=reporter, threads=threads,
+                                          scored_at=scored_at)
+            for row, pct in zip(rows, ranks[start:start + len(rows)]):
+                row["value_rank_pct"] = pct
+            start += len(rows)
+            yield rows
+
+    return frame, batches(), np.concatenate(vectors)
+
+
+def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Path, cutoff: str | None = None,
+          reporter: Reporter | None = None, encoder=None, threads: int = 2, dask=None,
+          range_customers: int | None = None) -> ScoreResult:
+    """Score every customer and replace the store's profiles and similar-customer index in one go.
+
+    A single-machine run holds at most ``range_customers`` (default ``SCORE_RANGE_CUSTOMERS``) customers' profile
+    rows in memory at once (``_score_in_ranges``).
+
+    With ``dask`` ("local:N", a scheduler address or a distributed.Client) the customers are scored per partition
+    on the cluster and the store is written from the partitions, still in one transaction.
+    """
+    from embeddings.index import SimilarityIndex
+
+    reporter = reporter or Reporter()
+    summary = RunSummary()
+    t0 = time.perf_counter()
+    scaleout.check_spec(dask)
+    check_store(store)  # driver, connection, INSIGHT_INDEX_DIR: before any work, not after it
+    bundle = ModelBundle.load(model_dir)
+    with timed(summary, reporter, "read and validate"):
+        loaded = load_input(data)
+    store_s = str(store)
+    record_rejects(summary, loaded, rejects_dir(store))
+    cut = parse_cutoff(cutoff, loaded.tables["orders"]["order_ts"].max())
+    scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with ExitStack() as stack:
+        with timed(summary, reporter, "score"):
+            if dask is None:
+                frame, batches, vectors = _score_in_ranges(bundle, loaded, cut, encoder, reporter, threads, scored_at,
+                                                           range_customers or SCORE_RANGE_CUSTOMERS)
+            else:
+                client = stack.enter_context(scaleout.connect(dask))
+                spec = encoder_spec(bundle.config.get("embedding_model_arg"), None, encoder, bundle_backend(bundle))
+                # Rows stay on the workers until the store transaction pulls them, one partition at a time.
+                frame, batches, vectors = scaleout.score(client, bundle, loaded, cut, scored_at, spec, reporter)
+        with timed(summary, reporter, "write store and index"):
+            with reporter.step("index build"):
+                index = SimilarityIndex.build(frame["customer_id"].tolist(), vectors)
+            meta = {"model_version": bundle.model_version, "model_dir": str(Path(model_dir).resolve()), "tiers": bundle.tiers.to_dict(),
+                    "horizon_days": bundle.config["horizon_days"], "currency": bundle.config.get("currency", "$"),
+                    "cutoff": cut.isoformat(), "scored_at": scored_at, "customers": len(frame),
+                    "tier_counts": frame["tier"].value_counts().to_dict(), "rejected_rows": summary.rejects,
+                    "unscored_customers": unscored_customers(loaded.tables, frame["customer_id"], cut)}
+            # The index goes into a new version directory, then one transaction swaps in the profiles and the metadata
+            # naming that version: a run that fails or is killed at any point leaves the old store and the index it names.
+            ps = ProfileStore(store, create=True)
+            try:
+                idx_dir = ps.replace_all(batches, meta, index=index)
+            finally:
+                ps.close()
+    summary.customers = len(frame)
+    summary.seconds = round(time.perf_counter() - t0, 2)
+    return ScoreResult(summary, frame, store_s, idx_dir)
