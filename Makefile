@@ -1,18 +1,25 @@
 # Two commands matter: `make demo` and `make test`. Both create the virtual environment when missing.
+# `make lint` checks style and types; `make lock` refreshes the lock file after a change of dependencies.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Exact versions, with sha256 hashes, of everything `.[dev,postgres,openvino]` installs (CPython 3.11, Linux x86_64).
+LOCK := requirements.lock
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export INSIGHT_CACHE_DIR ?= $(CURDIR)/.cache
 
-.PHONY: install demo test bench bench-api bench-index clean
+.PHONY: install demo test lint lock bench bench-api bench-index clean
 
-$(STAMP): pyproject.toml
+# The dependencies come from the lock only (pip checks every file against its hashes and refuses anything unpinned);
+# then the project itself, editable, without resolving anything again. torch is locked as 2.13.0+cpu: pip finds that
+# wheel through the find-links of this machine's pip configuration, never the CUDA build that PyPI serves as 2.13.0.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,openvino]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if '+cpu' in v or not torch.cuda.is_available() else 'CUDA torch installed: ' + v)"
 	touch $(STAMP)
 
@@ -23,6 +30,29 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# ruff (lint and format, rules in pyproject.toml) on all Python code; mypy (strictness in pyproject.toml) on the packages.
+LINT_PATHS := service embeddings eval bench tests
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
+
+# Refresh $(LOCK) after changing dependencies in pyproject.toml. pip-tools (in a throwaway venv) resolves
+# .[dev,postgres,openvino] with this machine's pip configuration and hashes every file of each pinned version on the
+# indexes (PyPI and the configured extra indexes / find-links), so an install elsewhere may pick any of them. Pins already
+# in the lock are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions
+# allowed (then run the tests), `LOCK_ARGS='--upgrade-package NAME'` just one. About 7 minutes (it downloads to hash).
+LOCK_ARGS ?=
+LOCK_VENV := $(or $(TMPDIR),/tmp)/customer-insight-lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PY) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip 'pip-tools==7.6.2'
+	CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	  --strip-extras --no-emit-index-url --no-emit-find-links --extra dev --extra postgres --extra openvino \
+	  $(LOCK_ARGS) --output-file $(LOCK) pyproject.toml
+	rm -rf $(LOCK_VENV)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
