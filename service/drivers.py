@@ -8,6 +8,8 @@ base margin and the customer's margin: the scaled contributions then add up exac
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 
 import numpy as np
@@ -150,28 +152,30 @@ def driver_records(
     churn_contribution (probability points, signed).
     """
     n = len(features)
-    values = {}
-    pcts = {}
-    for fam in family_names:
-        col = HEADLINE.get(fam)
+    headline = [HEADLINE.get(fam) for fam in family_names]
+    values, pcts = [], []
+    for col in headline:
         v = features[col].to_numpy(float) if col in features else np.full(n, np.nan)
-        values[fam] = v
-        pcts[fam] = peers.percentile(col, v)
-    order = np.argsort(-np.abs(value_contrib), axis=1, kind="stable")
+        values.append(v.tolist())
+        pcts.append(peers.percentile(col, v).tolist())
+    order = np.argsort(-np.abs(value_contrib), axis=1, kind="stable").tolist()
+    # Python floats from one tolist() per array: the per-customer loop below then does no numpy scalar work
+    # (Python's round on the same doubles, so the numbers are the ones numpy scalars gave).
+    value_rows, churn_rows = np.asarray(value_contrib, float).tolist(), np.asarray(churn_contrib, float).tolist()
     out = []
     for i in range(n):  # building the per-customer JSON is inherently per customer; the maths above is vectorised
+        vc, cc = value_rows[i], churn_rows[i]
         recs = []
         for j in order[i]:
-            fam = family_names[j]
-            v, p = values[fam][i], pcts[fam][i]
+            v, p = values[j][i], pcts[j][i]
             recs.append(
                 {
-                    "name": fam,
-                    "feature": HEADLINE.get(fam),
-                    "value": None if not np.isfinite(v) else round(float(v), 4),
-                    "percentile": None if not np.isfinite(p) else round(float(p), 1),
-                    "contribution": round(float(value_contrib[i, j]), 2),
-                    "churn_contribution": round(float(churn_contrib[i, j]), 4),
+                    "name": family_names[j],
+                    "feature": headline[j],
+                    "value": round(v, 4) if math.isfinite(v) else None,
+                    "percentile": round(p, 1) if math.isfinite(p) else None,
+                    "contribution": round(vc[j], 2),
+                    "churn_contribution": round(cc[j], 4),
                 }
             )
         out.append(recs)
