@@ -6,6 +6,7 @@
 rule that looks at the answer text and the raw tables, not at the router's label, so the old and the new
 router are measured the same way (see ``JUDGES``). Prints one line per phrasing and the total.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,7 @@ class Raw:
         def load(name):
             p = find_table_file(data, name)
             return read_raw(p) if p else pd.DataFrame()
+
         self.orders = load("orders")
         self.orders["amount"] = pd.to_numeric(self.orders["amount"])
         self.orders["ts"] = pd.to_datetime(self.orders["order_ts"], utc=True)
@@ -62,7 +64,10 @@ def judge(key: str, a: dict, cid: str, raw: Raw) -> bool:
     if key in ("going_on", "summarize"):
         return a["tier"] in text and "%" in text and re.search(MONEY, text) is not None
     if key == "discount":
-        return re.search(r"\b(discount|offer|voucher|coupon)", text, re.I) is not None and re.search(r"\b(no|not|don't|do not|yes|worth|recommend|suggest|playbook)\b", text, re.I) is not None
+        return (
+            re.search(r"\b(discount|offer|voucher|coupon)", text, re.I) is not None
+            and re.search(r"\b(no|not|don't|do not|yes|worth|recommend|suggest|playbook)\b", text, re.I) is not None
+        )
     if key == "next":
         return re.search(r"\d{4}-\d\d-\d\d|\bevery\b.*\bdays?\b", text) is not None
     if key == "happy":
@@ -74,7 +79,9 @@ def judge(key: str, a: dict, cid: str, raw: Raw) -> bool:
     if key in ("churn_de", "churn", "buy_again"):
         return re.search(r"\d+% chance", text) is not None
     if key == "last_year":
-        year = raw.last_full_year()  # the amount and the year it is for (a lifetime total that happens to match is no answer)
+        year = (
+            raw.last_full_year()
+        )  # the amount and the year it is for (a lifetime total that happens to match is no answer)
         spent = raw.spend_in_year(cid, year)
         return str(year) in text and (_money(spent) in text or (spent == 0 and "bought nothing" in text))
     if key == "complain":

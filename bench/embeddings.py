@@ -18,6 +18,7 @@ the median seconds and the median of the per-repeat ratios to plain torch. Repor
 every vector to plain torch's (mean, 1st percentile, min), then the holdout Gini of the product trained with a
 few backends on the same synthetic customers (--gini-customers).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the service runs (serv
 
 import numpy as np  # noqa: E402
 
-OLIST_REVIEWS = Path(__file__).resolve().parents[1].parent / "shared/data/olist-brazilian-ecommerce/olist_order_reviews_dataset.csv.gz"
+OLIST_REVIEWS = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared/data/olist-brazilian-ecommerce/olist_order_reviews_dataset.csv.gz"
+)
 PLAIN = "plain torch"
 
 
@@ -72,14 +76,21 @@ class Candidate:
 
 def _st_sorted(model, batch_size: int):
     """The project encoder's batching (longest first, one batch at a time) around any SentenceTransformer."""
+
     def encode(texts):
         out = np.empty((len(texts), model.get_sentence_embedding_dimension()), np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for s in range(0, len(order), batch_size):
-            idx = order[s:s + batch_size]
-            out[idx] = model.encode([texts[i] for i in idx], batch_size=len(idx), show_progress_bar=False,
-                                    convert_to_numpy=True, normalize_embeddings=True)
+            idx = order[s : s + batch_size]
+            out[idx] = model.encode(
+                [texts[i] for i in idx],
+                batch_size=len(idx),
+                show_progress_bar=False,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
         return out
+
     return encode
 
 
@@ -99,9 +110,17 @@ def _onnx_variant(folder: str, file_name: str, threads: int = 2, spinning: bool 
     from embeddings.encoder import _quiet_export
 
     with _quiet_export():
-        m = SentenceTransformer(folder, device="cpu", backend="onnx", local_files_only=True,
-                                model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider",
-                                              "session_options": _ort_options(threads, spinning)})
+        m = SentenceTransformer(
+            folder,
+            device="cpu",
+            backend="onnx",
+            local_files_only=True,
+            model_kwargs={
+                "file_name": file_name,
+                "provider": "CPUExecutionProvider",
+                "session_options": _ort_options(threads, spinning),
+            },
+        )
     m.max_seq_length = 128
     return _st_sorted(m, batch_size)
 
@@ -110,34 +129,70 @@ def build_onnx_variants(log) -> tuple[str, dict[str, str]]:
     """Bench-only ONNX files beside the product's export: graph optimisation levels O1-O3 (optimum's ORTOptimizer;
     O4 is O3 plus fp16, which optimum builds for GPUs only), the avx512_vnni dynamic int8 preset, and onnxruntime
     static int8 (QDQ, per-channel weights, MinMax calibration on the same synthetic calibration texts)."""
-    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model, export_optimized_onnx_model
+    from sentence_transformers import (
+        SentenceTransformer,
+        export_dynamic_quantized_onnx_model,
+        export_optimized_onnx_model,
+    )
 
-    from embeddings.encoder import FP32_FILE, _quiet_export, calibration_texts, default_cache_dir, model_fingerprint, onnx_export, resolve_model
+    from embeddings.encoder import (
+        FP32_FILE,
+        _quiet_export,
+        calibration_texts,
+        default_cache_dir,
+        model_fingerprint,
+        onnx_export,
+        resolve_model,
+    )
 
     src = resolve_model(None)
     folder, _ = onnx_export(src, quantized=False)
     out = default_cache_dir() / "bench-onnx-variants" / model_fingerprint(src)
-    files = {"O1": "onnx/model_O1.onnx", "O2": "onnx/model_O2.onnx", "O3": "onnx/model_O3.onnx",
-             "int8 avx512_vnni": "onnx/model_qint8_avx512_vnni.onnx", "static int8": "onnx/model_static_qint8.onnx"}
+    files = {
+        "O1": "onnx/model_O1.onnx",
+        "O2": "onnx/model_O2.onnx",
+        "O3": "onnx/model_O3.onnx",
+        "int8 avx512_vnni": "onnx/model_qint8_avx512_vnni.onnx",
+        "static int8": "onnx/model_static_qint8.onnx",
+    }
     if all((out / f).is_file() for f in files.values()):
         return str(out), files
     out.mkdir(parents=True, exist_ok=True)
     with _quiet_export():
-        m = SentenceTransformer(folder, device="cpu", backend="onnx", local_files_only=True,
-                                model_kwargs={"file_name": FP32_FILE, "provider": "CPUExecutionProvider"})
+        m = SentenceTransformer(
+            folder,
+            device="cpu",
+            backend="onnx",
+            local_files_only=True,
+            model_kwargs={"file_name": FP32_FILE, "provider": "CPUExecutionProvider"},
+        )
         m.save_pretrained(str(out))
         for level in ("O1", "O2", "O3"):
             export_optimized_onnx_model(m, level, str(out))
         export_dynamic_quantized_onnx_model(m, "avx512_vnni", str(out))
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     tok = m.tokenizer
     import onnxruntime as ort
 
-    names = [i.name for i in ort.InferenceSession(str(out / FP32_FILE), providers=["CPUExecutionProvider"]).get_inputs()]
-    samples = [{k: np.asarray(v, np.int64) for k, v in tok([t], truncation=True, max_length=128, return_tensors="np").items() if k in names}
-               for t in calibration_texts()]
+    names = [
+        i.name for i in ort.InferenceSession(str(out / FP32_FILE), providers=["CPUExecutionProvider"]).get_inputs()
+    ]
+    samples = [
+        {
+            k: np.asarray(v, np.int64)
+            for k, v in tok([t], truncation=True, max_length=128, return_tensors="np").items()
+            if k in names
+        }
+        for t in calibration_texts()
+    ]
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -146,13 +201,24 @@ def build_onnx_variants(log) -> tuple[str, dict[str, str]]:
         def get_next(self):
             return next(self.it, None)
 
-    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):  # the pre-processing writes scratch files to the cwd
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        contextlib.chdir(tmp),
+    ):  # the pre-processing writes scratch files to the cwd
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(out / FP32_FILE), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(out / files["static int8"]), Reader(), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                        calibrate_method=CalibrationMethod.MinMax, op_types_to_quantize=["MatMul", "Gemm"],
-                        extra_options={"MatMulConstBOnly": True})
+        quantize_static(
+            str(pre),
+            str(out / files["static int8"]),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.MinMax,
+            op_types_to_quantize=["MatMul", "Gemm"],
+            extra_options={"MatMulConstBOnly": True},
+        )
     log(f"built ONNX variants in {out}")
     return str(out), files
 
@@ -163,9 +229,15 @@ def candidates(log, variants: bool) -> list[Candidate]:
     from embeddings.encoder import BACKENDS, SentenceTransformerEncoder, resolve_model
 
     plain = SentenceTransformer(resolve_model(None), device="cpu", local_files_only=True)
-    cands = [Candidate(f"{PLAIN} (256 tokens, batch 32, 2 threads)",
-                       lambda t: plain.encode(t, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False),
-                       note=PLAIN)]
+    cands = [
+        Candidate(
+            f"{PLAIN} (256 tokens, batch 32, 2 threads)",
+            lambda t: plain.encode(
+                t, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            ),
+            note=PLAIN,
+        )
+    ]
     for backend in BACKENDS:
         t0 = time.perf_counter()
         enc = SentenceTransformerEncoder(None, backend=backend)
@@ -180,8 +252,12 @@ def candidates(log, variants: bool) -> list[Candidate]:
     from embeddings.encoder import FP32_FILE, INT8_FILE, onnx_export, resolve_model
 
     product, _ = onnx_export(resolve_model(None), quantized=True)
-    cands.append(Candidate("variant: onnx, threads spinning (before)", _onnx_variant(product, FP32_FILE, spinning=True)))
-    cands.append(Candidate("variant: onnx-int8, threads spinning (before)", _onnx_variant(product, INT8_FILE, spinning=True)))
+    cands.append(
+        Candidate("variant: onnx, threads spinning (before)", _onnx_variant(product, FP32_FILE, spinning=True))
+    )
+    cands.append(
+        Candidate("variant: onnx-int8, threads spinning (before)", _onnx_variant(product, INT8_FILE, spinning=True))
+    )
     cands.append(Candidate("variant: onnx-int8, 1 thread", _onnx_variant(product, INT8_FILE, threads=1)))
     ov = SentenceTransformerEncoder(None, backend="openvino-int8")
     for bs in (16, 256):
@@ -201,23 +277,36 @@ def race(cands: list[Candidate], texts: list[str], repeats: int, chunk: int, log
     for r in range(repeats):
         parts = [[] for _ in cands]
         for i, start in enumerate(range(0, len(texts), chunk)):
-            part = texts[start:start + chunk]
+            part = texts[start : start + chunk]
             for j in np.roll(np.arange(len(cands)), -i):
                 t0 = time.perf_counter()
                 v = cands[j].encode(part)
                 secs[r, j] += time.perf_counter() - t0
                 parts[j].append(np.asarray(v, np.float32))
         vecs = [np.concatenate(p) for p in parts]
-        log(f"  repeat {r + 1}/{repeats}: " + ", ".join(f"{c.label.split(' (')[0]} {s:.1f}s" for c, s in zip(cands, secs[r])))
+        log(
+            f"  repeat {r + 1}/{repeats}: "
+            + ", ".join(f"{c.label.split(' (')[0]} {s:.1f}s" for c, s in zip(cands, secs[r]))
+        )
     ref = vecs[0]
     rows = []
     for j, c in enumerate(cands):
         cos = (vecs[j] * ref).sum(axis=1)
         med = float(np.median(secs[:, j]))
-        rows.append({"encoder": c.label, "backend": c.backend, "seconds": med, "seconds_all": secs[:, j].tolist(),
-                     "texts_per_s": len(texts) / med, "model_texts_per_s": len(texts) / med,
-                     "speedup": float(np.median(secs[:, 0] / secs[:, j])),
-                     "cos_mean": float(cos.mean()), "cos_p01": float(np.quantile(cos, 0.01)), "cos_min": float(cos.min())})
+        rows.append(
+            {
+                "encoder": c.label,
+                "backend": c.backend,
+                "seconds": med,
+                "seconds_all": secs[:, j].tolist(),
+                "texts_per_s": len(texts) / med,
+                "model_texts_per_s": len(texts) / med,
+                "speedup": float(np.median(secs[:, 0] / secs[:, j])),
+                "cos_mean": float(cos.mean()),
+                "cos_p01": float(np.quantile(cos, 0.01)),
+                "cos_min": float(cos.min()),
+            }
+        )
     return rows
 
 
@@ -239,11 +328,20 @@ def gini_by_backend(backends: list[str], customers: int, seed: int, horizon_days
         cutoff = (loaded.tables["orders"]["order_ts"].max() - np.timedelta64(horizon_days, "D")).isoformat()
         for b in backends:
             enc = make_encoder(None, Path(tmp) / f"cache-{b}", b)
-            train(loaded, Path(tmp) / f"model-{b}", TrainOptions(seed=seed, cutoff=cutoff, horizon_days=horizon_days,
-                                                                 text_check=False), encoder=enc)
-            f = score(loaded, Path(tmp) / f"model-{b}", Path(tmp) / f"profiles-{b}.db", cutoff=cutoff, encoder=enc).frame
-            out[b] = {"holdout_value_gini": float(normalized_gini(f["future_value"], f["predicted_value"])),
-                      "holdout_churn_auc": float(roc_auc_score(f["churn"], f["churn_probability"])), "customers": len(f)}
+            train(
+                loaded,
+                Path(tmp) / f"model-{b}",
+                TrainOptions(seed=seed, cutoff=cutoff, horizon_days=horizon_days, text_check=False),
+                encoder=enc,
+            )
+            f = score(
+                loaded, Path(tmp) / f"model-{b}", Path(tmp) / f"profiles-{b}.db", cutoff=cutoff, encoder=enc
+            ).frame
+            out[b] = {
+                "holdout_value_gini": float(normalized_gini(f["future_value"], f["predicted_value"])),
+                "holdout_churn_auc": float(roc_auc_score(f["churn"], f["churn_probability"])),
+                "customers": len(f),
+            }
     return out
 
 
@@ -251,30 +349,46 @@ def gini_by_backend(backends: list[str], customers: int, seed: int, horizon_days
 
 
 def _rows_md(rows: list[dict]) -> str:
-    out = ("| encoder | seconds (median) | texts/s | × plain torch (median ratio) | cosine to plain torch: mean | 1st percentile | min |\n"
-           "|---|---:|---:|---:|---:|---:|---:|\n")
-    return out + "".join(f"| {r['encoder']} | {r['seconds']:.1f} | {r['texts_per_s']:,.0f} | ×{r['speedup']:.2f} | "
-                         f"{r['cos_mean']:.4f} | {r['cos_p01']:.4f} | {r['cos_min']:.4f} |\n" for r in rows)
+    out = (
+        "| encoder | seconds (median) | texts/s | × plain torch (median ratio) | cosine to plain torch: mean | 1st percentile | min |\n"
+        "|---|---:|---:|---:|---:|---:|---:|\n"
+    )
+    return out + "".join(
+        f"| {r['encoder']} | {r['seconds']:.1f} | {r['texts_per_s']:,.0f} | ×{r['speedup']:.2f} | "
+        f"{r['cos_mean']:.4f} | {r['cos_p01']:.4f} | {r['cos_min']:.4f} |\n"
+        for r in rows
+    )
 
 
 def markdown(result: dict) -> str:
     from embeddings.encoder import DEFAULT_BACKEND
 
-    out = [f"Produced by `python -m bench.embeddings --json bench/out/embeddings.json --results bench/results.md`. "
-           f"Distinct texts only (the engines alone; the pipeline also deduplicates and caches), none of them in the int8 "
-           f"calibration set; every candidate encodes the same {result['chunk']}-text chunk in turn, rotating, "
-           f"{result['repeats']} repeats: seconds are medians, the ratio is the median of per-repeat ratios. "
-           f"Load average during the run: {result['load_before']} before, {result['load_after']} after (2 shared cores). "
-           f"Default backend: **{DEFAULT_BACKEND}**.\n"]
-    for key, title in (("synthetic", "synthetic review and browsing texts (short: median 14 tokens)"),
-                       ("real", "real Olist review comments (Portuguese, longer)")):
+    out = [
+        f"Produced by `python -m bench.embeddings --json bench/out/embeddings.json --results bench/results.md`. "
+        f"Distinct texts only (the engines alone; the pipeline also deduplicates and caches), none of them in the int8 "
+        f"calibration set; every candidate encodes the same {result['chunk']}-text chunk in turn, rotating, "
+        f"{result['repeats']} repeats: seconds are medians, the ratio is the median of per-repeat ratios. "
+        f"Load average during the run: {result['load_before']} before, {result['load_after']} after (2 shared cores). "
+        f"Default backend: **{DEFAULT_BACKEND}**.\n"
+    ]
+    for key, title in (
+        ("synthetic", "synthetic review and browsing texts (short: median 14 tokens)"),
+        ("real", "real Olist review comments (Portuguese, longer)"),
+    ):
         if key in result["sets"]:
             s = result["sets"][key]
             out.append(f"\n{s['texts']:,} distinct {title}:\n\n{_rows_md(s['rows'])}")
     if result.get("gini"):
-        out.append(f"\nHoldout on {result['gini_customers']:,} synthetic customers (trained to one horizon before the data ends, "
-                   "scored there, compared with the next 90 days):\n\n| backend | holdout value Gini | holdout churn ROC-AUC |\n|---|---:|---:|\n")
-        out.append("".join(f"| {b} | {g['holdout_value_gini']:.4f} | {g['holdout_churn_auc']:.4f} |\n" for b, g in result["gini"].items()))
+        out.append(
+            f"\nHoldout on {result['gini_customers']:,} synthetic customers (trained to one horizon before the data ends, "
+            "scored there, compared with the next 90 days):\n\n| backend | holdout value Gini | holdout churn ROC-AUC |\n|---|---:|---:|\n"
+        )
+        out.append(
+            "".join(
+                f"| {b} | {g['holdout_value_gini']:.4f} | {g['holdout_churn_auc']:.4f} |\n"
+                for b, g in result["gini"].items()
+            )
+        )
     return "".join(out)
 
 
@@ -294,8 +408,12 @@ def main() -> None:
     ap.add_argument("--olist", type=Path, default=OLIST_REVIEWS, help="olist_order_reviews_dataset.csv(.gz)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--chunk", type=int, default=500)
-    ap.add_argument("--no-variants", action="store_true", help="backends only (no ONNX levels, presets, thread or batch variants)")
-    ap.add_argument("--gini-customers", type=int, default=5_000, help="customers for the holdout-Gini comparison (0: skip)")
+    ap.add_argument(
+        "--no-variants", action="store_true", help="backends only (no ONNX levels, presets, thread or batch variants)"
+    )
+    ap.add_argument(
+        "--gini-customers", type=int, default=5_000, help="customers for the holdout-Gini comparison (0: skip)"
+    )
     ap.add_argument("--gini-backends", nargs="+", default=["torch", "onnx", "onnx-int8", "openvino-int8"])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, required=True)
@@ -318,12 +436,17 @@ def main() -> None:
         result["sets"][name] = {"texts": len(texts), "rows": race(cands, texts, args.repeats, args.chunk, log)}
     result["load_after"] = round(os.getloadavg()[0], 1)
     # bench.run renders these keys too.
-    result.update(texts=result["sets"]["synthetic"]["texts"], distinct_texts=result["sets"]["synthetic"]["texts"],
-                  rows=result["sets"]["synthetic"]["rows"])
+    result.update(
+        texts=result["sets"]["synthetic"]["texts"],
+        distinct_texts=result["sets"]["synthetic"]["texts"],
+        rows=result["sets"]["synthetic"]["rows"],
+    )
     for name, s in result["sets"].items():
         for r in s["rows"]:
-            log(f"{name:<9} {r['encoder']:<48} {r['texts_per_s']:7.0f} texts/s  x{r['speedup']:5.2f}  "
-                f"cos mean {r['cos_mean']:.4f} p01 {r['cos_p01']:.4f} min {r['cos_min']:.4f}")
+            log(
+                f"{name:<9} {r['encoder']:<48} {r['texts_per_s']:7.0f} texts/s  x{r['speedup']:5.2f}  "
+                f"cos mean {r['cos_mean']:.4f} p01 {r['cos_p01']:.4f} min {r['cos_min']:.4f}"
+            )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1))
     if args.gini_customers:

@@ -15,6 +15,7 @@ one thread, as the API does; recall@10 is against exact search on the same vecto
 Memory is the growth of the process's resident set while the index is built (the index itself; the input
 vectors are held by the benchmark and not counted). Every index goes through `embeddings.index.SimilarityIndex`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,16 @@ import numpy as np
 # kind, build parameters, (search knob, values)
 CONFIGS = {
     "hnsw": ("hnsw", {"hnsw_m": 32, "ef_construction": 80}, ("ef_search", (32, 64, 128))),
-    "hnsw-pca128": ("hnsw-pca", {"pca_dim": 128, "hnsw_m": 32, "ef_construction": 80},
-                    (("ef_search", "refine_factor"), ((32, 4), (64, 4), (64, 8), (128, 8), (128, 16), (256, 16)))),
-    "hnsw-pca64": ("hnsw-pca", {"pca_dim": 64, "hnsw_m": 32, "ef_construction": 80}, (("ef_search", "refine_factor"), ((64, 8), (128, 16)))),
+    "hnsw-pca128": (
+        "hnsw-pca",
+        {"pca_dim": 128, "hnsw_m": 32, "ef_construction": 80},
+        (("ef_search", "refine_factor"), ((32, 4), (64, 4), (64, 8), (128, 8), (128, 16), (256, 16))),
+    ),
+    "hnsw-pca64": (
+        "hnsw-pca",
+        {"pca_dim": 64, "hnsw_m": 32, "ef_construction": 80},
+        (("ef_search", "refine_factor"), ((64, 8), (128, 16))),
+    ),
     "ivf": ("ivf", {}, ("nprobe", (16, 64))),
 }
 
@@ -44,7 +52,7 @@ def customer_like_vectors(n: int, dim: int, seed: int, clusters: int = 2000, lat
     for start in range(0, n, 100_000):  # in blocks: bounded temporary memory at 1M x 800
         m = min(100_000, n - start)
         z = centres[rng.integers(0, clusters, m)] + rng.normal(scale=0.6, size=(m, latent)).astype(np.float32)
-        x[start:start + m] = z @ proj + rng.normal(scale=0.15, size=(m, dim)).astype(np.float32)
+        x[start : start + m] = z @ proj + rng.normal(scale=0.15, size=(m, dim)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x
 
@@ -53,10 +61,10 @@ def _real_neighbours(real: np.ndarray, k: int) -> np.ndarray:
     """The k nearest real customers of every real customer (exact, blockwise), itself excluded."""
     nb = np.empty((len(real), k), np.int64)
     for s in range(0, len(real), 2048):
-        sims = real[s:s + 2048] @ real.T
+        sims = real[s : s + 2048] @ real.T
         sims[np.arange(len(sims)), np.arange(s, s + len(sims))] = -np.inf
         top = np.argpartition(-sims, k, axis=1)[:, :k]
-        nb[s:s + len(sims)] = top
+        nb[s : s + len(sims)] = top
     return nb
 
 
@@ -67,21 +75,24 @@ def real_based_vectors(real: np.ndarray, n: int, seed: int, mix: str = "local", 
     extra = n - len(real)
     nb = _real_neighbours(real, 10) if mix == "local" else None
     x = np.empty((n, real.shape[1]), np.float32)
-    x[:len(real)] = real
+    x[: len(real)] = real
     for start in range(0, extra, 100_000):
         m = min(100_000, extra - start)
         a = rng.integers(0, len(real), m)
         b = nb[a, rng.integers(0, nb.shape[1], m)] if nb is not None else rng.integers(0, len(real), m)
         w = rng.uniform(0, 1, (m, 1)).astype(np.float32)
-        x[len(real) + start:len(real) + start + m] = (w * real[a] + (1 - w) * real[b]
-                                                      + rng.normal(0, noise, (m, real.shape[1])).astype(np.float32))
+        x[len(real) + start : len(real) + start + m] = (
+            w * real[a] + (1 - w) * real[b] + rng.normal(0, noise, (m, real.shape[1])).astype(np.float32)
+        )
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x
 
 
 def recall_at_10(exact_ids, approx_ids, query_names) -> float:
-    hits = [len(set([i for i in e if i != q][:10]) & set([i for i in a if i != q][:10])) / 10
-            for q, e, a in zip(query_names, exact_ids, approx_ids)]
+    hits = [
+        len(set([i for i in e if i != q][:10]) & set([i for i in a if i != q][:10])) / 10
+        for q, e, a in zip(query_names, exact_ids, approx_ids)
+    ]
     return float(np.mean(hits))
 
 
@@ -91,7 +102,9 @@ def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def bench_size(n: int, dim: int, queries: int, seed: int, real: np.ndarray | None, configs: list[str], mix: str, log) -> list[dict]:
+def bench_size(
+    n: int, dim: int, queries: int, seed: int, real: np.ndarray | None, configs: list[str], mix: str, log
+) -> list[dict]:
     import faiss
 
     from embeddings.index import SimilarityIndex
@@ -99,8 +112,13 @@ def bench_size(n: int, dim: int, queries: int, seed: int, real: np.ndarray | Non
     t0 = time.perf_counter()
     x = customer_like_vectors(n, dim, seed) if real is None else real_based_vectors(real, n, seed, mix)
     dim = x.shape[1]
-    source = ("synthetic cloud" if real is None else f"real ({n:,})" if n <= len(real)
-              else f"{len(real):,} real + {n - len(real):,} {mix} mixes")
+    source = (
+        "synthetic cloud"
+        if real is None
+        else f"real ({n:,})"
+        if n <= len(real)
+        else f"{len(real):,} real + {n - len(real):,} {mix} mixes"
+    )
     log(f"{n:,} vectors ({source}) in {time.perf_counter() - t0:.0f} s")
     names = [f"c{i}" for i in range(n)]
     rng = np.random.default_rng(seed + 1)
@@ -117,8 +135,21 @@ def bench_size(n: int, dim: int, queries: int, seed: int, real: np.ndarray | Non
         top = np.argpartition(-sims, 11)[:11]
         exact_ids.append([names[i] for i in top[np.argsort(-sims[top])]])
     ms_exact = (time.perf_counter() - t0) / len(q) * 1000
-    rows = [{"n": n, "dim": dim, "vectors": source, "kind": "flat (exact, numpy)", "config": "flat", "params": "-",
-             "param": "-", "build_s": 0.0, "memory_mb": n * dim * 4 / 2**20, "ms_per_query_single": ms_exact, "recall_at_10": 1.0}]
+    rows = [
+        {
+            "n": n,
+            "dim": dim,
+            "vectors": source,
+            "kind": "flat (exact, numpy)",
+            "config": "flat",
+            "params": "-",
+            "param": "-",
+            "build_s": 0.0,
+            "memory_mb": n * dim * 4 / 2**20,
+            "ms_per_query_single": ms_exact,
+            "recall_at_10": 1.0,
+        }
+    ]
     log(f"  exact: {ms_exact:.2f} ms/query")
 
     for name in configs:
@@ -141,26 +172,47 @@ def bench_size(n: int, dim: int, queries: int, seed: int, real: np.ndarray | Non
             ids = [index.search(v[None, :], 11)[0][0] for v in q]
             ms = (time.perf_counter() - t0) / len(q) * 1000
             r = recall_at_10(exact_ids, ids, q_names)
-            rows.append({"n": n, "dim": dim, "vectors": source, "kind": kind, "config": name,
-                         "params": ", ".join(f"{k}={v}" for k, v in params.items()), "param": ", ".join(f"{k}={v}" for k, v in zip(knobs, vals)),
-                         "build_s": build, "memory_mb": memory, "ms_per_query_single": ms, "recall_at_10": r})
+            rows.append(
+                {
+                    "n": n,
+                    "dim": dim,
+                    "vectors": source,
+                    "kind": kind,
+                    "config": name,
+                    "params": ", ".join(f"{k}={v}" for k, v in params.items()),
+                    "param": ", ".join(f"{k}={v}" for k, v in zip(knobs, vals)),
+                    "build_s": build,
+                    "memory_mb": memory,
+                    "ms_per_query_single": ms,
+                    "recall_at_10": r,
+                }
+            )
             log(f"    {rows[-1]['param']}: {ms:.3f} ms/query, recall@10 {r:.3f}")
         del index
     return rows
 
 
 def markdown(result: dict) -> str:
-    out = (f"Produced by `make bench-index` (`python -m bench.index`). {result['queries']} queries per size (stored customers, "
-           "themselves excluded), k = 10, one query at a time on one thread (the API's pattern); recall@10 against exact search. "
-           f"Build on {result['cpus']} cores; memory = resident-set growth while the index is built. "
-           f"Load average during the run: {result['load_before']} before, {result['load_after']} after (shared machine)."
-           + (f" Rows of other configs come from an earlier run on the same vectors (`--merge {result['merged_from']['file']}`, "
-              f"load {result['merged_from']['load_before']} before, {result['merged_from']['load_after']} after)."
-              if result.get("merged_from") else "") + "\n\n"
-           "| vectors | n | dim | index | build parameters | search | build s | memory MB | ms / query | recall@10 |\n"
-           "|---|---:|---:|---|---|---|---:|---:|---:|---:|\n")
-    out += "".join(f"| {r['vectors']} | {r['n']:,} | {r['dim']} | {r['kind']} | {r['params']} | {r['param']} | {r['build_s']:.0f} | "
-                   f"{r['memory_mb']:,.0f} | {r['ms_per_query_single']:.3f} | {r['recall_at_10']:.3f} |\n" for r in result["rows"])
+    out = (
+        f"Produced by `make bench-index` (`python -m bench.index`). {result['queries']} queries per size (stored customers, "
+        "themselves excluded), k = 10, one query at a time on one thread (the API's pattern); recall@10 against exact search. "
+        f"Build on {result['cpus']} cores; memory = resident-set growth while the index is built. "
+        f"Load average during the run: {result['load_before']} before, {result['load_after']} after (shared machine)."
+        + (
+            f" Rows of other configs come from an earlier run on the same vectors (`--merge {result['merged_from']['file']}`, "
+            f"load {result['merged_from']['load_before']} before, {result['merged_from']['load_after']} after)."
+            if result.get("merged_from")
+            else ""
+        )
+        + "\n\n"
+        "| vectors | n | dim | index | build parameters | search | build s | memory MB | ms / query | recall@10 |\n"
+        "|---|---:|---:|---|---|---|---:|---:|---:|---:|\n"
+    )
+    out += "".join(
+        f"| {r['vectors']} | {r['n']:,} | {r['dim']} | {r['kind']} | {r['params']} | {r['param']} | {r['build_s']:.0f} | "
+        f"{r['memory_mb']:,.0f} | {r['ms_per_query_single']:.3f} | {r['recall_at_10']:.3f} |\n"
+        for r in result["rows"]
+    )
     return out
 
 
@@ -174,9 +226,15 @@ def main() -> None:
     ap.add_argument("--real", type=Path, default=None, help="similar-customer index folder whose vectors to use")
     ap.add_argument("--mix", choices=["local", "global"], default="local")
     ap.add_argument("--json", type=Path, required=True)
-    ap.add_argument("--results", type=Path, default=None, help="rewrite the similar-customer section of this results.md")
-    ap.add_argument("--merge", type=Path, default=None,
-                    help="keep the rows of configs not run now from this earlier bench.index JSON (same vectors and sizes)")
+    ap.add_argument(
+        "--results", type=Path, default=None, help="rewrite the similar-customer section of this results.md"
+    )
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        default=None,
+        help="keep the rows of configs not run now from this earlier bench.index JSON (same vectors and sizes)",
+    )
     args = ap.parse_args()
 
     def log(msg):
@@ -187,7 +245,13 @@ def main() -> None:
         from embeddings.index import SimilarityIndex
 
         real = SimilarityIndex.load(args.real).vectors()
-    result = {"queries": args.queries, "dim": args.dim, "cpus": os.cpu_count(), "load_before": round(os.getloadavg()[0], 1), "rows": []}
+    result = {
+        "queries": args.queries,
+        "dim": args.dim,
+        "cpus": os.cpu_count(),
+        "load_before": round(os.getloadavg()[0], 1),
+        "rows": [],
+    }
     for n in args.sizes:
         result["rows"] += bench_size(n, args.dim, args.queries, args.seed, real, args.configs, args.mix, log)
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +261,12 @@ def main() -> None:
         old = json.loads(args.merge.read_text())
         kept = [r for r in old["rows"] if r.get("config") not in set(args.configs) | {"flat"} and r["n"] in args.sizes]
         result["rows"] += kept
-        result["merged_from"] = {"file": str(args.merge), "rows": len(kept), "load_before": old.get("load_before"), "load_after": old.get("load_after")}
+        result["merged_from"] = {
+            "file": str(args.merge),
+            "rows": len(kept),
+            "load_before": old.get("load_before"),
+            "load_after": old.get("load_after"),
+        }
     args.json.write_text(json.dumps(result, indent=1))
     if args.results is not None:
         from bench.embeddings import write_section

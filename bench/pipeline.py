@@ -9,6 +9,7 @@ Stages are the pipeline's own (`Reporter.stage`/`Reporter.step` hooks in service
 the benchmark times the code users run, not a copy of it. Peak memory is the process RSS sampled
 every 20 ms while the stage runs (it includes what earlier stages still hold).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,15 +83,23 @@ class StageRecorder(Reporter):
             yield
         finally:
             self._stack.pop()
-            row = {"stage": f"{self.prefix}{' / '.join(self._stack + [name])}", "seconds": time.perf_counter() - t0,
-                   "peak_mb": self.sampler.peak_since(token) / 2**20, "depth": len(self._stack), "times": 1}
+            row = {
+                "stage": f"{self.prefix}{' / '.join(self._stack + [name])}",
+                "seconds": time.perf_counter() - t0,
+                "peak_mb": self.sampler.peak_since(token) / 2**20,
+                "depth": len(self._stack),
+                "times": 1,
+            }
             # A step repeated (scoring in customer ranges runs each step once per range) is one row: summed, max peak.
             same = next((r for r in self.rows if r["stage"] == row["stage"]), None)
             if same is None:
                 self.rows.append(row)
             else:
-                same.update(seconds=same["seconds"] + row["seconds"], peak_mb=max(same["peak_mb"], row["peak_mb"]),
-                            times=same["times"] + 1)
+                same.update(
+                    seconds=same["seconds"] + row["seconds"],
+                    peak_mb=max(same["peak_mb"], row["peak_mb"]),
+                    times=same["times"] + 1,
+                )
 
     step = stage
 
@@ -132,13 +141,26 @@ def run(customers: int, seed: int, backend: str | None, workdir: Path, predictio
         scored.frame[["customer_id", "tier", "predicted_value", "churn_probability"]].to_parquet(predictions)
     warm = cached.stats()
     return {
-        "customers": customers, "seed": seed, "backend": encoder.backend, "model_id": encoder.model_id,
-        "rows_read": loaded.n_read, "rows": {k: len(v) for k, v in loaded.tables.items()},
-        "distinct_texts_embedded": cold["encoded"], "cache_hits_at_scoring": warm["hits"] - cold["hits"],
-        "synthesize_s": synth_s, "train_s": train_s, "score_s": score_s, "end_to_end_s": total_s,
-        "max_rss_mb": _max_rss_mb(), "stages": rec.rows, "scored_customers": len(scored.frame),
-        "validation": trained.bundle.metrics.get("value"), "machine": machine(),
-        "models": model_stats(trained.bundle, len(scored.frame), rec.rows), "load_start": load_start, "load_end": os.getloadavg(),
+        "customers": customers,
+        "seed": seed,
+        "backend": encoder.backend,
+        "model_id": encoder.model_id,
+        "rows_read": loaded.n_read,
+        "rows": {k: len(v) for k, v in loaded.tables.items()},
+        "distinct_texts_embedded": cold["encoded"],
+        "cache_hits_at_scoring": warm["hits"] - cold["hits"],
+        "synthesize_s": synth_s,
+        "train_s": train_s,
+        "score_s": score_s,
+        "end_to_end_s": total_s,
+        "max_rss_mb": _max_rss_mb(),
+        "stages": rec.rows,
+        "scored_customers": len(scored.frame),
+        "validation": trained.bundle.metrics.get("value"),
+        "machine": machine(),
+        "models": model_stats(trained.bundle, len(scored.frame), rec.rows),
+        "load_start": load_start,
+        "load_end": os.getloadavg(),
         "code": code_version(),
     }
 
@@ -175,7 +197,9 @@ def code_version() -> str:
 
     root = Path(service.__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         head = ""
     return f"{root} {head}".strip()
@@ -204,11 +228,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--customers", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--backend", default=None, help="embedding backend (default: $INSIGHT_EMBEDDING_BACKEND or the project default)")
+    ap.add_argument(
+        "--backend", default=None, help="embedding backend (default: $INSIGHT_EMBEDDING_BACKEND or the project default)"
+    )
     ap.add_argument("--json", type=Path, required=True, help="where to write the measurements")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (data, model, store)")
-    ap.add_argument("--predictions", type=Path, default=None, help="write each customer's tier, value and churn here (Parquet)")
-    ap.add_argument("--keep-index", type=Path, default=None, help="copy the similar-customer index here (for bench.index)")
+    ap.add_argument(
+        "--predictions", type=Path, default=None, help="write each customer's tier, value and churn here (Parquet)"
+    )
+    ap.add_argument(
+        "--keep-index", type=Path, default=None, help="copy the similar-customer index here (for bench.index)"
+    )
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix=f"insight-bench-{args.customers}-"))
     try:
@@ -225,8 +255,10 @@ def main() -> None:
     args.json.write_text(json.dumps(result, indent=1, default=float))
     for r in result["stages"]:
         print(f"{r['stage']:<45} {r['seconds']:9.2f} s {r['peak_mb']:9.0f} MB")
-    print(f"end to end {result['end_to_end_s']:.1f} s, max RSS {result['max_rss_mb']:.0f} MB; models {result['models']}; "
-          f"load {result['load_start']} -> {result['load_end']}; code {result['code']}")
+    print(
+        f"end to end {result['end_to_end_s']:.1f} s, max RSS {result['max_rss_mb']:.0f} MB; models {result['models']}; "
+        f"load {result['load_start']} -> {result['load_end']}; code {result['code']}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from the workers: peak RSS per worker process (polled every 0.5 s); from the dri
 validate, the text featurizer and xgboost.dask training it waits on, tiers, index build, store write) and its
 peak RSS. Not a test: on a shared 2-core box the absolute seconds move with the load (recorded).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -106,12 +107,25 @@ def run(customers: int, seed: int, spec: str, backend: str, workdir: Path) -> di
     sampler.close()
     n_parts = len(score_parts)
     return {
-        "customers": customers, "scored_customers": len(scored.frame), "spec": spec, "workers": n_workers, "backend": backend,
-        "partitions": n_parts, "customers_per_partition": len(scored.frame) / max(n_parts, 1),
-        "train_partition_s": [p["seconds"] for p in train_parts], "score_partition_s": [p["seconds"] for p in score_parts],
+        "customers": customers,
+        "scored_customers": len(scored.frame),
+        "spec": spec,
+        "workers": n_workers,
+        "backend": backend,
+        "partitions": n_parts,
+        "customers_per_partition": len(scored.frame) / max(n_parts, 1),
+        "train_partition_s": [p["seconds"] for p in train_parts],
+        "score_partition_s": [p["seconds"] for p in score_parts],
         "worker_busy_s_by_task": {k: round(v, 2) for k, v in sorted(busy.items(), key=lambda kv: -kv[1])},
-        "worker_peak_mb": worker_peak, "driver_peak_mb": _max_rss_mb(), "train_s": train_s, "score_s": score_s,
-        "end_to_end_s": total_s, "stages": rec.rows, "load_start": load_start, "load_end": os.getloadavg(), "machine": machine(),
+        "worker_peak_mb": worker_peak,
+        "driver_peak_mb": _max_rss_mb(),
+        "train_s": train_s,
+        "score_s": score_s,
+        "end_to_end_s": total_s,
+        "stages": rec.rows,
+        "load_start": load_start,
+        "load_end": os.getloadavg(),
+        "machine": machine(),
     }
 
 

@@ -1,4 +1,5 @@
 """customer-insight application layer: data contracts, features, models, tiers, explanations, store, API, CLI."""
+
 import os
 
 # XGBoost's OpenMP threads sleep instead of spinning while they wait. On a small machine shared with other

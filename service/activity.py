@@ -7,6 +7,7 @@ profile row under ``profile["activity"]``, so questions such as "how much did th
 Browsing and search texts are kept apart from reviews: they are what the customer looked at, never
 their words.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -14,12 +15,12 @@ import pandas as pd
 from service.tables import NON_SPEND_STATUSES
 
 TEXT_MAX_CHARS = 300
-RECENT_ORDER_DAYS = 400     # per-day purchases kept this far back (covers "last year", "last 90 days", "last month")
-MAX_RECENT_DAYS = 200       # at most this many purchase days kept per customer
+RECENT_ORDER_DAYS = 400  # per-day purchases kept this far back (covers "last year", "last 90 days", "last month")
+MAX_RECENT_DAYS = 200  # at most this many purchase days kept per customer
 TOP_CATEGORIES = 5
 TOP_BROWSED = 5
 TOP_SEARCHES = 3
-COMPLAINT_MAX_RATING = 2    # a complaint is a review rated 1 or 2 out of 5
+COMPLAINT_MAX_RATING = 2  # a complaint is a review rated 1 or 2 out of 5
 PRAISE_MIN_RATING = 4
 MAX_QUOTES = 3
 
@@ -56,24 +57,44 @@ def customer_activity(tables: dict[str, pd.DataFrame], customer_ids, cutoff: pd.
             for cid, lo, hi in zip(span.index, _days(span["min"]), _days(span["max"])):
                 out[cid]["first_order"], out[cid]["last_order"] = lo, hi
             if "category" in o:
-                c = o.dropna(subset=["category"]).groupby(["customer_id", "category"])["amount"].agg(["size", "sum"]).reset_index()
-                c = c.sort_values(["customer_id", "sum", "size"], ascending=[True, False, False]).groupby("customer_id").head(TOP_CATEGORIES)
+                c = (
+                    o.dropna(subset=["category"])
+                    .groupby(["customer_id", "category"])["amount"]
+                    .agg(["size", "sum"])
+                    .reset_index()
+                )
+                c = (
+                    c.sort_values(["customer_id", "sum", "size"], ascending=[True, False, False])
+                    .groupby("customer_id")
+                    .head(TOP_CATEGORIES)
+                )
                 for cid, cat, n, s in c.itertuples(index=False):
-                    out[cid].setdefault("categories", []).append({"name": str(cat), "orders": int(n), "spend": round(float(s), 2)})
+                    out[cid].setdefault("categories", []).append(
+                        {"name": str(cat), "orders": int(n), "spend": round(float(s), 2)}
+                    )
 
     events = tables.get("events")
     if events is not None and len(events) and "text" in events:
         e = events[(events["event_ts"] <= cutoff) & events["customer_id"].isin(wanted)].dropna(subset=["text"])
         if len(e):
             kind = e["event_type"].astype("string").str.lower().fillna("")
-            for key, mask, top in (("browsed", kind != "search", TOP_BROWSED), ("searches", kind == "search", TOP_SEARCHES)):
+            for key, mask, top in (
+                ("browsed", kind != "search", TOP_BROWSED),
+                ("searches", kind == "search", TOP_SEARCHES),
+            ):
                 sub = e[mask.to_numpy()]
                 if not len(sub):
                     continue
                 g = sub.groupby(["customer_id", "text"])["event_ts"].agg(["size", "max"]).reset_index()
-                g = g.sort_values(["customer_id", "size", "max"], ascending=[True, False, False]).groupby("customer_id").head(top)
+                g = (
+                    g.sort_values(["customer_id", "size", "max"], ascending=[True, False, False])
+                    .groupby("customer_id")
+                    .head(top)
+                )
                 for cid, text, n, last in zip(g["customer_id"], g["text"], g["size"], _days(g["max"])):
-                    out[cid].setdefault(key, []).append({"text": str(text)[:TEXT_MAX_CHARS], "count": int(n), "last": last})
+                    out[cid].setdefault(key, []).append(
+                        {"text": str(text)[:TEXT_MAX_CHARS], "count": int(n), "last": last}
+                    )
 
     reviews = tables.get("reviews")
     if reviews is not None and len(reviews):
@@ -86,13 +107,24 @@ def customer_activity(tables: dict[str, pd.DataFrame], customer_ids, cutoff: pd.
             for cid, rating, n in zip(dist["customer_id"], dist["rating"].tolist(), dist["n"].tolist()):
                 by_rating.setdefault(cid, {})[str(int(rating))] = int(n)
             for cid, n, mean in zip(agg.index, agg["size"].tolist(), agg["mean"].tolist()):
-                out[cid]["reviews"] = {"count": int(n), "mean_rating": round(float(mean), 2), "last": last[cid],
-                                       "by_rating": by_rating[cid]}
+                out[cid]["reviews"] = {
+                    "count": int(n),
+                    "mean_rating": round(float(mean), 2),
+                    "last": last[cid],
+                    "by_rating": by_rating[cid],
+                }
             r = r.sort_values(["customer_id", "review_ts"], ascending=[True, False])
-            for key, mask in (("complaints", r["rating"] <= COMPLAINT_MAX_RATING), ("praise", r["rating"] >= PRAISE_MIN_RATING)):
+            for key, mask in (
+                ("complaints", r["rating"] <= COMPLAINT_MAX_RATING),
+                ("praise", r["rating"] >= PRAISE_MIN_RATING),
+            ):
                 sub = r[mask.to_numpy()].groupby("customer_id").head(MAX_QUOTES)
-                for cid, day, rating, text in zip(sub["customer_id"], _days(sub["review_ts"]), sub["rating"], sub["text"]):
-                    out[cid].setdefault(key, []).append({"text": str(text)[:TEXT_MAX_CHARS], "rating": int(rating), "date": day})
+                for cid, day, rating, text in zip(
+                    sub["customer_id"], _days(sub["review_ts"]), sub["rating"], sub["text"]
+                ):
+                    out[cid].setdefault(key, []).append(
+                        {"text": str(text)[:TEXT_MAX_CHARS], "rating": int(rating), "date": day}
+                    )
     return out
 
 

@@ -20,6 +20,7 @@ what-if questions (one more order today) move these features consistently:
     T   = time from the first purchase to the cutoff
 Time is counted in weeks inside the models (better conditioned than days).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,10 +64,12 @@ class BetaGeo:
         a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
         a3 = -(r + x) * np.log(alpha + T)
         with np.errstate(divide="ignore", invalid="ignore"):
-            a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) - (r + x) * np.log(alpha + t_x), -np.inf)
+            a4 = np.where(
+                x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) - (r + x) * np.log(alpha + t_x), -np.inf
+            )
         return a1 + a2 + np.logaddexp(a3, a4)
 
-    def fit(self, x, t_x, T) -> "BetaGeo":
+    def fit(self, x, t_x, T) -> BetaGeo:
         x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
         if len(x) < 2 or not (x > 0).any():
             raise ValueError("BG/NBD needs at least two customers and one repeat purchase")
@@ -95,7 +98,9 @@ class BetaGeo:
         x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            log_term = np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            log_term = (
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            )
             out = np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_term, 700.0))), 1.0)
         return out
 
@@ -130,7 +135,7 @@ class GammaGamma:
     q: float = 2.0
     v: float = 1.0
 
-    def fit(self, n_orders, avg_value) -> "GammaGamma":
+    def fit(self, n_orders, avg_value) -> GammaGamma:
         x, m = np.asarray(n_orders, float), np.asarray(avg_value, float)
         keep = (x > 0) & (m > 0) & np.isfinite(m)
         x, m = x[keep], m[keep]
@@ -141,8 +146,15 @@ class GammaGamma:
 
         def nll(theta):
             p, q, v = np.exp(theta)
-            ll = (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q) + q * np.log(v)
-                  + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(v + x * m))
+            ll = (
+                special.gammaln(p * x + q)
+                - special.gammaln(p * x)
+                - special.gammaln(q)
+                + q * np.log(v)
+                + (p * x - 1) * np.log(m)
+                + p * x * np.log(x)
+                - (p * x + q) * np.log(v + x * m)
+            )
             return -np.mean(ll)
 
         res = optimize.minimize(nll, np.asarray([0.0, 1.0, 0.0]), method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 3)
@@ -192,7 +204,7 @@ class ClassicFeatures:
     def _summary(tab: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return summary_from_features(tab["frequency"], tab["recency_days"], tab["first_purchase_days"])
 
-    def fit(self, tab: pd.DataFrame) -> "ClassicFeatures":
+    def fit(self, tab: pd.DataFrame) -> ClassicFeatures:
         x, t_x, T = self._summary(tab)
         buyers = np.nan_to_num(tab["frequency"].to_numpy(float)) > 0
         try:
@@ -242,31 +254,40 @@ class ClassicFeatures:
         summary = self._summary(tab)  # once: every classic feature below reads it
         orders = self._orders(summary, h)
         alive = self.bg_.p_alive(*summary) if self.bg_ is not None else np.ones(len(orders))
-        aov = (self.gg_.expected_value(tab["frequency"], tab["avg_order_value"]) if self.gg_ is not None
-               else np.nan_to_num(tab["avg_order_value"].to_numpy(float)))
+        aov = (
+            self.gg_.expected_value(tab["frequency"], tab["avg_order_value"])
+            if self.gg_ is not None
+            else np.nan_to_num(tab["avg_order_value"].to_numpy(float))
+        )
         first = tab["first_purchase_days"].to_numpy(float)
         spent = np.nan_to_num(tab["monetary_total"].to_numpy(float))
-        return pd.DataFrame({
-            "first_purchase_days": first,
-            "btyd_expected_orders": orders,
-            "btyd_p_alive": alive,
-            "btyd_p_no_order": self._p_no_order(summary, h),
-            "gg_order_value": aov,
-            "btyd_expected_value": orders * aov,
-            # spend to date per day, over the horizon (the "past spend repeats" rate): per day of the customer's own
-            # history, but a customer younger than a year counts as a year old (the days before their first order
-            # count as days without spend). Per day of their own history only, a two-week-old customer's first
-            # basket was taken to repeat every two weeks; one-time buyers mostly do not return, and that rate
-            # ranked CDNOW and Online Retail worse than spend to date.
-            "past_spend_rate": spent * h / np.maximum(np.nan_to_num(first, nan=RATE_MIN_DAYS), RATE_MIN_DAYS),
-        }, index=tab.index)
+        return pd.DataFrame(
+            {
+                "first_purchase_days": first,
+                "btyd_expected_orders": orders,
+                "btyd_p_alive": alive,
+                "btyd_p_no_order": self._p_no_order(summary, h),
+                "gg_order_value": aov,
+                "btyd_expected_value": orders * aov,
+                # spend to date per day, over the horizon (the "past spend repeats" rate): per day of the customer's own
+                # history, but a customer younger than a year counts as a year old (the days before their first order
+                # count as days without spend). Per day of their own history only, a two-week-old customer's first
+                # basket was taken to repeat every two weeks; one-time buyers mostly do not return, and that rate
+                # ranked CDNOW and Online Retail worse than spend to date.
+                "past_spend_rate": spent * h / np.maximum(np.nan_to_num(first, nan=RATE_MIN_DAYS), RATE_MIN_DAYS),
+            },
+            index=tab.index,
+        )
 
     def to_dict(self) -> dict:
-        return {"horizon_days": self.horizon_days, "bg": self.bg_.to_dict() if self.bg_ else None,
-                "gg": self.gg_.to_dict() if self.gg_ else None}
+        return {
+            "horizon_days": self.horizon_days,
+            "bg": self.bg_.to_dict() if self.bg_ else None,
+            "gg": self.gg_.to_dict() if self.gg_ else None,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ClassicFeatures":
+    def from_dict(cls, d: dict) -> ClassicFeatures:
         c = cls(d["horizon_days"])
         c.bg_ = BetaGeo(**d["bg"]) if d.get("bg") else None
         c.gg_ = GammaGamma(**d["gg"]) if d.get("gg") else None

@@ -4,6 +4,7 @@ Layout: manifest.json (format, versions, feature list, tiers, RFM edges, peer qu
 data fingerprint, file checksums), value.json and churn.json (XGBoost JSON), reducer_*.npz.
 No pickles: every file is plain JSON or arrays, so a bundle is inspectable and safe to load.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -76,10 +77,12 @@ class ModelBundle:
             self.value_model.save(tmp / "value.json")
             self.churn_model.save(tmp / "churn.json")
             text_spec = self.text.save(tmp)
-            self.created_at = self.created_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.created_at = self.created_at or datetime.now(UTC).isoformat(timespec="seconds")
             files = sorted(p.name for p in tmp.iterdir())
             checksums = {name: _sha256(tmp / name) for name in files}
-            digest = hashlib.sha256(json.dumps(checksums, sort_keys=True).encode() + self.fingerprint.encode()).hexdigest()
+            digest = hashlib.sha256(
+                json.dumps(checksums, sort_keys=True).encode() + self.fingerprint.encode()
+            ).hexdigest()
             self.model_version = f"{self.created_at[:10]}-{digest[:10]}"
             manifest = {
                 "bundle_format": BUNDLE_FORMAT,
@@ -108,7 +111,7 @@ class ModelBundle:
         return out
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> "ModelBundle":
+    def load(cls, model_dir: str | Path) -> ModelBundle:
         d = Path(model_dir)
         mpath = d / MANIFEST
         if not d.exists():
@@ -122,7 +125,9 @@ class ModelBundle:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BundleError(f"{mpath}: manifest is not valid JSON ({exc})") from exc
         if m.get("bundle_format") != BUNDLE_FORMAT:
-            raise BundleError(f"{d}: bundle format {m.get('bundle_format')!r} is not supported by this version (expects {BUNDLE_FORMAT}); retrain the model")
+            raise BundleError(
+                f"{d}: bundle format {m.get('bundle_format')!r} is not supported by this version (expects {BUNDLE_FORMAT}); retrain the model"
+            )
         made_with = m.get("versions", {}).get("xgboost", "unknown")
         ours = library_versions()["xgboost"]
         if made_with.split(".")[0] != ours.split(".")[0]:
@@ -145,11 +150,21 @@ class ModelBundle:
             raise BundleError(f"{d}: cannot load model files: {exc}") from exc
         if value.feature_names_ != m["feature_names"] or churn.feature_names_ != m["feature_names"]:
             raise BundleError(f"{d}: boosters' features do not match the manifest's feature list")
-        return cls(value_model=value, churn_model=churn, text=text, feature_names=m["feature_names"],
-                   tiers=TierPolicy.from_dict(m["tiers"]), rfm=RFMSegmenter.from_dict(m["rfm"]),
-                   peers=PeerPercentiles.from_dict(m["peers"]), config=m["config"], metrics=m.get("metrics", {}),
-                   fingerprint=m.get("data_fingerprint", ""), model_version=m["model_version"],
-                   created_at=m.get("created_at", ""), versions=m.get("versions", {}))
+        return cls(
+            value_model=value,
+            churn_model=churn,
+            text=text,
+            feature_names=m["feature_names"],
+            tiers=TierPolicy.from_dict(m["tiers"]),
+            rfm=RFMSegmenter.from_dict(m["rfm"]),
+            peers=PeerPercentiles.from_dict(m["peers"]),
+            config=m["config"],
+            metrics=m.get("metrics", {}),
+            fingerprint=m.get("data_fingerprint", ""),
+            model_version=m["model_version"],
+            created_at=m.get("created_at", ""),
+            versions=m.get("versions", {}),
+        )
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:

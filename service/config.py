@@ -1,4 +1,5 @@
 """Settings from the environment (and an optional .env), all prefixed INSIGHT_ (DESIGN.md, Settings contract)."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -12,17 +13,25 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INSIGHT_", env_file=".env", extra="ignore")
 
-    api_keys: SecretStr = Field(default=SecretStr(""), description="Comma-separated key:role pairs, roles agent or admin.")
+    api_keys: SecretStr = Field(
+        default=SecretStr(""), description="Comma-separated key:role pairs, roles agent or admin."
+    )
     llm_provider: Literal["template", "openai", "hf"] = "template"
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model_path: str | None = None
-    embedding_model: str | None = Field(default=None, description="Model folder or name; default the bundled all-MiniLM-L6-v2.")
+    embedding_model: str | None = Field(
+        default=None, description="Model folder or name; default the bundled all-MiniLM-L6-v2."
+    )
     embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"] | None = Field(
-        default=None, description="Embedding backend; default embeddings.encoder.DEFAULT_BACKEND (bench/results.md compares them). A bundle records the one it was trained with.")
+        default=None,
+        description="Embedding backend; default embeddings.encoder.DEFAULT_BACKEND (bench/results.md compares them). A bundle records the one it was trained with.",
+    )
     store: str = "insight.db"
-    cache_dir: Path = Field(default=Path.home() / ".cache" / "customer-insight", description="Embedding cache location.")
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "customer-insight", description="Embedding cache location."
+    )
 
 
 @lru_cache(maxsize=1)

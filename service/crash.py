@@ -10,6 +10,7 @@ store untouched), ``score:rows-written`` (inside the store transaction, before t
 Temporary and set-aside files carry the writer's process id (``.model.tmp-<pid>-*``, ``.model.old-<pid>``,
 ``insight-snapshot-pid<pid>-*``), so a later run removes only those whose writer is gone, never a concurrent run's.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The model input of one snapshot: behaviour, classic-model (BG/NBD, Gamma-Gamma), season, then text columns."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -10,7 +11,12 @@ from service.text_features import TextEmbeddings, TextFeaturizer
 
 def design_columns(text: TextFeaturizer | None) -> list[str]:
     """Model input columns, in order: behaviour, classic-model (BG/NBD, Gamma-Gamma), season, then text."""
-    return TABULAR_FEATURES + CLASSIC_FEATURES + SEASON_FEATURES + (text.feature_names() if text is not None and text.sources else [])
+    return (
+        TABULAR_FEATURES
+        + CLASSIC_FEATURES
+        + SEASON_FEATURES
+        + (text.feature_names() if text is not None and text.sources else [])
+    )
 
 
 def base_design(snapshot: pd.DataFrame, cutoff: pd.Timestamp, classic: ClassicFeatures) -> pd.DataFrame:
@@ -19,8 +25,13 @@ def base_design(snapshot: pd.DataFrame, cutoff: pd.Timestamp, classic: ClassicFe
     return pd.concat([tab[TABULAR_FEATURES], classic.transform(tab), season_features(cutoff, len(tab))], axis=1)
 
 
-def design_matrix(snapshot: pd.DataFrame, text: TextFeaturizer, emb: TextEmbeddings | None, cutoff: pd.Timestamp,
-            classic: ClassicFeatures):
+def design_matrix(
+    snapshot: pd.DataFrame,
+    text: TextFeaturizer,
+    emb: TextEmbeddings | None,
+    cutoff: pd.Timestamp,
+    classic: ClassicFeatures,
+):
     """Feature matrix of one snapshot: behaviour, classic-model, season, then text columns; also the pooled vectors."""
     X = base_design(snapshot, cutoff, classic)
     pooled = {}
@@ -32,4 +43,8 @@ def design_matrix(snapshot: pd.DataFrame, text: TextFeaturizer, emb: TextEmbeddi
 
 def driver_inputs(columns) -> list[str]:
     """Model-input columns that drivers show beside the snapshot's own: text counts and the classic-model features."""
-    return [c for c in columns if (c.startswith("n_") and c.endswith("_texts")) or (c in CLASSIC_FEATURES and c != "first_purchase_days")]
+    return [
+        c
+        for c in columns
+        if (c.startswith("n_") and c.endswith("_texts")) or (c in CLASSIC_FEATURES and c != "first_purchase_days")
+    ]

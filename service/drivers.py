@@ -9,7 +9,6 @@ base margin and the customer's margin: the scaled contributions then add up exac
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable
 
 import numpy as np

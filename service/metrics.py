@@ -1,4 +1,5 @@
 """Ranking metrics shared by model selection (service) and the evaluation harness (eval)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,9 @@ def normalized_gini(actual, predicted) -> float:
     actual = np.asarray(actual, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     if actual.shape != predicted.shape or actual.ndim != 1:
-        raise ValueError(f"actual and predicted must be 1-d arrays of the same length, got {actual.shape} and {predicted.shape}")
+        raise ValueError(
+            f"actual and predicted must be 1-d arrays of the same length, got {actual.shape} and {predicted.shape}"
+        )
     if len(actual) < 2:
         return float("nan")
     best = _gini(actual, actual)

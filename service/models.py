@@ -11,17 +11,18 @@ Where the design matrices live decides how a model trains: pandas frames train i
 The objective selection, early stopping and refit are the same code for both, and either way the
 result is one ordinary Booster, saved in the same bundle format.
 """
+
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.metrics import average_precision_score, roc_auc_score
 from scipy.stats import spearmanr
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from service.metrics import normalized_gini
 
@@ -45,8 +46,12 @@ SHAP_BATCH_ROWS = 50_000
 
 
 def _dmatrix(X: pd.DataFrame, y=None) -> xgb.DMatrix:
-    return xgb.DMatrix(X.to_numpy(dtype=np.float32), label=None if y is None else np.asarray(y, dtype=np.float32),
-                       feature_names=list(X.columns), missing=np.nan)
+    return xgb.DMatrix(
+        X.to_numpy(dtype=np.float32),
+        label=None if y is None else np.asarray(y, dtype=np.float32),
+        feature_names=list(X.columns),
+        missing=np.nan,
+    )
 
 
 @dataclass
@@ -65,11 +70,11 @@ class DaskMatrix:
     def __len__(self) -> int:
         return int(self.data.shape[0])
 
-    def __getitem__(self, columns: list[str]) -> "DaskMatrix":
+    def __getitem__(self, columns: list[str]) -> DaskMatrix:
         idx = [self.columns.index(c) for c in columns]
         return DaskMatrix(self.data[:, idx], list(columns), self.client)
 
-    def rows(self, mask: np.ndarray) -> "DaskMatrix":
+    def rows(self, mask: np.ndarray) -> DaskMatrix:
         return DaskMatrix(self.data[np.asarray(mask, bool)], self.columns, self.client)
 
     def label(self, y) -> object:
@@ -78,8 +83,17 @@ class DaskMatrix:
         return da.from_array(np.asarray(y, dtype=np.float32), chunks=(self.data.chunks[0],))
 
 
-def _booster_train(params: dict, X, y, num_boost_round: int, X_val=None, y_val=None, early_stopping_rounds: int | None = None,
-                   offset=None, offset_val=None) -> xgb.Booster:
+def _booster_train(
+    params: dict,
+    X,
+    y,
+    num_boost_round: int,
+    X_val=None,
+    y_val=None,
+    early_stopping_rounds: int | None = None,
+    offset=None,
+    offset_val=None,
+) -> xgb.Booster:
     """xgboost.train in-process for frames; xgboost.dask.train on the cluster for DaskMatrix (same params, same rounds).
 
     ``offset`` / ``offset_val``: per-row base margins the trees boost from (None: the base score).
@@ -90,11 +104,25 @@ def _booster_train(params: dict, X, y, num_boost_round: int, X_val=None, y_val=N
         params = {k: v for k, v in params.items() if k != "nthread"}  # each worker uses its own threads
 
         def dm(M, t, off):
-            return dxgb.DaskDMatrix(M.client, M.data, M.label(t), feature_names=M.columns, missing=np.nan,
-                                    base_margin=None if off is None else M.label(off))
+            return dxgb.DaskDMatrix(
+                M.client,
+                M.data,
+                M.label(t),
+                feature_names=M.columns,
+                missing=np.nan,
+                base_margin=None if off is None else M.label(off),
+            )
+
         evals = [(dm(X_val, y_val, offset_val), "valid")] if X_val is not None else None
-        out = dxgb.train(X.client, params, dm(X, y, offset), num_boost_round=num_boost_round, evals=evals,
-                         early_stopping_rounds=early_stopping_rounds, verbose_eval=False)
+        out = dxgb.train(
+            X.client,
+            params,
+            dm(X, y, offset),
+            num_boost_round=num_boost_round,
+            evals=evals,
+            early_stopping_rounds=early_stopping_rounds,
+            verbose_eval=False,
+        )
         return out["booster"]
 
     def dmat(M, t, off):
@@ -102,9 +130,16 @@ def _booster_train(params: dict, X, y, num_boost_round: int, X_val=None, y_val=N
         if off is not None:
             d.set_base_margin(np.asarray(off, dtype=np.float32))
         return d
+
     evals = [(dmat(X_val, y_val, offset_val), "valid")] if X_val is not None else ()
-    return xgb.train(params, dmat(X, y, offset), num_boost_round=num_boost_round, evals=evals,
-                     early_stopping_rounds=early_stopping_rounds, verbose_eval=False)
+    return xgb.train(
+        params,
+        dmat(X, y, offset),
+        num_boost_round=num_boost_round,
+        evals=evals,
+        early_stopping_rounds=early_stopping_rounds,
+        verbose_eval=False,
+    )
 
 
 def rows_of(X, mask: np.ndarray):
@@ -126,11 +161,13 @@ def _inplace_predict(booster: xgb.Booster, X, iteration_range=(0, 0), predict_ty
     if isinstance(X, DaskMatrix):
         from xgboost import dask as dxgb
 
-        pred = dxgb.inplace_predict(X.client, booster, X.data, iteration_range=iteration_range,
-                                    predict_type=predict_type, missing=np.nan)
+        pred = dxgb.inplace_predict(
+            X.client, booster, X.data, iteration_range=iteration_range, predict_type=predict_type, missing=np.nan
+        )
         return np.asarray(X.client.compute(pred).result())
-    return booster.inplace_predict(X.to_numpy(dtype=np.float32), iteration_range=iteration_range,
-                                   predict_type=predict_type, missing=np.nan)
+    return booster.inplace_predict(
+        X.to_numpy(dtype=np.float32), iteration_range=iteration_range, predict_type=predict_type, missing=np.nan
+    )
 
 
 def average_boosters(boosters: list[xgb.Booster]) -> xgb.Booster:
@@ -174,8 +211,17 @@ def _truncated(booster: xgb.Booster, rounds: int) -> xgb.Booster:
 
 # Business directions the models must respect (feature -> +1: never lowers the predicted value).
 # Churn gets the opposite sign. Applied only where validation does not suffer (see ``_XGBModel``).
-VALUE_MONOTONE = {"frequency": 1, "monetary_total": 1, "recency_days": -1, "orders_recent": 1, "spend_recent": 1,
-                  "btyd_expected_orders": 1, "btyd_expected_value": 1, "past_spend_rate": 1, "btyd_p_no_order": -1}
+VALUE_MONOTONE = {
+    "frequency": 1,
+    "monetary_total": 1,
+    "recency_days": -1,
+    "orders_recent": 1,
+    "spend_recent": 1,
+    "btyd_expected_orders": 1,
+    "btyd_expected_value": 1,
+    "past_spend_rate": 1,
+    "btyd_p_no_order": -1,
+}
 ANCHOR_LIMIT = math.log(3.0)  # the level anchor moves the total by at most 3x either way (a guard, not a fit)
 MONOTONE_TOLERANCE = 0.005  # normalized Gini (value) or relative log-loss (churn) a constraint may cost on validation
 
@@ -205,8 +251,15 @@ class HorizonShift:
         if not self.bg:
             return np.full(len(x), math.log(self.to_days / self.from_days))
         bg = BetaGeo(**self.bg)
-        long_, short = bg.expected_purchases(self.to_days / WEEK, x, t_x, T), bg.expected_purchases(self.from_days / WEEK, x, t_x, T)
-        return np.where(short > 1e-9, np.log(np.maximum(long_, 1e-12) / np.maximum(short, 1e-12)), math.log(self.to_days / self.from_days))
+        long_, short = (
+            bg.expected_purchases(self.to_days / WEEK, x, t_x, T),
+            bg.expected_purchases(self.from_days / WEEK, x, t_x, T),
+        )
+        return np.where(
+            short > 1e-9,
+            np.log(np.maximum(long_, 1e-12) / np.maximum(short, 1e-12)),
+            math.log(self.to_days / self.from_days),
+        )
 
     def no_order_ratio(self, X) -> np.ndarray:
         from service.btyd import WEEK, BetaGeo
@@ -215,7 +268,12 @@ class HorizonShift:
         if not self.bg:
             return np.ones(len(x))
         bg = BetaGeo(**self.bg)
-        return np.clip(bg.p_no_purchase(self.to_days / WEEK, x, t_x, T) / np.maximum(bg.p_no_purchase(self.from_days / WEEK, x, t_x, T), 1e-12), 0.0, 1.0)
+        return np.clip(
+            bg.p_no_purchase(self.to_days / WEEK, x, t_x, T)
+            / np.maximum(bg.p_no_purchase(self.from_days / WEEK, x, t_x, T), 1e-12),
+            0.0,
+            1.0,
+        )
 
     def to_dict(self) -> dict:
         return {"from_days": self.from_days, "to_days": self.to_days, "bg": self.bg}
@@ -232,8 +290,16 @@ class _XGBModel:
     prediction), and ``contributions`` are SHAP values that add up to it.
     """
 
-    def __init__(self, seed: int = 0, n_threads: int = 2, max_rounds: int = 1000, early_stopping_rounds: int = 30,
-                 params: dict | None = None, n_bags: int = 3, monotone: bool = True):
+    def __init__(
+        self,
+        seed: int = 0,
+        n_threads: int = 2,
+        max_rounds: int = 1000,
+        early_stopping_rounds: int = 30,
+        params: dict | None = None,
+        n_bags: int = 3,
+        monotone: bool = True,
+    ):
         self.seed = seed
         self.n_threads = n_threads
         self.max_rounds = max_rounds
@@ -248,7 +314,9 @@ class _XGBModel:
         self.shift_: HorizonShift | None = None
         self.monotone_used_: bool = False
         self.validation_: dict = {}
-        self.offset_ref_: list[float] = []  # per offset feature, its mean part of the offset on the training rows (SHAP bias)
+        self.offset_ref_: list[
+            float
+        ] = []  # per offset feature, its mean part of the offset on the training rows (SHAP bias)
 
     # The classic models' predictions the trees boost from (see ``_offset``); empty: boost from a constant.
     OFFSET_FEATURES: tuple[str, ...] = ()
@@ -281,12 +349,23 @@ class _XGBModel:
 
     def _fit_one(self, params: dict, X, y, X_val, y_val, k: int) -> tuple[xgb.Booster, int]:
         p = {**self.params, **params, "seed": self._bag_seed(k), "nthread": self.n_threads}
-        booster = _booster_train(p, X, y, self.max_rounds, X_val, y_val, early_stopping_rounds=self.early_stopping_rounds,
-                                 offset=self._offsets.get(id(X)), offset_val=self._offsets.get(id(X_val)))
+        booster = _booster_train(
+            p,
+            X,
+            y,
+            self.max_rounds,
+            X_val,
+            y_val,
+            early_stopping_rounds=self.early_stopping_rounds,
+            offset=self._offsets.get(id(X)),
+            offset_val=self._offsets.get(id(X_val)),
+        )
         rounds = booster.best_iteration + 1
         return _truncated(booster, rounds), rounds
 
-    def _fit_bag(self, params: dict, X, y, X_val, y_val, first: xgb.Booster | None = None) -> tuple[xgb.Booster, list[int]]:
+    def _fit_bag(
+        self, params: dict, X, y, X_val, y_val, first: xgb.Booster | None = None
+    ) -> tuple[xgb.Booster, list[int]]:
         boosters, rounds = ([first], [first.num_boosted_rounds()]) if first is not None else ([], [])
         for k in range(len(boosters), self.n_bags):
             b, r = self._fit_one(params, X, y, X_val, y_val, k)
@@ -344,7 +423,9 @@ class _XGBModel:
         n = len(X)
         out = np.empty((n, len(self.feature_names_) + 1), dtype=np.float64)
         for start in range(0, n, SHAP_BATCH_ROWS):
-            out[start:start + SHAP_BATCH_ROWS] = self.booster_.predict(_dmatrix(X.iloc[start:start + SHAP_BATCH_ROWS]), pred_contribs=True)
+            out[start : start + SHAP_BATCH_ROWS] = self.booster_.predict(
+                _dmatrix(X.iloc[start : start + SHAP_BATCH_ROWS]), pred_contribs=True
+            )
         # the classic models' part of the margin, each credited to its feature against its training mean
         for col, part, ref in zip(self.offset_features, self._offset_parts(X), self.offset_ref_):
             out[:, self.feature_names_.index(col)] += part - ref
@@ -363,9 +444,13 @@ class _XGBModel:
 
     # -- persistence: everything beyond the trees travels as booster attributes, inside the one JSON file
     def _attrs(self) -> dict:
-        return {"calibration": json.dumps(list(self.calibration_)), "horizon_shift": json.dumps(self.shift_.to_dict() if self.shift_ else None),
-                "monotone": "1" if self.monotone_used_ else "0", "offset_ref": json.dumps(self.offset_ref_),
-                "anchor": repr(self.anchor_)}
+        return {
+            "calibration": json.dumps(list(self.calibration_)),
+            "horizon_shift": json.dumps(self.shift_.to_dict() if self.shift_ else None),
+            "monotone": "1" if self.monotone_used_ else "0",
+            "offset_ref": json.dumps(self.offset_ref_),
+            "anchor": repr(self.anchor_),
+        }
 
     def _load_attrs(self) -> None:
         b = self.booster_
@@ -377,7 +462,9 @@ class _XGBModel:
         refs = json.loads(b.attr("offset_ref") or "[]")
         self.offset_ref_ = [float(r) for r in refs] if isinstance(refs, list) else []
         if len(self.offset_ref_) != len(self.offset_features):
-            raise ValueError("booster's offset attributes do not match this version's offset features (retrain the bundle)")
+            raise ValueError(
+                "booster's offset attributes do not match this version's offset features (retrain the bundle)"
+            )
 
     def save(self, path) -> None:
         """XGBoost JSON; attributes set at fit time (objective, calibration, shift) travel inside it."""
@@ -468,9 +555,14 @@ class ValueModel(_XGBModel):
         power = _power(objective)
         # with an offset the base score must be neutral (log 1 = 0), so the margin is offset + trees
         base = 1.0 if self._offset_used() else max(float(np.mean(y)), 1e-3)
-        return {"objective": "reg:tweedie", "tweedie_variance_power": power, "eval_metric": f"tweedie-nloglik@{power}", "base_score": base}
+        return {
+            "objective": "reg:tweedie",
+            "tweedie_variance_power": power,
+            "eval_metric": f"tweedie-nloglik@{power}",
+            "base_score": base,
+        }
 
-    def fit(self, X, y, X_val, y_val, shift: HorizonShift | None = None) -> "ValueModel":
+    def fit(self, X, y, X_val, y_val, shift: HorizonShift | None = None) -> ValueModel:
         y, y_val = np.asarray(y, dtype=np.float64), np.asarray(y_val, dtype=np.float64)
         if (y < 0).any() or (y_val < 0).any() or not np.isfinite(y).all() or not np.isfinite(y_val).all():
             raise ValueError("value target must be finite and non-negative")
@@ -503,17 +595,21 @@ class ValueModel(_XGBModel):
         c0, c1 = self.calibration_
         pred_val = np.exp(c0 + c1 * m_val)
         self.interval_ = _ratio_intervals(pred_val, y_val, self.INTERVAL_BINS, self.INTERVAL)
-        self.validation_ = value_metrics(y_val, pred_val) | {"rounds": rounds, "calibration": list(self.calibration_),
-                                                              "monotone": self.monotone_used_, "objective": best,
-                                                              "offset": self.offset_features,
-                                                              "offset_gini": self._offset_gini(X_val, y_val)}
+        self.validation_ = value_metrics(y_val, pred_val) | {
+            "rounds": rounds,
+            "calibration": list(self.calibration_),
+            "monotone": self.monotone_used_,
+            "objective": best,
+            "offset": self.offset_features,
+            "offset_gini": self._offset_gini(X_val, y_val),
+        }
         self.shift_ = shift
         self._offsets = {}
         return self
 
     ANCHOR_FEATURE = "btyd_expected_value"
 
-    def anchor_level(self, X_val, X_score) -> "ValueModel":
+    def anchor_level(self, X_val, X_score) -> ValueModel:
         """Carry the currency level from the latest snapshot to the scored one the way BG/NBD x Gamma-Gamma moves.
 
         The calibration sets the level on the latest snapshot, one horizon before the cutoff; by the cutoff every
@@ -530,8 +626,13 @@ class ValueModel(_XGBModel):
         btyd = {k: _column(X, self.ANCHOR_FEATURE).sum() for k, X in (("validation", X_val), ("score", X_score))}
         if min(*pred.values(), *btyd.values()) <= 0:
             return self
-        self.anchor_ = float(np.clip(math.log((btyd["score"] / btyd["validation"]) / (pred["score"] / pred["validation"])),
-                                     -ANCHOR_LIMIT, ANCHOR_LIMIT))
+        self.anchor_ = float(
+            np.clip(
+                math.log((btyd["score"] / btyd["validation"]) / (pred["score"] / pred["validation"])),
+                -ANCHOR_LIMIT,
+                ANCHOR_LIMIT,
+            )
+        )
         self.validation_["anchor"] = round(self.anchor_, 4)
         return self
 
@@ -569,13 +670,15 @@ class ValueModel(_XGBModel):
         return super()._attrs() | {"value_objective": self.objective_, "interval": json.dumps(self.interval_)}
 
     @classmethod
-    def load(cls, path) -> "ValueModel":
+    def load(cls, path) -> ValueModel:
         m = cls()
         m.booster_ = xgb.Booster(model_file=str(path))
         m.feature_names_ = list(m.booster_.feature_names or [])
         m.objective_ = m.booster_.attr("value_objective")
         if m.objective_ is None or _power(m.objective_) is None:
-            raise ValueError(f"{path}: not a value model booster of this version (objective attribute {m.objective_!r})")
+            raise ValueError(
+                f"{path}: not a value model booster of this version (objective attribute {m.objective_!r})"
+            )
         m._load_attrs()
         m.interval_ = json.loads(m.booster_.attr("interval") or "null")
         return m
@@ -628,13 +731,15 @@ class ChurnModel(_XGBModel):
         p = np.clip(np.nan_to_num(values, nan=0.5), 1e-4, 1 - 1e-4)
         return np.log(p / (1 - p))
 
-    def fit(self, X, y, X_val, y_val, shift: HorizonShift | None = None) -> "ChurnModel":
+    def fit(self, X, y, X_val, y_val, shift: HorizonShift | None = None) -> ChurnModel:
         y, y_val = np.asarray(y), np.asarray(y_val)
         if not set(np.unique(y)) <= {0, 1}:
             raise ValueError("churn target must be 0/1")
         self.feature_names_ = list(X.columns)
         self._prepare_offsets(X, X_val)
-        base = 0.5 if self._offset_used() else float(np.clip(np.mean(y), 0.01, 0.99))  # 0.5: neutral (logit 0) beside an offset
+        base = (
+            0.5 if self._offset_used() else float(np.clip(np.mean(y), 0.01, 0.99))
+        )  # 0.5: neutral (logit 0) beside an offset
         params = {"objective": "binary:logistic", "eval_metric": "logloss", "base_score": base}
         mono = {"monotone_constraints": self._constraints(self.feature_names_, -1)}
         b0, r0 = self._fit_one(params | (mono if self.monotone else {}), X, y, X_val, y_val, 0)
@@ -651,8 +756,12 @@ class ChurnModel(_XGBModel):
         m_val = self._raw_margin(X_val)
         self.calibration_ = _platt(m_val, y_val)
         p_val = self.link(self.calibration_[0] + self.calibration_[1] * m_val)
-        self.validation_ = churn_metrics(y_val, p_val) | {"rounds": rounds, "calibration": list(self.calibration_), "monotone": self.monotone_used_,
-                                                          "offset": self.offset_features}
+        self.validation_ = churn_metrics(y_val, p_val) | {
+            "rounds": rounds,
+            "calibration": list(self.calibration_),
+            "monotone": self.monotone_used_,
+            "offset": self.offset_features,
+        }
         self.shift_ = shift
         self._offsets = {}
         return self
@@ -675,7 +784,7 @@ class ChurnModel(_XGBModel):
         return super()._attrs() | {"churn_model": "1"}
 
     @classmethod
-    def load(cls, path) -> "ChurnModel":
+    def load(cls, path) -> ChurnModel:
         m = cls()
         m.booster_ = xgb.Booster(model_file=str(path))
         if m.booster_.attr("churn_model") != "1":
@@ -707,7 +816,12 @@ def value_metrics(actual, predicted) -> dict:
 def churn_metrics(actual, prob) -> dict:
     actual, prob = np.asarray(actual), np.asarray(prob, float)
     if len(np.unique(actual)) < 2:
-        return {"roc_auc": float("nan"), "pr_auc": float("nan"), "churn_rate": float(actual.mean()), "n": int(len(actual))}
+        return {
+            "roc_auc": float("nan"),
+            "pr_auc": float("nan"),
+            "churn_rate": float(actual.mean()),
+            "n": int(len(actual)),
+        }
     return {
         "roc_auc": float(roc_auc_score(actual, prob)),
         "pr_auc": float(average_precision_score(actual, prob)),

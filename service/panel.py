@@ -4,6 +4,7 @@ With cutoff C and horizon H the latest snapshot sits at C - H (target: spend in 
 snapshots lie every PANEL_STEP_DAYS before it (targets ending at or before C), plus the snapshot a year before C when
 the history reaches that far; scoring uses the snapshot at C.
 """
+
 from __future__ import annotations
 
 import math
@@ -80,10 +81,14 @@ def plan_panel(first_order: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: in
     if history - horizon_days - step < MIN_HISTORY_DAYS:
         h = int(math.floor(history - MIN_HISTORY_DAYS - step))
         if h < 7:
-            raise DataError(f"only {history:.0f} days of orders before the cutoff {cutoff.date()}: training needs at least "
-                            f"{MIN_HISTORY_DAYS + step + 7} days (two snapshots with {MIN_HISTORY_DAYS} days of history and a 7-day target)")
-        notes.append(f"history of {history:.0f} days is too short to learn a {horizon_days}-day horizon; the models learn {h} days "
-                     f"and the BG/NBD model carries each customer's prediction to {horizon_days} days")
+            raise DataError(
+                f"only {history:.0f} days of orders before the cutoff {cutoff.date()}: training needs at least "
+                f"{MIN_HISTORY_DAYS + step + 7} days (two snapshots with {MIN_HISTORY_DAYS} days of history and a 7-day target)"
+            )
+        notes.append(
+            f"history of {history:.0f} days is too short to learn a {horizon_days}-day horizon; the models learn {h} days "
+            f"and the BG/NBD model carries each customer's prediction to {horizon_days} days"
+        )
 
     def enough_history(c: pd.Timestamp) -> bool:
         return (c - first_order).total_seconds() / 86400.0 >= MIN_HISTORY_DAYS
@@ -100,7 +105,9 @@ def plan_panel(first_order: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: in
     if seasonal and all(abs((c - year_ago).days) >= step for c in cutoffs.values()):
         cutoffs["fit_year"] = year_ago
     if not seasonal:
-        notes.append("less than a year of history before the cutoff: no season features (no snapshot has seen the season scored)")
+        notes.append(
+            "less than a year of history before the cutoff: no season features (no snapshot has seen the season scored)"
+        )
     cutoffs["score"] = cutoff
     return Panel(h, cutoffs, seasonal, notes)
 
@@ -113,6 +120,8 @@ def check_history(snapshots: dict[str, pd.DataFrame], cutoffs: dict[str, pd.Time
     for name in ["validation"] + fit_names(cutoffs)[:1]:
         if name not in snapshots or len(snapshots[name]) < 50:
             n = len(snapshots.get(name, ()))
-            raise DataError(f"only {n} customers have orders before the {name} snapshot at {cutoffs[name].date() if name in cutoffs else '?'}; "
-                            f"training needs 50+ customers with history before two snapshots {horizon_days} days or more before the cutoff "
-                            "(try a shorter --horizon-days or an earlier start of the data)")
+            raise DataError(
+                f"only {n} customers have orders before the {name} snapshot at {cutoffs[name].date() if name in cutoffs else '?'}; "
+                f"training needs 50+ customers with history before two snapshots {horizon_days} days or more before the cutoff "
+                "(try a shorter --horizon-days or an earlier start of the data)"
+            )

@@ -22,8 +22,20 @@ from service.store import ProfileStore
 from service.train import TrainOptions, TrainResult, train
 
 __all__ = [
-    "Reporter", "RunSummary", "ScoreResult", "TrainOptions", "TrainResult", "bundle_backend", "bundle_classic", "explain",
-    "make_encoder", "parse_cutoff", "predict_tables", "score", "score_tables", "train",
+    "Reporter",
+    "RunSummary",
+    "ScoreResult",
+    "TrainOptions",
+    "TrainResult",
+    "bundle_backend",
+    "bundle_classic",
+    "explain",
+    "make_encoder",
+    "parse_cutoff",
+    "predict_tables",
+    "score",
+    "score_tables",
+    "train",
 ]
 
 

@@ -10,6 +10,7 @@ amounts that would round to the same cent as a threshold get more decimals, so a
 The numbers these phrases print are all facts or simple transforms of facts (100 - percentile, whole
 numbers), which ``service.explain.check_narrative`` accepts.
 """
+
 from __future__ import annotations
 
 import math
@@ -80,7 +81,9 @@ def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
     if feat == "frequency" and v is not None:
         if round(v) == 0:
             return "no purchases kept (every order was returned or cancelled)"
-        return f"bought {'once' if round(v) == 1 else plural(v, 'time')}" + compare(p, "more often than", "less often than")
+        return f"bought {'once' if round(v) == 1 else plural(v, 'time')}" + compare(
+            p, "more often than", "less often than"
+        )
     if feat == "recency_days" and v is not None:
         # recency percentile: share with fewer days since their last purchase, i.e. who bought more recently
         if p is None:
@@ -127,10 +130,15 @@ def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
         count = f" over {plural(n, 'review')}" if n else ""
         return f"rates us {v:.1f} out of 5 on average{count}"
     if feat == "n_events" and v is not None:
-        return f"{plural(v, 'product view, search or cart add', 'product views, searches and cart adds')}" + compare(p, "more than", "fewer than")
+        return f"{plural(v, 'product view, search or cart add', 'product views, searches and cart adds')}" + compare(
+            p, "more than", "fewer than"
+        )
     if feat == "n_review_texts":
-        return "the wording of their review" if v is not None and round(v) == 1 else \
-            (f"the wording of their {plural(v, 'review')}" if v else "the wording of their reviews")
+        return (
+            "the wording of their review"
+            if v is not None and round(v) == 1
+            else (f"the wording of their {plural(v, 'review')}" if v else "the wording of their reviews")
+        )
     if feat == "n_browse_texts":
         return "the kind of products they look at and search for"
     if feat == "btyd_expected_orders":
@@ -139,7 +147,11 @@ def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
         return "how often and how recently they have bought (their purchase pattern)"
     if v is None:
         return d.name
-    value = money(v, currency) if feat in MONEY_FEATURES else (f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.2f}")
+    value = (
+        money(v, currency)
+        if feat in MONEY_FEATURES
+        else (f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.2f}")
+    )
     return f"{value} {d.unit or ''}".strip() + compare(p, "more than", "less than")
 
 

@@ -1,5 +1,6 @@
 """The agent playbook (``prompts/playbook.toml``, or the file named by ``INSIGHT_PLAYBOOK``): churn-risk bands and,
 per tier and band, the next action and the discount advice. Kept as a file so the business can edit it."""
+
 from __future__ import annotations
 
 import os

@@ -3,10 +3,11 @@
 Every number is computed per customer, so a customer scores the same alone, in any batch, in any Dask partition and
 through POST /v1/score (tests/test_batch_independence.py); only ``value_rank_pct`` depends on the population.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -31,8 +32,13 @@ from service.text_features import TextEmbeddings
 EVIDENCE_MAX_CHARS = 300
 
 
-def _evidence(emb: TextEmbeddings | None, customer_ids: pd.Series, cutoff: pd.Timestamp, review_direction: np.ndarray,
-              reviews: pd.DataFrame) -> dict[str, list[dict]]:
+def _evidence(
+    emb: TextEmbeddings | None,
+    customer_ids: pd.Series,
+    cutoff: pd.Timestamp,
+    review_direction: np.ndarray,
+    reviews: pd.DataFrame,
+) -> dict[str, list[dict]]:
     """Up to two review quotes and one browsing text per customer, verbatim (capped in length).
 
     Reviews are picked to match the review-text driver: the best-rated recent ones when the
@@ -45,13 +51,22 @@ def _evidence(emb: TextEmbeddings | None, customer_ids: pd.Series, cutoff: pd.Ti
         r = r[r["customer_id"].isin(direction.index)]
         r["key"] = -r["rating"] * np.sign(direction.reindex(r["customer_id"]).fillna(1).to_numpy() + 1e-9)
         # The text breaks ties, so the quotes do not depend on the order of the input rows.
-        r = r.sort_values(["customer_id", "key", "review_ts", "text"], ascending=[True, True, False, True]).groupby("customer_id").head(2)
+        r = (
+            r.sort_values(["customer_id", "key", "review_ts", "text"], ascending=[True, True, False, True])
+            .groupby("customer_id")
+            .head(2)
+        )
         for cid, ts, rating, text in r[["customer_id", "review_ts", "rating", "text"]].itertuples(index=False):
             out[cid].append({"text": text[:EVIDENCE_MAX_CHARS], "source": f"review {ts.date()}, {rating:.0f}/5"})
     if emb is not None and "browse" in emb.sources:
         e = emb.texts_of("browse")
         e = e[(pd.to_datetime(e["ts"], utc=True) <= cutoff) & e["customer_id"].isin(out.keys())]
-        e = e.sort_values(["customer_id", "ts", "text"], ascending=[True, False, True]).drop_duplicates(["customer_id", "text"]).groupby("customer_id").head(1)
+        e = (
+            e.sort_values(["customer_id", "ts", "text"], ascending=[True, False, True])
+            .drop_duplicates(["customer_id", "text"])
+            .groupby("customer_id")
+            .head(1)
+        )
         for cid, ts, text in e[["customer_id", "ts", "text"]].itertuples(index=False):
             out[cid].append({"text": text[:EVIDENCE_MAX_CHARS], "source": f"browsing {pd.Timestamp(ts).date()}"})
     return out
@@ -82,9 +97,12 @@ def _outlook_records(outlook: pd.DataFrame) -> list[dict]:
     """Profile fields from ``customer_outlook``: money rounded to cents, counts to 0.01, the interval as [low, high]."""
     o = outlook
     cols = {
-        "historic_value": o["historic_value"].round(2), "expected_orders": o["expected_orders"].round(2),
-        "avg_days_between_orders": o["avg_days_between_orders"].round(1), "next_order_date": o["next_order_date"],
-        "value_low": o["value_low"].round(2), "value_high": o["value_high"].round(2),
+        "historic_value": o["historic_value"].round(2),
+        "expected_orders": o["expected_orders"].round(2),
+        "avg_days_between_orders": o["avg_days_between_orders"].round(1),
+        "next_order_date": o["next_order_date"],
+        "value_low": o["value_low"].round(2),
+        "value_high": o["value_high"].round(2),
     }
     recs = _records(pd.DataFrame(cols))
     for r in recs:
@@ -106,8 +124,14 @@ class Scored:
     outlook: pd.DataFrame
 
 
-def predict(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
-             reporter: Reporter | None = None, threads: int = 2) -> Scored:
+def predict(
+    bundle: ModelBundle,
+    loaded: LoadedData,
+    cutoff: pd.Timestamp,
+    encoder=None,
+    reporter: Reporter | None = None,
+    threads: int = 2,
+) -> Scored:
     reporter = reporter or Reporter()
     with reporter.step("features"):
         fb = FeatureBuilder(loaded.tables, threads=threads)
@@ -120,9 +144,11 @@ def predict(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encod
     if sources:
         encoder = encoder or make_encoder(bundle.config.get("embedding_model_arg"), None, bundle_backend(bundle))
         if encoder.model_id != bundle.config.get("embedding_model"):
-            raise DataError(f"the bundle was trained with embedding model {bundle.config.get('embedding_model')} "
-                            f"(backend {bundle_backend(bundle)}), but {encoder.model_id} (backend {encoder_backend(encoder)}) is configured; "
-                            "set INSIGHT_EMBEDDING_MODEL to the training model")
+            raise DataError(
+                f"the bundle was trained with embedding model {bundle.config.get('embedding_model')} "
+                f"(backend {bundle_backend(bundle)}), but {encoder.model_id} (backend {encoder_backend(encoder)}) is configured; "
+                "set INSIGHT_EMBEDDING_MODEL to the training model"
+            )
         with reporter.step("embeddings"):
             emb = text_embeddings(loaded, sources, encoder, bundle.config["half_life_days"], reporter)
     classic = bundle_classic(bundle)
@@ -142,8 +168,14 @@ def bundle_classic(bundle: ModelBundle) -> ClassicFeatures:
     return ClassicFeatures.from_dict(spec) if spec else ClassicFeatures(bundle.config["horizon_days"])
 
 
-def customer_outlook(bundle: ModelBundle, classic: ClassicFeatures, snap: pd.DataFrame, X: pd.DataFrame, value: np.ndarray,
-                     cutoff: pd.Timestamp) -> pd.DataFrame:
+def customer_outlook(
+    bundle: ModelBundle,
+    classic: ClassicFeatures,
+    snap: pd.DataFrame,
+    X: pd.DataFrame,
+    value: np.ndarray,
+    cutoff: pd.Timestamp,
+) -> pd.DataFrame:
     """The per-customer fields a CRM shows beside value and churn, all computed per customer (batch-independent).
 
     historic_value: net spend to date (purchases, without returns and cancellations);
@@ -157,18 +189,27 @@ def customer_outlook(bundle: ModelBundle, classic: ClassicFeatures, snap: pd.Dat
     low, high = bundle.value_model.interval(value, X)
     days = classic.next_order_days(tab, H)
     next_date = (pd.Timestamp(cutoff).normalize() + pd.to_timedelta(np.round(days), unit="D")).strftime("%Y-%m-%d")
-    return pd.DataFrame({
-        "historic_value": tab["monetary_total"].to_numpy(float),
-        "expected_orders": classic.orders(tab, H) * float(bundle.config.get("orders_scale", 1.0)),
-        "avg_days_between_orders": tab["ipi_mean_days"].to_numpy(float),
-        "next_order_days": days,
-        "next_order_date": np.asarray(next_date, dtype=object),
-        "value_low": low, "value_high": high,
-    })
+    return pd.DataFrame(
+        {
+            "historic_value": tab["monetary_total"].to_numpy(float),
+            "expected_orders": classic.orders(tab, H) * float(bundle.config.get("orders_scale", 1.0)),
+            "avg_days_between_orders": tab["ipi_mean_days"].to_numpy(float),
+            "next_order_days": days,
+            "next_order_date": np.asarray(next_date, dtype=object),
+            "value_low": low,
+            "value_high": high,
+        }
+    )
 
 
-def predict_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
-                   reporter: Reporter | None = None, threads: int = 2) -> pd.DataFrame:
+def predict_tables(
+    bundle: ModelBundle,
+    loaded: LoadedData,
+    cutoff: pd.Timestamp,
+    encoder=None,
+    reporter: Reporter | None = None,
+    threads: int = 2,
+) -> pd.DataFrame:
     """Predictions only (no SHAP, evidence or profile rows) for every customer with an order at or before ``cutoff``.
 
     The evaluation harness calls this; the numbers are exactly those ``score_tables`` stores.
@@ -176,9 +217,15 @@ def predict_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp
     outcomes when the tables reach past the cutoff, else 0 / 1), then ``customer_outlook``'s columns.
     """
     s = predict(bundle, loaded, cutoff, encoder, reporter, threads)
-    out = pd.DataFrame({"customer_id": s.snapshot["customer_id"].to_numpy(), "predicted_value": s.value,
-                        "churn_probability": s.churn, "future_value": s.snapshot["future_value"].to_numpy(),
-                        "churn": s.snapshot["churn"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "customer_id": s.snapshot["customer_id"].to_numpy(),
+            "predicted_value": s.value,
+            "churn_probability": s.churn,
+            "future_value": s.snapshot["future_value"].to_numpy(),
+            "churn": s.snapshot["churn"].to_numpy(),
+        }
+    )
     return pd.concat([out, s.outlook], axis=1)
 
 
@@ -186,10 +233,18 @@ def summary_frame(bundle: ModelBundle, s: Scored) -> tuple[pd.DataFrame, pd.Data
     """The store's per-customer columns (tier, value, churn, RFM segment, rank among this batch) and the RFM scores."""
     snap = s.snapshot.reset_index(drop=True)
     rfm = bundle.rfm.transform(snap)
-    frame = pd.DataFrame({"customer_id": snap["customer_id"].to_numpy(), "tier": bundle.tiers.assign(s.value),
-                          "predicted_value": s.value, "churn_probability": s.churn, "rfm_segment": rfm["rfm_segment"].to_numpy(),
-                          "value_rank_pct": value_rank_pct(s.value), "future_value": snap["future_value"].to_numpy(),
-                          "churn": snap["churn"].to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "customer_id": snap["customer_id"].to_numpy(),
+            "tier": bundle.tiers.assign(s.value),
+            "predicted_value": s.value,
+            "churn_probability": s.churn,
+            "rfm_segment": rfm["rfm_segment"].to_numpy(),
+            "value_rank_pct": value_rank_pct(s.value),
+            "future_value": snap["future_value"].to_numpy(),
+            "churn": snap["churn"].to_numpy(),
+        }
+    )
     return frame, rfm
 
 
@@ -197,9 +252,15 @@ def similarity_vectors(bundle: ModelBundle, s: Scored) -> np.ndarray:
     return CustomerVectorizer.from_dict(bundle.config["vectorizer"]).transform(s.snapshot[TABULAR_FEATURES], s.pooled)
 
 
-def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, encoder=None,
-                 reporter: Reporter | None = None, threads: int = 2,
-                 scored_at: str | None = None) -> tuple[pd.DataFrame, list[dict], np.ndarray]:
+def score_tables(
+    bundle: ModelBundle,
+    loaded: LoadedData,
+    cutoff: pd.Timestamp,
+    encoder=None,
+    reporter: Reporter | None = None,
+    threads: int = 2,
+    scored_at: str | None = None,
+) -> tuple[pd.DataFrame, list[dict], np.ndarray]:
     """Profiles for every customer with an order at or before ``cutoff``: (frame, profile rows, fused vectors).
 
     Shared by the batch `score`, the API's cold-start scoring and each partition of a Dask run, so all give
@@ -216,11 +277,15 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
     with reporter.step("drivers, evidence, profile rows"):
         feats = pd.concat([snap.reset_index(drop=True), X[driver_inputs(X.columns)].reset_index(drop=True)], axis=1)
         drivers = driver_records(feats, grouper.families, v_fam, c_fam, bundle.peers)
-        review_dir = v_fam[:, grouper.families.index("review text")] if "review text" in grouper.families else np.zeros(len(snap))
+        review_dir = (
+            v_fam[:, grouper.families.index("review text")]
+            if "review text" in grouper.families
+            else np.zeros(len(snap))
+        )
         evidence = _evidence(emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
         activity = customer_activity(loaded.tables, snap["customer_id"], cutoff)
         vectors = similarity_vectors(bundle, s)
-        scored_at = scored_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        scored_at = scored_at or datetime.now(UTC).isoformat(timespec="seconds")
         keep = [c for c in TABULAR_FEATURES if c in snap]
         feat_records = _records(snap[keep].round(4))
         # The exact model input, so what-if questions can re-run the model on one stored customer.
@@ -230,15 +295,41 @@ def score_tables(bundle: ModelBundle, loaded: LoadedData, cutoff: pd.Timestamp, 
         # Plain Python lists zipped together: no pandas access per customer.
         outlook = _outlook_records(s.outlook)
         rows = [
-            {"customer_id": cid, "tier": tier, "predicted_value": v, "churn_probability": ch, "rfm_segment": seg, "value_rank_pct": pct,
-             "profile": {"drivers": drv, "evidence": evidence.get(cid, []), "features": feat, "model_input": mi,
-                         "rfm": {"r": r, "f": f, "m": m}, "cutoff": cutoff_iso, **out},
-             "model_version": version, "scored_at": scored_at}
+            {
+                "customer_id": cid,
+                "tier": tier,
+                "predicted_value": v,
+                "churn_probability": ch,
+                "rfm_segment": seg,
+                "value_rank_pct": pct,
+                "profile": {
+                    "drivers": drv,
+                    "evidence": evidence.get(cid, []),
+                    "features": feat,
+                    "model_input": mi,
+                    "rfm": {"r": r, "f": f, "m": m},
+                    "cutoff": cutoff_iso,
+                    **out,
+                },
+                "model_version": version,
+                "scored_at": scored_at,
+            }
             for cid, tier, v, ch, seg, pct, drv, feat, mi, r, f, m, out in zip(
-                snap["customer_id"].tolist(), frame["tier"].tolist(), value.astype(np.float64).tolist(),
-                churn.astype(np.float64).tolist(), rfm["rfm_segment"].tolist(), frame["value_rank_pct"].astype(np.float64).tolist(),
-                drivers, feat_records, model_inputs, *rfm_scores, outlook)
+                snap["customer_id"].tolist(),
+                frame["tier"].tolist(),
+                value.astype(np.float64).tolist(),
+                churn.astype(np.float64).tolist(),
+                rfm["rfm_segment"].tolist(),
+                frame["value_rank_pct"].astype(np.float64).tolist(),
+                drivers,
+                feat_records,
+                model_inputs,
+                *rfm_scores,
+                outlook,
+            )
         ]
-    for row in rows:  # what the customer did (service.activity): spend per month, categories, browsing, ratings, complaints
+    for (
+        row
+    ) in rows:  # what the customer did (service.activity): spend per month, categories, browsing, ratings, complaints
         row["profile"]["activity"] = activity.get(row["customer_id"], {})
     return frame, rows, vectors

@@ -1,11 +1,12 @@
 """What every run (train, score) shares: progress reporting, the run summary, reading the input, the encoder."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,7 @@ def timed(summary: RunSummary, reporter: Reporter, name: str):
         with reporter.stage(name):
             yield
         summary.stages[name] = round(time.perf_counter() - t0, 3)
+
     return cm()
 
 
@@ -108,14 +110,15 @@ class ProgressEncoder:
         advance = self.reporter.progress("embedding texts", len(texts))
         parts = []
         for start in range(0, len(texts), self.CHUNK):
-            chunk = list(texts[start:start + self.CHUNK])
+            chunk = list(texts[start : start + self.CHUNK])
             parts.append(self.encoder.encode(chunk))
             advance(len(chunk))
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
 
-def encoder_spec(model: str | None, cache_dir: Path | None, encoder=None,
-                  backend: str | None = None) -> tuple[str | None, str | None, str]:
+def encoder_spec(
+    model: str | None, cache_dir: Path | None, encoder=None, backend: str | None = None
+) -> tuple[str | None, str | None, str]:
     """(model, cache directory, backend) for workers, which load the encoder themselves (a model cannot travel between processes).
 
     When the caller passed an encoder with an on-disk cache, the workers share that cache file.

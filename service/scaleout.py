@@ -21,16 +21,17 @@ customers. Features are per customer, so a partition computes exactly what the s
 computes for those customers, and concatenating partitions in order gives the single-machine order
 (sorted by customer_id), which the driver-side fits rely on to get identical input.
 """
+
 from __future__ import annotations
 
 import functools
 import math
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -68,11 +69,15 @@ def parse_spec(spec: str) -> tuple[str, int | str]:
     if spec.startswith("local:") or spec == "local":
         n = spec.partition(":")[2]
         if not n.isdigit() or not 1 <= int(n) <= 256:
-            raise ClusterError(f"--dask {spec!r}: expected local:N with N the number of worker processes (1-256), e.g. local:2")
+            raise ClusterError(
+                f"--dask {spec!r}: expected local:N with N the number of worker processes (1-256), e.g. local:2"
+            )
         return "local", int(n)
     m = re.fullmatch(r"(?:(tcp|tls|ws|wss|inproc)://)?([^\s:/]+|\[[0-9a-fA-F:]+\]):(\d{1,5})", spec)
     if not m or not 0 < int(m.group(3)) < 65536:
-        raise ClusterError(f"--dask {spec!r}: expected local:N or a scheduler address such as tcp://10.0.0.5:8786 or host:8786")
+        raise ClusterError(
+            f"--dask {spec!r}: expected local:N or a scheduler address such as tcp://10.0.0.5:8786 or host:8786"
+        )
     return "address", spec if m.group(1) else f"tcp://{spec}"
 
 
@@ -98,7 +103,9 @@ def connect(spec) -> Iterator[object]:
         client = Client(target, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as exc:
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ClusterError(f"cannot reach the Dask scheduler at {target} within {CONNECT_TIMEOUT_S} s: {detail}") from None
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {target} within {CONNECT_TIMEOUT_S} s: {detail}"
+        ) from None
     try:
         yield client
     finally:
@@ -194,11 +201,15 @@ def _part_summary(part: _TrainPart) -> tuple[dict[str, pd.DataFrame], str | None
 
 def _part_pooled(part: _TrainPart, name: str, keep: np.ndarray | None = None) -> dict[str, PooledText]:
     ids = part.snapshots[name]["customer_id"].to_numpy(dtype=object)
-    return {src: part.emb.pooled(src, ids if keep is None else ids[keep], part.cutoffs[name]) for src in part.emb.sources}
+    return {
+        src: part.emb.pooled(src, ids if keep is None else ids[keep], part.cutoffs[name]) for src in part.emb.sources
+    }
 
 
 def _part_design(part: _TrainPart, name: str, text: TextFeaturizer, classic) -> np.ndarray:
-    return design_matrix(part.snapshots[name], text, part.emb, part.cutoffs[name], classic)[0].to_numpy(dtype=np.float32)
+    return design_matrix(part.snapshots[name], text, part.emb, part.cutoffs[name], classic)[0].to_numpy(
+        dtype=np.float32
+    )
 
 
 @dataclass
@@ -215,7 +226,9 @@ def _score_part(tables, bundle, cutoff, scored_at, encoder_spec, driver_pid) -> 
     if not (loaded.tables["orders"]["order_ts"] <= cutoff).any():
         return None  # a partition whose customers all start after the cutoff (possible with an early --cutoff)
     # Looked up on the module, so one code path serves the batch run, the API and every partition.
-    frame, rows, vectors = profiles.score_tables(bundle, loaded, cutoff, encoder=encoder, threads=threads, scored_at=scored_at)
+    frame, rows, vectors = profiles.score_tables(
+        bundle, loaded, cutoff, encoder=encoder, threads=threads, scored_at=scored_at
+    )
     return _ScorePart(frame, rows, vectors)
 
 
@@ -238,15 +251,36 @@ class DaskWork:
     the driver needs to fit the text featurizer. Design matrices are ``DaskMatrix`` row blocks.
     """
 
-    def __init__(self, client, loaded: LoadedData, cutoffs: dict[str, pd.Timestamp], opts, sources: tuple[str, ...],
-                 encoder_spec: tuple[str | None, str | None, str], reporter, summary):
+    def __init__(
+        self,
+        client,
+        loaded: LoadedData,
+        cutoffs: dict[str, pd.Timestamp],
+        opts,
+        sources: tuple[str, ...],
+        encoder_spec: tuple[str | None, str | None, str],
+        reporter,
+        summary,
+    ):
         self.client, self.cutoffs, self.sources = client, cutoffs, sources
         orders = loaded.tables["orders"]
         eligible = orders.loc[orders["order_ts"] <= cutoffs["score"], "customer_id"]
         with timed(summary, reporter, "features and embeddings on the cluster"):
             parts = _scatter_partitions(client, loaded, eligible if len(eligible) else orders["customer_id"])
-            self.parts = [client.submit(_prepare_train_part, p, cutoffs, opts.horizon_days, sources, opts.half_life_days,
-                                        encoder_spec, os.getpid(), pure=False) for p in parts]
+            self.parts = [
+                client.submit(
+                    _prepare_train_part,
+                    p,
+                    cutoffs,
+                    opts.horizon_days,
+                    sources,
+                    opts.half_life_days,
+                    encoder_spec,
+                    os.getpid(),
+                    pure=False,
+                )
+                for p in parts
+            ]
             done = reporter.progress(f"partitions on {n_workers(client)} workers", len(self.parts))
             summaries = []
             for f in self.parts:  # in partition order; a failed partition raises here, with its own error
@@ -267,9 +301,16 @@ class DaskWork:
         pooled and sent, so the driver holds the sampled panel's vectors rather than every customer's."""
         offsets = np.cumsum([0] + self.lengths[name])
         masks = [None if keep is None else keep[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
-        per_part = self.client.gather([self.client.submit(_part_pooled, p, name, m, pure=False) for p, m in zip(self.parts, masks)])
-        return {src: PooledText(np.concatenate([pp[src].vectors for pp in per_part]), np.concatenate([pp[src].counts for pp in per_part]))
-                for src in self.sources}
+        per_part = self.client.gather(
+            [self.client.submit(_part_pooled, p, name, m, pure=False) for p, m in zip(self.parts, masks)]
+        )
+        return {
+            src: PooledText(
+                np.concatenate([pp[src].vectors for pp in per_part]),
+                np.concatenate([pp[src].counts for pp in per_part]),
+            )
+            for src in self.sources
+        }
 
     def distribute(self, X: pd.DataFrame) -> DaskMatrix:
         """A driver-side design matrix (the stacked fit snapshots, whose text scores are out-of-fold) as row blocks on the workers."""
@@ -289,8 +330,15 @@ class DaskWork:
 
         text_f = self.client.scatter(text, broadcast=True, hash=False)
         columns = design_columns(text if self.sources else None)
-        blocks = [da.from_delayed(self.client.submit(_part_design, p, name, text_f, classic, pure=False), shape=(n, len(columns)), dtype=np.float32)
-                  for p, n in zip(self.parts, self.lengths[name]) if n]
+        blocks = [
+            da.from_delayed(
+                self.client.submit(_part_design, p, name, text_f, classic, pure=False),
+                shape=(n, len(columns)),
+                dtype=np.float32,
+            )
+            for p, n in zip(self.parts, self.lengths[name])
+            if n
+        ]
         return DaskMatrix(da.concatenate(blocks), columns, self.client)
 
     def frame(self, X: DaskMatrix) -> pd.DataFrame:
@@ -313,7 +361,9 @@ def score(client, bundle, loaded: LoadedData, cutoff: pd.Timestamp, scored_at: s
         raise DataError(f"no customer has an order at or before the cutoff {cutoff.isoformat()}")
     parts = _scatter_partitions(client, loaded, eligible)
     bundle_f = client.scatter(bundle, broadcast=True, hash=False)
-    futures = [client.submit(_score_part, p, bundle_f, cutoff, scored_at, encoder_spec, os.getpid(), pure=False) for p in parts]
+    futures = [
+        client.submit(_score_part, p, bundle_f, cutoff, scored_at, encoder_spec, os.getpid(), pure=False) for p in parts
+    ]
     del parts
     done = reporter.progress(f"partitions on {n_workers(client)} workers", len(futures))
     summaries = []
@@ -330,7 +380,7 @@ def score(client, bundle, loaded: LoadedData, cutoff: pd.Timestamp, scored_at: s
     def batches():
         for (f, _), start in zip(kept, offsets):
             rows = client.submit(_score_rows, f, pure=False).result()
-            for row, pct in zip(rows, ranks[start:start + len(rows)]):
+            for row, pct in zip(rows, ranks[start : start + len(rows)]):
                 row["value_rank_pct"] = pct
             f.release()
             yield rows

@@ -1,11 +1,12 @@
 """Scoring a population into the profile store and the similar-customer index, in one transaction."""
+
 from __future__ import annotations
 
 import math
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +42,16 @@ class ScoreResult:
     index_dir: Path
 
 
-def _score_in_ranges(bundle: ModelBundle, loaded: LoadedData, cut: pd.Timestamp, encoder, reporter: Reporter, threads: int,
-                     scored_at: str, range_customers: int):
+def _score_in_ranges(
+    bundle: ModelBundle,
+    loaded: LoadedData,
+    cut: pd.Timestamp,
+    encoder,
+    reporter: Reporter,
+    threads: int,
+    scored_at: str,
+    range_customers: int,
+):
     """(frame, row batches, vectors) for the store, holding at most ``range_customers`` customers' profile rows at once.
 
     Profile rows are ~40 KB per customer as Python objects (4.9 GB at 100k customers), so a larger population is
@@ -54,8 +63,9 @@ def _score_in_ranges(bundle: ModelBundle, loaded: LoadedData, cut: pd.Timestamp,
     eligible = orders.loc[orders["order_ts"] <= cut, "customer_id"]
     n_customers = eligible.nunique()
     if n_customers <= range_customers:
-        frame, rows, vectors = score_tables(bundle, loaded, cut, encoder=encoder, reporter=reporter, threads=threads,
-                                            scored_at=scored_at)
+        frame, rows, vectors = score_tables(
+            bundle, loaded, cut, encoder=encoder, reporter=reporter, threads=threads, scored_at=scored_at
+        )
         return frame, [rows], vectors
     if bundle.text.sources and encoder is None:  # one model load for every range and both passes
         encoder = make_encoder(bundle.config.get("embedding_model_arg"), None, bundle_backend(bundle))
@@ -82,9 +92,10 @@ def _score_in_ranges(bundle: ModelBundle, loaded: LoadedData, cut: pd.Timestamp,
         start = 0
         for sub in ranges():
             with reporter.step("profile rows per range"):
-                _, rows, _ = score_tables(bundle, sub, cut, encoder=encoder, reporter=reporter, threads=threads,
-                                          scored_at=scored_at)
-            for row, pct in zip(rows, ranks[start:start + len(rows)]):
+                _, rows, _ = score_tables(
+                    bundle, sub, cut, encoder=encoder, reporter=reporter, threads=threads, scored_at=scored_at
+                )
+            for row, pct in zip(rows, ranks[start : start + len(rows)]):
                 row["value_rank_pct"] = pct
             start += len(rows)
             yield rows
@@ -92,9 +103,17 @@ def _score_in_ranges(bundle: ModelBundle, loaded: LoadedData, cut: pd.Timestamp,
     return frame, batches(), np.concatenate(vectors)
 
 
-def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Path, cutoff: str | None = None,
-          reporter: Reporter | None = None, encoder=None, threads: int = 2, dask=None,
-          range_customers: int | None = None) -> ScoreResult:
+def score(
+    data: str | Path | LoadedData,
+    model_dir: str | Path,
+    store: str | Path,
+    cutoff: str | None = None,
+    reporter: Reporter | None = None,
+    encoder=None,
+    threads: int = 2,
+    dask=None,
+    range_customers: int | None = None,
+) -> ScoreResult:
     """Score every customer and replace the store's profiles and similar-customer index in one go.
 
     A single-machine run holds at most ``range_customers`` (default ``SCORE_RANGE_CUSTOMERS``) customers' profile
@@ -116,12 +135,13 @@ def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Pat
     store_s = str(store)
     record_rejects(summary, loaded, rejects_dir(store))
     cut = parse_cutoff(cutoff, loaded.tables["orders"]["order_ts"].max())
-    scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    scored_at = datetime.now(UTC).isoformat(timespec="seconds")
     with ExitStack() as stack:
         with timed(summary, reporter, "score"):
             if dask is None:
-                frame, batches, vectors = _score_in_ranges(bundle, loaded, cut, encoder, reporter, threads, scored_at,
-                                                           range_customers or SCORE_RANGE_CUSTOMERS)
+                frame, batches, vectors = _score_in_ranges(
+                    bundle, loaded, cut, encoder, reporter, threads, scored_at, range_customers or SCORE_RANGE_CUSTOMERS
+                )
             else:
                 client = stack.enter_context(scaleout.connect(dask))
                 spec = encoder_spec(bundle.config.get("embedding_model_arg"), None, encoder, bundle_backend(bundle))
@@ -130,11 +150,19 @@ def score(data: str | Path | LoadedData, model_dir: str | Path, store: str | Pat
         with timed(summary, reporter, "write store and index"):
             with reporter.step("index build"):
                 index = SimilarityIndex.build(frame["customer_id"].tolist(), vectors)
-            meta = {"model_version": bundle.model_version, "model_dir": str(Path(model_dir).resolve()), "tiers": bundle.tiers.to_dict(),
-                    "horizon_days": bundle.config["horizon_days"], "currency": bundle.config.get("currency", "$"),
-                    "cutoff": cut.isoformat(), "scored_at": scored_at, "customers": len(frame),
-                    "tier_counts": frame["tier"].value_counts().to_dict(), "rejected_rows": summary.rejects,
-                    "unscored_customers": unscored_customers(loaded.tables, frame["customer_id"], cut)}
+            meta = {
+                "model_version": bundle.model_version,
+                "model_dir": str(Path(model_dir).resolve()),
+                "tiers": bundle.tiers.to_dict(),
+                "horizon_days": bundle.config["horizon_days"],
+                "currency": bundle.config.get("currency", "$"),
+                "cutoff": cut.isoformat(),
+                "scored_at": scored_at,
+                "customers": len(frame),
+                "tier_counts": frame["tier"].value_counts().to_dict(),
+                "rejected_rows": summary.rejects,
+                "unscored_customers": unscored_customers(loaded.tables, frame["customer_id"], cut),
+            }
             # The index goes into a new version directory, then one transaction swaps in the profiles and the metadata
             # naming that version: a run that fails or is killed at any point leaves the old store and the index it names.
             ps = ProfileStore(store, create=True)

@@ -3,6 +3,7 @@
 Behaviour columns are signed-log transformed (spend and counts are heavy-tailed) and standardised
 with statistics fitted at training, so a customer scored alone later lands in the same space.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,7 @@ def _slog(x: np.ndarray) -> np.ndarray:
 
 
 class CustomerVectorizer:
-    def fit(self, tabular: pd.DataFrame) -> "CustomerVectorizer":
+    def fit(self, tabular: pd.DataFrame) -> CustomerVectorizer:
         z = _slog(tabular.to_numpy(np.float64))
         self.columns_ = list(tabular.columns)
         self.mean_ = np.nanmean(z, axis=0).tolist()
@@ -37,7 +38,7 @@ class CustomerVectorizer:
         return {"columns": self.columns_, "mean": self.mean_, "std": self.std_}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CustomerVectorizer":
+    def from_dict(cls, d: dict) -> CustomerVectorizer:
         v = cls()
         v.columns_, v.mean_, v.std_ = d["columns"], d["mean"], d["std"]
         return v

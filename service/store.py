@@ -9,6 +9,7 @@ committed store always points at a complete index: a run killed at any instant l
 it names, and the next run removes the dead run's directories. The previous version is kept one more run, for a
 server that loaded the old metadata a moment before the commit.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,7 +30,8 @@ ID_MAX_CHARS = 128  # = service.tables.ID_MAX_CHARS: ids longer than the column 
 
 metadata_obj = sa.MetaData()
 profiles = sa.Table(
-    "profiles", metadata_obj,
+    "profiles",
+    metadata_obj,
     sa.Column("customer_id", sa.String(ID_MAX_CHARS), primary_key=True),
     sa.Column("tier", sa.String(16), nullable=False, index=True),
     sa.Column("predicted_value", sa.Float, nullable=False),
@@ -41,7 +43,8 @@ profiles = sa.Table(
     sa.Column("scored_at", sa.String(40), nullable=False),
 )
 store_meta = sa.Table(
-    "store_meta", metadata_obj,
+    "store_meta",
+    metadata_obj,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
 )
@@ -67,7 +70,7 @@ def store_url(store: str | Path) -> str:
     if "://" in s:
         for prefix in ("postgresql://", "postgres://"):
             if s.startswith(prefix):
-                return "postgresql+psycopg://" + s[len(prefix):]
+                return "postgresql+psycopg://" + s[len(prefix) :]
         return s
     return f"sqlite:///{Path(s).resolve()}"
 
@@ -92,8 +95,10 @@ def index_root(store: str | Path) -> Path:
     if is_sqlite(store):
         return Path(store_url(store).removeprefix("sqlite:///") + ".index")
     if not os.environ.get(INDEX_ENV):
-        raise StoreError(f"a database URL store ({safe_url(store)}) needs {INDEX_ENV}: a local directory for the similar-customer "
-                         "index (and the rejects files), e.g. export INSIGHT_INDEX_DIR=/var/lib/insight/index")
+        raise StoreError(
+            f"a database URL store ({safe_url(store)}) needs {INDEX_ENV}: a local directory for the similar-customer "
+            "index (and the rejects files), e.g. export INSIGHT_INDEX_DIR=/var/lib/insight/index"
+        )
     # One subdirectory per database, so two stores sharing INSIGHT_INDEX_DIR never clean up each other's index versions.
     return Path(os.environ[INDEX_ENV]) / _database_key(store)
 
@@ -172,13 +177,19 @@ def check_store(store: str | Path, timeout_s: int = 10) -> None:
     try:
         engine = _engine(store_url(store), timeout_s)
     except (ImportError, sa.exc.NoSuchModuleError, sa.exc.ArgumentError) as exc:
-        raise StoreError(f"{safe_url(store)}: no database driver for this URL ({exc}); for PostgreSQL install the extra: "
-                         "pip install 'customer-insight[postgres]'") from None
+        raise StoreError(
+            f"{safe_url(store)}: no database driver for this URL ({exc}); for PostgreSQL install the extra: "
+            "pip install 'customer-insight[postgres]'"
+        ) from None
     try:
         with engine.connect() as con:
             con.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as exc:
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else type(exc).__name__
+        first = (
+            str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            if str(getattr(exc, "orig", exc)).strip()
+            else type(exc).__name__
+        )
         raise StoreError(f"{safe_url(store)}: cannot connect to the database ({first})") from None
     finally:
         engine.dispose()
@@ -206,7 +217,7 @@ def _engine(url: str, timeout_s: int = 10) -> sa.Engine:
 
 
 def new_index_version() -> str:
-    return f"v-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}-{secrets.token_hex(3)}"
+    return f"v-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def clean_index_root(root: Path, keep: set[str]) -> list[Path]:
@@ -255,16 +266,25 @@ class ProfileStore:
         try:
             self.engine = _engine(self.url)
         except (ImportError, sa.exc.NoSuchModuleError) as exc:
-            raise StoreError(f"{safe_url(store)}: no database driver for this URL ({exc}); for PostgreSQL install the extra: "
-                             "pip install 'customer-insight[postgres]'") from None
+            raise StoreError(
+                f"{safe_url(store)}: no database driver for this URL ({exc}); for PostgreSQL install the extra: "
+                "pip install 'customer-insight[postgres]'"
+            ) from None
         if create:
             try:
                 metadata_obj.create_all(self.engine)
             except sa.exc.DBAPIError as exc:
-                raise StoreError(f"{safe_url(store)}: cannot create the store tables ({str(exc.orig).strip().splitlines()[0]})") from None
+                raise StoreError(
+                    f"{safe_url(store)}: cannot create the store tables ({str(exc.orig).strip().splitlines()[0]})"
+                ) from None
 
-    def replace_all(self, rows: list[dict] | Iterable[list[dict]], meta: dict,
-                    before_commit: Callable[[], None] | None = None, index=None) -> Path | None:
+    def replace_all(
+        self,
+        rows: list[dict] | Iterable[list[dict]],
+        meta: dict,
+        before_commit: Callable[[], None] | None = None,
+        index=None,
+    ) -> Path | None:
         """Swap in a complete new set of profiles and metadata atomically; with ``index`` (a SimilarityIndex) also the index.
 
         ``rows`` is one list of profile rows, or an iterable of row batches (e.g. partitions of a Dask run,
@@ -295,7 +315,7 @@ class ProfileStore:
                 con.execute(profiles.delete())
                 for batch in batches:
                     for start in range(0, len(batch), 5000):
-                        con.execute(profiles.insert(), batch[start:start + 5000])
+                        con.execute(profiles.insert(), batch[start : start + 5000])
                 con.execute(store_meta.insert(), [{"key": k, "value": v} for k, v in meta.items()])
                 if before_commit is not None:
                     before_commit()
@@ -334,7 +354,9 @@ class ProfileStore:
                     q = q.with_for_update(read=True)
                 current = con.execute(q).scalar()
                 if current != expect_model_version:
-                    raise VersionConflict(f"the store was re-scored with model {current} since this service loaded model {expect_model_version}")
+                    raise VersionConflict(
+                        f"the store was re-scored with model {current} since this service loaded model {expect_model_version}"
+                    )
 
     @classmethod
     def read_profile(cls, store: str | Path, customer_id: str) -> tuple[dict, dict]:
@@ -367,11 +389,18 @@ class ProfileStore:
     def tier_counts(self) -> dict[str, dict]:
         with self.engine.connect() as con:
             rows = con.execute(
-                sa.select(profiles.c.tier, sa.func.count(), sa.func.avg(profiles.c.predicted_value),
-                          sa.func.min(profiles.c.predicted_value), sa.func.avg(profiles.c.churn_probability))
-                .group_by(profiles.c.tier)).all()
-        return {t: {"customers": n, "mean_predicted_value": avg, "min_predicted_value": lo, "mean_churn_probability": ch}
-                for t, n, avg, lo, ch in rows}
+                sa.select(
+                    profiles.c.tier,
+                    sa.func.count(),
+                    sa.func.avg(profiles.c.predicted_value),
+                    sa.func.min(profiles.c.predicted_value),
+                    sa.func.avg(profiles.c.churn_probability),
+                ).group_by(profiles.c.tier)
+            ).all()
+        return {
+            t: {"customers": n, "mean_predicted_value": avg, "min_predicted_value": lo, "mean_churn_probability": ch}
+            for t, n, avg, lo, ch in rows
+        }
 
     def top(self, tier: str | None = None, limit: int = 10) -> list[dict]:
         q = sa.select(profiles).order_by(profiles.c.predicted_value.desc()).limit(limit)

@@ -5,6 +5,7 @@ never embed the same text twice. Pooling is a recency-weighted mean, because wha
 wrote or browsed last month says more about the next quarter than what they did two years ago.
 Customers without any text get NaN components (XGBoost's explicit missing branch) and a count of 0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,13 @@ class TextEmbeddings:
     1.2M browsing rows are ~50k distinct texts, and a per-row copy of the vectors took gigabytes.
     """
 
-    def __init__(self, tables: dict[str, pd.DataFrame], encoder, sources=("review", "browse"),
-                 half_life_days: float = DEFAULT_HALF_LIFE_DAYS):
+    def __init__(
+        self,
+        tables: dict[str, pd.DataFrame],
+        encoder,
+        sources=("review", "browse"),
+        half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    ):
         self.half_life_days = half_life_days
         self.sources = tuple(sources)
         self._rows: dict[str, pd.DataFrame] = {}
@@ -47,14 +53,21 @@ class TextEmbeddings:
         for src in self.sources:
             table, ts_col = SOURCES[src]
             df = tables[table]
-            rows = pd.DataFrame({"customer_id": df["customer_id"].astype(str).to_numpy(),
-                                 "ts": pd.to_datetime(df[ts_col], utc=True).dt.tz_localize(None).to_numpy(), "text": df["text"].astype(str).to_numpy()})
+            rows = pd.DataFrame(
+                {
+                    "customer_id": df["customer_id"].astype(str).to_numpy(),
+                    "ts": pd.to_datetime(df[ts_col], utc=True).dt.tz_localize(None).to_numpy(),
+                    "text": df["text"].astype(str).to_numpy(),
+                }
+            )
             self._rows[src] = rows
             # Distinct texts numbered in sorted order, not order of appearance: pooling adds a customer's texts in
             # code order, and that order must not depend on which other customers' rows came first.
             codes, distinct = pd.factorize(rows["text"], sort=True)
             self._text_codes[src] = codes.astype(np.int64)
-            self._vectors[src] = encoder.encode(distinct.tolist()) if len(distinct) else np.zeros((0, self.dim), np.float32)
+            self._vectors[src] = (
+                encoder.encode(distinct.tolist()) if len(distinct) else np.zeros((0, self.dim), np.float32)
+            )
 
     def texts_of(self, src: str) -> pd.DataFrame:
         return self._rows[src]
@@ -76,8 +89,13 @@ class TextEmbeddings:
         if not keep.any():
             return PooledText(out, counts)
         ages = (cutoff - pd.to_datetime(ts[keep], utc=True)).total_seconds().to_numpy() / 86400.0
-        pooled = pool_indexed(pos[keep], len(ids), self._text_codes[src][keep], self._vectors[src],
-                              weights=recency_weights(ages, self.half_life_days))
+        pooled = pool_indexed(
+            pos[keep],
+            len(ids),
+            self._text_codes[src][keep],
+            self._vectors[src],
+            weights=recency_weights(ages, self.half_life_days),
+        )
         counts = np.bincount(pos[keep], minlength=len(ids)).astype(np.float64)
         has = counts > 0
         out[has] = pooled[has]
@@ -118,8 +136,9 @@ def ridge_loo(X: np.ndarray, Y: np.ndarray, alphas) -> tuple[np.ndarray, np.ndar
     return coef, y_mean - x_mean @ coef, best_alpha
 
 
-def fit_heads_oof(X: np.ndarray, Y: np.ndarray, alphas, n_folds: int = 5, seed: int = 0,
-                  groups=None) -> tuple[list["TextHead"], np.ndarray]:
+def fit_heads_oof(
+    X: np.ndarray, Y: np.ndarray, alphas, n_folds: int = 5, seed: int = 0, groups=None
+) -> tuple[list[TextHead], np.ndarray]:
     """Ridge heads for the columns of ``Y`` fitted on all rows, and their out-of-fold scores (n x t).
 
     ``groups`` (customer ids) keep each customer's rows in one fold: a customer appears in several panel
@@ -203,7 +222,9 @@ class TextFeaturizer:
             names += [f"{src}_text_{t}_score" for t in HEAD_TARGETS]
         return names
 
-    def fit_transform(self, pooled: dict[str, PooledText], y_value: np.ndarray, y_churn: np.ndarray, groups=None) -> pd.DataFrame:
+    def fit_transform(
+        self, pooled: dict[str, PooledText], y_value: np.ndarray, y_churn: np.ndarray, groups=None
+    ) -> pd.DataFrame:
         targets = {"value": np.log1p(np.asarray(y_value, float)), "churn": np.asarray(y_churn, float)}
         oof: dict[str, dict[str, np.ndarray]] = {}
         for src in self.sources:
@@ -214,9 +235,13 @@ class TextFeaturizer:
                 reducer.fit(p.vectors[has])
                 self.reducers_[src] = reducer
                 # Both targets' heads from one pass over the rows: they share the folds and every product of X.
-                heads, scores = fit_heads_oof(p.vectors[has], np.column_stack([targets[t][has] for t in HEAD_TARGETS]),
-                                              TextHead.ALPHAS, seed=self.random_state,
-                                              groups=None if groups is None else np.asarray(groups, dtype=object)[has])
+                heads, scores = fit_heads_oof(
+                    p.vectors[has],
+                    np.column_stack([targets[t][has] for t in HEAD_TARGETS]),
+                    TextHead.ALPHAS,
+                    seed=self.random_state,
+                    groups=None if groups is None else np.asarray(groups, dtype=object)[has],
+                )
                 for k, t in enumerate(HEAD_TARGETS):
                     self.heads_[f"{src}_{t}"] = heads[k]
                     oof.setdefault(src, {})[t] = np.full(len(has), np.nan)
@@ -251,13 +276,20 @@ class TextFeaturizer:
         for src, reducer in self.reducers_.items():
             reducer.save(directory / f"reducer_{src}.npz")
         if self.heads_:
-            np.savez(directory / "text_heads.npz", **{f"{k}__coef": h.coef_ for k, h in self.heads_.items()},
-                     **{f"{k}__intercept": np.float64(h.intercept_) for k, h in self.heads_.items()})
-        return {"n_components": self.n_components, "sources": list(self.sources), "fitted": sorted(self.reducers_),
-                "heads": sorted(self.heads_)}
+            np.savez(
+                directory / "text_heads.npz",
+                **{f"{k}__coef": h.coef_ for k, h in self.heads_.items()},
+                **{f"{k}__intercept": np.float64(h.intercept_) for k, h in self.heads_.items()},
+            )
+        return {
+            "n_components": self.n_components,
+            "sources": list(self.sources),
+            "fitted": sorted(self.reducers_),
+            "heads": sorted(self.heads_),
+        }
 
     @classmethod
-    def load(cls, directory: Path, spec: dict) -> "TextFeaturizer":
+    def load(cls, directory: Path, spec: dict) -> TextFeaturizer:
         f = cls(n_components=spec["n_components"], sources=tuple(spec["sources"]))
         for src in spec["fitted"]:
             f.reducers_[src] = TextReducer.load(directory / f"reducer_{src}.npz")

@@ -1,4 +1,5 @@
 """Training: the panel of snapshots, the text featurizer, the value and churn models, tiers; one bundle written."""
+
 from __future__ import annotations
 
 import time
@@ -59,8 +60,12 @@ class TrainOptions:
     cache_dir: Path | None = None
     currency: str = "$"
     n_threads: int = 2
-    text_check: bool = True  # keep text features only when they rank the held-out validation customers better (TEXT_MIN_GAIN)
-    dask: object = None  # None: in-process; "local:N", "tcp://host:port" or a distributed.Client: per-customer work on Dask
+    text_check: bool = (
+        True  # keep text features only when they rank the held-out validation customers better (TEXT_MIN_GAIN)
+    )
+    dask: object = (
+        None  # None: in-process; "local:N", "tcp://host:port" or a distributed.Client: per-customer work on Dask
+    )
 
 
 LEVEL_ANCHOR = True
@@ -80,8 +85,16 @@ class LocalWork:
     ``train`` runs the same steps on either.
     """
 
-    def __init__(self, loaded: LoadedData, cutoffs: dict[str, pd.Timestamp], opts: TrainOptions, sources: tuple[str, ...],
-                 encoder, reporter: Reporter, summary: RunSummary):
+    def __init__(
+        self,
+        loaded: LoadedData,
+        cutoffs: dict[str, pd.Timestamp],
+        opts: TrainOptions,
+        sources: tuple[str, ...],
+        encoder,
+        reporter: Reporter,
+        summary: RunSummary,
+    ):
         self.cutoffs = cutoffs
         with timed(summary, reporter, "features"):
             fb = FeatureBuilder(loaded.tables, threads=opts.n_threads)
@@ -100,7 +113,10 @@ class LocalWork:
     def pooled(self, name: str, keep: np.ndarray | None = None) -> dict:
         """Pooled text vectors of one snapshot's customers (in snapshot order); with ``keep``, of those rows only."""
         ids = self.snapshots[name]["customer_id"].to_numpy(dtype=object)
-        return {src: self.emb.pooled(src, ids if keep is None else ids[keep], self.cutoffs[name]) for src in self.emb.sources}
+        return {
+            src: self.emb.pooled(src, ids if keep is None else ids[keep], self.cutoffs[name])
+            for src in self.emb.sources
+        }
 
     def distribute(self, X: pd.DataFrame) -> pd.DataFrame:
         return X
@@ -113,8 +129,13 @@ class LocalWork:
         return X
 
 
-def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions | None = None,
-          reporter: Reporter | None = None, encoder=None) -> TrainResult:
+def train(
+    data: str | Path | LoadedData,
+    out_dir: str | Path,
+    opts: TrainOptions | None = None,
+    reporter: Reporter | None = None,
+    encoder=None,
+) -> TrainResult:
     """Train the value and churn models and write the bundle; with ``opts.dask`` the per-customer work runs on a Dask cluster."""
     opts = opts or TrainOptions()
     reporter = reporter or Reporter()
@@ -133,8 +154,12 @@ def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions
     first = pd.Timestamp(orders["order_ts"].min()) if len(orders) else cutoff
     panel = plan_panel(to_utc(first), cutoff, opts.horizon_days)
     train_h, cutoffs = panel.train_horizon_days, panel.cutoffs
-    summary.details["panel"] = {"train_horizon_days": train_h, "snapshots": {k: v.isoformat() for k, v in cutoffs.items()},
-                                "seasonal": panel.seasonal, "notes": panel.notes}
+    summary.details["panel"] = {
+        "train_horizon_days": train_h,
+        "snapshots": {k: v.isoformat() for k, v in cutoffs.items()},
+        "seasonal": panel.seasonal,
+        "notes": panel.notes,
+    }
     sources = tuple(s for s in opts.text_sources if len(loaded.tables["reviews" if s == "review" else "events"]))
     work_opts = replace(opts, horizon_days=train_h)  # snapshots' targets are over the learned horizon
 
@@ -143,8 +168,16 @@ def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions
             work = LocalWork(loaded, cutoffs, work_opts, sources, encoder, reporter, summary)
         else:
             client = stack.enter_context(scaleout.connect(opts.dask))
-            work = scaleout.DaskWork(client, loaded, cutoffs, work_opts, sources, encoder_spec(opts.embedding_model, opts.cache_dir, encoder, opts.embedding_backend),
-                                     reporter, summary)
+            work = scaleout.DaskWork(
+                client,
+                loaded,
+                cutoffs,
+                work_opts,
+                sources,
+                encoder_spec(opts.embedding_model, opts.cache_dir, encoder, opts.embedding_backend),
+                reporter,
+                summary,
+            )
         if sources:
             summary.details["embedding"] = work.embedding_stats
         bundle = _fit_bundle(work, loaded, panel, opts, sources, reporter, summary)
@@ -155,8 +188,15 @@ def train(data: str | Path | LoadedData, out_dir: str | Path, opts: TrainOptions
     return TrainResult(bundle, summary, out_dir)
 
 
-def _panel(work, cutoffs: dict[str, pd.Timestamp], classics: dict[str, ClassicFeatures], text: TextFeaturizer,
-           sources: tuple[str, ...], seed: int, held_out: bool):
+def _panel(
+    work,
+    cutoffs: dict[str, pd.Timestamp],
+    classics: dict[str, ClassicFeatures],
+    text: TextFeaturizer,
+    sources: tuple[str, ...],
+    seed: int,
+    held_out: bool,
+):
     """The stacked fit snapshots: (design frame, value target, churn target, rows per snapshot, customer id per row).
 
     With ``held_out`` the validation customers are left out. Text features of the panel are fitted here
@@ -164,8 +204,12 @@ def _panel(work, cutoffs: dict[str, pd.Timestamp], classics: dict[str, ClassicFe
     the same seed every time.
     """
     names = fit_names(cutoffs)
-    fitting = {n: ~validation_customers(work.snapshots[n]["customer_id"], seed) if held_out else np.ones(len(work.snapshots[n]), bool)
-               for n in names}
+    fitting = {
+        n: ~validation_customers(work.snapshots[n]["customer_id"], seed)
+        if held_out
+        else np.ones(len(work.snapshots[n]), bool)
+        for n in names
+    }
     total = sum(int(f.sum()) for f in fitting.values())
     keep_share = min(1.0, MAX_PANEL_ROWS / max(total, 1))
     rng = np.random.default_rng(seed)
@@ -183,8 +227,13 @@ def _panel(work, cutoffs: dict[str, pd.Timestamp], classics: dict[str, ClassicFe
     X = pd.concat(parts, ignore_index=True)
     y_value, y_churn = np.concatenate(yv), np.concatenate(yc)
     if sources:
-        pooled = {src: PooledText(np.concatenate([pp[src].vectors for pp in pooled_parts]), np.concatenate([pp[src].counts for pp in pooled_parts]))
-                  for src in sources}
+        pooled = {
+            src: PooledText(
+                np.concatenate([pp[src].vectors for pp in pooled_parts]),
+                np.concatenate([pp[src].counts for pp in pooled_parts]),
+            )
+            for src in sources
+        }
         X = pd.concat([X, text.fit_transform(pooled, y_value, y_churn, groups=np.concatenate(groups))], axis=1)
     return X, y_value, y_churn, kept, np.concatenate(groups)
 
@@ -212,8 +261,13 @@ def _text_check(X_fit, y_value, X_val, y_val, columns: list[str], kw: dict) -> d
     for name, cols in (("with_text", columns), ("tabular_only", tabular)):
         # no row or column sampling: the two boosters then differ only by the text columns, not by which rows and
         # columns their random draws picked (a seed's luck was as large as text's effect on the real data)
-        m = ValueModel(objective=f"tweedie:{ValueModel.POWERS[-1]}", n_bags=1, monotone=False,
-                       params={"subsample": 1.0, "colsample_bytree": 1.0}, **kw)
+        m = ValueModel(
+            objective=f"tweedie:{ValueModel.POWERS[-1]}",
+            n_bags=1,
+            monotone=False,
+            params={"subsample": 1.0, "colsample_bytree": 1.0},
+            **kw,
+        )
         pred[name] = m.fit(X_fit[cols], y_value, X_val[cols], y_val).predict(X_val[cols])
     gini = {k: round(float(normalized_gini(y_val, p)), 4) for k, p in pred.items()}
     rng = np.random.default_rng(kw.get("seed", 0))
@@ -226,8 +280,15 @@ def _text_check(X_fit, y_value, X_val, y_val, columns: list[str], kw: dict) -> d
     return {**gini, "gain_share": round(share, 3), "used": bool(used), "columns": columns if used else tabular}
 
 
-def _fit_bundle(work, loaded: LoadedData, panel: Panel, opts: TrainOptions, sources: tuple[str, ...], reporter: Reporter,
-                summary: RunSummary) -> ModelBundle:
+def _fit_bundle(
+    work,
+    loaded: LoadedData,
+    panel: Panel,
+    opts: TrainOptions,
+    sources: tuple[str, ...],
+    reporter: Reporter,
+    summary: RunSummary,
+) -> ModelBundle:
     """Classic models per snapshot, text featurizer, value and churn models, tiers and the other population fits;
     ``work`` is a LocalWork or DaskWork."""
     cutoffs, train_h, notes = panel.cutoffs, panel.train_horizon_days, panel.notes
@@ -266,10 +327,17 @@ def _fit_bundle(work, loaded: LoadedData, panel: Panel, opts: TrainOptions, sour
                 value.anchor_level(X_val, X_score)
         with reporter.step("churn model"):
             churn = ChurnModel(**kw).fit(X_fit, y_churn, X_val, s_val["churn"], shift=shift)
-        metrics = {"value": value.validation_, "value_objective": value.objective_, "value_selection": value.selection_,
-                   "churn": churn.validation_, "n_fit": len(X_fit), "n_validation": len(X_val), "train_horizon_days": train_h,
-                   "validation_customers": "held out of the fit snapshots" if held_out else "all (too few to hold out)",
-                   "panel_rows": dict(zip(fit_names(cutoffs), kept))}
+        metrics = {
+            "value": value.validation_,
+            "value_objective": value.objective_,
+            "value_selection": value.selection_,
+            "churn": churn.validation_,
+            "n_fit": len(X_fit),
+            "n_validation": len(X_val),
+            "train_horizon_days": train_h,
+            "validation_customers": "held out of the fit snapshots" if held_out else "all (too few to hold out)",
+            "panel_rows": dict(zip(fit_names(cutoffs), kept)),
+        }
         if text_check is not None:
             metrics["text_check"] = {k: v for k, v in text_check.items() if k != "columns"}
         # Expected orders: BG/NBD over the horizon, levelled on the latest snapshot like the value model.
@@ -281,19 +349,46 @@ def _fit_bundle(work, loaded: LoadedData, panel: Panel, opts: TrainOptions, sour
         tiers = TierPolicy(shares=opts.tier_shares, amounts=opts.tier_amounts).fit(pred)
         rfm = RFMSegmenter().fit(s_score)
         vectorizer = CustomerVectorizer().fit(s_score[TABULAR_FEATURES])
-        peers = PeerPercentiles().fit(pd.concat([s_score.reset_index(drop=True), work.frame(X_score_all[driver_inputs(X_score_all.columns)])], axis=1))
-        metrics["score_population"] = {"customers": len(X_score), "tier_counts": pd.Series(tiers.assign(pred)).value_counts().to_dict()}
+        peers = PeerPercentiles().fit(
+            pd.concat(
+                [s_score.reset_index(drop=True), work.frame(X_score_all[driver_inputs(X_score_all.columns)])], axis=1
+            )
+        )
+        metrics["score_population"] = {
+            "customers": len(X_score),
+            "tier_counts": pd.Series(tiers.assign(pred)).value_counts().to_dict(),
+        }
 
     return ModelBundle(
-        value_model=value, churn_model=churn, text=text, feature_names=list(X_fit.columns), tiers=tiers, rfm=rfm, peers=peers,
-        config={"horizon_days": opts.horizon_days, "train_horizon_days": train_h, "cutoff": cutoff.isoformat(),
-                "panel_cutoffs": {k: v.isoformat() for k, v in cutoffs.items()}, "panel_notes": notes, "seasonal": panel.seasonal,
-                "fit_cutoff": min(cutoffs[n] for n in fit_names(cutoffs)).isoformat(), "validation_cutoff": cutoffs["validation"].isoformat(),
-                "classic": classics["score"].to_dict(), "orders_scale": orders_scale,
-                "seed": opts.seed, "text_sources": list(sources),
-                "embedding_model": work.embedding_model if sources else None,
-                "embedding_model_arg": opts.embedding_model,
-                "embedding_backend": encoder_backend(getattr(work, "encoder", None), opts.embedding_backend) if sources else None, "half_life_days": opts.half_life_days, "currency": opts.currency,
-                "vectorizer": vectorizer.to_dict()},
-        metrics=metrics, fingerprint=data_fingerprint(loaded.sources) if loaded.sources else "in-memory",
+        value_model=value,
+        churn_model=churn,
+        text=text,
+        feature_names=list(X_fit.columns),
+        tiers=tiers,
+        rfm=rfm,
+        peers=peers,
+        config={
+            "horizon_days": opts.horizon_days,
+            "train_horizon_days": train_h,
+            "cutoff": cutoff.isoformat(),
+            "panel_cutoffs": {k: v.isoformat() for k, v in cutoffs.items()},
+            "panel_notes": notes,
+            "seasonal": panel.seasonal,
+            "fit_cutoff": min(cutoffs[n] for n in fit_names(cutoffs)).isoformat(),
+            "validation_cutoff": cutoffs["validation"].isoformat(),
+            "classic": classics["score"].to_dict(),
+            "orders_scale": orders_scale,
+            "seed": opts.seed,
+            "text_sources": list(sources),
+            "embedding_model": work.embedding_model if sources else None,
+            "embedding_model_arg": opts.embedding_model,
+            "embedding_backend": encoder_backend(getattr(work, "encoder", None), opts.embedding_backend)
+            if sources
+            else None,
+            "half_life_days": opts.half_life_days,
+            "currency": opts.currency,
+            "vectorizer": vectorizer.to_dict(),
+        },
+        metrics=metrics,
+        fingerprint=data_fingerprint(loaded.sources) if loaded.sources else "in-memory",
     )

@@ -1,5 +1,6 @@
 """Model v2 pieces: the classic models (BG/NBD, Gamma-Gamma) against PyMC-Marketing, the training panel,
 bagging into one booster, calibration, intervals, the horizon shift, and SHAP that still adds up."""
+
 import warnings
 
 import numpy as np
@@ -79,8 +80,15 @@ def test_classic_features_are_per_customer_and_round_trip():
     freq = rng.integers(0, 6, n).astype(float)
     first = rng.uniform(40, 400, n)
     rec = np.where(freq > 0, rng.uniform(0, 1, n) * first, first)
-    tab = pd.DataFrame({"frequency": freq, "recency_days": rec, "first_purchase_days": np.where(freq > 0, first, np.nan),
-                        "avg_order_value": np.where(freq > 0, rng.gamma(3, 20, n), 0.0), "monetary_total": freq * 40.0})
+    tab = pd.DataFrame(
+        {
+            "frequency": freq,
+            "recency_days": rec,
+            "first_purchase_days": np.where(freq > 0, first, np.nan),
+            "avg_order_value": np.where(freq > 0, rng.gamma(3, 20, n), 0.0),
+            "monetary_total": freq * 40.0,
+        }
+    )
     cf = ClassicFeatures(90).fit(tab)
     full = cf.transform(tab)
     alone = pd.concat([ClassicFeatures.from_dict(cf.to_dict()).transform(tab.iloc[[i]]) for i in (0, 7, 99)])
@@ -137,8 +145,16 @@ def _frame(n, seed):
     first = rng.uniform(100, 500, n)
     rec = rng.uniform(0, 1, n) * first
     aov = rng.gamma(3, 20, n)
-    tab = pd.DataFrame({"frequency": freq, "recency_days": rec, "first_purchase_days": first, "avg_order_value": aov,
-                        "monetary_total": freq * aov, "noise": rng.normal(size=n)})
+    tab = pd.DataFrame(
+        {
+            "frequency": freq,
+            "recency_days": rec,
+            "first_purchase_days": first,
+            "avg_order_value": aov,
+            "monetary_total": freq * aov,
+            "noise": rng.normal(size=n),
+        }
+    )
     cf = ClassicFeatures(90).fit(tab)
     X = pd.concat([tab[["frequency", "recency_days", "monetary_total", "noise"]], cf.transform(tab)], axis=1)
     rate = freq / first * 90 * np.exp(-rec / 200)
@@ -198,8 +214,13 @@ def test_more_orders_never_lower_value_nor_raise_churn_when_constrained(fitted):
     more["frequency"] += 3  # three more orders at the customer's own average value, the last one today
     more["monetary_total"] += 3 * aov
     more["recency_days"] = 0.0
-    more = pd.concat([more[["frequency", "recency_days", "monetary_total", "noise"]],
-                      cf.transform(more.assign(avg_order_value=aov))], axis=1)
+    more = pd.concat(
+        [
+            more[["frequency", "recency_days", "monetary_total", "noise"]],
+            cf.transform(more.assign(avg_order_value=aov)),
+        ],
+        axis=1,
+    )
     assert (value.predict(more) >= value.predict(Xv) - 1e-6).all()
     assert (churn.predict_proba(more) <= churn.predict_proba(Xv) + 1e-6).all()
 
@@ -210,7 +231,9 @@ def test_validation_customers_are_a_stable_seeded_share():
     ids = [f"C{i:05d}" for i in range(20000)]
     a = validation_customers(ids, seed=1, share=0.3)
     assert a.mean() == pytest.approx(0.3, abs=0.02)
-    np.testing.assert_array_equal(a, validation_customers(list(reversed(ids)), seed=1, share=0.3)[::-1])  # per id, not per position
+    np.testing.assert_array_equal(
+        a, validation_customers(list(reversed(ids)), seed=1, share=0.3)[::-1]
+    )  # per id, not per position
     b = validation_customers(ids, seed=2, share=0.3)
     assert 0.05 < (a & b).mean() < 0.15  # another seed holds out another (independent) set
     assert not validation_customers(ids, seed=1, share=0.0).any()
@@ -219,9 +242,9 @@ def test_validation_customers_are_a_stable_seeded_share():
 def test_training_panel_leaves_the_validation_customers_out(synth_dir):
     from service.panel import plan_panel, validation_customers
     from service.runs import Reporter, RunSummary
-    from service.train import LocalWork, TrainOptions, _panel
     from service.tables import load_tables
     from service.text_features import TextFeaturizer
+    from service.train import LocalWork, TrainOptions, _panel
 
     loaded = load_tables(synth_dir)
     o = loaded.tables["orders"]["order_ts"]
@@ -230,7 +253,11 @@ def test_training_panel_leaves_the_validation_customers_out(synth_dir):
     work = LocalWork(loaded, panel.cutoffs, opts, (), None, Reporter(), RunSummary())
     classics = {n: ClassicFeatures(panel.train_horizon_days).fit(work.snapshots[n]) for n in panel.cutoffs}
     X, yv, yc, kept, ids = _panel(work, panel.cutoffs, classics, TextFeaturizer(sources=()), (), seed=5, held_out=True)
-    held = set(work.snapshots["validation"]["customer_id"][validation_customers(work.snapshots["validation"]["customer_id"], 5, 0.3)])
+    held = set(
+        work.snapshots["validation"]["customer_id"][
+            validation_customers(work.snapshots["validation"]["customer_id"], 5, 0.3)
+        ]
+    )
     assert len(ids) == len(X) == sum(kept) and len(held) > 50
     assert not held & set(ids)  # no held-out customer is in any fit snapshot
     X_all, *_ = _panel(work, panel.cutoffs, classics, TextFeaturizer(sources=()), (), seed=5, held_out=False)
@@ -281,7 +308,9 @@ def test_level_anchor_moves_the_total_like_bgnbd_and_shap_still_adds_up(fitted):
         assert value.anchor_ > 0
         total = value.predict(Xs).sum()
         ratio_bg = Xs["btyd_expected_value"].sum() / Xv["btyd_expected_value"].sum()
-        assert total / at_validation == pytest.approx(ratio_bg, rel=1e-6)  # the latest snapshot's level, moved as BG/NBD moves
+        assert total / at_validation == pytest.approx(
+            ratio_bg, rel=1e-6
+        )  # the latest snapshot's level, moved as BG/NBD moves
         assert total > before
         contrib = value.contributions(Xs.iloc[:100])
         np.testing.assert_allclose(contrib.sum(axis=1), value.margin(Xs.iloc[:100]), rtol=1e-4, atol=1e-4)

@@ -4,6 +4,7 @@ One cluster serves the module (opened with ``scaleout.connect("local:2")``, the 
 test reaches it by its scheduler address. The workers load the real embedding model themselves and share
 the session's embedding cache with the in-process runs.
 """
+
 import json
 import time
 
@@ -18,9 +19,9 @@ from service.btyd import ClassicFeatures
 from service.bundle import ModelBundle
 from service.pipeline import Reporter, RunSummary, TrainOptions, parse_cutoff, score, score_tables, train
 from service.runs import encoder_spec
-from service.train import LocalWork
 from service.store import ProfileStore, index_dir
 from service.tables import load_tables
+from service.train import LocalWork
 
 pytestmark = pytest.mark.slow
 
@@ -55,9 +56,8 @@ def test_partitions_are_contiguous_customer_ranges_holding_all_their_rows():
 
 @pytest.mark.parametrize("spec", ["bogus", "local:", "local:x", "local:0", "host:99999", "http://h:1", ""])
 def test_bad_spec_is_a_clear_error(spec):
-    with pytest.raises(scaleout.ClusterError, match="--dask"):
-        with scaleout.connect(spec):
-            pass
+    with pytest.raises(scaleout.ClusterError, match="--dask"), scaleout.connect(spec):
+        pass
 
 
 def test_unreachable_scheduler_is_a_clear_cli_error(monkeypatch, tmp_path):
@@ -65,11 +65,25 @@ def test_unreachable_scheduler_is_a_clear_cli_error(monkeypatch, tmp_path):
     from service.synth import generate, write_tables
 
     write_tables(generate(60, seed=1), tmp_path / "d")
-    r = CliRunner().invoke(_app(), ["train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--dask", "tcp://127.0.0.1:9"])
+    r = CliRunner().invoke(
+        _app(), ["train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--dask", "tcp://127.0.0.1:9"]
+    )
     assert r.exit_code == 2, r.output
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in r.output and "Traceback" not in r.output
-    r = CliRunner().invoke(_app(), ["score", "--data", str(tmp_path / "d"), "--model", str(tmp_path / "m"), "--store", str(tmp_path / "s.db"),
-                                    "--dask", "local:many"])
+    r = CliRunner().invoke(
+        _app(),
+        [
+            "score",
+            "--data",
+            str(tmp_path / "d"),
+            "--model",
+            str(tmp_path / "m"),
+            "--store",
+            str(tmp_path / "s.db"),
+            "--dask",
+            "local:many",
+        ],
+    )
     assert r.exit_code == 2 and "expected local:N" in r.output
 
 
@@ -118,7 +132,9 @@ def test_features_on_partitions_equal_the_single_machine_features(data_dir, enco
     cutoffs = {"fit": cut - 2 * h, "validation": cut - h, "score": cut}
     opts, sources = TrainOptions(seed=0), ("review", "browse")
     local = LocalWork(loaded, cutoffs, opts, sources, encoder, Reporter(), RunSummary())
-    dask = scaleout.DaskWork(client, loaded, cutoffs, opts, sources, encoder_spec(None, None, encoder), Reporter(), RunSummary())
+    dask = scaleout.DaskWork(
+        client, loaded, cutoffs, opts, sources, encoder_spec(None, None, encoder), Reporter(), RunSummary()
+    )
     assert len(dask.parts) == 6  # 3 per worker
     for name in cutoffs:  # tabular features and targets: exactly equal, in the same (customer_id) order
         pd.testing.assert_frame_equal(dask.snapshots[name], local.snapshots[name], check_exact=True)
@@ -137,7 +153,12 @@ def test_features_on_partitions_equal_the_single_machine_features(data_dir, enco
 
 def _score_frame(model_dir, data_dir, encoder):
     loaded = load_tables(data_dir)
-    frame, _, _ = score_tables(ModelBundle.load(model_dir), loaded, parse_cutoff(None, loaded.tables["orders"]["order_ts"].max()), encoder=encoder)
+    frame, _, _ = score_tables(
+        ModelBundle.load(model_dir),
+        loaded,
+        parse_cutoff(None, loaded.tables["orders"]["order_ts"].max()),
+        encoder=encoder,
+    )
     return frame
 
 
@@ -153,7 +174,10 @@ def test_training_on_dask_agrees_with_the_single_machine_path(data_dir, encoder,
     assert md["score_population"]["customers"] == ml["score_population"]["customers"]
     # The Dask bundle is an ordinary bundle: same features, loads and scores in-process.
     b = ModelBundle.load(dask_model.out_dir)
-    assert b.feature_names == local_model.bundle.feature_names and b.config["embedding_model"] == local_model.bundle.config["embedding_model"]
+    assert (
+        b.feature_names == local_model.bundle.feature_names
+        and b.config["embedding_model"] == local_model.bundle.config["embedding_model"]
+    )
     fl, fd = _score_frame(local_model.out_dir, data_dir, encoder), _score_frame(dask_model.out_dir, data_dir, encoder)
     assert spearmanr(fl["predicted_value"], fd["predicted_value"]).statistic > 0.85
     assert spearmanr(fl["churn_probability"], fd["churn_probability"]).statistic > 0.95
@@ -213,7 +237,10 @@ def test_scoring_on_dask_writes_the_same_store(data_dir, encoder, local_model, c
     assert mb["customers"] == ma["customers"] and mb["model_version"] == ma["model_version"]
     from embeddings.index import SimilarityIndex
 
-    idx, idx_local = SimilarityIndex.load(index_dir(tmp_path / "dask.db")), SimilarityIndex.load(index_dir(tmp_path / "local.db"))
+    idx, idx_local = (
+        SimilarityIndex.load(index_dir(tmp_path / "dask.db")),
+        SimilarityIndex.load(index_dir(tmp_path / "local.db")),
+    )
     assert idx.ids == idx_local.ids and len(idx) == len(b)  # built from the gathered vectors, in the same order
     np.testing.assert_allclose(idx.vectors(), idx_local.vectors(), atol=1e-6)
 
@@ -228,15 +255,30 @@ def test_cli_trains_and_scores_on_a_running_scheduler(data_dir, local_model, cli
     client.run(os.environ.__setitem__, "INSIGHT_CACHE_DIR", cache)
     try:
         address = client.scheduler.address
-        r = CliRunner().invoke(_app(), ["train", "--data", str(data_dir), "--out", str(tmp_path / "m"), "--dask", address])
+        r = CliRunner().invoke(
+            _app(), ["train", "--data", str(data_dir), "--out", str(tmp_path / "m"), "--dask", address]
+        )
         assert r.exit_code == 0, r.output
-        r = CliRunner().invoke(_app(), ["score", "--data", str(data_dir), "--model", str(tmp_path / "m"), "--store", str(tmp_path / "s.db"),
-                                        "--dask", address])
+        r = CliRunner().invoke(
+            _app(),
+            [
+                "score",
+                "--data",
+                str(data_dir),
+                "--model",
+                str(tmp_path / "m"),
+                "--store",
+                str(tmp_path / "s.db"),
+                "--dask",
+                address,
+            ],
+        )
         assert r.exit_code == 0, r.output
     finally:
         for worker, value in previous.items():
-            client.run(os.environ.__setitem__, "INSIGHT_CACHE_DIR", value, workers=[worker]) if value is not None else \
-                client.run(os.environ.pop, "INSIGHT_CACHE_DIR", None, workers=[worker])
+            client.run(
+                os.environ.__setitem__, "INSIGHT_CACHE_DIR", value, workers=[worker]
+            ) if value is not None else client.run(os.environ.pop, "INSIGHT_CACHE_DIR", None, workers=[worker])
     assert ProfileStore(tmp_path / "s.db").count() == len(_store_rows(tmp_path / "s.db")) > 400
     # a Dask-trained bundle scores without Dask, and a single-machine bundle scores on Dask (covered above)
     res = score(data_dir, tmp_path / "m", tmp_path / "s2.db", encoder=encoder)

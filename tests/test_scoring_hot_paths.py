@@ -1,4 +1,5 @@
 """Scoring hot paths give exactly what the straightforward code gave: batched SHAP, column-wise profile records."""
+
 import numpy as np
 import pandas as pd
 
@@ -29,7 +30,9 @@ def test_shap_in_batches_is_identical_to_one_batch(monkeypatch):
 
 
 def test_records_equal_the_pandas_records():
-    df = pd.DataFrame({"x": [1.5, np.nan, 3.25], "n": np.array([1, 2, 3], dtype=np.int64), "z": [np.nan] * 3, "s": ["a", "b", None]})
+    df = pd.DataFrame(
+        {"x": [1.5, np.nan, 3.25], "n": np.array([1, 2, 3], dtype=np.int64), "z": [np.nan] * 3, "s": ["a", "b", None]}
+    )
     expected = df.astype(object).where(df.notna(), None).to_dict("records")
     got = _records(df)
     assert got == expected
