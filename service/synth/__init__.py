@@ -99,6 +99,7 @@ One module per step, each drawing from its own random stream (spawned from ``see
 ``errors`` (``inject_errors``); ``products`` holds the catalogue, ``clock`` the time axis, ``write``
 ``write_tables`` and ``common`` the names and array helpers they share.
 """
+
 from __future__ import annotations
 
 from .common import CURRENCY, SEGMENTS, TABLES

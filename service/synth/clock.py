@@ -1,4 +1,5 @@
 """The generator's time axis: float days since the period start <-> minutes <-> ISO 8601 strings."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """What every step of the generator shares: the table and segment names, the string dtype and the array helpers."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -2,6 +2,7 @@
 
 Times are float days since the period start (``clock.T`` is the period's end); ``inf`` means never.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,10 +86,28 @@ def draw_customers(rng: np.random.Generator, clock: Clock, n: int) -> Customers:
     ev_rate[seg == BROWSER] *= 1.5
     ev_rate[seg == BUS] *= 1.3
     ids, width = customer_ids(n)
-    return Customers(ids=ids, width=width, acq=acq, seg=seg, country=country, lam=lam, spend=spend, fav1=fav1,
-                     fav2=fav2, step=step, change=change, reveal=reveal, rising=rising, death=death,
-                     shops_around=shops_around, shop_from=shop_from, reviewer=reviewer, has_events=has_events,
-                     ev_rate=ev_rate, browse_days=90.0 * e2)
+    return Customers(
+        ids=ids,
+        width=width,
+        acq=acq,
+        seg=seg,
+        country=country,
+        lam=lam,
+        spend=spend,
+        fav1=fav1,
+        fav2=fav2,
+        step=step,
+        change=change,
+        reveal=reveal,
+        rising=rising,
+        death=death,
+        shops_around=shops_around,
+        shop_from=shop_from,
+        reviewer=reviewer,
+        has_events=has_events,
+        ev_rate=ev_rate,
+        browse_days=90.0 * e2,
+    )
 
 
 def _acquisition(rng: np.random.Generator, clock: Clock, n: int) -> np.ndarray:
@@ -101,8 +120,9 @@ def _acquisition(rng: np.random.Generator, clock: Clock, n: int) -> np.ndarray:
     return np.minimum(acq, T - 1.0 / MIN_PER_DAY)
 
 
-def _change_points(T: float, acq: np.ndarray, seg: np.ndarray, u1: np.ndarray, u2: np.ndarray, u3: np.ndarray,
-                   u4: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _change_points(
+    T: float, acq: np.ndarray, seg: np.ndarray, u1: np.ndarray, u2: np.ndarray, u3: np.ndarray, u4: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(step, change, reveal, rising) per customer; demotes (in ``seg``) to regular the disgruntled and
     drifting customers who joined too late for their change to fit in the period."""
     n = len(seg)
@@ -134,8 +154,15 @@ def _change_points(T: float, acq: np.ndarray, seg: np.ndarray, u1: np.ndarray, u
     return step, change, reveal, rising
 
 
-def _lifetimes(acq: np.ndarray, seg: np.ndarray, life: np.ndarray, change: np.ndarray, rising: np.ndarray,
-               u2: np.ndarray, e1: np.ndarray) -> np.ndarray:
+def _lifetimes(
+    acq: np.ndarray,
+    seg: np.ndarray,
+    life: np.ndarray,
+    change: np.ndarray,
+    rising: np.ndarray,
+    u2: np.ndarray,
+    e1: np.ndarray,
+) -> np.ndarray:
     """End of each customer's purchasing life (``death``)."""
     death = acq + life
     quits = np.zeros(len(seg), dtype=bool)
@@ -151,8 +178,10 @@ def _lifetimes(acq: np.ndarray, seg: np.ndarray, life: np.ndarray, change: np.nd
 
 def customers_frame(c: Customers, clock: Clock) -> pd.DataFrame:
     """The ``customers`` table."""
-    return pd.DataFrame({
-        "customer_id": obj_str(c.ids),
-        "signup_ts": clock.iso(clock.minutes(c.acq)),
-        "country": obj_str(c.country),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": obj_str(c.ids),
+            "signup_ts": clock.iso(clock.minutes(c.acq)),
+            "country": obj_str(c.country),
+        }
+    )

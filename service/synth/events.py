@@ -1,5 +1,6 @@
 """Step 3b, texts: the ``events`` table (browsing sessions before orders and background browsing with the segments'
 intent searches)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,26 +15,96 @@ from .customers import Customers
 from .orders import Orders
 from .products import ALL_NOUNS, BUS_CAT_P, CAT, CAT_POP, K_BULK, K_GIFT, K_PREM, K_REG, category_queries, product
 
-_BUSINESS_Q = ["bulk printer paper", "wholesale coffee beans", "office chairs set of 10", "pack of 50 ballpoint pens",
-               "bulk discount", "business account", "vat invoice", "company invoice", "office supplies wholesale",
-               "bulk order shipping", "team gift boxes", "wholesale pricing", "bulk order for office",
-               "desk organizer pack of 20", "sticky notes bulk", "coffee beans 10kg", "cleaning supplies for office",
-               "ergonomic mouse set for team", "label maker business", "tax exempt purchase",
-               "bulk usb-c cable", "wholesale green tea", "breakroom snacks bulk", "restaurant olive oil 5l"]
-_GIFT_Q = ["gift for dad", "gift for mom", "christmas gift ideas", "birthday present for her", "gift wrapping",
-           "gift card", "stocking stuffers", "secret santa under 20", "valentine gift", "last minute gifts",
-           "gift for teenager", "anniversary gift ideas", "gift set for her", "christmas presents for kids",
-           "mothers day gift", "gift box delivery"]
-_DRIFT_Q = ["discount code", "coupon code", "price match", "free shipping other stores", "how to delete account",
-            "unsubscribe newsletter", "cheaper alternative", "outlet sale", "price comparison",
-            "promo code not working", "shipping costs too high", "compare prices"]
-_DRIFT_Q_NOUN = ["cheaper alternative to {}", "{} cheaper elsewhere", "compare prices {}", "{} better price",
-                 "{} discount code", "{} outlet"]
-_SERVICE_Q = ["refund status", "where is my order", "contact customer service", "how to return item",
-              "return label", "damaged item refund", "complaint form", "track package", "order not delivered",
-              "cancel order", "speak to a manager", "chargeback how to"]
-_LOYAL_Q = ["new arrivals", "loyalty points", "member rewards", "restock alert", "pre-order", "new collection",
-            "members early access", "wishlist"]
+_BUSINESS_Q = [
+    "bulk printer paper",
+    "wholesale coffee beans",
+    "office chairs set of 10",
+    "pack of 50 ballpoint pens",
+    "bulk discount",
+    "business account",
+    "vat invoice",
+    "company invoice",
+    "office supplies wholesale",
+    "bulk order shipping",
+    "team gift boxes",
+    "wholesale pricing",
+    "bulk order for office",
+    "desk organizer pack of 20",
+    "sticky notes bulk",
+    "coffee beans 10kg",
+    "cleaning supplies for office",
+    "ergonomic mouse set for team",
+    "label maker business",
+    "tax exempt purchase",
+    "bulk usb-c cable",
+    "wholesale green tea",
+    "breakroom snacks bulk",
+    "restaurant olive oil 5l",
+]
+_GIFT_Q = [
+    "gift for dad",
+    "gift for mom",
+    "christmas gift ideas",
+    "birthday present for her",
+    "gift wrapping",
+    "gift card",
+    "stocking stuffers",
+    "secret santa under 20",
+    "valentine gift",
+    "last minute gifts",
+    "gift for teenager",
+    "anniversary gift ideas",
+    "gift set for her",
+    "christmas presents for kids",
+    "mothers day gift",
+    "gift box delivery",
+]
+_DRIFT_Q = [
+    "discount code",
+    "coupon code",
+    "price match",
+    "free shipping other stores",
+    "how to delete account",
+    "unsubscribe newsletter",
+    "cheaper alternative",
+    "outlet sale",
+    "price comparison",
+    "promo code not working",
+    "shipping costs too high",
+    "compare prices",
+]
+_DRIFT_Q_NOUN = [
+    "cheaper alternative to {}",
+    "{} cheaper elsewhere",
+    "compare prices {}",
+    "{} better price",
+    "{} discount code",
+    "{} outlet",
+]
+_SERVICE_Q = [
+    "refund status",
+    "where is my order",
+    "contact customer service",
+    "how to return item",
+    "return label",
+    "damaged item refund",
+    "complaint form",
+    "track package",
+    "order not delivered",
+    "cancel order",
+    "speak to a manager",
+    "chargeback how to",
+]
+_LOYAL_Q = [
+    "new arrivals",
+    "loyalty points",
+    "member rewards",
+    "restock alert",
+    "pre-order",
+    "new collection",
+    "members early access",
+    "wishlist",
+]
 Q_BUS, Q_GIFT, Q_DRIFT, Q_SERV, Q_LOYAL = range(5)  # intent query pools
 VIEW, SEARCH, CART = range(3)  # event types
 _EVENT_TYPES = np.array(["view", "search", "cart"], dtype=object)
@@ -63,8 +134,7 @@ class _Texts:
     def cat_query(self, cat: np.ndarray) -> np.ndarray:
         """One random plain search per entry of ``cat``, in that category."""
         cnt = self.cq_cnt[cat]
-        return self.cq_flat[self.cq_off[cat] + np.minimum((self.rng.random(len(cat)) * cnt).astype(np.int64),
-                                                          cnt - 1)]
+        return self.cq_flat[self.cq_off[cat] + np.minimum((self.rng.random(len(cat)) * cnt).astype(np.int64), cnt - 1)]
 
 
 @dataclass
@@ -123,9 +193,19 @@ def draw_events(rng: np.random.Generator, clock: Clock, c: Customers, o: Orders)
     e_min = clock.minutes(e_t)
     order_e = np.lexsort((e_cust, e_min))
     e_cust, e_min, e_type, e_text, e_pid, e_intent, e_hint = (
-        a[order_e] for a in (e_cust, e_min, e_type, e_text, e_pid, e_intent, e_hint))
-    return Events(cust=e_cust, minute=e_min, type=e_type, text=e_text, pid=e_pid, intent=e_intent, hint=e_hint,
-                  vocab=texts.vocab, pid_vocab=texts.pid_vocab)
+        a[order_e] for a in (e_cust, e_min, e_type, e_text, e_pid, e_intent, e_hint)
+    )
+    return Events(
+        cust=e_cust,
+        minute=e_min,
+        type=e_type,
+        text=e_text,
+        pid=e_pid,
+        intent=e_intent,
+        hint=e_hint,
+        vocab=texts.vocab,
+        pid_vocab=texts.pid_vocab,
+    )
 
 
 def _sessions(rng: np.random.Generator, texts: _Texts, clock: Clock, c: Customers, o: Orders) -> _Batch:
@@ -152,8 +232,15 @@ def _sessions(rng: np.random.Generator, texts: _Texts, clock: Clock, c: Customer
     s_prod = product(rng, s_cat, s_kind)
     s_text = np.where(s_type == SEARCH, texts.cat_query(s_cat), texts.title_code[s_prod])
     s_pid = np.where(s_type == SEARCH, texts.no_pid, s_prod)
-    return _Batch(cust=sc, t=st, type=s_type, text=s_text, pid=s_pid, intent=o.post[so] & (s_kind == K_BULK),
-                  hint=np.zeros(len(sc), bool))
+    return _Batch(
+        cust=sc,
+        t=st,
+        type=s_type,
+        text=s_text,
+        pid=s_pid,
+        intent=o.post[so] & (s_kind == K_BULK),
+        hint=np.zeros(len(sc), bool),
+    )
 
 
 def _browsing(rng: np.random.Generator, texts: _Texts, clock: Clock, c: Customers) -> _Batch:
@@ -182,8 +269,7 @@ def _browsing(rng: np.random.Generator, texts: _Texts, clock: Clock, c: Customer
     b_text[plain_search] = texts.cat_query(b_cat[plain_search])
     b_text = np.where(b_type == SEARCH, b_text, texts.title_code[b_prod])
     b_pid = np.where(b_type == SEARCH, texts.no_pid, b_prod)
-    return _Batch(cust=bc, t=bt, type=b_type, text=b_text, pid=b_pid, intent=intent & ~shopping,
-                  hint=intent & shopping)
+    return _Batch(cust=bc, t=bt, type=b_type, text=b_text, pid=b_pid, intent=intent & ~shopping, hint=intent & shopping)
 
 
 def _browse_times(rng: np.random.Generator, T: float, c: Customers) -> tuple[np.ndarray, ...]:
@@ -199,30 +285,50 @@ def _browse_times(rng: np.random.Generator, T: float, c: Customers) -> tuple[np.
     bs = seg[bc]
     revealed_t = bt >= c.reveal[bc]
     shopping = (bt >= c.shop_from[bc]) & (bt <= c.death[bc])
-    brate = c.ev_rate[bc] * np.where((bs == BUS) & revealed_t, 3.0, 1.0) * np.where(
-        (bs == DRIFT) & revealed_t, 0.7, 1.0) * np.where(shopping, 2.5, 1.0)
+    brate = (
+        c.ev_rate[bc]
+        * np.where((bs == BUS) & revealed_t, 3.0, 1.0)
+        * np.where((bs == DRIFT) & revealed_t, 0.7, 1.0)
+        * np.where(shopping, 2.5, 1.0)
+    )
     keep = rng.random(len(bc)) * bmax[bc] < brate
     return bc[keep], bt[keep], revealed_t[keep], shopping[keep]
 
 
-def _browse_intent(rng: np.random.Generator, clock: Clock, c: Customers, bc: np.ndarray, bt: np.ndarray,
-                   revealed_t: np.ndarray, shopping: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _browse_intent(
+    rng: np.random.Generator,
+    clock: Clock,
+    c: Customers,
+    bc: np.ndarray,
+    bt: np.ndarray,
+    revealed_t: np.ndarray,
+    shopping: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """(intent, noise): which background events show the customer's segment (or shopping around), and which regular,
     gift or loyal customers' events are off-segment noise (bulk or bargain items)."""
     bs = c.seg[bc]
     nb = len(bc)
     q4 = np.isin(clock.month(bt), [9, 10, 11])
     p_int = np.select(
-        [shopping, (bs == BUS) & revealed_t, (bs == DRIFT) & revealed_t, (bs == DISG) & (bt > c.change[bc]),
-         (bs == GIFT), (bs == LOYAL)],
-        [0.6, 0.6, 0.6, 0.5, np.where(q4, 0.55, 0.12), 0.2], 0.0)
+        [
+            shopping,
+            (bs == BUS) & revealed_t,
+            (bs == DRIFT) & revealed_t,
+            (bs == DISG) & (bt > c.change[bc]),
+            (bs == GIFT),
+            (bs == LOYAL),
+        ],
+        [0.6, 0.6, 0.6, 0.5, np.where(q4, 0.55, 0.12), 0.2],
+        0.0,
+    )
     intent = rng.random(nb) < p_int
     noise = ~intent & np.isin(bs, [REG, GIFT, LOYAL]) & (rng.random(nb) < 0.005)
     return intent, noise
 
 
-def _intent_content(rng: np.random.Generator, bs: np.ndarray, intent: np.ndarray, noise: np.ndarray,
-                    shopping: np.ndarray) -> _Intent:
+def _intent_content(
+    rng: np.random.Generator, bs: np.ndarray, intent: np.ndarray, noise: np.ndarray, shopping: np.ndarray
+) -> _Intent:
     """Which segment's content each intent (or noise) event carries, and whether it is a product or a search."""
     nb = len(bs)
     r2 = rng.random(nb)
@@ -232,19 +338,23 @@ def _intent_content(rng: np.random.Generator, bs: np.ndarray, intent: np.ndarray
     m_gift = intent & (bs == GIFT) & ~shopping
     m_loyal = intent & (bs == LOYAL) & ~shopping
     r3 = rng.random(nb)
-    prod_intent = np.select([m_bus, m_drift, m_disg, m_gift, m_loyal], [r3 < 0.5, r3 < 0.25, r3 < 0.2,
-                                                                         r3 < 0.55, r3 < 0.5], False)
+    prod_intent = np.select(
+        [m_bus, m_drift, m_disg, m_gift, m_loyal], [r3 < 0.5, r3 < 0.25, r3 < 0.2, r3 < 0.55, r3 < 0.5], False
+    )
     search_intent = (m_bus | m_drift | m_disg | m_gift | m_loyal) & ~prod_intent
-    return _Intent(bus=m_bus, gift=m_gift, drift=m_drift, disg=m_disg, loyal=m_loyal, prod=prod_intent,
-                   search=search_intent)
+    return _Intent(
+        bus=m_bus, gift=m_gift, drift=m_drift, disg=m_disg, loyal=m_loyal, prod=prod_intent, search=search_intent
+    )
 
 
 def events_frame(e: Events, cids: pa.Array, clock: Clock) -> pd.DataFrame:
     """The ``events`` table (``cids``: the customer ids as an arrow array)."""
-    return pd.DataFrame({
-        "customer_id": take_ids(cids, e.cust),
-        "event_ts": clock.iso(e.minute),
-        "event_type": obj_str(_EVENT_TYPES[e.type]),
-        "text": e.vocab.column(e.text),
-        "product_id": take_ids(pa.array(e.pid_vocab, type=pa.string()), e.pid),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": take_ids(cids, e.cust),
+            "event_ts": clock.iso(e.minute),
+            "event_type": obj_str(_EVENT_TYPES[e.type]),
+            "text": e.vocab.column(e.text),
+            "product_id": take_ids(pa.array(e.pid_vocab, type=pa.string()), e.pid),
+        }
+    )

@@ -1,4 +1,5 @@
 """``generate``: the steps in order (customers, orders, reviews, events, errors), each with its own random stream."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,9 @@ from .orders import Orders, draw_orders, orders_frame
 from .reviews import RV_COMPL, Reviews, draw_reviews, reviews_frame
 
 
-def generate(n_customers: int, seed: int = 0, end: str = "2025-12-31", years: float = 2.0,
-             inject_errors: float = 0.0) -> dict[str, pd.DataFrame]:
+def generate(
+    n_customers: int, seed: int = 0, end: str = "2025-12-31", years: float = 2.0, inject_errors: float = 0.0
+) -> dict[str, pd.DataFrame]:
     """Generate the four input tables plus ``truth`` (latent traits) and ``errors`` (injected faults).
 
     Deterministic: the same arguments give identical frames (and byte-identical files).
@@ -58,21 +60,23 @@ def truth_frame(clock: Clock, c: Customers, o: Orders, r: Reviews, e: Events) ->
     cm = (r.kind == RV_COMPL) & o.bad[r.order_row]  # the review of the bad order
     np.minimum.at(complaint_ts, r.cust[cm], r.t[cm])
     reveal_out = np.where(c.seg == DISG, complaint_ts, c.reveal)
-    return pd.DataFrame({
-        "customer_id": obj_str(c.ids),
-        "segment": obj_str(np.array(SEGMENTS, dtype=object)[c.seg]),
-        "rising": c.rising,
-        "acquired_ts": clock.stamp(c.acq),
-        "change_ts": clock.stamp(c.change),
-        "reveal_ts": clock.stamp(reveal_out),
-        "death_ts": clock.stamp(np.where(c.seg == BROWSER, np.inf, c.death)),
-        "alive_at_end": (c.death >= clock.T) & (c.seg != BROWSER),
-        "revealed": revealed,
-        "shops_around": c.shops_around,
-        "churn_hint": churn_hint,
-        "purchase_rate_per_year": c.lam * 365.25,
-        "step_factor": c.step,
-        "spend_level": c.spend,
-        "reviewer": c.reviewer,
-        "has_events": c.has_events,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": obj_str(c.ids),
+            "segment": obj_str(np.array(SEGMENTS, dtype=object)[c.seg]),
+            "rising": c.rising,
+            "acquired_ts": clock.stamp(c.acq),
+            "change_ts": clock.stamp(c.change),
+            "reveal_ts": clock.stamp(reveal_out),
+            "death_ts": clock.stamp(np.where(c.seg == BROWSER, np.inf, c.death)),
+            "alive_at_end": (c.death >= clock.T) & (c.seg != BROWSER),
+            "revealed": revealed,
+            "shops_around": c.shops_around,
+            "churn_hint": churn_hint,
+            "purchase_rate_per_year": c.lam * 365.25,
+            "step_factor": c.step,
+            "spend_level": c.spend,
+            "reviewer": c.reviewer,
+            "has_events": c.has_events,
+        }
+    )

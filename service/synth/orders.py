@@ -1,4 +1,5 @@
 """Step 2, purchases: the ``orders`` table (BG/NBD-style repeat buying with seasonality and change points)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,8 +52,19 @@ def draw_orders(rng: np.random.Generator, clock: Clock, c: Customers) -> Orders:
     cat, n_items, amount, status = _order_contents(rng, c, cust, bad, post)
     ow = max(8, len(str(n_o)))
     ids = np.array([f"O{i:0{ow}d}" for i in range(1, n_o + 1)], dtype=object)
-    return Orders(ids=ids, cust=cust, t=t, minute=minute, bad=bad, rank=rank, post=post, cat=cat,
-                  n_items=n_items, amount=amount, status=status)
+    return Orders(
+        ids=ids,
+        cust=cust,
+        t=t,
+        minute=minute,
+        bad=bad,
+        rank=rank,
+        post=post,
+        cat=cat,
+        n_items=n_items,
+        amount=amount,
+        status=status,
+    )
 
 
 def _order_times(rng: np.random.Generator, clock: Clock, c: Customers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,8 +91,9 @@ def _order_times(rng: np.random.Generator, clock: Clock, c: Customers) -> tuple[
     return o_cust, o_t, o_bad
 
 
-def _order_contents(rng: np.random.Generator, c: Customers, cust: np.ndarray, bad: np.ndarray,
-                    post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _order_contents(
+    rng: np.random.Generator, c: Customers, cust: np.ndarray, bad: np.ndarray, post: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(category, n_items, amount, status) of the (sorted) orders."""
     n_o = len(cust)
     r = rng.random(n_o)
@@ -88,22 +101,25 @@ def _order_contents(rng: np.random.Generator, c: Customers, cust: np.ndarray, ba
     cat = np.where(post, pick(rng, BUS_CAT_P, n_o), cat)
     n_items = np.where(post, 4 + rng.poisson(12.0, n_o), 1 + rng.poisson(0.5, n_o))
     unit = c.spend[cust] * (CAT_PRICE[cat] / 25.0) * rng.lognormal(-0.1, 0.45, n_o)
-    amount = unit * n_items ** 0.85 * np.where(post, 0.8, 1.0)
+    amount = unit * n_items**0.85 * np.where(post, 0.8, 1.0)
     amount = np.maximum(np.round(amount, 2), 1.0)
     r = rng.random(n_o)
-    status = np.where(bad, np.where(r < 0.10, 2, np.where(r < 0.55, 1, 0)),
-                      np.where(r < 0.04, 2, np.where(r < 0.10, 1, 0)))
+    status = np.where(
+        bad, np.where(r < 0.10, 2, np.where(r < 0.55, 1, 0)), np.where(r < 0.04, 2, np.where(r < 0.10, 1, 0))
+    )
     return cat, n_items, amount, status
 
 
 def orders_frame(o: Orders, cids: pa.Array, clock: Clock) -> pd.DataFrame:
     """The ``orders`` table (``cids``: the customer ids as an arrow array)."""
-    return pd.DataFrame({
-        "order_id": obj_str(o.ids),
-        "customer_id": take_ids(cids, o.cust),
-        "order_ts": clock.iso(o.minute),
-        "amount": o.amount,
-        "status": obj_str(_STATUSES[o.status]),
-        "n_items": o.n_items.astype(np.int64),
-        "category": obj_str(np.array(CAT_NAMES, dtype=object)[o.cat]),
-    })
+    return pd.DataFrame(
+        {
+            "order_id": obj_str(o.ids),
+            "customer_id": take_ids(cids, o.cust),
+            "order_ts": clock.iso(o.minute),
+            "amount": o.amount,
+            "status": obj_str(_STATUSES[o.status]),
+            "n_items": o.n_items.astype(np.int64),
+            "category": obj_str(np.array(CAT_NAMES, dtype=object)[o.cat]),
+        }
+    )

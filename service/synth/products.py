@@ -1,4 +1,5 @@
 """The fixed product catalogue (300 products in 10 categories) that orders, reviews and events draw from."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,31 +9,166 @@ from .common import STR, offsets
 
 # category -> (typical unit price in EUR, popularity, nouns)
 _CATEGORIES: dict[str, tuple[float, float, list[str]]] = {
-    "electronics": (55.0, 0.14, ["wireless earbuds", "bluetooth speaker", "phone charger", "usb-c cable",
-                                 "smartwatch", "laptop stand", "webcam", "power bank",
-                                 "noise cancelling headphones", "mechanical keyboard"]),
-    "home_kitchen": (32.0, 0.13, ["chef's knife", "frying pan", "coffee grinder", "french press",
-                                  "bath towel set", "scented candle", "cutting board", "blender",
-                                  "storage jars", "bed sheets"]),
-    "fashion": (38.0, 0.14, ["linen shirt", "running jacket", "leather belt", "wool scarf", "denim jeans",
-                             "sneakers", "rain coat", "summer dress", "beanie hat", "ankle boots"]),
-    "beauty": (17.0, 0.10, ["face serum", "hand cream", "shampoo", "lip balm", "sunscreen", "perfume",
-                            "hair dryer", "makeup brush set", "night cream", "body lotion"]),
-    "sports_outdoors": (36.0, 0.09, ["yoga mat", "water bottle", "hiking backpack", "tent",
-                                     "resistance bands", "cycling gloves", "dumbbells", "camping stove",
-                                     "running socks", "trekking poles"]),
-    "toys_games": (24.0, 0.08, ["board game", "jigsaw puzzle", "building blocks", "plush bear",
-                                "remote control car", "card game", "kids art set", "wooden train set",
-                                "science kit", "dollhouse"]),
-    "books": (14.0, 0.08, ["cookbook", "crime novel", "travel guide", "picture book", "fantasy novel",
-                           "history book", "self-help book", "journal", "poetry collection", "comic book"]),
-    "office_supplies": (12.0, 0.08, ["ballpoint pens", "printer paper", "sticky notes", "desk organizer",
-                                     "stapler", "whiteboard markers", "file folders", "desk lamp",
-                                     "label maker", "ergonomic mouse"]),
-    "grocery": (14.0, 0.09, ["coffee beans", "green tea", "olive oil", "dark chocolate", "pasta", "granola",
-                             "honey", "spice set", "sparkling water", "protein bars"]),
-    "pet_supplies": (19.0, 0.07, ["dog food", "cat litter", "dog leash", "cat tree", "pet bed", "chew toys",
-                                  "fish food", "bird seed", "grooming brush", "pet shampoo"]),
+    "electronics": (
+        55.0,
+        0.14,
+        [
+            "wireless earbuds",
+            "bluetooth speaker",
+            "phone charger",
+            "usb-c cable",
+            "smartwatch",
+            "laptop stand",
+            "webcam",
+            "power bank",
+            "noise cancelling headphones",
+            "mechanical keyboard",
+        ],
+    ),
+    "home_kitchen": (
+        32.0,
+        0.13,
+        [
+            "chef's knife",
+            "frying pan",
+            "coffee grinder",
+            "french press",
+            "bath towel set",
+            "scented candle",
+            "cutting board",
+            "blender",
+            "storage jars",
+            "bed sheets",
+        ],
+    ),
+    "fashion": (
+        38.0,
+        0.14,
+        [
+            "linen shirt",
+            "running jacket",
+            "leather belt",
+            "wool scarf",
+            "denim jeans",
+            "sneakers",
+            "rain coat",
+            "summer dress",
+            "beanie hat",
+            "ankle boots",
+        ],
+    ),
+    "beauty": (
+        17.0,
+        0.10,
+        [
+            "face serum",
+            "hand cream",
+            "shampoo",
+            "lip balm",
+            "sunscreen",
+            "perfume",
+            "hair dryer",
+            "makeup brush set",
+            "night cream",
+            "body lotion",
+        ],
+    ),
+    "sports_outdoors": (
+        36.0,
+        0.09,
+        [
+            "yoga mat",
+            "water bottle",
+            "hiking backpack",
+            "tent",
+            "resistance bands",
+            "cycling gloves",
+            "dumbbells",
+            "camping stove",
+            "running socks",
+            "trekking poles",
+        ],
+    ),
+    "toys_games": (
+        24.0,
+        0.08,
+        [
+            "board game",
+            "jigsaw puzzle",
+            "building blocks",
+            "plush bear",
+            "remote control car",
+            "card game",
+            "kids art set",
+            "wooden train set",
+            "science kit",
+            "dollhouse",
+        ],
+    ),
+    "books": (
+        14.0,
+        0.08,
+        [
+            "cookbook",
+            "crime novel",
+            "travel guide",
+            "picture book",
+            "fantasy novel",
+            "history book",
+            "self-help book",
+            "journal",
+            "poetry collection",
+            "comic book",
+        ],
+    ),
+    "office_supplies": (
+        12.0,
+        0.08,
+        [
+            "ballpoint pens",
+            "printer paper",
+            "sticky notes",
+            "desk organizer",
+            "stapler",
+            "whiteboard markers",
+            "file folders",
+            "desk lamp",
+            "label maker",
+            "ergonomic mouse",
+        ],
+    ),
+    "grocery": (
+        14.0,
+        0.09,
+        [
+            "coffee beans",
+            "green tea",
+            "olive oil",
+            "dark chocolate",
+            "pasta",
+            "granola",
+            "honey",
+            "spice set",
+            "sparkling water",
+            "protein bars",
+        ],
+    ),
+    "pet_supplies": (
+        19.0,
+        0.07,
+        [
+            "dog food",
+            "cat litter",
+            "dog leash",
+            "cat tree",
+            "pet bed",
+            "chew toys",
+            "fish food",
+            "bird seed",
+            "grooming brush",
+            "pet shampoo",
+        ],
+    ),
 }
 CAT_NAMES = list(_CATEGORIES)
 CAT_PRICE = np.array([v[0] for v in _CATEGORIES.values()])
@@ -43,10 +179,29 @@ BUS_CAT_P = np.array([0.18, 0.12, 0.03, 0.04, 0.03, 0.02, 0.02, 0.36, 0.18, 0.02
 BUS_CAT_P = BUS_CAT_P / BUS_CAT_P.sum()
 ALL_NOUNS = [noun for _, _, nouns in _CATEGORIES.values() for noun in nouns]
 
-_BRANDS = ["Nordvik", "Aurora", "Kestrel", "Lumen", "Mavi", "Orla", "Pinecrest", "Quill & Co", "Ridgeway",
-           "Solano", "Tamsin", "Umber", "Vela", "Wren", "Yarrow", "Zephyr", "Alder", "Brio", "Cove", "Dune"]
-_ADJS = ["Classic", "Compact", "Everyday", "Deluxe", "Eco", "Essential", "Lightweight", "Smart",
-         "Original", "Soft"]
+_BRANDS = [
+    "Nordvik",
+    "Aurora",
+    "Kestrel",
+    "Lumen",
+    "Mavi",
+    "Orla",
+    "Pinecrest",
+    "Quill & Co",
+    "Ridgeway",
+    "Solano",
+    "Tamsin",
+    "Umber",
+    "Vela",
+    "Wren",
+    "Yarrow",
+    "Zephyr",
+    "Alder",
+    "Brio",
+    "Cove",
+    "Dune",
+]
+_ADJS = ["Classic", "Compact", "Everyday", "Deluxe", "Eco", "Essential", "Lightweight", "Smart", "Original", "Soft"]
 # product kinds and how many of each per category (catalogue rows are grouped cat -> kind)
 _KINDS = ("regular", "premium", "bulk", "gift")
 K_REG, K_PREM, K_BULK, K_GIFT = range(4)
@@ -68,10 +223,14 @@ def _title(rng: np.random.Generator, k: int, j: int, noun: str, brand: str) -> s
         return f"{brand} {['Premium', 'Pro', 'Signature', 'Luxe'][j % 4]} {_cap(noun)}"
     if k == K_BULK:
         n = [12, 24, 50, 100, 500][rng.integers(5)]
-        return [f"{_cap(noun)} - Bulk Pack of {n}", f"Wholesale Case of {n}: {_cap(noun)}",
-                f"{_cap(noun)} Office Value Pack ({n} pcs)"][j % 3]
-    return [f"{_cap(noun)} Gift Set", f"Luxury {_cap(noun)} Gift Box",
-            f"{brand} {_cap(noun)} Holiday Gift Edition"][j % 3]
+        return [
+            f"{_cap(noun)} - Bulk Pack of {n}",
+            f"Wholesale Case of {n}: {_cap(noun)}",
+            f"{_cap(noun)} Office Value Pack ({n} pcs)",
+        ][j % 3]
+    return [f"{_cap(noun)} Gift Set", f"Luxury {_cap(noun)} Gift Box", f"{brand} {_cap(noun)} Holiday Gift Edition"][
+        j % 3
+    ]
 
 
 def _build_catalogue() -> dict[str, np.ndarray]:
@@ -103,14 +262,16 @@ CAT = _build_catalogue()
 
 def catalogue() -> pd.DataFrame:
     """The fixed product catalogue: product_id, title, noun, category, kind, price (EUR)."""
-    return pd.DataFrame({
-        "product_id": pd.array(CAT["product_id"], dtype=STR),
-        "title": pd.array(CAT["title"], dtype=STR),
-        "noun": pd.array(CAT["noun"], dtype=STR),
-        "category": pd.array(np.array(CAT_NAMES, dtype=object)[CAT["category"]], dtype=STR),
-        "kind": pd.array(np.array(_KINDS, dtype=object)[CAT["kind"]], dtype=STR),
-        "price": CAT["price"],
-    })
+    return pd.DataFrame(
+        {
+            "product_id": pd.array(CAT["product_id"], dtype=STR),
+            "title": pd.array(CAT["title"], dtype=STR),
+            "noun": pd.array(CAT["noun"], dtype=STR),
+            "category": pd.array(np.array(CAT_NAMES, dtype=object)[CAT["category"]], dtype=STR),
+            "kind": pd.array(np.array(_KINDS, dtype=object)[CAT["kind"]], dtype=STR),
+            "price": CAT["price"],
+        }
+    )
 
 
 def product(rng: np.random.Generator, cat: np.ndarray, kind: np.ndarray) -> np.ndarray:
@@ -126,7 +287,13 @@ def category_queries() -> list[list[str]]:
     for _, _, cat_nouns in _CATEGORIES.values():
         q = []
         for noun in cat_nouns:
-            q += [noun, f"best {noun}", f"{noun} sale", f"{_BRANDS[rng.integers(len(_BRANDS))].lower()} {noun}",
-                  f"{_ADJS[rng.integers(len(_ADJS))].lower()} {noun}", f"{noun} reviews"]
+            q += [
+                noun,
+                f"best {noun}",
+                f"{noun} sale",
+                f"{_BRANDS[rng.integers(len(_BRANDS))].lower()} {noun}",
+                f"{_ADJS[rng.integers(len(_ADJS))].lower()} {noun}",
+                f"{noun} reviews",
+            ]
         out.append(sorted(set(q)))
     return out

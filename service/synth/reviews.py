@@ -1,4 +1,5 @@
 """Step 3a, texts: the ``reviews`` table (review kinds by segment, ratings, templated texts)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,63 +18,91 @@ from .products import CAT, K_BULK, K_GIFT, K_PREM, K_REG, product
 _REVIEW_KINDS = ("positive", "neutral", "mild_negative", "complaint", "business", "gift", "loyal", "drifting")
 RV_POS, RV_NEU, RV_MILD, RV_COMPL, RV_BUS, RV_GIFT, RV_LOYAL, RV_DRIFT = range(8)
 _TEMPLATES: dict[int, list[str]] = {
-    RV_POS: ["Great {p}, works exactly as described.", "Really happy with the {p}.",
-             "The {p} arrived quickly and looks good.", "Good value for money, the {p} does the job.",
-             "Nice quality {p}, would buy again.", "The {p} is even better than the photos.",
-             "Solid {p}, no complaints.", "Love the {p}, fast delivery too.",
-             "Exactly what I needed, the {p} is perfect.", "Well made {p} and easy to use.",
-             "Very pleased with this {p}.", "The {p} was well packaged and works great."],
-    RV_NEU: ["The {p} is okay, nothing special.", "Decent {p} but a bit overpriced.",
-             "Average quality {p}, delivery was fine.", "The {p} does what it says, no more.",
-             "It's fine. The {p} looks slightly different from the picture.",
-             "Not bad, the {p} is a little smaller than expected.",
-             "The {p} works but the instructions were confusing.", "Okay {p} for the price."],
-    RV_MILD: ["The {p} was not as good as I expected.", "Colour of the {p} was not as shown.",
-              "The {p} feels flimsy, expected better quality.", "Quality of the {p} is disappointing for the price.",
-              "The {p} looks different from the photos.", "Meh. The {p} feels cheap.",
-              "The {p} is okay but the packaging was torn."],
-    RV_COMPL: ["The {p} arrived damaged and I am still waiting for my refund.",
-               "Delivery of the {p} was two weeks late. Never ordering again.",
-               "Customer service ignored all my emails about the broken {p}.",
-               "Worst experience ever: the {p} was missing parts and my return was refused.",
-               "My package with the {p} got lost and the refund took forever. Done with this shop.",
-               "Charged twice for the {p} and nobody answers. Very disappointed.",
-               "Wrong {p} delivered and the return process is a nightmare. I will shop elsewhere from now on.",
-               "The {p} was clearly used when it arrived. Unacceptable, closing my account.",
-               "Still no refund for the {p} after a month. Avoid this store.",
-               "Late, damaged {p} and rude support. Never again."],
-    RV_BUS: ["Ordered the {p} for our office, the whole team uses them.",
-             "Bulk order of {p} for the shop arrived on time.",
-             "We will be ordering the {p} for all our staff.",
-             "Setting up a new office and the {p} is exactly what we needed.",
-             "Good {p}, but we need a proper VAT invoice for our company next time.",
-             "Our team goes through these fast, planning a bigger bulk order of the {p}.",
-             "Bought the {p} for our cafe, will restock every month.",
-             "Great wholesale price on the {p}, ordering more for our clients.",
-             "Our office manager asked for more of the {p}, the team loves them.",
-             "Stocking up on the {p} for our new store opening."],
-    RV_GIFT: ["Bought the {p} as a gift for my sister, she loved it.",
-              "Perfect Christmas present, the {p} came nicely wrapped.",
-              "Got the {p} for my dad's birthday, he was thrilled.",
-              "Great gift idea, the {p} made my friend's day.",
-              "Ordered the {p} as a secret santa present, a big hit.",
-              "The {p} was a lovely anniversary gift.",
-              "Gift wrapping was beautiful and the {p} arrived before the holidays.",
-              "My kids loved the {p} we gave them for Christmas."],
-    RV_LOYAL: ["My third order here and the {p} is as good as always.",
-               "Always buy here, the {p} did not disappoint.",
-               "Another great purchase, the {p} is fantastic. Love this shop.",
-               "Been a customer for years and the {p} is excellent as usual.",
-               "This shop never lets me down, the {p} is perfect.",
-               "I keep coming back for quality like this {p}.",
-               "Ordered the {p} again, my go-to store for everything.",
-               "Fast as always and the {p} is top quality. Already planning my next order."],
-    RV_DRIFT: ["The {p} is fine but I found it cheaper elsewhere.",
-               "Okay {p}, though prices here have gone up a lot.",
-               "Shipping for the {p} cost too much compared to other stores.",
-               "The {p} is decent, but other shops have better deals now.",
-               "Not sure I will order the {p} here again, the competition is cheaper.",
-               "The {p} was fine; the discount codes don't work anymore though."],
+    RV_POS: [
+        "Great {p}, works exactly as described.",
+        "Really happy with the {p}.",
+        "The {p} arrived quickly and looks good.",
+        "Good value for money, the {p} does the job.",
+        "Nice quality {p}, would buy again.",
+        "The {p} is even better than the photos.",
+        "Solid {p}, no complaints.",
+        "Love the {p}, fast delivery too.",
+        "Exactly what I needed, the {p} is perfect.",
+        "Well made {p} and easy to use.",
+        "Very pleased with this {p}.",
+        "The {p} was well packaged and works great.",
+    ],
+    RV_NEU: [
+        "The {p} is okay, nothing special.",
+        "Decent {p} but a bit overpriced.",
+        "Average quality {p}, delivery was fine.",
+        "The {p} does what it says, no more.",
+        "It's fine. The {p} looks slightly different from the picture.",
+        "Not bad, the {p} is a little smaller than expected.",
+        "The {p} works but the instructions were confusing.",
+        "Okay {p} for the price.",
+    ],
+    RV_MILD: [
+        "The {p} was not as good as I expected.",
+        "Colour of the {p} was not as shown.",
+        "The {p} feels flimsy, expected better quality.",
+        "Quality of the {p} is disappointing for the price.",
+        "The {p} looks different from the photos.",
+        "Meh. The {p} feels cheap.",
+        "The {p} is okay but the packaging was torn.",
+    ],
+    RV_COMPL: [
+        "The {p} arrived damaged and I am still waiting for my refund.",
+        "Delivery of the {p} was two weeks late. Never ordering again.",
+        "Customer service ignored all my emails about the broken {p}.",
+        "Worst experience ever: the {p} was missing parts and my return was refused.",
+        "My package with the {p} got lost and the refund took forever. Done with this shop.",
+        "Charged twice for the {p} and nobody answers. Very disappointed.",
+        "Wrong {p} delivered and the return process is a nightmare. I will shop elsewhere from now on.",
+        "The {p} was clearly used when it arrived. Unacceptable, closing my account.",
+        "Still no refund for the {p} after a month. Avoid this store.",
+        "Late, damaged {p} and rude support. Never again.",
+    ],
+    RV_BUS: [
+        "Ordered the {p} for our office, the whole team uses them.",
+        "Bulk order of {p} for the shop arrived on time.",
+        "We will be ordering the {p} for all our staff.",
+        "Setting up a new office and the {p} is exactly what we needed.",
+        "Good {p}, but we need a proper VAT invoice for our company next time.",
+        "Our team goes through these fast, planning a bigger bulk order of the {p}.",
+        "Bought the {p} for our cafe, will restock every month.",
+        "Great wholesale price on the {p}, ordering more for our clients.",
+        "Our office manager asked for more of the {p}, the team loves them.",
+        "Stocking up on the {p} for our new store opening.",
+    ],
+    RV_GIFT: [
+        "Bought the {p} as a gift for my sister, she loved it.",
+        "Perfect Christmas present, the {p} came nicely wrapped.",
+        "Got the {p} for my dad's birthday, he was thrilled.",
+        "Great gift idea, the {p} made my friend's day.",
+        "Ordered the {p} as a secret santa present, a big hit.",
+        "The {p} was a lovely anniversary gift.",
+        "Gift wrapping was beautiful and the {p} arrived before the holidays.",
+        "My kids loved the {p} we gave them for Christmas.",
+    ],
+    RV_LOYAL: [
+        "My third order here and the {p} is as good as always.",
+        "Always buy here, the {p} did not disappoint.",
+        "Another great purchase, the {p} is fantastic. Love this shop.",
+        "Been a customer for years and the {p} is excellent as usual.",
+        "This shop never lets me down, the {p} is perfect.",
+        "I keep coming back for quality like this {p}.",
+        "Ordered the {p} again, my go-to store for everything.",
+        "Fast as always and the {p} is top quality. Already planning my next order.",
+    ],
+    RV_DRIFT: [
+        "The {p} is fine but I found it cheaper elsewhere.",
+        "Okay {p}, though prices here have gone up a lot.",
+        "Shipping for the {p} cost too much compared to other stores.",
+        "The {p} is decent, but other shops have better deals now.",
+        "Not sure I will order the {p} here again, the competition is cheaper.",
+        "The {p} was fine; the discount codes don't work anymore though.",
+    ],
 }
 _EXTRA_POS = ["Would recommend.", "Five stars.", "Fast shipping.", "Will order again.", "Great service."]
 _EXTRA_NEU = ["Delivery took a few days.", "Packaging could be better.", "It is what it is."]
@@ -81,16 +110,18 @@ _EXTRA_NEG = ["Very frustrating.", "Not happy.", "Support was slow to respond.",
 # extra-sentence pool per review kind (0 pos, 1 neu, 2 neg)
 _KIND_EXTRA = np.array([0, 1, 1, 2, 0, 0, 0, 1])
 # rating distribution (1..5) per review kind
-_RATING_P = np.array([
-    [0.00, 0.00, 0.02, 0.38, 0.60],  # positive
-    [0.00, 0.10, 0.60, 0.30, 0.00],  # neutral
-    [0.15, 0.50, 0.35, 0.00, 0.00],  # mild negative
-    [0.62, 0.26, 0.04, 0.03, 0.05],  # complaint (a few complainers still give 4-5)
-    [0.00, 0.00, 0.05, 0.45, 0.50],  # business
-    [0.00, 0.00, 0.05, 0.30, 0.65],  # gift
-    [0.00, 0.00, 0.02, 0.20, 0.78],  # loyal
-    [0.05, 0.25, 0.50, 0.20, 0.00],  # drifting
-])
+_RATING_P = np.array(
+    [
+        [0.00, 0.00, 0.02, 0.38, 0.60],  # positive
+        [0.00, 0.10, 0.60, 0.30, 0.00],  # neutral
+        [0.15, 0.50, 0.35, 0.00, 0.00],  # mild negative
+        [0.62, 0.26, 0.04, 0.03, 0.05],  # complaint (a few complainers still give 4-5)
+        [0.00, 0.00, 0.05, 0.45, 0.50],  # business
+        [0.00, 0.00, 0.05, 0.30, 0.65],  # gift
+        [0.00, 0.00, 0.02, 0.20, 0.78],  # loyal
+        [0.05, 0.25, 0.50, 0.20, 0.00],  # drifting
+    ]
+)
 # a review "reveals" its customer's segment when it is of this kind (per segment; -1: no such kind)
 _SEG_KIND = np.array([-1, RV_BUS, RV_GIFT, RV_LOYAL, RV_COMPL, RV_DRIFT, -1])
 _RATING_CUM = np.cumsum(_RATING_P, 1)
@@ -135,8 +166,17 @@ def draw_reviews(rng: np.random.Generator, clock: Clock, c: Customers, o: Orders
     n_r = len(ri)
     rw = max(8, len(str(n_r)))
     ids = np.array([f"R{i:0{rw}d}" for i in range(1, n_r + 1)], dtype=object)
-    return Reviews(ids=ids, order_row=ri, cust=rc, t=rt, minute=r_min, kind=kind, rating=rating, text=text,
-                   intent=kind == _SEG_KIND[c.seg[rc]])
+    return Reviews(
+        ids=ids,
+        order_row=ri,
+        cust=rc,
+        t=rt,
+        minute=r_min,
+        kind=kind,
+        rating=rating,
+        text=text,
+        intent=kind == _SEG_KIND[c.seg[rc]],
+    )
 
 
 def _who_writes(rng: np.random.Generator, T: float, c: Customers, o: Orders) -> tuple[np.ndarray, np.ndarray]:
@@ -192,11 +232,13 @@ def _review_texts(rng: np.random.Generator, kind: np.ndarray, cat: np.ndarray) -
 
 def reviews_frame(r: Reviews, o: Orders, cids: pa.Array, clock: Clock) -> pd.DataFrame:
     """The ``reviews`` table (``cids``: the customer ids as an arrow array)."""
-    return pd.DataFrame({
-        "review_id": obj_str(r.ids),
-        "customer_id": take_ids(cids, r.cust),
-        "review_ts": clock.iso(r.minute),
-        "rating": r.rating.astype(np.int64),
-        "text": obj_str(r.text),
-        "order_id": obj_str(o.ids[r.order_row]),
-    })
+    return pd.DataFrame(
+        {
+            "review_id": obj_str(r.ids),
+            "customer_id": take_ids(cids, r.cust),
+            "review_ts": clock.iso(r.minute),
+            "rating": r.rating.astype(np.int64),
+            "text": obj_str(r.text),
+            "order_id": obj_str(o.ids[r.order_row]),
+        }
+    )

@@ -1,4 +1,5 @@
 """Writing the generated tables as CSV, Parquet or JSON Lines files."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,9 @@ def _for_writing(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str = "csv",
-                 include_truth: bool = False) -> dict[str, Path]:
+def write_tables(
+    tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str = "csv", include_truth: bool = False
+) -> dict[str, Path]:
     """Write the tables as ``<out_dir>/<name>.<csv|parquet|jsonl>`` and return ``{name: path}``.
 
     Only ``customers``, ``orders``, ``reviews`` and ``events`` are written (those present), plus
@@ -45,13 +47,15 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str 
         path = out_dir / f"{name}{_FORMATS[fmt]}"
         tmp = path.with_name(f".{path.name}.tmp")
         if fmt == "csv":
-            df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8",
-                      float_format="%.2f" if name in TABLES else None)
+            df.to_csv(
+                tmp, index=False, lineterminator="\n", encoding="utf-8", float_format="%.2f" if name in TABLES else None
+            )
         elif fmt == "parquet":
             df.to_parquet(tmp, index=False, engine="pyarrow")
         else:
-            df.to_json(tmp, orient="records", lines=True, force_ascii=False,
-                       double_precision=10 if name in TABLES else 15)
+            df.to_json(
+                tmp, orient="records", lines=True, force_ascii=False, double_precision=10 if name in TABLES else 15
+            )
         os.replace(tmp, path)
         written[name] = path
     return written
