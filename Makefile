@@ -31,7 +31,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# ruff (lint and format, rules in pyproject.toml) on all Python code; mypy (strictness in pyproject.toml) on the packages.
+# ruff (lint and format) on all Python code, mypy on service/, embeddings/ and eval/; rules and strictness in
+# pyproject.toml.
 LINT_PATHS := service embeddings eval bench tests
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -40,8 +41,8 @@ lint: $(STAMP)
 
 # Refresh $(LOCK) after changing dependencies in pyproject.toml. pip-tools (in a throwaway venv) resolves
 # .[dev,postgres,openvino] with this machine's pip configuration and hashes every file of each pinned version on the
-# indexes (PyPI and the configured extra indexes / find-links), so an install elsewhere may pick any of them. Pins already
-# in the lock are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions
+# indexes (PyPI and the configured extra indexes / find-links), so an install elsewhere may pick any of them. Pins
+# already in the lock are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions
 # allowed (then run the tests), `LOCK_ARGS='--upgrade-package NAME'` just one. 1 minute with pip's cache warm, about 7
 # without (every file of every pinned version is downloaded to hash it).
 LOCK_ARGS ?=
