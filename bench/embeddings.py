@@ -350,7 +350,8 @@ def gini_by_backend(backends: list[str], customers: int, seed: int, horizon_days
 
 def _rows_md(rows: list[dict]) -> str:
     out = (
-        "| encoder | seconds (median) | texts/s | × plain torch (median ratio) | cosine to plain torch: mean | 1st percentile | min |\n"
+        "| encoder | seconds (median) | texts/s | × plain torch (median ratio) "
+        "| cosine to plain torch: mean | 1st percentile | min |\n"
         "|---|---:|---:|---:|---:|---:|---:|\n"
     )
     return out + "".join(
@@ -380,8 +381,9 @@ def markdown(result: dict) -> str:
             out.append(f"\n{s['texts']:,} distinct {title}:\n\n{_rows_md(s['rows'])}")
     if result.get("gini"):
         out.append(
-            f"\nHoldout on {result['gini_customers']:,} synthetic customers (trained to one horizon before the data ends, "
-            "scored there, compared with the next 90 days):\n\n| backend | holdout value Gini | holdout churn ROC-AUC |\n|---|---:|---:|\n"
+            f"\nHoldout on {result['gini_customers']:,} synthetic customers "
+            "(trained to one horizon before the data ends, scored there, compared with the next 90 days):\n\n"
+            "| backend | holdout value Gini | holdout churn ROC-AUC |\n|---|---:|---:|\n"
         )
         out.append(
             "".join(

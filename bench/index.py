@@ -1,7 +1,8 @@
 """Similar-customer search at scale: exact vs HNSW vs HNSW over PCA (vs IVF), latency per query, recall@10,
 build time and memory.
 
-    python -m bench.index --real bench/out/index-real --sizes 1000000 --json bench/out/index.json --results bench/results.md
+    python -m bench.index --real bench/out/index-real --sizes 1000000 \\
+        --json bench/out/index.json --results bench/results.md
     make bench-index          # the same, after scoring a 30k-customer store for the real vectors when missing
 
 Vectors: with --real INDEX_DIR (a similar-customer index the pipeline scored: `bench.pipeline --keep-index`), the
@@ -194,12 +195,14 @@ def bench_size(
 
 def markdown(result: dict) -> str:
     out = (
-        f"Produced by `make bench-index` (`python -m bench.index`). {result['queries']} queries per size (stored customers, "
-        "themselves excluded), k = 10, one query at a time on one thread (the API's pattern); recall@10 against exact search. "
+        f"Produced by `make bench-index` (`python -m bench.index`). {result['queries']} queries per size "
+        "(stored customers, themselves excluded), k = 10, one query at a time on one thread (the API's pattern); "
+        "recall@10 against exact search. "
         f"Build on {result['cpus']} cores; memory = resident-set growth while the index is built. "
         f"Load average during the run: {result['load_before']} before, {result['load_after']} after (shared machine)."
         + (
-            f" Rows of other configs come from an earlier run on the same vectors (`--merge {result['merged_from']['file']}`, "
+            " Rows of other configs come from an earlier run on the same vectors "
+            f"(`--merge {result['merged_from']['file']}`, "
             f"load {result['merged_from']['load_before']} before, {result['merged_from']['load_after']} after)."
             if result.get("merged_from")
             else ""
@@ -209,7 +212,8 @@ def markdown(result: dict) -> str:
         "|---|---:|---:|---|---|---|---:|---:|---:|---:|\n"
     )
     out += "".join(
-        f"| {r['vectors']} | {r['n']:,} | {r['dim']} | {r['kind']} | {r['params']} | {r['param']} | {r['build_s']:.0f} | "
+        f"| {r['vectors']} | {r['n']:,} | {r['dim']} | {r['kind']} | {r['params']} | {r['param']} "
+        f"| {r['build_s']:.0f} | "
         f"{r['memory_mb']:,.0f} | {r['ms_per_query_single']:.3f} | {r['recall_at_10']:.3f} |\n"
         for r in result["rows"]
     )

@@ -178,7 +178,8 @@ def _trees(booster) -> dict:
 
 
 def model_stats(bundle, rows: int, stages: list[dict]) -> dict:
-    """Per model: boosting rounds per bag (early stopping), trees in the averaged booster, and SHAP microseconds per tree per row."""
+    """Per model: boosting rounds per bag (early stopping), trees in the averaged booster, and SHAP microseconds per
+    tree per row."""
     out = {}
     for name, model in (("value", bundle.value_model), ("churn", bundle.churn_model)):
         m = bundle.metrics.get(name) or {}
@@ -221,7 +222,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def main() -> None:

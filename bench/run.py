@@ -5,7 +5,7 @@ and similar-customer search at scale; writes bench/results.md.
     python -m bench.run --sizes 10000 100000 1000000     # add 1M where memory and time allow
     python -m bench.run --report-only                    # re-render results.md from bench/out/*.json
     python -m bench.run --skip pipeline embeddings index --compare previous=/tmp/prev --compare-sizes 100000
-                                                         # previous version (a checkout at /tmp/prev) and this one, interleaved
+        # previous version (a checkout at /tmp/prev) and this one, interleaved
 
 Each size runs in a fresh process (`bench.pipeline`), with an empty embedding cache, so its
 seconds and peak memory are its own. Not a test: these machines are noisy, so compare ratios
@@ -90,8 +90,10 @@ def pipeline_table(runs: list[dict]) -> str:
     )
     lines.append(f"| **end to end** (ingest → train → score → store + index) |{total}{g}\n")
     sizes = "".join(
-        f"\n- {_fmt_n(r['customers'])}: {r['rows_read']:,} input rows ({', '.join(f'{k} {v:,}' for k, v in r['rows'].items())}); "
-        f"{r['distinct_texts_embedded']:,} distinct texts embedded cold, {r['cache_hits_at_scoring']:,} cache hits at scoring; "
+        f"\n- {_fmt_n(r['customers'])}: {r['rows_read']:,} input rows "
+        f"({', '.join(f'{k} {v:,}' for k, v in r['rows'].items())}); "
+        f"{r['distinct_texts_embedded']:,} distinct texts embedded cold, "
+        f"{r['cache_hits_at_scoring']:,} cache hits at scoring; "
         f"backend {r['backend']}; synthesizing the data (not counted) {r['synthesize_s']:.0f} s"
         for r in runs
     )
@@ -151,7 +153,8 @@ def compare_table(runs: list[dict]) -> str:
 
 def _encoder_rows(rows: list[dict]) -> str:
     out = (
-        "| encoder | seconds | texts/s delivered | texts/s through the model | speed-up | cosine to plain torch: mean | 1st percentile | min |\n"
+        "| encoder | seconds | texts/s delivered | texts/s through the model | speed-up "
+        "| cosine to plain torch: mean | 1st percentile | min |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     return out + "".join(
@@ -163,7 +166,8 @@ def _encoder_rows(rows: list[dict]) -> str:
 
 def embeddings_table(e: dict) -> str:
     out = (
-        f"As a pipeline sees them: {e['texts']:,} synthetic review and browsing texts, {e['distinct_texts']:,} distinct "
+        f"As a pipeline sees them: {e['texts']:,} synthetic review and browsing texts, "
+        f"{e['distinct_texts']:,} distinct "
         "(the generator's texts repeat far more than real reviews do, which flatters deduplication):\n\n"
         + _encoder_rows(e["rows"])
     )
@@ -174,8 +178,9 @@ def embeddings_table(e: dict) -> str:
         )
     if e.get("gini"):
         out += (
-            f"\nHoldout on {e['gini_customers']:,} synthetic customers (trained to one horizon before the data ends, "
-            "scored there, compared with the next 90 days):\n\n| backend | holdout value Gini | holdout churn ROC-AUC |\n|---|---:|---:|\n"
+            f"\nHoldout on {e['gini_customers']:,} synthetic customers "
+            "(trained to one horizon before the data ends, scored there, compared with the next 90 days):\n\n"
+            "| backend | holdout value Gini | holdout churn ROC-AUC |\n|---|---:|---:|\n"
         )
         out += "".join(
             f"| {b} | {g['holdout_value_gini']:.4f} | {g['holdout_churn_auc']:.4f} |\n" for b, g in e["gini"].items()
@@ -187,7 +192,8 @@ def index_table(ix: dict) -> str:
     out = (
         f"{ix['queries']} queries per size (stored customers, themselves excluded), k = 10; "
         "latency is one query at a time (the API's pattern), single-threaded search on 2 cores.\n\n"
-        "| vectors | n | dim | index | setting | build s | ms / query | recall@10 |\n|---|---:|---:|---|---|---:|---:|---:|\n"
+        "| vectors | n | dim | index | setting | build s | ms / query | recall@10 |\n"
+        "|---|---:|---:|---|---|---:|---:|---:|\n"
     )
     out += "".join(
         f"| {r.get('vectors', '')} | {r['n']:,} | {r['dim']} | {r['kind']} | {r['param']} | {r['build_s']:.1f} | "
@@ -238,7 +244,8 @@ def render(base: str | None = None) -> str:
         )
         if models:
             parts += [
-                "Trees behind SHAP (rounds per bag are early stopping's choice; the averaged booster holds every bag's trees):\n\n",
+                "Trees behind SHAP (rounds per bag are early stopping's choice; "
+                "the averaged booster holds every bag's trees):\n\n",
                 models,
                 "\n",
             ]
@@ -248,10 +255,12 @@ def render(base: str | None = None) -> str:
         new[PIPELINE_HEAD] = "".join(parts)
     if comp:
         new[COMPARE_HEAD] = (
-            "`python -m bench.run --compare previous=DIR` runs other checkouts (DIR: their own service/ and embeddings/, "
-            "this bench/pipeline.py) and this tree one after the other at each size, each in a fresh process on the "
-            "same synthetic data (same seed), with default TrainOptions (what `insight train` runs) and the same "
-            "embedding backend. Columns are in the order the runs started.\n\n" + compare_table(comp) + "\n"
+            "`python -m bench.run --compare previous=DIR` runs other checkouts "
+            "(DIR: their own service/ and embeddings/, this bench/pipeline.py) and this tree one after the other at "
+            "each size, each in a fresh process on the same synthetic data (same seed), with default TrainOptions "
+            "(what `insight train` runs) and the same embedding backend. Columns are in the order the runs started.\n\n"
+            + compare_table(comp)
+            + "\n"
         )
         notes = HERE / "compare-notes.md"
         if notes.is_file():
@@ -262,9 +271,9 @@ def render(base: str | None = None) -> str:
     if not pre.strip():
         pre = "# Benchmark results\n\n"
     if runs:
-        pre = (
-            "# Benchmark results\n\n"
-            + f"Machine: {machine}. Produced by `make bench` (`python -m bench.run`); raw numbers in `bench/out/*.json`.\n\n"
+        pre = "# Benchmark results\n\n" + (
+            f"Machine: {machine}. Produced by `make bench` (`python -m bench.run`); "
+            "raw numbers in `bench/out/*.json`.\n\n"
         )
     heads = [h for h, _ in sections]
     order = [PIPELINE_HEAD, COMPARE_HEAD]
