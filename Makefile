@@ -42,9 +42,9 @@ lint: $(STAMP)
 # Refresh $(LOCK) after changing dependencies in pyproject.toml. pip-tools (in a throwaway venv) resolves
 # .[dev,postgres,openvino] with this machine's pip configuration and hashes every file of each pinned version on the
 # indexes (PyPI and the configured extra indexes / find-links), so an install elsewhere may pick any of them. Pins
-# already in the lock are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions
-# allowed (then run the tests), `LOCK_ARGS='--upgrade-package NAME'` just one. 1 minute with pip's cache warm, about 7
-# without (every file of every pinned version is downloaded to hash it).
+# already in the lock are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves everything to the newest
+# versions allowed (then run the tests), `LOCK_ARGS='--upgrade-package NAME'` just one. 1 minute with pip's cache warm,
+# about 7 without (every file of every pinned version is downloaded to hash it).
 LOCK_ARGS ?=
 LOCK_VENV := $(or $(TMPDIR),/tmp)/customer-insight-lock-venv
 lock:
