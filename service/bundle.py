@@ -126,7 +126,8 @@ class ModelBundle:
             raise BundleError(f"{mpath}: manifest is not valid JSON ({exc})") from exc
         if m.get("bundle_format") != BUNDLE_FORMAT:
             raise BundleError(
-                f"{d}: bundle format {m.get('bundle_format')!r} is not supported by this version (expects {BUNDLE_FORMAT}); retrain the model"
+                f"{d}: bundle format {m.get('bundle_format')!r} is not supported by this version "
+                f"(expects {BUNDLE_FORMAT}); retrain the model"
             )
         made_with = m.get("versions", {}).get("xgboost", "unknown")
         ours = library_versions()["xgboost"]

@@ -26,7 +26,10 @@ class Settings(BaseSettings):
     )
     embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"] | None = Field(
         default=None,
-        description="Embedding backend; default embeddings.encoder.DEFAULT_BACKEND (bench/results.md compares them). A bundle records the one it was trained with.",
+        description=(
+            "Embedding backend; default embeddings.encoder.DEFAULT_BACKEND (bench/results.md compares them). "
+            "A bundle records the one it was trained with."
+        ),
     )
     store: str = "insight.db"
     cache_dir: Path = Field(

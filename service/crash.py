@@ -20,7 +20,8 @@ import signal
 from pathlib import Path
 
 FAULT_ENV = "INSIGHT_FAULT_POINT"
-# .NAME.tmp-<pid>-xyz / .NAME.old-<pid> / insight-snapshot-pid<pid>-... / v-<utc>-<pid>-xyz (index versions, and their temp dirs)
+# .NAME.tmp-<pid>-xyz / .NAME.old-<pid> / insight-snapshot-pid<pid>-... /
+# v-<utc>-<pid>-xyz (index versions, and their temp dirs)
 _PID = re.compile(r"\.(?:tmp|old)-(\d+)|^insight-snapshot-pid(\d+)-|^\.?v-\d{8}T\d{6}-(\d+)-")
 
 

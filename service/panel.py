@@ -83,10 +83,12 @@ def plan_panel(first_order: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: in
         if h < 7:
             raise DataError(
                 f"only {history:.0f} days of orders before the cutoff {cutoff.date()}: training needs at least "
-                f"{MIN_HISTORY_DAYS + step + 7} days (two snapshots with {MIN_HISTORY_DAYS} days of history and a 7-day target)"
+                f"{MIN_HISTORY_DAYS + step + 7} days (two snapshots with {MIN_HISTORY_DAYS} days of history "
+                "and a 7-day target)"
             )
         notes.append(
-            f"history of {history:.0f} days is too short to learn a {horizon_days}-day horizon; the models learn {h} days "
+            f"history of {history:.0f} days is too short to learn a {horizon_days}-day horizon; "
+            f"the models learn {h} days "
             f"and the BG/NBD model carries each customer's prediction to {horizon_days} days"
         )
 
@@ -121,7 +123,9 @@ def check_history(snapshots: dict[str, pd.DataFrame], cutoffs: dict[str, pd.Time
         if name not in snapshots or len(snapshots[name]) < 50:
             n = len(snapshots.get(name, ()))
             raise DataError(
-                f"only {n} customers have orders before the {name} snapshot at {cutoffs[name].date() if name in cutoffs else '?'}; "
-                f"training needs 50+ customers with history before two snapshots {horizon_days} days or more before the cutoff "
+                f"only {n} customers have orders before the {name} snapshot at "
+                f"{cutoffs[name].date() if name in cutoffs else '?'}; "
+                "training needs 50+ customers with history before two snapshots "
+                f"{horizon_days} days or more before the cutoff "
                 "(try a shorter --horizon-days or an earlier start of the data)"
             )

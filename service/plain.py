@@ -60,7 +60,8 @@ def share(p: float) -> int:
 
 
 def compare(percentile: float | None, more: str, less: str) -> str:
-    """', more X than 97% of customers' or ', less X than 60% of customers' (the side the customer is on); '' without a percentile.
+    """', more X than 97% of customers' or ', less X than 60% of customers' (the side the customer is on); '' without
+    a percentile.
 
     ``percentile``: share of customers with a lower value. At 50 or above the customer is compared with those below
     (more than p%), under 50 with those above (less than 100 - p%).
@@ -115,7 +116,10 @@ def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
             if abs(recent - prior) < 0.005:
                 return f"spent {money(recent, currency)} in the last 90 days, the same as in the 90 days before"
             word = "up" if recent > prior else "down"
-            return f"spent {money(recent, currency)} in the last 90 days, {word} from {money(prior, currency)} in the 90 days before"
+            return (
+                f"spent {money(recent, currency)} in the last 90 days, {word} from {money(prior, currency)} "
+                "in the 90 days before"
+            )
         return "how their spending changed recently"
     if feat == "n_returned" and v is not None:
         if round(v) == 0:
@@ -142,8 +146,8 @@ def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
     if feat == "n_browse_texts":
         return "the kind of products they look at and search for"
     if feat == "btyd_expected_orders":
-        # The purchase-pattern model's own count is for its horizon, not necessarily the forecast's: no number here, so it
-        # never reads as a second, different "orders expected".
+        # The purchase-pattern model's own count is for its horizon, not necessarily the forecast's: no number here,
+        # so it never reads as a second, different "orders expected".
         return "how often and how recently they have bought (their purchase pattern)"
     if v is None:
         return d.name

@@ -81,7 +81,8 @@ def value_rank_pct(value: np.ndarray) -> np.ndarray:
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
-    """``df.astype(object).where(df.notna(), None).to_dict("records")`` column-wise: one ``tolist`` per column, no pandas per row."""
+    """``df.astype(object).where(df.notna(), None).to_dict("records")`` column-wise: one ``tolist`` per column, no
+    pandas per row."""
     cols = []
     for c in df.columns:
         vals = df[c].to_numpy().tolist()
@@ -146,7 +147,8 @@ def predict(
         if encoder.model_id != bundle.config.get("embedding_model"):
             raise DataError(
                 f"the bundle was trained with embedding model {bundle.config.get('embedding_model')} "
-                f"(backend {bundle_backend(bundle)}), but {encoder.model_id} (backend {encoder_backend(encoder)}) is configured; "
+                f"(backend {bundle_backend(bundle)}), but {encoder.model_id} "
+                f"(backend {encoder_backend(encoder)}) is configured; "
                 "set INSIGHT_EMBEDDING_MODEL to the training model"
             )
         with reporter.step("embeddings"):

@@ -56,7 +56,8 @@ def parse_cutoff(value: str | None, default: pd.Timestamp) -> pd.Timestamp:
 
 
 def make_encoder(model: str | None, cache_dir: Path | None, backend: str | None = None):
-    """The embedding model (on ``backend``, default $INSIGHT_EMBEDDING_BACKEND or onnx) behind the on-disk content-hash cache."""
+    """The embedding model (on ``backend``, default $INSIGHT_EMBEDDING_BACKEND or onnx) behind the on-disk
+    content-hash cache."""
     from embeddings.cache import CachedEncoder, EmbeddingCache
     from embeddings.encoder import default_cache_dir, load_encoder
 
@@ -99,7 +100,8 @@ def text_embeddings(loaded: LoadedData, sources, encoder, half_life, reporter: R
 
 
 class ProgressEncoder:
-    """Encodes in chunks so the CLI can show a progress bar (TextEmbeddings passes distinct texts; the cache dedupes too)."""
+    """Encodes in chunks so the CLI can show a progress bar (TextEmbeddings passes distinct texts; the cache dedupes
+    too)."""
 
     CHUNK = 4096
 
@@ -119,7 +121,8 @@ class ProgressEncoder:
 def encoder_spec(
     model: str | None, cache_dir: Path | None, encoder=None, backend: str | None = None
 ) -> tuple[str | None, str | None, str]:
-    """(model, cache directory, backend) for workers, which load the encoder themselves (a model cannot travel between processes).
+    """(model, cache directory, backend) for workers, which load the encoder themselves (a model cannot travel
+    between processes).
 
     When the caller passed an encoder with an on-disk cache, the workers share that cache file.
     """

@@ -3,11 +3,11 @@ PostgreSQL URL works too: ``pip install 'customer-insight[postgres]'``). A batch
 one transaction: a failed or killed run leaves the previous profiles intact.
 
 The similar-customer index lives in versioned directories under the index root (``<store>.index/`` beside a SQLite
-file, ``$INSIGHT_INDEX_DIR/<host>-<port>-<database>/`` for a database URL). A score run writes its index into a new version directory first,
-then commits the profiles together with the store metadata that names that version (``index_version``). So the
-committed store always points at a complete index: a run killed at any instant leaves the old store and the old index
-it names, and the next run removes the dead run's directories. The previous version is kept one more run, for a
-server that loaded the old metadata a moment before the commit.
+file, ``$INSIGHT_INDEX_DIR/<host>-<port>-<database>/`` for a database URL). A score run writes its index into a new
+version directory first, then commits the profiles together with the store metadata that names that version
+(``index_version``). So the committed store always points at a complete index: a run killed at any instant leaves the
+old store and the old index it names, and the next run removes the dead run's directories. The previous version is
+kept one more run, for a server that loaded the old metadata a moment before the commit.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ def safe_url(store: str | Path) -> str:
 
 
 def index_root(store: str | Path) -> Path:
-    """Where the similar-customer index versions live: beside the SQLite file, or $INSIGHT_INDEX_DIR for a database URL."""
+    """Where the similar-customer index versions live: beside the SQLite file, or $INSIGHT_INDEX_DIR for a database
+    URL."""
     if is_sqlite(store):
         return Path(store_url(store).removeprefix("sqlite:///") + ".index")
     if not os.environ.get(INDEX_ENV):
@@ -135,7 +136,8 @@ def index_dir(store: str | Path, meta: dict | None = None) -> Path:
 
 
 def _recover_legacy_index(root: Path) -> None:
-    """The pre-versioning swap (old aside, then new in) could be killed between its renames, leaving no index: put it back."""
+    """The pre-versioning swap (old aside, then new in) could be killed between its renames, leaving no index: put it
+    back."""
     if root.exists():
         return
     for old in sorted(root.parent.glob(f".{root.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True):
@@ -149,7 +151,8 @@ def _recover_legacy_index(root: Path) -> None:
 
 
 def rejects_dir(store: str | Path) -> Path:
-    """Where a score run writes its rejected rows: ``<store>.rejects`` beside a SQLite file, ``<index root>/rejects`` for a URL."""
+    """Where a score run writes its rejected rows: ``<store>.rejects`` beside a SQLite file, ``<index root>/rejects``
+    for a URL."""
     if is_sqlite(store):
         return Path(store_url(store).removeprefix("sqlite:///") + ".rejects")
     return index_root(store) / "rejects"
@@ -232,7 +235,8 @@ def clean_index_root(root: Path, keep: set[str]) -> list[Path]:
                 remove(p)
                 removed.append(p)
     for p in list(root.parent.glob(f".{root.name}.tmp-*")) + list(root.parent.glob(f".{root.name}.old-*")):
-        # The old protocol's names carry no pid; they are only ever left by a killed run (a live one renames them away at once).
+        # The old protocol's names carry no pid; they are only ever left by a killed run (a live one renames them away
+        # at once).
         if root.exists() or not (p / "index").exists():
             remove(p)
             removed.append(p)
@@ -240,8 +244,8 @@ def clean_index_root(root: Path, keep: set[str]) -> list[Path]:
 
 
 def prune_index_versions(root: Path, keep: set[str]) -> None:
-    """After a commit: drop versions no longer named (``keep``: the new and the previous one) that this process or a dead
-    one wrote; a concurrent live run's directories stay."""
+    """After a commit: drop versions no longer named (``keep``: the new and the previous one) that this process or a
+    dead one wrote; a concurrent live run's directories stay."""
     me = os.getpid()
     from service.crash import writer_pid
 
@@ -285,7 +289,8 @@ class ProfileStore:
         before_commit: Callable[[], None] | None = None,
         index=None,
     ) -> Path | None:
-        """Swap in a complete new set of profiles and metadata atomically; with ``index`` (a SimilarityIndex) also the index.
+        """Swap in a complete new set of profiles and metadata atomically; with ``index`` (a SimilarityIndex) also the
+        index.
 
         ``rows`` is one list of profile rows, or an iterable of row batches (e.g. partitions of a Dask run,
         pulled as they are consumed). Either way it is ONE transaction: if the iterable raises, or
@@ -355,7 +360,8 @@ class ProfileStore:
                 current = con.execute(q).scalar()
                 if current != expect_model_version:
                     raise VersionConflict(
-                        f"the store was re-scored with model {current} since this service loaded model {expect_model_version}"
+                        f"the store was re-scored with model {current} "
+                        f"since this service loaded model {expect_model_version}"
                     )
 
     @classmethod
