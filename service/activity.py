@@ -50,7 +50,7 @@ def customer_activity(tables: dict[str, pd.DataFrame], customer_ids, cutoff: pd.
             d = recent.groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index()
             for cid, day, s in d.itertuples(index=False):
                 out[cid].setdefault("recent_orders", []).append([day, round(float(s), 2)])
-            for cid, act in out.items():
+            for act in out.values():
                 if len(act.get("recent_orders", [])) > MAX_RECENT_DAYS:
                     act["recent_orders"] = act["recent_orders"][-MAX_RECENT_DAYS:]
             span = o.groupby("customer_id")["order_ts"].agg(["min", "max"])
@@ -101,7 +101,7 @@ def customer_activity(tables: dict[str, pd.DataFrame], customer_ids, cutoff: pd.
         r = reviews[(reviews["review_ts"] <= cutoff) & reviews["customer_id"].isin(wanted)]
         if len(r):
             agg = r.groupby("customer_id")["rating"].agg(["size", "mean"])
-            last = dict(zip(agg.index, _days(r.groupby("customer_id")["review_ts"].max().reindex(agg.index))))
+            last_review = dict(zip(agg.index, _days(r.groupby("customer_id")["review_ts"].max().reindex(agg.index))))
             by_rating: dict[str, dict[str, int]] = {}
             dist = r.groupby(["customer_id", "rating"]).size().reset_index(name="n")  # sorted by customer, then rating
             for cid, rating, n in zip(dist["customer_id"], dist["rating"].tolist(), dist["n"].tolist()):
@@ -110,7 +110,7 @@ def customer_activity(tables: dict[str, pd.DataFrame], customer_ids, cutoff: pd.
                 out[cid]["reviews"] = {
                     "count": int(n),
                     "mean_rating": round(float(mean), 2),
-                    "last": last[cid],
+                    "last": last_review[cid],
                     "by_rating": by_rating[cid],
                 }
             r = r.sort_values(["customer_id", "review_ts"], ascending=[True, False])

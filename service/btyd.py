@@ -88,6 +88,7 @@ class BetaGeo:
             res = optimize.minimize(nll, np.asarray(start), method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 4)
             if best is None or res.fun < best.fun:
                 best = res
+        assert best is not None  # the loop above ran at least once
         r, alpha, a, b = np.exp(best.x)
         self.r, self.alpha, self.a, self.b = float(r), float(alpha * scale), float(a), float(b)
         if abs(self.a - 1.0) < 1e-6:  # the closed form of expected purchases divides by a - 1

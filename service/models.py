@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,9 +65,9 @@ class DaskMatrix:
     Targets stay numpy arrays on the driver (one number per customer) and are chunked like the rows.
     """
 
-    data: object  # dask.array.Array, shape (n, len(columns)), float32
+    data: Any  # dask.array.Array, shape (n, len(columns)), float32
     columns: list[str]
-    client: object  # distributed.Client
+    client: Any  # distributed.Client
 
     def __len__(self) -> int:
         return int(self.data.shape[0])
@@ -113,7 +115,9 @@ def _booster_train(
                 base_margin=None if off is None else M.label(off),
             )
 
-        evals = [(dm(X_val, y_val, offset_val), "valid")] if X_val is not None else None
+        evals: Sequence[tuple[Any, str]] | None = (
+            [(dm(X_val, y_val, offset_val), "valid")] if X_val is not None else None
+        )
         out = dxgb.train(
             X.client,
             params,
@@ -183,7 +187,8 @@ def average_boosters(boosters: list[xgb.Booster]) -> xgb.Booster:
     if len(bases) != 1:
         raise ValueError(f"boosters to average need one base score, got {sorted(bases)}")
     k = float(len(models))
-    trees, info = [], []
+    trees: list[dict] = []
+    info: list[int] = []
     for m in models:
         gb = m["learner"]["gradient_booster"]["model"]
         for t in gb["trees"]:
@@ -384,15 +389,19 @@ class _XGBModel:
 
     def _raw_margin(self, X, booster=None) -> np.ndarray:
         """Trees' margin plus the offset (the trees' base score is neutral when an offset is used)."""
-        m = _inplace_predict(booster or self.booster_, X).astype(np.float64)
+        booster = booster or self.booster_
+        assert booster is not None  # without an explicit booster, called only once fit or load has set booster_
+        m = _inplace_predict(booster, X).astype(np.float64)
         off = self._offsets.get(id(X)) if getattr(self, "_offsets", None) else None
         off = off if off is not None else self._offset(X)
         return m if off is None else m + off
 
     # -- prediction
-    def _check_fitted(self):
+    def _check_fitted(self) -> xgb.Booster:
+        """The booster; RuntimeError when the model is not fitted."""
         if self.booster_ is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted")
+        return self.booster_
 
     def _check_columns(self, X):
         if list(X.columns) != self.feature_names_:
@@ -418,12 +427,12 @@ class _XGBModel:
         from the BG/NBD model, is credited to SHIFT_FEATURE. Rows add up to ``margin``. Computed
         SHAP_BATCH_ROWS rows at a time (TreeSHAP is per row, so batching changes no value).
         """
-        self._check_fitted()
+        booster = self._check_fitted()
         self._check_columns(X)
         n = len(X)
         out = np.empty((n, len(self.feature_names_) + 1), dtype=np.float64)
         for start in range(0, n, SHAP_BATCH_ROWS):
-            out[start : start + SHAP_BATCH_ROWS] = self.booster_.predict(
+            out[start : start + SHAP_BATCH_ROWS] = booster.predict(
                 _dmatrix(X.iloc[start : start + SHAP_BATCH_ROWS]), pred_contribs=True
             )
         # the classic models' part of the margin, each credited to its feature against its training mean
@@ -453,7 +462,7 @@ class _XGBModel:
         }
 
     def _load_attrs(self) -> None:
-        b = self.booster_
+        b = self._check_fitted()
         self.calibration_ = tuple(json.loads(b.attr("calibration") or "[0.0, 1.0]"))
         shift = json.loads(b.attr("horizon_shift") or "null")
         self.shift_ = HorizonShift(**shift) if shift else None
@@ -468,9 +477,9 @@ class _XGBModel:
 
     def save(self, path) -> None:
         """XGBoost JSON; attributes set at fit time (objective, calibration, shift) travel inside it."""
-        self._check_fitted()
-        self.booster_.set_attr(**self._attrs())
-        self.booster_.save_model(str(path))
+        booster = self._check_fitted()
+        booster.set_attr(**self._attrs())
+        booster.save_model(str(path))
 
 
 def _poisson_calibration(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -719,9 +728,11 @@ def _ratio_intervals(pred: np.ndarray, y: np.ndarray, bins: int, q: tuple[float,
 
 
 class ChurnModel(_XGBModel):
-    """Probability of no purchase in the horizon: a bag of binary logistic boosters, Platt-calibrated on the latest snapshot.
+    """Probability of no purchase in the horizon: a bag of binary logistic boosters, Platt-calibrated on the latest
+    snapshot.
 
-    Like the value model, the trees boost from the classic model: BG/NBD's P(no order in the horizon), on the logit scale.
+    Like the value model, the trees boost from the classic model: BG/NBD's P(no order in the horizon), on the logit
+    scale.
     """
 
     OFFSET_FEATURES = ("btyd_p_no_order",)
@@ -833,4 +844,4 @@ def churn_metrics(actual, prob) -> dict:
 
 def booster_json(model: _XGBModel) -> str:
     """The booster as XGBoost JSON text (for fingerprints and tests)."""
-    return json.dumps(json.loads(model.booster_.save_raw("json").decode()), sort_keys=True)
+    return json.dumps(json.loads(model._check_fitted().save_raw("json").decode()), sort_keys=True)

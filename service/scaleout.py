@@ -89,7 +89,8 @@ def check_spec(dask) -> None:
 
 @contextmanager
 def connect(spec) -> Iterator[object]:
-    """A distributed.Client for ``spec``: "local:N", "tcp://host:port", "host:port", or an existing Client (left open)."""
+    """A distributed.Client for ``spec``: "local:N", "tcp://host:port", "host:port", or an existing Client
+    (left open)."""
     from distributed import Client
 
     if isinstance(spec, Client):
@@ -97,6 +98,7 @@ def connect(spec) -> Iterator[object]:
         return
     kind, target = parse_spec(spec)
     if kind == "local":
+        assert isinstance(target, int)  # parse_spec pairs "local" with the number of workers
         yield from _local(target)
         return
     try:
@@ -200,10 +202,10 @@ def _part_summary(part: _TrainPart) -> tuple[dict[str, pd.DataFrame], str | None
 
 
 def _part_pooled(part: _TrainPart, name: str, keep: np.ndarray | None = None) -> dict[str, PooledText]:
+    emb = part.emb
+    assert emb is not None  # asked for only when the run has text sources, which set it
     ids = part.snapshots[name]["customer_id"].to_numpy(dtype=object)
-    return {
-        src: part.emb.pooled(src, ids if keep is None else ids[keep], part.cutoffs[name]) for src in part.emb.sources
-    }
+    return {src: emb.pooled(src, ids if keep is None else ids[keep], part.cutoffs[name]) for src in emb.sources}
 
 
 def _part_design(part: _TrainPart, name: str, text: TextFeaturizer, classic) -> np.ndarray:
@@ -313,7 +315,8 @@ class DaskWork:
         }
 
     def distribute(self, X: pd.DataFrame) -> DaskMatrix:
-        """A driver-side design matrix (the stacked fit snapshots, whose text scores are out-of-fold) as row blocks on the workers."""
+        """A driver-side design matrix (the stacked fit snapshots, whose text scores are out-of-fold) as row blocks on
+        the workers."""
         import dask.array as da
 
         arr = X.to_numpy(dtype=np.float32)

@@ -77,12 +77,12 @@ def _score_in_ranges(
             if (sub.tables["orders"]["order_ts"] <= cut).any():  # a range of customers who all start after the cutoff
                 yield sub
 
-    frames, vectors = [], []
+    frames, range_vectors = [], []
     with reporter.step("predictions per range (ranks, index vectors)"):
         for sub in ranges():
             s = predict(bundle, sub, cut, encoder, reporter, threads)
             frames.append(summary_frame(bundle, s)[0])
-            vectors.append(similarity_vectors(bundle, s))
+            range_vectors.append(similarity_vectors(bundle, s))
             del s
     frame = pd.concat(frames, ignore_index=True)
     frame["value_rank_pct"] = value_rank_pct(frame["predicted_value"].to_numpy())
@@ -100,7 +100,7 @@ def _score_in_ranges(
             start += len(rows)
             yield rows
 
-    return frame, batches(), np.concatenate(vectors)
+    return frame, batches(), np.concatenate(range_vectors)
 
 
 def score(
@@ -163,13 +163,15 @@ def score(
                 "rejected_rows": summary.rejects,
                 "unscored_customers": unscored_customers(loaded.tables, frame["customer_id"], cut),
             }
-            # The index goes into a new version directory, then one transaction swaps in the profiles and the metadata
-            # naming that version: a run that fails or is killed at any point leaves the old store and the index it names.
+            # The index goes into a new version directory, then one transaction swaps in the profiles and the
+            # metadata naming that version: a run that fails or is killed at any point leaves the old store and the
+            # index it names.
             ps = ProfileStore(store, create=True)
             try:
                 idx_dir = ps.replace_all(batches, meta, index=index)
             finally:
                 ps.close()
+            assert idx_dir is not None  # replace_all returns the index version it wrote when given an index
     summary.customers = len(frame)
     summary.seconds = round(time.perf_counter() - t0, 2)
     return ScoreResult(summary, frame, store_s, idx_dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,7 +104,8 @@ class TextEmbeddings:
 
 
 def ridge_loo(X: np.ndarray, Y: np.ndarray, alphas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ridge with an intercept, the penalty chosen per target by exact leave-one-out error: (coef p x t, intercept t, alpha t).
+    """Ridge with an intercept, the penalty chosen per target by exact leave-one-out error: (coef p x t,
+    intercept t, alpha t).
 
     The same estimator as scikit-learn's ``RidgeCV(alphas)`` on rows > features (its "cov" mode: eigendecomposition
     of the centered X'X, closed-form leave-one-out residuals), arranged so that the expensive products are shared:
@@ -276,11 +278,12 @@ class TextFeaturizer:
         for src, reducer in self.reducers_.items():
             reducer.save(directory / f"reducer_{src}.npz")
         if self.heads_:
-            np.savez(
-                directory / "text_heads.npz",
+            # Any: numpy's stub checks ``**arrays`` against ``allow_pickle: bool`` as well as the arrays
+            arrays: dict[str, Any] = {
                 **{f"{k}__coef": h.coef_ for k, h in self.heads_.items()},
                 **{f"{k}__intercept": np.float64(h.intercept_) for k, h in self.heads_.items()},
-            )
+            }
+            np.savez(directory / "text_heads.npz", **arrays)
         return {
             "n_components": self.n_components,
             "sources": list(self.sources),

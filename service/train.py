@@ -6,6 +6,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,7 +102,9 @@ class LocalWork:
             self.snapshots = {name: fb.snapshot(c, opts.horizon_days) for name, c in cutoffs.items()}
             fb.close()
         check_history(self.snapshots, cutoffs, opts.horizon_days)
-        self.emb, self.embedding_model, self.embedding_stats, self.encoder = None, None, {}, None
+        self.emb, self.embedding_model = None, None
+        self.embedding_stats: dict = {}
+        self.encoder = None
         if sources:
             with timed(summary, reporter, "embeddings"):
                 encoder = encoder or make_encoder(opts.embedding_model, opts.cache_dir, opts.embedding_backend)
@@ -112,11 +115,10 @@ class LocalWork:
 
     def pooled(self, name: str, keep: np.ndarray | None = None) -> dict:
         """Pooled text vectors of one snapshot's customers (in snapshot order); with ``keep``, of those rows only."""
+        emb = self.emb
+        assert emb is not None  # asked for only when the run has text sources, which set it
         ids = self.snapshots[name]["customer_id"].to_numpy(dtype=object)
-        return {
-            src: self.emb.pooled(src, ids if keep is None else ids[keep], self.cutoffs[name])
-            for src in self.emb.sources
-        }
+        return {src: emb.pooled(src, ids if keep is None else ids[keep], self.cutoffs[name]) for src in emb.sources}
 
     def distribute(self, X: pd.DataFrame) -> pd.DataFrame:
         return X
@@ -136,7 +138,8 @@ def train(
     reporter: Reporter | None = None,
     encoder=None,
 ) -> TrainResult:
-    """Train the value and churn models and write the bundle; with ``opts.dask`` the per-customer work runs on a Dask cluster."""
+    """Train the value and churn models and write the bundle; with ``opts.dask`` the per-customer work runs on a
+    Dask cluster."""
     opts = opts or TrainOptions()
     reporter = reporter or Reporter()
     summary = RunSummary()
@@ -163,6 +166,7 @@ def train(
     sources = tuple(s for s in opts.text_sources if len(loaded.tables["reviews" if s == "review" else "events"]))
     work_opts = replace(opts, horizon_days=train_h)  # snapshots' targets are over the learned horizon
 
+    work: LocalWork | scaleout.DaskWork
     with ExitStack() as stack:
         if opts.dask is None:
             work = LocalWork(loaded, cutoffs, work_opts, sources, encoder, reporter, summary)
@@ -312,7 +316,7 @@ def _fit_bundle(
         if train_h != opts.horizon_days:
             bg = classics["score"].bg_
             shift = HorizonShift(train_h, opts.horizon_days, bg.to_dict() if bg is not None else None)
-        kw = dict(seed=opts.seed, n_threads=opts.n_threads)
+        kw: dict[str, Any] = dict(seed=opts.seed, n_threads=opts.n_threads)
         X_score = X_score_all = work.design("score", text, classics["score"])[columns]
         text_check = None
         if sources and opts.text_check:
