@@ -660,11 +660,13 @@ class ValueModel(_XGBModel):
     def predict(self, X) -> np.ndarray:
         return self.link(self.margin(X))
 
-    def interval(self, predicted: np.ndarray, X=None) -> tuple[np.ndarray, np.ndarray]:
-        """80% interval around each prediction (the stored per-bin ratio quantiles of the latest snapshot).
+    def interval(self, predicted: np.ndarray, X=None, churn=None) -> tuple[np.ndarray, np.ndarray]:
+        """80% interval around each prediction (the stored ratio quantiles of the latest snapshot).
 
         Bins are defined on the prediction over the learned horizon; with a horizon shift (``X`` needed)
-        the interval is found there and scaled like the prediction.
+        the interval is found there and scaled like the prediction. With ``churn`` (the churn model's
+        probabilities) and cells fitted by ``condition_interval``, the cell of value bin x churn band is used
+        where it had enough customers, the bin otherwise.
         """
         p = np.asarray(predicted, float)
         if not self.interval_:
@@ -673,7 +675,24 @@ class ValueModel(_XGBModel):
         learned = p / np.exp(self._shift(X, p)) if self.shift_ is not None and X is not None else p
         learned = learned / math.exp(self.anchor_)  # the bins are on the latest snapshot's level
         b = np.clip(np.searchsorted(edges, learned, side="right") - 1, 0, len(lo) - 1)
-        return p * lo[b], p * hi[b]
+        low, high = lo[b], hi[b]
+        if churn is not None and "cell_low" in self.interval_:
+            band = np.searchsorted(np.asarray(self.interval_["churn_bands"]), np.asarray(churn, float), side="right")
+            cell_lo = np.array(self.interval_["cell_low"], dtype=float)  # None -> nan: no cell, the bin's ends
+            cell_hi = np.array(self.interval_["cell_high"], dtype=float)
+            c_lo, c_hi = cell_lo[b, band], cell_hi[b, band]
+            has = np.isfinite(c_lo) & np.isfinite(c_hi)
+            low, high = np.where(has, c_lo, low), np.where(has, c_hi, high)
+        return p * low, p * high
+
+    def condition_interval(self, X_val, y_val, churn_val) -> ValueModel:
+        """Refit the interval on the latest snapshot in cells of value bin x churn band (``_ratio_intervals``)."""
+        c0, c1 = self.calibration_
+        pred_val = np.exp(c0 + c1 * self._raw_margin(X_val))
+        self.interval_ = _ratio_intervals(
+            pred_val, np.asarray(y_val, float), self.INTERVAL_BINS, self.INTERVAL, churn=churn_val
+        )
+        return self
 
     def _attrs(self) -> dict:
         return super()._attrs() | {"value_objective": self.objective_, "interval": json.dumps(self.interval_)}
@@ -701,30 +720,62 @@ def _power(objective: str) -> float | None:
     return p if 1.0 < p < 2.0 else None
 
 
-def _ratio_intervals(pred: np.ndarray, y: np.ndarray, bins: int, q: tuple[float, float]) -> dict:
+def _ratio_intervals(
+    pred: np.ndarray, y: np.ndarray, bins: int, q: tuple[float, float], churn: np.ndarray | None = None
+) -> dict:
     """Split-conformal intervals: in each bin of the prediction (equal counts), quantiles of actual / predicted.
 
     The lower end is the q[0]-quantile; the upper end is the quantile ``coverage`` above the share strictly below
     the lower end. With many customers spending nothing the lower end is 0 for a whole bin, and an equal-tailed
     interval would then cover 90% rather than 80%: this keeps the coverage at q[1] - q[0] either way.
+
+    With ``churn`` (each customer's calibrated P(no purchase)) every bin is split further by CHURN_BANDS
+    (Mondrian conformal: the same rule inside each cell of value bin x churn band, cells of fewer than
+    MIN_INTERVAL_CELL customers fall back to their bin). Why: a bin of high predictions mixes customers who will
+    almost surely buy with ones who may not, and its 10% quantile is 0, so a VIP at 1% churn risk read
+    "$0 to $3,801"; inside the low-churn cell fewer than 10% spend nothing and the lower end is a real amount.
     """
     pred, y = np.asarray(pred, float), np.asarray(y, float)
-    coverage = q[1] - q[0]
     edges = np.unique(np.quantile(pred, np.linspace(0, 1, bins + 1)[:-1]))
     b = np.clip(np.searchsorted(edges, pred, side="right") - 1, 0, len(edges) - 1)
     ratio = y / np.maximum(pred, 1e-9)
     lo, hi = [], []
     for i in range(len(edges)):
         r = ratio[b == i]
-        if len(r) == 0:
-            r = ratio
-        n = len(r)
-        low = float(np.quantile(r, q[0], method="lower"))
-        level = min(1.0, float(np.mean(r < low)) + coverage)
-        # finite-sample conformal level (n + 1 correction)
-        hi.append(float(np.quantile(r, min(1.0, math.ceil(level * (n + 1)) / n), method="higher")))
+        low, high = _conformal_ends(r if len(r) else ratio, q)
         lo.append(low)
-    return {"edges": edges.tolist(), "low": lo, "high": hi, "levels": list(q)}
+        hi.append(high)
+    out: dict = {"edges": edges.tolist(), "low": lo, "high": hi, "levels": list(q)}
+    if churn is not None:
+        band = np.searchsorted(CHURN_BANDS, np.asarray(churn, float), side="right")
+        cells_lo: list[list[float | None]] = []
+        cells_hi: list[list[float | None]] = []
+        for i in range(len(edges)):
+            row_lo: list[float | None] = []
+            row_hi: list[float | None] = []
+            for k in range(len(CHURN_BANDS) + 1):
+                r = ratio[(b == i) & (band == k)]
+                low_k, high_k = _conformal_ends(r, q) if len(r) >= MIN_INTERVAL_CELL else (None, None)
+                row_lo.append(low_k)
+                row_hi.append(high_k)
+            cells_lo.append(row_lo)
+            cells_hi.append(row_hi)
+        out |= {"churn_bands": list(CHURN_BANDS), "cell_low": cells_lo, "cell_high": cells_hi}
+    return out
+
+
+# Churn-risk bands of the interval cells: below 10% P(no purchase) the 10th percentile of spend can be above 0, above
+# 90% the 90th can be 0; 50% splits the middle. A cell needs MIN_INTERVAL_CELL validation customers to stand alone.
+CHURN_BANDS = (0.1, 0.5, 0.9)
+MIN_INTERVAL_CELL = 30
+
+
+def _conformal_ends(r: np.ndarray, q: tuple[float, float]) -> tuple[float, float]:
+    n, coverage = len(r), q[1] - q[0]
+    low = float(np.quantile(r, q[0], method="lower"))
+    level = min(1.0, float(np.mean(r < low)) + coverage)
+    # finite-sample conformal level (n + 1 correction)
+    return low, float(np.quantile(r, min(1.0, math.ceil(level * (n + 1)) / n), method="higher"))
 
 
 class ChurnModel(_XGBModel):
@@ -790,6 +841,11 @@ class ChurnModel(_XGBModel):
 
     def predict_proba(self, X) -> np.ndarray:
         return self.link(self.margin(X))
+
+    def learned_proba(self, X) -> np.ndarray:
+        """P(no purchase) over the learned horizon as calibrated on the latest snapshot (no anchor, no horizon shift)."""
+        c0, c1 = self.calibration_
+        return self.link(c0 + c1 * self._raw_margin(X))
 
     def _attrs(self) -> dict:
         return super()._attrs() | {"churn_model": "1"}

@@ -160,7 +160,7 @@ def predict(
     with reporter.step("predict (in place)"):
         value = bundle.value_model.predict(X)
         churn = bundle.churn_model.predict_proba(X)
-        extra = customer_outlook(bundle, classic, snap, X, value, cutoff)
+        extra = customer_outlook(bundle, classic, snap, X, value, cutoff, churn)
     return Scored(snap, X, pooled, emb, value, churn, extra)
 
 
@@ -177,6 +177,7 @@ def customer_outlook(
     X: pd.DataFrame,
     value: np.ndarray,
     cutoff: pd.Timestamp,
+    churn: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The per-customer fields a CRM shows beside value and churn, all computed per customer (batch-independent).
 
@@ -184,11 +185,11 @@ def customer_outlook(
     expected_orders: BG/NBD orders over the horizon, levelled on the latest training snapshot;
     avg_days_between_orders: mean gap between purchases (empty below two purchases);
     next_order_date: BG/NBD's median date of the next order, given one falls inside the horizon;
-    value_low / value_high: the 80% interval of the predicted value.
+    value_low / value_high: the 80% interval of the predicted value (in cells of churn risk when ``churn`` is given).
     """
     H = int(bundle.config["horizon_days"])
     tab = snap.reset_index(drop=True)
-    low, high = bundle.value_model.interval(value, X)
+    low, high = bundle.value_model.interval(value, X, churn)
     days = classic.next_order_days(tab, H)
     next_date = (pd.Timestamp(cutoff).normalize() + pd.to_timedelta(np.round(days), unit="D")).strftime("%Y-%m-%d")
     return pd.DataFrame(

@@ -331,6 +331,7 @@ def _fit_bundle(
                 value.anchor_level(X_val, X_score)
         with reporter.step("churn model"):
             churn = ChurnModel(**kw).fit(X_fit, y_churn, X_val, s_val["churn"], shift=shift)
+            value.condition_interval(X_val, s_val["future_value"], churn.learned_proba(X_val))
         metrics = {
             "value": value.validation_,
             "value_objective": value.objective_,

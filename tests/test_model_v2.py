@@ -181,6 +181,27 @@ def test_value_is_level_calibrated_and_interval_covers(fitted):
     assert (low <= high).all()  # zero-inflated spend: an 80% interval need not contain the mean (it may be [0, 0])
 
 
+def test_interval_cells_by_churn_risk_keep_coverage_and_give_sure_buyers_a_floor(fitted, tmp_path):
+    value, churn, _, (Xv, yv, _), _ = fitted
+    Xh, yh, _, _ = _frame(3000, 6)  # customers neither model has seen
+    pred_h, churn_h = value.predict(Xh), churn.predict_proba(Xh)
+    before = value.interval(pred_h, Xh)
+    saved = value.interval_
+    try:
+        value.condition_interval(Xv, yv, churn.learned_proba(Xv))
+        value.save(tmp_path / "v.json")
+        loaded = ValueModel.load(tmp_path / "v.json")
+        low, high = loaded.interval(pred_h, Xh, churn_h)
+        np.testing.assert_array_equal(loaded.interval(pred_h, Xh)[0], before[0])  # without churn: the bins, as before
+        assert 0.75 <= np.mean((yh >= low) & (yh <= high)) <= 0.88  # still an 80% interval on new customers
+        assert (low <= high).all()
+        sure = churn_h < 0.1  # nearly certain to buy: in their own cells the lower end is an amount, not 0
+        assert sure.sum() >= 50 and np.mean(low[sure] > 0) > 0.75
+        assert np.mean(before[0][sure] > 0) < np.mean(low[sure] > 0)
+    finally:
+        value.interval_ = saved
+
+
 def test_churn_is_calibrated(fitted):
     _, churn, _, (Xv, _, yc), _ = fitted
     p = churn.predict_proba(Xv)
