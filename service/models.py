@@ -843,7 +843,7 @@ class ChurnModel(_XGBModel):
         return self.link(self.margin(X))
 
     def learned_proba(self, X) -> np.ndarray:
-        """P(no purchase) over the learned horizon as calibrated on the latest snapshot (no anchor, no horizon shift)."""
+        """P(no purchase) over the learned horizon as calibrated on the latest snapshot (no anchor, no shift)."""
         c0, c1 = self.calibration_
         return self.link(c0 + c1 * self._raw_margin(X))
 
