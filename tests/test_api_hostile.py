@@ -89,7 +89,7 @@ CASES = [
     ("customer_id of 129 characters", orders({"customer_id": "C" * 129}), 422, "tables.orders[0].customer_id"),
     (
         "duplicate key write",
-        '{"tables": {"orders": [%s]}, "write": false, "write": true}' % json.dumps(ORDER),
+        '{"tables": {"orders": [' + json.dumps(ORDER) + ']}, "write": false, "write": true}',
         422,
         "body",
     ),
@@ -205,7 +205,7 @@ def test_the_openapi_row_schemas_state_what_the_server_requires(client):
 
 def test_no_hostile_request_stalls_the_next_one(client):
     """The hang: the scoring slot is free after every hostile body, and the next valid request answers at once."""
-    for name, raw, status, _ in CASES:
+    for _name, raw, _status, _ in CASES:
         client.post(
             "/v1/score", content=raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass"), headers=A
         )

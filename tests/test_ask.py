@@ -200,7 +200,6 @@ def test_number_check_catches_invented_numbers(ctx_for):
 
 @pytest.fixture(scope="module")
 def raw(synth_dir):
-    import pandas as pd
 
     from service.tables import load_tables
 

@@ -202,7 +202,7 @@ def test_onnx_export_silences_only_its_own_library_noise():
                 warnings.warn_explicit(
                     "a tracer warning from our own code", TracerWarning, "x.py", 1, module="embeddings.other"
                 )
-                warnings.warn("something else", FutureWarning)
+                warnings.warn("something else", FutureWarning, stacklevel=1)
                 loggers[0].warning(
                     "Saving the exported ONNX model is heavily recommended to avoid having to export it again."
                 )

@@ -9,10 +9,8 @@ first seen after it), and is cut the way the raw data would have stood at the cu
 """
 
 import gzip
-import os
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -210,7 +210,6 @@ def test_rank_zero_and_quotes_that_disagree_with_the_driver():
 def test_next_action_comes_from_the_playbook(tmp_path, monkeypatch):
     from service.playbook import get_playbook
 
-    f = _plain_facts()
     pb = get_playbook()
     assert pb.band(0.714) in ("low", "medium", "high")
     book = tmp_path / "playbook.toml"
