@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,6 +174,20 @@ def _inplace_predict(booster: xgb.Booster, X, iteration_range=(0, 0), predict_ty
     )
 
 
+def _scale_tree(t: dict, scale: Callable[[float], float]) -> None:
+    """Apply ``scale`` to one tree's leaf values (and node weights), in XGBoost's JSON model format."""
+    leaves = {i for i, left in enumerate(t["left_children"]) if left == -1}
+    t["split_conditions"] = [scale(v) if i in leaves else v for i, v in enumerate(t["split_conditions"])]
+    t["base_weights"] = [scale(v) for v in t["base_weights"]]
+
+
+def _load_json_model(model: dict) -> xgb.Booster:
+    model["learner"]["attributes"] = {}
+    booster = xgb.Booster()
+    booster.load_model(bytearray(json.dumps(model).encode()))
+    return booster
+
+
 def average_boosters(boosters: list[xgb.Booster]) -> xgb.Booster:
     """One booster whose margin is the mean of the given boosters' margins (same base score required).
 
@@ -192,9 +206,7 @@ def average_boosters(boosters: list[xgb.Booster]) -> xgb.Booster:
     for m in models:
         gb = m["learner"]["gradient_booster"]["model"]
         for t in gb["trees"]:
-            leaves = set(i for i, left in enumerate(t["left_children"]) if left == -1)
-            t["split_conditions"] = [v / k if i in leaves else v for i, v in enumerate(t["split_conditions"])]
-            t["base_weights"] = [v / k for v in t["base_weights"]]
+            _scale_tree(t, lambda v: v / k)
             t["id"] = len(trees)
             trees.append(t)
         info += gb["tree_info"]
@@ -203,10 +215,20 @@ def average_boosters(boosters: list[xgb.Booster]) -> xgb.Booster:
     gb["trees"], gb["tree_info"] = trees, info
     gb["gbtree_model_param"]["num_trees"] = str(len(trees))
     gb["iteration_indptr"] = list(range(len(trees) + 1))
-    out["learner"]["attributes"] = {}
-    booster = xgb.Booster()
-    booster.load_model(bytearray(json.dumps(out).encode()))
-    return booster
+    return _load_json_model(out)
+
+
+def scale_booster(booster: xgb.Booster, factor: float) -> xgb.Booster:
+    """A booster whose trees' margin is ``factor`` times this one's (the base score is unchanged).
+
+    Like the bag average, this scales leaf values, so prediction, TreeSHAP and saving stay exact.
+    """
+    if factor == 1.0:
+        return booster
+    model = json.loads(booster.save_raw("json"))
+    for t in model["learner"]["gradient_booster"]["model"]["trees"]:
+        _scale_tree(t, lambda v: v * float(factor))
+    return _load_json_model(model)
 
 
 def _truncated(booster: xgb.Booster, rounds: int) -> xgb.Booster:
@@ -551,11 +573,24 @@ class ValueModel(_XGBModel):
     def _offset_from(values: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(np.nan_to_num(values, nan=0.0), 0.01))
 
-    def __init__(self, objective: str = "auto", **kwargs):
+    # The trees' correction is shrunk toward the offset: margin = offset + w * trees, with w in TREE_WEIGHTS chosen
+    # on the latest snapshot (the validation customers, held out of every fit) by normalized Gini, ties going to the
+    # larger w. Why: early stopping watches the Tweedie deviance, not the ranking, and on Online Retail the few trees
+    # it kept ranked the held-out customers no better than the offset alone, and the scored customers no better than
+    # past spend (Gini -0.001 to +0.003 against it on three development cutoffs the reports do not use, 5 seeds;
+    # +0.000 to +0.003 with the shrinkage, a gain within seed and customer noise); on CDNOW the trees rank better and
+    # w stays at 0.9-1 (Gini unchanged to 0.0003). w = 0 is the offset itself, so the product cannot rank the
+    # validation customers worse than the classic blend it starts from. The weight is folded into the leaf values
+    # (``scale_booster``): prediction, SHAP and the bundle format are unchanged.
+    TREE_WEIGHTS = tuple(round(0.1 * k, 1) for k in range(11))
+
+    def __init__(self, objective: str = "auto", shrink: bool = True, **kwargs):
         super().__init__(**kwargs)
         if objective != "auto" and not (objective.startswith("tweedie") and _power(objective) is not None):
             raise ValueError(f"objective must be 'auto' or 'tweedie:<power>' with power in (1, 2), got {objective!r}")
         self.objective = objective
+        self.shrink = shrink
+        self.tree_weight_: float = 1.0
         self.objective_: str | None = None
         self.selection_: dict[str, dict] = {}
         self.interval_: dict | None = None
@@ -599,6 +634,10 @@ class ValueModel(_XGBModel):
                 params = params | {"monotone_constraints": mono}
         self.objective_ = best
         self.booster_, rounds = self._fit_bag(params, X, y, X_val, y_val, first=booster0)
+        if self.shrink:
+            self.tree_weight_, tried = self._tree_weight(X_val, y_val)
+            self.booster_ = scale_booster(self.booster_, self.tree_weight_)
+            self.selection_["tree_weight"] = {"chosen": self.tree_weight_, "normalized_gini": tried}
         m_val = self._raw_margin(X_val)
         self.calibration_ = _poisson_calibration(m_val, y_val)
         c0, c1 = self.calibration_
@@ -609,12 +648,27 @@ class ValueModel(_XGBModel):
             "calibration": list(self.calibration_),
             "monotone": self.monotone_used_,
             "objective": best,
+            "tree_weight": self.tree_weight_,
             "offset": self.offset_features,
             "offset_gini": self._offset_gini(X_val, y_val),
         }
         self.shift_ = shift
         self._offsets = {}
         return self
+
+    def _tree_weight(self, X_val, y_val: np.ndarray) -> tuple[float, dict[str, float]]:
+        """The weight of the trees' margin beside the offset with the best validation Gini (ties: the larger weight)."""
+        off = self._offsets.get(id(X_val)) if getattr(self, "_offsets", None) else None
+        if off is None:  # no offset: the trees carry the level, nothing to shrink toward
+            return 1.0, {}
+        assert self.booster_ is not None  # called right after the bag is fitted
+        trees = _inplace_predict(self.booster_, X_val).astype(np.float64)  # base score 1 beside an offset: margin 0
+        gini = {w: float(normalized_gini(y_val, off + w * trees)) for w in self.TREE_WEIGHTS}
+        if not all(np.isfinite(g) for g in gini.values()):
+            return 1.0, {}
+        best = max(gini.values())
+        chosen = max(w for w, g in gini.items() if g >= best)
+        return float(chosen), {f"{w:.1f}": round(g, 4) for w, g in gini.items()}
 
     ANCHOR_FEATURE = "btyd_expected_value"
 
