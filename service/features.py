@@ -2,9 +2,16 @@
 
 Only rows at or before the cutoff feed the features; the targets look at (cutoff, cutoff + horizon].
 Everything is one SQL query per snapshot: no Python loop over rows.
+
+Small inputs (the API's cold-start scoring of a few customers) skip DuckDB's fixed costs, ~10 ms to open a database
+and ~10 ms of CPU for the query on a handful of rows: up to ``SMALL_PYTHON_ROWS`` rows the same columns are computed in
+Python with DuckDB's exact arithmetic (``service.features_small``, compared with DuckDB at first use), and up to
+``SMALL_INPUT_ROWS`` the query runs on a connection to one database kept per process. Same bits either way.
 """
 from __future__ import annotations
 
+import os
+import threading
 from datetime import timedelta
 
 import duckdb
@@ -71,7 +78,8 @@ WITH o AS (
 ),
 p AS (  -- purchases with the gap to the previous purchase, in whole microseconds
     SELECT customer_id, order_id, order_ts, amount, n_items, category,
-           epoch_us(order_ts) - epoch_us(lag(order_ts) OVER (PARTITION BY customer_id ORDER BY order_ts, order_id)) AS gap_us
+           epoch_us(order_ts)
+               - epoch_us(lag(order_ts) OVER (PARTITION BY customer_id ORDER BY order_ts, order_id)) AS gap_us
     FROM o WHERE is_purchase = 1
 ),
 -- Aggregates below give the same bits whatever the row order, the threads or the other customers in the batch
@@ -91,7 +99,8 @@ pagg AS (
                 / nullif(count(gap_us) * (count(gap_us) - 1), 0)) / 86400e6 AS ipi_std_days,
            arg_max(gap_us, (order_ts, order_id)) / 86400e6 AS ipi_last_days,
            count(DISTINCT category) AS n_categories,
-           sum(amount::DECIMAL(38, 9)) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days')::DOUBLE AS spend_recent,
+           sum(amount::DECIMAL(38, 9)) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days')::DOUBLE
+               AS spend_recent,
            count(*) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days') AS orders_recent,
            sum(amount::DECIMAL(38, 9)) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend2} days'
                                  AND order_ts <= $cutoff - INTERVAL '{trend} days')::DOUBLE AS spend_prior
@@ -169,7 +178,8 @@ ORDER BY oagg.customer_id
 
 
 def _naive(ts):
-    """UTC timestamps without zone: DuckDB's zone-aware arithmetic needs the ICU extension, which may not be installable offline."""
+    """UTC timestamps without zone: DuckDB's zone-aware arithmetic needs the ICU extension, which may not be
+    installable offline."""
     if isinstance(ts, pd.Series):
         return ts.dt.tz_convert("UTC").dt.tz_localize(None)
     return ts.tz_convert("UTC").tz_localize(None).to_pydatetime()
@@ -190,30 +200,80 @@ def _prepare(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     customers = tables.get("customers", pd.DataFrame({"customer_id": pd.Series(dtype=object)}))
     prepared_customers = pd.DataFrame({
         "customer_id": customers["customer_id"].astype(str),
-        "signup_ts": _naive(customers["signup_ts"]) if "signup_ts" in customers else pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]"),
+        "signup_ts": (_naive(customers["signup_ts"]) if "signup_ts" in customers
+                      else pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]")),
     })
     reviews = tables["reviews"]
     events = tables["events"]
     return {
         "orders": prepared_orders,
         "customers": prepared_customers,
-        "reviews": pd.DataFrame({"customer_id": reviews["customer_id"].astype(str), "review_ts": _naive(reviews["review_ts"]), "rating": reviews["rating"].astype("float64")}),
-        "events": pd.DataFrame({"customer_id": events["customer_id"].astype(str), "event_ts": _naive(events["event_ts"]), "event_type": events["event_type"].astype(str)}),
+        "reviews": pd.DataFrame({"customer_id": reviews["customer_id"].astype(str),
+                                 "review_ts": _naive(reviews["review_ts"]),
+                                 "rating": reviews["rating"].astype("float64")}),
+        "events": pd.DataFrame({"customer_id": events["customer_id"].astype(str),
+                                "event_ts": _naive(events["event_ts"]),
+                                "event_type": events["event_type"].astype(str)}),
     }
 
 
-class FeatureBuilder:
-    """Builds feature snapshots from one set of clean tables; tables are registered in DuckDB once."""
+# Inputs up to SMALL_PYTHON_ROWS order, review and event rows in all are computed in Python (service.features_small:
+# the same bits, checked against DuckDB at first use); up to SMALL_INPUT_ROWS they are queried on the process's shared
+# database, single-threaded (threads buy nothing on a few rows); larger ones get a database of their own.
+SMALL_PYTHON_ROWS = 2_000
+SMALL_INPUT_ROWS = 20_000
+_shared: dict[int, duckdb.DuckDBPyConnection] = {}  # pid -> the database small inputs are queried on
+_shared_lock = threading.Lock()
 
-    def __init__(self, tables: dict[str, pd.DataFrame], threads: int | None = None):
-        self._con = duckdb.connect(config={"threads": threads} if threads else {})
-        try:
-            for name, df in _prepare(tables).items():
-                self._con.register(name, df)
-        except BaseException:
-            self._con.close()
-            raise
+
+def _shared_connection() -> duckdb.DuckDBPyConnection:
+    """A new connection (cursor) to this process's shared in-memory database: it has its own registered tables, so
+    builders on several threads never see each other's. Per process id: a forked worker never uses its parent's."""
+    with _shared_lock:
+        db = _shared.get(os.getpid())
+        if db is None:
+            db = _shared[os.getpid()] = duckdb.connect(config={"threads": 1})
+        return db.cursor()
+
+
+def _non_spend_sql() -> str:
+    return "(" + ", ".join(f"'{s}'" for s in NON_SPEND_STATUSES) + ")"
+
+
+class FeatureBuilder:
+    """Builds feature snapshots from one set of clean tables; tables are registered in DuckDB once.
+
+    ``engine``: "auto" (Python for small inputs when it agrees with DuckDB, else DuckDB), "python" (Python where it
+    can reproduce DuckDB exactly, DuckDB otherwise) or "duckdb".
+    """
+
+    def __init__(self, tables: dict[str, pd.DataFrame], threads: int | None = None, engine: str = "auto"):
+        if engine not in ("auto", "python", "duckdb"):
+            raise ValueError(f"engine must be auto, python or duckdb, not {engine!r}")
+        self._tables = tables
+        self._threads = threads
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._rows = sum(len(tables[name]) for name in ("orders", "reviews", "events") if name in tables)
+        self._python = engine == "python" or (engine == "auto" and self._rows <= SMALL_PYTHON_ROWS and _python_agrees())
+        if not self._python:
+            self._connect()
         self.last_order_ts = pd.Timestamp(tables["orders"]["order_ts"].max())
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            prepared = _prepare(self._tables)
+            if self._rows <= SMALL_INPUT_ROWS:
+                con = _shared_connection()
+            else:
+                con = duckdb.connect(config={"threads": self._threads} if self._threads else {})
+            try:
+                for name, df in prepared.items():
+                    con.register(name, df)
+            except BaseException:
+                con.close()
+                raise
+            self._con = con
+        return self._con
 
     def snapshot(self, cutoff, horizon_days: int) -> pd.DataFrame:
         """Features at ``cutoff`` for every customer with an order at or before it, plus targets over the horizon.
@@ -221,27 +281,58 @@ class FeatureBuilder:
         Columns: customer_id, TABULAR_FEATURES..., future_value, future_orders, churn (1 = no purchase in the window).
         """
         cutoff = to_utc(cutoff)
-        query = _QUERY.format(
-            non_spend="(" + ", ".join(f"'{s}'" for s in NON_SPEND_STATUSES) + ")",
-            trend=TREND_WINDOW_DAYS, trend2=2 * TREND_WINDOW_DAYS, recent_events=RECENT_EVENTS_DAYS,
-        )
-        try:
-            params = {"cutoff": _naive(cutoff), "horizon_end": _naive(cutoff + timedelta(days=horizon_days))}
-            df = self._con.execute(query, params).df()
-        except BaseException:
-            # Closed here, on this thread: a failed builder left to the garbage collector kept its DuckDB worker threads
-            # and registered frames alive and was torn down later on whatever thread ran the collection (issue 12).
-            self.close()
-            raise
-        df["customer_id"] = df["customer_id"].astype(str)
-        for col in TABULAR_FEATURES + ["first_purchase_days"]:
-            df[col] = df[col].astype("float64")
-        df["future_value"] = df["future_value"].astype("float64")
-        df["churn"] = (df["future_orders"] == 0).astype("int8")
-        return df
+        params = {"cutoff": _naive(cutoff), "horizon_end": _naive(cutoff + timedelta(days=horizon_days))}
+        df = None
+        if self._python:
+            from service import features_small
+
+            df = features_small.snapshot(self._tables, params["cutoff"], params["horizon_end"], NON_SPEND_STATUSES,
+                                         TREND_WINDOW_DAYS, RECENT_EVENTS_DAYS)
+        if df is None:
+            query = _QUERY.format(non_spend=_non_spend_sql(), trend=TREND_WINDOW_DAYS, trend2=2 * TREND_WINDOW_DAYS,
+                                  recent_events=RECENT_EVENTS_DAYS)
+            try:
+                df = self._connect().execute(query, params).df()
+            except BaseException:
+                # Closed here, on this thread: a failed builder left to the garbage collector kept its DuckDB worker
+                # threads and registered frames alive and was torn down later on whatever thread ran the collection
+                # (issue 12).
+                self.close()
+                raise
+        return _finish(df)
 
     def close(self) -> None:
-        self._con.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def _finish(df: pd.DataFrame) -> pd.DataFrame:
+    """The query's result as a snapshot: text ids, float features, churn (1 = no purchase in the window).
+
+    Columns already of their type are left alone (the small-input engine builds them so; each astype is a copy)."""
+    if df["customer_id"].dtype != _STR:
+        df["customer_id"] = df["customer_id"].astype(str)
+    floats = TABULAR_FEATURES + ["first_purchase_days", "future_value"]
+    cast = {col: "float64" for col in floats if df[col].dtype != np.float64}
+    if cast:
+        df = df.astype(cast)
+    df["churn"] = (df["future_orders"] == 0).astype("int8")
+    return df
+
+
+_STR = pd.Series(["x"]).astype(str).dtype  # what .astype(str) gives (pandas' default string dtype)
+
+
+def _python_agrees() -> bool:
+    from service.features_small import agrees_with_duckdb
+
+    return agrees_with_duckdb()
+
+
+def warm_up() -> bool:
+    """Run the one-off check of the small-input engine now (a server calls this at start, not on its first request)."""
+    return _python_agrees()
 
 
 def to_utc(ts) -> pd.Timestamp:

@@ -200,3 +200,9 @@ def _preload_encoder(state: AppState) -> None:
         log.warning("could not preload the embedding model: %s", exc)
     finally:
         snap.release()
+    try:
+        from service.features import warm_up
+
+        warm_up()  # the one-off check of the small-input feature engine, not on the first POST /v1/score
+    except Exception as exc:  # noqa: BLE001 - features then run on DuckDB; scoring still works
+        log.warning("could not check the small-input feature engine: %s", exc)
