@@ -284,6 +284,7 @@ def _field_for(reason: str, columns) -> str | None:
 def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=None) -> ScoreResponse:
     """Validate raw rows with the batch rules (service.tables.validate_tables), score them with the batch code
     (service.pipeline.score_tables) and, when asked, write the profiles; known customers' batch history is merged."""
+    from service.cold_start import PrefetchEncoder, texts_to_embed
     from service.pipeline import parse_cutoff, score_tables
     from service.tables import REASON_COLUMN, ROW_COLUMN, DataError, validate_tables
 
@@ -360,14 +361,21 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
 
     if not state.score_gate.acquire(timeout=settings.api_score_timeout_s):
         raise ProblemException(503, "the scorer is busy; retry shortly", title="Busy", headers={"Retry-After": "5"})
+    prefetch = None
     try:
         encoder = state.encoder(snap.bundle)
+        if encoder is not None:
+            # The request's texts are embedded on a background thread while the features are computed (both release
+            # the GIL); the scoring code then takes the vectors from it (service.cold_start).
+            prefetch = encoder = PrefetchEncoder(encoder, texts_to_embed(loaded.tables, snap.bundle.text.sources))
         frame, rows, vectors = score_tables(snap.bundle, loaded, cutoff, encoder=encoder, threads=2)
     except DataError as exc:
         if "no customer has an order" in str(exc):
             raise ProblemException(422, str(exc), errors=[{"field": "tables.orders", "message": str(exc), "type": "data_error"}])
         raise ProblemException(503, f"scoring is unavailable: {exc}", title="Scoring unavailable")
     finally:
+        if prefetch is not None:
+            prefetch.wait()  # a request that failed early leaves no embedding running behind the gate
         state.score_gate.release()
 
     for row in rows:  # rank among the stored population, not within this request
