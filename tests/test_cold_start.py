@@ -437,3 +437,64 @@ def test_rows_validation_rejects_are_counted_as_in_the_batch(world, api):
     assert len(errors) == len(reasons) and sorted(e["message"] for e in errors) == reasons
     assert {e["field"] for e in errors} == {"tables.orders[3].order_ts", "tables.orders[4].amount",
                                             "tables.reviews[0].rating"}
+
+
+# ----------------------------------------------------------------------------- activity (service.activity_small)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    from service.synth import generate, write_tables
+    from service.tables import load_tables
+
+    d = tmp_path_factory.mktemp("activity")
+    write_tables(generate(150, seed=4), d)
+    return load_tables(d).tables
+
+
+def test_small_input_activity_is_the_pandas_activity(synthetic, monkeypatch):
+    """Same dictionaries, keys in the same order, for one to five customers, with tied timestamps, amounts that add
+    unevenly, a missing category and an upper-case status; checked against the pandas code path (taken even when
+    service.activity dispatches small inputs to service.activity_small)."""
+    from service import activity, activity_small
+
+    fast = activity_small.customer_activity
+    monkeypatch.setattr(activity_small, "customer_activity", lambda *a, **k: None)  # activity.py: pandas only
+    t = synthetic
+    ids = sorted(t["orders"]["customer_id"].unique())
+    rng = np.random.default_rng(0)
+    last = t["orders"]["order_ts"].max()
+    for k in range(60):
+        part = set(rng.choice(ids, int(rng.choice([1, 2, 5])), replace=False))
+        sub = {name: v[v["customer_id"].isin(part)].reset_index(drop=True) for name, v in t.items()}
+        o = sub["orders"]
+        if len(o) > 1 and k % 2:
+            o.loc[1, "order_ts"], o.loc[0, "amount"], o.loc[1, "amount"] = o.loc[0, "order_ts"], 0.1, 0.2
+        if k % 3 == 0 and "category" in o:
+            o["category"] = o["category"].astype(object)
+            o.loc[0, "category"] = None
+        if k % 5 == 0:
+            o["status"] = o["status"].astype(object)
+            o.loc[0, "status"] = "RETURNED"
+        r = sub["reviews"]
+        if len(r) > 1 and k % 2 == 0:
+            r.loc[1, "review_ts"] = r.loc[0, "review_ts"]
+        cutoff = last - pd.Timedelta(days=int(rng.integers(0, 300)), hours=int(rng.integers(0, 24)))
+        cids = sorted(part)
+        got = fast(sub, cids, cutoff)
+        assert got is not None
+        assert json.dumps(got) == json.dumps(activity.customer_activity(sub, cids, cutoff)), k
+
+
+def test_small_input_activity_declines_what_it_does_not_reproduce(synthetic):
+    from service import activity_small
+
+    t = synthetic
+    cid = t["orders"]["customer_id"].iloc[0]
+    sub = {name: v[v["customer_id"] == cid].reset_index(drop=True) for name, v in t.items()}
+    cutoff = t["orders"]["order_ts"].max()
+    assert activity_small.customer_activity(sub, [cid], cutoff) is not None
+    assert activity_small.customer_activity(t, [cid], cutoff) is None  # more rows than a request holds
+    nan = {**sub, "orders": sub["orders"].assign(amount=np.nan)}
+    assert activity_small.customer_activity(nan, [cid], cutoff) is None
+    assert activity_small.customer_activity(sub, [cid], cutoff.tz_localize(None)) is None
