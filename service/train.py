@@ -286,6 +286,21 @@ def _text_check(X_fit, y_value, X_val, y_val, columns: list[str], kw: dict) -> d
     return {**gini, "gain_share": round(share, 3), "used": bool(used), "columns": columns if used else tabular}
 
 
+@dataclass
+class _Designs:
+    """The model inputs of one training run: the fit panel, the validation customers and the scored snapshot."""
+
+    X_fit: Any
+    y_value: np.ndarray
+    y_churn: np.ndarray
+    kept: list[int]
+    X_val: Any
+    s_val: pd.DataFrame
+    X_score: Any
+    X_score_all: Any  # every column, text included (the peer percentiles of text counts need them)
+    held_out: bool
+
+
 def _fit_bundle(
     work,
     loaded: LoadedData,
@@ -297,72 +312,29 @@ def _fit_bundle(
 ) -> ModelBundle:
     """Classic models per snapshot, text featurizer, value and churn models, tiers and the other population fits;
     ``work`` is a LocalWork or DaskWork."""
-    cutoffs, train_h, notes = panel.cutoffs, panel.train_horizon_days, panel.notes
-    s_val, s_score = work.snapshots["validation"], work.snapshots["score"]
-    cutoff = cutoffs["score"]
+    cutoffs, train_h = panel.cutoffs, panel.train_horizon_days
     with timed(summary, reporter, "train models"):
         with reporter.step("classic models per snapshot"):
             # Each snapshot's BG/NBD and Gamma-Gamma are fitted on that snapshot's own history (nothing later).
             classics = {n: ClassicFeatures(train_h).fit(work.snapshots[n]) for n in cutoffs}
         text = TextFeaturizer(n_components=opts.text_components, sources=sources, random_state=opts.seed)
         with reporter.step("panel design"):
-            held = validation_customers(s_val["customer_id"], opts.seed)
-            held_out = int(held.sum()) >= MIN_VALIDATION_CUSTOMERS
-            X_fit, y_value, y_churn, kept, _ = _panel(work, cutoffs, classics, text, sources, opts.seed, held_out)
-            columns = [c for c in X_fit.columns if panel.seasonal or c not in SEASON_FEATURES]
-            X_fit = work.distribute(X_fit[columns])
-            X_val = work.design("validation", text, classics["validation"])[columns]
-            if held_out:
-                X_val, s_val = rows_of(X_val, held), s_val[held].reset_index(drop=True)
-        shift = None
-        if train_h != opts.horizon_days:
-            bg = classics["score"].bg_
-            shift = HorizonShift(train_h, opts.horizon_days, bg.to_dict() if bg is not None else None)
-        kw: dict[str, Any] = dict(seed=opts.seed, n_threads=opts.n_threads)
-        X_score = X_score_all = work.design("score", text, classics["score"])[columns]
-        text_check = None
-        if sources and opts.text_check:
-            with reporter.step("text check: one booster with text, one without"):
-                text_check = _text_check(X_fit, y_value, X_val, s_val["future_value"], columns, kw)
-            if not text_check["used"]:
-                columns = text_check["columns"]
-                X_fit, X_val, X_score = X_fit[columns], X_val[columns], X_score[columns]
-        with reporter.step("value model"):
-            value = ValueModel(**kw).fit(X_fit, y_value, X_val, s_val["future_value"], shift=shift)
-            if LEVEL_ANCHOR:
-                value.anchor_level(X_val, X_score)
-        with reporter.step("churn model"):
-            churn = ChurnModel(**kw).fit(X_fit, y_churn, X_val, s_val["churn"], shift=shift)
-            value.condition_interval(X_val, s_val["future_value"], churn.learned_proba(X_val))
-        metrics = {
-            "value": value.validation_,
-            "value_objective": value.objective_,
-            "value_selection": value.selection_,
-            "churn": churn.validation_,
-            "n_fit": len(X_fit),
-            "n_validation": len(X_val),
-            "train_horizon_days": train_h,
-            "validation_customers": "held out of the fit snapshots" if held_out else "all (too few to hold out)",
-            "panel_rows": dict(zip(fit_names(cutoffs), kept)),
-        }
-        if text_check is not None:
-            metrics["text_check"] = {k: v for k, v in text_check.items() if k != "columns"}
+            d = _designs(work, panel, classics, text, sources, opts.seed)
+        value, churn, metrics = _fit_models(d, panel, classics, opts, sources, reporter)
         # Expected orders: BG/NBD over the horizon, levelled on the latest snapshot like the value model.
-        predicted_orders = classics["validation"].orders(s_val, train_h).sum()
-        orders_scale = float(s_val["future_orders"].sum() / predicted_orders) if predicted_orders > 0 else 1.0
+        predicted_orders = classics["validation"].orders(d.s_val, train_h).sum()
+        orders_scale = float(d.s_val["future_orders"].sum() / predicted_orders) if predicted_orders > 0 else 1.0
 
     with timed(summary, reporter, "calibrate tiers"):
-        pred = value.predict(X_score)
+        s_score = work.snapshots["score"]
+        pred = value.predict(d.X_score)
         tiers = TierPolicy(shares=opts.tier_shares, amounts=opts.tier_amounts).fit(pred)
         rfm = RFMSegmenter().fit(s_score)
         vectorizer = CustomerVectorizer().fit(s_score[TABULAR_FEATURES])
-        peers = PeerPercentiles().fit(
-            pd.concat(
-                [s_score.reset_index(drop=True), work.frame(X_score_all[driver_inputs(X_score_all.columns)])], axis=1
-            )
-        )
+        drivers = work.frame(d.X_score_all[driver_inputs(d.X_score_all.columns)])
+        peers = PeerPercentiles().fit(pd.concat([s_score.reset_index(drop=True), drivers], axis=1))
         metrics["score_population"] = {
-            "customers": len(X_score),
+            "customers": len(d.X_score),
             "tier_counts": pd.Series(tiers.assign(pred)).value_counts().to_dict(),
         }
 
@@ -370,32 +342,95 @@ def _fit_bundle(
         value_model=value,
         churn_model=churn,
         text=text,
-        feature_names=list(X_fit.columns),
+        feature_names=list(d.X_fit.columns),
         tiers=tiers,
         rfm=rfm,
         peers=peers,
-        config={
-            "horizon_days": opts.horizon_days,
-            "train_horizon_days": train_h,
-            "cutoff": cutoff.isoformat(),
-            "panel_cutoffs": {k: v.isoformat() for k, v in cutoffs.items()},
-            "panel_notes": notes,
-            "seasonal": panel.seasonal,
-            "fit_cutoff": min(cutoffs[n] for n in fit_names(cutoffs)).isoformat(),
-            "validation_cutoff": cutoffs["validation"].isoformat(),
-            "classic": classics["score"].to_dict(),
-            "orders_scale": orders_scale,
-            "seed": opts.seed,
-            "text_sources": list(sources),
-            "embedding_model": work.embedding_model if sources else None,
-            "embedding_model_arg": opts.embedding_model,
-            "embedding_backend": encoder_backend(getattr(work, "encoder", None), opts.embedding_backend)
-            if sources
-            else None,
-            "half_life_days": opts.half_life_days,
-            "currency": opts.currency,
-            "vectorizer": vectorizer.to_dict(),
-        },
+        config=_bundle_config(work, panel, classics, opts, sources, orders_scale)
+        | {"vectorizer": vectorizer.to_dict()},
         metrics=metrics,
         fingerprint=data_fingerprint(loaded.sources) if loaded.sources else "in-memory",
     )
+
+
+def _designs(work, panel: Panel, classics: dict, text: TextFeaturizer, sources: tuple[str, ...], seed: int) -> _Designs:
+    """The fit panel (text featurizer fitted on it), the validation customers' and the scored snapshot's inputs."""
+    cutoffs = panel.cutoffs
+    s_val = work.snapshots["validation"]
+    held = validation_customers(s_val["customer_id"], seed)
+    held_out = int(held.sum()) >= MIN_VALIDATION_CUSTOMERS
+    X_fit, y_value, y_churn, kept, _ = _panel(work, cutoffs, classics, text, sources, seed, held_out)
+    columns = [c for c in X_fit.columns if panel.seasonal or c not in SEASON_FEATURES]
+    X_fit = work.distribute(X_fit[columns])
+    X_val = work.design("validation", text, classics["validation"])[columns]
+    if held_out:
+        X_val, s_val = rows_of(X_val, held), s_val[held].reset_index(drop=True)
+    X_score = work.design("score", text, classics["score"])[columns]
+    return _Designs(X_fit, y_value, y_churn, kept, X_val, s_val, X_score, X_score, held_out)
+
+
+def _fit_models(
+    d: _Designs, panel: Panel, classics: dict, opts: TrainOptions, sources: tuple[str, ...], reporter: Reporter
+) -> tuple[ValueModel, ChurnModel, dict]:
+    """The text check (it may drop the text columns from ``d``), then the value and churn models and their metrics."""
+    train_h = panel.train_horizon_days
+    shift = None
+    if train_h != opts.horizon_days:
+        bg = classics["score"].bg_
+        shift = HorizonShift(train_h, opts.horizon_days, bg.to_dict() if bg is not None else None)
+    kw: dict[str, Any] = dict(seed=opts.seed, n_threads=opts.n_threads)
+    text_check = None
+    if sources and opts.text_check:
+        with reporter.step("text check: one booster with text, one without"):
+            columns = list(d.X_fit.columns)
+            text_check = _text_check(d.X_fit, d.y_value, d.X_val, d.s_val["future_value"], columns, kw)
+        if not text_check["used"]:
+            columns = text_check["columns"]
+            d.X_fit, d.X_val, d.X_score = d.X_fit[columns], d.X_val[columns], d.X_score[columns]
+    with reporter.step("value model"):
+        value = ValueModel(**kw).fit(d.X_fit, d.y_value, d.X_val, d.s_val["future_value"], shift=shift)
+        if LEVEL_ANCHOR:
+            value.anchor_level(d.X_val, d.X_score)
+    with reporter.step("churn model"):
+        churn = ChurnModel(**kw).fit(d.X_fit, d.y_churn, d.X_val, d.s_val["churn"], shift=shift)
+        value.condition_interval(d.X_val, d.s_val["future_value"], churn.learned_proba(d.X_val))
+    metrics = {
+        "value": value.validation_,
+        "value_objective": value.objective_,
+        "value_selection": value.selection_,
+        "churn": churn.validation_,
+        "n_fit": len(d.X_fit),
+        "n_validation": len(d.X_val),
+        "train_horizon_days": train_h,
+        "validation_customers": "held out of the fit snapshots" if d.held_out else "all (too few to hold out)",
+        "panel_rows": dict(zip(fit_names(panel.cutoffs), d.kept)),
+    }
+    if text_check is not None:
+        metrics["text_check"] = {k: v for k, v in text_check.items() if k != "columns"}
+    return value, churn, metrics
+
+
+def _bundle_config(
+    work, panel: Panel, classics: dict, opts: TrainOptions, sources: tuple[str, ...], orders_scale: float
+) -> dict:
+    cutoffs = panel.cutoffs
+    backend = encoder_backend(getattr(work, "encoder", None), opts.embedding_backend) if sources else None
+    return {
+        "horizon_days": opts.horizon_days,
+        "train_horizon_days": panel.train_horizon_days,
+        "cutoff": cutoffs["score"].isoformat(),
+        "panel_cutoffs": {k: v.isoformat() for k, v in cutoffs.items()},
+        "panel_notes": panel.notes,
+        "seasonal": panel.seasonal,
+        "fit_cutoff": min(cutoffs[n] for n in fit_names(cutoffs)).isoformat(),
+        "validation_cutoff": cutoffs["validation"].isoformat(),
+        "classic": classics["score"].to_dict(),
+        "orders_scale": orders_scale,
+        "seed": opts.seed,
+        "text_sources": list(sources),
+        "embedding_model": work.embedding_model if sources else None,
+        "embedding_model_arg": opts.embedding_model,
+        "embedding_backend": backend,
+        "half_life_days": opts.half_life_days,
+        "currency": opts.currency,
+    }
