@@ -1,0 +1,92 @@
+"""The churn answer: the churn probability, against the population, and the drivers that raise and lower it."""
+
+from __future__ import annotations
+
+from service.ask.context import _c, _features, _r4
+from service.ask.models import ChurnDriver, ChurnFacts
+from service.drivers import UNITS
+from service.explain import Driver
+from service.intents import Route
+from service.plain import days_ago, driver_fact, plural
+
+
+def _churn_facts(facts, profile, ctx) -> tuple[ChurnFacts, list[Driver], list[Driver]]:
+    drivers = [
+        Driver(
+            unit=UNITS.get(d.get("feature") or ""),
+            **{k: d.get(k) for k in ("name", "value", "contribution", "percentile", "feature", "churn_contribution")},
+        )
+        for d in profile["profile"]["drivers"]
+    ]
+
+    def cd(d: Driver) -> ChurnDriver:
+        return ChurnDriver(
+            name=d.name,
+            value=d.value,
+            unit=d.unit,
+            percentile=d.percentile,
+            churn_contribution=d.churn_contribution or 0.0,
+        )
+
+    ups = sorted(
+        [d for d in drivers if (d.churn_contribution or 0) >= 0.005], key=lambda d: -(d.churn_contribution or 0)
+    )[:3]
+    downs = sorted(
+        [d for d in drivers if (d.churn_contribution or 0) <= -0.005], key=lambda d: d.churn_contribution or 0
+    )[:3]
+    feats = _features(profile)
+    return (
+        ChurnFacts(
+            churn_probability=facts.churn_probability,
+            churn_band=facts.churn_band,
+            population_churn_probability=_r4(ctx.population_churn),
+            horizon_days=facts.horizon_days,
+            rfm_segment=facts.rfm_segment,
+            recency_days=_r4(feats.get("recency_days")),
+            usual_gap_days=_r4(feats.get("ipi_mean_days")),
+            raises_risk=[cd(d) for d in ups],
+            lowers_risk=[cd(d) for d in downs],
+        ),
+        ups,
+        downs,
+    )
+
+
+def _churn(r: Route, facts, profile, ctx):
+    cf, ups, downs = _churn_facts(facts, profile, ctx)
+    c = _c(facts)
+    p = round(facts.churn_probability * 100)
+    band = f"{cf.churn_band} churn risk: " if cf.churn_band else ""
+    s = [
+        f"{facts.customer_id} ({facts.tier} tier) has a {band}{p}% chance of making no purchase in the next "
+        f"{facts.horizon_days} days"
+    ]
+    if cf.population_churn_probability is not None:
+        avg = round(cf.population_churn_probability * 100)
+        rel = "below" if p < avg else "above" if p > avg else "the same as"
+        s[0] += f", {rel} the average of {avg}% across scored customers"
+    s[0] += "."
+    if cf.recency_days is not None:
+        line = f"They last bought {days_ago(cf.recency_days)}"
+        if cf.usual_gap_days is not None:
+            line += f"; they usually buy every {plural(cf.usual_gap_days, 'day')}"
+        s.append(line + ".")
+    fig = facts.figures
+    if ups:
+        s.append(
+            "What raises the risk: "
+            + "; ".join(
+                f"{d.name} (+{(d.churn_contribution or 0) * 100:.0f} points): {driver_fact(d, c, fig)}" for d in ups
+            )
+            + "."
+        )
+    if downs:
+        s.append(
+            "What lowers it: "
+            + "; ".join(
+                f"{d.name} (-{abs(d.churn_contribution or 0) * 100:.0f} points): {driver_fact(d, c, fig)}"
+                for d in downs
+            )
+            + "."
+        )
+    return "\n".join(s), {"churn": cf}

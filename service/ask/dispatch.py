@@ -1,0 +1,92 @@
+"""``answer``: route a question, run the handler of each of its parts, and check the numbers of the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.ask.activity import _next_order, _products, _satisfaction
+from service.ask.check import check_numbers
+from service.ask.churn import _churn
+from service.ask.context import CustomerContext
+from service.ask.models import AskAnswer
+from service.ask.offer import _offer
+from service.ask.refusals import _contact, _unsupported
+from service.ask.similar import _similar
+from service.ask.spend import _spend
+from service.ask.summary import _summary
+from service.ask.tier import _evidence, _value, _why
+from service.ask.upgrade import _upgrade
+from service.explain import CheckResult, facts_from_profile
+from service.intents import SUGGESTIONS, route
+from service.privacy import redact, redact_profile
+
+_HANDLERS = {
+    "why_tier": _why,
+    "churn": _churn,
+    "upgrade": _upgrade,
+    "similar": _similar,
+    "value": _value,
+    "evidence": _evidence,
+    "summary": _summary,
+    "next_order": _next_order,
+    "spend_period": _spend,
+    "satisfaction": _satisfaction,
+    "products": _products,
+    "offer": _offer,
+    "contact": _contact,
+    "unsupported": _unsupported,
+}
+
+
+def answer(question: str, ctx: CustomerContext) -> AskAnswer:
+    profile = redact_profile(ctx.profile) if ctx.mask else ctx.profile
+    if ctx.mask:
+        profile = _redact_activity(profile)
+    q_shown = redact(question) if ctx.mask else question
+    r = route(q_shown, ctx.encoder)
+    facts = facts_from_profile(profile, ctx.meta)
+    base: dict[str, Any] = dict(
+        customer_id=facts.customer_id,
+        question=q_shown,
+        intent=r.intent,
+        tier=facts.tier,
+        model_version=facts.model_version,
+    )
+    parts = list(zip(r.parts, r.texts)) if r.parts else [(r, q_shown)]
+    texts: list[str] = []
+    data: dict = {}
+    for part, _text in parts:
+        text, extra = _HANDLERS[part.intent](part, facts, profile, ctx)
+        texts.append(text)
+        for k, v in extra.items():
+            data.setdefault(k, v)
+    supported = all(p.intent not in ("unsupported", "contact") for p, _ in parts)
+    result = AskAnswer(
+        **base,
+        intents=[p.intent for p, _ in parts],
+        supported=supported,
+        answer="\n\n".join(texts),
+        suggestions=[] if supported else SUGGESTIONS,
+        check=CheckResult(passed=True),
+        **data,
+    )
+    if r.intent == "why_tier" and len(parts) == 1 and result.explanation is not None:
+        # The explanation's own faithfulness check covers the narrative; the short preface only names tiers.
+        result.check = result.explanation.check
+    else:
+        result.check = check_numbers(
+            result.answer, result, facts.customer_id, facts_from_profile(profile, ctx.meta, top=1000)
+        )
+    return result
+
+
+def _redact_activity(profile: dict) -> dict:
+    """Contact data masked in the stored activity texts too (complaints, praise, browsing)."""
+    act = (profile.get("profile") or {}).get("activity")
+    if not act:
+        return profile
+    act = dict(act)
+    for key in ("complaints", "praise", "browsed", "searches"):
+        if act.get(key):
+            act[key] = [{**x, "text": redact(x.get("text"))} for x in act[key]]
+    return {**profile, "profile": {**profile["profile"], "activity": act}}

@@ -1,0 +1,51 @@
+"""The offer answer: the playbook's advice for the customer's tier and churn band, with the model's upgrade hint."""
+
+from __future__ import annotations
+
+from service.ask.models import OfferFacts
+from service.intents import Route
+from service.tiers import TIER_ORDER
+from service.whatif import WhatIfError, what_if
+
+
+def _offer_facts(facts, profile, ctx, with_whatif: bool = True) -> OfferFacts | None:
+    from service.playbook import PlaybookError, get_playbook
+
+    try:
+        pb = get_playbook()
+    except PlaybookError:
+        return None
+    play = pb.play(facts.tier, facts.churn_probability)
+    of = OfferFacts(
+        tier=facts.tier,
+        churn_probability=facts.churn_probability,
+        churn_band=pb.band(facts.churn_probability),
+        horizon_days=facts.horizon_days,
+        offer=play.offer,
+        action=play.action,
+        playbook=pb.source.rsplit("/", 2)[-2] + "/" + pb.source.rsplit("/", 1)[-1],
+    )
+    if with_whatif and ctx.bundle is not None and facts.tier != TIER_ORDER[0]:
+        try:
+            w = what_if(profile, ctx.bundle, currency=facts.currency)
+            if w.best is not None:
+                of.upgrade_hint, of.upgrade_target = w.best.description, w.target_tier
+        except WhatIfError:
+            pass
+    return of
+
+
+def _offer(r: Route, facts, profile, ctx):
+    of = _offer_facts(facts, profile, ctx)
+    if of is None:
+        return ("The playbook file cannot be read, so I have no advice to give; ask your team lead.", {})
+    p = facts.churn_probability * 100
+    s = [
+        f"{facts.customer_id} is {facts.tier} with a {of.churn_band} churn risk ({p:.0f}% chance of no purchase in "
+        f"the next {facts.horizon_days} days).",
+        f"Playbook advice: {of.offer}",
+        f"Next action: {of.action}",
+    ]
+    if of.upgrade_hint:
+        s.append(f"For reference, the model says {of.upgrade_hint} would move them up to {of.upgrade_target}.")
+    return " ".join(s), {"offer": of}

@@ -1,0 +1,103 @@
+"""The spend answer: net spend in the period asked about (or to date), from the stored activity."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from service.ask.context import _activity, _c, _cutoff, _features, _purchases, _r4
+from service.ask.models import SpendFacts
+from service.ask.period import parse_period
+from service.explain import money
+from service.intents import Route
+
+
+def spend_between(
+    activity: dict, start: pd.Timestamp | None, end: pd.Timestamp, rolling: bool, cutoff: pd.Timestamp
+) -> tuple[float, int] | None:
+    """(net spend, purchases) from the stored activity; None when the store has no history for the period."""
+    months = activity.get("spend_by_month") or {}  # no months: no kept purchase (every order returned or cancelled)
+    if start is None:
+        return round(sum(v[1] for v in months.values()), 2), sum(int(v[0]) for v in months.values())
+    recent = activity.get("recent_orders") or []
+    from service.activity import RECENT_ORDER_DAYS
+
+    covered = start > cutoff - pd.Timedelta(days=RECENT_ORDER_DAYS)
+    if rolling or (covered and (start.day != 1 or end != (end + pd.offsets.MonthEnd(0)).normalize())):
+        if not covered:
+            return None
+        a, b = start.date().isoformat(), end.date().isoformat()
+        days = [(d, x) for d, x in recent if a <= d <= b]
+        # recent_orders holds purchase days; the count of orders on a day is in spend_by_month only, so count days
+        return round(sum(x for _, x in days), 2), len(days)
+    a, b = start.strftime("%Y-%m"), end.strftime("%Y-%m")
+    sel = [v for k, v in months.items() if a <= k <= b]
+    return round(sum(v[1] for v in sel), 2), sum(int(v[0]) for v in sel)
+
+
+def _spend(r: Route, facts, profile, ctx):
+    c = _c(facts)
+    cutoff = _cutoff(profile, ctx)
+    act = _activity(profile)
+    feats = _features(profile)
+    life = facts.figures.get("historic_value", feats.get("monetary_total"))
+    life_n = feats.get("frequency")
+    words, start, end, rolling = (
+        parse_period(r.text or "", cutoff) if getattr(r, "text", None) else ("to date", None, cutoff.normalize(), False)
+    )
+    stored = "activity" in (
+        profile.get("profile") or {}
+    )  # stores scored before activity was kept cannot answer per period
+    got = spend_between(act, start, end, rolling, cutoff) if stored else None
+    sf = SpendFacts(
+        period=words,
+        start=start.date().isoformat() if start is not None else None,
+        end=end.date().isoformat(),
+        spend=got[0] if got else None,
+        orders=got[1] if got else None,
+        lifetime_spend=_r4(life),
+        lifetime_orders=int(round(life_n)) if life_n is not None else None,
+        cutoff=cutoff.date().isoformat(),
+        last_order=act.get("last_order"),
+    )
+    return _spend_text(facts, c, sf, words, start, rolling, got, life, life_n), {"spend": sf}
+
+
+def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n) -> str:
+    """The answer's words: spend in the period (or to date, or why the store cannot tell), then spend to date."""
+    net = "returned and cancelled orders not counted"
+    if start is None:
+        text = (
+            (
+                f"{facts.customer_id} has spent {money(life, c)} to date over {_purchases(life_n or 0)} ({net}; the "
+                f"data end on {sf.cutoff})."
+            )
+            if life is not None
+            else f"The store has no spend history for {facts.customer_id}."
+        )
+    elif got is None:
+        text = (
+            f"The store holds no per-period spend for {facts.customer_id} (the profiles were scored before spend per "
+            "month was stored; re-score to answer this)."
+        )
+        if life is not None:
+            text += f" To date they have spent {money(life, c)} over {_purchases(life_n or 0)}."
+    else:
+        spend, n = got
+        days = " purchase days" if rolling else ""
+        when = f"In {words}" if not words.startswith("the ") else f"In {words}"
+        if n == 0:
+            text = f"{when}, {facts.customer_id} bought nothing ({net}; the data end on {sf.cutoff})."
+            if sf.last_order:
+                text += f" Their last purchase was on {sf.last_order}."
+        else:
+            unit = (
+                ("purchase day" if n == 1 else "purchase days") if rolling else ("purchase" if n == 1 else "purchases")
+            )
+            text = (
+                f"{when}, {facts.customer_id} spent {money(spend, c)} over {n} {unit} "
+                f"({net}; the data end on {sf.cutoff})."
+            )
+        if life is not None:
+            text += f" To date: {money(life, c)} over {_purchases(life_n or 0)}."
+        del days
+    return text
