@@ -22,7 +22,7 @@ def test_shap_in_batches_is_identical_to_one_batch(monkeypatch):
     value = ValueModel(objective="tweedie:1.5", max_rounds=30, n_threads=1).fit(X, y, X_val, y_val)
     churn = ChurnModel(max_rounds=30, n_threads=1).fit(X, (y == 0).astype(int), X_val, (y_val == 0).astype(int))
     whole = [m.contributions(X) for m in (value, churn)]
-    monkeypatch.setattr(models, "SHAP_BATCH_ROWS", 7)  # 300 rows: 42 full batches and a partial one
+    monkeypatch.setattr(models.base, "SHAP_BATCH_ROWS", 7)  # 300 rows: 42 full batches and a partial one
     batched = [m.contributions(X) for m in (value, churn)]
     for w, b in zip(whole, batched):
         assert b.dtype == w.dtype and b.shape == (300, 5)
