@@ -71,9 +71,12 @@ class MemorySampler:
 class StageRecorder(Reporter):
     """A pipeline Reporter that records seconds and peak RSS of every stage and step, in order."""
 
-    def __init__(self, sampler: MemorySampler, prefix: str = ""):
+    def __init__(self, sampler: MemorySampler, prefix: str = "", progress: Path | None = None):
         self.sampler, self.prefix, self.rows = sampler, prefix, []
         self._stack: list[str] = []
+        self.progress_file = (
+            progress  # every finished stage is written here at once: a run killed midway keeps its figures
+        )
 
     @contextmanager
     def stage(self, name: str):
@@ -100,17 +103,27 @@ class StageRecorder(Reporter):
                     peak_mb=max(same["peak_mb"], row["peak_mb"]),
                     times=same["times"] + 1,
                 )
+            if self.progress_file is not None:
+                self.progress_file.write_text(json.dumps({"stages": self.rows, "load": os.getloadavg()}, indent=1))
+                print(f"{row['stage']:<60} {row['seconds']:9.2f} s {row['peak_mb']:9.0f} MB", flush=True)
 
     step = stage
 
 
-def run(customers: int, seed: int, backend: str | None, workdir: Path, predictions: Path | None = None) -> dict:
+def run(
+    customers: int,
+    seed: int,
+    backend: str | None,
+    workdir: Path,
+    predictions: Path | None = None,
+    progress: Path | None = None,
+) -> dict:
     from service.pipeline import TrainOptions, make_encoder, score, train
     from service.synth import generate, write_tables
     from service.tables import load_tables
 
     sampler = MemorySampler()
-    rec = StageRecorder(sampler)
+    rec = StageRecorder(sampler, progress=progress)
     data = workdir / "data"
     t = time.perf_counter()
     write_tables(generate(customers, seed=seed), data)
@@ -246,7 +259,9 @@ def main() -> None:
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix=f"insight-bench-{args.customers}-"))
     try:
-        result = run(args.customers, args.seed, args.backend, workdir, args.predictions)
+        progress = args.json.with_suffix(".partial.json")
+        progress.parent.mkdir(parents=True, exist_ok=True)
+        result = run(args.customers, args.seed, args.backend, workdir, args.predictions, progress)
         if args.keep_index is not None:
             from service.store import index_dir
 
