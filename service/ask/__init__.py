@@ -1,6 +1,7 @@
 """A CRM agent's free question about one customer, routed to a grounded answer.
 
-The router is deterministic (keyword rules, no model): a question is mapped to one intent, and each
+The router (``service.intents``: guards and words, then the meaning of the question by the sentence encoder when
+one is given) maps a question to one intent, and each
 intent has an answer built only from facts about the customer: the same facts as the explanation
 (``service.explain.facts_from_profile``), the model's own re-predictions for "what would move them
 up" (``service.whatif``) and the similar-customer index. A question outside those intents gets an
