@@ -264,13 +264,11 @@ def _text_check(X_fit, y_value, X_val, y_val, columns: list[str], kw: dict) -> d
     pred = {}
     for name, cols in (("with_text", columns), ("tabular_only", tabular)):
         # no row or column sampling: the two boosters then differ only by the text columns, not by which rows and
-        # columns their random draws picked (a seed's luck was as large as text's effect on the real data); no
-        # shrinkage toward the offset either: the check asks what the text columns add to the trees
+        # columns their random draws picked (a seed's luck was as large as text's effect on the real data)
         m = ValueModel(
             objective=f"tweedie:{ValueModel.POWERS[-1]}",
             n_bags=1,
             monotone=False,
-            shrink=False,
             params={"subsample": 1.0, "colsample_bytree": 1.0},
             **kw,
         )

@@ -9,8 +9,7 @@ import pytest
 import xgboost as xgb
 
 from service.btyd import WEEK, BetaGeo, ClassicFeatures, GammaGamma, summary_from_features
-from service.metrics import normalized_gini
-from service.models import ChurnModel, HorizonShift, ValueModel, average_boosters, scale_booster
+from service.models import ChurnModel, HorizonShift, ValueModel, average_boosters
 from service.panel import MIN_HISTORY_DAYS, plan_panel
 from service.tables import DataError
 
@@ -138,19 +137,6 @@ def test_averaged_booster_predicts_the_mean_margin_and_shap_adds_up():
     np.testing.assert_allclose(merged.predict(xgb.DMatrix(X), output_margin=True), margins, rtol=1e-5, atol=1e-5)
     contrib = merged.predict(xgb.DMatrix(X), pred_contribs=True)
     np.testing.assert_allclose(contrib.sum(axis=1), margins, rtol=1e-4, atol=1e-4)
-
-
-def test_scaled_booster_scales_the_trees_margin_and_shap_adds_up():
-    rng = np.random.default_rng(5)
-    X = rng.normal(size=(300, 4)).astype(np.float32)
-    y = np.exp(X[:, 1]) * (rng.random(300) < 0.6)
-    b = xgb.train({"objective": "reg:tweedie", "base_score": 1.0, "max_depth": 3}, xgb.DMatrix(X, y), 15)
-    m = b.predict(xgb.DMatrix(X), output_margin=True)
-    for w in (0.0, 0.3, 1.0):
-        s = scale_booster(b, w)
-        np.testing.assert_allclose(s.predict(xgb.DMatrix(X), output_margin=True), w * m, rtol=1e-5, atol=1e-5)
-        contrib = s.predict(xgb.DMatrix(X), pred_contribs=True)
-        np.testing.assert_allclose(contrib.sum(axis=1), w * m, rtol=1e-4, atol=1e-4)
 
 
 def _frame(n, seed):
@@ -376,28 +362,3 @@ def test_text_check_keeps_text_only_when_it_ranks_held_out_customers_better(info
     check = _text_check(X, y, Xv, yv, list(X.columns), dict(seed=0, n_threads=2))
     assert check["used"] is informative, check
     assert ("review_text_value_score" in check["columns"]) is informative
-
-
-def test_trees_that_do_not_rank_held_out_customers_better_are_shrunk_toward_the_offset():
-    # a column that raises spend on the fit snapshot lowers it on the validation snapshot (a relation that did not
-    # last): trees that learn it rank the held-out customers worse than the classic offset, so their weight drops
-    X, y, _, _ = _frame(3000, 6)
-    Xv, yv, _, _ = _frame(1500, 7)
-    y, yv = y * np.exp(1.5 * X["noise"].to_numpy()), yv * np.exp(-1.5 * Xv["noise"].to_numpy())
-    free = ValueModel(seed=0, n_bags=1, max_rounds=200, monotone=False, shrink=False).fit(X, y, Xv, yv)
-    shrunk = ValueModel(seed=0, n_bags=1, max_rounds=200, monotone=False).fit(X, y, Xv, yv)
-    offset_gini = shrunk.validation_["offset_gini"]["blend"]
-    assert free.validation_["normalized_gini"] < offset_gini - 0.01  # the noise-fitting trees hurt on validation
-    assert shrunk.tree_weight_ < 0.5 and shrunk.validation_["tree_weight"] == shrunk.tree_weight_
-    assert shrunk.validation_["normalized_gini"] >= offset_gini - 0.002
-    assert normalized_gini(yv, shrunk.predict(Xv)) > normalized_gini(yv, free.predict(Xv))
-    assert shrunk.predict(Xv).sum() / yv.sum() == pytest.approx(1.0, abs=0.05)  # still level-calibrated
-    contrib = shrunk.contributions(Xv.iloc[:100])
-    np.testing.assert_allclose(contrib.sum(axis=1), shrunk.margin(Xv.iloc[:100]), rtol=1e-4, atol=1e-4)
-
-
-def test_trees_that_rank_better_keep_their_weight(fitted):
-    value = fitted[0]
-    tried = value.selection_["tree_weight"]["normalized_gini"]
-    assert value.tree_weight_ > 0 and tried[f"{value.tree_weight_:.1f}"] == max(tried.values())
-    assert tried[f"{value.tree_weight_:.1f}"] >= tried["0.0"]

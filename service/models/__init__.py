@@ -20,7 +20,7 @@ its public surface. Constants are re-exported for reading; to patch one, patch t
 """
 
 from service.models.base import BASE_PARAMS, MONOTONE_TOLERANCE, SHAP_BATCH_ROWS, VALUE_MONOTONE, booster_json
-from service.models.boosters import average_boosters, scale_booster
+from service.models.boosters import average_boosters
 from service.models.churn import ChurnModel
 from service.models.horizon import SHIFT_FEATURE, HorizonShift
 from service.models.intervals import CHURN_BANDS, MIN_INTERVAL_CELL
@@ -45,6 +45,5 @@ __all__ = [
     "booster_json",
     "churn_metrics",
     "rows_of",
-    "scale_booster",
     "value_metrics",
 ]

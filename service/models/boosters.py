@@ -53,19 +53,6 @@ def average_boosters(boosters: list[xgb.Booster]) -> xgb.Booster:
     return _load_json_model(out)
 
 
-def scale_booster(booster: xgb.Booster, factor: float) -> xgb.Booster:
-    """A booster whose trees' margin is ``factor`` times this one's (the base score is unchanged).
-
-    Like the bag average, this scales leaf values, so prediction, TreeSHAP and saving stay exact.
-    """
-    if factor == 1.0:
-        return booster
-    model = json.loads(booster.save_raw("json"))
-    for t in model["learner"]["gradient_booster"]["model"]["trees"]:
-        _scale_tree(t, lambda v: v * float(factor))
-    return _load_json_model(model)
-
-
 def _truncated(booster: xgb.Booster, rounds: int) -> xgb.Booster:
     """The first ``rounds`` trees (early stopping trains a few past the best round)."""
     return booster[:rounds] if rounds < booster.num_boosted_rounds() else booster

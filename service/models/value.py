@@ -10,10 +10,9 @@ import xgboost as xgb
 
 from service.metrics import normalized_gini
 from service.models.base import MONOTONE_TOLERANCE, _XGBModel
-from service.models.boosters import scale_booster
 from service.models.horizon import HorizonShift
 from service.models.intervals import _ratio_intervals
-from service.models.matrices import _column, _inplace_predict
+from service.models.matrices import _column
 from service.models.metrics import value_metrics
 
 ANCHOR_LIMIT = math.log(3.0)  # the level anchor moves the total by at most 3x either way (a guard, not a fit)
@@ -72,24 +71,11 @@ class ValueModel(_XGBModel):
     def _offset_from(values: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(np.nan_to_num(values, nan=0.0), 0.01))
 
-    # The trees' correction is shrunk toward the offset: margin = offset + w * trees, with w in TREE_WEIGHTS chosen
-    # on the latest snapshot (the validation customers, held out of every fit) by normalized Gini, ties going to the
-    # larger w. Why: early stopping watches the Tweedie deviance, not the ranking, and on Online Retail the few trees
-    # it kept ranked the held-out customers no better than the offset alone, and the scored customers no better than
-    # past spend (Gini -0.001 to +0.003 against it on three development cutoffs the reports do not use, 5 seeds;
-    # +0.000 to +0.003 with the shrinkage, a gain within seed and customer noise); on CDNOW the trees rank better and
-    # w stays at 0.9-1 (Gini unchanged to 0.0003). w = 0 is the offset itself, so the product cannot rank the
-    # validation customers worse than the classic blend it starts from. The weight is folded into the leaf values
-    # (``scale_booster``): prediction, SHAP and the bundle format are unchanged.
-    TREE_WEIGHTS = tuple(round(0.1 * k, 1) for k in range(11))
-
-    def __init__(self, objective: str = "auto", shrink: bool = True, **kwargs):
+    def __init__(self, objective: str = "auto", **kwargs):
         super().__init__(**kwargs)
         if objective != "auto" and not (objective.startswith("tweedie") and _power(objective) is not None):
             raise ValueError(f"objective must be 'auto' or 'tweedie:<power>' with power in (1, 2), got {objective!r}")
         self.objective = objective
-        self.shrink = shrink
-        self.tree_weight_: float = 1.0
         self.objective_: str | None = None
         self.selection_: dict[str, dict] = {}
         self.interval_: dict | None = None
@@ -133,10 +119,6 @@ class ValueModel(_XGBModel):
                 params = params | {"monotone_constraints": mono}
         self.objective_ = best
         self.booster_, rounds = self._fit_bag(params, X, y, X_val, y_val, first=booster0)
-        if self.shrink:
-            self.tree_weight_, tried = self._tree_weight(X_val, y_val)
-            self.booster_ = scale_booster(self.booster_, self.tree_weight_)
-            self.selection_["tree_weight"] = {"chosen": self.tree_weight_, "normalized_gini": tried}
         m_val = self._raw_margin(X_val)
         self.calibration_ = _poisson_calibration(m_val, y_val)
         c0, c1 = self.calibration_
@@ -147,27 +129,12 @@ class ValueModel(_XGBModel):
             "calibration": list(self.calibration_),
             "monotone": self.monotone_used_,
             "objective": best,
-            "tree_weight": self.tree_weight_,
             "offset": self.offset_features,
             "offset_gini": self._offset_gini(X_val, y_val),
         }
         self.shift_ = shift
         self._offsets = {}
         return self
-
-    def _tree_weight(self, X_val, y_val: np.ndarray) -> tuple[float, dict[str, float]]:
-        """The weight of the trees' margin beside the offset with the best validation Gini (ties: the larger weight)."""
-        off = self._offsets.get(id(X_val)) if getattr(self, "_offsets", None) else None
-        if off is None:  # no offset: the trees carry the level, nothing to shrink toward
-            return 1.0, {}
-        assert self.booster_ is not None  # called right after the bag is fitted
-        trees = _inplace_predict(self.booster_, X_val).astype(np.float64)  # base score 1 beside an offset: margin 0
-        gini = {w: float(normalized_gini(y_val, off + w * trees)) for w in self.TREE_WEIGHTS}
-        if not all(np.isfinite(g) for g in gini.values()):
-            return 1.0, {}
-        best = max(gini.values())
-        chosen = max(w for w, g in gini.items() if g >= best)
-        return float(chosen), {f"{w:.1f}": round(g, 4) for w, g in gini.items()}
 
     ANCHOR_FEATURE = "btyd_expected_value"
 
