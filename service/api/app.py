@@ -1,8 +1,9 @@
 """The FastAPI application: ``create_app(settings)`` builds one service instance around an AppState.
 
-Open: /healthz, /readyz, the console's sign-in page and static assets, the /docs shell. Everything else (the /v1 API, /metrics,
-/openapi.json, every console page with data) needs an API key (the console: a session opened with one).
+Open: /healthz, /readyz, the console's sign-in page and static assets, the /docs shell. Everything else (the /v1 API,
+/metrics, /openapi.json, every console page with data) needs an API key (the console: a session opened with one).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,9 +23,9 @@ from service import __version__
 from service.api import problems
 from service.api.deps import require_agent
 from service.api.metrics import Metrics
+from service.api.reload import do_reload
 from service.api.routers import admin, ask, customers, health, model, score
 from service.api.settings import ApiSettings, api_settings, parse_api_keys
-from service.api.reload import do_reload
 from service.api.state import AppState, SnapshotError
 from service.ask import get_narrator
 
@@ -51,11 +52,28 @@ class ServiceMiddleware:
         self.max_body = max_body
 
     async def _problem(self, send, status: int, detail: str, path: str, rid: str) -> None:
-        body = json.dumps({"type": f"/problems/{problems.SLUGS[status]}", "title": problems.TITLES[status], "status": status,
-                           "detail": detail, "instance": path, "request_id": rid}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", problems.PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
-                                (b"x-request-id", rid.encode()), (b"connection", b"close")]})
+        body = json.dumps(
+            {
+                "type": f"/problems/{problems.SLUGS[status]}",
+                "title": problems.TITLES[status],
+                "status": status,
+                "detail": detail,
+                "instance": path,
+                "request_id": rid,
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", problems.PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", rid.encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope, receive, send):
@@ -115,12 +133,24 @@ class ServiceMiddleware:
             self.metrics.requests.labels(method, label, str(status["code"])).inc()
             self.metrics.latency.labels(method, label).observe(dt)
             state = scope.get("state") or {}
-            access_log.info("%s %s %s %.1fms %s rid=%s", method, path, status["code"], dt * 1000, state.get("principal", "-"), rid)
+            access_log.info(
+                "%s %s %s %.1fms %s rid=%s", method, path, status["code"], dt * 1000, state.get("principal", "-"), rid
+            )
 
 
-def create_app(settings: ApiSettings | None = None, *, store: str | None = None, model_dir=None, data_dir=None, load: bool = True,
-               handle_sighup: bool = False, encoder=None, reload_channel=None) -> FastAPI:
-    """A service instance. ``load`` loads the snapshot now, so a bad store or bundle fails here (SnapshotError), not later.
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    store: str | None = None,
+    model_dir=None,
+    data_dir=None,
+    load: bool = True,
+    handle_sighup: bool = False,
+    encoder=None,
+    reload_channel=None,
+) -> FastAPI:
+    """A service instance. ``load`` loads the snapshot now, so a bad store or bundle fails here (SnapshotError), not
+    later.
 
     ``reload_channel`` (a ``service.api.workers.ReloadChannel``): this instance is one of several worker processes, and
     its reloads (POST /v1/admin/reload, SIGHUP) reach every worker through the channel."""
@@ -156,8 +186,15 @@ def create_app(settings: ApiSettings | None = None, *, store: str | None = None,
                 await reloads.stop()
             state.close()
 
-    app = FastAPI(title="customer-insight API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="customer-insight API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.api_keys = keys
     app.state.metrics = metrics

@@ -5,6 +5,7 @@ Keys come from ``INSIGHT_API_KEYS`` ("key:role,..."). A presented key is hashed 
 timing tells nothing about which key or how much of it matched. Keys are never logged or echoed:
 the logs and metrics name a key by its position ("key #2") only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,9 +19,17 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from service.api.problems import ProblemException
 from service.api.state import AppState, Snapshot
 
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey",
-                              description="API key from INSIGHT_API_KEYS (role agent: read and ask; admin: also score-with-write and reload).")
-bearer = HTTPBearer(auto_error=False, scheme_name="Bearer", description="The same API key as a bearer token (for Prometheus scrapers and proxies).")
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="API key from INSIGHT_API_KEYS (role agent: read and ask; admin: also score-with-write and reload).",
+)
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="Bearer",
+    description="The same API key as a bearer token (for Prometheus scrapers and proxies).",
+)
 
 WWW_AUTH = {"WWW-Authenticate": 'ApiKey header="X-API-Key", Bearer'}
 
@@ -35,14 +44,19 @@ def app_state(request: Request) -> AppState:
     return request.app.state.insight
 
 
-async def authenticate(request: Request, api_key: str | None = Security(api_key_header),
-                 token: HTTPAuthorizationCredentials | None = Security(bearer)) -> Principal:
+async def authenticate(
+    request: Request,
+    api_key: str | None = Security(api_key_header),
+    token: HTTPAuthorizationCredentials | None = Security(bearer),
+) -> Principal:
     given = api_key or (token.credentials if token is not None else None)
     metrics = getattr(request.app.state, "metrics", None)
     if not given:
         if metrics:
             metrics.auth_failures.labels("missing").inc()
-        raise ProblemException(401, "this endpoint needs an API key in the X-API-Key header (or Authorization: Bearer)", headers=WWW_AUTH)
+        raise ProblemException(
+            401, "this endpoint needs an API key in the X-API-Key header (or Authorization: Bearer)", headers=WWW_AUTH
+        )
     principal = principal_for_key(request.app.state.api_keys, given)
     if principal is None:
         if metrics:

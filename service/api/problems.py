@@ -4,6 +4,7 @@ Every error the service returns goes through here: HTTP errors raised by the rou
 validation errors (422, with the offending field), body-size refusals (413) and anything unexpected
 (500, with a request id to find the server-side log entry; the traceback stays in the log).
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,17 +34,35 @@ TITLES = {
     503: "Service unavailable",
 }
 SLUGS = {
-    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed", 409: "conflict",
-    413: "payload-too-large", 415: "unsupported-media-type", 422: "validation-error", 429: "too-many-requests",
-    500: "internal-error", 503: "unavailable",
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
 }
 
 
 class ProblemException(Exception):
     """Raise from routers or the application glue to answer with a problem."""
 
-    def __init__(self, status: int, detail: str, title: str | None = None, *, type_: str | None = None,
-                 errors: list[dict] | None = None, headers: dict[str, str] | None = None, **extra: Any):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        title: str | None = None,
+        *,
+        type_: str | None = None,
+        errors: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -54,8 +73,17 @@ class ProblemException(Exception):
         self.extra = extra
 
 
-def problem_response(request: Request | None, status: int, detail: str, title: str | None = None, *, type_: str | None = None,
-                     errors: list[dict] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem_response(
+    request: Request | None,
+    status: int,
+    detail: str,
+    title: str | None = None,
+    *,
+    type_: str | None = None,
+    errors: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"/problems/{type_ or SLUGS.get(status, 'error')}",
         "title": title or TITLES.get(status, "Error"),
@@ -74,7 +102,9 @@ def problem_response(request: Request | None, status: int, detail: str, title: s
 
 
 def _loc(loc) -> str:
-    """('body', 'tables', 'orders', 0, 'amount') -> 'tables.orders[0].amount' (the 'body'/'query'/'path' prefix dropped)."""
+    """('body', 'tables', 'orders', 0, 'amount') -> 'tables.orders[0].amount'.
+
+    The 'body'/'query'/'path' prefix is dropped."""
     parts = list(loc)
     if len(parts) == 2 and parts[0] == "body" and isinstance(parts[1], int):
         return "body"  # a JSON syntax error at a character position
@@ -88,14 +118,25 @@ def _loc(loc) -> str:
 
 def validation_errors(exc: RequestValidationError) -> list[dict]:
     # The offending value is not echoed back (it may be a secret or personal data): field, message, type only.
-    return [{"field": _loc(e.get("loc", ())), "message": e.get("msg", "invalid"), "type": e.get("type", "value_error")} for e in exc.errors()]
+    return [
+        {"field": _loc(e.get("loc", ())), "message": e.get("msg", "invalid"), "type": e.get("type", "value_error")}
+        for e in exc.errors()
+    ]
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemException)
     async def _problem(request: Request, exc: ProblemException):
-        return problem_response(request, exc.status, exc.detail, exc.title, type_=exc.type, errors=exc.errors,
-                                headers=exc.headers, **exc.extra)
+        return problem_response(
+            request,
+            exc.status,
+            exc.detail,
+            exc.title,
+            type_=exc.type,
+            errors=exc.errors,
+            headers=exc.headers,
+            **exc.extra,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
@@ -117,5 +158,10 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception):
         rid = getattr(request.state, "request_id", None)
         log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, rid)
-        return problem_response(request, 500, f"an unexpected error occurred; quote request id {rid} to the operator"
-                                if rid else "an unexpected error occurred")
+        return problem_response(
+            request,
+            500,
+            f"an unexpected error occurred; quote request id {rid} to the operator"
+            if rid
+            else "an unexpected error occurred",
+        )

@@ -3,6 +3,7 @@
 It lives apart from the app factory so that the routers and the worker channel can call it without importing the
 app module (no import cycle), and beside it the prewarming of kept response bodies a fresh snapshot starts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,10 +35,14 @@ def do_reload(app: FastAPI) -> tuple[bool, dict]:
         return False, {"error": str(exc), "serving": cur.model_version if cur else None}
     metrics.reloads.labels("ok").inc()
     snap = state.current()
+    assert snap is not None  # the reload worked, so a snapshot is serving
     metrics.serving(snap.model_version, snap.customers, datetime.fromisoformat(snap.loaded_at).timestamp())
     if app.state.settings.api_prewarm and snap.response_cache_size:
         threading.Thread(target=_prewarm, args=(app,), name="bodies-prewarm", daemon=True).start()
-    return True, {k: getattr(result, k) for k in ("model_version", "previous_model_version", "customers", "loaded_at", "seconds", "snapshot")}
+    return True, {
+        k: getattr(result, k)
+        for k in ("model_version", "previous_model_version", "customers", "loaded_at", "seconds", "snapshot")
+    }
 
 
 def _prewarm(app: FastAPI) -> None:

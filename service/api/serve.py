@@ -3,11 +3,13 @@
 ``INSIGHT_API_WORKERS=N`` (N > 1) serves from N worker processes sharing the port (see ``service.api.workers``): each
 loads its own snapshot, and a reload (SIGHUP to the server, POST /v1/admin/reload) reaches all of them.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from typing import Any
 
 LOG_LEVEL_ENV = "INSIGHT_API_LOG_LEVEL"
 
@@ -23,13 +25,23 @@ def _setup_logging(log_level: str) -> None:
     try:
         import faiss
 
-        faiss.omp_set_num_threads(1)  # one query per request: OpenMP fan-out only adds overhead under concurrent requests
+        faiss.omp_set_num_threads(
+            1
+        )  # one query per request: OpenMP fan-out only adds overhead under concurrent requests
     except Exception:  # pragma: no cover - faiss without OpenMP
         pass
 
 
-def run(store: str, model_dir=None, data_dir=None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
-        console=None, workers: int | None = None) -> None:
+def run(
+    store: str,
+    model_dir=None,
+    data_dir=None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    console=None,
+    workers: int | None = None,
+) -> None:
     import uvicorn
 
     from service.api.app import create_app
@@ -39,21 +51,35 @@ def run(store: str, model_dir=None, data_dir=None, host: str = "127.0.0.1", port
     if workers is not None:
         settings.api_workers = workers
     if not parse_api_keys(settings.api_keys.get_secret_value()):
-        raise ValueError("INSIGHT_API_KEYS is not set: give at least one key, e.g. INSIGHT_API_KEYS='<secret>:agent,<other secret>:admin' "
-                         "(without keys every endpoint except /healthz and /readyz would answer 401)")
+        raise ValueError(
+            "INSIGHT_API_KEYS is not set: give at least one key, "
+            "e.g. INSIGHT_API_KEYS='<secret>:agent,<other secret>:admin' "
+            "(without keys every endpoint except /healthz and /readyz would answer 401)"
+        )
     _setup_logging(log_level)
 
     n = settings.api_workers
-    app = create_app(settings, handle_sighup=n == 1)  # with workers: a dry run here, so a bad store or bundle fails with one line
+    # with workers: a dry run here, so a bad store or bundle fails with one line
+    app = create_app(settings, handle_sighup=n == 1)
     snap = app.state.insight.current()
     procs = f", {n} worker processes" if n > 1 else ""
-    msg = (f"serving model {snap.model_version} ({snap.customers:,} customers, {snap.index.kind} index{procs}) on http://{host}:{port} "
-           f"- open: /healthz /readyz; with X-API-Key: /v1/..., /metrics, /openapi.json; SIGHUP reloads")
+    msg = (
+        f"serving model {snap.model_version} ({snap.customers:,} customers, {snap.index.kind} index{procs}) "
+        f"on http://{host}:{port} "
+        f"- open: /healthz /readyz; with X-API-Key: /v1/..., /metrics, /openapi.json; SIGHUP reloads"
+    )
     if console is not None:
         console.print(msg, highlight=False)
     else:
         print(msg, file=sys.stderr)
-    common = dict(host=host, port=port, log_level=log_level.lower(), access_log=False, timeout_graceful_shutdown=10, server_header=False)
+    common: dict[str, Any] = dict(
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
     if n == 1:
         uvicorn.run(app, **common)
         return
@@ -64,8 +90,14 @@ def run(store: str, model_dir=None, data_dir=None, host: str = "127.0.0.1", port
     del app
     channel = ReloadChannel.create(settings.api_snapshot_dir)
     # The workers build their settings from the environment: hand them what was given on the command line.
-    os.environ.update({"INSIGHT_STORE": str(settings.store), "INSIGHT_API_WORKERS": str(n), RUN_DIR_ENV: str(channel.dir),
-                       LOG_LEVEL_ENV: log_level})
+    os.environ.update(
+        {
+            "INSIGHT_STORE": str(settings.store),
+            "INSIGHT_API_WORKERS": str(n),
+            RUN_DIR_ENV: str(channel.dir),
+            LOG_LEVEL_ENV: log_level,
+        }
+    )
     for name, value in (("INSIGHT_MODEL_DIR", settings.model_dir), ("INSIGHT_DATA_DIR", settings.data_dir)):
         if value is not None:
             os.environ[name] = str(value)

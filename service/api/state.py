@@ -16,6 +16,7 @@ and its model version is the one the store was scored with, and the similar-cust
 exactly the store's scored customers. Otherwise the reload is refused and the old snapshot keeps
 serving.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,9 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,9 @@ import sqlalchemy as sa
 from service.bundle import BundleError, ModelBundle
 from service.crash import fault_point, orphaned
 from service.store import ProfileStore, StoreError, index_dir, profiles, safe_url, store_meta, store_url
+
+if TYPE_CHECKING:
+    from embeddings.index import SimilarityIndex
 
 log = logging.getLogger("insight.api")
 
@@ -90,7 +95,7 @@ class Snapshot:
     seq: int
     bundle: ModelBundle
     store: ProfileStore
-    index: object  # embeddings.index.SimilarityIndex
+    index: SimilarityIndex
     meta: dict
     model_dir: Path
     store_source: str
@@ -104,7 +109,7 @@ class Snapshot:
     extra_vectors: dict[str, np.ndarray] = field(default_factory=dict)
     response_cache_size: int = 0  # customers whose serialised responses are kept (0: none)
     _responses: dict = field(default_factory=dict)  # customer_id -> {(kind, *args): JSON bytes}
-    _catalog: "Catalog | None" = None
+    _catalog: Catalog | None = None
     _unscored: set[str] | None = None
     _refs: int = 0
     _retired: bool = False
@@ -196,7 +201,7 @@ class Snapshot:
             self._unscored = set(self.meta.get("unscored_customers") or [])
         return self._unscored
 
-    def catalog(self) -> "Catalog":
+    def catalog(self) -> Catalog:
         """The roster as arrays for search (built once per snapshot, rebuilt after profiles are added)."""
         with self._lock:
             if self._catalog is None:
@@ -236,18 +241,23 @@ class Snapshot:
             for row in rows:
                 self._responses.pop(row["customer_id"], None)  # their cached bodies describe the old profile
         for row, vec in zip(rows, vectors):
-            self.roster[row["customer_id"]] = (row["tier"], row["predicted_value"], row["churn_probability"], row["rfm_segment"])
+            self.roster[row["customer_id"]] = (
+                row["tier"],
+                row["predicted_value"],
+                row["churn_probability"],
+                row["rfm_segment"],
+            )
             if row["customer_id"] not in self.index:
                 self.extra_vectors[row["customer_id"]] = np.asarray(vec, dtype=np.float32)
 
 
 @dataclass
 class Catalog:
-    """Search over the scored customers: ids sorted case-folded (prefix = one binary search), tiers, segments, values and churn
-    as arrays (filters are masks, sorting one argsort of the matches)."""
+    """Search over the scored customers: ids sorted case-folded (prefix = one binary search), tiers, segments, values
+    and churn as arrays (filters are masks, sorting one argsort of the matches)."""
 
-    ids: np.ndarray          # customer ids, sorted by their case-folded form
-    folded: list[str]        # the case-folded ids, same order
+    ids: np.ndarray  # customer ids, sorted by their case-folded form
+    folded: list[str]  # the case-folded ids, same order
     tier: np.ndarray
     segment: np.ndarray
     value: np.ndarray
@@ -255,15 +265,21 @@ class Catalog:
     rank_pct: np.ndarray
 
     @classmethod
-    def build(cls, roster: dict[str, tuple], population_values: np.ndarray) -> "Catalog":
+    def build(cls, roster: dict[str, tuple], population_values: np.ndarray) -> Catalog:
         items = sorted(roster.items(), key=lambda kv: (kv[0].casefold(), kv[0]))
         ids = np.array([k for k, _ in items], dtype=object)
         value = np.array([v[1] for _, v in items], dtype=np.float64)
         n = len(population_values)
         rank = np.floor(np.searchsorted(population_values, value, side="left") / max(n, 1) * 1000) / 10
-        return cls(ids=ids, folded=[k.casefold() for k, _ in items], tier=np.array([v[0] for _, v in items], dtype=object),
-                   segment=np.array([v[3] for _, v in items], dtype=object), value=value,
-                   churn=np.array([v[2] for _, v in items], dtype=np.float64), rank_pct=rank)
+        return cls(
+            ids=ids,
+            folded=[k.casefold() for k, _ in items],
+            tier=np.array([v[0] for _, v in items], dtype=object),
+            segment=np.array([v[3] for _, v in items], dtype=object),
+            value=value,
+            churn=np.array([v[2] for _, v in items], dtype=np.float64),
+            rank_pct=rank,
+        )
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
         import bisect
@@ -290,9 +306,11 @@ def _sqlite_copy(src: Path, dst: Path) -> None:
             source.backup(target)
         except sqlite3.OperationalError as exc:
             if not writable and Path(f"{src}-journal").exists():
-                raise SnapshotError(f"{src}: a run that was killed left a hot journal ({src}-journal), and this process may not "
-                                    "write the store to roll it back; open it once with write access (e.g. run `insight serve` or "
-                                    "`insight explain` as the store's owner)") from exc
+                raise SnapshotError(
+                    f"{src}: a run that was killed left a hot journal ({src}-journal), and this process may not "
+                    "write the store to roll it back; open it once with write access (e.g. run `insight serve` or "
+                    "`insight explain` as the store's owner)"
+                ) from exc
             raise
         finally:
             target.close()
@@ -337,7 +355,13 @@ def clean_snapshot_copies(base: Path | None) -> list[Path]:
 
 
 def _roster(ps: ProfileStore) -> dict[str, tuple]:
-    q = sa.select(profiles.c.customer_id, profiles.c.tier, profiles.c.predicted_value, profiles.c.churn_probability, profiles.c.rfm_segment)
+    q = sa.select(
+        profiles.c.customer_id,
+        profiles.c.tier,
+        profiles.c.predicted_value,
+        profiles.c.churn_probability,
+        profiles.c.rfm_segment,
+    )
     with ps.engine.connect() as con:
         return {r[0]: (r[1], float(r[2]), float(r[3]), r[4]) for r in con.execute(q)}
 
@@ -374,7 +398,9 @@ def load_snapshot(settings, seq: int, previous: Snapshot | None = None) -> Snaps
     except (StoreError, sqlite3.Error, sa.exc.SQLAlchemyError, OSError) as exc:
         if copy_path is not None:
             shutil.rmtree(copy_path.parent, ignore_errors=True)
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = (
+            str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
         raise SnapshotError(f"cannot read the profile store {safe_url(store)}: {detail}") from exc
     except BaseException:
         if copy_path is not None:
@@ -394,8 +420,10 @@ def load_snapshot(settings, seq: int, previous: Snapshot | None = None) -> Snaps
         except (BundleError, OSError, ValueError) as exc:
             raise SnapshotError(f"model bundle refused: {exc}") from exc
         if bundle.model_version != meta.get("model_version"):
-            raise SnapshotError(f"the store was scored with model {meta.get('model_version')} but the bundle in {model_dir} is "
-                                f"{bundle.model_version}; re-score the store with this bundle (or point --model at the right one)")
+            raise SnapshotError(
+                f"the store was scored with model {meta.get('model_version')} but the bundle in {model_dir} is "
+                f"{bundle.model_version}; re-score the store with this bundle (or point --model at the right one)"
+            )
         roster = _roster(ps)
         try:
             idx_path = index_dir(store, meta)  # the version named by the metadata of this very snapshot
@@ -403,22 +431,40 @@ def load_snapshot(settings, seq: int, previous: Snapshot | None = None) -> Snaps
         except (FileNotFoundError, SimilarityIndexError, StoreError) as exc:
             raise SnapshotError(f"similar-customer index refused: {exc}") from exc
         if len(index) != int(meta.get("customers", -1)) or any(i not in roster for i in index.ids):
-            raise SnapshotError(f"similar-customer index {idx_path} ({len(index)} customers) does not match the store "
-                                f"({meta.get('customers')} scored); a score run may be in progress, retry when it is done")
+            raise SnapshotError(
+                f"similar-customer index {idx_path} ({len(index)} customers) does not match the store "
+                f"({meta.get('customers')} scored); a score run may be in progress, retry when it is done"
+            )
         if index.kind == "flat" and len(index) > settings.index_approximate_above:
             ids = index.ids
-            index = SimilarityIndex.build(ids, index.vectors(), approximate_above=settings.index_approximate_above,
-                                          ef_search=settings.index_hnsw_ef_search)
+            index = SimilarityIndex.build(
+                ids,
+                index.vectors(),
+                approximate_above=settings.index_approximate_above,
+                ef_search=settings.index_hnsw_ef_search,
+            )
         elif index.kind == "hnsw":
             index.ef_search = settings.index_hnsw_ef_search
         history = load_history(settings.data_dir) if settings.data_dir else None
         values = np.sort(np.fromiter((v[1] for v in roster.values()), dtype=np.float64, count=len(roster)))
         churn = float(np.mean([v[2] for v in roster.values()])) if roster else float("nan")
-        snap = Snapshot(seq=seq, bundle=bundle, store=ps, index=index, meta=meta, model_dir=model_dir.resolve(), store_source=store,
-                        loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), population_values=values,
-                        population_churn=churn, roster=roster, history=history, copy_path=copy_path,
-                        load_seconds=round(time.perf_counter() - t0, 3),
-                        response_cache_size=int(getattr(settings, "api_response_cache", 0) or 0))
+        snap = Snapshot(
+            seq=seq,
+            bundle=bundle,
+            store=ps,
+            index=index,
+            meta=meta,
+            model_dir=model_dir.resolve(),
+            store_source=store,
+            loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            population_values=values,
+            population_churn=churn,
+            roster=roster,
+            history=history,
+            copy_path=copy_path,
+            load_seconds=round(time.perf_counter() - t0, 3),
+            response_cache_size=int(getattr(settings, "api_response_cache", 0) or 0),
+        )
         if previous is not None and previous.model_version == snap.model_version:
             # Customers written through the API since the last batch score keep their vectors (same model, same space).
             for cid, vec in previous.extra_vectors.items():
@@ -449,14 +495,14 @@ class AppState:
         self.settings = settings
         self._pinned_encoder = encoder  # tests and benchmarks hand in an already loaded encoder
         self._loader = loader
-        self._lock = threading.Lock()          # guards _current (swap vs acquire)
-        self._reload_lock = threading.Lock()   # one reload at a time
+        self._lock = threading.Lock()  # guards _current (swap vs acquire)
+        self._reload_lock = threading.Lock()  # one reload at a time
         self._current: Snapshot | None = None
         self._seq = 0
         self.last_reload_error: str | None = None
         self.reloads_ok = 0
         self.reloads_failed = 0
-        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._encoder = None
         self._encoder_key = None
         self._encoder_lock = threading.Lock()
@@ -498,9 +544,21 @@ class AppState:
                 old.retire()
             self.reloads_ok += 1
             self.last_reload_error = None
-            log.info("snapshot %s serving model %s (%d customers), loaded in %.2fs", new.seq, new.model_version, new.customers, new.load_seconds)
-            return ReloadResult(model_version=new.model_version, previous_model_version=old.model_version if old else None,
-                                customers=new.customers, loaded_at=new.loaded_at, seconds=new.load_seconds, snapshot=new.seq)
+            log.info(
+                "snapshot %s serving model %s (%d customers), loaded in %.2fs",
+                new.seq,
+                new.model_version,
+                new.customers,
+                new.load_seconds,
+            )
+            return ReloadResult(
+                model_version=new.model_version,
+                previous_model_version=old.model_version if old else None,
+                customers=new.customers,
+                loaded_at=new.loaded_at,
+                seconds=new.load_seconds,
+                snapshot=new.seq,
+            )
 
     def encoder(self, bundle: ModelBundle):
         """The embedding encoder for ``bundle`` (loaded once, shared by scoring threads; its cache is thread-safe)."""

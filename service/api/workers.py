@@ -12,13 +12,14 @@ single-process service. What must be shared is the decision to reload. The paren
   raises the generation, then waits (bounded) until every other worker reports that generation, and answers with how
   many workers now serve the new model. A reload refused by the first worker is refused for all (409), as before.
 
-Known limit: a profile written by POST /v1/score with ``write: true`` is served at once by the worker that wrote it, and by
-the others after their next reload (each worker reads its own snapshot copy). Reload after a batch of admin writes when
-every worker must see them.
+Known limit: a profile written by POST /v1/score with ``write: true`` is served at once by the worker that wrote it,
+and by the others after their next reload (each worker reads its own snapshot copy). Reload after a batch of admin
+writes when every worker must see them.
 
 The channel lives in ``insight-snapshot-pid<parent pid>-workers-*`` under the snapshot folder, so a parent killed
 with SIGKILL leaves nothing that the next start does not remove.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,7 +46,7 @@ class ReloadChannel:
         self.generation_file = self.dir / "generation"
 
     @classmethod
-    def create(cls, base: Path | None) -> "ReloadChannel":
+    def create(cls, base: Path | None) -> ReloadChannel:
         from service.api.state import SNAPSHOT_PREFIX
 
         if base is not None:
@@ -81,8 +82,12 @@ class ReloadChannel:
         return gen
 
     def report(self, generation: int, ok: bool, model_version: str | None, error: str | None = None) -> None:
-        self._write(self.dir / f"worker-{os.getpid()}.json",
-                    json.dumps({"pid": os.getpid(), "generation": generation, "ok": ok, "model_version": model_version, "error": error}))
+        self._write(
+            self.dir / f"worker-{os.getpid()}.json",
+            json.dumps(
+                {"pid": os.getpid(), "generation": generation, "ok": ok, "model_version": model_version, "error": error}
+            ),
+        )
 
     def forget(self) -> None:
         try:
@@ -189,8 +194,12 @@ class WorkerReloads:
         serving = sum(1 for s in done if s.get("ok") and s.get("model_version") == result["model_version"])
         if serving < self.workers:
             refused = [s.get("error") for s in done if not s.get("ok")]
-            log.warning("reload reached %d of %d workers (%s)", serving, self.workers,
-                        "; ".join(e for e in refused if e) or "others did not answer in time")
+            log.warning(
+                "reload reached %d of %d workers (%s)",
+                serving,
+                self.workers,
+                "; ".join(e for e in refused if e) or "others did not answer in time",
+            )
         return ok, {**result, "workers": serving, "workers_total": self.workers}
 
 
@@ -216,5 +225,6 @@ def run_workers(config, channel: ReloadChannel) -> None:
 
 
 def ignore_sighup_until_ready() -> None:
-    """A worker that gets SIGHUP before its loop handles it would die of it (the default action): ignore it meanwhile."""
+    """A worker that gets SIGHUP before its loop handles it would die of it (the default action): ignore it
+    meanwhile."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
