@@ -1,4 +1,5 @@
 """GET /healthz (liveness), /readyz (readiness) - open; GET /metrics (Prometheus) - any valid key."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -24,11 +25,20 @@ def readyz(request: Request) -> Readiness:
     snap = request.app.state.insight.current()
     if snap is None:
         raise ProblemException(503, "no model and store are loaded yet", title="Not ready")
-    return Readiness(status="ready", model_version=snap.model_version, customers=snap.customers, loaded_at=snap.loaded_at)
+    return Readiness(
+        status="ready", model_version=snap.model_version, customers=snap.customers, loaded_at=snap.loaded_at
+    )
 
 
-@router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(require_agent)], responses={
-    200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text exposition format."}, **problem_responses(401)})
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    dependencies=[Depends(require_agent)],
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text exposition format."},
+        **problem_responses(401),
+    },
+)
 def metrics(request: Request) -> Response:
-    """Request counts and latencies by route, auth failures, reloads, ask intents, cold-start scoring, the model served."""
+    """Request counts and latencies by route, auth failures, reloads, ask intents, cold-start scoring, the model served."""  # noqa: E501  (OpenAPI description: wrapping would change it)
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
