@@ -10,6 +10,7 @@ on fuzzed tables.
 or non-text ids, texts or statuses, amounts or ratings that are not finite, timestamps without a zone); the caller
 then runs the pandas version.
 """
+
 from __future__ import annotations
 
 import math
@@ -115,11 +116,15 @@ def _orders(orders: pd.DataFrame, wanted: set, cut: int, out: dict[str, dict]) -
     ids, ts, amount = _texts(orders["customer_id"]), _micros(orders["order_ts"]), _floats(orders["amount"])
     status = _texts(orders["status"]) if "status" in orders else [""] * len(orders)
     category = orders["category"].tolist() if "category" in orders else None
-    if category is not None and not all(c is None or isinstance(c, str) or (isinstance(c, float) and math.isnan(c))
-                                        for c in category):
+    if category is not None and not all(
+        c is None or isinstance(c, str) or (isinstance(c, float) and math.isnan(c)) for c in category
+    ):
         raise _Unsupported("a category that is neither text nor missing")
-    rows = [i for i, (cid, t, st) in enumerate(zip(ids, ts, status))
-            if t <= cut and cid in wanted and st.lower() not in _NON_SPEND]
+    rows = [
+        i
+        for i, (cid, t, st) in enumerate(zip(ids, ts, status))
+        if t <= cut and cid in wanted and st.lower() not in _NON_SPEND
+    ]
     if not rows:
         return
     recent_from = cut - RECENT_ORDER_DAYS * 86_400_000_000
@@ -192,13 +197,19 @@ def _reviews(reviews: pd.DataFrame, wanted: set, cut: int, out: dict[str, dict])
         dist: dict[float, int] = {}
         for v in values:
             dist[v] = dist.get(v, 0) + 1
-        out[cid]["reviews"] = {"count": len(mine), "mean_rating": round(_kahan(values) / len(values), 2),
-                               "last": _day(max(ts[i] for i in mine)),
-                               "by_rating": {str(int(k)): n for k, n in sorted(dist.items())}}
+        out[cid]["reviews"] = {
+            "count": len(mine),
+            "mean_rating": round(_kahan(values) / len(values), 2),
+            "last": _day(max(ts[i] for i in mine)),
+            "by_rating": {str(int(k)): n for k, n in sorted(dist.items())},
+        }
     for cid in sorted(by):
         newest_first = sorted(by[cid], key=lambda i: -ts[i])  # stable: same-moment reviews keep row order
-        for key, keep in (("complaints", lambda v: v <= COMPLAINT_MAX_RATING),
-                          ("praise", lambda v: v >= PRAISE_MIN_RATING)):
+        for key, keep in (
+            ("complaints", lambda v: v <= COMPLAINT_MAX_RATING),
+            ("praise", lambda v: v >= PRAISE_MIN_RATING),
+        ):
             for i in [i for i in newest_first if keep(rating[i])][:MAX_QUOTES]:
-                out[cid].setdefault(key, []).append({"text": str(texts[i])[:TEXT_MAX_CHARS], "rating": int(rating[i]),
-                                                     "date": _day(ts[i])})
+                out[cid].setdefault(key, []).append(
+                    {"text": str(texts[i])[:TEXT_MAX_CHARS], "rating": int(rating[i]), "date": _day(ts[i])}
+                )

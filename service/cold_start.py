@@ -10,6 +10,7 @@ cores they run side by side.
 The vectors are the encoder's own (its content-hash cache included): a text embedded here is cached like any other,
 and a later batch run reads the same vectors from the cache.
 """
+
 from __future__ import annotations
 
 import threading

@@ -8,6 +8,7 @@ and ~10 ms of CPU for the query on a handful of rows: up to ``SMALL_PYTHON_ROWS`
 Python with DuckDB's exact arithmetic (``service.features_small``, compared with DuckDB at first use), and up to
 ``SMALL_INPUT_ROWS`` the query runs on a connection to one database kept per process. Same bits either way.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,6 +70,7 @@ def season_features(cutoff, n: int) -> pd.DataFrame:
     """Day of year of the cutoff on the unit circle (31 December sits next to 1 January), one row per customer."""
     angle = 2 * np.pi * (pd.Timestamp(cutoff).day_of_year - 1) / 365.25
     return pd.DataFrame({"season_sin": np.full(n, np.sin(angle)), "season_cos": np.full(n, np.cos(angle))})
+
 
 _QUERY = """
 WITH o AS (
@@ -188,32 +190,47 @@ def _naive(ts):
 def _prepare(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Give optional columns a typed default so one query serves every input shape."""
     orders = tables["orders"]
-    prepared_orders = pd.DataFrame({
-        "customer_id": orders["customer_id"].astype(str),
-        "order_id": orders["order_id"].astype(str),
-        "order_ts": _naive(orders["order_ts"]),
-        "amount": orders["amount"].astype("float64"),
-        "status": orders["status"].astype(str) if "status" in orders else "completed",
-        "n_items": orders["n_items"].astype("float64") if "n_items" in orders else np.nan,
-        "category": orders["category"].astype(object) if "category" in orders else None,
-    })
+    prepared_orders = pd.DataFrame(
+        {
+            "customer_id": orders["customer_id"].astype(str),
+            "order_id": orders["order_id"].astype(str),
+            "order_ts": _naive(orders["order_ts"]),
+            "amount": orders["amount"].astype("float64"),
+            "status": orders["status"].astype(str) if "status" in orders else "completed",
+            "n_items": orders["n_items"].astype("float64") if "n_items" in orders else np.nan,
+            "category": orders["category"].astype(object) if "category" in orders else None,
+        }
+    )
     customers = tables.get("customers", pd.DataFrame({"customer_id": pd.Series(dtype=object)}))
-    prepared_customers = pd.DataFrame({
-        "customer_id": customers["customer_id"].astype(str),
-        "signup_ts": (_naive(customers["signup_ts"]) if "signup_ts" in customers
-                      else pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]")),
-    })
+    prepared_customers = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].astype(str),
+            "signup_ts": (
+                _naive(customers["signup_ts"])
+                if "signup_ts" in customers
+                else pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]")
+            ),
+        }
+    )
     reviews = tables["reviews"]
     events = tables["events"]
     return {
         "orders": prepared_orders,
         "customers": prepared_customers,
-        "reviews": pd.DataFrame({"customer_id": reviews["customer_id"].astype(str),
-                                 "review_ts": _naive(reviews["review_ts"]),
-                                 "rating": reviews["rating"].astype("float64")}),
-        "events": pd.DataFrame({"customer_id": events["customer_id"].astype(str),
-                                "event_ts": _naive(events["event_ts"]),
-                                "event_type": events["event_type"].astype(str)}),
+        "reviews": pd.DataFrame(
+            {
+                "customer_id": reviews["customer_id"].astype(str),
+                "review_ts": _naive(reviews["review_ts"]),
+                "rating": reviews["rating"].astype("float64"),
+            }
+        ),
+        "events": pd.DataFrame(
+            {
+                "customer_id": events["customer_id"].astype(str),
+                "event_ts": _naive(events["event_ts"]),
+                "event_type": events["event_type"].astype(str),
+            }
+        ),
     }
 
 
@@ -286,11 +303,21 @@ class FeatureBuilder:
         if self._python:
             from service import features_small
 
-            df = features_small.snapshot(self._tables, params["cutoff"], params["horizon_end"], NON_SPEND_STATUSES,
-                                         TREND_WINDOW_DAYS, RECENT_EVENTS_DAYS)
+            df = features_small.snapshot(
+                self._tables,
+                params["cutoff"],
+                params["horizon_end"],
+                NON_SPEND_STATUSES,
+                TREND_WINDOW_DAYS,
+                RECENT_EVENTS_DAYS,
+            )
         if df is None:
-            query = _QUERY.format(non_spend=_non_spend_sql(), trend=TREND_WINDOW_DAYS, trend2=2 * TREND_WINDOW_DAYS,
-                                  recent_events=RECENT_EVENTS_DAYS)
+            query = _QUERY.format(
+                non_spend=_non_spend_sql(),
+                trend=TREND_WINDOW_DAYS,
+                trend2=2 * TREND_WINDOW_DAYS,
+                recent_events=RECENT_EVENTS_DAYS,
+            )
             try:
                 df = self._connect().execute(query, params).df()
             except BaseException:

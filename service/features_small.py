@@ -18,6 +18,7 @@ microsecond, non-ASCII statuses, repeated customers rows, ...) returns None and 
 the two engines are compared on a built-in probe (``agrees_with_duckdb``); any difference (another DuckDB version
 that rounds otherwise) turns this path off for the process.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,12 +42,40 @@ _US_MAX = (datetime(2261, 12, 31) - _EPOCH) // timedelta(microseconds=1)
 
 # The query's output columns, in its order (a test checks them against DuckDB's result).
 COLUMNS = [
-    "customer_id", "recency_days", "frequency", "orders_per_month", "orders_recent", "monetary_total",
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "orders_per_month",
+    "orders_recent",
+    "monetary_total",
     "avg_order_value",
-    "max_order_value", "items_per_order", "tenure_days", "first_purchase_days", "ipi_mean_days", "ipi_std_days",
-    "ipi_last_days", "overdue_ratio", "spend_recent", "spend_prior", "spend_trend", "n_returned", "return_rate",
-    "n_categories", "review_count", "rating_mean", "rating_min", "rating_last", "days_since_last_review", "n_events",
-    "n_views", "n_searches", "n_carts", "events_recent", "days_since_last_event", "carts_per_order", "future_value",
+    "max_order_value",
+    "items_per_order",
+    "tenure_days",
+    "first_purchase_days",
+    "ipi_mean_days",
+    "ipi_std_days",
+    "ipi_last_days",
+    "overdue_ratio",
+    "spend_recent",
+    "spend_prior",
+    "spend_trend",
+    "n_returned",
+    "return_rate",
+    "n_categories",
+    "review_count",
+    "rating_mean",
+    "rating_min",
+    "rating_last",
+    "days_since_last_review",
+    "n_events",
+    "n_views",
+    "n_searches",
+    "n_carts",
+    "events_recent",
+    "days_since_last_event",
+    "carts_per_order",
+    "future_value",
     "future_orders",
 ]
 
@@ -137,8 +166,14 @@ def _pydatetime_us(ts: datetime) -> int:
     return (ts - _EPOCH) // timedelta(microseconds=1)
 
 
-def snapshot(tables: dict[str, pd.DataFrame], cutoff: datetime, horizon_end: datetime, non_spend: tuple[str, ...],
-             trend_days: int, recent_event_days: int) -> pd.DataFrame | None:
+def snapshot(
+    tables: dict[str, pd.DataFrame],
+    cutoff: datetime,
+    horizon_end: datetime,
+    non_spend: tuple[str, ...],
+    trend_days: int,
+    recent_event_days: int,
+) -> pd.DataFrame | None:
     """``features._QUERY``'s result (as ``features._finish`` leaves it) for the clean ``tables`` at ``cutoff`` (naive
     UTC datetimes, the query's parameters), or None when the input is outside what this reproduces exactly."""
     try:
@@ -210,8 +245,12 @@ def _snapshot(tables, cutoff, horizon_end, non_spend, trend_days, recent_event_d
         su = signup.get(cid)
         first_any = min(c["first"], su) if su is not None else c["first"]
         tenure = _days(cut_s, first_any)
-        row: dict = {"customer_id": cid, "tenure_days": tenure, "n_returned": c["returned"],
-                     "return_rate": c["returned"] / c["orders"]}
+        row: dict = {
+            "customer_id": cid,
+            "tenure_days": tenure,
+            "n_returned": c["returned"],
+            "return_rate": c["returned"] / c["orders"],
+        }
         if n:
             decs = [_dec(r[2]) for r in p]
             total = sum(decs)
@@ -226,29 +265,49 @@ def _snapshot(tables, cutoff, horizon_end, non_spend, trend_days, recent_event_d
                 s1, s2, m = sum(gaps), sum(g * g for g in gaps), len(gaps)
                 ipi_std = math.sqrt(float(m * s2 - s1 * s1) / float(m * (m - 1))) / 86400e6
             row.update(
-                recency_days=_days(cut_s, last), frequency=n, orders_recent=len(recent),
-                monetary_total=_dec_to_double(total), avg_order_value=_dec_to_double(total) / n,
+                recency_days=_days(cut_s, last),
+                frequency=n,
+                orders_recent=len(recent),
+                monetary_total=_dec_to_double(total),
+                avg_order_value=_dec_to_double(total) / n,
                 max_order_value=max(r[2] for r in p),
                 items_per_order=_long_double_avg(sum(items), len(items), _LD_SCALE) if items else None,
-                first_purchase_days=_days(cut_s, p[0][0]), ipi_mean_days=ipi_mean, ipi_std_days=ipi_std,
+                first_purchase_days=_days(cut_s, p[0][0]),
+                ipi_mean_days=ipi_mean,
+                ipi_std_days=ipi_std,
                 ipi_last_days=gaps[-1] / 86400e6 if gaps else None,
                 overdue_ratio=_days(cut_s, last) / ipi_mean if ipi_mean else None,
                 spend_recent=_dec_to_double(sum(recent)) if recent else 0.0,
                 spend_prior=_dec_to_double(sum(prior)) if prior else 0.0,
-                n_categories=len({r[4] for r in p if r[4] is not None}))
+                n_categories=len({r[4] for r in p if r[4] is not None}),
+            )
         else:
-            row.update(recency_days=_days(cut_s, c["first"]), frequency=0, orders_recent=0, monetary_total=0.0,
-                       avg_order_value=0.0, max_order_value=0.0, items_per_order=None, first_purchase_days=None,
-                       ipi_mean_days=None, ipi_std_days=None, ipi_last_days=None, overdue_ratio=None,
-                       spend_recent=0.0, spend_prior=0.0, n_categories=0)
+            row.update(
+                recency_days=_days(cut_s, c["first"]),
+                frequency=0,
+                orders_recent=0,
+                monetary_total=0.0,
+                avg_order_value=0.0,
+                max_order_value=0.0,
+                items_per_order=None,
+                first_purchase_days=None,
+                ipi_mean_days=None,
+                ipi_std_days=None,
+                ipi_last_days=None,
+                overdue_ratio=None,
+                spend_recent=0.0,
+                spend_prior=0.0,
+                n_categories=0,
+            )
         row["orders_per_month"] = row["frequency"] * 30.0 / max(tenure, 30.0)
         sr, sp = row["spend_recent"], row["spend_prior"]
         row["spend_trend"] = (sr - sp) / (sr + sp + 1.0)
         r = reviews.get(cid, (0, None, None, None, None))
         row.update(review_count=r[0], rating_mean=r[1], rating_min=r[2], rating_last=r[3], days_since_last_review=r[4])
         e = events.get(cid, (0, 0, 0, 0, 0, None))
-        row.update(n_events=e[0], n_views=e[1], n_searches=e[2], n_carts=e[3], events_recent=e[4],
-                   days_since_last_event=e[5])
+        row.update(
+            n_events=e[0], n_views=e[1], n_searches=e[2], n_carts=e[3], events_recent=e[4], days_since_last_event=e[5]
+        )
         row["carts_per_order"] = row["n_carts"] / max(row["frequency"], 1)
         fut = future.get(cid)
         row["future_value"], row["future_orders"] = (_dec_to_double(fut[0]), fut[1]) if fut else (0.0, 0)
@@ -270,8 +329,13 @@ def _review_aggregates(reviews: pd.DataFrame, cut: int, cut_s: float) -> dict[st
     out = {}
     for cid, rs in by.items():
         latest = max(rs)  # arg_max(rating, (review_ts, rating))
-        out[cid] = (len(rs), _long_double_avg(sum(_dec(x) for _, x in rs), len(rs), _LD_SCALE), min(x for _, x in rs),
-                    latest[1], _days(cut_s, latest[0]))
+        out[cid] = (
+            len(rs),
+            _long_double_avg(sum(_dec(x) for _, x in rs), len(rs), _LD_SCALE),
+            min(x for _, x in rs),
+            latest[1],
+            _days(cut_s, latest[0]),
+        )
     return out
 
 
@@ -348,8 +412,26 @@ def probe_tables(seed: int = 0, customers: int = 60) -> dict[str, pd.DataFrame]:
     adds in another order, same-second orders, long and short gaps, reviews and events at the cutoff's edges."""
     rng = np.random.default_rng(seed)
     base = pd.Timestamp("2025-01-01", tz="UTC")
-    amounts = [0.1, 0.2, 0.3, 1e-9, 1.5e-9, 2.5e-9, 3.15e-08, 2.415e-07, 12.345, 99.995, 1234.5678901234, 0.0, 7e8,
-               999_999_999.999_999, 1 / 3, 2 / 3, 19.99, 5.005]
+    amounts = [
+        0.1,
+        0.2,
+        0.3,
+        1e-9,
+        1.5e-9,
+        2.5e-9,
+        3.15e-08,
+        2.415e-07,
+        12.345,
+        99.995,
+        1234.5678901234,
+        0.0,
+        7e8,
+        999_999_999.999_999,
+        1 / 3,
+        2 / 3,
+        19.99,
+        5.005,
+    ]
     o, r, e, c = [], [], [], []
     for i in range(customers):
         cid = f"P{i:03d}" if i % 7 else f"p-\u00e9{i}"
@@ -358,17 +440,33 @@ def probe_tables(seed: int = 0, customers: int = 60) -> dict[str, pd.DataFrame]:
         t = base + pd.Timedelta(days=int(rng.integers(0, 200)))
         for j in range(int(rng.integers(1, 9))):
             t = t + pd.Timedelta(seconds=int(rng.choice([0, 1, 3600, 86_400 * int(rng.integers(1, 90))])))
-            o.append({"order_id": f"{cid}-{j}", "customer_id": cid, "order_ts": t,
-                      "amount": float(rng.choice(amounts)) if rng.random() < 0.6 else round(float(rng.gamma(2, 40)), 2),
-                      "status": str(rng.choice(["completed", "completed", "returned", "canceled", "shipped"])),
-                      "n_items": float(rng.integers(1, 5)) if rng.random() < 0.8 else np.nan,
-                      "category": str(rng.choice(["toys", "books", "home"])) if rng.random() < 0.9 else None})
+            o.append(
+                {
+                    "order_id": f"{cid}-{j}",
+                    "customer_id": cid,
+                    "order_ts": t,
+                    "amount": float(rng.choice(amounts)) if rng.random() < 0.6 else round(float(rng.gamma(2, 40)), 2),
+                    "status": str(rng.choice(["completed", "completed", "returned", "canceled", "shipped"])),
+                    "n_items": float(rng.integers(1, 5)) if rng.random() < 0.8 else np.nan,
+                    "category": str(rng.choice(["toys", "books", "home"])) if rng.random() < 0.9 else None,
+                }
+            )
         for _ in range(int(rng.integers(0, 4))):
-            r.append({"customer_id": cid, "review_ts": base + pd.Timedelta(days=int(rng.integers(0, 400))),
-                      "rating": float(rng.integers(1, 6))})
+            r.append(
+                {
+                    "customer_id": cid,
+                    "review_ts": base + pd.Timedelta(days=int(rng.integers(0, 400))),
+                    "rating": float(rng.integers(1, 6)),
+                }
+            )
         for _ in range(int(rng.integers(0, 6))):
-            e.append({"customer_id": cid, "event_ts": base + pd.Timedelta(hours=int(rng.integers(0, 9000))),
-                      "event_type": str(rng.choice(["view", "search", "cart", "wishlist"]))})
+            e.append(
+                {
+                    "customer_id": cid,
+                    "event_ts": base + pd.Timedelta(hours=int(rng.integers(0, 9000))),
+                    "event_type": str(rng.choice(["view", "search", "cart", "wishlist"])),
+                }
+            )
     orders = pd.DataFrame(o)
     orders["order_ts"] = pd.to_datetime(orders["order_ts"], utc=True).astype("datetime64[us, UTC]")
     customers_df = pd.DataFrame(c)
@@ -387,8 +485,11 @@ def _probe() -> bool:
     tables = probe_tables()
     for cutoff in (pd.Timestamp("2025-05-01T12:00:00Z"), pd.Timestamp("2025-09-30T23:59:59.999999Z")):
         cut, end = features._naive(cutoff), features._naive(cutoff + pd.Timedelta(days=90))
-        fast = features._finish(_snapshot(tables, cut, end, frozenset(NON_SPEND_STATUSES), features.TREND_WINDOW_DAYS,
-                                          features.RECENT_EVENTS_DAYS))
+        fast = features._finish(
+            _snapshot(
+                tables, cut, end, frozenset(NON_SPEND_STATUSES), features.TREND_WINDOW_DAYS, features.RECENT_EVENTS_DAYS
+            )
+        )
         builder = features.FeatureBuilder(tables, engine="duckdb")
         try:
             slow = builder.snapshot(cutoff, 90)

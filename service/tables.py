@@ -3,6 +3,7 @@
 A table is read as strings first so that every bad value can be reported with its row number
 and kept verbatim in the rejects file; only then are columns converted to their types.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -42,8 +43,18 @@ CLEANED_COLUMNS = {"orders": ("status", "category"), "events": ("event_type", "p
 # Never free text, so never redacted: ids are kept as given (a 16-digit order id is an id, not a card), and timestamps
 # and numbers are checked by their own rules. Every other column (review and event texts, categories, statuses, extra
 # columns such as a customers table's "email") has contact data masked at validation; see redact_free_text.
-NOT_FREE_TEXT = frozenset({"customer_id", "order_id", "review_id", "product_id", "amount", "n_items", "rating",
-                           *(c for cols in TIMESTAMPS.values() for c in cols)})
+NOT_FREE_TEXT = frozenset(
+    {
+        "customer_id",
+        "order_id",
+        "review_id",
+        "product_id",
+        "amount",
+        "n_items",
+        "rating",
+        *(c for cols in TIMESTAMPS.values() for c in cols),
+    }
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -54,7 +65,8 @@ _YEAR = re.compile(r"^\s*([+-]?\d{4,})-")
 
 @dataclass(frozen=True)
 class Bounds:
-    """Sane ranges of the contract (configurable): values outside are rejected rows (files) or 422s naming the field (API).
+    """Sane ranges of the contract (configurable): values outside are rejected rows (files) or 422s naming the field
+    (API).
 
     Without them an amount of 1e308 reaches XGBoost as infinity and a date in year 9999 overflows DuckDB and
     datetime arithmetic; both ended in stack traces before.
@@ -66,8 +78,9 @@ class Bounds:
     date_max: pd.Timestamp = pd.Timestamp("2100-12-31T23:59:59.999999Z")
 
     @classmethod
-    def from_env(cls) -> "Bounds":
-        """INSIGHT_AMOUNT_MAX, INSIGHT_N_ITEMS_MAX, INSIGHT_DATE_MIN, INSIGHT_DATE_MAX (ISO dates) override the defaults."""
+    def from_env(cls) -> Bounds:
+        """INSIGHT_AMOUNT_MAX, INSIGHT_N_ITEMS_MAX, INSIGHT_DATE_MIN, INSIGHT_DATE_MAX (ISO dates) override the
+        defaults."""
         kw = {}
         for key, name in (("amount_max", "INSIGHT_AMOUNT_MAX"), ("n_items_max", "INSIGHT_N_ITEMS_MAX")):
             if os.environ.get(name):
@@ -80,7 +93,9 @@ class Bounds:
                 kw[key] = _iso(os.environ[name], name, end_of_day=end)
         b = cls(**kw)
         if not (b.date_min < b.date_max) or b.date_min.year < 1678 or b.date_max.year > 2261:
-            raise DataError(f"accepted date range {b.date_min.date()}..{b.date_max.date()} must be increasing and within 1678-2261")
+            raise DataError(
+                f"accepted date range {b.date_min.date()}..{b.date_max.date()} must be increasing and within 1678-2261"
+            )
         return b
 
     def describe_dates(self) -> str:
@@ -90,7 +105,9 @@ class Bounds:
 def _iso(value, what: str, end_of_day: bool = False) -> pd.Timestamp:
     text = str(value).strip()
     if not _ISO_TS.match(text):
-        raise DataError(f"{what} {value!r} is not an ISO 8601 date or timestamp (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])")
+        raise DataError(
+            f"{what} {value!r} is not an ISO 8601 date or timestamp (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])"
+        )
     try:
         ts = pd.Timestamp(text)
     except (ValueError, OverflowError) as exc:
@@ -101,15 +118,22 @@ def _iso(value, what: str, end_of_day: bool = False) -> pd.Timestamp:
     return ts
 
 
-def parse_timestamp(value, what: str = "cutoff", bounds: "Bounds | None" = None, end_of_day: bool = False) -> pd.Timestamp:
-    """A strict ISO 8601 date or timestamp (UTC when no zone) inside the accepted range; DataError naming ``what`` otherwise.
+def parse_timestamp(
+    value, what: str = "cutoff", bounds: Bounds | None = None, end_of_day: bool = False
+) -> pd.Timestamp:
+    """A strict ISO 8601 date or timestamp (UTC when no zone) inside the accepted range; DataError naming ``what``
+    otherwise.
 
-    ``01/02/2025`` is refused rather than guessed (month first or day first?). With ``end_of_day`` a date alone means the
-    last microsecond of that day.
+    ``01/02/2025`` is refused rather than guessed (month first or day first?). With ``end_of_day`` a date alone means
+    the last microsecond of that day.
     """
     bounds = bounds or Bounds.from_env()
     m = _YEAR.match(str(value))
-    if m and _ISO_TS.match(str(value).strip()) and not (bounds.date_min.year <= int(m.group(1)) <= bounds.date_max.year):
+    if (
+        m
+        and _ISO_TS.match(str(value).strip())
+        and not (bounds.date_min.year <= int(m.group(1)) <= bounds.date_max.year)
+    ):
         raise DataError(f"{what} {value!r} is outside the accepted range {bounds.describe_dates()}")
     ts = _iso(value, what, end_of_day)
     if not (bounds.date_min <= ts <= bounds.date_max):
@@ -118,7 +142,8 @@ def parse_timestamp(value, what: str = "cutoff", bounds: "Bounds | None" = None,
 
 
 def clean_text(value):
-    """Texts are kept, but never with lone surrogates (not encodable as UTF-8) or control characters other than tab/newline."""
+    """Texts are kept, but never with lone surrogates (not encodable as UTF-8) or control characters other than
+    tab/newline."""
     if not isinstance(value, str):
         return value
     if _SURROGATE.search(value):
@@ -182,7 +207,11 @@ class LoadedData:
 
     def summary(self) -> dict[str, dict[str, int]]:
         return {
-            name: {"read": self.rows_read.get(name, 0), "kept": len(self.tables[name]), "rejected": len(self.rejects.get(name, ()))}
+            name: {
+                "read": self.rows_read.get(name, 0),
+                "kept": len(self.tables[name]),
+                "rejected": len(self.rejects.get(name, ())),
+            }
             for name in self.tables
         }
 
@@ -236,8 +265,10 @@ def _check_utf8(path: Path) -> None:
                 pos = max(0, min(pos, len(data) - 1))
                 line_no = line + data[:pos].count(b"\n")
                 col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
-                raise DataError(f"{path} line {line_no}: not valid UTF-8 (byte 0x{data[pos]:02x} at byte {col} of the line); "
-                                "save the file as UTF-8") from None
+                raise DataError(
+                    f"{path} line {line_no}: not valid UTF-8 (byte 0x{data[pos]:02x} at byte {col} of the line); "
+                    "save the file as UTF-8"
+                ) from None
             if not chunk:
                 return
             line += chunk.count(b"\n")
@@ -249,8 +280,10 @@ def _check_header(path: Path, columns: list[str]) -> None:
     for i, c in enumerate(columns, start=1):
         c = str(c).strip()
         if c in seen:
-            raise DataError(f"{path}: column '{c}' appears more than once in the header (columns {seen[c]} and {i}); "
-                            "rename or drop one, the rows would otherwise be read from only one of them")
+            raise DataError(
+                f"{path}: column '{c}' appears more than once in the header (columns {seen[c]} and {i}); "
+                "rename or drop one, the rows would otherwise be read from only one of them"
+            )
         seen[c] = i
 
 
@@ -262,6 +295,7 @@ def _duplicate_key_guard(path: Path, line_no: int):
                 raise DataError(f"{path} line {line_no}: key '{k}' appears more than once in the object")
             keys.add(k)
         return dict(pairs)
+
     return hook
 
 
@@ -277,12 +311,16 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataError(f"{path} line {line_no}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}); "
-                                "save the file as UTF-8") from None
+                raise DataError(
+                    f"{path} line {line_no}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}); "
+                    "save the file as UTF-8"
+                ) from None
             if not text.strip():
                 continue
             try:
-                obj = json.loads(text, object_pairs_hook=_duplicate_key_guard(path, line_no), parse_constant=_no_constant)
+                obj = json.loads(
+                    text, object_pairs_hook=_duplicate_key_guard(path, line_no), parse_constant=_no_constant
+                )
             except DataError:
                 raise
             except ValueError as exc:
@@ -302,7 +340,9 @@ def object_frame(records: list[dict]) -> pd.DataFrame:
     such a value could not even reach validation, which rejects it with a reason.
     """
     cols = list(dict.fromkeys(k for r in records for k in r))
-    return pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in cols}, index=pd.RangeIndex(len(records)))
+    return pd.DataFrame(
+        {c: pd.Series([r.get(c) for r in records], dtype=object) for c in cols}, index=pd.RangeIndex(len(records))
+    )
 
 
 def read_raw(path: Path, table: str | None = None) -> pd.DataFrame:
@@ -320,14 +360,20 @@ def read_raw(path: Path, table: str | None = None) -> pd.DataFrame:
             if header is None:
                 raise DataError(f"{path}: the file is empty (no header, no rows)")
             _check_header(path, header)
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], on_bad_lines="error", encoding="utf-8-sig")
+            df = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], on_bad_lines="error", encoding="utf-8-sig"
+            )
         elif suffixes == ".parquet":
             df = pd.read_parquet(path)
             _check_header(path, list(df.columns))
             for col in TIMESTAMPS.get(table or "", ()):
-                if col in df.columns and (pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])):
-                    raise DataError(f"{path}: column '{col}' holds numbers ({df[col].dtype}), not timestamps; write it as a Parquet "
-                                    "timestamp or as ISO 8601 text (e.g. 2025-12-31T10:00:00Z)")
+                if col in df.columns and (
+                    pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])
+                ):
+                    raise DataError(
+                        f"{path}: column '{col}' holds numbers ({df[col].dtype}), not timestamps; "
+                        "write it as a Parquet timestamp or as ISO 8601 text (e.g. 2025-12-31T10:00:00Z)"
+                    )
         elif suffixes in (".jsonl", ".jsonl.gz", ".ndjson"):
             df = _read_jsonl(path)
         else:
@@ -408,8 +454,9 @@ class _RowChecker:
 
 
 def _blank(values: list) -> np.ndarray:
-    return np.array([v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" for v in values],
-                    dtype=bool)
+    return np.array(
+        [v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" for v in values], dtype=bool
+    )
 
 
 def _parse_ts(s: pd.Series) -> pd.Series:
@@ -439,13 +486,16 @@ def _utc_naive(ts: pd.Timestamp) -> np.datetime64:
     return np.datetime64(ts.tz_convert("UTC").tz_localize(None).as_unit("us").to_datetime64())
 
 
-def _ts_reasons(chk: _RowChecker, values: list, parsed: pd.Series, col: str, required: bool,
-                bounds: Bounds) -> pd.Series:
+def _ts_reasons(
+    chk: _RowChecker, values: list, parsed: pd.Series, col: str, required: bool, bounds: Bounds
+) -> pd.Series:
     """Flag unparseable and out-of-range timestamps; returns the parsed values with rejected ones as NaT."""
     blank = _blank(values)
     lo, hi = bounds.date_min.year, bounds.date_max.year
-    out_year = np.array([isinstance(v, str) and (m := _YEAR.match(v)) is not None and not lo <= int(m.group(1)) <= hi
-                         for v in values], dtype=bool)
+    out_year = np.array(
+        [isinstance(v, str) and (m := _YEAR.match(v)) is not None and not lo <= int(m.group(1)) <= hi for v in values],
+        dtype=bool,
+    )
     at = parsed.to_numpy(dtype="datetime64[us]") if len(parsed) else np.array([], dtype="datetime64[us]")
     missing = np.isnat(at)
     with np.errstate(invalid="ignore"):
@@ -453,8 +503,10 @@ def _ts_reasons(chk: _RowChecker, values: list, parsed: pd.Series, col: str, req
     range_msg = f"{col} outside the accepted range {bounds.describe_dates()}"
     chk.flag(out_year & ~blank, range_msg)
     chk.flag(out_range, range_msg)
-    chk.flag(missing & (~blank | required),
-             f"unparseable {col} (not an ISO 8601 date or timestamp)" if not required else f"unparseable {col}")
+    chk.flag(
+        missing & (~blank | required),
+        f"unparseable {col} (not an ISO 8601 date or timestamp)" if not required else f"unparseable {col}",
+    )
     drop = out_range | out_year
     return parsed.where(~drop) if drop.any() else parsed
 
@@ -465,14 +517,17 @@ def _numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return num, num.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def validate_table(name: str, raw: pd.DataFrame, source: str, known_customers: pd.Index | None,
-                   bounds: Bounds | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate_table(
+    name: str, raw: pd.DataFrame, source: str, known_customers: pd.Index | None, bounds: Bounds | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check one raw table against the contract; returns (typed clean rows, rejected raw rows)."""
     bounds = bounds or Bounds.from_env()
     missing = [c for c in REQUIRED[name] if c not in raw.columns]
     if missing:
-        raise DataError(f"{source}: required column '{missing[0]}' is missing (table '{name}' needs "
-                        f"{', '.join(REQUIRED[name])}; found {', '.join(raw.columns) or 'no columns'})")
+        raise DataError(
+            f"{source}: required column '{missing[0]}' is missing (table '{name}' needs "
+            f"{', '.join(REQUIRED[name])}; found {', '.join(raw.columns) or 'no columns'})"
+        )
     chk = _RowChecker(name, raw)
     typed = raw.copy()
     values = {col: raw[col].tolist() for col in raw.columns}
@@ -496,8 +551,9 @@ def validate_table(name: str, raw: pd.DataFrame, source: str, known_customers: p
             chk.flag(a > bounds.amount_max, f"amount above the accepted maximum {bounds.amount_max:,.0f}")
             typed["amount"] = amount.astype("float64")
             if "status" in raw.columns:
-                statuses = [clean_text(v).strip().lower() if isinstance(v, str) else "completed"
-                            for v in values["status"]]
+                statuses = [
+                    clean_text(v).strip().lower() if isinstance(v, str) else "completed" for v in values["status"]
+                ]
                 typed["status"] = _objects(statuses, raw.index)
             else:
                 typed["status"] = "completed"
@@ -556,13 +612,16 @@ def load_tables(data_dir: str | Path) -> LoadedData:
     loaded = validate_tables({k: v[0] for k, v in raws.items()}, sources={k: v[1] for k, v in raws.items()})
     if len(loaded.tables["orders"]) == 0:
         first = loaded.rejects["orders"].iloc[0]
-        raise DataError(f"{raws['orders'][1]}: none of the {loaded.rows_read['orders']:,} orders is valid "
-                        f"(row {first[ROW_COLUMN]}: {first[REASON_COLUMN]}; every row's reason goes to the rejects file)")
+        raise DataError(
+            f"{raws['orders'][1]}: none of the {loaded.rows_read['orders']:,} orders is valid "
+            f"(row {first[ROW_COLUMN]}: {first[REASON_COLUMN]}; every row's reason goes to the rejects file)"
+        )
     return loaded
 
 
-def validate_tables(raw_tables: dict[str, pd.DataFrame], sources: dict[str, Path] | None = None,
-                    bounds: Bounds | None = None) -> LoadedData:
+def validate_tables(
+    raw_tables: dict[str, pd.DataFrame], sources: dict[str, Path] | None = None, bounds: Bounds | None = None
+) -> LoadedData:
     """Validate raw (string) tables in dependency order: customers first, so the others can be checked against it.
 
     Used by the batch path (files) and by the API's cold-start scoring (JSON rows) alike.
@@ -591,7 +650,9 @@ def validate_tables(raw_tables: dict[str, pd.DataFrame], sources: dict[str, Path
         elif name == "orders" and known is None:
             # Without a customers table, the customers are those who ordered.
             known = pd.Index(clean["customer_id"].unique())
-            tables["customers"] = pd.DataFrame({"customer_id": clean["customer_id"].drop_duplicates().reset_index(drop=True)})
+            tables["customers"] = pd.DataFrame(
+                {"customer_id": clean["customer_id"].drop_duplicates().reset_index(drop=True)}
+            )
     for name in ("reviews", "events"):
         if name not in tables:  # not setdefault: an empty table costs a millisecond to build, for nothing if present
             tables[name] = _empty(name)

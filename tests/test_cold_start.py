@@ -6,6 +6,7 @@ may move a number: the feature engine is compared with DuckDB on values chosen t
 long-double averages), inputs it does not reproduce must fall back to DuckDB, and edge customers (only returns, texts
 only, no orders, unknown columns, rows validation rejects) scored through the API must equal the batch run's profiles.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,16 +18,22 @@ import pytest
 from service import features, features_small
 from service.tables import NON_SPEND_STATUSES
 
-CUTOFFS = ["2025-03-01T00:00:00Z", "2025-05-01T12:00:00Z", "2025-07-15T06:30:00.5Z", "2025-09-30T23:59:59.999999Z",
-           "2026-03-01T00:00:00Z"]
+CUTOFFS = [
+    "2025-03-01T00:00:00Z",
+    "2025-05-01T12:00:00Z",
+    "2025-07-15T06:30:00.5Z",
+    "2025-09-30T23:59:59.999999Z",
+    "2026-03-01T00:00:00Z",
+]
 
 
 def _both(tables, cutoff, horizon=90):
     """(small-input engine, DuckDB) snapshots; the first is None when the engine declines the input."""
     cutoff = pd.Timestamp(cutoff)
     cut, end = features._naive(cutoff), features._naive(cutoff + pd.Timedelta(days=horizon))
-    fast = features_small.snapshot(tables, cut, end, NON_SPEND_STATUSES, features.TREND_WINDOW_DAYS,
-                                   features.RECENT_EVENTS_DAYS)
+    fast = features_small.snapshot(
+        tables, cut, end, NON_SPEND_STATUSES, features.TREND_WINDOW_DAYS, features.RECENT_EVENTS_DAYS
+    )
     builder = features.FeatureBuilder(tables, engine="duckdb")
     try:
         slow = builder.snapshot(cutoff, horizon)
@@ -107,9 +114,13 @@ def _targeted_tables(seed: int = 9) -> dict[str, pd.DataFrame]:
     orders["status"] = "completed"
     reviews = pd.DataFrame(r, columns=["customer_id", "review_ts", "rating"])
     reviews["review_ts"] = pd.to_datetime(reviews["review_ts"], utc=True).astype("datetime64[us, UTC]")
-    events = pd.DataFrame({"customer_id": pd.Series([], dtype=object),
-                           "event_ts": pd.Series([], dtype="datetime64[us, UTC]"),
-                           "event_type": pd.Series([], dtype=object)})
+    events = pd.DataFrame(
+        {
+            "customer_id": pd.Series([], dtype=object),
+            "event_ts": pd.Series([], dtype="datetime64[us, UTC]"),
+            "event_type": pd.Series([], dtype=object),
+        }
+    )
     return {"orders": orders, "reviews": reviews, "events": events}
 
 
@@ -134,6 +145,7 @@ def _with(name: str, **changes):
         for col, fn in changes.items():
             t[name][col] = fn(t[name][col])
         return t
+
     return make
 
 
@@ -142,13 +154,20 @@ def _first(value):
         s = s.astype(object) if not isinstance(value, pd.Timestamp) else s
         s.iloc[0] = value
         return s
+
     return fn
 
 
 # Inputs the engine leaves to DuckDB: whatever DuckDB answers (or raises) stays the answer.
 HOSTILE = {
-    "an order in year 1 (DuckDB cannot cast it)": _with("orders", order_ts=lambda s: s.astype(object).where(
-        s.index != 0, pd.Timestamp("0001-01-01", tz="UTC")).pipe(pd.to_datetime, utc=True, format="ISO8601")),
+    "an order in year 1 (DuckDB cannot cast it)": _with(
+        "orders",
+        order_ts=lambda s: (
+            s.astype(object)
+            .where(s.index != 0, pd.Timestamp("0001-01-01", tz="UTC"))
+            .pipe(pd.to_datetime, utc=True, format="ISO8601")
+        ),
+    ),
     "an order id twice": _with("orders", order_id=lambda s: s.where(s.index != 1, s.iloc[0])),
     "a NaN amount": _with("orders", amount=_first(np.nan)),
     "an amount of 1e16": _with("orders", amount=_first(1e16)),
@@ -158,10 +177,13 @@ HOSTILE = {
     "a numeric category": _with("orders", category=_first(7)),
     "a missing customer id": _with("orders", customer_id=_first(None)),
     "zone-naive order times": _with("orders", order_ts=lambda s: s.dt.tz_localize(None)),
-    "nanosecond order times": _with("orders",
-                                    order_ts=lambda s: s.astype("datetime64[ns, UTC]") + pd.Timedelta(1, "ns")),
-    "a customer twice in customers": lambda: {**_base_tables(),
-                                              "customers": pd.concat([_base_tables()["customers"]] * 2)},
+    "nanosecond order times": _with(
+        "orders", order_ts=lambda s: s.astype("datetime64[ns, UTC]") + pd.Timedelta(1, "ns")
+    ),
+    "a customer twice in customers": lambda: {
+        **_base_tables(),
+        "customers": pd.concat([_base_tables()["customers"]] * 2),
+    },
     "a NaN rating": _with("reviews", rating=_first(np.nan)),
 }
 
@@ -225,8 +247,10 @@ class _Encoder:
 def test_prefetched_vectors_are_the_encoders():
     from service.cold_start import PrefetchEncoder, texts_to_embed
 
-    tables = {"reviews": pd.DataFrame({"text": ["banana", "apple"]}),
-              "events": pd.DataFrame({"text": ["kiwi", "apple"]})}
+    tables = {
+        "reviews": pd.DataFrame({"text": ["banana", "apple"]}),
+        "events": pd.DataFrame({"text": ["kiwi", "apple"]}),
+    }
     texts = texts_to_embed(tables, ("review", "browse"))
     assert texts == ["apple", "banana", "kiwi"]
     inner = _Encoder()
@@ -246,56 +270,118 @@ def test_prefetched_vectors_are_the_encoders():
 SCORED_AT = "2026-01-01T00:00:00+00:00"
 ADMIN = "cold-start-admin-key"
 FIELDS = ("predicted_value", "churn_probability", "tier", "rfm_segment")
-PROFILE_FIELDS = ("drivers", "evidence", "features", "model_input", "rfm", "cutoff", "activity", "historic_value",
-                  "expected_orders", "avg_days_between_orders", "next_order_date", "value_interval")
+PROFILE_FIELDS = (
+    "drivers",
+    "evidence",
+    "features",
+    "model_input",
+    "rfm",
+    "cutoff",
+    "activity",
+    "historic_value",
+    "expected_orders",
+    "avg_days_between_orders",
+    "next_order_date",
+    "value_interval",
+)
 
 
 def _edge_rows(cutoff: pd.Timestamp) -> dict[str, list[dict]]:
     """Edge customers as raw rows (values as a file holds them)."""
-    d = lambda days, h=10: (cutoff - pd.Timedelta(days=days)).replace(hour=h, minute=0, second=0,  # noqa: E731
-                                                                       microsecond=0).isoformat()
+
+    def d(days: int, h: int = 10) -> str:
+        return (cutoff - pd.Timedelta(days=days)).replace(hour=h, minute=0, second=0, microsecond=0).isoformat()
+
     orders = [
         # only returns and cancellations: scored, with no purchase
         {"order_id": "E-RET-1", "customer_id": "EDGE-RET", "order_ts": d(40), "amount": "80", "status": "returned"},
         {"order_id": "E-RET-2", "customer_id": "EDGE-RET", "order_ts": d(20), "amount": "15.5", "status": " Canceled "},
         # sums a float adds in another order, same-second orders, missing n_items and categories, an order after the
         # cutoff, unknown columns
-        *[{"order_id": f"E-ODD-{i}", "customer_id": "EDGE-ODD", "order_ts": d(days), "amount": amount,
-           "status": status, "n_items": items, "category": cat, "coupon": f"C{i}"}
-          for i, (days, amount, status, items, cat) in enumerate([
-              (300, "0.1", "completed", "1", "toys"), (120, "0.2", "completed", None, "toys"),
-              (120, "0.3", "Completed", "3", None), (60, "1234.5678901234", "shipped", "2", "books"),
-              (5, "99.995", "completed", "1", "books"), (-10, "55", "completed", "1", "toys")])],
+        *[
+            {
+                "order_id": f"E-ODD-{i}",
+                "customer_id": "EDGE-ODD",
+                "order_ts": d(days),
+                "amount": amount,
+                "status": status,
+                "n_items": items,
+                "category": cat,
+                "coupon": f"C{i}",
+            }
+            for i, (days, amount, status, items, cat) in enumerate(
+                [
+                    (300, "0.1", "completed", "1", "toys"),
+                    (120, "0.2", "completed", None, "toys"),
+                    (120, "0.3", "Completed", "3", None),
+                    (60, "1234.5678901234", "shipped", "2", "books"),
+                    (5, "99.995", "completed", "1", "books"),
+                    (-10, "55", "completed", "1", "toys"),
+                ]
+            )
+        ],
         {"order_id": "E-ONE-1", "customer_id": "EDGE-ONE", "order_ts": d(2), "amount": "19.99"},
         # good rows of a customer whose other rows validation rejects
-        *[{"order_id": f"E-BAD-{i}", "customer_id": "EDGE-BAD", "order_ts": d(30 * i + 1), "amount": str(20 + i)}
-          for i in range(3)],
+        *[
+            {"order_id": f"E-BAD-{i}", "customer_id": "EDGE-BAD", "order_ts": d(30 * i + 1), "amount": str(20 + i)}
+            for i in range(3)
+        ],
     ]
     reviews = [
-        {"review_id": "E-RET-R", "customer_id": "EDGE-RET", "review_ts": d(19), "rating": "1",
-         "text": "broken on arrival, refund"},
-        *[{"review_id": f"E-ODD-R{i}", "customer_id": "EDGE-ODD", "review_ts": d(50, 12), "rating": str(r),
-           "text": f"same moment review {i}, write to me at odd{i}@example.com", "helpful": "yes"}
-          for i, r in enumerate([2, 5, 3])],
-        {"review_id": "E-TXT-R", "customer_id": "EDGE-TXT", "review_ts": d(3), "rating": "4",
-         "text": "only words, no orders"},
+        {
+            "review_id": "E-RET-R",
+            "customer_id": "EDGE-RET",
+            "review_ts": d(19),
+            "rating": "1",
+            "text": "broken on arrival, refund",
+        },
+        *[
+            {
+                "review_id": f"E-ODD-R{i}",
+                "customer_id": "EDGE-ODD",
+                "review_ts": d(50, 12),
+                "rating": str(r),
+                "text": f"same moment review {i}, write to me at odd{i}@example.com",
+                "helpful": "yes",
+            }
+            for i, r in enumerate([2, 5, 3])
+        ],
+        {
+            "review_id": "E-TXT-R",
+            "customer_id": "EDGE-TXT",
+            "review_ts": d(3),
+            "rating": "4",
+            "text": "only words, no orders",
+        },
     ]
     events = [
-        *[{"customer_id": "EDGE-ODD", "event_ts": d(k, 9), "event_type": t, "text": f"odd browse {k}"}
-          for k, t in [(1, "view"), (2, "search"), (3, "cart"), (45, "View"), (-3, "view")]],
+        *[
+            {"customer_id": "EDGE-ODD", "event_ts": d(k, 9), "event_type": t, "text": f"odd browse {k}"}
+            for k, t in [(1, "view"), (2, "search"), (3, "cart"), (45, "View"), (-3, "view")]
+        ],
         {"customer_id": "EDGE-TXT", "event_ts": d(1), "event_type": "search", "text": "cheap headphones"},
     ]
-    customers = [{"customer_id": c, "signup_ts": d(500) if c == "EDGE-ODD" else None,
-                  "email": f"{c.lower()}@example.com"}
-                 for c in ("EDGE-RET", "EDGE-ODD", "EDGE-ONE", "EDGE-BAD", "EDGE-TXT", "EDGE-NONE")]
+    customers = [
+        {"customer_id": c, "signup_ts": d(500) if c == "EDGE-ODD" else None, "email": f"{c.lower()}@example.com"}
+        for c in ("EDGE-RET", "EDGE-ODD", "EDGE-ONE", "EDGE-BAD", "EDGE-TXT", "EDGE-NONE")
+    ]
     return {"customers": customers, "orders": orders, "reviews": reviews, "events": events}
 
 
 BAD_ROWS = {  # rows of EDGE-BAD that validation rejects, and their reasons
-    "orders": [{"order_id": "E-BAD-9", "customer_id": "EDGE-BAD", "order_ts": "yesterday", "amount": "5"},
-               {"order_id": "E-BAD-8", "customer_id": "EDGE-BAD", "order_ts": "2025-10-01T10:00:00Z", "amount": "-5"}],
-    "reviews": [{"review_id": "E-BAD-R", "customer_id": "EDGE-BAD", "review_ts": "2025-10-02", "rating": "9",
-                 "text": "out of range"}],
+    "orders": [
+        {"order_id": "E-BAD-9", "customer_id": "EDGE-BAD", "order_ts": "yesterday", "amount": "5"},
+        {"order_id": "E-BAD-8", "customer_id": "EDGE-BAD", "order_ts": "2025-10-01T10:00:00Z", "amount": "-5"},
+    ],
+    "reviews": [
+        {
+            "review_id": "E-BAD-R",
+            "customer_id": "EDGE-BAD",
+            "review_ts": "2025-10-02",
+            "rating": "9",
+            "text": "out of range",
+        }
+    ],
 }
 SCORED = ("EDGE-RET", "EDGE-ODD", "EDGE-ONE", "EDGE-BAD")
 
@@ -349,15 +435,22 @@ def api(world, encoder):
     from service.api.settings import ApiSettings
 
     d = world["dir"]
-    settings = ApiSettings(store=str(d / "p.db"), api_keys=SecretStr(f"{ADMIN}:admin"), api_preload_encoder=False,
-                           api_snapshot_dir=d / "snaps")
+    settings = ApiSettings(
+        store=str(d / "p.db"),
+        api_keys=SecretStr(f"{ADMIN}:admin"),
+        api_preload_encoder=False,
+        api_snapshot_dir=d / "snaps",
+    )
     with TestClient(create_app(settings, encoder=encoder), raise_server_exceptions=False) as client:
         yield client
 
 
 def _post(api, tables, world, write=True):
-    return api.post("/v1/score", json={"tables": tables, "cutoff": world["cutoff"].isoformat(), "write": write},
-                    headers={"X-API-Key": ADMIN})
+    return api.post(
+        "/v1/score",
+        json={"tables": tables, "cutoff": world["cutoff"].isoformat(), "write": write},
+        headers={"X-API-Key": ADMIN},
+    )
 
 
 def _stored(world) -> dict[str, dict]:
@@ -414,8 +507,12 @@ def test_customers_without_orders_alone_are_a_clear_422(world, api):
     for cid in ("EDGE-TXT", "EDGE-NONE"):  # texts only, a customers row only: no orders table in the request
         r = _post(api, _of(world["edge"], [cid]), world, write=False)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "tables.orders", r.text
-    later = {"order_id": "E-TXT-1", "customer_id": "EDGE-TXT", "amount": "10",
-             "order_ts": (world["cutoff"] + pd.Timedelta(days=3)).isoformat()}  # an order, but after the cutoff
+    later = {
+        "order_id": "E-TXT-1",
+        "customer_id": "EDGE-TXT",
+        "amount": "10",
+        "order_ts": (world["cutoff"] + pd.Timedelta(days=3)).isoformat(),
+    }  # an order, but after the cutoff
     r = _post(api, {**_of(world["edge"], ["EDGE-TXT"]), "orders": [later]}, world, write=False)
     assert r.status_code == 422 and "no customer has an order at or before the cutoff" in r.json()["detail"], r.text
     assert r.json()["errors"][0]["field"] == "tables.orders"
@@ -435,8 +532,11 @@ def test_rows_validation_rejects_are_counted_as_in_the_batch(world, api):
     assert r.status_code == 422, r.text
     errors = r.json()["errors"]
     assert len(errors) == len(reasons) and sorted(e["message"] for e in errors) == reasons
-    assert {e["field"] for e in errors} == {"tables.orders[3].order_ts", "tables.orders[4].amount",
-                                            "tables.reviews[0].rating"}
+    assert {e["field"] for e in errors} == {
+        "tables.orders[3].order_ts",
+        "tables.orders[4].amount",
+        "tables.reviews[0].rating",
+    }
 
 
 # ----------------------------------------------------------------------------- activity (service.activity_small)

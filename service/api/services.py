@@ -2,29 +2,52 @@
 response model. Routers stay thin (parse, authorise, call one of these); the logic lives in
 service.ask, service.whatif, service.explain, service.pipeline and service.tables.
 """
+
 from __future__ import annotations
 
 import time
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from service.api.problems import ProblemException
-from service.api.schemas import (CustomerList, CustomerProfile, CustomerSummary, ExplanationResponse, ModelInfo, RFMScores, ScoredProfile, ScoreRequest, ScoreResponse,
-                                 SimilarResponse, TierInfo, TiersResponse)
+from service.api.schemas import (
+    CustomerList,
+    CustomerProfile,
+    CustomerSummary,
+    ExplanationResponse,
+    ModelInfo,
+    RFMScores,
+    ScoredProfile,
+    ScoreRequest,
+    ScoreResponse,
+    SimilarResponse,
+    TierInfo,
+    TiersResponse,
+)
 from service.api.state import AppState, Snapshot
 from service.ask import AskAnswer, CustomerContext, SimilarCustomer, answer, explain_customer
-from service.explain import TOP_DRIVERS, Driver, Evidence
 from service.drivers import UNITS
+from service.explain import TOP_DRIVERS, Driver, Evidence
 from service.privacy import redact_profile
 from service.tiers import TIER_ORDER
 
 
 def not_found(customer_id: str, snap: Snapshot | None = None) -> ProblemException:
     if snap is not None and customer_id in snap.unscored:
-        return ProblemException(404, f"customer {customer_id!r} is known, no orders yet, so not scored", title="Customer not scored",
-                                type_="unscored-customer")
-    return ProblemException(404, f"customer {customer_id!r} is not in the profile store", title="Customer not found", type_="unknown-customer")
+        return ProblemException(
+            404,
+            f"customer {customer_id!r} is known, no orders yet, so not scored",
+            title="Customer not scored",
+            type_="unscored-customer",
+        )
+    return ProblemException(
+        404,
+        f"customer {customer_id!r} is not in the profile store",
+        title="Customer not found",
+        type_="unknown-customer",
+    )
 
 
 def stored_profile(snap: Snapshot, customer_id: str) -> dict:
@@ -37,9 +60,19 @@ def stored_profile(snap: Snapshot, customer_id: str) -> dict:
 SORTS = ("value", "churn", "id")
 
 
-def list_customers(snap: Snapshot, q: str | None = None, tier: str | None = None, segment: str | None = None, churn_band: str | None = None,
-                   sort: str = "value", order: str = "desc", page: int = 1, page_size: int = 25) -> CustomerList:
-    """Customers whose id starts with ``q`` (case-insensitive), of a tier, RFM segment and churn band, sorted and paginated."""
+def list_customers(
+    snap: Snapshot,
+    q: str | None = None,
+    tier: str | None = None,
+    segment: str | None = None,
+    churn_band: str | None = None,
+    sort: Literal["value", "churn", "id"] = "value",
+    order: Literal["asc", "desc"] = "desc",
+    page: int = 1,
+    page_size: int = 25,
+) -> CustomerList:
+    """Customers whose id starts with ``q`` (case-insensitive), of a tier, RFM segment and churn band, sorted and
+    paginated."""
     from service.playbook import get_playbook
 
     cat = snap.catalog()
@@ -48,7 +81,11 @@ def list_customers(snap: Snapshot, q: str | None = None, tier: str | None = None
     if tier:
         idx = idx[np.array([t.casefold() == tier.casefold() for t in cat.tier[idx]], dtype=bool)] if len(idx) else idx
     if segment:
-        idx = idx[np.array([(s or "").casefold() == segment.casefold() for s in cat.segment[idx]], dtype=bool)] if len(idx) else idx
+        idx = (
+            idx[np.array([(s or "").casefold() == segment.casefold() for s in cat.segment[idx]], dtype=bool)]
+            if len(idx)
+            else idx
+        )
     pb = get_playbook()
     if churn_band:
         a, b = pb.band_range(churn_band)
@@ -62,21 +99,43 @@ def list_customers(snap: Snapshot, q: str | None = None, tier: str | None = None
     ordered = idx[np.argsort(-key if order == "desc" else key, kind="stable")]
     total = len(ordered)
     pages = max((total + page_size - 1) // page_size, 1)
-    chunk = ordered[(page - 1) * page_size: page * page_size]
-    items = [CustomerSummary(customer_id=str(cat.ids[i]), tier=str(cat.tier[i]), predicted_value=round(float(cat.value[i]), 2),
-                             churn_probability=round(float(cat.churn[i]), 4), churn_band=pb.band(float(cat.churn[i])),
-                             rfm_segment=str(cat.segment[i]), value_rank_pct=float(cat.rank_pct[i])) for i in chunk]
+    chunk = ordered[(page - 1) * page_size : page * page_size]
+    items = [
+        CustomerSummary(
+            customer_id=str(cat.ids[i]),
+            tier=str(cat.tier[i]),
+            predicted_value=round(float(cat.value[i]), 2),
+            churn_probability=round(float(cat.churn[i]), 4),
+            churn_band=pb.band(float(cat.churn[i])),
+            rfm_segment=str(cat.segment[i]),
+            value_rank_pct=float(cat.rank_pct[i]),
+        )
+        for i in chunk
+    ]
     unscored: list[str] = []
     if q and q.strip() and not (tier or segment or churn_band):
         p = q.strip().casefold()
         unscored = sorted(c for c in snap.unscored if c.casefold().startswith(p))[:10]
-    return CustomerList(items=items, total=total, page=page, page_size=page_size, pages=pages, sort=sort, order=order,
-                        unscored_matches=unscored)
+    return CustomerList(
+        items=items,
+        total=total,
+        page=page,
+        page_size=page_size,
+        pages=pages,
+        sort=sort,
+        order=order,
+        unscored_matches=unscored,
+    )
 
 
 def _drivers(profile: dict, top: int) -> list[Driver]:
-    return [Driver(unit=UNITS.get(d.get("feature") or ""), **{k: d.get(k) for k in ("name", "value", "contribution", "percentile", "feature", "churn_contribution")})
-            for d in profile["profile"]["drivers"][:top]]
+    return [
+        Driver(
+            unit=UNITS.get(d.get("feature") or ""),
+            **{k: d.get(k) for k in ("name", "value", "contribution", "percentile", "feature", "churn_contribution")},
+        )
+        for d in profile["profile"]["drivers"][:top]
+    ]
 
 
 def profile_view(snap: Snapshot, profile: dict, mask: bool, top: int = TOP_DRIVERS, cls=CustomerProfile, **extra):
@@ -84,17 +143,30 @@ def profile_view(snap: Snapshot, profile: dict, mask: bool, top: int = TOP_DRIVE
         profile = redact_profile(profile)
     inner = profile["profile"]
     rfm = inner.get("rfm")
-    return cls(customer_id=profile["customer_id"], tier=profile["tier"], predicted_value=round(float(profile["predicted_value"]), 2),
-               churn_probability=round(float(profile["churn_probability"]), 4), value_rank_pct=float(profile["value_rank_pct"]),
-               rfm_segment=profile["rfm_segment"], rfm=RFMScores(**rfm) if rfm else None, horizon_days=int(snap.meta["horizon_days"]),
-               currency=snap.meta.get("currency", "$"), cutoff=inner.get("cutoff"), drivers=_drivers(profile, top),
-               evidence=[Evidence(**e) for e in inner.get("evidence", [])], features=inner.get("features") or {},
-               model_version=profile["model_version"], scored_at=profile["scored_at"], **_outlook(profile), **extra)
+    return cls(
+        customer_id=profile["customer_id"],
+        tier=profile["tier"],
+        predicted_value=round(float(profile["predicted_value"]), 2),
+        churn_probability=round(float(profile["churn_probability"]), 4),
+        value_rank_pct=float(profile["value_rank_pct"]),
+        rfm_segment=profile["rfm_segment"],
+        rfm=RFMScores(**rfm) if rfm else None,
+        horizon_days=int(snap.meta["horizon_days"]),
+        currency=snap.meta.get("currency", "$"),
+        cutoff=inner.get("cutoff"),
+        drivers=_drivers(profile, top),
+        evidence=[Evidence(**e) for e in inner.get("evidence", [])],
+        features=inner.get("features") or {},
+        model_version=profile["model_version"],
+        scored_at=profile["scored_at"],
+        **_outlook(profile),
+        **extra,
+    )
 
 
 def _outlook(profile: dict) -> dict:
-    """The profile fields beside the prediction (historic value, expected orders, rhythm, next order date, 80% interval) where the
-    store has them, and the churn band; absent fields stay None."""
+    """The profile fields beside the prediction (historic value, expected orders, rhythm, next order date, 80% interval)
+    where the store has them, and the churn band; absent fields stay None."""
     import math
 
     from service.playbook import PlaybookError, get_playbook
@@ -107,8 +179,13 @@ def _outlook(profile: dict) -> dict:
     nod = inner.get("next_order_date")
     out["next_order_date"] = nod if isinstance(nod, str) and nod else None
     iv = inner.get("value_interval")
-    out["value_interval"] = ([round(float(x), 2) for x in iv] if isinstance(iv, (list, tuple)) and len(iv) == 2
-                             and all(isinstance(x, (int, float)) and math.isfinite(x) for x in iv) else None)
+    out["value_interval"] = (
+        [round(float(x), 2) for x in iv]
+        if isinstance(iv, (list, tuple))
+        and len(iv) == 2
+        and all(isinstance(x, (int, float)) and math.isfinite(x) for x in iv)
+        else None
+    )
     try:
         out["churn_band"] = get_playbook().band(float(profile["churn_probability"]))
     except PlaybookError:
@@ -125,9 +202,11 @@ def explanation(snap: Snapshot, customer_id: str, narrator, mask: bool) -> Expla
     return ExplanationResponse.model_validate(exp.model_dump())
 
 
-# Serialised bodies. What FastAPI would write for the response model (by alias, nothing excluded), made once per customer
-# and snapshot: a profile or a template explanation depends only on the stored profile, the store metadata and the masking
-# switch, all fixed for the snapshot's life. Hits skip the store read, the masking, the narrator and pydantic.
+# Serialised bodies. What FastAPI would write for the response model (by alias, nothing excluded), made once per
+# customer and snapshot: a profile or a template explanation depends only on the stored profile, the store metadata and
+# the masking switch, all fixed for the snapshot's life. Hits skip the store read, the masking, the narrator and
+# pydantic.
+
 
 def _dump(model) -> bytes:
     return model.__pydantic_serializer__.to_json(model, by_alias=True)
@@ -165,9 +244,16 @@ def _similar_customers(snap: Snapshot, pairs: list[tuple[str, float]]) -> list[S
     for cid, score in pairs:
         row = snap.roster_row(cid)
         tier, value, churn, seg = row if row else (None, None, None, None)
-        out.append(SimilarCustomer(customer_id=cid, similarity=round(score, 4), tier=tier,
-                                   predicted_value=None if value is None else round(value, 2),
-                                   churn_probability=None if churn is None else round(churn, 4), rfm_segment=seg))
+        out.append(
+            SimilarCustomer(
+                customer_id=cid,
+                similarity=round(score, 4),
+                tier=tier,
+                predicted_value=None if value is None else round(value, 2),
+                churn_probability=None if churn is None else round(churn, 4),
+                rfm_segment=seg,
+            )
+        )
     return out
 
 
@@ -177,9 +263,15 @@ def similar(snap: Snapshot, customer_id: str, k: int) -> SimilarResponse:
     try:
         pairs = snap.neighbours(customer_id, k)
     except KeyError:
-        raise ProblemException(404, f"customer {customer_id!r} is not in the similar-customer index (it is rebuilt by `insight score`)",
-                               title="Customer not indexed", type_="not-indexed")
-    return SimilarResponse(customer_id=customer_id, k=k, index=snap.index.kind, similar=_similar_customers(snap, pairs))
+        raise ProblemException(
+            404,
+            f"customer {customer_id!r} is not in the similar-customer index (it is rebuilt by `insight score`)",
+            title="Customer not indexed",
+            type_="not-indexed",
+        ) from None
+    return SimilarResponse(
+        customer_id=customer_id, k=k, index=_index_kind(snap), similar=_similar_customers(snap, pairs)
+    )
 
 
 def ask(snap: Snapshot, customer_id: str, question: str, narrator, mask: bool, encoder=None) -> AskAnswer:
@@ -192,14 +284,27 @@ def ask(snap: Snapshot, customer_id: str, question: str, narrator, mask: bool, e
         except KeyError:
             return []
 
-    ctx = CustomerContext(profile=profile, meta=snap.meta, narrator=narrator, bundle=snap.bundle, similar=neighbours,
-                          population_churn=snap.population_churn, mask=mask, encoder=encoder)
+    ctx = CustomerContext(
+        profile=profile,
+        meta=snap.meta,
+        narrator=narrator,
+        bundle=snap.bundle,
+        similar=neighbours,
+        population_churn=snap.population_churn,
+        mask=mask,
+        encoder=encoder,
+    )
     return answer(question, ctx)
 
 
+def _index_kind(snap: Snapshot) -> Literal["flat", "hnsw"]:
+    """The kind of the served similar-customer index, as the response models spell it (snapshots build only these)."""
+    return cast(Literal["flat", "hnsw"], snap.index.kind)
+
+
 def question_encoder(state: AppState, snap: Snapshot):
-    """The sentence encoder questions are routed with: the bundle's (already loaded for scoring), or None when the bundle has no
-    text model or it cannot be loaded (routing then uses words only)."""
+    """The sentence encoder questions are routed with: the bundle's (already loaded for scoring), or None when the
+    bundle has no text model or it cannot be loaded (routing then uses words only)."""
     try:
         return state.encoder(snap.bundle)
     except Exception:  # noqa: BLE001 - a missing encoder degrades routing, it does not fail the question
@@ -217,21 +322,50 @@ def tiers(snap: Snapshot) -> TiersResponse:
         share = shares.get(t) if policy.shares else None
         if policy.shares and t == "Low":
             share = round(1 - sum(shares.values()), 6)
-        rows.append(TierInfo(tier=t, min_predicted_value=round(thresholds[t], 2) if t in thresholds else None, share=share,
-                             customers=int(c.get("customers", 0)),
-                             mean_predicted_value=None if c.get("mean_predicted_value") is None else round(c["mean_predicted_value"], 2),
-                             mean_churn_probability=None if c.get("mean_churn_probability") is None else round(c["mean_churn_probability"], 4)))
-    return TiersResponse(tiers=rows, policy="amounts" if policy.amounts else "shares", horizon_days=int(snap.meta["horizon_days"]),
-                         currency=snap.meta.get("currency", "$"), customers=sum(r.customers for r in rows), model_version=snap.model_version)
+        rows.append(
+            TierInfo(
+                tier=t,
+                min_predicted_value=round(thresholds[t], 2) if t in thresholds else None,
+                share=share,
+                customers=int(c.get("customers", 0)),
+                mean_predicted_value=None
+                if c.get("mean_predicted_value") is None
+                else round(c["mean_predicted_value"], 2),
+                mean_churn_probability=None
+                if c.get("mean_churn_probability") is None
+                else round(c["mean_churn_probability"], 4),
+            )
+        )
+    return TiersResponse(
+        tiers=rows,
+        policy="amounts" if policy.amounts else "shares",
+        horizon_days=int(snap.meta["horizon_days"]),
+        currency=snap.meta.get("currency", "$"),
+        customers=sum(r.customers for r in rows),
+        model_version=snap.model_version,
+    )
 
 
 def model_info(snap: Snapshot) -> ModelInfo:
     b = snap.bundle
-    return ModelInfo(model_version=b.model_version, created_at=b.created_at, horizon_days=int(b.config["horizon_days"]), cutoff=b.config["cutoff"],
-                     value_objective=b.metrics.get("value_objective"), features=len(b.feature_names), text_sources=list(b.text.sources),
-                     embedding_model=b.config.get("embedding_model"), metrics=_finite(b.metrics), data_fingerprint=b.fingerprint,
-                     versions=b.versions, store_scored_at=snap.meta.get("scored_at"), store_cutoff=snap.meta.get("cutoff"),
-                     index=snap.index.kind, index_size=len(snap.index), loaded_at=snap.loaded_at)
+    return ModelInfo(
+        model_version=b.model_version,
+        created_at=b.created_at,
+        horizon_days=int(b.config["horizon_days"]),
+        cutoff=b.config["cutoff"],
+        value_objective=b.metrics.get("value_objective"),
+        features=len(b.feature_names),
+        text_sources=list(b.text.sources),
+        embedding_model=b.config.get("embedding_model"),
+        metrics=_finite(b.metrics),
+        data_fingerprint=b.fingerprint,
+        versions=b.versions,
+        store_scored_at=snap.meta.get("scored_at"),
+        store_cutoff=snap.meta.get("cutoff"),
+        index=_index_kind(snap),
+        index_size=len(snap.index),
+        loaded_at=snap.loaded_at,
+    )
 
 
 def _finite(obj):
@@ -257,21 +391,30 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def _check_texts(sent: dict[str, list[dict]], settings) -> None:
-    """Bound the embedding work of one request: texts are what makes cold-start scoring slow (3,000 held it for 27 s)."""
+    """Bound the embedding work of one request: texts are what makes cold-start scoring slow (3,000 held it for
+    27 s)."""
     texts: set[str] = set()
     for name in ("reviews", "events"):
         for i, row in enumerate(sent.get(name, [])):
             text = row.get("text")
             if isinstance(text, str):
                 if len(text) > settings.api_score_max_text_chars:
-                    msg = f"text of {len(text):,} characters; at most {settings.api_score_max_text_chars:,} are accepted"
-                    raise ProblemException(422, f"tables.{name}[{i}].text: {msg}",
-                                           errors=[{"field": f"tables.{name}[{i}].text", "message": msg, "type": "too_long"}])
+                    msg = (
+                        f"text of {len(text):,} characters; at most {settings.api_score_max_text_chars:,} are accepted"
+                    )
+                    raise ProblemException(
+                        422,
+                        f"tables.{name}[{i}].text: {msg}",
+                        errors=[{"field": f"tables.{name}[{i}].text", "message": msg, "type": "too_long"}],
+                    )
                 texts.add(text.strip())
     if len(texts) > settings.api_score_max_texts:
-        raise ProblemException(413, f"{len(texts):,} distinct review and browsing texts in one request; at most {settings.api_score_max_texts:,} "
-                                    "are embedded per request (split the request)",
-                               errors=[{"field": "tables", "message": "too many distinct texts", "type": "too_many"}])
+        raise ProblemException(
+            413,
+            f"{len(texts):,} distinct review and browsing texts in one request; "
+            f"at most {settings.api_score_max_texts:,} are embedded per request (split the request)",
+            errors=[{"field": "tables", "message": "too many distinct texts", "type": "too_many"}],
+        )
 
 
 def _field_for(reason: str, columns) -> str | None:
@@ -289,8 +432,11 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
     from service.tables import REASON_COLUMN, ROW_COLUMN, DataError, validate_tables
 
     t0 = time.perf_counter()
-    sent = {name: [r.model_dump(exclude_unset=True) for r in rows]
-            for name in ("customers", "orders", "reviews", "events") if (rows := getattr(req.tables, name))}
+    sent = {
+        name: [r.model_dump(exclude_unset=True) for r in rows]
+        for name in ("customers", "orders", "reviews", "events")
+        if (rows := getattr(req.tables, name))
+    }
     _check_texts(sent, settings)
     frames = {name: _frame(rows) for name, rows in sent.items()}
     ids: list[str] = []
@@ -299,8 +445,11 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
             ids += [str(v).strip() for v in df["customer_id"] if v is not None and str(v).strip()]
     ids = list(dict.fromkeys(ids))
     if len(ids) > settings.api_score_max_customers:
-        raise ProblemException(422, f"{len(ids)} customers in one request; at most {settings.api_score_max_customers} are scored at once",
-                               errors=[{"field": "tables", "message": "too many customers", "type": "too_many"}])
+        raise ProblemException(
+            422,
+            f"{len(ids)} customers in one request; at most {settings.api_score_max_customers} are scored at once",
+            errors=[{"field": "tables", "message": "too many customers", "type": "too_many"}],
+        )
 
     # Merge the batch history of known customers in front of the rows sent (history rows first, so a row
     # the client re-sends is the one reported as a duplicate).
@@ -313,7 +462,7 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
         if name == "customers":
             if mine is not None and past is not None:
                 sent_ids = {str(v).strip() for v in mine["customer_id"] if v is not None}
-                past = past[~past["customer_id"].map(lambda v: str(v).strip() in sent_ids)]
+                past = past[~past["customer_id"].map(lambda v, ids=sent_ids: str(v).strip() in ids)]
             elif mine is None and past is not None:
                 # No customers rows sent: the others are customers by their orders, as in a batch without the table.
                 new = [c for c in ids if c not in in_history]
@@ -324,10 +473,13 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
             merged[name] = merged[name].where(merged[name].notna(), None)
             n_hist[name] = len(past) if past is not None else 0
     try:
-        loaded = validate_tables(merged, sources={name: f"tables.{name}" for name in merged})
+        # validate_tables only prints a source, so a field name serves as well as a path
+        loaded = validate_tables(merged, sources={name: f"tables.{name}" for name in merged})  # type: ignore[misc]
     except DataError as exc:
         field = next((f"tables.{n}" for n in merged if f"tables.{n}" in str(exc)), "tables")
-        raise ProblemException(422, str(exc), errors=[{"field": field, "message": str(exc), "type": "data_error"}])
+        raise ProblemException(
+            422, str(exc), errors=[{"field": field, "message": str(exc), "type": "data_error"}]
+        ) from exc
     errors = []
     for name, rej in loaded.rejects.items():
         if not len(rej):
@@ -343,17 +495,24 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
                 msg += " (no customers row and no order for this id)"
             elif reason.startswith("duplicate") and hist is not None:
                 msg += " (already in the request or in the customer's history)"
-            errors.append({"field": f"tables.{name}[{pos}]" + (f".{col}" if col else ""), "message": msg, "type": "row_rejected"})
+            errors.append(
+                {"field": f"tables.{name}[{pos}]" + (f".{col}" if col else ""), "message": msg, "type": "row_rejected"}
+            )
     if errors:
-        raise ProblemException(422, f"{len(errors)} row(s) break the input contract; first: {errors[0]['field']}: {errors[0]['message']}",
-                               errors=errors)
+        raise ProblemException(
+            422,
+            f"{len(errors)} row(s) break the input contract; first: {errors[0]['field']}: {errors[0]['message']}",
+            errors=errors,
+        )
 
     meta_cut = pd.Timestamp(snap.meta["cutoff"])
     if req.cutoff:
         try:
             cutoff = parse_cutoff(req.cutoff, meta_cut)
         except DataError as exc:
-            raise ProblemException(422, str(exc), errors=[{"field": "cutoff", "message": str(exc), "type": "value_error"}])
+            raise ProblemException(
+                422, str(exc), errors=[{"field": "cutoff", "message": str(exc), "type": "value_error"}]
+            ) from exc
     else:
         latest = [loaded.tables[n][c].max() for n, c in TS_COLUMNS.items() if n in sent and len(loaded.tables[n])]
         latest = [t for t in latest if pd.notna(t)]
@@ -371,8 +530,10 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
         frame, rows, vectors = score_tables(snap.bundle, loaded, cutoff, encoder=encoder, threads=2)
     except DataError as exc:
         if "no customer has an order" in str(exc):
-            raise ProblemException(422, str(exc), errors=[{"field": "tables.orders", "message": str(exc), "type": "data_error"}])
-        raise ProblemException(503, f"scoring is unavailable: {exc}", title="Scoring unavailable")
+            raise ProblemException(
+                422, str(exc), errors=[{"field": "tables.orders", "message": str(exc), "type": "data_error"}]
+            ) from exc
+        raise ProblemException(503, f"scoring is unavailable: {exc}", title="Scoring unavailable") from exc
     finally:
         if prefetch is not None:
             prefetch.wait()  # a request that failed early leaves no embedding running behind the gate
@@ -387,9 +548,7 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
     known_before = {c for c in ids if snap.roster_row(c) is not None}
     written = False
     if req.write:
-        from service.store import ProfileStore
-
-        from service.store import StoreError, VersionConflict
+        from service.store import ProfileStore, StoreError, VersionConflict
 
         try:
             live = ProfileStore(settings.store)
@@ -399,10 +558,14 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
             finally:
                 live.close()
         except VersionConflict as exc:
-            raise ProblemException(409, f"{exc}; reload the service (POST /v1/admin/reload) and send the request again",
-                                   title="Store re-scored", type_="store-rescored")
+            raise ProblemException(
+                409,
+                f"{exc}; reload the service (POST /v1/admin/reload) and send the request again",
+                title="Store re-scored",
+                type_="store-rescored",
+            ) from exc
         except StoreError as exc:
-            raise ProblemException(503, f"cannot write to the profile store: {exc}", title="Store unavailable")
+            raise ProblemException(503, f"cannot write to the profile store: {exc}", title="Store unavailable") from exc
         snap.add_profiles(rows, vectors)
         written = True
     if metrics:
@@ -413,7 +576,23 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
     for row, vec in zip(rows, vectors):
         cid = row["customer_id"]
         sims = _similar_customers(snap, snap.search(vec, req.similar_k, exclude=cid)) if req.similar_k else []
-        profiles.append(profile_view(snap, row, mask, TOP_DRIVERS, cls=ScoredProfile, known=cid in known_before,
-                                     history_merged=cid in in_history, similar=sims))
-    return ScoreResponse(profiles=profiles, cutoff=cutoff.isoformat(), written=written, rows={n: len(r) for n, r in sent.items()},
-                         model_version=snap.model_version, seconds=round(time.perf_counter() - t0, 3))
+        profiles.append(
+            profile_view(
+                snap,
+                row,
+                mask,
+                TOP_DRIVERS,
+                cls=ScoredProfile,
+                known=cid in known_before,
+                history_merged=cid in in_history,
+                similar=sims,
+            )
+        )
+    return ScoreResponse(
+        profiles=profiles,
+        cutoff=cutoff.isoformat(),
+        written=written,
+        rows={n: len(r) for n, r in sent.items()},
+        model_version=snap.model_version,
+        seconds=round(time.perf_counter() - t0, 3),
+    )
