@@ -11,6 +11,7 @@ Python with DuckDB's exact arithmetic (``service.features_small``, compared with
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from datetime import timedelta
@@ -19,7 +20,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from service import features_small
 from service.tables import NON_SPEND_STATUSES
+
+log = logging.getLogger(__name__)
 
 # Window (days) of the "recent vs earlier" spend trend and recent-activity counts.
 TREND_WINDOW_DAYS = 90
@@ -271,7 +275,9 @@ class FeatureBuilder:
         self._threads = threads
         self._con: duckdb.DuckDBPyConnection | None = None
         self._rows = sum(len(tables[name]) for name in ("orders", "reviews", "events") if name in tables)
-        self._python = engine == "python" or (engine == "auto" and self._rows <= SMALL_PYTHON_ROWS and _python_agrees())
+        self._python = engine == "python" or (
+            engine == "auto" and self._rows <= SMALL_PYTHON_ROWS and agrees_with_duckdb()
+        )
         if not self._python:
             self._connect()
         self.last_order_ts = pd.Timestamp(tables["orders"]["order_ts"].max())
@@ -301,8 +307,6 @@ class FeatureBuilder:
         params = {"cutoff": _naive(cutoff), "horizon_end": _naive(cutoff + timedelta(days=horizon_days))}
         df = None
         if self._python:
-            from service import features_small
-
             df = features_small.snapshot(
                 self._tables,
                 params["cutoff"],
@@ -351,15 +355,50 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
 _STR = pd.Series(["x"]).astype(str).dtype  # what .astype(str) gives (pandas' default string dtype)
 
 
-def _python_agrees() -> bool:
-    from service.features_small import agrees_with_duckdb
+# ----------------------------------------------------------------------------- the check of the small-input engine
 
-    return agrees_with_duckdb()
+_agrees: bool | None = None
+_agrees_lock = threading.Lock()
+
+
+def agrees_with_duckdb() -> bool:
+    """True when ``service.features_small`` and DuckDB give the same bits on a probe of hostile values (once per
+    process)."""
+    global _agrees
+    with _agrees_lock:
+        if _agrees is None:
+            try:
+                _agrees = _probe()
+            except Exception as exc:  # noqa: BLE001 - any failure means: use DuckDB
+                log.warning("small-input features disabled (the probe failed: %s); DuckDB computes every snapshot", exc)
+                _agrees = False
+            if not _agrees:
+                log.warning("small-input features disabled: they differ from this DuckDB version's on the probe")
+        return _agrees
+
+
+def _probe() -> bool:
+    tables = features_small.probe_tables()
+    for cutoff in (pd.Timestamp("2025-05-01T12:00:00Z"), pd.Timestamp("2025-09-30T23:59:59.999999Z")):
+        cut, end = _naive(cutoff), _naive(cutoff + pd.Timedelta(days=90))
+        fast = _finish(
+            features_small.strict_snapshot(
+                tables, cut, end, frozenset(NON_SPEND_STATUSES), TREND_WINDOW_DAYS, RECENT_EVENTS_DAYS
+            )
+        )
+        builder = FeatureBuilder(tables, engine="duckdb")
+        try:
+            slow = builder.snapshot(cutoff, 90)
+        finally:
+            builder.close()
+        if not fast.equals(slow) or list(fast.dtypes) != list(slow.dtypes) or list(fast.columns) != list(slow.columns):
+            return False
+    return True
 
 
 def warm_up() -> bool:
     """Run the one-off check of the small-input engine now (a server calls this at start, not on its first request)."""
-    return _python_agrees()
+    return agrees_with_duckdb()
 
 
 def to_utc(ts) -> pd.Timestamp:

@@ -15,15 +15,14 @@ DuckDB does for the SQL in ``features._QUERY`` (checked against DuckDB 2.0):
 
 Anything outside what was checked (sums of 2**63 or more, missing ids or timestamps, timestamps finer than a
 microsecond, non-ASCII statuses, repeated customers rows, ...) returns None and the caller runs DuckDB. On first use
-the two engines are compared on a built-in probe (``agrees_with_duckdb``); any difference (another DuckDB version
-that rounds otherwise) turns this path off for the process.
+the two engines are compared on a built-in probe (``features.agrees_with_duckdb``); any difference (another DuckDB
+version that rounds otherwise) turns this path off for the process.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -177,14 +176,17 @@ def snapshot(
     """``features._QUERY``'s result (as ``features._finish`` leaves it) for the clean ``tables`` at ``cutoff`` (naive
     UTC datetimes, the query's parameters), or None when the input is outside what this reproduces exactly."""
     try:
-        return _snapshot(tables, cutoff, horizon_end, frozenset(non_spend), trend_days, recent_event_days)
+        return strict_snapshot(tables, cutoff, horizon_end, frozenset(non_spend), trend_days, recent_event_days)
     except _Unsupported as exc:
         log.debug("small-input features fall back to DuckDB: %s", exc)
         return None
 
 
-def _snapshot(tables, cutoff, horizon_end, non_spend, trend_days, recent_event_days) -> pd.DataFrame | None:
-    """What ``features._prepare`` and the query do, on lists. The tables as ``_prepare`` reads them: optional order
+def strict_snapshot(tables, cutoff, horizon_end, non_spend, trend_days, recent_event_days) -> pd.DataFrame | None:
+    """``snapshot`` without its fallback: input outside what this reproduces exactly raises ``_Unsupported`` (which
+    ``snapshot`` turns into None, and the probe of ``features.agrees_with_duckdb`` into a failure).
+
+    What ``features._prepare`` and the query do, on lists. The tables as ``_prepare`` reads them: optional order
     columns default to status "completed", no n_items, no category; the customers table is optional."""
     cut = _pydatetime_us(cutoff)
     end = _pydatetime_us(horizon_end)
@@ -386,27 +388,6 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-# ----------------------------------------------------------------------------- the check against DuckDB
-
-_agrees: bool | None = None
-_agrees_lock = threading.Lock()
-
-
-def agrees_with_duckdb() -> bool:
-    """True when this module and DuckDB give the same bits on a probe of hostile values (once per process)."""
-    global _agrees
-    with _agrees_lock:
-        if _agrees is None:
-            try:
-                _agrees = _probe()
-            except Exception as exc:  # noqa: BLE001 - any failure means: use DuckDB
-                log.warning("small-input features disabled (the probe failed: %s); DuckDB computes every snapshot", exc)
-                _agrees = False
-            if not _agrees:
-                log.warning("small-input features disabled: they differ from this DuckDB version's on the probe")
-        return _agrees
-
-
 def probe_tables(seed: int = 0, customers: int = 60) -> dict[str, pd.DataFrame]:
     """Clean tables with values that expose rounding: amounts at half-cents and at the ninth decimal, sums that a float
     adds in another order, same-second orders, long and short gaps, reviews and events at the cutoff's edges."""
@@ -476,25 +457,3 @@ def probe_tables(seed: int = 0, customers: int = 60) -> dict[str, pd.DataFrame]:
     events = pd.DataFrame(e)
     events["event_ts"] = pd.to_datetime(events["event_ts"], utc=True).astype("datetime64[us, UTC]")
     return {"orders": orders, "customers": customers_df, "reviews": reviews, "events": events}
-
-
-def _probe() -> bool:
-    from service import features
-    from service.tables import NON_SPEND_STATUSES
-
-    tables = probe_tables()
-    for cutoff in (pd.Timestamp("2025-05-01T12:00:00Z"), pd.Timestamp("2025-09-30T23:59:59.999999Z")):
-        cut, end = features._naive(cutoff), features._naive(cutoff + pd.Timedelta(days=90))
-        fast = features._finish(
-            _snapshot(
-                tables, cut, end, frozenset(NON_SPEND_STATUSES), features.TREND_WINDOW_DAYS, features.RECENT_EVENTS_DAYS
-            )
-        )
-        builder = features.FeatureBuilder(tables, engine="duckdb")
-        try:
-            slow = builder.snapshot(cutoff, 90)
-        finally:
-            builder.close()
-        if not fast.equals(slow) or list(fast.dtypes) != list(slow.dtypes) or list(fast.columns) != list(slow.columns):
-            return False
-    return True
