@@ -362,3 +362,28 @@ def test_text_check_keeps_text_only_when_it_ranks_held_out_customers_better(info
     check = _text_check(X, y, Xv, yv, list(X.columns), dict(seed=0, n_threads=2))
     assert check["used"] is informative, check
     assert ("review_text_value_score" in check["columns"]) is informative
+
+
+def test_design_matrices_built_in_slices_of_customers_equal_one_piece(synth_dir, encoder, monkeypatch):
+    """LocalWork.design slices the snapshot to bound the pooled text vectors' memory: the matrix must not change."""
+    from service import train as train_module
+    from service.panel import plan_panel
+    from service.runs import Reporter, RunSummary
+    from service.tables import load_tables
+    from service.text_features import TextFeaturizer
+    from service.train import LocalWork, TrainOptions, _panel
+
+    loaded = load_tables(synth_dir)
+    o = loaded.tables["orders"]["order_ts"]
+    panel = plan_panel(o.min(), o.max(), 60)
+    sources = ("review", "browse")
+    opts = TrainOptions(horizon_days=panel.train_horizon_days, text_sources=sources)
+    work = LocalWork(loaded, panel.cutoffs, opts, sources, encoder, Reporter(), RunSummary())
+    classics = {n: ClassicFeatures(panel.train_horizon_days).fit(work.snapshots[n]) for n in panel.cutoffs}
+    text = TextFeaturizer(sources=sources)
+    _panel(work, panel.cutoffs, classics, text, sources, seed=5, held_out=True)  # fits the text featurizer
+    whole = work.design("score", text, classics["score"])
+    monkeypatch.setattr(train_module, "DESIGN_SLICE_ROWS", 37)
+    sliced = work.design("score", text, classics["score"])
+    assert len(whole) > 5 * 37 and any(c.endswith("_score") for c in whole.columns)
+    pd.testing.assert_frame_equal(whole, sliced)
