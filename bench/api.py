@@ -20,13 +20,14 @@ the Python client instead, labelled as such. Then recall@10 of the approximate (
 search. Writes bench/out/api.md, bench/out/api.json and the "HTTP API" section of bench/results.md. Exits 1 when any request
 failed.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import re
 import platform
+import re
 import secrets
 import shutil
 import signal
@@ -65,14 +66,20 @@ def build_store(workdir: Path, customers: int, seed: int) -> Path:
     return store
 
 
-def start_server(store: Path, key: str, port: int, log_path: Path, extra_env: dict | None = None, log_level: str = "warning") -> subprocess.Popen:
+def start_server(
+    store: Path, key: str, port: int, log_path: Path, extra_env: dict | None = None, log_level: str = "warning"
+) -> subprocess.Popen:
     import httpx
 
     script = Path(sys.executable).parent / "insight"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
     env = {**os.environ, "INSIGHT_API_KEYS": f"{key}:admin", **(extra_env or {})}
-    proc = subprocess.Popen(cmd + ["serve", "--store", str(store), "--host", HOST, "--port", str(port), "--log-level", log_level],
-                            env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd + ["serve", "--store", str(store), "--host", HOST, "--port", str(port), "--log-level", log_level],
+        env=env,
+        stdout=open(log_path, "wb"),  # noqa: SIM115  the server writes its log here until stop() closes it
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.time() + 180
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -97,9 +104,16 @@ class Phase:
     def row(self) -> dict:
         lat = np.asarray(self.latencies) * 1000 if self.latencies else np.asarray([np.nan])
         n = len(self.latencies)
-        return {"endpoint": self.name, "requests": n, "errors": len(self.errors), "concurrency": self.concurrency,
-                "p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95)), "p99": float(np.percentile(lat, 99)),
-                "rps": n / self.wall if self.wall else 0.0}
+        return {
+            "endpoint": self.name,
+            "requests": n,
+            "errors": len(self.errors),
+            "concurrency": self.concurrency,
+            "p50": float(np.percentile(lat, 50)),
+            "p95": float(np.percentile(lat, 95)),
+            "p99": float(np.percentile(lat, 99)),
+            "rps": n / self.wall if self.wall else 0.0,
+        }
 
 
 def run_phase(name: str, base: str, key: str, make_request, n: int, seconds: float, concurrency: int) -> Phase:
@@ -142,12 +156,35 @@ def run_phase(name: str, base: str, key: str, make_request, n: int, seconds: flo
 
 def cold_start_body(i: int, tag: str) -> dict:
     cid = f"BENCH-{tag}-{i}"
-    orders = [{"order_id": f"{cid}-o{j}", "customer_id": cid, "order_ts": f"2025-1{j}-1{j}T10:00:00Z", "amount": 40.0 + 15 * j,
-               "category": "electronics"} for j in range(3)]
-    reviews = [{"review_id": f"{cid}-r{j}", "customer_id": cid, "review_ts": f"2025-1{j % 3}-2{j}T10:00:00Z", "rating": 3 + j % 3,
-                "text": f"Review {j} of request {i} ({tag}): the headphones sound great but the case feels cheap."} for j in range(5)]
-    events = [{"customer_id": cid, "event_ts": f"2025-12-0{j + 1}T10:00:00Z", "event_type": "view" if j % 2 else "search",
-               "text": f"noise cancelling headphones model {tag}-{i}-{j}"} for j in range(5)]
+    orders = [
+        {
+            "order_id": f"{cid}-o{j}",
+            "customer_id": cid,
+            "order_ts": f"2025-1{j}-1{j}T10:00:00Z",
+            "amount": 40.0 + 15 * j,
+            "category": "electronics",
+        }
+        for j in range(3)
+    ]
+    reviews = [
+        {
+            "review_id": f"{cid}-r{j}",
+            "customer_id": cid,
+            "review_ts": f"2025-1{j % 3}-2{j}T10:00:00Z",
+            "rating": 3 + j % 3,
+            "text": f"Review {j} of request {i} ({tag}): the headphones sound great but the case feels cheap.",
+        }
+        for j in range(5)
+    ]
+    events = [
+        {
+            "customer_id": cid,
+            "event_ts": f"2025-12-0{j + 1}T10:00:00Z",
+            "event_type": "view" if j % 2 else "search",
+            "text": f"noise cancelling headphones model {tag}-{i}-{j}",
+        }
+        for j in range(5)
+    ]
     return {"tables": {"orders": orders, "reviews": reviews, "events": events}, "similar_k": 5}
 
 
@@ -184,12 +221,24 @@ def recall_at_10(store: Path, scale_n: int, seed: int, queries: int = 500) -> li
             h_ids, _ = hnsw.search(q, 11)
             t_h = (time.perf_counter() - t0) / len(q)
             rec = recall(e_ids, h_ids, [names[qi] for qi in q_idx])
-            out.append({"set": label, "n": len(x), "dim": x.shape[1], "ef_search": ef, "recall": float(rec),
-                        "exact_ms": t_exact * 1000, "hnsw_ms": t_h * 1000, "hnsw_build_s": t_hnsw_build, "exact_build_s": t_exact_build})
+            out.append(
+                {
+                    "set": label,
+                    "n": len(x),
+                    "dim": x.shape[1],
+                    "ef_search": ef,
+                    "recall": float(rec),
+                    "exact_ms": t_exact * 1000,
+                    "hnsw_ms": t_h * 1000,
+                    "hnsw_build_s": t_hnsw_build,
+                    "exact_build_s": t_exact_build,
+                }
+            )
     return out
 
 
 # ----------------------------------------------------------------------------- wrk
+
 
 def ensure_wrk() -> str | None:
     """Path of wrk, installing it with apt-get when missing and running as root; None (with a message) otherwise."""
@@ -206,8 +255,11 @@ def ensure_wrk() -> str | None:
             return shutil.which("wrk")
         print(f"could not install wrk: {(r.stderr or r.stdout).strip().splitlines()[-1:]}", file=sys.stderr)
     else:
-        print("wrk is not installed and this is not a root shell with apt-get: install it (Debian/Ubuntu: sudo apt-get install -y wrk; "
-              "macOS: brew install wrk) for the headline numbers; measuring with the Python client instead.", file=sys.stderr)
+        print(
+            "wrk is not installed and this is not a root shell with apt-get: install it (Debian/Ubuntu: sudo apt-get install -y wrk; "
+            "macOS: brew install wrk) for the headline numbers; measuring with the Python client instead.",
+            file=sys.stderr,
+        )
     return None
 
 
@@ -255,12 +307,29 @@ end
 """
 
 
-def run_wrk(wrk: str, base: str, script: str, env: dict, connections: int, seconds: float, threads: int, workdir: Path,
-            timeout_s: int = 10) -> dict:
+def run_wrk(
+    wrk: str,
+    base: str,
+    script: str,
+    env: dict,
+    connections: int,
+    seconds: float,
+    threads: int,
+    workdir: Path,
+    timeout_s: int = 10,
+) -> dict:
     path = workdir / f"bench-{abs(hash(script)) % 10**8}.lua"
     path.write_text(script + _DONE)
-    cmd = [wrk, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{max(int(seconds), 1)}s", f"--timeout={timeout_s}s",
-           "-s", str(path), base]
+    cmd = [
+        wrk,
+        f"-t{min(threads, connections)}",
+        f"-c{connections}",
+        f"-d{max(int(seconds), 1)}s",
+        f"--timeout={timeout_s}s",
+        "-s",
+        str(path),
+        base,
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, timeout=seconds + 60)
     m = re.search(r"WRK-RESULT (\{.*\})", r.stdout)
     if r.returncode != 0 or not m:
@@ -268,8 +337,17 @@ def run_wrk(wrk: str, base: str, script: str, env: dict, connections: int, secon
     res = json.loads(m.group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
     errors = res["connect"] + res["read"] + res["write"] + res["timeout"] + (int(non2xx.group(1)) if non2xx else 0)
-    return {"requests": res["requests"], "errors": errors, "concurrency": connections, "rps": res["requests"] / (res["duration_us"] / 1e6),
-            "p50": res["p50_us"] / 1000, "p90": res["p90_us"] / 1000, "p99": res["p99_us"] / 1000, "max": res["max_us"] / 1000, "client": "wrk"}
+    return {
+        "requests": res["requests"],
+        "errors": errors,
+        "concurrency": connections,
+        "rps": res["requests"] / (res["duration_us"] / 1e6),
+        "p50": res["p50_us"] / 1000,
+        "p90": res["p90_us"] / 1000,
+        "p99": res["p99_us"] / 1000,
+        "max": res["max_us"] / 1000,
+        "client": "wrk",
+    }
 
 
 def python_row(phase: Phase) -> dict:
@@ -286,7 +364,12 @@ CONFIGS = {
     "2w": ("2 workers", {"INSIGHT_API_WORKERS": "2", "INSIGHT_API_PREWARM": "100000"}),
 }
 
-TARGETS = {("profile", 8): (2000, 10), ("explanation", 8): (1000, 20), ("profile", 128): (None, 200), ("explanation", 128): (None, 200)}
+TARGETS = {
+    ("profile", 8): (2000, 10),
+    ("explanation", 8): (1000, 20),
+    ("profile", 128): (None, 200),
+    ("explanation", 128): (None, 200),
+}
 
 
 def wait_until_idle(proc: subprocess.Popen, timeout: float = 240) -> None:
@@ -327,7 +410,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 def load() -> str:
     try:
-        return "load average %.1f / %.1f / %.1f" % os.getloadavg()
+        return "load average {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
     except OSError:
         return "load average n/a"
 
@@ -335,20 +418,40 @@ def load() -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--store", type=Path, help="Existing profile store (default: build a demo store)")
-    ap.add_argument("--customers", type=int, default=2000, help="Customers of the demo store built when --store is not given")
+    ap.add_argument(
+        "--customers", type=int, default=2000, help="Customers of the demo store built when --store is not given"
+    )
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--configs", nargs="+", default=["1w-nocache", "1w", "2w"], choices=sorted(CONFIGS),
-                    help="Server configurations, side by side (the last one also gets the cold-start, similar and ask phases)")
+    ap.add_argument(
+        "--configs",
+        nargs="+",
+        default=["1w-nocache", "1w", "2w"],
+        choices=sorted(CONFIGS),
+        help="Server configurations, side by side (the last one also gets the cold-start, similar and ask phases)",
+    )
     ap.add_argument("--connections", type=int, nargs="+", default=[8, 128], help="wrk connections per read run")
     ap.add_argument("--duration", type=float, default=10.0, help="Seconds per wrk run")
-    ap.add_argument("--warmup", type=float, default=4.0, help="Seconds of wrk warm-up per endpoint and configuration (not measured)")
-    ap.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (each one a busy core taken from the server)")
+    ap.add_argument(
+        "--warmup", type=float, default=4.0, help="Seconds of wrk warm-up per endpoint and configuration (not measured)"
+    )
+    ap.add_argument(
+        "--wrk-threads", type=int, default=1, help="wrk threads (each one a busy core taken from the server)"
+    )
     ap.add_argument("--score-seconds", type=float, default=20.0, help="Seconds of cold-start scoring")
-    ap.add_argument("--requests", type=int, default=400, help="Python client: requests per endpoint (similar, ask; all without wrk)")
-    ap.add_argument("--score-requests", type=int, default=40, help="Python client: cold-start score requests (without wrk)")
+    ap.add_argument(
+        "--requests", type=int, default=400, help="Python client: requests per endpoint (similar, ask; all without wrk)"
+    )
+    ap.add_argument(
+        "--score-requests", type=int, default=40, help="Python client: cold-start score requests (without wrk)"
+    )
     ap.add_argument("--seconds", type=float, default=30.0, help="Python client: time limit per endpoint")
     ap.add_argument("--concurrency", type=int, default=4, help="Python client threads")
-    ap.add_argument("--scale-n", type=int, default=60000, help="Size of the derived vector set for recall@10 (0: store vectors only, -1: skip)")
+    ap.add_argument(
+        "--scale-n",
+        type=int,
+        default=60000,
+        help="Size of the derived vector set for recall@10 (0: store vectors only, -1: skip)",
+    )
     ap.add_argument("--no-results", action="store_true", help="Do not rewrite the HTTP API section of bench/results.md")
     args = ap.parse_args()
 
@@ -385,24 +488,43 @@ def main() -> int:
         base = f"http://{HOST}:{port}"
         log_path = work / f"server-{name}.log"
         print(f"== {label}: starting insight serve ...", flush=True)
-        proc = start_server(store, key, port, log_path, {"INSIGHT_CACHE_DIR": str(work / "cache"), "INSIGHT_API_SNAPSHOT_DIR": str(work / "snap"),
-                                                          **env})
+        proc = start_server(
+            store,
+            key,
+            port,
+            log_path,
+            {"INSIGHT_CACHE_DIR": str(work / "cache"), "INSIGHT_API_SNAPSHOT_DIR": str(work / "snap"), **env},
+        )
         try:
             wait_until_idle(proc)
             loads[label] = load()
             for endpoint, suffix in (("profile", ""), ("explanation", "/explanation")):
                 wenv = {"BENCH_IDS": str(ids_file), "BENCH_SUFFIX": suffix, "BENCH_KEY": key}
                 if wrk:
-                    run_wrk(wrk, base, _GET, wenv, 8, args.warmup, args.wrk_threads, work)  # warm-up: every id, both workers
+                    run_wrk(
+                        wrk, base, _GET, wenv, 8, args.warmup, args.wrk_threads, work
+                    )  # warm-up: every id, both workers
                 for conns in args.connections:
                     if wrk:
                         row = run_wrk(wrk, base, _GET, wenv, conns, args.duration, args.wrk_threads, work)
                     else:
-                        row = python_row(run_phase(endpoint, base, key, lambda i, s=suffix: ("GET", f"/v1/customers/{ids[(i * 7919) % len(ids)]}{s}", None),
-                                                   10**9, args.duration, conns))
+                        row = python_row(
+                            run_phase(
+                                endpoint,
+                                base,
+                                key,
+                                lambda i, s=suffix: ("GET", f"/v1/customers/{ids[(i * 7919) % len(ids)]}{s}", None),
+                                10**9,
+                                args.duration,
+                                conns,
+                            )
+                        )
                     rows.append({**row, "config": label, "endpoint": endpoint, "workers": workers})
-                    print(f"   {endpoint:12s} c={conns:<4d} {row['rps']:8.0f} req/s  p50 {row['p50']:7.2f} ms  p99 {row['p99']:7.2f} ms  "
-                          f"errors {row['errors']}  ({load()})", flush=True)
+                    print(
+                        f"   {endpoint:12s} c={conns:<4d} {row['rps']:8.0f} req/s  p50 {row['p50']:7.2f} ms  p99 {row['p99']:7.2f} ms  "
+                        f"errors {row['errors']}  ({load()})",
+                        flush=True,
+                    )
             if last:
                 with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=300) as c:  # warm-up, not measured
                     for i in range(3):
@@ -410,19 +532,61 @@ def main() -> int:
                         if r.status_code != 200:
                             raise SystemExit(f"warm-up score failed: {r.status_code} {r.text[:300]}")
                 if wrk:
-                    row = run_wrk(wrk, base, _SCORE, {"BENCH_KEY": key, "BENCH_TAG": secrets.token_hex(3)}, 1, args.score_seconds, 1, work, 60)
+                    row = run_wrk(
+                        wrk,
+                        base,
+                        _SCORE,
+                        {"BENCH_KEY": key, "BENCH_TAG": secrets.token_hex(3)},
+                        1,
+                        args.score_seconds,
+                        1,
+                        work,
+                        60,
+                    )
                 else:
                     tag = secrets.token_hex(3)
-                    row = python_row(run_phase("score", base, key, lambda i: ("POST", "/v1/score", cold_start_body(i, tag)),
-                                               args.score_requests, args.score_seconds, 1))
-                rows.append({**row, "config": label, "endpoint": "cold start (1 customer, 10 texts)", "workers": workers})
-                print(f"   cold start   c=1    {row['rps']:8.1f} req/s  p50 {row['p50']:7.1f} ms  p99 {row['p99']:7.1f} ms  errors {row['errors']}", flush=True)
-                questions = ["why is this customer in their tier?", "is she about to churn?", "what would move them up a tier?",
-                             "who else is like this customer?", "how much will he spend?"]
+                    row = python_row(
+                        run_phase(
+                            "score",
+                            base,
+                            key,
+                            lambda i, tag=tag: ("POST", "/v1/score", cold_start_body(i, tag)),
+                            args.score_requests,
+                            args.score_seconds,
+                            1,
+                        )
+                    )
+                rows.append(
+                    {**row, "config": label, "endpoint": "cold start (1 customer, 10 texts)", "workers": workers}
+                )
+                print(
+                    f"   cold start   c=1    {row['rps']:8.1f} req/s  p50 {row['p50']:7.1f} ms  p99 {row['p99']:7.1f} ms  errors {row['errors']}",
+                    flush=True,
+                )
+                questions = [
+                    "why is this customer in their tier?",
+                    "is she about to churn?",
+                    "what would move them up a tier?",
+                    "who else is like this customer?",
+                    "how much will he spend?",
+                ]
                 for endpoint, make in (
-                        ("similar (k=10)", lambda i: ("GET", f"/v1/customers/{sample[i % len(sample)]}/similar?k=10", None)),
-                        ("ask (5 intents)", lambda i: ("POST", "/v1/ask", {"customer_id": sample[i % len(sample)], "question": questions[i % len(questions)]}))):
-                    row = python_row(run_phase(endpoint, base, key, make, args.requests, args.seconds, args.concurrency))
+                    (
+                        "similar (k=10)",
+                        lambda i: ("GET", f"/v1/customers/{sample[i % len(sample)]}/similar?k=10", None),
+                    ),
+                    (
+                        "ask (5 intents)",
+                        lambda i, questions=questions: (
+                            "POST",
+                            "/v1/ask",
+                            {"customer_id": sample[i % len(sample)], "question": questions[i % len(questions)]},
+                        ),
+                    ),
+                ):
+                    row = python_row(
+                        run_phase(endpoint, base, key, make, args.requests, args.seconds, args.concurrency)
+                    )
                     rows.append({**row, "config": label, "endpoint": endpoint, "workers": workers})
         finally:
             stop(proc)
@@ -464,27 +628,47 @@ def _verdict(r: dict) -> str:
 
 
 def render(rows, rec, meta, n_ids, args, wrk, loads, errors) -> str:
-    client = (f"wrk ({args.wrk_threads} thread{'s' if args.wrk_threads > 1 else ''}, keep-alive, {args.duration:.0f} s per run after "
-              f"{args.warmup:.0f} s of warm-up)") if wrk else "the Python client (wrk was not available)"
-    head = (f"`insight serve` on {HOST} (loopback), demo store of {meta.get('customers', n_ids):,} customers (model {meta['model_version']}); "
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. Client: {client}; ids walk every stored "
-            f"customer. Produced by `make bench-api` (`python -m bench.api`).\n\n")
-    t = ("| configuration | endpoint | connections | req/s | p50 ms | p90 ms | p99 ms | errors | client | target |\n"
-         "|---|---|---:|---:|---:|---:|---:|---:|---|---|\n")
+    client = (
+        (
+            f"wrk ({args.wrk_threads} thread{'s' if args.wrk_threads > 1 else ''}, keep-alive, {args.duration:.0f} s per run after "
+            f"{args.warmup:.0f} s of warm-up)"
+        )
+        if wrk
+        else "the Python client (wrk was not available)"
+    )
+    head = (
+        f"`insight serve` on {HOST} (loopback), demo store of {meta.get('customers', n_ids):,} customers (model {meta['model_version']}); "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. Client: {client}; ids walk every stored "
+        f"customer. Produced by `make bench-api` (`python -m bench.api`).\n\n"
+    )
+    t = (
+        "| configuration | endpoint | connections | req/s | p50 ms | p90 ms | p99 ms | errors | client | target |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|\n"
+    )
     for r in rows:
         nd = 1 if r["p50"] >= 20 else 2
-        t += (f"| {r['config']} | {r['endpoint']} | {r['concurrency']} | {_fmt(r['rps'], 0 if r['rps'] >= 100 else 1)} | {_fmt(r['p50'], nd)} | "
-              f"{_fmt(r['p90'], nd)} | {_fmt(r['p99'], nd)} | {r['errors']} | {r['client']} | {_verdict(r)} |\n")
-    notes = ("\nTargets (issue 13): at 8 connections profile ≥ 2,000 req/s with p99 ≤ 10 ms and explanation ≥ 1,000 req/s with p99 ≤ 20 ms; "
-             "at 128 connections no errors and p99 < 200 ms; cold start p50 ≤ 50 ms and p99 ≤ 150 ms.\n\n"
-             "Machine load when each configuration started (other work shares these 2 cores): "
-             + "; ".join(f"{k}: {v}" for k, v in loads.items()) + f". Total errors: {errors}.\n")
+        t += (
+            f"| {r['config']} | {r['endpoint']} | {r['concurrency']} | {_fmt(r['rps'], 0 if r['rps'] >= 100 else 1)} | {_fmt(r['p50'], nd)} | "
+            f"{_fmt(r['p90'], nd)} | {_fmt(r['p99'], nd)} | {r['errors']} | {r['client']} | {_verdict(r)} |\n"
+        )
+    notes = (
+        "\nTargets (issue 13): at 8 connections profile ≥ 2,000 req/s with p99 ≤ 10 ms and explanation ≥ 1,000 req/s with p99 ≤ 20 ms; "
+        "at 128 connections no errors and p99 < 200 ms; cold start p50 ≤ 50 ms and p99 ≤ 150 ms.\n\n"
+        "Machine load when each configuration started (other work shares these 2 cores): "
+        + "; ".join(f"{k}: {v}" for k, v in loads.items())
+        + f". Total errors: {errors}.\n"
+    )
     rtable = ""
     if rec:
-        rtable = ("\nSimilar customers, approximate (HNSW, M=32, efConstruction=80) vs exact recall@10:\n\n"
-                  "| vectors | n | dim | efSearch | recall@10 | exact ms/query | HNSW ms/query | HNSW build s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-        rtable += "".join(f"| {r['set']} | {r['n']:,} | {r['dim']} | {r['ef_search']} | {r['recall']:.3f} | {r['exact_ms']:.3f} | "
-                          f"{r['hnsw_ms']:.3f} | {r['hnsw_build_s']:.1f} |\n" for r in rec)
+        rtable = (
+            "\nSimilar customers, approximate (HNSW, M=32, efConstruction=80) vs exact recall@10:\n\n"
+            "| vectors | n | dim | efSearch | recall@10 | exact ms/query | HNSW ms/query | HNSW build s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        )
+        rtable += "".join(
+            f"| {r['set']} | {r['n']:,} | {r['dim']} | {r['ef_search']} | {r['recall']:.3f} | {r['exact_ms']:.3f} | "
+            f"{r['hnsw_ms']:.3f} | {r['hnsw_build_s']:.1f} |\n"
+            for r in rec
+        )
     return head + t + notes + rtable
 
 

@@ -13,6 +13,7 @@ the ratio of this tree's p50 to each other's, round by round.
 Writes bench/out/cold-start.md and .json and, unless --no-results, the cold-start block of the "HTTP API" section of
 bench/results.md (between its own markers) and the cold-start row of bench-api's table (this tree's figures).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,13 @@ def start(store: Path, key: str, port: int, log_path: Path, env: dict, cwd: Path
     cmd = [sys.executable, "-m", "service.cli"] if cwd is not None or not script.exists() else [str(script)]
     args = ["serve", "--store", str(store), "--host", HOST, "--port", str(port), "--log-level", "warning"]
     with open(log_path, "wb") as log:  # the child keeps its own descriptor
-        proc = subprocess.Popen(cmd + args, env={**os.environ, "INSIGHT_API_KEYS": f"{key}:admin", **env}, cwd=cwd,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd + args,
+            env={**os.environ, "INSIGHT_API_KEYS": f"{key}:admin", **env},
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.time() + 240
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -103,18 +109,34 @@ def python_round(base: str, key: str, seconds: float) -> dict:
                 errors += 1
             i += 1
     a = np.asarray(lat or [np.nan])
-    return {"requests": len(lat), "errors": errors, "rps": len(lat) / seconds, "p50": float(np.percentile(a, 50)),
-            "p90": float(np.percentile(a, 90)), "p99": float(np.percentile(a, 99)), "max": float(np.nanmax(a)),
-            "client": "python", "concurrency": 1}
+    return {
+        "requests": len(lat),
+        "errors": errors,
+        "rps": len(lat) / seconds,
+        "p50": float(np.percentile(a, 50)),
+        "p90": float(np.percentile(a, 90)),
+        "p99": float(np.percentile(a, 99)),
+        "max": float(np.nanmax(a)),
+        "client": "python",
+        "concurrency": 1,
+    }
 
 
 def summarise(label: str, rounds: list[dict]) -> dict:
     mine = [r for r in rounds if r["label"] == label]
-    return {"label": label, "rounds": len(mine), "requests": sum(r["requests"] for r in mine),
-            "errors": sum(r["errors"] for r in mine), "rps": float(np.median([r["rps"] for r in mine])),
-            "p50": float(np.median([r["p50"] for r in mine])), "p90": float(np.median([r["p90"] for r in mine])),
-            "p99": float(max(r["p99"] for r in mine)), "client": mine[0]["client"], "concurrency": 1,
-            "endpoint": ENDPOINT}
+    return {
+        "label": label,
+        "rounds": len(mine),
+        "requests": sum(r["requests"] for r in mine),
+        "errors": sum(r["errors"] for r in mine),
+        "rps": float(np.median([r["rps"] for r in mine])),
+        "p50": float(np.median([r["p50"] for r in mine])),
+        "p90": float(np.median([r["p90"] for r in mine])),
+        "p99": float(max(r["p99"] for r in mine)),
+        "client": mine[0]["client"],
+        "concurrency": 1,
+        "endpoint": ENDPOINT,
+    }
 
 
 def _commit(cwd: Path) -> str | None:
@@ -123,16 +145,22 @@ def _commit(cwd: Path) -> str | None:
 
 
 def render(summary: list[dict], rounds: list[dict], labels: dict[str, str], meta: dict, args) -> str:
-    head = (f"`python -m bench.cold_start` ({args.rounds} interleaved rounds of {args.score_seconds:.0f} s per "
-            "checkout, "
-            f"{CONFIG[0]}, one connection, wrk unless marked python; demo store of {meta.get('customers', 0):,} "
-            f"customers, model {meta.get('model_version')}; {platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}). Round p50/p90 are medians over the rounds, p99 is the worst round's.\n\n")
-    t = ("| checkout | requests | req/s | p50 ms | p90 ms | p99 ms | errors | target |\n"
-         "|---|---:|---:|---:|---:|---:|---:|---|\n")
+    head = (
+        f"`python -m bench.cold_start` ({args.rounds} interleaved rounds of {args.score_seconds:.0f} s per "
+        "checkout, "
+        f"{CONFIG[0]}, one connection, wrk unless marked python; demo store of {meta.get('customers', 0):,} "
+        f"customers, model {meta.get('model_version')}; {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}). Round p50/p90 are medians over the rounds, p99 is the worst round's.\n\n"
+    )
+    t = (
+        "| checkout | requests | req/s | p50 ms | p90 ms | p99 ms | errors | target |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---|\n"
+    )
     for s in summary:
-        t += (f"| {labels[s['label']]} | {s['requests']} | {s['rps']:.1f} | {s['p50']:.1f} | {s['p90']:.1f} | "
-              f"{s['p99']:.1f} | {s['errors']} | {_verdict(s)} |\n")
+        t += (
+            f"| {labels[s['label']]} | {s['requests']} | {s['rps']:.1f} | {s['p50']:.1f} | {s['p90']:.1f} | "
+            f"{s['p99']:.1f} | {s['errors']} | {_verdict(s)} |\n"
+        )
     order = [s["label"] for s in summary]
     t += "\n| round | " + " | ".join(f"{labels[x]} p50 / p99 ms" for x in order) + " | load average at start |\n"
     t += "|---:|" + "---:|" * len(order) + "---|\n"
@@ -146,11 +174,16 @@ def render(summary: list[dict], rounds: list[dict], labels: dict[str, str], meta
     if len(order) > 1:  # every checkout's p50 over the first one compared (the baseline), round by round
         base = order[1]
         for x in [order[0], *order[2:]]:
-            ratios = [next(r for r in rounds if r["label"] == x and r["round"] == k)["p50"]
-                      / next(r for r in rounds if r["label"] == base and r["round"] == k)["p50"]
-                      for k in range(1, args.rounds + 1)]
-            t += (f"\np50 of {labels[x]} / {labels[base]}, round by round: "
-                  + ", ".join(f"{v:.2f}" for v in ratios) + f" (median {np.median(ratios):.2f}).\n")
+            ratios = [
+                next(r for r in rounds if r["label"] == x and r["round"] == k)["p50"]
+                / next(r for r in rounds if r["label"] == base and r["round"] == k)["p50"]
+                for k in range(1, args.rounds + 1)
+            ]
+            t += (
+                f"\np50 of {labels[x]} / {labels[base]}, round by round: "
+                + ", ".join(f"{v:.2f}" for v in ratios)
+                + f" (median {np.median(ratios):.2f}).\n"
+            )
     return head + t
 
 
@@ -168,9 +201,11 @@ def write_results(report: str, current: dict) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     row = re.compile(r"^\| (?P<config>[^|]+) \| " + re.escape(ENDPOINT) + r" \|.*$", re.M)
     nd = 1 if current["p50"] >= 20 else 2
-    new = (f"| {{config}} | {ENDPOINT} | 1 | {current['rps']:.1f} | {current['p50']:.{nd}f} | "
-           f"{current['p90']:.{nd}f} | {current['p99']:.{nd}f} | {current['errors']} | {current['client']} | "
-           f"{_verdict(current)} |")
+    new = (
+        f"| {{config}} | {ENDPOINT} | 1 | {current['rps']:.1f} | {current['p50']:.{nd}f} | "
+        f"{current['p90']:.{nd}f} | {current['p99']:.{nd}f} | {current['errors']} | {current['client']} | "
+        f"{_verdict(current)} |"
+    )
     text = row.sub(lambda m: new.format(config=m.group("config")), text, count=1)
     RESULTS.write_text(text)
 
@@ -185,8 +220,14 @@ def main() -> int:
     ap.add_argument("--store", type=Path, help="Existing profile store (default: build the bench-api demo store)")
     ap.add_argument("--customers", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--compare", type=_compare_arg, nargs="*", default=[], metavar="[LABEL=]DIR",
-                    help="other checkouts (e.g. previous=/tmp/prev) measured side by side with this tree")
+    ap.add_argument(
+        "--compare",
+        type=_compare_arg,
+        nargs="*",
+        default=[],
+        metavar="[LABEL=]DIR",
+        help="other checkouts (e.g. previous=/tmp/prev) measured side by side with this tree",
+    )
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--score-seconds", type=float, default=15.0, help="seconds of scoring per checkout and round")
     ap.add_argument("--no-results", action="store_true", help="do not touch bench/results.md")
@@ -214,8 +255,11 @@ def main() -> int:
     try:
         for label, cwd in checkouts:
             port = _free_port()
-            env = {"INSIGHT_CACHE_DIR": str(work / "cache"), "INSIGHT_API_SNAPSHOT_DIR": str(work / f"snap-{label}"),
-                   **CONFIG[1]}
+            env = {
+                "INSIGHT_CACHE_DIR": str(work / "cache"),
+                "INSIGHT_API_SNAPSHOT_DIR": str(work / f"snap-{label}"),
+                **CONFIG[1],
+            }
             print(f"== {labels[label]}: starting insight serve ...", flush=True)
             proc = start(store, key, port, work / f"server-{label}.log", env, cwd)
             servers[label] = (proc, f"http://{HOST}:{port}")
@@ -226,13 +270,25 @@ def main() -> int:
                 base = servers[label][1]
                 at = load()
                 if wrk:
-                    r = run_wrk(wrk, base, _SCORE, {"BENCH_KEY": key, "BENCH_TAG": secrets.token_hex(4)}, 1,
-                                args.score_seconds, 1, work, 60)
+                    r = run_wrk(
+                        wrk,
+                        base,
+                        _SCORE,
+                        {"BENCH_KEY": key, "BENCH_TAG": secrets.token_hex(4)},
+                        1,
+                        args.score_seconds,
+                        1,
+                        work,
+                        60,
+                    )
                 else:
                     r = python_round(base, key, args.score_seconds)
                 rounds.append({**r, "label": label, "round": k, "load": at})
-                print(f"   round {k} {label:10s} {r['requests']:4d} requests  p50 {r['p50']:7.1f} ms  "
-                      f"p90 {r['p90']:7.1f} ms  p99 {r['p99']:7.1f} ms  errors {r['errors']}  ({at})", flush=True)
+                print(
+                    f"   round {k} {label:10s} {r['requests']:4d} requests  p50 {r['p50']:7.1f} ms  "
+                    f"p90 {r['p90']:7.1f} ms  p99 {r['p99']:7.1f} ms  errors {r['errors']}  ({at})",
+                    flush=True,
+                )
     finally:
         for proc, _ in servers.values():
             stop(proc)
