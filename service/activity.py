@@ -31,8 +31,16 @@ def _days(ts: pd.Series) -> list[str]:
 
 
 def customer_activity(tables: dict[str, pd.DataFrame], customer_ids, cutoff: pd.Timestamp) -> dict[str, dict]:
-    """``{customer_id: activity}`` for ``customer_ids`` from the clean tables, using rows at or before ``cutoff``."""
+    """``{customer_id: activity}`` for ``customer_ids`` from the clean tables, using rows at or before ``cutoff``.
+
+    A few customers' rows (POST /v1/score) go through ``service.activity_small``: the same dictionaries in plain Python,
+    without a dozen pandas groupbys of fixed cost (~13 ms of CPU for one customer, ~0.3 ms there)."""
+    from service.activity_small import customer_activity as small_input_activity
+
     ids = list(customer_ids)
+    fast = small_input_activity(tables, ids, cutoff)
+    if fast is not None:
+        return fast
     wanted = set(ids)
     out: dict[str, dict] = {cid: {} for cid in ids}
 
