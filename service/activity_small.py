@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from service.activity import (
+from service.activity_limits import (
     COMPLAINT_MAX_RATING,
     MAX_QUOTES,
     MAX_RECENT_DAYS,

@@ -19,7 +19,7 @@ def spend_between(
     if start is None:
         return round(sum(v[1] for v in months.values()), 2), sum(int(v[0]) for v in months.values())
     recent = activity.get("recent_orders") or []
-    from service.activity import RECENT_ORDER_DAYS
+    from service.activity_limits import RECENT_ORDER_DAYS
 
     covered = start > cutoff - pd.Timedelta(days=RECENT_ORDER_DAYS)
     if rolling or (covered and (start.day != 1 or end != (end + pd.offsets.MonthEnd(0)).normalize())):
