@@ -67,30 +67,40 @@ def build_store(workdir: Path, customers: int, seed: int) -> Path:
 
 
 def start_server(
-    store: Path, key: str, port: int, log_path: Path, extra_env: dict | None = None, log_level: str = "warning"
+    store: Path,
+    key: str,
+    port: int,
+    log_path: Path,
+    extra_env: dict | None = None,
+    log_level: str = "warning",
+    cwd: Path | None = None,
+    ready_s: float = 180,
 ) -> subprocess.Popen:
+    """`insight serve` in a child process, once it answers /readyz; with ``cwd``, the checkout in that folder."""
     import httpx
 
     script = Path(sys.executable).parent / "insight"
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
+    cmd = [str(script)] if cwd is None and script.exists() else [sys.executable, "-m", "service.cli"]
     env = {**os.environ, "INSIGHT_API_KEYS": f"{key}:admin", **(extra_env or {})}
-    proc = subprocess.Popen(
-        cmd + ["serve", "--store", str(store), "--host", HOST, "--port", str(port), "--log-level", log_level],
-        env=env,
-        stdout=open(log_path, "wb"),  # noqa: SIM115  the server writes its log here until stop() closes it
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 180
+    with open(log_path, "wb") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            cmd + ["serve", "--store", str(store), "--host", HOST, "--port", str(port), "--log-level", log_level],
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.time() + ready_s
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"insight serve exited with {proc.returncode}; see {log_path}")
+            raise SystemExit(f"insight serve ({cwd or 'this tree'}) exited with {proc.returncode}; see {log_path}")
         try:
             if httpx.get(f"http://{HOST}:{port}/readyz", timeout=1).status_code == 200:
                 return proc
         except httpx.TransportError:
             time.sleep(0.3)
     proc.kill()
-    raise SystemExit("insight serve did not become ready in 180 s")
+    raise SystemExit(f"insight serve did not become ready in {ready_s:.0f} s")
 
 
 class Phase:

@@ -42,6 +42,7 @@ from bench.api import (
     ensure_wrk,
     load,
     run_wrk,
+    start_server,
     stop,
     wait_until_idle,
 )
@@ -55,30 +56,7 @@ CONFIG = ("2 workers", {"INSIGHT_API_WORKERS": "2", "INSIGHT_API_PREWARM": "1000
 
 def start(store: Path, key: str, port: int, log_path: Path, env: dict, cwd: Path | None) -> subprocess.Popen:
     """`insight serve` from this tree (its installed script) or from checkout ``cwd`` (``python -m service.cli``)."""
-    import httpx
-
-    script = Path(sys.executable).parent / "insight"
-    cmd = [sys.executable, "-m", "service.cli"] if cwd is not None or not script.exists() else [str(script)]
-    args = ["serve", "--store", str(store), "--host", HOST, "--port", str(port), "--log-level", "warning"]
-    with open(log_path, "wb") as log:  # the child keeps its own descriptor
-        proc = subprocess.Popen(
-            cmd + args,
-            env={**os.environ, "INSIGHT_API_KEYS": f"{key}:admin", **env},
-            cwd=cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"insight serve ({cwd or 'this tree'}) exited with {proc.returncode}; see {log_path}")
-        try:
-            if httpx.get(f"http://{HOST}:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("insight serve did not become ready in 240 s")
+    return start_server(store, key, port, log_path, extra_env=env, cwd=cwd, ready_s=240)
 
 
 def warm(base: str, key: str, n: int = 10) -> None:
