@@ -27,10 +27,11 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
-INTENTS: tuple[str, ...] = (
+Intent = Literal[
     "why_tier",
     "churn",
     "upgrade",
@@ -45,7 +46,8 @@ INTENTS: tuple[str, ...] = (
     "offer",
     "contact",
     "unsupported",
-)
+]
+INTENTS: tuple[str, ...] = get_args(Intent)
 ANSWERABLE = tuple(i for i in INTENTS if i not in ("contact", "unsupported"))
 
 THRESHOLD = 0.6  # combined score an intent needs; below it the question is refused

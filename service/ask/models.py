@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 from service.explain import CheckResult, Evidence, Explanation
-from service.intents import SUGGESTIONS
+from service.intents import SUGGESTIONS, Intent
 from service.whatif import WhatIf
-
-Intent = Literal[
-    "why_tier",
-    "churn",
-    "upgrade",
-    "similar",
-    "value",
-    "evidence",
-    "summary",
-    "next_order",
-    "spend_period",
-    "satisfaction",
-    "products",
-    "offer",
-    "contact",
-    "unsupported",
-]
 
 # ----------------------------------------------------------------------------- answer models
 
