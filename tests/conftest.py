@@ -47,3 +47,34 @@ def scored(synth_dir, trained, tmp_path_factory, encoder):
 
     store = tmp_path_factory.mktemp("store") / "profiles.db"
     return score(synth_dir, trained.out_dir, store, encoder=encoder)
+
+
+@pytest.fixture(scope="session")
+def relabelled_copy():
+    """``copy(src_store, src_bundle, dst, version, scored_at=None) -> (store, version)``: a copy of bundle + store under
+    ``dst``; with ``version``, relabelled as another model version (same boosters), as a re-train would be."""
+    import json
+    import shutil
+
+    from service.store import ProfileStore, profiles, store_meta
+
+    def copy(src_store, src_bundle, dst, version: str | None, scored_at: str | None = None):
+        dst.mkdir(parents=True)
+        bundle = dst / "bundle"
+        shutil.copytree(src_bundle, bundle)
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        version = version or manifest["model_version"]
+        manifest["model_version"] = version
+        (bundle / "manifest.json").write_text(json.dumps(manifest))
+        store = dst / "profiles.db"
+        shutil.copy(src_store, store)
+        meta = {"model_version": version, "model_dir": str(bundle)} | ({"scored_at": scored_at} if scored_at else {})
+        ps = ProfileStore(store)
+        with ps.engine.begin() as con:
+            con.execute(profiles.update().values(model_version=version))
+            for key, value in meta.items():
+                con.execute(store_meta.update().where(store_meta.c.key == key).values(value=value))
+        ps.close()
+        return store, version
+
+    return copy

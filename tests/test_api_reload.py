@@ -4,7 +4,6 @@ the other."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
@@ -17,36 +16,18 @@ from pydantic import SecretStr
 
 from service.api.app import create_app
 from service.api.settings import ApiSettings
-from service.store import ProfileStore, index_dir, profiles, store_meta
+from service.store import ProfileStore, index_dir, store_meta
 
 AGENT, ADMIN = "agent-reload-key-1", "admin-reload-key-2"
 
 
-def _version(src_store: Path, src_bundle: Path, dst: Path, version: str | None, scored_at: str) -> tuple[Path, str]:
-    """A copy of bundle + store; with ``version``, relabelled as another model version (same boosters)."""
-    dst.mkdir(parents=True)
-    bundle = dst / "bundle"
-    shutil.copytree(src_bundle, bundle)
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    version = version or manifest["model_version"]
-    manifest["model_version"] = version
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
-    store = dst / "profiles.db"
-    shutil.copy(src_store, store)
-    ps = ProfileStore(store)
-    with ps.engine.begin() as con:
-        con.execute(profiles.update().values(model_version=version))
-        for key, value in (("model_version", version), ("model_dir", str(bundle)), ("scored_at", scored_at)):
-            con.execute(store_meta.update().where(store_meta.c.key == key).values(value=value))
-    ps.close()
-    return store, version
-
-
 @pytest.fixture(scope="module")
-def versions(scored, trained, tmp_path_factory):
+def versions(scored, trained, tmp_path_factory, relabelled_copy):
     d = tmp_path_factory.mktemp("reload")
-    a = _version(Path(scored.store), trained.out_dir, d / "a", None, "2026-01-01T00:00:00+00:00")
-    b = _version(Path(scored.store), trained.out_dir, d / "b", "2099-12-31-bbbbbbbbbb", "2026-02-02T00:00:00+00:00")
+    a = relabelled_copy(Path(scored.store), trained.out_dir, d / "a", None, "2026-01-01T00:00:00+00:00")
+    b = relabelled_copy(
+        Path(scored.store), trained.out_dir, d / "b", "2099-12-31-bbbbbbbbbb", "2026-02-02T00:00:00+00:00"
+    )
     live = d / "live" / "profiles.db"
     live.parent.mkdir()
     shutil.copy(a[0], live)

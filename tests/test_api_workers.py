@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.store import ProfileStore, index_dir, profiles, store_meta
+from service.store import ProfileStore, index_dir, store_meta
 
 AGENT, ADMIN = "wrk-agent-4e8a1d", "wrk-admin-7b2c9f"
 
@@ -28,25 +28,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _relabel(src_store: Path, src_bundle: Path, dst: Path, version: str | None) -> tuple[Path, str]:
-    dst.mkdir(parents=True)
-    bundle = dst / "bundle"
-    shutil.copytree(src_bundle, bundle)
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    version = version or manifest["model_version"]
-    manifest["model_version"] = version
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
-    store = dst / "profiles.db"
-    shutil.copy(src_store, store)
-    ps = ProfileStore(store)
-    with ps.engine.begin() as con:
-        con.execute(profiles.update().values(model_version=version))
-        for key, value in (("model_version", version), ("model_dir", str(bundle))):
-            con.execute(store_meta.update().where(store_meta.c.key == key).values(value=value))
-    ps.close()
-    return store, version
-
-
 def _swap_in(src: Path, live: Path) -> None:
     tmp = live.with_suffix(".incoming")
     shutil.copy(src, tmp)
@@ -54,10 +35,10 @@ def _swap_in(src: Path, live: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def two_workers(scored, trained, tmp_path_factory):
+def two_workers(scored, trained, tmp_path_factory, relabelled_copy):
     d = tmp_path_factory.mktemp("workers")
-    store_a, va = _relabel(Path(scored.store), trained.out_dir, d / "a", None)
-    store_b, vb = _relabel(Path(scored.store), trained.out_dir, d / "b", "2099-11-30-wwwwwwwwww")
+    store_a, va = relabelled_copy(Path(scored.store), trained.out_dir, d / "a", None)
+    store_b, vb = relabelled_copy(Path(scored.store), trained.out_dir, d / "b", "2099-11-30-wwwwwwwwww")
     live = d / "live" / "profiles.db"
     live.parent.mkdir()
     shutil.copy(store_a, live)
