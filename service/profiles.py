@@ -6,6 +6,7 @@ through POST /v1/score (tests/test_batch_independence.py); only ``value_rank_pct
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -78,6 +79,25 @@ def value_rank_pct(value: np.ndarray) -> np.ndarray:
     It depends on the whole scored population, so a partitioned run computes it once over all customers.
     """
     return np.floor((pd.Series(value).rank(method="min").to_numpy() - 1) / len(value) * 1000) / 10
+
+
+def with_population_ranks(frame: pd.DataFrame, batches: Iterable[list[dict]]) -> Iterator[list[dict]]:
+    """Rank ``frame`` (every scored customer) now, and patch those ranks into row batches that arrive in frame order.
+
+    A run scored in parts (customer ranges, Dask partitions) made each part's rows with ranks among that part only.
+    """
+    frame["value_rank_pct"] = value_rank_pct(frame["predicted_value"].to_numpy())
+    ranks = frame["value_rank_pct"].astype(np.float64).tolist()
+
+    def patched() -> Iterator[list[dict]]:
+        start = 0
+        for rows in batches:
+            for row, pct in zip(rows, ranks[start : start + len(rows)]):
+                row["value_rank_pct"] = pct
+            start += len(rows)
+            yield rows
+
+    return patched()
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

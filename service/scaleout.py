@@ -375,17 +375,12 @@ def score(client, bundle, loaded: LoadedData, cutoff: pd.Timestamp, scored_at: s
         done(1)
     kept = [(f, s) for f, s in zip(futures, summaries) if s is not None]
     frame = pd.concat([s[0] for _, s in kept], ignore_index=True)
-    frame["value_rank_pct"] = profiles.value_rank_pct(frame["predicted_value"].to_numpy())
     vectors = np.concatenate([s[1] for _, s in kept])
-    ranks = frame["value_rank_pct"].astype(np.float64).tolist()
-    offsets = np.cumsum([0] + [len(s[0]) for _, s in kept]).tolist()
 
     def batches():
-        for (f, _), start in zip(kept, offsets):
+        for f, _ in kept:
             rows = client.submit(_score_rows, f, pure=False).result()
-            for row, pct in zip(rows, ranks[start : start + len(rows)]):
-                row["value_rank_pct"] = pct
             f.release()
             yield rows
 
-    return frame, batches(), vectors
+    return frame, profiles.with_population_ranks(frame, batches()), vectors

@@ -16,7 +16,7 @@ from service import scaleout
 from service.activity import unscored_customers
 from service.bundle import ModelBundle
 from service.partition import TableParts, partition_bounds
-from service.profiles import predict, score_tables, similarity_vectors, summary_frame, value_rank_pct
+from service.profiles import predict, score_tables, similarity_vectors, summary_frame, with_population_ranks
 from service.runs import (
     Reporter,
     RunSummary,
@@ -85,22 +85,16 @@ def _score_in_ranges(
             range_vectors.append(similarity_vectors(bundle, s))
             del s
     frame = pd.concat(frames, ignore_index=True)
-    frame["value_rank_pct"] = value_rank_pct(frame["predicted_value"].to_numpy())
-    ranks = frame["value_rank_pct"].astype(np.float64).tolist()
 
     def batches():
-        start = 0
         for sub in ranges():
             with reporter.step("profile rows per range"):
                 _, rows, _ = score_tables(
                     bundle, sub, cut, encoder=encoder, reporter=reporter, threads=threads, scored_at=scored_at
                 )
-            for row, pct in zip(rows, ranks[start : start + len(rows)]):
-                row["value_rank_pct"] = pct
-            start += len(rows)
             yield rows
 
-    return frame, batches(), np.concatenate(range_vectors)
+    return frame, with_population_ranks(frame, batches()), np.concatenate(range_vectors)
 
 
 def score(
