@@ -1,0 +1,42 @@
+"""What a question names besides its intent: a tier (the route's ``tier``), a tier as a target to reach, a year."""
+
+from __future__ import annotations
+
+import re
+
+_TIER_WORD = r"(VIP|High|Medium|Low)"
+
+
+def named_tier(question: str) -> str | None:
+    """A tier the question names: VIP anywhere; High/Medium/Low capitalised, next to 'tier', after 'to/into/reach',
+    or as what someone 'is' ("why is he low?"), but not 'high risk' / 'low churn'."""
+    if re.search(r"\bVIP\b", question, re.I):
+        return "VIP"
+    not_tier = r"(?!\s*(risk|churn|chance|probability|likelihood|odds|spend|value|engagement|activity|rating))"
+    for pat in (
+        rf"\b{_TIER_WORD}\b(?=[\s-]*(tier|value|segment|customer|stufe|level|niveau|nivel))",
+        rf"\b(?:to|into|reach|become|the|in|zu|auf|en|au)\s+{_TIER_WORD}\b{not_tier}",
+        r"\b(?:is|are|'s|ist|est|es|is)\s+(?:he|she|they|it|this customer|the customer|this one|er|sie|il|"
+        rf"elle)?\s*(?:so\s+|a\s+|an\s+|in\s+|only\s+)?{_TIER_WORD}\b{not_tier}",
+    ):
+        m = re.search(pat, question, re.I)
+        if m:
+            return m.group(1).capitalize() if m.group(1).lower() != "vip" else "VIP"
+    m = re.search(r"\b(High|Medium|Low)\b" + not_tier, question)  # capitalised as a tier name
+    return m.group(1) if m else None
+
+
+def names_tier_target(question: str) -> bool:
+    """Whether the question names a tier as one to reach ("get him to VIP", "make her a High") rather than the one
+    someone is in."""
+    target = re.search(
+        rf"\b(?:to|into|reach\w*|become|make (?:him|her|them|it))\s+(?:the\s+|a\s+|an\s+)?{_TIER_WORD}\b",
+        question,
+        re.I,
+    )
+    return target is not None
+
+
+def names_year(question: str) -> bool:
+    """Whether the question names a year ("in 2024", "im Jahr 2024"): a period of the past."""
+    return re.search(r"\b(?:19|20)\d\d\b", question) is not None

@@ -1,0 +1,134 @@
+"""The question router: what a CRM agent's question asks, routed by meaning, with rules only as guards.
+
+Three layers, cheapest first:
+
+1. **Guards** (``service.intents.guards``): instructions aimed at the service, commands and questions for contact data
+   are refused before any scoring.
+2. **Lexical evidence** (``service.intents.words``): weighted word stems and phrases per intent in six languages
+   (``lexicon_model``, ``lexicon_activity``).
+3. **Meaning** (``service.intents.examples``): the best cosine between the question and an intent's example questions,
+   above ``SEM_FLOOR``, adds to the intent's score (when an encoder is given).
+
+Naming a tier or a year (``service.intents.entities``) adds evidence for the tier or spend questions. The intent with
+the highest combined score wins if it clears ``THRESHOLD``; below it the question is refused with suggestions, never
+guessed. A question with two parts ("why is she VIP and will she churn?") is split and each part routed; both are
+answered when both are confident.
+
+``service.intents.rule_router`` keeps the previous, keyword-only router to measure this one against.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.intents.entities import named_tier, names_tier_target, names_year
+from service.intents.examples import ExampleIndex, example_index
+from service.intents.guards import refusal
+from service.intents.names import ANSWERABLE
+from service.intents.words import lexical_scores
+
+THRESHOLD = 0.6  # combined score an intent needs; below it the question is refused
+SEM_FLOOR = 0.40  # cosine below which an example says nothing
+SEM_SPAN = 0.30  # cosine above the floor that counts as one full unit of evidence
+
+
+@dataclass
+class Route:
+    """Where a question goes: its intent, the tier it names and the scores behind the choice."""
+
+    intent: str
+    tier: str | None = None  # a tier named in the question ("why is she VIP?", "move them to High")
+    score: float = 0.0  # combined score of the chosen intent
+    scores: dict[str, float] = field(default_factory=dict)
+    parts: list[Route] = field(
+        default_factory=list
+    )  # for a two-part question: one route per part (this one is the first)
+    texts: list[str] = field(default_factory=list)  # the parts' texts
+    text: str = ""  # the question (or part) this route is for
+
+    @property
+    def intents(self) -> list[str]:
+        return [p.intent for p in self.parts] if self.parts else [self.intent]
+
+
+def _score(question: str, index: ExampleIndex | None) -> dict[str, float]:
+    lex = lexical_scores(question)
+    if index is None:
+        return lex
+    sem = index.scores(question)
+    return {i: lex.get(i, 0.0) + float(np.clip((sem.get(i, 0.0) - SEM_FLOOR) / SEM_SPAN, 0.0, 1.2)) for i in ANSWERABLE}
+
+
+def _route_one(question: str, index: ExampleIndex | None) -> Route:
+    r = _route_text(question, index)
+    r.text = question
+    return r
+
+
+def _route_text(question: str, index: ExampleIndex | None) -> Route:
+    tier = named_tier(question)
+    refused = refusal(question)
+    if refused is not None:
+        return Route(refused, tier)
+    scores = _score(question, index)
+    _add_named_evidence(scores, question, tier)
+    best = max(scores, key=lambda i: scores[i])
+    if scores[best] < THRESHOLD:
+        return Route("unsupported", tier, scores[best], scores)
+    return Route(best, tier, scores[best], scores)
+
+
+def _add_named_evidence(scores: dict[str, float], question: str, tier: str | None) -> None:
+    """Add to ``scores`` what the question names: a tier ("why is he VIP?", "VIP?") is evidence for a question about
+    the tier, a tier to reach ("get him to VIP") for one about reaching it; a year ("in 2024", "im Jahr 2024") is a
+    period of the past."""
+    if tier is not None:
+        target = names_tier_target(question)
+        key = "upgrade" if target else "why_tier"
+        scores[key] = scores.get(key, 0.0) + (0.5 if target else 0.6)
+    if names_year(question):
+        scores["spend_period"] = scores.get("spend_period", 0.0) + 0.8
+
+
+_SPLIT = re.compile(
+    r"\?\s+(?=\S)|;\s*|\s+(?:and also|and then|also|plus|as well as|und auch|et aussi|y tambien)\s+|\s+(?:and|und|et|y|"
+    r"en|e)\s+(?=(?:what|why|how|when|who|is|are|will|should|does|do|did|can|could|would|which|wie|was|warum|wann|ist|"
+    r"wird|soll|quel|pourquoi|quand|est|que|por|cuando|cuanto|es)\b)",
+    re.I,
+)
+
+
+def route(question: str, encoder=None) -> Route:
+    """The intent of ``question``; with ``encoder`` (the product's sentence encoder) by meaning and words, without it
+    by words."""
+    index = example_index(encoder)
+    whole = _route_one(question, index)
+    if whole.intent in ("unsupported", "contact") and whole.scores == {}:
+        return whole  # a guard fired: no splitting around it
+    pieces = [p.strip(" ?.!,") for p in _SPLIT.split(question) if p and p.strip(" ?.!,")]
+    if len(pieces) >= 2:
+        parts = [_route_one(p, index) for p in pieces[:3]]
+        if any(p.intent in ("unsupported", "contact") and not p.scores for p in parts):
+            guard = next(p for p in parts if p.intent in ("unsupported", "contact") and not p.scores)
+            return Route(guard.intent, whole.tier)
+        good = [(p, t) for p, t in zip(parts, pieces) if p.intent in ANSWERABLE]
+        distinct = list(dict.fromkeys(p.intent for p, _ in good))
+        if len(distinct) >= 2:
+            first = good[0][0]
+            keep: list[tuple[Route, str]] = []
+            for p, t in good:
+                if p.intent not in [k[0].intent for k in keep]:
+                    keep.append((p, t))
+            return Route(
+                first.intent,
+                first.tier or whole.tier,
+                first.score,
+                first.scores,
+                parts=[k[0] for k in keep],
+                texts=[k[1] for k in keep],
+                text=question,
+            )
+    return whole
