@@ -1,0 +1,19 @@
+"""Option helpers shared by the `insight` commands: the --dask help, the parser of --tier-shares and --tier-amounts."""
+
+from __future__ import annotations
+
+DASK_HELP = (
+    "Run the per-customer work (features, embeddings, predictions, SHAP) on Dask and train with xgboost.dask. "
+    "SPEC: local:N (N local worker processes, stopped at the end) or a running scheduler's address "
+    "(tcp://HOST:PORT or HOST:PORT). Default: everything in this process."
+)
+
+
+def parse_shares(spec: str | None) -> dict | None:
+    """'VIP=0.05,High=0.15,Medium=0.3' -> dict."""
+    if not spec:
+        return None
+    try:
+        return {k.strip(): float(v) for k, v in (p.split("=") for p in spec.split(","))}
+    except ValueError:
+        raise ValueError(f"cannot parse {spec!r}: expected VIP=...,High=...,Medium=...") from None
