@@ -109,20 +109,9 @@ def deciles(tables: dict[str, tuple[str, list[dict]]], path: Path, currency: str
     return _save(fig, path)
 
 
-def calibration(
-    value_tables: dict[str, tuple[str, list[dict]]],
-    churn_curves: dict[str, tuple[list[dict], float | None, float | None, str]],
-    base_rate: float,
-    path: Path,
-    title: str,
-    currency: str = "$",
-) -> Path:
-    """Left: mean actual against mean predicted value per decile of prediction, one line per model, on log axes
-    (the diagonal is a calibrated model; deciles with no actual spend are drawn at the floor). Right: the churn
-    reliability diagram (mean predicted churn probability against the observed rate in 10 equal-count bins),
-    with each score's ECE. ``value_tables``: key -> (label, decile rows); ``churn_curves``: label -> (bins, ECE,
-    ROC-AUC, model key); a model has the same colour in both panels."""
-    fig, (ax, rel) = plt.subplots(1, 2, figsize=(13.5, 6))
+def _value_calibration_panel(ax, value_tables: dict[str, tuple[str, list[dict]]], currency: str) -> None:
+    """Mean actual against mean predicted value per decile of prediction, one line per model, on log axes (deciles
+    with no actual spend drawn at the floor)."""
     vals = [v for _, t in value_tables.values() for r in t for v in (r["mean_predicted"], r["mean_actual"]) if v > 0]
     lo = 10 ** np.floor(np.log10(min(vals))) if vals else 0.01
     hi = 10 ** np.ceil(np.log10(max(vals))) if vals else 1.0
@@ -151,6 +140,28 @@ def calibration(
     )
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3, which="both")
+
+
+def _reliability_limits(
+    churn_curves: dict[str, tuple[list[dict], float | None, float | None, str]], base_rate: float
+) -> tuple[tuple[float, float], bool]:
+    """Axis limits of the reliability diagram, and whether they zoom in on the bins (when the points span less than
+    half of the unit square, e.g. almost everyone churns) instead of showing a corner of the unit square."""
+    pts = [v for bins, *_ in churn_curves.values() for b in bins for v in (b["mean_predicted"], b["observed"])] + [
+        base_rate
+    ]
+    lo_p, hi_p = (min(pts), max(pts)) if pts else (0.0, 1.0)
+    zoom = hi_p - lo_p < 0.5
+    if zoom:
+        pad = max(0.02, 0.08 * (hi_p - lo_p))
+        return (max(0.0, lo_p - pad), min(1.0, hi_p + pad)), zoom
+    return (0.0, 1.0), zoom
+
+
+def _churn_reliability_panel(
+    rel, churn_curves: dict[str, tuple[list[dict], float | None, float | None, str]], base_rate: float
+) -> None:
+    """Mean predicted churn probability against the observed rate in 10 equal-count bins, with each score's ECE."""
     rel.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="calibrated")
     rel.axhline(base_rate, color="grey", ls=":", lw=1, label=f"churn rate {base_rate:.1%}")
     for i, (label, (bins, ece, _auc, key)) in enumerate(churn_curves.items()):
@@ -166,16 +177,7 @@ def calibration(
             color=_color(key, i),
             label=f"{label} ({ece_txt})",
         )
-    pts = [v for bins, *_ in churn_curves.values() for b in bins for v in (b["mean_predicted"], b["observed"])] + [
-        base_rate
-    ]
-    lo_p, hi_p = (min(pts), max(pts)) if pts else (0.0, 1.0)
-    zoom = hi_p - lo_p < 0.5  # e.g. almost everyone churns: zoom in on the bins instead of a corner of the unit square
-    if zoom:
-        pad = max(0.02, 0.08 * (hi_p - lo_p))
-        lim = (max(0.0, lo_p - pad), min(1.0, hi_p + pad))
-    else:
-        lim = (0.0, 1.0)
+    lim, zoom = _reliability_limits(churn_curves, base_rate)
     rel.set(
         xlim=lim,
         ylim=lim,
@@ -185,6 +187,24 @@ def calibration(
     )
     rel.legend(fontsize=8, loc="best")
     rel.grid(alpha=0.3)
+
+
+def calibration(
+    value_tables: dict[str, tuple[str, list[dict]]],
+    churn_curves: dict[str, tuple[list[dict], float | None, float | None, str]],
+    base_rate: float,
+    path: Path,
+    title: str,
+    currency: str = "$",
+) -> Path:
+    """Left: mean actual against mean predicted value per decile of prediction, one line per model, on log axes
+    (the diagonal is a calibrated model; deciles with no actual spend are drawn at the floor). Right: the churn
+    reliability diagram (mean predicted churn probability against the observed rate in 10 equal-count bins),
+    with each score's ECE. ``value_tables``: key -> (label, decile rows); ``churn_curves``: label -> (bins, ECE,
+    ROC-AUC, model key); a model has the same colour in both panels."""
+    fig, (ax, rel) = plt.subplots(1, 2, figsize=(13.5, 6))
+    _value_calibration_panel(ax, value_tables, currency)
+    _churn_reliability_panel(rel, churn_curves, base_rate)
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
