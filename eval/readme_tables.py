@@ -15,7 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from eval.report import _ci, _md_table, _pm, headline_rows, separability_sentence
+from eval.report_format import fmt_ci, fmt_pm, md_table
+from eval.report_headline import headline_rows, separability_sentence
 
 
 def _title(m: dict) -> str:
@@ -41,8 +42,8 @@ def models_table(m: dict) -> str:
             [
                 name,
                 r["seeds"],
-                _pm(v["normalized_gini"], v["sd"].get("normalized_gini")),
-                _pm(v["spearman"], v["sd"].get("spearman")),
+                fmt_pm(v["normalized_gini"], v["sd"].get("normalized_gini")),
+                fmt_pm(v["spearman"], v["sd"].get("spearman")),
                 r["calibration_ratio"],
                 r["decile_mape"],
                 r["churn_ece"],
@@ -51,7 +52,7 @@ def models_table(m: dict) -> str:
                 r["next_order_mae"],
             ]
         )
-    return _md_table(
+    return md_table(
         [
             "model",
             "seeds",
@@ -88,53 +89,60 @@ def difference_lines(m: dict) -> list[str]:
         )
         out.append(
             f"Product minus the strongest baseline on {label} ({names.get(h['best_baseline'], h['best_baseline'])}): "
-            f"{_ci(d)} (interval {sign})."
+            f"{fmt_ci(d)} (interval {sign})."
         )
     return out
 
 
+ROLLING_COLUMNS = (
+    ("normalized_gini", 3),
+    ("spearman", 3),
+    ("calibration_ratio", 2),
+    ("decile_mape", 2),
+    ("churn_ece", 3),
+    ("churn_brier", 3),
+    ("interval_coverage", 2),
+    ("next_order_mae_days", 1),
+)
+
+
+def _rolling_comparison_row(c: dict, names: dict) -> list[str]:
+    """One cutoff: its spenders, and per metric the product, the strongest baseline and their difference (nothing
+    ranked with too few spenders)."""
+    cells = [c["cutoff"][:10], f"{c['spenders']:,}"]
+    for metric in ("normalized_gini", "spearman"):
+        x = c["metrics"].get(metric) or {}
+        prod = x.get("product")
+        cells.append(fmt_pm(prod["mean"], prod["sd"]) if prod else "n/a")
+        if not c["separable"]:
+            cells += ["not ranked (too few spenders)", "–"]
+        else:
+            b = x.get("baseline")
+            cells += [
+                f"{names.get(x.get('best_baseline'), x.get('best_baseline'))} "
+                f"{fmt_pm(b['mean'], b['sd']) if b else 'n/a'}",
+                fmt_ci(x.get("difference")),
+            ]
+    return cells
+
+
 def rolling_table(m: dict) -> list[str]:
+    """With rolling cutoffs: the product against the strongest baseline at each cutoff, and every model's mean ± sd
+    over the cutoffs; nothing without them."""
     r = m.get("rolling")
     if not r:
         return []
     names = {k: e["label"] for k, e in m["models"].items()}
-    rows = []
-    for c in r.get("comparisons", []):
-        cells = [c["cutoff"][:10], f"{c['spenders']:,}"]
-        for metric in ("normalized_gini", "spearman"):
-            x = c["metrics"].get(metric) or {}
-            prod = x.get("product")
-            cells.append(_pm(prod["mean"], prod["sd"]) if prod else "n/a")
-            if not c["separable"]:
-                cells += ["not ranked (too few spenders)", "–"]
-            else:
-                b = x.get("baseline")
-                cells += [
-                    f"{names.get(x.get('best_baseline'), x.get('best_baseline'))} "
-                    f"{_pm(b['mean'], b['sd']) if b else 'n/a'}",
-                    _ci(x.get("difference")),
-                ]
-        rows.append(cells)
-    models = r["models"]
-    cols = (
-        ("normalized_gini", 3),
-        ("spearman", 3),
-        ("calibration_ratio", 2),
-        ("decile_mape", 2),
-        ("churn_ece", 3),
-        ("churn_brier", 3),
-        ("interval_coverage", 2),
-        ("next_order_mae_days", 1),
-    )
+    rows = [_rolling_comparison_row(c, names) for c in r.get("comparisons", [])]
     mean_rows = [
-        [names.get(k, k)] + [_pm(d[c]["mean"], d[c]["std"], nd) if c in d else "–" for c, nd in cols]
-        for k, d in models.items()
+        [names.get(k, k)] + [fmt_pm(d[c]["mean"], d[c]["std"], nd) if c in d else "–" for c, nd in ROLLING_COLUMNS]
+        for k, d in r["models"].items()
     ]
     return [
         f"Rolling cutoffs ({', '.join(c[:10] for c in r['cutoffs'])}): the product against the strongest baseline at "
         "each cutoff (mean ± sd over seeds; difference with its 95% interval over customers and seeds).",
         "",
-        _md_table(
+        md_table(
             [
                 "cutoff",
                 "spenders",
@@ -151,7 +159,7 @@ def rolling_table(m: dict) -> list[str]:
         "",
         "Mean ± sd over the cutoffs (each cutoff's value a mean over seeds):",
         "",
-        _md_table(
+        md_table(
             [
                 "model",
                 "normalized Gini",
