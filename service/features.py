@@ -1,7 +1,7 @@
 """Tabular behaviour features and targets at a cutoff, computed point-in-time with DuckDB.
 
 Only rows at or before the cutoff feed the features; the targets look at (cutoff, cutoff + horizon].
-Everything is one SQL query per snapshot: no Python loop over rows.
+Everything is one SQL query per snapshot (``service.feature_sql``): no Python loop over rows.
 
 Small inputs (the API's cold-start scoring of a few customers) skip DuckDB's fixed costs, ~10 ms to open a database
 and ~10 ms of CPU for the query on a handful of rows: up to ``SMALL_PYTHON_ROWS`` rows the same columns are computed in
@@ -20,10 +20,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from service import features_small
+from service import features_probe, features_small
+from service.feature_sql import QUERY, naive_utc, non_spend_sql, prepare_tables
 from service.tables import NON_SPEND_STATUSES
 
 log = logging.getLogger(__name__)
+
+_naive = naive_utc  # the name tests/test_cold_start.py uses
 
 # Window (days) of the "recent vs earlier" spend trend and recent-activity counts.
 TREND_WINDOW_DAYS = 90
@@ -76,168 +79,6 @@ def season_features(cutoff, n: int) -> pd.DataFrame:
     return pd.DataFrame({"season_sin": np.full(n, np.sin(angle)), "season_cos": np.full(n, np.cos(angle))})
 
 
-_QUERY = """
-WITH o AS (
-    SELECT customer_id, order_id, order_ts, amount, status, n_items, category,
-           CASE WHEN lower(status) IN {non_spend} THEN 0 ELSE 1 END AS is_purchase
-    FROM orders WHERE order_ts <= $cutoff
-),
-p AS (  -- purchases with the gap to the previous purchase, in whole microseconds
-    SELECT customer_id, order_id, order_ts, amount, n_items, category,
-           epoch_us(order_ts)
-               - epoch_us(lag(order_ts) OVER (PARTITION BY customer_id ORDER BY order_ts, order_id)) AS gap_us
-    FROM o WHERE is_purchase = 1
-),
--- Aggregates below give the same bits whatever the row order, the threads or the other customers in the batch
--- (a customer's score must not depend on its batch): money is summed as exact decimals, gaps as exact integers,
--- and "the last one" breaks timestamp ties. A float sum(), avg() or stddev_samp() adds in scan order.
-pagg AS (
-    SELECT customer_id,
-           count(*) AS frequency,
-           sum(amount::DECIMAL(38, 9))::DOUBLE AS monetary_total,
-           avg(amount::DECIMAL(38, 9)) AS avg_order_value,
-           max(amount) AS max_order_value,
-           avg(n_items::DECIMAL(38, 9)) AS items_per_order,
-           min(order_ts) AS first_purchase,
-           max(order_ts) AS last_purchase,
-           avg(gap_us) / 86400e6 AS ipi_mean_days,
-           sqrt((count(gap_us) * sum(gap_us::HUGEINT * gap_us) - sum(gap_us::HUGEINT) * sum(gap_us::HUGEINT))::DOUBLE
-                / nullif(count(gap_us) * (count(gap_us) - 1), 0)) / 86400e6 AS ipi_std_days,
-           arg_max(gap_us, (order_ts, order_id)) / 86400e6 AS ipi_last_days,
-           count(DISTINCT category) AS n_categories,
-           sum(amount::DECIMAL(38, 9)) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days')::DOUBLE
-               AS spend_recent,
-           count(*) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend} days') AS orders_recent,
-           sum(amount::DECIMAL(38, 9)) FILTER (WHERE order_ts > $cutoff - INTERVAL '{trend2} days'
-                                 AND order_ts <= $cutoff - INTERVAL '{trend} days')::DOUBLE AS spend_prior
-    FROM p GROUP BY customer_id
-),
-oagg AS (
-    SELECT customer_id, min(order_ts) AS first_order, count(*) AS n_orders_all,
-           count(*) FILTER (WHERE is_purchase = 0) AS n_returned
-    FROM o GROUP BY customer_id
-),
-ragg AS (
-    SELECT customer_id, count(*) AS review_count, avg(rating::DECIMAL(38, 9)) AS rating_mean, min(rating) AS rating_min,
-           arg_max(rating, (review_ts, rating)) AS rating_last,
-           (epoch($cutoff) - epoch(max(review_ts))) / 86400.0 AS days_since_last_review
-    FROM reviews WHERE review_ts <= $cutoff GROUP BY customer_id
-),
-eagg AS (
-    SELECT customer_id, count(*) AS n_events,
-           count(*) FILTER (WHERE event_type = 'view') AS n_views,
-           count(*) FILTER (WHERE event_type = 'search') AS n_searches,
-           count(*) FILTER (WHERE event_type = 'cart') AS n_carts,
-           count(*) FILTER (WHERE event_ts > $cutoff - INTERVAL '{recent_events} days') AS events_recent,
-           (epoch($cutoff) - epoch(max(event_ts))) / 86400.0 AS days_since_last_event
-    FROM events WHERE event_ts <= $cutoff GROUP BY customer_id
-),
-fut AS (
-    SELECT customer_id, sum(amount::DECIMAL(38, 9))::DOUBLE AS future_value, count(*) AS future_orders
-    FROM orders
-    WHERE order_ts > $cutoff AND order_ts <= $horizon_end AND lower(status) NOT IN {non_spend}
-    GROUP BY customer_id
-)
-SELECT oagg.customer_id,
-       (epoch($cutoff) - epoch(coalesce(pagg.last_purchase, oagg.first_order))) / 86400.0 AS recency_days,
-       coalesce(pagg.frequency, 0) AS frequency,
-       coalesce(pagg.frequency, 0) * 30.0 / greatest(tenure.days, 30.0) AS orders_per_month,
-       coalesce(pagg.orders_recent, 0) AS orders_recent,
-       coalesce(pagg.monetary_total, 0) AS monetary_total,
-       coalesce(pagg.avg_order_value, 0) AS avg_order_value,
-       coalesce(pagg.max_order_value, 0) AS max_order_value,
-       pagg.items_per_order,
-       tenure.days AS tenure_days,
-       (epoch($cutoff) - epoch(pagg.first_purchase)) / 86400.0 AS first_purchase_days,
-       pagg.ipi_mean_days, pagg.ipi_std_days, pagg.ipi_last_days,
-       -- how long since the last purchase relative to the customer's usual gap (>1: overdue)
-       (epoch($cutoff) - epoch(pagg.last_purchase)) / 86400.0 / nullif(pagg.ipi_mean_days, 0) AS overdue_ratio,
-       coalesce(pagg.spend_recent, 0) AS spend_recent,
-       coalesce(pagg.spend_prior, 0) AS spend_prior,
-       (coalesce(pagg.spend_recent, 0) - coalesce(pagg.spend_prior, 0))
-           / (coalesce(pagg.spend_recent, 0) + coalesce(pagg.spend_prior, 0) + 1.0) AS spend_trend,
-       oagg.n_returned,
-       oagg.n_returned * 1.0 / oagg.n_orders_all AS return_rate,
-       coalesce(pagg.n_categories, 0) AS n_categories,
-       coalesce(ragg.review_count, 0) AS review_count,
-       ragg.rating_mean, ragg.rating_min, ragg.rating_last, ragg.days_since_last_review,
-       coalesce(eagg.n_events, 0) AS n_events,
-       coalesce(eagg.n_views, 0) AS n_views,
-       coalesce(eagg.n_searches, 0) AS n_searches,
-       coalesce(eagg.n_carts, 0) AS n_carts,
-       coalesce(eagg.events_recent, 0) AS events_recent,
-       eagg.days_since_last_event,
-       coalesce(eagg.n_carts, 0) * 1.0 / greatest(coalesce(pagg.frequency, 0), 1) AS carts_per_order,
-       coalesce(fut.future_value, 0) AS future_value,
-       coalesce(fut.future_orders, 0) AS future_orders
-FROM oagg
-LEFT JOIN pagg USING (customer_id)
-LEFT JOIN ragg USING (customer_id)
-LEFT JOIN eagg USING (customer_id)
-LEFT JOIN fut USING (customer_id)
-LEFT JOIN customers c USING (customer_id)
-CROSS JOIN LATERAL (
-    SELECT (epoch($cutoff) - epoch(least(oagg.first_order, coalesce(c.signup_ts, oagg.first_order)))) / 86400.0 AS days
-) tenure
-ORDER BY oagg.customer_id
-"""
-
-
-def _naive(ts):
-    """UTC timestamps without zone: DuckDB's zone-aware arithmetic needs the ICU extension, which may not be
-    installable offline."""
-    if isinstance(ts, pd.Series):
-        return ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    return ts.tz_convert("UTC").tz_localize(None).to_pydatetime()
-
-
-def _prepare(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Give optional columns a typed default so one query serves every input shape."""
-    orders = tables["orders"]
-    prepared_orders = pd.DataFrame(
-        {
-            "customer_id": orders["customer_id"].astype(str),
-            "order_id": orders["order_id"].astype(str),
-            "order_ts": _naive(orders["order_ts"]),
-            "amount": orders["amount"].astype("float64"),
-            "status": orders["status"].astype(str) if "status" in orders else "completed",
-            "n_items": orders["n_items"].astype("float64") if "n_items" in orders else np.nan,
-            "category": orders["category"].astype(object) if "category" in orders else None,
-        }
-    )
-    customers = tables.get("customers", pd.DataFrame({"customer_id": pd.Series(dtype=object)}))
-    prepared_customers = pd.DataFrame(
-        {
-            "customer_id": customers["customer_id"].astype(str),
-            "signup_ts": (
-                _naive(customers["signup_ts"])
-                if "signup_ts" in customers
-                else pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]")
-            ),
-        }
-    )
-    reviews = tables["reviews"]
-    events = tables["events"]
-    return {
-        "orders": prepared_orders,
-        "customers": prepared_customers,
-        "reviews": pd.DataFrame(
-            {
-                "customer_id": reviews["customer_id"].astype(str),
-                "review_ts": _naive(reviews["review_ts"]),
-                "rating": reviews["rating"].astype("float64"),
-            }
-        ),
-        "events": pd.DataFrame(
-            {
-                "customer_id": events["customer_id"].astype(str),
-                "event_ts": _naive(events["event_ts"]),
-                "event_type": events["event_type"].astype(str),
-            }
-        ),
-    }
-
-
 # Inputs up to SMALL_PYTHON_ROWS order, review and event rows in all are computed in Python (service.features_small:
 # the same bits, checked against DuckDB at first use); up to SMALL_INPUT_ROWS they are queried on the process's shared
 # database, single-threaded (threads buy nothing on a few rows); larger ones get a database of their own.
@@ -255,10 +96,6 @@ def _shared_connection() -> duckdb.DuckDBPyConnection:
         if db is None:
             db = _shared[os.getpid()] = duckdb.connect(config={"threads": 1})
         return db.cursor()
-
-
-def _non_spend_sql() -> str:
-    return "(" + ", ".join(f"'{s}'" for s in NON_SPEND_STATUSES) + ")"
 
 
 class FeatureBuilder:
@@ -284,7 +121,7 @@ class FeatureBuilder:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            prepared = _prepare(self._tables)
+            prepared = prepare_tables(self._tables)
             if self._rows <= SMALL_INPUT_ROWS:
                 con = _shared_connection()
             else:
@@ -304,7 +141,7 @@ class FeatureBuilder:
         Columns: customer_id, TABULAR_FEATURES..., future_value, future_orders, churn (1 = no purchase in the window).
         """
         cutoff = to_utc(cutoff)
-        params = {"cutoff": _naive(cutoff), "horizon_end": _naive(cutoff + timedelta(days=horizon_days))}
+        params = {"cutoff": naive_utc(cutoff), "horizon_end": naive_utc(cutoff + timedelta(days=horizon_days))}
         df = None
         if self._python:
             df = features_small.snapshot(
@@ -316,8 +153,8 @@ class FeatureBuilder:
                 RECENT_EVENTS_DAYS,
             )
         if df is None:
-            query = _QUERY.format(
-                non_spend=_non_spend_sql(),
+            query = QUERY.format(
+                non_spend=non_spend_sql(),
                 trend=TREND_WINDOW_DAYS,
                 trend2=2 * TREND_WINDOW_DAYS,
                 recent_events=RECENT_EVENTS_DAYS,
@@ -378,9 +215,9 @@ def agrees_with_duckdb() -> bool:
 
 
 def _probe() -> bool:
-    tables = features_small.probe_tables()
+    tables = features_probe.probe_tables()
     for cutoff in (pd.Timestamp("2025-05-01T12:00:00Z"), pd.Timestamp("2025-09-30T23:59:59.999999Z")):
-        cut, end = _naive(cutoff), _naive(cutoff + pd.Timedelta(days=90))
+        cut, end = naive_utc(cutoff), naive_utc(cutoff + pd.Timedelta(days=90))
         fast = _finish(
             features_small.strict_snapshot(
                 tables, cut, end, frozenset(NON_SPEND_STATUSES), TREND_WINDOW_DAYS, RECENT_EVENTS_DAYS
