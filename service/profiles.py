@@ -291,7 +291,7 @@ def score_tables(
     """
     reporter = reporter or Reporter()
     s = predict(bundle, loaded, cutoff, encoder, reporter, threads)
-    snap, X, emb, value, churn = s.snapshot, s.X, s.emb, s.value, s.churn
+    snap, X = s.snapshot, s.X
     frame, rfm = summary_frame(bundle, s)
     with reporter.step("SHAP (batched)"):
         grouper = FamilyGrouper(bundle.feature_names)
@@ -305,54 +305,69 @@ def score_tables(
             if "review text" in grouper.families
             else np.zeros(len(snap))
         )
-        evidence = _evidence(emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
+        evidence = _evidence(s.emb, snap["customer_id"], cutoff, review_dir, loaded.tables["reviews"])
         activity = customer_activity(loaded.tables, snap["customer_id"], cutoff)
         vectors = similarity_vectors(bundle, s)
         scored_at = scored_at or datetime.now(UTC).isoformat(timespec="seconds")
-        keep = [c for c in TABULAR_FEATURES if c in snap]
-        feat_records = _records(snap[keep].round(4))
-        # The exact model input, so what-if questions can re-run the model on one stored customer.
-        model_inputs = _records(X)
-        cutoff_iso, version = cutoff.isoformat(), bundle.model_version
-        rfm_scores = [np.asarray(rfm[c]).astype(np.int64).tolist() for c in ("rfm_r", "rfm_f", "rfm_m")]
-        # Plain Python lists zipped together: no pandas access per customer.
-        outlook = _outlook_records(s.outlook)
-        rows = [
-            {
-                "customer_id": cid,
-                "tier": tier,
-                "predicted_value": v,
-                "churn_probability": ch,
-                "rfm_segment": seg,
-                "value_rank_pct": pct,
-                "profile": {
-                    "drivers": drv,
-                    "evidence": evidence.get(cid, []),
-                    "features": feat,
-                    "model_input": mi,
-                    "rfm": {"r": r, "f": f, "m": m},
-                    "cutoff": cutoff_iso,
-                    **out,
-                },
-                "model_version": version,
-                "scored_at": scored_at,
-            }
-            for cid, tier, v, ch, seg, pct, drv, feat, mi, r, f, m, out in zip(
-                snap["customer_id"].tolist(),
-                frame["tier"].tolist(),
-                value.astype(np.float64).tolist(),
-                churn.astype(np.float64).tolist(),
-                rfm["rfm_segment"].tolist(),
-                frame["value_rank_pct"].astype(np.float64).tolist(),
-                drivers,
-                feat_records,
-                model_inputs,
-                *rfm_scores,
-                outlook,
-            )
-        ]
-    for (
-        row
-    ) in rows:  # what the customer did (service.activity): spend per month, categories, browsing, ratings, complaints
+        rows = _profile_rows(bundle, s, frame, rfm, drivers, evidence, cutoff, scored_at)
+    # What the customer did (service.activity): spend per month, categories, browsing, ratings, complaints.
+    for row in rows:
         row["profile"]["activity"] = activity.get(row["customer_id"], {})
     return frame, rows, vectors
+
+
+def _profile_rows(
+    bundle: ModelBundle,
+    s: Scored,
+    frame: pd.DataFrame,
+    rfm: pd.DataFrame,
+    drivers: list,
+    evidence: dict[str, list[dict]],
+    cutoff: pd.Timestamp,
+    scored_at: str,
+) -> list[dict]:
+    """The store's rows: ``summary_frame``'s columns, and the profile JSON (drivers, evidence, features, the exact model
+    input, RFM scores, the outlook fields)."""
+    snap = s.snapshot
+    keep = [c for c in TABULAR_FEATURES if c in snap]
+    feat_records = _records(snap[keep].round(4))
+    # The exact model input, so what-if questions can re-run the model on one stored customer.
+    model_inputs = _records(s.X)
+    cutoff_iso, version = cutoff.isoformat(), bundle.model_version
+    rfm_scores = [np.asarray(rfm[c]).astype(np.int64).tolist() for c in ("rfm_r", "rfm_f", "rfm_m")]
+    # Plain Python lists zipped together: no pandas access per customer.
+    outlook = _outlook_records(s.outlook)
+    return [
+        {
+            "customer_id": cid,
+            "tier": tier,
+            "predicted_value": v,
+            "churn_probability": ch,
+            "rfm_segment": seg,
+            "value_rank_pct": pct,
+            "profile": {
+                "drivers": drv,
+                "evidence": evidence.get(cid, []),
+                "features": feat,
+                "model_input": mi,
+                "rfm": {"r": r, "f": f, "m": m},
+                "cutoff": cutoff_iso,
+                **out,
+            },
+            "model_version": version,
+            "scored_at": scored_at,
+        }
+        for cid, tier, v, ch, seg, pct, drv, feat, mi, r, f, m, out in zip(
+            snap["customer_id"].tolist(),
+            frame["tier"].tolist(),
+            s.value.astype(np.float64).tolist(),
+            s.churn.astype(np.float64).tolist(),
+            rfm["rfm_segment"].tolist(),
+            frame["value_rank_pct"].astype(np.float64).tolist(),
+            drivers,
+            feat_records,
+            model_inputs,
+            *rfm_scores,
+            outlook,
+        )
+    ]

@@ -145,28 +145,48 @@ def score(
             with reporter.step("index build"):
                 index = SimilarityIndex.build(frame["customer_id"].tolist(), vectors)
             del vectors  # the index holds its own copy (3.2 GB at 1M customers, while the rows are made)
-            meta = {
-                "model_version": bundle.model_version,
-                "model_dir": str(Path(model_dir).resolve()),
-                "tiers": bundle.tiers.to_dict(),
-                "horizon_days": bundle.config["horizon_days"],
-                "currency": bundle.config.get("currency", "$"),
-                "cutoff": cut.isoformat(),
-                "scored_at": scored_at,
-                "customers": len(frame),
-                "tier_counts": frame["tier"].value_counts().to_dict(),
-                "rejected_rows": summary.rejects,
-                "unscored_customers": unscored_customers(loaded.tables, frame["customer_id"], cut),
-            }
-            # The index goes into a new version directory, then one transaction swaps in the profiles and the
-            # metadata naming that version: a run that fails or is killed at any point leaves the old store and the
-            # index it names.
-            ps = ProfileStore(store, create=True)
-            try:
-                idx_dir = ps.replace_all(batches, meta, index=index)
-            finally:
-                ps.close()
-            assert idx_dir is not None  # replace_all returns the index version it wrote when given an index
+            meta = _store_meta(bundle, model_dir, loaded, frame, cut, scored_at, summary)
+            idx_dir = _replace_store(store, batches, meta, index)
     summary.customers = len(frame)
     summary.seconds = round(time.perf_counter() - t0, 2)
     return ScoreResult(summary, frame, store_s, idx_dir)
+
+
+def _store_meta(
+    bundle: ModelBundle,
+    model_dir: str | Path,
+    loaded: LoadedData,
+    frame: pd.DataFrame,
+    cut: pd.Timestamp,
+    scored_at: str,
+    summary: RunSummary,
+) -> dict:
+    """The store's run metadata: the model, tiers and horizon, the cutoff, what was scored and what was rejected."""
+    return {
+        "model_version": bundle.model_version,
+        "model_dir": str(Path(model_dir).resolve()),
+        "tiers": bundle.tiers.to_dict(),
+        "horizon_days": bundle.config["horizon_days"],
+        "currency": bundle.config.get("currency", "$"),
+        "cutoff": cut.isoformat(),
+        "scored_at": scored_at,
+        "customers": len(frame),
+        "tier_counts": frame["tier"].value_counts().to_dict(),
+        "rejected_rows": summary.rejects,
+        "unscored_customers": unscored_customers(loaded.tables, frame["customer_id"], cut),
+    }
+
+
+def _replace_store(store: str | Path, batches, meta: dict, index) -> Path:
+    """Swap in the new profiles, metadata and index; returns the index version directory written.
+
+    The index goes into a new version directory, then one transaction swaps in the profiles and the metadata naming
+    that version: a run that fails or is killed at any point leaves the old store and the index it names.
+    """
+    ps = ProfileStore(store, create=True)
+    try:
+        idx_dir = ps.replace_all(batches, meta, index=index)
+    finally:
+        ps.close()
+    assert idx_dir is not None  # replace_all returns the index version it wrote when given an index
+    return idx_dir
