@@ -1,4 +1,5 @@
-"""Evaluation metrics (DESIGN.md "Metrics"): ranking, calibration by decile, top-k, tiers, churn, bootstrap.
+"""Evaluation metrics (DESIGN.md "Metrics"): ranking, calibration by decile, top-k, tiers, churn, refit seeds; the
+bootstrap intervals live in ``eval.bootstrap`` and are re-exported here.
 
 Conventions, chosen so that ties never flatter a model (many baselines predict the same value for
 whole groups of customers, and most customers' actual future value is exactly 0):
@@ -14,13 +15,13 @@ whole groups of customers, and most customers' actual future value is exactly 0)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from service.metrics import _gini, normalized_gini
+from eval.bootstrap import bootstrap
+from service.metrics import normalized_gini
 from service.tiers import DEFAULT_SHARES, TIER_ORDER
 
 __all__ = [
@@ -379,119 +380,3 @@ def mean_over_seeds(reports: list):
         v = np.array([float(r) if r is not None else np.nan for r in reports])
         return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
     return first
-
-
-# --------------------------------------------------------------------------- bootstrap
-
-
-def _fast_spearman(a: np.ndarray, p: np.ndarray) -> float:
-    if np.ptp(a) == 0 or np.ptp(p) == 0:
-        return float("nan")
-    ra, rp = rankdata(a), rankdata(p)
-    return float(np.corrcoef(ra, rp)[0, 1])
-
-
-METRIC_FUNCS = {"normalized_gini": normalized_gini, "spearman": _fast_spearman}
-
-
-class _Resample:
-    """One bootstrap resample of the actual values, with what every model's metric shares (the perfect Gini, the
-    ranks of the actual values) computed once. Same numbers as ``METRIC_FUNCS``."""
-
-    def __init__(self, a: np.ndarray):
-        self.a = a
-        self.best = _gini(a, a) if len(a) >= 2 else 0.0
-        self.const = len(a) < 2 or np.ptp(a) == 0
-        self.ra = None if self.const else rankdata(a)
-
-    def normalized_gini(self, p: np.ndarray) -> float:
-        return float("nan") if self.best == 0 else _gini(self.a, p) / self.best
-
-    def spearman(self, p: np.ndarray) -> float:
-        if self.const or self.ra is None or np.ptp(p) == 0:  # ra is None exactly when self.const
-            return float("nan")
-        return float(np.corrcoef(self.ra, rankdata(p))[0, 1])
-
-
-@dataclass
-class Interval:
-    estimate: float
-    low: float
-    high: float
-
-    def to_dict(self) -> dict:
-        return {"estimate": self.estimate, "low": self.low, "high": self.high}
-
-
-def _by_seed(v) -> np.ndarray:
-    """Predictions as (seeds, customers): a 1-d array is one fit (a deterministic model)."""
-    x = np.asarray(v, dtype=np.float64)
-    return x[None, :] if x.ndim == 1 else x
-
-
-def bootstrap(
-    actual,
-    predictions: dict[str, np.ndarray],
-    metrics=("normalized_gini", "spearman"),
-    differences: dict[str, tuple[str, str]] | None = None,
-    n_boot: int = 500,
-    seed: int = 0,
-    level: float = 0.95,
-    progress=None,
-) -> dict:
-    """Paired percentile bootstrap over customers and refit seeds.
-
-    ``predictions``: model -> a 1-d array (one fit: a deterministic model) or a 2-d array (seeds x customers: a
-    learned model fitted once per seed). Every resample draws customers with replacement once and, for each
-    learned model independently, one of its seeds at random; every model is scored on the same customers. So
-    the intervals of differences (``differences``: label -> (model a, model b), a minus b) account for the
-    models being judged on the same customers, and for the luck of each learned model's refit.
-    Point estimates are means over seeds of the metric on all customers.
-    Returns ``{"models": {model: {metric: Interval}}, "differences": {label: {metric: Interval}}, "n_boot": n}``.
-    Resamples where a metric is undefined (e.g. no spender drawn) are left out of its interval.
-    ``progress(n)`` is called after each resample (progress bars).
-    """
-    a = np.asarray(actual, dtype=np.float64)
-    n = len(a)
-    preds = {k: _by_seed(v) for k, v in predictions.items()}
-    for k, v in preds.items():
-        if v.ndim != 2 or v.shape[1] != n or not np.isfinite(v).all():
-            raise ValueError(f"{k}: predictions must be finite, with {n} customers per seed, got shape {v.shape}")
-    differences = differences or {}
-    rng = np.random.default_rng(seed)  # customers: the same draws whatever the models
-    seed_rng = np.random.default_rng([seed, 1])  # refit seeds
-    draws = {(m, k): np.full(n_boot, np.nan) for m in preds for k in metrics}
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        r = _Resample(a[idx])
-        for m, p in preds.items():
-            s = int(seed_rng.integers(0, len(p))) if len(p) > 1 else 0
-            pb = p[s, idx]
-            for k in metrics:
-                draws[(m, k)][b] = getattr(r, k)(pb)
-        if progress is not None:
-            progress(1)
-    lo_q, hi_q = (1 - level) / 2 * 100, (1 + level) / 2 * 100
-
-    def interval(point: float, sample: np.ndarray) -> Interval:
-        s = sample[np.isfinite(sample)]
-        if len(s) < max(10, n_boot // 10):
-            return Interval(point, float("nan"), float("nan"))
-        return Interval(point, float(np.percentile(s, lo_q)), float(np.percentile(s, hi_q)))
-
-    def point_of(p: np.ndarray, k: str) -> float:
-        v = np.array([METRIC_FUNCS[k](a, row) for row in p])
-        return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
-
-    point = {(m, k): point_of(p, k) for m, p in preds.items() for k in metrics}
-    out_models = {m: {k: interval(point[(m, k)], draws[(m, k)]) for k in metrics} for m in preds}
-    out_diff = {}
-    for label, (x, y) in differences.items():
-        out_diff[label] = {k: interval(point[(x, k)] - point[(y, k)], draws[(x, k)] - draws[(y, k)]) for k in metrics}
-    return {
-        "models": out_models,
-        "differences": out_diff,
-        "n_boot": n_boot,
-        "level": level,
-        "seeds": {m: int(len(p)) for m, p in preds.items()},
-    }
