@@ -78,55 +78,79 @@ def compare(percentile: float | None, more: str, less: str) -> str:
 def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
     """The plain fact behind a driver (``service.explain.Driver``), without its effect."""
     f = features or {}
+    fact = _purchase_fact(d, currency)
+    if fact is None:
+        fact = _spend_trend_fact(f, currency) if d.feature == "spend_trend" else _engagement_fact(d, f)
+    return fact if fact is not None else _value_fact(d, currency)
+
+
+def _purchase_fact(d, currency: str) -> str | None:
+    """Purchase history drivers: how often, how recently, how much, how long, how regularly, returns, range."""
     v, p, feat = d.value, d.percentile, d.feature
-    if feat == "frequency" and v is not None:
+    if feat == "ipi_mean_days":
+        return _rhythm_fact(v, p)
+    if v is None:
+        return None
+    if feat == "frequency":
         if round(v) == 0:
             return "no purchases kept (every order was returned or cancelled)"
         return f"bought {'once' if round(v) == 1 else plural(v, 'time')}" + compare(
             p, "more often than", "less often than"
         )
-    if feat == "recency_days" and v is not None:
+    if feat == "recency_days":
         # recency percentile: share with fewer days since their last purchase, i.e. who bought more recently
         if p is None:
             return f"last bought {days_ago(v)}"
         if p < 50:
             return f"last bought {days_ago(v)}, more recently than {share(100 - p)}% of customers"
         return f"last bought {days_ago(v)}, longer ago than {share(p)}% of customers"
-    if feat == "monetary_total" and v is not None:
+    if feat == "monetary_total":
         return f"spent {money(v, currency)} so far" + compare(p, "more than", "less than")
-    if feat == "avg_order_value" and v is not None:
+    if feat == "avg_order_value":
         if v == 0:
             return "no kept purchases to average"
         return f"spends {money(v, currency)} per order on average" + compare(p, "more than", "less than")
-    if feat == "tenure_days" and v is not None:
+    if feat == "tenure_days":
         return f"a customer for {duration(v)}" + compare(p, "longer than", "not as long as")
-    if feat == "ipi_mean_days" and v is None:
-        return "too few purchases to show a buying rhythm"
-    if feat == "ipi_mean_days" and v is not None:
-        if p is None:
-            return f"buys every {plural(v, 'day')} on average"
-        if p < 50:
-            return f"buys every {plural(v, 'day')} on average, more often than {share(100 - p)}% of repeat customers"
-        return f"buys every {plural(v, 'day')} on average, less often than {share(p)}% of repeat customers"
-    if feat == "spend_trend":
-        recent, prior = f.get("spend_recent"), f.get("spend_prior")
-        if recent is not None and prior is not None:
-            if abs(recent) < 0.005 and abs(prior) < 0.005:
-                return "nothing spent in the last 90 days, nor in the 90 days before"
-            if abs(recent - prior) < 0.005:
-                return f"spent {money(recent, currency)} in the last 90 days, the same as in the 90 days before"
-            word = "up" if recent > prior else "down"
-            return (
-                f"spent {money(recent, currency)} in the last 90 days, {word} from {money(prior, currency)} "
-                "in the 90 days before"
-            )
-        return "how their spending changed recently"
-    if feat == "n_returned" and v is not None:
+    if feat == "n_returned":
         if round(v) == 0:
             return "no returned or cancelled orders"
         return f"returned or cancelled {plural(v, 'order')}" + compare(p, "more than", "fewer than")
-    if feat == "n_categories" and v is not None:
+    if feat == "n_categories":
         return f"bought from {plural(v, 'category', 'categories')}" + compare(p, "more than", "fewer than")
+    return None
+
+
+def _rhythm_fact(v: float | None, p: float | None) -> str:
+    """The mean days between purchases (ipi_mean_days); a percentile compares with repeat customers only."""
+    if v is None:
+        return "too few purchases to show a buying rhythm"
+    if p is None:
+        return f"buys every {plural(v, 'day')} on average"
+    if p < 50:
+        return f"buys every {plural(v, 'day')} on average, more often than {share(100 - p)}% of repeat customers"
+    return f"buys every {plural(v, 'day')} on average, less often than {share(p)}% of repeat customers"
+
+
+def _spend_trend_fact(f: dict, currency: str) -> str:
+    """Spend in the last 90 days against the 90 days before, from the figures (the trend's own value is a ratio)."""
+    recent, prior = f.get("spend_recent"), f.get("spend_prior")
+    if recent is None or prior is None:
+        return "how their spending changed recently"
+    if abs(recent) < 0.005 and abs(prior) < 0.005:
+        return "nothing spent in the last 90 days, nor in the 90 days before"
+    if abs(recent - prior) < 0.005:
+        return f"spent {money(recent, currency)} in the last 90 days, the same as in the 90 days before"
+    word = "up" if recent > prior else "down"
+    return (
+        f"spent {money(recent, currency)} in the last 90 days, {word} from {money(prior, currency)} "
+        "in the 90 days before"
+    )
+
+
+def _engagement_fact(d, f: dict) -> str | None:
+    """Ratings, browsing, the wording of reviews and browsing, and the purchase-pattern model's expected orders."""
+    v, p, feat = d.value, d.percentile, d.feature
     if feat == "rating_mean":
         n = f.get("review_count")
         if v is None:
@@ -149,6 +173,12 @@ def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
         # The purchase-pattern model's own count is for its horizon, not necessarily the forecast's: no number here,
         # so it never reads as a second, different "orders expected".
         return "how often and how recently they have bought (their purchase pattern)"
+    return None
+
+
+def _value_fact(d, currency: str) -> str:
+    """Any other driver: its value and unit (money as money), with the peer comparison; its name without a value."""
+    v, p, feat = d.value, d.percentile, d.feature
     if v is None:
         return d.name
     value = (
