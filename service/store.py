@@ -8,23 +8,52 @@ version directory first, then commits the profiles together with the store metad
 (``index_version``). So the committed store always points at a complete index: a run killed at any instant leaves the
 old store and the old index it names, and the next run removes the dead run's directories. The previous version is
 kept one more run, for a server that loaded the old metadata a moment before the commit.
+
+Where a store and its index root are, and the check before a run: ``service.store_location``; the index's version
+directories: ``service.store_index``. The names other modules use from those are importable from here.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import re
-import secrets
 import shutil
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from service.crash import fault_point, orphaned, remove
+from service.crash import fault_point
+from service.store_index import (
+    INDEX_FILES,
+    clean_index_root,
+    new_index_version,
+    prune_index_versions,
+    recover_legacy_index,
+)
+from service.store_location import (
+    StoreError,
+    VersionConflict,
+    check_store,
+    index_root,
+    make_engine,
+    rejects_dir,
+    safe_url,
+    store_url,
+)
+
+__all__ = [
+    "ProfileStore",
+    "StoreError",
+    "VersionConflict",
+    "check_store",
+    "index_dir",
+    "index_root",
+    "metadata_obj",
+    "profiles",
+    "rejects_dir",
+    "safe_url",
+    "store_meta",
+    "store_url",
+]
 
 ID_MAX_CHARS = 128  # = service.tables.ID_MAX_CHARS: ids longer than the column are rejected at validation
 
@@ -48,69 +77,6 @@ store_meta = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
 )
-INDEX_ENV = "INSIGHT_INDEX_DIR"
-_INDEX_FILES = ("index.faiss", "ids.json", "meta.json")  # a pre-versioning index sat directly in the root
-
-
-class StoreError(ValueError):
-    """The store is missing, unreadable, misconfigured, or has no scored profiles yet."""
-
-
-class VersionConflict(StoreError):
-    """The store was re-scored with another model than the one a writer expected."""
-
-
-def store_url(store: str | Path) -> str:
-    """A path becomes a SQLite URL; anything with '://' is taken as a SQLAlchemy URL.
-
-    ``postgresql://`` and ``postgres://`` mean the psycopg 3 driver (the ``postgres`` extra), not SQLAlchemy's default
-    psycopg2, which this project does not install.
-    """
-    s = str(store)
-    if "://" in s:
-        for prefix in ("postgresql://", "postgres://"):
-            if s.startswith(prefix):
-                return "postgresql+psycopg://" + s[len(prefix) :]
-        return s
-    return f"sqlite:///{Path(s).resolve()}"
-
-
-def is_sqlite(store: str | Path) -> bool:
-    return store_url(store).startswith("sqlite:///")
-
-
-def safe_url(store: str | Path) -> str:
-    """The store for messages: a URL without its password."""
-    url = store_url(store)
-    if url.startswith("sqlite:///"):
-        return url.removeprefix("sqlite:///")
-    try:
-        return sa.engine.make_url(str(store)).render_as_string(hide_password=True)
-    except Exception:
-        return "<database URL>"
-
-
-def index_root(store: str | Path) -> Path:
-    """Where the similar-customer index versions live: beside the SQLite file, or $INSIGHT_INDEX_DIR for a database
-    URL."""
-    if is_sqlite(store):
-        return Path(store_url(store).removeprefix("sqlite:///") + ".index")
-    if not os.environ.get(INDEX_ENV):
-        raise StoreError(
-            f"a database URL store ({safe_url(store)}) needs {INDEX_ENV}: a local directory for the similar-customer "
-            "index (and the rejects files), e.g. export INSIGHT_INDEX_DIR=/var/lib/insight/index"
-        )
-    # One subdirectory per database, so two stores sharing INSIGHT_INDEX_DIR never clean up each other's index versions.
-    return Path(os.environ[INDEX_ENV]) / _database_key(store)
-
-
-def _database_key(store: str | Path) -> str:
-    try:
-        u = sa.engine.make_url(store_url(store))
-        parts = [u.host or "local", str(u.port or "default"), u.database or "db"]
-    except Exception:
-        parts = ["db"]
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(parts))
 
 
 def index_dir(store: str | Path, meta: dict | None = None) -> Path:
@@ -131,132 +97,8 @@ def index_dir(store: str | Path, meta: dict | None = None) -> Path:
     version = meta.get("index_version")
     if version:
         return root / version
-    _recover_legacy_index(root)
+    recover_legacy_index(root)
     return root
-
-
-def _recover_legacy_index(root: Path) -> None:
-    """The pre-versioning swap (old aside, then new in) could be killed between its renames, leaving no index: put it
-    back."""
-    if root.exists():
-        return
-    for old in sorted(root.parent.glob(f".{root.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True):
-        if (old / "index" / "ids.json").exists():
-            try:
-                os.replace(old / "index", root)
-                shutil.rmtree(old, ignore_errors=True)
-            except OSError:
-                pass
-            return
-
-
-def rejects_dir(store: str | Path) -> Path:
-    """Where a score run writes its rejected rows: ``<store>.rejects`` beside a SQLite file, ``<index root>/rejects``
-    for a URL."""
-    if is_sqlite(store):
-        return Path(store_url(store).removeprefix("sqlite:///") + ".rejects")
-    return index_root(store) / "rejects"
-
-
-def check_store(store: str | Path, timeout_s: int = 10) -> None:
-    """Fail fast, before any scoring work, when the store cannot be written: driver, connection, index location.
-
-    One line (StoreError) per problem, the password never in it.
-    """
-    if is_sqlite(store):
-        path = Path(store_url(store).removeprefix("sqlite:///"))
-        if not path.parent.is_dir():
-            raise StoreError(f"{path}: the store's directory {path.parent} does not exist")
-        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            raise StoreError(f"{path}: the store (or its directory) is not writable")
-        return
-    root = index_root(store)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"{INDEX_ENV}={root}: cannot create the index directory ({exc.strerror or exc})") from None
-    if not os.access(root, os.W_OK):
-        raise StoreError(f"{INDEX_ENV}={root}: the index directory is not writable")
-    try:
-        engine = _engine(store_url(store), timeout_s)
-    except (ImportError, sa.exc.NoSuchModuleError, sa.exc.ArgumentError) as exc:
-        raise StoreError(
-            f"{safe_url(store)}: no database driver for this URL ({exc}); for PostgreSQL install the extra: "
-            "pip install 'customer-insight[postgres]'"
-        ) from None
-    try:
-        with engine.connect() as con:
-            con.execute(sa.text("SELECT 1"))
-    except sa.exc.DBAPIError as exc:
-        first = (
-            str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            if str(getattr(exc, "orig", exc)).strip()
-            else type(exc).__name__
-        )
-        raise StoreError(f"{safe_url(store)}: cannot connect to the database ({first})") from None
-    finally:
-        engine.dispose()
-
-
-def _finite(obj):
-    """JSON for PostgreSQL: NaN and infinities are not JSON (SQLite's JSON text kept them; json columns refuse them)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
-def _engine(url: str, timeout_s: int = 10) -> sa.Engine:
-    if url.startswith("sqlite:///"):
-        return sa.create_engine(url, future=True)
-    kw: dict = {"future": True, "pool_pre_ping": True}
-    if url.startswith("postgresql"):
-        kw["connect_args"] = {"connect_timeout": timeout_s}
-        kw["json_serializer"] = lambda obj: json.dumps(_finite(obj))
-    return sa.create_engine(url, **kw)
-
-
-def new_index_version() -> str:
-    return f"v-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
-def clean_index_root(root: Path, keep: set[str]) -> list[Path]:
-    """Remove index versions and temp dirs under ``root`` that no committed store names (``keep``) and whose writer is
-    gone, plus the pre-versioning swap debris beside the root. Returns what was removed."""
-    removed = []
-    if root.is_dir():
-        for p in root.iterdir():
-            if p.name in keep:
-                continue
-            if orphaned(p):
-                remove(p)
-                removed.append(p)
-    for p in list(root.parent.glob(f".{root.name}.tmp-*")) + list(root.parent.glob(f".{root.name}.old-*")):
-        # The old protocol's names carry no pid; they are only ever left by a killed run (a live one renames them away
-        # at once).
-        if root.exists() or not (p / "index").exists():
-            remove(p)
-            removed.append(p)
-    return removed
-
-
-def prune_index_versions(root: Path, keep: set[str]) -> None:
-    """After a commit: drop versions no longer named (``keep``: the new and the previous one) that this process or a
-    dead one wrote; a concurrent live run's directories stay."""
-    me = os.getpid()
-    from service.crash import writer_pid
-
-    if not root.is_dir():
-        return
-    for p in root.iterdir():
-        if p.name in keep:
-            continue
-        pid = writer_pid(p.name)
-        if pid == me or orphaned(p) or (pid is None and p.name in _INDEX_FILES):
-            remove(p)  # (a pre-versioning index's files count as one version: kept while named in ``keep``)
 
 
 class ProfileStore:
@@ -268,7 +110,7 @@ class ProfileStore:
             if not path.exists():
                 raise StoreError(f"{path}: profile store does not exist (create it with `insight score`)")
         try:
-            self.engine = _engine(self.url)
+            self.engine = make_engine(self.url)
         except (ImportError, sa.exc.NoSuchModuleError) as exc:
             raise StoreError(
                 f"{safe_url(store)}: no database driver for this URL ({exc}); for PostgreSQL install the extra: "
@@ -306,7 +148,7 @@ class ProfileStore:
             root = index_root(self.source)
             root.mkdir(parents=True, exist_ok=True)
             previous = self._current_index_version()
-            keep = {previous} if previous else set(_INDEX_FILES)
+            keep = {previous} if previous else set(INDEX_FILES)
             clean_index_root(root, keep)
             version = new_index_version()
             new_dir = index.save(root / version)

@@ -1,0 +1,145 @@
+"""Where a profile store lives and whether it can be used: store URLs (a path means SQLite), database engines, the
+index root and the rejects folder beside it, and the fail-fast check before a score run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+
+INDEX_ENV = "INSIGHT_INDEX_DIR"
+
+
+class StoreError(ValueError):
+    """The store is missing, unreadable, misconfigured, or has no scored profiles yet."""
+
+
+class VersionConflict(StoreError):
+    """The store was re-scored with another model than the one a writer expected."""
+
+
+def store_url(store: str | Path) -> str:
+    """A path becomes a SQLite URL; anything with '://' is taken as a SQLAlchemy URL.
+
+    ``postgresql://`` and ``postgres://`` mean the psycopg 3 driver (the ``postgres`` extra), not SQLAlchemy's default
+    psycopg2, which this project does not install.
+    """
+    s = str(store)
+    if "://" in s:
+        for prefix in ("postgresql://", "postgres://"):
+            if s.startswith(prefix):
+                return "postgresql+psycopg://" + s[len(prefix) :]
+        return s
+    return f"sqlite:///{Path(s).resolve()}"
+
+
+def is_sqlite(store: str | Path) -> bool:
+    return store_url(store).startswith("sqlite:///")
+
+
+def safe_url(store: str | Path) -> str:
+    """The store for messages: a URL without its password."""
+    url = store_url(store)
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    try:
+        return sa.engine.make_url(str(store)).render_as_string(hide_password=True)
+    except Exception:
+        return "<database URL>"
+
+
+def index_root(store: str | Path) -> Path:
+    """Where the similar-customer index versions live: beside the SQLite file, or $INSIGHT_INDEX_DIR for a database
+    URL."""
+    if is_sqlite(store):
+        return Path(store_url(store).removeprefix("sqlite:///") + ".index")
+    if not os.environ.get(INDEX_ENV):
+        raise StoreError(
+            f"a database URL store ({safe_url(store)}) needs {INDEX_ENV}: a local directory for the similar-customer "
+            "index (and the rejects files), e.g. export INSIGHT_INDEX_DIR=/var/lib/insight/index"
+        )
+    # One subdirectory per database, so two stores sharing INSIGHT_INDEX_DIR never clean up each other's index versions.
+    return Path(os.environ[INDEX_ENV]) / _database_key(store)
+
+
+def _database_key(store: str | Path) -> str:
+    try:
+        u = sa.engine.make_url(store_url(store))
+        parts = [u.host or "local", str(u.port or "default"), u.database or "db"]
+    except Exception:
+        parts = ["db"]
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(parts))
+
+
+def rejects_dir(store: str | Path) -> Path:
+    """Where a score run writes its rejected rows: ``<store>.rejects`` beside a SQLite file, ``<index root>/rejects``
+    for a URL."""
+    if is_sqlite(store):
+        return Path(store_url(store).removeprefix("sqlite:///") + ".rejects")
+    return index_root(store) / "rejects"
+
+
+def check_store(store: str | Path, timeout_s: int = 10) -> None:
+    """Fail fast, before any scoring work, when the store cannot be written: driver, connection, index location.
+
+    One line (StoreError) per problem, the password never in it.
+    """
+    if is_sqlite(store):
+        path = Path(store_url(store).removeprefix("sqlite:///"))
+        if not path.parent.is_dir():
+            raise StoreError(f"{path}: the store's directory {path.parent} does not exist")
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise StoreError(f"{path}: the store (or its directory) is not writable")
+        return
+    root = index_root(store)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{INDEX_ENV}={root}: cannot create the index directory ({exc.strerror or exc})") from None
+    if not os.access(root, os.W_OK):
+        raise StoreError(f"{INDEX_ENV}={root}: the index directory is not writable")
+    try:
+        engine = make_engine(store_url(store), timeout_s)
+    except (ImportError, sa.exc.NoSuchModuleError, sa.exc.ArgumentError) as exc:
+        raise StoreError(
+            f"{safe_url(store)}: no database driver for this URL ({exc}); for PostgreSQL install the extra: "
+            "pip install 'customer-insight[postgres]'"
+        ) from None
+    try:
+        with engine.connect() as con:
+            con.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as exc:
+        first = (
+            str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            if str(getattr(exc, "orig", exc)).strip()
+            else type(exc).__name__
+        )
+        raise StoreError(f"{safe_url(store)}: cannot connect to the database ({first})") from None
+    finally:
+        engine.dispose()
+
+
+def _finite(obj):
+    """JSON for PostgreSQL: NaN and infinities are not JSON (SQLite's JSON text kept them; json columns refuse them)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def make_engine(url: str, timeout_s: int = 10) -> sa.Engine:
+    if url.startswith("sqlite:///"):
+        return sa.create_engine(url, future=True)
+    kw: dict = {"future": True, "pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        kw["connect_args"] = {"connect_timeout": timeout_s}
+        kw["json_serializer"] = lambda obj: json.dumps(_finite(obj))
+    return sa.create_engine(url, **kw)
