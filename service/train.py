@@ -12,22 +12,13 @@ import numpy as np
 import pandas as pd
 
 from service import scaleout
-from service.btyd import CLASSIC_FEATURES, ClassicFeatures
+from service.btyd import ClassicFeatures
 from service.bundle import ModelBundle, data_fingerprint
-from service.design import base_design, design_matrix, driver_inputs
+from service.design import design_matrix, driver_inputs
 from service.drivers import PeerPercentiles
-from service.features import SEASON_FEATURES, TABULAR_FEATURES, FeatureBuilder, to_utc
-from service.metrics import normalized_gini
-from service.models import ChurnModel, HorizonShift, ValueModel, rows_of
-from service.panel import (
-    MAX_PANEL_ROWS,
-    MIN_VALIDATION_CUSTOMERS,
-    Panel,
-    check_history,
-    fit_names,
-    plan_panel,
-    validation_customers,
-)
+from service.features import TABULAR_FEATURES, FeatureBuilder, to_utc
+from service.models import ChurnModel, HorizonShift, ValueModel
+from service.panel import Panel, check_history, fit_names, plan_panel
 from service.runs import (
     Reporter,
     RunSummary,
@@ -42,8 +33,12 @@ from service.runs import (
 )
 from service.similarity import CustomerVectorizer
 from service.tables import DataError, LoadedData
-from service.text_features import DEFAULT_HALF_LIFE_DAYS, PooledText, TextFeaturizer
+from service.text_check import text_check
+from service.text_features import DEFAULT_HALF_LIFE_DAYS, TextFeaturizer
 from service.tiers import RFMSegmenter, TierPolicy
+from service.train_inputs import Designs, fit_panel, model_inputs
+
+_panel, _text_check = fit_panel, text_check  # the names tests/test_model_v2.py imports
 
 
 @dataclass
@@ -203,113 +198,6 @@ def train(
     return TrainResult(bundle, summary, out_dir)
 
 
-def _panel(
-    work,
-    cutoffs: dict[str, pd.Timestamp],
-    classics: dict[str, ClassicFeatures],
-    text: TextFeaturizer,
-    sources: tuple[str, ...],
-    seed: int,
-    held_out: bool,
-):
-    """The stacked fit snapshots: (design frame, value target, churn target, rows per snapshot, customer id per row).
-
-    With ``held_out`` the validation customers are left out. Text features of the panel are fitted here
-    (head scores out-of-fold, folds by customer); rows beyond MAX_PANEL_ROWS are sampled away uniformly, with
-    the same seed every time.
-    """
-    names = fit_names(cutoffs)
-    fitting = {
-        n: ~validation_customers(work.snapshots[n]["customer_id"], seed)
-        if held_out
-        else np.ones(len(work.snapshots[n]), bool)
-        for n in names
-    }
-    total = sum(int(f.sum()) for f in fitting.values())
-    keep_share = min(1.0, MAX_PANEL_ROWS / max(total, 1))
-    rng = np.random.default_rng(seed)
-    parts, pooled_parts, yv, yc, kept, groups = [], [], [], [], [], []
-    for n in names:
-        snap = work.snapshots[n].reset_index(drop=True)
-        keep = (rng.random(len(snap)) < keep_share if keep_share < 1.0 else np.ones(len(snap), bool)) & fitting[n]
-        groups.append(snap["customer_id"].to_numpy(dtype=object)[keep])
-        parts.append(base_design(snap, cutoffs[n], classics[n])[keep].reset_index(drop=True))
-        yv.append(snap["future_value"].to_numpy()[keep])
-        yc.append(snap["churn"].to_numpy()[keep])
-        kept.append(int(keep.sum()))
-        if sources:
-            pooled_parts.append(work.pooled(n, keep))  # only the kept rows are pooled (and, on Dask, gathered)
-    X = pd.concat(parts, ignore_index=True)
-    y_value, y_churn = np.concatenate(yv), np.concatenate(yc)
-    if sources:
-        pooled = {
-            src: PooledText(
-                np.concatenate([pp[src].vectors for pp in pooled_parts]),
-                np.concatenate([pp[src].counts for pp in pooled_parts]),
-            )
-            for src in sources
-        }
-        X = pd.concat([X, text.fit_transform(pooled, y_value, y_churn, groups=np.concatenate(groups))], axis=1)
-    return X, y_value, y_churn, kept, np.concatenate(groups)
-
-
-# Text features are kept only when a booster with them ranks the held-out validation customers better than the
-# same booster without them, by at least TEXT_MIN_GAIN normalized Gini (what text must add to be worth embedding
-# and explaining), and not by luck: the gain stays above 0 in at least TEXT_CONFIDENCE of bootstrap resamples of
-# those customers. Pure-noise text columns won by up to +0.007 and passed the bootstrap alone in tests. On the real
-# datasets text did not pay (README); on a shop whose words carry signal it does, and each training run decides
-# from its own data.
-TEXT_MIN_GAIN = 0.01
-
-
-TEXT_CONFIDENCE = 0.9
-
-
-TEXT_BOOTSTRAP = 200
-
-
-def _text_check(X_fit, y_value, X_val, y_val, columns: list[str], kw: dict) -> dict:
-    """One value booster with every column and one without the text columns, fitted alike; whether text pays."""
-    tabular = [c for c in columns if c in TABULAR_FEATURES + CLASSIC_FEATURES + SEASON_FEATURES]
-    y_val = np.asarray(y_val, dtype=np.float64)
-    pred = {}
-    for name, cols in (("with_text", columns), ("tabular_only", tabular)):
-        # no row or column sampling: the two boosters then differ only by the text columns, not by which rows and
-        # columns their random draws picked (a seed's luck was as large as text's effect on the real data)
-        m = ValueModel(
-            objective=f"tweedie:{ValueModel.POWERS[-1]}",
-            n_bags=1,
-            monotone=False,
-            params={"subsample": 1.0, "colsample_bytree": 1.0},
-            **kw,
-        )
-        pred[name] = m.fit(X_fit[cols], y_value, X_val[cols], y_val).predict(X_val[cols])
-    gini = {k: round(float(normalized_gini(y_val, p)), 4) for k, p in pred.items()}
-    rng = np.random.default_rng(kw.get("seed", 0))
-    wins = 0
-    for _ in range(TEXT_BOOTSTRAP):
-        i = rng.integers(0, len(y_val), len(y_val))
-        wins += normalized_gini(y_val[i], pred["with_text"][i]) > normalized_gini(y_val[i], pred["tabular_only"][i])
-    share = wins / TEXT_BOOTSTRAP
-    used = share >= TEXT_CONFIDENCE and gini["with_text"] >= gini["tabular_only"] + TEXT_MIN_GAIN
-    return {**gini, "gain_share": round(share, 3), "used": bool(used), "columns": columns if used else tabular}
-
-
-@dataclass
-class _Designs:
-    """The model inputs of one training run: the fit panel, the validation customers and the scored snapshot."""
-
-    X_fit: Any
-    y_value: np.ndarray
-    y_churn: np.ndarray
-    kept: list[int]
-    X_val: Any
-    s_val: pd.DataFrame
-    X_score: Any
-    X_score_all: Any  # every column, text included (the peer percentiles of text counts need them)
-    held_out: bool
-
-
 def _fit_bundle(
     work,
     loaded: LoadedData,
@@ -328,7 +216,7 @@ def _fit_bundle(
             classics = {n: ClassicFeatures(train_h).fit(work.snapshots[n]) for n in cutoffs}
         text = TextFeaturizer(n_components=opts.text_components, sources=sources, random_state=opts.seed)
         with reporter.step("panel design"):
-            d = _designs(work, panel, classics, text, sources, opts.seed)
+            d = model_inputs(work, panel, classics, text, sources, opts.seed)
         value, churn, metrics = _fit_models(d, panel, classics, opts, sources, reporter)
         # Expected orders: BG/NBD over the horizon, levelled on the latest snapshot like the value model.
         predicted_orders = classics["validation"].orders(d.s_val, train_h).sum()
@@ -362,24 +250,8 @@ def _fit_bundle(
     )
 
 
-def _designs(work, panel: Panel, classics: dict, text: TextFeaturizer, sources: tuple[str, ...], seed: int) -> _Designs:
-    """The fit panel (text featurizer fitted on it), the validation customers' and the scored snapshot's inputs."""
-    cutoffs = panel.cutoffs
-    s_val = work.snapshots["validation"]
-    held = validation_customers(s_val["customer_id"], seed)
-    held_out = int(held.sum()) >= MIN_VALIDATION_CUSTOMERS
-    X_fit, y_value, y_churn, kept, _ = _panel(work, cutoffs, classics, text, sources, seed, held_out)
-    columns = [c for c in X_fit.columns if panel.seasonal or c not in SEASON_FEATURES]
-    X_fit = work.distribute(X_fit[columns])
-    X_val = work.design("validation", text, classics["validation"])[columns]
-    if held_out:
-        X_val, s_val = rows_of(X_val, held), s_val[held].reset_index(drop=True)
-    X_score = work.design("score", text, classics["score"])[columns]
-    return _Designs(X_fit, y_value, y_churn, kept, X_val, s_val, X_score, X_score, held_out)
-
-
 def _fit_models(
-    d: _Designs, panel: Panel, classics: dict, opts: TrainOptions, sources: tuple[str, ...], reporter: Reporter
+    d: Designs, panel: Panel, classics: dict, opts: TrainOptions, sources: tuple[str, ...], reporter: Reporter
 ) -> tuple[ValueModel, ChurnModel, dict]:
     """The text check (it may drop the text columns from ``d``), then the value and churn models and their metrics."""
     train_h = panel.train_horizon_days
@@ -388,13 +260,13 @@ def _fit_models(
         bg = classics["score"].bg_
         shift = HorizonShift(train_h, opts.horizon_days, bg.to_dict() if bg is not None else None)
     kw: dict[str, Any] = dict(seed=opts.seed, n_threads=opts.n_threads)
-    text_check = None
+    check = None
     if sources and opts.text_check:
         with reporter.step("text check: one booster with text, one without"):
             columns = list(d.X_fit.columns)
-            text_check = _text_check(d.X_fit, d.y_value, d.X_val, d.s_val["future_value"], columns, kw)
-        if not text_check["used"]:
-            columns = text_check["columns"]
+            check = text_check(d.X_fit, d.y_value, d.X_val, d.s_val["future_value"], columns, kw)
+        if not check["used"]:
+            columns = check["columns"]
             d.X_fit, d.X_val, d.X_score = d.X_fit[columns], d.X_val[columns], d.X_score[columns]
     with reporter.step("value model"):
         value = ValueModel(**kw).fit(d.X_fit, d.y_value, d.X_val, d.s_val["future_value"], shift=shift)
@@ -414,8 +286,8 @@ def _fit_models(
         "validation_customers": "held out of the fit snapshots" if d.held_out else "all (too few to hold out)",
         "panel_rows": dict(zip(fit_names(panel.cutoffs), d.kept)),
     }
-    if text_check is not None:
-        metrics["text_check"] = {k: v for k, v in text_check.items() if k != "columns"}
+    if check is not None:
+        metrics["text_check"] = {k: v for k, v in check.items() if k != "columns"}
     return value, churn, metrics
 
 
