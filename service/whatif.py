@@ -9,6 +9,9 @@ contributions of the scenario minus those of today, in currency).
 
 What is not simulated: text features (what the customer would write is unknown) and the passage of
 time (the cutoff stays where the store was scored).
+
+The feature arithmetic of an action (the row after new orders, or without returns) is in ``service.whatif_features``;
+this module builds the scenarios, re-predicts them and picks those reported.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from pydantic import BaseModel, Field
 
 from service.btyd import CLASSIC_FEATURES
 from service.drivers import FamilyGrouper, feature_family, scaled_contributions
-from service.features import TREND_WINDOW_DAYS
 from service.tiers import TIER_ORDER
+from service.whatif_features import as_float, value_or, with_new_orders, without_returns
 
 MAX_EXTRA_ORDERS = 10
 BIGGER_ORDER_MULTIPLES = (1.5, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
@@ -111,74 +114,6 @@ class WhatIf(BaseModel):
     )
 
 
-# ----------------------------------------------------------------------------- feature arithmetic
-
-
-def _f(x) -> float:
-    """None/NaN-safe float."""
-    return float("nan") if x is None else float(x)
-
-
-def _nz(x, default: float = 0.0) -> float:
-    v = _f(x)
-    return default if math.isnan(v) else v
-
-
-def with_new_orders(row: dict, k: int, amount: float) -> dict:
-    """The feature row after ``k`` more purchases of ``amount`` each, evenly spaced between the last
-    purchase and the cutoff, the last one at the cutoff (as the feature SQL would compute them)."""
-    if k < 1:
-        raise ValueError("k must be >= 1")
-    x = dict(row)
-    f = _nz(row.get("frequency"))
-    r = max(_nz(row.get("recency_days")), 0.0)
-    gap = r / k
-    ages = [r * (k - j) / k for j in range(1, k + 1)]  # days before the cutoff; the last is 0
-    tenure = _nz(row.get("tenure_days"))
-    n_ret = _nz(row.get("n_returned"))
-
-    x["recency_days"] = 0.0
-    x["frequency"] = f + k
-    if f < 1 and "first_purchase_days" in x:  # the first of the new orders becomes the first purchase
-        x["first_purchase_days"] = ages[0]
-    x["orders_per_month"] = (f + k) * 30.0 / max(tenure, 30.0)
-    recent = sum(a < TREND_WINDOW_DAYS for a in ages)
-    prior = sum(TREND_WINDOW_DAYS <= a < 2 * TREND_WINDOW_DAYS for a in ages)
-    x["orders_recent"] = _nz(row.get("orders_recent")) + recent
-    monetary = _nz(row.get("monetary_total")) + k * amount
-    x["monetary_total"] = monetary
-    x["avg_order_value"] = monetary / (f + k)
-    x["max_order_value"] = max(_nz(row.get("max_order_value")), amount)
-    sr = _nz(row.get("spend_recent")) + recent * amount
-    sp = _nz(row.get("spend_prior")) + prior * amount
-    x["spend_recent"], x["spend_prior"] = sr, sp
-    x["spend_trend"] = (sr - sp) / (sr + sp + 1.0)
-
-    # Inter-purchase gaps: the old ones (f - 1 of them) plus the new ones (k, or k - 1 with no earlier purchase).
-    n_old = max(int(f) - 1, 0)
-    m_old = _nz(row.get("ipi_mean_days"))
-    s_old = _nz(row.get("ipi_std_days"))
-    n_new = k if f >= 1 else k - 1
-    n = n_old + n_new
-    if n >= 1:
-        mean = (m_old * n_old + gap * n_new) / n
-        sum_sq = (s_old**2 * (n_old - 1) if n_old >= 2 else 0.0) + n_old * m_old**2 + n_new * gap**2
-        x["ipi_mean_days"] = mean
-        x["ipi_std_days"] = math.sqrt(max((sum_sq - n * mean**2) / (n - 1), 0.0)) if n >= 2 else float("nan")
-        x["ipi_last_days"] = gap if n_new >= 1 else _f(row.get("ipi_last_days"))
-        x["overdue_ratio"] = 0.0 if mean > 0 else float("nan")
-    x["return_rate"] = n_ret / (f + n_ret + k)
-    x["carts_per_order"] = _nz(row.get("n_carts")) / max(f + k, 1.0)
-    return x
-
-
-def without_returns(row: dict) -> dict:
-    x = dict(row)
-    x["n_returned"] = 0.0
-    x["return_rate"] = 0.0
-    return x
-
-
 # ----------------------------------------------------------------------------- the analysis
 
 
@@ -191,13 +126,24 @@ class _Candidate:
     row: dict
 
 
+@dataclass
+class _Predictions:
+    """The model's answers for every candidate (today first): value, churn, tier and value contributions by family."""
+
+    value: np.ndarray
+    churn: np.ndarray
+    tiers: np.ndarray
+    families: np.ndarray  # (candidates, driver families), in currency
+    grouper: FamilyGrouper
+
+
 def _money(x: float, currency: str) -> str:
     return f"{currency}{x:,.2f}"
 
 
 def _usual_amount(row: dict, bundle) -> float:
     """The customer's average order value; the population median for a customer without purchases."""
-    aov = _nz(row.get("avg_order_value"))
+    aov = value_or(row.get("avg_order_value"))
     if aov > 0:
         return round(aov, 2)
     q = bundle.peers.quantiles_.get("avg_order_value")
@@ -205,7 +151,9 @@ def _usual_amount(row: dict, bundle) -> float:
 
 
 def _frame(rows: list[dict], feature_names: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([[_f(r.get(c)) for c in feature_names] for r in rows], columns=feature_names, dtype="float64")
+    return pd.DataFrame(
+        [[as_float(r.get(c)) for c in feature_names] for r in rows], columns=feature_names, dtype="float64"
+    )
 
 
 def target_for(tier: str, requested: str | None) -> str | None:
@@ -218,29 +166,58 @@ def target_for(tier: str, requested: str | None) -> str | None:
 
 def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str | None = None) -> WhatIf:
     """Scenarios for one stored profile; ``target_tier`` defaults to the next tier up."""
-    row = (profile.get("profile") or {}).get("model_input")
-    if not row:
-        raise WhatIfError(
-            f"customer {profile['customer_id']} has no stored model input (re-score the store with this version)"
-        )
     names = list(bundle.feature_names)
-    missing = [c for c in names if c not in row]
-    if missing:
-        raise WhatIfError(
-            f"the stored model input lacks features of the loaded model ({', '.join(missing[:3])}); re-score the store"
-        )
+    row = _model_input(profile, names)
     currency = currency or bundle.config.get("currency", "$")
     thresholds = bundle.tiers.thresholds_
     tier = profile["tier"]
     target = target_for(tier, target_tier)
     floor = float(thresholds[target]) if target else None
 
-    usual = _usual_amount(row, bundle)
+    cands = _candidates(row, _usual_amount(row, bundle), currency)
+    pred = _repredict(cands, names, bundle, profile)
+    value, churn = pred.value, pred.churn
+    scenarios = [_scenario(cands[i], i, row, names, pred, floor) for i in _picks(cands, value, floor)]
+    return WhatIf(
+        customer_id=profile["customer_id"],
+        tier=tier,
+        predicted_value=round(float(value[0]), 2),
+        churn_probability=round(float(churn[0]), 4),
+        tier_floor=round(float(thresholds[tier]), 2) if tier in thresholds else None,
+        target_tier=target,
+        target_floor=round(floor, 2) if floor is not None else None,
+        gap=round(floor - float(value[0]), 2) if floor is not None else None,
+        currency=currency,
+        horizon_days=int(bundle.config["horizon_days"]),
+        scenarios=scenarios,
+        best=_least_effort(scenarios),
+    )
+
+
+def _model_input(profile: dict, names: list[str]) -> dict:
+    """The feature row the model scored for this profile; WhatIfError when it is not stored or lacks a feature."""
+    row = (profile.get("profile") or {}).get("model_input")
+    if not row:
+        raise WhatIfError(
+            f"customer {profile['customer_id']} has no stored model input (re-score the store with this version)"
+        )
+    missing = [c for c in names if c not in row]
+    if missing:
+        raise WhatIfError(
+            f"the stored model input lacks features of the loaded model ({', '.join(missing[:3])}); re-score the store"
+        )
+    return row
+
+
+def _candidates(row: dict, usual: float, currency: str) -> list[_Candidate]:
+    """Today, then every action tried: one usual order, 2 to MAX_EXTRA_ORDERS usual orders, one bigger order of
+    each multiple, and no returns (only for a customer with returns)."""
+    usual_txt = _money(usual, currency)
     cands = [_Candidate("today", "today", 0, None, dict(row))]
     cands.append(
         _Candidate(
             "one_order",
-            f"one more order of {_money(usual, currency)} (their average order value) today",
+            f"one more order of {usual_txt} (their average order value) today",
             1,
             usual,
             with_new_orders(row, 1, usual),
@@ -250,7 +227,7 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
         cands.append(
             _Candidate(
                 "more_orders",
-                f"{k} more orders of {_money(usual, currency)} (their average order value), the last one today",
+                f"{k} more orders of {usual_txt} (their average order value), the last one today",
                 k,
                 usual,
                 with_new_orders(row, k, usual),
@@ -267,19 +244,24 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
                 with_new_orders(row, 1, amount),
             )
         )
-    if _nz(row.get("n_returned")) > 0:
+    if value_or(row.get("n_returned")) > 0:
         cands.append(
             _Candidate(
                 "no_returns",
-                f"none of their {int(_nz(row.get('n_returned')))} returned or cancelled orders on record",
+                f"none of their {int(value_or(row.get('n_returned')))} returned or cancelled orders on record",
                 0,
                 None,
                 without_returns(row),
             )
         )
+    return cands
 
+
+def _repredict(cands: list[_Candidate], names: list[str], bundle, profile: dict) -> _Predictions:
+    """Run the value and churn models on all candidates in one batch; WhatIfError when today's re-prediction does not
+    reproduce the stored one (the store was scored with another model). Updates each scenario's row with the
+    classic-model features its action moves, so the scenario reports them."""
     X = refresh_classic(_frame([c.row for c in cands], names), bundle)
-    # scenarios report the classic features they move
     for c, refreshed in zip(cands[1:], X.iloc[1:].to_dict("records")):
         c.row = {**c.row, **{k: refreshed[k] for k in names if k in CLASSIC_FEATURES}}
     value = bundle.value_model.predict(X)
@@ -293,43 +275,51 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
     tiers = bundle.tiers.assign(value)
     grouper = FamilyGrouper(names)
     fam = grouper.transform(scaled_contributions(bundle.value_model.contributions(X), bundle.value_model.link))
+    return _Predictions(value=value, churn=churn, tiers=tiers, families=fam, grouper=grouper)
 
-    def scenario(i: int) -> Scenario:
-        c = cands[i]
-        delta = fam[i] - fam[0]
-        changes = [
-            FeatureChange(feature=k, before=_round(row.get(k)), after=_round(c.row.get(k)))
-            for k in names
-            if not _same(row.get(k), c.row.get(k))
-        ]
-        # The families whose features the action changes, largest effect first; what the trees credit to unchanged
-        # features (interactions) is reported as one remainder, so the changes add up to the value change.
-        touched = {feature_family(ch.feature) for ch in changes}
-        idx = [j for j in np.argsort(-np.abs(delta), kind="stable") if grouper.families[j] in touched]
-        drivers = [
-            DriverChange(name=grouper.families[j], change=round(float(delta[j]), 2))
-            for j in idx
-            if abs(delta[j]) >= 0.005
-        ]
-        rest = float(delta.sum() - sum(delta[j] for j in idx))
-        if abs(rest) >= 0.005:
-            drivers.append(DriverChange(name=INTERACTIONS, change=round(rest, 2)))
-        return Scenario(
-            key=c.key,
-            description=c.description,
-            extra_orders=c.extra_orders,
-            order_amount=c.amount,
-            predicted_value=round(float(value[i]), 2),
-            value_change=round(float(value[i] - value[0]), 2),
-            churn_probability=round(float(churn[i]), 4),
-            tier=str(tiers[i]),
-            reaches_target=bool(floor is not None and value[i] >= floor),
-            changes=changes,
-            drivers=drivers,
-        )
 
-    # Report: one order at the usual size; the fewest usual-size orders that reach the target (or the
-    # most tried); the smallest bigger order that does (or the biggest tried); no returns.
+def _scenario(
+    c: _Candidate, i: int, today: dict, names: list[str], pred: _Predictions, floor: float | None
+) -> Scenario:
+    """Candidate ``i`` as reported: its predictions, the features it changes and the drivers that move."""
+    changes = [
+        FeatureChange(feature=k, before=_round(today.get(k)), after=_round(c.row.get(k)))
+        for k in names
+        if not _same(today.get(k), c.row.get(k))
+    ]
+    value = pred.value
+    return Scenario(
+        key=c.key,
+        description=c.description,
+        extra_orders=c.extra_orders,
+        order_amount=c.amount,
+        predicted_value=round(float(value[i]), 2),
+        value_change=round(float(value[i] - value[0]), 2),
+        churn_probability=round(float(pred.churn[i]), 4),
+        tier=str(pred.tiers[i]),
+        reaches_target=bool(floor is not None and value[i] >= floor),
+        changes=changes,
+        drivers=_driver_changes(pred.families[i] - pred.families[0], changes, pred.grouper),
+    )
+
+
+def _driver_changes(delta: np.ndarray, changes: list[FeatureChange], grouper: FamilyGrouper) -> list[DriverChange]:
+    """The families whose features the action changes, largest effect first; what the trees credit to unchanged
+    features (interactions) is reported as one remainder, so the changes add up to the value change."""
+    touched = {feature_family(ch.feature) for ch in changes}
+    idx = [j for j in np.argsort(-np.abs(delta), kind="stable") if grouper.families[j] in touched]
+    drivers = [
+        DriverChange(name=grouper.families[j], change=round(float(delta[j]), 2)) for j in idx if abs(delta[j]) >= 0.005
+    ]
+    rest = float(delta.sum() - sum(delta[j] for j in idx))
+    if abs(rest) >= 0.005:
+        drivers.append(DriverChange(name=INTERACTIONS, change=round(rest, 2)))
+    return drivers
+
+
+def _picks(cands: list[_Candidate], value: np.ndarray, floor: float | None) -> list[int]:
+    """The candidates reported, in order: one order at the usual size; the fewest usual-size orders that reach the
+    target (or the most tried); the smallest bigger order that does (or the biggest tried); no returns."""
     reach = [floor is not None and v >= floor for v in value]
     picks = [1]
     more = [i for i, c in enumerate(cands) if c.key == "more_orders"]
@@ -340,29 +330,18 @@ def what_if(profile: dict, bundle, target_tier: str | None = None, currency: str
     picks += [i for i, c in enumerate(cands) if c.key == "no_returns"]
     if reach[1]:  # one usual order already reaches it: more orders / a bigger order add nothing to the answer
         picks = [1] + [i for i in picks[3:]]
-    scenarios = [scenario(i) for i in dict.fromkeys(picks)]
-    # Least effort = least added spend (then fewest orders); "no returns" is about the past, so it only
-    # counts when no purchase scenario gets there.
+    return list(dict.fromkeys(picks))
+
+
+def _least_effort(scenarios: list[Scenario]) -> Scenario | None:
+    """Least effort = least added spend (then fewest orders); "no returns" is about the past, so it only counts when
+    no purchase scenario gets there."""
     reaching = [s for s in scenarios if s.reaches_target]
     buying = [s for s in reaching if s.extra_orders > 0]
-    best = (
+    return (
         min(buying, key=lambda s: (s.extra_orders * (s.order_amount or 0.0), s.extra_orders))
         if buying
         else (reaching[0] if reaching else None)
-    )
-    return WhatIf(
-        customer_id=profile["customer_id"],
-        tier=tier,
-        predicted_value=round(float(value[0]), 2),
-        churn_probability=round(float(churn[0]), 4),
-        tier_floor=round(float(thresholds[tier]), 2) if tier in thresholds else None,
-        target_tier=target,
-        target_floor=round(floor, 2) if floor is not None else None,
-        gap=round(floor - float(value[0]), 2) if floor is not None else None,
-        currency=currency,
-        horizon_days=int(bundle.config["horizon_days"]),
-        scenarios=scenarios,
-        best=best,
     )
 
 
@@ -380,10 +359,10 @@ def refresh_classic(X: pd.DataFrame, bundle) -> pd.DataFrame:
 
 
 def _round(x) -> float | None:
-    v = _f(x)
+    v = as_float(x)
     return None if math.isnan(v) else round(v, 4)
 
 
 def _same(a, b) -> bool:
-    va, vb = _f(a), _f(b)
+    va, vb = as_float(a), as_float(b)
     return (math.isnan(va) and math.isnan(vb)) or va == vb
