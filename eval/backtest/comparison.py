@@ -1,0 +1,79 @@
+"""The product against the baselines on one split: the strongest baseline per metric, the paired bootstrap of the
+models and their differences (``compare``), the text-ablation variants, and the product listed under its tabular
+twin when a dataset has no text."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from eval.backtest.one_split import ModelRun, SplitResult
+from eval.metrics import bootstrap
+
+BASELINE_KEYS = ("past_spend", "rfm", "bgnbd_gg", "xgb_tabular")
+
+
+def ablation_variants(sources: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Product variants: all text, each source left out, no text (the tabular baseline)."""
+    v = {"all text": tuple(sources)}
+    for src, name in (("review", "without review text"), ("browse", "without browsing text")):
+        rest = tuple(s for s in sources if s != src)
+        if src in sources and rest:  # leaving out the only source is the tabular-only variant below
+            v[name] = rest
+    v["no text (tabular only)"] = ()
+    return v
+
+
+def alias_product(res: SplitResult) -> SplitResult:
+    """Without text in a dataset the product is its tabular model: the same fits, listed under both names."""
+    tab = res.runs.get("xgb_tabular")
+    if "product" not in res.runs and tab is not None:
+        res.runs["product"] = replace(
+            tab,
+            key="product",
+            label="Product (= tabular: no text)",
+            # the tabular model has one churn score (its label), listed under the product's name
+            churn={"Product churn (= tabular)": scores[-1]} if (scores := list(tab.churn.values())) else {},
+            info=dict(tab.info, same_as="xgb_tabular"),
+        )
+    return res
+
+
+def strongest_baselines(res: SplitResult) -> dict[str, str]:
+    """Per metric, the baseline with the highest mean over seeds (the product's own tabular twin excluded)."""
+    ok = {k: r for k, r in res.runs.items() if r.error is None}
+    alias = ok.get("product") is not None and ok["product"].info.get("same_as")
+    best = {}
+    for metric in ("normalized_gini", "spearman"):
+        cands = {k: res.report(k)["value"][metric] for k in BASELINE_KEYS if k in ok and not (alias and k == alias)}
+        cands = {k: v for k, v in cands.items() if v is not None and np.isfinite(v)}
+        if cands:
+            best[metric] = max(cands, key=cands.__getitem__)
+    return best
+
+
+def compare(
+    res: SplitResult,
+    differences: dict[str, tuple[str, str]],
+    extra: dict[str, ModelRun] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    progress=None,
+    keys=None,
+) -> dict:
+    """Bootstrap (customers and seeds together) of the models of ``res`` (and ``extra``: e.g. ablation variants);
+    ``keys`` limits the models. The product aliased to its tabular twin is scored as that twin (same fits, same
+    draws)."""
+    runs = {k: r for k, r in {**res.runs, **(extra or {})}.items() if r.error is None}
+    to_boot = {k: (r.info.get("same_as") or k) for k, r in runs.items()}
+    wanted = set(keys) if keys is not None else set(runs)
+    wanted |= {x for pair in differences.values() for x in pair}
+    preds = {to_boot[k]: runs[to_boot[k]].values for k in wanted if k in runs}
+    diffs = {lab: (to_boot[a], to_boot[b]) for lab, (a, b) in differences.items() if a in runs and b in runs}
+    boot = bootstrap(
+        res.truth["future_value"].to_numpy(), preds, differences=diffs, n_boot=n_boot, seed=seed, progress=progress
+    )
+    boot["models"] = {k: boot["models"][to_boot[k]] for k in wanted if k in runs}
+    boot["seeds"] = {k: boot["seeds"][to_boot[k]] for k in wanted if k in runs}
+    return boot
