@@ -13,7 +13,7 @@ the raw input cut at a cutoff gives exactly ``eval.backtest.truncate(adapter(ful
 and no model fitted on the calibration side can see the holdout through the adapter
 (``tests/test_eval_adapters.py`` checks this on every adapter). Customers carry ``signup_ts`` = the
 time they first appear in the data, so a customer who first buys after the cutoff is not in the
-calibration tables either. The one exception, Olist's final order status, is named in ``load_olist``.
+calibration tables either. The one exception, Olist's final order status, is named in ``eval.adapters.olist``.
 
 Every adapter also carries its dataset's default backtest split (calibration cutoff, horizon and
 the horizon the supervised models are trained on), chosen once here and printed by the harness.

@@ -1,5 +1,28 @@
 """The Olist adapter: Brazilian e-commerce orders, items, payments and reviews, read from the union of the public
-samples (``union/`` + ``full_reference_tables/``) or from the Kaggle layout, mapped onto the contract's tables."""
+samples (``union/`` + ``full_reference_tables/``) or from the Kaggle layout, mapped onto the contract's tables.
+
+Mapping (both layouts):
+
+- customers: one per ``customer_unique_id`` (Olist's ``customer_id`` is one per order), with
+  ``signup_ts`` = their first purchase and the state of that first order's address.
+- orders: ``order_purchase_timestamp``; amount = the order's payments (item prices + freight,
+  after vouchers), or items + freight when an order has no payment row; ``canceled`` and
+  ``unavailable`` orders have status ``canceled`` (no spend), every other order ``completed``;
+  ``n_items`` and the main category from the items.
+- reviews: at ``review_answer_timestamp``, when the customer answered Olist's satisfaction survey
+  (``review_creation_date`` is the day the survey was *sent*: the score and the comment do not exist
+  yet then); ``review_score``, title and message (Portuguese) joined as text. Reviews without title and
+  message are left out (the contract needs a text) and counted in ``dropped``, as are reviews of
+  orders that are not kept.
+- events: one per order item, at purchase time, type ``purchase``, the product category name
+  (English translation, underscores as spaces) as browsing text.
+
+Point in time: nothing that happens after the purchase (approval, shipping, delivery, the status
+``delivered``/``shipped``) reaches an order row, and a review counts from its answer. The exception:
+Olist records no time for a cancellation, only the final status of the export, so an order that was
+canceled after a cutoff is already ``canceled`` at it. Cancellations come before shipping, within
+days of the purchase, so this reaches back at most those days before a cutoff.
+"""
 
 from __future__ import annotations
 
@@ -60,27 +83,7 @@ def load_olist(path: str | Path, translate_categories: bool = True, union: bool 
     - **kaggle**: the Kaggle file names in a directory or the Kaggle ``.zip`` (the full release, or
       the 26,000-order whole-customer subset in ``shared/data/olist-brazilian-ecommerce``).
 
-    Mapping (both layouts):
-
-    - customers: one per ``customer_unique_id`` (Olist's ``customer_id`` is one per order), with
-      ``signup_ts`` = their first purchase and the state of that first order's address.
-    - orders: ``order_purchase_timestamp``; amount = the order's payments (item prices + freight,
-      after vouchers), or items + freight when an order has no payment row; ``canceled`` and
-      ``unavailable`` orders have status ``canceled`` (no spend), every other order ``completed``;
-      ``n_items`` and the main category from the items.
-    - reviews: at ``review_answer_timestamp``, when the customer answered Olist's satisfaction survey
-      (``review_creation_date`` is the day the survey was *sent*: the score and the comment do not exist
-      yet then); ``review_score``, title and message (Portuguese) joined as text. Reviews without title and
-      message are left out (the contract needs a text) and counted in ``dropped``, as are reviews of
-      orders that are not kept.
-    - events: one per order item, at purchase time, type ``purchase``, the product category name
-      (English translation, underscores as spaces) as browsing text.
-
-    Point in time: nothing that happens after the purchase (approval, shipping, delivery, the status
-    ``delivered``/``shipped``) reaches an order row, and a review counts from its answer. The exception:
-    Olist records no time for a cancellation, only the final status of the export, so an order that was
-    canceled after a cutoff is already ``canceled`` at it. Cancellations come before shipping, within
-    days of the purchase, so this reaches back at most those days before a cutoff.
+    The mapping onto the contract's tables and its one exception to point in time: see the module docstring.
     """
     files = _read_olist(path, union)
     dropped = files.dropped
