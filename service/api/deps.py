@@ -17,7 +17,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.problems import ProblemException
-from service.api.state import AppState, Snapshot
+from service.api.snapshot import Snapshot
+from service.api.state import AppState
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",

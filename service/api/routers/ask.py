@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from service.api import services
 from service.api.deps import require_agent, snapshot
 from service.api.schemas import AskRequest, AskResponse, problem_responses
-from service.api.state import Snapshot
+from service.api.snapshot import Snapshot
 from service.ask import AskAnswer
 
 router = APIRouter(

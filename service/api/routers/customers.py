@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api import services
 from service.api.deps import principal_for_key, require_agent, snapshot
 from service.api.schemas import CustomerList, CustomerProfile, ExplanationResponse, SimilarResponse, problem_responses
-from service.api.state import Snapshot
+from service.api.snapshot import Snapshot
 
 JSON = "application/json"
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from service.api import services
 from service.api.deps import require_agent, snapshot
 from service.api.schemas import ModelInfo, TiersResponse, problem_responses
-from service.api.state import Snapshot
+from service.api.snapshot import Snapshot
 
 router = APIRouter(
     prefix="/v1", tags=["model"], dependencies=[Depends(require_agent)], responses=problem_responses(401)

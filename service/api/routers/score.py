@@ -13,7 +13,7 @@ from service.api import services
 from service.api.deps import Principal, require_agent, snapshot
 from service.api.problems import ProblemException, problem_response
 from service.api.schemas import ScoreRequest, ScoreResponse, problem_responses
-from service.api.state import Snapshot
+from service.api.snapshot import Snapshot
 
 
 class _DuplicateKey(ValueError):
