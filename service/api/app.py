@@ -2,18 +2,18 @@
 
 Open: /healthz, /readyz, the console's sign-in page and static assets, the /docs shell. Everything else (the /v1 API,
 /metrics, /openapi.json, every console page with data) needs an API key (the console: a session opened with one).
+
+Wiring only: the routers (service.api.routers), the console, the problem handlers (service.api.problems), the request
+middleware (service.api.middleware) and the snapshot's lifespan (reloads, SIGHUP, the encoder preload).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import signal
 import threading
 import time
-import uuid
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
@@ -23,6 +23,7 @@ from service import __version__
 from service.api import problems
 from service.api.deps import require_agent
 from service.api.metrics import Metrics
+from service.api.middleware import ServiceMiddleware
 from service.api.reload import do_reload
 from service.api.routers import admin, ask, customers, health, model, score
 from service.api.settings import ApiSettings, api_settings, parse_api_keys
@@ -30,9 +31,6 @@ from service.api.state import AppState, SnapshotError
 from service.ask import get_narrator
 
 log = logging.getLogger("insight.api")
-access_log = logging.getLogger("insight.api.access")
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 DESCRIPTION = """Customer value, churn risk, tiers and grounded explanations.
 
@@ -41,101 +39,6 @@ Authenticate with `X-API-Key: <key>` (or `Authorization: Bearer <key>`); keys an
 profiles and reload the model. Errors are `application/problem+json`. Contact data inside customer
 texts (e-mail addresses, phone numbers) is masked in every response.
 """
-
-
-class ServiceMiddleware:
-    """Request id, body-size limit (413 before the body is parsed), metrics and an access log without secrets."""
-
-    def __init__(self, app, metrics: Metrics, max_body: int):
-        self.app = app
-        self.metrics = metrics
-        self.max_body = max_body
-
-    async def _problem(self, send, status: int, detail: str, path: str, rid: str) -> None:
-        body = json.dumps(
-            {
-                "type": f"/problems/{problems.SLUGS[status]}",
-                "title": problems.TITLES[status],
-                "status": status,
-                "detail": detail,
-                "instance": path,
-                "request_id": rid,
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", problems.PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", rid.encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        rid = headers.get("x-request-id", "")
-        rid = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex[:16]
-        scope.setdefault("state", {})["request_id"] = rid
-        t0 = time.perf_counter()
-        status = {"code": 500}
-        method, path = scope["method"], scope["path"]
-        self.metrics.in_flight.inc()
-        try:
-            downstream = receive
-            cl = headers.get("content-length")
-            too_big = f"the request body is larger than {self.max_body:,} bytes"
-            if cl is not None and cl.isdigit() and int(cl) > self.max_body:
-                status["code"] = 413
-                return await self._problem(send, 413, too_big, path, rid)
-            if method in ("POST", "PUT", "PATCH"):
-                chunks, size, more = [], 0, True
-                while more:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        status["code"] = 499
-                        return
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body:
-                        status["code"] = 413
-                        return await self._problem(send, 413, too_big, path, rid)
-                    chunks.append(chunk)
-                    more = message.get("more_body", False)
-                body = b"".join(chunks)
-                delivered = {"done": False}
-
-                async def downstream():
-                    if not delivered["done"]:
-                        delivered["done"] = True
-                        return {"type": "http.request", "body": body, "more_body": False}
-                    return await receive()
-
-            async def send_wrapper(message):
-                if message["type"] == "http.response.start":
-                    status["code"] = message["status"]
-                    message.setdefault("headers", [])
-                    message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
-                await send(message)
-
-            await self.app(scope, downstream, send_wrapper)
-        finally:
-            self.metrics.in_flight.dec()
-            route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
-            dt = time.perf_counter() - t0
-            self.metrics.requests.labels(method, label, str(status["code"])).inc()
-            self.metrics.latency.labels(method, label).observe(dt)
-            state = scope.get("state") or {}
-            access_log.info(
-                "%s %s %s %.1fms %s rid=%s", method, path, status["code"], dt * 1000, state.get("principal", "-"), rid
-            )
 
 
 def create_app(
@@ -160,6 +63,35 @@ def create_app(
         log.warning("INSIGHT_API_KEYS is empty: every endpoint except /healthz and /readyz will answer 401")
     metrics = Metrics()
     state = AppState(settings, encoder=encoder)
+    app = FastAPI(
+        title="customer-insight API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings, state, encoder, reload_channel, handle_sighup),
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.api_keys = keys
+    app.state.metrics = metrics
+    app.state.insight = state
+    app.state.worker_reloads = None
+    app.state.narrator = get_narrator(settings)
+    problems.install(app)
+    _install_routes(app)
+    app.add_middleware(ServiceMiddleware, metrics=metrics, max_body=settings.api_max_body_bytes)
+
+    if load:
+        ok, result = do_reload(app)
+        if not ok:
+            raise SnapshotError(result["error"])
+    return app
+
+
+def _lifespan(settings: ApiSettings, state: AppState, encoder, reload_channel, handle_sighup: bool):
+    """What runs around the service's life: the worker reload channel, the SIGHUP handler and the encoder preload at
+    start; the same undone, and the state closed, at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -186,22 +118,11 @@ def create_app(
                 await reloads.stop()
             state.close()
 
-    app = FastAPI(
-        title="customer-insight API",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-    )
-    app.state.settings = settings
-    app.state.api_keys = keys
-    app.state.metrics = metrics
-    app.state.insight = state
-    app.state.worker_reloads = None
-    app.state.narrator = get_narrator(settings)
-    problems.install(app)
+    return lifespan
+
+
+def _install_routes(app: FastAPI) -> None:
+    """The routers of the API, the console and Swagger UI, and /openapi.json (behind a key)."""
     for r in (customers.router, ask.router, score.router, model.router, admin.router, health.router):
         app.include_router(r)
     from service.console.routes import install as install_console
@@ -211,14 +132,6 @@ def create_app(
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_agent)])
     def openapi(request: Request) -> JSONResponse:
         return JSONResponse(request.app.openapi())
-
-    app.add_middleware(ServiceMiddleware, metrics=metrics, max_body=settings.api_max_body_bytes)
-
-    if load:
-        ok, result = do_reload(app)
-        if not ok:
-            raise SnapshotError(result["error"])
-    return app
 
 
 def _preload_encoder(state: AppState) -> None:

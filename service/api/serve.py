@@ -45,33 +45,18 @@ def run(
     import uvicorn
 
     from service.api.app import create_app
-    from service.api.settings import api_settings, parse_api_keys
+    from service.api.settings import api_settings
 
     settings = api_settings(store=store, model_dir=model_dir, data_dir=data_dir)
     if workers is not None:
         settings.api_workers = workers
-    if not parse_api_keys(settings.api_keys.get_secret_value()):
-        raise ValueError(
-            "INSIGHT_API_KEYS is not set: give at least one key, "
-            "e.g. INSIGHT_API_KEYS='<secret>:agent,<other secret>:admin' "
-            "(without keys every endpoint except /healthz and /readyz would answer 401)"
-        )
+    _require_keys(settings)
     _setup_logging(log_level)
 
     n = settings.api_workers
     # with workers: a dry run here, so a bad store or bundle fails with one line
     app = create_app(settings, handle_sighup=n == 1)
-    snap = app.state.insight.current()
-    procs = f", {n} worker processes" if n > 1 else ""
-    msg = (
-        f"serving model {snap.model_version} ({snap.customers:,} customers, {snap.index.kind} index{procs}) "
-        f"on http://{host}:{port} "
-        f"- open: /healthz /readyz; with X-API-Key: /v1/..., /metrics, /openapi.json; SIGHUP reloads"
-    )
-    if console is not None:
-        console.print(msg, highlight=False)
-    else:
-        print(msg, file=sys.stderr)
+    _announce(app, host, port, n, console)
     common: dict[str, Any] = dict(
         host=host,
         port=port,
@@ -83,11 +68,45 @@ def run(
     if n == 1:
         uvicorn.run(app, **common)
         return
+    app.state.insight.close()  # each worker loads its own
+    del app
+    _run_workers(settings, n, log_level, common)
+
+
+def _require_keys(settings) -> None:
+    """Refuse to serve without API keys: every endpoint but the probes would answer 401."""
+    from service.api.settings import parse_api_keys
+
+    if not parse_api_keys(settings.api_keys.get_secret_value()):
+        raise ValueError(
+            "INSIGHT_API_KEYS is not set: give at least one key, "
+            "e.g. INSIGHT_API_KEYS='<secret>:agent,<other secret>:admin' "
+            "(without keys every endpoint except /healthz and /readyz would answer 401)"
+        )
+
+
+def _announce(app, host: str, port: int, n: int, console) -> None:
+    """One line: the model, customers and index served, where, and which paths need a key."""
+    snap = app.state.insight.current()
+    procs = f", {n} worker processes" if n > 1 else ""
+    msg = (
+        f"serving model {snap.model_version} ({snap.customers:,} customers, {snap.index.kind} index{procs}) "
+        f"on http://{host}:{port} "
+        f"- open: /healthz /readyz; with X-API-Key: /v1/..., /metrics, /openapi.json; SIGHUP reloads"
+    )
+    if console is not None:
+        console.print(msg, highlight=False)
+    else:
+        print(msg, file=sys.stderr)
+
+
+def _run_workers(settings, n: int, log_level: str, common: dict[str, Any]) -> None:
+    """Serve from ``n`` worker processes (uvicorn's), each building its app with ``worker_app``; a reload channel
+    carries reloads to all of them."""
+    import uvicorn
 
     from service.api.workers import RUN_DIR_ENV, ReloadChannel, run_workers
 
-    app.state.insight.close()  # each worker loads its own
-    del app
     channel = ReloadChannel.create(settings.api_snapshot_dir)
     # The workers build their settings from the environment: hand them what was given on the command line.
     os.environ.update(
