@@ -1,0 +1,123 @@
+"""The customer page: one scored customer's profile, the explanation of their tier (narrative, drivers chart,
+reviews and browsing), what would move them up, and similar customers; the ask form posts to ``console.ask``.
+
+``customer_context`` gathers the page's data; the ask page renders the same page around an answer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from service.api import services
+from service.console.charts import waterfall_svg
+from service.console.rendering import not_ready, render
+from service.console.sessions import Session, current
+
+if TYPE_CHECKING:
+    from service.whatif import WhatIf
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/console/customers/{customer_id}")
+def customer_page(request: Request, customer_id: str) -> Response:
+    session = current(request)
+    ctx, error = customer_context(request, session, customer_id[:128])
+    if error is not None:
+        return error
+    assert ctx is not None  # one of the two is set
+    return render(request, "customer.html", session=session, answer=None, question="", **ctx)
+
+
+def customer_context(request: Request, session: Session, customer_id: str) -> tuple[dict | None, Response | None]:
+    """The customer page's template context, or the error page to send instead (not ready, not scored, unknown)."""
+    snap = request.app.state.insight.acquire()
+    if snap is None:
+        return None, not_ready(request, session)
+    try:
+        profile = snap.profile(customer_id)
+        if profile is None:
+            return None, _not_scored(request, session, customer_id, known=customer_id in snap.unscored)
+        return _page_context(request, snap, profile, customer_id), None
+    finally:
+        snap.release()
+
+
+def _not_scored(request: Request, session: Session, customer_id: str, known: bool) -> Response:
+    """404 for a customer without a profile: known without orders yet, or not in the store at all."""
+    msg = (
+        f"Customer {customer_id} is known, no orders yet, so not scored."
+        if known
+        else f"Customer {customer_id} is not in the profile store."
+    )
+    return render(
+        request,
+        "error.html",
+        status=404,
+        session=session,
+        title="Not scored" if known else "Customer not found",
+        message=msg,
+    )
+
+
+def _page_context(request: Request, snap, profile: dict, customer_id: str) -> dict:
+    app = request.app
+    mask = app.state.settings.api_mask_pii
+    view = services.profile_view(snap, profile, mask, top=20)
+    exp = services.explanation(snap, customer_id, app.state.narrator, mask)
+    wi, wi_error = _what_if(profile, snap.bundle, view.currency)
+    similar = _similar(snap, customer_id)
+    drivers = profile["profile"]["drivers"]
+    chart = Markup(waterfall_svg(float(profile["predicted_value"]), drivers, view.currency, view.horizon_days))
+    act = profile["profile"].get("activity") or {}
+    return dict(
+        view=view,
+        exp=exp,
+        what_if=wi,
+        what_if_error=wi_error,
+        similar=similar,
+        chart=chart,
+        narrative=narrative_blocks(exp.narrative),
+        drivers=drivers,
+        last_order=act.get("last_order"),
+        currency=view.currency,
+        reviews=[e for e in view.evidence if e.source.startswith("review")],
+        browsing=[e for e in view.evidence if not e.source.startswith("review")],
+    )
+
+
+def _what_if(profile: dict, bundle, currency: str) -> tuple[WhatIf | None, str | None]:
+    """What would move the customer up, or why it cannot be answered (the page shows the reason instead)."""
+    from service.whatif import WhatIfError, what_if
+
+    try:
+        return what_if(profile, bundle, currency=currency), None
+    except WhatIfError as exc:
+        return None, str(exc)
+
+
+def _similar(snap, customer_id: str) -> list:
+    """The five nearest customers; none when the customer is not in the similarity index."""
+    try:
+        return services._similar_customers(snap, snap.neighbours(customer_id, 5))
+    except KeyError:
+        return []
+
+
+def narrative_blocks(text: str) -> list[dict]:
+    """Narrative lines as blocks: a paragraph, or a list of '- ' items under a heading line ending in ':'."""
+    blocks: list[dict] = []
+    for line in text.splitlines():
+        if line.startswith("- ") and blocks and blocks[-1]["kind"] == "list":
+            blocks[-1]["items"].append(line[2:])
+        elif line.startswith("- "):
+            blocks.append({"kind": "list", "title": None, "items": [line[2:]]})
+        elif line.endswith(":"):
+            blocks.append({"kind": "list", "title": line, "items": []})
+        else:
+            blocks.append({"kind": "p", "text": line})
+    return blocks
