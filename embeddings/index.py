@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoder import l2_normalize
+from .interface import l2_normalize
 
 __all__ = ["SimilarityIndex", "SimilarityIndexError"]
 
@@ -97,21 +97,7 @@ class SimilarityIndex:
         """
         if kind not in KINDS + ("auto",):
             raise ValueError(f"unknown index kind {kind!r}; valid kinds: auto, {', '.join(KINDS)}")
-        if isinstance(ids, (str, bytes)):
-            raise TypeError("ids must be a sequence of strings, not a single string")
-        ids = list(ids)
-        for i, id_ in enumerate(ids):
-            if not isinstance(id_, str):
-                raise TypeError(f"ids[{i}] is {type(id_).__name__}, expected str")
-        if len(set(ids)) != len(ids):
-            seen, dupes = set(), []
-            for id_ in ids:
-                if id_ in seen and id_ not in dupes:
-                    dupes.append(id_)
-                seen.add(id_)
-            raise ValueError(
-                f"duplicate ids ({len(dupes)}): {', '.join(map(repr, dupes[:5]))}{' ...' if len(dupes) > 5 else ''}"
-            )
+        ids = _check_ids(ids)
         x = _check_vectors(vectors)
         if x.shape[0] != len(ids):
             raise ValueError(f"ids and vectors disagree on length: {len(ids)} ids, {x.shape[0]} vectors")
@@ -127,35 +113,13 @@ class SimilarityIndex:
         if kind == "auto":
             kind = "hnsw" if len(ids) > approximate_above else "flat"
         if kind == "hnsw":
-            index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = int(ef_construction)
-            index.hnsw.efSearch = int(ef_search)
+            index = _hnsw_graph(faiss, d, hnsw_m, ef_construction, ef_search)
         elif kind == "ivf":
-            nlist = max(1, min(int(4 * np.sqrt(len(ids))), len(ids) // 39))  # faiss wants >= 39 points per cell
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
-            index.cp.seed = int(seed)
-            sample = (
-                x
-                if len(x) <= 256 * nlist
-                else x[np.random.default_rng(seed).choice(len(x), 256 * nlist, replace=False)]
-            )
-            index.train(sample)
-            index.nprobe = min(int(nprobe), nlist)
+            index = _trained_ivf(faiss, x, nprobe, seed)
         elif kind == "hnsw-pca":
             p = max(1, min(int(pca_dim), d))
-            graph = faiss.IndexHNSWFlat(p, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
-            graph.hnsw.efConstruction = int(ef_construction)
-            graph.hnsw.efSearch = int(ef_search)
-            pca = faiss.PCAMatrix(d, p)
-            coarse = faiss.IndexPreTransform(pca, graph)
-            sample = (
-                x
-                if len(x) <= 100_000
-                else x[np.sort(np.random.default_rng(seed).choice(len(x), 100_000, replace=False))]
-            )
-            coarse.train(sample)
-            index = faiss.IndexRefineFlat(coarse)
-            index.k_factor = float(refine_factor)
+            graph = _hnsw_graph(faiss, p, hnsw_m, ef_construction, ef_search)
+            index = _trained_hnsw_pca(faiss, x, graph, p, seed, refine_factor)
         else:
             index = faiss.IndexFlatIP(d)
         index.add(x)
@@ -366,3 +330,55 @@ class SimilarityIndex:
 
     def __repr__(self) -> str:
         return f"SimilarityIndex(kind={self.kind!r}, count={len(self)}, dim={self.dim})"
+
+
+def _check_ids(ids: Sequence[str]) -> list[str]:
+    """``ids`` as a list of distinct strings; TypeError or ValueError (naming up to five duplicates) otherwise."""
+    if isinstance(ids, (str, bytes)):
+        raise TypeError("ids must be a sequence of strings, not a single string")
+    ids = list(ids)
+    for i, id_ in enumerate(ids):
+        if not isinstance(id_, str):
+            raise TypeError(f"ids[{i}] is {type(id_).__name__}, expected str")
+    if len(set(ids)) != len(ids):
+        seen, dupes = set(), []
+        for id_ in ids:
+            if id_ in seen and id_ not in dupes:
+                dupes.append(id_)
+            seen.add(id_)
+        raise ValueError(
+            f"duplicate ids ({len(dupes)}): {', '.join(map(repr, dupes[:5]))}{' ...' if len(dupes) > 5 else ''}"
+        )
+    return ids
+
+
+def _hnsw_graph(faiss, d: int, hnsw_m: int, ef_construction: int, ef_search: int):
+    """An empty HNSW graph over ``d``-dimensional vectors, by inner product."""
+    index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = int(ef_construction)
+    index.hnsw.efSearch = int(ef_search)
+    return index
+
+
+def _trained_ivf(faiss, x: np.ndarray, nprobe: int, seed: int):
+    """An IVF index with 4 * sqrt(n) k-means cells, trained on at most 256 of the vectors ``x`` per cell."""
+    d = x.shape[1]
+    nlist = max(1, min(int(4 * np.sqrt(len(x))), len(x) // 39))  # faiss wants >= 39 points per cell
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.seed = int(seed)
+    sample = x if len(x) <= 256 * nlist else x[np.random.default_rng(seed).choice(len(x), 256 * nlist, replace=False)]
+    index.train(sample)
+    index.nprobe = min(int(nprobe), nlist)
+    return index
+
+
+def _trained_hnsw_pca(faiss, x: np.ndarray, graph, p: int, seed: int, refine_factor: int):
+    """``graph`` (over ``p`` dimensions) behind a PCA of ``x`` to ``p`` components, fitted on at most 100,000 of its
+    rows; the graph's candidates are re-ranked by exact inner product on the full vectors."""
+    pca = faiss.PCAMatrix(x.shape[1], p)
+    coarse = faiss.IndexPreTransform(pca, graph)
+    sample = x if len(x) <= 100_000 else x[np.sort(np.random.default_rng(seed).choice(len(x), 100_000, replace=False))]
+    coarse.train(sample)
+    index = faiss.IndexRefineFlat(coarse)
+    index.k_factor = float(refine_factor)
+    return index
