@@ -5,6 +5,7 @@ kept per snapshot are dropped when an admin write changes the customer, and cont
 from __future__ import annotations
 
 import shutil
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -116,9 +117,10 @@ def test_prewarm_keeps_the_most_valuable_bodies(hot, encoder, scored):
     app = create_app(_settings(store, api_prewarm=5), encoder=encoder)
     snap = app.state.insight.current()
     top5 = set(sorted(snap.roster, key=lambda c: -snap.roster[c][1])[:5])
-    deadline = __import__("time").time() + 60
-    while len(snap._responses) < 5 and __import__("time").time() < deadline:
-        __import__("time").sleep(0.1)
+    # Wait for the prewarm thread itself: a customer appears in _responses before both of its bodies are in.
+    for t in threading.enumerate():
+        if t.name == "bodies-prewarm":
+            t.join(timeout=60)
     assert set(snap._responses) == top5 and all(len(v) == 2 for v in snap._responses.values())
     with TestClient(app, raise_server_exceptions=False) as c:
         cid = next(iter(top5))
