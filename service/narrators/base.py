@@ -3,7 +3,7 @@
 A narrator turns :class:`~service.explain.Facts` into prose: ``narrate(facts, question) -> str``. A narrator
 that can take the check's feedback also has ``draft(facts, question, feedback=..., previous=...) -> Draft``
 (the LLM narrators); ``service.explain.narrate_checked`` uses it for the retry-once-then-fall-back flow.
-The protocol and the template narrator live in service.explain (the core) and are re-exported here.
+The protocol lives in service.explain and the template narrator in service.template_narrator; both are re-exported here.
 """
 
 from __future__ import annotations
