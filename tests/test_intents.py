@@ -1,5 +1,5 @@
-"""The question router (service/intents/router.py) on labelled agent questions: accuracy and refusal rate of the rule router it
-replaces and of the new one, with words only and with the bundled sentence encoder."""
+"""The question router (service/intents/router.py) on labelled agent questions: accuracy and refusal rate of the rule
+router it replaces and of the new one, with words only and with the bundled sentence encoder."""
 
 from pathlib import Path
 
