@@ -6,7 +6,15 @@ import re
 
 import pandas as pd
 
-from service.ask.context import _activity, _c, _cutoff, _features, _purchases, _r4, question_text
+from service.ask.context import (
+    currency_of,
+    data_cutoff,
+    purchases_phrase,
+    question_text,
+    round4_or_none,
+    stored_activity,
+    stored_features,
+)
 from service.ask.models import Browsed, Category, NextOrderFacts, ProductFacts, Quote, SatisfactionFacts
 from service.explain import money
 from service.intents import Route
@@ -15,10 +23,10 @@ from service.plain import days_ago, plural
 # -- next order -------------------------------------------------------------------------------
 
 
-def _next_order_facts(facts, profile, ctx) -> NextOrderFacts:
-    feats = _features(profile)
-    act = _activity(profile)
-    cutoff = _cutoff(profile, ctx)
+def next_order_facts(facts, profile, ctx) -> NextOrderFacts:
+    feats = stored_features(profile)
+    act = stored_activity(profile)
+    cutoff = data_cutoff(profile, ctx)
     rec = feats.get("recency_days")
     gap = facts.figures.get("avg_days_between_orders", feats.get("ipi_mean_days"))
     last = act.get("last_order") or (
@@ -29,10 +37,10 @@ def _next_order_facts(facts, profile, ctx) -> NextOrderFacts:
         nxt = (pd.Timestamp(last) + pd.Timedelta(days=round(float(gap)))).date().isoformat()
     return NextOrderFacts(
         last_order=last,
-        days_since_last_order=_r4(rec),
-        avg_days_between_orders=_r4(gap),
+        days_since_last_order=round4_or_none(rec),
+        avg_days_between_orders=round4_or_none(gap),
         next_order_date=nxt,
-        expected_orders=_r4(facts.figures.get("expected_orders")),
+        expected_orders=round4_or_none(facts.figures.get("expected_orders")),
         buy_probability=round(1 - facts.churn_probability, 4),
         horizon_days=facts.horizon_days,
         first_order=act.get("first_order"),
@@ -40,9 +48,9 @@ def _next_order_facts(facts, profile, ctx) -> NextOrderFacts:
     )
 
 
-def _next_order(r: Route, facts, profile, ctx):
-    nf = _next_order_facts(facts, profile, ctx)
-    cutoff = _cutoff(profile, ctx).date().isoformat()
+def answer_next_order(r: Route, facts, profile, ctx):
+    nf = next_order_facts(facts, profile, ctx)
+    cutoff = data_cutoff(profile, ctx).date().isoformat()
     s = []
     if nf.last_order:
         s.append(
@@ -72,10 +80,10 @@ def _next_order(r: Route, facts, profile, ctx):
 # -- satisfaction -----------------------------------------------------------------------------
 
 
-def _satisfaction_facts(facts, profile) -> SatisfactionFacts:
-    act = _activity(profile)
+def satisfaction_facts(facts, profile) -> SatisfactionFacts:
+    act = stored_activity(profile)
     rv = act.get("reviews") or {}
-    feats = _features(profile)
+    feats = stored_features(profile)
     n_ret = feats.get("n_returned")
     quotes = lambda key: [Quote(**q) for q in act.get(key) or []]  # noqa: E731
     if not rv and feats.get("review_count"):
@@ -83,7 +91,7 @@ def _satisfaction_facts(facts, profile) -> SatisfactionFacts:
         rv = {"count": int(feats["review_count"]), "mean_rating": feats.get("rating_mean"), "by_rating": {}}
     return SatisfactionFacts(
         reviews=int(rv.get("count") or 0),
-        mean_rating=_r4(rv.get("mean_rating")),
+        mean_rating=round4_or_none(rv.get("mean_rating")),
         by_rating=rv.get("by_rating") or {},
         complaints=quotes("complaints"),
         praise=quotes("praise"),
@@ -91,8 +99,8 @@ def _satisfaction_facts(facts, profile) -> SatisfactionFacts:
     )
 
 
-def _satisfaction(r: Route, facts, profile, ctx):
-    sf = _satisfaction_facts(facts, profile)
+def answer_satisfaction(r: Route, facts, profile, ctx):
+    sf = satisfaction_facts(facts, profile)
     cid = facts.customer_id
     s = []
     if sf.reviews == 0:
@@ -131,9 +139,9 @@ def _satisfaction(r: Route, facts, profile, ctx):
 # -- products ---------------------------------------------------------------------------------
 
 
-def _products(r: Route, facts, profile, ctx):
-    act = _activity(profile)
-    c = _c(facts)
+def answer_products(r: Route, facts, profile, ctx):
+    act = stored_activity(profile)
+    c = currency_of(facts)
     pf = ProductFacts(
         categories=[Category(**x) for x in act.get("categories") or []],
         browsed=[Browsed(**x) for x in act.get("browsed") or []],
@@ -145,7 +153,7 @@ def _products(r: Route, facts, profile, ctx):
         s.append(
             f"{cid} buys "
             + ", ".join(
-                f"{x.name.replace('_', ' ')} ({_purchases(x.orders)}, {money(x.spend, c)})" for x in pf.categories
+                f"{x.name.replace('_', ' ')} ({purchases_phrase(x.orders)}, {money(x.spend, c)})" for x in pf.categories
             )
             + "."
         )

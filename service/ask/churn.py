@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.ask.context import _c, _features, _r4
+from service.ask.context import currency_of, round4_or_none, stored_features
 from service.ask.models import ChurnDriver, ChurnFacts
 from service.drivers import UNITS
 from service.explain import Driver
@@ -10,7 +10,7 @@ from service.intents import Route
 from service.plain import days_ago, driver_fact, plural
 
 
-def _churn_facts(facts, profile, ctx) -> tuple[ChurnFacts, list[Driver], list[Driver]]:
+def churn_facts(facts, profile, ctx) -> tuple[ChurnFacts, list[Driver], list[Driver]]:
     drivers = [
         Driver(
             unit=UNITS.get(d.get("feature") or ""),
@@ -34,16 +34,16 @@ def _churn_facts(facts, profile, ctx) -> tuple[ChurnFacts, list[Driver], list[Dr
     downs = sorted(
         [d for d in drivers if (d.churn_contribution or 0) <= -0.005], key=lambda d: d.churn_contribution or 0
     )[:3]
-    feats = _features(profile)
+    feats = stored_features(profile)
     return (
         ChurnFacts(
             churn_probability=facts.churn_probability,
             churn_band=facts.churn_band,
-            population_churn_probability=_r4(ctx.population_churn),
+            population_churn_probability=round4_or_none(ctx.population_churn),
             horizon_days=facts.horizon_days,
             rfm_segment=facts.rfm_segment,
-            recency_days=_r4(feats.get("recency_days")),
-            usual_gap_days=_r4(feats.get("ipi_mean_days")),
+            recency_days=round4_or_none(feats.get("recency_days")),
+            usual_gap_days=round4_or_none(feats.get("ipi_mean_days")),
             raises_risk=[cd(d) for d in ups],
             lowers_risk=[cd(d) for d in downs],
         ),
@@ -52,9 +52,9 @@ def _churn_facts(facts, profile, ctx) -> tuple[ChurnFacts, list[Driver], list[Dr
     )
 
 
-def _churn(r: Route, facts, profile, ctx):
-    cf, ups, downs = _churn_facts(facts, profile, ctx)
-    c = _c(facts)
+def answer_churn(r: Route, facts, profile, ctx):
+    cf, ups, downs = churn_facts(facts, profile, ctx)
+    c = currency_of(facts)
     p = round(facts.churn_probability * 100)
     band = f"{cf.churn_band} churn risk: " if cf.churn_band else ""
     s = [

@@ -26,28 +26,28 @@ class CustomerContext:
     encoder: object | None = None  # the product's sentence encoder: routes questions by meaning (words only without it)
 
 
-def _c(facts) -> str:
+def currency_of(facts) -> str:
     return facts.currency
 
 
-def _activity(profile: dict) -> dict:
+def stored_activity(profile: dict) -> dict:
     return (profile.get("profile") or {}).get("activity") or {}
 
 
-def _features(profile: dict) -> dict:
+def stored_features(profile: dict) -> dict:
     return (profile.get("profile") or {}).get("features") or {}
 
 
-def _cutoff(profile: dict, ctx) -> pd.Timestamp:
+def data_cutoff(profile: dict, ctx) -> pd.Timestamp:
     c = (profile.get("profile") or {}).get("cutoff") or ctx.meta.get("cutoff")
     return pd.Timestamp(c) if c else pd.Timestamp.now(tz="UTC")
 
 
-def _r4(x) -> float | None:
+def round4_or_none(x) -> float | None:
     return None if x is None else round(float(x), 4)
 
 
-def _purchases(n: float) -> str:
+def purchases_phrase(n: float) -> str:
     k = int(round(n))
     return "one purchase" if k == 1 else f"{k:,} purchases" if k else "no kept purchases"
 

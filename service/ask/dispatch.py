@@ -4,37 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.ask.activity import _next_order, _products, _satisfaction
+from service.ask.activity import answer_next_order, answer_products, answer_satisfaction
 from service.ask.check import check_numbers
-from service.ask.churn import _churn
+from service.ask.churn import answer_churn
 from service.ask.context import CustomerContext
 from service.ask.models import AskAnswer
-from service.ask.offer import _offer
-from service.ask.refusals import _contact, _unsupported
-from service.ask.similar import _similar
-from service.ask.spend import _spend
-from service.ask.summary import _summary
-from service.ask.tier import _evidence, _value, _why
-from service.ask.upgrade import _upgrade
+from service.ask.offer import answer_offer
+from service.ask.refusals import answer_contact, answer_unsupported
+from service.ask.similar import answer_similar
+from service.ask.spend import answer_spend
+from service.ask.summary import answer_summary
+from service.ask.tier import answer_evidence, answer_value, answer_why_tier
+from service.ask.upgrade import answer_upgrade
 from service.explain import CheckResult, facts_from_profile
 from service.intents import SUGGESTIONS, route
 from service.privacy import redact, redact_profile
 
 _HANDLERS = {
-    "why_tier": _why,
-    "churn": _churn,
-    "upgrade": _upgrade,
-    "similar": _similar,
-    "value": _value,
-    "evidence": _evidence,
-    "summary": _summary,
-    "next_order": _next_order,
-    "spend_period": _spend,
-    "satisfaction": _satisfaction,
-    "products": _products,
-    "offer": _offer,
-    "contact": _contact,
-    "unsupported": _unsupported,
+    "why_tier": answer_why_tier,
+    "churn": answer_churn,
+    "upgrade": answer_upgrade,
+    "similar": answer_similar,
+    "value": answer_value,
+    "evidence": answer_evidence,
+    "summary": answer_summary,
+    "next_order": answer_next_order,
+    "spend_period": answer_spend,
+    "satisfaction": answer_satisfaction,
+    "products": answer_products,
+    "offer": answer_offer,
+    "contact": answer_contact,
+    "unsupported": answer_unsupported,
 }
 
 

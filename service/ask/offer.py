@@ -8,7 +8,7 @@ from service.tiers import TIER_ORDER
 from service.whatif import WhatIfError, what_if
 
 
-def _offer_facts(facts, profile, ctx, with_whatif: bool = True) -> OfferFacts | None:
+def offer_facts(facts, profile, ctx, with_whatif: bool = True) -> OfferFacts | None:
     from service.playbook import PlaybookError, get_playbook
 
     try:
@@ -35,8 +35,8 @@ def _offer_facts(facts, profile, ctx, with_whatif: bool = True) -> OfferFacts | 
     return of
 
 
-def _offer(r: Route, facts, profile, ctx):
-    of = _offer_facts(facts, profile, ctx)
+def answer_offer(r: Route, facts, profile, ctx):
+    of = offer_facts(facts, profile, ctx)
     if of is None:
         return ("The playbook file cannot be read, so I have no advice to give; ask your team lead.", {})
     p = facts.churn_probability * 100

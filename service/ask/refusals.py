@@ -5,7 +5,7 @@ from __future__ import annotations
 from service.intents import SUGGESTIONS, Route
 
 
-def _contact(r: Route, facts, profile, ctx):
+def answer_contact(r: Route, facts, profile, ctx):
     return (
         f"I can't share contact details: e-mail addresses and phone numbers are masked in this service. "
         f"About {facts.customer_id} I can answer: " + "; ".join(SUGGESTIONS[:6]),
@@ -13,7 +13,7 @@ def _contact(r: Route, facts, profile, ctx):
     )
 
 
-def _unsupported(r: Route, facts, profile, ctx):
+def answer_unsupported(r: Route, facts, profile, ctx):
     return (
         f"I can only answer from the facts about {facts.customer_id}: a summary, why they are in their tier, churn "
         "risk, when they will buy next, what they spent in a period, whether they are happy, what they buy, whether to "

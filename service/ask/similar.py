@@ -5,7 +5,7 @@ from __future__ import annotations
 from service.intents import Route
 
 
-def _similar(r: Route, facts, profile, ctx):
+def answer_similar(r: Route, facts, profile, ctx):
     if ctx.similar is None:
         return ("Similar customers need the similar-customer index, which is not loaded here.", {})
     sims = ctx.similar(5)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from service.ask.context import _activity, _c, _cutoff, _features, _purchases, _r4
+from service.ask.context import (
+    currency_of,
+    data_cutoff,
+    purchases_phrase,
+    round4_or_none,
+    stored_activity,
+    stored_features,
+)
 from service.ask.models import SpendFacts
 from service.ask.period import parse_period
 from service.explain import money
@@ -34,11 +41,11 @@ def spend_between(
     return round(sum(v[1] for v in sel), 2), sum(int(v[0]) for v in sel)
 
 
-def _spend(r: Route, facts, profile, ctx):
-    c = _c(facts)
-    cutoff = _cutoff(profile, ctx)
-    act = _activity(profile)
-    feats = _features(profile)
+def answer_spend(r: Route, facts, profile, ctx):
+    c = currency_of(facts)
+    cutoff = data_cutoff(profile, ctx)
+    act = stored_activity(profile)
+    feats = stored_features(profile)
     life = facts.figures.get("historic_value", feats.get("monetary_total"))
     life_n = feats.get("frequency")
     words, start, end, rolling = (
@@ -54,7 +61,7 @@ def _spend(r: Route, facts, profile, ctx):
         end=end.date().isoformat(),
         spend=got[0] if got else None,
         orders=got[1] if got else None,
-        lifetime_spend=_r4(life),
+        lifetime_spend=round4_or_none(life),
         lifetime_orders=int(round(life_n)) if life_n is not None else None,
         cutoff=cutoff.date().isoformat(),
         last_order=act.get("last_order"),
@@ -68,8 +75,8 @@ def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n) -> str:
     if start is None:
         text = (
             (
-                f"{facts.customer_id} has spent {money(life, c)} to date over {_purchases(life_n or 0)} ({net}; the "
-                f"data end on {sf.cutoff})."
+                f"{facts.customer_id} has spent {money(life, c)} to date over {purchases_phrase(life_n or 0)} "
+                f"({net}; the data end on {sf.cutoff})."
             )
             if life is not None
             else f"The store has no spend history for {facts.customer_id}."
@@ -80,7 +87,7 @@ def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n) -> str:
             "month was stored; re-score to answer this)."
         )
         if life is not None:
-            text += f" To date they have spent {money(life, c)} over {_purchases(life_n or 0)}."
+            text += f" To date they have spent {money(life, c)} over {purchases_phrase(life_n or 0)}."
     else:
         spend, n = got
         days = " purchase days" if rolling else ""
@@ -98,6 +105,6 @@ def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n) -> str:
                 f"({net}; the data end on {sf.cutoff})."
             )
         if life is not None:
-            text += f" To date: {money(life, c)} over {_purchases(life_n or 0)}."
+            text += f" To date: {money(life, c)} over {purchases_phrase(life_n or 0)}."
         del days
     return text

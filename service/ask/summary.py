@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from service.ask.activity import _next_order_facts, _satisfaction_facts
-from service.ask.churn import _churn_facts
-from service.ask.context import _activity, _c, _cutoff, _purchases
-from service.ask.offer import _offer_facts
-from service.ask.tier import _value_facts
+from service.ask.activity import next_order_facts, satisfaction_facts
+from service.ask.churn import churn_facts
+from service.ask.context import currency_of, data_cutoff, purchases_phrase, stored_activity
+from service.ask.offer import offer_facts
+from service.ask.tier import value_facts
 from service.explain import money
 from service.intents import Route
 from service.plain import driver_fact, plural
 
 
-def _summary(r: Route, facts, profile, ctx):
-    c = _c(facts)
-    vf = _value_facts(facts, profile)
-    nf = _next_order_facts(facts, profile, ctx)
-    sf = _satisfaction_facts(facts, profile)
-    of = _offer_facts(facts, profile, ctx, with_whatif=False)
-    cf, _, _ = _churn_facts(facts, profile, ctx)
+def answer_summary(r: Route, facts, profile, ctx):
+    c = currency_of(facts)
+    vf = value_facts(facts, profile)
+    nf = next_order_facts(facts, profile, ctx)
+    sf = satisfaction_facts(facts, profile)
+    of = offer_facts(facts, profile, ctx, with_whatif=False)
+    cf, _, _ = churn_facts(facts, profile, ctx)
     cid = facts.customer_id
     interval = (
         f" (80% range {money(vf.value_interval[0], c)} to {money(vf.value_interval[1], c)})"
@@ -35,10 +35,10 @@ def _summary(r: Route, facts, profile, ctx):
         f"{facts.rfm_segment}."
     )
     if vf.spent_to_date is not None and vf.purchases is not None:
-        since = _activity(profile).get("first_order")
+        since = stored_activity(profile).get("first_order")
         if vf.purchases >= 1:
             s.append(
-                f"So far {money(vf.spent_to_date, c)} over {_purchases(vf.purchases)}"
+                f"So far {money(vf.spent_to_date, c)} over {purchases_phrase(vf.purchases)}"
                 + (f" since {since}" if since else "")
                 + (f"; last bought on {nf.last_order}" if nf.last_order else "")
                 + "."
@@ -46,7 +46,7 @@ def _summary(r: Route, facts, profile, ctx):
         else:
             s.append("No kept purchases so far (every order was returned or cancelled).")
     if nf.next_order_date:
-        due = nf.next_order_date < _cutoff(profile, ctx).date().isoformat()
+        due = nf.next_order_date < data_cutoff(profile, ctx).date().isoformat()
         s.append(
             f"Next order was due around {nf.next_order_date} (overdue)."
             if due

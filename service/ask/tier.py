@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from service.ask.context import _activity, _c, _features, _purchases, _r4
+from service.ask.context import currency_of, purchases_phrase, round4_or_none, stored_activity, stored_features
 from service.ask.models import ValueFacts
 from service.explain import Evidence, explain_facts, money
 from service.intents import Route
 from service.tiers import TIER_ORDER
 
 
-def _why(r: Route, facts, profile, ctx):
+def answer_why_tier(r: Route, facts, profile, ctx):
     exp = explain_facts(facts, ctx.narrator, None)
     preface = ""
     if r.tier and r.tier != facts.tier:
@@ -21,8 +21,8 @@ def _why(r: Route, facts, profile, ctx):
     return preface + exp.narrative, {"explanation": exp}
 
 
-def _value_facts(facts, profile) -> ValueFacts:
-    feats = _features(profile)
+def value_facts(facts, profile) -> ValueFacts:
+    feats = stored_features(profile)
     spent = facts.figures.get("historic_value", feats.get("monetary_total"))
     return ValueFacts(
         tier=facts.tier,
@@ -34,14 +34,14 @@ def _value_facts(facts, profile) -> ValueFacts:
         next_tier=facts.next_tier,
         next_tier_floor=facts.next_tier_floor,
         rfm_segment=facts.rfm_segment,
-        spent_to_date=_r4(spent),
-        purchases=_r4(feats.get("frequency")),
+        spent_to_date=round4_or_none(spent),
+        purchases=round4_or_none(feats.get("frequency")),
     )
 
 
-def _value(r: Route, facts, profile, ctx):
-    c = _c(facts)
-    vf = _value_facts(facts, profile)
+def answer_value(r: Route, facts, profile, ctx):
+    c = currency_of(facts)
+    vf = value_facts(facts, profile)
     interval = (
         f" (80% range {money(vf.value_interval[0], c)} to {money(vf.value_interval[1], c)})"
         if vf.value_interval
@@ -67,15 +67,15 @@ def _value(r: Route, facts, profile, ctx):
         )
     if vf.spent_to_date is not None and vf.purchases is not None:
         s.append(
-            f"So far: {money(vf.spent_to_date, c)} spent over {_purchases(vf.purchases)}."
+            f"So far: {money(vf.spent_to_date, c)} spent over {purchases_phrase(vf.purchases)}."
             if vf.purchases >= 1
             else "No kept purchases so far (every order was returned or cancelled)."
         )
     return " ".join(s), {"value": vf}
 
 
-def _evidence(r: Route, facts, profile, ctx):
-    act = _activity(profile)
+def answer_evidence(r: Route, facts, profile, ctx):
+    act = stored_activity(profile)
     reviews = [e for e in facts.evidence if e.source.startswith("review")]
     seen = {e.text for e in reviews}
     for q in sorted((act.get("complaints") or []) + (act.get("praise") or []), key=lambda x: x["date"], reverse=True):

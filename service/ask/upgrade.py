@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.ask.context import _c
+from service.ask.context import currency_of
 from service.explain import money
 from service.intents import Route
 from service.plain import distinct_money
@@ -10,8 +10,8 @@ from service.tiers import TIER_ORDER
 from service.whatif import WhatIfError, what_if
 
 
-def _upgrade(r: Route, facts, profile, ctx):
-    c = _c(facts)
+def answer_upgrade(r: Route, facts, profile, ctx):
+    c = currency_of(facts)
     if ctx.bundle is None:
         return ("What-if answers need the model, which is not loaded here.", {})
     try:
