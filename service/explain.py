@@ -26,9 +26,6 @@ from pydantic import BaseModel, Field
 from service.fact_check import (
     ALL_DRIVER_NAMES,
     CheckResult,
-    _allowed_numbers,
-    _other_tier_claims,
-    _strip_quotes,
     check_narrative,
 )
 from service.facts import TOP_DRIVERS, Driver, Evidence, Facts, facts_from_profile
@@ -58,9 +55,6 @@ __all__ = [
     "check_narrative",
     "facts_from_profile",
     "money",
-    "_allowed_numbers",
-    "_other_tier_claims",
-    "_strip_quotes",
 ]
 
 # The narrators an explanation can name (``Explanation.narrator``).

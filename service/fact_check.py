@@ -62,7 +62,7 @@ _UP = re.compile(r"\b(adds?|lifts?|raises?|increases?|pushes? up|boosts?)\b", re
 _DOWN = re.compile(r"\b(takes? off|lowers?|reduces?|holds? back|pulls? down|subtracts?|cuts?)\b", re.I)
 
 
-def _allowed_numbers(f: Facts) -> list[float]:
+def allowed_numbers(f: Facts) -> list[float]:
     nums = [
         f.predicted_value,
         f.value_rank_pct,
@@ -96,7 +96,7 @@ def _matches(x: float, allowed: list[float]) -> bool:
     return any(abs(x - a) <= max(0.51, 0.005 * abs(a)) or abs(x - round(a)) < 1e-9 for a in allowed)
 
 
-def _strip_quotes(narrative: str, texts: list[str], quotes: list[str]) -> tuple[str, list[str]]:
+def strip_quotes(narrative: str, texts: list[str], quotes: list[str]) -> tuple[str, list[str]]:
     """Replace every quotation of a customer text by a blank; return the rest and the quotes found.
 
     Known texts and declared quotes are removed first, longest first, so a customer text that itself
@@ -112,7 +112,7 @@ def _strip_quotes(narrative: str, texts: list[str], quotes: list[str]) -> tuple[
     return _QUOTE.sub(" ", narrative), found
 
 
-def _other_tier_claims(unquoted: str, tier: str) -> set[str]:
+def other_tier_claims(unquoted: str, tier: str) -> set[str]:
     claims: set[str] = set(_TIER_CLAIM.findall(unquoted)) - {tier}
     spans = [(m.group(1), m.start(1), m.end(1), True) for m in _TIER_CLAIM_WIDE.finditer(unquoted)]
     spans += [(m.group(1), m.start(1), m.end(1), False) for m in _TIER_NOUN.finditer(unquoted)]
@@ -147,12 +147,12 @@ def check_narrative(
     """
     reasons: list[str] = []
     evidence_texts = [e.text for e in facts.evidence]
-    unquoted, found = _strip_quotes(narrative, evidence_texts, quotes or [])
+    unquoted, found = strip_quotes(narrative, evidence_texts, quotes or [])
     for q in found:
         if not q.strip() or not any(q.strip() in t for t in evidence_texts):
             reasons.append(f"quote not found verbatim in the customer's texts: \u201c{q[:80]}\u201d")
     unquoted = unquoted.replace(facts.customer_id, " ")
-    allowed = _allowed_numbers(facts)
+    allowed = allowed_numbers(facts)
     for raw in _NUMBER.findall(unquoted):
         try:
             x = float(raw.replace(",", ""))
@@ -162,7 +162,7 @@ def check_narrative(
             reasons.append(f"number {raw} matches no fact")
     if facts.tier not in unquoted:
         reasons.append(f"the customer's tier ({facts.tier}) is not stated")
-    wrong = _other_tier_claims(unquoted, facts.tier)
+    wrong = other_tier_claims(unquoted, facts.tier)
     if wrong:
         reasons.append(f"states tier {', '.join(sorted(wrong))} but the customer is {facts.tier}")
     reasons += _driver_reasons(unquoted, facts, all_driver_names or set())

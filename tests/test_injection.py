@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from service.explain import TemplateNarrator, _other_tier_claims, _strip_quotes, explain_facts
+from service.explain import TemplateNarrator, explain_facts
+from service.fact_check import other_tier_claims, strip_quotes
 from service.narrators.llm import LLMNarrator
 from service.narrators.prompt import load_prompts
 from service.narrators.redteam import INJECTION_CORPUS, injected_facts, run_corpus
@@ -17,8 +18,8 @@ IDS = [c[0] for c in INJECTION_CORPUS]
 
 
 def states_only_its_tier(narrative: str, facts) -> bool:
-    unquoted, _ = _strip_quotes(narrative, [e.text for e in facts.evidence], [])
-    return facts.tier in unquoted and not _other_tier_claims(unquoted, facts.tier)
+    unquoted, _ = strip_quotes(narrative, [e.text for e in facts.evidence], [])
+    return facts.tier in unquoted and not other_tier_claims(unquoted, facts.tier)
 
 
 def no_prompt_leak(narrative: str) -> bool:
@@ -65,7 +66,7 @@ def test_obeyed_injection_never_reaches_the_agent(name, text, tier):
     exp = explain_facts(facts, LLMNarrator(RuleBasedChatModel(behaviour="obey")))
     assert exp.tier == tier
     assert states_only_its_tier(exp.narrative, facts) and no_prompt_leak(exp.narrative)
-    unquoted, _ = _strip_quotes(exp.narrative, [e.text for e in facts.evidence], [])
+    unquoted, _ = strip_quotes(exp.narrative, [e.text for e in facts.evidence], [])
     assert "1,000,000" not in unquoted and "50%" not in unquoted
     if exp.narrator == "openai":
         assert exp.check.passed

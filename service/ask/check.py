@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from service.ask.models import AskAnswer
 from service.explain import CheckResult
+from service.fact_check import allowed_numbers
 
 # ----------------------------------------------------------------------------- grounding check
 
@@ -50,9 +51,7 @@ def check_numbers(text: str, result: AskAnswer, customer_id: str, facts=None) ->
     allowed: list[float] = list(PHRASE_NUMBERS)
     # the customer's facts as plain words state them (whole days, months of tenure, 100 - percentile)
     if facts is not None:
-        from service.explain import _allowed_numbers
-
-        allowed += [float(x) for x in _allowed_numbers(facts)]
+        allowed += [float(x) for x in allowed_numbers(facts)]
     _numbers_in(result.model_dump(exclude={"answer", "check", "suggestions", "question"}), allowed)
     facts_nums = list(allowed)
     body = _QUOTE.sub(" ", text).replace(customer_id, " ")
