@@ -13,7 +13,7 @@ result is one ordinary Booster, saved in the same bundle format.
 
 Modules, in the order the data flows: ``matrices`` (frames or ``DaskMatrix``: train, predict, read a column),
 ``boosters`` (bag averaging and leaf scaling in the JSON model), ``horizon`` (``HorizonShift``), ``base``
-(``_XGBModel``: what both models share), ``intervals`` (the value model's conformal intervals), ``metrics``,
+(``BaggedXGBModel``: what both models share), ``intervals`` (the value model's conformal intervals), ``metrics``,
 ``value`` (``ValueModel``) and ``churn`` (``ChurnModel``). Import from ``service.models``; the names below are
 its public surface. Constants are re-exported for reading; to patch one, patch the module that reads it
 (``service.models.base.SHAP_BATCH_ROWS``); ``BASE_PARAMS`` is one dict, so changing its items works from either.

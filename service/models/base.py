@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from service.models.boosters import _truncated, average_boosters
+from service.models.boosters import average_boosters, truncated_booster
 from service.models.horizon import SHIFT_FEATURE, HorizonShift
-from service.models.matrices import _booster_train, _column, _dmatrix, _inplace_predict
+from service.models.matrices import column_values, inplace_predict, to_dmatrix, train_booster
 
 BASE_PARAMS = {
     "tree_method": "hist",
@@ -33,7 +33,7 @@ SHAP_BATCH_ROWS = 50_000
 
 
 # Business directions the models must respect (feature -> +1: never lowers the predicted value).
-# Churn gets the opposite sign. Applied only where validation does not suffer (see ``_XGBModel``).
+# Churn gets the opposite sign. Applied only where validation does not suffer (see ``BaggedXGBModel``).
 VALUE_MONOTONE = {
     "frequency": 1,
     "monetary_total": 1,
@@ -48,7 +48,7 @@ VALUE_MONOTONE = {
 MONOTONE_TOLERANCE = 0.005  # normalized Gini (value) or relative log-loss (churn) a constraint may cost on validation
 
 
-class _XGBModel:
+class BaggedXGBModel:
     """Shared training: a bag of boosters (one per seed), each early-stopped on the latest snapshot, averaged into
     one booster; monotone constraints kept only when validation does not suffer; a calibration of the margin
     fitted on the latest snapshot; optionally a horizon shift. ``margin`` is the final margin (link gives the
@@ -94,7 +94,7 @@ class _XGBModel:
     def _offset_parts(self, X) -> list[np.ndarray]:
         """Each offset feature's share of the base margin: the equal-weight mean of their link-scale values."""
         cols = self.offset_features
-        return [self._offset_from(_column(X, c)) / len(cols) for c in cols]
+        return [self._offset_from(column_values(X, c)) / len(cols) for c in cols]
 
     def _offset(self, X) -> np.ndarray | None:
         """Per-row base margin from the classic-model features, or None when the model has none."""
@@ -114,7 +114,7 @@ class _XGBModel:
 
     def _fit_one(self, params: dict, X, y, X_val, y_val, k: int) -> tuple[xgb.Booster, int]:
         p = {**self.params, **params, "seed": self._bag_seed(k), "nthread": self.n_threads}
-        booster = _booster_train(
+        booster = train_booster(
             p,
             X,
             y,
@@ -126,7 +126,7 @@ class _XGBModel:
             offset_val=self._offsets.get(id(X_val)),
         )
         rounds = booster.best_iteration + 1
-        return _truncated(booster, rounds), rounds
+        return truncated_booster(booster, rounds), rounds
 
     def _fit_bag(
         self, params: dict, X, y, X_val, y_val, first: xgb.Booster | None = None
@@ -151,7 +151,7 @@ class _XGBModel:
         """Trees' margin plus the offset (the trees' base score is neutral when an offset is used)."""
         booster = booster or self.booster_
         assert booster is not None  # without an explicit booster, called only once fit or load has set booster_
-        m = _inplace_predict(booster, X).astype(np.float64)
+        m = inplace_predict(booster, X).astype(np.float64)
         off = self._offsets.get(id(X)) if getattr(self, "_offsets", None) else None
         off = off if off is not None else self._offset(X)
         return m if off is None else m + off
@@ -193,7 +193,7 @@ class _XGBModel:
         out = np.empty((n, len(self.feature_names_) + 1), dtype=np.float64)
         for start in range(0, n, SHAP_BATCH_ROWS):
             out[start : start + SHAP_BATCH_ROWS] = booster.predict(
-                _dmatrix(X.iloc[start : start + SHAP_BATCH_ROWS]), pred_contribs=True
+                to_dmatrix(X.iloc[start : start + SHAP_BATCH_ROWS]), pred_contribs=True
             )
         # the classic models' part of the margin, each credited to its feature against its training mean
         for col, part, ref in zip(self.offset_features, self._offset_parts(X), self.offset_ref_):
@@ -242,6 +242,6 @@ class _XGBModel:
         booster.save_model(str(path))
 
 
-def booster_json(model: _XGBModel) -> str:
+def booster_json(model: BaggedXGBModel) -> str:
     """The booster as XGBoost JSON text (for fingerprints and tests)."""
     return json.dumps(json.loads(model._check_fitted().save_raw("json").decode()), sort_keys=True)

@@ -53,6 +53,6 @@ def average_boosters(boosters: list[xgb.Booster]) -> xgb.Booster:
     return _load_json_model(out)
 
 
-def _truncated(booster: xgb.Booster, rounds: int) -> xgb.Booster:
+def truncated_booster(booster: xgb.Booster, rounds: int) -> xgb.Booster:
     """The first ``rounds`` trees (early stopping trains a few past the best round)."""
     return booster[:rounds] if rounds < booster.num_boosted_rounds() else booster

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xgboost as xgb
 
-from service.models.base import MONOTONE_TOLERANCE, _XGBModel
+from service.models.base import MONOTONE_TOLERANCE, BaggedXGBModel
 from service.models.horizon import HorizonShift
 from service.models.metrics import churn_metrics
 
@@ -26,7 +26,7 @@ def _platt(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(res.x[0]), float(res.x[1])
 
 
-class ChurnModel(_XGBModel):
+class ChurnModel(BaggedXGBModel):
     """Probability of no purchase in the horizon: a bag of binary logistic boosters, Platt-calibrated on the latest
     snapshot.
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.models.matrices import _column
+from service.models.matrices import column_values
 
 
 @dataclass
@@ -26,7 +26,9 @@ class HorizonShift:
     def _summary(self, X):
         from service.btyd import summary_from_features
 
-        return summary_from_features(*(_column(X, c) for c in ("frequency", "recency_days", "first_purchase_days")))
+        return summary_from_features(
+            *(column_values(X, c) for c in ("frequency", "recency_days", "first_purchase_days"))
+        )
 
     def value_log_ratio(self, X) -> np.ndarray:
         from service.btyd import WEEK, BetaGeo

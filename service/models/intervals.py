@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 
-def _ratio_intervals(
+def conformal_ratio_intervals(
     pred: np.ndarray, y: np.ndarray, bins: int, q: tuple[float, float], churn: np.ndarray | None = None
 ) -> dict:
     """Split-conformal intervals: in each bin of the prediction (equal counts), quantiles of actual / predicted.

@@ -12,7 +12,7 @@ import pandas as pd
 import xgboost as xgb
 
 
-def _dmatrix(X: pd.DataFrame, y=None) -> xgb.DMatrix:
+def to_dmatrix(X: pd.DataFrame, y=None) -> xgb.DMatrix:
     return xgb.DMatrix(
         X.to_numpy(dtype=np.float32),
         label=None if y is None else np.asarray(y, dtype=np.float32),
@@ -50,7 +50,7 @@ class DaskMatrix:
         return da.from_array(np.asarray(y, dtype=np.float32), chunks=(self.data.chunks[0],))
 
 
-def _booster_train(
+def train_booster(
     params: dict,
     X,
     y,
@@ -95,7 +95,7 @@ def _booster_train(
         return out["booster"]
 
     def dmat(M, t, off):
-        d = _dmatrix(M, t)
+        d = to_dmatrix(M, t)
         if off is not None:
             d.set_base_margin(np.asarray(off, dtype=np.float32))
         return d
@@ -118,14 +118,14 @@ def rows_of(X, mask: np.ndarray):
     return X[np.asarray(mask, bool)].reset_index(drop=True)
 
 
-def _column(X, name: str) -> np.ndarray:
+def column_values(X, name: str) -> np.ndarray:
     """One column as float64 numpy, from a frame or a DaskMatrix."""
     if isinstance(X, DaskMatrix):
         return np.asarray(X.client.compute(X[[name]].data).result(), dtype=np.float64)[:, 0]
     return X[name].to_numpy(dtype=np.float64)
 
 
-def _inplace_predict(booster: xgb.Booster, X, iteration_range=(0, 0), predict_type: str = "margin") -> np.ndarray:
+def inplace_predict(booster: xgb.Booster, X, iteration_range=(0, 0), predict_type: str = "margin") -> np.ndarray:
     """In-place prediction (no DMatrix copy; margin by default): on the workers for a DaskMatrix, here for a frame."""
     if isinstance(X, DaskMatrix):
         from xgboost import dask as dxgb

@@ -9,10 +9,10 @@ import numpy as np
 import xgboost as xgb
 
 from service.metrics import normalized_gini
-from service.models.base import MONOTONE_TOLERANCE, _XGBModel
+from service.models.base import MONOTONE_TOLERANCE, BaggedXGBModel
 from service.models.horizon import HorizonShift
-from service.models.intervals import _ratio_intervals
-from service.models.matrices import _column
+from service.models.intervals import conformal_ratio_intervals
+from service.models.matrices import column_values
 from service.models.metrics import value_metrics
 
 ANCHOR_LIMIT = math.log(3.0)  # the level anchor moves the total by at most 3x either way (a guard, not a fit)
@@ -38,7 +38,7 @@ def _poisson_calibration(margin: np.ndarray, y: np.ndarray) -> tuple[float, floa
     return float(a - b * mu), float(b)
 
 
-class ValueModel(_XGBModel):
+class ValueModel(BaggedXGBModel):
     """Expected spend over the horizon.
 
     The target is zero for most customers and heavy-tailed for the rest. A Tweedie likelihood (compound
@@ -123,7 +123,7 @@ class ValueModel(_XGBModel):
         self.calibration_ = _poisson_calibration(m_val, y_val)
         c0, c1 = self.calibration_
         pred_val = np.exp(c0 + c1 * m_val)
-        self.interval_ = _ratio_intervals(pred_val, y_val, self.INTERVAL_BINS, self.INTERVAL)
+        self.interval_ = conformal_ratio_intervals(pred_val, y_val, self.INTERVAL_BINS, self.INTERVAL)
         self.validation_ = value_metrics(y_val, pred_val) | {
             "rounds": rounds,
             "calibration": list(self.calibration_),
@@ -152,7 +152,7 @@ class ValueModel(_XGBModel):
             return self
         c0, c1 = self.calibration_
         pred = {k: np.exp(c0 + c1 * self._raw_margin(X)).sum() for k, X in (("validation", X_val), ("score", X_score))}
-        btyd = {k: _column(X, self.ANCHOR_FEATURE).sum() for k, X in (("validation", X_val), ("score", X_score))}
+        btyd = {k: column_values(X, self.ANCHOR_FEATURE).sum() for k, X in (("validation", X_val), ("score", X_score))}
         if min(*pred.values(), *btyd.values()) <= 0:
             return self
         self.anchor_ = float(
@@ -167,7 +167,7 @@ class ValueModel(_XGBModel):
 
     def _offset_gini(self, X_val, y_val: np.ndarray) -> dict[str, float]:
         """Validation Gini of each offset feature and of the blend (for the record; nothing is chosen by it)."""
-        gini = {c: round(normalized_gini(y_val, _column(X_val, c)), 3) for c in self.offset_features}
+        gini = {c: round(normalized_gini(y_val, column_values(X_val, c)), 3) for c in self.offset_features}
         off = self._offset(X_val)
         return gini | ({"blend": round(normalized_gini(y_val, off), 3)} if off is not None else {})
 
@@ -206,10 +206,11 @@ class ValueModel(_XGBModel):
         return p * low, p * high
 
     def condition_interval(self, X_val, y_val, churn_val) -> ValueModel:
-        """Refit the interval on the latest snapshot in cells of value bin x churn band (``_ratio_intervals``)."""
+        """Refit the interval on the latest snapshot in cells of value bin x churn band
+        (``conformal_ratio_intervals``)."""
         c0, c1 = self.calibration_
         pred_val = np.exp(c0 + c1 * self._raw_margin(X_val))
-        self.interval_ = _ratio_intervals(
+        self.interval_ = conformal_ratio_intervals(
             pred_val, np.asarray(y_val, float), self.INTERVAL_BINS, self.INTERVAL, churn=churn_val
         )
         return self
