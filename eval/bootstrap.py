@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import rankdata
 
-from service.metrics import _gini, normalized_gini
+from service.metrics import normalized_gini, ordering_gini
 
 
 def _fast_spearman(a: np.ndarray, p: np.ndarray) -> float:
@@ -27,12 +27,12 @@ class _Resample:
 
     def __init__(self, a: np.ndarray):
         self.a = a
-        self.best = _gini(a, a) if len(a) >= 2 else 0.0
+        self.best = ordering_gini(a, a) if len(a) >= 2 else 0.0
         self.const = len(a) < 2 or np.ptp(a) == 0
         self.ra = None if self.const else rankdata(a)
 
     def normalized_gini(self, p: np.ndarray) -> float:
-        return float("nan") if self.best == 0 else _gini(self.a, p) / self.best
+        return float("nan") if self.best == 0 else ordering_gini(self.a, p) / self.best
 
     def spearman(self, p: np.ndarray) -> float:
         if self.const or self.ra is None or np.ptp(p) == 0:  # ra is None exactly when self.const

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _gini(actual: np.ndarray, order_by: np.ndarray) -> float:
+def ordering_gini(actual: np.ndarray, order_by: np.ndarray) -> float:
     """Gini of the cumulative-actual curve when customers are sorted by ``order_by`` (descending).
 
     Customers tied on ``order_by`` share their group's mean actual value, so ties neither
@@ -42,7 +42,7 @@ def normalized_gini(actual, predicted) -> float:
         )
     if len(actual) < 2:
         return float("nan")
-    best = _gini(actual, actual)
+    best = ordering_gini(actual, actual)
     if best == 0:
         return float("nan")
-    return _gini(actual, predicted) / best
+    return ordering_gini(actual, predicted) / best
