@@ -103,7 +103,7 @@ def _what_if(profile: dict, bundle, currency: str) -> tuple[WhatIf | None, str |
 def _similar(snap, customer_id: str) -> list:
     """The five nearest customers; none when the customer is not in the similarity index."""
     try:
-        return services._similar_customers(snap, snap.neighbours(customer_id, 5))
+        return services.similar_customers(snap, snap.neighbours(customer_id, 5))
     except KeyError:
         return []
 

@@ -19,11 +19,9 @@ from service.api.services.customers import (
 from service.api.services.model import model_info, tiers
 from service.api.services.questions import ask, question_encoder
 from service.api.services.scoring import score
-from service.api.services.views import profile_view
-from service.api.services.views import similar_customers as _similar_customers  # the console's name for it
+from service.api.services.views import profile_view, similar_customers
 
 __all__ = [
-    "_similar_customers",
     "ask",
     "customer",
     "customer_json",
@@ -36,5 +34,6 @@ __all__ = [
     "question_encoder",
     "score",
     "similar",
+    "similar_customers",
     "tiers",
 ]
