@@ -107,9 +107,9 @@ def _ort_options(threads: int, spinning: bool):
 def _onnx_variant(folder: str, file_name: str, threads: int = 2, spinning: bool = False, batch_size: int = 64):
     from sentence_transformers import SentenceTransformer
 
-    from embeddings.encoder import _quiet_export
+    from embeddings.exports import quiet_export
 
-    with _quiet_export():
+    with quiet_export():
         m = SentenceTransformer(
             folder,
             device="cpu",
@@ -137,13 +137,13 @@ def build_onnx_variants(log) -> tuple[str, dict[str, str]]:
 
     from embeddings.encoder import (
         FP32_FILE,
-        _quiet_export,
         calibration_texts,
         default_cache_dir,
         model_fingerprint,
         onnx_export,
         resolve_model,
     )
+    from embeddings.exports import quiet_export
 
     src = resolve_model(None)
     folder, _ = onnx_export(src, quantized=False)
@@ -158,7 +158,7 @@ def build_onnx_variants(log) -> tuple[str, dict[str, str]]:
     if all((out / f).is_file() for f in files.values()):
         return str(out), files
     out.mkdir(parents=True, exist_ok=True)
-    with _quiet_export():
+    with quiet_export():
         m = SentenceTransformer(
             folder,
             device="cpu",

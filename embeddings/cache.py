@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoder import TextEncoder, _check_batch_size, check_texts
+from .encoder import TextEncoder, check_texts
+from .interface import check_batch_size
 
 __all__ = ["CachedEncoder", "EmbeddingCache", "EmbeddingCacheError"]
 
@@ -265,7 +266,7 @@ class CachedEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         texts = check_texts(texts)
-        batch_size = _check_batch_size(batch_size)
+        batch_size = check_batch_size(batch_size)
         dim = self.dim
         # Deduplicate, keeping first-seen order; inverse maps each input back to its distinct text.
         first: dict[str, int] = {}

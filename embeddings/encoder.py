@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .exports import default_cache_dir, quiet_export
+from .exports import default_cache_dir
 from .interface import EncoderError, TextEncoder, check_batch_size, check_texts, l2_normalize
 from .model_files import (
     BUNDLED_MODEL_NAME,
@@ -70,8 +70,6 @@ __all__ = [
     "resolve_backend",
     "resolve_model",
 ]
-_quiet_export = quiet_export  # the name bench/embeddings.py and tests/test_cli.py import from here
-_check_batch_size = check_batch_size  # the name embeddings/cache.py imports from here
 
 ENV_BACKEND = "INSIGHT_EMBEDDING_BACKEND"
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")

@@ -173,7 +173,7 @@ def test_onnx_export_silences_only_its_own_library_noise():
     """The export's tracer warning and two library log lines are dropped; any other warning or message still shows."""
     from torch.jit import TracerWarning
 
-    from embeddings.encoder import _quiet_export
+    from embeddings.exports import quiet_export
 
     records = []
 
@@ -191,7 +191,7 @@ def test_onnx_export_silences_only_its_own_library_noise():
     try:
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
-            with _quiet_export():
+            with quiet_export():
                 warnings.warn_explicit(
                     "torch.tensor results are registered as constants",
                     TracerWarning,
