@@ -48,7 +48,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 HOST = "127.0.0.1"  # loopback only
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
@@ -293,7 +293,7 @@ end
 """
 
 # One new customer per request: 3 orders, 5 reviews, 5 browsing events, texts unique per request (as cold_start_body).
-_SCORE = r"""
+WRK_SCORE_SCRIPT = r"""
 local key, tag, i = os.getenv("BENCH_KEY"), os.getenv("BENCH_TAG"), 0
 local months = {"10", "11", "12"}
 request = function()
@@ -494,7 +494,7 @@ def main() -> int:
         label, env = CONFIGS[name]
         last = ci == len(args.configs) - 1
         workers = int(env.get("INSIGHT_API_WORKERS", "1"))
-        port = _free_port()
+        port = free_port()
         base = f"http://{HOST}:{port}"
         log_path = work / f"server-{name}.log"
         print(f"== {label}: starting insight serve ...", flush=True)
@@ -545,7 +545,7 @@ def main() -> int:
                     row = run_wrk(
                         wrk,
                         base,
-                        _SCORE,
+                        WRK_SCORE_SCRIPT,
                         {"BENCH_KEY": key, "BENCH_TAG": secrets.token_hex(3)},
                         1,
                         args.score_seconds,
@@ -619,7 +619,7 @@ def _fmt(v: float, nd: int = 1) -> str:
     return "-" if v is None or v != v else f"{v:,.{nd}f}"
 
 
-def _verdict(r: dict) -> str:
+def target_verdict(r: dict) -> str:
     target = TARGETS.get((r["endpoint"], r["concurrency"]))
     if r["endpoint"].startswith("cold start"):
         ok = r["p50"] <= 50 and r["p99"] <= 150
@@ -659,7 +659,7 @@ def render(rows, rec, meta, n_ids, args, wrk, loads, errors) -> str:
         nd = 1 if r["p50"] >= 20 else 2
         t += (
             f"| {r['config']} | {r['endpoint']} | {r['concurrency']} | {_fmt(r['rps'], 0 if r['rps'] >= 100 else 1)} | {_fmt(r['p50'], nd)} | "
-            f"{_fmt(r['p90'], nd)} | {_fmt(r['p99'], nd)} | {r['errors']} | {r['client']} | {_verdict(r)} |\n"
+            f"{_fmt(r['p90'], nd)} | {_fmt(r['p99'], nd)} | {r['errors']} | {r['client']} | {target_verdict(r)} |\n"
         )
     notes = (
         "\nTargets (issue 13): at 8 connections profile ≥ 2,000 req/s with p99 ≤ 10 ms and explanation ≥ 1,000 req/s with p99 ≤ 20 ms; "

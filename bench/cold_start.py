@@ -32,18 +32,18 @@ from pathlib import Path
 import numpy as np
 
 from bench.api import (
-    _SCORE,
     HOST,
     RESULTS,
-    _free_port,
-    _verdict,
+    WRK_SCORE_SCRIPT,
     build_store,
     cold_start_body,
     ensure_wrk,
+    free_port,
     load,
     run_wrk,
     start_server,
     stop,
+    target_verdict,
     wait_until_idle,
 )
 
@@ -137,7 +137,7 @@ def render(summary: list[dict], rounds: list[dict], labels: dict[str, str], meta
     for s in summary:
         t += (
             f"| {labels[s['label']]} | {s['requests']} | {s['rps']:.1f} | {s['p50']:.1f} | {s['p90']:.1f} | "
-            f"{s['p99']:.1f} | {s['errors']} | {_verdict(s)} |\n"
+            f"{s['p99']:.1f} | {s['errors']} | {target_verdict(s)} |\n"
         )
     order = [s["label"] for s in summary]
     t += "\n| round | " + " | ".join(f"{labels[x]} p50 / p99 ms" for x in order) + " | load average at start |\n"
@@ -182,7 +182,7 @@ def write_results(report: str, current: dict) -> None:
     new = (
         f"| {{config}} | {ENDPOINT} | 1 | {current['rps']:.1f} | {current['p50']:.{nd}f} | "
         f"{current['p90']:.{nd}f} | {current['p99']:.{nd}f} | {current['errors']} | {current['client']} | "
-        f"{_verdict(current)} |"
+        f"{target_verdict(current)} |"
     )
     text = row.sub(lambda m: new.format(config=m.group("config")), text, count=1)
     RESULTS.write_text(text)
@@ -232,7 +232,7 @@ def main() -> int:
     rounds: list[dict] = []
     try:
         for label, cwd in checkouts:
-            port = _free_port()
+            port = free_port()
             env = {
                 "INSIGHT_CACHE_DIR": str(work / "cache"),
                 "INSIGHT_API_SNAPSHOT_DIR": str(work / f"snap-{label}"),
@@ -251,7 +251,7 @@ def main() -> int:
                     r = run_wrk(
                         wrk,
                         base,
-                        _SCORE,
+                        WRK_SCORE_SCRIPT,
                         {"BENCH_KEY": key, "BENCH_TAG": secrets.token_hex(4)},
                         1,
                         args.score_seconds,

@@ -166,7 +166,7 @@ def run(
         "train_s": train_s,
         "score_s": score_s,
         "end_to_end_s": total_s,
-        "max_rss_mb": _max_rss_mb(),
+        "max_rss_mb": max_rss_mb(),
         "stages": rec.rows,
         "scored_customers": len(scored.frame),
         "validation": trained.bundle.metrics.get("value"),
@@ -219,7 +219,7 @@ def code_version() -> str:
     return f"{root} {head}".strip()
 
 
-def _max_rss_mb() -> float:
+def max_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from bench.pipeline import MemorySampler, StageRecorder, _max_rss_mb, machine  # noqa: E402
+from bench.pipeline import MemorySampler, StageRecorder, machine, max_rss_mb  # noqa: E402
 
 
 def _worker_rss() -> int:
@@ -118,7 +118,7 @@ def run(customers: int, seed: int, spec: str, backend: str, workdir: Path) -> di
         "score_partition_s": [p["seconds"] for p in score_parts],
         "worker_busy_s_by_task": {k: round(v, 2) for k, v in sorted(busy.items(), key=lambda kv: -kv[1])},
         "worker_peak_mb": worker_peak,
-        "driver_peak_mb": _max_rss_mb(),
+        "driver_peak_mb": max_rss_mb(),
         "train_s": train_s,
         "score_s": score_s,
         "end_to_end_s": total_s,
