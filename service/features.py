@@ -26,8 +26,6 @@ from service.tables import NON_SPEND_STATUSES
 
 log = logging.getLogger(__name__)
 
-_naive = naive_utc  # the name tests/test_cold_start.py uses
-
 # Window (days) of the "recent vs earlier" spend trend and recent-activity counts.
 TREND_WINDOW_DAYS = 90
 RECENT_EVENTS_DAYS = 30

@@ -44,9 +44,6 @@ from service.features_probe import probe_tables  # noqa: F401 - features_small.p
 
 log = logging.getLogger(__name__)
 
-# The names tests/test_cold_start.py checks DuckDB's averages by.
-_dec, _long_double_avg, _LD_SCALE = as_decimal, long_double_avg, LD_SCALE
-
 # The query's output columns, in its order (a test checks them against DuckDB's result).
 COLUMNS = [
     "customer_id",

@@ -36,9 +36,7 @@ from service.tables import DataError, LoadedData
 from service.text_check import text_check
 from service.text_features import DEFAULT_HALF_LIFE_DAYS, TextFeaturizer
 from service.tiers import RFMSegmenter, TierPolicy
-from service.train_inputs import Designs, fit_panel, model_inputs
-
-_panel, _text_check = fit_panel, text_check  # the names tests/test_model_v2.py imports
+from service.train_inputs import Designs, model_inputs
 
 
 @dataclass

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 
 from service import features, features_small
+from service.duckdb_exact import LD_SCALE, as_decimal, long_double_avg
+from service.feature_sql import naive_utc
 from service.tables import NON_SPEND_STATUSES
 
 CUTOFFS = [
@@ -30,7 +32,7 @@ CUTOFFS = [
 def _both(tables, cutoff, horizon=90):
     """(small-input engine, DuckDB) snapshots; the first is None when the engine declines the input."""
     cutoff = pd.Timestamp(cutoff)
-    cut, end = features._naive(cutoff), features._naive(cutoff + pd.Timedelta(days=horizon))
+    cut, end = naive_utc(cutoff), naive_utc(cutoff + pd.Timedelta(days=horizon))
     fast = features_small.snapshot(
         tables, cut, end, NON_SPEND_STATUSES, features.TREND_WINDOW_DAYS, features.RECENT_EVENTS_DAYS
     )
@@ -91,14 +93,14 @@ def _targeted_tables(seed: int = 9) -> dict[str, pd.DataFrame]:
             r += [(cid, base + pd.Timedelta(days=j), float(x)) for j, x in enumerate(ratings)]
 
     def ld(s, n, scale=None):
-        return features_small._long_double_avg(s, n, scale)
+        return long_double_avg(s, n, scale)
 
     found = 0
     while found < 150:
         n = int(rng.integers(2, 9))
         items = [float(round(v, int(rng.integers(0, 10)))) for v in rng.uniform(0, 1e6, n)]
-        s = sum(features_small._dec(v) for v in items)
-        if ld(s, n, features_small._LD_SCALE) != (s / 10**9) / n:
+        s = sum(as_decimal(v) for v in items)
+        if ld(s, n, LD_SCALE) != (s / 10**9) / n:
             cid, k, found = f"N{k:05d}", k + 1, found + 1
             o += [(cid, f"{cid}-{j}", base + pd.Timedelta(days=j), 10.0, v) for j, v in enumerate(items)]
     for _ in range(150):  # purchase gaps (integer sums of microseconds: long double and exact agree below 2**53)
@@ -192,7 +194,7 @@ HOSTILE = {
 def test_inputs_it_cannot_reproduce_fall_back_to_duckdb(case):
     tables = HOSTILE[case]()
     cutoff = pd.Timestamp(CUTOFFS[3])
-    cut, end = features._naive(cutoff), features._naive(cutoff + pd.Timedelta(days=90))
+    cut, end = naive_utc(cutoff), naive_utc(cutoff + pd.Timedelta(days=90))
     try:
         declined = features_small.snapshot(tables, cut, end, NON_SPEND_STATUSES, 90, 30) is None
     except Exception:  # noqa: BLE001 - raising what _prepare raises (zone-naive times) is declining too

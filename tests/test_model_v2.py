@@ -265,7 +265,8 @@ def test_training_panel_leaves_the_validation_customers_out(synth_dir):
     from service.runs import Reporter, RunSummary
     from service.tables import load_tables
     from service.text_features import TextFeaturizer
-    from service.train import LocalWork, TrainOptions, _panel
+    from service.train import LocalWork, TrainOptions
+    from service.train_inputs import fit_panel
 
     loaded = load_tables(synth_dir)
     o = loaded.tables["orders"]["order_ts"]
@@ -273,7 +274,9 @@ def test_training_panel_leaves_the_validation_customers_out(synth_dir):
     opts = TrainOptions(horizon_days=panel.train_horizon_days, text_sources=())
     work = LocalWork(loaded, panel.cutoffs, opts, (), None, Reporter(), RunSummary())
     classics = {n: ClassicFeatures(panel.train_horizon_days).fit(work.snapshots[n]) for n in panel.cutoffs}
-    X, yv, yc, kept, ids = _panel(work, panel.cutoffs, classics, TextFeaturizer(sources=()), (), seed=5, held_out=True)
+    X, yv, yc, kept, ids = fit_panel(
+        work, panel.cutoffs, classics, TextFeaturizer(sources=()), (), seed=5, held_out=True
+    )
     held = set(
         work.snapshots["validation"]["customer_id"][
             validation_customers(work.snapshots["validation"]["customer_id"], 5, 0.3)
@@ -281,7 +284,7 @@ def test_training_panel_leaves_the_validation_customers_out(synth_dir):
     )
     assert len(ids) == len(X) == sum(kept) and len(held) > 50
     assert not held & set(ids)  # no held-out customer is in any fit snapshot
-    X_all, *_ = _panel(work, panel.cutoffs, classics, TextFeaturizer(sources=()), (), seed=5, held_out=False)
+    X_all, *_ = fit_panel(work, panel.cutoffs, classics, TextFeaturizer(sources=()), (), seed=5, held_out=False)
     assert len(X_all) > len(X)
 
 
@@ -355,11 +358,11 @@ def _text_frame(n, seed, informative: bool):
 
 @pytest.mark.parametrize("informative", [True, False])
 def test_text_check_keeps_text_only_when_it_ranks_held_out_customers_better(informative):
-    from service.train import _text_check
+    from service.text_check import text_check
 
     X, y = _text_frame(4000, 1, informative)
     Xv, yv = _text_frame(2000, 2, informative)
-    check = _text_check(X, y, Xv, yv, list(X.columns), dict(seed=0, n_threads=2))
+    check = text_check(X, y, Xv, yv, list(X.columns), dict(seed=0, n_threads=2))
     assert check["used"] is informative, check
     assert ("review_text_value_score" in check["columns"]) is informative
 
@@ -371,7 +374,8 @@ def test_design_matrices_built_in_slices_of_customers_equal_one_piece(synth_dir,
     from service.runs import Reporter, RunSummary
     from service.tables import load_tables
     from service.text_features import TextFeaturizer
-    from service.train import LocalWork, TrainOptions, _panel
+    from service.train import LocalWork, TrainOptions
+    from service.train_inputs import fit_panel
 
     loaded = load_tables(synth_dir)
     o = loaded.tables["orders"]["order_ts"]
@@ -381,7 +385,7 @@ def test_design_matrices_built_in_slices_of_customers_equal_one_piece(synth_dir,
     work = LocalWork(loaded, panel.cutoffs, opts, sources, encoder, Reporter(), RunSummary())
     classics = {n: ClassicFeatures(panel.train_horizon_days).fit(work.snapshots[n]) for n in panel.cutoffs}
     text = TextFeaturizer(sources=sources)
-    _panel(work, panel.cutoffs, classics, text, sources, seed=5, held_out=True)  # fits the text featurizer
+    fit_panel(work, panel.cutoffs, classics, text, sources, seed=5, held_out=True)  # fits the text featurizer
     whole = work.design("score", text, classics["score"])
     monkeypatch.setattr(train_module, "DESIGN_SLICE_ROWS", 37)
     sliced = work.design("score", text, classics["score"])
