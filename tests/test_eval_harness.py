@@ -381,3 +381,46 @@ def test_readme_tables_from_metrics(ds, tmp_path, capsys):
         "80% interval coverage",
     ):
         assert needle in md, needle
+
+
+_COMPARE_SCRIPT = """
+import json
+import numpy as np
+import pandas as pd
+from eval.backtest.one_split import ModelRun, SplitResult
+from eval.backtest.comparison import compare
+
+rng = np.random.default_rng(0)
+n = 400
+actual = rng.exponential(10, n) * (rng.random(n) < 0.4)
+runs = {
+    k: ModelRun(k, k, k, np.stack([actual + rng.normal(0, 5 + i, n) for _ in range(4)]), {}, 0.0, 0.0,
+                seeds=[0, 1, 2, 3], learned=True)
+    for i, k in enumerate(["product", "xgb_tabular", "past_spend", "rfm", "text_only"])
+}
+res = SplitResult(None, pd.DataFrame({"future_value": actual}), runs)
+boot = compare(res, {"d1": ("product", "xgb_tabular"), "d2": ("product", "rfm")}, n_boot=60, seed=3)
+out = {lab: [iv.low, iv.high] for lab, d in boot["differences"].items() for iv in [d["normalized_gini"]]}
+out.update({m: [d["spearman"].low, d["spearman"].high] for m, d in boot["models"].items()})
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def test_comparison_intervals_do_not_depend_on_the_process_hash_seed():
+    # The models' order fixes the order of the bootstrap's seed draws; it once came from a set of strings, so every
+    # process (PYTHONHASHSEED) drew other seeds and printed other intervals for the same predictions.
+    import os
+    import subprocess
+    import sys
+
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", _COMPARE_SCRIPT],
+            env={**os.environ, "PYTHONHASHSEED": str(h)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for h in (1, 2, 3, 4)
+    }
+    assert len(outs) == 1, outs

@@ -67,8 +67,9 @@ def compare(
     draws)."""
     runs = {k: r for k, r in {**res.runs, **(extra or {})}.items() if r.error is None}
     to_boot = {k: (r.info.get("same_as") or k) for k, r in runs.items()}
-    wanted = set(keys) if keys is not None else set(runs)
-    wanted |= {x for pair in differences.values() for x in pair}
+    # An ordered set: the bootstrap draws each learned model's seeds in the order of ``preds``, so a plain set (whose
+    # order of strings changes with PYTHONHASHSEED) gave other intervals in every process.
+    wanted = list(dict.fromkeys([*(keys if keys is not None else runs), *(x for p in differences.values() for x in p)]))
     preds = {to_boot[k]: runs[to_boot[k]].values for k in wanted if k in runs}
     diffs = {lab: (to_boot[a], to_boot[b]) for lab, (a, b) in differences.items() if a in runs and b in runs}
     boot = bootstrap(
