@@ -199,7 +199,7 @@ def _rolling_cutoffs(
             continue
         res = alias_product(run_split(dataset, s, make_models(sources), **kw, label=f"cutoff {s.cutoff.date()}: "))
         b = strongest_baselines(res)
-        d = {f"product - {k}": ("product", k) for k in set(b.values())}
+        d = {f"product - {k}": ("product", k) for k in dict.fromkeys(b.values())}  # ordered: see compare
         with reporter.stage(f"cutoff {s.cutoff.date()}: bootstrap ({opts.n_boot} resamples)"):
             rb = compare(
                 res,
