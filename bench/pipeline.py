@@ -272,6 +272,7 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1, default=float))
+    progress.unlink(missing_ok=True)  # the finished run's json holds every stage
     for r in result["stages"]:
         print(f"{r['stage']:<45} {r['seconds']:9.2f} s {r['peak_mb']:9.0f} MB")
     print(
