@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from service import __version__
-from service.api import problems
+from service.api import heap, problems
 from service.api.deps import require_agent
 from service.api.metrics import Metrics
 from service.api.middleware import ServiceMiddleware
@@ -51,12 +51,16 @@ def create_app(
     handle_sighup: bool = False,
     encoder=None,
     reload_channel=None,
+    settle_heap: bool = False,
 ) -> FastAPI:
     """A service instance. ``load`` loads the snapshot now, so a bad store or bundle fails here (SnapshotError), not
     later.
 
     ``reload_channel`` (a ``service.api.workers.ReloadChannel``): this instance is one of several worker processes, and
-    its reloads (POST /v1/admin/reload, SIGHUP) reach every worker through the channel."""
+    its reloads (POST /v1/admin/reload, SIGHUP) reach every worker through the channel.
+
+    ``settle_heap``: this app owns its process (`insight serve`), so after each step that adds long-lived objects it
+    takes them out of the garbage collector's full passes (``service.api.heap``)."""
     settings = api_settings(settings, store=store, model_dir=model_dir, data_dir=data_dir)
     keys = parse_api_keys(settings.api_keys.get_secret_value())
     if not keys:
@@ -77,6 +81,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.insight = state
     app.state.worker_reloads = None
+    app.state.settle_heap = settle_heap
     app.state.narrator = get_narrator(settings)
     problems.install(app)
     _install_routes(app)
@@ -108,7 +113,9 @@ def _lifespan(settings: ApiSettings, state: AppState, encoder, reload_channel, h
             else:
                 loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(do_reload, app)))
         if settings.api_preload_encoder and encoder is None and state.current() is not None:
-            threading.Thread(target=_preload_encoder, args=(state,), name="encoder-preload", daemon=True).start()
+            threading.Thread(
+                target=_preload_encoder, args=(state, app.state.settle_heap), name="encoder-preload", daemon=True
+            ).start()
         try:
             yield
         finally:
@@ -134,7 +141,7 @@ def _install_routes(app: FastAPI) -> None:
         return JSONResponse(request.app.openapi())
 
 
-def _preload_encoder(state: AppState) -> None:
+def _preload_encoder(state: AppState, settle_heap: bool) -> None:
     snap = state.acquire()
     if snap is None:
         return
@@ -156,3 +163,5 @@ def _preload_encoder(state: AppState) -> None:
         warm_up()  # the one-off check of the small-input feature engine, not on the first POST /v1/score
     except Exception as exc:  # noqa: BLE001 - features then run on DuckDB; scoring still works
         log.warning("could not check the small-input feature engine: %s", exc)
+    if settle_heap:
+        heap.settle("the encoder preload")

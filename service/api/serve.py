@@ -55,7 +55,7 @@ def run(
 
     n = settings.api_workers
     # with workers: a dry run here, so a bad store or bundle fails with one line
-    app = create_app(settings, handle_sighup=n == 1)
+    app = create_app(settings, handle_sighup=n == 1, settle_heap=True)
     _announce(app, host, port, n, console)
     common: dict[str, Any] = dict(
         host=host,
@@ -132,4 +132,4 @@ def worker_app():
 
     ignore_sighup_until_ready()
     _setup_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
-    return create_app(api_settings(), handle_sighup=True, reload_channel=channel_from_env())
+    return create_app(api_settings(), handle_sighup=True, reload_channel=channel_from_env(), settle_heap=True)
