@@ -202,6 +202,29 @@ def test_interval_cells_by_churn_risk_keep_coverage_and_give_sure_buyers_a_floor
         value.interval_ = saved
 
 
+def test_thin_cells_take_their_ends_from_churn_and_spend_given_a_purchase(fitted):
+    # A small shop: 400 validation customers leave most value bin x churn band cells under MIN_INTERVAL_CELL. Their
+    # bins put sure buyers back among non-buyers, whose 10th percentile is 0 (a VIP at 0.3% churn risk read
+    # "$0.00 to $11,272"); churn x spend given a purchase gives them a lower end above 0 and keeps the coverage.
+    value, churn, _, (Xv, yv, _), _ = fitted
+    Xh, yh, _, _ = _frame(3000, 6)
+    pred_h, churn_h = value.predict(Xh), churn.predict_proba(Xh)
+    saved = value.interval_
+    try:
+        value.condition_interval(Xv.iloc[:400], yv[:400], churn.learned_proba(Xv.iloc[:400]))
+        assert np.isnan(np.array(value.interval_["cell_low"], dtype=float)).mean() > 0.5  # mostly thin cells
+        low, high = value.interval(pred_h, Xh, churn_h)
+        sure = churn_h < 0.1
+        assert sure.sum() >= 50 and np.mean(low[sure] > 0) > 0.9
+        assert 0.75 <= np.mean((yh >= low) & (yh <= high)) <= 0.88
+        assert (low <= high).all() and (low[churn_h >= 0.1] == 0).all()  # at 10% churn risk or more, 0 is in range
+        # a bundle written before (no buyers' ratio) still reads: cells, then bins, whose lower ends stay 0 here
+        value.interval_ = {k: v for k, v in value.interval_.items() if k != "buyer_ratio"}
+        assert np.mean(value.interval(pred_h, Xh, churn_h)[0][sure] > 0) < 0.5
+    finally:
+        value.interval_ = saved
+
+
 def test_churn_is_calibrated(fitted):
     _, churn, _, (Xv, _, yc), _ = fitted
     p = churn.predict_proba(Xv)

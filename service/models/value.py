@@ -11,7 +11,7 @@ import xgboost as xgb
 from service.metrics import normalized_gini
 from service.models.base import MONOTONE_TOLERANCE, BaggedXGBModel
 from service.models.horizon import HorizonShift
-from service.models.intervals import conformal_ratio_intervals
+from service.models.intervals import conformal_ratio_intervals, hurdle_ends
 from service.models.matrices import column_values
 from service.models.metrics import value_metrics
 
@@ -186,7 +186,8 @@ class ValueModel(BaggedXGBModel):
         Bins are defined on the prediction over the learned horizon; with a horizon shift (``X`` needed)
         the interval is found there and scaled like the prediction. With ``churn`` (the churn model's
         probabilities) and cells fitted by ``condition_interval``, the cell of value bin x churn band is used
-        where it had enough customers, the bin otherwise.
+        where it had enough customers, and ``hurdle_ends`` (churn x spend given a purchase) elsewhere; bundles
+        without the buyers' ratio use the bin there.
         """
         p = np.asarray(predicted, float)
         if not self.interval_:
@@ -201,6 +202,8 @@ class ValueModel(BaggedXGBModel):
             cell_lo = np.array(self.interval_["cell_low"], dtype=float)  # None -> nan: no cell, the bin's ends
             cell_hi = np.array(self.interval_["cell_high"], dtype=float)
             c_lo, c_hi = cell_lo[b, band], cell_hi[b, band]
+            if self.interval_.get("buyer_ratio") is not None:
+                low, high = hurdle_ends(self.interval_["buyer_ratio"], churn, tuple(self.interval_["levels"]))
             has = np.isfinite(c_lo) & np.isfinite(c_hi)
             low, high = np.where(has, c_lo, low), np.where(has, c_hi, high)
         return p * low, p * high
