@@ -82,9 +82,9 @@ def pipeline_table(runs: list[dict]) -> str:
         by_run = [{s["stage"]: s for s in r["stages"]}.get(st) for r in runs]
         indent = "&nbsp;&nbsp;" * (by_run[0] or {"depth": 0}).get("depth", 0) if by_run[0] else ""
         cells = "".join(f" {s['seconds']:.2f} | {s['peak_mb']:,.0f} |" if s else " - | - |" for s in by_run)
-        at = {r["customers"]: s for r, s in zip(runs, by_run)}
+        secs = {r["customers"]: (s or {}).get("seconds") for r, s in zip(runs, by_run)}
         g = "".join(
-            f" {growth((at[a['customers']] or {}).get('seconds'), (at[b['customers']] or {}).get('seconds'), a['customers'], b['customers'])} |"  # noqa: E501
+            f" {growth(secs[a['customers']], secs[b['customers']], a['customers'], b['customers'])} |"
             for a, b in growth_cols
         )
         lines.append(f"| {indent}{st} |{cells}{g}\n")

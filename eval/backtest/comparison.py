@@ -69,12 +69,13 @@ def compare(
     to_boot = {k: (r.info.get("same_as") or k) for k, r in runs.items()}
     # An ordered set: the bootstrap draws each learned model's seeds in the order of ``preds``, so a plain set (whose
     # order of strings changes with PYTHONHASHSEED) gave other intervals in every process.
-    wanted = list(dict.fromkeys([*(keys if keys is not None else runs), *(x for p in differences.values() for x in p)]))
-    preds = {to_boot[k]: runs[to_boot[k]].values for k in wanted if k in runs}
+    asked = dict.fromkeys([*(keys if keys is not None else runs), *(x for p in differences.values() for x in p)])
+    wanted = [k for k in asked if k in runs]
+    preds = {to_boot[k]: runs[to_boot[k]].values for k in wanted}
     diffs = {lab: (to_boot[a], to_boot[b]) for lab, (a, b) in differences.items() if a in runs and b in runs}
     boot = bootstrap(
         res.truth["future_value"].to_numpy(), preds, differences=diffs, n_boot=n_boot, seed=seed, progress=progress
     )
-    boot["models"] = {k: boot["models"][to_boot[k]] for k in wanted if k in runs}
-    boot["seeds"] = {k: boot["seeds"][to_boot[k]] for k in wanted if k in runs}
+    boot["models"] = {k: boot["models"][to_boot[k]] for k in wanted}
+    boot["seeds"] = {k: boot["seeds"][to_boot[k]] for k in wanted}
     return boot

@@ -38,7 +38,7 @@ def do_reload(app: FastAPI) -> tuple[bool, dict]:
     snap = state.current()
     assert snap is not None  # the reload worked, so a snapshot is serving
     metrics.serving(snap.model_version, snap.customers, datetime.fromisoformat(snap.loaded_at).timestamp())
-    if getattr(app.state, "settle_heap", False):
+    if app.state.settle_heap:
         heap.settle("loading " + snap.model_version)
     if app.state.settings.api_prewarm and snap.response_cache_size:
         threading.Thread(target=_prewarm, args=(app,), name="bodies-prewarm", daemon=True).start()
@@ -71,7 +71,7 @@ def _prewarm(app: FastAPI) -> None:
             if i % 50 == 0:
                 time.sleep(0.001)  # let requests have the interpreter
         log.info("kept the bodies of %d customers in %.1fs", len(ids), time.perf_counter() - t0)
-        if getattr(app.state, "settle_heap", False):
+        if app.state.settle_heap:
             heap.settle("the body prewarm")
     except Exception as exc:  # a body that cannot be made now will fail (or not) on its own request
         log.warning("prewarming stopped: %s", exc)
