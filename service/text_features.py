@@ -138,6 +138,38 @@ def ridge_loo(X: np.ndarray, Y: np.ndarray, alphas) -> tuple[np.ndarray, np.ndar
     return coef, y_mean - x_mean @ coef, best_alpha
 
 
+def ridge_out_of_fold(X: np.ndarray, Y: np.ndarray, alpha: np.ndarray, splits) -> np.ndarray:
+    """Out-of-fold predictions (n x t) of ridge with an intercept and the penalty ``alpha[t]`` per target, for the
+    (train, test) row index pairs of ``splits`` (a partition of the rows).
+
+    Every fold's training Gram matrix is the whole one minus the fold's own (``X'X`` summed over the other folds),
+    so the rows are multiplied once in all, where refitting each fold multiplies its 80% of them again: 3 products
+    of X instead of 10 on the text heads' ~200k x 384 panel. The penalty is the one leave-one-out chose on all rows
+    (one number per target out of six; choosing it again inside each fold is what needed each fold's X V).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64).reshape(len(X), -1)
+    folds = [np.asarray(te) for _, te in splits]
+    parts = []
+    for te in folds:
+        Xf, Yf = X[te], Y[te]
+        parts.append((len(te), Xf.T @ Xf, Xf.sum(axis=0), Xf.T @ Yf, Yf.sum(axis=0)))
+    n, S, sx, XtY, sy = (sum(part[k] for part in parts) for k in range(5))
+    eye = np.eye(X.shape[1])
+    oof = np.empty(Y.shape)
+    for te, (n_f, S_f, sx_f, XtY_f, sy_f) in zip(folds, parts):
+        n_tr = n - n_f
+        x_mean, y_mean = (sx - sx_f) / n_tr, (sy - sy_f) / n_tr
+        gram = (S - S_f) - n_tr * np.outer(x_mean, x_mean)
+        cross = (XtY - XtY_f) - n_tr * np.outer(x_mean, y_mean)
+        coef = np.empty((X.shape[1], Y.shape[1]))
+        for a in np.unique(alpha):
+            cols = np.flatnonzero(alpha == a)
+            coef[:, cols] = np.linalg.solve(gram + a * eye, cross[:, cols])
+        oof[te] = X[te] @ coef + (y_mean - x_mean @ coef)
+    return oof
+
+
 def fit_heads_oof(
     X: np.ndarray, Y: np.ndarray, alphas, n_folds: int = 5, seed: int = 0, groups=None
 ) -> tuple[list[TextHead], np.ndarray]:
@@ -155,9 +187,8 @@ def fit_heads_oof(
     # machine (its threads wait on each other when another process holds a core); one thread also gives the same
     # bits on any core count.
     with threadpool_limits(limits=1, user_api="blas"):
-        coef, intercept, _ = ridge_loo(X, Y, alphas)
+        coef, intercept, alpha = ridge_loo(X, Y, alphas)
         heads = [TextHead(coef[:, t], float(intercept[t])) for t in range(Y.shape[1])]
-        oof = np.empty(Y.shape)
         if groups is not None:
             # Integer codes in the ids' sorted order: GroupKFold then draws the very same folds, but its np.isin runs
             # sorted on integers instead of one pass over all rows per customer id (object arrays): that was
@@ -167,9 +198,7 @@ def fit_heads_oof(
             splits = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(X, groups=groups)
         else:
             splits = KFold(n_splits=min(n_folds, len(Y)), shuffle=True, random_state=seed).split(X)
-        for tr, te in splits:
-            c, b, _ = ridge_loo(X[tr], Y[tr], alphas)
-            oof[te] = np.asarray(X[te], dtype=np.float64) @ c + b
+        oof = ridge_out_of_fold(X, Y, alpha, splits)
     return heads, oof
 
 

@@ -345,6 +345,27 @@ def test_text_heads_are_ridgecv_with_leave_one_out_penalties_shared_across_targe
     assert len(chosen) > 1  # the targets really chose different penalties
 
 
+def test_out_of_fold_ridge_equals_refitting_each_fold_with_the_chosen_penalty():
+    """``ridge_out_of_fold`` (Gram matrices downdated per fold) predicts each fold as a Ridge refitted on the other
+    folds would, with each target's own penalty."""
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold
+
+    from service.text_features import ridge_out_of_fold
+
+    rng = np.random.default_rng(7)
+    n = 600
+    X = 0.05 * rng.normal(size=(n, 384)) + 0.1 * rng.normal(size=384)
+    Y = np.column_stack([X @ rng.normal(size=384) * 3 + rng.normal(size=n), rng.random(n) < 0.3])
+    alpha = np.array([1.0, 30.0])
+    splits = list(KFold(n_splits=5, shuffle=True, random_state=0).split(X))
+    oof = ridge_out_of_fold(X, Y, alpha, splits)
+    for tr, te in splits:
+        for t in range(Y.shape[1]):
+            ref = Ridge(alpha=alpha[t]).fit(X[tr], Y[tr, t]).predict(X[te])
+            np.testing.assert_allclose(oof[te, t], ref, rtol=1e-7, atol=1e-9)
+
+
 def test_level_anchor_moves_the_total_like_bgnbd_and_shap_still_adds_up(fitted):
     value, _, _, (Xv, _, _), _ = fitted
     Xs = Xv.copy()
