@@ -435,3 +435,28 @@ def test_design_matrices_built_in_slices_of_customers_equal_one_piece(synth_dir,
     sliced = work.design("score", text, classics["score"])
     assert len(whole) > 5 * 37 and any(c.endswith("_score") for c in whole.columns)
     pd.testing.assert_frame_equal(whole, sliced)
+
+
+@pytest.mark.parametrize(
+    "rows_threshold, params, expected",
+    [(10**9, None, 0.1), (1000, None, 0.2), (1000, {"learning_rate": 0.05}, 0.05)],
+)
+def test_large_panels_take_bigger_steps_unless_the_step_is_set(monkeypatch, rows_threshold, params, expected):
+    """Panels of at least LARGE_PANEL_ROWS rows train at LARGE_PANEL_LEARNING_RATE; smaller ones at the base rate;
+    a learning rate given explicitly is kept at any size."""
+    import service.models.base as base
+    from service.models import matrices
+
+    monkeypatch.setattr(base, "LARGE_PANEL_ROWS", rows_threshold)
+    seen = []
+    real = matrices.train_booster
+
+    def spy(p, *args, **kw):
+        seen.append(p["learning_rate"])
+        return real(p, *args, **kw)
+
+    monkeypatch.setattr(base, "train_booster", spy)
+    X, _, churn, _ = _frame(1500, 6)
+    Xv, _, churn_v, _ = _frame(500, 7)
+    ChurnModel(seed=0, n_bags=2, max_rounds=20, params=params).fit(X, churn, Xv, churn_v)
+    assert seen and set(seen) == {expected}
