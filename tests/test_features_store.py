@@ -126,6 +126,25 @@ def test_replace_from_row_batches_is_one_transaction(tmp_path):
     assert store.count() == 0
 
 
+def test_store_json_keeps_numbers_exactly_and_writes_nan_as_null(tmp_path):
+    """The store's JSON text (orjson): floats round-trip bit for bit, numpy scalars and int keys are written,
+    NaN and infinities become null (not JSON; PostgreSQL refuses them) in profiles and metadata alike."""
+    import numpy as np
+
+    store = ProfileStore(tmp_path / "s.db", create=True)
+    profile = {
+        "drivers": [{"feature": "frequency", "impact": np.float64(0.1 + 0.2), "n": np.int64(3)}],
+        "features": {"a": float("nan"), "b": float("inf"), "c": 1e-7},
+        "by_year": {2024: 1.5},
+    }
+    store.replace_all([_row("a", profile=profile)], {"model_version": "v1", "gini": float("nan")})
+    got = store.get("a")["profile"]
+    assert got["drivers"] == [{"feature": "frequency", "impact": 0.1 + 0.2, "n": 3}]
+    assert got["features"] == {"a": None, "b": None, "c": 1e-7}
+    assert got["by_year"] == {"2024": 1.5}
+    assert store.meta()["gini"] is None
+
+
 def test_store_errors(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         ProfileStore(tmp_path / "missing.db")
