@@ -244,7 +244,7 @@ def test_onnx_backends_agree_with_torch(minilm, tmp_path, backend, min_cos, mean
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend, min_cos, mean_cos", [("openvino", 0.9999, 0.9999), ("openvino-int8", 0.95, 0.98)])
+@pytest.mark.parametrize("backend, min_cos, mean_cos", [("openvino", 0.9999, 0.9999), ("openvino-int8", 0.98, 0.99)])
 def test_openvino_backends_agree_with_torch(minilm, tmp_path, backend, min_cos, mean_cos):
     pytest.importorskip("openvino")
     pytest.importorskip("nncf")
@@ -270,9 +270,9 @@ def test_openvino_backends_agree_with_torch(minilm, tmp_path, backend, min_cos, 
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.xml")) == exported
     assert again.model_id == enc.model_id
     np.testing.assert_allclose(again.encode(texts, batch_size=4), v, atol=1e-5)
-    # Static quantization fixes the activation scales at calibration, so batch-mates barely move a vector.
-    rebatched = (again.encode(texts, batch_size=1) * v).sum(axis=1)
-    assert rebatched.min() > 0.999, rebatched
+    # Static quantization fixes the activation scales, and the int8 model runs texts of equal token length together,
+    # unpadded: a text's vector does not depend on its batch-mates (tests/test_openvino_int8.py checks more texts).
+    np.testing.assert_allclose(again.encode(texts, batch_size=1), v, rtol=0, atol=1e-5)
 
 
 def test_int8_calibration_texts_are_fixed_and_synthetic():
