@@ -348,9 +348,16 @@ def main() -> None:
     ap.add_argument("--compare-sizes", type=int, nargs="+", default=[100_000])
     ap.add_argument("--compare-rounds", type=int, default=1, help="previous/current pairs per size (interleaved)")
     ap.add_argument(
-        "--backend", default="onnx", help="embedding backend of every pipeline run (the same for both versions)"
+        "--backend",
+        default=None,
+        help="embedding backend of every pipeline run, the same for both versions (default: what `insight train` "
+        "uses, $INSIGHT_EMBEDDING_BACKEND or the project default)",
     )
     args = ap.parse_args()
+    if args.backend is None:
+        from embeddings.encoder import resolve_backend
+
+        args.backend = resolve_backend()
     OUT.mkdir(exist_ok=True)
     if not args.report_only:
         if "pipeline" not in args.skip:

@@ -134,9 +134,13 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dask", default="local:2")
-    ap.add_argument("--backend", default="onnx")
+    ap.add_argument("--backend", default=None, help="embedding backend (default: what `insight train` uses)")
     ap.add_argument("--json", type=Path, required=True)
     args = ap.parse_args()
+    if args.backend is None:
+        from embeddings.encoder import resolve_backend
+
+        args.backend = resolve_backend()
     workdir = Path(tempfile.mkdtemp(prefix=f"insight-scaleout-{args.customers}-"))
     try:
         result = run(args.customers, args.seed, args.dask, args.backend, workdir)

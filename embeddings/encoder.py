@@ -75,11 +75,12 @@ ENV_BACKEND = "INSIGHT_EMBEDDING_BACKEND"
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 # Backends that need the optional OpenVINO stack (`pip install -e '.[openvino]'`, which `make install` includes).
 OPENVINO_BACKENDS = ("openvino", "openvino-int8")
-# ONNX fp32: torch's vectors (cosine 1.0000) at x1.3-1.4 plain torch's texts/s on 2 shared cores. No backend met
-# both x3 and cosine >= 0.99 on real texts: OpenVINO static int8 is the fastest on real-length reviews (x3.7) but
-# moves them (cosine 0.984 mean, 0.934 min on Olist reviews), so it is an opt-in (INSIGHT_EMBEDDING_BACKEND);
-# bench/results.md has the side-by-side run. FALLBACK_BACKEND serves when an OpenVINO default cannot load.
-DEFAULT_BACKEND = "onnx"
+# OpenVINO static int8 (recipe r2: SmoothQuant, calibration on synthetic texts of every length and on scrambled
+# words; texts of equal token length run together, unpadded, so a text's vector does not depend on its batch):
+# x3.0-4.0 plain torch's texts/s on distinct texts once its kernels are compiled (x2.2 on a cold first pass),
+# cosine 0.997 mean / 0.988 min to torch's vectors on real Olist reviews. ONNX fp32 (torch's vectors exactly,
+# x1.8-1.9) is the fallback when the OpenVINO stack is not installed. bench/results.md has the side-by-side run.
+DEFAULT_BACKEND = "openvino-int8"
 FALLBACK_BACKEND = "onnx"
 
 

@@ -22,7 +22,9 @@ comments, while OpenVINO still compiles kernels for input shapes it has not met.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import re
 from pathlib import Path
@@ -214,8 +216,6 @@ def _quantize_openvino(fp32_xml: Path, int8_xml: Path, tokenizer, max_length: in
 
     import nncf
     import openvino as ov
-    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, AdvancedSmoothQuantParameters
-    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
     logging.getLogger("nncf").setLevel(logging.ERROR)  # progress bars and INFO lines of a one-off step
     model = ov.Core().read_model(str(fp32_xml))
@@ -224,7 +224,17 @@ def _quantize_openvino(fp32_xml: Path, int8_xml: Path, tokenizer, max_length: in
     for text in int8_calibration_texts(tokenizer):
         enc = tokenizer([text], truncation=True, max_length=max_length, return_tensors="np")
         samples.append({k: np.asarray(enc[k], dtype=np.int64) for k in names})
-    quantized = nncf.quantize(
+    # NNCF draws rich progress bars on stdout even with its logger at ERROR: a one-off step no user can act on
+    with contextlib.redirect_stdout(io.StringIO()):
+        quantized = _nncf_quantize(nncf, model, samples)
+    ov.save_model(quantized, str(int8_xml))
+
+
+def _nncf_quantize(nncf, model, samples):
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, AdvancedSmoothQuantParameters
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+    return nncf.quantize(
         model,
         nncf.Dataset(samples),
         model_type=nncf.ModelType.TRANSFORMER,
@@ -234,4 +244,3 @@ def _quantize_openvino(fp32_xml: Path, int8_xml: Path, tokenizer, max_length: in
             activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX,
         ),
     )
-    ov.save_model(quantized, str(int8_xml))
