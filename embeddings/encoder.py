@@ -21,8 +21,10 @@ from here.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -75,12 +77,15 @@ ENV_BACKEND = "INSIGHT_EMBEDDING_BACKEND"
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 # Backends that need the optional OpenVINO stack (`pip install -e '.[openvino]'`, which `make install` includes).
 OPENVINO_BACKENDS = ("openvino", "openvino-int8")
-# OpenVINO static int8 (recipe r2: SmoothQuant, calibration on synthetic texts of every length and on scrambled
-# words; texts of equal token length run together, unpadded, so a text's vector does not depend on its batch):
-# x3.0-4.0 plain torch's texts/s on distinct texts once its kernels are compiled (x2.2 on a cold first pass),
-# cosine 0.997 mean / 0.988 min to torch's vectors on real Olist reviews. ONNX fp32 (torch's vectors exactly,
-# x1.8-1.9) is the fallback when the OpenVINO stack is not installed. bench/results.md has the side-by-side run.
-DEFAULT_BACKEND = "openvino-int8"
+# ONNX fp32: torch's vectors exactly, at x1.8-1.9 plain torch's texts/s. OpenVINO static int8 (recipe r2: SmoothQuant,
+# calibration on synthetic texts of every length and on scrambled words; texts of equal token length run together,
+# unpadded, so a text's vector does not depend on its batch) is x3.0-4.0 once its kernels are compiled (x2.2 on a
+# cold first pass) at cosine 0.997 mean / 0.988 min to torch on real Olist reviews, but it is an opt-in
+# (INSIGHT_EMBEDDING_BACKEND): as the default, the end-to-end test's text check (2,000 synthetic customers) no longer
+# kept text (holdout Gini with text 0.7985 vs 0.7821 without, but a bootstrap share of 0.85 under the 0.9 asked), so
+# "no loss of holdout Gini" is not shown yet. bench/results.md has the side-by-side run. FALLBACK_BACKEND serves when
+# an OpenVINO default cannot load.
+DEFAULT_BACKEND = "onnx"
 FALLBACK_BACKEND = "onnx"
 
 
@@ -122,6 +127,9 @@ class SentenceTransformerEncoder:
         self.dim = int(dim)
         self.device = device
         self.backend = backend
+        # optimum-intel's OpenVINO model holds one infer request: two threads at once (API requests, the cold-start
+        # prefetch) fail with "Infer Request is busy", so its calls take turns. onnxruntime sessions are thread-safe.
+        self._model_lock = threading.Lock() if backend in OPENVINO_BACKENDS else contextlib.nullcontext()
         self.model_path = folder
         self.model_id = _model_id(resolved, is_dir, folder, backend, self.max_seq_length, weights_hash)
 
@@ -138,13 +146,14 @@ class SentenceTransformerEncoder:
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            vecs = self._model.encode(
-                [texts[i] for i in idx],
-                batch_size=len(idx),
-                show_progress_bar=False,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
+            with self._model_lock:
+                vecs = self._model.encode(
+                    [texts[i] for i in idx],
+                    batch_size=len(idx),
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                )
             out[idx] = vecs
         # Re-normalise in float32: the contract holds even for models without a Normalize module.
         return l2_normalize(out)

@@ -81,3 +81,23 @@ def test_int8_vectors_do_not_depend_on_the_batch(tmp_path):
         shuffled = np.empty_like(v)
         shuffled[perm] = enc.encode([texts[i] for i in perm], batch_size=batch_size)
         np.testing.assert_allclose(shuffled, v, rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_openvino_encoder_serves_concurrent_threads(tmp_path):
+    """OpenVINO's model holds one infer request: concurrent encode calls (API requests, the cold-start prefetch) take
+    turns instead of failing with "Infer Request is busy", and every thread gets its texts' own vectors."""
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    from concurrent.futures import ThreadPoolExecutor
+
+    import embeddings
+
+    enc = embeddings.SentenceTransformerEncoder(backend="openvino-int8", export_dir=tmp_path)
+    texts = _varied_synthetic_texts(80)
+    want = enc.encode(texts)
+    chunks = [texts[i::8] for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda chunk: enc.encode(chunk, batch_size=4), chunks * 3))
+    for i, vecs in enumerate(got):
+        np.testing.assert_allclose(vecs, want[i % 8 :: 8], rtol=0, atol=1e-6)
