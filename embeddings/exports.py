@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from .interface import EncoderError
+from .model_files import model_fingerprint
 
 ENV_CACHE_DIR = "INSIGHT_CACHE_DIR"
 
@@ -61,6 +62,31 @@ def quiet_export():
     finally:
         for name, f in filters:
             logging.getLogger(name).removeFilter(f)
+
+
+def ready_export(
+    src: Path, export_dir: str | os.PathLike | None, kind: str, base_file: str, file_name: str
+) -> tuple[Path, Path | None]:
+    """(where the export of the model folder ``src`` goes, the folder that already holds it or None).
+
+    The export goes to ``export_dir`` (else ``$INSIGHT_CACHE_DIR/<kind>``) under the model's fingerprint; ``src``
+    itself serves when it ships the files. Ready means both the base model ``base_file`` and ``file_name`` exist.
+    """
+    target = (Path(export_dir) if export_dir is not None else default_cache_dir() / kind) / model_fingerprint(src)
+    ready = next((d for d in (src, target) if (d / base_file).is_file() and (d / file_name).is_file()), None)
+    return target, ready
+
+
+def export_and_save(src: Path, tmp: Path, backend: str, model_kwargs: dict):
+    """sentence-transformers exports the model folder ``src`` to ``backend`` (library noise silenced) and saves it
+    into ``tmp``; the exported model is returned for the quantization step."""
+    from sentence_transformers import SentenceTransformer
+
+    with quiet_export():
+        kwargs = {"export": True, **model_kwargs}
+        model = SentenceTransformer(str(src), device="cpu", backend=backend, local_files_only=True, model_kwargs=kwargs)
+        model.save_pretrained(str(tmp))
+    return model
 
 
 def build_in_place(target: Path, build, failure: str) -> None:

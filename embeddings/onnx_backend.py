@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .exports import build_in_place, default_cache_dir, quiet_export
+from .exports import build_in_place, export_and_save, quiet_export, ready_export
 from .interface import EncoderError
-from .model_files import model_fingerprint
 
 # Quantization preset of sentence-transformers' export_dynamic_quantized_onnx_model; the quantized file
 # runs on any x86-64 CPU (onnxruntime picks kernels at run time), avx2 is the widely available choice.
@@ -45,25 +44,15 @@ def onnx_export(folder: str, quantized: bool, export_dir: str | os.PathLike | No
     """
     file_name = INT8_FILE if quantized else FP32_FILE
     src = Path(folder)
-    target = (Path(export_dir) if export_dir is not None else default_cache_dir() / "onnx-models") / model_fingerprint(
-        src
-    )
-    for ready in (src, target):
-        if (ready / FP32_FILE).is_file() and (ready / file_name).is_file():
-            return str(ready), file_name
+    target, ready = ready_export(src, export_dir, "onnx-models", FP32_FILE, file_name)
+    if ready is not None:
+        return str(ready), file_name
 
-    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+    from sentence_transformers import export_dynamic_quantized_onnx_model
 
     def build(tmp: Path) -> None:
+        model = export_and_save(src, tmp, "onnx", {"provider": "CPUExecutionProvider"})
         with quiet_export():
-            model = SentenceTransformer(
-                str(src),
-                device="cpu",
-                backend="onnx",
-                local_files_only=True,
-                model_kwargs={"export": True, "provider": "CPUExecutionProvider"},
-            )
-            model.save_pretrained(str(tmp))
             export_dynamic_quantized_onnx_model(model, INT8_CONFIG, str(tmp))
         if not (tmp / INT8_FILE).is_file():  # pragma: no cover - naming changed in sentence-transformers
             raise EncoderError(

@@ -31,9 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .exports import build_in_place, default_cache_dir, file_hash, quiet_export
+from .exports import build_in_place, export_and_save, file_hash, quiet_export, ready_export
 from .interface import EncoderError
-from .model_files import model_fingerprint
 
 # The static int8 recipe; change it whenever the calibration texts or the NNCF parameters change.
 INT8_RECIPE = "r2-mixed600-sq07-minmax"
@@ -181,30 +180,19 @@ def openvino_export(folder: str, quantized: bool, export_dir: str | os.PathLike 
     """
     file_name = OV_INT8_FILE if quantized else OV_FP32_FILE
     src = Path(folder)
-    target = (
-        Path(export_dir) if export_dir is not None else default_cache_dir() / "openvino-models"
-    ) / model_fingerprint(src)
-    for ready in (src, target):
-        if (ready / OV_FP32_FILE).is_file() and (ready / file_name).is_file():
-            return str(ready), file_name
+    target, ready = ready_export(src, export_dir, "openvino-models", OV_FP32_FILE, file_name)
+    if ready is not None:
+        return str(ready), file_name
     try:
         import openvino  # noqa: F401
-        from sentence_transformers import SentenceTransformer
+        import sentence_transformers  # noqa: F401
     except ImportError as exc:
         raise EncoderError(
             f"the openvino backends need OpenVINO: pip install -e '.[openvino]' (make install does) ({exc})"
         ) from exc
 
     def build(tmp: Path) -> None:
-        with quiet_export():
-            model = SentenceTransformer(
-                str(src),
-                device="cpu",
-                backend="openvino",
-                local_files_only=True,
-                model_kwargs={"export": True, "ov_config": dict(OV_CONFIG)},
-            )
-            model.save_pretrained(str(tmp))
+        model = export_and_save(src, tmp, "openvino", {"ov_config": dict(OV_CONFIG)})
         _quantize_openvino(tmp / OV_FP32_FILE, tmp / OV_INT8_FILE, model.tokenizer)
 
     build_in_place(target, build, f"could not convert {folder!r} to OpenVINO")
