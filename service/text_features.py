@@ -182,6 +182,8 @@ def fit_heads_oof(
     from sklearn.model_selection import GroupKFold, KFold
     from threadpoolctl import threadpool_limits
 
+    # float64 once here: ridge_loo and ridge_out_of_fold then take it as it is (each converted a copy of its own)
+    X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64).reshape(len(X), -1)
     # One BLAS thread: the products were 2.5-7x slower with OpenBLAS's 2 threads than with 1 on the shared 2-core
     # machine (its threads wait on each other when another process holds a core); one thread also gives the same
