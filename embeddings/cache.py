@@ -264,9 +264,10 @@ class CachedEncoder:
     def stats(self) -> dict[str, int]:
         return {"requested": self.requested, "hits": self.hits, "misses": self.misses, "encoded": self.encoded}
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         texts = check_texts(texts)
-        batch_size = check_batch_size(batch_size)
+        if batch_size is not None:  # None: the wrapped encoder's own best batch size
+            check_batch_size(batch_size)
         dim = self.dim
         # Deduplicate, keeping first-seen order; inverse maps each input back to its distinct text.
         first: dict[str, int] = {}

@@ -24,13 +24,13 @@ class TextEncoder(Protocol):
 
     ``model_id`` is a stable identity (it goes into cache keys, so it must change whenever the
     vectors would); ``encode`` returns float32 ``(len(texts), dim)`` with unit-norm rows, and
-    ``(0, dim)`` for empty input.
+    ``(0, dim)`` for empty input. ``batch_size`` None means the encoder's own best batch size.
     """
 
     model_id: str
     dim: int
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray: ...
 
 
 def check_texts(texts: Sequence[str]) -> list[str]:
@@ -59,7 +59,10 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
-def check_batch_size(batch_size: int) -> int:
+def check_batch_size(batch_size: int | None, default: int = 64) -> int:
+    """``batch_size`` as an int (``default`` for None); anything but a positive integer is a ValueError."""
+    if batch_size is None:
+        return default
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     return int(batch_size)

@@ -74,7 +74,7 @@ class PrefetchEncoder:
                     self._vectors = dict(zip(self._texts, vectors))
         return self._vectors
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         texts = list(texts)
         got = self._ready()
         if not texts:

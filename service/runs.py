@@ -56,7 +56,7 @@ def parse_cutoff(value: str | None, default: pd.Timestamp) -> pd.Timestamp:
 
 
 def make_encoder(model: str | None, cache_dir: Path | None, backend: str | None = None):
-    """The embedding model (on ``backend``, default $INSIGHT_EMBEDDING_BACKEND or onnx) behind the on-disk
+    """The embedding model (on ``backend``, default $INSIGHT_EMBEDDING_BACKEND or openvino-int8) behind the on-disk
     content-hash cache."""
     from embeddings.cache import CachedEncoder, EmbeddingCache
     from embeddings.encoder import default_cache_dir, load_encoder

@@ -13,6 +13,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402
 
+from embeddings.exports import ENV_EXPORT_DIR, default_cache_dir  # noqa: E402
+
+# One set of model exports for every test, the subprocess ones included (they give the CLI and the server a private
+# INSIGHT_CACHE_DIR): exports hold no customer data, and the default int8 one takes about 20 s to build.
+os.environ.setdefault(ENV_EXPORT_DIR, str(default_cache_dir()))
+
 E2E_CUSTOMERS = 2000
 E2E_SEED = 11
 

@@ -34,12 +34,13 @@ def test_bundle_is_complete_and_metrics_sane(trained):
 
 
 def test_text_features_raise_holdout_gini_over_tabular_only(tmp_path_factory, encoder):
-    """On 5,000 customers: at 2,000 the gain (+0.002..+0.037 over 11 seeds) is too noisy to assert a margin;
-    at 5,000 it was +0.018..+0.022 on seeds 1-3."""
+    """On 10,000 customers. At 2,000 the gain (+0.002..+0.037 over 11 seeds) is too noisy to assert a margin; at
+    5,000 it was +0.015..+0.044 over 4 data and 2 model seeds, but the check's bootstrap share fell to 0.85 in two of
+    those 8 runs on int8 vectors (0.955 at worst on onnx's), under the 0.9 it asks; at 10,000 0.97..1.0 on both."""
     from service.synth import generate, write_tables
 
-    d = tmp_path_factory.mktemp("synth5k")
-    write_tables(generate(5000, seed=2), d)
+    d = tmp_path_factory.mktemp("synth10k")
+    write_tables(generate(10000, seed=2), d)
     bundle = train(d, d / "model", TrainOptions(seed=0), encoder=encoder).bundle
     m = bundle.metrics
     check = m["text_check"]  # one booster with text and one without, on the held-out validation customers
