@@ -56,6 +56,22 @@ def test_bgnbd_fit_recovers_parameters_and_matches_pymc_marketing():
     assert np.abs(bg.p_no_purchase(13.0, x, t_x, T) - their_no)[rep].max() < 0.05
 
 
+def test_bgnbd_gradient_matches_finite_differences():
+    """The fit follows the exact gradient; a wrong term would still converge somewhere, so check it directly,
+    at a point with one-time and repeat buyers, including b < 1 (where b + x - 1 < 1)."""
+    from scipy import optimize
+
+    x, t_x, T = _bgnbd_sample(400, seed=3)
+
+    def total(p):
+        return BetaGeo._loglik(*p, x, t_x, T)[0].sum()
+
+    for params in ((0.5, 4.0, 0.8, 2.5), (1.7, 0.6, 3.0, 0.4)):
+        exact = np.array([g.sum() for g in BetaGeo._loglik(*params, x, t_x, T)[1]])
+        numeric = optimize.approx_fprime(np.array(params), total, 1e-6)
+        np.testing.assert_allclose(exact, numeric, rtol=1e-4, atol=1e-3)
+
+
 def test_gamma_gamma_shrinks_towards_the_population_mean():
     rng = np.random.default_rng(1)
     n_orders = rng.integers(1, 8, 2000).astype(float)
