@@ -294,9 +294,10 @@ def render(base: str | None = None) -> str:
     return pre + "".join(f"## {h}\n\n{new[h]}" if h in new else f"## {h}\n{b}" for h, b in sections)
 
 
-def run_compare(others: list[tuple[str, Path]], sizes: list[int], rounds: int, backend: str) -> None:
+def run_compare(others: list[tuple[str, Path]], sizes: list[int], rounds: int, backend: str | None) -> None:
     """Other checkouts (label, dir: their own service/ and embeddings/, run with this bench/pipeline.py) and this
-    tree ("current"), alternating run by run at each size."""
+    tree ("current"), alternating run by run at each size; ``backend`` None: each version on its own default
+    embedding backend, as its users ran it."""
     import shutil
 
     for _, d in others:
@@ -315,8 +316,7 @@ def run_compare(others: list[tuple[str, Path]], sizes: list[int], rounds: int, b
                     str(n),
                     "--json",
                     str(path),
-                    "--backend",
-                    backend,
+                    *(["--backend", backend] if backend else []),
                     "--predictions",
                     str(path.with_suffix(".predictions.parquet")),
                     cwd=cwd,
@@ -350,10 +350,11 @@ def main() -> None:
     ap.add_argument(
         "--backend",
         default=None,
-        help="embedding backend of every pipeline run, the same for both versions (default: what `insight train` "
-        "uses, $INSIGHT_EMBEDDING_BACKEND or the project default)",
+        help="embedding backend of every pipeline run, then the same for compared versions (default: what `insight "
+        "train` uses, $INSIGHT_EMBEDDING_BACKEND or the project default; each compared version its own)",
     )
     args = ap.parse_args()
+    compare_backend = args.backend  # None: each compared version on its own default
     if args.backend is None:
         from embeddings.encoder import resolve_backend
 
@@ -376,7 +377,7 @@ def main() -> None:
                     *keep,
                 )
         if args.compare is not None:
-            run_compare(args.compare, args.compare_sizes, args.compare_rounds, args.backend)
+            run_compare(args.compare, args.compare_sizes, args.compare_rounds, compare_backend)
         if "embeddings" not in args.skip:
             run_module("bench.embeddings", "--json", str(OUT / "embeddings.json"), "--results", str(RESULTS))
         if "index" not in args.skip:

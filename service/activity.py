@@ -32,6 +32,12 @@ def _days(ts: pd.Series) -> list[str]:
     return ts.dt.strftime("%Y-%m-%d").tolist()
 
 
+def _columns(df: pd.DataFrame):
+    """The rows of ``df`` as tuples of Python values, one ``tolist`` per column (iterating the Arrow-backed string
+    columns of pandas 3 value by value, or ``itertuples``, cost a second per 100k customers)."""
+    return zip(*(df[c].tolist() for c in df.columns))
+
+
 def customer_activity(tables: dict[str, pd.DataFrame], customer_ids, cutoff: pd.Timestamp) -> dict[str, dict]:
     """``{customer_id: activity}`` for ``customer_ids`` from the clean tables, using rows at or before ``cutoff``.
 
@@ -62,17 +68,17 @@ def _add_orders(out: dict[str, dict], orders: pd.DataFrame | None, wanted: set, 
         return
     o = o.assign(month=o["order_ts"].dt.strftime("%Y-%m"), day=o["order_ts"].dt.strftime("%Y-%m-%d"))
     m = o.groupby(["customer_id", "month"], sort=True)["amount"].agg(["size", "sum"]).reset_index()
-    for cid, month, n, s in m.itertuples(index=False):
+    for cid, month, n, s in _columns(m):
         out[cid].setdefault("spend_by_month", {})[month] = [int(n), round(float(s), 2)]
     recent = o[o["order_ts"] > cutoff - pd.Timedelta(days=RECENT_ORDER_DAYS)]
     d = recent.groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index()
-    for cid, day, s in d.itertuples(index=False):
+    for cid, day, s in _columns(d):
         out[cid].setdefault("recent_orders", []).append([day, round(float(s), 2)])
     for act in out.values():
         if len(act.get("recent_orders", [])) > MAX_RECENT_DAYS:
             act["recent_orders"] = act["recent_orders"][-MAX_RECENT_DAYS:]
     span = o.groupby("customer_id")["order_ts"].agg(["min", "max"])
-    for cid, lo, hi in zip(span.index, _days(span["min"]), _days(span["max"])):
+    for cid, lo, hi in zip(span.index.tolist(), _days(span["min"]), _days(span["max"])):
         out[cid]["first_order"], out[cid]["last_order"] = lo, hi
     if "category" in o:
         c = (
@@ -86,7 +92,7 @@ def _add_orders(out: dict[str, dict], orders: pd.DataFrame | None, wanted: set, 
             .groupby("customer_id")
             .head(TOP_CATEGORIES)
         )
-        for cid, cat, n, s in c.itertuples(index=False):
+        for cid, cat, n, s in _columns(c):
             out[cid].setdefault("categories", []).append(
                 {"name": str(cat), "orders": int(n), "spend": round(float(s), 2)}
             )
@@ -113,7 +119,9 @@ def _add_browsing(out: dict[str, dict], events: pd.DataFrame | None, wanted: set
             .groupby("customer_id")
             .head(top)
         )
-        for cid, text, n, last in zip(g["customer_id"], g["text"], g["size"], _days(g["max"])):
+        for cid, text, n, last in zip(
+            g["customer_id"].tolist(), g["text"].tolist(), g["size"].tolist(), _days(g["max"])
+        ):
             out[cid].setdefault(key, []).append({"text": str(text)[:TEXT_MAX_CHARS], "count": int(n), "last": last})
 
 
@@ -125,12 +133,12 @@ def _add_reviews(out: dict[str, dict], reviews: pd.DataFrame | None, wanted: set
     if not len(r):
         return
     agg = r.groupby("customer_id")["rating"].agg(["size", "mean"])
-    last_review = dict(zip(agg.index, _days(r.groupby("customer_id")["review_ts"].max().reindex(agg.index))))
+    last_review = dict(zip(agg.index.tolist(), _days(r.groupby("customer_id")["review_ts"].max().reindex(agg.index))))
     by_rating: dict[str, dict[str, int]] = {}
     dist = r.groupby(["customer_id", "rating"]).size().reset_index(name="n")  # sorted by customer, then rating
-    for cid, rating, n in zip(dist["customer_id"], dist["rating"].tolist(), dist["n"].tolist()):
+    for cid, rating, n in zip(dist["customer_id"].tolist(), dist["rating"].tolist(), dist["n"].tolist()):
         by_rating.setdefault(cid, {})[str(int(rating))] = int(n)
-    for cid, n, mean in zip(agg.index, agg["size"].tolist(), agg["mean"].tolist()):
+    for cid, n, mean in zip(agg.index.tolist(), agg["size"].tolist(), agg["mean"].tolist()):
         out[cid]["reviews"] = {
             "count": int(n),
             "mean_rating": round(float(mean), 2),
@@ -143,7 +151,9 @@ def _add_reviews(out: dict[str, dict], reviews: pd.DataFrame | None, wanted: set
         ("praise", r["rating"] >= PRAISE_MIN_RATING),
     ):
         sub = r[mask.to_numpy()].groupby("customer_id").head(MAX_QUOTES)
-        for cid, day, rating, text in zip(sub["customer_id"], _days(sub["review_ts"]), sub["rating"], sub["text"]):
+        for cid, day, rating, text in zip(
+            sub["customer_id"].tolist(), _days(sub["review_ts"]), sub["rating"].tolist(), sub["text"].tolist()
+        ):
             out[cid].setdefault(key, []).append(
                 {"text": str(text)[:TEXT_MAX_CHARS], "rating": int(rating), "date": day}
             )

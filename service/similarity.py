@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 TEXT_WEIGHT = 0.5  # each text source's share next to behaviour (weight 1) in the fused vector
+SLICE_ROWS = 4096  # customers fused at a time
 
 
 def _slog(x: np.ndarray) -> np.ndarray:
@@ -25,11 +26,20 @@ class CustomerVectorizer:
         return self
 
     def transform(self, tabular: pd.DataFrame, pooled: dict) -> np.ndarray:
-        z = (_slog(tabular[self.columns_].to_numpy(np.float64)) - np.asarray(self.mean_)) / np.asarray(self.std_)
+        tab = tabular[self.columns_].to_numpy(np.float64)
+        texts = [pooled[src].vectors for src in sorted(pooled)]
+        out = np.empty((len(tab), len(self.columns_) + sum(t.shape[1] for t in texts)), dtype=np.float32)
+        # Row by row maths, in slices of rows: the same numbers as one pass, without float64 copies of every
+        # customer's 800 columns (four passes over 600 MB at 100k customers).
+        for start in range(0, len(tab), SLICE_ROWS):
+            rows = slice(start, start + SLICE_ROWS)
+            out[rows] = self._fused(tab[rows], [t[rows] for t in texts])
+        return out
+
+    def _fused(self, tab: np.ndarray, texts: list[np.ndarray]) -> np.ndarray:
+        z = (_slog(tab) - np.asarray(self.mean_)) / np.asarray(self.std_)
         z = np.clip(np.nan_to_num(z, nan=0.0), -5, 5) / np.sqrt(len(self.columns_))
-        parts = [z]
-        for src in sorted(pooled):
-            parts.append(TEXT_WEIGHT * np.nan_to_num(pooled[src].vectors.astype(np.float64), nan=0.0))
+        parts = [z] + [TEXT_WEIGHT * np.nan_to_num(t.astype(np.float64), nan=0.0) for t in texts]
         v = np.hstack(parts)
         norms = np.linalg.norm(v, axis=1, keepdims=True)
         return (v / np.where(norms > 0, norms, 1.0)).astype(np.float32)

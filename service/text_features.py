@@ -50,6 +50,9 @@ class TextEmbeddings:
         self._rows: dict[str, pd.DataFrame] = {}
         self._vectors: dict[str, np.ndarray] = {}  # per distinct text
         self._text_codes: dict[str, np.ndarray] = {}  # per row: index into _vectors
+        # per row: index into _customers (pooling looks up each distinct customer once, not each of its rows)
+        self._customer_codes: dict[str, np.ndarray] = {}
+        self._customers: dict[str, pd.Index] = {}
         self.dim = encoder.dim
         for src in self.sources:
             table, ts_col = SOURCES[src]
@@ -62,6 +65,8 @@ class TextEmbeddings:
                 }
             )
             self._rows[src] = rows
+            customer_codes, customers = pd.factorize(rows["customer_id"])
+            self._customer_codes[src], self._customers[src] = customer_codes.astype(np.int64), customers
             # Distinct texts numbered in sorted order, not order of appearance: pooling adds a customer's texts in
             # code order, and that order must not depend on which other customers' rows came first.
             codes, distinct = pd.factorize(rows["text"], sort=True)
@@ -85,7 +90,7 @@ class TextEmbeddings:
         cut = pd.Timestamp(cutoff)
         keep = ts <= np.datetime64((cut.tz_convert("UTC") if cut.tzinfo else cut).tz_localize(None))
         # Rows of customers asked for, at or before the cutoff; positions in ``ids`` are the pooling keys.
-        pos = pd.Index(ids).get_indexer(rows["customer_id"].to_numpy())
+        pos = pd.Index(ids).get_indexer(self._customers[src])[self._customer_codes[src]]
         keep &= pos >= 0
         if not keep.any():
             return PooledText(out, counts)
