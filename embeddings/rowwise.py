@@ -22,6 +22,8 @@ __all__ = ["matmul_rows", "row_norms"]
 
 # Rows per block: keeps the (k x block) accumulators in cache; any value gives the same bits.
 BLOCK_ROWS = 4096
+# Up to this many rows, the products are formed at once and summed by an accumulate (same bits, see _few_rows).
+FEW_ROWS = 32
 
 
 def _columns_first(X: np.ndarray, start: int, stop: int, offset: np.ndarray | None) -> np.ndarray:
@@ -47,6 +49,8 @@ def matmul_rows(X, W, offset=None) -> np.ndarray:
         raise ValueError(f"offset must have length {X.shape[1]}, got {off.shape}")
     n, d = X.shape
     k = W.shape[1]
+    if n <= FEW_ROWS:
+        return _few_rows(np.asarray(X, dtype=np.float64) if off is None else np.asarray(X, dtype=np.float64) - off, W)
     out = np.zeros((n, k), dtype=np.float64)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
@@ -60,12 +64,27 @@ def matmul_rows(X, W, offset=None) -> np.ndarray:
     return out
 
 
+def _few_rows(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``matmul_rows`` for a few rows, the same bits without a Python loop over the columns.
+
+    Every product is formed at once (n x d x k, small here) and summed by ``np.add.accumulate``, which adds strictly
+    left to right like the loop; the loop starts from +0.0, and 0.0 + -0.0 is +0.0, so the first term gets + 0.0.
+    One customer's text columns took ~1 ms per head with the column loop (POST /v1/score)."""
+    terms = X[:, :, None] * W[None, :, :]
+    if terms.shape[1] == 0:
+        return np.zeros((X.shape[0], W.shape[1]))
+    terms[:, 0, :] += 0.0
+    return np.add.accumulate(terms, axis=1)[:, -1, :]
+
+
 def row_norms(X) -> np.ndarray:
     """Euclidean norm of each row, float64, the squares summed in column order (see the module docstring)."""
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-d, got shape {X.shape}")
     n, d = X.shape
+    if n <= FEW_ROWS:
+        return np.sqrt(_few_rows(np.square(np.asarray(X, dtype=np.float64)), np.ones((d, 1)))[:, 0])
     out = np.zeros(n, dtype=np.float64)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)

@@ -52,6 +52,30 @@ def test_row_products_and_norms_are_the_same_bits_for_any_batch():
         matmul_rows(X, W[:5])
 
 
+def test_few_rows_take_a_shortcut_with_the_same_bits():
+    """Up to FEW_ROWS rows are summed by an accumulate instead of the column loop: same bits, signed zeros and NaN
+    included (a zero row times negative weights is a sum of -0.0 terms, which the loop starts from +0.0)."""
+    from embeddings import rowwise
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((200, 50))
+    X[3] = 0.0
+    X[4] = -0.0
+    X[5, 7] = np.nan
+    X[6, :10] = 1e300
+    W = rng.standard_normal((50, 6))
+    W[:, 2] = -1.0
+    full = matmul_rows(X, W)  # 200 rows: the column loop
+    norms = row_norms(X)
+    assert len(X) > rowwise.FEW_ROWS
+    for n in (1, 2, rowwise.FEW_ROWS):
+        for start in (0, 3, 5):
+            part = matmul_rows(X[start : start + n], W)
+            assert part.tobytes() == full[start : start + n].tobytes(), (n, start)  # signed zeros too
+            assert row_norms(X[start : start + n]).tobytes() == norms[start : start + n].tobytes()
+    assert np.signbit(full[3:5]).sum() == 0 and np.isnan(full[5]).all()
+
+
 def test_text_pca_and_ridge_heads_score_a_customer_alone_as_in_a_batch():
     """The old float32 ``X @ components.T`` gave other bits for a single row than for 500 (BLAS kernels)."""
     from embeddings.reducer import TextReducer

@@ -600,3 +600,57 @@ def test_small_input_activity_declines_what_it_does_not_reproduce(synthetic):
     nan = {**sub, "orders": sub["orders"].assign(amount=np.nan)}
     assert activity_small.customer_activity(nan, [cid], cutoff) is None
     assert activity_small.customer_activity(sub, [cid], cutoff.tz_localize(None)) is None
+
+
+# ----------------------------------------------------------------------------- evidence (service.evidence)
+
+
+def test_few_row_evidence_is_the_pandas_evidence(synthetic):
+    """The plain-Python quotes equal the pandas ones for one to five customers: review drivers up, down, zero and
+    missing, tied timestamps and ratings, repeated texts, browsing rows after the cutoff."""
+    from service import evidence
+
+    t = synthetic
+    ids = sorted(t["reviews"]["customer_id"].unique())
+    rng = np.random.default_rng(3)
+    last = t["orders"]["order_ts"].max()
+    checked = 0
+    for k in range(80):
+        part = sorted(rng.choice(ids, int(rng.choice([1, 2, 5])), replace=False))
+        reviews = t["reviews"][t["reviews"]["customer_id"].isin(part)].reset_index(drop=True)
+        if len(reviews) > 2 and k % 2:
+            reviews.loc[1, ["review_ts", "rating"]] = reviews.loc[0, ["review_ts", "rating"]].to_numpy()
+            reviews.loc[2, "text"] = reviews.loc[0, "text"]
+        ev = t["events"][t["events"]["customer_id"].isin(part)]
+        browse = pd.DataFrame(
+            {
+                "customer_id": ev["customer_id"].astype(str).to_numpy(),
+                "ts": ev["event_ts"].dt.tz_localize(None).to_numpy(),
+                "text": ev["text"].astype(str).to_numpy(),
+            }
+        )
+        direction = rng.choice([-3.0, 0.0, 2.5, np.nan, -1e-9], len(part))
+        cutoff = last - pd.Timedelta(days=int(rng.integers(0, 400)), hours=int(rng.integers(0, 24)))
+        first = browse.index[browse["customer_id"] == browse["customer_id"].iloc[0]][:2] if len(browse) else []
+        if len(first) == 2 and k % 3 == 0:  # a customer's latest two tied, text order against input order
+            browse.loc[first, "ts"] = cutoff.tz_convert(None) - pd.Timedelta(hours=1)
+            browse.loc[first[0], "text"] = "zz " + browse.loc[first[0], "text"]
+        args = (browse if k % 4 else None, pd.Series(part), cutoff, direction, reviews)
+        fast = evidence._few_quotes(*args)
+        assert fast is not None
+        assert json.dumps(fast) == json.dumps(evidence._pandas_quotes(*args)), k
+        checked += sum(len(v) for v in fast.values())
+    assert checked > 200  # the quotes compared are not all empty
+
+
+def test_few_row_evidence_declines_what_it_does_not_reproduce(synthetic):
+    from service import evidence
+
+    reviews = synthetic["reviews"].head(5).copy()
+    cid = pd.Series(sorted(reviews["customer_id"].unique()))
+    cutoff = synthetic["orders"]["order_ts"].max()
+    direction = np.ones(len(cid))
+    assert evidence._few_quotes(None, cid, cutoff, direction, reviews) is not None
+    assert evidence._few_quotes(None, cid, cutoff, direction, reviews.assign(rating=np.nan)) is None
+    assert evidence._few_quotes(None, cid, cutoff, direction, reviews.assign(text=None)) is None
+    assert evidence._few_quotes(None, pd.concat([cid, cid]), cutoff, np.ones(2 * len(cid)), reviews) is None

@@ -31,7 +31,14 @@ def test_shap_in_batches_is_identical_to_one_batch(monkeypatch):
 
 def test_records_equal_the_pandas_records():
     df = pd.DataFrame(
-        {"x": [1.5, np.nan, 3.25], "n": np.array([1, 2, 3], dtype=np.int64), "z": [np.nan] * 3, "s": ["a", "b", None]}
+        {
+            "x": [1.5, np.nan, 3.25],
+            "n": np.array([1, 2, 3], dtype=np.int64),
+            "z": [np.nan] * 3,
+            "s": ["a", "b", None],
+            "f32": np.array([0.1, np.nan, -0.0], dtype=np.float32),  # not in the float64 block: its own column
+            "w": [-0.0, np.inf, 1e-300],
+        }
     )
     expected = df.astype(object).where(df.notna(), None).to_dict("records")
     got = _records(df)
