@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from stored_facts import FIELDS, PROFILE_FIELDS, stored_facts
 
 from embeddings.rowwise import matmul_rows, row_norms
 
@@ -270,32 +271,6 @@ def setup(data_dir, model_dir):
     return ModelBundle.load(model_dir), loaded.tables, cutoff
 
 
-# What must not move with the batch. value_rank_pct is a rank among the customers scored together, by design
-# (the store recomputes it over everyone), so it is left out.
-FIELDS = ("predicted_value", "churn_probability", "tier", "rfm_segment")
-PROFILE_FIELDS = (
-    "drivers",
-    "evidence",
-    "features",
-    "model_input",
-    "rfm",
-    "cutoff",
-    "activity",
-    # per-customer outlook, where the bundle provides it
-    "historic_value",
-    "expected_orders",
-    "avg_days_between_orders",
-    "next_order_date",
-    "value_interval",
-)
-
-
-def _facts(row: dict) -> dict:
-    out = {k: row[k] for k in FIELDS}
-    out.update({k: row["profile"][k] for k in PROFILE_FIELDS if k in row["profile"]})
-    return json.loads(json.dumps(out))  # as stored (the store keeps JSON); floats round-trip exactly
-
-
 def _score(setup, encoder, tables) -> dict[str, dict]:
     from service.pipeline import score_tables
     from service.tables import LoadedData
@@ -308,7 +283,7 @@ def _score(setup, encoder, tables) -> dict[str, dict]:
         encoder=encoder,
         scored_at=SCORED_AT,
     )
-    return {r["customer_id"]: _facts(r) for r in rows}
+    return {r["customer_id"]: stored_facts(r) for r in rows}
 
 
 def _only(tables, ids) -> dict[str, pd.DataFrame]:
@@ -400,7 +375,7 @@ def _store_facts(store) -> dict[str, dict]:
             df = pd.read_sql("SELECT * FROM profiles ORDER BY customer_id", con)
     finally:
         ps.close()
-    return {r["customer_id"]: _facts({**r, "profile": json.loads(r["profile"])}) for r in df.to_dict("records")}
+    return {r["customer_id"]: stored_facts({**r, "profile": json.loads(r["profile"])}) for r in df.to_dict("records")}
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from stored_facts import FIELDS, PROFILE_FIELDS, stored_facts
 
 from service import features, features_small
 from service.duckdb_exact import LD_SCALE, as_decimal, long_double_avg
@@ -271,21 +272,6 @@ def test_prefetched_vectors_are_the_encoders():
 
 SCORED_AT = "2026-01-01T00:00:00+00:00"
 ADMIN = "cold-start-admin-key"
-FIELDS = ("predicted_value", "churn_probability", "tier", "rfm_segment")
-PROFILE_FIELDS = (
-    "drivers",
-    "evidence",
-    "features",
-    "model_input",
-    "rfm",
-    "cutoff",
-    "activity",
-    "historic_value",
-    "expected_orders",
-    "avg_days_between_orders",
-    "next_order_date",
-    "value_interval",
-)
 
 
 def _edge_rows(cutoff: pd.Timestamp) -> dict[str, list[dict]]:
@@ -412,14 +398,8 @@ def world(tmp_path_factory, encoder):
     loaded = load_tables(d / "batch")
     bundle = ModelBundle.load(d / "model")
     _, rows, _ = score_tables(bundle, loaded, cutoff, encoder=encoder, scored_at=SCORED_AT)
-    facts = {r["customer_id"]: _facts(r) for r in rows}
+    facts = {r["customer_id"]: stored_facts(r) for r in rows}
     return {"dir": d, "cutoff": cutoff, "edge": edge, "facts": facts, "loaded": loaded}
-
-
-def _facts(row: dict) -> dict:
-    out = {k: row[k] for k in FIELDS}
-    out.update({k: row["profile"][k] for k in PROFILE_FIELDS if k in row["profile"]})
-    return json.loads(json.dumps(out))
 
 
 def _of(edge: dict[str, list[dict]], ids) -> dict[str, list[dict]]:
@@ -464,7 +444,7 @@ def _stored(world) -> dict[str, dict]:
             df = pd.read_sql("SELECT * FROM profiles", con)
     finally:
         ps.close()
-    return {r["customer_id"]: _facts({**r, "profile": json.loads(r["profile"])}) for r in df.to_dict("records")}
+    return {r["customer_id"]: stored_facts({**r, "profile": json.loads(r["profile"])}) for r in df.to_dict("records")}
 
 
 def _assert_same(got: dict, ref: dict, what: str) -> None:
