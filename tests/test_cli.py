@@ -226,10 +226,11 @@ def test_onnx_export_silences_only_its_own_library_noise():
 
 @pytest.fixture(scope="module")
 def first_runs(tmp_path_factory):
-    """`insight data synth`, `train` and `score` as a newcomer runs them: subprocesses, a fresh cache (so the ONNX
-    export happens too), default warning filters, a wide terminal so that each summary row is one line."""
+    """`insight data synth`, `train` and `score` as a newcomer runs them: subprocesses, a fresh cache and no shared
+    exports (so the default backend's model export happens too, quietly), default warning filters, a wide terminal
+    so that each summary row is one line."""
     work = tmp_path_factory.mktemp("first-runs")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONWARNINGS", "INSIGHT_EXPORT_DIR")}
     env.update(
         {"INSIGHT_CACHE_DIR": str(work / "cache"), "COLUMNS": "400", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     )
