@@ -80,7 +80,7 @@ OPENVINO_BACKENDS = ("openvino", "openvino-int8")
 # The default is the fastest backend whose vectors stay within cosine 0.99 of torch's with no loss of holdout Gini
 # (bench/results.md): OpenVINO static int8 (recipe r2: SmoothQuant, calibration on synthetic texts of every length and
 # on scrambled words; texts of equal token length run together, unpadded, so a text's vector does not depend on its
-# batch), x3.5-4.4 plain torch at cosine 0.997 mean / 0.988 min on real Olist reviews. ONNX fp32 (torch's vectors
+# batch), x3.9-4.6 plain torch at cosine 0.997 mean / 0.988 min on real Olist reviews. ONNX fp32 (torch's vectors
 # exactly, x1.8-2.1) is the fallback. Text gains as much on int8 vectors as on onnx's: 8 synthetic runs of 5,000
 # customers (4 data, 2 model seeds), text check gain +0.025 on average on both; its bootstrap share was 0.85-1.0 on
 # int8 (under the 0.9 asked in 2 runs) and 0.955-1.0 on onnx, 0.975-1.0 and 0.97-1.0 at 10,000 customers. The
@@ -88,8 +88,8 @@ OPENVINO_BACKENDS = ("openvino", "openvino-int8")
 DEFAULT_BACKEND = "openvino-int8"
 FALLBACK_BACKEND = "onnx"
 # Texts per model call when the caller does not say: 64, or more for the unpadded int8 model, where a longer batch
-# means longer runs of equal token length and so fewer, larger inferences (bench/results.md: x4.35 plain torch at
-# 256 against x3.53 at 64 on distinct synthetic texts, x4.16 vs x3.56 on real Olist reviews; same vectors, bit for
+# means longer runs of equal token length and so fewer, larger inferences (bench/results.md: x4.55 plain torch at
+# 256 against x3.75 at 64 on distinct synthetic texts, x3.91 vs x3.70 on real Olist reviews; same vectors, bit for
 # bit). Padded backends lose with longer batches (onnx, 2,500 synthetic texts: 3.2 s at 64, 3.9 s at 512). 256 keeps
 # one call, which holds the model's lock, short for a concurrent API request.
 BATCH_SIZES = {"openvino-int8": 256}

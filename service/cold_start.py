@@ -4,8 +4,8 @@ A request's scoring is the batch path (``service.pipeline.score_tables``) on a s
 the very numbers a batch run gives it. What costs on a few rows is fixed overhead, and the largest single piece is
 embedding the request's new texts (one model call per text source). ``PrefetchEncoder`` starts that embedding, in one
 model call for every source, on a background thread as soon as the rows are validated, and hands the vectors to the
-scoring code when it asks: the feature query (DuckDB) and the model (onnxruntime) both release the GIL, so on two
-cores they run side by side.
+scoring code when it asks: the feature query (DuckDB) and the model's runtime (OpenVINO or onnxruntime) release the
+GIL, so on two cores they run side by side.
 
 The vectors are the encoder's own (its content-hash cache included): a text embedded here is cached like any other,
 and a later batch run reads the same vectors from the cache.
