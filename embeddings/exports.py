@@ -101,22 +101,44 @@ def export_and_save(src: Path, tmp: Path, backend: str, model_kwargs: dict):
 
 def build_in_place(target: Path, build, failure: str) -> None:
     """Run ``build(tmp)`` on a temporary folder beside ``target`` and rename it into
-    place, so an interrupted export never leaves a half-written model; any failure is an EncoderError."""
+    place, so an interrupted export never leaves a half-written model; any failure is an EncoderError.
+
+    Processes can export at once (API workers starting on a fresh machine share the export folder): one that finds
+    ``target`` already holding every file it made keeps that one, so nothing is deleted under a process loading it."""
     import shutil
     import tempfile
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    aside: list[Path] = []
     try:
         build(tmp)
-        if target.exists():  # an older partial or concurrent export: the fresh one wins
-            shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
+        made = [p.relative_to(tmp) for p in tmp.rglob("*") if p.is_file()]
+        for _ in range(3):
+            if target.is_dir() and all((target / f).is_file() for f in made):
+                # A concurrent export (another API worker, another run) finished first with every file this one
+                # made: keep it, since that process may be loading from it right now.
+                return
+            if target.exists():  # an older or partial export: set aside, so the path is gone only between renames
+                old = target.parent / f".{target.name}-old-{os.getpid()}-{len(aside)}"
+                try:
+                    os.rename(target, old)
+                    aside.append(old)
+                except FileNotFoundError:
+                    pass
+            try:
+                os.replace(tmp, target)
+                return
+            except OSError:
+                continue  # another export took the place between the two renames: look at it again
+        raise EncoderError(f"{failure}: {target} keeps changing under concurrent exports")
     except Exception as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, EncoderError):
             raise
         raise EncoderError(f"{failure}: {exc}") from exc
+    finally:
+        for d in (tmp, *aside):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def file_hash(path: Path) -> str:

@@ -467,3 +467,34 @@ def test_default_backend_falls_back_without_openvino(monkeypatch):
     assert encoder.resolve_backend() == encoder.DEFAULT_BACKEND
     monkeypatch.setenv("INSIGHT_EMBEDDING_BACKEND", "torch")
     assert encoder.resolve_backend() == "torch"
+
+
+def test_an_export_finished_by_another_process_is_kept_not_replaced(tmp_path):
+    """Two processes exporting at once (API workers on a fresh machine): the second keeps the first's complete folder,
+    which the first may be loading; an incomplete one (an older export) is replaced; a failed build changes nothing.
+    No temporary folder is left behind."""
+    from embeddings.exports import build_in_place
+
+    target = tmp_path / "exports" / "fingerprint"
+
+    def build(tmp, files=("model.xml", "model.bin", "int8/model.xml"), tag="second"):
+        for f in files:
+            (tmp / f).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / f).write_text(tag)
+
+    build_in_place(target, lambda t: build(t, tag="first"), "export")
+    inode = (target / "model.xml").stat().st_ino
+    build_in_place(target, build, "export")  # finished second: the first one's folder stays
+    assert (target / "model.xml").read_text() == "first" and (target / "model.xml").stat().st_ino == inode
+
+    (target / "int8" / "model.xml").unlink()  # an older export without the int8 model
+    build_in_place(target, build, "export")
+    assert (target / "int8" / "model.xml").read_text() == "second" and (target / "model.xml").read_text() == "second"
+
+    def broken(tmp):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(embeddings.EncoderError, match="export: disk full"):
+        build_in_place(target, broken, "export")
+    assert (target / "model.xml").read_text() == "second"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["fingerprint"]
