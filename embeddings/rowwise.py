@@ -50,7 +50,7 @@ def matmul_rows(X, W, offset=None) -> np.ndarray:
     n, d = X.shape
     k = W.shape[1]
     if n <= FEW_ROWS:
-        return _few_rows(np.asarray(X, dtype=np.float64) if off is None else np.asarray(X, dtype=np.float64) - off, W)
+        return _few_rows(_columns_first(X, 0, n, off).T, W)
     out = np.zeros((n, k), dtype=np.float64)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)

@@ -32,3 +32,18 @@ def stored_facts(row: dict) -> dict:
     out = {k: row[k] for k in FIELDS}
     out.update({k: row["profile"][k] for k in PROFILE_FIELDS if k in row["profile"]})
     return json.loads(json.dumps(out))
+
+
+def store_facts(store) -> dict[str, dict]:
+    """``stored_facts`` of every row of the profile store ``store``, by customer id."""
+    import pandas as pd
+
+    from service.store import ProfileStore
+
+    ps = ProfileStore(store)
+    try:
+        with ps.engine.connect() as con:
+            df = pd.read_sql("SELECT * FROM profiles ORDER BY customer_id", con)
+    finally:
+        ps.close()
+    return {r["customer_id"]: stored_facts({**r, "profile": json.loads(r["profile"])}) for r in df.to_dict("records")}

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from stored_facts import FIELDS, PROFILE_FIELDS, stored_facts
+from stored_facts import FIELDS, PROFILE_FIELDS, store_facts, stored_facts
 
 from embeddings.rowwise import matmul_rows, row_norms
 
@@ -366,18 +366,6 @@ def test_shuffled_input_rows_give_the_same_scores(setup, encoder, reference):
     _assert_same(_score(setup, encoder, reversed_rows), reference, "rows reversed")
 
 
-def _store_facts(store) -> dict[str, dict]:
-    from service.store import ProfileStore
-
-    ps = ProfileStore(store)
-    try:
-        with ps.engine.connect() as con:
-            df = pd.read_sql("SELECT * FROM profiles ORDER BY customer_id", con)
-    finally:
-        ps.close()
-    return {r["customer_id"]: stored_facts({**r, "profile": json.loads(r["profile"])}) for r in df.to_dict("records")}
-
-
 @pytest.mark.slow
 def test_a_dask_partition_gives_the_same_scores(data_dir, model_dir, encoder, reference, tmp_path):
     """Scored on a real ``local:2`` cluster (6 partitions of contiguous ids) and written to the store."""
@@ -387,10 +375,10 @@ def test_a_dask_partition_gives_the_same_scores(data_dir, model_dir, encoder, re
     with scaleout.connect("local:2") as client:
         res = score(data_dir, model_dir, tmp_path / "dask.db", encoder=encoder, dask=client)
     assert res.summary.customers == len(reference)
-    got = _store_facts(tmp_path / "dask.db")
+    got = store_facts(tmp_path / "dask.db")
     assert set(got) == set(reference)
     _assert_same(got, reference, "Dask local:2")
-    local = _store_facts(_local_store(data_dir, model_dir, encoder, tmp_path))
+    local = store_facts(_local_store(data_dir, model_dir, encoder, tmp_path))
     assert got == local
 
 
@@ -487,7 +475,7 @@ def test_post_v1_score_gives_the_batch_scores(data_dir, model_dir, encoder, setu
         for p in post(batch):
             sent[p["customer_id"]] = (p["customer_id"].removeprefix("BATCH-"), p)
     assert len(sent) == 4 + len(picks)
-    stored = _store_facts(store)
+    stored = store_facts(store)
     for new_id, (cid, view) in sent.items():
         ref = reference[cid]
         _assert_same({cid: stored[new_id]}, reference, f"POST /v1/score as {new_id}")

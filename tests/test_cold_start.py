@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from stored_facts import FIELDS, PROFILE_FIELDS, stored_facts
+from stored_facts import FIELDS, PROFILE_FIELDS, store_facts, stored_facts
 
 from service import features, features_small
 from service.duckdb_exact import LD_SCALE, as_decimal, long_double_avg
@@ -435,18 +435,6 @@ def _post(api, tables, world, write=True):
     )
 
 
-def _stored(world) -> dict[str, dict]:
-    from service.store import ProfileStore
-
-    ps = ProfileStore(world["dir"] / "p.db")
-    try:
-        with ps.engine.connect() as con:
-            df = pd.read_sql("SELECT * FROM profiles", con)
-    finally:
-        ps.close()
-    return {r["customer_id"]: stored_facts({**r, "profile": json.loads(r["profile"])}) for r in df.to_dict("records")}
-
-
 def _assert_same(got: dict, ref: dict, what: str) -> None:
     for k in FIELDS + PROFILE_FIELDS:
         assert got.get(k) == ref.get(k), f"{what}: {k}: {got.get(k)!r} != {ref.get(k)!r}"[:3000]
@@ -470,12 +458,12 @@ def test_edge_customers_through_the_api_get_the_batch_profiles(world, api, monke
         r = _post(api, _of(edge, [cid]), world)
         assert r.status_code == 200, r.text
         assert [p["customer_id"] for p in r.json()["profiles"]] == [cid]
-        _assert_same(_stored(world)[cid], facts[cid], f"{cid} alone")
+        _assert_same(store_facts(world["dir"] / "p.db")[cid], facts[cid], f"{cid} alone")
     # all together, with the customers without orders: those are simply not scored, as in the batch
     r = _post(api, edge, world)
     assert r.status_code == 200, r.text
     assert sorted(p["customer_id"] for p in r.json()["profiles"]) == sorted(SCORED)
-    stored = _stored(world)
+    stored = store_facts(world["dir"] / "p.db")
     for cid in SCORED:
         _assert_same(stored[cid], facts[cid], f"{cid} in one request with the others")
         view = next(p for p in r.json()["profiles"] if p["customer_id"] == cid)
