@@ -104,12 +104,19 @@ def build_in_place(target: Path, build, failure: str) -> None:
     place, so an interrupted export never leaves a half-written model; any failure is an EncoderError.
 
     Processes can export at once (API workers starting on a fresh machine share the export folder): one that finds
-    ``target`` already holding every file it made keeps that one, so nothing is deleted under a process loading it."""
+    ``target`` already holding every file it made keeps that one, so nothing is deleted under a process loading it.
+    The temporary and set-aside folders carry the process id (``service.crash``'s naming), so a later export removes
+    those of a killed export, never a running one's."""
     import shutil
     import tempfile
 
+    from service.crash import orphaned
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    for left in target.parent.glob(f".{target.name}.*"):
+        if orphaned(left):  # what a killed export left (~120 MB each)
+            shutil.rmtree(left, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     aside: list[Path] = []
     try:
         build(tmp)
@@ -120,7 +127,7 @@ def build_in_place(target: Path, build, failure: str) -> None:
                 # made: keep it, since that process may be loading from it right now.
                 return
             if target.exists():  # an older or partial export: set aside, so the path is gone only between renames
-                old = target.parent / f".{target.name}-old-{os.getpid()}-{len(aside)}"
+                old = target.parent / f".{target.name}.old-{os.getpid()}-{len(aside)}"
                 try:
                     os.rename(target, old)
                     aside.append(old)

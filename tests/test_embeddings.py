@@ -498,3 +498,25 @@ def test_an_export_finished_by_another_process_is_kept_not_replaced(tmp_path):
         build_in_place(target, broken, "export")
     assert (target / "model.xml").read_text() == "second"
     assert sorted(p.name for p in target.parent.iterdir()) == ["fingerprint"]
+
+
+def test_a_killed_exports_folders_are_removed_by_the_next_export_and_a_running_ones_kept(tmp_path):
+    """An export killed mid-way (kill -9) leaves its temporary folder; the next export removes it, because its writer is
+    gone, but never the folder of an export that is still running (its writer is alive)."""
+    import subprocess
+    import sys
+
+    from embeddings.exports import build_in_place
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    exports = tmp_path / "exports"
+    killed = exports / f".fingerprint.tmp-{int(dead.stdout)}-abc"
+    running = exports / f".fingerprint.tmp-{os.getppid()}-xyz"  # pytest's parent shell: alive
+    for d in (killed, running):
+        (d / "openvino").mkdir(parents=True)
+        (d / "openvino" / "openvino_model.bin").write_bytes(b"half")
+
+    build_in_place(exports / "fingerprint", lambda t: (t / "model.xml").write_text("m"), "export")
+    assert (exports / "fingerprint" / "model.xml").read_text() == "m"
+    assert not killed.exists() and running.exists()
+    assert sorted(p.name for p in exports.iterdir()) == sorted(["fingerprint", running.name])
