@@ -217,3 +217,21 @@ def test_hnsw_pca_reranks_exactly_saves_and_loads(tmp_path):
     with pytest.raises(SimilarityIndexError, match="hnsw-pca"):
         exact.refine_factor = 2
     assert back.neighbours_of("c3", 5)[0] == pca.neighbours_of("c3", 5)[0]
+
+
+def test_customer_vectors_with_a_column_nobody_has_stay_finite_and_quiet():
+    import warnings
+
+    import pandas as pd
+
+    from service.similarity import CustomerVectorizer, _slog
+
+    tab = pd.DataFrame({"frequency": [1.0, 3.0, 8.0], "days_between_orders": [np.nan, np.nan, np.nan]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "Mean of empty slice" used to reach the training output
+        vec = CustomerVectorizer().fit(tab)
+    assert vec.mean_[1] == 0.0 and vec.std_[1] == 1.0
+    assert vec.mean_[0] == pytest.approx(np.mean(_slog(np.array([1.0, 3.0, 8.0]))))
+    assert json.loads(json.dumps(vec.to_dict(), allow_nan=False))  # no NaN in the bundle
+    out = vec.transform(tab, {})
+    assert np.isfinite(out).all() and np.allclose(np.linalg.norm(out, axis=1), 1.0)
