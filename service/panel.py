@@ -29,6 +29,9 @@ PANEL_STEP_DAYS = 30
 MIN_HISTORY_DAYS = 30
 
 
+MIN_TRAIN_HORIZON_DAYS = 7  # the shortest target window the models learn (a week: one weekly cycle of orders)
+
+
 MAX_FIT_SNAPSHOTS = 4
 
 
@@ -80,11 +83,13 @@ def plan_panel(first_order: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: in
     h, notes = horizon_days, []
     if history - horizon_days - step < MIN_HISTORY_DAYS:
         h = int(math.floor(history - MIN_HISTORY_DAYS - step))
-        if h < 7:
+        if h < step:  # under two months of history: the two snapshots sit one learned horizon apart
+            h = step = int(math.floor((history - MIN_HISTORY_DAYS) / 2))
+        if h < MIN_TRAIN_HORIZON_DAYS:
             raise DataError(
                 f"only {history:.0f} days of orders before the cutoff {cutoff.date()}: training needs at least "
-                f"{MIN_HISTORY_DAYS + step + 7} days (two snapshots with {MIN_HISTORY_DAYS} days of history "
-                "and a 7-day target)"
+                f"{MIN_HISTORY_DAYS + 2 * MIN_TRAIN_HORIZON_DAYS} days (two snapshots with {MIN_HISTORY_DAYS} days "
+                f"of history and a {MIN_TRAIN_HORIZON_DAYS}-day target)"
             )
         notes.append(
             f"history of {history:.0f} days is too short to learn a {horizon_days}-day horizon; "

@@ -142,6 +142,21 @@ def test_panel_shortens_the_horizon_and_drops_seasons_on_short_history():
         plan_panel(first, pd.Timestamp("2020-02-10", tz="UTC"), 90)
 
 
+def test_panel_on_two_months_of_history_learns_a_short_horizon_from_snapshots_that_far_apart():
+    first = pd.Timestamp("2020-01-01", tz="UTC")
+    cut = first + pd.Timedelta(days=63)  # Online Retail cut at 2011-02-01: 63 days of orders
+    p = plan_panel(first, cut, 365)
+    assert p.train_horizon_days == 16 and not p.seasonal and any("carries" in n for n in p.notes)
+    assert p.cutoffs["validation"] == cut - pd.Timedelta(days=16) and p.cutoffs["fit_1"] == cut - pd.Timedelta(days=32)
+    for name, c in p.cutoffs.items():
+        if name != "score":
+            assert c + pd.Timedelta(days=16) <= cut and (c - first).days >= MIN_HISTORY_DAYS
+    p = plan_panel(first, first + pd.Timedelta(days=44), 90)  # the least history that trains: two weekly targets
+    assert p.train_horizon_days == 7 and len(p.cutoffs) == 3
+    with pytest.raises(DataError, match="at least 44 days"):
+        plan_panel(first, first + pd.Timedelta(days=43), 90)
+
+
 def test_averaged_booster_predicts_the_mean_margin_and_shap_adds_up():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(400, 5)).astype(np.float32)
