@@ -75,6 +75,38 @@ def compare(percentile: float | None, more: str, less: str) -> str:
     return f", {less} {n}% of customers" if n >= 1 else ""
 
 
+# Headline features whose direction a CRM agent takes for granted: +1 where a higher value usually counts in a
+# customer's favour (more purchases, more spend), -1 where a lower one does (days since the last purchase, days between
+# purchases, returns). Tenure and the text and trend families have no such reading.
+FAVOURABLE_DIRECTION = {
+    "frequency": 1,
+    "monetary_total": 1,
+    "avg_order_value": 1,
+    "n_categories": 1,
+    "recency_days": -1,
+    "ipi_mean_days": -1,
+    "n_returned": -1,
+}
+
+
+def effect_against_fact(d) -> str | None:
+    """A short note when a driver's effect runs against how its fact usually reads, else None.
+
+    Why: the model weighs every feature against all the others (a customer who buys every 11 days may still lose from
+    the rhythm family once expected orders have counted it), and "buys more often than 90% of customers ... takes off
+    $240" heard without a word sounds like a slip. Only for clear cases: the customer in the top or bottom quarter.
+    """
+    sign = FAVOURABLE_DIRECTION.get(d.feature or "")
+    if sign is None or d.percentile is None or d.value is None or d.contribution == 0:
+        return None
+    good = d.percentile if sign > 0 else 100.0 - d.percentile
+    if good >= 75 and d.contribution < 0:
+        return "although this usually counts in a customer's favour"
+    if good <= 25 and d.contribution > 0:
+        return "although this usually counts against a customer"
+    return None
+
+
 def driver_fact(d, currency: str = "$", features: dict | None = None) -> str:
     """The plain fact behind a driver (``service.explain.Driver``), without its effect."""
     f = features or {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from service.facts import Driver, Evidence, Facts
-from service.plain import distinct_money, driver_fact, money
+from service.plain import distinct_money, driver_fact, effect_against_fact, money
 
 # Reviews that can illustrate the review-text driver, by whether they agree with a positive effect (rated 4-5: True).
 ReviewQuotes = dict[bool, list[Evidence]]
@@ -99,7 +99,9 @@ def _driver_lines(facts: Facts, review_quotes: ReviewQuotes) -> list[str]:
         lines.append(title)
         for d in group:
             verb = "adds" if d.contribution > 0 else "takes off"
-            line = f"- {d.name} {verb} {money(d.contribution, c)}: {driver_fact(d, c, facts.figures)}"
+            against = effect_against_fact(d)
+            lead = f"- {d.name} {verb} {money(d.contribution, c)}" + (f", {against}" if against else "")
+            line = f"{lead}: {driver_fact(d, c, facts.figures)}"
             if d.name == "review text":
                 line += _review_examples(d, review_quotes)
             lines.append(line + ".")

@@ -236,3 +236,31 @@ def test_next_action_comes_from_the_playbook(tmp_path, monkeypatch):
     assert facts.next_action.startswith("Offer 15% off.")
     text = TemplateNarrator().narrate(facts)
     assert "Suggested next action: Offer 15% off." in text and check_narrative(text, facts, ALL_DRIVER_NAMES).passed
+
+
+@pytest.mark.parametrize(
+    "feature, name, percentile, contribution, note",
+    [
+        # buys more often than 90% of repeat customers, yet the rhythm family lowers the forecast (the demo's VIP)
+        ("ipi_mean_days", "purchase rhythm", 10.0, -239.64, "although this usually counts in a customer's favour"),
+        ("frequency", "frequency", 95.0, -40.0, "although this usually counts in a customer's favour"),
+        # last bought longer ago than 85% of customers, yet recency lifts the forecast
+        ("recency_days", "recency", 85.0, 35.0, "although this usually counts against a customer"),
+        ("n_returned", "returns", 90.0, 12.0, "although this usually counts against a customer"),
+        ("frequency", "frequency", 95.0, 40.0, None),  # the expected direction: no note
+        ("ipi_mean_days", "purchase rhythm", 50.0, -30.0, None),  # middling: no note
+        ("tenure_days", "tenure", 95.0, -30.0, None),  # no direction taken for granted
+    ],
+)
+def test_template_says_when_a_drivers_effect_runs_against_its_fact(
+    facts, feature, name, percentile, contribution, note
+):
+    d = Driver(name=name, value=11.0, contribution=contribution, percentile=percentile, feature=feature)
+    f = facts.model_copy(update={"drivers": [d]})
+    text = TemplateNarrator().narrate(f)
+    line = next(ln for ln in text.splitlines() if ln.startswith(f"- {name} "))
+    if note:
+        assert note in line and line.index(note) < line.index(":")  # said before the fact, not buried after it
+    else:
+        assert "although" not in line
+    assert check_narrative(text, f, ALL_DRIVER_NAMES).passed
