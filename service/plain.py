@@ -89,20 +89,22 @@ FAVOURABLE_DIRECTION = {
 }
 
 
-def effect_against_fact(d) -> str | None:
-    """A short note when a driver's effect runs against how its fact usually reads, else None.
+def effect_against_fact(d, effect: str = "value") -> str | None:
+    """A short note when a driver's effect (on the value, or with ``effect="churn"`` on the churn risk, where raising
+    it works against the customer) runs against how its fact usually reads, else None.
 
     Why: the model weighs every feature against all the others (a customer who buys every 11 days may still lose from
     the rhythm family once expected orders have counted it), and "buys more often than 90% of customers ... takes off
     $240" heard without a word sounds like a slip. Only for clear cases: the customer in the top or bottom quarter.
     """
     sign = FAVOURABLE_DIRECTION.get(d.feature or "")
-    if sign is None or d.percentile is None or d.value is None or d.contribution == 0:
+    helps = -(d.churn_contribution or 0.0) if effect == "churn" else d.contribution
+    if sign is None or d.percentile is None or d.value is None or helps == 0:
         return None
     good = d.percentile if sign > 0 else 100.0 - d.percentile
-    if good >= 75 and d.contribution < 0:
+    if good >= 75 and helps < 0:
         return "although this usually counts in a customer's favour"
-    if good <= 25 and d.contribution > 0:
+    if good <= 25 and helps > 0:
         return "although this usually counts against a customer"
     return None
 
@@ -219,17 +221,6 @@ def _value_fact(d, currency: str) -> str:
         else (f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.2f}")
     )
     return f"{value} {d.unit or ''}".strip() + compare(p, "more than", "less than")
-
-
-def driver_line(d, currency: str = "$", features: dict | None = None, effect: str = "value") -> str:
-    """'frequency: bought 17 times, more often than 97% of customers; adds $2,323.69' (``effect`` 'value') or
-    '...; +5 points' ('churn')."""
-    fact = driver_fact(d, currency, features)
-    if effect == "churn":
-        pts = (d.churn_contribution or 0.0) * 100
-        return f"{d.name}: {fact}; {'raises' if pts >= 0 else 'lowers'} the risk by {abs(pts):.0f} points"
-    verb = "adds" if d.contribution > 0 else "takes off"
-    return f"{d.name}: {fact}; {verb} {money(d.contribution, currency)}"
 
 
 def churn_band_words(band: str | None) -> str:

@@ -264,3 +264,18 @@ def test_template_says_when_a_drivers_effect_runs_against_its_fact(
     else:
         assert "although" not in line
     assert check_narrative(text, f, ALL_DRIVER_NAMES).passed
+
+
+def test_churn_effect_against_fact_counts_a_raised_risk_as_against_the_customer():
+    from service.plain import effect_against_fact
+
+    frequent = dict(name="frequency", value=40.0, contribution=50.0, percentile=95.0, feature="frequency")
+    assert effect_against_fact(Driver(**frequent, churn_contribution=0.04), "churn") == (
+        "although this usually counts in a customer's favour"
+    )
+    assert effect_against_fact(Driver(**frequent, churn_contribution=-0.04), "churn") is None
+    assert effect_against_fact(Driver(**frequent, churn_contribution=0.04)) is None  # on the value it lifts: expected
+    stale = dict(name="recency", value=300.0, contribution=-5.0, percentile=90.0, feature="recency_days")
+    assert effect_against_fact(Driver(**stale, churn_contribution=-0.03), "churn") == (
+        "although this usually counts against a customer"
+    )

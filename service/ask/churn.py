@@ -7,7 +7,7 @@ from service.ask.models import ChurnDriver, ChurnFacts
 from service.drivers import UNITS
 from service.explain import Driver
 from service.intents import Route
-from service.plain import days_ago, driver_fact, plural
+from service.plain import days_ago, driver_fact, effect_against_fact, plural
 
 
 def churn_facts(facts, profile, ctx) -> tuple[ChurnFacts, list[Driver], list[Driver]]:
@@ -76,7 +76,8 @@ def answer_churn(r: Route, facts, profile, ctx):
         s.append(
             "What raises the risk: "
             + "; ".join(
-                f"{d.name} (+{(d.churn_contribution or 0) * 100:.0f} points): {driver_fact(d, c, fig)}" for d in ups
+                f"{d.name} (+{(d.churn_contribution or 0) * 100:.0f} points{_note(d)}): {driver_fact(d, c, fig)}"
+                for d in ups
             )
             + "."
         )
@@ -84,9 +85,15 @@ def answer_churn(r: Route, facts, profile, ctx):
         s.append(
             "What lowers it: "
             + "; ".join(
-                f"{d.name} (-{abs(d.churn_contribution or 0) * 100:.0f} points): {driver_fact(d, c, fig)}"
+                f"{d.name} (-{abs(d.churn_contribution or 0) * 100:.0f} points{_note(d)}): {driver_fact(d, c, fig)}"
                 for d in downs
             )
             + "."
         )
     return "\n".join(s), {"churn": cf}
+
+
+def _note(d) -> str:
+    """', although this usually counts ...' where the driver moves the risk against how its fact usually reads."""
+    note = effect_against_fact(d, "churn")
+    return f", {note}" if note else ""
