@@ -74,6 +74,8 @@ def allowed_numbers(f: Facts) -> list[float]:
         90.0,
     ]
     nums += [x for x in (f.tier_floor, f.next_tier_floor) if x is not None]
+    if not 0.01 <= f.churn_probability <= 0.99:  # "under 1%" / "over 99%" (service.plain.chance), either side
+        nums += [1.0, 99.0]
     nums += list(f.figures.values()) + list(f.value_interval or [])
     for d in f.drivers:
         nums += [abs(d.contribution), d.contribution]

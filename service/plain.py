@@ -59,6 +59,18 @@ def share(p: float) -> int:
     return int(math.floor(min(max(p, 0.0), 100.0)))
 
 
+def chance(probability: float) -> str:
+    """'31%'; 'under 1%' or 'over 99%' where whole percents would round an uncertain chance to 0% or 100% (an agent
+    hears "0% chance of no purchase" as a certainty)."""
+    pct = float(probability) * 100.0
+    said = f"{pct:.0f}"
+    if said == "0" and pct > 0.0:
+        return "under 1%"
+    if said == "100" and pct < 100.0:
+        return "over 99%"
+    return f"{said}%"
+
+
 def compare(percentile: float | None, more: str, less: str) -> str:
     """', more X than 97% of customers' or ', less X than 60% of customers' (the side the customer is on); '' without
     a percentile.

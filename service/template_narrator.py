@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from service.facts import Driver, Evidence, Facts
-from service.plain import distinct_money, driver_fact, effect_against_fact, money
+from service.plain import chance, distinct_money, driver_fact, effect_against_fact, money
 
 # Reviews that can illustrate the review-text driver, by whether they agree with a positive effect (rated 4-5: True).
 ReviewQuotes = dict[bool, list[Evidence]]
@@ -123,9 +123,9 @@ def _review_examples(d: Driver, review_quotes: ReviewQuotes) -> str:
 
 
 def _churn_line(facts: Facts) -> str:
-    chance = f"{facts.churn_probability * 100:.0f}% chance of no purchase in the next {facts.horizon_days} days"
+    chance_txt = f"{chance(facts.churn_probability)} chance of no purchase in the next {facts.horizon_days} days"
     return (
-        f"Churn risk: {f'{facts.churn_band} ({chance})' if facts.churn_band else chance}. RFM segment: "
+        f"Churn risk: {f'{facts.churn_band} ({chance_txt})' if facts.churn_band else chance_txt}. RFM segment: "
         f"{facts.rfm_segment}."
     )
 

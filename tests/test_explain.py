@@ -279,3 +279,23 @@ def test_churn_effect_against_fact_counts_a_raised_risk_as_against_the_customer(
     assert effect_against_fact(Driver(**stale, churn_contribution=-0.03), "churn") == (
         "although this usually counts against a customer"
     )
+
+
+def test_a_near_certain_chance_is_not_rounded_to_a_certainty(facts):
+    from service.plain import chance
+
+    assert [chance(p) for p in (0.0, 0.003, 0.005, 0.0051, 0.31, 0.994, 0.996, 1.0)] == [
+        "0%",
+        "under 1%",
+        "under 1%",  # 0.5% is said "0%" by Python's half-to-even rounding
+        "1%",
+        "31%",
+        "99%",
+        "over 99%",
+        "100%",
+    ]
+    for p, said in ((0.003, "under 1% chance of no purchase"), (0.997, "over 99% chance of no purchase")):
+        f = facts.model_copy(update={"churn_probability": p})
+        text = TemplateNarrator().narrate(f)
+        assert said in text and "0% chance" not in text.replace("100% chance", "")
+        assert check_narrative(text, f, ALL_DRIVER_NAMES).passed

@@ -18,7 +18,7 @@ from service.ask.context import (
 from service.ask.models import Browsed, Category, NextOrderFacts, ProductFacts, Quote, SatisfactionFacts
 from service.explain import money
 from service.intents import Route
-from service.plain import days_ago, plural
+from service.plain import chance, days_ago, plural
 
 # -- next order -------------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ def answer_next_order(r: Route, facts, profile, ctx):
             s.append(f"The next order is expected around {nf.next_order_date}.")
     if nf.expected_orders is not None:
         s.append(f"The model expects about {nf.expected_orders:.1f} orders in the next {nf.horizon_days} days.")
-    s.append(f"Chance of at least one purchase in the next {nf.horizon_days} days: {nf.buy_probability * 100:.0f}%.")
+    s.append(f"Chance of at least one purchase in the next {nf.horizon_days} days: {chance(nf.buy_probability)}.")
     return " ".join(s), {"next_order": nf}
 
 

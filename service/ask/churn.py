@@ -7,7 +7,7 @@ from service.ask.models import ChurnDriver, ChurnFacts
 from service.drivers import UNITS
 from service.explain import Driver
 from service.intents import Route
-from service.plain import days_ago, driver_fact, effect_against_fact, plural
+from service.plain import chance, days_ago, driver_fact, effect_against_fact, plural
 
 
 def churn_facts(facts, profile, ctx) -> tuple[ChurnFacts, list[Driver], list[Driver]]:
@@ -58,8 +58,8 @@ def answer_churn(r: Route, facts, profile, ctx):
     p = round(facts.churn_probability * 100)
     band = f"{cf.churn_band} churn risk: " if cf.churn_band else ""
     s = [
-        f"{facts.customer_id} ({facts.tier} tier) has a {band}{p}% chance of making no purchase in the next "
-        f"{facts.horizon_days} days"
+        f"{facts.customer_id} ({facts.tier} tier) has a {band}{chance(facts.churn_probability)} chance of making no "
+        f"purchase in the next {facts.horizon_days} days"
     ]
     if cf.population_churn_probability is not None:
         avg = round(cf.population_churn_probability * 100)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from service.ask.models import OfferFacts
 from service.intents import Route
+from service.plain import chance
 from service.tiers import TIER_ORDER
 from service.whatif import WhatIfError, what_if
 
@@ -39,10 +40,9 @@ def answer_offer(r: Route, facts, profile, ctx):
     of = offer_facts(facts, profile, ctx)
     if of is None:
         return ("The playbook file cannot be read, so I have no advice to give; ask your team lead.", {})
-    p = facts.churn_probability * 100
     s = [
-        f"{facts.customer_id} is {facts.tier} with a {of.churn_band} churn risk ({p:.0f}% chance of no purchase in "
-        f"the next {facts.horizon_days} days).",
+        f"{facts.customer_id} is {facts.tier} with a {of.churn_band} churn risk ({chance(facts.churn_probability)} "
+        f"chance of no purchase in the next {facts.horizon_days} days).",
         f"Playbook advice: {of.offer}",
         f"Next action: {of.action}",
     ]

@@ -9,7 +9,7 @@ from service.ask.offer import offer_facts
 from service.ask.tier import value_facts
 from service.explain import money
 from service.intents import Route
-from service.plain import driver_fact, plural
+from service.plain import chance, driver_fact, plural
 
 
 def answer_summary(r: Route, facts, profile, ctx):
@@ -31,7 +31,7 @@ def answer_summary(r: Route, facts, profile, ctx):
     ]
     band = f"{facts.churn_band} " if facts.churn_band else ""
     s.append(
-        f"Churn risk: {band}({facts.churn_probability * 100:.0f}% chance of no purchase in that time). RFM segment: "
+        f"Churn risk: {band}({chance(facts.churn_probability)} chance of no purchase in that time). RFM segment: "
         f"{facts.rfm_segment}."
     )
     if vf.spent_to_date is not None and vf.purchases is not None:
