@@ -295,3 +295,16 @@ def test_offer_and_summary_follow_the_playbook(ctx_for):
 def test_german_question_gets_the_churn_answer(ctx_for):
     a = answer("ist der Kunde abwanderungsgefährdet?", ctx_for("Medium"))
     assert a.intent == "churn" and "chance of making no purchase" in a.answer and a.check.passed
+
+
+def test_churn_points_read_as_whole_points():
+    from service.ask.churn import _points
+
+    assert [_points(x) for x in (0.07, -0.01, 0.004, -0.0049, None, -0.82)] == [
+        "+7 points",
+        "-1 point",
+        "less than 1 point",
+        "less than 1 point",
+        "less than 1 point",
+        "-82 points",
+    ]

@@ -75,18 +75,14 @@ def answer_churn(r: Route, facts, profile, ctx):
     if ups:
         s.append(
             "What raises the risk: "
-            + "; ".join(
-                f"{d.name} (+{(d.churn_contribution or 0) * 100:.0f} points{_note(d)}): {driver_fact(d, c, fig)}"
-                for d in ups
-            )
+            + "; ".join(f"{d.name} ({_points(d.churn_contribution)}{_note(d)}): {driver_fact(d, c, fig)}" for d in ups)
             + "."
         )
     if downs:
         s.append(
             "What lowers it: "
             + "; ".join(
-                f"{d.name} (-{abs(d.churn_contribution or 0) * 100:.0f} points{_note(d)}): {driver_fact(d, c, fig)}"
-                for d in downs
+                f"{d.name} ({_points(d.churn_contribution)}{_note(d)}): {driver_fact(d, c, fig)}" for d in downs
             )
             + "."
         )
@@ -97,3 +93,11 @@ def _note(d) -> str:
     """', although this usually counts ...' where the driver moves the risk against how its fact usually reads."""
     note = effect_against_fact(d, "churn")
     return f", {note}" if note else ""
+
+
+def _points(churn_contribution: float | None) -> str:
+    """'+7 points', '-1 point', or 'less than 1 point' where the change rounds to no whole point (the section's title
+    says which way)."""
+    x = (churn_contribution or 0.0) * 100
+    sign, n = ("+" if x >= 0 else "-"), round(abs(x))
+    return "less than 1 point" if n == 0 else f"{sign}{n} point{'' if n == 1 else 's'}"
