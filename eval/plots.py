@@ -28,6 +28,11 @@ def _color(key: str, i: int) -> str | tuple[float, float, float, float]:
     return COLORS[key] if key in COLORS else plt.get_cmap("tab10")(i % 10)
 
 
+def _figure(x: float | None) -> str:
+    """A metric for a legend: 3 decimals, or 'n/a' where it is undefined (no holdout spend, one churn class)."""
+    return f"{x:.3f}" if x is not None and np.isfinite(x) else "n/a"
+
+
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
@@ -49,7 +54,7 @@ def lorenz(actual: np.ndarray, models: dict[str, tuple[str, np.ndarray, float]],
     for i, (key, (label, pred, gini)) in enumerate(models.items()):
         y = np.mean([lorenz_curve(actual, row)[1] for row in np.atleast_2d(pred)], axis=0)
         style = dict(color=_color(key, i), lw=2.4 if key == "product" else 1.5)
-        ax.plot(x, y, label=f"{label} (norm. Gini {gini:.3f})", **style)
+        ax.plot(x, y, label=f"{label} (norm. Gini {_figure(gini)})", **style)
         zoom.plot(x, y, **style)
     ax.set(
         xlabel="share of customers, highest predicted value first",
@@ -231,7 +236,7 @@ def churn_calibration(curves: dict[str, tuple[list[dict], float]], base_rate: fl
         pred = np.array([b["mean_predicted"] for b in bins])
         obs = np.array([b["observed"] for b in bins])
         lw = 1.8 if "Product" in label else 1.2
-        ax.plot(pred, obs, marker="o", ms=4, lw=lw, color=color, label=f"{label} (ROC-AUC {auc:.3f})")
+        ax.plot(pred, obs, marker="o", ms=4, lw=lw, color=color, label=f"{label} (ROC-AUC {_figure(auc)})")
         lg.plot(np.clip(1 - pred, floor, 1), np.clip(1 - obs, floor, 1), marker="o", ms=4, lw=lw, color=color)
     ax.set(
         xlim=(0, 1),

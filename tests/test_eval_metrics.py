@@ -135,3 +135,21 @@ def test_value_report_keys():
     r = M.value_report(a, a + rng.normal(0, 1, 300))
     assert {"normalized_gini", "spearman", "decile_mape", "mae", "rmse", "top", "tiers", "deciles"} <= set(r)
     assert set(r["top"]) == {"5%", "20%"}
+
+
+def test_plots_say_n_a_for_metrics_a_holdout_cannot_define(tmp_path):
+    # Olist cut at 2016-12-15 with a 120-day holdout: nobody spends, so every Gini is None (the report crashed here)
+    from eval import plots
+
+    actual = np.zeros(50)
+    preds = np.random.default_rng(0).gamma(1.0, 10.0, size=(2, 50))
+    out = plots.lorenz(
+        actual,
+        {"product": ("Product", preds, None), "past": ("Past spend", preds[0], float("nan"))},
+        tmp_path / "lorenz.png",
+        "no spenders",
+    )
+    assert out.stat().st_size > 0
+    bins = [{"mean_predicted": 0.9, "observed": 1.0, "n": 50}]
+    out = plots.churn_calibration({"Product churn": (bins, None)}, 1.0, tmp_path / "churn.png", "one churn class")
+    assert out.stat().st_size > 0
