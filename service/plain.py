@@ -105,9 +105,9 @@ def effect_against_fact(d, effect: str = "value") -> str | None:
     """A short note when a driver's effect (on the value, or with ``effect="churn"`` on the churn risk, where raising
     it works against the customer) runs against how its fact usually reads, else None.
 
-    Why: the model weighs every feature against all the others (a customer who buys every 11 days may still lose from
-    the rhythm family once expected orders have counted it), and "buys more often than 90% of customers ... takes off
-    $240" heard without a word sounds like a slip. Only for clear cases: the customer in the top or bottom quarter.
+    Why: the model weighs every family against all the others, so a family can lower the forecast of a customer whose
+    fact reads well, and "buys more often than 90% of customers ... takes off $240" heard without a word sounds like a
+    slip. Only for clear cases: the customer in the top or bottom quarter.
     """
     sign = FAVOURABLE_DIRECTION.get(d.feature or "")
     helps = -(d.churn_contribution or 0.0) if effect == "churn" else d.contribution

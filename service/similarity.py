@@ -21,8 +21,8 @@ class CustomerVectorizer:
     def fit(self, tabular: pd.DataFrame) -> CustomerVectorizer:
         z = _slog(tabular.to_numpy(np.float64))
         self.columns_ = list(tabular.columns)
-        # A column nobody has a value for (e.g. days between orders when every customer has bought once) gets mean 0
-        # and sd 1, instead of a NaN in the bundle and numpy's empty-slice warnings in the training output.
+        # A column nobody has a value for (the review columns of a shop without reviews) gets mean 0 and sd 1, instead
+        # of a NaN in the bundle and numpy's empty-slice warnings in the training output.
         seen = np.isfinite(z).any(axis=0)
         filled = np.where(seen, z, 0.0)
         mean = np.where(seen, np.nanmean(filled, axis=0), 0.0)
