@@ -244,3 +244,10 @@ def test_cli_explains_why_a_customer_without_orders_has_no_profile(scored, app):
     assert res.exit_code == 2 and "known, no orders yet, so not scored" in res.output
     res = CliRunner().invoke(cli, ["explain", "NOPE", "--store", str(scored.store)])
     assert res.exit_code == 2 and "not in the store" in res.output
+
+
+def test_console_says_a_near_certain_chance_without_rounding_it_to_a_certainty():
+    from service.console.rendering import env
+
+    pct = env.filters["pct"]
+    assert [pct(x) for x in (None, 0.003, 0.31, 0.997)] == ["", "under 1%", "31%", "over 99%"]

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from service.console.sessions import Session
+from service.plain import chance
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,8 +39,9 @@ def _money(x, currency="$", decimals=2):
     return "" if x is None else f"{currency}{x:,.{decimals}f}" if x >= 0 else f"-{currency}{abs(x):,.{decimals}f}"
 
 
-def _pct(x, decimals=0):
-    return "" if x is None else f"{x * 100:.{decimals}f}%"
+def _pct(x):
+    """A probability as the explanations say it: whole percents, 'under 1%' / 'over 99%' near the ends."""
+    return "" if x is None else chance(x)
 
 
 env.filters["money"] = _money
