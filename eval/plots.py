@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from eval.metrics import lorenz_curve  # noqa: E402
+from eval.report_format import fmt_num  # noqa: E402
 
 COLORS = {
     "past_spend": "#8c8c8c",
@@ -26,11 +27,6 @@ DPI = 110
 
 def _color(key: str, i: int) -> str | tuple[float, float, float, float]:
     return COLORS[key] if key in COLORS else plt.get_cmap("tab10")(i % 10)
-
-
-def _figure(x: float | None) -> str:
-    """A metric for a legend: 3 decimals, or 'n/a' where it is undefined (no holdout spend, one churn class)."""
-    return f"{x:.3f}" if x is not None and np.isfinite(x) else "n/a"
 
 
 def _save(fig, path: Path) -> Path:
@@ -54,7 +50,7 @@ def lorenz(actual: np.ndarray, models: dict[str, tuple[str, np.ndarray, float]],
     for i, (key, (label, pred, gini)) in enumerate(models.items()):
         y = np.mean([lorenz_curve(actual, row)[1] for row in np.atleast_2d(pred)], axis=0)
         style = dict(color=_color(key, i), lw=2.4 if key == "product" else 1.5)
-        ax.plot(x, y, label=f"{label} (norm. Gini {_figure(gini)})", **style)
+        ax.plot(x, y, label=f"{label} (norm. Gini {fmt_num(gini)})", **style)
         zoom.plot(x, y, **style)
     ax.set(
         xlabel="share of customers, highest predicted value first",
@@ -172,7 +168,7 @@ def _churn_reliability_panel(
     for i, (label, (bins, ece, _auc, key)) in enumerate(churn_curves.items()):
         pred = np.array([b["mean_predicted"] for b in bins])
         obs = np.array([b["observed"] for b in bins])
-        ece_txt = f"ECE {ece:.3f}" if ece is not None and np.isfinite(ece) else "ECE n/a"
+        ece_txt = f"ECE {fmt_num(ece)}"
         rel.plot(
             pred,
             obs,
@@ -236,7 +232,7 @@ def churn_calibration(curves: dict[str, tuple[list[dict], float]], base_rate: fl
         pred = np.array([b["mean_predicted"] for b in bins])
         obs = np.array([b["observed"] for b in bins])
         lw = 1.8 if "Product" in label else 1.2
-        ax.plot(pred, obs, marker="o", ms=4, lw=lw, color=color, label=f"{label} (ROC-AUC {_figure(auc)})")
+        ax.plot(pred, obs, marker="o", ms=4, lw=lw, color=color, label=f"{label} (ROC-AUC {fmt_num(auc)})")
         lg.plot(np.clip(1 - pred, floor, 1), np.clip(1 - obs, floor, 1), marker="o", ms=4, lw=lw, color=color)
     ax.set(
         xlim=(0, 1),

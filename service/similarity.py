@@ -21,14 +21,12 @@ class CustomerVectorizer:
     def fit(self, tabular: pd.DataFrame) -> CustomerVectorizer:
         z = _slog(tabular.to_numpy(np.float64))
         self.columns_ = list(tabular.columns)
-        # A column nobody has a value for (the review columns of a shop without reviews) gets mean 0 and sd 1, instead
-        # of a NaN in the bundle and numpy's empty-slice warnings in the training output.
-        seen = np.isfinite(z).any(axis=0)
-        filled = np.where(seen, z, 0.0)
-        mean = np.where(seen, np.nanmean(filled, axis=0), 0.0)
-        std = np.nanstd(filled, axis=0)
-        self.mean_ = mean.tolist()
-        self.std_ = np.where(seen & (std > 0), std, 1.0).tolist()
+        # A column nobody has a value for (the review columns of a shop without reviews) is read as zeros, so it gets
+        # mean 0 and sd 1 instead of a NaN in the bundle and numpy's empty-slice warnings in the training output.
+        z = np.where(np.isfinite(z).any(axis=0), z, 0.0)
+        std = np.nanstd(z, axis=0)
+        self.mean_ = np.nanmean(z, axis=0).tolist()
+        self.std_ = np.where(std > 0, std, 1.0).tolist()
         return self
 
     def transform(self, tabular: pd.DataFrame, pooled: dict) -> np.ndarray:
