@@ -5,7 +5,7 @@ from __future__ import annotations
 from service.ask.context import currency_of
 from service.explain import money
 from service.intents import Route
-from service.plain import distinct_money
+from service.plain import chance, distinct_money
 from service.tiers import TIER_ORDER
 from service.whatif import WhatIfError, what_if
 
@@ -50,7 +50,7 @@ def answer_upgrade(r: Route, facts, profile, ctx):
         drv = ", ".join(f"{d.name} {'+' if d.change >= 0 else '-'}{money(d.change, c)}" for d in sc.drivers[:4])
         s.append(
             f"- {sc.description}: {money(sc.predicted_value, c)} ({verdict}); churn risk "
-            f"{sc.churn_probability * 100:.0f}%" + (f"; moved by {drv}" if drv else "") + "."
+            f"{chance(sc.churn_probability)}" + (f"; moved by {drv}" if drv else "") + "."
         )
     if w.best is not None:
         s.append(f"Smallest change that gets there: {w.best.description}.")
