@@ -764,11 +764,37 @@ def test_default_split_and_short_history():
     assert s.cutoff.date() == (days[-1] - timedelta(days=60)).date() and s.horizon_days == 60
     # 139 days of history before the cutoff: the RFM snapshot at cutoff - 60 keeps 30+ days of history -> not shortened
     assert s.train_horizon_days == 60
-    # a 130-day horizon from the same cutoff: the RFM cells learn the longest that leaves 30 days of history
-    long = make_split(ds, cutoff=str(s.cutoff.date()), horizon_days=130)
-    assert long.horizon_days == 130 and long.train_horizon_days < 130 and any("not 130" in n for n in long.notes)
+    # a 130-day horizon from an earlier cutoff: the RFM cells learn the longest that leaves 30 days of history
+    long = make_split(ds, cutoff="2020-03-01", horizon_days=130)
+    assert long.horizon_days == 130 and long.train_horizon_days == 60 - 30 and any("not 130" in n for n in long.notes)
     with pytest.raises(DataError, match="before the first order"):
         make_split(ds, cutoff="2019-06-01")
+
+
+def test_a_holdout_past_the_last_order_is_refused_with_what_would_fit():
+    """A holdout window that ends after the data would judge every model on part of its horizon (levels, churn and
+    coverage all wrong): refused, naming the longest horizon from that cutoff and the latest cutoff for that horizon."""
+    from eval.adapters import Dataset, DatasetDefaults
+    from service.tables import validate_tables
+
+    days = pd.date_range("2020-01-01", periods=200, freq="D")  # last order 2020-07-18
+    orders = pd.DataFrame(
+        {"order_id": [f"o{i}" for i in range(200)], "customer_id": [f"c{i % 40}" for i in range(200)]}
+        | {"order_ts": days.strftime("%Y-%m-%d"), "amount": "10"}
+    )
+    ds = Dataset("x", validate_tables({"orders": orders}), DatasetDefaults(cutoff=None, horizon_days=60), source="mem")
+    assert make_split(ds, cutoff="2020-07-08", horizon_days=10).horizon_days == 10  # ends on the last order's day
+    with pytest.raises(
+        DataError, match=r"ends after the last order \(2020-07-18\).*--horizon-days 10 or less.*2020-07-07"
+    ):
+        make_split(ds, cutoff="2020-07-08", horizon_days=11)
+    with pytest.raises(DataError, match=r"ends after the last order.*30-day.*--horizon-days 20 or less.*2020-06-18"):
+        make_split(ds, cutoff="2020-06-28", horizon_days=30)
+    with pytest.raises(
+        DataError, match=r"ends after the last order"
+    ) as err:  # a cutoff after the data: no horizon fits
+        make_split(ds, cutoff="2020-08-01", horizon_days=5)
+    assert "--horizon-days" not in str(err.value) and "on or before 2020-07-13" in str(err.value)
 
 
 def test_truncated_tables_give_the_same_features_and_no_future(small_synth):

@@ -56,8 +56,8 @@ def make_split(
     Never fails because the horizon is long: the learned models (the product, the tabular XGBoost) get the
     requested horizon and choose their training snapshots themselves. The RFM cells learn
     ``train_horizon_days`` (default: the horizon), shortened to the longest the history allows: their one
-    training snapshot at ``cutoff - h`` needs ``MIN_HISTORY_DAYS`` of history before it. Fails only when the
-    cutoff is not after the first order.
+    training snapshot at ``cutoff - h`` needs ``MIN_HISTORY_DAYS`` of history before it. Fails when the cutoff
+    is not after the first order, or when the holdout window runs more than a day past the last order.
     """
     orders = dataset.loaded.tables["orders"]
     start, end = orders["order_ts"].min(), orders["order_ts"].max()
@@ -73,8 +73,13 @@ def make_split(
     if defaults_used and d.note:
         notes.append(f"Dataset defaults: {d.note}")
     if cut + timedelta(days=h) > end + timedelta(days=1):
-        notes.append(
-            f"The holdout window runs {(cut + timedelta(days=h) - end).days} days past the last order ({end.date()})."
+        # Every model would be judged on part of its horizon (levels, churn and coverage all wrong), so refuse.
+        room = (end + timedelta(days=1) - cut).days
+        raise DataError(
+            f"the holdout window ({cut.date()}, {(cut + timedelta(days=h)).date()}] ends after the last order "
+            f"({end.date()}), so every model would be judged on only part of its {h}-day forecast; "
+            + (f"use --horizon-days {room} or less from this cutoff, or " if room >= 1 else "")
+            + f"a cutoff on or before {(end - timedelta(days=h)).date()}"
         )
     th, rfm_note = _rfm_horizon(cut, start, h, int(train_horizon_days or h))
     notes.append(rfm_note)
