@@ -9,7 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 from eval.adapters import Dataset
-from eval.backtest.comparison import BASELINE_KEYS, ablation_variants, alias_product, compare, strongest_baselines
+from eval.backtest.comparison import (
+    BASELINE_KEYS,
+    TABULAR_KEY,
+    ablation_variants,
+    alias_product,
+    compare,
+    strongest_baselines,
+)
 from eval.backtest.one_split import CHURN_SEED_METRICS, ModelRun, SplitResult, model_report, run_split, with_seed_spread
 from eval.backtest.rolling import rolling_comparison
 from eval.backtest.splits import Split, make_split
@@ -130,18 +137,14 @@ def _run_ablation(
 
 
 def _product_differences(ok: dict[str, ModelRun], ablation_runs: dict[str, ModelRun]) -> dict[str, tuple[str, str]]:
-    """The differences the bootstrap scores: the product minus each baseline (not its own tabular twin), and each
-    ablation variant minus the tabular model."""
+    """The differences the bootstrap scores: the product minus each baseline, and the product and each ablation
+    variant minus the tabular model (what text adds; not when the product is that model)."""
     diffs = {}
     if "product" in ok:
-        aliased = bool(ok["product"].info.get("same_as"))
-        diffs = {
-            f"product - {k}": ("product", k) for k in BASELINE_KEYS if k in ok and not (aliased and k == "xgb_tabular")
-        }
-        if "xgb_tabular" in ok and not aliased:
-            diffs.update(
-                {f"{k} - xgb_tabular": (k, "xgb_tabular") for k, r in ablation_runs.items() if r.error is None}
-            )
+        diffs = {f"product - {k}": ("product", k) for k in BASELINE_KEYS if k in ok}
+        if TABULAR_KEY in ok and not ok["product"].info.get("same_as"):
+            with_text = {"product": ok["product"]} | {k: r for k, r in ablation_runs.items() if r.error is None}
+            diffs.update({f"{k} - {TABULAR_KEY}": (k, TABULAR_KEY) for k in with_text})
     return diffs
 
 
@@ -157,7 +160,7 @@ def _ablation_table(
     y_churn = primary.truth["churn"].to_numpy()
     table: dict[str, dict[str, Any]] = {}
     for name, src in ablation_variants(sources).items():
-        key = "product" if src == tuple(sources) else "xgb_tabular" if not src else f"ablation:{name}"
+        key = "product" if src == tuple(sources) else TABULAR_KEY if not src else f"ablation:{name}"
         run = ok.get(key) or ablation_runs.get(key)
         if run is None or run.error:
             table[name] = {"text_sources": list(src), "error": run.error if run else "not run"}
@@ -166,7 +169,7 @@ def _ablation_table(
         churn = [
             with_seed_spread([churn_scores(y_churn, q) for q in p], CHURN_SEED_METRICS) for p in run.churn.values()
         ]
-        diff = boot["differences"].get(f"{key} - xgb_tabular", {})
+        diff = boot["differences"].get(f"{key} - {TABULAR_KEY}", {})
         table[name] = {
             "text_sources": list(src),
             "model": key,
