@@ -231,6 +231,86 @@ def test_spend_last_year_is_the_calendar_year_from_the_tables(ctx_for, raw, scor
         assert c.spend.spend == pytest.approx(round(window["amount"].sum(), 2), abs=0.01)
 
 
+@pytest.mark.parametrize(
+    ("question", "start", "end"),
+    [
+        # each of these was read wrongly before: January only, all of 2025, March only, or spend to date
+        ("how much has she spent since January?", "2025-01-01", "2025-10-02"),
+        ("spend since 2024", "2024-01-01", "2025-10-02"),
+        ("what did he spend in Q2 2025", "2025-04-01", "2025-06-30"),
+        ("what was her total in q3", "2025-07-01", "2025-09-30"),
+        ("spend in the fourth quarter", "2025-10-01", "2025-10-02"),  # the latest Q4 that has begun, to the cutoff
+        ("spend in the first quarter", "2025-01-01", "2025-03-31"),
+        ("spend in the 3rd quarter of 2024", "2024-07-01", "2024-09-30"),
+        ("how much between March and June?", "2025-03-01", "2025-06-30"),
+        ("from November to February", "2024-11-01", "2025-02-28"),
+        ("spend in the first half of the year", "2025-01-01", "2025-06-30"),
+        ("H2 2024", "2024-07-01", "2024-12-31"),
+        ("spend this month", "2025-10-01", "2025-10-02"),
+        ("spend this quarter", "2025-10-01", "2025-10-02"),
+        ("what did she spend last week", "2025-09-22", "2025-09-28"),  # Monday to Sunday
+        ("spend over the past year", "2024-10-03", "2025-10-02"),  # a rolling year; 'last year' is the calendar one
+        ("since 2025-09-15", "2025-09-15", "2025-10-02"),
+        ("wie viel seit März?", "2025-03-01", "2025-10-02"),
+        ("combien au 3e trimestre 2024 ?", "2024-07-01", "2024-09-30"),
+        ("combien de dépenses entre mars et juin ?", "2025-03-01", "2025-06-30"),
+        ("spend from her account in 2024", "2024-01-01", "2024-12-31"),  # 'from' not followed by a period
+        # unchanged forms
+        ("how much did they spend last year?", "2024-01-01", "2024-12-31"),
+        ("in March 2025", "2025-03-01", "2025-03-31"),
+        ("in december", "2024-12-01", "2024-12-31"),
+        ("in the last 90 days", "2025-07-05", "2025-10-02"),
+    ],
+)
+def test_periods_named_in_many_ways_are_read(question, start, end):
+    import pandas as pd
+
+    from service.ask.period import parse_period, unread_period
+
+    cutoff = pd.Timestamp("2025-10-02 14:00", tz="UTC")
+    _, got_start, got_end, _ = parse_period(question, cutoff)
+    assert (got_start.date().isoformat(), got_end.date().isoformat()) == (start, end)
+    assert unread_period(question, cutoff) is None
+
+
+def test_an_unread_or_future_period_is_said_not_passed_off_as_spend_to_date(ctx_for):
+    ctx = ctx_for("High")
+    a = answer("how much did she spend since Christmas?", ctx)
+    assert a.intent == "spend_period" and a.spend.start is None
+    assert a.answer.startswith('I could not read the period in the question ("since")') and a.check.passed
+    b = answer("how much did she spend in 2031?", ctx)
+    assert b.intent == "spend_period" and "is after the data, which end on" in b.answer and b.check.passed
+    assert b.spend.start is None  # no figure for a period with no data
+
+
+def test_spend_since_a_month_and_in_a_quarter_come_from_the_tables(ctx_for, raw):
+    import pandas as pd
+
+    from service.tables import NON_SPEND_STATUSES
+
+    o = raw["orders"]
+    kept = o[~o["status"].astype("string").str.lower().isin(NON_SPEND_STATUSES).fillna(False).to_numpy()]
+    cutoff = o["order_ts"].max()
+    since = (cutoff.normalize() - pd.offsets.MonthBegin(1) - pd.offsets.MonthBegin(4)).normalize()
+    q_start = (
+        cutoff.normalize() - pd.offsets.QuarterBegin(1, startingMonth=1) - pd.offsets.QuarterBegin(1, startingMonth=1)
+    )
+    quarter = (q_start.month - 1) // 3 + 1
+    for tier in ("VIP", "High", "Medium"):
+        ctx = ctx_for(tier)
+        cid = ctx.profile["customer_id"]
+        mine = kept[kept["customer_id"] == cid]
+        a = answer(f"how much has she spent since {since.strftime('%B %Y')}?", ctx)
+        want = mine.loc[mine["order_ts"] >= since.tz_convert(mine["order_ts"].dt.tz), "amount"].sum()
+        assert a.spend.start == since.date().isoformat() and a.spend.spend == pytest.approx(round(want, 2), abs=0.01)
+        b = answer(f"what did he spend in Q{quarter} {q_start.year}?", ctx)
+        q_end = q_start + pd.offsets.QuarterEnd(0) + pd.Timedelta(days=1)
+        ts = mine["order_ts"]
+        want_b = mine.loc[(ts >= q_start.tz_convert(ts.dt.tz)) & (ts < q_end.tz_convert(ts.dt.tz)), "amount"].sum()
+        assert b.spend.spend == pytest.approx(round(want_b, 2), abs=0.01), b.answer
+        assert a.check.passed and b.check.passed
+
+
 def pd_days(n):
     import pandas as pd
 

@@ -1,5 +1,9 @@
-"""The period a spend question asks about ("last year", "in March 2025", "the last 3 months"), in any of the
-router's languages, relative to the data cutoff."""
+"""The period a spend question asks about ("last year", "in March 2025", "the last 3 months", "Q3", "since January",
+"between March and June"), in any of the router's languages, relative to the data cutoff.
+
+A period the question names but this module cannot read ("since Christmas") or one after the data end ("next month")
+is reported as such (``unread_period``, ``future_period``), so the answer never passes spend to date off as it.
+"""
 
 from __future__ import annotations
 
@@ -80,7 +84,10 @@ _NUM_WORDS = {
     "three": 3,
     "four": 4,
     "six": 6,
+    "five": 5,
     "twelve": 12,
+    "eighteen": 18,
+    "twenty four": 24,
     "ein": 1,
     "zwei": 2,
     "drei": 3,
@@ -92,50 +99,213 @@ _NUM_WORDS = {
 # (words, start or None for 'to date', end, rolling): what parse_period returns.
 Period = tuple[str, pd.Timestamp | None, pd.Timestamp, bool]
 
+_ORDINALS = {
+    w: i
+    for i, words in enumerate(
+        [
+            ("first", "1st", "erste", "ersten", "erstes", "premier", "1er", "primer", "primero", "eerste", "primo"),
+            ("second", "2nd", "zweite", "zweiten", "zweites", "deuxieme", "2e", "segundo", "tweede", "secondo"),
+            ("third", "3rd", "dritte", "dritten", "troisieme", "3e", "tercer", "tercero", "derde", "terzo"),
+            ("fourth", "4th", "vierte", "vierten", "quatrieme", "4e", "cuarto", "vierde", "quarto"),
+        ],
+        1,
+    )
+    for w in words
+}
+_QUARTER = r"(?:quarter|quartal|trimestre|kwartaal)"
+_HALF = r"(?:half|halbjahr|semestre|halfjaar)"
+_YEAR = r"((?:19|20)\d\d)"
+_MONTH = r"(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")"
+_OF_YEAR = r"(?:\s+(?:of\s+|de\s+|del\s+|van\s+)?(?:the\s+year\s+)?" + _YEAR + r")?"
+# 'the third quarter (of 2024)', 'quarter 3', '3. Quartal': groups (ordinal, number, number, year)
+_NAMED_QUARTER = re.compile(
+    rf"\b(?:({'|'.join(_ORDINALS)})\s+{_QUARTER}|{_QUARTER}\s+([1-4])|([1-4])\.\s*{_QUARTER}){_OF_YEAR}\b"
+)
+# what a period after 'since', 'between' or 'to' begins with (after an article): a month, a year, a quarter, a half
+_STARTS_PERIOD = re.compile(
+    rf"(?:(?:the|dem|den|der|le|la|el|de|het|il)\s+)?(?:{_MONTH[1:-1]}|(?:19|20)\d\d|q[1-4]|h[12]|"
+    rf"{'|'.join(_ORDINALS)}|[1-4]\.|quarter|start|beginning)\b"
+)
+_SINCE = r"(?:since|seit|depuis|desde|sinds|dal|dall|from)"
+_UNTIL = r"(?:to|until|till|through|thru|and|bis|und|et|a|au|jusqu a|hasta|y|tot|en|al|e|-|–)"
+_FUTURE = re.compile(
+    r"\b(next|coming|upcoming|naechste|nachsten|nachste|kommende|prochain|prochaine|proximo|proxima|volgende|"
+    r"prossimo|prossima)\s+(\d+\s+)?(week|weeks|month|months|quarter|year|years|\w*jahr|mois|annee|mes|meses|ano|"
+    r"maand|jaar|mese|anno|quartal|trimestre)\b"
+)
+# words that say a question names a period, for telling an unread period from none
+_PERIOD_WORDS = re.compile(
+    r"\b(since|between|during|week|weekend|quarter|half|season|christmas|xmas|holiday|holidays|black friday|"
+    r"summer|winter|spring|autumn|fall|easter|yesterday|today|seit|zwischen|woche|weihnachten|depuis|entre|semaine|"
+    r"noel|desde|semana|navidad|sinds|tussen|kerst|settimana|natale)\b"
+)
 
-def parse_period(question: str, cutoff: pd.Timestamp) -> tuple[str, pd.Timestamp | None, pd.Timestamp, bool]:
+
+def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
     """(words, start or None for 'to date', end, rolling) of the period a spend question asks about; relative to the
     cutoff.
 
     'last year' is the last complete calendar year at the cutoff (the cutoff's own year when the data end on 31
-    December); 'this year' the cutoff's year to date; 'last N days/weeks/months' a rolling window ending at the cutoff;
-    'last month' / 'last quarter' the last complete calendar month / quarter; a year ('in 2024') or a month ('in March
-    2025') that one.
+    December); 'this year' / 'this quarter' / 'this month' / 'this week' that period to the cutoff; 'last N
+    days/weeks/months' and 'the past year' a rolling window ending at the cutoff; 'last month' / 'last quarter' / 'last
+    week' the last complete calendar month / quarter / week (Monday to Sunday); a year ('in 2024'), a quarter ('Q3',
+    'the third quarter of 2024'), a half ('H1', 'the first half'), a month ('in March 2025') that one; 'since X' from
+    the start of X to the cutoff; 'between X and Y' from the start of X to the end of Y. A month, quarter or half
+    without a year is the latest one that has begun by the cutoff. Every period ends at the cutoff at the latest.
     """
     from service.intents import fold
 
     q = fold(question)
     end = cutoff.normalize()
-    # a named month or year first, then a period counted back from the cutoff, else everything to date
-    return _calendar_period(q, cutoff, end) or _relative_period(q, cutoff, end) or ("to date", None, end, False)
+    found = (
+        _range_period(q, cutoff, end)
+        or _since_period(q, cutoff, end)
+        or _calendar_period(q, cutoff, end)
+        or _relative_period(q, cutoff, end)
+    )
+    if found is None:
+        return ("to date", None, end, False)
+    words, start, stop, rolling = found
+    return words, start, min(stop, end), rolling
 
 
-def _calendar_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | None:
-    """A named month ('in March 2025') or year ('in 2024'), up to the cutoff; None when the question names neither."""
-    m = re.search(r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b(?:\s+((?:19|20)\d\d))?", q)
-    if m and not re.search(r"\bmay (i|we|he|she|they)\b", q):
+def future_period(question: str) -> str | None:
+    """The words of a period after the data that the question asks about ("next month"); None when it names none."""
+    from service.intents import fold
+
+    m = _FUTURE.search(fold(question))
+    return m.group(0) if m else None
+
+
+def unread_period(question: str, cutoff: pd.Timestamp) -> str | None:
+    """The period words of a question that ``parse_period`` could not read ("since Christmas"); None when the question
+    names no period or a readable one."""
+    from service.intents import fold
+
+    q = fold(question)
+    if parse_period(question, cutoff)[1] is not None:
+        return None
+    m = _PERIOD_WORDS.search(q)
+    return m.group(0) if m else None
+
+
+def _latest(make, cutoff: pd.Timestamp, year: int | None) -> pd.Timestamp:
+    """The start of a period made by ``make(year)``: in ``year`` when given, else the latest that began by the
+    cutoff."""
+    if year is not None:
+        return make(year)
+    start = make(cutoff.year)
+    return start if start <= cutoff else make(cutoff.year - 1)
+
+
+def _point(text: str, cutoff: pd.Timestamp) -> tuple[str, pd.Timestamp, pd.Timestamp] | None:
+    """(words, first day, last day) of the one period ``text`` names: a date, a quarter, a half, a month or a year."""
+    tz = cutoff.tz
+    m = re.search(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b", text)
+    if m:
+        day = pd.Timestamp(year=int(m.group(1)), month=int(m.group(2)), day=int(m.group(3)), tz=tz)
+        return day.date().isoformat(), day, day
+    quarter = _quarter(text)
+    if quarter:
+        n, year = quarter
+        start = _latest(lambda y: pd.Timestamp(year=y, month=3 * n - 2, day=1, tz=tz), cutoff, year)
+        return f"Q{n} {start.year}", start, (start + pd.offsets.QuarterEnd(0)).normalize()
+    m = re.search(r"\bh([12])(?:\s+" + _YEAR + r")?\b", text) or re.search(
+        r"\b(first|second|1st|2nd|erste|ersten|zweite|zweiten|premier|deuxieme|primer|segundo|eerste|tweede|primo|"
+        r"secondo)\s+" + _HALF + _OF_YEAR + r"\b",
+        text,
+    )
+    if m:
+        n = int(m.group(1)) if m.group(1).isdigit() else _ORDINALS[m.group(1)]
+        year = int(m.group(2)) if m.group(2) else None
+        start = _latest(lambda y: pd.Timestamp(year=y, month=6 * n - 5, day=1, tz=tz), cutoff, year)
+        stop = (start + pd.offsets.MonthEnd(6)).normalize()
+        return f"{'first' if n == 1 else 'second'} half of {start.year}", start, stop
+    m = re.search(r"\b" + _MONTH + r"\b(?:\s+" + _YEAR + r")?", text)
+    if m and not re.search(r"\bmay (i|we|he|she|they|be|have)\b", text):
         month = _MONTHS[m.group(1)]
-        year = int(m.group(2)) if m.group(2) else (cutoff.year if month <= cutoff.month else cutoff.year - 1)
-        start = pd.Timestamp(year=year, month=month, day=1, tz=cutoff.tz)
-        stop = min(start + pd.offsets.MonthEnd(0), end)
-        return f"{start.strftime('%B %Y')}", start, stop, False
-    years = re.findall(r"\b((?:19|20)\d\d)\b", q)
+        year = int(m.group(2)) if m.group(2) else None
+        start = _latest(lambda y: pd.Timestamp(year=y, month=month, day=1, tz=tz), cutoff, year)
+        return start.strftime("%B %Y"), start, (start + pd.offsets.MonthEnd(0)).normalize()
+    years = re.findall(r"\b" + _YEAR + r"\b", text)
     if years:
         y = int(years[-1])
-        start = pd.Timestamp(year=y, month=1, day=1, tz=cutoff.tz)
-        stop = min(pd.Timestamp(year=y, month=12, day=31, tz=cutoff.tz), end)
-        return (
-            (f"{y} (calendar year)" if stop.month == 12 and stop.day == 31 else f"{y} up to {stop.date()}"),
-            start,
-            stop,
-            False,
-        )
+        return str(y), pd.Timestamp(year=y, month=1, day=1, tz=tz), pd.Timestamp(year=y, month=12, day=31, tz=tz)
     return None
 
 
+def _quarter(text: str) -> tuple[int, int | None] | None:
+    """(quarter, year or None) of 'Q3', 'Q3 2024', 'the third quarter (of 2024)', 'quarter 3', '3. Quartal'."""
+    m = re.search(r"\bq([1-4])(?:\s*(?:of\s+)?" + _YEAR + r")?\b", text)
+    if m:
+        return int(m.group(1)), int(m.group(2)) if m.group(2) else None
+    m = _NAMED_QUARTER.search(text)
+    if not m:
+        return None
+    n = _ORDINALS[m.group(1)] if m.group(1) else int(m.group(2) or m.group(3))
+    return n, int(m.group(4)) if m.group(4) else None
+
+
+def _range_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | None:
+    """'between March and June', 'from Q1 to Q3 2025': from the start of the first to the end of the second. A first
+    part without a year takes the second's, a year earlier when it would otherwise come after it."""
+    ranges = (
+        re.match(rf"(.+?)\s+{_UNTIL}\s+(.+)", q[w.end() :])
+        for w in re.finditer(r"\b(?:between|zwischen|entre|tussen|tra|from|von|de|del|van|da)\s+", q)
+    )
+    m = next((r for r in ranges if r and _STARTS_PERIOD.match(r.group(1)) and _STARTS_PERIOD.match(r.group(2))), None)
+    if m is None:
+        return None
+    second = _point(m.group(2), cutoff)
+    first = _point(m.group(1), cutoff)
+    if first is None or second is None:
+        return None
+    _, start, _ = first
+    _, stop_start, stop = second
+    if not re.search(_YEAR, m.group(1)) and start.year != stop_start.year:
+        start = start.replace(year=stop_start.year)
+        if start > stop_start:
+            start = start.replace(year=stop_start.year - 1)
+    if start > stop:
+        return None
+    stop = min(stop, end)
+    return f"{start.date()} to {stop.date()}", start, stop, False
+
+
+def _since_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | None:
+    """'since January', 'since 2024', 'since Q2', 'since 2025-03-15': from the start of that period to the cutoff."""
+    m = re.search(rf"\b{_SINCE}\s+(.+)", q)
+    if not m or not _STARTS_PERIOD.match(m.group(1)):
+        return None
+    year_start = re.match(rf"the\s+(?:start|beginning)\s+of\s+(?:the\s+year|{_YEAR})", m.group(1))
+    if year_start:
+        start = pd.Timestamp(year=int(year_start.group(1) or cutoff.year), month=1, day=1, tz=cutoff.tz)
+    else:
+        point = _point(m.group(1), cutoff)
+        if point is None:
+            return None
+        start = point[1]
+    return f"{start.date()} to {end.date()}", start, end, False
+
+
+def _calendar_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | None:
+    """A named date, quarter, half, month or year ('in Q3 2024', 'in March', 'in 2024'); None when it names none."""
+    point = _point(q, cutoff)
+    if point is None:
+        return None
+    words, start, stop = point
+    if start > end:
+        return words, start, stop, False  # after the data: the answer says so
+    if re.fullmatch(r"(?:19|20)\d\d", words):
+        words = f"{words} (calendar year)" if stop <= end else f"{words} up to {end.date()}"
+    elif stop > end:
+        words = f"{words} up to {end.date()}"
+    return words, start, stop, False
+
+
 def _relative_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | None:
-    """'last N days/weeks/months', 'this year', 'last quarter', 'last month' or 'last year' at the cutoff; None for
-    none of these."""
+    """'last N days/weeks/months', 'the past year', 'this year/quarter/month/week', 'last quarter/month/week' or 'last
+    year' at the cutoff; None for none of these."""
     day = pd.Timedelta(days=1)
     full_year = (cutoff.month, cutoff.day) == (12, 31)
     n = re.search(
@@ -153,11 +323,32 @@ def _relative_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period 
             end,
             True,
         )
+    if re.search(r"\b(?:past|last)\s+(?:twelve|12)\s+months\b|\b(?:the|over|in|during)\s+(?:the\s+)?past year\b", q):
+        return f"the last 12 months (to {end.date()})", end - pd.Timedelta(days=365) + day, end, True
     if re.search(
         r"\b(this year|dieses jahr|diesem jahr|cette annee|este ano|dit jaar|quest anno|year to date|ytd)\b", q
     ):
         start = pd.Timestamp(year=cutoff.year, month=1, day=1, tz=cutoff.tz)
         return f"{cutoff.year} up to {end.date()}", start, end, False
+    if re.search(r"\b(this " + _QUARTER + r"|dieses quartal|ce trimestre|este trimestre|quarter to date|qtd)\b", q):
+        start = (end - pd.offsets.QuarterBegin(1, startingMonth=1)).normalize() if not _quarter_start(end) else end
+        return f"this quarter ({start.date()} to {end.date()})", start, end, False
+    if re.search(
+        r"\b(this month|diesen monat|dieser monat|ce mois|este mes|deze maand|questo mese|month to date|mtd)\b", q
+    ):
+        start = end.replace(day=1)
+        return f"this month ({start.date()} to {end.date()})", start, end, False
+    if re.search(r"\b(this week|diese woche|cette semaine|esta semana|deze week|questa settimana)\b", q):
+        start = end - pd.Timedelta(days=end.day_of_week)
+        return f"this week ({start.date()} to {end.date()})", start, end, True
+    if re.search(
+        r"\b(last|previous|letzte|vorige|derniere|pasada|vorige|scorsa) (week|woche|semaine|semana|settimana)\b|"
+        r"\bsemaine derniere\b|\bsemana pasada\b|\bsettimana scorsa\b",
+        q,
+    ):
+        stop = end - pd.Timedelta(days=end.day_of_week + 1) if end.day_of_week != 6 else end
+        start = stop - pd.Timedelta(days=6)
+        return f"the week {start.date()} to {stop.date()}", start, stop, True
     if re.search(
         r"\b(last|previous|letzten|vorigen|dernier|ultimo|vorige|scorso) (quarter|quartal|trimestre|kwartaal)\b", q
     ):
@@ -167,7 +358,8 @@ def _relative_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period 
         start = (q_end - pd.offsets.QuarterBegin(1, startingMonth=1)).normalize()
         return f"the quarter {start.date()} to {q_end.date()}", start, q_end, False
     if re.search(
-        r"\b(last|previous|letzten|vorigen|dernier|mes pasado|vorige maand|mese scorso)\s*(month|monat|mois|maand)?\b",
+        r"\b(last|previous|letzten|vorigen|dernier|ultimo|vorige|mes pasado|vorige maand|mese scorso)\s*"
+        r"(month|monat|mois|maand)?\b",
         q,
     ) and re.search(r"\b(month|monat|mois|mes|maand|mese)\b", q):
         m_end = (cutoff + pd.offsets.MonthEnd(0)).normalize()
@@ -177,11 +369,14 @@ def _relative_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period 
         return start.strftime("%B %Y"), start, m_end, False
     if re.search(
         r"\b(last year|last yr|previous year|letztes jahr|letzten jahr|vorjahr|annee derniere|l annee derniere|"
-        r"ano pasado|"
-        r"vorig jaar|anno scorso|past year)\b",
+        r"ano pasado|vorig jaar|anno scorso)\b",
         q,
     ):
         y = cutoff.year if full_year else cutoff.year - 1
         start = pd.Timestamp(year=y, month=1, day=1, tz=cutoff.tz)
         return f"{y} (calendar year)", start, pd.Timestamp(year=y, month=12, day=31, tz=cutoff.tz), False
     return None
+
+
+def _quarter_start(day: pd.Timestamp) -> bool:
+    return day.day == 1 and day.month in (1, 4, 7, 10)

@@ -13,7 +13,7 @@ from service.ask.context import (
     stored_features,
 )
 from service.ask.models import SpendFacts
-from service.ask.period import parse_period
+from service.ask.period import future_period, parse_period, unread_period
 from service.explain import money
 from service.intents import Route
 
@@ -48,9 +48,11 @@ def answer_spend(r: Route, facts, profile, ctx):
     feats = stored_features(profile)
     life = facts.figures.get("historic_value", feats.get("monetary_total"))
     life_n = feats.get("frequency")
-    words, start, end, rolling = (
-        parse_period(r.text or "", cutoff) if getattr(r, "text", None) else ("to date", None, cutoff.normalize(), False)
-    )
+    question = getattr(r, "text", None) or ""
+    words, start, end, rolling = parse_period(question, cutoff)
+    later = future_period(question) or (words if start is not None and start > end else None)
+    if later is not None:  # a period after the data: nothing to sum, so no spend figure for it
+        words, start, end, rolling = "to date", None, cutoff.normalize(), False
     stored = "activity" in (
         profile.get("profile") or {}
     )  # stores scored before activity was kept cannot answer per period
@@ -66,10 +68,21 @@ def answer_spend(r: Route, facts, profile, ctx):
         cutoff=cutoff.date().isoformat(),
         last_order=act.get("last_order"),
     )
-    return _spend_text(facts, c, sf, words, start, rolling, got, life, life_n), {"spend": sf}
+    text = _spend_text(facts, c, sf, words, start, rolling, got, life, life_n, stored)
+    if later is not None:
+        text = (
+            f"{later[0].upper() + later[1:]} is after the data, which end on {sf.cutoff}, so nothing has been spent in "
+            f"it yet; the model expects {money(facts.predicted_value, c)} in the next {facts.horizon_days} days. "
+        ) + text
+    elif start is None and (unread := unread_period(question, cutoff)) is not None:
+        text = (
+            f'I could not read the period in the question ("{unread}"); I can answer for a year, quarter, half, month '
+            "or week, 'since' or 'between' such periods, or the last N days, weeks or months. " + text
+        )
+    return text, {"spend": sf}
 
 
-def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n) -> str:
+def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n, stored) -> str:
     """The answer's words: spend in the period (or to date, or why the store cannot tell), then spend to date."""
     net = "returned and cancelled orders not counted"
     if start is None:
@@ -81,6 +94,13 @@ def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n) -> str:
             if life is not None
             else f"The store has no spend history for {facts.customer_id}."
         )
+    elif got is None and stored:
+        from service.activity_limits import RECENT_ORDER_DAYS
+
+        text = (
+            f"Purchases per day are kept for the last {RECENT_ORDER_DAYS} days only, so {words} cannot be summed to "
+            "the day; ask for whole months or years instead."
+        )
     elif got is None:
         text = (
             f"The store holds no per-period spend for {facts.customer_id} (the profiles were scored before spend per "
@@ -90,8 +110,9 @@ def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n) -> str:
             text += f" To date they have spent {money(life, c)} over {purchases_phrase(life_n or 0)}."
     else:
         spend, n = got
-        days = " purchase days" if rolling else ""
-        when = f"In {words}" if not words.startswith("the ") else f"In {words}"
+        # 'since' and 'between' periods are worded as their dates: "2025-01-01 to 2025-10-02"
+        when = f"From {words}" if words[:1].isdigit() and " to " in words else f"In {words}"
+        when = f"On {words}" if len(words) == 10 and words[4] == "-" else when
         if n == 0:
             text = f"{when}, {facts.customer_id} bought nothing ({net}; the data end on {sf.cutoff})."
             if sf.last_order:
@@ -106,5 +127,4 @@ def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n) -> str:
             )
         if life is not None:
             text += f" To date: {money(life, c)} over {purchases_phrase(life_n or 0)}."
-        del days
     return text
