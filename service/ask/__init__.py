@@ -42,7 +42,6 @@ from service.ask.models import SatisfactionFacts as SatisfactionFacts
 from service.ask.models import SpendFacts as SpendFacts
 from service.ask.narrator import UnscoredCustomer as UnscoredCustomer
 from service.ask.narrator import explain_customer, explain_stored, get_narrator
-from service.ask.period import parse_period as parse_period
 from service.ask.spend import spend_between as spend_between
 from service.explain import ALL_DRIVER_NAMES
 
@@ -50,6 +49,7 @@ from service.explain import ALL_DRIVER_NAMES
 from service.intents import INTENTS, SUGGESTIONS, route
 from service.intents import Route as Route
 from service.intents import named_tier as named_tier
+from service.intents.period import parse_period as parse_period
 
 __all__ = [
     "AskAnswer",

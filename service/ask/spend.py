@@ -13,9 +13,9 @@ from service.ask.context import (
     stored_features,
 )
 from service.ask.models import SpendFacts
-from service.ask.period import future_period, parse_period, unread_period
 from service.explain import money
 from service.intents import Route
+from service.intents.period import future_period, parse_period, unread_period
 
 
 def spend_between(

@@ -12,6 +12,7 @@ The package, one job per module:
   offer).
 - ``examples``: the example questions per intent and their index embedded by the sentence encoder.
 - ``entities``: what a question names besides its intent (a tier, a tier to reach, a year).
+- ``period``: the period a spend question names ("Q3", "since March", "the last 90 days"), read against the cutoff.
 - ``rule_router``: the previous keyword-only router, kept for comparison.
 """
 

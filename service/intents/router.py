@@ -28,6 +28,7 @@ from service.intents.entities import named_tier, names_tier_target, names_year
 from service.intents.examples import ExampleIndex, example_index
 from service.intents.guards import refusal
 from service.intents.names import ANSWERABLE
+from service.intents.period import names_period
 from service.intents.words import lexical_scores
 
 THRESHOLD = 0.6  # combined score an intent needs; below it the question is refused
@@ -83,13 +84,13 @@ def _route_text(question: str, index: ExampleIndex | None) -> Route:
 
 def _add_named_evidence(scores: dict[str, float], question: str, tier: str | None) -> None:
     """Add to ``scores`` what the question names: a tier ("why is he VIP?", "VIP?") is evidence for a question about
-    the tier, a tier to reach ("get him to VIP") for one about reaching it; a year ("in 2024", "im Jahr 2024") is a
-    period of the past."""
+    the tier, a tier to reach ("get him to VIP") for one about reaching it; a year ("in 2024", "im Jahr 2024") or
+    another period of the past ("in Q3", "since March", "between March and June") is evidence for a spend question."""
     if tier is not None:
         target = names_tier_target(question)
         key = "upgrade" if target else "why_tier"
         scores[key] = scores.get(key, 0.0) + (0.5 if target else 0.6)
-    if names_year(question):
+    if names_year(question) or names_period(question):
         scores["spend_period"] = scores.get("spend_period", 0.0) + 0.8
 
 

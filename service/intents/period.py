@@ -11,6 +11,8 @@ import re
 
 import pandas as pd
 
+from service.intents.normalise import fold
+
 _MONTHS = {
     m: i
     for i, names in enumerate(
@@ -135,9 +137,9 @@ _FUTURE = re.compile(
 )
 # words that say a question names a period, for telling an unread period from none
 _PERIOD_WORDS = re.compile(
-    r"\b(since|between|during|week|weekend|quarter|half|season|christmas|xmas|holiday|holidays|black friday|"
-    r"summer|winter|spring|autumn|fall|easter|yesterday|today|seit|zwischen|woche|weihnachten|depuis|entre|semaine|"
-    r"noel|desde|semana|navidad|sinds|tussen|kerst|settimana|natale)\b"
+    r"\b(?:since|between|during|seit|zwischen|depuis|entre|desde|sinds|tussen)(?:\s+[a-z0-9]+){1,2}|"
+    r"\b(?:week|weekend|quarter|half|season|christmas|xmas|holidays?|black friday|summer|winter|spring|autumn|fall|"
+    r"easter|yesterday|today|woche|weihnachten|semaine|noel|semana|navidad|kerst|settimana|natale)\b"
 )
 
 
@@ -153,8 +155,6 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
     the start of X to the cutoff; 'between X and Y' from the start of X to the end of Y. A month, quarter or half
     without a year is the latest one that has begun by the cutoff. Every period ends at the cutoff at the latest.
     """
-    from service.intents import fold
-
     q = fold(question)
     end = cutoff.normalize()
     found = (
@@ -171,17 +171,18 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
 
 def future_period(question: str) -> str | None:
     """The words of a period after the data that the question asks about ("next month"); None when it names none."""
-    from service.intents import fold
-
     m = _FUTURE.search(fold(question))
     return m.group(0) if m else None
+
+
+def names_period(question: str) -> bool:
+    """Whether the question names a period of the past this module can read ("in Q3", "since March", "last week")."""
+    return parse_period(question, pd.Timestamp.now(tz="UTC"))[1] is not None and future_period(question) is None
 
 
 def unread_period(question: str, cutoff: pd.Timestamp) -> str | None:
     """The period words of a question that ``parse_period`` could not read ("since Christmas"); None when the question
     names no period or a readable one."""
-    from service.intents import fold
-
     q = fold(question)
     if parse_period(question, cutoff)[1] is not None:
         return None
@@ -220,7 +221,7 @@ def _point(text: str, cutoff: pd.Timestamp) -> tuple[str, pd.Timestamp, pd.Times
         year = int(m.group(2)) if m.group(2) else None
         start = _latest(lambda y: pd.Timestamp(year=y, month=6 * n - 5, day=1, tz=tz), cutoff, year)
         stop = (start + pd.offsets.MonthEnd(6)).normalize()
-        return f"{'first' if n == 1 else 'second'} half of {start.year}", start, stop
+        return f"the {'first' if n == 1 else 'second'} half of {start.year}", start, stop
     m = re.search(r"\b" + _MONTH + r"\b(?:\s+" + _YEAR + r")?", text)
     if m and not re.search(r"\bmay (i|we|he|she|they|be|have)\b", text):
         month = _MONTHS[m.group(1)]
@@ -332,15 +333,15 @@ def _relative_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period 
         return f"{cutoff.year} up to {end.date()}", start, end, False
     if re.search(r"\b(this " + _QUARTER + r"|dieses quartal|ce trimestre|este trimestre|quarter to date|qtd)\b", q):
         start = (end - pd.offsets.QuarterBegin(1, startingMonth=1)).normalize() if not _quarter_start(end) else end
-        return f"this quarter ({start.date()} to {end.date()})", start, end, False
+        return f"Q{(start.month - 1) // 3 + 1} {start.year} up to {end.date()}", start, end, False
     if re.search(
         r"\b(this month|diesen monat|dieser monat|ce mois|este mes|deze maand|questo mese|month to date|mtd)\b", q
     ):
         start = end.replace(day=1)
-        return f"this month ({start.date()} to {end.date()})", start, end, False
+        return f"{start.strftime('%B %Y')} up to {end.date()}", start, end, False
     if re.search(r"\b(this week|diese woche|cette semaine|esta semana|deze week|questa settimana)\b", q):
         start = end - pd.Timedelta(days=end.day_of_week)
-        return f"this week ({start.date()} to {end.date()})", start, end, True
+        return f"the week from {start.date()} up to {end.date()}", start, end, True
     if re.search(
         r"\b(last|previous|letzte|vorige|derniere|pasada|vorige|scorsa) (week|woche|semaine|semana|settimana)\b|"
         r"\bsemaine derniere\b|\bsemana pasada\b|\bsettimana scorsa\b",
