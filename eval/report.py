@@ -2,6 +2,10 @@
 ``report.md`` (tables + plots), plus the rows each table's validation rejected. The README's per-dataset tables come
 from ``metrics.json`` through ``python -m eval.readme_tables``.
 
+A killed or failed run never leaves a half-written report: every file is written into ``.report.tmp-<pid>-*`` inside
+the output directory first, then moved into place one rename each, ``metrics.json`` last; a later run removes the
+temp directories of writers that are gone.
+
 Where each part lives: the content of metrics.json in eval.report_metrics, the markdown of report.md in
 eval.report_markdown and eval.report_value_markdown, the headline rows and verdict (also printed by the CLI) in
 eval.report_headline, the figures' formatting in eval.report_format, the drawings in eval.plots.
@@ -10,6 +14,8 @@ eval.report_headline, the figures' formatting in eval.report_format, the drawing
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 from eval import plots
@@ -17,6 +23,7 @@ from eval.backtest import BacktestResult
 from eval.report_headline import headline_rows, verdict
 from eval.report_markdown import render_markdown
 from eval.report_metrics import build_metrics
+from service.crash import fault_point, orphaned, remove
 
 __all__ = ["build_metrics", "headline_rows", "render_markdown", "verdict", "write_report"]
 
@@ -98,13 +105,45 @@ def _write_rejects(rejects: dict, out_dir: Path) -> None:
 
 
 def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict, Path, Path]:
-    """Write metrics.json, the plots and report.md into ``out_dir``; returns (metrics, report path, metrics path)."""
+    """Write metrics.json, the plots and report.md into ``out_dir``; returns (metrics, report path, metrics path).
+
+    The files are staged in a temp directory and renamed into place (``metrics.json`` last), so a run killed before
+    the renames leaves the previous report whole; plots the previous report listed and this one does not draw are
+    removed after."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    m = build_metrics(res, command)
-    m["plots"] = {k: v.name for k, v in _draw_plots(res, m, out_dir).items()}
-    _write_rejects(res.dataset.loaded.rejects, out_dir)
-    metrics_path = out_dir / "metrics.json"
-    metrics_path.write_text(json.dumps(m, indent=1, ensure_ascii=False) + "\n")
-    report_path = out_dir / "report.md"
-    report_path.write_text(render_markdown(m))
-    return m, report_path, metrics_path
+    remove_orphaned_staging(out_dir)
+    before = _listed_plots(out_dir / "metrics.json")
+    stage = Path(tempfile.mkdtemp(prefix=f".report.tmp-{os.getpid()}-", dir=out_dir))
+    try:
+        m = build_metrics(res, command)
+        m["plots"] = {k: v.name for k, v in _draw_plots(res, m, stage).items()}
+        _write_rejects(res.dataset.loaded.rejects, stage)
+        (stage / "report.md").write_text(render_markdown(m))
+        (stage / "metrics.json").write_text(json.dumps(m, indent=1, ensure_ascii=False) + "\n")
+        fault_point("eval:report-staged")
+        staged = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+        for rel in sorted(staged, key=lambda r: r.name == "metrics.json"):  # metrics.json last: it names the rest
+            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / rel, out_dir / rel)
+    finally:
+        remove(stage)
+    for name in before - set(m["plots"].values()):
+        remove(out_dir / name)
+    return m, out_dir / "report.md", out_dir / "metrics.json"
+
+
+def remove_orphaned_staging(out_dir: Path) -> list[Path]:
+    """Remove the staging directories a killed report writer left in ``out_dir`` (a live writer's stay)."""
+    gone = [p for p in out_dir.glob(".report.tmp-*") if orphaned(p)]
+    for p in gone:
+        remove(p)
+    return gone
+
+
+def _listed_plots(metrics_path: Path) -> set[str]:
+    """The plot files an existing metrics.json lists (none when it is missing or unreadable)."""
+    try:
+        plots_ = json.loads(metrics_path.read_text()).get("plots") or {}
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {str(v) for v in plots_.values() if isinstance(v, str) and "/" not in v and v.endswith(".png")}

@@ -5,7 +5,8 @@
 Points: ``train:bundle-written`` (new bundle complete in its temp dir), ``train:old-moved-aside`` (between the two
 renames), ``train:new-in-place`` (before the old bundle is removed), ``score:index-written`` (new index version on disk,
 store untouched), ``score:rows-written`` (inside the store transaction, before the commit: a hot journal),
-``score:committed`` (after the commit, before old index versions are pruned), ``serve:snapshot-copied``.
+``score:committed`` (after the commit, before old index versions are pruned), ``serve:snapshot-copied``,
+``eval:report-staged`` (every report file written in its staging directory, none moved into place).
 
 Temporary and set-aside files carry the writer's process id (``.model.tmp-<pid>-*``, ``.model.old-<pid>``,
 ``insight-snapshot-pid<pid>-*``), so a later run removes only those whose writer is gone, never a concurrent run's.
@@ -29,6 +30,13 @@ def fault_point(name: str) -> None:
     """SIGKILL this process when $INSIGHT_FAULT_POINT is ``name`` (testing only; nothing happens otherwise)."""
     if os.environ.get(FAULT_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file and one rename, so a reader never sees half of it."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def pid_alive(pid: int) -> bool:

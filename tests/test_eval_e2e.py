@@ -116,10 +116,33 @@ def test_product_scoring_matches_the_products_own_scoring():
     np.testing.assert_allclose(next(iter(pred.churn.values())), frame["churn_probability"].to_numpy(), rtol=1e-6)
 
 
-def test_cli_eval_on_a_cdnow_style_file(synth_dir, tmp_path):
-    """`insight eval --dataset cdnow` through the CLI, on orders of the synthetic data written in CDNOW's layout."""
+def _cdnow_eval_args(path, out) -> list[str]:
+    return [
+        "eval",
+        "--dataset",
+        "cdnow",
+        "--data",
+        str(path),
+        "--out",
+        str(out),
+        "--cutoff",
+        "2025-06-30",
+        "--horizon-days",
+        "120",
+        "--bootstrap",
+        "20",
+        "--seeds",
+        "1",
+    ]
+
+
+@pytest.fixture(scope="module")
+def cdnow_style_report(synth_dir, tmp_path_factory):
+    """`insight eval --dataset cdnow` through the CLI, on orders of the synthetic data written in CDNOW's layout:
+    (the CDNOW-style file, the report directory, the CLI result)."""
     from service.cli import app
 
+    tmp_path = tmp_path_factory.mktemp("cdnow-style")
     o = pd.read_csv(synth_dir / "orders.csv")
     o = o[o["status"] == "completed"]
     ids = o["customer_id"].str[1:].str.zfill(5)
@@ -131,26 +154,17 @@ def test_cli_eval_on_a_cdnow_style_file(synth_dir, tmp_path):
     with gzip.open(path, "wt") as f:
         f.write("\n".join(lines) + "\n")
     out = tmp_path / "report"
-    res = CliRunner().invoke(
-        app,
-        [
-            "eval",
-            "--dataset",
-            "cdnow",
-            "--data",
-            str(path),
-            "--out",
-            str(out),
-            "--cutoff",
-            "2025-06-30",
-            "--horizon-days",
-            "120",
-            "--bootstrap",
-            "20",
-            "--seeds",
-            "1",
-        ],
-    )
+    # an earlier report in the same directory: its ablation plot is not drawn this time (no text in CDNOW), so it
+    # goes; a file of the analyst's own stays
+    out.mkdir()
+    (out / "metrics.json").write_text(json.dumps({"plots": {"ablation": "ablation.png"}}))
+    (out / "ablation.png").write_bytes(PNG)
+    (out / "notes.txt").write_text("mine")
+    return path, out, CliRunner().invoke(app, _cdnow_eval_args(path, out))
+
+
+def test_cli_eval_on_a_cdnow_style_file(cdnow_style_report):
+    _, out, res = cdnow_style_report
     assert res.exit_code == 0, res.output
     assert "BG/NBD" in res.output and "normalized" in res.output
     m = json.loads((out / "metrics.json").read_text())
@@ -158,6 +172,33 @@ def test_cli_eval_on_a_cdnow_style_file(synth_dir, tmp_path):
     assert m["models"]["product"]["n_seeds"] == 1  # --seeds reaches the backtest (the default is 5)
     assert m["ablation"] is None  # no text in CDNOW
     assert (out / "lorenz.png").exists() and "ablation.png" not in {p.name for p in out.iterdir()}
+    assert not list(out.glob(".report.tmp-*"))  # the staging directory is gone
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_eval_killed_while_writing_its_report_leaves_the_previous_report_whole(cdnow_style_report):
+    """SIGKILL once every new report file is staged, before any is moved into place: the previous report is
+    byte-identical (no truncated metrics.json, no new plot beside old numbers); the next run removes the staging."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from eval.report import remove_orphaned_staging
+
+    path, out, first = cdnow_style_report
+    assert first.exit_code == 0, first.output
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    code = "import sys; from service.cli import app; sys.argv = ['insight'] + sys.argv[1:]; app()"
+    env = dict(os.environ, INSIGHT_FAULT_POINT="eval:report-staged")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *_cdnow_eval_args(path, out)], env=env, capture_output=True, timeout=600
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    staged = list(out.glob(".report.tmp-*"))
+    assert len(staged) == 1 and (staged[0] / "metrics.json").is_file()  # it was killed with everything staged
+    assert remove_orphaned_staging(out) == staged and not list(out.glob(".report.tmp-*"))
 
 
 def test_cli_eval_user_error_has_no_traceback(tmp_path):

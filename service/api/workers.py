@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from service.crash import write_text_atomic
+
 log = logging.getLogger("insight.api")
 
 RUN_DIR_ENV = "INSIGHT_API_RUN_DIR"
@@ -57,9 +59,7 @@ class ReloadChannel:
         return ch
 
     def _write(self, path: Path, text: str) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
 
     def generation(self) -> int:
         try:

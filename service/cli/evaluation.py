@@ -39,7 +39,9 @@ def eval_explanations(
                 + "[/dim]"
             )
     if json_out:
-        json_out.write_text(json.dumps(report, indent=2))
+        from service.crash import write_text_atomic
+
+        write_text_atomic(json_out, json.dumps(report, indent=2))
         out.print(f"results -> {json_out}")
 
 
