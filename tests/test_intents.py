@@ -99,6 +99,19 @@ def test_two_part_questions_get_both_parts():
     assert r.intents == ["spend_period", "next_order"] and r.texts[0].startswith("how much")
 
 
+def test_a_named_past_period_is_a_spend_question_and_a_future_one_is_not():
+    from service.intents.period import future_period
+
+    # words only: the period, not the encoder, decides these ('spend' alone is no evidence)
+    assert route("spend between March and June").intent == "spend_period"
+    assert route("what was her H1 spend").intent == "spend_period"
+    assert route("how much did he spend in Q3?").intent == "spend_period"
+    assert route("how much will he spend in Q1?").intent == "value"  # the next Q1, after the data
+    assert route("will she order in january?").intent != "spend_period"
+    assert future_period("how much will she spend in March?") and future_period("spend next month") == "next month"
+    assert future_period("how much did she spend in March?") is None
+
+
 def test_typos_and_accents():
     assert route("complants?").intent == "satisfaction"
     assert route("sumarize this custmer").intent == "summary"

@@ -135,6 +135,11 @@ _FUTURE = re.compile(
     r"prossimo|prossima)\s+(\d+\s+)?(week|weeks|month|months|quarter|year|years|\w*jahr|mois|annee|mes|meses|ano|"
     r"maand|jaar|mese|anno|quartal|trimestre)\b"
 )
+# a question about what someone will do: a period it names ("in March", "in Q1") is the next one, after the data
+_FUTURE_TENSE = re.compile(
+    r"\b(?:will|won't|wont|going to|gonna|shall|expected|forecast|predicted|wird|werden|vont|sera|seront|zal|zullen|"
+    r"sara|saranno|va a|van a)\b|\w'll\b"
+)
 # words that say a question names a period, for telling an unread period from none
 _PERIOD_WORDS = re.compile(
     r"\b(?:since|between|during|seit|zwischen|depuis|entre|desde|sinds|tussen)(?:\s+[a-z0-9]+){1,2}|"
@@ -170,14 +175,20 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
 
 
 def future_period(question: str) -> str | None:
-    """The words of a period after the data that the question asks about ("next month"); None when it names none."""
-    m = _FUTURE.search(fold(question))
-    return m.group(0) if m else None
+    """The words of a period after the data that the question asks about: "next month", or a period named in a
+    question about what someone will do ("how much will she spend in March?"); None when it names none."""
+    q = fold(question)
+    m = _FUTURE.search(q)
+    if m:
+        return m.group(0)
+    if _FUTURE_TENSE.search(q) and parse_period(q, pd.Timestamp.now(tz="UTC"))[1] is not None:
+        return "the period asked about"
+    return None
 
 
 def names_period(question: str) -> bool:
     """Whether the question names a period of the past this module can read ("in Q3", "since March", "last week")."""
-    return parse_period(question, pd.Timestamp.now(tz="UTC"))[1] is not None and future_period(question) is None
+    return future_period(question) is None and parse_period(question, pd.Timestamp.now(tz="UTC"))[1] is not None
 
 
 def unread_period(question: str, cutoff: pd.Timestamp) -> str | None:
