@@ -22,6 +22,7 @@ def load(name: str) -> list[tuple[str, str, str | None]]:
 
 LABELLED = load("ask_questions.tsv")
 HOLDOUT = load("ask_questions_holdout.tsv")
+FRESH = load("ask_questions_fresh.tsv")  # everyday and CRM-jargon phrasings; see the file's header
 
 
 def score(rows, router) -> tuple[float, float]:
@@ -72,6 +73,9 @@ def test_meaning_router_with_the_bundled_encoder(encoder):
     )
     assert acc >= 0.95 and refused <= 0.03
     assert h_acc >= 0.85 and h_acc > r_acc + 0.3
+    f_acc, f_refused = score(FRESH, lambda q: route(q, encoder))
+    print(f"fresh phrasings ({len(FRESH)}): {f_acc:.1%} right, {f_refused:.1%} refused")
+    assert f_acc >= 0.95 and f_refused <= 0.03
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,13 @@ Format and matching: see ``service.intents.words``. Accents are folded before ma
 
 ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     "summary": [
+        # CRM vocabulary
+        ("360", 1.0),
+        ("account health", 1.2),
+        ("health check", 1.0),
+        ("at a glance", 1.0),
+        ("one pager", 1.0),
+        ("highlights", 0.8),
         ("summar", 1.3),
         ("summary", 1.3),
         ("overview", 1.2),
@@ -166,6 +173,13 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("speso", 1.0),
     ],
     "satisfaction": [
+        # CRM vocabulary
+        ("nps", 1.2),
+        ("csat", 1.2),
+        ("detractor", 1.2),
+        ("promoter", 1.0),
+        ("good review", 0.8),
+        ("good reviews", 0.4),
         ("happy", 1.0),
         ("unhappy", 1.2),
         ("satisf", 1.2),
@@ -234,6 +248,11 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("felice", 1.0),
     ],
     "products": [
+        # CRM vocabulary
+        ("shopping habits", 1.0),
+        ("buying habits", 1.0),
+        ("habit", 0.6),
+        ("category mix", 1.0),
         ("product", 1.0),
         ("categor", 1.0),
         ("usually buy", 0.9),
@@ -278,6 +297,12 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("artikelen", 0.9),
     ],
     "offer": [
+        # CRM vocabulary
+        ("upsell", 1.2),
+        ("up sell", 1.2),
+        ("cross sell", 1.2),
+        ("winback", 1.0),
+        ("retention offer", 1.0),
         ("discount", 1.3),
         ("coupon", 1.3),
         ("voucher", 1.3),

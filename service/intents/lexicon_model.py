@@ -50,6 +50,10 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("livello", 0.3),
     ],
     "churn": [
+        # CRM vocabulary
+        ("engaged", 0.8),
+        ("engagement", 0.6),
+        ("disengag", 1.0),
         ("churn", 1.3),
         ("leave", 0.7),
         ("leaving", 0.7),
@@ -127,6 +131,13 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("abbandon", 1.0),
     ],
     "upgrade": [
+        # CRM vocabulary
+        ("level up", 1.0),
+        ("level him up", 1.0),
+        ("level her up", 1.0),
+        ("level them up", 1.0),
+        ("how close", 0.8),
+        ("how far", 0.6),
         ("move up", 1.2),
         ("move them", 0.6),
         ("move him", 0.6),
@@ -265,6 +276,12 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("spendera", 0.9),
     ],
     "evidence": [
+        # CRM vocabulary
+        ("verbatim", 1.2),
+        ("testimonial", 1.0),
+        ("her words", 1.0),
+        ("his words", 1.0),
+        ("their words", 1.0),
         ("write", 0.5),
         ("did they write", 0.6),
         ("did she write", 0.6),
