@@ -121,6 +121,8 @@ def test_typos_and_accents():
     assert route("sumarize this custmer").intent == "summary"
     assert route("Ist der Kunde abwanderungsgefahrdet").intent == "churn"  # without the umlaut
     assert lexical_scores("spend")["spend_period"] == 0  # no typo 'fix' of real words
+    assert route("what's the likelihood he walks away").intent == "churn"  # 'walk away', inflected
+    assert lexical_scores("is the buyer again here")["churn"] == 0  # 'buy again': 'buyer' is another word
 
 
 def test_named_tier():

@@ -7,6 +7,7 @@ Format and matching: see ``service.intents.words``. Accents are folded before ma
 ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     "summary": [
         # CRM vocabulary
+        ("tell me everything", 1.0),
         ("360", 1.0),
         ("account health", 1.2),
         ("health check", 1.0),
@@ -64,6 +65,10 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("sintesi", 1.0),
     ],
     "next_order": [
+        # everyday phrasings
+        ("order again", 0.8),
+        ("due for", 0.8),
+        ("how soon", 0.6),
         ("next order", 1.2),
         ("next purchase", 1.2),
         ("reorder", 1.0),
@@ -249,6 +254,8 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     ],
     "products": [
         # CRM vocabulary
+        ("looking at", 0.7),
+        ("looked at", 0.7),
         ("shopping habits", 1.0),
         ("buying habits", 1.0),
         ("habit", 0.6),
@@ -298,6 +305,7 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     ],
     "offer": [
         # CRM vocabulary
+        ("pitch", 0.8),
         ("upsell", 1.2),
         ("up sell", 1.2),
         ("cross sell", 1.2),

@@ -51,6 +51,10 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
     ],
     "churn": [
         # CRM vocabulary
+        ("still a customer", 1.0),
+        ("keep buying", 0.9),
+        ("keep ordering", 0.9),
+        ("keep shopping", 0.9),
         ("engaged", 0.8),
         ("engagement", 0.6),
         ("disengag", 1.0),
@@ -132,6 +136,9 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
     ],
     "upgrade": [
         # CRM vocabulary
+        ("make him", 0.4),
+        ("make her", 0.4),
+        ("make them", 0.4),
         ("level up", 1.0),
         ("level him up", 1.0),
         ("level her up", 1.0),
@@ -189,6 +196,9 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("salire", 1.0),
     ],
     "similar": [
+        # everyday phrasings
+        ("customers like", 1.0),
+        ("people like", 0.8),
         ("similar", 1.3),
         ("alike", 1.0),
         ("lookalike", 1.3),

@@ -61,10 +61,18 @@ def _matches(toks: list[str], phrase: tuple[str, ...]) -> bool:
     if n == 1:
         return any(t.startswith(phrase[0]) for t in toks)
     for i in range(len(toks) - n + 1):
-        # Every word but the last must match whole; the last by prefix ("buy again" matches "buy agains", not "buyer").
-        if all(toks[i + j] == phrase[j] for j in range(n - 1)) and toks[i + n - 1].startswith(phrase[-1]):
+        # Every word but the last must match whole or inflected ("walk away" matches "walks away", "buy again" not
+        # "buyer again"); the last by prefix.
+        if all(_inflected(toks[i + j], phrase[j]) for j in range(n - 1)) and toks[i + n - 1].startswith(phrase[-1]):
             return True
     return False
+
+
+def _inflected(token: str, word: str) -> bool:
+    """``token`` is ``word`` or ``word`` with an English inflection: walks, walked, walking; not buyer or stays."""
+    return token == word or (
+        len(word) >= 4 and token in (word + "s", word + "es", word + "ed", word + "ing", word + "d")
+    )
 
 
 def lexical_scores(question: str) -> dict[str, float]:
