@@ -273,6 +273,23 @@ def test_periods_named_in_many_ways_are_read(question, start, end):
     assert unread_period(question, cutoff) is None
 
 
+def test_a_period_that_needs_days_older_than_the_kept_ones_is_not_summed_by_whole_months():
+    import pandas as pd
+
+    from service.ask import spend_between
+
+    cut = pd.Timestamp("2025-10-02 10:00", tz="UTC")
+    act = {
+        "spend_by_month": {"2023-06": [2, 100.0], "2025-09": [1, 50.0], "2025-10": [1, 7.0]},
+        "recent_orders": [["2025-09-20", 50.0], ["2025-10-01", 7.0]],
+    }
+    day = lambda d: pd.Timestamp(d, tz="UTC")  # noqa: E731
+    # since 15 June 2023: per-day purchases are kept for 400 days only, and June 2023 holds days before the 15th
+    assert spend_between(act, day("2023-06-15"), cut.normalize(), False, cut) is None
+    assert spend_between(act, day("2023-06-01"), cut.normalize(), False, cut) == (157.0, 4)  # whole months
+    assert spend_between(act, day("2025-09-15"), cut.normalize(), False, cut) == (57.0, 2)  # recent: by day
+
+
 def test_an_unread_or_future_period_is_said_not_passed_off_as_spend_to_date(ctx_for):
     ctx = ctx_for("High")
     a = answer("how much did she spend since Christmas?", ctx)

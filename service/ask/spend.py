@@ -29,7 +29,10 @@ def spend_between(
     from service.activity_limits import RECENT_ORDER_DAYS
 
     covered = start > cutoff - pd.Timedelta(days=RECENT_ORDER_DAYS)
-    if rolling or (covered and (start.day != 1 or end != (end + pd.offsets.MonthEnd(0)).normalize())):
+    # whole months (the data end at the cutoff, so a month that holds it is whole up to it) sum from spend_by_month;
+    # anything else needs the per-day purchases, kept for RECENT_ORDER_DAYS only
+    whole_months = start.day == 1 and end in ((end + pd.offsets.MonthEnd(0)).normalize(), cutoff.normalize())
+    if rolling or not whole_months:
         if not covered:
             return None
         a, b = start.date().isoformat(), end.date().isoformat()
