@@ -31,19 +31,19 @@ def _refused(a: dict) -> bool:
 
 
 class Raw:
+    """The input tables as the batch run keeps them (``load_tables``: rejected rows such as an amount of 'N/A' are
+    left out, as they are from every stored figure), to judge the answers against."""
+
     def __init__(self, data: Path):
-        from service.tables import find_table_file, read_raw
+        from service.tables import load_tables
 
-        def load(name):
-            p = find_table_file(data, name)
-            return read_raw(p) if p else pd.DataFrame()
-
-        self.orders = load("orders")
-        self.orders["amount"] = pd.to_numeric(self.orders["amount"])
+        t = load_tables(data).tables
+        empty = pd.DataFrame(columns=["customer_id", "text", "rating"])
+        self.orders = t["orders"].copy()
         self.orders["ts"] = pd.to_datetime(self.orders["order_ts"], utc=True)
-        self.reviews = load("reviews")
-        self.reviews["rating"] = pd.to_numeric(self.reviews["rating"])
-        self.events = load("events")
+        self.orders["status"] = self.orders["status"].astype("string")
+        self.reviews = t.get("reviews", empty)
+        self.events = t.get("events", empty)
         self.cutoff = self.orders["ts"].max()
 
     def spend_in_year(self, cid: str, year: int) -> float:
@@ -65,7 +65,7 @@ def judge(key: str, a: dict, cid: str, raw: Raw) -> bool:
         return a["tier"] in text and "%" in text and re.search(MONEY, text) is not None
     if key == "discount":
         return (
-            re.search(r"\b(discount|offer|voucher|coupon)", text, re.I) is not None
+            re.search(r"\b(discount|offer|voucher|coupon|incentive)", text, re.I) is not None
             and re.search(r"\b(no|not|don't|do not|yes|worth|recommend|suggest|playbook)\b", text, re.I) is not None
         )
     if key == "next":
