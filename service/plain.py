@@ -114,6 +114,10 @@ def effect_against_fact(d, effect: str = "value") -> str | None:
     if sign is None or d.percentile is None or d.value is None or helps == 0:
         return None
     good = d.percentile if sign > 0 else 100.0 - d.percentile
+    if sign < 0 and d.value == 0:
+        # none at all (no returns) is the best a fewer-is-better fact can read, though most customers share it and
+        # its mid-rank percentile sits in the middle
+        good = 100.0
     if good >= 75 and helps < 0:
         return "although this usually counts in a customer's favour"
     if good <= 25 and helps > 0:

@@ -266,6 +266,18 @@ def test_template_says_when_a_drivers_effect_runs_against_its_fact(
     assert check_narrative(text, f, ALL_DRIVER_NAMES).passed
 
 
+def test_no_returns_that_lower_the_forecast_are_said_to_usually_count_in_favour():
+    """The demo's Low customer heard "returns and cancellations takes off $0.98: no returned or cancelled orders";
+    most customers have none, so the mid-rank percentile (42) was not a clear case."""
+    from service.plain import effect_against_fact
+
+    none = dict(name="returns and cancellations", value=0.0, percentile=42.0, feature="n_returned")
+    assert (
+        effect_against_fact(Driver(**none, contribution=-0.98)) == "although this usually counts in a customer's favour"
+    )
+    assert effect_against_fact(Driver(**none, contribution=0.98)) is None
+
+
 def test_churn_effect_against_fact_counts_a_raised_risk_as_against_the_customer():
     from service.plain import effect_against_fact
 
