@@ -116,6 +116,78 @@ def test_a_named_past_period_is_a_spend_question_and_a_future_one_is_not():
     assert future_period("how much did she spend in March?") is None
 
 
+def test_period_words_in_any_order_never_crash_the_router_or_the_period_reader():
+    """No such day (2025-02-30), no such month, years after the data, dangling 'since' / 'between', other digits: the
+    router (which looks for a period in every question) and the period reader answer or decline, never raise."""
+    import random
+
+    import pandas as pd
+
+    from service.intents.period import future_period, parse_period, unread_period
+
+    words = [
+        "since",
+        "between",
+        "from",
+        "to",
+        "and",
+        "in",
+        "the",
+        "of",
+        "q3",
+        "q9",
+        "h1",
+        "h3",
+        "first",
+        "third",
+        "half",
+        "quarter",
+        "3.",
+        "quartal",
+        "march",
+        "mars",
+        "2025",
+        "2099",
+        "1900",
+        "2025-02-30",
+        "2025-13-01",
+        "2025-00-10",
+        "2024-02-29",
+        "0000-00-00",
+        "last",
+        "past",
+        "this",
+        "next",
+        "week",
+        "month",
+        "year",
+        "12",
+        "months",
+        "days",
+        "how",
+        "much",
+        "did",
+        "she",
+        "spend",
+        "will",
+        "٢٠٢٥",
+        "–",
+        "-",
+        "?",
+    ]
+    rng = random.Random(0)
+    cutoff = pd.Timestamp("2025-10-02 14:00", tz="UTC")
+    for _ in range(3000):
+        q = " ".join(rng.choice(words) for _ in range(rng.randint(1, 8)))
+        route(q)
+        words_, start, end, _ = parse_period(q, cutoff)
+        assert end <= cutoff.normalize() and isinstance(words_, str), q
+        future_period(q), unread_period(q, cutoff)
+    assert parse_period("since 2025-02-30", cutoff)[1] is None
+    assert unread_period("since 2025-02-30", cutoff) == "since 2025-02-30"
+    assert unread_period("spend on 2025-13-01", cutoff) == "2025-13-01"
+
+
 def test_typos_and_accents():
     assert route("complants?").intent == "satisfaction"
     assert route("sumarize this custmer").intent == "summary"

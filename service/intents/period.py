@@ -142,9 +142,10 @@ _FUTURE_TENSE = re.compile(
 )
 # words that say a question names a period, for telling an unread period from none
 _PERIOD_WORDS = re.compile(
-    r"\b(?:since|between|during|seit|zwischen|depuis|entre|desde|sinds|tussen)(?:\s+[a-z0-9]+){1,2}|"
+    r"\b(?:since|between|during|seit|zwischen|depuis|entre|desde|sinds|tussen)(?:\s+[a-z0-9-]+){1,2}|"
     r"\b(?:week|weekend|quarter|half|season|christmas|xmas|holidays?|black friday|summer|winter|spring|autumn|fall|"
-    r"easter|yesterday|today|woche|weihnachten|semaine|noel|semana|navidad|kerst|settimana|natale)\b"
+    r"easter|yesterday|today|woche|weihnachten|semaine|noel|semana|navidad|kerst|settimana|natale)\b|"
+    r"\b\d{4}-\d\d-\d\d\b"
 )
 
 
@@ -215,7 +216,10 @@ def _point(text: str, cutoff: pd.Timestamp) -> tuple[str, pd.Timestamp, pd.Times
     tz = cutoff.tz
     m = re.search(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b", text)
     if m:
-        day = pd.Timestamp(year=int(m.group(1)), month=int(m.group(2)), day=int(m.group(3)), tz=tz)
+        try:
+            day = pd.Timestamp(year=int(m.group(1)), month=int(m.group(2)), day=int(m.group(3)), tz=tz)
+        except ValueError:  # no such day (2025-02-30): a period this module cannot read, never a crash
+            return None
         return day.date().isoformat(), day, day
     quarter = _quarter(text)
     if quarter:
@@ -297,6 +301,8 @@ def _since_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | N
         if point is None:
             return None
         start = point[1]
+    if start > end:  # after the data: the answer says so, in the words of the start
+        return start.date().isoformat(), start, start, False
     return f"{start.date()} to {end.date()}", start, end, False
 
 
