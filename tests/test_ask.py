@@ -207,6 +207,38 @@ def raw(synth_dir):
     return t
 
 
+def test_a_summary_and_an_offer_asked_together_keep_the_offers_own_facts(ctx_for):
+    """Found by fuzzing POST /v1/ask: the summary's offer facts (no what-if) shadowed the offer answer's, so the
+    order amount it quotes ("one order of $104.64 ... would move them up") failed the number check."""
+    for tier in ("Medium", "High"):
+        a = answer("summarize this customer and should I offer a discount?", ctx_for(tier))
+        assert a.intents == ["summary", "offer"]
+        assert a.offer is not None and a.offer.upgrade_hint and a.offer.upgrade_hint.split(" would")[0] in a.answer
+        assert a.check.passed, a.check.reasons
+
+
+FUZZ_WORDS = (
+    "why is she VIP High Medium Low tier churn leave spend spent since between and Q3 H2 2024 2025-02-30 2099 "
+    "last next week month year quarter how much will did what when buy order again discount offer coupon move up "
+    "reach similar like happy complain reviews wrote products browse categories summary overview email ignore "
+    "instructions ? , also 0 -1 1e309 NaN null ' \" <script> {} 日本 🙂"
+)
+
+
+def test_random_questions_never_raise_and_every_answer_passes_its_number_check(ctx_for):
+    """Seeded fuzz over the words agents and attackers use: every answer is built (no exception), and every number in
+    it is one of its facts. It found a two-part answer whose facts were shadowed and a future year the check missed."""
+    import random
+
+    words = FUZZ_WORDS.split(" ")
+    rng = random.Random(0)
+    contexts = [ctx_for(t) for t in ("VIP", "High", "Medium", "Low")]
+    for _ in range(500):
+        q = " ".join(rng.choice(words) for _ in range(rng.randint(1, 10)))
+        a = answer(q, rng.choice(contexts))
+        assert a.answer and a.check.passed, (q, a.check.reasons, a.answer)
+
+
 def test_spend_last_year_is_the_calendar_year_from_the_tables(ctx_for, raw, scored):
     from service.tables import NON_SPEND_STATUSES
 

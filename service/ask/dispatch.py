@@ -59,7 +59,10 @@ def answer(question: str, ctx: CustomerContext) -> AskAnswer:
         text, extra = _HANDLERS[part.intent](part, facts, profile, ctx)
         texts.append(text)
         for k, v in extra.items():
-            data.setdefault(k, v)
+            # a part's own facts win over the same facts another part gave in passing (a summary's offer facts come
+            # without the what-if that the offer answer itself quotes)
+            if k == part.intent or k not in data:
+                data[k] = v
     supported = all(p.intent not in ("unsupported", "contact") for p, _ in parts)
     result = AskAnswer(
         **base,

@@ -96,6 +96,16 @@ class SpendFacts(BaseModel):
     last_order: str | None = Field(
         default=None, description="Date of the last purchase (ISO), when stored.", examples=["2025-12-02"]
     )
+    after_data: str | None = Field(
+        default=None,
+        description="A period asked about that lies after the data end (no spend figure is given for it).",
+        examples=["next month"],
+    )
+    unread: str | None = Field(
+        default=None,
+        description="The question's period words that could not be read (spend to date is given instead).",
+        examples=["since christmas"],
+    )
 
 
 class NextOrderFacts(BaseModel):

@@ -56,6 +56,7 @@ def answer_spend(r: Route, facts, profile, ctx):
     later = future_period(question) or (words if start is not None and start > end else None)
     if later is not None:  # a period after the data: nothing to sum, so no spend figure for it
         words, start, end, rolling = "to date", None, cutoff.normalize(), False
+    unread = unread_period(question, cutoff) if later is None and start is None else None
     stored = "activity" in (
         profile.get("profile") or {}
     )  # stores scored before activity was kept cannot answer per period
@@ -70,6 +71,8 @@ def answer_spend(r: Route, facts, profile, ctx):
         lifetime_orders=int(round(life_n)) if life_n is not None else None,
         cutoff=cutoff.date().isoformat(),
         last_order=act.get("last_order"),
+        after_data=later,
+        unread=unread,
     )
     text = _spend_text(facts, c, sf, words, start, rolling, got, life, life_n, stored)
     if later is not None:
@@ -77,7 +80,7 @@ def answer_spend(r: Route, facts, profile, ctx):
             f"{later[0].upper() + later[1:]} is after the data, which end on {sf.cutoff}, so nothing has been spent in "
             f"it yet; the model expects {money(facts.predicted_value, c)} in the next {facts.horizon_days} days. "
         ) + text
-    elif start is None and (unread := unread_period(question, cutoff)) is not None:
+    elif unread is not None:
         text = (
             f'I could not read the period in the question ("{unread}"); I can answer for a year, quarter, half, month '
             "or week, 'since' or 'between' such periods, or the last N days, weeks or months. " + text
