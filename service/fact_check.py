@@ -86,16 +86,19 @@ def allowed_numbers(f: Facts) -> list[float]:
             nums += [d.percentile, 100 - d.percentile, share(d.percentile), share(100 - d.percentile)]
         if d.churn_contribution is not None:
             nums += [abs(d.churn_contribution) * 100]
-    for text in (f.next_action or "", f.next_order_date or ""):  # the playbook's own numbers, the date's parts
-        nums += [float(n.replace(",", "")) for n in _NUMBER.findall(text)]
-    for e in f.evidence:  # dates and ratings in the source labels
-        nums += [float(n.replace(",", "")) for n in _NUMBER.findall(e.source)]
     return nums
 
 
-def _matches(x: float, allowed: list[float]) -> bool:
+def exact_numbers(f: Facts) -> set[float]:
+    """Numbers taken from text (the playbook's own numbers, the parts of dates, the ratings in the evidence labels):
+    stated exactly or not at all. Within rounding, the year 2025 would let any amount from $2,015 to $2,035 pass."""
+    texts = [f.next_action or "", f.next_order_date or ""] + [e.source for e in f.evidence]
+    return {float(n.replace(",", "")) for text in texts for n in _NUMBER.findall(text)}
+
+
+def _matches(x: float, allowed: list[float], exact: set[float] | frozenset[float] = frozenset()) -> bool:
     # Within rounding: the narrative may round to whole units or to one decimal, as people do.
-    return any(abs(x - a) <= max(0.51, 0.005 * abs(a)) or abs(x - round(a)) < 1e-9 for a in allowed)
+    return x in exact or any(abs(x - a) <= max(0.51, 0.005 * abs(a)) or abs(x - round(a)) < 1e-9 for a in allowed)
 
 
 def strip_quotes(narrative: str, texts: list[str], quotes: list[str]) -> tuple[str, list[str]]:
@@ -154,13 +157,13 @@ def check_narrative(
         if not q.strip() or not any(q.strip() in t for t in evidence_texts):
             reasons.append(f"quote not found verbatim in the customer's texts: \u201c{q[:80]}\u201d")
     unquoted = unquoted.replace(facts.customer_id, " ")
-    allowed = allowed_numbers(facts)
+    allowed, exact = allowed_numbers(facts), exact_numbers(facts)
     for raw in _NUMBER.findall(unquoted):
         try:
             x = float(raw.replace(",", ""))
         except ValueError:
             continue
-        if not _matches(x, allowed):
+        if not _matches(x, allowed, exact):
             reasons.append(f"number {raw} matches no fact")
     if facts.tier not in unquoted:
         reasons.append(f"the customer's tier ({facts.tier}) is not stated")

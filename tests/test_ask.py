@@ -217,6 +217,14 @@ def test_a_summary_and_an_offer_asked_together_keep_the_offers_own_facts(ctx_for
         assert a.check.passed, a.check.reasons
 
 
+def test_the_answer_check_takes_a_dates_parts_exactly(ctx_for):
+    """The facts hold dates (the cutoff's year); an amount near the year used to pass within rounding."""
+    a = answer("how much did they spend last year?", ctx_for("High"))
+    cid = a.customer_id
+    assert check_numbers(a.answer, a, cid).passed
+    assert not check_numbers(a.answer + f" They also spent ${int(a.spend.cutoff[:4]) - 3:,} on gifts.", a, cid).passed
+
+
 FUZZ_WORDS = (
     "why is she VIP High Medium Low tier churn leave spend spent since between and Q3 H2 2024 2025-02-30 2099 "
     "last next week month year quarter how much will did what when buy order again discount offer coupon move up "

@@ -90,3 +90,11 @@ def test_eval_harness_reports_per_narrator(tmp_path):
     assert rep["fix"]["pass_rate"] == 1.0 and rep["fix"]["first_pass_rate"] == 0.0 and rep["fix"]["retry_rate"] == 1.0
     for r in rep.values():
         assert r["mean_words"] > 20 and 0 <= r["latency_p50_ms"] <= r["latency_p95_ms"]
+
+
+def test_a_number_near_a_dates_year_is_no_fact(high):
+    """The evidence labels hold 2025 (a review's date). Within rounding (0.5%), any amount from $2,015 to $2,035 used
+    to pass as that fact: an LLM's invented "$2,020" is now caught, while the date's own parts still pass."""
+    base = "Customer C000314 is in the High tier."
+    assert not check_narrative(base + " They spent $2,020 last year.", high, ALL_DRIVER_NAMES).passed
+    assert check_narrative(base + " They wrote a review on 2025-11-02 (5/5).", high, ALL_DRIVER_NAMES).passed
