@@ -7,6 +7,8 @@ Format and matching: see ``service.intents.words``. Accents are folded before ma
 ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     "summary": [
         # CRM vocabulary
+        ("flag about", 0.8),
+        ("should i know", 0.8),
         ("tell me everything", 1.0),
         ("360", 1.0),
         ("account health", 1.2),
@@ -179,6 +181,8 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     ],
     "satisfaction": [
         # CRM vocabulary
+        ("star review", 1.0),
+        ("mood", 0.6),
         ("nps", 1.2),
         ("csat", 1.2),
         ("detractor", 1.2),
@@ -254,6 +258,9 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     ],
     "products": [
         # CRM vocabulary
+        ("usually order", 1.0),
+        ("usually buy", 1.0),
+        ("product line", 1.0),
         ("looking at", 0.7),
         ("looked at", 0.7),
         ("shopping habits", 1.0),

@@ -51,6 +51,9 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
     ],
     "churn": [
         # CRM vocabulary
+        ("going cold", 1.0),
+        ("gone cold", 1.0),
+        ("cooling off", 0.9),
         ("still a customer", 1.0),
         ("keep buying", 0.9),
         ("keep ordering", 0.9),
@@ -136,6 +139,8 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
     ],
     "upgrade": [
         # CRM vocabulary
+        ("path to", 0.8),
+        ("over the line", 0.8),
         ("make him", 0.4),
         ("make her", 0.4),
         ("make them", 0.4),
@@ -197,6 +202,8 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
     ],
     "similar": [
         # everyday phrasings
+        ("closest match", 1.2),
+        ("matches", 0.6),
         ("customers like", 1.0),
         ("people like", 0.8),
         ("similar", 1.3),
