@@ -225,6 +225,14 @@ def test_the_answer_check_takes_a_dates_parts_exactly(ctx_for):
     assert not check_numbers(a.answer + f" They also spent ${int(a.spend.cutoff[:4]) - 3:,} on gifts.", a, cid).passed
 
 
+def test_an_nps_question_is_told_there_is_no_survey_before_the_reviews(ctx_for):
+    for q in ("NPS?", "is she a detractor?", "what's his CSAT"):
+        a = answer(q, ctx_for("VIP"))
+        assert a.intent == "satisfaction" and a.check.passed
+        assert a.answer.startswith("The data hold no NPS or satisfaction survey; this is what their reviews say.")
+    assert "survey" not in answer("are they happy with us?", ctx_for("VIP")).answer
+
+
 FUZZ_WORDS = (
     "why is she VIP High Medium Low tier churn leave spend spent since between and Q3 H2 2024 2025-02-30 2099 "
     "last next week month year quarter how much will did what when buy order again discount offer coupon move up "

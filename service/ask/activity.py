@@ -133,6 +133,9 @@ def answer_satisfaction(r: Route, facts, profile, ctx):
             s.append(f"Most recent praise: \u201c{q.text}\u201d (review {q.date}, {q.rating}/5).")
     if sf.returned_or_cancelled:
         s.append(f"They returned or cancelled {plural(sf.returned_or_cancelled, 'order')}.")
+    if re.search(r"\b(nps|csat|net promoter|promoter|detractor|survey)", question_text(r), re.I):
+        # the reviews are the only satisfaction data there is; an NPS question must not read them as a survey score
+        s.insert(0, "The data hold no NPS or satisfaction survey; this is what their reviews say.")
     return " ".join(s), {"satisfaction": sf}
 
 
