@@ -331,3 +331,52 @@ def test_counts_add_up_and_say_what_they_count(first_runs):
     )
     tiers = [_n(n) for n in re.findall(r"^│ (?:VIP|High|Medium|Low)\s+│\s+([\d,]+) │", score.stdout, re.M)]
     assert sum(tiers) == scored
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        (
+            {"INSIGHT_LLM_PROVIDER": "gpt9"},
+            "INSIGHT_LLM_PROVIDER = 'gpt9': Input should be 'template', 'openai' or 'hf'",
+        ),
+        (
+            {"INSIGHT_LLM_PROVIDER": "openai", "INSIGHT_LLM_MAX_TOKENS": "abc"},
+            "INSIGHT_LLM_MAX_TOKENS = 'abc': Input should be a valid integer",
+        ),
+    ],
+)
+def test_a_bad_setting_is_named_by_its_environment_variable(scored, monkeypatch, env, message):
+    """Before: a pydantic dump over four lines naming the model class ("1 validation error for NarratorOptions")."""
+    from service.config import get_settings
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()  # read this environment, not the one an earlier test cached
+    try:
+        r = run("explain", scored.frame["customer_id"].iloc[0], "--store", scored.store)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert r.exit_code == 2 and message in r.output and "validation error for" not in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1
+
+
+def test_a_bad_secret_setting_is_never_echoed():
+    from pydantic import SecretStr, ValidationError
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    from service.cli.errors import settings_message
+
+    class Probe(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="PROBE_")
+        api_key: SecretStr
+        store_url: int = 0
+
+    try:
+        Probe(api_key=["sk-very-secret"], store_url="postgres://u:pw@h/db")  # type: ignore[arg-type]
+    except ValidationError as exc:
+        text = settings_message(exc)
+    assert "PROBE_API_KEY" in text and "PROBE_STORE_URL" in text
+    assert "sk-very-secret" not in text and "pw@" not in text

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 from rich.markup import escape
 
 from service.cli.output import err
@@ -12,6 +15,41 @@ from service.cli.output import err
 
 class CustomerNotFound(LookupError):
     pass
+
+
+# fields whose value may be or hold a credential (API keys, a database URL with its password): never echoed
+_SECRET = re.compile(r"(^|_)keys?($|_)|secret|passw|(^|_)token($|_)|url|dsn|store", re.I)
+
+
+def settings_message(exc: ValidationError) -> str:
+    """One line per bad value, named as it is set: the environment variable of a settings class ("INSIGHT_LLM_MAX_TOKENS
+    = 'abc': Input should be a valid integer ..."), else the field."""
+    prefix = next(
+        (
+            str(cls.model_config.get("env_prefix") or "")
+            for cls in _settings_classes(BaseSettings)
+            if cls.__name__ == exc.title
+        ),
+        None,
+    )
+    parts = []
+    for e in exc.errors():
+        field = ".".join(str(x) for x in e["loc"])
+        name = (prefix + field).upper() if prefix is not None else field
+        shown = prefix is not None and isinstance(e.get("input"), (str, int, float)) and not _SECRET.search(field)
+        given = f" = {e['input']!r}" if shown else ""  # never echo a key, a password or a URL that may hold one
+        parts.append(f"{name}{given}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def _settings_classes(base: type[BaseSettings]) -> list[type[BaseSettings]]:
+    out: list[type[BaseSettings]] = []
+    todo = list(base.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        out.append(cls)
+        todo += cls.__subclasses__()
+    return out
 
 
 def user_errors(fn):
@@ -26,6 +64,9 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except ValidationError as exc:  # settings from the environment: name the variable, not the pydantic model
+            err.print(f"[bold red]error:[/bold red] {escape(settings_message(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
         except (DataError, BundleError, StoreError, EncoderError, ValueError) as exc:
             # soft_wrap: one line, however long (rich would break it at 80 columns when stderr is not a terminal).
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
