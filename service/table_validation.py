@@ -140,9 +140,12 @@ def _numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
 def _require_columns(name: str, raw: pd.DataFrame, source: str) -> None:
     missing = [c for c in REQUIRED[name] if c not in raw.columns]
     if missing:
+        # one header column holding the required names with another separator: a file saved with ';' or tabs
+        sep = next((d for d in (";", "\t", "|") if len(raw.columns) == 1 and d in str(raw.columns[0])), None)
+        hint = f"; the header looks separated by {sep!r}: save the file with commas" if sep else ""
         raise DataError(
             f"{source}: required column '{missing[0]}' is missing (table '{name}' needs "
-            f"{', '.join(REQUIRED[name])}; found {', '.join(raw.columns) or 'no columns'})"
+            f"{', '.join(REQUIRED[name])}; found {', '.join(raw.columns) or 'no columns'}){hint}"
         )
 
 

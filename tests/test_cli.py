@@ -66,6 +66,12 @@ def test_missing_column_names_the_file(tmp_path):
     assert r.exit_code == 2 and "orders.csv" in r.output and "'amount'" in r.output
 
 
+def test_a_semicolon_separated_file_is_told_so(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_id;customer_id;order_ts;amount\no1;a;2025-01-01;5\n")
+    r = run("train", "--data", tmp_path, "--out", tmp_path / "m")
+    assert r.exit_code == 2 and "the header looks separated by ';': save the file with commas" in r.output
+
+
 @pytest.mark.slow
 def test_explain_json_is_the_api_contract(scored):
     from service.explain import Explanation
