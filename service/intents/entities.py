@@ -30,10 +30,11 @@ def names_tier_target(question: str) -> bool:
     """Whether the question names a tier as one to reach ("get him to VIP", "make her a High") rather than the one
     someone is in."""
     target = re.search(
-        rf"\b(?:to|into|reach\w*|become|make (?:him|her|them|it))\s+(?:the\s+|a\s+|an\s+)?{_TIER_WORD}\b",
+        rf"\b(?:to|into|reach\w*|become|make (?:him|her|them|it)|sea|llegue a|llegar a|devien\w*|devenir|passe en|"
+        rf"diventa\w*|diventi|word|zum|zur)\s+(?:the\s+|a\s+|an\s+|un\s+|une\s+|el\s+|le\s+|la\s+)?{_TIER_WORD}\b",
         question,
         re.I,
-    )
+    ) or re.search(rf"\b{_TIER_WORD}\s+(?:werden|wird|worden|wordt)\b", question, re.I)  # "zum VIP werden"
     return target is not None
 
 

@@ -199,6 +199,16 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("subir", 1.0),
         ("hoger", 0.8),
         ("salire", 1.0),
+        # becoming a tier, and what it would take, in the other languages
+        ("falta", 0.4),
+        ("para que sea", 0.6),
+        ("convier", 0.7),
+        ("faudrait", 0.5),
+        ("devien", 0.8),
+        ("deveni", 0.8),
+        ("divent", 0.9),
+        ("nodig", 0.4),
+        ("zodat", 0.3),
     ],
     "similar": [
         # everyday phrasings
