@@ -233,6 +233,15 @@ def test_an_nps_question_is_told_there_is_no_survey_before_the_reviews(ctx_for):
     assert "survey" not in answer("are they happy with us?", ctx_for("VIP")).answer
 
 
+def test_an_upsell_question_gets_what_they_buy_and_browse_beside_the_playbook(ctx_for):
+    for q in ("upsell ideas", "cross-sell opportunities for him", "what should I recommend to her?"):
+        a = answer(q, ctx_for("High"))
+        assert a.intent == "offer" and a.products is not None and a.check.passed, (q, a.intent)
+        assert "Playbook advice:" in a.answer and "To pick what to suggest:" in a.answer
+    plain = answer("should I offer a discount?", ctx_for("High"))
+    assert "To pick what to suggest" not in plain.answer and plain.products is None
+
+
 FUZZ_WORDS = (
     "why is she VIP High Medium Low tier churn leave spend spent since between and Q3 H2 2024 2025-02-30 2099 "
     "last next week month year quarter how much will did what when buy order again discount offer coupon move up "

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from service.ask.activity import answer_products
+from service.ask.context import question_text
 from service.ask.models import OfferFacts
 from service.intents import Route
 from service.plain import chance
@@ -48,4 +52,13 @@ def answer_offer(r: Route, facts, profile, ctx):
     ]
     if of.upgrade_hint:
         s.append(f"For reference, the model says {of.upgrade_hint} would move them up to {of.upgrade_target}.")
-    return " ".join(s), {"offer": of}
+    extra: dict = {"offer": of}
+    if _UPSELL.search(question_text(r)):
+        # an upsell question wants to know what to put in front of them: what they buy and browse
+        text, products = answer_products(r, facts, profile, ctx)
+        s.append(f"To pick what to suggest: {text}")
+        extra |= products
+    return " ".join(s), extra
+
+
+_UPSELL = re.compile(r"up-?sell|cross-?sell|what (?:to|should (?:i|we)) (?:sell|recommend|suggest)|recommend", re.I)
