@@ -189,7 +189,11 @@ def future_period(question: str) -> str | None:
 
 def names_period(question: str) -> bool:
     """Whether the question names a period of the past this module can read ("in Q3", "since March", "last week")."""
-    return future_period(question) is None and parse_period(question, pd.Timestamp.now(tz="UTC"))[1] is not None
+    q = fold(question)
+    # the same test as future_period, with the question read once (the router asks this of every question and part)
+    if _FUTURE.search(q) or _FUTURE_TENSE.search(q):
+        return False
+    return parse_period(q, pd.Timestamp.now(tz="UTC"))[1] is not None
 
 
 def unread_period(question: str, cutoff: pd.Timestamp) -> str | None:
