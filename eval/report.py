@@ -121,8 +121,8 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
         (stage / "report.md").write_text(render_markdown(m))
         (stage / "metrics.json").write_text(json.dumps(m, indent=1, ensure_ascii=False) + "\n")
         fault_point("eval:report-staged")
-        staged = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
-        for rel in sorted(staged, key=lambda r: r.name == "metrics.json"):  # metrics.json last: it names the rest
+        staged = (p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+        for rel in sorted(staged, key=lambda r: (r.name == "metrics.json", r)):  # metrics.json last: it names the rest
             (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             os.replace(stage / rel, out_dir / rel)
     finally:

@@ -12,6 +12,9 @@ from service.plain import chance
 from service.tiers import TIER_ORDER
 from service.whatif import WhatIfError, what_if
 
+# a question about what to sell them next, answered with what they buy and browse beside the playbook
+_UPSELL = re.compile(r"up-?sell|cross-?sell|what (?:to|should (?:i|we)) (?:sell|recommend|suggest)|recommend", re.I)
+
 
 def offer_facts(facts, profile, ctx, with_whatif: bool = True) -> OfferFacts | None:
     from service.playbook import PlaybookError, get_playbook
@@ -59,6 +62,3 @@ def answer_offer(r: Route, facts, profile, ctx):
         s.append(f"To pick what to suggest: {text}")
         extra |= products
     return " ".join(s), extra
-
-
-_UPSELL = re.compile(r"up-?sell|cross-?sell|what (?:to|should (?:i|we)) (?:sell|recommend|suggest)|recommend", re.I)
