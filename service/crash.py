@@ -6,7 +6,9 @@ Points: ``train:bundle-written`` (new bundle complete in its temp dir), ``train:
 renames), ``train:new-in-place`` (before the old bundle is removed), ``score:index-written`` (new index version on disk,
 store untouched), ``score:rows-written`` (inside the store transaction, before the commit: a hot journal),
 ``score:committed`` (after the commit, before old index versions are pruned), ``serve:snapshot-copied``,
-``eval:report-staged`` (every report file written in its staging directory, none moved into place).
+``eval:report-staged`` (every report file written in its staging directory, none moved into place),
+``rejects:new-marked`` and ``rejects:old-moved-aside`` (a run's rejected rows moved into place after its output;
+``service/rejects_files.py``).
 
 Temporary and set-aside files carry the writer's process id (``.model.tmp-<pid>-*``, ``.model.old-<pid>``,
 ``insight-snapshot-pid<pid>-*``), so a later run removes only those whose writer is gone, never a concurrent run's.
@@ -21,9 +23,9 @@ import signal
 from pathlib import Path
 
 FAULT_ENV = "INSIGHT_FAULT_POINT"
-# .NAME.tmp-<pid>-xyz / .NAME.old-<pid> / insight-snapshot-pid<pid>-... /
+# .NAME.tmp-<pid>-xyz / .NAME.old-<pid> / .NAME.new-<pid> / insight-snapshot-pid<pid>-... /
 # v-<utc>-<pid>-xyz (index versions, and their temp dirs)
-_PID = re.compile(r"\.(?:tmp|old)-(\d+)|^insight-snapshot-pid(\d+)-|^\.?v-\d{8}T\d{6}-(\d+)-")
+_PID = re.compile(r"\.(?:tmp|old|new)-(\d+)|^insight-snapshot-pid(\d+)-|^\.?v-\d{8}T\d{6}-(\d+)-")
 
 
 def fault_point(name: str) -> None:

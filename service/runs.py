@@ -13,6 +13,7 @@ import pandas as pd
 
 from service.bundle import ModelBundle
 from service.features import to_utc
+from service.rejects_files import StagedRejects
 from service.tables import LoadedData, load_tables
 from service.text_features import TextEmbeddings
 
@@ -82,15 +83,17 @@ def load_input(data: str | Path | LoadedData) -> LoadedData:
     return data if isinstance(data, LoadedData) else load_tables(data)
 
 
-def record_rejects(summary: RunSummary, loaded: LoadedData, out_dir: Path | None) -> None:
+def record_rejects(summary: RunSummary, loaded: LoadedData, rejects: StagedRejects) -> None:
+    """Count the rows read and rejected in the summary, and stage the rejected ones (``rejects.commit`` moves them
+    into place once the run's output is)."""
     summary.rows_read = loaded.n_read
     summary.rows_rejected = loaded.n_rejected
     summary.rejects = {k: len(v) for k, v in loaded.rejects.items() if len(v)}
     # Per table read = kept + rejected (a customers table derived from the orders was not read: not listed).
     summary.details["tables"] = {k: v for k, v in loaded.summary().items() if k in loaded.rows_read}
-    if out_dir is not None and loaded.n_rejected:
-        loaded.write_rejects(out_dir)
-        summary.rejects_dir = str(out_dir)
+    rejects.stage(loaded)
+    if rejects.final is not None and loaded.n_rejected:
+        summary.rejects_dir = str(rejects.final)
 
 
 def text_embeddings(loaded: LoadedData, sources, encoder, half_life, reporter: Reporter) -> TextEmbeddings | None:

@@ -17,6 +17,7 @@ from service.activity import unscored_customers
 from service.bundle import ModelBundle
 from service.partition import TableParts, partition_bounds
 from service.profiles import predict, score_tables, similarity_vectors, summary_frame, with_population_ranks
+from service.rejects_files import StagedRejects
 from service.runs import (
     Reporter,
     RunSummary,
@@ -116,8 +117,6 @@ def score(
     With ``dask`` ("local:N", a scheduler address or a distributed.Client) the customers are scored per partition
     on the cluster and the store is written from the partitions, still in one transaction.
     """
-    from embeddings.index import SimilarityIndex
-
     reporter = reporter or Reporter()
     summary = RunSummary()
     t0 = time.perf_counter()
@@ -126,8 +125,33 @@ def score(
     bundle = ModelBundle.load(model_dir)
     with timed(summary, reporter, "read and validate"):
         loaded = load_input(data)
-    store_s = str(store)
-    record_rejects(summary, loaded, rejects_dir(store))
+    with StagedRejects(rejects_dir(store)) as rejects:
+        record_rejects(summary, loaded, rejects)
+        frame, idx_dir = _score_and_replace(
+            bundle, model_dir, loaded, store, cutoff, encoder, reporter, threads, dask, range_customers, summary
+        )
+        rejects.commit()  # after the store's commit: the rejects beside it are always those of the data it holds
+    summary.customers = len(frame)
+    summary.seconds = round(time.perf_counter() - t0, 2)
+    return ScoreResult(summary, frame, str(store), idx_dir)
+
+
+def _score_and_replace(
+    bundle: ModelBundle,
+    model_dir: str | Path,
+    loaded: LoadedData,
+    store: str | Path,
+    cutoff: str | None,
+    encoder,
+    reporter: Reporter,
+    threads: int,
+    dask,
+    range_customers: int | None,
+    summary: RunSummary,
+) -> tuple[pd.DataFrame, Path]:
+    """Score the customers (here in ranges, or on the Dask cluster) and swap in the store and index."""
+    from embeddings.index import SimilarityIndex
+
     cut = parse_cutoff(cutoff, loaded.tables["orders"]["order_ts"].max())
     scored_at = datetime.now(UTC).isoformat(timespec="seconds")
     with ExitStack() as stack:
@@ -147,9 +171,7 @@ def score(
             del vectors  # the index holds its own copy (3.2 GB at 1M customers, while the rows are made)
             meta = _store_meta(bundle, model_dir, loaded, frame, cut, scored_at, summary)
             idx_dir = _replace_store(store, batches, meta, index)
-    summary.customers = len(frame)
-    summary.seconds = round(time.perf_counter() - t0, 2)
-    return ScoreResult(summary, frame, store_s, idx_dir)
+    return frame, idx_dir
 
 
 def _store_meta(

@@ -19,6 +19,7 @@ from service.drivers import PeerPercentiles
 from service.features import TABULAR_FEATURES, FeatureBuilder, to_utc
 from service.models import ChurnModel, HorizonShift, ValueModel
 from service.panel import Panel, check_history, fit_names, plan_panel
+from service.rejects_files import StagedRejects
 from service.runs import (
     Reporter,
     RunSummary,
@@ -154,8 +155,20 @@ def train(
     scaleout.check_spec(opts.dask)
     with timed(summary, reporter, "read and validate"):
         loaded = load_input(data)
-    record_rejects(summary, loaded, out_dir.parent / f"{out_dir.name}.rejects")
+    with StagedRejects(out_dir.parent / f"{out_dir.name}.rejects") as rejects:
+        record_rejects(summary, loaded, rejects)
+        bundle, customers = _train_and_save(loaded, out_dir, opts, encoder, reporter, summary)
+        rejects.commit()  # after the bundle: the rejects beside it are always those of the data it was trained on
+    summary.customers = customers
+    summary.seconds = round(time.perf_counter() - t0, 2)
+    return TrainResult(bundle, summary, out_dir)
 
+
+def _train_and_save(
+    loaded: LoadedData, out_dir: Path, opts: TrainOptions, encoder, reporter: Reporter, summary: RunSummary
+) -> tuple[ModelBundle, int]:
+    """Plan the panel, fit the bundle and save it to ``out_dir``; returns it and the number of customers scored at
+    the cutoff."""
     orders = loaded.tables["orders"]
     cutoff = parse_cutoff(opts.cutoff, pd.Timestamp(orders["order_ts"].max()))
     first = pd.Timestamp(orders["order_ts"].min()) if len(orders) else cutoff
@@ -191,9 +204,7 @@ def train(
         bundle = _fit_bundle(work, loaded, panel, opts, sources, reporter, summary)
     with timed(summary, reporter, "write bundle"):
         bundle.save(out_dir)
-    summary.customers = len(work.snapshots["score"])
-    summary.seconds = round(time.perf_counter() - t0, 2)
-    return TrainResult(bundle, summary, out_dir)
+    return bundle, len(work.snapshots["score"])
 
 
 def _fit_bundle(

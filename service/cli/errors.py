@@ -70,6 +70,8 @@ def user_errors(fn):
         except (DataError, BundleError, StoreError, EncoderError, ValueError) as exc:
             # soft_wrap: one line, however long (rich would break it at 80 columns when stderr is not a terminal).
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            for note in getattr(exc, "__notes__", ()):  # e.g. where a failed run's rejected rows went
+                err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except CustomerNotFound as exc:
             err.print(f"[bold red]error:[/bold red] customer {exc.args[0]!r} is not in the store", highlight=False)

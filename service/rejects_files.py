@@ -1,0 +1,124 @@
+"""A run's rejected rows on disk, kept in step with the output they belong to.
+
+``insight train`` and ``insight score`` write the rows validation rejected to ``<out>.rejects/`` (a folder beside the
+bundle or the SQLite store). That folder must describe the bundle or store in place: a run that fails, or is killed,
+after reading its input must not replace the previous run's rejects, nor mix its files with them. So the files are
+written to a staging folder first and moved into place only after the run's output is committed:
+
+1. ``.rejects.tmp-<pid>-*`` is written while the run works (a failed run moves it to ``<out>.rejects.failed/``, so
+   its rows stay readable beside the good run's);
+2. once the output is committed it is renamed ``.rejects.new-<pid>``: from here on it is the current rejects;
+3. the old folder is moved aside (``.rejects.old-<pid>``), the new one renamed into place, the old one removed.
+
+A later run (``recover_rejects``) finishes what a killed one left: an orphaned ``.new`` folder replaces the current
+one, an orphaned ``.old`` or ``.tmp`` folder is removed. The one window left is the instant between the output's
+commit and the first rename: a kill exactly there keeps the previous rejects beside the new output.
+A run that rejects nothing removes the previous rejects when it commits; a run that commits also removes the
+``.failed`` folder of an earlier failed run.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from service.crash import fault_point, orphaned, remove
+from service.tables import LoadedData
+
+FAILED_SUFFIX = ".failed"
+
+
+def _siblings(final: Path, kind: str) -> list[Path]:
+    return sorted(final.parent.glob(f".{final.name}.{kind}-*"))
+
+
+def recover_rejects(final: Path) -> None:
+    """Finish or undo what a killed run left beside ``final`` (only folders whose writer process is gone)."""
+    try:
+        for new in _siblings(final, "new"):
+            if orphaned(new):
+                _install(new, final)
+        for p in _siblings(final, "tmp") + _siblings(final, "old"):
+            if orphaned(p):
+                remove(p)
+    except OSError:
+        pass  # a folder it cannot change (read-only parent) is left as it is
+
+
+def _install(new: Path, final: Path) -> None:
+    """Replace ``final`` by ``new`` (two renames: a non-empty folder cannot be replaced in one); an empty ``new``
+    means this run rejected nothing, so no folder is left."""
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        remove(old)
+        os.replace(final, old)
+    fault_point("rejects:old-moved-aside")
+    if any(new.iterdir()):
+        os.replace(new, final)
+    else:
+        remove(new)
+    remove(old)
+
+
+class StagedRejects:
+    """The rejects of one run: ``stage`` writes them, ``commit`` (after the output is in place) or ``fail`` ends them.
+
+    Usable as a context manager around the run: an exception calls ``fail`` and adds a note naming the folder.
+    """
+
+    def __init__(self, final: Path | None):
+        self.final = Path(final) if final is not None else None
+        self.staged: Path | None = None
+        self.failed: Path | None = None
+
+    def stage(self, loaded: LoadedData) -> None:
+        if self.final is None:
+            return
+        recover_rejects(self.final)
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.staged = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.tmp-{os.getpid()}-", dir=self.final.parent))
+        loaded.write_rejects(self.staged)
+
+    def commit(self) -> None:
+        """This run's output is in place: its rejects become the current ones."""
+        if self.final is None or self.staged is None:
+            return
+        new = self.final.with_name(f".{self.final.name}.new-{os.getpid()}")
+        remove(new)
+        os.replace(self.staged, new)
+        self.staged = None
+        fault_point("rejects:new-marked")
+        _install(new, self.final)
+        remove(self.final.with_name(self.final.name + FAILED_SUFFIX))  # an earlier failed run's: no longer the news
+
+    def fail(self) -> Path | None:
+        """The run failed: its rejects go to ``<out>.rejects.failed/`` (replacing an earlier failed run's), the
+        current ones stay. Returns that folder, or None when this run rejected nothing."""
+        if self.final is None or self.staged is None:
+            return None
+        staged, self.staged = self.staged, None
+        if not any(staged.iterdir()):
+            remove(staged)
+            return None
+        failed = self.final.with_name(self.final.name + FAILED_SUFFIX)
+        remove(failed)
+        os.replace(staged, failed)
+        self.failed = failed
+        return failed
+
+    def __enter__(self) -> StagedRejects:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            return
+        try:
+            failed = self.fail()
+        except OSError:
+            return
+        if failed is not None and isinstance(exc, Exception) and self.final is not None:
+            exc.add_note(
+                f"the rows this run rejected are in {failed}/; {self.final}/ still holds those of the last "
+                "run that finished"
+            )
