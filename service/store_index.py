@@ -19,6 +19,12 @@ from service.crash import orphaned, remove
 INDEX_FILES = ("index.faiss", "ids.json", "meta.json")  # a pre-versioning index sat directly in the root
 
 
+def _is_index_version(p: Path) -> bool:
+    """An index version or its temp directory (``v-...``, ``.v-...``); the root also holds the rejects folder of a
+    database store, which ``service.rejects_files`` looks after."""
+    return p.name.startswith(("v-", ".v-"))
+
+
 def new_index_version() -> str:
     return f"v-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}-{secrets.token_hex(3)}"
 
@@ -29,7 +35,7 @@ def clean_index_root(root: Path, keep: set[str]) -> list[Path]:
     removed = []
     if root.is_dir():
         for p in root.iterdir():
-            if p.name in keep:
+            if p.name in keep or not _is_index_version(p):
                 continue
             if orphaned(p):
                 remove(p)
@@ -52,7 +58,7 @@ def prune_index_versions(root: Path, keep: set[str]) -> None:
     if not root.is_dir():
         return
     for p in root.iterdir():
-        if p.name in keep:
+        if p.name in keep or not (_is_index_version(p) or p.name in INDEX_FILES):
             continue
         pid = writer_pid(p.name)
         if pid == me or orphaned(p) or (pid is None and p.name in INDEX_FILES):
