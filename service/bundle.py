@@ -80,8 +80,21 @@ class ModelBundle:
             self.created_at = self.created_at or datetime.now(UTC).isoformat(timespec="seconds")
             files = sorted(p.name for p in tmp.iterdir())
             checksums = {name: _sha256(tmp / name) for name in files}
+            # The version names everything that decides a profile: the files, the data, and the manifest's tiers,
+            # segments, peers and config (tier shares alone change tiers, and the server pairs a store with a bundle
+            # by this version).
+            defining = {
+                "feature_names": self.feature_names,
+                "text": text_spec,
+                "tiers": self.tiers.to_dict(),
+                "rfm": self.rfm.to_dict(),
+                "peers": self.peers.to_dict(),
+                "config": self.config,
+            }
             digest = hashlib.sha256(
-                json.dumps(checksums, sort_keys=True).encode() + self.fingerprint.encode()
+                json.dumps(checksums, sort_keys=True).encode()
+                + self.fingerprint.encode()
+                + json.dumps(defining, sort_keys=True, default=str).encode()
             ).hexdigest()
             self.model_version = f"{self.created_at[:10]}-{digest[:10]}"
             manifest = {

@@ -6,6 +6,8 @@ scored later, alone through the API, lands in the same tier a batch run would ha
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -41,8 +43,8 @@ class TierPolicy:
         if set(amounts) != set(TIER_ORDER[:3]):
             raise ValueError(f"tier amounts need exactly VIP, High and Medium, got {sorted(amounts)}")
         vals = [float(amounts[k]) for k in TIER_ORDER[:3]]
-        if not (vals[0] >= vals[1] >= vals[2] >= 0):
-            raise ValueError(f"tier amounts must be non-negative and VIP >= High >= Medium, got {amounts}")
+        if not all(math.isfinite(v) for v in vals) or not (vals[0] >= vals[1] >= vals[2] >= 0):
+            raise ValueError(f"tier amounts must be finite, non-negative and VIP >= High >= Medium, got {amounts}")
         return dict(zip(TIER_ORDER[:3], vals))
 
     def fit(self, predicted_values) -> TierPolicy:

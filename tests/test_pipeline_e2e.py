@@ -162,6 +162,25 @@ def test_broken_bundles_are_refused(trained, tmp_path):
         ModelBundle.load(b)
 
 
+def test_model_version_names_the_tiers_too(trained, tmp_path):
+    """Two bundles that differ only in their tier shares are different models: the server pairs a store with its
+    bundle by this version, so a bundle retrained with other shares must not pass for the store's."""
+    from dataclasses import replace
+
+    from service.tiers import TierPolicy
+
+    b = ModelBundle.load(trained.out_dir)
+    versions = []
+    for name in ("first", "again"):
+        copy = replace(b, model_version="")
+        copy.save(tmp_path / name)
+        versions.append(copy.model_version)
+    other = replace(b, tiers=TierPolicy(shares={"VIP": 0.10, "High": 0.15, "Medium": 0.30}), model_version="")
+    other.tiers.fit(np.linspace(1.0, 1000.0, 500))
+    other.save(tmp_path / "other")
+    assert versions[0] == versions[1] != other.model_version
+
+
 def test_retrain_replaces_bundle_atomically(synth_dir, trained, tmp_path, encoder):
     out = tmp_path / "m"
     shutil.copytree(trained.out_dir, out)

@@ -1,5 +1,7 @@
 """Tiers, RFM segments, SHAP scaling into currency, family grouping, peer percentiles."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,11 +31,29 @@ def test_amount_tiers_and_roundtrip():
         {"shares": {"VIP": 0.05, "High": 0.15}},
         {"amounts": {"VIP": 10, "High": 50, "Medium": 1}},
         {"shares": {"VIP": 0.05, "High": 0.15, "Medium": 0.3}, "amounts": {"VIP": 1, "High": 1, "Medium": 1}},
+        {"amounts": {"VIP": float("inf"), "High": 3, "Medium": 1}},  # no customer could ever be VIP
+        {"amounts": {"VIP": float("nan"), "High": 3, "Medium": 1}},
     ],
 )
 def test_bad_tier_config_is_rejected(kwargs):
     with pytest.raises(ValueError):
         TierPolicy(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("VIP=0.05,High=0.15,Medium=0.3,VIP=0.2", "['VIP'] given twice"),
+        ("VIP=abc", "expected VIP=...,High=...,Medium=..."),
+        ("VIP", "expected VIP=...,High=...,Medium=..."),
+    ],
+)
+def test_tier_option_parser_refuses_repeats_and_garbage(spec, message):
+    from service.cli.options import parse_shares
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_shares(spec)
+    assert parse_shares("VIP=0.05, High=0.15,Medium=0.3") == {"VIP": 0.05, "High": 0.15, "Medium": 0.3}
 
 
 def test_rfm_segments_extremes():

@@ -14,6 +14,10 @@ def parse_shares(spec: str | None) -> dict | None:
     if not spec:
         return None
     try:
-        return {k.strip(): float(v) for k, v in (p.split("=") for p in spec.split(","))}
+        pairs = [(k.strip(), float(v)) for k, v in (p.split("=") for p in spec.split(","))]
     except ValueError:
         raise ValueError(f"cannot parse {spec!r}: expected VIP=...,High=...,Medium=...") from None
+    names = [k for k, _ in pairs]
+    if len(set(names)) < len(names):  # 'VIP=0.05,...,VIP=0.2' would silently keep the last
+        raise ValueError(f"cannot parse {spec!r}: {sorted({k for k in names if names.count(k) > 1})} given twice")
+    return dict(pairs)
