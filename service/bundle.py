@@ -80,9 +80,6 @@ class ModelBundle:
             self.created_at = self.created_at or datetime.now(UTC).isoformat(timespec="seconds")
             files = sorted(p.name for p in tmp.iterdir())
             checksums = {name: _sha256(tmp / name) for name in files}
-            # The version names everything that decides a profile: the files, the data, and the manifest's tiers,
-            # segments, peers and config (tier shares alone change tiers, and the server pairs a store with a bundle
-            # by this version).
             defining = {
                 "feature_names": self.feature_names,
                 "text": text_spec,
@@ -91,23 +88,16 @@ class ModelBundle:
                 "peers": self.peers.to_dict(),
                 "config": self.config,
             }
-            digest = hashlib.sha256(
-                json.dumps(checksums, sort_keys=True).encode()
-                + self.fingerprint.encode()
-                + json.dumps(defining, sort_keys=True, default=str).encode()
-            ).hexdigest()
+            # through JSON once, so the hash is of what the manifest holds (tuples become lists, keys strings)
+            defining = json.loads(json.dumps(defining, default=str))
+            digest = _version_digest(checksums, self.fingerprint, defining)
             self.model_version = f"{self.created_at[:10]}-{digest[:10]}"
             manifest = {
                 "bundle_format": BUNDLE_FORMAT,
                 "model_version": self.model_version,
                 "created_at": self.created_at,
                 "versions": self.versions,
-                "feature_names": self.feature_names,
-                "text": text_spec,
-                "tiers": self.tiers.to_dict(),
-                "rfm": self.rfm.to_dict(),
-                "peers": self.peers.to_dict(),
-                "config": self.config,
+                **defining,
                 "metrics": self.metrics,
                 "data_fingerprint": self.fingerprint,
                 "files": checksums,
@@ -156,6 +146,7 @@ class ModelBundle:
         missing = [k for k in required if k not in m]
         if missing or "value.json" not in m["files"] or "churn.json" not in m["files"]:
             raise BundleError(f"{d}: manifest is incomplete (missing {missing or 'booster files'})")
+        _check_version(d, m)
         try:
             value = ValueModel.load(d / "value.json")
             churn = ChurnModel.load(d / "churn.json")
@@ -164,14 +155,21 @@ class ModelBundle:
             raise BundleError(f"{d}: cannot load model files: {exc}") from exc
         if value.feature_names_ != m["feature_names"] or churn.feature_names_ != m["feature_names"]:
             raise BundleError(f"{d}: boosters' features do not match the manifest's feature list")
+        try:
+            tiers = TierPolicy.from_dict(m["tiers"])
+            rfm = RFMSegmenter.from_dict(m["rfm"])
+            peers = PeerPercentiles.from_dict(m["peers"])
+            _check_config(m["config"])
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise BundleError(f"{d}: manifest's tiers, segments, peers or config are malformed ({exc})") from exc
         return cls(
             value_model=value,
             churn_model=churn,
             text=text,
             feature_names=m["feature_names"],
-            tiers=TierPolicy.from_dict(m["tiers"]),
-            rfm=RFMSegmenter.from_dict(m["rfm"]),
-            peers=PeerPercentiles.from_dict(m["peers"]),
+            tiers=tiers,
+            rfm=rfm,
+            peers=peers,
             config=m["config"],
             metrics=m.get("metrics", {}),
             fingerprint=m.get("data_fingerprint", ""),
@@ -179,6 +177,46 @@ class ModelBundle:
             created_at=m.get("created_at", ""),
             versions=m.get("versions", {}),
         )
+
+
+def _version_digest(checksums: dict, fingerprint: str, defining: dict | None) -> str:
+    """The model version's hash: the files, the data, and the manifest's parts that decide a profile (tier shares
+    alone change tiers, and the server pairs a store with a bundle by this version). ``defining`` None: the formula
+    of bundles written before it covered the manifest."""
+    h = hashlib.sha256(json.dumps(checksums, sort_keys=True).encode() + fingerprint.encode())
+    if defining is not None:
+        h.update(json.dumps(defining, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+DEFINING = ("feature_names", "text", "tiers", "rfm", "peers", "config")
+
+
+def _check_version(d: Path, m: dict) -> None:
+    """The manifest's tiers, segments, peers and config are those the bundle was saved with: an edit (or damage)
+    changes the version hash. Bundles from before the hash covered them are checked on their files only."""
+    version = str(m.get("model_version", ""))
+    checksums, fingerprint = m.get("files", {}), str(m.get("data_fingerprint", ""))
+    try:
+        now = _version_digest(checksums, fingerprint, {k: m[k] for k in DEFINING})
+    except (TypeError, ValueError) as exc:  # e.g. NaN or a non-string key that JSON round trips cannot hold
+        raise BundleError(f"{d}: manifest is malformed ({exc})") from exc
+    legacy = _version_digest(checksums, fingerprint, None)
+    if not any(version.endswith("-" + digest[:10]) for digest in (now, legacy)):
+        raise BundleError(
+            f"{d}: the manifest does not match its model version {version!r} (edited or damaged); retrain the model"
+        )
+
+
+def _check_config(config: dict) -> None:
+    """What scoring reads from the config, checked where a legacy manifest's version hash does not cover it."""
+    if not isinstance(config, dict):
+        raise TypeError(f"config is a {type(config).__name__}, not an object")
+    h = config.get("horizon_days")
+    if not isinstance(h, int) or isinstance(h, bool) or h < 1:
+        raise ValueError(f"horizon_days must be a positive whole number of days, got {h!r}")
+    if not isinstance(config.get("currency", "$"), str):
+        raise ValueError("currency must be text")
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:

@@ -12,6 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402
+from bundles import relabelled_bundle  # noqa: E402
 
 from embeddings.exports import ENV_EXPORT_DIR, default_cache_dir  # noqa: E402
 
@@ -58,7 +59,8 @@ def scored(synth_dir, trained, tmp_path_factory, encoder):
 @pytest.fixture(scope="session")
 def relabelled_copy():
     """``copy(src_store, src_bundle, dst, version, scored_at=None) -> (store, version)``: a copy of bundle + store under
-    ``dst``; with ``version``, relabelled as another model version (same boosters), as a re-train would be."""
+    ``dst``; with ``version`` (a tag), relabelled as another model version (same boosters), as a re-train would be;
+    returns the store and the version."""
     import json
     import shutil
 
@@ -67,11 +69,11 @@ def relabelled_copy():
     def copy(src_store, src_bundle, dst, version: str | None, scored_at: str | None = None):
         dst.mkdir(parents=True)
         bundle = dst / "bundle"
-        shutil.copytree(src_bundle, bundle)
-        manifest = json.loads((bundle / "manifest.json").read_text())
-        version = version or manifest["model_version"]
-        manifest["model_version"] = version
-        (bundle / "manifest.json").write_text(json.dumps(manifest))
+        if version:
+            version = relabelled_bundle(src_bundle, bundle, version)
+        else:
+            shutil.copytree(src_bundle, bundle)
+            version = json.loads((bundle / "manifest.json").read_text())["model_version"]
         store = dst / "profiles.db"
         shutil.copy(src_store, store)
         meta = {"model_version": version, "model_dir": str(bundle)} | ({"scored_at": scored_at} if scored_at else {})

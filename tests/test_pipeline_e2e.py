@@ -162,6 +162,51 @@ def test_broken_bundles_are_refused(trained, tmp_path):
         ModelBundle.load(b)
 
 
+MANIFEST_EDITS = {
+    "thresholds not an object": lambda m: m["tiers"].__setitem__("thresholds", "x"),
+    "no tiers": lambda m: m.__setitem__("tiers", None),
+    "a NaN threshold": lambda m: m["tiers"]["thresholds"].__setitem__("VIP", float("nan")),
+    "VIP below High": lambda m: m["tiers"]["thresholds"].__setitem__("VIP", 0.0),
+    "segments malformed": lambda m: m.__setitem__("rfm", {"edges": "q"}),
+    "peers a list": lambda m: m.__setitem__("peers", [1, 2]),
+    "config a list": lambda m: m.__setitem__("config", []),
+    "horizon in words": lambda m: m["config"].__setitem__("horizon_days", "ninety"),
+    "another currency": lambda m: m["config"].__setitem__("currency", "EUR"),
+    "version a number": lambda m: m.__setitem__("model_version", 5),
+}
+
+
+@pytest.mark.parametrize("edit", list(MANIFEST_EDITS))
+def test_an_edited_or_damaged_manifest_is_refused_with_one_message(trained, tmp_path, edit):
+    """The manifest's tiers, segments, peers and config are hashed into the model version: any edit is a BundleError
+    (one line from the CLI and the server), never an AttributeError or a bundle that scores with other tiers."""
+    b = tmp_path / "b"
+    shutil.copytree(trained.out_dir, b)
+    m = json.loads((b / "manifest.json").read_text())
+    MANIFEST_EDITS[edit](m)
+    (b / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match="does not match its model version"):
+        ModelBundle.load(b)
+
+
+@pytest.mark.parametrize("edit", ["thresholds not an object", "peers a list", "config a list", "horizon in words"])
+def test_a_legacy_manifest_is_checked_for_shape(trained, tmp_path, edit):
+    """A bundle from before the version covered the manifest (its version hashes the files only) still loads, and a
+    malformed section is still one BundleError."""
+    from service.bundle import _version_digest
+
+    b = tmp_path / "b"
+    shutil.copytree(trained.out_dir, b)
+    m = json.loads((b / "manifest.json").read_text())
+    m["model_version"] = m["created_at"][:10] + "-" + _version_digest(m["files"], m["data_fingerprint"], None)[:10]
+    (b / "manifest.json").write_text(json.dumps(m))
+    assert ModelBundle.load(b).model_version == m["model_version"]
+    MANIFEST_EDITS[edit](m)
+    (b / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match="malformed"):
+        ModelBundle.load(b)
+
+
 def test_model_version_names_the_tiers_too(trained, tmp_path):
     """Two bundles that differ only in their tier shares are different models: the server pairs a store with its
     bundle by this version, so a bundle retrained with other shares must not pass for the store's."""

@@ -6,9 +6,7 @@ tests fail rather than skip when the server is unreachable. Elsewhere they skip 
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from bundles import relabelled_bundle
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from service.bundle import ModelBundle
 from service.store import ProfileStore, StoreError, VersionConflict, check_store, index_root, metadata_obj, store_url
 
 DEFAULT_URL = "postgresql://insight:insight@127.0.0.1:5432/insight_test"
@@ -81,10 +81,7 @@ def small(tmp_path_factory):
     write_tables(tables, d / "data")
     train(d / "data", d / "model", TrainOptions(seed=1, text_sources=()))
     # A second bundle: the same boosters relabelled as another model version (what a retrain would give the store).
-    shutil.copytree(d / "model", d / "model-b")
-    m = json.loads((d / "model-b" / "manifest.json").read_text())
-    m["model_version"] = "2099-01-01-bbbbbbbbbb"
-    (d / "model-b" / "manifest.json").write_text(json.dumps(m))
+    relabelled_bundle(d / "model", d / "model-b", "b")
     return d
 
 
@@ -167,7 +164,8 @@ def test_a_rescore_without_reload_never_mixes_versions(small, clean_db, tmp_path
         second = _score(
             small, clean_db, model="model-b", cutoff="2025-11-30"
         )  # another process re-scores the live store
-        assert ProfileStore(clean_db).meta()["model_version"] == "2099-01-01-bbbbbbbbbb" != v1
+        v2 = ModelBundle.load(small / "model-b").model_version
+        assert ProfileStore(clean_db).meta()["model_version"] == v2 != v1
         # Until a reload the service answers from the version it loaded: profile, model, tiers and explanation agree.
         p = c.get(f"/v1/customers/{cid}", headers=h).json()
         assert p["model_version"] == v1 and c.get("/v1/model", headers=h).json()["model_version"] == v1
@@ -180,11 +178,11 @@ def test_a_rescore_without_reload_never_mixes_versions(small, clean_db, tmp_path
         assert ProfileStore(clean_db).get("PGNEW1") is None
         # After a reload: the new version everywhere, and writes work again.
         assert c.post("/v1/admin/reload", headers=adm).status_code == 200
-        assert c.get(f"/v1/customers/{cid}", headers=h).json()["model_version"] == "2099-01-01-bbbbbbbbbb"
-        assert c.get("/v1/model", headers=h).json()["model_version"] == "2099-01-01-bbbbbbbbbb"
+        assert c.get(f"/v1/customers/{cid}", headers=h).json()["model_version"] == v2
+        assert c.get("/v1/model", headers=h).json()["model_version"] == v2
         r = c.post("/v1/score", json={"tables": {"orders": [order]}, "write": True}, headers=adm)
         assert r.status_code == 200 and r.json()["written"], r.text
-        assert ProfileStore(clean_db).get("PGNEW1")["model_version"] == "2099-01-01-bbbbbbbbbb"
+        assert ProfileStore(clean_db).get("PGNEW1")["model_version"] == v2
     assert second.summary.customers > 0
 
 
