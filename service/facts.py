@@ -13,6 +13,7 @@ import math
 from pydantic import BaseModel, Field
 
 from service.drivers import UNITS
+from service.store_checks import reading_stored
 from service.tiers import TIER_ORDER, rfm_label
 
 TOP_DRIVERS = 5
@@ -98,7 +99,13 @@ class Facts(BaseModel):
 
 
 def facts_from_profile(profile: dict, meta: dict, top: int = TOP_DRIVERS) -> Facts:
-    """Build the facts of one stored profile (a row of the profile store) and the store metadata."""
+    """Build the facts of one stored profile (a row of the profile store) and the store metadata; DamagedProfile when
+    a value the row check lets through still cannot be read (e.g. a driver's contribution in words)."""
+    with reading_stored(profile):
+        return _facts(profile, meta, top)
+
+
+def _facts(profile: dict, meta: dict, top: int) -> Facts:
     thresholds = meta["tiers"]["thresholds"]
     tier = profile["tier"]
     idx = TIER_ORDER.index(tier)

@@ -22,6 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from service.crash import fault_point
+from service.store_checks import RESCORE, DamagedProfile, checked_meta, checked_row
 from service.store_index import (
     INDEX_FILES,
     clean_index_root,
@@ -41,6 +42,7 @@ from service.store_location import (
 )
 
 __all__ = [
+    "DamagedProfile",
     "ProfileStore",
     "StoreError",
     "VersionConflict",
@@ -217,12 +219,16 @@ class ProfileStore:
             ps.close()
         if profile is None:
             raise KeyError(customer_id)
-        return profile, meta
+        return profile, checked_meta(meta, safe_url(str(store)))
 
     def get(self, customer_id: str) -> dict | None:
-        with self.engine.connect() as con:
-            row = con.execute(sa.select(profiles).where(profiles.c.customer_id == customer_id)).mappings().first()
-        return _decode(dict(row)) if row else None
+        """The profile row of ``customer_id``, None when there is none; DamagedProfile when it cannot be read."""
+        try:
+            with self.engine.connect() as con:
+                row = con.execute(sa.select(profiles).where(profiles.c.customer_id == customer_id)).mappings().first()
+        except (ValueError, TypeError) as exc:  # a value the column type cannot read back (bad JSON, text as a float)
+            raise DamagedProfile(f"the stored profile of {customer_id!r} is damaged ({exc}); {RESCORE}") from exc
+        return checked_row(dict(row)) if row else None
 
     def meta(self) -> dict:
         try:
@@ -230,6 +236,8 @@ class ProfileStore:
                 rows = con.execute(sa.select(store_meta)).all()
         except (sa.exc.OperationalError, sa.exc.DatabaseError) as exc:
             raise StoreError(f"{self.url}: not a profile store ({exc.orig})") from exc
+        except (ValueError, TypeError) as exc:  # a value that is not JSON
+            raise DamagedProfile(f"{self.url}: the store metadata is damaged ({exc}); {RESCORE}") from exc
         if not rows:
             raise StoreError(f"{self.url}: the store has no scored profiles yet (run `insight score`)")
         return {k: v for k, v in rows}
@@ -255,7 +263,7 @@ class ProfileStore:
         if tier:
             q = q.where(profiles.c.tier == tier)
         with self.engine.connect() as con:
-            return [_decode(dict(r)) for r in con.execute(q).mappings()]
+            return [checked_row(dict(r)) for r in con.execute(q).mappings()]
 
     def count(self) -> int:
         with self.engine.connect() as con:
@@ -263,7 +271,3 @@ class ProfileStore:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def _decode(row: dict) -> dict:
-    return row

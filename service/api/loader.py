@@ -21,7 +21,8 @@ from embeddings.index import SimilarityIndex, SimilarityIndexError
 from service.api.snapshot import RawHistory, Snapshot, SnapshotError
 from service.api.store_copy import private_copy
 from service.bundle import BundleError, ModelBundle
-from service.store import ProfileStore, StoreError, index_dir, profiles
+from service.store import ProfileStore, StoreError, index_dir, profiles, safe_url
+from service.store_checks import RESCORE, checked_meta, columns_problem
 
 
 def load_history(data_dir: Path) -> RawHistory:
@@ -51,8 +52,19 @@ def _roster(ps: ProfileStore) -> dict[str, tuple]:
         profiles.c.churn_probability,
         profiles.c.rfm_segment,
     )
-    with ps.engine.connect() as con:
-        return {r[0]: (r[1], float(r[2]), float(r[3]), r[4]) for r in con.execute(q)}
+    try:
+        with ps.engine.connect() as con:
+            rows = con.execute(q).all()
+    except (ValueError, TypeError) as exc:  # a value the column type cannot read back
+        raise SnapshotError(f"the store holds a damaged profile row ({exc}); {RESCORE}") from exc
+    roster: dict[str, tuple] = {}
+    for cid, tier, value, churn, segment in rows:
+        # the columns every request reads from memory; the rest of a row is checked when a request reads it
+        problem = columns_problem(tier, value, churn)
+        if problem:
+            raise SnapshotError(f"the stored profile of {cid!r} is damaged ({problem}); {RESCORE}")
+        roster[cid] = (tier, float(value), float(churn), segment)
+    return roster
 
 
 def load_snapshot(settings, seq: int, previous: Snapshot | None = None) -> Snapshot:
@@ -62,7 +74,7 @@ def load_snapshot(settings, seq: int, previous: Snapshot | None = None) -> Snaps
     ps, copy_path = private_copy(settings, seq, first=previous is None)
     try:
         try:
-            meta = ps.meta()
+            meta = checked_meta(ps.meta(), safe_url(store))
         except StoreError as exc:
             raise SnapshotError(str(exc)) from exc
         model_dir, bundle = _matching_bundle(settings, meta)

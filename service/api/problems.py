@@ -15,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.store_checks import RESCORE, DamagedProfile
+
 log = logging.getLogger("insight.api")
 
 PROBLEM_JSON = "application/problem+json"
@@ -153,6 +155,12 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         return problem_response(request, 422, f"{first['field']}: {first['message']}{more}", errors=errors)
+
+    @app.exception_handler(DamagedProfile)
+    async def _damaged(request: Request, exc: DamagedProfile):
+        # The store was edited or damaged outside the service: the operator's fix, said plainly (no row values).
+        log.error("damaged store row on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(request, 500, str(exc).split(" (")[0] + f"; {RESCORE}")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

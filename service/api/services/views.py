@@ -12,6 +12,7 @@ from service.ask import SimilarCustomer
 from service.drivers import UNITS
 from service.explain import TOP_DRIVERS, Driver, Evidence
 from service.privacy import redact_profile
+from service.store_checks import reading_stored
 
 
 def not_found(customer_id: str, snap: Snapshot | None = None) -> ProblemException:
@@ -49,6 +50,11 @@ def _drivers(profile: dict, top: int) -> list[Driver]:
 
 
 def profile_view(snap: Snapshot, profile: dict, mask: bool, top: int = TOP_DRIVERS, cls=CustomerProfile, **extra):
+    with reading_stored(profile):
+        return _profile_view(snap, profile, mask, top, cls, **extra)
+
+
+def _profile_view(snap: Snapshot, profile: dict, mask: bool, top: int, cls, **extra):
     if mask:
         profile = redact_profile(profile)
     inner = profile["profile"]

@@ -1,0 +1,154 @@
+"""A profile store edited or damaged outside the service (service/store_checks.py): every reader (`insight explain`,
+the API's start and its requests) says which customer or key is damaged and to re-score, in one line; never a
+traceback, a 500 without a reason, or "customer not in the store"."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from service.api.app import create_app
+from service.api.settings import ApiSettings
+from service.api.snapshot import SnapshotError
+from service.ask import explain_stored
+from service.store import DamagedProfile
+
+INSIGHT = str(Path(sys.executable).with_name("insight"))
+AGENT = "damage-agent-key"
+VICTIM = "C000001"
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    from service.pipeline import TrainOptions, score, train
+    from service.synth import generate, write_tables
+
+    d = tmp_path_factory.mktemp("damage")
+    write_tables(generate(300, seed=31), d / "data")
+    train(d / "data", d / "model", TrainOptions(seed=1, text_sources=()))
+    res = score(d / "data", d / "model", d / "p.db")
+    assert VICTIM in set(res.frame["customer_id"])
+    return d
+
+
+@pytest.fixture()
+def damaged(good, tmp_path):
+    """``damage(fn)``: a copy of the store (and its index) with ``fn(sqlite3 connection)`` applied."""
+
+    def damage(fn) -> Path:
+        store = tmp_path / "p.db"
+        shutil.copy(good / "p.db", store)
+        shutil.copytree(good / "p.db.index", tmp_path / "p.db.index")
+        con = sqlite3.connect(store)
+        fn(con)
+        con.commit()
+        con.close()
+        return store
+
+    return damage
+
+
+def set_profile(value):
+    return lambda con: con.execute("update profiles set profile = ? where customer_id = ?", (value, VICTIM))
+
+
+def edit_profile(edit):
+    def fn(con):
+        (raw,) = con.execute("select profile from profiles where customer_id = ?", (VICTIM,)).fetchone()
+        p = json.loads(raw)
+        edit(p)
+        con.execute("update profiles set profile = ? where customer_id = ?", (json.dumps(p), VICTIM))
+
+    return fn
+
+
+def set_column(column, value):
+    return lambda con: con.execute(f"update profiles set {column} = ? where customer_id = ?", (value, VICTIM))
+
+
+def set_meta(key, raw):
+    return lambda con: con.execute("update store_meta set value = ? where key = ?", (raw, key))
+
+
+ROW_DAMAGE = {
+    "profile not JSON": set_profile("{not json"),
+    "profile a list": set_profile("[]"),
+    "profile empty": set_profile("{}"),
+    "drivers not a list": edit_profile(lambda p: p.__setitem__("drivers", "many")),
+    "a driver's contribution in words": edit_profile(lambda p: p["drivers"][0].__setitem__("contribution", "x")),
+    "evidence not a list": edit_profile(lambda p: p.__setitem__("evidence", {"a": 1})),
+    "predicted value in words": set_column("predicted_value", "abc"),
+    "churn above 1": set_column("churn_probability", 7.5),
+    "unknown tier": set_column("tier", "Platinum"),
+}
+META_DAMAGE = {
+    "tiers not JSON": set_meta("tiers", "{bad"),
+    "no horizon": lambda con: con.execute("delete from store_meta where key = 'horizon_days'"),
+    "horizon in words": set_meta("horizon_days", '"-5"'),
+    "no thresholds": set_meta("tiers", '{"shares": null}'),
+}
+
+
+@pytest.mark.parametrize("case", list(ROW_DAMAGE))
+def test_explain_names_the_damaged_row(damaged, case):
+    store = damaged(ROW_DAMAGE[case])
+    with pytest.raises(DamagedProfile, match=rf"stored profile of '{VICTIM}' is damaged .*re-score the store"):
+        explain_stored(VICTIM, store)
+    assert explain_stored("C000002", store).customer_id == "C000002"  # the other rows still serve
+
+
+@pytest.mark.parametrize("case", list(META_DAMAGE))
+def test_explain_names_the_damaged_metadata(damaged, case):
+    store = damaged(META_DAMAGE[case])
+    with pytest.raises(DamagedProfile, match="the store metadata is damaged .*re-score the store"):
+        explain_stored(VICTIM, store)
+
+
+def test_the_cli_says_it_in_one_line(damaged):
+    store = damaged(ROW_DAMAGE["profile a list"])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run([INSIGHT, "explain", VICTIM, "--store", str(store)], capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"error: the stored profile of '{VICTIM}' is damaged (its profile is not an object with a list of drivers); "
+        "re-score the store with `insight score`"
+    ]
+
+
+def settings(store: Path) -> ApiSettings:
+    return ApiSettings(
+        store=str(store),
+        api_keys=SecretStr(f"{AGENT}:agent"),
+        api_preload_encoder=False,
+        api_snapshot_dir=store.parent / "snaps",
+    )
+
+
+@pytest.mark.parametrize("case", ["profile a list", "a driver's contribution in words", "drivers not a list"])
+def test_the_api_answers_a_damaged_row_with_its_reason_and_serves_the_others(damaged, case):
+    store = damaged(ROW_DAMAGE[case])
+    h = {"X-API-Key": AGENT}
+    with TestClient(create_app(settings(store)), raise_server_exceptions=False) as c:
+        for path in (f"/v1/customers/{VICTIM}", f"/v1/customers/{VICTIM}/explanation"):
+            r = c.get(path, headers=h)
+            assert r.status_code == 500, (path, r.text)
+            assert r.json()["detail"] == (
+                f"the stored profile of '{VICTIM}' is damaged; re-score the store with `insight score`"
+            )
+        assert c.get("/v1/customers/C000002", headers=h).status_code == 200
+
+
+@pytest.mark.parametrize("case", ["unknown tier", "predicted value in words", "churn above 1"] + list(META_DAMAGE))
+def test_the_api_refuses_to_start_on_damaged_columns_or_metadata(damaged, case):
+    store = damaged({**ROW_DAMAGE, **META_DAMAGE}[case])
+    with pytest.raises(SnapshotError, match="damaged .*re-score the store"):
+        create_app(settings(store))  # what `insight serve` does first: a one-line error, no server
