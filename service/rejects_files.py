@@ -50,14 +50,20 @@ def _install(new: Path, final: Path) -> None:
     """Replace ``final`` by ``new`` (two renames: a non-empty folder cannot be replaced in one); an empty ``new``
     means this run rejected nothing, so no folder is left."""
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    if final.exists():
-        remove(old)
-        os.replace(final, old)
-    fault_point("rejects:old-moved-aside")
-    if any(new.iterdir()):
-        os.replace(new, final)
-    else:
-        remove(new)
+    for attempt in range(3):  # a concurrent run may put its folder in place between our two renames: set it aside too
+        if final.exists():
+            remove(old)
+            os.replace(final, old)
+        fault_point("rejects:old-moved-aside")
+        if not any(new.iterdir()):
+            remove(new)
+            break
+        try:
+            os.replace(new, final)
+            break
+        except OSError:
+            if not final.exists() or attempt == 2:
+                raise
     remove(old)
 
 
