@@ -102,7 +102,8 @@ class ServiceMiddleware:
         finally:
             self.metrics.in_flight.dec()
             route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
+            # the template without converters ('{customer_id}', not '{customer_id:path}'): stable metric labels
+            label = getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
             dt = time.perf_counter() - t0
             self.metrics.requests.labels(method, label, str(status["code"])).inc()
             self.metrics.latency.labels(method, label).observe(dt)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 router = APIRouter(include_in_schema=False)
 
 
-@router.post("/console/customers/{customer_id}/ask")
+@router.post("/console/customers/{customer_id:path}/ask")
 async def ask(request: Request, customer_id: str) -> Response:
     form = await read_form(request)
     session = current(request)

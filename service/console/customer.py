@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from service.api import services
 from service.console.charts import waterfall_svg
-from service.console.rendering import not_ready, render
+from service.console.rendering import customer_url, not_ready, render
 from service.console.sessions import Session, current
 
 if TYPE_CHECKING:
@@ -23,7 +23,14 @@ if TYPE_CHECKING:
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/console/customers/{customer_id}")
+@router.get("/console/customers/{customer_id:path}/ask")
+def ask_page(customer_id: str) -> Response:
+    """The address an answer page shows (the form posts there): opened again, reloaded or bookmarked, the customer."""
+    return RedirectResponse(customer_url(customer_id[:128]), status_code=303)
+
+
+# After the route above: an id may hold '/' (sent as %2F), so '<id>/ask' would otherwise be read as an id.
+@router.get("/console/customers/{customer_id:path}")
 def customer_page(request: Request, customer_id: str) -> Response:
     session = current(request)
     ctx, error = customer_context(request, session, customer_id[:128])

@@ -8,6 +8,7 @@ its inline styles).
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -44,6 +45,12 @@ def _pct(x):
     return "" if x is None else chance(x)
 
 
+def customer_url(customer_id: str) -> str:
+    """The console address of a customer: the id quoted whole, so '#', '?', '%', '/' or a space in it survive."""
+    return "/console/customers/" + quote(str(customer_id), safe="")
+
+
+env.filters["customer_url"] = customer_url
 env.filters["money"] = _money
 env.filters["pct"] = _pct
 env.filters["label"] = lambda s: str(s).replace("_", " ")

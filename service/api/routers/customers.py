@@ -1,4 +1,7 @@
-"""GET /v1/customers/{id}, /explanation, /similar."""
+"""GET /v1/customers/{id}, /explanation, /similar.
+
+Ids are path parameters with the path converter: an id may hold '/' (the input contract allows it), sent as %2F.
+"""
 
 from __future__ import annotations
 
@@ -92,32 +95,8 @@ def list_customers(
     return services.list_customers(snap, q, tier, segment, churn_band, sort, order, page, page_size)
 
 
-@router.get("/{customer_id}", response_model=CustomerProfile, summary="Enriched profile of one customer")
-async def get_customer(
-    request: Request,
-    customer_id: str = CustomerId,
-    top: int = Query(5, ge=1, le=20, description="How many drivers to return."),
-    snap: Snapshot = Depends(snapshot),
-) -> Response:  # the served JSON is already a CustomerProfile (the response_model documents it)
-    """Predicted value, churn probability, tier, RFM segment, top drivers, evidence texts, model version and scoring time."""  # noqa: E501  (OpenAPI description: wrapping would change it)
-    # On the event loop: a cached body is microseconds, a miss one indexed read of the snapshot's local SQLite copy
-    # and ~1 ms of CPU.
-    return Response(
-        services.customer_json(snap, customer_id, request.app.state.settings.api_mask_pii, top), media_type=JSON
-    )
-
-
-async def _customer_fast(request: Request, snap: Snapshot, customer_id: str) -> Response:
-    return Response(
-        services.customer_json(snap, customer_id, request.app.state.settings.api_mask_pii, 5), media_type=JSON
-    )
-
-
-get_customer.fast = _customer_fast  # type: ignore[attr-defined]  # a function attribute, read by FastReadRoute
-
-
 @router.get(
-    "/{customer_id}/explanation", response_model=ExplanationResponse, summary="Why the customer is in their tier"
+    "/{customer_id:path}/explanation", response_model=ExplanationResponse, summary="Why the customer is in their tier"
 )
 async def get_explanation(
     request: Request, customer_id: str = CustomerId, snap: Snapshot = Depends(snapshot)
@@ -139,7 +118,7 @@ get_explanation.fast = _explanation_fast  # type: ignore[attr-defined]  # a func
 
 
 @router.get(
-    "/{customer_id}/similar", response_model=SimilarResponse, summary="Nearest customers in behaviour and texts"
+    "/{customer_id:path}/similar", response_model=SimilarResponse, summary="Nearest customers in behaviour and texts"
 )
 def get_similar(
     request: Request,
@@ -150,3 +129,28 @@ def get_similar(
     """The k most similar scored customers (cosine similarity of the fused behaviour + text vectors) with their tiers."""  # noqa: E501  (OpenAPI description: wrapping would change it)
     k = min(k, request.app.state.settings.api_similar_max_k)
     return services.similar(snap, customer_id, k)
+
+
+# Declared last: an id may hold '/', and the path converter would take '<id>/explanation' for an id.
+@router.get("/{customer_id:path}", response_model=CustomerProfile, summary="Enriched profile of one customer")
+async def get_customer(
+    request: Request,
+    customer_id: str = CustomerId,
+    top: int = Query(5, ge=1, le=20, description="How many drivers to return."),
+    snap: Snapshot = Depends(snapshot),
+) -> Response:  # the served JSON is already a CustomerProfile (the response_model documents it)
+    """Predicted value, churn probability, tier, RFM segment, top drivers, evidence texts, model version and scoring time."""  # noqa: E501  (OpenAPI description: wrapping would change it)
+    # On the event loop: a cached body is microseconds, a miss one indexed read of the snapshot's local SQLite copy
+    # and ~1 ms of CPU.
+    return Response(
+        services.customer_json(snap, customer_id, request.app.state.settings.api_mask_pii, top), media_type=JSON
+    )
+
+
+async def _customer_fast(request: Request, snap: Snapshot, customer_id: str) -> Response:
+    return Response(
+        services.customer_json(snap, customer_id, request.app.state.settings.api_mask_pii, 5), media_type=JSON
+    )
+
+
+get_customer.fast = _customer_fast  # type: ignore[attr-defined]  # a function attribute, read by FastReadRoute
