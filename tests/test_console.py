@@ -251,3 +251,11 @@ def test_console_says_a_near_certain_chance_without_rounding_it_to_a_certainty()
 
     pct = env.filters["pct"]
     assert [pct(x) for x in (None, 0.003, 0.31, 0.997)] == ["", "under 1%", "31%", "over 99%"]
+
+
+def test_an_unknown_console_address_is_a_page_not_the_apis_json(signed):
+    r = signed.get("/console/no-such-page")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "Page not found" in r.text and "Back to the customer search" in r.text
+    assert signed.get("/console/static/no-such.css").status_code == 404  # assets keep their own 404
+    assert signed.get("/v1/no-such").headers["content-type"] == "application/problem+json"

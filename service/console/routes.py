@@ -45,6 +45,8 @@ def install(app) -> None:
     app.state.console_sessions = Sessions()
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC_DIR)), name="console-static")
+    # After the static mount (routes match in order): any other console address is a page, not the API's JSON 404.
+    app.add_api_route("/console/{rest:path}", _page_not_found, methods=["GET"], include_in_schema=False)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired):
@@ -60,6 +62,18 @@ def install(app) -> None:
             title="Refused",
             message="This form is stale or did not come from this console. Reload the page and try again.",
         )
+
+
+def _page_not_found(request: Request, rest: str):
+    session = request.app.state.console_sessions.get(request.cookies.get(COOKIE))
+    return render(
+        request,
+        "error.html",
+        status=404,
+        session=session,
+        title="Page not found",
+        message="There is no console page at this address.",
+    )
 
 
 __all__ = ["COOKIE", "install", "router", "Sessions"]
