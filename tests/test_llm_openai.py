@@ -210,3 +210,46 @@ def test_cli_bad_llm_settings_are_a_user_error(monkeypatch, store, tmp_path):
     finally:
         get_settings.cache_clear()
     assert res.exit_code == 2 and "INSIGHT_LLM_MODEL_PATH" in res.output
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TIMEOUT_S", "0"),
+        ("TIMEOUT_S", "inf"),  # would wait forever on a stuck server
+        ("TIMEOUT_S", "nan"),
+        ("MAX_RETRIES", "1000000"),  # hung for minutes against a refused connection
+        ("MAX_CONCURRENCY", "0"),  # was "max_workers must be greater than 0", naming nothing
+        ("MAX_TOKENS", "0"),
+        ("TEMPERATURE", "nan"),
+        ("TEXT_CAP", "-1"),
+    ],
+)
+def test_llm_call_settings_out_of_bounds_are_one_line_naming_the_variable(monkeypatch, name, value):
+    from pydantic import ValidationError
+
+    from service.cli.errors import settings_message
+
+    monkeypatch.setenv(f"INSIGHT_LLM_{name}", value)
+    with pytest.raises(ValidationError) as exc:
+        NarratorOptions(_env_file=None)
+    assert settings_message(exc.value).startswith(f"INSIGHT_LLM_{name} = '{value}': ")
+
+
+def test_an_unusable_explanation_cache_is_a_user_error(monkeypatch, store, tmp_path):
+    from service.cli import app
+
+    (tmp_path / "a-file").write_text("")
+    for k, v in {
+        "INSIGHT_LLM_PROVIDER": "openai",
+        "INSIGHT_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+        "INSIGHT_LLM_MODEL": "m",
+        "INSIGHT_LLM_CACHE": str(tmp_path / "a-file" / "cache.sqlite"),  # under a file: cannot be created
+    }.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["explain", "C000001", "--store", str(store)])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 2 and "INSIGHT_LLM_CACHE: cannot keep the explanation cache" in res.output, res.output

@@ -40,7 +40,11 @@ class ApiSettings(Settings):
         default=100, ge=1, description="Most customers one POST /v1/score may contain."
     )
     api_score_timeout_s: float = Field(
-        default=60.0, gt=0, description="How long a score request waits for the scorer before 503."
+        default=60.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,  # inf would let a request wait forever on a stuck scorer
+        description="How long a score request waits for the scorer before 503.",
     )
     api_score_max_texts: int = Field(
         default=500,

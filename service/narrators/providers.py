@@ -14,10 +14,12 @@ and a local model is loaded once.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.config import Settings, get_settings
@@ -31,16 +33,17 @@ class NarratorConfigError(ValueError):
 class NarratorOptions(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INSIGHT_LLM_", env_file=".env", extra="ignore")
 
-    timeout_s: float = 60.0
-    max_retries: int = 1  # transport retries (connection errors, 429, 5xx) of one call
-    max_concurrency: int = 4  # calls in flight at once per narrator (hf: always 1)
-    max_tokens: int = 700
-    temperature: float = 0.0
+    # Bounded: a timeout of 0, inf or NaN, or a million retries, would make an agent wait forever or never ask.
+    timeout_s: float = Field(60.0, gt=0, le=3600, allow_inf_nan=False)
+    max_retries: int = Field(1, ge=0, le=10)  # transport retries (connection errors, 429, 5xx) of one call
+    max_concurrency: int = Field(4, ge=1, le=256)  # calls in flight at once per narrator (hf: always 1)
+    max_tokens: int = Field(700, ge=16, le=32_768)
+    temperature: float = Field(0.0, ge=0, le=2, allow_inf_nan=False)
     json_mode: bool = (
         False  # ask an openai server for response_format=json_object (vLLM, llama.cpp, Ollama and OpenAI support it)
     )
     cache: str = "on"  # "off", "on" (<INSIGHT_CACHE_DIR>/explanations.sqlite) or a file path
-    text_cap: int = 400  # characters of one customer text sent to the model
+    text_cap: int = Field(400, ge=0, le=20_000)  # characters of one customer text sent to the model
 
 
 _narrators: dict[tuple, Narrator] = {}
@@ -57,7 +60,13 @@ def _cache(settings: Settings, opts: NarratorOptions):
         if opts.cache.lower() in ("on", "1", "true", "yes")
         else Path(opts.cache)
     )
-    return ExplanationCache(path)
+    try:
+        return ExplanationCache(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise NarratorConfigError(
+            f"INSIGHT_LLM_CACHE: cannot keep the explanation cache at {path} ({exc}); set it to a writable file, "
+            "or 'off'"
+        ) from exc
 
 
 def _openai(settings: Settings, opts: NarratorOptions):
