@@ -34,16 +34,16 @@ class NarratorOptions(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INSIGHT_LLM_", env_file=".env", extra="ignore")
 
     # Bounded: a timeout of 0, inf or NaN, or a million retries, would make an agent wait forever or never ask.
-    timeout_s: float = Field(60.0, gt=0, le=3600, allow_inf_nan=False)
-    max_retries: int = Field(1, ge=0, le=10)  # transport retries (connection errors, 429, 5xx) of one call
-    max_concurrency: int = Field(4, ge=1, le=256)  # calls in flight at once per narrator (hf: always 1)
-    max_tokens: int = Field(700, ge=16, le=32_768)
-    temperature: float = Field(0.0, ge=0, le=2, allow_inf_nan=False)
+    timeout_s: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
+    max_retries: int = Field(default=1, ge=0, le=10)  # transport retries (connection errors, 429, 5xx) of one call
+    max_concurrency: int = Field(default=4, ge=1, le=256)  # calls in flight at once per narrator (hf: always 1)
+    max_tokens: int = Field(default=700, ge=16, le=32_768)
+    temperature: float = Field(default=0.0, ge=0, le=2, allow_inf_nan=False)
     json_mode: bool = (
         False  # ask an openai server for response_format=json_object (vLLM, llama.cpp, Ollama and OpenAI support it)
     )
     cache: str = "on"  # "off", "on" (<INSIGHT_CACHE_DIR>/explanations.sqlite) or a file path
-    text_cap: int = Field(400, ge=0, le=20_000)  # characters of one customer text sent to the model
+    text_cap: int = Field(default=400, ge=0, le=20_000)  # characters of one customer text sent to the model
 
 
 _narrators: dict[tuple, Narrator] = {}
