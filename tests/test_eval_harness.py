@@ -183,6 +183,17 @@ def test_rolling_cutoffs_compare_the_product_with_seeds(ds):
     assert len(m["rolling"]["models"]["product"]["normalized_gini"]["seed_sd"]) == 2
 
 
+def test_rolling_cutoffs_before_the_data_are_one_note_however_many_are_asked(ds):
+    """--rolling 500 had written 499 'skipped' notes, one per cutoff back to the 1870s; a larger count would overflow
+    the timestamps."""
+    res = run_backtest(ds, BacktestOptions(seeds=1, n_boot=20, ablation=False, rolling=100_000), models=_models())
+    notes = [n for n in res.primary.split.notes if n.startswith("Rolling cutoff")]
+    assert len(notes) <= 3 and notes[-1].endswith(
+        f"before the first order ({ds.loaded.tables['orders']['order_ts'].min().date()})"
+    )
+    assert "to 100000" in notes[-1]
+
+
 def test_text_ablation_variants_are_refitted_per_seed():
     ds = _dataset(n_customers=300, text=True)
     assert ds.text_sources == ("review", "browse")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
+
 from eval.adapters import Dataset
 from eval.backtest.comparison import (
     BASELINE_KEYS,
@@ -192,9 +194,16 @@ def _rolling_cutoffs(
     against its strongest baselines there; a cutoff that cannot be made is skipped with a note on ``split``."""
     reporter = kw["reporter"]
     step = opts.step_days or split.horizon_days
+    first = pd.Timestamp(dataset.loaded.tables["orders"]["order_ts"].min())
     out = []
     for i in range(1, opts.rolling):
         cut = split.cutoff - timedelta(days=i * step)
+        if cut < first:  # and every later one: one note, not one per cutoff back to the year 1700
+            split.notes.append(
+                f"Rolling cutoffs {i + 1} to {opts.rolling} ({cut.date()} and earlier, {step} days apart) skipped: "
+                f"before the first order ({first.date()})"
+            )
+            break
         try:
             s = make_split(dataset, cut.isoformat(), split.horizon_days, opts.train_horizon_days)
         except DataError as exc:
