@@ -73,14 +73,11 @@ class StagedRejects:
     Usable as a context manager around the run: an exception calls ``fail`` and adds a note naming the folder.
     """
 
-    def __init__(self, final: Path | None):
-        self.final = Path(final) if final is not None else None
+    def __init__(self, final: Path):
+        self.final = Path(final)
         self.staged: Path | None = None
-        self.failed: Path | None = None
 
     def stage(self, loaded: LoadedData) -> None:
-        if self.final is None:
-            return
         recover_rejects(self.final)
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.staged = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.tmp-{os.getpid()}-", dir=self.final.parent))
@@ -88,7 +85,7 @@ class StagedRejects:
 
     def commit(self) -> None:
         """This run's output is in place: its rejects become the current ones."""
-        if self.final is None or self.staged is None:
+        if self.staged is None:
             return
         new = self.final.with_name(f".{self.final.name}.new-{os.getpid()}")
         remove(new)
@@ -101,7 +98,7 @@ class StagedRejects:
     def fail(self) -> Path | None:
         """The run failed: its rejects go to ``<out>.rejects.failed/`` (replacing an earlier failed run's), the
         current ones stay. Returns that folder, or None when this run rejected nothing."""
-        if self.final is None or self.staged is None:
+        if self.staged is None:
             return None
         staged, self.staged = self.staged, None
         if not any(staged.iterdir()):
@@ -110,7 +107,6 @@ class StagedRejects:
         failed = self.final.with_name(self.final.name + FAILED_SUFFIX)
         remove(failed)
         os.replace(staged, failed)
-        self.failed = failed
         return failed
 
     def __enter__(self) -> StagedRejects:
@@ -123,7 +119,7 @@ class StagedRejects:
             failed = self.fail()
         except OSError:
             return
-        if failed is not None and isinstance(exc, Exception) and self.final is not None:
+        if failed is not None and isinstance(exc, Exception):
             exc.add_note(
                 f"the rows this run rejected are in {failed}/; {self.final}/ still holds those of the last "
                 "run that finished"

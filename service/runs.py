@@ -92,7 +92,7 @@ def record_rejects(summary: RunSummary, loaded: LoadedData, rejects: StagedRejec
     # Per table read = kept + rejected (a customers table derived from the orders was not read: not listed).
     summary.details["tables"] = {k: v for k, v in loaded.summary().items() if k in loaded.rows_read}
     rejects.stage(loaded)
-    if rejects.final is not None and loaded.n_rejected:
+    if loaded.n_rejected:
         summary.rejects_dir = str(rejects.final)
 
 
