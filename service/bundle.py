@@ -70,7 +70,7 @@ class ModelBundle:
     def save(self, out_dir: str | Path) -> Path:
         """Write to a temporary sibling directory, then swap it in with renames, so readers never see half a bundle."""
         out = Path(out_dir).resolve()
-        out.parent.mkdir(parents=True, exist_ok=True)
+        check_bundle_out(out)
         recover_bundle(out)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
         try:
@@ -217,6 +217,29 @@ def _check_config(config: dict) -> None:
         raise ValueError(f"horizon_days must be a positive whole number of days, got {h!r}")
     if not isinstance(config.get("currency", "$"), str):
         raise ValueError("currency must be text")
+
+
+def check_bundle_out(out: str | Path) -> None:
+    """Fail fast, before any training, unless ``out`` can take a bundle: it may be missing, an empty folder or a model
+    bundle (replaced). A file or a folder of other things is refused, so a mistyped --out never deletes them; its
+    parent must be creatable and writable. Creates the parent."""
+    out = Path(out)
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise BundleError(
+                f"{out}: exists and is not a model bundle folder; it would be replaced, choose another --out"
+            )
+        if any(out.iterdir()) and not (out / MANIFEST).is_file():
+            raise BundleError(
+                f"{out}: a folder that is not a model bundle (no {MANIFEST}) and not empty; it would be replaced, "
+                "choose another --out"
+            )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BundleError(f"{out}: cannot create its folder {out.parent} ({exc.strerror or exc})") from None
+    if not os.access(out.parent, os.W_OK):
+        raise BundleError(f"{out}: its folder {out.parent} is not writable")
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:

@@ -29,6 +29,10 @@ from service.tables import LoadedData
 FAILED_SUFFIX = ".failed"
 
 
+class RejectsNotWritable(ValueError):
+    """The folder beside the output cannot take the rejects (a user mistake: one line, exit code 2 in the CLI)."""
+
+
 def _siblings(final: Path, kind: str) -> list[Path]:
     return sorted(final.parent.glob(f".{final.name}.{kind}-*"))
 
@@ -79,8 +83,14 @@ class StagedRejects:
 
     def stage(self, loaded: LoadedData) -> None:
         recover_rejects(self.final)
-        self.final.parent.mkdir(parents=True, exist_ok=True)
-        self.staged = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.tmp-{os.getpid()}-", dir=self.final.parent))
+        try:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self.staged = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.tmp-{os.getpid()}-", dir=self.final.parent))
+        except OSError as exc:
+            raise RejectsNotWritable(
+                f"{self.final}: cannot write the rejected rows there ({exc.strerror or exc}); choose another output "
+                "folder"
+            ) from None
         loaded.write_rejects(self.staged)
 
     def commit(self) -> None:

@@ -83,6 +83,11 @@ def rejects_dir(store: str | Path) -> Path:
     return index_root(store) / "rejects"
 
 
+def _is_sqlite_file(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(16) == b"SQLite format 3\x00"
+
+
 def check_store(store: str | Path, timeout_s: int = 10) -> None:
     """Fail fast, before any scoring work, when the store cannot be written: driver, connection, index location.
 
@@ -92,6 +97,10 @@ def check_store(store: str | Path, timeout_s: int = 10) -> None:
         path = Path(store_url(store).removeprefix("sqlite:///"))
         if not path.parent.is_dir():
             raise StoreError(f"{path}: the store's directory {path.parent} does not exist")
+        if path.is_dir():
+            raise StoreError(f"{path}: is a folder, not a profile store file")
+        if path.is_file() and path.stat().st_size and not _is_sqlite_file(path):
+            raise StoreError(f"{path}: exists and is not a SQLite profile store; choose another --store")
         if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
             raise StoreError(f"{path}: the store (or its directory) is not writable")
         return

@@ -13,7 +13,7 @@ import pandas as pd
 
 from service import scaleout
 from service.btyd import ClassicFeatures
-from service.bundle import ModelBundle, data_fingerprint
+from service.bundle import ModelBundle, check_bundle_out, data_fingerprint
 from service.design import design_matrix, driver_inputs
 from service.drivers import PeerPercentiles
 from service.features import TABULAR_FEATURES, FeatureBuilder, to_utc
@@ -153,6 +153,7 @@ def train(
     if opts.horizon_days < 1:
         raise DataError(f"horizon must be at least 1 day, got {opts.horizon_days}")
     scaleout.check_spec(opts.dask)
+    check_bundle_out(out_dir)  # before any work, not after it
     with timed(summary, reporter, "read and validate"):
         loaded = load_input(data)
     with StagedRejects(out_dir.parent / f"{out_dir.name}.rejects") as rejects:

@@ -58,6 +58,25 @@ def test_user_errors_are_one_line_without_traceback(args, message):
     assert message in r.output and "Traceback" not in r.output
 
 
+def test_outputs_that_are_not_ours_are_never_replaced(tmp_path):
+    """--out and --store that name someone's file or folder are refused before any work: a train into a folder of
+    other files had moved it aside and deleted it to put the bundle there."""
+    notes, project = tmp_path / "notes.txt", tmp_path / "project"
+    notes.write_text("mine")
+    project.mkdir()
+    (project / "readme.md").write_text("also mine")
+    for out, message in ((notes, "is not a model bundle folder"), (project, "not a model bundle (no manifest.json)")):
+        r = run("train", "--data", tmp_path, "--out", out, "--no-text")
+        assert r.exit_code == 2 and message in r.output and "choose another --out" in r.output, r.output
+    for store, message in (
+        (project, "is a folder, not a profile store file"),
+        (notes, "is not a SQLite profile store"),
+    ):
+        r = run("score", "--data", tmp_path, "--model", tmp_path / "m", "--store", store)
+        assert r.exit_code == 2 and message in r.output, r.output
+    assert notes.read_text() == "mine" and [p.name for p in project.iterdir()] == ["readme.md"]
+
+
 def test_missing_column_names_the_file(tmp_path):
     pd.DataFrame({"order_id": ["o1"], "customer_id": ["a"], "order_ts": ["2025-01-01"]}).to_csv(
         tmp_path / "orders.csv", index=False
