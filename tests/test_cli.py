@@ -77,6 +77,27 @@ def test_outputs_that_are_not_ours_are_never_replaced(tmp_path):
     assert notes.read_text() == "mine" and [p.name for p in project.iterdir()] == ["readme.md"]
 
 
+def test_generated_tables_never_overwrite_someone_elses(tmp_path):
+    """`insight data synth --out` and `insight demo --workdir` into a folder of real tables are refused; a folder they
+    generated before is generated again."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "orders.csv").write_text("order_id,customer_id,order_ts,amount\nO1,C1,2025-01-01,5\n")
+    for args in (
+        ["data", "synth", "--customers", 50, "--out", real],
+        ["demo", "--workdir", tmp_path, "--customers", 200],
+    ):
+        if args[0] == "demo":
+            (tmp_path / "data").mkdir()
+            (tmp_path / "data" / "orders.csv").write_text((real / "orders.csv").read_text())
+        r = run(*args)
+        assert r.exit_code == 2 and "already holds input tables that were not generated here (orders.csv)" in r.output
+    assert (real / "orders.csv").read_text().startswith("order_id,customer_id,order_ts,amount\nO1,")
+    gen = tmp_path / "generated"
+    assert run("data", "synth", "--customers", 50, "--out", gen).exit_code == 0
+    assert run("data", "synth", "--customers", 60, "--seed", 2, "--out", gen).exit_code == 0
+
+
 def test_missing_column_names_the_file(tmp_path):
     pd.DataFrame({"order_id": ["o1"], "customer_id": ["a"], "order_ts": ["2025-01-01"]}).to_csv(
         tmp_path / "orders.csv", index=False

@@ -27,11 +27,14 @@ def data_synth(
 ):
     """Write synthetic, realistic input tables (deterministic by seed)."""
     from service.synth import generate, write_tables
+    from service.synth.write import check_synth_out, mark_generated
 
+    check_synth_out(out_dir)
     t0 = time.perf_counter()
     with RichReporter().stage(f"generating {customers:,} customers"):
         tables = generate(customers, seed=seed, end=end, inject_errors=inject_errors)
         paths = write_tables(tables, out_dir, fmt=fmt)
+        mark_generated(out_dir)
     for name, path in paths.items():
         err.print(f"  {name:<10} {len(tables[name]):>9,} rows -> {path}")
     err.print(f"done in {time.perf_counter() - t0:.1f}s")

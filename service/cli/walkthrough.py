@@ -19,16 +19,21 @@ def demo(
     workdir: Path = typer.Option(Path("demo-output"), "--workdir", help="Where data, model and store go."),
 ):
     """The whole story on generated data: synth -> train -> score -> 'why is customer X VIP?'."""
+    from service.bundle import check_bundle_out
     from service.pipeline import TrainOptions
     from service.pipeline import explain as run_explain
     from service.pipeline import score as run_score
     from service.pipeline import train as run_train
     from service.synth import generate, write_tables
+    from service.synth.write import check_synth_out, mark_generated
 
     rep = RichReporter()
     data_dir, model_dir, store = workdir / "data", workdir / "model", workdir / "profiles.db"
+    check_synth_out(data_dir)  # a --workdir of someone's files is refused before anything is written
+    check_bundle_out(model_dir)
     with rep.stage(f"1/4 generating {customers:,} synthetic customers (with 0.5% corrupted rows to show validation)"):
         write_tables(generate(customers, seed=seed, inject_errors=0.005), data_dir)
+        mark_generated(data_dir)
     err.print("[bold]2/4 training[/bold]")
     trained = run_train(data_dir, model_dir, TrainOptions(seed=seed), reporter=rep)
     print_train_summary(trained)
