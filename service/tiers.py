@@ -28,6 +28,7 @@ class TierPolicy:
         self.amounts = self._check_amounts(amounts) if amounts is not None else None
         self.shares = None if amounts is not None else self._check_shares(shares or DEFAULT_SHARES)
         self.thresholds_: dict[str, float] | None = dict(self.amounts) if self.amounts else None
+        self.floor_: float | None = None  # shares: the lowest fitted prediction (see ``assign``)
 
     @staticmethod
     def _check_shares(shares: dict[str, float]) -> dict[str, float]:
@@ -56,24 +57,33 @@ class TierPolicy:
             cum = np.cumsum([self.shares[k] for k in TIER_ORDER[:3]])
             # Threshold = the value at the top-share quantile; ">=" assignment puts ties in the higher tier.
             self.thresholds_ = {k: float(np.quantile(v, 1 - c)) for k, c in zip(TIER_ORDER[:3], cum)}
+            self.floor_ = float(v.min())
         return self
 
     def assign(self, predicted_values) -> np.ndarray:
+        """Tier per value: at or above the tier's threshold. With shares, a tier whose threshold is no higher than
+        the next tier's (or, for Medium, than the lowest prediction) holds only values above it: when many customers
+        share one prediction (everyone at the model's floor because nobody spent), the ties fall to the tier below,
+        not all into VIP."""
         if self.thresholds_ is None:
             raise RuntimeError("TierPolicy is not fitted")
         v = np.asarray(predicted_values, dtype=np.float64)
         out = np.full(v.shape, "Low", dtype=object)
+        below = dict(zip(TIER_ORDER[:3], (self.thresholds_["High"], self.thresholds_["Medium"], self.floor_)))
         for tier in reversed(TIER_ORDER[:3]):
-            out[v >= self.thresholds_[tier]] = tier
+            t, lower = self.thresholds_[tier], below[tier]
+            empty = self.floor_ is not None and lower is not None and t <= lower  # floor_: fitted on shares
+            out[(v > t) if empty else (v >= t)] = tier
         return out
 
     def to_dict(self) -> dict:
-        return {"shares": self.shares, "amounts": self.amounts, "thresholds": self.thresholds_}
+        return {"shares": self.shares, "amounts": self.amounts, "thresholds": self.thresholds_, "floor": self.floor_}
 
     @classmethod
     def from_dict(cls, d: dict) -> TierPolicy:
         p = cls(shares=d.get("shares"), amounts=d.get("amounts"))
         p.thresholds_ = {k: float(v) for k, v in d["thresholds"].items()}
+        p.floor_ = float(d["floor"]) if d.get("floor") is not None else None  # bundles before it: plain ">="
         return p
 
 

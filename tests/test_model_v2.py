@@ -491,3 +491,25 @@ def test_large_panels_take_bigger_steps_unless_the_step_is_set(monkeypatch, rows
     Xv, _, churn_v, _ = _frame(500, 7)
     ChurnModel(seed=0, n_bags=2, max_rounds=20, params=params).fit(X, churn, Xv, churn_v)
     assert seen and set(seen) == {expected}
+
+
+def test_a_shop_whose_amounts_are_tiny_still_gets_ranked_and_tiered(tmp_path):
+    """Amounts in a large unit (thousands, bitcoin): buyers spend under 1 unit per horizon. The offset's fixed floor of
+    0.01 had put every customer on it: one prediction for all, so every customer was VIP."""
+    from scipy.stats import spearmanr
+
+    from service.pipeline import TrainOptions, score, train
+    from service.synth import generate, write_tables
+
+    orders = generate(400, seed=3)["orders"]
+    frames = {}
+    for unit in (1.0, 1e-6):
+        d = tmp_path / str(unit)
+        write_tables({"orders": orders.assign(amount=orders["amount"] * unit)}, d, fmt="parquet")  # CSV keeps cents
+        res = train(d, d / "model", TrainOptions(seed=1, text_sources=()))
+        assert res.bundle.value_model.offset_floor_ == pytest.approx(0.01 * min(1.0, unit * 1e3), rel=0.99)
+        frames[unit] = score(d, d / "model", d / "p.db").frame.set_index("customer_id")
+    tiny, ones = frames[1e-6], frames[1.0]
+    assert tiny["tier"].value_counts().to_dict() == ones["tier"].value_counts().to_dict()  # 5/15/30/50 again
+    assert tiny["predicted_value"].nunique() > 300
+    assert spearmanr(tiny["predicted_value"], ones["predicted_value"].reindex(tiny.index))[0] > 0.7

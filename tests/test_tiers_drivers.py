@@ -108,3 +108,23 @@ def test_peer_percentiles():
     pct = p.percentile("frequency", np.array([1, 50, 100, np.nan]))
     assert pct[0] < 2 and 45 < pct[1] < 55 and pct[2] > 98 and np.isnan(pct[3])
     assert np.isnan(p.percentile("unknown", np.array([1.0]))).all()
+
+
+def test_customers_tied_on_one_prediction_fall_to_the_tier_below_not_all_into_vip():
+    same = np.full(100, 0.01)  # nobody spent: every prediction on the model's floor
+    assert set(TierPolicy().fit(same).assign(same)) == {"Low"}
+    floor_mass = np.r_[np.full(60, 0.01), np.linspace(1, 100, 40)]
+    tiers = pd.Series(TierPolicy().fit(floor_mass).assign(floor_mass)).value_counts().to_dict()
+    assert tiers == {"Low": 60, "Medium": 20, "High": 15, "VIP": 5}
+    spread = np.linspace(0, 1, 1000)  # no ties: the shares exactly
+    assert pd.Series(TierPolicy().fit(spread).assign(spread)).value_counts().to_dict() == {
+        "Low": 500,
+        "Medium": 300,
+        "High": 150,
+        "VIP": 50,
+    }
+    legacy = TierPolicy().fit(same).to_dict()
+    legacy.pop("floor")  # a bundle from before: ties at a threshold go up, as they did
+    assert set(TierPolicy.from_dict(legacy).assign(same)) == {"VIP"}
+    amounts = TierPolicy(amounts={"VIP": 0.01, "High": 0.01, "Medium": 0.0})  # amounts mean "at least", always
+    assert set(amounts.assign(same)) == {"VIP"}

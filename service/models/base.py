@@ -110,8 +110,7 @@ class BaggedXGBModel:
         parts = self._offset_parts(X)
         return np.sum(parts, axis=0) if parts else None
 
-    @staticmethod
-    def _offset_from(values: np.ndarray) -> np.ndarray:
+    def _offset_from(self, values: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     # -- training helpers

@@ -36,8 +36,7 @@ class ChurnModel(BaggedXGBModel):
 
     OFFSET_FEATURES = ("btyd_p_no_order",)
 
-    @staticmethod
-    def _offset_from(values: np.ndarray) -> np.ndarray:
+    def _offset_from(self, values: np.ndarray) -> np.ndarray:
         p = np.clip(np.nan_to_num(values, nan=0.5), 1e-4, 1 - 1e-4)
         return np.log(p / (1 - p))
 

@@ -67,15 +67,20 @@ class ValueModel(BaggedXGBModel):
     # README), and fixed weights need no selection that could overfit one window.
     OFFSET_FEATURES = ("btyd_expected_value", "past_spend_rate")
 
-    @staticmethod
-    def _offset_from(values: np.ndarray) -> np.ndarray:
-        return np.log(np.maximum(np.nan_to_num(values, nan=0.0), 0.01))
+    # The smallest classic prediction the offset takes (log of 0 is -inf): 0.01 currency units, scaled down for a shop
+    # whose buyers spend under 1 unit per horizon (amounts in thousands, or in bitcoin), where a fixed 0.01 would put
+    # every customer on the floor and leave nothing to rank. Fitted on the training target, stored in the bundle.
+    OFFSET_FLOOR = 0.01
+
+    def _offset_from(self, values: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(np.nan_to_num(values, nan=0.0), self.offset_floor_))
 
     def __init__(self, objective: str = "auto", **kwargs):
         super().__init__(**kwargs)
         if objective != "auto" and not (objective.startswith("tweedie") and _power(objective) is not None):
             raise ValueError(f"objective must be 'auto' or 'tweedie:<power>' with power in (1, 2), got {objective!r}")
         self.objective = objective
+        self.offset_floor_ = self.OFFSET_FLOOR
         self.objective_: str | None = None
         self.selection_: dict[str, dict] = {}
         self.interval_: dict | None = None
@@ -96,6 +101,8 @@ class ValueModel(BaggedXGBModel):
         if (y < 0).any() or (y_val < 0).any() or not np.isfinite(y).all() or not np.isfinite(y_val).all():
             raise ValueError("value target must be finite and non-negative")
         self.feature_names_ = list(X.columns)
+        bought = y[y > 0]
+        self.offset_floor_ = self.OFFSET_FLOOR * min(1.0, float(bought.mean())) if len(bought) else self.OFFSET_FLOOR
         self._prepare_offsets(X, X_val)
         candidates = [f"tweedie:{p}" for p in self.POWERS] if self.objective == "auto" else [self.objective]
         mono = self._constraints(self.feature_names_, +1)
@@ -219,7 +226,11 @@ class ValueModel(BaggedXGBModel):
         return self
 
     def _attrs(self) -> dict:
-        return super()._attrs() | {"value_objective": self.objective_, "interval": json.dumps(self.interval_)}
+        return super()._attrs() | {
+            "value_objective": self.objective_,
+            "interval": json.dumps(self.interval_),
+            "offset_floor": repr(self.offset_floor_),
+        }
 
     @classmethod
     def load(cls, path) -> ValueModel:
@@ -231,6 +242,7 @@ class ValueModel(BaggedXGBModel):
             raise ValueError(
                 f"{path}: not a value model booster of this version (objective attribute {m.objective_!r})"
             )
+        m.offset_floor_ = float(m.booster_.attr("offset_floor") or cls.OFFSET_FLOOR)  # bundles before it: 0.01
         m._load_attrs()
         m.interval_ = json.loads(m.booster_.attr("interval") or "null")
         return m
