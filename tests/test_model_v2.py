@@ -513,3 +513,28 @@ def test_a_shop_whose_amounts_are_tiny_still_gets_ranked_and_tiered(tmp_path):
     assert tiny["tier"].value_counts().to_dict() == ones["tier"].value_counts().to_dict()  # 5/15/30/50 again
     assert tiny["predicted_value"].nunique() > 300
     assert spearmanr(tiny["predicted_value"], ones["predicted_value"].reindex(tiny.index))[0] > 0.7
+
+
+def test_one_mistyped_amount_does_not_set_everyone_elses_level(tmp_path):
+    """An order of 9e8 (typed for 90) in the latest snapshot's target window: the Poisson level calibration had moved
+    every other customer's prediction up by 40,000x. Outlying targets are capped for the fit (cap_outliers), and the
+    level anchor's totals too."""
+    from service.models.value import cap_outliers
+    from service.pipeline import TrainOptions, score, train
+    from service.synth import generate, write_tables
+
+    orders = generate(400, seed=3)["orders"]
+    whale = orders["customer_id"].iloc[0]
+    typo = pd.DataFrame(
+        {"order_id": ["TYPO"], "customer_id": [whale], "order_ts": ["2025-11-30T00:00:00Z"], "amount": [9e8]}
+    )
+    means = {}
+    for name, o in (("clean", orders), ("typo", pd.concat([orders, typo]))):
+        write_tables({"orders": o}, tmp_path / name, fmt="parquet")
+        res = train(tmp_path / name, tmp_path / name / "model", TrainOptions(seed=1, text_sources=()))
+        frame = score(tmp_path / name, tmp_path / name / "model", tmp_path / name / "p.db").frame
+        means[name] = frame.loc[frame["customer_id"] != whale, "predicted_value"].mean()
+    assert res.bundle.value_model.validation_["targets_capped"]["validation"] == 1
+    assert means["typo"] / means["clean"] < 4
+    y = np.r_[np.zeros(100), np.arange(1.0, 11.0)]
+    assert cap_outliers(y)[1] == 0 and cap_outliers(np.r_[y, 1e9])[0].max() == 20 * 7.0
