@@ -12,6 +12,10 @@ def named_tier(question: str) -> str | None:
     or as what someone 'is' ("why is he low?"), but not 'high risk' / 'low churn'."""
     if re.search(r"\bVIP\b", question, re.I):
         return "VIP"
+    if re.search(r"\b(?:top|highest|best)\s+(?:tier|segment|level|bucket)\b", question, re.I):
+        return "VIP"
+    if re.search(r"\b(?:bottom|lowest)\s+(?:tier|segment|level|bucket)\b", question, re.I):
+        return "Low"
     not_tier = r"(?!\s*(risk|churn|chance|probability|likelihood|odds|spend|value|engagement|activity|rating))"
     for pat in (
         rf"\b{_TIER_WORD}\b(?=[\s-]*(tier|value|segment|customer|stufe|level|niveau|nivel))",
@@ -35,6 +39,24 @@ def names_tier_target(question: str) -> bool:
         question,
         re.I,
     ) or re.search(rf"\b{_TIER_WORD}\s+(?:werden|wird|worden|wordt)\b", question, re.I)  # "zum VIP werden"
+    # what stands between them and a tier: "what's missing for VIP", "what is needed for High"
+    target = target or re.search(
+        rf"\b(?:missing|needed|required|lacking|left)\s+(?:for|to get to|to reach)\s+(?:the\s+)?{_TIER_WORD}\b",
+        question,
+        re.I,
+    )
+    # the distance to a tier: "how far is he from High", "how close to VIP", "short of High"
+    target = target or re.search(
+        rf"\b(?:far|away|close|closer|distance|short)\b[^?.!]{{0,25}}\b(?:from|to|of)\s+(?:the\s+)?{_TIER_WORD}\b",
+        question,
+        re.I,
+    )
+    # the top tier named as a place to get into: "get her into the top tier"
+    target = target or re.search(
+        r"\b(?:to|into|reach\w*|make)\s+(?:\w+\s+)?(?:the\s+)?(?:top|highest|best)\s+(?:tier|segment|level)\b",
+        question,
+        re.I,
+    )
     return target is not None
 
 

@@ -34,7 +34,8 @@ _CONTACT = re.compile(
     r"datos de contacto|"
     r"home address|postal address|(street )?address|adresse|anschrift|direcci[oó]n|indirizzo|adres|"
     r"credit card|card number|kreditkart\w*|carte bancaire|tarjeta|iban|date of birth|geburtsdatum|"
-    r"where (does|do) (he|she|they|the customer) live|wo wohnt)\b",
+    r"where (does|do) (he|she|they|(this|the|that) (customer|client|person|one)) (live|reside|stay)|"
+    r"where (is|are) (he|she|they) (based|located)|home town|wo wohnt|o[uù] habite)\b",
     re.I,
 )
 

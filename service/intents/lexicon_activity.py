@@ -6,6 +6,9 @@ Format and matching: see ``service.intents.words``. Accents are folded before ma
 
 ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     "summary": [
+        ("what kind of customer", 1.2),
+        ("what sort of customer", 1.2),
+        ("what type of customer", 1.2),
         # CRM vocabulary
         ("flag about", 0.8),
         ("should i know", 0.8),
@@ -70,7 +73,12 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         # everyday phrasings
         ("order again", 0.8),
         ("due for", 0.8),
-        ("how soon", 0.6),
+        ("how soon", 1.0),  # timing, even beside churn words ("how soon will she come back")
+        ("likely to order", 0.9),
+        ("likely to purchase", 0.9),
+        ("going to order", 0.8),
+        ("order soon", 0.9),
+        ("buy soon", 0.8),
         ("next order", 1.2),
         ("next purchase", 1.2),
         ("reorder", 1.0),
