@@ -89,7 +89,7 @@ def _add_named_evidence(scores: dict[str, float], question: str, tier: str | Non
     if tier is not None:
         target = names_tier_target(question)
         key = "upgrade" if target else "why_tier"
-        scores[key] = scores.get(key, 0.0) + (0.5 if target else 0.6)
+        scores[key] = scores.get(key, 0.0) + 0.6  # a tier named, as the one they are in or as one to reach
     if names_year(question) or names_period(question):
         scores["spend_period"] = scores.get("spend_period", 0.0) + 0.8
 
