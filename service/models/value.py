@@ -20,8 +20,8 @@ ANCHOR_LIMIT = math.log(3.0)  # the level anchor moves the total by at most 3x e
 
 # A target above OUTLIER_FACTOR x the OUTLIER_RANK-th largest of its set is taken at that value for fitting (trees,
 # calibration, intervals). Why: one mistyped amount (9e8 instead of 90) in the latest snapshot's window set the level
-# of every customer through the Poisson calibration (x21,000 on 400 synthetic customers). Real heavy tails stay well
-# inside it (their largest customer spends a few times the fifth largest), so on real data it changes nothing.
+# of every customer through the Poisson calibration (about x40,000 on 400 synthetic customers). Real heavy tails stay
+# well inside it (their largest customer spends a few times the fifth largest), so on real data it changes nothing.
 OUTLIER_RANK = 5
 OUTLIER_FACTOR = 20.0
 
