@@ -55,7 +55,7 @@ class TierPolicy:
                 raise ValueError("cannot fit tier thresholds on no customers")
             assert self.shares is not None  # set whenever amounts is None
             cum = np.cumsum([self.shares[k] for k in TIER_ORDER[:3]])
-            # Threshold = the value at the top-share quantile; ties go to the higher tier unless it has no room (assign).
+            # Threshold = the top-share quantile; ties go to the higher tier unless it has no room (see assign).
             self.thresholds_ = {k: float(np.quantile(v, 1 - c)) for k, c in zip(TIER_ORDER[:3], cum)}
             self.floor_ = float(v.min())
         return self
