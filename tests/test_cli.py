@@ -426,3 +426,18 @@ def test_a_bad_secret_setting_is_never_echoed():
         text = settings_message(exc)
     assert "PROBE_API_KEY" in text and "PROBE_STORE_URL" in text
     assert "sk-very-secret" not in text and "pw@" not in text
+
+
+def test_a_settings_file_that_is_not_utf8_is_named(tmp_path, monkeypatch):
+    """Settings are read from .env in the current folder: one saved as Latin-1 (or garbage) had said only "'utf-8'
+    codec can't decode byte 0xff in position 30"."""
+    from service.config import get_settings
+
+    (tmp_path / ".env").write_bytes(b"INSIGHT_LLM_PROVIDER=template\n\xff\xfe caf\xe9\n")
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    try:
+        r = run("explain", "C1", "--store", tmp_path / "none.db")
+    finally:
+        get_settings.cache_clear()
+    assert r.exit_code == 2 and ".env: the settings file is not UTF-8" in r.output, r.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import wraps
+from pathlib import Path
 
 import typer
 from pydantic import ValidationError
@@ -52,6 +53,19 @@ def _settings_classes(base: type[BaseSettings]) -> list[type[BaseSettings]]:
     return out
 
 
+def env_file_message(exc: Exception) -> str | None:
+    """Settings are read from ``.env`` in the current folder too: a file there that is not UTF-8 fails inside
+    pydantic-settings with a bare codec error; name the file instead."""
+    env = Path(".env")
+    if not isinstance(exc, UnicodeDecodeError) or not env.is_file():
+        return None
+    try:
+        env.read_text(encoding="utf-8")
+    except UnicodeDecodeError as bad:
+        return f"{env.resolve()}: the settings file is not UTF-8 ({bad.reason} at byte {bad.start}); save it as UTF-8"
+    return None
+
+
 def user_errors(fn):
     """User mistakes (bad data, missing bundle or store, unknown customer) end with a message and exit code 2, no
     traceback."""
@@ -69,7 +83,8 @@ def user_errors(fn):
             raise typer.Exit(2) from None
         except (DataError, BundleError, StoreError, EncoderError, ValueError) as exc:
             # soft_wrap: one line, however long (rich would break it at 80 columns when stderr is not a terminal).
-            err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            msg = env_file_message(exc) or str(exc)
+            err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)
             for note in getattr(exc, "__notes__", ()):  # e.g. where a failed run's rejected rows went
                 err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
