@@ -441,3 +441,16 @@ def test_a_settings_file_that_is_not_utf8_is_named(tmp_path, monkeypatch):
     finally:
         get_settings.cache_clear()
     assert r.exit_code == 2 and ".env: the settings file is not UTF-8" in r.output, r.output
+
+
+def test_a_broken_playbook_stops_the_server_and_is_told_beside_an_explanation(scored, tmp_path, monkeypatch):
+    """INSIGHT_PLAYBOOK naming a broken file had been ignored in silence: every answer lost its next action."""
+    broken = tmp_path / "playbook.toml"
+    broken.write_text("x = [")
+    monkeypatch.setenv("INSIGHT_PLAYBOOK", str(broken))
+    monkeypatch.setenv("INSIGHT_API_KEYS", "k:agent")
+    r = run("serve", "--store", scored.store, "--port", 18_641)
+    assert r.exit_code == 2 and f"{broken}: cannot read the playbook" in r.output, r.output
+    cid = scored.frame["customer_id"].iloc[0]
+    r = run("explain", cid, "--store", scored.store)
+    assert r.exit_code == 0 and "warning:" in r.output and "the explanation has no next action" in r.output

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from service.cli.errors import CustomerNotFound, user_errors
-from service.cli.output import out
+from service.cli.output import err, out
 
 
 @user_errors
@@ -21,7 +21,12 @@ def explain(
     from service.ask import explain_stored
     from service.config import get_settings
     from service.narrators import get_narrator
+    from service.playbook import PlaybookError, load_playbook
 
+    try:
+        load_playbook()
+    except PlaybookError as exc:  # the explanation still comes, without its next action: say why
+        err.print(f"[yellow]warning:[/yellow] {escape(str(exc))}; the explanation has no next action", soft_wrap=True)
     try:
         # Shared with GET /v1/customers/{id}/explanation (contact data in customer texts masked), so the JSON is
         # identical.

@@ -31,8 +31,11 @@ def serve(
     """Serve the HTTP API (keys from INSIGHT_API_KEYS). SIGHUP or POST /v1/admin/reload swaps in a new bundle and store
     without downtime."""
     from service.api.serve import run
+    from service.playbook import load_playbook
 
     _check_port(host, port)  # a busy port is one line and exit 2, before the snapshot is loaded
+    # A broken playbook would silently cost every answer its next action: refuse to start on one (PlaybookError).
+    load_playbook()
     # soft_wrap: the "serving ... on http://..." line stays one line in a log, however long.
     run(
         store=store,
