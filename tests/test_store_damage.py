@@ -152,3 +152,14 @@ def test_the_api_refuses_to_start_on_damaged_columns_or_metadata(damaged, case):
     store = damaged({**ROW_DAMAGE, **META_DAMAGE}[case])
     with pytest.raises(SnapshotError, match="damaged .*re-score the store"):
         create_app(settings(store))  # what `insight serve` does first: a one-line error, no server
+
+
+def test_the_console_shows_a_damaged_row_as_a_page_for_the_agent(damaged):
+    store = damaged(ROW_DAMAGE["profile a list"])
+    with TestClient(create_app(settings(store)), raise_server_exceptions=False) as c:
+        assert c.post("/console/sign-in", data={"api_key": AGENT}, follow_redirects=False).status_code == 303
+        r = c.get(f"/console/customers/{VICTIM}")
+        assert r.status_code == 500 and r.headers["content-type"].startswith("text/html")
+        said = f"The stored profile of &#39;{VICTIM}&#39; is damaged. Ask the operator to re-score the store."
+        assert said in r.text
+        assert c.get("/console/customers/C000002").status_code == 200

@@ -11,10 +11,11 @@ from fastapi.responses import Response
 
 from service.api import services
 from service.api.problems import ProblemException
-from service.console.customer import customer_context
+from service.console.customer import customer_context, damaged_message
 from service.console.forms import check_csrf, read_form
 from service.console.rendering import is_htmx, not_ready, render
 from service.console.sessions import current
+from service.store_checks import DamagedProfile
 
 if TYPE_CHECKING:
     from service.ask import AskAnswer
@@ -79,6 +80,8 @@ def _answer(app, snap, customer_id: str, question: str) -> tuple[AskAnswer | Non
         return result, None
     except ProblemException as exc:
         return None, exc.detail
+    except DamagedProfile as exc:  # said on the page, like any other reason there is no answer
+        return None, damaged_message(exc)
 
 
 def _facts_used(result) -> str:

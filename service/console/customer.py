@@ -16,6 +16,7 @@ from service.api import services
 from service.console.charts import waterfall_svg
 from service.console.rendering import customer_url, not_ready, render
 from service.console.sessions import Session, current
+from service.store_checks import DamagedProfile
 
 if TYPE_CHECKING:
     from service.whatif import WhatIf
@@ -50,8 +51,19 @@ def customer_context(request: Request, session: Session, customer_id: str) -> tu
         if profile is None:
             return None, _not_scored(request, session, customer_id, known=customer_id in snap.unscored)
         return _page_context(request, snap, profile, customer_id), None
+    except DamagedProfile as exc:  # a page for the agent, not the API's JSON problem
+        page = render(
+            request, "error.html", status=500, session=session, title="Profile damaged", message=damaged_message(exc)
+        )
+        return None, page
     finally:
         snap.release()
+
+
+def damaged_message(exc: DamagedProfile) -> str:
+    """What an agent is told about a damaged stored profile: whose, and who can fix it (no stored values)."""
+    said = str(exc).split(" (")[0]
+    return said[:1].upper() + said[1:] + ". Ask the operator to re-score the store."
 
 
 def _not_scored(request: Request, session: Session, customer_id: str, known: bool) -> Response:
