@@ -22,7 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from service.crash import fault_point
-from service.store_checks import RESCORE, DamagedProfile, checked_meta, checked_row
+from service.store_checks import DamagedProfile, checked_meta, checked_row, profile_subject
 from service.store_index import (
     INDEX_FILES,
     clean_index_root,
@@ -227,7 +227,7 @@ class ProfileStore:
             with self.engine.connect() as con:
                 row = con.execute(sa.select(profiles).where(profiles.c.customer_id == customer_id)).mappings().first()
         except (ValueError, TypeError) as exc:  # a value the column type cannot read back (bad JSON, text as a float)
-            raise DamagedProfile(f"the stored profile of {customer_id!r} is damaged ({exc}); {RESCORE}") from exc
+            raise DamagedProfile(profile_subject(customer_id), str(exc)) from exc
         return checked_row(dict(row)) if row else None
 
     def meta(self) -> dict:
@@ -237,7 +237,7 @@ class ProfileStore:
         except (sa.exc.OperationalError, sa.exc.DatabaseError) as exc:
             raise StoreError(f"{self.url}: not a profile store ({exc.orig})") from exc
         except (ValueError, TypeError) as exc:  # a value that is not JSON
-            raise DamagedProfile(f"{self.url}: the store metadata is damaged ({exc}); {RESCORE}") from exc
+            raise DamagedProfile(f"{self.url}: the store metadata", str(exc)) from exc
         if not rows:
             raise StoreError(f"{self.url}: the store has no scored profiles yet (run `insight score`)")
         return {k: v for k, v in rows}

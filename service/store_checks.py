@@ -18,7 +18,18 @@ RESCORE = "re-score the store with `insight score`"
 
 
 class DamagedProfile(StoreError):
-    """A stored profile row, or the store metadata, that cannot be read as the service wrote it."""
+    """A stored profile row, or the store metadata, that cannot be read as the service wrote it.
+
+    ``subject`` says what is damaged without the stored values ("the stored profile of 'C1'"): what the API and the
+    console tell their users; the message adds the problem and the fix."""
+
+    def __init__(self, subject: str, problem: str):
+        super().__init__(f"{subject} is damaged ({problem}); {RESCORE}")
+        self.subject = subject
+
+
+def profile_subject(customer_id) -> str:
+    return f"the stored profile of {customer_id!r}"
 
 
 def _number_problem(name: str, value, low: float | None = None, high: float | None = None) -> str | None:
@@ -63,7 +74,7 @@ def checked_row(row: dict) -> dict:
     """The row, or DamagedProfile naming the customer and what is wrong."""
     problem = row_problem(row)
     if problem:
-        raise DamagedProfile(f"the stored profile of {row.get('customer_id')!r} is damaged ({problem}); {RESCORE}")
+        raise DamagedProfile(profile_subject(row.get("customer_id")), problem)
     return row
 
 
@@ -89,7 +100,7 @@ def meta_problem(meta: dict) -> str | None:
 def checked_meta(meta: dict, where: str) -> dict:
     problem = meta_problem(meta)
     if problem:
-        raise DamagedProfile(f"{where}: the store metadata is damaged ({problem}); {RESCORE}")
+        raise DamagedProfile(f"{where}: the store metadata", problem)
     return meta
 
 
@@ -106,4 +117,4 @@ def reading_stored(row: dict) -> Iterator[None]:
         why = (
             f"{'.'.join(map(str, errors[0]['loc']))}: {errors[0]['msg']}" if errors else f"{type(exc).__name__}: {exc}"
         )
-        raise DamagedProfile(f"the stored profile of {row.get('customer_id')!r} is damaged ({why}); {RESCORE}") from exc
+        raise DamagedProfile(profile_subject(row.get("customer_id")), why) from exc

@@ -163,3 +163,13 @@ def test_the_console_shows_a_damaged_row_as_a_page_for_the_agent(damaged):
         said = f"The stored profile of &#39;{VICTIM}&#39; is damaged. Ask the operator to re-score the store."
         assert said in r.text
         assert c.get("/console/customers/C000002").status_code == 200
+
+
+def test_the_damage_is_told_whole_whatever_the_id_holds():
+    """The API and the console said the message up to its first ' (', which cut an id like 'A (1)' in half."""
+    from service.console.customer import damaged_message
+    from service.store_checks import profile_subject
+
+    exc = DamagedProfile(profile_subject("A (1)"), "tier 'Gold' is not one of VIP, High, Medium, Low")
+    assert damaged_message(exc) == "The stored profile of 'A (1)' is damaged. Ask the operator to re-score the store."
+    assert str(exc).startswith("the stored profile of 'A (1)' is damaged (tier 'Gold'")

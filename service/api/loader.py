@@ -22,7 +22,7 @@ from service.api.snapshot import RawHistory, Snapshot, SnapshotError
 from service.api.store_copy import private_copy
 from service.bundle import BundleError, ModelBundle
 from service.store import ProfileStore, StoreError, index_dir, profiles, safe_url
-from service.store_checks import RESCORE, checked_meta, columns_problem
+from service.store_checks import DamagedProfile, checked_meta, columns_problem, profile_subject
 
 
 def load_history(data_dir: Path) -> RawHistory:
@@ -56,13 +56,13 @@ def _roster(ps: ProfileStore) -> dict[str, tuple]:
         with ps.engine.connect() as con:
             rows = con.execute(q).all()
     except (ValueError, TypeError) as exc:  # a value the column type cannot read back
-        raise SnapshotError(f"the store holds a damaged profile row ({exc}); {RESCORE}") from exc
+        raise SnapshotError(str(DamagedProfile("a profile row of the store", str(exc)))) from exc
     roster: dict[str, tuple] = {}
     for cid, tier, value, churn, segment in rows:
         # the columns every request reads from memory; the rest of a row is checked when a request reads it
         problem = columns_problem(tier, value, churn)
         if problem:
-            raise SnapshotError(f"the stored profile of {cid!r} is damaged ({problem}); {RESCORE}")
+            raise SnapshotError(str(DamagedProfile(profile_subject(cid), problem)))
         roster[cid] = (tier, float(value), float(churn), segment)
     return roster
 

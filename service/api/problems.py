@@ -160,7 +160,7 @@ def install(app: FastAPI) -> None:
     async def _damaged(request: Request, exc: DamagedProfile):
         # The store was edited or damaged outside the service: the operator's fix, said plainly (no row values).
         log.error("damaged store row on %s %s: %s", request.method, request.url.path, exc)
-        return problem_response(request, 500, str(exc).split(" (")[0] + f"; {RESCORE}")
+        return problem_response(request, 500, f"{exc.subject} is damaged; {RESCORE}")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

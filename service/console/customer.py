@@ -62,8 +62,7 @@ def customer_context(request: Request, session: Session, customer_id: str) -> tu
 
 def damaged_message(exc: DamagedProfile) -> str:
     """What an agent is told about a damaged stored profile: whose, and who can fix it (no stored values)."""
-    said = str(exc).split(" (")[0]
-    return said[:1].upper() + said[1:] + ". Ask the operator to re-score the store."
+    return f"{exc.subject[:1].upper()}{exc.subject[1:]} is damaged. Ask the operator to re-score the store."
 
 
 def _not_scored(request: Request, session: Session, customer_id: str, known: bool) -> Response:
