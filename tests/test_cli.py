@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import warnings
@@ -449,7 +450,10 @@ def test_a_broken_playbook_stops_the_server_and_is_told_beside_an_explanation(sc
     broken.write_text("x = [")
     monkeypatch.setenv("INSIGHT_PLAYBOOK", str(broken))
     monkeypatch.setenv("INSIGHT_API_KEYS", "k:agent")
-    r = run("serve", "--store", scored.store, "--port", 18_641)
+    with socket.socket() as probe:  # a port free now, so the busy-port check (which comes first) passes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    r = run("serve", "--store", scored.store, "--port", port)
     assert r.exit_code == 2 and f"{broken}: cannot read the playbook" in r.output, r.output
     cid = scored.frame["customer_id"].iloc[0]
     r = run("explain", cid, "--store", scored.store)
