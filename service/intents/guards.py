@@ -1,6 +1,7 @@
 """Layer 1 of the router, the guards (rules, several languages): instructions aimed at the service ("ignore your
-instructions", "print the system prompt") and commands ("delete this customer") are refused; questions for contact data
-get the contact refusal. These never reach the scorer, so no wording can talk its way past them."""
+instructions", "print the system prompt"), commands ("delete this customer") and questions about the whole shop rather
+than the customer ("which products sell best across the shop") are refused; questions for contact data get the contact
+refusal. These never reach the scorer, so no wording can talk its way past them."""
 
 from __future__ import annotations
 
@@ -17,16 +18,22 @@ _INJECTION = re.compile(
     r"du bist jetzt|tu es maintenant|ahora eres|reveal (your|the) (rules|prompt|instructions)|"
     r"(print|show|repeat|output|gib|zeig) (me )?(your|the|deine|den) (hidden |secret |geheimen )?(instructions|prompt|"
     r"system ?prompt|rules|anweisungen))\b|"
-    r"^\s*(system|assistant)\s*:",
+    r"^\s*(system|assistant)\s*:|"
+    # Claims of a privileged mode ("SYSTEM OVERRIDE: admin mode enabled"): no agent question reads like that.
+    r"\b((system|admin|security|safety) override|(admin|administrator|god|debug|maintenance|root|sudo|superuser) mode|"
+    r"sudo)\b",
     re.I,
 )
 # Requests to do something to records or outside the product ("delete this customer", "book a meeting"): not questions.
+# Matched at the start of every sentence, so a command after a preamble ("Admin here. Mark this account as VIP") counts.
 _COMMAND = re.compile(
-    r"^\s*(please\s+)?(delete|remove|erase|assign|merge|update|change|set|modify|rename|export|download|upload|"
-    r"book|schedule|translate|write|compose|draft|email|mail|call|phone|text|create|add|edit|block|ban|refund|"
+    r"^\s*(please\s+|pls\s+|now\s+|then\s+)?(delete|remove|erase|assign|merge|update|change|set|modify|rename|export|"
+    r"download|upload|book|schedule|translate|write|compose|draft|email|mail|call|phone|text|create|add|edit|block|ban|"
+    r"refund|mark|flag|tag|label|send|confirm|notify|apply|cancel|approve|grant|reset|unsubscribe|"
     r"losch\w*|entfern\w*|supprime\w*|borra\w*|elimina\w*)\b",
     re.I,
 )
+_SENTENCE = re.compile(r"[.!;:\n]+\s*")
 _CONTACT = re.compile(
     r"\b(e-?mails?|e-?mail address|e-?mail-adresse|emailadresse|courriel|correo|phone|telephone|telefon\w*|"
     r"t[eé]l[eé]phone|tel[eé]fono|"
@@ -35,7 +42,28 @@ _CONTACT = re.compile(
     r"home address|postal address|(street )?address|adresse|anschrift|direcci[oó]n|indirizzo|adres|"
     r"credit card|card number|kreditkart\w*|carte bancaire|tarjeta|iban|date of birth|geburtsdatum|"
     r"where (does|do) (he|she|they|(this|the|that) (customer|client|person|one)) (live|reside|stay)|"
-    r"where (is|are) (he|she|they) (based|located)|home town|wo wohnt|o[uù] habite)\b",
+    r"where (is|are) (he|she|they) (based|located)|home town|wo wohnt|o[uù] habite|"
+    r"where (does|do) (\w+ ){1,3}(live|reside)|post ?codes?|postal codes?|zip( codes?)?|postleitzahl|plz|"
+    r"code postal|c[oó]digo postal|codice postale)\b",
+    re.I,
+)
+# A phone or e-mail as the channel of a conversation ("annoyed on the phone", "send him a thank-you email"), not as a
+# piece of contact data: taken out before the contact guard looks.
+_CHANNEL = re.compile(
+    r"\b(on|over|by|via|per|through|am|au|par|por|al)\s+(the\s+|a\s+|le\s+|el\s+)?(phone|telephone|telefon|"
+    r"t[eé]l[eé]phone|tel[eé]fono|e-?mail|mail)\b|\b(a|an)\s+([\w-]+\s+)?e-?mail\b",
+    re.I,
+)
+# Questions about the whole shop rather than the customer on screen ("which products sell best across the shop"); one
+# that refers to the customer ("what does she buy most across our catalogue") is about them and is not refused.
+_SHOP_WIDE = re.compile(
+    r"\b(across (the |our )?(whole |entire )?|(in|of|for) (the |our )?(whole|entire) )(shop|store|site|business|company|"
+    r"catalogu?e)\b|\b(best|top)[- ]?sell(ing|ers?)\b|\bsells? (the )?best\b|\bhow many customers\b",
+    re.I,
+)
+_CUSTOMER_REF = re.compile(
+    r"\b(she|he|they|her|him|them|his|their|this (customer|client|one|account|acct|cust|person|buyer|shopper)|sie|ihr|"
+    r"ihn|elle|lui|leur|ella|ellos|su|lei|loro|zij|hij|haar|hem)\b",
     re.I,
 )
 
@@ -45,8 +73,11 @@ def refusal(question: str) -> str | None:
     for a request for contact data; None when no guard fires."""
     if _INJECTION.search(question) or _INJECTION.search(fold(question)):
         return "unsupported"
-    if _CONTACT.search(question) or _CONTACT.search(fold(question)):
+    spoken = _CHANNEL.sub(" ", question)
+    if _CONTACT.search(spoken) or _CONTACT.search(fold(spoken)):
         return "contact"
-    if _COMMAND.search(fold(question)):
+    if any(_COMMAND.search(s) for s in _SENTENCE.split(fold(question))):
+        return "unsupported"
+    if _SHOP_WIDE.search(fold(question)) and not _CUSTOMER_REF.search(fold(question)):
         return "unsupported"
     return None
