@@ -94,7 +94,8 @@ def plan_panel(first_order: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: in
         notes.append(
             f"history of {history:.0f} days is too short to learn a {horizon_days}-day horizon; "
             f"the models learn {h} days "
-            f"and the BG/NBD model carries each customer's prediction to {horizon_days} days"
+            f"and the BG/NBD model carries the predictions to {horizon_days} days (value by one factor for all "
+            "customers, churn by each customer's own chance of no order)"
         )
 
     def enough_history(c: pd.Timestamp) -> bool:

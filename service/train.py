@@ -282,6 +282,7 @@ def _fit_models(
         value = ValueModel(**kw).fit(d.X_fit, d.y_value, d.X_val, d.s_val["future_value"], shift=shift)
         if LEVEL_ANCHOR:
             value.anchor_level(d.X_val, d.X_score)
+        value.fix_horizon_factor(d.X_score)
     with reporter.step("churn model"):
         churn = ChurnModel(**kw).fit(d.X_fit, d.y_churn, d.X_val, d.s_val["churn"], shift=shift)
         value.condition_interval(d.X_val, d.s_val["future_value"], churn.learned_proba(d.X_val))

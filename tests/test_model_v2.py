@@ -538,3 +538,34 @@ def test_one_mistyped_amount_does_not_set_everyone_elses_level(tmp_path):
     assert means["typo"] / means["clean"] < 4
     y = np.r_[np.zeros(100), np.arange(1.0, 11.0)]
     assert cap_outliers(y)[1] == 0 and cap_outliers(np.r_[y, 1e9])[0].max() == 20 * 7.0
+
+
+def test_value_is_carried_to_a_longer_horizon_by_one_factor_that_keeps_the_total(fitted, tmp_path):
+    """A learned horizon shorter than the asked one: value grows by one factor for every customer (the learned ranking
+    stays), chosen so that the scored customers' total is the one each customer's own BG/NBD ratio gives; the factor
+    is part of the baseline, not a driver, and travels in the model file. A model saved without it keeps the ratio."""
+    value, _, _, (Xv, _, _), cf = fitted
+    saved = value.shift_, dict(value.validation_)
+    try:
+        learned = value.predict(Xv)
+        value.shift_ = HorizonShift(90, 180, cf.bg_.to_dict())  # as a bundle from before the factor
+        per_customer = value.predict(Xv)
+        assert np.std(np.log(per_customer / learned)) > 1e-3  # each customer's own ratio
+        value.fix_horizon_factor(Xv)
+        carried = value.predict(Xv)
+        np.testing.assert_allclose(carried.sum(), per_customer.sum(), rtol=1e-6)
+        np.testing.assert_allclose(carried / learned, carried[0] / learned[0], rtol=1e-9)
+        assert carried[0] > learned[0]
+        contrib = value.contributions(Xv.iloc[:100])
+        np.testing.assert_allclose(contrib.sum(axis=1), value.margin(Xv.iloc[:100]), rtol=1e-6, atol=1e-6)
+        value.shift_ = None
+        plain = value.contributions(Xv.iloc[:100])
+        np.testing.assert_allclose(contrib[:, :-1], plain[:, :-1], rtol=1e-9, atol=1e-12)
+        value.fix_horizon_factor(Xv)  # no shift: nothing to fix
+        assert value.shift_ is None
+        value.shift_ = HorizonShift(90, 180, cf.bg_.to_dict())
+        value.fix_horizon_factor(Xv)
+        value.save(tmp_path / "v.json")
+        np.testing.assert_allclose(type(value).load(tmp_path / "v.json").predict(Xv), carried, rtol=1e-6)
+    finally:
+        value.shift_, value.validation_ = saved

@@ -57,8 +57,9 @@ _CHANNEL = re.compile(
 # Questions about the whole shop rather than the customer on screen ("which products sell best across the shop"); one
 # that refers to the customer ("what does she buy most across our catalogue") is about them and is not refused.
 _SHOP_WIDE = re.compile(
-    r"\b(across (the |our )?(whole |entire )?|(in|of|for) (the |our )?(whole|entire) )(shop|store|site|business|company|"
-    r"catalogu?e)\b|\b(best|top)[- ]?sell(ing|ers?)\b|\bsells? (the )?best\b|\bhow many customers\b",
+    r"\b(across (the |our )?(whole |entire )?|(in|of|for) (the |our )?(whole|entire) )"
+    r"(shop|store|site|business|company|catalogu?e)\b|"
+    r"\b(best|top)[- ]?sell(ing|ers?)\b|\bsells? (the )?best\b|\bhow many customers\b",
     re.I,
 )
 _CUSTOMER_REF = re.compile(

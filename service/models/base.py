@@ -193,8 +193,9 @@ class BaggedXGBModel:
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Per-feature SHAP values in final-margin space, shape (n, n_features + 1); the last column is the bias.
 
-        TreeSHAP of the averaged booster, scaled by the calibration slope; the horizon shift, which comes
-        from the BG/NBD model, is credited to SHIFT_FEATURE. Rows add up to ``margin``. Computed
+        TreeSHAP of the averaged booster, scaled by the calibration slope; a horizon shift that differs by customer
+        comes from the BG/NBD model and is credited to SHIFT_FEATURE, one that does not goes to the bias. Rows add up
+        to ``margin``. Computed
         SHAP_BATCH_ROWS rows at a time (TreeSHAP is per row, so batching changes no value).
         """
         booster = self._check_fitted()
@@ -212,10 +213,17 @@ class BaggedXGBModel:
         c0, c1 = self.calibration_
         out *= c1
         out[:, -1] += c0 + self.anchor_
-        if self.shift_ is not None and SHIFT_FEATURE in self.feature_names_:
+        if self.shift_ is not None:
             calibrated = out.sum(axis=1)
-            out[:, self.feature_names_.index(SHIFT_FEATURE)] += self._shift(X, calibrated)
+            # one factor for everyone is a horizon scaling, part of the baseline; a per-customer ratio is BG/NBD's
+            column = -1 if self._shift_is_uniform() else self.feature_names_.index(SHIFT_FEATURE)
+            if column == -1 or SHIFT_FEATURE in self.feature_names_:
+                out[:, column] += self._shift(X, calibrated)
         return out
+
+    def _shift_is_uniform(self) -> bool:
+        """The horizon shift adds the same margin to every customer."""
+        return False
 
     def link(self, margin: np.ndarray) -> np.ndarray:
         """Margin -> prediction scale (currency for value, probability for churn)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import xgboost as xgb
@@ -202,7 +203,27 @@ class ValueModel(BaggedXGBModel):
         return gini | ({"blend": round(normalized_gini(y_val, off), 3)} if off is not None else {})
 
     def _shift(self, X, calibrated: np.ndarray) -> np.ndarray:
-        return self.shift_.value_log_ratio(X) if self.shift_ is not None else np.zeros(len(calibrated))
+        return self.shift_.value_log_ratio(X, len(calibrated)) if self.shift_ is not None else np.zeros(len(calibrated))
+
+    def _shift_is_uniform(self) -> bool:
+        return self.shift_ is not None and self.shift_.uniform_value
+
+    def fix_horizon_factor(self, X_score) -> ValueModel:
+        """Set the one factor value is carried from the learned horizon to the asked one (see ``HorizonShift``): the
+        scored customers' total carried each by their own BG/NBD ratio, over their learned total. Fitted once at
+        training time on the scoring snapshot, so a customer's score depends on nobody else in its batch."""
+        if self.shift_ is None:
+            return self
+        c0, c1 = self.calibration_
+        learned = cap_outliers(np.exp(c0 + self.anchor_ + c1 * self._raw_margin(X_score)))[0]
+        carried = (learned * np.exp(self.shift_.customer_log_ratio(X_score))).sum()
+        if not (learned.sum() > 0 and np.isfinite(carried) and carried > 0):
+            factor = math.log(self.shift_.to_days / self.shift_.from_days)
+        else:
+            factor = math.log(carried / learned.sum())
+        self.shift_ = replace(self.shift_, value_log_factor=float(factor))
+        self.validation_["horizon_factor"] = round(math.exp(factor), 4)
+        return self
 
     def link(self, margin: np.ndarray) -> np.ndarray:
         return np.exp(np.minimum(margin, 700.0))
