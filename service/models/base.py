@@ -195,8 +195,7 @@ class BaggedXGBModel:
 
         TreeSHAP of the averaged booster, scaled by the calibration slope; a horizon shift that differs by customer
         comes from the BG/NBD model and is credited to SHIFT_FEATURE, one that does not goes to the bias. Rows add up
-        to ``margin``. Computed
-        SHAP_BATCH_ROWS rows at a time (TreeSHAP is per row, so batching changes no value).
+        to ``margin``. Computed SHAP_BATCH_ROWS rows at a time (TreeSHAP is per row, so batching changes no value).
         """
         booster = self._check_fitted()
         self._check_columns(X)
@@ -216,9 +215,9 @@ class BaggedXGBModel:
         if self.shift_ is not None:
             calibrated = out.sum(axis=1)
             # one factor for everyone is a horizon scaling, part of the baseline; a per-customer ratio is BG/NBD's
-            column = -1 if self._shift_is_uniform() else self.feature_names_.index(SHIFT_FEATURE)
-            if column == -1 or SHIFT_FEATURE in self.feature_names_:
-                out[:, column] += self._shift(X, calibrated)
+            # (the bias too when the model has no BG/NBD column, so the rows still add up)
+            per_customer = not self._shift_is_uniform() and SHIFT_FEATURE in self.feature_names_
+            out[:, self.feature_names_.index(SHIFT_FEATURE) if per_customer else -1] += self._shift(X, calibrated)
         return out
 
     def _shift_is_uniform(self) -> bool:

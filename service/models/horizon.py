@@ -12,7 +12,7 @@ from service.models.matrices import column_values
 
 @dataclass
 class HorizonShift:
-    """From the horizon the model learned (``from_days``) to the one asked for (``to_days``), per customer.
+    """From the horizon the model learned (``from_days``) to the one asked for (``to_days``).
 
     Used only when the history is too short to learn the asked horizon directly: the BG/NBD model of the
     scoring snapshot says how each customer's chance of no order (churn) shrinks from one horizon to the other,
