@@ -13,11 +13,26 @@ def answer_contact(r: Route, facts, profile, ctx):
     )
 
 
+# What a guard's refusal says first, by the guard's reason (service.intents.guards); the rest is what can be asked.
+_WHY_REFUSED = {
+    "instruction": "That reads as an instruction to this service, not a question about {id}; instructions in a "
+    "question are never followed.",
+    "command": "I can't change records or act for you (delete, assign, send, change a tier...): this console only "
+    "answers questions about {id}.",
+    "shop_wide": "I answer about one customer at a time, here {id}; questions about the whole shop (best-sellers, "
+    "totals over all customers) are for the shop's reports.",
+}
+
+
 def answer_unsupported(r: Route, facts, profile, ctx):
+    cid = facts.customer_id
+    first = _WHY_REFUSED[r.reason].format(id=cid) + " " if r.reason in _WHY_REFUSED else ""
     return (
-        f"I can only answer from the facts about {facts.customer_id}: a summary, why they are in their tier, churn "
+        first + f"I can only answer from the facts about {cid}: a summary, why they are in their tier, churn "
         "risk, when they will buy next, what they spent in a period, whether they are happy, what they buy, whether to "
-        "offer a discount, what would move them up a tier and who is similar. That question is not one of these, so I "
-        "won't guess. Try: " + " / ".join(f"\u201c{s}\u201d" for s in SUGGESTIONS[:4]),
+        "offer a discount, what would move them up a tier and who is similar."
+        + ("" if first else " That question is not one of these, so I won't guess.")
+        + " Try: "
+        + " / ".join(f"\u201c{s}\u201d" for s in SUGGESTIONS[:4]),
         {},
     )

@@ -27,13 +27,13 @@ _INJECTION = re.compile(
 # Requests to do something to records or outside the product ("delete this customer", "book a meeting"): not questions.
 # Matched at the start of every sentence, so a command after a preamble ("Admin here. Mark this account as VIP") counts.
 _COMMAND = re.compile(
-    r"^\s*(please\s+|pls\s+|now\s+|then\s+)?(delete|remove|erase|assign|merge|update|change|set|modify|rename|export|"
+    r"^\s*(also\s+|and\s+|but\s+)?(please\s+|pls\s+|now\s+|then\s+)?(delete|remove|erase|assign|merge|update|change|set|modify|rename|export|"
     r"download|upload|book|schedule|translate|write|compose|draft|email|mail|call|phone|text|create|add|edit|block|ban|"
     r"refund|mark|flag|tag|label|send|confirm|notify|apply|cancel|approve|grant|reset|unsubscribe|"
     r"losch\w*|entfern\w*|supprime\w*|borra\w*|elimina\w*)\b",
     re.I,
 )
-_SENTENCE = re.compile(r"[.!;:\n]+\s*")
+_SENTENCE = re.compile(r"[.!?;:\n]+\s*")
 _CONTACT = re.compile(
     r"\b(e-?mails?|e-?mail address|e-?mail-adresse|emailadresse|courriel|correo|phone|telephone|telefon\w*|"
     r"t[eé]l[eé]phone|tel[eé]fono|"
@@ -69,16 +69,17 @@ _CUSTOMER_REF = re.compile(
 )
 
 
-def refusal(question: str) -> str | None:
-    """The intent a guard gives ``question``: "unsupported" for an instruction to the service or a command, "contact"
-    for a request for contact data; None when no guard fires."""
+def refusal(question: str) -> tuple[str, str] | None:
+    """(intent, reason) when a guard fires on ``question``, else None: ("unsupported", "instruction") for an instruction
+    to the service, ("contact", "contact") for a request for contact data, ("unsupported", "command") for a command and
+    ("unsupported", "shop_wide") for a question about the whole shop."""
     if _INJECTION.search(question) or _INJECTION.search(fold(question)):
-        return "unsupported"
+        return "unsupported", "instruction"
     spoken = _CHANNEL.sub(" ", question)
     if _CONTACT.search(spoken) or _CONTACT.search(fold(spoken)):
-        return "contact"
+        return "contact", "contact"
     if any(_COMMAND.search(s) for s in _SENTENCE.split(fold(question))):
-        return "unsupported"
+        return "unsupported", "command"
     if _SHOP_WIDE.search(fold(question)) and not _CUSTOMER_REF.search(fold(question)):
-        return "unsupported"
+        return "unsupported", "shop_wide"
     return None

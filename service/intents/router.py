@@ -49,6 +49,7 @@ class Route:
     )  # for a two-part question: one route per part (this one is the first)
     texts: list[str] = field(default_factory=list)  # the parts' texts
     text: str = ""  # the question (or part) this route is for
+    reason: str | None = None  # why a guard refused it: "instruction", "contact", "command" or "shop_wide"
 
     @property
     def intents(self) -> list[str]:
@@ -73,7 +74,7 @@ def _route_text(question: str, index: ExampleIndex | None) -> Route:
     tier = named_tier(question)
     refused = refusal(question)
     if refused is not None:
-        return Route(refused, tier)
+        return Route(refused[0], tier, reason=refused[1])
     scores = _score(question, index)
     _add_named_evidence(scores, question, tier)
     best = max(scores, key=lambda i: scores[i])
@@ -114,7 +115,7 @@ def route(question: str, encoder=None) -> Route:
         parts = [_route_one(p, index) for p in pieces[:3]]
         if any(p.intent in ("unsupported", "contact") and not p.scores for p in parts):
             guard = next(p for p in parts if p.intent in ("unsupported", "contact") and not p.scores)
-            return Route(guard.intent, whole.tier)
+            return Route(guard.intent, whole.tier, reason=guard.reason)
         good = [(p, t) for p, t in zip(parts, pieces) if p.intent in ANSWERABLE]
         distinct = list(dict.fromkeys(p.intent for p, _ in good))
         if len(distinct) >= 2:
