@@ -458,3 +458,16 @@ def test_a_broken_playbook_stops_the_server_and_is_told_beside_an_explanation(sc
     cid = scored.frame["customer_id"].iloc[0]
     r = run("explain", cid, "--store", scored.store)
     assert r.exit_code == 0 and "warning:" in r.output and "the explanation has no next action" in r.output
+
+
+def test_paths_are_shown_as_the_user_would_type_them(tmp_path, monkeypatch):
+    """The run summaries print the store, index and rejects folders relative to the current folder when inside it
+    (an absolute temp path had filled the summary table's cell and been cut); outside it, and database URLs, as
+    given."""
+    from service.cli.output import shown_path
+
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(tmp_path / "out" / "p.db.rejects") == os.path.join("out", "p.db.rejects")
+    assert shown_path("p.db") == "p.db"
+    assert shown_path("/definitely/elsewhere/p.db") == "/definitely/elsewhere/p.db"
+    assert shown_path("postgresql://u@localhost:5432/db") == "postgresql://u@localhost:5432/db"

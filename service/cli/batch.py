@@ -10,7 +10,7 @@ import typer
 
 from service.cli.errors import user_errors
 from service.cli.options import DASK_HELP, parse_shares
-from service.cli.output import RichReporter, err, out
+from service.cli.output import RichReporter, err, out, shown_path
 from service.cli.summaries import print_score_summary, print_train_summary, print_validation, tier_table
 
 
@@ -97,4 +97,7 @@ def score(
     result = run_score(data, model, store, cutoff=cutoff, reporter=RichReporter(), dask=dask)
     print_score_summary(result)
     out.print(tier_table(result.frame))
-    out.print(f"profiles -> {result.store}; similar-customer index -> {result.index_dir}")
+    out.print(
+        f"profiles -> {shown_path(result.store)}; similar-customer index -> {shown_path(result.index_dir)}",
+        soft_wrap=True,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -13,6 +14,19 @@ from service.pipeline import Reporter
 
 out = Console()
 err = Console(stderr=True)
+
+
+def shown_path(path) -> str:
+    """A path as the user would type it: relative to the current folder when it is inside it, else as given (a
+    database URL is not a path and is shown as it is)."""
+    text = str(path)
+    if "://" in text:
+        return text
+    p = Path(text)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve())) if p.is_absolute() else text
+    except ValueError:
+        return text
 
 
 class RichReporter(Reporter):

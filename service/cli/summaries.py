@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import JustifyMethod
 from rich.table import Table
 
-from service.cli.output import err
+from service.cli.output import err, shown_path
 
 
 def _summary_table(title: str, summary) -> Table:
@@ -18,7 +18,7 @@ def _summary_table(title: str, summary) -> Table:
     for name, c in tables.items():
         t.add_row(f"  {name}", f"{c['read']:,} read = {c['kept']:,} kept + {c['rejected']:,} rejected")
     if summary.rows_rejected:
-        where = f"{summary.rejects_dir}/" if summary.rejects_dir else ""
+        where = f"{shown_path(summary.rejects_dir)}/" if summary.rejects_dir else ""
         t.add_row("rejected rows", f"each with its row number and reason in {where}<table>.rejects.csv")
     return t
 
