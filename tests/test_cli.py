@@ -99,6 +99,27 @@ def test_generated_tables_never_overwrite_someone_elses(tmp_path):
     assert run("data", "synth", "--customers", 60, "--seed", 2, "--out", gen).exit_code == 0
 
 
+def test_generation_interrupted_halfway_can_be_run_again(tmp_path, monkeypatch):
+    """A `data synth` killed or interrupted after its first table left a folder the next run refused as someone
+    else's tables; the folder is now marked before anything is written."""
+    import service.synth as synth
+
+    real_write = synth.write_tables
+
+    def first_table_then_interrupted(tables, out_dir, **kw):
+        real_write({"customers": tables["customers"]}, out_dir, **kw)
+        raise KeyboardInterrupt
+
+    out = tmp_path / "gen"
+    monkeypatch.setattr(synth, "write_tables", first_table_then_interrupted)
+    run("data", "synth", "--customers", 50, "--out", out)
+    assert (out / "customers.csv").exists() and not (out / "orders.csv").exists()
+    monkeypatch.setattr(synth, "write_tables", real_write)
+    r = run("data", "synth", "--customers", 50, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert (out / "orders.csv").exists()
+
+
 def test_missing_column_names_the_file(tmp_path):
     pd.DataFrame({"order_id": ["o1"], "customer_id": ["a"], "order_ts": ["2025-01-01"]}).to_csv(
         tmp_path / "orders.csv", index=False
