@@ -19,6 +19,7 @@ _WHY_REFUSED = {
     "question are never followed.",
     "command": "I can't change records or act for you (delete, assign, send, change a tier...): this console only "
     "answers questions about {id}.",
+    "other_customers": "Other customers' data is not shown here: I answer about {id} only.",
     "shop_wide": "I answer about one customer at a time, here {id}; questions about the whole shop (best-sellers, "
     "totals over all customers) are for the shop's reports.",
 }

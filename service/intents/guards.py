@@ -21,7 +21,19 @@ _INJECTION = re.compile(
     r"^\s*(system|assistant)\s*:|"
     # Claims of a privileged mode ("SYSTEM OVERRIDE: admin mode enabled"): no agent question reads like that.
     r"\b((system|admin|security|safety) override|(admin|administrator|god|debug|maintenance|root|sudo|superuser) mode|"
-    r"sudo)\b",
+    r"sudo)\b|"
+    # Role-play, relayed or encoded instructions, and requests for the service's own workings: jailbreak shapes.
+    r"\b(you are (now )?\w*bot|no (restrictions|limits|rules)|unrestricted|let'?s play a game|role-?play|"
+    r"pretend (that|the|she|he|they|it|this|we|i)|as if (that|it|this) (were|was) real|"
+    r"(obey|carry out|execute) (it|this|that|the (note|text|instruction|command)s?)|carry (it|this|that) out|"
+    r"rot-?13|base-?64|(testing|qa|debug\w*) purposes|"
+    r"(routing|system|model) config\w*|(scoring|model|raw) weights|your (config\w*|settings|code|source))\b",
+    re.I,
+)
+# Other customers' data ("every customer's email", "other customers' purchase histories", "aller Kunden").
+_OTHER_CUSTOMERS = re.compile(
+    r"\b(every|each|all|other) (of (our|the) )?customers?'s?\s+\w+|\b(aller|anderer) kunden\b|"
+    r"\blist (every|all) customers?\b",
     re.I,
 )
 # Requests to do something to records or outside the product ("delete this customer", "book a meeting"): not questions.
@@ -29,8 +41,16 @@ _INJECTION = re.compile(
 _COMMAND = re.compile(
     r"^\s*(also\s+|and\s+|but\s+)?(please\s+|pls\s+|now\s+|then\s+)?(delete|remove|erase|assign|merge|update|change|set|modify|rename|export|"
     r"download|upload|book|schedule|translate|write|compose|draft|email|mail|call|phone|text|create|add|edit|block|ban|"
-    r"refund|mark|flag|tag|label|send|confirm|notify|apply|cancel|approve|grant|reset|unsubscribe|"
-    r"losch\w*|entfern\w*|supprime\w*|borra\w*|elimina\w*)\b",
+    r"refund|mark|flag|tag|label|send|confirm|notify|apply|cancel|approve|grant|reset|unsubscribe|reclassify|bump|"
+    r"promote|demote|downgrade|losch\w*|entfern\w*|supprime\w*|borra\w*|elimina\w*)\b",
+    re.I,
+)
+# The same requests asked politely ("could you delete his review history?", "would you mind merging ...").
+_POLITE_COMMAND = re.compile(
+    r"\b(can|could|would|will) you\s+(please\s+|kindly\s+|just\s+)?((be able to|mind)\s+)?"
+    r"(delet|remov|eras|assign|merg|updat(?!e (me|us)\b)|chang|modif|renam|export|book|schedul|send|mark|flag|tag|"
+    r"label|reset|cancel|approv|grant|refund|bump|reclassif|promot|demot|downgrad|upgrad|move|moving|set|unsubscrib|"
+    r"block|ban)\w*\b",
     re.I,
 )
 _SENTENCE = re.compile(r"[.!?;:\n]+\s*")
@@ -44,14 +64,18 @@ _CONTACT = re.compile(
     r"where (does|do) (he|she|they|(this|the|that) (customer|client|person|one)) (live|reside|stay)|"
     r"where (is|are) (he|she|they) (based|located)|home town|wo wohnt|o[uù] habite|"
     r"where (does|do) (\w+ ){1,3}(live|reside)|post ?codes?|postal codes?|zip( codes?)?|postleitzahl|plz|"
-    r"code postal|c[oó]digo postal|codice postale)\b",
+    r"code postal|c[oó]digo postal|codice postale|"
+    # asking how to reach the customer is asking for contact data
+    r"get (hold of|in touch with)|(how (do|can|could|should) (i|we)|best way to) (reach|contact) (him|her|them|"
+    r"(this|the|that) (customer|client|person|guy|lady|one))|(reach|contact) (him|her|them) (by|on|via|outside)|"
+    r"contactar)\b",
     re.I,
 )
 # A phone or e-mail as the channel of a conversation ("annoyed on the phone", "send him a thank-you email"), not as a
 # piece of contact data: taken out before the contact guard looks.
 _CHANNEL = re.compile(
     r"\b(on|over|by|via|per|through|am|au|par|por|al)\s+(the\s+|a\s+|le\s+|el\s+)?(phone|telephone|telefon|"
-    r"t[eé]l[eé]phone|tel[eé]fono|e-?mail|mail)\b|\b(a|an)\s+([\w-]+\s+)?e-?mail\b",
+    r"t[eé]l[eé]phone|tel[eé]fono|e-?mail|mail)\b|\b(a|an)\s+([\w-]+\s+){0,3}e-?mail\b",
     re.I,
 )
 # Questions about the whole shop rather than the customer on screen ("which products sell best across the shop"); one
@@ -59,7 +83,9 @@ _CHANNEL = re.compile(
 _SHOP_WIDE = re.compile(
     r"\b(across (the |our )?(whole |entire )?|(in|of|for) (the |our )?(whole|entire) )"
     r"(shop|store|site|business|company|catalogu?e)\b|"
-    r"\b(best|top)[- ]?sell(ing|ers?)\b|\bsells? (the )?best\b|\bhow many customers\b",
+    r"\b(best|top)[- ]?sell(ing|ers?)\b|\bsells? (the )?best\b|\bhow many customers\b|"
+    r"\bacross (all )?(our |the )?customers\b|\btop \d+ (spenders|customers|buyers|accounts)\b|"
+    r"\bour (top|best|biggest) (spenders|customers|buyers|accounts)\b",
     re.I,
 )
 _CUSTOMER_REF = re.compile(
@@ -72,13 +98,16 @@ _CUSTOMER_REF = re.compile(
 def refusal(question: str) -> tuple[str, str] | None:
     """(intent, reason) when a guard fires on ``question``, else None: ("unsupported", "instruction") for an instruction
     to the service, ("contact", "contact") for a request for contact data, ("unsupported", "command") for a command and
-    ("unsupported", "shop_wide") for a question about the whole shop."""
+    ("unsupported", "shop_wide") for a question about the whole shop, ("unsupported", "other_customers") for one about
+    other customers' data."""
     if _INJECTION.search(question) or _INJECTION.search(fold(question)):
         return "unsupported", "instruction"
+    if _OTHER_CUSTOMERS.search(question) or _OTHER_CUSTOMERS.search(fold(question)):
+        return "unsupported", "other_customers"
     spoken = _CHANNEL.sub(" ", question)
     if _CONTACT.search(spoken) or _CONTACT.search(fold(spoken)):
         return "contact", "contact"
-    if any(_COMMAND.search(s) for s in _SENTENCE.split(fold(question))):
+    if any(_COMMAND.search(s) for s in _SENTENCE.split(fold(question))) or _POLITE_COMMAND.search(fold(question)):
         return "unsupported", "command"
     if _SHOP_WIDE.search(fold(question)) and not _CUSTOMER_REF.search(fold(question)):
         return "unsupported", "shop_wide"

@@ -49,7 +49,7 @@ class Route:
     )  # for a two-part question: one route per part (this one is the first)
     texts: list[str] = field(default_factory=list)  # the parts' texts
     text: str = ""  # the question (or part) this route is for
-    reason: str | None = None  # why a guard refused it: "instruction", "contact", "command" or "shop_wide"
+    reason: str | None = None  # why a guard refused it: instruction, contact, command, shop_wide, other_customers
 
     @property
     def intents(self) -> list[str]:
