@@ -86,8 +86,13 @@ def plan_panel(first_order: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: in
         if h < step:  # under two months of history: the two snapshots sit one learned horizon apart
             h = step = int(math.floor((history - MIN_HISTORY_DAYS) / 2))
         if h < MIN_TRAIN_HORIZON_DAYS:
+            had = (
+                f"only {history:.0f} days of orders"
+                if history >= 1
+                else f"no orders (the first is on {first_order.date()})"
+            )
             raise DataError(
-                f"only {history:.0f} days of orders before the cutoff {cutoff.date()}: training needs at least "
+                f"{had} before the cutoff {cutoff.date()}: training needs at least "
                 f"{MIN_HISTORY_DAYS + 2 * MIN_TRAIN_HORIZON_DAYS} days (two snapshots with {MIN_HISTORY_DAYS} days "
                 f"of history and a {MIN_TRAIN_HORIZON_DAYS}-day target)"
             )

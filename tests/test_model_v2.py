@@ -155,6 +155,8 @@ def test_panel_on_two_months_of_history_learns_a_short_horizon_from_snapshots_th
     assert p.train_horizon_days == 7 and len(p.cutoffs) == 3
     with pytest.raises(DataError, match="at least 44 days"):
         plan_panel(first, first + pd.Timedelta(days=43), 90)
+    with pytest.raises(DataError, match=r"^no orders \(the first is on 2020-01-01\) before the cutoff 2019-06-30"):
+        plan_panel(first, pd.Timestamp("2019-06-30", tz="UTC"), 90)  # said "only -185 days of orders"
 
 
 def test_averaged_booster_predicts_the_mean_margin_and_shap_adds_up():
