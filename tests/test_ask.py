@@ -196,6 +196,21 @@ def test_a_guard_refusal_says_why_before_what_can_be_asked(ctx_for):
     assert a.intent == "unsupported" and "can't change records" in a.answer
 
 
+def test_a_period_longer_than_any_calendar_is_summed_from_the_start(ctx_for):
+    """'the last 3000 years' or '999999999999 days' overflowed pandas' dates: a 500 from the API and the console."""
+    ctx = ctx_for("VIP")
+    all_time = answer("how much did she spend in total?", ctx)
+    for q in ("spend in the last 3000 years", "how much in the last 999999999999 days", "Umsatz in den letzten 999999 Jahren"):
+        a = answer(q, ctx)
+        assert a.intent == "spend_period" and a.check.passed, (q, a.answer)
+        assert a.spend.spend == all_time.spend.lifetime_spend and a.spend.start == "1700-01-01", (q, a.spend)
+    # a rolling period older than the kept per-day purchases but inside their history: said, and the check passes
+    # (it had failed on the number of days kept, which was in the words and not among the facts)
+    for q in ("how much did she spend in the last 500 days", "spend over the past 30 months"):
+        a = answer(q, ctx)
+        assert a.check.passed, (q, a.answer, a.check)
+
+
 def test_contact_data_in_texts_is_masked(ctx_for):
     ctx = ctx_for("VIP")
     ev = [{"text": "Call me on +44 20 7946 0958 or write to jane@example.com", "source": "review 2025-10-01, 5/5"}]

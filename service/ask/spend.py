@@ -34,6 +34,12 @@ def spend_between(
     whole_months = start.day == 1 and end in ((end + pd.offsets.MonthEnd(0)).normalize(), cutoff.normalize())
     if rolling or not whole_months:
         if not covered:
+            # a period that starts before the month of their first kept purchase and runs to the end of the data
+            # holds their whole history ("the last 3000 years"): the monthly sums give it exactly
+            if not months:
+                return 0.0, 0
+            if start.strftime("%Y-%m") < min(months) and end >= cutoff.normalize():
+                return round(sum(v[1] for v in months.values()), 2), sum(int(v[0]) for v in months.values())
             return None
         a, b = start.date().isoformat(), end.date().isoformat()
         days = [(d, x) for d, x in recent if a <= d <= b]
@@ -101,10 +107,9 @@ def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n, stored) 
             else f"The store has no spend history for {facts.customer_id}."
         )
     elif got is None and stored:
-        from service.activity_limits import RECENT_ORDER_DAYS
-
+        # no figure in the words: the number check would find none among the facts (it failed every such answer)
         text = (
-            f"Purchases per day are kept for the last {RECENT_ORDER_DAYS} days only, so {words} cannot be summed to "
+            f"Purchases per day are kept for a little over the last year only, so {words} cannot be summed to "
             "the day; ask for whole months or years instead."
         )
     elif got is None:

@@ -325,6 +325,9 @@ def _calendar_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period 
     return words, start, stop, False
 
 
+_EARLIEST = "1700-01-01"  # before any order date the tables accept, within pandas' range
+
+
 def _relative_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | None:
     """'last N days/weeks/months', 'the past year', 'this year/quarter/month/week', 'last quarter/month/week' or 'last
     year' at the cutoff; None for none of these."""
@@ -339,12 +342,11 @@ def _relative_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period 
         k = int(n.group(1)) if n.group(1).isdigit() else _NUM_WORDS[n.group(1)]
         days = k * _UNIT_DAYS[n.group(2)]
         unit = {1: "day", 7: "week", 30: "month", 365: "year"}[_UNIT_DAYS[n.group(2)]]
-        return (
-            f"the last {k} {unit}{'s' if k != 1 else ''} (to {end.date()})",
-            end - pd.Timedelta(days=days) + day,
-            end,
-            True,
-        )
+        # "the last 3000 years" reaches before any date the data can hold: it starts at the earliest one instead
+        # (pandas cannot go further back, and the sum is the same)
+        earliest = pd.Timestamp(_EARLIEST, tz=end.tz)
+        start = end - pd.Timedelta(days=days) + day if days < (end - earliest).days else earliest
+        return f"the last {k:,} {unit}{'s' if k != 1 else ''} (to {end.date()})", start, end, True
     if re.search(r"\b(?:past|last)\s+(?:twelve|12)\s+months\b|\b(?:the|over|in|during)\s+(?:the\s+)?past year\b", q):
         return f"the last 12 months (to {end.date()})", end - pd.Timedelta(days=365) + day, end, True
     if re.search(
