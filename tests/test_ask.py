@@ -200,7 +200,11 @@ def test_a_period_longer_than_any_calendar_is_summed_from_the_start(ctx_for):
     """'the last 3000 years' or '999999999999 days' overflowed pandas' dates: a 500 from the API and the console."""
     ctx = ctx_for("VIP")
     all_time = answer("how much did she spend in total?", ctx)
-    for q in ("spend in the last 3000 years", "how much in the last 999999999999 days", "Umsatz in den letzten 999999 Jahren"):
+    for q in (
+        "spend in the last 3000 years",
+        "how much in the last 999999999999 days",
+        "Umsatz in den letzten 999999 Jahren",
+    ):
         a = answer(q, ctx)
         assert a.intent == "spend_period" and a.check.passed, (q, a.answer)
         assert a.spend.spend == all_time.spend.lifetime_spend and a.spend.start == "1700-01-01", (q, a.spend)
