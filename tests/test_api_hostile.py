@@ -3,6 +3,7 @@ stop cold-start scoring for the next client."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import threading
@@ -178,6 +179,27 @@ def test_hostile_body_is_a_clear_4xx(client, name, raw, status, field):
     assert problem["status"] == status and problem["detail"] and "Traceback" not in r.text
     if field is not None:
         assert problem["errors"][0]["field"] == field, (name, problem)
+
+
+def test_bodies_that_are_not_plain_json_say_so_on_both_json_routes(client):
+    """POST /v1/ask read a key twice as the last one (answering about another customer) and said "There was an error
+    parsing the body" for deep nesting; a body without a JSON content type or gzipped was "Input should be a valid
+    dictionary". Both JSON routes now refuse these the same way, naming the cause."""
+    ask = json.dumps({"customer_id": "C000001", "question": "why is this customer in their tier?"})
+    for path, good in (("/v1/ask", ask), ("/v1/score", body())):
+        twice = good[:-1] + f', "{next(iter(json.loads(good)))}": "x"}}'
+        r = client.post(path, content=twice.encode(), headers=A)
+        assert r.status_code == 422 and "more than once" in r.json()["detail"], (path, r.text)
+        r = client.post(path, content=("[" * 5000 + "]" * 5000).encode(), headers=A)
+        assert r.status_code == 422 and "nested too deeply" in r.json()["detail"], (path, r.text)
+        for ctype in (None, "text/plain", "application/x-www-form-urlencoded"):
+            h = {"X-API-Key": AGENT} | ({"content-type": ctype} if ctype else {})
+            r = client.post(path, content=good.encode(), headers=h)
+            assert r.status_code == 415 and "Content-Type: application/json" in r.json()["detail"], (path, r.text)
+        r = client.post(path, content=gzip.compress(good.encode()), headers=A | {"content-encoding": "gzip"})
+        assert r.status_code == 415 and "Content-Encoding gzip" in r.json()["detail"], (path, r.text)
+        r = client.post(path, content=good.encode(), headers=A | {"content-type": "application/json; charset=utf-8"})
+        assert r.status_code == 200, (path, r.text)
 
 
 def test_texts_with_lone_surrogates_and_nul_are_cleaned_not_refused(client):

@@ -8,10 +8,15 @@ from service.api import services
 from service.api.deps import require_agent, snapshot
 from service.api.schemas import AskRequest, AskResponse, problem_responses
 from service.api.snapshot import Snapshot
+from service.api.strict_json import StrictJSONRoute
 from service.ask import AskAnswer
 
 router = APIRouter(
-    prefix="/v1", tags=["ask"], dependencies=[Depends(require_agent)], responses=problem_responses(401, 404, 413, 422)
+    prefix="/v1",
+    tags=["ask"],
+    dependencies=[Depends(require_agent)],
+    route_class=StrictJSONRoute,
+    responses=problem_responses(401, 404, 413, 415, 422),
 )
 
 

@@ -43,6 +43,7 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Unknown customer",
         409: "Conflict (e.g. reload refused: the old model keeps serving)",
         413: "Request body too large",
+        415: "The body is not uncompressed JSON (Content-Type: application/json)",
         422: "Invalid input; `errors` names each offending field",
         503: "Not ready or busy",
     }
