@@ -99,16 +99,23 @@ class Bounds:
         return f"{self.date_min.date()} to {self.date_max.date()}"
 
 
+def _shown(value, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: an error message must not echo a 100 kB value back."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value)):,} characters)"
+
+
 def _iso(value, what: str, end_of_day: bool = False) -> pd.Timestamp:
     text = str(value).strip()
     if not ISO_TIMESTAMP.match(text):
         raise DataError(
-            f"{what} {value!r} is not an ISO 8601 date or timestamp (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])"
+            f"{what} {_shown(value)} is not an ISO 8601 date or timestamp (YYYY-MM-DD or "
+            "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])"
         )
     try:
         ts = pd.Timestamp(text)
     except (ValueError, OverflowError) as exc:
-        raise DataError(f"{what} {value!r} is not a valid date ({exc})") from None
+        raise DataError(f"{what} {_shown(value)} is not a valid date ({str(exc)[:120]})") from None
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     if end_of_day and len(text) <= 10:
         ts = ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)

@@ -284,3 +284,10 @@ def test_a_failing_feature_query_releases_its_duckdb_threads():
         ) as exc:  # the exception (and its traceback, and the builder) is kept alive, as a server's log does
             kept.append(exc)
     assert kept and _threads() <= before + 1
+
+
+def test_a_huge_bad_cutoff_is_not_echoed_back(client):
+    """A 100 kB cutoff came back twice in the 422 (200 kB)."""
+    for cutoff in ("x" * 100_000, "2025-01-01T00:00:00." + "9" * 100_000):
+        r = client.post("/v1/score", content=body(cutoff=cutoff).encode(), headers=A)
+        assert r.status_code == 422 and "cutoff" in r.text and len(r.content) < 2_000, (r.status_code, len(r.content))
