@@ -291,3 +291,14 @@ def test_a_huge_bad_cutoff_is_not_echoed_back(client):
     for cutoff in ("x" * 100_000, "2025-01-01T00:00:00." + "9" * 100_000):
         r = client.post("/v1/score", content=body(cutoff=cutoff).encode(), headers=A)
         assert r.status_code == 422 and "cutoff" in r.text and len(r.content) < 2_000, (r.status_code, len(r.content))
+
+
+def test_a_newline_in_the_path_cannot_forge_a_log_line(client, caplog):
+    """GET /healthz%0a<a forged line> wrote that line into the access log, without a key."""
+    forged = "2026-12-02 13:59:59,000 INFO insight.api.access: POST /v1/admin/reload 200"
+    with caplog.at_level("INFO", logger="insight.api"):
+        client.get("/healthz%0a" + forged.replace(" ", "%20"))
+        client.get("/v1/customers/X%0d%0a" + forged.replace(" ", "%20") + "/explanation", headers=A)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("insight.api")]
+    assert lines and all("\n" not in m and "\r" not in m for m in lines), lines
+    assert any("\\x0a2026-12-02" in m for m in lines), lines

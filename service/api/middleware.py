@@ -109,5 +109,11 @@ class ServiceMiddleware:
             self.metrics.latency.labels(method, label).observe(dt)
             state = scope.get("state") or {}
             access_log.info(
-                "%s %s %s %.1fms %s rid=%s", method, path, status["code"], dt * 1000, state.get("principal", "-"), rid
+                "%s %s %s %.1fms %s rid=%s",
+                method,
+                problems.log_text(path),
+                status["code"],
+                dt * 1000,
+                state.get("principal", "-"),
+                rid,
             )

@@ -8,6 +8,7 @@ validation errors (422, with the offending field), body-size refusals (413) and 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.store_checks import RESCORE, DamagedProfile
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def log_text(text: str) -> str:
+    """``text`` with control characters escaped (``\\x0a``), for a log line: a request path holding a percent-encoded
+    newline wrote a forged second line into the access log."""
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text
+    )
+
 
 log = logging.getLogger("insight.api")
 
@@ -159,13 +171,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DamagedProfile)
     async def _damaged(request: Request, exc: DamagedProfile):
         # The store was edited or damaged outside the service: the operator's fix, said plainly (no row values).
-        log.error("damaged store row on %s %s: %s", request.method, request.url.path, exc)
+        log.error("damaged store row on %s %s: %s", request.method, log_text(request.url.path), log_text(str(exc)))
         return problem_response(request, 500, f"{exc.subject} is damaged; {RESCORE}")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         rid = getattr(request.state, "request_id", None)
-        log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, rid)
+        log.exception("unhandled error on %s %s (request %s)", request.method, log_text(request.url.path), rid)
         return problem_response(
             request,
             500,
