@@ -405,6 +405,28 @@ def test_cold_start_new_customer_with_texts_and_write(client, ids):
     ).json()["check"]["passed"]
 
 
+def test_a_write_that_overlaps_a_reload_is_served_after_it(client, app):
+    """An admin write whose request began before a reload swapped the snapshot went into the store after the
+    reload's copy and into the retired snapshot: 200 "written", then 404 until the next reload. The write now lands in
+    the snapshot being served (a reload and a write take turns)."""
+    from service.api import services
+    from service.api.schemas import ScoreRequest
+
+    state = app.state.insight
+    order = {"order_id": "RACE1", "customer_id": "RACE1", "order_ts": "2025-12-10T10:00:00Z", "amount": 40.0}
+    request_snapshot = state.acquire()  # the write's request started here...
+    try:
+        assert client.post("/v1/admin/reload", headers=ADM).status_code == 200  # ...and a reload swapped meanwhile
+        assert state.current() is not request_snapshot
+        out = services.score(
+            request_snapshot, state, ScoreRequest(tables={"orders": [order]}, write=True), app.state.settings
+        )
+        assert out.written
+    finally:
+        request_snapshot.release()
+    assert client.get("/v1/customers/RACE1", headers=A).status_code == 200
+
+
 def test_cold_start_rejects_bad_rows_with_the_batch_rules(client):
     def post(tables):
         return client.post("/v1/score", json={"tables": tables}, headers=A)

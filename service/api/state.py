@@ -42,6 +42,8 @@ class AppState:
         self._loader = loader
         self._lock = threading.Lock()  # guards _current (swap vs acquire)
         self._reload_lock = threading.Lock()  # one reload at a time
+        # admin writes vs a reload's copy-and-swap: a write lands in the store before the copy or in the new snapshot
+        self.write_lock = threading.Lock()
         self._current: Snapshot | None = None
         self._seq = 0
         self.last_reload_error: str | None = None
@@ -70,7 +72,7 @@ class AppState:
 
     def reload(self) -> ReloadResult:
         """Load a new snapshot and swap it in; on any failure raise SnapshotError and keep serving the old one."""
-        with self._reload_lock:
+        with self._reload_lock, self.write_lock:
             previous = self._current
             self._seq += 1
             try:

@@ -55,7 +55,7 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
     known_before = {c for c in ids if snap.roster_row(c) is not None}
     written = False
     if req.write:
-        _write(snap, rows, vectors, settings)
+        _write(snap, state, rows, vectors, settings)
         written = True
     if metrics:
         metrics.scored.labels(str(written).lower()).inc(len(rows))
@@ -252,26 +252,41 @@ def _scored_rows(
 # ----------------------------------------------------------------------------- writing and the response
 
 
-def _write(snap: Snapshot, rows: list[dict], vectors: np.ndarray, settings) -> None:
-    """Write the profiles to the live store, then make them visible in this snapshot (409 when the store was re-scored
-    with another model meanwhile, 503 when it cannot be written)."""
-    try:
-        live = ProfileStore(settings.store)
+def _write(snap: Snapshot, state: AppState, rows: list[dict], vectors: np.ndarray, settings) -> None:
+    """Write the profiles to the live store, then make them visible in the snapshot being served (409 when the store
+    was re-scored or the service reloaded with another model meanwhile, 503 when the store cannot be written).
+
+    Under the state's write lock, which a reload holds from its copy of the store to its swap: a write that ran
+    between the two had gone into the store after the copy and into the snapshot being retired, so the reloaded
+    service did not serve it until the next reload although the answer said written."""
+    with state.write_lock:
+        serving = state.current()
+        if serving is None or serving.model_version != snap.model_version:
+            raise ProblemException(
+                409,
+                "the service was reloaded with another model while these rows were scored; send the request again",
+                title="Model changed",
+                type_="store-rescored",
+            )
         try:
-            # Only into a store still scored with the model this snapshot serves: never a mix of versions.
-            live.upsert(rows, expect_model_version=snap.model_version)
-        finally:
-            live.close()
-    except VersionConflict as exc:
-        raise ProblemException(
-            409,
-            f"{exc}; reload the service (POST /v1/admin/reload) and send the request again",
-            title="Store re-scored",
-            type_="store-rescored",
-        ) from exc
-    except StoreError as exc:
-        raise ProblemException(503, f"cannot write to the profile store: {exc}", title="Store unavailable") from exc
-    snap.add_profiles(rows, vectors)
+            live = ProfileStore(settings.store)
+            try:
+                # Only into a store still scored with the model this snapshot serves: never a mix of versions.
+                live.upsert(rows, expect_model_version=snap.model_version)
+            finally:
+                live.close()
+        except VersionConflict as exc:
+            raise ProblemException(
+                409,
+                f"{exc}; reload the service (POST /v1/admin/reload) and send the request again",
+                title="Store re-scored",
+                type_="store-rescored",
+            ) from exc
+        except StoreError as exc:
+            raise ProblemException(503, f"cannot write to the profile store: {exc}", title="Store unavailable") from exc
+        serving.add_profiles(rows, vectors)
+        if snap is not serving:
+            snap.add_profiles(rows, vectors)  # this response's similar customers still come from the request's snapshot
 
 
 def _scored_profile(
