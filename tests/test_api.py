@@ -427,6 +427,22 @@ def test_a_write_that_overlaps_a_reload_is_served_after_it(client, app):
     assert client.get("/v1/customers/RACE1", headers=A).status_code == 200
 
 
+def test_a_write_never_replaces_a_stored_profile_it_cannot_merge(client, ids):
+    """Without --data the service has no history to merge a known customer's new rows with: a write of one new order
+    had answered 200 "written" and replaced a VIP's profile with one built from that $1 order. (Rows holding their
+    whole history are still written: tests/test_cold_start.py.)"""
+    vip = ids["VIP"]
+    before = client.get(f"/v1/customers/{vip}", headers=A).json()
+    order = {"order_id": "ZZ1", "customer_id": vip, "order_ts": "2025-12-20T10:00:00Z", "amount": 1}
+    r = client.post("/v1/score", json={"tables": {"orders": [order]}, "write": True}, headers=ADM)
+    body = is_problem(r, 409)
+    assert vip in body["detail"] and "--data" in body["detail"] and "write: false" in body["detail"]
+    assert "(1 against" in body["detail"]
+    assert client.get(f"/v1/customers/{vip}", headers=A).json() == before
+    scored = client.post("/v1/score", json={"tables": {"orders": [order]}}, headers=ADM)  # scoring alone still works
+    assert scored.status_code == 200 and scored.json()["profiles"][0]["known"] is True
+
+
 def test_cold_start_rejects_bad_rows_with_the_batch_rules(client):
     def post(tables):
         return client.post("/v1/score", json={"tables": tables}, headers=A)
