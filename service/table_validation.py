@@ -31,7 +31,7 @@ from service.table_schema import (
 )
 from service.table_values import LONE_SURROGATE, as_strings, clean_text, object_column, redact_free_text
 
-_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 and the Unicode line breaks
 
 
 def _bools(values) -> np.ndarray:

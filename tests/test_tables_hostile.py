@@ -200,15 +200,18 @@ def test_bounds_are_configurable(monkeypatch):
 
 
 def test_ids_with_nul_control_surrogates_or_too_long_are_rejected():
-    ids = pd.Series(["ok", "bad\x00id", "tab\tid", "NEW\ud800", "x" * 129, "y" * 128], dtype=object)
+    # C1 controls (U+0085 NEL) and U+2028 break a line in logs and CSV readers as C0 ones do
+    ids = pd.Series(
+        ["ok", "bad\x00id", "tab\tid", "NEW\ud800", "x" * 129, "y" * 128, "X\x85Y", "L\u2028S"], dtype=object
+    )
     loaded = validate_tables(
         {
             "orders": pd.DataFrame(
                 {
-                    "order_id": [f"o{i}" for i in range(6)],
+                    "order_id": [f"o{i}" for i in range(8)],
                     "customer_id": ids,
-                    "order_ts": ["2025-01-01"] * 6,
-                    "amount": ["1"] * 6,
+                    "order_ts": ["2025-01-01"] * 8,
+                    "amount": ["1"] * 8,
                 }
             )
         }
@@ -218,6 +221,8 @@ def test_ids_with_nul_control_surrogates_or_too_long_are_rejected():
         3: "customer_id contains a control character (e.g. NUL)",
         4: "customer_id is not valid Unicode (lone surrogate)",
         5: "customer_id is longer than 128 characters",
+        7: "customer_id contains a control character (e.g. NUL)",
+        8: "customer_id contains a control character (e.g. NUL)",
     }
     assert loaded.tables["orders"]["customer_id"].tolist() == ["ok", "y" * 128]
 
