@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import os
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -80,9 +81,9 @@ def _duplicate_key_guard(path: Path, line_no: int):
     def hook(pairs):
         keys = set()
         for k, _ in pairs:
-            if k in keys:
-                raise DataError(f"{path} line {line_no}: key '{k}' appears more than once in the object")
-            keys.add(k)
+            if k.strip() in keys:  # names are stripped later: "amount" and " amount" are one column
+                raise DataError(f"{path} line {line_no}: key '{k.strip()}' appears more than once in the object")
+            keys.add(k.strip())
         return dict(pairs)
 
     return hook
@@ -116,7 +117,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                 raise DataError(f"{path} line {line_no}: not valid JSON ({exc})") from None
             if not isinstance(obj, dict):
                 raise DataError(f"{path} line {line_no}: expected one JSON object per line, found {type(obj).__name__}")
-            records.append({k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in obj.items()})
+            # keys stripped here, as CSV and Parquet headers are: " category" in one row is the category column
+            records.append({k.strip(): (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in obj.items()})
     if not records:
         raise DataError(f"{path}: the file is empty (no rows)")
     return object_frame(records)
@@ -130,9 +132,36 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if header is None:
         raise DataError(f"{path}: the file is empty (no header, no rows)")
     _check_header(path, header)
-    return pd.read_csv(
-        path, dtype=str, keep_default_na=False, na_values=[""], on_bad_lines="error", encoding="utf-8-sig"
-    )
+    # index_col=False: when every row has one field more than the header, pandas otherwise takes the first field as
+    # the index and shifts every column by one (ids became timestamps). A trailing comma on every line is then read
+    # right; a value beyond the header's columns would be dropped, with only a warning: that is an error here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                on_bad_lines="error",
+                encoding="utf-8-sig",
+                index_col=False,
+            )
+        except pd.errors.ParserWarning:
+            raise DataError(
+                f"{path} line {_first_overlong_line(path, len(header))}: more fields than the header's {len(header)} "
+                "(a value after the last column, e.g. an unquoted comma); quote the field or name the column"
+            ) from None
+
+
+def _first_overlong_line(path: Path, n_columns: int) -> int | str:
+    """The line number of the first row with a non-empty field beyond the header's columns."""
+    with _open_bytes(path) as f:
+        reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig", newline=""))
+        for row in reader:
+            if len(row) > n_columns and any(x.strip() for x in row[n_columns:]):
+                return reader.line_num
+    return "?"
 
 
 def _read_parquet(path: Path, table: str | None) -> pd.DataFrame:
@@ -155,6 +184,10 @@ def read_raw(path: Path, table: str | None = None) -> pd.DataFrame:
     header-only, has a duplicate header, or (Parquet) stores a timestamp column of ``table`` as plain numbers.
     """
     suffixes = _kind(path)
+    if path.exists() and not path.is_file():
+        # a device, FIFO or socket (e.g. a link to /dev/zero) never ends or blocks on open: the run hung
+        what = "a folder" if path.is_dir() else "not a regular file (a device, pipe or socket)"
+        raise DataError(f"{path}: cannot read file: it is {what}; point it at a data file")
     try:
         if suffixes in (".csv", ".csv.gz"):
             df = _read_csv(path)

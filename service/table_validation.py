@@ -280,6 +280,12 @@ def validate_tables(
         if name not in raw_tables:
             continue
         raw = as_strings(raw_tables[name].reset_index(drop=True))
+        reserved = [c for c in (ROW_COLUMN, REASON_COLUMN) if c in raw.columns]
+        if reserved:  # the rejects file adds these two: an input column of that name stopped the run unnamed
+            raise DataError(
+                f"{sources.get(name, name)}: column '{reserved[0]}' is reserved (the rejects file adds it to say "
+                "each rejected row's number and reason); rename it"
+            )
         rows_read[name] = len(raw)
         clean, rej = validate_table(name, raw, str(sources.get(name, name)), known, bounds)
         tables[name] = clean

@@ -283,3 +283,52 @@ def test_cutoffs_are_strict_iso_dates_in_range(value, message):
         parse_timestamp(value)
     assert parse_timestamp("2025-12-31", end_of_day=True) == pd.Timestamp("2025-12-31T23:59:59.999999Z")
     assert parse_timestamp("2025-12-31T10:00:00+02:00") == pd.Timestamp("2025-12-31T08:00:00Z")
+
+
+ORDERS_HEADER = "order_id,customer_id,order_ts,amount\n"
+
+
+def test_a_device_or_pipe_in_place_of_a_table_is_one_line_not_a_hang(tmp_path):
+    """A link to /dev/zero ran forever at 100% CPU and a FIFO blocked on open."""
+    (tmp_path / "orders.csv").write_text(ORDERS_HEADER + "o1,c1,2025-01-01,5\n")
+    os.symlink("/dev/zero", tmp_path / "events.csv")
+    with pytest.raises(DataError, match=r"events\.csv: cannot read file: it is not a regular file"):
+        load_tables(tmp_path)
+    os.remove(tmp_path / "events.csv")
+    os.mkfifo(tmp_path / "reviews.csv")
+    with pytest.raises(DataError, match=r"reviews\.csv: cannot read file: it is not a regular file"):
+        load_tables(tmp_path)
+
+
+def test_rows_with_more_fields_than_the_header(tmp_path):
+    """Every row one field longer than the header shifted every column by one (ids read as timestamps); a trailing
+    comma on every line is read right, a value there is an error naming the line."""
+    (tmp_path / "orders.csv").write_text(ORDERS_HEADER + "o1,c1,2025-01-01,5,\no2,c2,2025-01-02,7,\n")
+    loaded = load_tables(tmp_path)
+    assert loaded.tables["orders"]["customer_id"].tolist() == ["c1", "c2"]
+    (tmp_path / "orders.csv").write_text(ORDERS_HEADER + "o1,c1,2025-01-01,5,\no2,c2,2025-01-02,7,x\n")
+    with pytest.raises(DataError, match=r"orders\.csv line 3: more fields than the header's 4"):
+        load_tables(tmp_path)
+
+
+def test_a_column_named_like_the_rejects_files_own_is_refused(tmp_path):
+    """An input column '_reason' or '_row' stopped a run with a rejected row as "cannot insert _reason, already
+    exists", naming no file."""
+    (tmp_path / "orders.csv").write_text(ORDERS_HEADER[:-1] + ",_reason\no1,c1,2025-01-01,-5,x\n")
+    with pytest.raises(DataError, match=r"orders\.csv: column '_reason' is reserved"):
+        load_tables(tmp_path)
+
+
+def test_json_lines_keys_are_one_column_whatever_their_spaces(tmp_path):
+    """' category' in one JSON Lines row wiped the category column of every row."""
+    rows = [
+        {"order_id": f"o{i}", "customer_id": "c1", "order_ts": "2025-01-01", "amount": 5, "category": "toys"}
+        for i in range(3)
+    ]
+    rows[1]["category "] = rows[1].pop("category")
+    (tmp_path / "orders.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert load_tables(tmp_path).tables["orders"]["category"].tolist() == ["toys"] * 3
+    rows[2]["amount "] = 7
+    (tmp_path / "orders.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=r"orders\.jsonl line 3: key 'amount' appears more than once"):
+        load_tables(tmp_path)
