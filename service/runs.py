@@ -14,7 +14,7 @@ import pandas as pd
 from service.bundle import ModelBundle
 from service.features import to_utc
 from service.rejects_files import StagedRejects
-from service.tables import LoadedData, load_tables
+from service.tables import LoadedData, NoValidOrders, load_tables
 from service.text_features import TextEmbeddings
 
 
@@ -79,8 +79,19 @@ def timed(summary: RunSummary, reporter: Reporter, name: str):
     return cm()
 
 
-def load_input(data: str | Path | LoadedData) -> LoadedData:
-    return data if isinstance(data, LoadedData) else load_tables(data)
+def load_input(data: str | Path | LoadedData, rejects_to: Path | None = None) -> LoadedData:
+    """The validated tables. When not one order is valid the run stops there, and with ``rejects_to`` the rejected
+    rows go to its ``.failed`` folder, which the error names (they had been written nowhere)."""
+    if isinstance(data, LoadedData):
+        return data
+    try:
+        return load_tables(data)
+    except NoValidOrders as exc:
+        if rejects_to is None:
+            raise
+        with StagedRejects(rejects_to) as rejects:
+            rejects.stage(exc.loaded)
+            raise
 
 
 def record_rejects(summary: RunSummary, loaded: LoadedData, rejects: StagedRejects) -> None:

@@ -124,7 +124,7 @@ def score(
     check_store(store)  # driver, connection, INSIGHT_INDEX_DIR: before any work, not after it
     bundle = ModelBundle.load(model_dir)
     with timed(summary, reporter, "read and validate"):
-        loaded = load_input(data)
+        loaded = load_input(data, rejects_to=rejects_dir(store))
     with StagedRejects(rejects_dir(store)) as rejects:
         record_rejects(summary, loaded, rejects)
         frame, idx_dir = _score_and_replace(

@@ -60,6 +60,14 @@ class DataError(ValueError):
     """A table cannot be used at all (unreadable file, missing required column). Stops the run."""
 
 
+class NoValidOrders(DataError):
+    """Not one order row is valid: the run stops, and ``loaded`` holds the rejected rows for the rejects file."""
+
+    def __init__(self, message: str, loaded):
+        super().__init__(message)
+        self.loaded = loaded
+
+
 @dataclass(frozen=True)
 class Bounds:
     """Sane ranges of the contract (configurable): values outside are rejected rows (files) or 422s naming the field

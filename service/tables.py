@@ -25,6 +25,7 @@ from service.table_schema import (
     Bounds,
     DataError,
     LoadedData,
+    NoValidOrders,
     parse_timestamp,
 )
 from service.table_validation import validate_tables
@@ -39,6 +40,7 @@ __all__ = [
     "Bounds",
     "DataError",
     "LoadedData",
+    "NoValidOrders",
     "find_table_file",
     "load_tables",
     "object_frame",
@@ -63,8 +65,9 @@ def load_tables(data_dir: str | Path) -> LoadedData:
     loaded = validate_tables({k: v[0] for k, v in raws.items()}, sources={k: v[1] for k, v in raws.items()})
     if len(loaded.tables["orders"]) == 0:
         first = loaded.rejects["orders"].iloc[0]
-        raise DataError(
+        raise NoValidOrders(
             f"{raws['orders'][1]}: none of the {loaded.rows_read['orders']:,} orders is valid "
-            f"(row {first[ROW_COLUMN]}: {first[REASON_COLUMN]}; every row's reason goes to the rejects file)"
+            f"(row {first[ROW_COLUMN]}: {first[REASON_COLUMN]}; every row's reason goes to the rejects file)",
+            loaded,
         )
     return loaded

@@ -155,7 +155,7 @@ def train(
     scaleout.check_spec(opts.dask)
     check_bundle_out(out_dir)  # before any work, not after it
     with timed(summary, reporter, "read and validate"):
-        loaded = load_input(data)
+        loaded = load_input(data, rejects_to=out_dir.parent / f"{out_dir.name}.rejects")
     with StagedRejects(out_dir.parent / f"{out_dir.name}.rejects") as rejects:
         record_rejects(summary, loaded, rejects)
         bundle, customers = _train_and_save(loaded, out_dir, opts, encoder, reporter, summary)

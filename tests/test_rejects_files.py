@@ -108,6 +108,26 @@ def test_a_failed_score_keeps_the_stores_rejects(state, datasets):
     assert not (state / "p.db.rejects.failed").exists()
 
 
+def test_a_run_with_no_valid_order_keeps_its_rejected_rows_too(state, datasets, tmp_path):
+    """'none of the N orders is valid (...; every row's reason goes to the rejects file)' had written no rejects file:
+    the run stopped while reading, before the rejects were staged."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    lines = (datasets / "first" / "orders.csv").read_text().splitlines()
+    (bad / "orders.csv").write_text("\n".join([lines[0]] + [ln.replace("Z,", "Z,-", 1) for ln in lines[1:50]]) + "\n")
+    before = snapshot(state / "model.rejects")
+    for run, folder in (
+        (lambda: train(bad, state / "model", TrainOptions(seed=1, text_sources=())), "model.rejects"),
+        (lambda: score(bad, state / "model", state / "p.db"), "p.db.rejects"),
+    ):
+        with pytest.raises(DataError, match="none of the 49 orders is valid") as exc:
+            run()
+        failed = (state / f"{folder}.failed" / "orders.rejects.csv").read_text()
+        assert len(failed.strip().splitlines()) == 1 + 49 and failed.count("negative amount") >= 45, failed[:500]
+        assert any(f"{folder}.failed" in n for n in exc.value.__notes__)
+    assert snapshot(state / "model.rejects") == before
+
+
 @pytest.mark.parametrize(
     ("point", "new_rejects"),
     [("train:bundle-written", False), ("rejects:new-marked", True), ("rejects:old-moved-aside", True)],
