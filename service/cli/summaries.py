@@ -3,6 +3,8 @@ validation metrics, and the tiers."""
 
 from __future__ import annotations
 
+import math
+
 from rich.console import JustifyMethod
 from rich.table import Table
 
@@ -65,6 +67,8 @@ def print_train_summary(result) -> None:
             f"checked against their next {h} days",
         )
     t.add_row("time taken", f"{summary.seconds:.1f}s")
+    for w in summary.details.get("warnings") or []:
+        t.add_row("[bold yellow]warning[/bold yellow]", w)
     err.print(t)
 
 
@@ -93,6 +97,12 @@ def print_validation(bundle) -> None:
     t.add_row("churn", "ROC-AUC", f"{m['churn']['roc_auc']:.3f}")
     t.add_row("", "PR-AUC", f"{m['churn']['pr_auc']:.3f}")
     err.print(t)
+    if any(math.isnan(float(x)) for x in (m["value"]["normalized_gini"], m["churn"]["roc_auc"])):
+        err.print(
+            "[bold yellow]warning[/bold yellow]: a validation metric is undefined (nan): the validation customers all "
+            "spent the same in their target window (e.g. nothing, or every order returned), so the models could not "
+            "be checked on them"
+        )
 
 
 def print_score_summary(result) -> None:
