@@ -107,6 +107,16 @@ class Bounds:
         return f"{self.date_min.date()} to {self.date_max.date()}"
 
 
+_COMMA_FRACTION = re.compile(r"(:\d{2}),(\d)")
+
+
+def iso_normal(text: str) -> str:
+    """An ISO 8601 text in the form pandas parses: the standard also allows a lower-case 'z' and a decimal comma
+    ('10:00:00,5z'), which ISO_TIMESTAMP admits and pandas refused, so such rows were rejected as unparseable."""
+    text = _COMMA_FRACTION.sub(r"\1.\2", text)
+    return text[:-1] + "Z" if text.endswith("z") else text
+
+
 def _shown(value, limit: int = 60) -> str:
     """``repr(value)``, cut to ``limit`` characters: an error message must not echo a 100 kB value back."""
     text = repr(value)
@@ -121,7 +131,7 @@ def _iso(value, what: str, end_of_day: bool = False) -> pd.Timestamp:
             "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])"
         )
     try:
-        ts = pd.Timestamp(text)
+        ts = pd.Timestamp(iso_normal(text))
     except (ValueError, OverflowError) as exc:
         raise DataError(f"{what} {_shown(value)} is not a valid date ({str(exc)[:120]})") from None
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

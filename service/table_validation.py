@@ -28,6 +28,7 @@ from service.table_schema import (
     Bounds,
     DataError,
     LoadedData,
+    iso_normal,
 )
 from service.table_values import LONE_SURROGATE, as_strings, clean_text, object_column, redact_free_text
 
@@ -79,7 +80,9 @@ def _blank(values: list) -> np.ndarray:
 
 def _parse_ts(s: pd.Series) -> pd.Series:
     # ISO 8601 with or without zone; naive values are taken as UTC. Anything else (01/02/2025, epoch numbers) is NaT.
-    text = [v.strip() if isinstance(v, str) and ISO_TIMESTAMP.match(v.strip()) else None for v in s.tolist()]
+    text = [
+        iso_normal(v.strip()) if isinstance(v, str) and ISO_TIMESTAMP.match(v.strip()) else None for v in s.tolist()
+    ]
     out = pd.to_datetime(object_column(text, s.index), errors="coerce", utc=True, format="ISO8601")
     return out.astype("datetime64[us, UTC]") if len(out) else out
 

@@ -332,3 +332,23 @@ def test_json_lines_keys_are_one_column_whatever_their_spaces(tmp_path):
     (tmp_path / "orders.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(DataError, match=r"orders\.jsonl line 3: key 'amount' appears more than once"):
         load_tables(tmp_path)
+
+
+def test_iso_8601_with_a_lower_case_z_or_a_decimal_comma_is_read():
+    """Both are ISO 8601 and matched the accepted pattern, but were rejected as unparseable."""
+    orders = pd.DataFrame(
+        {
+            "order_id": ["a", "b", "c"],
+            "customer_id": ["c1"] * 3,
+            "order_ts": ["2024-03-01T10:00:00z", "2024-03-01T10:00:00,250Z", "2024-03-01T10:00:00,5+01:00"],
+            "amount": ["1"] * 3,
+        }
+    )
+    loaded = validate_tables({"orders": orders})
+    assert len(loaded.rejects["orders"]) == 0
+    assert [str(t) for t in loaded.tables["orders"]["order_ts"]] == [
+        "2024-03-01 10:00:00+00:00",
+        "2024-03-01 10:00:00.250000+00:00",
+        "2024-03-01 09:00:00.500000+00:00",
+    ]
+    assert str(parse_timestamp("2025-12-31T23:00:00,5z", "cutoff")) == "2025-12-31 23:00:00.500000+00:00"
