@@ -98,6 +98,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
     records = []
     with _open_bytes(path) as f:
         for line_no, raw in enumerate(f, start=1):
+            if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]  # a BOM, as CSV allows one: Windows tools write it
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -115,6 +117,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                 raise
             except ValueError as exc:
                 raise DataError(f"{path} line {line_no}: not valid JSON ({exc})") from None
+            except RecursionError:
+                raise DataError(f"{path} line {line_no}: nested too deeply to be a row") from None
             if not isinstance(obj, dict):
                 raise DataError(f"{path} line {line_no}: expected one JSON object per line, found {type(obj).__name__}")
             # keys stripped here, as CSV and Parquet headers are: " category" in one row is the category column

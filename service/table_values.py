@@ -46,9 +46,22 @@ def as_strings(df: pd.DataFrame) -> pd.DataFrame:
         values = s.to_numpy(dtype=object)
         missing = pd.isna(values)
         # Plain object columns built from lists: pandas' inferred (Arrow) string dtype cannot hold a lone surrogate.
-        vals = [None if m else (v if isinstance(v, str) else str(v)) for v, m in zip(values.tolist(), missing.tolist())]
+        vals = [None if m else _as_text(v) for v, m in zip(values.tolist(), missing.tolist())]
         out[col] = object_column(vals, df.index)
     return pd.DataFrame(out, index=df.index)
+
+
+def _as_text(v) -> str:
+    """One value as written: a Parquet binary column holds UTF-8 bytes, which str() turned into "b'C000000'" (and every
+    order into an unknown customer); bytes that are not UTF-8 keep their escapes, so validation sees them as odd."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bytes):
+        try:
+            return v.decode("utf-8")
+        except UnicodeDecodeError:
+            return v.decode("utf-8", "backslashreplace")
+    return str(v)
 
 
 def clean_text(value):

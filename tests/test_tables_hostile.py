@@ -352,3 +352,20 @@ def test_iso_8601_with_a_lower_case_z_or_a_decimal_comma_is_read():
         "2024-03-01 09:00:00.500000+00:00",
     ]
     assert str(parse_timestamp("2025-12-31T23:00:00,5z", "cutoff")) == "2025-12-31 23:00:00.500000+00:00"
+
+
+def test_json_lines_with_a_bom_deep_nesting_and_parquet_bytes(tmp_path):
+    """A JSON Lines file with a BOM was refused (CSV with one is read); a row nested 100,000 deep said "maximum
+    recursion depth exceeded" with no line; a Parquet binary id became "b'c1'" and every order an unknown customer."""
+    row = {"order_id": "o1", "customer_id": "c1", "order_ts": "2025-01-01", "amount": 5}
+    (tmp_path / "orders.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps(row).encode() + b"\n")
+    assert load_tables(tmp_path).tables["orders"]["customer_id"].tolist() == ["c1"]
+    (tmp_path / "orders.jsonl").write_text(json.dumps(row) + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(DataError, match=r"orders\.jsonl line 2: nested too deeply"):
+        load_tables(tmp_path)
+    os.remove(tmp_path / "orders.jsonl")
+    pd.DataFrame({k: [v.encode() if isinstance(v, str) else v] for k, v in row.items()}).to_parquet(
+        tmp_path / "orders.parquet"
+    )
+    loaded = load_tables(tmp_path)
+    assert loaded.tables["orders"]["customer_id"].tolist() == ["c1"] and len(loaded.rejects["orders"]) == 0
