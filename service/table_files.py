@@ -170,8 +170,11 @@ def _first_overlong_line(path: Path, n_columns: int) -> int | str:
 
 def _read_parquet(path: Path, table: str | None) -> pd.DataFrame:
     """A Parquet file; a timestamp column of ``table`` stored as plain numbers is refused (no unit to read them in)."""
+    import pyarrow.parquet as pq
+
+    # the names first: a column written twice made pyarrow fail with a 13-line dump ("Multiple matches for FieldRef")
+    _check_header(path, pq.read_schema(path).names)
     df = pd.read_parquet(path)
-    _check_header(path, list(df.columns))
     for col in TIMESTAMPS.get(table or "", ()):
         if col in df.columns and (pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])):
             raise DataError(
@@ -209,5 +212,8 @@ def read_raw(path: Path, table: str | None = None) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read file: {exc}") from exc
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:
-        raise DataError(f"{path}: no data rows (only a header: {', '.join(df.columns) or 'no columns'})")
+        header = ", ".join(df.columns) or "no columns"
+        escaped = repr(header)[1:-1]  # control characters (a file of NUL bytes) shown as escapes, and cut
+        shown = escaped if len(escaped) <= 120 else f"{escaped[:120]}... ({len(header):,} characters)"
+        raise DataError(f"{path}: no data rows (only a header: {shown})")
     return as_strings(df)

@@ -193,7 +193,9 @@ def _check_orders(chk: _RowChecker, typed: pd.DataFrame, values: dict[str, list]
 def _check_ratings(chk: _RowChecker, typed: pd.DataFrame) -> None:
     rating, r = _numbers(chk.raw["rating"])
     chk.flag(np.isnan(r), "non-numeric rating")
-    chk.flag(~np.isin(r, [1, 2, 3, 4, 5]) & ~np.isnan(r), "rating outside 1-5")
+    whole = np.isnan(r) | (np.mod(np.nan_to_num(r), 1) == 0)
+    chk.flag(~whole, "rating is not a whole number of stars (1-5)")
+    chk.flag(~np.isin(r, [1, 2, 3, 4, 5]) & ~np.isnan(r) & whole, "rating outside 1-5")
     typed["rating"] = rating.astype("float64")
 
 

@@ -369,3 +369,27 @@ def test_json_lines_with_a_bom_deep_nesting_and_parquet_bytes(tmp_path):
     )
     loaded = load_tables(tmp_path)
     assert loaded.tables["orders"]["customer_id"].tolist() == ["c1"] and len(loaded.rejects["orders"]) == 0
+
+
+def test_parquet_with_a_column_twice_a_header_of_nul_bytes_and_half_stars(tmp_path):
+    """A Parquet column written twice gave pyarrow's 13-line dump; a header-only file of NUL bytes echoed 100 kB of
+    them in the error; a rating of 4.5 was called "outside 1-5"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pa.table({"order_id": ["o1"], "customer_id": ["c1"], "order_ts": ["2025-01-01"], "amount": ["5"]})
+    pq.write_table(t.append_column("amount", pa.array(["6"])), tmp_path / "orders.parquet")
+    with pytest.raises(DataError, match=r"orders\.parquet: column 'amount' appears more than once"):
+        load_tables(tmp_path)
+    os.remove(tmp_path / "orders.parquet")
+    (tmp_path / "orders.csv").write_bytes(b"\x00" * 100_000)
+    with pytest.raises(DataError) as exc:
+        load_tables(tmp_path)
+    assert len(str(exc.value)) < 400 and "\x00" not in str(exc.value)
+    (tmp_path / "orders.csv").write_text(ORDERS_HEADER + "o1,c1,2025-01-01,5\n")
+    reviews = "review_id,customer_id,review_ts,rating,text\nr1,c1,2025-01-02,4.5,ok\nr2,c1,2025-01-02,6,ok\n"
+    (tmp_path / "reviews.csv").write_text(reviews)
+    assert reasons(load_tables(tmp_path), "reviews") == {
+        1: "rating is not a whole number of stars (1-5)",
+        2: "rating outside 1-5",
+    }
