@@ -87,6 +87,9 @@ def test_health_and_readiness_are_open(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz").json()
     assert r["status"] == "ready" and r["customers"] > 1000 and r["model_version"]
+    for path in ("/healthz", "/readyz"):  # load balancers probe with HEAD: it was a 405
+        h = client.head(path)
+        assert h.status_code == 200 and h.content == b"", (path, h.status_code)
 
 
 def test_model_and_tiers(client, trained, scored):

@@ -30,6 +30,18 @@ def readyz(request: Request) -> Readiness:
     )
 
 
+# HEAD too: load balancers and uptime checkers probe with it, and it was a 405. Kept out of the OpenAPI document (one
+# operation per path and method there; the GETs document the answers).
+@router.head("/healthz", include_in_schema=False)
+def healthz_head() -> Response:
+    return Response(status_code=200)
+
+
+@router.head("/readyz", include_in_schema=False)
+def readyz_head(request: Request) -> Response:
+    return Response(status_code=200 if request.app.state.insight.current() is not None else 503)
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
