@@ -123,9 +123,10 @@ def score(
     scaleout.check_spec(dask)
     check_store(store)  # driver, connection, INSIGHT_INDEX_DIR: before any work, not after it
     bundle = ModelBundle.load(model_dir)
+    rejects_at = rejects_dir(store)
     with timed(summary, reporter, "read and validate"):
-        loaded = load_input(data, rejects_to=rejects_dir(store))
-    with StagedRejects(rejects_dir(store)) as rejects:
+        loaded = load_input(data, rejects_to=rejects_at)
+    with StagedRejects(rejects_at) as rejects:
         record_rejects(summary, loaded, rejects)
         frame, idx_dir = _score_and_replace(
             bundle, model_dir, loaded, store, cutoff, encoder, reporter, threads, dask, range_customers, summary

@@ -7,7 +7,6 @@ The first reason found for a row wins, so the order of the rules below is the or
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +29,7 @@ from service.table_schema import (
     LoadedData,
     iso_normal,
 )
-from service.table_values import LONE_SURROGATE, as_strings, clean_text, object_column, redact_free_text
-
-_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 and the Unicode line breaks
+from service.table_values import ANY_CONTROL, LONE_SURROGATE, as_strings, clean_text, object_column, redact_free_text
 
 
 def _bools(values) -> np.ndarray:
@@ -94,7 +91,7 @@ def _strip(v):
 def _id_problems(chk: _RowChecker, values: list, col: str) -> None:
     strs = [v.strip() if isinstance(v, str) else "" for v in values]
     chk.flag([bool(LONE_SURROGATE.search(v)) for v in strs], f"{col} is not valid Unicode (lone surrogate)")
-    chk.flag([bool(_ID_CONTROL.search(v)) for v in strs], f"{col} contains a control character (e.g. NUL)")
+    chk.flag([bool(ANY_CONTROL.search(v)) for v in strs], f"{col} contains a control character (e.g. NUL)")
     chk.flag([len(v) > ID_MAX_CHARS for v in strs], f"{col} is longer than {ID_MAX_CHARS} characters")
 
 

@@ -14,6 +14,8 @@ import pandas as pd
 from service.table_schema import NOT_FREE_TEXT, REASON_COLUMN, ROW_COLUMN
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # control characters other than tab and newlines
+# Every character that can break a line or hide in one (C0, DEL, C1, U+2028/9): never in an id nor a log line.
+ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 

@@ -154,9 +154,10 @@ def train(
         raise DataError(f"horizon must be at least 1 day, got {opts.horizon_days}")
     scaleout.check_spec(opts.dask)
     check_bundle_out(out_dir)  # before any work, not after it
+    rejects_at = out_dir.parent / f"{out_dir.name}.rejects"
     with timed(summary, reporter, "read and validate"):
-        loaded = load_input(data, rejects_to=out_dir.parent / f"{out_dir.name}.rejects")
-    with StagedRejects(out_dir.parent / f"{out_dir.name}.rejects") as rejects:
+        loaded = load_input(data, rejects_to=rejects_at)
+    with StagedRejects(rejects_at) as rejects:
         record_rejects(summary, loaded, rejects)
         bundle, customers = _train_and_save(loaded, out_dir, opts, encoder, reporter, summary)
         rejects.commit()  # after the bundle: the rejects beside it are always those of the data it was trained on

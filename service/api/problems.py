@@ -8,7 +8,6 @@ validation errors (422, with the offending field), body-size refusals (413) and 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,14 +16,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.store_checks import RESCORE, DamagedProfile
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+from service.table_values import ANY_CONTROL
 
 
 def log_text(text: str) -> str:
     """``text`` with control characters escaped (``\\x0a``), for a log line: a request path holding a percent-encoded
     newline wrote a forged second line into the access log."""
-    return _CONTROL.sub(
+    return ANY_CONTROL.sub(
         lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text
     )
 
