@@ -43,7 +43,7 @@ def answer(question: str, ctx: CustomerContext) -> AskAnswer:
     if ctx.mask:
         profile = _redact_activity(profile)
     q_shown = redact(question) if ctx.mask else question
-    r = route(q_shown, ctx.encoder)
+    r = route(q_shown, ctx.encoder, customer_id=ctx.profile.get("customer_id"))
     facts = facts_from_profile(profile, ctx.meta)
     base: dict[str, Any] = dict(
         customer_id=facts.customer_id,

@@ -30,34 +30,47 @@ def named_tier(question: str) -> str | None:
     return m.group(1) if m else None
 
 
-def names_tier_target(question: str) -> bool:
-    """Whether the question names a tier as one to reach ("get him to VIP", "make her a High") rather than the one
-    someone is in."""
-    target = re.search(
-        rf"\b(?:to|into|reach\w*|become|make (?:him|her|them|it)|sea|llegue a|llegar a|devien\w*|devenir|passe en|"
-        rf"diventa\w*|diventi|word|zum|zur)\s+(?:the\s+|a\s+|an\s+|un\s+|une\s+|el\s+|le\s+|la\s+)?{_TIER_WORD}\b",
-        question,
-        re.I,
-    ) or re.search(rf"\b{_TIER_WORD}\s+(?:werden|wird|worden|wordt)\b", question, re.I)  # "zum VIP werden"
-    # what stands between them and a tier: "what's missing for VIP", "what is needed for High"
-    target = target or re.search(
-        rf"\b(?:missing|needed|required|lacking|left)\s+(?:for|to get to|to reach)\s+(?:the\s+)?{_TIER_WORD}\b",
-        question,
-        re.I,
+def tier_target(question: str) -> str | None:
+    """The tier the question names as one to reach ("get him to VIP", "what does this Medium customer need to reach
+    High" -> High), rather than the one someone is in; None when it names none."""
+    found = (
+        re.search(
+            rf"\b(?:to|into|reach\w*|become|make (?:him|her|them|it)|sea|llegue a|llegar a|devien\w*|devenir|"
+            rf"passe en|diventa\w*|diventi|word|zum|zur)\s+(?:the\s+|a\s+|an\s+|un\s+|une\s+|el\s+|le\s+|la\s+)?"
+            rf"{_TIER_WORD}\b",
+            question,
+            re.I,
+        )
+        or re.search(rf"\b{_TIER_WORD}\s+(?:werden|wird|worden|wordt)\b", question, re.I)  # "zum VIP werden"
+        # what stands between them and a tier: "what's missing for VIP", "what is needed for High"
+        or re.search(
+            rf"\b(?:missing|needed|required|lacking|left)\s+(?:for|to get to|to reach)\s+(?:the\s+)?{_TIER_WORD}\b",
+            question,
+            re.I,
+        )
+        # the distance to a tier: "how far is he from High", "how close to VIP", "short of High"
+        or re.search(
+            rf"\b(?:far|away|close|closer|distance|short)\b[^?.!]{{0,25}}\b(?:from|to|of)\s+(?:the\s+)?{_TIER_WORD}\b",
+            question,
+            re.I,
+        )
     )
-    # the distance to a tier: "how far is he from High", "how close to VIP", "short of High"
-    target = target or re.search(
-        rf"\b(?:far|away|close|closer|distance|short)\b[^?.!]{{0,25}}\b(?:from|to|of)\s+(?:the\s+)?{_TIER_WORD}\b",
-        question,
-        re.I,
-    )
+    if found:
+        word = found.group(1)
+        return "VIP" if word.lower() == "vip" else word.capitalize()
     # the top tier named as a place to get into: "get her into the top tier"
-    target = target or re.search(
+    top = re.search(
         r"\b(?:to|into|reach\w*|make)\s+(?:\w+\s+)?(?:the\s+)?(?:top|highest|best)\s+(?:tier|segment|level)\b",
         question,
         re.I,
     )
-    return target is not None
+    return "VIP" if top else None
+
+
+def names_tier_target(question: str) -> bool:
+    """Whether the question names a tier as one to reach ("get him to VIP", "make her a High") rather than the one
+    someone is in."""
+    return tier_target(question) is not None
 
 
 def names_year(question: str) -> bool:

@@ -33,7 +33,39 @@ _INJECTION = re.compile(
 # Other customers' data ("every customer's email", "other customers' purchase histories", "aller Kunden").
 _OTHER_CUSTOMERS = re.compile(
     r"\b(every|each|all|other) (of (our|the) )?customers?'s?\s+\w+|\b(aller|anderer) kunden\b|"
-    r"\blist (every|all) customers?\b",
+    r"\blist (every|all) customers?\b|"
+    # another customer the agent dealt with ("what about the one I had this morning", "the previous caller")
+    r"\bthe (one|customer|client|caller|lady|guy|woman|man|person) (i|we) (had|spoke|talked|dealt|served|helped)\b|"
+    r"\b(another|a different|the previous|the last|the other|my (previous|last|other)) (customer|client|caller|cust|"
+    r"account|acct|kunde|cliente?)\b",
+    re.I,
+)
+# A customer id in the question ("the summary for cust ID 77120", "customer C000011"): compared with the customer on
+# screen, since an agent may well type that one's own id. Four characters or more and not a year ("customer 360" and
+# "id 2024" are no ids).
+_CUSTOMER_ID = re.compile(
+    r"\b(?:customers?|cust|clients?|accounts?|acct|kunden?(?:nummer)?|id)\s*(?:id|no\.?|nr\.?|number|#)?\s*[:#]?\s*"
+    r"(?!(?:19|20)\d\d\b)([a-z]{0,4}[-_]?\d[\w-]{3,})\b",
+    re.I,
+)
+# Data the service does not hold (credit standing, income, what was said on a call): refused as such, never routed to
+# the nearest intent ("what's his credit score" had read as a question about his tier's score). A call or chat only
+# counts when the question asks what was said in it ("is she unhappy after the hotline call?" is still answered from
+# her reviews).
+_NOT_HELD = re.compile(
+    r"\b(credit ?(score|rating|history|limit|check|worthiness)|creditworth\w*|bonitat|schufa|"
+    r"(his|her|their|household|annual|yearly|personal) income|salary|salaries|"
+    r"net worth|einkommen|gehalt|revenus?|salaire|ingresos|salario|reddito|stipendio)\b",
+    re.I,
+)
+_CONVERSATION = re.compile(
+    r"\b((call|contact) cent(er|re)s?|callcenter|hotline|help ?desk|customer service|(phone|support) calls?|"
+    r"call logs?|chat (logs?|transcripts?)|live chat|support tickets?|(she|he|they) (rang|called|phoned))\b",
+    re.I,
+)
+_SAID = re.compile(
+    r"\b(what|anything|something|which)\b.{0,40}\b(say|said|tell|told|mention\w*|ask\w*|discuss\w*|"
+    r"talk\w* about|want\w*|complain\w* about)\b",
     re.I,
 )
 # Requests to do something to records or outside the product ("delete this customer", "book a meeting"): not questions.
@@ -68,7 +100,11 @@ _CONTACT = re.compile(
     # asking how to reach the customer is asking for contact data
     r"get (hold of|in touch with)|(how (do|can|could|should) (i|we)|best way to) (reach|contact) (him|her|them|"
     r"(this|the|that) (customer|client|person|guy|lady|one))|(reach|contact) (him|her|them) (by|on|via|outside)|"
-    r"contactar)\b",
+    r"contactar|"
+    # where things go and which number reaches them: an address and a phone number asked for without the words
+    r"where (should|do|can|shall|to|would) (we|i) (ship|send|deliver|post|mail)|"
+    r"(number|line) (to|i can|we can|i should|we should) (call|reach|text|ring|phone|dial)|"
+    r"(call|ring|text|phone|reach) (him|her|them) on|what number)\b",
     re.I,
 )
 # A phone or e-mail as the channel of a conversation ("annoyed on the phone", "send him a thank-you email"), not as a
@@ -95,14 +131,19 @@ _CUSTOMER_REF = re.compile(
 )
 
 
-def refusal(question: str) -> tuple[str, str] | None:
+def refusal(question: str, customer_id: str | None = None) -> tuple[str, str] | None:
     """(intent, reason) when a guard fires on ``question``, else None: ("unsupported", "instruction") for an instruction
     to the service, ("contact", "contact") for a request for contact data, ("unsupported", "command") for a command and
     ("unsupported", "shop_wide") for a question about the whole shop, ("unsupported", "other_customers") for one about
-    other customers' data."""
+    other customers' data (with ``customer_id``, the customer on screen, also for a question naming another id),
+    ("unsupported", "not_held") for data the service does not hold."""
     if _INJECTION.search(question) or _INJECTION.search(fold(question)):
         return "unsupported", "instruction"
-    if _OTHER_CUSTOMERS.search(question) or _OTHER_CUSTOMERS.search(fold(question)):
+    if (
+        _OTHER_CUSTOMERS.search(question)
+        or _OTHER_CUSTOMERS.search(fold(question))
+        or _names_other_id(question, customer_id)
+    ):
         return "unsupported", "other_customers"
     spoken = _CHANNEL.sub(" ", question)
     if _CONTACT.search(spoken) or _CONTACT.search(fold(spoken)):
@@ -111,4 +152,13 @@ def refusal(question: str) -> tuple[str, str] | None:
         return "unsupported", "command"
     if _SHOP_WIDE.search(fold(question)) and not _CUSTOMER_REF.search(fold(question)):
         return "unsupported", "shop_wide"
+    if _NOT_HELD.search(fold(question)) or (_CONVERSATION.search(fold(question)) and _SAID.search(fold(question))):
+        return "unsupported", "not_held"
     return None
+
+
+def _names_other_id(question: str, customer_id: str | None) -> bool:
+    if customer_id is None:
+        return False
+    own = customer_id.strip().casefold()
+    return any(m.group(1).casefold() != own for m in _CUSTOMER_ID.finditer(question))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from service.intents.entities import named_tier, names_tier_target, names_year
+from service.intents.entities import named_tier, names_tier_target, names_year, tier_target
 from service.intents.examples import ExampleIndex, example_index
 from service.intents.guards import refusal
 from service.intents.names import ANSWERABLE
@@ -64,23 +64,54 @@ def _score(question: str, index: ExampleIndex | None) -> dict[str, float]:
     return {i: lex.get(i, 0.0) + float(np.clip((sem.get(i, 0.0) - SEM_FLOOR) / SEM_SPAN, 0.0, 1.2)) for i in ANSWERABLE}
 
 
-def _route_one(question: str, index: ExampleIndex | None) -> Route:
-    r = _route_text(question, index)
+def _route_one(question: str, index: ExampleIndex | None, customer_id: str | None = None) -> Route:
+    r = _route_text(question, index, customer_id)
     r.text = question
     return r
 
 
-def _route_text(question: str, index: ExampleIndex | None) -> Route:
-    tier = named_tier(question)
-    refused = refusal(question)
+def _route_text(question: str, index: ExampleIndex | None, customer_id: str | None = None) -> Route:
+    tier = tier_target(question) or named_tier(question)  # "this Medium customer ... reach High": High
+    refused = refusal(question, customer_id)
     if refused is not None:
         return Route(refused[0], tier, reason=refused[1])
     scores = _score(question, index)
     _add_named_evidence(scores, question, tier)
     best = max(scores, key=lambda i: scores[i])
+    asked = _asked_after_context(question, index)
+    if asked is not None:
+        scores, best = asked
     if scores[best] < THRESHOLD:
         return Route("unsupported", tier, scores[best], scores)
     return Route(best, tier, scores[best], scores)
+
+
+# Context an agent types before the question ("we gave him 10% off last time, anyway - is he likely to lapse?"): the
+# question is the last clause, and words of the context ("10% off") must not outvote it.
+_CONTEXT_BREAK = re.compile(r"\s+[-\u2013\u2014]+\s+|\banyway\b[,:]?\s*|[.;:]\s+(?=\S)", re.I)
+
+
+_ASKING = re.compile(
+    r"(what|why|how|when|who|which|is|are|will|would|should|does|do|did|can|could|has|have|any|warum|wie|wann|was|ist|"
+    r"pourquoi|quand|est-ce|por ?que|cuando|cuanto|perche|quanto|waarom|wanneer|hoeveel)\b",
+    re.I,
+)
+
+
+def _asked_after_context(question: str, index: ExampleIndex | None) -> tuple[dict[str, float], str] | None:
+    """(scores, best intent) of the last clause when the question has context before it and that clause alone is
+    routed with confidence, else None."""
+    clauses = [c.strip(" ,?!.") for c in _CONTEXT_BREAK.split(question)]
+    clauses = [c for c in clauses if c]
+    if len(clauses) < 2 or len(clauses[-1].split()) < 2:
+        return None
+    last = clauses[-1]
+    if not (question.rstrip().endswith("?") or _ASKING.match(last)):
+        return None  # a statement after the question ("what's the best offer - she hasn't ordered in months")
+    scores = _score(last, index)
+    _add_named_evidence(scores, last, tier_target(last) or named_tier(last))
+    best = max(scores, key=lambda i: scores[i])
+    return (scores, best) if scores[best] >= THRESHOLD else None
 
 
 def _add_named_evidence(scores: dict[str, float], question: str, tier: str | None) -> None:
@@ -103,16 +134,16 @@ _SPLIT = re.compile(
 )
 
 
-def route(question: str, encoder=None) -> Route:
+def route(question: str, encoder=None, customer_id: str | None = None) -> Route:
     """The intent of ``question``; with ``encoder`` (the product's sentence encoder) by meaning and words, without it
-    by words."""
+    by words. With ``customer_id`` (the customer on screen) a question naming another customer's id is refused."""
     index = example_index(encoder)
-    whole = _route_one(question, index)
+    whole = _route_one(question, index, customer_id)
     if whole.intent in ("unsupported", "contact") and whole.scores == {}:
         return whole  # a guard fired: no splitting around it
     pieces = [p.strip(" ?.!,") for p in _SPLIT.split(question) if p and p.strip(" ?.!,")]
     if len(pieces) >= 2:
-        parts = [_route_one(p, index) for p in pieces[:3]]
+        parts = [_route_one(p, index, customer_id) for p in pieces[:3]]
         if any(p.intent in ("unsupported", "contact") and not p.scores for p in parts):
             guard = next(p for p in parts if p.intent in ("unsupported", "contact") and not p.scores)
             return Route(guard.intent, whole.tier, reason=guard.reason)
