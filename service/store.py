@@ -31,6 +31,7 @@ from service.store_index import (
     recover_legacy_index,
 )
 from service.store_location import (
+    StoreBusy,
     StoreError,
     VersionConflict,
     check_store,
@@ -193,20 +194,25 @@ class ProfileStore:
         written, so a batch re-score cannot commit in between (SQLite: the write lock; PostgreSQL: a share lock on
         the metadata, which a re-score deletes first).
         """
-        with self.engine.begin() as con:
-            ids = [r["customer_id"] for r in rows]
-            con.execute(profiles.delete().where(profiles.c.customer_id.in_(ids)))
-            con.execute(profiles.insert(), rows)
-            if expect_model_version is not None:
-                q = sa.select(store_meta.c.value).where(store_meta.c.key == "model_version")
-                if not self.url.startswith("sqlite"):
-                    q = q.with_for_update(read=True)
-                current = con.execute(q).scalar()
-                if current != expect_model_version:
-                    raise VersionConflict(
-                        f"the store was re-scored with model {current} "
-                        f"since this service loaded model {expect_model_version}"
-                    )
+        try:
+            with self.engine.begin() as con:
+                ids = [r["customer_id"] for r in rows]
+                con.execute(profiles.delete().where(profiles.c.customer_id.in_(ids)))
+                con.execute(profiles.insert(), rows)
+                if expect_model_version is not None:
+                    q = sa.select(store_meta.c.value).where(store_meta.c.key == "model_version")
+                    if not self.url.startswith("sqlite"):
+                        q = q.with_for_update(read=True)
+                    current = con.execute(q).scalar()
+                    if current != expect_model_version:
+                        raise VersionConflict(
+                            f"the store was re-scored with model {current} "
+                            f"since this service loaded model {expect_model_version}"
+                        )
+        except (sa.exc.OperationalError, sa.exc.DatabaseError) as exc:
+            # locked by another writer past the busy timeout, a read-only file, a lost connection: nothing was written
+            # (the transaction rolled back); said without the store's location, which callers may show to clients
+            raise StoreBusy(f"the profile store cannot be written now ({str(exc.orig).splitlines()[0][:200]})") from exc
 
     @classmethod
     def read_profile(cls, store: str | Path, customer_id: str) -> tuple[dict, dict]:

@@ -18,6 +18,11 @@ class StoreError(ValueError):
     """The store is missing, unreadable, misconfigured, or has no scored profiles yet."""
 
 
+class StoreBusy(StoreError):
+    """A write to the store failed in the database (locked past the busy timeout, read-only, connection lost);
+    nothing was written, and the same write may succeed later."""
+
+
 class VersionConflict(StoreError):
     """The store was re-scored with another model than the one a writer expected."""
 

@@ -442,6 +442,17 @@ def test_a_write_never_replaces_a_stored_profile_it_cannot_merge(client, ids):
     assert vip in body["detail"] and "--data" in body["detail"] and "write: false" in body["detail"]
     assert "(1 against" in body["detail"]
     assert client.get(f"/v1/customers/{vip}", headers=A).json() == before
+    # the same id with padding, and as many rows as the stored purchases but all but one canceled: compared as stored
+    stored = int(before["features"]["frequency"])
+    padded = [{**order, "customer_id": f" {vip}\u3000"}]
+    canceled = [
+        {**order, "order_id": f"ZC{i}", "amount": 5, "status": "canceled" if i else "completed"}
+        for i in range(stored + 1)
+    ]
+    for rows in (padded, canceled):
+        r = client.post("/v1/score", json={"tables": {"orders": rows}, "write": True}, headers=ADM)
+        assert "(1 against" in is_problem(r, 409)["detail"], rows
+        assert client.get(f"/v1/customers/{vip}", headers=A).json() == before
     scored = client.post("/v1/score", json={"tables": {"orders": [order]}}, headers=ADM)  # scoring alone still works
     assert scored.status_code == 200 and scored.json()["profiles"][0]["known"] is True
 
@@ -637,3 +648,24 @@ def test_start_up_refuses_an_inconsistent_store(api_dir, tmp_path):
     shutil.copy(api_dir[0] / "profiles.db", store)  # no index beside it
     with pytest.raises(SnapshotError, match="index"):
         create_app(settings_for(store))
+
+
+def test_a_write_to_a_locked_store_is_503_with_retry_after_and_writes_nothing(client, api_dir):
+    """Another process holding the store's write lock past SQLite's busy timeout (a batch re-score, a backup) had made
+    the write a 500 with the database error in the log only."""
+    import sqlite3
+
+    order = {"order_id": "LOCK1", "customer_id": "LOCKED1", "order_ts": "2025-12-20T10:00:00Z", "amount": 30}
+    holder = sqlite3.connect(api_dir[0] / "profiles.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        r = client.post("/v1/score", json={"tables": {"orders": [order]}, "write": True}, headers=ADM)
+        body = is_problem(r, 503)
+        assert r.headers["retry-after"] == "5" and "nothing was written" in body["detail"]
+        assert str(api_dir[0]) not in body["detail"]  # the store's location is not told to clients
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert client.get("/v1/customers/LOCKED1", headers=A).status_code == 404
+    r = client.post("/v1/score", json={"tables": {"orders": [order]}, "write": True}, headers=ADM)
+    assert r.status_code == 200 and r.json()["written"] is True

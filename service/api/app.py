@@ -85,7 +85,13 @@ def create_app(
     app.state.narrator = get_narrator(settings)
     problems.install(app)
     _install_routes(app)
-    app.add_middleware(ServiceMiddleware, metrics=metrics, max_body=settings.api_max_body_bytes)
+    app.add_middleware(
+        ServiceMiddleware,
+        metrics=metrics,
+        max_body=settings.api_max_body_bytes,
+        api_keys=keys,
+        body_timeout=settings.api_body_timeout_s,
+    )
 
     if load:
         ok, result = do_reload(app)

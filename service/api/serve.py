@@ -64,6 +64,7 @@ def run(
         access_log=False,
         timeout_graceful_shutdown=10,
         server_header=False,
+        limit_concurrency=settings.api_max_connections,  # 503 above it, instead of connections piling up
     )
     if n == 1:
         uvicorn.run(app, **common)

@@ -33,6 +33,17 @@ class ApiSettings(Settings):
     api_max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted (413 above)."
     )
+    api_body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="How long a client may take to send a request body (408 after): a body that never ends must not "
+        "hold memory and a connection for ever.",
+    )
+    api_max_connections: int = Field(
+        default=1000, ge=1, description="Most connections served at once (503 above; `insight serve`)."
+    )
     api_mask_pii: bool = Field(
         default=True, description="Mask e-mail addresses and phone numbers in customer texts of every response."
     )

@@ -21,6 +21,7 @@ from service.api.state import AppState
 from service.ask.context import stored_features
 from service.explain import TOP_DRIVERS
 from service.store import ProfileStore, StoreError, VersionConflict
+from service.store_location import StoreBusy
 from service.tables import REASON_COLUMN, ROW_COLUMN, DataError, LoadedData, object_frame, validate_tables
 
 TABLE_NAMES = ("customers", "orders", "reviews", "events")
@@ -42,8 +43,6 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
     ids = _customer_ids(frames, settings)
     hist = snap.history
     in_history = {c for c in ids if hist is not None and hist.knows(c)}
-    if req.write:
-        _check_nothing_is_replaced(snap, frames, in_history)
     merged, n_hist = _with_history(hist, frames, ids, in_history)
     loaded = _validated(merged, n_hist, with_history=hist is not None)
     cutoff = _cutoff(req, snap, loaded, sent)
@@ -58,6 +57,7 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
     known_before = {c for c in ids if snap.roster_row(c) is not None}
     written = False
     if req.write:
+        _check_nothing_is_replaced(snap, rows, in_history)
         _write(snap, state, rows, vectors, settings)
         written = True
     if metrics:
@@ -255,26 +255,27 @@ def _scored_rows(
 # ----------------------------------------------------------------------------- writing and the response
 
 
-def _check_nothing_is_replaced(snap: Snapshot, frames: dict[str, pd.DataFrame], in_history: set[str]) -> None:
+def _check_nothing_is_replaced(snap: Snapshot, rows: list[dict], in_history: set[str]) -> None:
     """409 when a write would replace a stored customer's profile with one built from fewer purchases than it holds:
     the service has no history of theirs to merge the rows with (started without --data), and the rows sent are not
     their whole history. It had answered 200 "written" and turned a VIP of 29 purchases into a new Medium customer of
-    one. Rows that hold at least as many orders as the stored profile counts purchases (a client sending a customer's
-    whole history again) are written as before."""
-    orders = frames.get("orders")
-    sent = orders["customer_id"].astype(str).value_counts() if orders is not None and len(orders) else pd.Series()
+    one. Profiles built from at least as many purchases as the stored one (a client sending a customer's whole history
+    again) are written as before. Compared on the profiles as scored, so an id sent with padding (" C000867") or rows
+    that are mostly canceled count as they will be stored."""
     short = []
-    for cid, n in sent.items():
+    for row in rows:
+        cid = row["customer_id"]
         if cid in in_history or snap.roster_row(cid) is None:
             continue
         stored = stored_features(snap.profile(cid) or {}).get("frequency")
-        if stored is not None and n < stored:
-            short.append(f"{cid!r} ({n} against {stored:.0f})")
+        n = stored_features(row).get("frequency")
+        if stored is not None and n is not None and n < stored:
+            short.append(f"{cid!r} ({n:.0f} against {stored:.0f})")
     if short:
         shown = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
         raise ProblemException(
             409,
-            f"the rows sent hold fewer orders than the stored profile counts purchases for {shown}, and this service "
+            f"the rows sent hold fewer purchases than the stored profile counts for {shown}, and this service "
             "has no history to merge them with (it was started without --data): writing would replace the stored "
             "profile with one built from these rows alone. Send each customer's whole history, send write: false to "
             "score only, or start the service with --data.",
@@ -312,6 +313,13 @@ def _write(snap: Snapshot, state: AppState, rows: list[dict], vectors: np.ndarra
                 f"{exc}; reload the service (POST /v1/admin/reload) and send the request again",
                 title="Store re-scored",
                 type_="store-rescored",
+            ) from exc
+        except StoreBusy as exc:
+            raise ProblemException(
+                503,
+                f"{exc}; nothing was written, send the request again",
+                title="Store unavailable",
+                headers={"Retry-After": "5"},
             ) from exc
         except StoreError as exc:
             raise ProblemException(503, f"cannot write to the profile store: {exc}", title="Store unavailable") from exc
