@@ -29,7 +29,15 @@ from service.table_schema import (
     LoadedData,
     iso_normal,
 )
-from service.table_values import ANY_CONTROL, LONE_SURROGATE, as_strings, clean_text, object_column, redact_free_text
+from service.table_values import (
+    ANY_CONTROL,
+    INVISIBLE,
+    LONE_SURROGATE,
+    as_strings,
+    clean_text,
+    object_column,
+    redact_free_text,
+)
 
 
 def _bools(values) -> np.ndarray:
@@ -92,6 +100,10 @@ def _id_problems(chk: _RowChecker, values: list, col: str) -> None:
     strs = [v.strip() if isinstance(v, str) else "" for v in values]
     chk.flag([bool(LONE_SURROGATE.search(v)) for v in strs], f"{col} is not valid Unicode (lone surrogate)")
     chk.flag([bool(ANY_CONTROL.search(v)) for v in strs], f"{col} contains a control character (e.g. NUL)")
+    chk.flag(
+        [bool(INVISIBLE.search(v)) for v in strs],
+        f"{col} contains an invisible character (zero-width space, direction mark or byte order mark)",
+    )
     chk.flag([len(v) > ID_MAX_CHARS for v in strs], f"{col} is longer than {ID_MAX_CHARS} characters")
 
 

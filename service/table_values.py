@@ -16,6 +16,9 @@ from service.table_schema import NOT_FREE_TEXT, REASON_COLUMN, ROW_COLUMN
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # control characters other than tab and newlines
 # Every character that can break a line or hide in one (C0, DEL, C1, U+2028/9): never in an id nor a log line.
 ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Invisible formatting characters (Unicode Cf: zero-width spaces and joiners, direction marks and overrides, the BOM,
+# the soft hyphen): an id holding one looks like another id, and one in a log line can reorder what a reader sees.
+INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 

@@ -194,7 +194,13 @@ def test_keys_are_never_logged_or_echoed(client, ids, caplog):
 
 
 def test_api_key_config_errors_do_not_reveal_keys():
-    for spec, msg in (("s3cr3t", "key:role"), ("s3cr3t:root", "role"), ("s3cr3t:agent,s3cr3t:admin", "repeats")):
+    for spec, msg in (
+        ("s3cr3t", "key:role"),
+        ("s3cr3t:root", "role"),
+        ("s3cr3t:agent,s3cr3t:admin", "repeats"),
+        ("s3cr3tschl\u00fcssel:agent", "printable ASCII"),  # no client could send it as the server reads headers
+        ("s3cr3t\x07bell:agent", "printable ASCII"),
+    ):
         with pytest.raises(ValueError, match=msg) as exc:
             parse_api_keys(spec)
         assert "s3cr3t" not in str(exc.value)
@@ -506,6 +512,12 @@ def test_cold_start_rejects_bad_rows_with_the_batch_rules(client):
         ][0]["field"]
         == "cutoff"
     )
+    # a write as of a day before the store's cutoff would serve a profile of an earlier date beside the others
+    early = {"tables": {"orders": [{**o, "order_ts": "2024-05-01T10:00:00Z"}]}, "cutoff": "2024-06-01", "write": True}
+    problem = is_problem(client.post("/v1/score", json=early, headers=ADM), 422)
+    assert problem["errors"][0]["field"] == "cutoff" and "at or after the store's" in problem["detail"]
+    assert client.get("/v1/customers/BAD1", headers=A).status_code == 404
+    assert client.post("/v1/score", json={**early, "write": False}, headers=ADM).status_code == 200
 
 
 def test_known_customer_new_activity_merges_history(api_dir, encoder, synth_dir, ids):
@@ -669,3 +681,16 @@ def test_a_write_to_a_locked_store_is_503_with_retry_after_and_writes_nothing(cl
     assert client.get("/v1/customers/LOCKED1", headers=A).status_code == 404
     r = client.post("/v1/score", json={"tables": {"orders": [order]}, "write": True}, headers=ADM)
     assert r.status_code == 200 and r.json()["written"] is True
+
+
+def test_a_written_customer_is_no_longer_listed_as_known_without_orders(client, app):
+    """The store's metadata lists customers with no order at the batch run; one an admin write has scored since had
+    stayed listed there beside its new profile, also after a reload."""
+    cid = sorted(app.state.insight.current().unscored)[0]
+    order = {"order_id": "UNSC1", "customer_id": cid, "order_ts": "2025-12-20T10:00:00Z", "amount": 10}
+    assert client.post("/v1/score", json={"tables": {"orders": [order]}, "write": True}, headers=ADM).status_code == 200
+    for _ in range(2):
+        found = client.get("/v1/customers", params={"q": cid}, headers=A).json()
+        assert cid in [c["customer_id"] for c in found["items"]] and cid not in found["unscored_matches"]
+        assert client.get(f"/v1/customers/{cid}", headers=A).status_code == 200
+        assert client.post("/v1/admin/reload", headers=ADM).status_code == 200

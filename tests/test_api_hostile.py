@@ -109,6 +109,8 @@ CASES = [
     ("similar_k 1000", body(similar_k=1000), 422, "similar_k"),
     ("malformed JSON", '{"tables": {"orders": [', 422, "body"),
     ("not UTF-8", b'{"tables": {"orders": [{"order_id": "\xe9"}]}}', 422, "body"),
+    ("UTF-16", body().encode("utf-16"), 422, "body"),  # json.loads on bytes had guessed UTF-16 and UTF-32
+    ("UTF-32 without a BOM", body().encode("utf-32-le"), 422, "body"),
     ("deeply nested", "[" * 100_000 + "]" * 100_000, 422, "body"),
     ("a JSON array", "[1, 2]", 422, "body"),
     ("empty body", "", 422, "body"),
@@ -302,3 +304,42 @@ def test_a_newline_in_the_path_cannot_forge_a_log_line(client, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("insight.api")]
     assert lines and all("\n" not in m and "\r" not in m for m in lines), lines
     assert any("\\x0a2026-12-02" in m for m in lines), lines
+    # a right-to-left override (and other invisible characters) reorders how a reader sees the rest of the line
+    with caplog.at_level("INFO", logger="insight.api"):
+        client.get("/v1/customers/x%E2%80%AEFAKE%E2%80%8B", headers=A)
+    line = [r.getMessage() for r in caplog.records if "FAKE" in r.getMessage()][-1]
+    assert "\u202e" not in line and "\u200b" not in line and "\\u202eFAKE\\u200b" in line, line
+
+
+def test_score_requests_beyond_the_waiting_limit_are_turned_away_at_once(client):
+    """Each request waiting for the scorer holds a thread of the pool every synchronous route shares: 48 of them had
+    queued the console and /healthz for up to a minute. Past SCORE_MAX_WAITING waiters a request is refused at once."""
+    state = client.app_state
+    assert state.enter_scorer(1.0)  # the scorer is busy with one request
+    got: list[bool] = []
+    try:
+        waiters = [
+            threading.Thread(target=lambda: got.append(state.enter_scorer(30.0)))
+            for _ in range(state.SCORE_MAX_WAITING)
+        ]
+        for t in waiters:
+            t.start()
+        deadline = time.monotonic() + 10
+        while state._score_waiting < state.SCORE_MAX_WAITING and time.monotonic() < deadline:
+            time.sleep(0.01)
+        t0 = time.monotonic()
+        assert state.enter_scorer(30.0) is False and time.monotonic() - t0 < 5  # turned away, not queued for 30 s
+        r = client.post("/v1/score", content=body().encode(), headers=A)
+        assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
+    finally:
+        state.leave_scorer()
+    for _ in range(state.SCORE_MAX_WAITING):  # each waiter gets the scorer in turn
+        deadline = time.monotonic() + 10
+        while len(got) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got.pop() is True
+        state.leave_scorer()
+    for t in waiters:
+        t.join(5)
+    assert state.enter_scorer(0.1)
+    state.leave_scorer()

@@ -259,3 +259,28 @@ def test_an_unknown_console_address_is_a_page_not_the_apis_json(signed):
     assert "Page not found" in r.text and "Back to the customer search" in r.text
     assert signed.get("/console/static/no-such.css").status_code == 404  # assets keep their own 404
     assert signed.get("/v1/no-such").headers["content-type"] == "application/problem+json"
+
+
+def test_an_id_longer_than_any_customer_id_is_not_cut_to_another_customer(signed, vip):
+    """The console cut ids at 128 characters, so '<a 128-character id>-SOMEONE-ELSE' showed that customer (the API
+    answers 404 for it): the page, the ask form and the ask address."""
+    from service.table_schema import ID_MAX_CHARS
+
+    page = signed.get(f"/console/customers/{vip}").text
+    longer = vip + "X" * (ID_MAX_CHARS - len(vip)) + "-SOMEONE-ELSE"
+    r = signed.get(f"/console/customers/{longer}")
+    assert r.status_code == 404 and "not in the profile store" in r.text and "SOMEONE-ELSE" not in r.text
+    r = signed.post(f"/console/customers/{longer}/ask", data={"question": "is she happy?", "csrf_token": csrf(page)})
+    assert r.status_code == 404 and "not in the profile store" in r.text
+    r = signed.get(f"/console/customers/{longer}/ask", follow_redirects=False)
+    assert r.status_code == 303 and "SOMEONE-ELSE" in r.headers["location"]
+
+
+def test_a_control_character_in_a_question_is_not_echoed_into_the_page(signed, vip):
+    page = signed.get(f"/console/customers/{vip}").text
+    r = signed.post(
+        f"/console/customers/{vip}/ask",
+        data={"question": "is she\x00 happy\x1b[31m?", "csrf_token": csrf(page)},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200 and "\x00" not in r.text and "\x1b" not in r.text and "happy" in r.text

@@ -227,6 +227,20 @@ def test_ids_with_nul_control_surrogates_or_too_long_are_rejected():
     assert loaded.tables["orders"]["customer_id"].tolist() == ["ok", "y" * 128]
 
 
+@pytest.mark.parametrize("bad", ["\u200b", "\ufeffC1", "C\u200d1", "x\u202eFAKE", "A\u00adB", "\u2066C1\u2069"])
+def test_ids_with_invisible_characters_are_rejected_as_such(bad):
+    """An id of zero-width spaces, or one starting with a byte order mark, looks like another id (or none) on every
+    screen; a direction override reorders it."""
+    orders = pd.DataFrame(
+        {"order_id": ["o1", "o2"], "customer_id": ["C1", bad], "order_ts": ["2025-01-01"] * 2, "amount": ["1"] * 2}
+    )
+    loaded = validate_tables({"orders": orders})
+    assert reasons(loaded, "orders") == {
+        2: "customer_id contains an invisible character (zero-width space, direction mark or byte order mark)"
+    }
+    assert loaded.tables["orders"]["customer_id"].tolist() == ["C1"]
+
+
 def test_texts_are_cleaned_not_lost():
     orders = pd.DataFrame({"order_id": ["o1"], "customer_id": ["a"], "order_ts": ["2025-01-01"], "amount": ["1"]})
     reviews = pd.DataFrame(

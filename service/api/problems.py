@@ -8,6 +8,7 @@ validation errors (422, with the offending field), body-size refusals (413) and 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,13 +17,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.store_checks import RESCORE, DamagedProfile
-from service.table_values import ANY_CONTROL
+from service.table_values import ANY_CONTROL, INVISIBLE
+
+_LOG_UNSAFE = re.compile(f"{ANY_CONTROL.pattern}|{INVISIBLE.pattern}")
 
 
 def log_text(text: str) -> str:
-    """``text`` with control characters escaped (``\\x0a``), for a log line: a request path holding a percent-encoded
-    newline wrote a forged second line into the access log."""
-    return ANY_CONTROL.sub(
+    """``text`` with control and invisible characters escaped (``\\x0a``, ``\\u202e``), for a log line: a request path
+    holding a percent-encoded newline wrote a forged second line into the access log, and a right-to-left override
+    reversed how the rest of the line reads."""
+    return _LOG_UNSAFE.sub(
         lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text
     )
 

@@ -129,6 +129,10 @@ def parse_api_keys(spec: str) -> list[ApiKey]:
             raise ValueError(f"INSIGHT_API_KEYS entry {i} is not of the form key:role")
         if role not in ROLES:
             raise ValueError(f"INSIGHT_API_KEYS entry {i} has role {role!r}; roles are {', '.join(ROLES)}")
+        if not key.strip().isascii() or not key.strip().isprintable():
+            # HTTP headers carry bytes that servers read as Latin-1: a key with other characters could never match
+            # what curl or a browser sends, and one with a control character cannot be sent at all
+            raise ValueError(f"INSIGHT_API_KEYS entry {i}: a key must be printable ASCII characters")
         digest = hashlib.sha256(key.strip().encode()).digest()
         if digest in seen:
             raise ValueError(f"INSIGHT_API_KEYS entry {i} repeats an earlier key")

@@ -163,9 +163,10 @@ class Snapshot:
 
     @property
     def unscored(self) -> set[str]:
-        """Customers the input tables know who have no orders, so were not scored (store metadata)."""
+        """Customers the input tables know who have no orders, so were not scored (store metadata), less those a
+        write has scored since (the metadata lists them until the next batch run)."""
         if self._unscored is None:
-            self._unscored = set(self.meta.get("unscored_customers") or [])
+            self._unscored = {c for c in self.meta.get("unscored_customers") or [] if c not in self.roster}
         return self._unscored
 
     def catalog(self) -> Catalog:
@@ -208,6 +209,8 @@ class Snapshot:
             for row in rows:
                 self._responses.pop(row["customer_id"], None)  # their cached bodies describe the old profile
         for row, vec in zip(rows, vectors):
+            if self._unscored is not None:
+                self._unscored.discard(row["customer_id"])
             self.roster[row["customer_id"]] = (
                 row["tier"],
                 row["predicted_value"],

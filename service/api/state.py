@@ -54,6 +54,31 @@ class AppState:
         self._encoder_key = None
         self._encoder_lock = threading.Lock()
         self.score_gate = threading.BoundedSemaphore(1)  # cold-start scoring is CPU-bound: one at a time
+        self._score_waiting = 0
+        self._score_waiting_lock = threading.Lock()
+
+    # Score requests waiting for the scorer beyond this are turned away at once: each waiter holds one of the thread
+    # pool's 40 threads, and 40 waiters had queued every other synchronous route (the console, ask, the customer list)
+    # behind them for up to a minute.
+    SCORE_MAX_WAITING = 4
+
+    def enter_scorer(self, timeout: float) -> bool:
+        """Take the scorer (one request at a time); False when it stays busy for ``timeout`` seconds or
+        SCORE_MAX_WAITING requests already wait for it. ``leave_scorer`` gives it back."""
+        if self.score_gate.acquire(blocking=False):
+            return True
+        with self._score_waiting_lock:
+            if self._score_waiting >= self.SCORE_MAX_WAITING:
+                return False
+            self._score_waiting += 1
+        try:
+            return self.score_gate.acquire(timeout=timeout)
+        finally:
+            with self._score_waiting_lock:
+                self._score_waiting -= 1
+
+    def leave_scorer(self) -> None:
+        self.score_gate.release()
 
     @property
     def ready(self) -> bool:

@@ -40,7 +40,9 @@ def strict_json_error(body: bytes) -> tuple[str, str] | None:
     if not body:
         return None
     try:
-        json.loads(body, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
+        # decoded here: json.loads on bytes guesses UTF-16 and UTF-32 from the first bytes, which JSON over HTTP is not
+        text = body.decode("utf-8")
+        json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
     except _DuplicateKey as exc:
         return (
             f"the JSON body has key '{exc.args[0]}' more than once in one object; send each key once",

@@ -16,6 +16,7 @@ from service.console.forms import check_csrf, read_form
 from service.console.rendering import is_htmx, not_ready, render
 from service.console.sessions import current
 from service.store_checks import DamagedProfile
+from service.table_values import clean_text
 
 if TYPE_CHECKING:
     from service.ask import AskAnswer
@@ -28,13 +29,13 @@ async def ask(request: Request, customer_id: str) -> Response:
     form = await read_form(request)
     session = current(request)
     check_csrf(request, session, form)
-    question = (form.get("question") or "").strip()[:500]
+    question = clean_text((form.get("question") or "").strip()[:500])  # no NUL or other control characters in the page
     app = request.app
     snap = app.state.insight.acquire()
     if snap is None:
         return not_ready(request, session)
     try:
-        result, error = _answer(app, snap, customer_id[:128], question)
+        result, error = _answer(app, snap, customer_id, question)
     finally:
         snap.release()
     facts = _facts_used(result) if result is not None else None
@@ -54,7 +55,7 @@ async def ask(request: Request, customer_id: str) -> Response:
             question=question,
             customer_id=customer_id,
         )
-    ctx, err = customer_context(request, session, customer_id[:128])
+    ctx, err = customer_context(request, session, customer_id)
     if err is not None:
         return err
     assert ctx is not None  # one of the two is set

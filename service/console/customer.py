@@ -17,6 +17,7 @@ from service.console.charts import waterfall_svg
 from service.console.rendering import customer_url, not_ready, render
 from service.console.sessions import Session, current
 from service.store_checks import DamagedProfile
+from service.table_schema import ID_MAX_CHARS
 
 if TYPE_CHECKING:
     from service.whatif import WhatIf
@@ -27,14 +28,14 @@ router = APIRouter(include_in_schema=False)
 @router.get("/console/customers/{customer_id:path}/ask")
 def ask_page(customer_id: str) -> Response:
     """The address an answer page shows (the form posts there): opened again, reloaded or bookmarked, the customer."""
-    return RedirectResponse(customer_url(customer_id[:128]), status_code=303)
+    return RedirectResponse(customer_url(customer_id), status_code=303)
 
 
 # After the route above: an id may hold '/' (sent as %2F), so '<id>/ask' would otherwise be read as an id.
 @router.get("/console/customers/{customer_id:path}")
 def customer_page(request: Request, customer_id: str) -> Response:
     session = current(request)
-    ctx, error = customer_context(request, session, customer_id[:128])
+    ctx, error = customer_context(request, session, customer_id)
     if error is not None:
         return error
     assert ctx is not None  # one of the two is set
@@ -43,6 +44,8 @@ def customer_page(request: Request, customer_id: str) -> Response:
 
 def customer_context(request: Request, session: Session, customer_id: str) -> tuple[dict | None, Response | None]:
     """The customer page's template context, or the error page to send instead (not ready, not scored, unknown)."""
+    if len(customer_id) > ID_MAX_CHARS:  # no customer has such an id (cutting it had shown another customer)
+        return None, _not_scored(request, session, customer_id, known=False)
     snap = request.app.state.insight.acquire()
     if snap is None:
         return None, not_ready(request, session)
@@ -67,10 +70,11 @@ def damaged_message(exc: DamagedProfile) -> str:
 
 def _not_scored(request: Request, session: Session, customer_id: str, known: bool) -> Response:
     """404 for a customer without a profile: known without orders yet, or not in the store at all."""
+    shown = customer_id if len(customer_id) <= ID_MAX_CHARS else customer_id[:40] + "\u2026"
     msg = (
-        f"Customer {customer_id} is known, no orders yet, so not scored."
+        f"Customer {shown} is known, no orders yet, so not scored."
         if known
-        else f"Customer {customer_id} is not in the profile store."
+        else f"Customer {shown} is not in the profile store."
     )
     return render(
         request,

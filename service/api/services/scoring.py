@@ -211,11 +211,21 @@ def _cutoff(req: ScoreRequest, snap: Snapshot, loaded: LoadedData, sent: dict[st
     meta_cut = pd.Timestamp(snap.meta["cutoff"])
     if req.cutoff:
         try:
-            return parse_cutoff(req.cutoff, meta_cut)
+            asked = parse_cutoff(req.cutoff, meta_cut)
         except DataError as exc:
             raise ProblemException(
                 422, str(exc), errors=[{"field": "cutoff", "message": str(exc), "type": "value_error"}]
             ) from exc
+        if req.write and asked < meta_cut:
+            # a profile as of an earlier date among the store's: its spend, periods and next order would be told
+            # from a day the rest of the store has moved past, and the rows after it dropped without a word
+            msg = (
+                f"write: true needs a cutoff at or after the store's ({meta_cut.date()}), not {asked.date()}: a "
+                "profile written as of an earlier date would be served beside profiles of a later one (send "
+                "write: false to score as of that date)"
+            )
+            raise ProblemException(422, msg, errors=[{"field": "cutoff", "message": msg, "type": "value_error"}])
+        return asked
     latest = [loaded.tables[n][c].max() for n, c in TS_COLUMNS.items() if n in sent and len(loaded.tables[n])]
     latest = [t for t in latest if pd.notna(t)]
     return max([meta_cut] + latest)
@@ -229,7 +239,7 @@ def _scored_rows(
     from service.cold_start import PrefetchEncoder, texts_to_embed
     from service.pipeline import score_tables
 
-    if not state.score_gate.acquire(timeout=settings.api_score_timeout_s):
+    if not state.enter_scorer(settings.api_score_timeout_s):
         raise ProblemException(503, "the scorer is busy; retry shortly", title="Busy", headers={"Retry-After": "5"})
     prefetch = None
     try:
@@ -248,7 +258,7 @@ def _scored_rows(
     finally:
         if prefetch is not None:
             prefetch.wait()  # a request that failed early leaves no embedding running behind the gate
-        state.score_gate.release()
+        state.leave_scorer()
     return rows, vectors
 
 
