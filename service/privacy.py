@@ -11,8 +11,13 @@ LLM prompts) redact again, which costs little and covers stores written before t
 narrative built from redacted evidence still quotes that evidence verbatim.
 
 Card numbers: only digit runs of 13-19 digits (plain, or in groups of 3-6 digits separated by single
-spaces or hyphens, as cards are printed) that pass the Luhn check are masked, so order references
+spaces, hyphens or dots, as cards are printed) that pass the Luhn check are masked, so order references
 (a 16-digit number fails Luhn 9 times in 10), amounts, prices and dates survive.
+
+Texts are matched as written, never normalised (the stored text keeps its characters apart from the masks): the
+patterns accept the no-break and thin spaces that word processors and French or German typing put between digit groups,
+the full-width and small commercial at (＠, ﹫), and zero-width characters between digits, which hide nothing from a
+reader but would otherwise split a number into runs too short to mask.
 """
 
 from __future__ import annotations
@@ -24,31 +29,47 @@ EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 CARD_MASK = "[card]"
 
+# Invisible characters a pasted or deliberately obfuscated number may carry between its digits: zero-width space,
+# non-joiner, joiner, word joiner and the byte-order mark (a zero-width no-break space inside text).
+_ZW = "[\u200b\u200c\u200d\u2060\ufeff]"
+_ZW_CHARS = re.compile(_ZW)
+# Spaces that group digits as an ordinary space does: no-break (U+00A0), narrow no-break (U+202F), thin (U+2009).
+_SPACES = " \u00a0\u202f\u2009"
+# The commercial at and its full-width (U+FF20) and small (U+FE6B) forms, all read as '@'.
+_AT = "[@\uff20\ufe6b]"
+_AT_CHAR = re.compile(_AT)
+
 _EMAIL = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*"
+    + _AT
+    + r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
 )
 
-# Digit runs: digit groups joined by single spaces or hyphens (e.g. 4111 1111 1111 1111). A card inside a longer run
+# A group of digits, zero-width characters allowed between them; groups are separated by one space (any of _SPACES),
+# hyphen or dot.
+_GROUP = re.compile(rf"\d(?:{_ZW}*\d)*")
+_CARD_SEP = rf"{_ZW}*[{_SPACES}.-]{_ZW}*"
+# Digit runs: digit groups joined by single separators (e.g. 4111 1111 1111 1111). A card inside a longer run
 # ("qty 2 4111 1111 1111 1111") is found by trying every span of whole groups, see _card_sub.
-_DIGIT_RUN = re.compile(r"(?<![\w])\d+(?:[ -]\d+)*(?![\w])")
-_DIGITS = re.compile(r"\d+")
+_DIGIT_RUN = re.compile(rf"(?<![\w]){_GROUP.pattern}(?:{_CARD_SEP}{_GROUP.pattern})*(?![\w])")
 _CARD_DIGITS = (13, 19)
 _CARD_GROUP = (3, 6)  # 4-4-4-4, 4-6-5 (Amex), 4-4-4-4-3: a grouped card never has groups of 1-2 or 7+ digits
 
 # Phone-like: an optional +country code, then digit groups separated by spaces, dots, hyphens or
 # parentheses; 7-15 digits in all (E.164 allows at most 15). Dates (2025-11-02), times, prices
-# (1,234.56) and ratings (4/5) are excluded below.
+# (1,234.56, and 1 234 567,89 with spaces grouping the thousands) and ratings (4/5) are excluded below.
+_PHONE_SEP = rf"{_ZW}*(?:[{_SPACES}./-]{_ZW}*)?"  # one way to match a run of zero-width characters, never two
 _PHONE = re.compile(
     r"(?<![\w+])"
     r"(?:\+|00)?"
-    r"(?:\(\d{1,4}\)[ .-]?)?"
-    r"\d(?:[ ./-]?\(?\d\)?){6,16}"
-    r"(?![\w])"
+    rf"(?:\(\d{{1,4}}\)[{_SPACES}.-]?)?"
+    rf"\d(?:{_PHONE_SEP}\(?\d\)?){{6,16}}"
+    r"(?![\w]|[.,]\d)"
 )
 _DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 _DECIMAL = re.compile(r"^\d+\.\d+$")  # 1234567.89 is a price or a measurement, not a phone number
 # Nothing to mask without an @ or a run of 7 digits: the common case costs one scan.
-_CANDIDATE = re.compile(r"@|\d(?:\D{0,3}\d){6}")
+_CANDIDATE = re.compile(rf"{_AT}|\d(?:\D{{0,3}}\d){{6}}")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -69,22 +90,22 @@ def luhn_ok(digits: str) -> bool:
 def _card_sub(m: re.Match) -> str:
     """The run with every Luhn-valid card span masked: the whole run, or spans of whole digit groups inside it."""
     run = m.group(0)
-    groups = [(g.start(), g.end()) for g in _DIGITS.finditer(run)]
+    groups = [(g.start(), g.end(), _ZW_CHARS.sub("", g.group(0))) for g in _GROUP.finditer(run)]
     lo, hi = _CARD_DIGITS
     pieces, pos, i = [], 0, 0
     while i < len(groups):
         found = None
         n_digits = 0
         for j in range(i, len(groups)):
-            n_digits += groups[j][1] - groups[j][0]
+            n_digits += len(groups[j][2])
             if n_digits > hi:
                 break
             if n_digits < lo:
                 continue
             span = groups[i : j + 1]
-            if len(span) > 1 and not all(_CARD_GROUP[0] <= e - s <= _CARD_GROUP[1] for s, e in span):
+            if len(span) > 1 and not all(_CARD_GROUP[0] <= len(d) <= _CARD_GROUP[1] for _, _, d in span):
                 continue
-            if luhn_ok("".join(run[s:e] for s, e in span)):
+            if luhn_ok("".join(d for _, _, d in span)):
                 # keep looking: the longest valid span wins (a 19-digit card holds a valid 16-digit prefix rarely)
                 found = j
         if found is None:
@@ -103,12 +124,13 @@ def _phone_sub(m: re.Match) -> str:
     digits = re.sub(r"\D", "", s)
     if not 7 <= len(digits) <= 15:
         return s
-    if _DATE_LIKE.match(s.strip()) or _DECIMAL.match(s):
+    bare = _ZW_CHARS.sub("", s)  # judged as the reader sees it: zero-width characters neither join nor split
+    if _DATE_LIKE.match(bare.strip()) or _DECIMAL.match(bare):
         return s
-    plain = s.isdigit()
+    plain = bare.isdigit()
     # A bare run of digits is only a phone number when it is long enough to be one and is not
     # a plausible year, id or amount; formatted numbers (+, spaces, hyphens, parentheses) are.
-    if plain and not (s.startswith("0") and 9 <= len(s) <= 12):
+    if plain and not (bare.startswith("0") and 9 <= len(bare) <= 12):
         return s
     return PHONE_MASK
 
@@ -122,7 +144,7 @@ def redact(text: str | None, *, emails: bool = True, phones: bool = True, cards:
     if not text or not isinstance(text, str) or not _CANDIDATE.search(text):
         return text
     out = text
-    if emails and "@" in out:
+    if emails and _AT_CHAR.search(out):
         out = _EMAIL.sub(EMAIL_MASK, out)
     if cards:
         out = _DIGIT_RUN.sub(_card_sub, out)

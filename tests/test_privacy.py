@@ -102,3 +102,116 @@ def test_profile_and_evidence_copies():
     assert out["profile"]["evidence"][0]["text"] == f"x {EMAIL_MASK}"
     assert profile["profile"]["evidence"][0]["text"] == "x a@b.io"  # input untouched
     assert redact_evidence([{"text": "+1 415 555 0100", "source": "s"}])[0] == {"text": PHONE_MASK, "source": "s"}
+
+
+# Separators other than the ASCII space: no-break (U+00A0), narrow no-break (U+202F) and thin (U+2009) spaces, as word
+# processors and French or German typing put them between digit groups; zero-width characters between digits.
+_NBSP, _NNBSP, _THIN = "\u00a0", "\u202f", "\u2009"
+_ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
+
+
+@pytest.mark.parametrize("sep", [_NBSP, _NNBSP, _THIN, ".", *_ZERO_WIDTH, f"{_NBSP}\u200b", " \u2060"])
+@pytest.mark.parametrize(
+    "groups",
+    [
+        ["4111", "1111", "1111", "1111"],  # Visa test number, 4-4-4-4
+        ["5555", "5555", "5555", "4444"],  # Mastercard test number
+        ["3782", "822463", "10005"],  # Amex, 4-6-5
+        ["6011", "0009", "9013", "9424"],  # Discover
+    ],
+)
+def test_cards_grouped_with_unusual_separators_are_masked(sep, groups):
+    card = sep.join(groups)
+    assert redact(f"Refund to my card {card} please") == f"Refund to my card {CARD_MASK} please"
+    assert redact(f"card: {card}.") == f"card: {CARD_MASK}."
+    assert redact(f"qty 2 {card}") == f"qty 2 {CARD_MASK}"  # inside a longer run, as with plain spaces
+
+
+def test_zero_width_characters_anywhere_between_card_digits_are_seen_through():
+    digits = "4111111111111111"
+    for zw in _ZERO_WIDTH:
+        assert redact(zw.join(digits)) == CARD_MASK  # between every digit
+        assert redact(f"x {digits[:5]}{zw}{digits[5:9]}{zw * 2}{digits[9:]} y") == f"x {CARD_MASK} y"
+    assert redact("4111\u200b1111\u200b1111\u200b1111") == CARD_MASK
+
+
+@pytest.mark.parametrize("sep", [_NBSP, _NNBSP, _THIN, ".", "\u200b"])
+def test_cards_with_unusual_separators_still_need_luhn_and_card_sized_groups(sep):
+    for text in (
+        sep.join(["4111", "1111", "1111", "1112"]),  # fails Luhn: an order reference
+        sep.join(["1234", "5678", "9012", "3456"]),
+        sep.join(["10", "20", "30", "40", "50", "60", "70", "80", "90"]),  # a list of numbers
+    ):
+        assert CARD_MASK not in redact(f"ref {text} arrived"), text
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "06\u00a012\u00a034\u00a056\u00a078",  # French mobile with no-break spaces
+        "06\u202f12\u202f34\u202f56\u202f78",
+        "06\u200912\u200934\u200956\u200978",
+        "+33\u00a06\u00a012\u00a034\u00a056\u00a078",
+        "+44\u00a020\u00a07946\u00a00958",
+        "0171\u00a01234567",
+        "(030)\u00a01234567",
+        "06\u200b12\u200b34\u200b56\u200b78",  # zero-width spaces between the groups
+        "0\u200d6\u200d1\u200d2\u200d3\u200d4\u200d5\u200d6\u200d7\u200d8",
+        "06\u00a0\u206012\u00a034\u00a056\u00a078",
+    ],
+)
+def test_phones_with_unusual_separators_are_masked(phone):
+    assert redact(f"Call me on {phone} please") == f"Call me on {PHONE_MASK} please"
+    assert redact(phone) == PHONE_MASK
+
+
+@pytest.mark.parametrize("at", ["\uff20", "\ufe6b"])  # full-width and small commercial at
+def test_emails_with_other_at_signs_are_masked(at):
+    assert redact(f"write to jane.doe{at}example.com today") == f"write to {EMAIL_MASK} today"
+    assert redact(f"JOHN_SMITH{at}Mail.Example.co.uk") == EMAIL_MASK
+    assert redact(f"a{at}b.io, c.d@e-f.de.") == f"{EMAIL_MASK}, {EMAIL_MASK}."
+    assert redact(f"meet {at} 5pm, 50{at}3 each") == f"meet {at} 5pm, 50{at}3 each"  # an at sign alone is no address
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "£1,299.00 was too much",
+        "paid 1\u00a0299,00 € and 12\u202f345,50 €",
+        "1\u202f234\u202f567,89 € in total",  # thousands grouped by narrow no-break spaces, with decimals
+        "1 234 567,89 € in total",
+        "delivered 2024.05.01, returned 01.05.2024",
+        "firmware 2.1.0, app 1.4.2, build 10.3",
+        "order O00000123, ref 1234567\u200b890",  # a bare 10-digit reference, split by a zero-width space
+        "rated 4.5 stars, 5\u00a0stars, 4/5",
+        "size 10\u00a0x\u00a020\u00a0x\u00a030\u00a0cm, 3\u00a0pack, 100\u202fml",
+        "Tuesday\u00a0at\u00a010:30, 2\u200bitems",
+        "Merci\u202f! Très bien\u00a0; livré le 12\u00a0mai.",
+        "zero\u200bwidth\u200bjoined\u200bwords and a \ufeffBOM",
+    ],
+)
+def test_ordinary_text_with_unusual_spaces_stays_as_written(text):
+    assert redact(text) == text
+
+
+def test_the_text_around_a_mask_keeps_its_characters():
+    card, phone = "4111\u00a01111\u00a01111\u00a01111", "06\u00a012\u00a034\u00a056\u00a078"
+    text = f"Merci\u202f! Carte {card}, tél.\u00a0{phone}\u00a0; a\uff20b.io"
+    assert redact(text) == f"Merci\u202f! Carte {CARD_MASK}, tél.\u00a0{PHONE_MASK}\u00a0; {EMAIL_MASK}"
+    assert redact(redact(text)) == redact(text)  # still idempotent
+
+
+def test_long_runs_of_invisible_characters_and_spaces_are_quick():
+    import time
+
+    texts = [
+        ("1" + "\u200b" * 4) * 40 + "x",
+        "1" + "\u200b" * 20_000 + "1",
+        ("1\u200b\u00a0\u2060" * 5_000) + "x",
+        "4.1" * 5_000,
+        "a\uff20" * 5_000 + "b.com",
+    ]
+    start = time.perf_counter()
+    for text in texts:
+        redact(text)
+    assert time.perf_counter() - start < 2

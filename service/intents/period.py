@@ -149,6 +149,81 @@ _PERIOD_WORDS = re.compile(
 )
 
 
+_LAST = r"(?:last|past|previous|letzten|vergangenen|derniers?|dernieres?|ultimos?|ultime|ultimi|afgelopen|laatste)"
+_OF = r"(?:of|de|del|van)"
+_SUFFIX = r"(?:st|nd|rd|th|e|er|eme|o|a|\.)"  # 5th, 5e, 5eme, 5o, 5.
+_WEEK = r"(?:week|woche|semaine|semana|settimana|kw)"
+_A_YEAR = rf"(?:\s+(?:{_OF}\s+)?\d{{4}})?"
+# Named periods that do not exist, or that this module does not read, and that the patterns above would otherwise read
+# as another period: 'Q9 of 2024' as the year 2024, 'the first half of 0' as the latest first half, 'the last 0 days' as
+# a period after the data. Each is an unread period, which the answer says it could not read.
+_PAST_PREPOSITIONS = (
+    "in during since between from to until till through im seit zwischen bis au en depuis entre desde hasta sinds "
+    "tussen tot nel dal tra"
+)
+# lookbehinds, so that the words said unread are the period's own ('q9', not 'in q9')
+_PAST_PREP = "(?:^|" + "|".join(rf"(?<=\b{w}\s)" for w in _PAST_PREPOSITIONS.split()) + ")"
+_NUMBERED = [  # (pattern whose one matched group is the number, the highest that exists)
+    # Q0, Q5; H3: after a preposition or before a year only, as 'the H7 bulbs' names no period
+    (re.compile(rf"{_PAST_PREP}q(\d{{1,2}})\b{_A_YEAR}|\bq(\d{{1,2}})\s+(?:of\s+)?\d{{4}}\b"), 4),
+    (re.compile(rf"{_PAST_PREP}h(\d{{1,2}})\b{_A_YEAR}|\bh(\d{{1,2}})\s+(?:of\s+)?\d{{4}}\b"), 2),
+    (re.compile(rf"\b{_QUARTER}\s+(\d{{1,2}})\b{_A_YEAR}|\b(\d{{1,2}}){_SUFFIX}\s*{_QUARTER}\b{_A_YEAR}"), 4),
+    (re.compile(rf"\b(\d{{1,2}}){_SUFFIX}\s*{_HALF}\b{_A_YEAR}"), 2),
+]
+# a numbered week ('week 53 of 2025', 'KW 12', 'the 3rd week'): this module reads 'this week' and 'last week' only
+_NUMBERED_WEEK = re.compile(
+    rf"\b{_WEEK}\s+(?:no\.?\s*|nr\.?\s*|#\s*)?\d{{1,2}}\b{_A_YEAR}|\b\d{{1,2}}{_SUFFIX}\s*{_WEEK}\b"
+)
+# the year of a named period, or 'the year N', that is no year this module reads: 0, 1650, 'of 24'
+_PERIOD_YEAR = re.compile(
+    rf"\b(?:q\d|h\d|(?:(?:{'|'.join(_ORDINALS)})\s+)?(?:{_QUARTER}|{_HALF})|{_MONTH[1:-1]}|"
+    r"(?:in|im|of|the)\s+(?:year|jahr|annee|ano|jaar|anno))\s+"
+    rf"(?:({_OF})\s+)?(?:the\s+year\s+)?(\d+)\b(?![.,:/]\d)"
+)
+_IN_YEAR = re.compile(
+    r"\b(?:in|during|since|im|seit|wahrend|depuis|desde|durante|sinds|tijdens|nel|dal)\s+(\d{4})\b(?![.,:/]\d)"
+)
+# a rolling period of no length or less: 'the last 0 days', 'the past -3 months'
+_NO_LENGTH = re.compile(rf"\b{_LAST}\s+([-\u2212]\s*\d+|\d+|zero|null|cero|nul)\s+(\w+)")
+# a part of a year that the period readers did not read: 'the fifth quarter of 2024', 'the last month of 2024'
+_PART_OF_A_YEAR = re.compile(
+    rf"\b(?:\d{{1,2}}{_SUFFIX}?|{'|'.join(_ORDINALS)}|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|funfte|"
+    rf"funften|cinquieme|quinto|vijfde|last|final|letzte|letzten|dernier|derniere|ultimo|ultima|laatste)\s+"
+    rf"(?:{_QUARTER}|{_HALF}|{_WEEK}|month|monat|mois|mes|maand|mese)\s+(?:{_OF}\s+)?(?:the\s+year\s+)?{_YEAR}\b"
+)
+
+
+def _no_such_period(q: str, cutoff: pd.Timestamp) -> str | None:
+    """The words of a period the folded question names that does not exist or that this module does not read (see
+    _NUMBERED and below); None when it names none."""
+    for pattern, highest in _NUMBERED:
+        for m in pattern.finditer(q):
+            n = int(next(g for g in m.groups() if g is not None))
+            if not 1 <= n <= highest:
+                return m.group(0).strip()
+    if week := _NUMBERED_WEEK.search(q):
+        return week.group(0)
+    for m in _PERIOD_YEAR.finditer(q):
+        of, number = m.groups()
+        # a day ('March 15') or a count ('Q3 2 orders') may follow a period; only a 4-digit number, 0 or a number
+        # after 'of' / 'the year' is its year
+        if not re.fullmatch(_YEAR, number) and (of or "year" in m.group(0) or int(number) == 0 or len(number) == 4):
+            return m.group(0)
+    for m in _IN_YEAR.finditer(q):
+        if not re.fullmatch(_YEAR, m.group(1)):
+            return m.group(0)
+    rolling = _NO_LENGTH.search(q)
+    if rolling and rolling.group(2) in _UNIT_DAYS:
+        k = rolling.group(1).replace("\u2212", "-").replace(" ", "")
+        if not k[-1].isdigit() or int(k) <= 0:  # 'zero', '0', '-3'
+            return rolling.group(0)
+    for m in _PART_OF_A_YEAR.finditer(q):
+        point = _point(m.group(0), cutoff)
+        if point is not None and re.fullmatch(_YEAR, point[0]):  # read as the bare year: the part was not read
+            return m.group(0)
+    return None
+
+
 def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
     """(words, start or None for 'to date', end, rolling) of the period a spend question asks about; relative to the
     cutoff.
@@ -163,6 +238,8 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
     """
     q = fold(question)
     end = cutoff.normalize()
+    if _no_such_period(q, cutoff) is not None:  # never read as another period: unread_period names it
+        return ("to date", None, end, False)
     found = (
         _range_period(q, cutoff, end)
         or _since_period(q, cutoff, end)
@@ -202,6 +279,9 @@ def unread_period(question: str, cutoff: pd.Timestamp) -> str | None:
     q = fold(question)
     if parse_period(question, cutoff)[1] is not None:
         return None
+    missing = _no_such_period(q, cutoff)
+    if missing is not None:
+        return missing
     m = _PERIOD_WORDS.search(q)
     return m.group(0) if m else None
 
@@ -334,8 +414,7 @@ def _relative_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period 
     day = pd.Timedelta(days=1)
     full_year = (cutoff.month, cutoff.day) == (12, 31)
     n = re.search(
-        r"\b(?:last|past|previous|letzten|vergangenen|derniers?|dernieres?|ultimos?|ultime|ultimi|afgelopen|laatste)\s+"
-        r"(\d+|" + "|".join(_NUM_WORDS) + r")\s+(\w+)",
+        rf"\b{_LAST}\s+(\d+|" + "|".join(_NUM_WORDS) + r")\s+(\w+)",
         q,
     )
     if n and n.group(2) in _UNIT_DAYS:
