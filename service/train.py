@@ -302,7 +302,7 @@ def _fit_models(
     with reporter.step("value model"):
         value = ValueModel(**kw).fit(d.X_fit, d.y_value, d.X_val, d.s_val["future_value"], shift=shift)
         if LEVEL_ANCHOR:
-            value.anchor_level(d.X_val, d.X_score)
+            value.anchor_level(d.X_val, d.X_score, d.validation_totals)
         value.fix_horizon_factor(d.X_score)
     with reporter.step("churn model"):
         churn = ChurnModel(**kw).fit(d.X_fit, d.y_churn, d.X_val, d.s_val["churn"], shift=shift)

@@ -17,6 +17,8 @@ from service.btyd import ClassicFeatures
 from service.design import base_design
 from service.features import SEASON_FEATURES
 from service.models import rows_of
+from service.models.matrices import column_values
+from service.models.value import cap_outliers
 from service.panel import MAX_PANEL_ROWS, MIN_VALIDATION_CUSTOMERS, Panel, fit_names, validation_customers
 from service.text_features import PooledText, TextFeaturizer
 
@@ -34,6 +36,8 @@ class Designs:
     X_score: Any
     X_score_all: Any  # every column, text included (the peer percentiles of text counts need them)
     held_out: bool
+    # actual spend and BG/NBD x Gamma-Gamma prediction over every customer of the latest snapshot (for anchor_level)
+    validation_totals: tuple[float, float] | None = None
 
 
 def model_inputs(
@@ -48,10 +52,14 @@ def model_inputs(
     columns = [c for c in X_fit.columns if panel.seasonal or c not in SEASON_FEATURES]
     X_fit = work.distribute(X_fit[columns])
     X_val = work.design("validation", text, classics["validation"])[columns]
+    totals = (
+        float(cap_outliers(s_val["future_value"].to_numpy(np.float64))[0].sum()),
+        float(cap_outliers(np.nan_to_num(column_values(X_val, "btyd_expected_value")))[0].sum()),
+    )
     if held_out:
         X_val, s_val = rows_of(X_val, held), s_val[held].reset_index(drop=True)
     X_score = work.design("score", text, classics["score"])[columns]
-    return Designs(X_fit, y_value, y_churn, kept, X_val, s_val, X_score, X_score, held_out)
+    return Designs(X_fit, y_value, y_churn, kept, X_val, s_val, X_score, X_score, held_out, totals)
 
 
 def fit_panel(

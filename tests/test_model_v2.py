@@ -415,6 +415,18 @@ def test_level_anchor_moves_the_total_like_bgnbd_and_shap_still_adds_up(fitted):
         assert total > before
         contrib = value.contributions(Xs.iloc[:100])
         np.testing.assert_allclose(contrib.sum(axis=1), value.margin(Xs.iloc[:100]), rtol=1e-4, atol=1e-4)
+        # with the whole latest snapshot's totals (actual spend, BG/NBD's prediction) the level follows BG/NBD's
+        # actual / predicted ratio there instead of the held-out customers' calibrated total
+        from service.models.value import cap_outliers
+
+        c0, c1 = value.calibration_
+        held_out = cap_outliers(np.exp(c0 + c1 * value._raw_margin(Xv)))[0].sum()
+        bg_v = cap_outliers(Xv["btyd_expected_value"].to_numpy(float))[0].sum()
+        totals = []
+        for actual in (held_out, 1.1 * held_out):
+            value.anchor_level(Xv, Xs, (actual, bg_v))
+            totals.append(value.predict(Xs).sum())
+        assert totals[0] == pytest.approx(total, rel=1e-9) and totals[1] / totals[0] == pytest.approx(1.1, rel=1e-9)
     finally:
         value.anchor_ = 0.0
 
