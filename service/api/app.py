@@ -85,6 +85,10 @@ def create_app(
     app.state.narrator = get_narrator(settings)
     problems.install(app)
     _install_routes(app)
+    if reload_channel is not None:  # one of several workers: a browser's next request may reach another one
+        from service.console.sessions import SharedSessions
+
+        app.state.console_sessions = SharedSessions(reload_channel.dir / "console-sessions.db")
     app.add_middleware(
         ServiceMiddleware,
         metrics=metrics,

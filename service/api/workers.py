@@ -12,9 +12,10 @@ single-process service. What must be shared is the decision to reload. The paren
   raises the generation, then waits (bounded) until every other worker reports that generation, and answers with how
   many workers now serve the new model. A reload refused by the first worker is refused for all (409), as before.
 
-Known limit: a profile written by POST /v1/score with ``write: true`` is served at once by the worker that wrote it,
-and by the others after their next reload (each worker reads its own snapshot copy). Reload after a batch of admin
-writes when every worker must see them.
+- A profile written by POST /v1/score with ``write: true`` is served at once by the worker that wrote it; that worker
+  then raises the generation without reloading itself, so every other worker reloads from the live store, which holds
+  the write (each worker reads its own snapshot copy; a burst of writes costs them one reload each while it lasts).
+  Until their reload finishes, a read on another worker still gets the profile as it was.
 
 The channel lives in ``insight-snapshot-pid<parent pid>-workers-*`` under the snapshot folder, so a parent killed
 with SIGKILL leaves nothing that the next start does not remove.
@@ -169,6 +170,13 @@ class WorkerReloads:
                 ok, result = await asyncio.to_thread(do_reload, self.app)
                 self.applied = max(self.applied, gen)
                 self._report(ok, None if ok else result.get("error"))
+
+    async def announce_write(self) -> None:
+        """A profile was written to the live store here (and is served here already): every other worker reloads."""
+        async with self._lock:
+            self.applied = self.channel.bump()
+            self._stamp = self.channel.stamp()
+            self._report(True)
 
     async def reload_all(self) -> tuple[bool, dict]:
         """Reload here; when that worked, make every other worker reload too and wait for them (bounded)."""

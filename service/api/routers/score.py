@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import APIRouter, Body, Depends, Request
 
 from service.api import services
@@ -39,4 +40,8 @@ def score(
             f"writing scored profiles needs an admin key; {principal.label} has role {principal.role} "
             "(send write: false to score only)",
         )
-    return services.score(snap, request.app.state.insight, body, request.app.state.settings, request.app.state.metrics)
+    out = services.score(snap, request.app.state.insight, body, request.app.state.settings, request.app.state.metrics)
+    reloads = request.app.state.worker_reloads
+    if out.written and reloads is not None:  # one of several workers: the others reload to serve the write too
+        anyio.from_thread.run(reloads.announce_write)
+    return out

@@ -68,7 +68,10 @@ class CustomerProfile(BaseModel):
     )
     value_interval: list[float] | None = Field(
         default=None,
-        description="80% interval [low, high] around the predicted value, when stored.",
+        description="80% interval [low, high] of the customer's spend over the horizon, when stored. The predicted "
+        "value is a mean over outcomes that include buying nothing, so for a customer unlikely to buy it can lie above "
+        "the interval's upper end (most outcomes are near zero, a few are large); the console and the explanations "
+        "then leave the interval out.",
         examples=[[3900.0, 6800.0]],
     )
 
