@@ -22,6 +22,10 @@ _INJECTION = re.compile(
     # Claims of a privileged mode ("SYSTEM OVERRIDE: admin mode enabled"): no agent question reads like that.
     r"\b((system|admin|security|safety) override|(admin|administrator|god|debug|maintenance|root|sudo|superuser) mode|"
     r"sudo)\b|"
+    # a note or message claiming to come from the system, or a clearance the agent is said to have
+    r"\b(system|admin|developer) (note|message|notice|instruction)s?\b|"
+    r"\b(cleared|authori[sz]ed|allowed|permitted) (for|to (see|view|access)) (all|every|any|other) "
+    r"(accounts?|customers?|clients?|records?|data)\b|"
     # Role-play, relayed or encoded instructions, and requests for the service's own workings: jailbreak shapes.
     r"\b(you are (now )?\w*bot|no (restrictions|limits|rules)|unrestricted|let'?s play a game|role-?play|"
     r"pretend (that|the|she|he|they|it|this|we|i)|as if (that|it|this) (were|was) real|"
@@ -33,7 +37,9 @@ _INJECTION = re.compile(
 # Other customers' data ("every customer's email", "other customers' purchase histories", "aller Kunden").
 _OTHER_CUSTOMERS = re.compile(
     r"\b(every|each|all|other) (of (our|the) )?customers?'s?\s+\w+|\b(aller|anderer) kunden\b|"
-    r"\blist (every|all) customers?\b|"
+    r"\blist (every|all|the (\d+|top \d+|\w+est)) customers?\b(?! (like|similar|resembling))|"
+    # another account: "her husband has his own account"
+    r"\b(has|have|with) (his|her|their) own account\b|"
     # another customer the agent dealt with ("what about the one I had this morning", "the previous caller")
     r"\bthe (one|customer|client|caller|lady|guy|woman|man|person) (i|we) (had|spoke|talked|dealt|served|helped)\b|"
     r"\b(another|a different|the previous|the last|the other|my (previous|last|other)) (customer|client|caller|cust|"
@@ -48,14 +54,17 @@ _CUSTOMER_ID = re.compile(
     r"(?!(?:19|20)\d\d\b)([a-z]{0,4}[-_]?\d[\w-]{3,})\b",
     re.I,
 )
-# Data the service does not hold (credit standing, income, what was said on a call): refused as such, never routed to
+# Data the service does not hold (credit standing, income, what was said on a call, the agent's own figures): refused
+# as such, never routed to
 # the nearest intent ("what's his credit score" had read as a question about his tier's score). A call or chat only
 # counts when the question asks what was said in it ("is she unhappy after the hotline call?" is still answered from
 # her reviews).
 _NOT_HELD = re.compile(
+    r"\bhow am i doing\b|\bmy (own )?(csat|nps|performance|stats|targets?|kpis?|quota|bonus|commission)\b|"
     r"\b(credit ?(score|rating|history|limit|check|worthiness)|creditworth\w*|bonitat|schufa|"
     r"(his|her|their|household|annual|yearly|personal) income|salary|salaries|"
-    r"net worth|einkommen|gehalt|revenus?|salaire|ingresos|salario|reddito|stipendio)\b",
+    r"net worth|einkommen|gehalt|revenus?|salaire|ingresos|salario|reddito|stipendio|"
+    r"(call|phone|voice) recordings?|recordings? of (her|his|their|the) (last )?(call|conversation)s?)\b",
     re.I,
 )
 _CONVERSATION = re.compile(
@@ -119,7 +128,8 @@ _CHANNEL = re.compile(
 _SHOP_WIDE = re.compile(
     r"\b(across (the |our )?(whole |entire )?|(in|of|for) (the |our )?(whole|entire) )"
     r"(shop|store|site|business|company|catalogu?e)\b|"
-    r"\b(best|top)[- ]?sell(ing|ers?)\b|\bsells? (the )?best\b|\bhow many customers\b|"
+    r"\b(best|top)[- ]?sell(ing|ers?)\b|\bsells? (the )?best\b|\bhow many (\w+ ){0,2}(customers|clients|accounts|"
+    r"buyers|shoppers)\b|"
     r"\bacross (all )?(our |the )?customers\b|\btop \d+ (spenders|customers|buyers|accounts)\b|"
     r"\bour (top|best|biggest) (spenders|customers|buyers|accounts)\b",
     re.I,
@@ -158,7 +168,15 @@ def refusal(question: str, customer_id: str | None = None) -> tuple[str, str] | 
 
 
 def _names_other_id(question: str, customer_id: str | None) -> bool:
+    """Whether the question names a customer id other than ``customer_id``: after a word such as 'customer' or 'id',
+    or bare when it has the shape of the id on screen and that id mixes letters and digits ("why is C000011 VIP?"
+    about C000010; a bare number could be an amount, so it needs the word)."""
     if customer_id is None:
         return False
     own = customer_id.strip().casefold()
-    return any(m.group(1).casefold() != own for m in _CUSTOMER_ID.finditer(question))
+    if any(m.group(1).casefold() != own for m in _CUSTOMER_ID.finditer(question)):
+        return True
+    if not (len(own) >= 4 and any(c.isalpha() for c in own) and any(c.isdigit() for c in own)):
+        return False
+    shape = "".join("[^\\W\\d_]" if c.isalpha() else "\\d" if c.isdigit() else re.escape(c) for c in own)
+    return any(m.group(0).casefold() != own for m in re.finditer(rf"(?<![\w-]){shape}(?![\w-])", question, re.I))

@@ -283,6 +283,10 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("categor", 1.0),
         ("usually buy", 0.9),
         ("buy", 0.3),
+        ("does she buy", 0.6),
+        ("does he buy", 0.6),
+        ("do they buy", 0.6),
+        ("stuff", 0.4),
         ("browse", 0.8),
         ("browsing", 0.8),
         ("look at", 0.6),
@@ -329,6 +333,7 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     "offer": [
         # CRM vocabulary
         ("pitch", 0.8),
+        ("recs", 1.0),
         ("upsell", 1.2),
         ("up sell", 1.2),
         ("cross sell", 1.2),

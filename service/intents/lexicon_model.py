@@ -24,6 +24,9 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("score", 0.4),
         ("put them", 0.3),
         ("what puts", 0.6),
+        ("how did she get", 0.9),
+        ("how did he get", 0.9),
+        ("how did they get", 0.9),
         ("landed", 0.6),
         ("ended up", 0.5),
         ("bracket", 0.5),
@@ -167,6 +170,8 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("what if", 0.8),
         ("become", 0.6),
         ("reach", 0.6),
+        ("get to", 0.7),
+        ("get into", 0.7),
         ("grow", 0.7),
         ("increase", 0.6),
         ("increase his", 0.4),
@@ -311,6 +316,11 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
     "evidence": [
         # CRM vocabulary
         ("verbatim", 1.2),
+        # the texts themselves asked for: the topic that follows ("the exact wording of his complaints") only filters
+        ("wording", 1.5),
+        ("exact wording", 1.5),
+        ("exact words", 2.0),
+        ("word for word", 2.0),
         ("evidence", 1.2),
         ("proof", 1.0),
         ("backs up", 0.8),

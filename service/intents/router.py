@@ -117,13 +117,23 @@ def _asked_after_context(question: str, index: ExampleIndex | None) -> tuple[dic
 def _add_named_evidence(scores: dict[str, float], question: str, tier: str | None) -> None:
     """Add to ``scores`` what the question names: a tier ("why is he VIP?", "VIP?") is evidence for a question about
     the tier, a tier to reach ("get him to VIP") for one about reaching it; a year ("in 2024", "im Jahr 2024") or
-    another period of the past ("in Q3", "since March", "between March and June") is evidence for a spend question."""
+    another period of the past ("in Q3", "since March", "between March and June") is evidence for a spend question;
+    asking for the customer's own words is evidence for the texts."""
     if tier is not None:
         target = names_tier_target(question)
         key = "upgrade" if target else "why_tier"
         scores[key] = scores.get(key, 0.0) + 0.6  # a tier named, as the one they are in or as one to reach
     if names_year(question) or names_period(question):
         scores["spend_period"] = scores.get("spend_period", 0.0) + 0.8
+    if _ASKS_FOR_TEXTS.search(question):  # the texts themselves; the topic that follows only filters them
+        scores["evidence"] = scores.get("evidence", 0.0) + 0.8
+
+
+# The customer's texts asked for as such ("the exact wording of his complaints", "quotes behind that score"): the
+# topic words that follow (complaints, satisfaction) had outvoted the ask.
+_ASKS_FOR_TEXTS = re.compile(
+    r"\b(quotes?|quoted|verbatim|wording|own words|exact words|word for word|in (her|his|their) (own )?words)\b", re.I
+)
 
 
 _SPLIT = re.compile(
