@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field
 from service.drivers import HEADLINE
 from service.facts import Facts
 from service.plain import share
+from service.privacy import redact
+from service.table_values import INVISIBLE
 
 # Every driver family a narrative could name; naming one outside the customer's top drivers fails the check.
 ALL_DRIVER_NAMES = set(HEADLINE)
@@ -29,7 +31,19 @@ class CheckResult(BaseModel):
 
 
 _QUOTE = re.compile(r"[\u201c\"]([^\u201d\"]+)[\u201d\"]")
+# Other quotation marks (single curly, guillemets, low-high): a quotation in them is checked like one in double quotes.
+# (A straight single quote is an apostrophe too often to be one.)
+_OTHER_QUOTE = re.compile(
+    r"\u2018([^\u2019]+)\u2019(?!\w)|\u00ab\s?([^\u00bb]+?)\s?\u00bb|\u201e([^\u201c\u201d]+)[\u201c\u201d]"
+)
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
+# a number with what follows it: a thousands suffix, a percent sign
+_NUMBER_UNIT = re.compile(r"(?<![\w.])([-+]?\d[\d,]*(?:\.\d+)?)\s?(k|K|M|bn|%)?(?![\w])")
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+MIN_QUOTE_WORDS = 3  # "as shown", cut from "was not as shown", said the opposite of the text it came from
+_NEGATION_BEFORE = re.compile(
+    r"(?:\bnot|n't|\bnever|\bno|\bnicht|\bkein\w*|\bpas|\bjamais|\bnunca|\bniet|\bnon)\W{0,3}$", re.I
+)
 _TIER_CLAIM = re.compile(r"\b(?:is|are|in the|as an?|as)\s+(VIP|High|Medium|Low)\b")
 # Wider tier claims ("is a VIP", "treat them as a true VIP", "upgrade to VIP", "this VIP customer"): an obeyed
 # injection rarely uses the template's own wording. Tier names are matched case-sensitively (except VIP), so
@@ -58,8 +72,6 @@ _TARGET_BEFORE = re.compile(
 _THRESHOLD_AFTER = re.compile(
     r"^\W{0,3}(?:tier\W+)?(?:starts?|begins?|threshold|floor|cut-?off|requires?|needs?|is reached|at \$|would)", re.I
 )
-_UP = re.compile(r"\b(adds?|lifts?|raises?|increases?|pushes? up|boosts?)\b", re.I)
-_DOWN = re.compile(r"\b(takes? off|lowers?|reduces?|holds? back|pulls? down|subtracts?|cuts?)\b", re.I)
 
 
 def allowed_numbers(f: Facts) -> list[float]:
@@ -96,9 +108,15 @@ def exact_numbers(f: Facts) -> set[float]:
     return {float(n.replace(",", "")) for text in texts for n in _NUMBER.findall(text)}
 
 
-def _matches(x: float, allowed: list[float], exact: set[float] | frozenset[float] = frozenset()) -> bool:
-    # Within rounding: the narrative may round to whole units or to one decimal, as people do.
-    return x in exact or any(abs(x - a) <= max(0.51, 0.005 * abs(a)) or abs(x - round(a)) < 1e-9 for a in allowed)
+def _matches(
+    x: float, allowed: list[float], exact: set[float] | frozenset[float] = frozenset(), tight: bool = False
+) -> bool:
+    # Within rounding: the narrative may round to whole units or to one decimal, as people do. ``tight``: a number
+    # under 1 must round from the fact (0.23% is no rounding of 23%, though within 0.51 of a 0.1-point fact).
+    if x in exact:
+        return True
+    slack = 0.51 if not tight or abs(x) >= 1 else 0.051
+    return any(abs(x - a) <= max(slack, 0.005 * abs(a)) or abs(x - round(a)) < 1e-9 for a in allowed)
 
 
 def strip_quotes(narrative: str, texts: list[str], quotes: list[str]) -> tuple[str, list[str]]:
@@ -114,7 +132,14 @@ def strip_quotes(narrative: str, texts: list[str], quotes: list[str]) -> tuple[s
                 found.append(q)
                 narrative = narrative.replace(wrapped, " ")
     found += _QUOTE.findall(narrative)
-    return _QUOTE.sub(" ", narrative), found
+    narrative = _QUOTE.sub(" ", narrative)
+    found += ["".join(g) for g in _OTHER_QUOTE.findall(narrative)]
+    return _OTHER_QUOTE.sub(" ", narrative), found
+
+
+_NOT_A_CLAIM_BEFORE = re.compile(
+    r"\b(?:not|never|no longer|isn't|aren't|could|might|would|may)\s+(?:\w+\s+){0,3}$", re.I
+)
 
 
 def other_tier_claims(unquoted: str, tier: str) -> set[str]:
@@ -128,6 +153,8 @@ def other_tier_claims(unquoted: str, tier: str) -> set[str]:
         if name == tier:
             continue
         before, after = unquoted[max(0, start - 40) : start], unquoted[end : end + 30]
+        if _NOT_A_CLAIM_BEFORE.search(before):
+            continue  # "not a Low customer", "could become VIP": a denial or a possibility, not a claim
         if _THRESHOLD_AFTER.search(after) or (not verb and _TARGET_BEFORE.search(before)):
             continue
         if (
@@ -154,43 +181,376 @@ def check_narrative(
     evidence_texts = [e.text for e in facts.evidence]
     unquoted, found = strip_quotes(narrative, evidence_texts, quotes or [])
     for q in found:
-        if not q.strip() or not any(q.strip() in t for t in evidence_texts):
-            reasons.append(f"quote not found verbatim in the customer's texts: \u201c{q[:80]}\u201d")
+        reasons += _quote_reasons(q, evidence_texts)
     unquoted = unquoted.replace(facts.customer_id, " ")
-    allowed, exact = allowed_numbers(facts), exact_numbers(facts)
-    for raw in _NUMBER.findall(unquoted):
+    # invisible characters and dotted letters hide a word from every pattern below ("V\u200bIP", "V.I.P.")
+    unquoted = re.sub(r"\bV\.\s?I\.\s?P\b\.?", "VIP", INVISIBLE.sub("", unquoted))
+    reasons += _date_reasons(unquoted, facts)
+    unquoted = _ISO_DATE.sub(" ", unquoted)
+    reasons += _number_reasons(unquoted, facts)
+    if not _states_tier(unquoted, facts.tier):
+        reasons.append(f"the customer's tier ({facts.tier}) is not stated")
+    if _denies_tier(unquoted, facts.tier):
+        reasons.append(f"says the customer is not {facts.tier}, which is their tier")
+    wrong = other_tier_claims(unquoted, facts.tier)
+    if wrong:
+        reasons.append(f"states tier {', '.join(sorted(wrong))} but the customer is {facts.tier}")
+    for m in re.finditer(r"\b(vip|high|medium|low)[- ]tier\b", unquoted, re.I):
+        name = "VIP" if m.group(1).lower() == "vip" else m.group(1).capitalize()
+        before, after = unquoted[max(0, m.start() - 40) : m.start()], unquoted[m.end() : m.end() + 30]
+        if name != facts.tier and not _THRESHOLD_AFTER.search(after) and not _TARGET_BEFORE.search(before):
+            reasons.append(f"states tier {name} (\u201c{m.group(0)}\u201d) but the customer is {facts.tier}")
+    reasons += _tier_history_reasons(unquoted)
+    words = _NUMBER_WORDS.search(unquoted)
+    if words:
+        reasons.append(
+            f"writes a number in words (\u201c{words.group(0)}\u201d): numbers are stated as the facts give them"
+        )
+    reasons += _playbook_reasons(unquoted, facts)
+    event = _EVENT.search(unquoted)
+    if event:
+        reasons.append(f"states an action or event the facts do not hold (\u201c{event.group(0)}\u201d)")
+    reasons += _rank_reasons(unquoted, facts)
+    reasons += _churn_reasons(unquoted, facts)
+    reasons += _driver_reasons(unquoted, facts, all_driver_names or set())
+    if redact(unquoted) != unquoted:
+        reasons.append("contains contact data (an e-mail address, a phone or card number)")
+    return CheckResult(passed=not reasons, reasons=list(dict.fromkeys(reasons)))
+
+
+def _quote_reasons(q: str, evidence_texts: list[str]) -> list[str]:
+    """A quotation must be a verbatim part of a customer text, long enough to stand for it, and not cut just after a
+    negation ("as shown" from "was not as shown")."""
+    q = q.strip()
+    sources = [t for t in evidence_texts if q and q in t]
+    if not sources:
+        return [f"quote not found verbatim in the customer's texts: \u201c{q[:80]}\u201d"]
+    whole = {x.strip().rstrip(".!?") for t in sources for x in re.split(r"(?<=[.!?])\s+", t)}
+    if any(t.strip() == q for t in sources) or q.rstrip(".!?") in whole:
+        return []  # a whole text, or a whole sentence of one ("Great stapler.")
+    if len(re.findall(r"\w+", q)) < MIN_QUOTE_WORDS:
+        return [f"quote \u201c{q[:80]}\u201d is too short to stand for what the customer wrote"]
+    if all(_NEGATION_BEFORE.search(t[: t.index(q)]) for t in sources):
+        return [f"quote \u201c{q[:80]}\u201d leaves out the negation just before it in the customer's text"]
+    return []
+
+
+def _date_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """A date must be one the facts hold, whole (its parts matched any date's parts before)."""
+    known = " ".join([facts.next_order_date or "", facts.next_action or ""] + [e.source for e in facts.evidence])
+    return [f"date {d} is not one of the facts' dates" for d in _ISO_DATE.findall(unquoted) if d not in known]
+
+
+def _percent_numbers(f: Facts) -> list[float]:
+    """What a percentage may say: the churn chance and its complement, the rank and its complement, the drivers'
+    percentiles and churn contributions (in points), the playbook's own percentages."""
+    nums = [f.churn_probability * 100, (1 - f.churn_probability) * 100, f.value_rank_pct, 100 - f.value_rank_pct]
+    if not 0.01 <= f.churn_probability <= 0.99:
+        nums += [1.0, 99.0]
+    for d in f.drivers:
+        if d.percentile is not None:
+            nums += [d.percentile, 100 - d.percentile, share(d.percentile), share(100 - d.percentile)]
+        if d.churn_contribution is not None:
+            nums += [abs(d.churn_contribution) * 100]
+    return nums
+
+
+def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """Every number must match a fact within rounding; with a thousands suffix ("$5.5k") as the amount it stands for,
+    and a percentage only a percentage fact (the constants 5 and 80 of the tier shares and the interval are no
+    chance of anything)."""
+    reasons = []
+    allowed, exact, pct = allowed_numbers(facts), exact_numbers(facts), _percent_numbers(facts)
+    pct_exact = {float(n.replace(",", "")) for n in _NUMBER.findall(facts.next_action or "")}  # "Offer 15% off"
+    typed = _typed_numbers(facts)
+    for m in _NUMBER_UNIT.finditer(unquoted):
+        raw, unit = m.group(1), m.group(2)
         try:
             x = float(raw.replace(",", ""))
         except ValueError:
             continue
-        if not _matches(x, allowed, exact):
-            reasons.append(f"number {raw} matches no fact")
-    if facts.tier not in unquoted:
-        reasons.append(f"the customer's tier ({facts.tier}) is not stated")
-    wrong = other_tier_claims(unquoted, facts.tier)
-    if wrong:
-        reasons.append(f"states tier {', '.join(sorted(wrong))} but the customer is {facts.tier}")
-    reasons += _driver_reasons(unquoted, facts, all_driver_names or set())
-    return CheckResult(passed=not reasons, reasons=list(dict.fromkeys(reasons)))
+        if unit == "%":
+            after = unquoted[m.end() : m.end() + 25].lower()
+            if x == 80 and re.match(r"\s*(range|interval|prediction interval|band)", after):
+                continue  # "the 80% range": the interval's own name
+            around = unquoted[max(0, m.start() - 40) : m.end() + 25]
+            # a chance is the chance of no purchase or of one, not whatever fact lies within rounding (a rank of 79.7
+            # let "an 80% chance she makes no purchase" pass for a chance of 51%)
+            chances = [facts.churn_probability * 100, (1 - facts.churn_probability) * 100]
+            allowed_pct = chances if _CHANCE_WORDS.search(around) and not _RANK_WORDS.search(around) else pct
+            if not _matches(x, allowed_pct, pct_exact, tight=True):
+                reasons.append(f"percentage {raw}% matches no fact")
+            continue
+        kind = _UNIT_AFTER.match(unquoted[m.end() :])
+        if unit is None and kind is not None:
+            # a count of days, months, years or purchases is one of those facts, not any number within rounding
+            # ("last ordered 4 days ago" for 40, "a customer for 14 years" for 14 months)
+            key = next(k for k, v in kind.groupdict().items() if v)
+            if not _matches(x, typed[key]) and not any(abs(x - math.floor(a)) < 1e-9 for a in typed[key]):
+                reasons.append(f"{raw} {kind.group(0).strip()} matches no fact counted in {key}")
+            continue
+        scale = {"k": 1e3, "K": 1e3, "M": 1e6, "bn": 1e9}.get(unit or "", 1.0)
+        if not _matches(x * scale, allowed, exact if scale == 1.0 else frozenset()):
+            reasons.append(f"number {raw}{unit or ''} matches no fact")
+    return reasons
+
+
+_CHANCE_WORDS = re.compile(r"\b(chance|probability|likel\w*|odds|risk|churn\w*)\b", re.I)
+_RANK_WORDS = re.compile(r"\b(of (scored )?customers|top|bottom|rank\w*|percentile)\b", re.I)
+_NUMBER_WORDS = re.compile(
+    r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fifteen|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundred|thousand|million|billion|dozen|dozens)\b",
+    re.I,
+)
+# Events and actions the facts never hold: "we already sent her a voucher", "her refund has been resolved"
+_EVENT = re.compile(
+    r"\b(?:already|has been|have been|had been|was|were)\s+(?:\w+\s+)?(?:sent|refunded|resolved|contacted|called|"
+    r"e-?mailed|issued|credited|closed|enrolled|compensated|promised|upgraded|downgraded)\b|"
+    r"\b(?:already)\s+(?:a member|churned|left|gone|lost|ordered again)\b|"
+    r"\basked (?:us )?to (?:be|close|stop|delete)\b",
+    re.I,
+)
+
+
+_UNIT_AFTER = re.compile(
+    r"\s*(?:(?P<days>days?)|(?P<weeks>weeks?)|(?P<months>months?)|(?P<years>years?)|"
+    r"(?P<purchases>(?:more\s+)?(?:orders?|purchases?|times)))\b",
+    re.I,
+)
+
+
+def _typed_numbers(f: Facts) -> dict[str, list[float]]:
+    """The facts that count days, and so weeks, months and years, and those that count purchases."""
+    days = [float(f.horizon_days)] + [v for k, v in f.figures.items() if "days" in k]
+    counts = [v for k, v in f.figures.items() if k in ("frequency", "expected_orders", "review_count")]
+    for d in f.drivers:
+        if d.value is None:
+            continue
+        unit, feature = (d.unit or "").lower(), d.feature or ""
+        if "day" in unit or feature.endswith("_days"):
+            days.append(d.value)
+        elif re.search(r"purchase|order|time", unit) or feature == "frequency" or feature.startswith("n_"):
+            counts.append(d.value)
+    counts += [float(math.floor(c)) for c in counts] + [float(round(c)) for c in counts]
+    return {
+        "days": days,
+        "weeks": [d / 7 for d in days],
+        "months": [d / 30.44 for d in days],
+        "years": [d / 365.25 for d in days] + [d // 365.25 for d in days],
+        "purchases": counts,
+    }
+
+
+def _playbook_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """The next action is the playbook's: no incentive it does not give, no personal contact it rules out."""
+    rest = unquoted.replace(facts.next_action, " ") if facts.next_action else unquoted
+    playbook = (facts.next_action or "").lower()
+    reasons = []
+    incentive = next(
+        (
+            m
+            for m in re.finditer(
+                r"\b(discount|voucher|coupon|\d+\s?% off|free shipping|gift card|store credit)\b", rest, re.I
+            )
+            if not re.search(r"\b(no|without|not|never|nor|don't|doesn't)\W+(?:\w+\W+){0,2}$", rest[: m.start()], re.I)
+        ),
+        None,
+    )
+    gives = re.search(r"\b(offer|give|send)\b[^.]{0,40}\b(discount|voucher|coupon|off|free shipping)\b", playbook)
+    if incentive and (not gives or "no discount" in playbook):
+        reasons.append(f"offers an incentive (\u201c{incentive.group(0)}\u201d) the playbook does not give")
+    contact = re.search(
+        r"\b(call|phone|ring|visit) (her|him|them)\b|\bpersonally\b|\bpersonal (call|contact)\b", rest, re.I
+    )
+    if contact and re.search(r"no personal contact|automated", playbook):
+        reasons.append(f"suggests personal contact (\u201c{contact.group(0)}\u201d) where the playbook rules it out")
+    return reasons
+
+
+def _states_tier(unquoted: str, tier: str) -> bool:
+    """The tier as a word ("Highly" does not state High); VIP in any case."""
+    return re.search(rf"\b{tier}\b", unquoted, 0 if tier != "VIP" else re.I) is not None
+
+
+def _denies_tier(unquoted: str, tier: str) -> bool:
+    return (
+        re.search(
+            rf"\b(?:not|never|no longer|isn't|aren't|wasn't)\s+(?:yet\s+|really\s+|quite\s+)?"
+            rf"(?:a\s+|an\s+|in the\s+|one of (?:our|the)\s+)?{tier}\b(?![- ]?(?:starts|threshold|floor))",
+            unquoted,
+            re.I if tier == "VIP" else 0,
+        )
+        is not None
+    )
+
+
+# A tier history the facts do not hold ("downgraded from VIP", "has dropped to High", "used to be VIP").
+_TIER_HISTORY = re.compile(
+    r"\b(?:downgraded|upgraded|dropped|fell|fallen|slipped|slid|promoted|demoted|relegated|used to be|was once|"
+    r"was previously|moved (?:up|down))\b[^.;\n]{0,30}?\b(?:VIP|High|Medium|Low)\b",
+    re.I,
+)
+# Tier words other than the names: what each claims
+_TIER_SYNONYMS = {
+    "VIP": r"top[- ]tier|premium|elite|platinum|best customers?",
+    "Medium": r"mid[- ]?tier|middle[- ]tier|mid[- ]level|mid[- ]range",
+    "Low": r"entry[- ]level|bottom[- ]tier|low[- ]value|lowest[- ]tier",
+}
+
+
+def _tier_history_reasons(unquoted: str) -> list[str]:
+    m = _TIER_HISTORY.search(unquoted)
+    return [f"claims a tier history (\u201c{m.group(0)[:60]}\u201d); the facts hold only the current tier"] if m else []
+
+
+def _rank_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """'top 5%' and 'bottom 10%' must hold for the customer's rank; tier words other than the names must fit the
+    tier."""
+    reasons = []
+    top = 100 - facts.value_rank_pct
+    for m in re.finditer(r"\b(top|best|bottom|lowest)\s+(\d+(?:\.\d+)?)\s?%", unquoted, re.I):
+        x = float(m.group(2))
+        holds = top <= x + 0.5 if m.group(1).lower() in ("top", "best") else facts.value_rank_pct <= x + 0.5
+        if not holds:
+            reasons.append(
+                f"says {m.group(1)} {m.group(2)}%, but the customer ranks above {facts.value_rank_pct:.1f}% of "
+                "customers"
+            )
+    for tier, pattern in _TIER_SYNONYMS.items():
+        found = re.search(rf"\b(?:{pattern})\b", unquoted, re.I)
+        if tier != facts.tier and found:
+            reasons.append(f"calls the customer {tier}-like (\u201c{found.group(0)}\u201d) but they are {facts.tier}")
+    if facts.tier in ("Medium", "Low") and re.search(r"\bhigh[- ]value\b", unquoted, re.I):
+        reasons.append(f"calls the customer high-value but they are {facts.tier}")
+    return reasons
+
+
+# Claims about the chance of buying again, by the band they state
+_CHURN_HIGH = re.compile(
+    r"\b(?:high|elevated|serious|significant|considerable)\s+(?:churn\s+)?risk\b|"
+    r"(?<!un)\b(?:likely|about|certain|sure|going|set|poised)\s+to\s+(?:churn|leave|lapse|stop\s+(?:buying|ordering|shopping)|"
+    r"walk\s+away|quit|drop\s+off)\b|\bat\s+(?:high\s+|serious\s+|real\s+)?risk\b(?!\s+of\s+nothing)|"
+    r"\bchurn\s+risk\W+(?:is\s+)?(?:a\s+|very\s+)?(?:high|elevated)\b|\balready\s+(?:churned|gone|lost)\b|\brisque\s+de\s+d[ée]part\s+[ée]lev[ée]\b",
+    re.I,
+)
+_CHURN_LOW = re.compile(
+    r"\b(?:low|minimal|negligible|little|no|small|tiny)\s+(?:churn\s+)?risk\b|"
+    r"\bunlikely\s+to\s+(?:churn|leave|lapse|stop|walk\s+away|quit|drop\s+off)\b|"
+    r"\b(?:likely|certain|sure|expected|bound)\s+to\s+(?:buy|order|shop|purchase|come\s+back|return|stay)\b|"
+    r"\bchurn\s+risk\W+(?:is\s+)?(?:a\s+|an\s+|very\s+)?(?:low|minimal|negligible)\b|\bnot\s+(?:at\s+risk|likely\s+to\s+(?:churn|leave))\b|"
+    r"\bwill\s+(?:certainly|surely|definitely)\s+(?:buy|order|come\s+back)\b",
+    re.I,
+)
+
+
+def _churn_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """A stated churn level must fit the customer's churn band: 'low risk' of a medium- or high-risk customer, or
+    'high risk' of a low-risk one, is false; so is any certainty between 2% and 98%, and a churn that already
+    happened."""
+    p, band, reasons = facts.churn_probability, facts.churn_band, []
+    # the band the scoring run gave (relative to the scored population), else fixed cut points
+    high_is_false = band == "low" if band else p < 0.3
+    low_is_false = band in ("medium", "high") if band else p > 0.5
+    for sentence in re.split(r"(?<=[.;!?])\s+|\n", unquoted):
+        high, low = _CHURN_HIGH.search(sentence), _CHURN_LOW.search(sentence)
+        if high and not low and high_is_false:
+            reasons.append(
+                f"says the churn risk is high (\u201c{high.group(0)}\u201d) but it is {band or 'low'} ({p:.0%} chance "
+                "of no purchase)"
+            )
+        if low and not high and low_is_false:
+            reasons.append(
+                f"says the churn risk is low (\u201c{low.group(0)}\u201d) but it is {band or 'not low'} ({p:.0%} "
+                "chance of no purchase)"
+            )
+        if re.search(r"\b(?:already|has)\s+(?:churned|left us|gone|been lost)\b", sentence, re.I):
+            reasons.append(
+                "says the customer has already churned; the facts give a chance of no purchase, not an event"
+            )
+        sure = re.search(r"\b(?:certain|certainly|definitely|guaranteed|sure)\b", sentence, re.I)
+        if sure and (high or low) and 0.02 < p < 0.98:
+            reasons.append(f"states a certainty (\u201c{sure.group(0)}\u201d) of a {p:.0%} chance")
+    return reasons
 
 
 def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> list[str]:
-    """Sentence by sentence: drivers named that are not among the customer's top drivers, and top drivers said to
-    move the value the other way than their contribution does."""
+    """Sentence by sentence: drivers named that are not among the customer's top drivers; then clause by clause, top
+    drivers said to move the value the other way than their contribution does (a "not" before the verb turns it), a
+    signed amount of the wrong sign or another driver's amount; and "the biggest factor" said of a driver that is not
+    the largest."""
     reasons: list[str] = []
     known = {d.name: d for d in facts.drivers}
+    largest = max(facts.drivers, key=lambda d: abs(d.contribution)).name if facts.drivers else None
     for sentence in re.split(r"(?<=[.;!?])\s+|\n", unquoted):
         for name in sorted(all_driver_names, key=len, reverse=True):
             if re.search(rf"\b{re.escape(name)}\b", sentence, re.I) and name not in known:
                 reasons.append(f"names driver '{name}', which is not among the customer's top drivers")
-        for name, d in known.items():
-            if not re.search(rf"\b{re.escape(name)}\b", sentence, re.I):
+        named = [n for n in known if re.search(rf"\b{re.escape(n)}\b", sentence, re.I)]
+        if len(named) == 1 and _SUPERLATIVE.search(sentence) and named[0] != largest:
+            reasons.append(f"calls '{named[0]}' the largest driver, but '{largest}' moves the value most")
+        for clause in _CLAUSE.split(sentence):
+            names = [n for n in known if re.search(rf"\b{re.escape(n)}\b", clause, re.I)]
+            if len(names) != 1:
                 continue
-            up, down = bool(_UP.search(sentence)), bool(_DOWN.search(sentence))
-            # one clear direction in the sentence, and it is the wrong one
-            if up != down and (d.contribution > 0) != up:
+            name, d = names[0], known[names[0]]
+            said, verb_end = direction_of(clause)
+            if said is not None and (d.contribution > 0) != (said == "up"):
                 reasons.append(
-                    f"driver '{name}' is said to {'raise' if up else 'lower'} the value, but its contribution is "
+                    f"driver '{name}' is said to {'raise' if said == 'up' else 'lower'} the value, but its "
+                    f"contribution is {d.contribution:+,.2f}"
+                )
+            given = _AMOUNT_AFTER_VERB.match(clause[verb_end:]) if said is not None else None
+            if given and not _matches(float(given.group(1).replace(",", "")), [abs(d.contribution)]):
+                reasons.append(
+                    f"driver '{name}' is said to move the value by {given.group(1)}, but its contribution is "
                     f"{d.contribution:+,.2f}"
                 )
+            for m in _SIGNED_MONEY.finditer(clause):
+                sign = m.group(1) or m.group(3)
+                if sign and (sign == "+") != (d.contribution > 0):
+                    reasons.append(
+                        f"driver '{name}' is given {sign}{m.group(2) or m.group(4)}, but its contribution is "
+                        f"{d.contribution:+,.2f}"
+                    )
     return reasons
+
+
+_UP_WORDS = (
+    r"adds?|lifts?|raises?|increases?|pushes?\s+(?:\w+\s+){0,3}up|boosts?|helps?|improves?|strengthens?|supports?|drives?\s+"
+    r"(?:\w+\s+){0,3}up|positive|in (?:her|his|their) favou?r"
+)
+_DOWN_WORDS = (
+    r"takes?\s+off|lowers?|reduces?|holds?\s+(?:\w+\s+){0,3}back|pulls?\s+(?:\w+\s+){0,3}down|subtracts?|cuts?|drags?|hurts?|"
+    r"weighs?\s+on|dampens?|negative|counts? against|works? against"
+)
+_UP = re.compile(rf"\b({_UP_WORDS})\b", re.I)
+_DOWN = re.compile(rf"\b({_DOWN_WORDS})\b", re.I)
+_NEGATED = re.compile(r"\b(?:not|n't|never|no longer|hardly)\b[^,;]{0,20}$", re.I)
+_CLAUSE = re.compile(r",\s*(?:while|whereas|but|and|although)\s+|\s+(?:while|whereas|but|although)\s+|,\s*(?=[a-z]+\s)")
+# an amount written with its sign ("+$93.46", "-93.46"): the sign must be the contribution's
+_SIGNED_MONEY = re.compile(
+    r"(?<![\w.])([+\-\u2212])\s?[$\u20ac\u00a3]\s?(\d[\d,]*(?:\.\d+)?)|(?<![\w.$])([+\-\u2212])(\d[\d,]*\.\d\d)\b"
+)
+# the amount a verb gives its driver: "adds $9.66", "takes off about $93"
+_AMOUNT_AFTER_VERB = re.compile(
+    r"\s*(?:\w+\s+){0,2}?(?:by\s+|about\s+|roughly\s+|some\s+)?[$\u20ac\u00a3]\s?(\d[\d,]*(?:\.\d+)?)"
+)
+_SUPERLATIVE = re.compile(
+    r"\b(?:biggest|largest|strongest|main|most important|primary|leading|single biggest|top)\s+(?:\w+\s+)?"
+    r"(?:factor|driver|reason|contributor|influence)\b",
+    re.I,
+)
+
+
+def direction_of(clause: str) -> tuple[str | None, int]:
+    """('up' or 'down', where its verb ends), or (None, 0) with no verb or both: the direction a clause gives its
+    driver, a "not" before the verb turning it."""
+    up, down = _UP.search(clause), _DOWN.search(clause)
+    if bool(up) == bool(down):
+        return None, 0
+    m = up or down
+    assert m is not None
+    said = "up" if up else "down"
+    if _NEGATED.search(clause[: m.start()]):
+        said = "down" if said == "up" else "up"
+    return said, m.end()

@@ -107,7 +107,7 @@ def _mutate(facts, kind):
         ("unknown driver", "driver 'tenure' is not among the facts"),
         ("injection obeyed", "states tier VIP but the customer is High"),
         ("prompt leaked", "repeats the system prompt"),
-        ("wrong churn", "number 75 matches no fact"),
+        ("wrong churn", "75% matches no fact"),
         ("malformed", "unparseable LLM answer"),
         ("not json at all", "unparseable LLM answer: no JSON object"),
         ("missing field", "does not match the answer format"),

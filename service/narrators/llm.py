@@ -21,6 +21,7 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from service.explain import Draft, Facts, money
+from service.fact_check import direction_of
 from service.narrators.prompt import (
     TEXT_CAP,
     PromptSet,
@@ -166,6 +167,20 @@ def structural_reasons(out: NarrativeOut, facts: Facts, prompts: PromptSet) -> l
             reasons.append(
                 f"driver '{c.fact}' is said to {c.direction[:-1]} the value, but its contribution is "
                 f"{d.contribution:+,.2f}"
+            )
+    for c in out.drivers:
+        # the explanation is rendered as a sentence of its own after the driver's line, so the text check cannot tie
+        # its direction to the driver ("- tenure takes off $93.46. Actually her long history pushes her forecast up.")
+        said, _ = direction_of(c.explanation)
+        if said is not None and (said == "up") != (c.direction == "raises"):
+            reasons.append(f"the explanation of '{c.fact}' says it {'raises' if said == 'up' else 'lowers'} the value")
+    for sentence in re.split(r"(?<=[.;!?])\s+", " ".join([out.summary, out.next_action])):
+        # a reason for the forecast that is no driver of the facts ("her basket size lifts her forecast")
+        said, _ = direction_of(sentence)
+        if said is not None and not any(re.search(rf"\b{re.escape(name)}\b", sentence, re.I) for name in known):
+            reasons.append(
+                f"says something {'raises' if said == 'up' else 'lowers'} the value without naming a driver of the "
+                f"facts (\u201c{sentence[:80]}\u201d)"
             )
     texts = {f"T{i}": e.text for i, e in enumerate(facts.evidence, 1)}
     for q in out.evidence:

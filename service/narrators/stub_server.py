@@ -102,7 +102,9 @@ def faithful_answer(facts: dict, texts: list[dict]) -> dict:
             evidence.append({"evidence_id": t["id"], "quote": sentence})
             break
     churn = facts["churn_probability"]
-    if churn >= 0.6:
+    if facts.get("playbook_next_action"):  # rule 6 of the prompt: the playbook decides the action
+        action = facts["playbook_next_action"]
+    elif churn >= 0.6:
         action = "Reach out personally with a win-back offer before they lapse."
     elif facts["tier"] in ("VIP", "High") and churn < 0.3:
         action = (
