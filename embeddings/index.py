@@ -9,6 +9,7 @@ them at 100k and 1M vectors.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -251,7 +252,7 @@ class SimilarityIndex:
         try:
             _faiss().write_index(self._index, str(tmp / _INDEX_FILE))
             (tmp / _IDS_FILE).write_text(json.dumps(self._ids), encoding="utf-8")
-            meta = {
+            meta: dict = {
                 "format_version": _FORMAT_VERSION,
                 "kind": self.kind,
                 "dim": self.dim,
@@ -265,6 +266,7 @@ class SimilarityIndex:
                 meta["refine_factor"] = self.refine_factor
             if self.kind == "ivf":
                 meta["nprobe"] = self.nprobe
+            meta["sha256"] = {name: _sha256(tmp / name) for name in (_INDEX_FILE, _IDS_FILE)}
             (tmp / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
             for name in (_INDEX_FILE, _IDS_FILE, _META_FILE):
                 fsync_path(tmp / name)
@@ -303,6 +305,16 @@ class SimilarityIndex:
             )
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(set(ids)) != len(ids):
             raise SimilarityIndexError(f"similarity index {directory}: {_IDS_FILE} must be a list of distinct strings")
+        # The files as written: random bytes over the vectors, or two ids swapped, had loaded and served wrong
+        # neighbours (and a similarity of 3.8e36). Indexes saved before the checksums load unchecked.
+        sums = meta.get("sha256")
+        if isinstance(sums, dict):
+            for name in (_INDEX_FILE, _IDS_FILE):
+                if sums.get(name) != _sha256(directory / name):
+                    raise SimilarityIndexError(
+                        f"similarity index {directory}: {name} does not match the checksum written with it (damaged "
+                        "or changed since); run `insight score` again to rebuild it"
+                    )
 
         faiss = _faiss()
         try:
@@ -330,6 +342,14 @@ class SimilarityIndex:
 
     def __repr__(self) -> str:
         return f"SimilarityIndex(kind={self.kind!r}, count={len(self)}, dim={self.dim})"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _check_ids(ids: Sequence[str]) -> list[str]:

@@ -126,7 +126,11 @@ def test_load_rejects_missing_and_corrupt(tmp_path):
         SimilarityIndex.load(tmp_path / "absent")
 
     def fresh(name):
-        return SimilarityIndex.build(["a", "b", "c"], np.eye(3, dtype=np.float32)).save(tmp_path / name)
+        """An index as saved before checksums (so the structural checks below are what a damaged one meets)."""
+        d = SimilarityIndex.build(["a", "b", "c"], np.eye(3, dtype=np.float32)).save(tmp_path / name)
+        meta = json.loads((d / "meta.json").read_text())
+        (d / "meta.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "sha256"}))
+        return d
 
     d = fresh("missing")
     (d / "ids.json").unlink()
@@ -164,6 +168,28 @@ def test_load_rejects_missing_and_corrupt(tmp_path):
     (d / "meta.json").write_text(json.dumps({**meta, "kind": "hnsw"}))
     with pytest.raises(SimilarityIndexError, match="IndexHNSWFlat"):
         SimilarityIndex.load(d)
+
+
+def test_a_damaged_or_changed_index_is_refused_by_its_checksums(tmp_path):
+    """Random bytes over the vectors, or two ids swapped, had loaded and served wrong neighbours (a similarity of
+    3.8e36 once); the files are checked against the sha256 written with them."""
+    rng = np.random.default_rng(3)
+    ids = [f"C{i:03d}" for i in range(200)]
+    vectors = unit(rng, 200, 16)
+    good = SimilarityIndex.build(ids, vectors).save(tmp_path / "good")
+    assert SimilarityIndex.load(good).search(vectors[:1], k=1)[0][0] == ["C000"]
+
+    flipped = SimilarityIndex.build(ids, vectors).save(tmp_path / "flipped")
+    blob = bytearray((flipped / "index.faiss").read_bytes())
+    blob[len(blob) // 2 : len(blob) // 2 + 64] = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
+    (flipped / "index.faiss").write_bytes(bytes(blob))
+    with pytest.raises(SimilarityIndexError, match="index.faiss does not match the checksum"):
+        SimilarityIndex.load(flipped)
+
+    swapped = SimilarityIndex.build(ids, vectors).save(tmp_path / "swapped")
+    (swapped / "ids.json").write_text(json.dumps([ids[1], ids[0], *ids[2:]]))
+    with pytest.raises(SimilarityIndexError, match="ids.json does not match the checksum"):
+        SimilarityIndex.load(swapped)
 
 
 def test_ivf_index_finds_neighbours_saves_and_loads(tmp_path):

@@ -137,7 +137,11 @@ def _matching_index(settings, store: str, meta: dict, roster: dict[str, tuple]) 
         index = SimilarityIndex.load(idx_path)
     except (FileNotFoundError, SimilarityIndexError, StoreError) as exc:
         raise SnapshotError(f"similar-customer index refused: {exc}") from exc
-    if len(index) != int(meta.get("customers", -1)) or any(i not in roster for i in index.ids):
+    try:
+        customers = int(meta.get("customers", -1))
+    except (TypeError, ValueError) as exc:
+        raise SnapshotError(f"store metadata: 'customers' is {meta.get('customers')!r}, not a count") from exc
+    if len(index) != customers or any(i not in roster for i in index.ids):
         raise SnapshotError(
             f"similar-customer index {idx_path} ({len(index)} customers) does not match the store "
             f"({meta.get('customers')} scored); a score run may be in progress, retry when it is done"
