@@ -250,7 +250,11 @@ class SimilarityIndex:
             raise SimilarityIndexError(f"{target} exists and is not a directory")
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
         try:
-            _faiss().write_index(self._index, str(tmp / _INDEX_FILE))
+            try:
+                _faiss().write_index(self._index, str(tmp / _INDEX_FILE))
+            except RuntimeError as exc:  # faiss reports a full disk or an I/O error this way, with its C++ trace
+                first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "write failed"
+                raise OSError(f"could not write the similarity index into {target.parent} ({first})") from exc
             (tmp / _IDS_FILE).write_text(json.dumps(self._ids), encoding="utf-8")
             meta: dict = {
                 "format_version": _FORMAT_VERSION,

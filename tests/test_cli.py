@@ -99,25 +99,34 @@ def test_generated_tables_never_overwrite_someone_elses(tmp_path):
     assert run("data", "synth", "--customers", 60, "--seed", 2, "--out", gen).exit_code == 0
 
 
-def test_generation_interrupted_halfway_can_be_run_again(tmp_path, monkeypatch):
-    """A `data synth` killed or interrupted after its first table left a folder the next run refused as someone
-    else's tables; the folder is now marked before anything is written."""
-    import service.synth as synth
+def test_generation_interrupted_halfway_leaves_the_old_tables_whole_and_can_be_run_again(tmp_path, monkeypatch):
+    """A `data synth` killed or failing (a full disk) after its first table had left customers of the new seed beside
+    orders of the old one, which the next train took without a word; the folder is now written whole beside the old
+    one and swapped in."""
+    import service.synth.write as write
 
-    real_write = synth.write_tables
+    real_write = write.write_tables
 
-    def first_table_then_interrupted(tables, out_dir, **kw):
+    def first_table_then_fails(tables, out_dir, **kw):
         real_write({"customers": tables["customers"]}, out_dir, **kw)
-        raise KeyboardInterrupt
+        raise OSError(28, "No space left on device")
 
     out = tmp_path / "gen"
-    monkeypatch.setattr(synth, "write_tables", first_table_then_interrupted)
-    run("data", "synth", "--customers", 50, "--out", out)
-    assert (out / "customers.csv").exists() and not (out / "orders.csv").exists()
-    monkeypatch.setattr(synth, "write_tables", real_write)
-    r = run("data", "synth", "--customers", 50, "--out", out)
+    assert run("data", "synth", "--customers", 50, "--seed", 1, "--out", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(write, "write_tables", first_table_then_fails)
+    r = run("data", "synth", "--customers", 60, "--seed", 2, "--out", out)
+    assert r.exit_code == 2 and "No space left on device" in r.output and "Traceback" not in r.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old tables, every one of them
+    assert [p.name for p in tmp_path.iterdir()] == ["gen"]  # no staging folder left
+    monkeypatch.setattr(write, "write_tables", real_write)
+    r = run("data", "synth", "--customers", 60, "--seed", 2, "--out", out)
     assert r.exit_code == 0, r.output
-    assert (out / "orders.csv").exists()
+    assert sum(1 for _ in open(out / "customers.csv")) == 61 and [p.name for p in tmp_path.iterdir()] == ["gen"]
+    # a folder that also holds other files keeps them; the tables are moved in
+    (out / "notes.txt").write_text("mine")
+    assert run("data", "synth", "--customers", 40, "--seed", 3, "--out", out).exit_code == 0
+    assert (out / "notes.txt").read_text() == "mine" and sum(1 for _ in open(out / "customers.csv")) == 41
 
 
 def test_one_order_far_after_the_rest_is_warned_about(tmp_path):

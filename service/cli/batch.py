@@ -26,15 +26,14 @@ def data_synth(
     ),
 ):
     """Write synthetic, realistic input tables (deterministic by seed)."""
-    from service.synth import generate, write_tables
-    from service.synth.write import check_synth_out, mark_generated
+    from service.synth import generate
+    from service.synth.write import check_synth_out, write_generated
 
     check_synth_out(out_dir)
     t0 = time.perf_counter()
     with RichReporter().stage(f"generating {customers:,} customers"):
-        mark_generated(out_dir)  # first: a run killed while writing leaves a folder the next run may write again
         tables = generate(customers, seed=seed, end=end, inject_errors=inject_errors)
-        paths = write_tables(tables, out_dir, fmt=fmt)
+        paths = write_generated(tables, out_dir, fmt=fmt)
     for name, path in paths.items():
         err.print(f"  {name:<10} {len(tables[name]):>9,} rows -> {path}")
     err.print(f"done in {time.perf_counter() - t0:.1f}s")

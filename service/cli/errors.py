@@ -83,13 +83,18 @@ def user_errors(fn):
             raise typer.Exit(2) from None
         except (DataError, BundleError, StoreError, EncoderError, ValueError) as exc:
             # soft_wrap: one line, however long (rich would break it at 80 columns when stderr is not a terminal).
-            msg = env_file_message(exc) or str(exc)
+            msg = env_file_message(exc) or str(exc).split("\nStack trace:")[0].strip()  # XGBoost appends its C++ stack
             err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)
             for note in getattr(exc, "__notes__", ()):  # e.g. where a failed run's rejected rows went
                 err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except CustomerNotFound as exc:
             err.print(f"[bold red]error:[/bold red] customer {exc.args[0]!r} is not in the store", highlight=False)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # the machine's side: a full disk, no permission, a file in place of a folder
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            msg = f"{exc.strerror or exc}{where}"
+            err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper

@@ -24,16 +24,15 @@ def demo(
     from service.pipeline import explain as run_explain
     from service.pipeline import score as run_score
     from service.pipeline import train as run_train
-    from service.synth import generate, write_tables
-    from service.synth.write import check_synth_out, mark_generated
+    from service.synth import generate
+    from service.synth.write import check_synth_out, write_generated
 
     rep = RichReporter()
     data_dir, model_dir, store = workdir / "data", workdir / "model", workdir / "profiles.db"
     check_synth_out(data_dir)  # a --workdir of someone's files is refused before anything is written
     check_bundle_out(model_dir)
     with rep.stage(f"1/4 generating {customers:,} synthetic customers (with 0.5% corrupted rows to show validation)"):
-        mark_generated(data_dir)  # first: a run killed while writing leaves a folder the next run may write again
-        write_tables(generate(customers, seed=seed, inject_errors=0.005), data_dir)
+        write_generated(generate(customers, seed=seed, inject_errors=0.005), data_dir)
     err.print("[bold]2/4 training[/bold]")
     trained = run_train(data_dir, model_dir, TrainOptions(seed=seed), reporter=rep)
     print_train_summary(trained)

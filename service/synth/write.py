@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -78,6 +79,39 @@ def write_tables(
         os.replace(tmp, path)
         written[name] = path
     return written
+
+
+def write_generated(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
+    """The CLI's generated folder, written whole beside ``out_dir`` and swapped in (as the model bundle is): a run
+    killed or failing halfway (a full disk) leaves the old tables or the new ones, never customers of one seed beside
+    orders of another, and nothing half-written. A folder that also holds files other than generated tables gets the
+    new tables moved in one by one instead (its other files stay). Leftovers of killed runs are removed first."""
+    from service.crash import orphaned, remove
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    for left in out_dir.parent.glob(f".{out_dir.name}.*"):
+        if orphaned(left):
+            remove(left)
+    stage = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-{os.getpid()}-"))
+    try:
+        mark_generated(stage)
+        staged = write_tables(tables, stage, fmt=fmt)
+        if not out_dir.exists():
+            os.replace(stage, out_dir)
+        elif all(p.name == MARKER or (p.is_file() and p.name.split(".")[0] in TABLES) for p in out_dir.iterdir()):
+            aside = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+            remove(aside)
+            os.replace(out_dir, aside)
+            os.replace(stage, out_dir)
+            remove(aside)
+        else:
+            mark_generated(out_dir)
+            for path in staged.values():
+                os.replace(path, out_dir / path.name)
+    finally:
+        remove(stage)  # gone already when it was swapped in
+    return {name: out_dir / path.name for name, path in staged.items()}
 
 
 def mark_generated(out_dir: str | Path) -> None:
