@@ -9,6 +9,7 @@ dimension is recorded and checked on every read and write.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -25,6 +26,8 @@ __all__ = ["CachedEncoder", "EmbeddingCache", "EmbeddingCacheError"]
 # Marks the file as ours, so a foreign SQLite database is refused instead of written into.
 _APPLICATION_ID = 0x45_4D_42_43  # "EMBC"
 _SCHEMA_VERSION = 1
+log = logging.getLogger("insight.embeddings")
+
 _CHUNK = 500  # keys per SELECT ... IN (...): well under SQLite's bound-parameter limit
 
 _SCHEMA = """
@@ -61,11 +64,24 @@ class EmbeddingCache:
         self._lock = threading.Lock()
         if self.path.exists() and not self.path.is_file():
             raise EmbeddingCacheError(f"embedding cache {self.path} is not a file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False + our lock: one cache object may be shared by API worker threads.
-        self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # check_same_thread=False + our lock: one cache object may be shared by API worker threads.
+            self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise EmbeddingCacheError(
+                f"embedding cache {self.path} cannot be opened ({exc}): its folder must be writable "
+                "(set INSIGHT_CACHE_DIR to another folder)"
+            ) from exc
         try:
             self._open()
+        except sqlite3.OperationalError as exc:
+            # not damage: a file or folder this process may not write (the cache is written as it is read)
+            self._conn.close()
+            raise EmbeddingCacheError(
+                f"embedding cache {self.path} cannot be used ({exc}); check that this user may write the file and "
+                "its folder, or set INSIGHT_CACHE_DIR to another folder"
+            ) from exc
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise EmbeddingCacheError(
@@ -120,6 +136,8 @@ class EmbeddingCache:
     def key(self, text: str) -> bytes:
         return hashlib.sha256(self.model_id.encode() + b"\0" + text.encode("utf-8", "surrogatepass")).digest()
 
+    damaged = 0  # vectors read back damaged (not of unit length) since this cache was opened
+
     def get_many(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Look up ``texts``; returns ``(vectors, found)`` with vectors float32 ``(n, dim)``, zero rows where not found.
 
@@ -138,6 +156,7 @@ class EmbeddingCache:
             positions.setdefault(self.key(t), []).append(i)
         keys = list(positions)
         expected = self._dim * 4
+        damaged_before = self.damaged
         with self._lock:
             for s in range(0, len(keys), _CHUNK):
                 chunk = keys[s : s + _CHUNK]
@@ -152,9 +171,22 @@ class EmbeddingCache:
                             f"embedding cache {self.path} has a {len(blob)}-byte vector where {expected} bytes "
                             f"({self._dim} float32) were expected; the file is corrupt, delete it"
                         )
+                    vec = np.frombuffer(blob, dtype="<f4")
+                    if not _unit_norm(vec):
+                        # every encoder returns L2-normalised rows: one that is not was damaged on disk (a flipped
+                        # bit had changed 729 of 955 customers' similar customers without a word). Not found: the
+                        # text is embedded again and its entry overwritten.
+                        self.damaged += 1
+                        continue
                     idx = positions[key]
-                    out[idx] = np.frombuffer(blob, dtype="<f4")
+                    out[idx] = vec
                     found[idx] = True
+        if self.damaged > damaged_before:
+            log.warning(
+                "embedding cache %s: %d damaged vectors (not of unit length) ignored; their texts are embedded again",
+                self.path,
+                self.damaged - damaged_before,
+            )
         return out, found
 
     def put_many(self, texts: Sequence[str], vectors: np.ndarray) -> None:
@@ -192,7 +224,8 @@ class EmbeddingCache:
                     )
                     self._conn.execute("COMMIT")
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    if self._conn.in_transaction:  # SQLite may have rolled back itself (a full disk): keep its error
+                        self._conn.execute("ROLLBACK")
                     raise
             except sqlite3.DatabaseError as exc:
                 raise EmbeddingCacheError(f"could not write to embedding cache {self.path}: {exc}") from exc
@@ -299,3 +332,9 @@ class CachedEncoder:
                 self.cache.put_many(miss_texts, fresh)
             vectors[todo] = fresh
         return vectors[inverse]
+
+
+def _unit_norm(vec: np.ndarray) -> bool:
+    """Finite and of length 1 (to float32 rounding): what every encoder stores."""
+    norm = float(np.dot(vec.astype(np.float64), vec.astype(np.float64)))
+    return np.isfinite(norm) and abs(norm - 1.0) < 1e-3
