@@ -127,6 +127,7 @@ class ModelBundle:
             m = json.loads(mpath.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BundleError(f"{mpath}: manifest is not valid JSON ({exc})") from exc
+        _check_manifest_shape(mpath, m)
         if m.get("bundle_format") != BUNDLE_FORMAT:
             raise BundleError(
                 f"{d}: bundle format {m.get('bundle_format')!r} is not supported by this version "
@@ -293,3 +294,26 @@ def data_fingerprint(sources: dict[str, Path]) -> str:
         h.update(name.encode())
         h.update(_sha256(Path(sources[name])).encode())
     return h.hexdigest()[:16]
+
+
+_MANIFEST_OBJECTS = ("versions", "files", "tiers", "rfm", "peers", "config", "text")
+
+
+def _check_manifest_shape(mpath: Path, m) -> None:
+    """Valid JSON of the wrong shape (a list, ``files`` as a list, ``versions`` as a string) had failed inside the
+    loading with an AttributeError naming no file."""
+    if not isinstance(m, dict):
+        raise BundleError(f"{mpath}: manifest is a JSON {type(m).__name__}, not an object; retrain the model")
+    wrong = [k for k in _MANIFEST_OBJECTS if k in m and not isinstance(m[k], dict)]
+    if "feature_names" in m and not (
+        isinstance(m["feature_names"], list) and all(isinstance(x, str) for x in m["feature_names"])
+    ):
+        wrong.append("feature_names")
+    if isinstance(m.get("files"), dict) and not all(isinstance(v, str) for v in m["files"].values()):
+        wrong.append("files")
+    if isinstance(m.get("versions"), dict) and not isinstance(m["versions"].get("xgboost", ""), str):
+        wrong.append("versions")
+    if wrong:
+        raise BundleError(
+            f"{mpath}: manifest fields of the wrong type: {', '.join(sorted(set(wrong)))}; retrain the model"
+        )

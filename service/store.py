@@ -234,6 +234,8 @@ class ProfileStore:
                 row = con.execute(sa.select(profiles).where(profiles.c.customer_id == customer_id)).mappings().first()
         except (ValueError, TypeError) as exc:  # a value the column type cannot read back (bad JSON, text as a float)
             raise DamagedProfile(profile_subject(customer_id), str(exc)) from exc
+        except sa.exc.DBAPIError as exc:  # a damaged page of the file ("Could not decode to UTF-8", "malformed")
+            raise DamagedProfile(profile_subject(customer_id), str(exc.orig).splitlines()[0][:200]) from exc
         return checked_row(dict(row)) if row else None
 
     def meta(self) -> dict:

@@ -160,6 +160,16 @@ def test_broken_bundles_are_refused(trained, tmp_path):
     (b / "manifest.json").write_text("{not json")
     with pytest.raises(BundleError, match="not valid JSON"):
         ModelBundle.load(b)
+    # valid JSON of the wrong shape: it had failed inside the loading with an AttributeError naming no file
+    good = json.loads((trained.out_dir / "manifest.json").read_text())
+    for shape, field in (
+        ([], "not an object"),
+        ({**good, "files": []}, "files"),
+        ({**good, "versions": "2.1"}, "versions"),
+    ):
+        (b / "manifest.json").write_text(json.dumps(shape))
+        with pytest.raises(BundleError, match=f"manifest.*{field}"):
+            ModelBundle.load(b)
 
 
 MANIFEST_EDITS = {

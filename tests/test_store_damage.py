@@ -89,6 +89,10 @@ ROW_DAMAGE = {
     "predicted value in words": set_column("predicted_value", "abc"),
     "churn above 1": set_column("churn_probability", 7.5),
     "unknown tier": set_column("tier", "Platinum"),
+    # what a damaged page of the file reads as: bytes that are not UTF-8 in a text column
+    "bytes that are not UTF-8": lambda con: con.execute(
+        "update profiles set profile = CAST(X'7B22ff22' AS TEXT) where customer_id = ?", (VICTIM,)
+    ),
 }
 META_DAMAGE = {
     "tiers not JSON": set_meta("tiers", "{bad"),
