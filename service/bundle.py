@@ -296,24 +296,16 @@ def data_fingerprint(sources: dict[str, Path]) -> str:
     return h.hexdigest()[:16]
 
 
-_MANIFEST_OBJECTS = ("versions", "files", "tiers", "rfm", "peers", "config", "text")
-
-
 def _check_manifest_shape(mpath: Path, m) -> None:
-    """Valid JSON of the wrong shape (a list, ``files`` as a list, ``versions`` as a string) had failed inside the
-    loading with an AttributeError naming no file."""
+    """What is read before the model version is checked must have its shape: valid JSON that was a list, ``files``
+    as a list or ``versions`` as a string had failed with an AttributeError naming no file. (The other sections are
+    hashed into the model version and checked after it.)"""
     if not isinstance(m, dict):
         raise BundleError(f"{mpath}: manifest is a JSON {type(m).__name__}, not an object; retrain the model")
-    wrong = [k for k in _MANIFEST_OBJECTS if k in m and not isinstance(m[k], dict)]
-    if "feature_names" in m and not (
-        isinstance(m["feature_names"], list) and all(isinstance(x, str) for x in m["feature_names"])
-    ):
-        wrong.append("feature_names")
-    if isinstance(m.get("files"), dict) and not all(isinstance(v, str) for v in m["files"].values()):
+    wrong = []
+    if "files" in m and not (isinstance(m["files"], dict) and all(isinstance(v, str) for v in m["files"].values())):
         wrong.append("files")
-    if isinstance(m.get("versions"), dict) and not isinstance(m["versions"].get("xgboost", ""), str):
+    if "versions" in m and not (isinstance(m["versions"], dict) and isinstance(m["versions"].get("xgboost", ""), str)):
         wrong.append("versions")
     if wrong:
-        raise BundleError(
-            f"{mpath}: manifest fields of the wrong type: {', '.join(sorted(set(wrong)))}; retrain the model"
-        )
+        raise BundleError(f"{mpath}: manifest fields of the wrong type: {', '.join(wrong)}; retrain the model")
