@@ -33,6 +33,25 @@ class RejectsNotWritable(ValueError):
     """The folder beside the output cannot take the rejects (a user mistake: one line, exit code 2 in the CLI)."""
 
 
+def check_ours(folder: Path) -> None:
+    """RejectsNotWritable unless ``folder`` is absent or holds only rejects files (``<table>.rejects.csv``): the
+    rejects folders of a run are replaced and removed, and a folder of someone's files at that name (their notes, or
+    the very input tables the run read) had been deleted."""
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if not folder.is_dir() or folder.is_symlink():
+        raise RejectsNotWritable(
+            f"{folder}: is not a rejects folder this tool wrote; move it or choose another output for this run"
+        )
+    foreign = sorted(p.name for p in folder.iterdir() if not (p.is_file() and p.name.endswith(".rejects.csv")))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise RejectsNotWritable(
+            f"{folder}: holds files this tool did not write ({shown}), and a run replaces that folder with its "
+            "rejected rows; move them or choose another output for this run"
+        )
+
+
 def _siblings(final: Path, kind: str) -> list[Path]:
     return sorted(final.parent.glob(f".{final.name}.{kind}-*"))
 
@@ -82,6 +101,8 @@ class StagedRejects:
         self.staged: Path | None = None
 
     def stage(self, loaded: LoadedData) -> None:
+        for folder in (self.final, self.final.with_name(self.final.name + FAILED_SUFFIX)):
+            check_ours(folder)
         recover_rejects(self.final)
         try:
             self.final.parent.mkdir(parents=True, exist_ok=True)

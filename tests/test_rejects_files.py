@@ -149,3 +149,31 @@ def test_train_killed_at_each_step_leaves_the_rejects_of_the_bundle_in_place(
         assert now == snapshot(tmp_path / "expected") != old
     else:
         assert now == old
+
+
+def test_a_folder_of_someone_elses_files_at_the_rejects_name_is_refused_not_deleted(state, datasets, tmp_path):
+    """`<out>.rejects` and `<out>.rejects.failed` are replaced and removed by every run: a folder of the user's notes
+    there, or the input tables themselves (`score --data s.db.rejects --store s.db`), had been deleted with exit 0."""
+    from service.rejects_files import RejectsNotWritable
+
+    bundle_before = snapshot(state / "model")
+    notes = state / "model.rejects"
+    shutil.rmtree(notes)
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine")
+    with pytest.raises(RejectsNotWritable, match="notes.txt"):
+        train(datasets / "first", state / "model", TrainOptions(seed=1, text_sources=()))
+    assert (notes / "notes.txt").read_text() == "mine" and snapshot(state / "model") == bundle_before
+
+    data = tmp_path / "s.db.rejects"
+    shutil.copytree(datasets / "first", data)
+    before = snapshot(data)
+    r = subprocess.run(
+        [INSIGHT, "score", "--data", str(data), "--model", str(state / "model"), "--store", str(tmp_path / "s.db")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert r.returncode == 2 and "did not write" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert snapshot(data) == before
