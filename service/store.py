@@ -243,11 +243,12 @@ class ProfileStore:
             with self.engine.connect() as con:
                 rows = con.execute(sa.select(store_meta)).all()
         except (sa.exc.OperationalError, sa.exc.DatabaseError) as exc:
-            raise StoreError(f"{self.url}: not a profile store ({exc.orig})") from exc
+            first = (str(exc.orig).strip().splitlines() or [""])[0]  # psycopg's message runs over several lines
+            raise StoreError(f"{safe_url(self.url)}: not a profile store ({first})") from exc
         except (ValueError, TypeError) as exc:  # a value that is not JSON
-            raise DamagedProfile(f"{self.url}: the store metadata", str(exc)) from exc
+            raise DamagedProfile(f"{safe_url(self.url)}: the store metadata", str(exc)) from exc
         if not rows:
-            raise StoreError(f"{self.url}: the store has no scored profiles yet (run `insight score`)")
+            raise StoreError(f"{safe_url(self.url)}: the store has no scored profiles yet (run `insight score`)")
         return {k: v for k, v in rows}
 
     def tier_counts(self) -> dict[str, dict]:

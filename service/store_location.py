@@ -39,7 +39,10 @@ def store_url(store: str | Path) -> str:
             if s.startswith(prefix):
                 return "postgresql+psycopg://" + s[len(prefix) :]
         return s
-    return f"sqlite:///{Path(s).resolve()}"
+    try:
+        return f"sqlite:///{Path(s).resolve()}"
+    except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+        raise StoreError(f"{s}: cannot resolve the store's path ({exc})") from None
 
 
 def is_sqlite(store: str | Path) -> bool:

@@ -514,3 +514,19 @@ def test_paths_are_shown_as_the_user_would_type_them(tmp_path, monkeypatch):
     assert shown_path("p.db") == "p.db"
     assert shown_path("/definitely/elsewhere/p.db") == "/definitely/elsewhere/p.db"
     assert shown_path("postgresql://u@localhost:5432/db") == "postgresql://u@localhost:5432/db"
+
+
+def test_a_database_password_is_never_printed(tmp_path):
+    """`insight explain` and `eval-explanations` printed a PostgreSQL store URL with its password when the database
+    could not be read, over two lines; a symlink loop as --store was a RuntimeError traceback."""
+    url = "postgresql://user:s3cretpw@127.0.0.1:1/db"
+    loop = tmp_path / "loop.db"
+    loop.symlink_to(loop)
+    for args in (
+        ["explain", "C1", "--store", url],
+        ["eval-explanations", "--store", url, "--n", "1"],
+        ["explain", "C1", "--store", str(loop)],
+    ):
+        r = run(*args)
+        assert r.exit_code == 2 and "s3cretpw" not in r.output and "Traceback" not in r.output, r.output
+        assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1, r.output

@@ -2,6 +2,7 @@
 started by the test: a rule-based "LLM" that reads the facts out of the prompt. No internet."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -197,6 +198,18 @@ def test_cli_eval_explanations(monkeypatch, server, store, tmp_path):
     rep = json.loads((tmp_path / "q.json").read_text())
     assert rep["template"]["pass_rate"] == 1.0 and rep["openai:stub-good"]["pass_rate"] == 1.0
     assert rep["openai:stub-flip"]["fallback_rate"] == 1.0
+    # an earlier results file is written again; anything else at that path (the store itself, a folder) is refused
+    # before any narration, and left as it was
+    again = ["eval-explanations", "--store", str(store), "--n", "2", "--json"]
+    assert (
+        run_cli(monkeypatch, server, "stub-good", *again, str(tmp_path / "q.json"), cache_dir=tmp_path / "c").exit_code
+        == 0
+    )
+    before = store.read_bytes()
+    for target, said in ((store, "not an earlier results file"), (tmp_path, "is a folder"), (Path(""), "file name")):
+        res = run_cli(monkeypatch, server, "stub-good", *again, str(target), cache_dir=tmp_path / "c")
+        assert res.exit_code == 2 and said in res.output and "explaining" not in res.output, res.output
+    assert store.read_bytes() == before
 
 
 def test_cli_bad_llm_settings_are_a_user_error(monkeypatch, store, tmp_path):

@@ -27,6 +27,8 @@ def eval_explanations(
     """Explanation quality per narrator: faithfulness pass rate, top-driver coverage, length, latency."""
     from eval.explanation_quality import evaluate_narrators
 
+    if json_out is not None:
+        _check_json_out(json_out)  # before the narration, which takes minutes with an LLM
     narrators = _narrators(llm_model or [])
     with RichReporter().stage(f"explaining {n} customers with {len(narrators)} narrator(s)"):
         report = evaluate_narrators(store, narrators, n)
@@ -43,6 +45,30 @@ def eval_explanations(
 
         write_text_atomic(json_out, json.dumps(report, indent=2))
         out.print(f"results -> {json_out}")
+
+
+def _check_json_out(path: Path) -> None:
+    """``--json`` may name a new file or an earlier results file, in a folder this user can write: it had replaced
+    any file (the profile store, a bundle's manifest.json, an input table) with the results."""
+    import tempfile
+
+    if not path.name or path.name in (".", ".."):
+        raise ValueError(f"--json {str(path)!r}: give a file name for the results")
+    if path.is_dir():
+        raise ValueError(f"--json {path}: is a folder; give a file name for the results")
+    if path.exists():
+        try:
+            earlier = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            earlier = None
+        if not (isinstance(earlier, dict) and all(isinstance(v, dict) and "pass_rate" in v for v in earlier.values())):
+            raise ValueError(f"--json {path}: exists and is not an earlier results file; choose another file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.check-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--json {path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def _narrators(llm_models: list[str]) -> dict:
