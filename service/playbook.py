@@ -53,8 +53,8 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
     path = Path(path or os.environ.get(ENV) or DEFAULT_PATH)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise PlaybookError(f"{path}: cannot read the playbook ({exc})") from exc
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PlaybookError(f"{path}: cannot read the playbook ({exc}; set by {ENV} or the default)") from exc
     bands = data.get("churn_bands") or {}
     try:
         medium, high = float(bands["medium"]), float(bands["high"])
@@ -64,10 +64,17 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
         raise PlaybookError(f"{path}: churn bands must satisfy 0 < medium < high < 1 (got {medium}, {high})")
     plays = {}
     for tier in TIER_ORDER:
+        section = data.get(tier) or {}
+        if not isinstance(section, dict):
+            raise PlaybookError(f"{path}: [{tier}] must be a table of churn bands (low, medium, high)")
         for band in BANDS:
-            entry = (data.get(tier) or {}).get(band) or {}
-            if not entry.get("action") or not entry.get("offer"):
-                raise PlaybookError(f"{path}: [{tier}.{band}] needs an `action` and an `offer`")
+            entry = section.get(band) or {}
+            if not isinstance(entry, dict):
+                raise PlaybookError(f"{path}: [{tier}.{band}] must be a table with an `action` and an `offer`")
+            if not (isinstance(entry.get("action"), str) and entry["action"].strip()) or not (
+                isinstance(entry.get("offer"), str) and entry["offer"].strip()
+            ):
+                raise PlaybookError(f"{path}: [{tier}.{band}] needs an `action` and an `offer`, each a text")
             plays[(tier, band)] = Play(str(entry["action"]).strip(), str(entry["offer"]).strip())
     return Playbook(medium, high, plays, str(path))
 

@@ -7,6 +7,7 @@ entry point callers import from.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ class NoValidOrders(DataError):
         self.loaded = loaded
 
 
+BOUND_LIMIT = 1e15  # the largest INSIGHT_AMOUNT_MAX / INSIGHT_N_ITEMS_MAX accepted
+
+
 @dataclass(frozen=True)
 class Bounds:
     """Sane ranges of the contract (configurable): values outside are rejected rows (files) or 422s naming the field
@@ -93,6 +97,12 @@ class Bounds:
                     kw[key] = float(os.environ[name])
                 except ValueError:
                     raise DataError(f"{name}={os.environ[name]!r} is not a number") from None
+                # above 1e15 an amount no longer fits the feature SQL's DECIMAL(38,9) sums (1e30 had crashed DuckDB);
+                # zero, a negative or NaN would reject every row
+                if not (math.isfinite(kw[key]) and 0 < kw[key] <= BOUND_LIMIT):
+                    raise DataError(
+                        f"{name}={os.environ[name]!r} must be a number above 0 and at most {BOUND_LIMIT:.0e}"
+                    )
         for key, name, end in (("date_min", "INSIGHT_DATE_MIN", False), ("date_max", "INSIGHT_DATE_MAX", True)):
             if os.environ.get(name):
                 kw[key] = _iso(os.environ[name], name, end_of_day=end)

@@ -498,6 +498,8 @@ def test_a_broken_playbook_stops_the_server_and_is_told_beside_an_explanation(sc
         port = probe.getsockname()[1]
     r = run("serve", "--store", scored.store, "--port", port)
     assert r.exit_code == 2 and f"{broken}: cannot read the playbook" in r.output, r.output
+    r = run("serve", "--store", scored.store, "--port", port, "--log-level", "bogus")  # a KeyError after the load
+    assert r.exit_code == 2 and "--log-level 'bogus'" in r.output and "Traceback" not in r.output, r.output
     cid = scored.frame["customer_id"].iloc[0]
     r = run("explain", cid, "--store", scored.store)
     assert r.exit_code == 0 and "warning:" in r.output and "the explanation has no next action" in r.output

@@ -1,5 +1,7 @@
 """Template narrator and the faithfulness check: the check must catch every kind of unfaithful statement."""
 
+import re
+
 import pytest
 
 from service.explain import ALL_DRIVER_NAMES, Driver, Evidence, Facts, TemplateNarrator, check_narrative, explain_facts
@@ -311,3 +313,25 @@ def test_a_near_certain_chance_is_not_rounded_to_a_certainty(facts):
         text = TemplateNarrator().narrate(f)
         assert said in text and "0% chance" not in text.replace("100% chance", "")
         assert check_narrative(text, f, ALL_DRIVER_NAMES).passed
+
+
+@pytest.mark.parametrize(
+    "toml, said",
+    [
+        ('VIP = "gold"\n[churn_bands]\nmedium = 0.3\nhigh = 0.6\n', "[VIP] must be a table"),
+        ('[churn_bands]\nmedium = 0.3\nhigh = 0.6\n[VIP]\nlow = "keep"\n', "[VIP.low] must be a table"),
+        ('[churn_bands]\nmedium = 0.3\nhigh = 0.6\n[VIP.low]\naction = ["a", "b"]\noffer = "x"\n', "each a text"),
+    ],
+)
+def test_a_playbook_of_the_wrong_shape_is_one_playbook_error(tmp_path, toml, said):
+    """A tier or a band given as a value instead of a table had been an AttributeError traceback in explain and at
+    serve start; an action given as a list was printed as a Python list."""
+    from service.playbook import PlaybookError, load_playbook
+
+    book = tmp_path / "playbook.toml"
+    book.write_text(toml)
+    with pytest.raises(PlaybookError, match=re.escape(said)):
+        load_playbook(book)
+    book.write_bytes(b"\xff\xfe[churn_bands]")
+    with pytest.raises(PlaybookError, match="cannot read the playbook"):
+        load_playbook(book)

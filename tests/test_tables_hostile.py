@@ -197,6 +197,12 @@ def test_bounds_are_configurable(monkeypatch):
     monkeypatch.setenv("INSIGHT_DATE_MAX", "1990-01-01")
     with pytest.raises(DataError, match="must be increasing"):
         Bounds.from_env()
+    monkeypatch.delenv("INSIGHT_DATE_MAX")
+    # 1e30 had crashed DuckDB's DECIMAL(38,9) sums; 0, a negative or NaN rejected every row, naming the rows
+    for bad in ("nan", "inf", "1e31", "0", "-5"):
+        monkeypatch.setenv("INSIGHT_AMOUNT_MAX", bad)
+        with pytest.raises(DataError, match="INSIGHT_AMOUNT_MAX.*above 0 and at most"):
+            Bounds.from_env()
 
 
 def test_ids_with_nul_control_surrogates_or_too_long_are_rejected():

@@ -9,6 +9,8 @@ from rich.console import Console
 
 from service.cli.errors import user_errors
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
+
 
 @user_errors
 def serve(
@@ -26,13 +28,15 @@ def serve(
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_level: str = typer.Option("info", "--log-level", help="critical, error, warning, info, debug or trace."),
 ):
     """Serve the HTTP API (keys from INSIGHT_API_KEYS). SIGHUP or POST /v1/admin/reload swaps in a new bundle and store
     without downtime."""
     from service.api.serve import run
     from service.playbook import load_playbook
 
+    if log_level.lower() not in LOG_LEVELS:  # uvicorn would fail with a KeyError after the snapshot is loaded
+        raise ValueError(f"--log-level {log_level!r}: use one of {', '.join(LOG_LEVELS)}")
     _check_port(host, port)  # a busy port is one line and exit 2, before the snapshot is loaded
     # A broken playbook would silently cost every answer its next action: refuse to start on one (PlaybookError).
     load_playbook()
