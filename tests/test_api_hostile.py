@@ -343,3 +343,18 @@ def test_score_requests_beyond_the_waiting_limit_are_turned_away_at_once(client)
         t.join(5)
     assert state.enter_scorer(0.1)
     state.leave_scorer()
+
+
+def test_a_text_encoder_that_cannot_load_is_503_not_500(client, monkeypatch):
+    """INSIGHT_EMBEDDING_MODEL or INSIGHT_CACHE_DIR set wrong: the served profiles are fine, but every score request
+    had been a 500 with a traceback."""
+    from embeddings import EncoderError
+
+    def broken(bundle):
+        raise EncoderError("embedding model files not found at /nope")
+
+    monkeypatch.setattr(client.app_state, "encoder", broken)
+    r = client.post("/v1/score", content=body().encode(), headers=A)
+    assert r.status_code == 503 and "text encoder cannot be loaded" in r.json()["detail"], r.text
+    assert "/nope" not in r.text  # the cause is in the server log
+    assert client.get("/healthz").status_code == 200

@@ -8,11 +8,13 @@ their similar customers.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
 import pandas as pd
 
+from embeddings import EmbeddingCacheError, EncoderError
 from service.api.problems import ProblemException
 from service.api.schemas import ScoredProfile, ScoreRequest, ScoreResponse
 from service.api.services.views import profile_view, similar_customers
@@ -23,6 +25,8 @@ from service.explain import TOP_DRIVERS
 from service.store import ProfileStore, StoreError, VersionConflict
 from service.store_location import StoreBusy
 from service.tables import REASON_COLUMN, ROW_COLUMN, DataError, LoadedData, object_frame, validate_tables
+
+log = logging.getLogger("insight.api")
 
 TABLE_NAMES = ("customers", "orders", "reviews", "events")
 TS_COLUMNS = {"orders": "order_ts", "reviews": "review_ts", "events": "event_ts"}
@@ -255,6 +259,15 @@ def _scored_rows(
                 422, str(exc), errors=[{"field": "tables.orders", "message": str(exc), "type": "data_error"}]
             ) from exc
         raise ProblemException(503, f"scoring is unavailable: {exc}", title="Scoring unavailable") from exc
+    except (EncoderError, EmbeddingCacheError) as exc:
+        # the text encoder of the bundle cannot be loaded here (a model path or cache folder set wrong): the served
+        # profiles are unaffected, new texts cannot be embedded; it had been a 500
+        log.error("cold-start scoring: the text encoder is unavailable: %s", exc)
+        raise ProblemException(
+            503,
+            "scoring new rows is unavailable: the text encoder cannot be loaded (see the server log)",
+            title="Scoring unavailable",
+        ) from exc
     finally:
         if prefetch is not None:
             prefetch.wait()  # a request that failed early leaves no embedding running behind the gate
