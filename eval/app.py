@@ -56,6 +56,8 @@ def run_eval(opts: EvalOptions, reporter: Reporter | None = None, encoder=None, 
     reporter = reporter or Reporter()
     t0 = time.perf_counter()
     out = Path(opts.out or Path("reports") / opts.dataset)
+    if out.exists() and not out.is_dir():  # found after the whole backtest, it had wasted minutes
+        raise ValueError(f"--out {out}: is a file, not a report folder; choose another --out")
     command = opts.command or "insight " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     kw = {"customers": opts.customers, "seed": opts.seed} if opts.dataset == "synthetic" else {}
     with reporter.stage(f"reading {opts.dataset}"):

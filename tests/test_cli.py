@@ -532,3 +532,16 @@ def test_a_database_password_is_never_printed(tmp_path):
         r = run(*args)
         assert r.exit_code == 2 and "s3cretpw" not in r.output and "Traceback" not in r.output, r.output
         assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1, r.output
+
+
+def test_an_unknown_long_id_and_an_eval_out_that_is_a_file_are_one_line(scored, tmp_path):
+    """A 100,000-character id had been echoed over 1,252 lines; `eval --out <a file>` failed only after the whole
+    backtest."""
+    r = run("explain", "X" * 100_000, "--store", scored.store)
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert r.exit_code == 2 and len(lines) == 1 and "100,000 characters" in r.output and len(r.output) < 400
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    r = run("eval", "--dataset", "synthetic", "--customers", 200, "--out", afile)
+    assert r.exit_code == 2 and "is a file" in r.output and "reading" not in r.output, r.output
+    assert afile.read_text() == "mine"

@@ -89,7 +89,13 @@ def user_errors(fn):
                 err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except CustomerNotFound as exc:
-            err.print(f"[bold red]error:[/bold red] customer {exc.args[0]!r} is not in the store", highlight=False)
+            cid = str(exc.args[0])
+            shown = repr(cid) if len(cid) <= 80 else repr(cid[:80]) + f"... ({len(cid):,} characters)"
+            err.print(
+                f"[bold red]error:[/bold red] customer {escape(shown)} is not in the store",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(2) from None
         except OSError as exc:  # the machine's side: a full disk, no permission, a file in place of a folder
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
