@@ -545,3 +545,15 @@ def test_an_unknown_long_id_and_an_eval_out_that_is_a_file_are_one_line(scored, 
     r = run("eval", "--dataset", "synthetic", "--customers", 200, "--out", afile)
     assert r.exit_code == 2 and "is a file" in r.output and "reading" not in r.output, r.output
     assert afile.read_text() == "mine"
+
+
+def test_train_options_are_checked_before_any_work(tmp_path):
+    """Tier shares that cannot be were refused only after the embeddings and the training; a currency such as 'USD 100'
+    was taken and made every explanation fail its own check."""
+    for args, said in (
+        (["--tier-shares", "VIP=0.5,High=0.5,Medium=0.3"], "sum to less than 1"),
+        (["--currency", "USD 100"], "--currency"),
+        (["--currency", ""], "--currency"),
+    ):
+        r = run("train", "--data", tmp_path / "no-such-data", "--out", tmp_path / "m", *args)
+        assert r.exit_code == 2 and said in r.output, r.output

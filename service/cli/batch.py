@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from service.cli.errors import user_errors
-from service.cli.options import DASK_HELP, parse_shares
+from service.cli.options import DASK_HELP, check_currency, parse_shares
 from service.cli.output import RichReporter, err, out, shown_path
 from service.cli.summaries import print_score_summary, print_train_summary, print_validation, tier_table
 
@@ -53,7 +53,9 @@ def train(
         None, "--tier-amounts", help="Minimum predicted value per tier, e.g. VIP=1000,High=300,Medium=50."
     ),
     no_text: bool = typer.Option(False, "--no-text", help="Tabular features only (no embeddings)."),
-    currency: str = typer.Option("$", "--currency", help="Currency symbol for explanations."),
+    currency: str = typer.Option(
+        "$", "--currency", help="Currency symbol or code for explanations, e.g. $, €, EUR (1-4 characters, no digits)."
+    ),
     embedding_model: str | None = typer.Option(
         None, "--embedding-model", envvar="INSIGHT_EMBEDDING_MODEL", help="Model folder or name."
     ),
@@ -62,13 +64,17 @@ def train(
     """Train the value and churn models and write a model bundle."""
     from service.pipeline import TrainOptions
     from service.pipeline import train as run_train
+    from service.tiers import TierPolicy
 
+    shares, amounts = parse_shares(tier_shares), parse_shares(tier_amounts)
+    TierPolicy(shares=shares, amounts=amounts)  # checked now, not after the embeddings and the training
+    check_currency(currency)
     opts = TrainOptions(
         cutoff=cutoff,
         horizon_days=horizon_days,
         seed=seed,
-        tier_shares=parse_shares(tier_shares),
-        tier_amounts=parse_shares(tier_amounts),
+        tier_shares=shares,
+        tier_amounts=amounts,
         currency=currency,
         embedding_model=embedding_model,
         text_sources=() if no_text else ("review", "browse"),

@@ -21,3 +21,10 @@ def parse_shares(spec: str | None) -> dict | None:
     if len(set(names)) < len(names):  # 'VIP=0.05,...,VIP=0.2' would silently keep the last
         raise ValueError(f"cannot parse {spec!r}: {sorted({k for k in names if names.count(k) > 1})} given twice")
     return dict(pairs)
+
+
+def check_currency(currency: str) -> None:
+    """A symbol or code ("$", "EUR", "CHF"): the explanations print amounts after it, and one with digits or spaces
+    ("USD 100") made every narrative fail its own faithfulness check."""
+    if not (1 <= len(currency) <= 4) or any(c.isdigit() or c.isspace() for c in currency) or not currency.isprintable():
+        raise ValueError(f"--currency {currency[:40]!r}: give a symbol or code of 1-4 characters without digits")
