@@ -270,7 +270,7 @@ class SimilarityIndex:
                 meta["refine_factor"] = self.refine_factor
             if self.kind == "ivf":
                 meta["nprobe"] = self.nprobe
-            meta["sha256"] = {name: _sha256(tmp / name) for name in (_INDEX_FILE, _IDS_FILE)}
+            meta["sha256"] = {name: file_sha256(tmp / name) for name in (_INDEX_FILE, _IDS_FILE)}
             (tmp / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
             for name in (_INDEX_FILE, _IDS_FILE, _META_FILE):
                 fsync_path(tmp / name)
@@ -314,7 +314,7 @@ class SimilarityIndex:
         sums = meta.get("sha256")
         if isinstance(sums, dict):
             for name in (_INDEX_FILE, _IDS_FILE):
-                if sums.get(name) != _sha256(directory / name):
+                if sums.get(name) != file_sha256(directory / name):
                     raise SimilarityIndexError(
                         f"similarity index {directory}: {name} does not match the checksum written with it (damaged "
                         "or changed since); run `insight score` again to rebuild it"
@@ -348,12 +348,10 @@ class SimilarityIndex:
         return f"SimilarityIndex(kind={self.kind!r}, count={len(self)}, dim={self.dim})"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file's bytes (read in blocks)."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _check_ids(ids: Sequence[str]) -> list[str]:

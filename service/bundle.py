@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from embeddings.index import fsync_path
+from embeddings.index import file_sha256, fsync_path
 from service.crash import fault_point, orphaned, remove, writer_pid
 from service.drivers import PeerPercentiles
 from service.models import ChurnModel, ValueModel
@@ -41,14 +41,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[lib] = "unknown"
     return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -79,7 +71,7 @@ class ModelBundle:
             text_spec = self.text.save(tmp)
             self.created_at = self.created_at or datetime.now(UTC).isoformat(timespec="seconds")
             files = sorted(p.name for p in tmp.iterdir())
-            checksums = {name: _sha256(tmp / name) for name in files}
+            checksums = {name: file_sha256(tmp / name) for name in files}
             defining = {
                 "feature_names": self.feature_names,
                 "text": text_spec,
@@ -141,7 +133,7 @@ class ModelBundle:
             path = d / name
             if not path.exists():
                 raise BundleError(f"{d}: bundle is incomplete: {name} is missing")
-            if _sha256(path) != digest:
+            if file_sha256(path) != digest:
                 raise BundleError(f"{d}: {name} does not match its checksum in the manifest (corrupt or edited)")
         required = ("feature_names", "tiers", "rfm", "peers", "config", "text", "files")
         missing = [k for k in required if k not in m]
@@ -292,7 +284,7 @@ def data_fingerprint(sources: dict[str, Path]) -> str:
     h = hashlib.sha256()
     for name in sorted(sources):
         h.update(name.encode())
-        h.update(_sha256(Path(sources[name])).encode())
+        h.update(file_sha256(Path(sources[name])).encode())
     return h.hexdigest()[:16]
 
 
