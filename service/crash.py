@@ -7,6 +7,7 @@ renames), ``train:new-in-place`` (before the old bundle is removed), ``score:ind
 store untouched), ``score:rows-written`` (inside the store transaction, before the commit: a hot journal),
 ``score:committed`` (after the commit, before old index versions are pruned), ``serve:snapshot-copied``,
 ``eval:report-staged`` (every report file written in its staging directory, none moved into place),
+``eval:report-old-moved-aside`` (between the two renames that swap a report folder),
 ``rejects:new-marked`` and ``rejects:old-moved-aside`` (a run's rejected rows moved into place after its output;
 ``service/rejects_files.py``).
 

@@ -201,6 +201,41 @@ def test_eval_killed_while_writing_its_report_leaves_the_previous_report_whole(c
     assert remove_orphaned_staging(out) == staged and not list(out.glob(".report.tmp-*"))
 
 
+def test_a_report_folder_is_swapped_whole_and_a_kill_between_the_renames_is_undone(cdnow_style_report, tmp_path):
+    """A folder holding only an earlier report is replaced whole (moved file by file, a run killed between two renames
+    had left new plots and report.md beside the old metrics.json); killed between the swap's two renames, the old
+    report is aside and the next writer puts it back, byte-identical. A folder with the analyst's own files keeps them
+    (the fixture's folder takes that path)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from eval.report import remove_orphaned_staging
+
+    path, _, _ = cdnow_style_report
+    out = tmp_path / "report"
+    code = "import sys; from service.cli import app; sys.argv = ['insight'] + sys.argv[1:]; app()"
+
+    def run_eval(**env):
+        return subprocess.run(
+            [sys.executable, "-c", code, *_cdnow_eval_args(path, out)],
+            env=dict(os.environ, **env),
+            capture_output=True,
+            timeout=600,
+        )
+
+    assert run_eval().returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    proc = run_eval(INSIGHT_FAULT_POINT="eval:report-old-moved-aside")
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert not out.exists() and len(list(tmp_path.glob(".report.old-*"))) == 1
+    remove_orphaned_staging(out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+    assert run_eval().returncode == 0 and [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
 def test_cli_eval_user_error_has_no_traceback(tmp_path):
     from service.cli import app
 

@@ -22,8 +22,9 @@ _WHY_REFUSED = {
     "other_customers": "Other customers' data is not shown here: I answer about {id} only.",
     "shop_wide": "I answer about one customer at a time, here {id}; questions about the whole shop (best-sellers, "
     "totals over all customers) are for the shop's reports.",
-    "not_held": "That is not in the data I have: I know {id}'s orders, returns, reviews and browsing, not credit, "
-    "income or what was said on calls and chats.",
+    "not_held": "That is not in the data I have: I know {id}'s orders, returns, reviews and browsing, and predict "
+    "their spend, churn risk and next order; not credit or income, calls and chats, other agents' notes, spend at "
+    "other shops, or future returns, reviews and referrals.",
 }
 
 

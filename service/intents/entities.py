@@ -41,7 +41,7 @@ def tier_target(question: str) -> str | None:
             question,
             re.I,
         )
-        or re.search(rf"\b{_TIER_WORD}\s+(?:werden|wird|worden|wordt)\b", question, re.I)  # "zum VIP werden"
+        or re.search(rf"\b{_TIER_WORD}\s+(?:te\s+)?(?:werden|wird|worden|wordt)\b", question, re.I)  # "VIP te worden"
         # what stands between them and a tier: "what's missing for VIP", "what is needed for High"
         or re.search(
             rf"\b(?:missing|needed|required|lacking|left)\s+(?:for|to get to|to reach)\s+(?:the\s+)?{_TIER_WORD}\b",

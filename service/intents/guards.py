@@ -24,6 +24,8 @@ _INJECTION = re.compile(
     r"sudo)\b|"
     # a note or message claiming to come from the system, or a clearance the agent is said to have
     r"\b(system|admin|developer) (note|message|notice|instruction)s?\b|"
+    r"\bas (an? )?(admin|administrator|developer|manager|supervisor),? i (authori[sz]e|approve|permit|allow)\b|"
+    r"\bgo ahead and (action|do|apply|process|execute|carry out)\b|\baction (it|this|that)\b|"
     r"\b(cleared|authori[sz]ed|allowed|permitted) (for|to (see|view|access)) (all|every|any|other) "
     r"(accounts?|customers?|clients?|records?|data)\b|"
     # Role-play, relayed or encoded instructions, and requests for the service's own workings: jailbreak shapes.
@@ -67,6 +69,21 @@ _NOT_HELD = re.compile(
     r"(call|phone|voice) recordings?|recordings? of (her|his|their|the) (last )?(call|conversation)s?)\b",
     re.I,
 )
+# What the service does not model or hold: returns, reviews, referrals or chargebacks to come (past returns and reviews
+# are answered), spend or prices at other shops, another agent's notes. (Leaving for a competitor is a churn question.)
+_NOT_MODELLED = re.compile(
+    r"\b(will|going to|likely|expected to|chance|odds|probability)\b.{0,30}\b((send|ship) (\w+ )?back|return (items?|"
+    r"orders?|products?|things)|(leaves?|write|writes) (us )?a review)\b|"
+    r"\brefer (a |her |his |their )?(friends?|someone|people)\b|"
+    r"\bchargebacks?\b|"
+    # spend or prices elsewhere ("more with us than with Amazon"); leaving for a competitor is a churn question
+    r"\b(spends?|spent|buys?|bought|deal|deals|prices?|cheaper|better|more|less)\b.{0,40}\b(than|at|with|from) "
+    r"(she does |he does |they do )?(with |at )?(amazon|zalando|ebay|etsy|asos|otto|walmart|aliexpress|temu|shein|"
+    r"competitors?|the competition)\b|"
+    r"\bwhat did \w+ (put|write|note) in (his|her|their) notes\b|\b(another agent|colleague|agent)'?s? notes\b|"
+    r"\b(gdpr|subject access request|right to be forgotten|data deletion request)\b",
+    re.I,
+)
 _CONVERSATION = re.compile(
     r"\b((call|contact) cent(er|re)s?|callcenter|hotline|help ?desk|customer service|(phone|support) calls?|"
     r"call logs?|chat (logs?|transcripts?)|live chat|support tickets?|(she|he|they) (rang|called|phoned))\b",
@@ -83,20 +100,24 @@ _COMMAND = re.compile(
     r"^\s*(also\s+|and\s+|but\s+)?(please\s+|pls\s+|now\s+|then\s+)?(delete|remove|erase|assign|merge|update|change|set|modify|rename|export|"
     r"download|upload|book|schedule|translate|write|compose|draft|email|mail|call|phone|text|create|add|edit|block|ban|"
     r"refund|mark|flag|tag|label|send|confirm|notify|apply|cancel|approve|grant|reset|unsubscribe|reclassify|bump|"
-    r"promote|demote|downgrade|losch\w*|entfern\w*|supprime\w*|borra\w*|elimina\w*)\b",
+    r"promote|demote|downgrade|wipe|purge|anonymi[sz]e|losch\w*|entfern\w*|supprime\w*|borra\w*|elimina\w*|"
+    r"passe[sz]?-(?:le|la|les|moi)|mets-(?:le|la|les)|annule[sz]?|setze?|stuf\w* (?:ihn|sie) |zet (?:hem|haar)|"
+    r"pon(?:le|la|lo)?|cambia(?:le|lo|la)?)\b",
     re.I,
 )
 # The same requests asked politely ("could you delete his review history?", "would you mind merging ...").
 _POLITE_COMMAND = re.compile(
-    r"\b(can|could|would|will) you\s+(please\s+|kindly\s+|just\s+)?((be able to|mind)\s+)?"
+    r"\b(can|could|would|will) you\s+(please\s+|kindly\s+|just\s+)?((be able to|mind|be (ever |so |very )*kind"
+    r" (enough )?(as )?to)\s+)?(\w+\s+){0,2}?"
     r"(delet|remov|eras|assign|merg|updat(?!e (me|us)\b)|chang|modif|renam|export|book|schedul|send|mark|flag|tag|"
     r"label|reset|cancel|approv|grant|refund|bump|reclassif|promot|demot|downgrad|upgrad|move|moving|set|unsubscrib|"
-    r"block|ban)\w*\b",
+    r"block|ban|pop|issue|process|credit|log|record|wipe|add(?! up))\w*\b",
     re.I,
 )
-_SENTENCE = re.compile(r"[.!?;:\n]+\s*")
+_SENTENCE = re.compile(r"[.!?;:\n]+\s*|,\s*(?=(?:please|pls|now|then|and)\s)")
 _CONTACT = re.compile(
-    r"\b(e-?mails?|e-?mail address|e-?mail-adresse|emailadresse|courriel|correo|phone|telephone|telefon\w*|"
+    r"\b(e-?mails?|e-?mail address|e-?mail-adresse|emailadresse|e-?mail-?adres\w*|courriel|correo|phone|telephone|"
+    r"telefon\w*|"
     r"t[eé]l[eé]phone|tel[eé]fono|"
     r"mobile number|cell number|handynummer|rufnummer|contact (details|info\w*)|kontaktdaten|coordonn[eé]es|"
     r"datos de contacto|"
@@ -162,7 +183,11 @@ def refusal(question: str, customer_id: str | None = None) -> tuple[str, str] | 
         return "unsupported", "command"
     if _SHOP_WIDE.search(fold(question)) and not _CUSTOMER_REF.search(fold(question)):
         return "unsupported", "shop_wide"
-    if _NOT_HELD.search(fold(question)) or (_CONVERSATION.search(fold(question)) and _SAID.search(fold(question))):
+    if (
+        _NOT_HELD.search(fold(question))
+        or _NOT_MODELLED.search(fold(question))
+        or (_CONVERSATION.search(fold(question)) and _SAID.search(fold(question)))
+    ):
         return "unsupported", "not_held"
     return None
 

@@ -192,6 +192,10 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("speso", 1.0),
     ],
     "satisfaction": [
+        ("feeling towards", 1.0),
+        ("feel about us", 1.0),
+        ("favourable", 0.8),
+        ("favorable", 0.8),
         # CRM vocabulary
         ("star review", 1.0),
         ("mood", 0.6),
@@ -331,6 +335,8 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("artikelen", 0.9),
     ],
     "offer": [
+        ("what deal", 1.0),
+        ("dangle", 1.0),
         # CRM vocabulary
         ("pitch", 0.8),
         ("recs", 1.0),

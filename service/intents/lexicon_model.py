@@ -6,6 +6,8 @@ Format and matching: see ``service.intents.words``. Accents are folded before ma
 
 MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
     "why_tier": [
+        ("one of our good", 0.9),
+        ("good ones", 0.6),
         ("why", 0.7),
         ("how come", 0.9),
         ("explain", 0.6),
@@ -55,6 +57,10 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("livello", 0.3),
     ],
     "churn": [
+        ("switch to", 0.8),
+        ("competitor", 0.6),
+        ("smett", 1.0),
+        ("smettere", 1.0),
         # CRM vocabulary
         ("going cold", 1.0),
         ("gone cold", 1.0),
@@ -218,6 +224,9 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("zodat", 0.3),
     ],
     "similar": [
+        ("op hem lijk", 1.3),
+        ("op haar lijk", 1.3),
+        ("op hen lijk", 1.3),
         # everyday phrasings
         ("closest match", 1.2),
         ("matches", 0.6),
@@ -257,6 +266,9 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("simil", 1.2),
     ],
     "value": [
+        ("gaste", 0.8),
+        ("gastara", 1.0),
+        ("se espera que", 0.4),
         ("forecast", 1.0),
         ("predict", 0.9),
         ("projected", 0.8),
