@@ -110,8 +110,8 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
     The files are staged in a temp directory and renamed into place (``metrics.json`` last), so a run killed before
     the renames leaves the previous report whole; plots the previous report listed and this one does not draw are
     removed after."""
+    remove_orphaned_staging(out_dir)  # first: it puts back a report a killed swap had left aside
     out_dir.mkdir(parents=True, exist_ok=True)
-    remove_orphaned_staging(out_dir)
     before = _listed_plots(out_dir / "metrics.json")
     stage = Path(tempfile.mkdtemp(prefix=f".report.tmp-{os.getpid()}-", dir=out_dir))
     try:
@@ -121,20 +121,61 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
         (stage / "report.md").write_text(render_markdown(m))
         (stage / "metrics.json").write_text(json.dumps(m, indent=1, ensure_ascii=False) + "\n")
         fault_point("eval:report-staged")
-        staged = (p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
-        for rel in sorted(staged, key=lambda r: (r.name == "metrics.json", r)):  # metrics.json last: it names the rest
-            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / rel, out_dir / rel)
+        if _holds_only_its_report(out_dir, stage, before):
+            _swap_in(stage, out_dir)
+        else:  # the folder holds the analyst's own files too: they stay, the report's files are moved in one by one
+            staged = (p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+            for rel in sorted(staged, key=lambda r: (r.name == "metrics.json", r)):  # metrics.json last: names the rest
+                (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(stage / rel, out_dir / rel)
+            for name in before - set(m["plots"].values()):
+                remove(out_dir / name)
     finally:
         remove(stage)
-    for name in before - set(m["plots"].values()):
-        remove(out_dir / name)
     return m, out_dir / "report.md", out_dir / "metrics.json"
 
 
+def _holds_only_its_report(out_dir: Path, stage: Path, plots: set[str]) -> bool:
+    """Whether ``out_dir`` holds nothing but an earlier report: its metrics.json, report.md, the plots that metrics.json
+    lists and its rejects folder (and report writers' staging folders)."""
+    for p in out_dir.iterdir():
+        if p == stage or p.name.startswith(".report.tmp-"):
+            continue
+        if p.is_file() and (p.name in ("metrics.json", "report.md") or p.name in plots):
+            continue
+        if p.is_dir() and p.name == "rejects" and all(q.name.endswith(".rejects.csv.gz") for q in p.iterdir()):
+            continue
+        return False
+    return True
+
+
+def _swap_in(stage: Path, out_dir: Path) -> None:
+    """The staged report replaces the folder whole: moved beside it, the old one set aside, the new one moved in. Moved
+    file by file, a run killed between two renames had left new plots and report.md beside the old metrics.json; killed
+    between these two, the old report is aside and the next writer puts it back."""
+    new = out_dir.parent / f".{out_dir.name}.new-{os.getpid()}"
+    aside = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    os.replace(stage, new)
+    os.replace(out_dir, aside)
+    fault_point("eval:report-old-moved-aside")
+    os.replace(new, out_dir)
+    remove(aside)
+
+
 def remove_orphaned_staging(out_dir: Path) -> list[Path]:
-    """Remove the staging directories a killed report writer left in ``out_dir`` (a live writer's stay)."""
-    gone = [p for p in out_dir.glob(".report.tmp-*") if orphaned(p)]
+    """Remove what a killed report writer left (a live writer's stays): staging directories in ``out_dir``, and beside
+    it a report not yet moved in; a report it had set aside is put back when ``out_dir`` is missing. Returns the
+    staging directories removed."""
+    for p in out_dir.parent.glob(f".{out_dir.name}.old-*"):
+        if orphaned(p):
+            if out_dir.exists():
+                remove(p)
+            else:
+                os.replace(p, out_dir)
+    for p in out_dir.parent.glob(f".{out_dir.name}.new-*"):
+        if orphaned(p):
+            remove(p)
+    gone = [p for p in out_dir.glob(".report.tmp-*") if orphaned(p)] if out_dir.is_dir() else []
     for p in gone:
         remove(p)
     return gone
