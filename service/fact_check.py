@@ -277,6 +277,8 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
             # a chance is the chance of no purchase or of one, not whatever fact lies within rounding (a rank of 79.7
             # let "an 80% chance she makes no purchase" pass for a chance of 51%)
             chances = [facts.churn_probability * 100, (1 - facts.churn_probability) * 100]
+            if not 0.01 <= facts.churn_probability <= 0.99:
+                chances += [1.0, 99.0]  # "under 1%" / "over 99%" (service.plain.chance)
             allowed_pct = chances if _CHANCE_WORDS.search(around) and not _RANK_WORDS.search(around) else pct
             if not _matches(x, allowed_pct, pct_exact, tight=True):
                 reasons.append(f"percentage {raw}% matches no fact")

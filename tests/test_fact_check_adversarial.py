@@ -286,3 +286,12 @@ def test_a_true_narrative_passes(case, tier, what, text):
         text = TemplateNarrator().narrate(FACTS[tier])
     result = check_narrative(text.replace("{B}", BASE[tier]), FACTS[tier], ALL_DRIVER_NAMES)
     assert result.passed, (case, what, result.reasons)
+
+
+@pytest.mark.parametrize("churn", [0.003, 0.997])
+def test_a_chance_said_as_under_1_or_over_99_percent_passes(churn):
+    """The template says "under 1%" for a chance that rounds to 0%: the chance-bound percentage check had failed the
+    demo's VIP on it."""
+    facts = FACTS["VIP"].model_copy(update={"churn_probability": churn})
+    text = TemplateNarrator().narrate(facts)
+    assert ("under 1%" in text or "over 99%" in text) and check_narrative(text, facts, ALL_DRIVER_NAMES).passed
