@@ -201,13 +201,15 @@ def check_narrative(
         if name != facts.tier and not _THRESHOLD_AFTER.search(after) and not _TARGET_BEFORE.search(before):
             reasons.append(f"states tier {name} (\u201c{m.group(0)}\u201d) but the customer is {facts.tier}")
     reasons += _tier_history_reasons(unquoted)
-    words = _NUMBER_WORDS.search(unquoted)
+    # the playbook's action is a fact as written ("within two weeks"): these two look past it
+    narrated = unquoted.replace(facts.next_action, " ") if facts.next_action else unquoted
+    words = _NUMBER_WORDS.search(narrated)
     if words:
         reasons.append(
             f"writes a number in words (\u201c{words.group(0)}\u201d): numbers are stated as the facts give them"
         )
     reasons += _playbook_reasons(unquoted, facts)
-    event = _EVENT.search(unquoted)
+    event = _EVENT.search(narrated)
     if event:
         reasons.append(f"states an action or event the facts do not hold (\u201c{event.group(0)}\u201d)")
     reasons += _rank_reasons(unquoted, facts)

@@ -295,3 +295,12 @@ def test_a_chance_said_as_under_1_or_over_99_percent_passes(churn):
     facts = FACTS["VIP"].model_copy(update={"churn_probability": churn})
     text = TemplateNarrator().narrate(facts)
     assert ("under 1%" in text or "over 99%" in text) and check_narrative(text, facts, ALL_DRIVER_NAMES).passed
+
+
+def test_the_playbooks_own_words_are_facts_as_written():
+    """A playbook action "Reach out personally within two weeks" had failed the template's own narrative on "two"."""
+    action = "Reach out personally within two weeks: ask how their last order went."
+    facts = FACTS["Low"].model_copy(update={"next_action": action})
+    text = TemplateNarrator().narrate(facts)
+    assert action in text and check_narrative(text, facts, ALL_DRIVER_NAMES).passed
+    assert not check_narrative(text + " She bought two lamps.", facts, ALL_DRIVER_NAMES).passed
