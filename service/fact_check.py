@@ -208,7 +208,7 @@ def check_narrative(
         reasons.append(
             f"writes a number in words (\u201c{words.group(0)}\u201d): numbers are stated as the facts give them"
         )
-    reasons += _playbook_reasons(unquoted, facts)
+    reasons += _playbook_reasons(narrated, facts)
     event = _EVENT.search(narrated)
     if event:
         reasons.append(f"states an action or event the facts do not hold (\u201c{event.group(0)}\u201d)")
@@ -243,12 +243,16 @@ def _date_reasons(unquoted: str, facts: Facts) -> list[str]:
     return [f"date {d} is not one of the facts' dates" for d in _ISO_DATE.findall(unquoted) if d not in known]
 
 
+def _chance_numbers(f: Facts) -> list[float]:
+    """The chance of no purchase and of one, in percent ("under 1%" / "over 99%" as service.plain.chance says them)."""
+    nums = [f.churn_probability * 100, (1 - f.churn_probability) * 100]
+    return nums + [1.0, 99.0] if not 0.01 <= f.churn_probability <= 0.99 else nums
+
+
 def _percent_numbers(f: Facts) -> list[float]:
-    """What a percentage may say: the churn chance and its complement, the rank and its complement, the drivers'
-    percentiles and churn contributions (in points), the playbook's own percentages."""
-    nums = [f.churn_probability * 100, (1 - f.churn_probability) * 100, f.value_rank_pct, 100 - f.value_rank_pct]
-    if not 0.01 <= f.churn_probability <= 0.99:
-        nums += [1.0, 99.0]
+    """What a percentage may say: the chances, the rank and its complement, the drivers' percentiles and churn
+    contributions (in points)."""
+    nums = _chance_numbers(f) + [f.value_rank_pct, 100 - f.value_rank_pct]
     for d in f.drivers:
         if d.percentile is not None:
             nums += [d.percentile, 100 - d.percentile, share(d.percentile), share(100 - d.percentile)]
@@ -262,7 +266,8 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
     and a percentage only a percentage fact (the constants 5 and 80 of the tier shares and the interval are no
     chance of anything)."""
     reasons = []
-    allowed, exact, pct = allowed_numbers(facts), exact_numbers(facts), _percent_numbers(facts)
+    allowed, exact = allowed_numbers(facts), exact_numbers(facts)
+    pct, chances = _percent_numbers(facts), _chance_numbers(facts)
     pct_exact = {float(n.replace(",", "")) for n in _NUMBER.findall(facts.next_action or "")}  # "Offer 15% off"
     typed = _typed_numbers(facts)
     for m in _NUMBER_UNIT.finditer(unquoted):
@@ -278,9 +283,6 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
             around = unquoted[max(0, m.start() - 40) : m.end() + 25]
             # a chance is the chance of no purchase or of one, not whatever fact lies within rounding (a rank of 79.7
             # let "an 80% chance she makes no purchase" pass for a chance of 51%)
-            chances = [facts.churn_probability * 100, (1 - facts.churn_probability) * 100]
-            if not 0.01 <= facts.churn_probability <= 0.99:
-                chances += [1.0, 99.0]  # "under 1%" / "over 99%" (service.plain.chance)
             allowed_pct = chances if _CHANCE_WORDS.search(around) and not _RANK_WORDS.search(around) else pct
             if not _matches(x, allowed_pct, pct_exact, tight=True):
                 reasons.append(f"percentage {raw}% matches no fact")
@@ -299,6 +301,7 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
     return reasons
 
 
+_SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
 _CHANCE_WORDS = re.compile(r"\b(chance|probability|likel\w*|odds|risk|churn\w*)\b", re.I)
 _RANK_WORDS = re.compile(r"\b(of (scored )?customers|top|bottom|rank\w*|percentile)\b", re.I)
 _NUMBER_WORDS = re.compile(
@@ -345,9 +348,9 @@ def _typed_numbers(f: Facts) -> dict[str, list[float]]:
     }
 
 
-def _playbook_reasons(unquoted: str, facts: Facts) -> list[str]:
-    """The next action is the playbook's: no incentive it does not give, no personal contact it rules out."""
-    rest = unquoted.replace(facts.next_action, " ") if facts.next_action else unquoted
+def _playbook_reasons(rest: str, facts: Facts) -> list[str]:
+    """The next action is the playbook's: no incentive it does not give, no personal contact it rules out (``rest``:
+    the narrative without the playbook's own action)."""
     playbook = (facts.next_action or "").lower()
     reasons = []
     incentive = next(
@@ -455,7 +458,7 @@ def _churn_reasons(unquoted: str, facts: Facts) -> list[str]:
     # the band the scoring run gave (relative to the scored population), else fixed cut points
     high_is_false = band == "low" if band else p < 0.3
     low_is_false = band in ("medium", "high") if band else p > 0.5
-    for sentence in re.split(r"(?<=[.;!?])\s+|\n", unquoted):
+    for sentence in _SENTENCES.split(unquoted):
         high, low = _CHURN_HIGH.search(sentence), _CHURN_LOW.search(sentence)
         if high and not low and high_is_false:
             reasons.append(
@@ -485,7 +488,7 @@ def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> 
     reasons: list[str] = []
     known = {d.name: d for d in facts.drivers}
     largest = max(facts.drivers, key=lambda d: abs(d.contribution)).name if facts.drivers else None
-    for sentence in re.split(r"(?<=[.;!?])\s+|\n", unquoted):
+    for sentence in _SENTENCES.split(unquoted):
         for name in sorted(all_driver_names, key=len, reverse=True):
             if re.search(rf"\b{re.escape(name)}\b", sentence, re.I) and name not in known:
                 reasons.append(f"names driver '{name}', which is not among the customer's top drivers")

@@ -104,12 +104,13 @@ class ServiceMiddleware:
         try:
             downstream = receive
             cl = headers.get("content-length")
-            too_big = f"the request body is larger than {self.max_body:,} bytes"
-            if cl is not None and cl.isdigit() and int(cl) > self.max_body:
+            api, with_body = path.startswith("/v1/"), method in ("POST", "PUT", "PATCH")
+            limit = min(self.max_body, FORM_MAX_BODY) if with_body and not api else self.max_body
+            too_big = f"the request body is larger than {limit:,} bytes"
+            if cl is not None and cl.isdigit() and int(cl) > limit:
                 status["code"] = 413
                 return await self._problem(send, 413, too_big, path, rid)
-            if method in ("POST", "PUT", "PATCH"):
-                api = path.startswith("/v1/")
+            if with_body:
                 if api and not self._key_is_valid(scope.get("headers", [])):
                     status["code"] = 401
                     return await self._problem(
@@ -120,11 +121,6 @@ class ServiceMiddleware:
                         rid,
                         headers=WWW_AUTH,
                     )
-                limit = self.max_body if api else min(self.max_body, FORM_MAX_BODY)
-                too_big = f"the request body is larger than {limit:,} bytes"
-                if cl is not None and cl.isdigit() and int(cl) > limit:
-                    status["code"] = 413
-                    return await self._problem(send, 413, too_big, path, rid)
                 try:
                     async with asyncio.timeout(self.body_timeout):
                         chunks, size, more = [], 0, True

@@ -57,10 +57,9 @@ _CUSTOMER_ID = re.compile(
     re.I,
 )
 # Data the service does not hold (credit standing, income, what was said on a call, the agent's own figures): refused
-# as such, never routed to
-# the nearest intent ("what's his credit score" had read as a question about his tier's score). A call or chat only
-# counts when the question asks what was said in it ("is she unhappy after the hotline call?" is still answered from
-# her reviews).
+# as such, never routed to the nearest intent ("what's his credit score" had read as a question about his tier's
+# score). A call or chat only counts when the question asks what was said in it ("is she unhappy after the hotline
+# call?" is still answered from her reviews).
 _NOT_HELD = re.compile(
     r"\bhow am i doing\b|\bmy (own )?(csat|nps|performance|stats|targets?|kpis?|quota|bonus|commission)\b|"
     r"\b(credit ?(score|rating|history|limit|check|worthiness)|creditworth\w*|bonitat|schufa|"
@@ -168,25 +167,22 @@ def refusal(question: str, customer_id: str | None = None) -> tuple[str, str] | 
     ("unsupported", "shop_wide") for a question about the whole shop, ("unsupported", "other_customers") for one about
     other customers' data (with ``customer_id``, the customer on screen, also for a question naming another id),
     ("unsupported", "not_held") for data the service does not hold."""
-    if _INJECTION.search(question) or _INJECTION.search(fold(question)):
+    folded = fold(question)
+    if _INJECTION.search(question) or _INJECTION.search(folded):
         return "unsupported", "instruction"
-    if (
-        _OTHER_CUSTOMERS.search(question)
-        or _OTHER_CUSTOMERS.search(fold(question))
-        or _names_other_id(question, customer_id)
-    ):
+    if _OTHER_CUSTOMERS.search(question) or _OTHER_CUSTOMERS.search(folded) or _names_other_id(question, customer_id):
         return "unsupported", "other_customers"
     spoken = _CHANNEL.sub(" ", question)
     if _CONTACT.search(spoken) or _CONTACT.search(fold(spoken)):
         return "contact", "contact"
-    if any(_COMMAND.search(s) for s in _SENTENCE.split(fold(question))) or _POLITE_COMMAND.search(fold(question)):
+    if any(_COMMAND.search(s) for s in _SENTENCE.split(folded)) or _POLITE_COMMAND.search(folded):
         return "unsupported", "command"
-    if _SHOP_WIDE.search(fold(question)) and not _CUSTOMER_REF.search(fold(question)):
+    if _SHOP_WIDE.search(folded) and not _CUSTOMER_REF.search(folded):
         return "unsupported", "shop_wide"
     if (
-        _NOT_HELD.search(fold(question))
-        or _NOT_MODELLED.search(fold(question))
-        or (_CONVERSATION.search(fold(question)) and _SAID.search(fold(question)))
+        _NOT_HELD.search(folded)
+        or _NOT_MODELLED.search(folded)
+        or (_CONVERSATION.search(folded) and _SAID.search(folded))
     ):
         return "unsupported", "not_held"
     return None

@@ -70,17 +70,23 @@ def _route_one(question: str, index: ExampleIndex | None, customer_id: str | Non
     return r
 
 
+def _tier_of(text: str) -> str | None:
+    return tier_target(text) or named_tier(text)  # "this Medium customer ... reach High": High
+
+
+def _scored(text: str, index: ExampleIndex | None) -> tuple[dict[str, float], str]:
+    """The intents' scores for ``text``, with what it names, and the best of them."""
+    scores = _score(text, index)
+    _add_named_evidence(scores, text, _tier_of(text))
+    return scores, max(scores, key=lambda i: scores[i])
+
+
 def _route_text(question: str, index: ExampleIndex | None, customer_id: str | None = None) -> Route:
-    tier = tier_target(question) or named_tier(question)  # "this Medium customer ... reach High": High
+    tier = _tier_of(question)
     refused = refusal(question, customer_id)
     if refused is not None:
         return Route(refused[0], tier, reason=refused[1])
-    scores = _score(question, index)
-    _add_named_evidence(scores, question, tier)
-    best = max(scores, key=lambda i: scores[i])
-    asked = _asked_after_context(question, index)
-    if asked is not None:
-        scores, best = asked
+    scores, best = _asked_after_context(question, index) or _scored(question, index)
     if scores[best] < THRESHOLD:
         return Route("unsupported", tier, scores[best], scores)
     return Route(best, tier, scores[best], scores)
@@ -108,9 +114,7 @@ def _asked_after_context(question: str, index: ExampleIndex | None) -> tuple[dic
     last = clauses[-1]
     if not (question.rstrip().endswith("?") or _ASKING.match(last)):
         return None  # a statement after the question ("what's the best offer - she hasn't ordered in months")
-    scores = _score(last, index)
-    _add_named_evidence(scores, last, tier_target(last) or named_tier(last))
-    best = max(scores, key=lambda i: scores[i])
+    scores, best = _scored(last, index)
     return (scores, best) if scores[best] >= THRESHOLD else None
 
 

@@ -168,7 +168,6 @@ def structural_reasons(out: NarrativeOut, facts: Facts, prompts: PromptSet) -> l
                 f"driver '{c.fact}' is said to {c.direction[:-1]} the value, but its contribution is "
                 f"{d.contribution:+,.2f}"
             )
-    for c in out.drivers:
         # the explanation is rendered as a sentence of its own after the driver's line, so the text check cannot tie
         # its direction to the driver ("- tenure takes off $93.46. Actually her long history pushes her forecast up.")
         said, _ = direction_of(c.explanation)
