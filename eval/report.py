@@ -23,7 +23,7 @@ from eval.backtest import BacktestResult
 from eval.report_headline import headline_rows, verdict
 from eval.report_markdown import render_markdown
 from eval.report_metrics import build_metrics
-from service.crash import fault_point, orphaned, remove
+from service.crash import fault_point, orphaned, recover_swap, remove, swap_dir
 
 __all__ = ["build_metrics", "headline_rows", "render_markdown", "verdict", "write_report"]
 
@@ -150,31 +150,18 @@ def _holds_only_its_report(out_dir: Path, stage: Path, plots: set[str]) -> bool:
 
 
 def _swap_in(stage: Path, out_dir: Path) -> None:
-    """The staged report replaces the folder whole: moved beside it, the old one set aside, the new one moved in. Moved
-    file by file, a run killed between two renames had left new plots and report.md beside the old metrics.json; killed
-    between these two, the old report is aside and the next writer puts it back."""
+    """The staged report replaces the folder whole (``service.crash.swap_dir``): moved file by file, a run killed
+    between two renames had left new plots and report.md beside the old metrics.json."""
     new = out_dir.parent / f".{out_dir.name}.new-{os.getpid()}"
-    aside = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
     os.replace(stage, new)
-    os.replace(out_dir, aside)
-    fault_point("eval:report-old-moved-aside")
-    os.replace(new, out_dir)
-    remove(aside)
+    swap_dir(new, out_dir, fault="eval")
 
 
 def remove_orphaned_staging(out_dir: Path) -> list[Path]:
     """Remove what a killed report writer left (a live writer's stays): staging directories in ``out_dir``, and beside
     it a report not yet moved in; a report it had set aside is put back when ``out_dir`` is missing. Returns the
     staging directories removed."""
-    for p in out_dir.parent.glob(f".{out_dir.name}.old-*"):
-        if orphaned(p):
-            if out_dir.exists():
-                remove(p)
-            else:
-                os.replace(p, out_dir)
-    for p in out_dir.parent.glob(f".{out_dir.name}.new-*"):
-        if orphaned(p):
-            remove(p)
+    recover_swap(out_dir)
     gone = [p for p in out_dir.glob(".report.tmp-*") if orphaned(p)] if out_dir.is_dir() else []
     for p in gone:
         remove(p)

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from embeddings.index import file_sha256, fsync_path
-from service.crash import fault_point, orphaned, remove, writer_pid
+from service.crash import fault_point, recover_swap, swap_dir
 from service.drivers import PeerPercentiles
 from service.models import ChurnModel, ValueModel
 from service.text_features import TextFeaturizer
@@ -99,7 +99,7 @@ class ModelBundle:
                 fsync_path(p)
             os.chmod(tmp, 0o755)
             fault_point("train:bundle-written")
-            _swap_into_place(tmp, out)
+            swap_dir(tmp, out, fault="train")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -235,48 +235,10 @@ def check_bundle_out(out: str | Path) -> None:
         raise BundleError(f"{out}: its folder {out.parent} is not writable")
 
 
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp``. os.replace cannot overwrite a non-empty directory, so move the old one aside first.
-
-    A kill between the two renames leaves no ``out`` but a complete ``.out.old-<pid>``: ``recover_bundle`` (run by the
-    next save and by load) puts it back.
-    """
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(out, old)
-        fault_point("train:old-moved-aside")
-        try:
-            os.replace(tmp, out)
-        except BaseException:
-            os.replace(old, out)
-            raise
-        fault_point("train:new-in-place")
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-
-
 def recover_bundle(out: str | Path) -> list[Path]:
-    """Repair what a killed ``save`` left beside ``out``: restore the set-aside old bundle when ``out`` is missing, and
-    remove temp and set-aside directories of writers that are gone (a concurrent live save's are left alone).
-    Returns the paths removed or restored. Never raises for a directory it cannot change (read-only parent)."""
-    out = Path(out)
-    touched: list[Path] = []
-    try:
-        if not os.path.lexists(out):
-            olds = [p for p in out.parent.glob(f".{out.name}.old-*") if orphaned(p) and (p / MANIFEST).is_file()]
-            for old in sorted(olds, key=lambda p: p.stat().st_mtime, reverse=True)[:1]:
-                os.replace(old, out)
-                touched.append(old)
-        for p in list(out.parent.glob(f".{out.name}.tmp-*")) + list(out.parent.glob(f".{out.name}.old-*")):
-            if orphaned(p) or (writer_pid(p.name) is None and p.is_dir()):
-                remove(p)
-                touched.append(p)
-    except OSError:
-        pass
-    return touched
+    """Repair what a killed ``save`` left beside ``out`` (``service.crash.recover_swap``): a set-aside old bundle is put
+    back when ``out`` is missing, temp and set-aside folders of writers that are gone are removed."""
+    return recover_swap(Path(out), restorable=lambda p: (p / MANIFEST).is_file())
 
 
 def data_fingerprint(sources: dict[str, Path]) -> str:

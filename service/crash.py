@@ -7,9 +7,9 @@ renames), ``train:new-in-place`` (before the old bundle is removed), ``score:ind
 store untouched), ``score:rows-written`` (inside the store transaction, before the commit: a hot journal),
 ``score:committed`` (after the commit, before old index versions are pruned), ``serve:snapshot-copied``,
 ``eval:report-staged`` (every report file written in its staging directory, none moved into place),
-``eval:report-old-moved-aside`` (between the two renames that swap a report folder),
-``rejects:new-marked`` and ``rejects:old-moved-aside`` (a run's rejected rows moved into place after its output;
-``service/rejects_files.py``).
+``rejects:new-marked`` (a run's rejected rows ready to move into place after its output; ``service/rejects_files.py``),
+and for every folder swapped whole by ``swap_dir``, ``<writer>:old-moved-aside`` (between its two renames) and
+``<writer>:new-in-place`` (before the old folder is removed), writer ``train``, ``eval``, ``rejects`` or ``synth``.
 
 Temporary and set-aside files carry the writer's process id (``.model.tmp-<pid>-*``, ``.model.old-<pid>``,
 ``insight-snapshot-pid<pid>-*``), so a later run removes only those whose writer is gone, never a concurrent run's.
@@ -17,10 +17,12 @@ Temporary and set-aside files carry the writer's process id (``.model.tmp-<pid>-
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 FAULT_ENV = "INSIGHT_FAULT_POINT"
@@ -74,3 +76,60 @@ def remove(path: Path) -> None:
             path.unlink()
         except FileNotFoundError:
             pass
+
+
+def swap_dir(new: Path, final: Path, fault: str) -> None:
+    """Put the complete folder ``new`` (beside ``final``) at ``final``, replacing whatever folder is there.
+
+    A non-empty folder cannot be replaced in one rename, so the old one is set aside first as ``.NAME.old-<pid>``. A
+    kill between the two renames leaves it there and ``recover_swap`` (run by the next writer, and by readers) puts it
+    back; any other failure puts it back at once. A concurrent writer that puts its own folder in place between our two
+    renames has it set aside too: the last complete folder wins, never a mix of two. ``fault`` names the writer in the
+    fault points ``<fault>:old-moved-aside`` and ``<fault>:new-in-place``.
+    """
+    aside = final.with_name(f".{final.name}.old-{os.getpid()}")
+    try:
+        for attempt in range(3):
+            if os.path.lexists(final):
+                remove(aside)
+                os.replace(final, aside)
+                fault_point(f"{fault}:old-moved-aside")
+            try:
+                os.replace(new, final)
+                break
+            except OSError:
+                if attempt == 2 or not os.path.lexists(final):
+                    raise
+    except BaseException:
+        if not os.path.lexists(final) and os.path.lexists(aside):
+            os.replace(aside, final)
+        raise
+    fault_point(f"{fault}:new-in-place")
+    remove(aside)
+
+
+def leftovers(final: Path, kind: str) -> list[Path]:
+    """The ``.NAME.<kind>-*`` paths beside ``final`` (kind: tmp, old or new)."""
+    return list(final.parent.glob(f".{glob.escape(final.name)}.{kind}-*"))
+
+
+def recover_swap(final: Path, restorable: Callable[[Path], bool] | None = Path.is_dir) -> list[Path]:
+    """Repair what a killed writer left beside ``final``: when ``final`` is missing, the newest folder a gone writer had
+    set aside (and ``restorable`` accepts; None: never) is put back; then the temp, new and set-aside paths of writers
+    that are gone are removed (a live writer's stay). Returns the paths restored or removed. Never raises for a folder
+    it cannot change (read-only parent)."""
+    touched: list[Path] = []
+    try:
+        if restorable is not None and not os.path.lexists(final):
+            olds = [p for p in leftovers(final, "old") if orphaned(p) and restorable(p)]
+            for old in sorted(olds, key=lambda p: p.stat().st_mtime, reverse=True)[:1]:
+                os.replace(old, final)
+                touched.append(old)
+        for p in leftovers(final, "tmp") + leftovers(final, "old") + leftovers(final, "new"):
+            # a name without a process id is from a writer of an earlier version, long gone
+            if orphaned(p) or (writer_pid(p.name) is None and p.is_dir()):
+                remove(p)
+                touched.append(p)
+    except OSError:
+        pass
+    return touched

@@ -23,7 +23,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from service.crash import fault_point, orphaned, remove
+from service.crash import fault_point, leftovers, orphaned, recover_swap, remove, swap_dir
 from service.tables import LoadedData
 
 FAILED_SUFFIX = ".failed"
@@ -52,42 +52,31 @@ def check_ours(folder: Path) -> None:
         )
 
 
-def _siblings(final: Path, kind: str) -> list[Path]:
-    return sorted(final.parent.glob(f".{final.name}.{kind}-*"))
-
-
 def recover_rejects(final: Path) -> None:
-    """Finish or undo what a killed run left beside ``final`` (only folders whose writer process is gone)."""
+    """Finish or undo what a killed run left beside ``final`` (only folders whose writer process is gone): a folder
+    marked new is the current rejects and goes into place; temp and set-aside folders are removed (a set-aside folder
+    is never put back: the run that set it aside had committed newer rejects)."""
     try:
-        for new in _siblings(final, "new"):
+        for new in sorted(leftovers(final, "new")):
             if orphaned(new):
                 _install(new, final)
-        for p in _siblings(final, "tmp") + _siblings(final, "old"):
-            if orphaned(p):
-                remove(p)
     except OSError:
         pass  # a folder it cannot change (read-only parent) is left as it is
+    recover_swap(final, restorable=None)
+    recover_swap(final.with_name(final.name + FAILED_SUFFIX))
 
 
 def _install(new: Path, final: Path) -> None:
-    """Replace ``final`` by ``new`` (two renames: a non-empty folder cannot be replaced in one); an empty ``new``
-    means this run rejected nothing, so no folder is left."""
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    for attempt in range(3):  # a concurrent run may put its folder in place between our two renames: set it aside too
-        if final.exists():
-            remove(old)
-            os.replace(final, old)
-        fault_point("rejects:old-moved-aside")
-        if not any(new.iterdir()):
-            remove(new)
-            break
-        try:
-            os.replace(new, final)
-            break
-        except OSError:
-            if not final.exists() or attempt == 2:
-                raise
-    remove(old)
+    """Replace ``final`` by ``new``; an empty ``new`` means this run rejected nothing, so no folder is left."""
+    if any(new.iterdir()):
+        swap_dir(new, final, fault="rejects")
+        return
+    aside = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if os.path.lexists(final):  # set aside first: a kill while removing it must not leave half a folder in place
+        remove(aside)
+        os.replace(final, aside)
+    remove(new)
+    remove(aside)
 
 
 class StagedRejects:
@@ -136,8 +125,7 @@ class StagedRejects:
             remove(staged)
             return None
         failed = self.final.with_name(self.final.name + FAILED_SUFFIX)
-        remove(failed)
-        os.replace(staged, failed)
+        swap_dir(staged, failed, fault="rejects-failed")
         return failed
 
     def __enter__(self) -> StagedRejects:

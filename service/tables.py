@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from service.crash import recover_swap
 from service.table_files import find_table_file, read_raw
 from service.table_schema import (
     EXTENSIONS,
@@ -53,6 +54,8 @@ __all__ = [
 def load_tables(data_dir: str | Path) -> LoadedData:
     """Read and validate every table present in ``data_dir``. Only ``orders`` is mandatory."""
     data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        recover_swap(data_dir)  # `insight data synth` killed between its two renames had set the folder aside
     if not data_dir.is_dir():
         raise DataError(f"{data_dir}: data directory does not exist")
     raws: dict[str, tuple[pd.DataFrame, Path]] = {}

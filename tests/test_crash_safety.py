@@ -220,3 +220,51 @@ def test_a_killed_server_leaves_nothing_the_next_start_keeps(state, tmp_path):
     finally:
         snap.retire()
     assert not list((state / "snaps").glob(f"{SNAPSHOT_PREFIX}*"))  # a clean shutdown removes its own copy
+
+
+@pytest.mark.parametrize("point", ["synth:old-moved-aside", "synth:new-in-place"])
+def test_data_synth_killed_at_each_rename_keeps_one_seeds_tables(point, tmp_path):
+    """`data synth` swaps its folder whole: killed between the two renames, the old tables are set aside, and the next
+    reader (or writer) puts them back; they had been deleted as a dead run's leftovers."""
+    from service.tables import load_tables
+
+    data = tmp_path / "data"
+    assert run_cli(["data", "synth", "--customers", "30", "--seed", "1", "--out", data]).returncode == 0
+    seed1 = (data / "orders.csv").read_bytes()
+    r = run_cli(["data", "synth", "--customers", "30", "--seed", "2", "--out", data], fault=point)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    if point == "synth:old-moved-aside":
+        assert not data.exists()  # the instant between the two renames
+    load_tables(data)  # a reader repairs what it can
+    got = (data / "orders.csv").read_bytes()
+    assert got == seed1 if point == "synth:old-moved-aside" else got != seed1
+    if point == "synth:old-moved-aside":  # put back, so nothing is left aside
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".data.")]
+    r = run_cli(["data", "synth", "--customers", "30", "--seed", "3", "--out", data])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".data.")]
+
+
+def test_a_folder_put_in_place_by_a_concurrent_writer_between_the_two_renames_is_set_aside_too(tmp_path, monkeypatch):
+    """swap_dir: another writer's complete folder appearing at the target between our renames does not fail the swap
+    nor mix the two: ours is in place whole, and nothing is left beside it."""
+    import service.crash as crash
+
+    final, new = tmp_path / "out", tmp_path / ".out.tmp-1"
+    final.mkdir()
+    (final / "a").write_text("old")
+    new.mkdir()
+    (new / "b").write_text("ours")
+
+    calls = []
+
+    def other_writer(name):  # once: its folder lands between our two renames
+        calls.append(name)
+        if calls == ["test:old-moved-aside"]:
+            final.mkdir()
+            (final / "c").write_text("theirs")
+
+    monkeypatch.setattr(crash, "fault_point", other_writer)
+    crash.swap_dir(new, final, fault="test")
+    assert [p.name for p in final.iterdir()] == ["b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -227,7 +227,7 @@ def test_a_report_folder_is_swapped_whole_and_a_kill_between_the_renames_is_undo
 
     assert run_eval().returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    proc = run_eval(INSIGHT_FAULT_POINT="eval:report-old-moved-aside")
+    proc = run_eval(INSIGHT_FAULT_POINT="eval:old-moved-aside")
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     assert not out.exists() and len(list(tmp_path.glob(".report.old-*"))) == 1
     remove_orphaned_staging(out)

@@ -86,25 +86,19 @@ def write_generated(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: s
     killed or failing halfway (a full disk) leaves the old tables or the new ones, never customers of one seed beside
     orders of another, and nothing half-written. A folder that also holds files other than generated tables gets the
     new tables moved in one by one instead (its other files stay). Leftovers of killed runs are removed first."""
-    from service.crash import orphaned, remove
+    from service.crash import recover_swap, remove, swap_dir
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    for left in out_dir.parent.glob(f".{out_dir.name}.*"):
-        if orphaned(left):
-            remove(left)
+    recover_swap(out_dir, restorable=lambda p: (p / MARKER).is_file())
     stage = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-{os.getpid()}-"))
     try:
         mark_generated(stage)
         staged = write_tables(tables, stage, fmt=fmt)
-        if not out_dir.exists():
-            os.replace(stage, out_dir)
-        elif all(p.name == MARKER or (p.is_file() and p.name.split(".")[0] in TABLES) for p in out_dir.iterdir()):
-            aside = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-            remove(aside)
-            os.replace(out_dir, aside)
-            os.replace(stage, out_dir)
-            remove(aside)
+        if not out_dir.exists() or all(
+            p.name == MARKER or (p.is_file() and p.name.split(".")[0] in TABLES) for p in out_dir.iterdir()
+        ):
+            swap_dir(stage, out_dir, fault="synth")
         else:
             mark_generated(out_dir)
             for path in staged.values():
