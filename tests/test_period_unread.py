@@ -136,6 +136,7 @@ def test_every_rolling_period_of_no_length_is_unread_and_one_day_still_reads():
         ("how much did they spend last year?", "2024-01-01", "2024-12-31"),
         ("what did she spend last week", "2025-09-22", "2025-09-28"),
         ("spend in the last 2 weeks", "2025-09-19", "2025-10-02"),
+        ("spend in the last fortnight", "2025-09-19", "2025-10-02"),  # a fortnight is 2 weeks
         ("in the last 90 days", "2025-07-05", "2025-10-02"),
         ("in den letzten 3 Monaten", "2025-07-05", "2025-10-02"),
         ("since 2025-09-15", "2025-09-15", "2025-10-02"),

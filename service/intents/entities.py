@@ -21,7 +21,8 @@ def named_tier(question: str) -> str | None:
         rf"\b{_TIER_WORD}\b(?=[\s-]*(tier|value|segment|customer|stufe|level|niveau|nivel))",
         rf"\b(?:to|into|reach|become|the|in|zu|auf|en|au)\s+{_TIER_WORD}\b{not_tier}",
         r"\b(?:is|are|'s|ist|est|es|is)\s+(?:he|she|they|it|this customer|the customer|this one|er|sie|il|"
-        rf"elle)?\s*(?:so\s+|a\s+|an\s+|in\s+|only\s+)?{_TIER_WORD}\b{not_tier}",
+        r"elle|die kundin|der kunde|diese kundin|dieser kunde|le client|la cliente|el cliente|il cliente|de klant)?\s*"
+        rf"(?:so\s+|a\s+|an\s+|in\s+|only\s+|just\s+|nur\s+|seulement\s+|solo\s+|maar\s+)?{_TIER_WORD}\b{not_tier}",
     ):
         m = re.search(pat, question, re.I)
         if m:
@@ -35,13 +36,21 @@ def tier_target(question: str) -> str | None:
     High" -> High), rather than the one someone is in; None when it names none."""
     found = (
         re.search(
-            rf"\b(?:to|into|reach\w*|become|make (?:him|her|them|it)|sea|llegue a|llegar a|devien\w*|devenir|"
+            rf"\b(?:to|into|reach\w*|become|make (?:him|her|them|it)|hit|qualify for|make it to|sea|llegue a|llegar a|"
+            rf"devien\w*|devenir|"
             rf"passe en|diventa\w*|diventi|word|zum|zur)\s+(?:the\s+|a\s+|an\s+|un\s+|une\s+|el\s+|le\s+|la\s+)?"
             rf"{_TIER_WORD}\b",
             question,
             re.I,
         )
         or re.search(rf"\b{_TIER_WORD}\s+(?:te\s+)?(?:werden|wird|worden|wordt)\b", question, re.I)  # "VIP te worden"
+        # a tier they would be in after a change: "if she spends 200 more, will she be VIP?"
+        or re.search(
+            rf"\b(?:will|would|could|can|might)\s+(?:he|she|they|it|this customer)\s+(?:then\s+)?(?:be|make|get)\s+"
+            rf"(?:a\s+|an\s+)?{_TIER_WORD}\b",
+            question,
+            re.I,
+        )
         # what stands between them and a tier: "what's missing for VIP", "what is needed for High"
         or re.search(
             rf"\b(?:missing|needed|required|lacking|left)\s+(?:for|to get to|to reach)\s+(?:the\s+)?{_TIER_WORD}\b",

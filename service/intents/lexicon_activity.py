@@ -353,6 +353,13 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("offer", 0.9),
         ("incentive", 1.0),
         ("next best action", 1.3),
+        ("next best offer", 1.3),
+        ("nba", 1.2),  # next best action, as CRM people write it
+        # retention asked as what the agent can do ("what can I do to keep him")
+        ("keep him", 0.9),
+        ("keep her", 0.9),
+        ("keep them", 0.9),
+        ("what can i do", 0.5),
         ("next step", 1.0),
         ("what now", 0.8),
         ("retention", 0.4),

@@ -178,6 +178,8 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("reach", 0.6),
         ("get to", 0.7),
         ("get into", 0.7),
+        ("to hit", 0.5),
+        ("need to spend", 0.8),  # "how much more does he need to spend to ..."
         ("grow", 0.7),
         ("increase", 0.6),
         ("increase his", 0.4),
@@ -335,6 +337,13 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("word for word", 2.0),
         ("evidence", 1.2),
         ("proof", 1.0),
+        # the data a prediction uses ("which orders is the prediction using")
+        ("data behind", 1.2),
+        ("what data", 1.0),
+        ("which data", 1.0),
+        ("prediction using", 1.0),
+        ("model using", 1.0),
+        ("score using", 1.0),
         ("backs up", 0.8),
         ("backing", 0.6),
         ("supporting", 0.5),

@@ -224,6 +224,9 @@ def _no_such_period(q: str, cutoff: pd.Timestamp) -> str | None:
     return None
 
 
+_FORTNIGHT = re.compile(r"\b(?:a |one )?fortnight\b")
+
+
 def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
     """(words, start or None for 'to date', end, rolling) of the period a spend question asks about; relative to the
     cutoff.
@@ -236,7 +239,7 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
     the start of X to the cutoff; 'between X and Y' from the start of X to the end of Y. A month, quarter or half
     without a year is the latest one that has begun by the cutoff. Every period ends at the cutoff at the latest.
     """
-    q = fold(question)
+    q = _FORTNIGHT.sub("2 weeks", fold(question))
     end = cutoff.normalize()
     if _no_such_period(q, cutoff) is not None:  # never read as another period: unread_period names it
         return ("to date", None, end, False)
