@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -40,3 +41,24 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+ENV_FILE = Path(".env")
+
+
+def load_env_file(path: Path = ENV_FILE) -> list[str]:
+    """Put the INSIGHT_ settings of ``.env`` into the process environment (a variable already set wins), so the settings
+    read outside ``Settings`` (input bounds, index, export and cache folders, playbook, embedding backend) follow
+    ``.env`` as ``Settings`` does; they had ignored it. Called once where a process starts (the CLI, the API factory).
+    Returns the names it set. A file that is not UTF-8 raises UnicodeDecodeError (the CLI names the file)."""
+    if not path.is_file():
+        return []
+    from dotenv import dotenv_values
+
+    names = []
+    for key, value in dotenv_values(path, encoding="utf-8").items():
+        name = key.strip().upper()
+        if name.startswith("INSIGHT_") and value is not None and name not in os.environ:
+            os.environ[name] = value
+            names.append(name)
+    return names

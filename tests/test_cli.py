@@ -487,6 +487,22 @@ def test_a_settings_file_that_is_not_utf8_is_named(tmp_path, monkeypatch):
     assert r.exit_code == 2 and ".env: the settings file is not UTF-8" in r.output, r.output
 
 
+def test_settings_in_the_env_file_reach_those_read_outside_the_settings_class(tmp_path, monkeypatch):
+    """INSIGHT_PLAYBOOK in .env (like the input bounds, index and export folders, embedding backend) had been ignored:
+    only the Settings class read .env. A variable set in the environment still wins."""
+    monkeypatch.setenv("INSIGHT_PLAYBOOK", "unset after the test")
+    monkeypatch.delenv("INSIGHT_PLAYBOOK")  # the CLI sets it from .env in this process; teardown unsets it again
+    from_file = tmp_path / "from-env-file.toml"
+    (tmp_path / ".env").write_text(f"INSIGHT_PLAYBOOK={from_file}\n")
+    monkeypatch.chdir(tmp_path)
+    r = run("explain", "C1", "--store", tmp_path / "none.db")
+    assert f"{from_file}: cannot read the playbook" in r.output, r.output
+    from_env = tmp_path / "from-environment.toml"
+    monkeypatch.setenv("INSIGHT_PLAYBOOK", str(from_env))
+    r = run("explain", "C1", "--store", tmp_path / "none.db")
+    assert f"{from_env}: cannot read the playbook" in r.output, r.output
+
+
 def test_a_broken_playbook_stops_the_server_and_is_told_beside_an_explanation(scored, tmp_path, monkeypatch):
     """INSIGHT_PLAYBOOK naming a broken file had been ignored in silence: every answer lost its next action."""
     broken = tmp_path / "playbook.toml"

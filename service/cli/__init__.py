@@ -53,7 +53,12 @@ def _main(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    pass
+    # .env's settings into the environment before any command reads one (bounds, playbook, folders, backend), and for
+    # the server's worker processes, which inherit it
+    from service.cli.errors import user_errors
+    from service.config import load_env_file
+
+    user_errors(load_env_file)()
 
 
 # The commands, in the order `insight --help` lists them (the data group comes after them).
