@@ -27,6 +27,10 @@ def named_tier(question: str) -> str | None:
         m = re.search(pat, question, re.I)
         if m:
             return m.group(1).capitalize() if m.group(1).lower() != "vip" else "VIP"
+    # a bare "why medium?", typed in a hurry
+    m = re.match(rf"\s*why\s+(?:\w+\s+){{0,2}}?{_TIER_WORD}\s*[?.!]*\s*$", question, re.I)
+    if m:
+        return "VIP" if m.group(1).lower() == "vip" else m.group(1).capitalize()
     m = re.search(r"\b(High|Medium|Low)\b" + not_tier, question)  # capitalised as a tier name
     return m.group(1) if m else None
 

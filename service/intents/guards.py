@@ -52,6 +52,9 @@ _OTHER_CUSTOMERS = re.compile(
     r"history|profile|reviews?|score|value|clv|ltv)\b|"
     # another customer the agent dealt with ("what about the one I had this morning", "the previous caller")
     r"\bthe (one|customer|client|caller|lady|guy|woman|man|person) (i|we) (had|spoke|talked|dealt|served|helped)\b|"
+    r"\bthe (one|customer|client|caller|lady|guy|woman|man|person) from (this|yesterday|earlier|last|the other)\b|"
+    r"\b(that|the) (morning|afternoon|earlier|previous|other) (caller|customer|client|lady|guy)\b|"
+    r"\bnot (the|this) (customer|client|one|person) (on|in front of me on) (the |my )?screen\b|"
     r"\b(another|a different|the previous|the last|the other|my (previous|last|other)) (customer|client|caller|cust|"
     r"account|acct|kunde|cliente?)\b",
     re.I,
@@ -73,6 +76,8 @@ _NOT_HELD = re.compile(
     r"\b(credit ?(score|rating|history|limit|check|worthiness)|creditworth\w*|bonitat|schufa|"
     r"(his|her|their|household|annual|yearly|personal) income|salary|salaries|"
     r"net worth|einkommen|gehalt|revenus?|salaire|ingresos|salario|reddito|stipendio|"
+    r"how old (is|are) (she|he|they)|(her|his|their) (age|gender|religion|ethnicity|nationality|marital status)|"
+    r"(whether|if) (she|he|they) (has|have) (kids|children|a family)|(does|do) (she|he|they) have (kids|children)|"
     r"(call|phone|voice) recordings?|recordings? of (her|his|their|the) (last )?(call|conversation)s?)\b",
     re.I,
 )
@@ -86,6 +91,8 @@ _NOT_MODELLED = re.compile(
     r"emigrates?|emigrated|retires?|retired|loses? (her|his|their) job|lost (her|his|their) job|gets? (married|"
     r"divorced|pregnant|fired|sacked)|got (married|divorced|pregnant|fired|sacked)|has a baby|had a baby|dies|died)\b|"
     r"\brefer (a |her |his |their )?(friends?|someone|people)\b|"
+    # a lifetime in years: the models predict a horizon of months, not when an account ends
+    r"\bhow many (more )?years\b.{0,50}\b(last|stay|remain|be around|keep (buying|shopping|ordering))\b|"
     r"\bchargebacks?\b|"
     # spend or prices elsewhere ("more with us than with Amazon"); leaving for a competitor is a churn question
     r"\b(spends?|spent|buys?|bought|deal|deals|prices?|cheaper|better|more|less)\b.{0,40}\b(than|at|with|from) "
@@ -119,7 +126,8 @@ _COMMAND = re.compile(
 )
 # The same requests asked politely ("could you delete his review history?", "would you mind merging ...").
 _POLITE_COMMAND = re.compile(
-    r"\b(can|could|would|will) you\s+(please\s+|kindly\s+|just\s+)?((be able to|mind|be (ever |so |very )*kind"
+    r"\b((can|could|would|will) you|if you (could|would|can))\s+(please\s+|kindly\s+|just\s+)?((be able to|mind|"
+    r"be (ever |so |very )*kind"
     r" (enough )?(as )?to)\s+)?(\w+\s+){0,2}?"
     r"(delet|remov|eras|assign|merg|updat(?!e (me|us)\b)|chang|modif|renam|export|book|schedul|send|mark|flag|tag|"
     r"label|reset|cancel|approv|grant|refund|bump|reclassif|promot|demot|downgrad|upgrad|move|moving|set|unsubscrib|"
@@ -129,7 +137,7 @@ _POLITE_COMMAND = re.compile(
 _SENTENCE = re.compile(r"[.!?;:\n]+\s*|,\s*(?=(?:please|pls|now|then|and)\s)")
 _CONTACT = re.compile(
     r"\b(e-?mails?|e-?mail address|e-?mail-adresse|emailadresse|e-?mail-?adres\w*|courriel|correo|phone|telephone|"
-    r"telefon\w*|"
+    r"telefon\w*|telefoon\w*|mobiel nummer|"
     r"t[eé]l[eé]phone|tel[eé]fono|"
     r"mobile number|cell number|handynummer|rufnummer|contact (details|info\w*)|kontaktdaten|coordonn[eé]es|"
     r"datos de contacto|"
@@ -153,7 +161,7 @@ _CONTACT = re.compile(
 # A phone or e-mail as the channel of a conversation ("annoyed on the phone", "send him a thank-you email"), not as a
 # piece of contact data: taken out before the contact guard looks.
 _CHANNEL = re.compile(
-    r"\b(on|over|by|via|per|through|am|au|par|por|al)\s+(the\s+|a\s+|le\s+|el\s+)?(phone|telephone|telefon|"
+    r"\b(on|off|over|by|via|per|through|am|au|par|por|al)\s+(the\s+|a\s+|le\s+|el\s+)?(phone|telephone|telefon|"
     r"t[eé]l[eé]phone|tel[eé]fono|e-?mail|mail)\b|\b(a|an)\s+([\w-]+\s+){0,3}e-?mail\b",
     re.I,
 )

@@ -410,6 +410,7 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("oferta", 0.9),
         ("ofrec", 0.9),
         ("ofrez", 0.9),
+        ("puedo ofrecer", 0.5),
         ("promocion", 1.0),
         ("que hago", 0.9),
         ("recomend", 0.9),

@@ -86,7 +86,12 @@ def _route_text(question: str, index: ExampleIndex | None, customer_id: str | No
     refused = refusal(question, customer_id)
     if refused is not None:
         return Route(refused[0], tier, reason=refused[1])
-    scores, best = _asked_after_context(question, index) or _scored(question, index)
+    after = _asked_after_context(question, index)
+    if after is not None:  # the tier the question itself names, not one of the context ("a friend of hers is VIP")
+        scores, best, last = after
+        tier = _tier_of(last) or tier
+    else:
+        scores, best = _scored(question, index)
     if scores[best] < THRESHOLD:
         return Route("unsupported", tier, scores[best], scores)
     return Route(best, tier, scores[best], scores)
@@ -104,9 +109,9 @@ _ASKING = re.compile(
 )
 
 
-def _asked_after_context(question: str, index: ExampleIndex | None) -> tuple[dict[str, float], str] | None:
-    """(scores, best intent) of the last clause when the question has context before it and that clause alone is
-    routed with confidence, else None."""
+def _asked_after_context(question: str, index: ExampleIndex | None) -> tuple[dict[str, float], str, str] | None:
+    """(scores, best intent, the clause) of the last clause when the question has context before it and that clause
+    alone is routed with confidence, else None."""
     clauses = [c.strip(" ,?!.") for c in _CONTEXT_BREAK.split(question)]
     clauses = [c for c in clauses if c]
     if len(clauses) < 2 or len(clauses[-1].split()) < 2:
@@ -115,7 +120,7 @@ def _asked_after_context(question: str, index: ExampleIndex | None) -> tuple[dic
     if not (question.rstrip().endswith("?") or _ASKING.match(last)):
         return None  # a statement after the question ("what's the best offer - she hasn't ordered in months")
     scores, best = _scored(last, index)
-    return (scores, best) if scores[best] >= THRESHOLD else None
+    return (scores, best, last) if scores[best] >= THRESHOLD else None
 
 
 def _add_named_evidence(scores: dict[str, float], question: str, tier: str | None) -> None:
