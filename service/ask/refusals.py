@@ -23,8 +23,9 @@ _WHY_REFUSED = {
     "shop_wide": "I answer about one customer at a time, here {id}; questions about the whole shop (best-sellers, "
     "totals over all customers) are for the shop's reports.",
     "not_held": "That is not in the data I have: I know {id}'s orders, returns, reviews and browsing, and predict "
-    "their spend, churn risk and next order; not credit or income, calls and chats, other agents' notes, spend at "
-    "other shops, or future returns, reviews and referrals.",
+    "their spend, churn risk and next order over the coming months; not credit or income, age or family, calls and "
+    "chats, other agents' notes, spend at other shops, changes in their life, how many years they will stay, or future "
+    "returns, reviews and referrals.",
 }
 
 
