@@ -15,6 +15,16 @@ import re
 
 from pydantic import BaseModel, Field
 
+from service.claim_bindings import APPROX, bound_number_reasons, bound_spans, near, normalise_numbers, words_to_digits
+from service.claim_words import (
+    SENTENCES,
+    churn_reasons,
+    event_reasons,
+    playbook_reasons,
+    rank_reasons,
+    segment_reasons,
+    tier_history_reasons,
+)
 from service.drivers import HEADLINE
 from service.facts import Facts
 from service.plain import share
@@ -109,14 +119,14 @@ def exact_numbers(f: Facts) -> set[float]:
 
 
 def _matches(
-    x: float, allowed: list[float], exact: set[float] | frozenset[float] = frozenset(), tight: bool = False
+    x: float,
+    allowed: list[float],
+    exact: set[float] | frozenset[float] = frozenset(),
+    tight: bool = False,
+    approx: bool = False,
 ) -> bool:
-    # Within rounding: the narrative may round to whole units or to one decimal, as people do. ``tight``: a number
-    # under 1 must round from the fact (0.23% is no rounding of 23%, though within 0.51 of a 0.1-point fact).
-    if x in exact:
-        return True
-    slack = 0.51 if not tight or abs(x) >= 1 else 0.051
-    return any(abs(x - a) <= max(slack, 0.005 * abs(a)) or abs(x - round(a)) < 1e-9 for a in allowed)
+    """Stated exactly (``exact``) or within rounding of one of ``allowed`` (``claim_bindings.near``)."""
+    return x in exact or near(x, allowed, approx, tight)
 
 
 def strip_quotes(narrative: str, texts: list[str], quotes: list[str]) -> tuple[str, list[str]]:
@@ -134,7 +144,28 @@ def strip_quotes(narrative: str, texts: list[str], quotes: list[str]) -> tuple[s
     found += _QUOTE.findall(narrative)
     narrative = _QUOTE.sub(" ", narrative)
     found += ["".join(g) for g in _OTHER_QUOTE.findall(narrative)]
-    return _OTHER_QUOTE.sub(" ", narrative), found
+    narrative = _OTHER_QUOTE.sub(" ", narrative)
+    found += ["".join(g).strip() for g in _SPEECH.findall(narrative)]
+    return _SPEECH.sub(" ", narrative), found
+
+
+# Another customer's id where this one's stands ("Customer C000460 is in ..."): an id has letters and digits together.
+_OTHER_ID = re.compile(
+    r"\b(?:customer|client|kundin|kunde|cliente?|klant)\s+#?(?=[A-Za-z]{0,4}\d)[A-Za-z]{0,4}\d{3,}\w*\b", re.I
+)
+# A tier to come ("expected to move up to High next quarter"): the models predict spend, not tiers.
+_TIER_OUTLOOK = re.compile(
+    r"\b(?:expected|likely|set|going|poised|on track|forecast|predicted)\s+to\s+(?:move|go|climb|drop|fall|slip)\s+"
+    r"(?:up|down|back)?\s*(?:in)?to\s+(?:the\s+)?(?:VIP|High|Medium|Low)\b|\bwill\s+(?:soon\s+)?(?:become|reach|make|hit|"
+    r"move up to|drop to|fall to)\s+(?:the\s+)?(?:VIP|High|Medium|Low)\b",
+    re.I,
+)
+# Reported speech in straight single quotes or a quoted line ("she wrote 'never again'", "> Great dress"): a quotation
+# like any other, so it must be verbatim.
+_SPEECH = re.compile(
+    r"\b(?:wrote|writes|said|says|complained|stated|mentioned|told us)[:,]?\s+'([^'\n]{6,}?)'(?!\w)|^>\s*(.+)$",
+    re.M,
+)
 
 
 _NOT_A_CLAIM_BEFORE = re.compile(
@@ -182,12 +213,25 @@ def check_narrative(
     unquoted, found = strip_quotes(narrative, evidence_texts, quotes or [])
     for q in found:
         reasons += _quote_reasons(q, evidence_texts)
+    other = _OTHER_ID.search(unquoted.replace(facts.customer_id, " "))
+    if other:
+        reasons.append(f"names another customer ({other.group(0)}); the facts are about {facts.customer_id}")
+    outlook = _TIER_OUTLOOK.search(unquoted)
+    if outlook:
+        reasons.append(f"predicts a tier change (\u201c{outlook.group(0)}\u201d); the facts hold the current tier only")
     unquoted = unquoted.replace(facts.customer_id, " ")
     # invisible characters and dotted letters hide a word from every pattern below ("V\u200bIP", "V.I.P.")
     unquoted = re.sub(r"\bV\.\s?I\.\s?P\b\.?", "VIP", INVISIBLE.sub("", unquoted))
     reasons += _date_reasons(unquoted, facts)
     unquoted = _ISO_DATE.sub(" ", unquoted)
-    reasons += _number_reasons(unquoted, facts)
+    # the playbook's action is a fact as written ("within two weeks"): the number checks look past it; number words
+    # are read as digits ("three months") and a percentage in words as one ("80 percent")
+    narrated = unquoted.replace(facts.next_action, " ") if facts.next_action else unquoted
+    numbers_text = normalise_numbers(
+        words_to_digits(re.sub(r"(\d)\s*(?:percent|per cent)\b", r"\1%", narrated, flags=re.I))
+    )
+    reasons += _number_reasons(numbers_text, facts)
+    reasons += bound_number_reasons(numbers_text, facts)
     if not _states_tier(unquoted, facts.tier):
         reasons.append(f"the customer's tier ({facts.tier}) is not stated")
     if _denies_tier(unquoted, facts.tier):
@@ -200,20 +244,14 @@ def check_narrative(
         before, after = unquoted[max(0, m.start() - 40) : m.start()], unquoted[m.end() : m.end() + 30]
         if name != facts.tier and not _THRESHOLD_AFTER.search(after) and not _TARGET_BEFORE.search(before):
             reasons.append(f"states tier {name} (\u201c{m.group(0)}\u201d) but the customer is {facts.tier}")
-    reasons += _tier_history_reasons(unquoted)
-    # the playbook's action is a fact as written ("within two weeks"): these two look past it
-    narrated = unquoted.replace(facts.next_action, " ") if facts.next_action else unquoted
-    words = _NUMBER_WORDS.search(narrated)
+    reasons += tier_history_reasons(unquoted)
+    words = _NUMBER_WORDS.search(numbers_text)
     if words:
         reasons.append(
             f"writes a number in words (\u201c{words.group(0)}\u201d): numbers are stated as the facts give them"
         )
-    reasons += _playbook_reasons(narrated, facts)
-    event = _EVENT.search(narrated)
-    if event:
-        reasons.append(f"states an action or event the facts do not hold (\u201c{event.group(0)}\u201d)")
-    reasons += _rank_reasons(unquoted, facts)
-    reasons += _churn_reasons(unquoted, facts)
+    reasons += playbook_reasons(narrated, facts) + event_reasons(narrated)
+    reasons += rank_reasons(unquoted, facts) + churn_reasons(unquoted, facts) + segment_reasons(unquoted, facts)
     reasons += _driver_reasons(unquoted, facts, all_driver_names or set())
     if redact(unquoted) != unquoted:
         reasons.append("contains contact data (an e-mail address, a phone or card number)")
@@ -270,7 +308,10 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
     pct, chances = _percent_numbers(facts), _chance_numbers(facts)
     pct_exact = {float(n.replace(",", "")) for n in _NUMBER.findall(facts.next_action or "")}  # "Offer 15% off"
     typed = _typed_numbers(facts)
+    skip = bound_spans(unquoted)
     for m in _NUMBER_UNIT.finditer(unquoted):
+        if any(a <= m.start() < b for a, b in skip):
+            continue
         raw, unit = m.group(1), m.group(2)
         try:
             x = float(raw.replace(",", ""))
@@ -296,12 +337,12 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
                 reasons.append(f"{raw} {kind.group(0).strip()} matches no fact counted in {key}")
             continue
         scale = {"k": 1e3, "K": 1e3, "M": 1e6, "bn": 1e9}.get(unit or "", 1.0)
-        if not _matches(x * scale, allowed, exact if scale == 1.0 else frozenset()):
+        approx = APPROX.search(unquoted[max(0, m.start() - 20) : m.start()].rstrip("$\u20ac\u00a3R ")) is not None
+        if not _matches(x * scale, allowed, exact if scale == 1.0 else frozenset(), approx=approx):
             reasons.append(f"number {raw}{unit or ''} matches no fact")
     return reasons
 
 
-_SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
 _CHANCE_WORDS = re.compile(r"\b(chance|probability|likel\w*|odds|risk|churn\w*)\b", re.I)
 _RANK_WORDS = re.compile(r"\b(of (scored )?customers|top|bottom|rank\w*|percentile)\b", re.I)
 _NUMBER_WORDS = re.compile(
@@ -309,16 +350,6 @@ _NUMBER_WORDS = re.compile(
     r"seventy|eighty|ninety|hundred|thousand|million|billion|dozen|dozens)\b",
     re.I,
 )
-# Events and actions the facts never hold: "we already sent her a voucher", "her refund has been resolved"
-_EVENT = re.compile(
-    r"\b(?:already|has been|have been|had been|was|were)\s+(?:\w+\s+)?(?:sent|refunded|resolved|contacted|called|"
-    r"e-?mailed|issued|credited|closed|enrolled|compensated|promised|upgraded|downgraded)\b|"
-    r"\b(?:already)\s+(?:a member|churned|left|gone|lost|ordered again)\b|"
-    r"\basked (?:us )?to (?:be|close|stop|delete)\b",
-    re.I,
-)
-
-
 _UNIT_AFTER = re.compile(
     r"\s*(?:(?P<days>days?)|(?P<weeks>weeks?)|(?P<months>months?)|(?P<years>years?)|"
     r"(?P<purchases>(?:more\s+)?(?:orders?|purchases?|times)))\b",
@@ -348,32 +379,6 @@ def _typed_numbers(f: Facts) -> dict[str, list[float]]:
     }
 
 
-def _playbook_reasons(rest: str, facts: Facts) -> list[str]:
-    """The next action is the playbook's: no incentive it does not give, no personal contact it rules out (``rest``:
-    the narrative without the playbook's own action)."""
-    playbook = (facts.next_action or "").lower()
-    reasons = []
-    incentive = next(
-        (
-            m
-            for m in re.finditer(
-                r"\b(discount|voucher|coupon|\d+\s?% off|free shipping|gift card|store credit)\b", rest, re.I
-            )
-            if not re.search(r"\b(no|without|not|never|nor|don't|doesn't)\W+(?:\w+\W+){0,2}$", rest[: m.start()], re.I)
-        ),
-        None,
-    )
-    gives = re.search(r"\b(offer|give|send)\b[^.]{0,40}\b(discount|voucher|coupon|off|free shipping)\b", playbook)
-    if incentive and (not gives or "no discount" in playbook):
-        reasons.append(f"offers an incentive (\u201c{incentive.group(0)}\u201d) the playbook does not give")
-    contact = re.search(
-        r"\b(call|phone|ring|visit) (her|him|them)\b|\bpersonally\b|\bpersonal (call|contact)\b", rest, re.I
-    )
-    if contact and re.search(r"no personal contact|automated", playbook):
-        reasons.append(f"suggests personal contact (\u201c{contact.group(0)}\u201d) where the playbook rules it out")
-    return reasons
-
-
 def _states_tier(unquoted: str, tier: str) -> bool:
     """The tier as a word ("Highly" does not state High); VIP in any case."""
     return re.search(rf"\b{tier}\b", unquoted, 0 if tier != "VIP" else re.I) is not None
@@ -391,95 +396,6 @@ def _denies_tier(unquoted: str, tier: str) -> bool:
     )
 
 
-# A tier history the facts do not hold ("downgraded from VIP", "has dropped to High", "used to be VIP").
-_TIER_HISTORY = re.compile(
-    r"\b(?:downgraded|upgraded|dropped|fell|fallen|slipped|slid|promoted|demoted|relegated|used to be|was once|"
-    r"was previously|moved (?:up|down))\b[^.;\n]{0,30}?\b(?:VIP|High|Medium|Low)\b",
-    re.I,
-)
-# Tier words other than the names: what each claims
-_TIER_SYNONYMS = {
-    "VIP": r"top[- ]tier|premium|elite|platinum|best customers?",
-    "Medium": r"mid[- ]?tier|middle[- ]tier|mid[- ]level|mid[- ]range",
-    "Low": r"entry[- ]level|bottom[- ]tier|low[- ]value|lowest[- ]tier",
-}
-
-
-def _tier_history_reasons(unquoted: str) -> list[str]:
-    m = _TIER_HISTORY.search(unquoted)
-    return [f"claims a tier history (\u201c{m.group(0)[:60]}\u201d); the facts hold only the current tier"] if m else []
-
-
-def _rank_reasons(unquoted: str, facts: Facts) -> list[str]:
-    """'top 5%' and 'bottom 10%' must hold for the customer's rank; tier words other than the names must fit the
-    tier."""
-    reasons = []
-    top = 100 - facts.value_rank_pct
-    for m in re.finditer(r"\b(top|best|bottom|lowest)\s+(\d+(?:\.\d+)?)\s?%", unquoted, re.I):
-        x = float(m.group(2))
-        holds = top <= x + 0.5 if m.group(1).lower() in ("top", "best") else facts.value_rank_pct <= x + 0.5
-        if not holds:
-            reasons.append(
-                f"says {m.group(1)} {m.group(2)}%, but the customer ranks above {facts.value_rank_pct:.1f}% of "
-                "customers"
-            )
-    for tier, pattern in _TIER_SYNONYMS.items():
-        found = re.search(rf"\b(?:{pattern})\b", unquoted, re.I)
-        if tier != facts.tier and found:
-            reasons.append(f"calls the customer {tier}-like (\u201c{found.group(0)}\u201d) but they are {facts.tier}")
-    if facts.tier in ("Medium", "Low") and re.search(r"\bhigh[- ]value\b", unquoted, re.I):
-        reasons.append(f"calls the customer high-value but they are {facts.tier}")
-    return reasons
-
-
-# Claims about the chance of buying again, by the band they state
-_CHURN_HIGH = re.compile(
-    r"\b(?:high|elevated|serious|significant|considerable)\s+(?:churn\s+)?risk\b|"
-    r"(?<!un)\b(?:likely|about|certain|sure|going|set|poised)\s+to\s+(?:churn|leave|lapse|stop\s+(?:buying|ordering|shopping)|"
-    r"walk\s+away|quit|drop\s+off)\b|\bat\s+(?:high\s+|serious\s+|real\s+)?risk\b(?!\s+of\s+nothing)|"
-    r"\bchurn\s+risk\W+(?:is\s+)?(?:a\s+|very\s+)?(?:high|elevated)\b|\balready\s+(?:churned|gone|lost)\b|\brisque\s+de\s+d[ée]part\s+[ée]lev[ée]\b",
-    re.I,
-)
-_CHURN_LOW = re.compile(
-    r"\b(?:low|minimal|negligible|little|no|small|tiny)\s+(?:churn\s+)?risk\b|"
-    r"\bunlikely\s+to\s+(?:churn|leave|lapse|stop|walk\s+away|quit|drop\s+off)\b|"
-    r"\b(?:likely|certain|sure|expected|bound)\s+to\s+(?:buy|order|shop|purchase|come\s+back|return|stay)\b|"
-    r"\bchurn\s+risk\W+(?:is\s+)?(?:a\s+|an\s+|very\s+)?(?:low|minimal|negligible)\b|\bnot\s+(?:at\s+risk|likely\s+to\s+(?:churn|leave))\b|"
-    r"\bwill\s+(?:certainly|surely|definitely)\s+(?:buy|order|come\s+back)\b",
-    re.I,
-)
-
-
-def _churn_reasons(unquoted: str, facts: Facts) -> list[str]:
-    """A stated churn level must fit the customer's churn band: 'low risk' of a medium- or high-risk customer, or
-    'high risk' of a low-risk one, is false; so is any certainty between 2% and 98%, and a churn that already
-    happened."""
-    p, band, reasons = facts.churn_probability, facts.churn_band, []
-    # the band the scoring run gave (relative to the scored population), else fixed cut points
-    high_is_false = band == "low" if band else p < 0.3
-    low_is_false = band in ("medium", "high") if band else p > 0.5
-    for sentence in _SENTENCES.split(unquoted):
-        high, low = _CHURN_HIGH.search(sentence), _CHURN_LOW.search(sentence)
-        if high and not low and high_is_false:
-            reasons.append(
-                f"says the churn risk is high (\u201c{high.group(0)}\u201d) but it is {band or 'low'} ({p:.0%} chance "
-                "of no purchase)"
-            )
-        if low and not high and low_is_false:
-            reasons.append(
-                f"says the churn risk is low (\u201c{low.group(0)}\u201d) but it is {band or 'not low'} ({p:.0%} "
-                "chance of no purchase)"
-            )
-        if re.search(r"\b(?:already|has)\s+(?:churned|left us|gone|been lost)\b", sentence, re.I):
-            reasons.append(
-                "says the customer has already churned; the facts give a chance of no purchase, not an event"
-            )
-        sure = re.search(r"\b(?:certain|certainly|definitely|guaranteed|sure)\b", sentence, re.I)
-        if sure and (high or low) and 0.02 < p < 0.98:
-            reasons.append(f"states a certainty (\u201c{sure.group(0)}\u201d) of a {p:.0%} chance")
-    return reasons
-
-
 def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> list[str]:
     """Sentence by sentence: drivers named that are not among the customer's top drivers; then clause by clause, top
     drivers said to move the value the other way than their contribution does (a "not" before the verb turns it), a
@@ -488,7 +404,7 @@ def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> 
     reasons: list[str] = []
     known = {d.name: d for d in facts.drivers}
     largest = max(facts.drivers, key=lambda d: abs(d.contribution)).name if facts.drivers else None
-    for sentence in _SENTENCES.split(unquoted):
+    for sentence in SENTENCES.split(unquoted):
         for name in sorted(all_driver_names, key=len, reverse=True):
             if re.search(rf"\b{re.escape(name)}\b", sentence, re.I) and name not in known:
                 reasons.append(f"names driver '{name}', which is not among the customer's top drivers")

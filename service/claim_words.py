@@ -1,0 +1,251 @@
+"""Claims in words the fact check (``service.fact_check``) holds against the facts: the churn level ("low risk",
+"likely to order again"), the rank ("top 5%", "one of our most valuable customers"), tier words other than the names
+("premium", "entry-level"), a tier history, events the facts never hold ("we already sent her a voucher"), and the
+playbook's incentives and contact rules."""
+
+from __future__ import annotations
+
+import re
+
+from service.facts import Facts
+
+SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
+
+
+def event_reasons(rest: str) -> list[str]:
+    event = _EVENT.search(rest)
+    return [f"states an action or event the facts do not hold (\u201c{event.group(0)}\u201d)"] if event else []
+
+
+# Events and actions the facts never hold: "we already sent her a voucher", "her refund has been resolved"
+_EVENT = re.compile(
+    r"\b(?:already|has been|have been|had been|was|were)\s+(?:\w+\s+)?(?:sent|refunded|resolved|contacted|called|"
+    r"e-?mailed|issued|credited|closed|enrolled|compensated|promised|upgraded|downgraded)\b|"
+    r"\b(?:already)\s+(?:a member|churned|left|gone|lost|ordered again)\b|"
+    r"\basked (?:us )?to (?:be|close|stop|delete)\b|"
+    # account states the facts never hold: marketing consent, open cases, memberships, flags
+    r"\b(?:stopped|stops) (?:opening|reading|clicking)\b|\bopted (?:out|in)\b|\bunsubscribed\b|"
+    r"\b(?:an? |her |his |their )?(?:open|pending|unresolved|ongoing) (?:complaint|return|ticket|case|dispute|claim|"
+    r"request)\b|\bdo[- ]not[- ]contact\b|\b(?:is|are) (?:a |an )?members? of\b|\bblacklist\w*\b",
+    re.I,
+)
+
+
+def playbook_reasons(rest: str, facts: Facts) -> list[str]:
+    """The next action is the playbook's: no incentive it does not give, no personal contact it rules out (``rest``:
+    the narrative without the playbook's own action)."""
+    playbook = (facts.next_action or "").lower()
+    reasons = []
+    incentive = next(
+        (
+            m
+            for m in re.finditer(
+                r"\b(discount|voucher|coupon|\d+\s?% off|free shipping|free delivery|gift card|store credit|free gift|"
+                r"(?:double|bonus|extra) (?:loyalty )?points|loyalty points|cashback|cash back|free sample)\b",
+                rest,
+                re.I,
+            )
+            if not re.search(r"\b(no|without|not|never|nor|don't|doesn't)\W+(?:\w+\W+){0,2}$", rest[: m.start()], re.I)
+        ),
+        None,
+    )
+    gives = re.search(r"\b(offer|give|send)\b[^.]{0,40}\b(discount|voucher|coupon|off|free shipping)\b", playbook)
+    if incentive and (not gives or "no discount" in playbook):
+        reasons.append(f"offers an incentive (\u201c{incentive.group(0)}\u201d) the playbook does not give")
+    contact = re.search(
+        r"\b(call|phone|ring|visit) (her|him|them)\b|\bpersonally\b|\bpersonal (call|contact)\b|"
+        r"\bby (?:phone|telephone)\b|"
+        r"\bphone call\b|\breach out\b|\bget in touch\b|\ban agent\b",
+        rest,
+        re.I,
+    )
+    if contact and re.search(r"no personal contact|automated", playbook):
+        reasons.append(f"suggests personal contact (\u201c{contact.group(0)}\u201d) where the playbook rules it out")
+    return reasons
+
+
+# A tier history the facts do not hold ("downgraded from VIP", "has dropped to High", "used to be VIP").
+_TIER_HISTORY = re.compile(
+    r"\b(?:downgraded|upgraded|dropped|fell|fallen|slipped|slid|promoted|demoted|relegated|used to be|was once|"
+    r"was previously|moved (?:up|down))\b[^.;\n]{0,30}?\b(?:VIP|High|Medium|Low)\b",
+    re.I,
+)
+
+
+# Tier words other than the names: what each claims
+_TIER_SYNONYMS = {
+    "VIP": r"top[- ]tier|premium\w*|elite|platinum|best customers?",
+    "Medium": r"mid[- ]?tier|middle[- ]tier|mid[- ]level|mid[- ]range",
+    "Low": r"entry[- ]level|bottom[- ]tier|low[- ]value|lowest[- ]tier|(?:geringe|niedrige)[mnrs]? wert\w*|"
+    r"faible valeur|(?:de )?bajo valor|basso valore",
+}
+
+
+def tier_history_reasons(unquoted: str) -> list[str]:
+    m = _TIER_HISTORY.search(unquoted)
+    return [f"claims a tier history (\u201c{m.group(0)[:60]}\u201d); the facts hold only the current tier"] if m else []
+
+
+def rank_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """'top 5%' and 'bottom 10%' must hold for the customer's rank; tier words other than the names must fit the
+    tier."""
+    reasons = []
+    top = 100 - facts.value_rank_pct
+    for m in re.finditer(r"\b(top|best|bottom|lowest)\s+(\d+(?:\.\d+)?)\s?%", unquoted, re.I):
+        x = float(m.group(2))
+        holds = top <= x + 0.5 if m.group(1).lower() in ("top", "best") else facts.value_rank_pct <= x + 0.5
+        if not holds:
+            reasons.append(
+                f"says {m.group(1)} {m.group(2)}%, but the customer ranks above {facts.value_rank_pct:.1f}% of "
+                "customers"
+            )
+    for tier, pattern in _TIER_SYNONYMS.items():
+        found = re.search(rf"\b(?:{pattern})\b", unquoted, re.I)
+        if tier != facts.tier and found:
+            reasons.append(f"calls the customer {tier}-like (\u201c{found.group(0)}\u201d) but they are {facts.tier}")
+    if facts.tier in ("Medium", "Low") and re.search(r"\bhigh[- ]value\b", unquoted, re.I):
+        reasons.append(f"calls the customer high-value but they are {facts.tier}")
+    return reasons + _rank_word_reasons(unquoted, facts)
+
+
+_FRACTIONS = {"half": 50.0, "third": 33.4, "quarter": 25.0, "fifth": 20.0, "tenth": 10.0}
+_TIERS = ("Low", "Medium", "High", "VIP")
+
+
+def _rank_word_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """The rank said without a percentage: 'the top tenth', 'above the median', 'our number one customer', 'one of
+    our most valuable customers', 'higher than most VIP customers'."""
+    rank, top, reasons = facts.value_rank_pct, 100 - facts.value_rank_pct, []
+    for m in re.finditer(rf"\b(top|bottom)\s+({'|'.join(_FRACTIONS)})\b", unquoted, re.I):
+        share = _FRACTIONS[m.group(2).lower()]
+        if not (top <= share + 0.5 if m.group(1).lower() == "top" else rank <= share + 0.5):
+            reasons.append(f"says {m.group(0)}, but the customer ranks above {rank:.1f}% of customers")
+    median = re.search(r"\b(above|below|higher than|lower than|over|under)\s+(?:the\s+)?(?:median|typical|average)\b",
+                       unquoted, re.I)  # fmt: skip
+    if median and (rank > 50) != (median.group(1).lower() in ("above", "higher than", "over")):
+        reasons.append(f"says {median.group(0)}, but the customer ranks above {rank:.1f}% of customers")
+    one = re.search(r"(?<!\w)#1\b|\b(?:number one|single (?:best|biggest)|"
+                    r"our (?:very )?(?:best|biggest|top) (?:customer|"
+                    r"client|spender)\b|top \d+ (?:customers|clients|spenders|accounts))", unquoted, re.I)  # fmt: skip
+    if one:
+        reasons.append(f"says {one.group(0)}: the facts give a rank among all customers ({rank:.1f}%), not a place")
+    most = re.search(
+        r"\b(?:one of )?our (?:most valuable|best|biggest|top) (?:customers|clients|spenders)\b", unquoted, re.I
+    )
+    if most and facts.tier != "VIP":
+        reasons.append(f"says {most.group(0)}, but the customer is {facts.tier}")
+    for m in re.finditer(r"\b(?:higher|more|bigger|larger|greater)\s+than\s+"
+                         r"(?:most|many|all|the average|typical|other)\s+"
+                         r"(VIP|High|Medium)[- ](?:tier\s+)?(?:customers|clients)", unquoted, re.I):  # fmt: skip
+        named = "VIP" if m.group(1).lower() == "vip" else m.group(1).capitalize()
+        if _TIERS.index(named) > _TIERS.index(facts.tier):
+            reasons.append(f"says {m.group(0)}, but the customer is {facts.tier}, below every {named} customer")
+    return reasons
+
+
+# Claims about the chance of buying again, by the band they state
+_CHURN_HIGH = re.compile(
+    r"\b(?:high|elevated|serious|significant|considerable)\s+(?:churn\s+)?risk\b|"
+    r"(?<!un)\b(?:likely|about|certain|sure|going|set|poised)\s+to\s+(?:churn|leave|lapse|stop\s+(?:buying|ordering|shopping)|"
+    r"walk\s+away|quit|drop\s+off)\b|\bat\s+(?:high\s+|serious\s+|real\s+)?risk\b(?!\s+of\s+nothing)|"
+    r"\bchurn\s+risk\W+(?:is\s+)?(?:a\s+|very\s+)?(?:high|elevated)\b|\balready\s+(?:churned|gone|lost)\b|\brisque\s+de\s+d[ée]part\s+[ée]lev[ée]\b|"
+    # said in other words, and in the other languages the service reads
+    r"\bslipping\s+away\b|\bdrifting\s+away\b|\bflight\s+risk\b|\bon\s+(?:her|his|their)\s+way\s+out\b|"
+    r"\bwon'?t\s+be\s+back\b|\bnot\s+(?:be\s+)?coming\s+back\b|"
+    r"\b(?:wird|werden)\s+uns\s+(?:\w+\s+){0,2}verlassen\b|\bhohes?\s+(?:abwanderungs)?risiko\b|"
+    r"\bprobable\s+que\s+nos\s+(?:deje|abandone)\b|\briesgo\s+(?:de\s+\w+\s+)?alto\b|"
+    r"\brisque\s+(?:de\s+d[ée]part\s+)?(?:[ée]lev[ée]|fort)\b|\bva\s+nous\s+quitter\b",
+    re.I,
+)
+_CHURN_LOW = re.compile(
+    r"\b(?:low|minimal|negligible|little|no|small|tiny)\s+(?:churn\s+)?risk\b|"
+    r"\bunlikely\s+to\s+(?:churn|leave|lapse|stop|walk\s+away|quit|drop\s+off)\b|"
+    r"\b(?:likely|certain|sure|expected|bound)\s+to\s+(?:buy|order|shop|purchase|come\s+back|return|stay)\b|"
+    r"\bchurn\s+risk\W+(?:is\s+)?(?:a\s+|an\s+|very\s+)?(?:low|minimal|negligible)\b|\bnot\s+(?:at\s+risk|likely\s+to\s+(?:churn|leave))\b|"
+    r"\bwill\s+(?:certainly|surely|definitely)\s+(?:buy|order|come\s+back)\b|"
+    r"\b(?:almost|very|most)\s+(?:surely|certainly|probably|likely)\s+(?:\w+\s+)?(?:buy|order|shop|come\s+back|return)\b|"
+    r"\bno\s+need\s+to\s+worry\b|\bnothing\s+to\s+worry\b|\b(?:retention|she|he|they)\s+(?:looks?|is|are|seems?)\s+"
+    r"(?:very\s+)?safe\b|\bmodest\s+(?:churn\s+)?risk\b|\bchurn\s+risk\W+(?:is\s+)?(?:modest|small|slight)\b|"
+    r"\b(?:abwanderungsrisiko|risiko)\s+ist\s+(?:sehr\s+)?(?:gering|niedrig|klein)\b|\bgeringes\s+(?:abwanderungs)?risiko\b|"
+    r"\brisque\s+(?:de\s+d[ée]part\s+)?(?:faible|bas)\b|\bfaible\s+risque\b|"
+    r"\bprobable\s+que\s+(?:vuelva\s+a\s+comprar|compre|repita)\b|\briesgo\s+(?:de\s+\w+\s+)?bajo\b|"
+    r"\brischio\s+(?:di\s+\w+\s+)?basso\b|\blaag\s+risico\b",
+    re.I,
+)
+
+
+_SEGMENTS = (
+    "Champions",
+    "Loyal",
+    "Can't lose them",
+    "At risk",
+    "New customers",
+    "Potential loyalists",
+    "Promising",
+    "Need attention",
+    "Hibernating",
+    "Lost",
+)  # fmt: skip  (service.tiers.RFM_SEGMENTS)
+
+
+def segment_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """The RFM segment named as the customer's must be theirs, and the facts hold no segment history."""
+    reasons = []
+    for sentence in SENTENCES.split(unquoted):
+        if not re.search(r"\bsegment\b|\bRFM\b", sentence, re.I):
+            continue
+        for name in _SEGMENTS:
+            m = re.search(rf"\b{re.escape(name)}\b", sentence, re.I if name != "Lost" else 0)
+            if m is None or name == facts.rfm_segment:
+                continue
+            if re.search(
+                r"\b(?:previously|formerly|used to be|was|were|from)\W+(?:\w+\W+){0,2}$", sentence[: m.start()], re.I
+            ):
+                reasons.append(
+                    f"states a segment history (\u201c{name}\u201d); the facts hold only the current segment"
+                )
+            elif not re.search(
+                r"\b(?:not|unlike|rather than|instead of|than)\W+(?:\w+\W+){0,2}$", sentence[: m.start()], re.I
+            ):
+                reasons.append(f"names the segment {name}, but the customer's is {facts.rfm_segment}")
+    return reasons
+
+
+def _denied(sentence: str, at: int) -> bool:
+    return re.search(r"\b(?:not|no|isn't|aren't|never|hardly)\W+(?:\w+\W+){0,2}$", sentence[:at], re.I) is not None
+
+
+def churn_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """A stated churn level must fit the customer's churn band: 'low risk' of a medium- or high-risk customer, or
+    'high risk' of a low-risk one, is false; so is any certainty between 2% and 98%, and a churn that already
+    happened."""
+    p, band, reasons = facts.churn_probability, facts.churn_band, []
+    # the band the scoring run gave (relative to the scored population), else fixed cut points
+    high_is_false = band == "low" if band else p < 0.3
+    low_is_false = band in ("medium", "high") if band else p > 0.5
+    for sentence in SENTENCES.split(unquoted):
+        high, low = _CHURN_HIGH.search(sentence), _CHURN_LOW.search(sentence)
+        # both in one sentence ("her risk is high, but she is likely to order again"): the false one still counts,
+        # unless it is denied ("not at high risk")
+        high = high if high and not (low and _denied(sentence, high.start())) else None
+        low = low if low and not (high and _denied(sentence, low.start())) else None
+        if band == "medium" and high and re.search(r"\bhigh\b", high.group(0), re.I):
+            reasons.append(f"says the churn risk is high (\u201c{high.group(0)}\u201d) but it is medium ({p:.0%})")
+        if high and high_is_false:
+            reasons.append(
+                f"says the churn risk is high (\u201c{high.group(0)}\u201d) but it is {band or 'low'} ({p:.0%} chance "
+                "of no purchase)"
+            )
+        if low and low_is_false:
+            reasons.append(
+                f"says the churn risk is low (\u201c{low.group(0)}\u201d) but it is {band or 'not low'} ({p:.0%} "
+                "chance of no purchase)"
+            )
+        if re.search(r"\b(?:already|has)\s+(?:churned|left us|gone|been lost)\b", sentence, re.I):
+            reasons.append(
+                "says the customer has already churned; the facts give a chance of no purchase, not an event"
+            )
+        sure = re.search(r"\b(?:certain|certainly|definitely|guaranteed|sure)\b", sentence, re.I)
+        if sure and (high or low) and 0.02 < p < 0.98:
+            reasons.append(f"states a certainty (\u201c{sure.group(0)}\u201d) of a {p:.0%} chance")
+    return reasons
