@@ -70,6 +70,10 @@ def words_to_digits(text: str) -> str:
     text = re.sub(r"\b(only|just|exactly|bought|ordered|purchased|shopped)((?: from us)?) once\b", r"\1\2 1 time", text,
                   flags=re.I)  # fmt: skip
     text = re.sub(r"\b(?:a|one) dozen\b", "12", text, flags=re.I)
+    text = re.sub(r"\bhalf a year\b", "6 months", text, flags=re.I)
+    # a span after words that measure it ("a customer for more than a year", "about a month ago"); not "once a week"
+    text = re.sub(r"\b(for|than|about|around|almost|nearly|over|under) (?:a|one) (year|month)\b", r"\1 1 \2", text,
+                  flags=re.I)  # fmt: skip
     return _WORD.sub(number, text)
 
 
@@ -149,7 +153,9 @@ _MONEY = re.compile(
 # What an amount is, by the words around it: (kind, facts, words before it in its clause, words just after it)
 _MONEY_KINDS = (
     ("the average order", average_orders, r"\baverage (?:order|basket|purchase)|\border value|\btypical order",
-     r"^\s*(?:per|a|an|each) (?:order|purchase|basket|visit)\b|^\s*on average\b"),
+     r"^\s*(?:per|a|an|each) (?:order|purchase|basket|visit)\b|^\s*on average\b|^\s*(?:par|pro|por|per|je) "
+     r"(?:commande|bestellung|pedido|ordine|bestelling|achat|compra)\b|"
+     r"^\s*(?:en moyenne|im schnitt|en promedio|in media)\b"),
     ("the gap to the next tier", gaps, r"\b(?:short of|away from|gap|more to (?:reach|get)|needs? (?:another|only|just)"
      r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|off|below) (?:of |from |to |before )?"),
     ("a tier's floor", floors, r"\b(?:starts?|begins?|threshold|floor|cut-?off|entry point|at least|below|under|"
@@ -175,7 +181,7 @@ _MONEY_KINDS = (
 _CLAUSE = re.compile(r"(?<=[.;!?])\s+|\n|\s[-\u2013\u2014]\s|[()]|,\s+(?:and|but|while|whereas)\s+")
 
 
-def _clauses(text: str) -> list[str]:
+def clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE.split(text) if c and c.strip()]
 
 
@@ -197,7 +203,7 @@ def _kind_of(clause: str, start: int, end: int, kinds) -> tuple[str, list[float]
 def money_reasons(text: str, f: Facts) -> list[str]:
     reasons = []
     own = _CURRENCIES.get(f.currency.strip().lower())
-    for clause in _clauses(text):
+    for clause in clauses(text):
         for m in _MONEY.finditer(clause):
             mark, raw = m["c1"] or m["c2"], m["n1"] or m["n2"]
             stated = _CURRENCIES.get(mark.lower())
@@ -268,27 +274,28 @@ _DAY_UNITS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
 _SPANS = (
     ("the days since the last purchase",
      lambda f: _figures(f, ("recency_days",)) + _driver_values(f, ("recency_days",)),
-     rf"\b{_N}\s*(day|week|month|year)s?\s+ago\b"),
+     rf"\b{_N}\s*(day|week|month|year)s?\s+(?:ago\b|since (?:her|his|their|the) last (?:order|purchase))"),
     ("the time between orders", lambda f: _figures(f, ("avg_days_between_orders", "ipi_mean_days"))
      + _driver_values(f, ("ipi_mean_days", "avg_days_between_orders")),
      rf"\bevery\s+{_N}\s*(day|week|month|year)s?\b|"
      rf"\b{_N}\s*(day|week|month|year)s?\s+(?:apart|between (?:orders|purchases))"),
     ("the tenure", lambda f: _driver_values(f, ("tenure_days",)),
      rf"\b(?:customer|shopping with us|with us|buying from us) for\s+"
-     rf"(?:about\s+|around\s+|almost\s+|nearly\s+|over\s+)?"
+     rf"(?:about\s+|around\s+|almost\s+|nearly\s+|over\s+|(?P<cmp>more than|less than|under|over|at least)\s+)?"
      rf"{_N}\s*(day|week|month|year)s?\b"),
     ("the horizon", lambda f: [float(f.horizon_days)], rf"\b(?:next|coming)\s+{_N}\s*(day|week|month|year)s?\b"),
 )  # fmt: skip
 _COUNTS = (
     ("the purchases so far", lambda f: _figures(f, ("frequency",)) + _driver_values(f, ("frequency", "n_orders")),
      rf"\b(?:bought|ordered|purchased|placed|made|shopped|pass[e\u00e9]|command[e\u00e9]|achet[e\u00e9]|bestellt|gekauft|"
-     rf"comprado|pedido|hecho)\b[^.;]{{0,25}}?\b{_N}\s*(?:times?|orders?|purchases?|commandes?|achats?|bestellungen|"
+     rf"comprado|pedido|hecho|realizado|effettuato|gedaan|geplaatst|aufgegeben)\b[^.;]{{0,25}}?\b{_N}\s*(?:times?|orders?|purchases?|commandes?|achats?|bestellungen|"
      rf"k[a\u00e4]ufe|pedidos|compras|ordini|bestellingen|mal|veces|fois)\b|"
      rf"\b{_N}\s*(?:orders|purchases)\s+(?:so far|to date|in total|with us|placed)\b|"
      rf"\b{_N}(?:st|nd|rd|th) (?:order|purchase)\b"),
     ("the orders expected", lambda f: _figures(f, ("expected_orders",)) + _driver_values(f, ("btyd_expected_orders",)),
      rf"\b{_N}\s*(?:more\s+)?(?:orders|purchases)\s+(?:are\s+|is\s+)?(?:expected|predicted|forecast)\b|"
-     rf"\bexpect\w*\s+(?:about\s+|around\s+|roughly\s+)?{_N}\s*(?:more\s+)?(?:orders|purchases)\b"),
+     rf"\bexpect\w*\s+(?:to\s+(?:place|make|buy|order)\s+)?(?:about\s+|around\s+|roughly\s+)?{_N}\s*(?:more\s+)?"
+     rf"(?:orders|purchases)\b"),
     ("the reviews", lambda f: _figures(f, ("review_count",)), rf"\b{_N}\s*reviews\b"),
 )  # fmt: skip
 
@@ -301,11 +308,18 @@ def span_and_count_reasons(text: str, f: Facts) -> list[str]:
     reasons = []
     for what, facts_of, pattern in _SPANS:
         for m in re.finditer(pattern, text, re.I):
-            unit = next(g for g in m.groups() if g is not None and not g[0].isdigit()).lower()
+            unit = next(g for g in m.groups() if g is not None and g.lower() in _DAY_UNITS).lower()
             x, allowed = _number(m), [d / _DAY_UNITS[unit] for d in facts_of(f)]
             if not allowed:
                 continue  # a fact these facts do not carry (no tenure driver): left to the first look
-            if not near(x, allowed + [a // 1 for a in allowed], APPROX.search(text[: m.start()]) is not None):
+            cmp = (m.groupdict().get("cmp") or "").lower()
+            if cmp in ("more than", "over", "at least"):  # "a customer for more than a year": an inequality
+                ok = any(a >= x * 0.95 for a in allowed)
+            elif cmp in ("less than", "under"):
+                ok = any(a <= x * 1.05 for a in allowed)
+            else:
+                ok = near(x, allowed + [a // 1 for a in allowed], APPROX.search(text[: m.start()]) is not None)
+            if not ok:
                 reasons.append(f"\u201c{m.group(0)}\u201d is not {what} ({_shown(allowed, unit)})")
     for what, facts_of, pattern in _COUNTS:
         for m in re.finditer(pattern, text, re.I):
@@ -335,7 +349,7 @@ _PURCHASE = re.compile(
 _ODDS = r"\b(\d+)\s+in\s+(\d+)\b(?=[^.;]{0,20}\b(?:chance|odds|risk|likel))|\b(even odds)\b"
 _CHANCE = re.compile(
     rf"{_N}\s?%|\b{_N}\s+(?:percent|per cent|pct)\b|{_ODDS}|"
-    r"\b(?:probability|chance|likelihood|risk)\s+(?:is|of|at|=)\s+(0?\.\d+)\b(?!\s?%)",
+    r"\b(?:probability|chance|likelihood|risk|score)\s+(?:is|of|at|=)\s+(0?\.\d+)\b(?!\s?%)",
     re.I,
 )
 
@@ -358,7 +372,7 @@ def chance_reasons(text: str, f: Facts) -> list[str]:
     reasons = []
     no_buy = f.churn_probability * 100
     edge = [1.0, 99.0] if not 0.01 <= f.churn_probability <= 0.99 else []
-    for clause in _clauses(text):
+    for clause in clauses(text):
         if not re.search(r"\b(?:chance|probability|likel\w*|odds|risk|churn\w*)\b", clause, re.I):
             continue
         for m in _CHANCE.finditer(clause):
@@ -372,7 +386,7 @@ def chance_reasons(text: str, f: Facts) -> list[str]:
                 x = 100 * int(m.group(3)) / max(int(m.group(4)), 1)
             else:
                 x = float(m.group(1) or m.group(2)) if m.group(6) is None else 100 * float(m.group(6))
-            event = _event(clause, m.end(), m.start())
+            event = event_of(clause, m.end(), m.start())
             if event is None and m.group(6) is not None:
                 event = "no purchase"  # "churn probability is 0.6"
             if event is None:
@@ -384,7 +398,7 @@ def chance_reasons(text: str, f: Facts) -> list[str]:
     return reasons
 
 
-def _event(clause: str, after_at: int, before_at: int) -> str | None:
+def event_of(clause: str, after_at: int, before_at: int) -> str | None:
     """The event a chance is of: the first named after it in its clause, else the last named before it."""
     tail, head = clause[after_at : after_at + 60], clause[:before_at]
     for part in (tail, None):
@@ -419,7 +433,7 @@ def rating_reasons(text: str, f: Facts) -> list[str]:
         if (r := re.search(r"(\d(?:\.\d)?)/5\b", e.source))
     ]
     reasons = []
-    for clause in _clauses(text):
+    for clause in clauses(text):
         for m in _RATING.finditer(clause):
             x, words = float(m.group(1)), set(re.findall(r"[a-z]{4,}", clause.lower())) - _STOP
             about = [r for r, w in reviews if w & words] or [r for r, _ in reviews]
@@ -472,7 +486,7 @@ def rank_reasons(text: str, f: Facts) -> list[str]:
     """'higher than 82% of customers' said of the forecast is the forecast's rank, not a driver's percentile (a clause
     that names a driver is about that driver)."""
     reasons = []
-    for clause in _clauses(text):
+    for clause in clauses(text):
         if not re.search(r"\b(?:forecast|value|expect\w*|worth|predict\w*|spend in the next)\b", clause, re.I):
             continue
         if any(re.search(rf"\b{re.escape(d.name)}\b", clause, re.I) for d in f.drivers):
@@ -505,7 +519,7 @@ def next_order_reasons(text: str, f: Facts) -> list[str]:
     except ValueError:
         return []
     reasons = []
-    for clause in _clauses(text):
+    for clause in clauses(text):
         if not re.search(r"\bnext (?:order|purchase|one)\b|\b(?:order|buy|purchase)\w* again\b|\bdue\b", clause, re.I):
             continue
         for m in _NUMERIC_DATE.finditer(clause):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from service.claim_bindings import clauses, event_of
 from service.facts import Facts
 
 SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
@@ -208,6 +209,106 @@ def segment_reasons(unquoted: str, facts: Facts) -> list[str]:
                 r"\b(?:not|unlike|rather than|instead of|than)\W+(?:\w+\W+){0,2}$", sentence[: m.start()], re.I
             ):
                 reasons.append(f"names the segment {name}, but the customer's is {facts.rfm_segment}")
+    return reasons
+
+
+_RISK_WORD = re.compile(r"\b\w*(?:risk|risiko|risque|riesgo|rischio|risico|danger|gefahr)\w*|"
+                        r"\b(?:chance|odds|probability|"
+                        r"likelihood|wahrscheinlichkeit|probabilit\w*)\b", re.I)  # fmt: skip
+_LEVELS = {
+    "low": r"low|lower|small|slim|little|minimal|negligible|tiny|remote|gering\w*|niedrig\w*|faible|bas|basse|"
+    r"basso|bassa|"
+    r"bajo|baja|laag|klein\w*",
+    "medium": r"moderate|moderately|medium|middling|even|average|mittler\w*|moyen\w*|moderad[oa]|moderat[oa]|gemiddeld",
+    "high": r"high|higher|strong|good|great|serious|significant|considerable|elevated|hoch|hohe\w*|"
+    r"[e\u00e9]lev[e\u00e9]e?|"
+    r"alt[oa]|fort|forte|hoog",
+}
+_LEVEL = re.compile(r"\b(?:" + "|".join(f"(?P<{k}>{v})" for k, v in _LEVELS.items()) + r")\b", re.I)
+_FLIP = {"low": "high", "high": "low", "medium": "medium"}
+
+
+def churn_level_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """A level (low, moderate, high; in the languages the service reads) said of a risk or chance must be the churn
+    band, turned over when the chance is of buying ("a high chance she buys again" is a low churn risk)."""
+    band, reasons = facts.churn_band, []
+    if band not in ("low", "medium", "high"):
+        return []
+    for clause in clauses(unquoted):
+        risk = _RISK_WORD.search(clause)
+        if risk is None:
+            continue
+        levels = [m for m in _LEVEL.finditer(clause) if abs(m.start() - risk.start()) <= 60]
+        if not levels or re.search(r"\b(?:not|no|isn't|never|nicht|kein\w*|pas|no es|non)\b", clause, re.I):
+            continue
+        level_m = min(levels, key=lambda m: abs(m.start() - risk.start()))
+        level = next(k for k, v in level_m.groupdict().items() if v)
+        event = event_of(clause, risk.end(), risk.start())
+        if event is None and re.search(r"risk|risiko|risque|riesgo|rischio|risico|danger|gefahr", risk.group(0), re.I):
+            event = "no purchase"  # a risk is of losing the customer
+        if event is None:
+            continue
+        stated = level if event == "no purchase" else _FLIP[level]
+        if stated != band:
+            reasons.append(f"says \u201c{clause.strip()[:80]}\u201d, but the churn risk is {band}")
+    return reasons
+
+
+_SPEND_WORD = re.compile(r"\b(?:spend\w*|spent|purchases|buying|ausgaben|umsatz|d[e\u00e9]penses?|gasto\w*|spes[ae]|"
+                         r"uitgaven)\b",
+                         re.I)  # fmt: skip
+_AGAINST = re.compile(r"\b(?:compared|than before|previous|prior|earlier|before|recent\w*|lately|vorher|seit|avant|"
+                      r"antes|"
+                      r"prima|period|months|weeks|lately)\b", re.I)  # fmt: skip
+_UP = re.compile(r"\b(?:ris\w*|rose|grow\w*|grew|increas\w*|picked up|picking up|up|higher|climb\w*|steig\w*|gestiegen|"
+                 r"augment\w*|aument\w*|crec\w*)\b", re.I)  # fmt: skip
+_DOWN = re.compile(r"\b(?:drop\w*|fall\w*|fell|declin\w*|decreas\w*|down|lower|slow\w*|shr[ia]nk\w*|sink\w*|gesunken|"
+                   r"baiss\w*|dismin\w*|cay\w*)\b", re.I)  # fmt: skip
+
+
+def trend_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """Spend said to rise or fall must rise or fall from the prior window to the recent one (the facts' two spends)."""
+    recent, prior = facts.figures.get("spend_recent"), facts.figures.get("spend_prior")
+    if recent is None or prior is None:
+        return []
+    reasons = []
+    for clause in clauses(unquoted):
+        if not (_SPEND_WORD.search(clause) and _AGAINST.search(clause)):
+            continue
+        up, down = _UP.search(clause), _DOWN.search(clause)
+        word = up or down
+        if word is None or (up and down):
+            continue
+        said = "up" if up else "down"
+        if (recent == prior == 0) or (said == "up" and recent < prior) or (said == "down" and recent > prior):
+            reasons.append(
+                f"says spend is {said} (\u201c{word.group(0)}\u201d), but it went from {prior:,.2f} to {recent:,.2f}"
+            )
+    return reasons
+
+
+_CLEARS = re.compile(
+    r"\b(?P<verb>clears?|cleared|cross(?:es|ed)?|above|over|exceeds?|exceeded|pass(?:es|ed)?|meets?|met|reach(?:es|ed)?|"
+    r"below|under|short of|misses|missed)\s+(?:the\s+)?(?P<tier>VIP|High|Medium)\s+(?:tier\s+)?"
+    r"(?:threshold|floor|bar|mark|"
+    r"line|cut-?off)\b",
+    re.I,
+)
+
+
+def threshold_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """'The forecast clears the VIP threshold' must hold for the forecast and that tier's floor."""
+    reasons = []
+    for m in _CLEARS.finditer(unquoted):
+        name = "VIP" if m["tier"].lower() == "vip" else m["tier"].capitalize()
+        floor = facts.figures.get(f"floor_{name}")
+        if floor is None:
+            continue
+        above = m["verb"].lower() not in ("below", "under", "short of", "misses", "missed")
+        if above != (facts.predicted_value >= floor):
+            reasons.append(
+                f"says the forecast {m.group(0)}, but it is {facts.predicted_value:,.2f} against {floor:,.2f}"
+            )
     return reasons
 
 

@@ -18,12 +18,15 @@ from pydantic import BaseModel, Field
 from service.claim_bindings import APPROX, bound_number_reasons, bound_spans, near, normalise_numbers, words_to_digits
 from service.claim_words import (
     SENTENCES,
+    churn_level_reasons,
     churn_reasons,
     event_reasons,
     playbook_reasons,
     rank_reasons,
     segment_reasons,
+    threshold_reasons,
     tier_history_reasons,
+    trend_reasons,
 )
 from service.drivers import HEADLINE
 from service.facts import Facts
@@ -252,6 +255,9 @@ def check_narrative(
         )
     reasons += playbook_reasons(narrated, facts) + event_reasons(narrated)
     reasons += rank_reasons(unquoted, facts) + churn_reasons(unquoted, facts) + segment_reasons(unquoted, facts)
+    reasons += (
+        churn_level_reasons(unquoted, facts) + trend_reasons(unquoted, facts) + threshold_reasons(unquoted, facts)
+    )
     reasons += _driver_reasons(unquoted, facts, all_driver_names or set())
     if redact(unquoted) != unquoted:
         reasons.append("contains contact data (an e-mail address, a phone or card number)")
