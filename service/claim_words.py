@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from service.claim_bindings import clauses, event_of
+from service.claim_bindings import event_of
+from service.claim_numbers import clauses
 from service.facts import Facts
 
 SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")

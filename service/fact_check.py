@@ -15,7 +15,8 @@ import re
 
 from pydantic import BaseModel, Field
 
-from service.claim_bindings import APPROX, bound_number_reasons, bound_spans, near, normalise_numbers, words_to_digits
+from service.claim_bindings import bound_number_reasons, bound_spans
+from service.claim_numbers import APPROX, near, normalise_numbers, words_to_digits
 from service.claim_words import (
     SENTENCES,
     churn_level_reasons,

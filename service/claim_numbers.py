@@ -1,0 +1,339 @@
+"""Numbers bound to the fact their words name, part one: amounts, spans of time and counts (``service.fact_check``'s
+second look at numbers; chances, ratings, growth, rank and the next order are in ``service.claim_bindings``).
+
+The first look lets a number through when it is within rounding of any fact, so a narrative that puts the spend to date
+where the forecast goes, the days between orders where the days since the last one go, or the chance of buying where
+the chance of not buying goes, passed (a red team's round of 156 such claims: 145 passed). Here a number whose wording
+names its fact must match that fact:
+
+- an amount with a currency mark is money, in the facts' currency; "per order" is the average order, "short of" the
+  gap to the next tier, "starts at" a tier's floor, "spent" or "to date" the spend so far, "expects" the forecast;
+- "N days ago" is the last purchase, "every N days" the time between orders, "a customer for N months" the tenure,
+  "the next N days" the horizon;
+- "bought N times" counts the purchases so far, "N orders expected" the forecast, "N reviews" the reviews;
+- a chance of not buying (churning, lapsing) is the churn probability, a chance of buying its complement, and "1 in N"
+  is a chance too;
+- "N stars" or "N/5" is the rating of one of the customer's reviews.
+
+A number whose words name none of these is left to the first look. Number words are read as digits before either look
+(``words_to_digits``: "three months", "twice", "a dozen"), so they are checked rather than refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from service.facts import Facts
+
+APPROX = re.compile(
+    r"(?:about|around|roughly|approximately|approx\.?|nearly|almost|just (?:under|over|below|above)|close to|some|"
+    r"~|\u2248)\s*$",
+    re.I,
+)
+APPROX_SHARE = 0.05  # "roughly $1,400" of $1,380.15: a rounding an agent accepts, said as one
+
+
+def near(x: float, allowed: Iterable[float], approx: bool = False, tight: bool = False) -> bool:
+    """Within rounding of one of ``allowed``: to whole units or one decimal as people round (``tight``: a number under
+    1 must round from the fact: 0.23% is no rounding of 23%); within 5% when the words say it is approximate."""
+    slack = 0.51 if not tight or abs(x) >= 1 else 0.051
+    share = APPROX_SHARE if approx else 0.005
+    return any(abs(x - a) <= max(slack, share * abs(a)) or abs(x - round(a)) < 1e-9 for a in allowed)
+
+
+# --- number words ----------------------------------------------------------------------------------------------------
+
+_UNITS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11,
+    "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}  # fmt: skip
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_WORD = re.compile(
+    rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<unit>{'|'.join(_UNITS)}))?|(?P<small>{'|'.join(_UNITS)}))"
+    r"(?P<half> and a half)?\b(?![- ](?:hundred|thousand|million|billion))",
+    re.I,
+)
+
+
+def words_to_digits(text: str) -> str:
+    """'three months' -> '3 months', 'twenty-five' -> '25', 'two and a half' -> '2.5', 'twice' -> '2 times', 'a dozen'
+    -> '12'. 'one' stays a word ('one of our best customers'), and so do amounts in words ('two thousand dollars'),
+    which the fact check refuses."""
+
+    def number(m: re.Match) -> str:
+        n = _TENS[m["tens"].lower()] + (_UNITS[m["unit"].lower()] if m["unit"] else 0) if m["tens"] else 0
+        n = n or _UNITS[m["small"].lower()]
+        return f"{n}.5" if m["half"] else str(n)
+
+    text = re.sub(r"\btwice\b", "2 times", text, flags=re.I)
+    text = re.sub(r"\b(only|just|exactly|bought|ordered|purchased|shopped)((?: from us)?) once\b", r"\1\2 1 time", text,
+                  flags=re.I)  # fmt: skip
+    text = re.sub(r"\b(?:a|one) dozen\b", "12", text, flags=re.I)
+    text = re.sub(r"\bhalf a year\b", "6 months", text, flags=re.I)
+    # a span after words that measure it ("a customer for more than a year", "about a month ago"); not "once a week"
+    text = re.sub(r"\b(for|than|about|around|almost|nearly|over|under) (?:a|one) (year|month)\b", r"\1 1 \2", text,
+                  flags=re.I)  # fmt: skip
+    return _WORD.sub(number, text)
+
+
+_CURRENCY_NEXT = r"(?=\s?(?:R\$|US\$|[$\u20ac\u00a3]|USD|EUR|GBP|BRL|dollars?|euros?|reais)(?!\w))"
+
+
+def normalise_numbers(text: str) -> str:
+    """Amounts written the European way next to a currency ('1.380,15 $', '122,14 \u20ac') as '1380.15', '122.14'; even
+    odds ('50/50', 'fifty-fifty') as words the number checks read as a chance of 50%."""
+    text = re.sub(
+        r"(?<![\d.,])(\d{1,3}(?:\.\d{3})+|\d+),(\d{2})(?!\d)" + _CURRENCY_NEXT,
+        lambda m: m.group(1).replace(".", "") + "." + m.group(2),
+        text,
+    )
+    return re.sub(r"\b(?:50\s?/\s?50|50-50|fifty[- ]fifty)\b", "even odds", text, flags=re.I)
+
+
+# --- the facts by kind -----------------------------------------------------------------------------------------------
+
+
+def driver_values(f: Facts, features: tuple[str, ...]) -> list[float]:
+    return [d.value for d in f.drivers if d.value is not None and (d.feature or "") in features]
+
+
+def figures_of(f: Facts, keys: tuple[str, ...]) -> list[float]:
+    return [f.figures[k] for k in keys if k in f.figures]
+
+
+def average_orders(f: Facts) -> list[float]:
+    aov = driver_values(f, ("avg_order_value",))
+    total, n = f.figures.get("monetary_total"), f.figures.get("frequency")
+    return aov + ([total / n] if total is not None and n else [])
+
+
+def floors(f: Facts) -> list[float]:
+    found = [x for x in (f.tier_floor, f.next_tier_floor) if x is not None]
+    return found + [v for k, v in f.figures.items() if k.startswith("floor_")]
+
+
+def gaps(f: Facts) -> list[float]:
+    return [x - f.predicted_value for x in floors(f) if x > f.predicted_value]
+
+
+def past_spend(f: Facts) -> list[float]:
+    keys = ("monetary_total", "historic_value", "spend_recent", "spend_prior")
+    return figures_of(f, keys) + driver_values(f, ("monetary_total", "spend_recent", "spend_prior"))
+
+
+def forecast(f: Facts) -> list[float]:
+    return [f.predicted_value, *figures_of(f, ("predicted_value_exact",))]
+
+
+def interval(f: Facts) -> list[float]:
+    return list(f.value_interval or [])
+
+
+def contributions(f: Facts) -> list[float]:
+    return [abs(d.contribution) for d in f.drivers]
+
+
+def money(f: Facts) -> list[float]:
+    return average_orders(f) + floors(f) + gaps(f) + past_spend(f) + forecast(f) + interval(f) + contributions(f)
+
+
+# --- amounts ---------------------------------------------------------------------------------------------------------
+
+_CURRENCIES = {
+    "$": "$", "us$": "$", "usd": "$", "dollar": "$", "dollars": "$", "€": "€", "eur": "€", "euro": "€", "euros": "€",
+    "£": "£", "gbp": "£", "pound": "£", "pounds": "£", "r$": "R$", "brl": "R$", "real": "R$", "reais": "R$",
+}  # fmt: skip
+_CUR = r"R\$|US\$|[$€£]|USD|EUR|GBP|BRL"
+_AMOUNT = r"\d[\d,]*(?:\.\d+)?"
+_MONEY = re.compile(
+    rf"(?:(?P<c1>{_CUR})\s?(?P<n1>{_AMOUNT})|(?P<n2>{_AMOUNT})\s?(?P<c2>{_CUR}|dollars?|euros?|pounds?|reais)(?!\w))"
+    r"(?:\s?(?P<scale>k|K|M|bn)\b)?",
+)
+# What an amount is, by the words around it: (kind, facts, words before it in its clause, words just after it)
+_MONEY_KINDS = (
+    ("the average order", average_orders, r"\baverage (?:order|basket|purchase)|\border value|\btypical order",
+     r"^\s*(?:per|a|an|each) (?:order|purchase|basket|visit)\b|^\s*on average\b|^\s*(?:par|pro|por|per|je) "
+     r"(?:commande|bestellung|pedido|ordine|bestelling|achat|compra)\b|"
+     r"^\s*(?:en moyenne|im schnitt|en promedio|in media)\b"),
+    ("the gap to the next tier", gaps, r"\b(?:short of|away from|gap|more to (?:reach|get)|needs? (?:another|only|just)"
+     r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|off|below) (?:of |from |to |before )?"),
+    ("a tier's floor", floors, r"\b(?:starts?|begins?|threshold|floor|cut-?off|entry point|at least|below|under|"
+     r"above)\s+(?:at\s+|of\s+)?$",
+     r"^\s*(?:threshold|floor|cut-?off|mark|line)\b|^,?\s*where \w+ (?:starts|begins)\b"),
+    ("the spend so far", past_spend, r"\b(?:spent|has spent|paid|spend(?:ing)? (?:so far|to date)|lifetime|historic\w*|"
+     r"to date|so far|in total|total spend|last \d+ days|past \d+ days|recent|(?:down|up) from|gastado|hasta ahora|"
+     r"ausgegeben|bisher|"
+     r"d[e\u00e9]pens[e\u00e9]|jusqu'[a\u00e0] pr[e\u00e9]sent|speso|finora|uitgegeven|tot nu toe)\b",
+     r"^\s*(?:so far|to date|in total|hasta ahora|bisher|jusqu|finora|tot nu toe)\b|"
+     r"^\s*in the (?:last |past |previous )?"
+     r"\d+ days\b"),
+    ("an end of the 80% range", interval, r"\b(?:range|interval|between|up to|as (?:much|high|low|little) as|at most|"
+     r"anywhere from)\b[^.;$\u20ac\u00a3]{0,12}$|\b(?:range|interval)\b[^.;]{0,30}\b(?:to|and)\s+$",
+     r"^\s*(?:and|to) [$\u20ac\u00a3R]"),
+    ("the forecast", forecast,
+     r"\b(?:expect\w*|forecast\w*|predict\w*|will (?:\w+ )?spend|projected|worth|likely to spend)\b",
+     r"^\s*(?:of spend )?(?:in|over) the (?:next|coming)\b"),
+    ("a driver's effect", contributions, r"\b(?:add|rais|lift|lower|reduc|cut|contribut|push|pull|knock|subtract|"
+     r"tak|boost|cost)\w*\b[^.;]{0,20}$|\bby\s+(?:about\s+|around\s+|roughly\s+|some\s+)?$",
+     r"^\s*(?:to|from|off) (?:her|his|their|the)\b"),
+)  # fmt: skip
+_CLAUSE = re.compile(r"(?<=[.;!?])\s+|\n|\s[-\u2013\u2014]\s|[()]|,\s+(?:and|but|while|whereas)\s+")
+
+
+def clauses(text: str) -> list[str]:
+    return [c for c in _CLAUSE.split(text) if c and c.strip()]
+
+
+def _kind_of(clause: str, start: int, end: int, kinds) -> tuple[str, list[float] | None] | None:
+    """The kind the words nearest an amount name: words just after it first ('$919 per order'), then the kind whose
+    words end closest before it in its clause."""
+    after, before = clause[end : end + 30], clause[:start]
+    for name, facts_of, _, after_words in kinds:
+        if re.search(after_words, after, re.I):
+            return name, facts_of
+    best, best_at = None, -1
+    for name, facts_of, before_words, _ in kinds:
+        for m in re.finditer(before_words, before, re.I):
+            if m.end() > best_at:
+                best, best_at = (name, facts_of), m.end()
+    return best
+
+
+def money_reasons(text: str, f: Facts) -> list[str]:
+    reasons = []
+    own = _CURRENCIES.get(f.currency.strip().lower())
+    for clause in clauses(text):
+        for m in _MONEY.finditer(clause):
+            mark, raw = m["c1"] or m["c2"], m["n1"] or m["n2"]
+            stated = _CURRENCIES.get(mark.lower())
+            if own and stated and stated != own:
+                reasons.append(
+                    f"states an amount in {mark} ({m.group(0).strip()}) but the facts' currency is {f.currency}"
+                )
+                continue
+            x = float(raw.replace(",", "")) * {"k": 1e3, "K": 1e3, "M": 1e6, "bn": 1e9}.get(m["scale"] or "", 1.0)
+            approx = APPROX.search(clause[: m.start()]) is not None
+            kind = _kind_of(clause, m.start(), m.end(), _MONEY_KINDS)
+            if kind is not None:
+                kind = _narrowed(kind, clause[: m.start()], f)
+            if kind is not None and not near(x, kind[1](f), approx):
+                reasons.append(f"{m.group(0).strip()} is given as {kind[0]}, which it is not")
+            elif not near(x, money(f), approx):
+                reasons.append(f"amount {m.group(0).strip()} matches no amount in the facts")
+            elif kind is None:
+                continue
+            if kind and kind[0] == "the forecast":
+                reasons += _period_reasons(clause[m.end() : m.end() + 30], f)
+                sure = re.search(r"\b(?:definitely|certainly|surely|guaranteed|for sure|without doubt)\b", clause, re.I)
+                if sure:
+                    reasons.append(
+                        f"states the forecast as a certainty (\u201c{sure.group(0)}\u201d); it is an expectation"
+                    )
+    return reasons
+
+
+def _narrowed(kind, before: str, f: Facts):
+    """A driver's effect of the one driver its clause names ('monetary adds $759.67'); a floor of the tier named just
+    before it ('Medium starts at $25.72')."""
+    if kind[0] == "a driver's effect":
+        named = [d for d in f.drivers if re.search(rf"\b{re.escape(d.name)}\b", before, re.I)]
+        if len(named) == 1:
+            return f"the effect of {named[0].name}", lambda _f: [abs(named[0].contribution)]
+    if kind[0] == "a tier's floor":
+        m = re.search(
+            r"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|threshold|floor)\b[^.;]{0,15}$", before, re.I
+        )
+        name = m and ("VIP" if m.group(1).lower() == "vip" else m.group(1).capitalize())
+        floor = f.figures.get(f"floor_{name}") if name else None
+        if floor is not None:
+            return f"the floor of {name}", lambda _f: [floor]
+    return kind
+
+
+_PERIOD_DAYS = {"year": 365.25, "annum": 365.25, "month": 30.44, "quarter": 91.3, "week": 7.0}
+
+
+def _period_reasons(after: str, f: Facts) -> list[str]:
+    """'$1,380 a year' of a 90-day forecast: the forecast is over the horizon."""
+    m = re.match(r"\s*(?:a|per|each|every|/)\s*(year|annum|month|quarter|week)\b|\s*(annually|monthly|weekly)\b", after,
+                 re.I)  # fmt: skip
+    if not m:
+        return []
+    word = (m.group(1) or {"annually": "year", "monthly": "month", "weekly": "week"}[m.group(2).lower()]).lower()
+    if abs(_PERIOD_DAYS[word] - f.horizon_days) <= 0.15 * f.horizon_days:
+        return []
+    return [f"states the forecast per {word}, but it is for the next {f.horizon_days} days"]
+
+
+# --- days and counts ----------------------------------------------------------------------------------
+
+NUMBER = r"(\d+(?:\.\d+)?)"
+_N = NUMBER
+_DAY_UNITS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
+# (what, facts in days, pattern: group 1 the number, group 2 the unit)
+_SPANS = (
+    ("the days since the last purchase",
+     lambda f: figures_of(f, ("recency_days",)) + driver_values(f, ("recency_days",)),
+     rf"\b{_N}\s*(day|week|month|year)s?\s+(?:ago\b|since (?:her|his|their|the) last (?:order|purchase))"),
+    ("the time between orders", lambda f: figures_of(f, ("avg_days_between_orders", "ipi_mean_days"))
+     + driver_values(f, ("ipi_mean_days", "avg_days_between_orders")),
+     rf"\bevery\s+{_N}\s*(day|week|month|year)s?\b|"
+     rf"\b{_N}\s*(day|week|month|year)s?\s+(?:apart|between (?:orders|purchases))"),
+    ("the tenure", lambda f: driver_values(f, ("tenure_days",)),
+     rf"\b(?:customer|shopping with us|with us|buying from us) for\s+"
+     rf"(?:about\s+|around\s+|almost\s+|nearly\s+|over\s+|(?P<cmp>more than|less than|under|over|at least)\s+)?"
+     rf"{_N}\s*(day|week|month|year)s?\b"),
+    ("the horizon", lambda f: [float(f.horizon_days)], rf"\b(?:next|coming)\s+{_N}\s*(day|week|month|year)s?\b"),
+)  # fmt: skip
+_COUNTS = (
+    ("the purchases so far", lambda f: figures_of(f, ("frequency",)) + driver_values(f, ("frequency", "n_orders")),
+     rf"\b(?:bought|ordered|purchased|placed|made|shopped|pass[e\u00e9]|command[e\u00e9]|achet[e\u00e9]|bestellt|gekauft|"
+     rf"comprado|pedido|hecho|realizado|effettuato|gedaan|geplaatst|aufgegeben)\b[^.;]{{0,25}}?\b{_N}\s*(?:times?|orders?|purchases?|commandes?|achats?|bestellungen|"
+     rf"k[a\u00e4]ufe|pedidos|compras|ordini|bestellingen|mal|veces|fois)\b|"
+     rf"\b{_N}\s*(?:orders|purchases)\s+(?:so far|to date|in total|with us|placed)\b|"
+     rf"\b{_N}(?:st|nd|rd|th) (?:order|purchase)\b"),
+    ("the orders expected", lambda f: figures_of(f, ("expected_orders",)) + driver_values(f, ("btyd_expected_orders",)),
+     rf"\b{_N}\s*(?:more\s+)?(?:orders|purchases)\s+(?:are\s+|is\s+)?(?:expected|predicted|forecast)\b|"
+     rf"\bexpect\w*\s+(?:to\s+(?:place|make|buy|order)\s+)?(?:about\s+|around\s+|roughly\s+)?{_N}\s*(?:more\s+)?"
+     rf"(?:orders|purchases)\b"),
+    ("the reviews", lambda f: figures_of(f, ("review_count",)), rf"\b{_N}\s*reviews\b"),
+)  # fmt: skip
+
+
+def _number(m: re.Match) -> float:
+    return float(next(g for g in m.groups() if g is not None and re.fullmatch(r"\d+(?:\.\d+)?", g)))
+
+
+def span_and_count_reasons(text: str, f: Facts) -> list[str]:
+    reasons = []
+    for what, facts_of, pattern in _SPANS:
+        for m in re.finditer(pattern, text, re.I):
+            unit = next(g for g in m.groups() if g is not None and g.lower() in _DAY_UNITS).lower()
+            x, allowed = _number(m), [d / _DAY_UNITS[unit] for d in facts_of(f)]
+            if not allowed:
+                continue  # a fact these facts do not carry (no tenure driver): left to the first look
+            cmp = (m.groupdict().get("cmp") or "").lower()
+            if cmp in ("more than", "over", "at least"):  # "a customer for more than a year": an inequality
+                ok = any(a >= x * 0.95 for a in allowed)
+            elif cmp in ("less than", "under"):
+                ok = any(a <= x * 1.05 for a in allowed)
+            else:
+                ok = near(x, allowed + [a // 1 for a in allowed], APPROX.search(text[: m.start()]) is not None)
+            if not ok:
+                reasons.append(f"\u201c{m.group(0)}\u201d is not {what} ({shown(allowed, unit)})")
+    for what, facts_of, pattern in _COUNTS:
+        for m in re.finditer(pattern, text, re.I):
+            x, allowed = _number(m), facts_of(f)
+            if not allowed:
+                continue
+            if not near(x, allowed + [a // 1 for a in allowed]):
+                reasons.append(f"\u201c{m.group(0)}\u201d is not {what} ({shown(allowed)})")
+    return reasons
+
+
+def shown(values: list[float], unit: str | None = None) -> str:
+    if not values:
+        return "the facts do not hold it"
+    return "the facts say " + " or ".join(f"{v:,.1f}" for v in values[:2]) + (f" {unit}s" if unit else "")
