@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from service.claim_bindings import bound_number_reasons, bound_spans
 from service.claim_numbers import APPROX, near, normalise_numbers, words_to_digits
 from service.claim_words import (
+    DRIVER_ALIAS,
     SENTENCES,
     churn_level_reasons,
     churn_reasons,
@@ -420,10 +421,22 @@ def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> 
             reasons.append(f"calls '{named[0]}' the largest driver, but '{largest}' moves the value most")
         for clause in _CLAUSE.split(sentence):
             names = [n for n in known if re.search(rf"\b{re.escape(n)}\b", clause, re.I)]
+            said, verb_end = direction_of(clause)
+            if not names and said is not None and not any(re.search(rf"\b{re.escape(n)}\b", clause, re.I)
+                                                            for n in all_driver_names):  # fmt: skip
+                aliased = [n for n, pattern in DRIVER_ALIAS.items() if pattern.search(clause)]
+                if len(aliased) == 1 and aliased[0] not in known:
+                    reasons.append(
+                        f"says '{aliased[0]}' moves the value, but it is not among the customer's top drivers"
+                    )
+                names = aliased if len(aliased) == 1 and aliased[0] in known else []
+            if len(names) >= 2 and said is not None and re.search(r"\bboth\b|\band\b", clause, re.I):
+                wrong = [n for n in names if (known[n].contribution > 0) != (said == "up")]
+                reasons += [f"driver '{n}' is said to {'raise' if said == 'up' else 'lower'} the value, but its "
+                            f"contribution is {known[n].contribution:+,.2f}" for n in wrong]  # fmt: skip
             if len(names) != 1:
                 continue
             name, d = names[0], known[names[0]]
-            said, verb_end = direction_of(clause)
             if said is not None and (d.contribution > 0) != (said == "up"):
                 reasons.append(
                     f"driver '{name}' is said to {'raise' if said == 'up' else 'lower'} the value, but its "
@@ -446,12 +459,14 @@ def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> 
 
 
 _UP_WORDS = (
-    r"adds?|lifts?|raises?|increases?|pushes?\s+(?:\w+\s+){0,3}up|boosts?|helps?|improves?|strengthens?|supports?|drives?\s+"
-    r"(?:\w+\s+){0,3}up|positive|in (?:her|his|their) favou?r"
+    r"adds?|adding|lifts?|lifting|raises?|raising|increases?|increasing|pushes?\s+(?:\w+\s+){0,3}(?:up|higher)|boosts?|"
+    r"boosting|helps?|improves?|strengthens?|supports?|drives?\s+(?:\w+\s+){0,3}up|positive|"
+    r"in (?:her|his|their) favou?r|a plus|tailwind"
 )
 _DOWN_WORDS = (
     r"takes?\s+off|lowers?|reduces?|holds?\s+(?:\w+\s+){0,3}back|pulls?\s+(?:\w+\s+){0,3}down|subtracts?|cuts?|drags?|hurts?|"
-    r"weighs?\s+on|dampens?|negative|counts? against|works? against"
+    r"weighs?\s+on|dampens?|negative|counts? against|works? against|lowering|reducing|pulling\s+(?:\w+\s+){0,3}down|"
+    r"costs?|a drag|headwind|a minus"
 )
 _UP = re.compile(rf"\b({_UP_WORDS})\b", re.I)
 _DOWN = re.compile(rf"\b({_DOWN_WORDS})\b", re.I)

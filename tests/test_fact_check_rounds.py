@@ -3,9 +3,9 @@ session that had read the check): each false one adds one claim an agent would b
 narrative, most of them a number that is some other fact (the spend so far given as the forecast, the days between
 orders as the days since the last one, the chance of buying as the chance of not buying, another review's rating),
 a date, a rank, a churn level in other words or another language, an invented event or incentive. Before this round's
-changes 145 of the 156 passed and 13 of the 34 true ones were refused; now 118 are caught and none of the true ones is
-refused. The 38 it still misses are kept in the data file (``still_missed``) and listed in the README: drivers named
-by paraphrase, products and reviews described wrongly, dates of reviews, a change said in German."""
+changes 145 of the 156 passed and 13 of the 34 true ones were refused; now 131 are caught and none of the true ones is
+refused. The 25 it still misses are kept in the data file (``still_missed``) and listed in the README: products and reviews
+described wrongly, dates of reviews, a driver said to be the biggest in other words, multiples ("3 times the VIP floor")."""
 
 import json
 from pathlib import Path
@@ -20,7 +20,7 @@ FACTS = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts.json").r
 ROUND = json.loads((DATA / "fact_check_round2.json").read_text(encoding="utf-8"))
 # Round 3 (the same day, another session): 60 false and 25 true narratives written before it read the check (20 of the
 # false ones passed and 1 true one was refused when first run: the held-out figure), then 40 false ones aimed at what
-# the code does not check (all 40 passed). After the changes they led to, 7 and 31 pass.
+# the code does not check (all 40 passed). After the changes they led to, 7 and 27 pass.
 ROUND3 = json.loads((DATA / "fact_check_round3.json").read_text(encoding="utf-8"))
 CHECKED = ROUND["checked"] + ROUND3["blind"]["checked"] + ROUND3["whitebox"]["checked"]
 FALSE = [r for r in CHECKED if r["false"]]
@@ -41,4 +41,4 @@ def test_a_true_narrative_in_other_words_passes(row):
 
 def test_the_rounds_are_as_large_as_stated():
     still = len(ROUND["still_missed"]), len(ROUND3["blind"]["still_missed"]), len(ROUND3["whitebox"]["still_missed"])
-    assert (len(FALSE), len(TRUE), still) == (118 + 53 + 9, 34 + 25, (38, 7, 31))
+    assert (len(FALSE), len(TRUE), still) == (131 + 53 + 13, 34 + 25, (25, 7, 27))
