@@ -1,11 +1,11 @@
-"""The fact check against a second red-team round (2026-12-02, 156 false narratives and 34 true ones, written by a
+"""The fact check against red-team rounds. Round 2 (2026-12-02, 156 false narratives and 34 true ones, written by a
 session that had read the check): each false one adds one claim an agent would believe to a customer's template
 narrative, most of them a number that is some other fact (the spend so far given as the forecast, the days between
 orders as the days since the last one, the chance of buying as the chance of not buying, another review's rating),
-a date, a rank, a churn level in other words or another language, an invented event or incentive. Before this round's
-changes 145 of the 156 passed and 13 of the 34 true ones were refused; now 131 are caught and none of the true ones is
-refused. The 25 it still misses are kept in the data file (``still_missed``) and listed in the README: products and reviews
-described wrongly, dates of reviews, a driver said to be the biggest in other words, multiples ("3 times the VIP floor")."""
+a date, a rank, a churn level in other words or another language, an invented event or incentive. Before this
+round's changes 145 of the 156 passed and 13 of the 34 true ones were refused; now 131 are caught and none of the
+true ones is refused. What each round still misses is kept in its data file (``still_missed``) and listed in the
+README: products and reviews described wrongly, dates of reviews, multiples ("3 times the VIP floor").
 
 import json
 from pathlib import Path
