@@ -270,35 +270,34 @@ def _period_reasons(after: str, f: Facts) -> list[str]:
 # --- days and counts ----------------------------------------------------------------------------------
 
 NUMBER = r"(\d+(?:\.\d+)?)"
-_N = NUMBER
 _DAY_UNITS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
 # (what, facts in days, pattern: group 1 the number, group 2 the unit)
 _SPANS = (
     ("the days since the last purchase",
      lambda f: figures_of(f, ("recency_days",)) + driver_values(f, ("recency_days",)),
-     rf"\b{_N}\s*(day|week|month|year)s?\s+(?:ago\b|since (?:her|his|their|the) last (?:order|purchase))"),
+     rf"\b{NUMBER}\s*(day|week|month|year)s?\s+(?:ago\b|since (?:her|his|their|the) last (?:order|purchase))"),
     ("the time between orders", lambda f: figures_of(f, ("avg_days_between_orders", "ipi_mean_days"))
      + driver_values(f, ("ipi_mean_days", "avg_days_between_orders")),
-     rf"\bevery\s+{_N}\s*(day|week|month|year)s?\b|"
-     rf"\b{_N}\s*(day|week|month|year)s?\s+(?:apart|between (?:orders|purchases))"),
+     rf"\bevery\s+{NUMBER}\s*(day|week|month|year)s?\b|"
+     rf"\b{NUMBER}\s*(day|week|month|year)s?\s+(?:apart|between (?:orders|purchases))"),
     ("the tenure", lambda f: driver_values(f, ("tenure_days",)),
      rf"\b(?:customer|shopping with us|with us|buying from us) for\s+"
      rf"(?:about\s+|around\s+|almost\s+|nearly\s+|over\s+|(?P<cmp>more than|less than|under|over|at least)\s+)?"
-     rf"{_N}\s*(day|week|month|year)s?\b"),
-    ("the horizon", lambda f: [float(f.horizon_days)], rf"\b(?:next|coming)\s+{_N}\s*(day|week|month|year)s?\b"),
+     rf"{NUMBER}\s*(day|week|month|year)s?\b"),
+    ("the horizon", lambda f: [float(f.horizon_days)], rf"\b(?:next|coming)\s+{NUMBER}\s*(day|week|month|year)s?\b"),
 )  # fmt: skip
 _COUNTS = (
     ("the purchases so far", lambda f: figures_of(f, ("frequency",)) + driver_values(f, ("frequency", "n_orders")),
      rf"\b(?:bought|ordered|purchased|placed|made|shopped|pass[e\u00e9]|command[e\u00e9]|achet[e\u00e9]|bestellt|gekauft|"
-     rf"comprado|pedido|hecho|realizado|effettuato|gedaan|geplaatst|aufgegeben)\b[^.;]{{0,25}}?\b{_N}\s*(?:times?|orders?|purchases?|commandes?|achats?|bestellungen|"
+     rf"comprado|pedido|hecho|realizado|effettuato|gedaan|geplaatst|aufgegeben)\b[^.;]{{0,25}}?\b{NUMBER}\s*(?:times?|orders?|purchases?|commandes?|achats?|bestellungen|"
      rf"k[a\u00e4]ufe|pedidos|compras|ordini|bestellingen|mal|veces|fois)\b|"
-     rf"\b{_N}\s*(?:orders|purchases)\s+(?:so far|to date|in total|with us|placed)\b|"
-     rf"\b{_N}(?:st|nd|rd|th) (?:order|purchase)\b"),
+     rf"\b{NUMBER}\s*(?:orders|purchases)\s+(?:so far|to date|in total|with us|placed)\b|"
+     rf"\b{NUMBER}(?:st|nd|rd|th) (?:order|purchase)\b"),
     ("the orders expected", lambda f: figures_of(f, ("expected_orders",)) + driver_values(f, ("btyd_expected_orders",)),
-     rf"\b{_N}\s*(?:more\s+)?(?:orders|purchases)\s+(?:are\s+|is\s+)?(?:expected|predicted|forecast)\b|"
-     rf"\bexpect\w*\s+(?:to\s+(?:place|make|buy|order)\s+)?(?:about\s+|around\s+|roughly\s+)?{_N}\s*(?:more\s+)?"
+     rf"\b{NUMBER}\s*(?:more\s+)?(?:orders|purchases)\s+(?:are\s+|is\s+)?(?:expected|predicted|forecast)\b|"
+     rf"\bexpect\w*\s+(?:to\s+(?:place|make|buy|order)\s+)?(?:about\s+|around\s+|roughly\s+)?{NUMBER}\s*(?:more\s+)?"
      rf"(?:orders|purchases)\b"),
-    ("the reviews", lambda f: figures_of(f, ("review_count",)), rf"\b{_N}\s*reviews\b"),
+    ("the reviews", lambda f: figures_of(f, ("review_count",)), rf"\b{NUMBER}\s*reviews\b"),
 )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ import re
 from service.claim_bindings import event_of
 from service.claim_numbers import clauses
 from service.facts import Facts
+from service.tiers import SEGMENT_NAMES
 
 SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
 
@@ -176,27 +177,13 @@ _CHURN_LOW = re.compile(
 )
 
 
-_SEGMENTS = (
-    "Champions",
-    "Loyal",
-    "Can't lose them",
-    "At risk",
-    "New customers",
-    "Potential loyalists",
-    "Promising",
-    "Need attention",
-    "Hibernating",
-    "Lost",
-)  # fmt: skip  (service.tiers.RFM_SEGMENTS)
-
-
 def segment_reasons(unquoted: str, facts: Facts) -> list[str]:
     """The RFM segment named as the customer's must be theirs, and the facts hold no segment history."""
     reasons = []
     for sentence in SENTENCES.split(unquoted):
         if not re.search(r"\bsegment\b|\bRFM\b", sentence, re.I):
             continue
-        for name in _SEGMENTS:
+        for name in SEGMENT_NAMES:
             m = re.search(rf"\b{re.escape(name)}\b", sentence, re.I if name != "Lost" else 0)
             if m is None or name == facts.rfm_segment:
                 continue

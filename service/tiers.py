@@ -101,6 +101,7 @@ RFM_SEGMENTS = (
     ("Hibernating", lambda r, fm: r == 2),
     ("Lost", lambda r, fm: np.ones_like(r, dtype=bool)),
 )
+SEGMENT_NAMES = tuple(name for name, _ in RFM_SEGMENTS)
 
 
 class RFMSegmenter:

@@ -11,19 +11,9 @@ from fastapi.responses import Response
 from service.api import services
 from service.console.rendering import is_htmx, not_ready, render
 from service.console.sessions import current
+from service.tiers import SEGMENT_NAMES
 
-SEGMENTS = (
-    "Champions",
-    "Loyal",
-    "Can't lose them",
-    "At risk",
-    "New customers",
-    "Potential loyalists",
-    "Promising",
-    "Need attention",
-    "Hibernating",
-    "Lost",
-)
+SEGMENTS = SEGMENT_NAMES  # the filter's choices, in the order the segments are assigned
 
 router = APIRouter(include_in_schema=False)
 
