@@ -49,7 +49,8 @@ ENV_FILE = Path(".env")
 def load_env_file(path: Path = ENV_FILE) -> list[str]:
     """Put the INSIGHT_ settings of ``.env`` into the process environment (a variable already set wins), so the settings
     read outside ``Settings`` (input bounds, index, export and cache folders, playbook, embedding backend) follow
-    ``.env`` as ``Settings`` does; they had ignored it. Called once where a process starts (the CLI, the API factory).
+    ``.env`` as ``Settings`` does; they had ignored it. Called once where the CLI starts (``insight serve``'s worker
+    processes inherit the environment).
     Returns the names it set. A file that is not UTF-8 raises UnicodeDecodeError (the CLI names the file)."""
     if not path.is_file():
         return []
