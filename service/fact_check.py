@@ -130,7 +130,7 @@ def _matches(
     tight: bool = False,
     approx: bool = False,
 ) -> bool:
-    """Stated exactly (``exact``) or within rounding of one of ``allowed`` (``claim_bindings.near``)."""
+    """Stated exactly (``exact``) or within rounding of one of ``allowed`` (``claim_numbers.near``)."""
     return x in exact or near(x, allowed, approx, tight)
 
 
@@ -218,13 +218,13 @@ def check_narrative(
     unquoted, found = strip_quotes(narrative, evidence_texts, quotes or [])
     for q in found:
         reasons += _quote_reasons(q, evidence_texts)
-    other = _OTHER_ID.search(unquoted.replace(facts.customer_id, " "))
+    unquoted = unquoted.replace(facts.customer_id, " ")
+    other = _OTHER_ID.search(unquoted)
     if other:
         reasons.append(f"names another customer ({other.group(0)}); the facts are about {facts.customer_id}")
     outlook = _TIER_OUTLOOK.search(unquoted)
     if outlook:
         reasons.append(f"predicts a tier change (\u201c{outlook.group(0)}\u201d); the facts hold the current tier only")
-    unquoted = unquoted.replace(facts.customer_id, " ")
     # invisible characters and dotted letters hide a word from every pattern below ("V\u200bIP", "V.I.P.")
     unquoted = re.sub(r"\bV\.\s?I\.\s?P\b\.?", "VIP", INVISIBLE.sub("", unquoted))
     reasons += _date_reasons(unquoted, facts)
