@@ -12,13 +12,14 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 from embeddings.index import file_sha256, fsync_path
-from service.crash import fault_point, recover_swap, swap_dir
+from service.crash import fault_point, leftovers, recover_swap, swap_dir
 from service.drivers import PeerPercentiles
 from service.models import ChurnModel, ValueModel
 from service.text_features import TextFeaturizer
@@ -108,44 +109,30 @@ class ModelBundle:
     @classmethod
     def load(cls, model_dir: str | Path) -> ModelBundle:
         d = Path(model_dir)
-        mpath = d / MANIFEST
-        if not d.exists():
-            recover_bundle(d)
-        if not d.is_dir():
-            raise BundleError(f"{d}: model bundle directory does not exist (train one with `insight train`)")
-        if not mpath.exists():
-            raise BundleError(f"{d}: not a model bundle (no {MANIFEST})")
-        try:
-            m = json.loads(mpath.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BundleError(f"{mpath}: manifest is not valid JSON ({exc})") from exc
-        _check_manifest_shape(mpath, m)
-        if m.get("bundle_format") != BUNDLE_FORMAT:
-            raise BundleError(
-                f"{d}: bundle format {m.get('bundle_format')!r} is not supported by this version "
-                f"(expects {BUNDLE_FORMAT}); retrain the model"
-            )
-        made_with = m.get("versions", {}).get("xgboost", "unknown")
-        ours = library_versions()["xgboost"]
-        if made_with.split(".")[0] != ours.split(".")[0]:
-            raise BundleError(f"{d}: made with xgboost {made_with}, this installation has {ours}; retrain the model")
-        for name, digest in m.get("files", {}).items():
-            path = d / name
-            if not path.exists():
-                raise BundleError(f"{d}: bundle is incomplete: {name} is missing")
-            if file_sha256(path) != digest:
-                raise BundleError(f"{d}: {name} does not match its checksum in the manifest (corrupt or edited)")
+        for _ in range(_READ_TRIES):
+            read = _read_bundle(d)
+            if read is not None:
+                break
+            time.sleep(0.05)
+        else:
+            raise BundleError(f"{d}: was replaced {_READ_TRIES} times while it was being read; try again")
+        m, blobs = read
         required = ("feature_names", "tiers", "rfm", "peers", "config", "text", "files")
         missing = [k for k in required if k not in m]
         if missing or "value.json" not in m["files"] or "churn.json" not in m["files"]:
             raise BundleError(f"{d}: manifest is incomplete (missing {missing or 'booster files'})")
         _check_version(d, m)
-        try:
-            value = ValueModel.load(d / "value.json")
-            churn = ChurnModel.load(d / "churn.json")
-            text = TextFeaturizer.load(d, m["text"])
-        except Exception as exc:  # xgboost / numpy errors on a damaged file
-            raise BundleError(f"{d}: cannot load model files: {exc}") from exc
+        # the loaders take paths: they read the verified bytes from a private copy, never the live folder again
+        with tempfile.TemporaryDirectory(prefix="insight-bundle-") as private:
+            copy = Path(private)
+            for name, blob in blobs.items():
+                (copy / name).write_bytes(blob)
+            try:
+                value = ValueModel.load(copy / "value.json")
+                churn = ChurnModel.load(copy / "churn.json")
+                text = TextFeaturizer.load(copy, m["text"])
+            except Exception as exc:  # xgboost / numpy errors on a damaged file
+                raise BundleError(f"{d}: cannot load model files: {exc}") from exc
         if value.feature_names_ != m["feature_names"] or churn.feature_names_ != m["feature_names"]:
             raise BundleError(f"{d}: boosters' features do not match the manifest's feature list")
         try:
@@ -170,6 +157,82 @@ class ModelBundle:
             created_at=m.get("created_at", ""),
             versions=m.get("versions", {}),
         )
+
+
+# A concurrent `insight train` swaps its bundle in with two renames; a reader that meets the gap, or whose folder was
+# set aside and removed while it read, reads again (each try is milliseconds; a swap is two renames).
+_READ_TRIES = 40
+
+
+def _read_bundle(d: Path) -> tuple[dict, dict[str, bytes]] | None:
+    """The manifest and the bytes of every file it lists, each checked against its checksum, all read through ONE open
+    handle on the folder: a bundle folder is never edited, only replaced by renames, so they are one bundle's files even
+    while `insight train` swaps another in (reading by path had paired one run's manifest with another's boosters).
+    None when the folder was replaced while it was read: the caller reads again."""
+    if not d.exists():
+        recover_bundle(d)
+        if not d.exists() and leftovers(d, "old"):
+            return None  # a live writer is between its two renames
+    if not d.is_dir():
+        raise BundleError(f"{d}: model bundle directory does not exist (train one with `insight train`)")
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        pinned = os.fstat(fd)
+
+        def replaced() -> bool:
+            try:
+                now = os.stat(d)
+            except FileNotFoundError:
+                return True
+            return (now.st_dev, now.st_ino) != (pinned.st_dev, pinned.st_ino)
+
+        def read(name: str) -> bytes | None:
+            try:
+                with open(name, "rb", opener=lambda path, flags: os.open(path, flags, dir_fd=fd)) as f:
+                    return f.read()
+            except FileNotFoundError:
+                return None
+
+        mpath = d / MANIFEST
+        raw = read(MANIFEST)
+        if raw is None:
+            if replaced():
+                return None
+            raise BundleError(f"{d}: not a model bundle (no {MANIFEST})")
+        try:
+            m = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{mpath}: manifest is not valid JSON ({exc})") from exc
+        _check_manifest_shape(mpath, m)
+        _check_made_here(d, m)
+        blobs = {}
+        for name, digest in m.get("files", {}).items():
+            if name in (MANIFEST, ".", "..") or Path(name).name != name or "\\" in name:
+                raise BundleError(f"{mpath}: lists {name!r}, which is not a file of the bundle folder")
+            blob = read(name)
+            if blob is None:
+                if replaced():
+                    return None
+                raise BundleError(f"{d}: bundle is incomplete: {name} is missing")
+            if hashlib.sha256(blob).hexdigest() != digest:
+                raise BundleError(f"{d}: {name} does not match its checksum in the manifest (corrupt or edited)")
+            blobs[name] = blob
+        return m, blobs
+    finally:
+        os.close(fd)
+
+
+def _check_made_here(d: Path, m: dict) -> None:
+    """The bundle's format and XGBoost's major version are this installation's."""
+    if m.get("bundle_format") != BUNDLE_FORMAT:
+        raise BundleError(
+            f"{d}: bundle format {m.get('bundle_format')!r} is not supported by this version "
+            f"(expects {BUNDLE_FORMAT}); retrain the model"
+        )
+    made_with = m.get("versions", {}).get("xgboost", "unknown")
+    ours = library_versions()["xgboost"]
+    if made_with.split(".")[0] != ours.split(".")[0]:
+        raise BundleError(f"{d}: made with xgboost {made_with}, this installation has {ours}; retrain the model")
 
 
 def _version_digest(checksums: dict, fingerprint: str, defining: dict | None) -> str:
@@ -227,12 +290,28 @@ def check_bundle_out(out: str | Path) -> None:
                 f"{out}: a folder that is not a model bundle (no {MANIFEST}) and not empty; it would be replaced, "
                 "choose another --out"
             )
+        foreign = sorted(p.name for p in out.iterdir() if not _bundle_file(p.name))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise BundleError(
+                f"{out}: a model bundle folder that also holds other files ({shown}); the whole folder would be "
+                "replaced, so move them out or choose another --out"
+            )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BundleError(f"{out}: cannot create its folder {out.parent} ({exc.strerror or exc})") from None
     if not os.access(out.parent, os.W_OK):
         raise BundleError(f"{out}: its folder {out.parent} is not writable")
+
+
+def _bundle_file(name: str) -> bool:
+    """A name a bundle's ``save`` writes (a store or notes kept inside the folder are not: they would be lost)."""
+    return (
+        name == MANIFEST
+        or name in ("value.json", "churn.json", "text_heads.npz")
+        or (name.startswith("reducer_") and name.endswith(".npz"))
+    )
 
 
 def recover_bundle(out: str | Path) -> list[Path]:
