@@ -2,9 +2,10 @@
 ``report.md`` (tables + plots), plus the rows each table's validation rejected. The README's per-dataset tables come
 from ``metrics.json`` through ``python -m eval.readme_tables``.
 
-A killed or failed run never leaves a half-written report: every file is written into ``.report.tmp-<pid>-*`` inside
-the output directory first, then moved into place one rename each, ``metrics.json`` last; a later run removes the
-temp directories of writers that are gone.
+A killed or failed run never leaves a half-written report: every file is written into ``.<out>.tmp-<pid>-*`` beside
+the output directory first (not inside it: a concurrent run's swap would take a staging folder inside with the old
+report), then the folder is swapped in whole (``service.crash.swap_dir``); a later run removes the temp directories of
+writers that are gone.
 
 Where each part lives: the content of metrics.json in eval.report_metrics, the markdown of report.md in
 eval.report_markdown and eval.report_value_markdown, the headline rows and verdict (also printed by the CLI) in
@@ -113,7 +114,7 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
     remove_orphaned_staging(out_dir)  # first: it puts back a report a killed swap had left aside
     out_dir.mkdir(parents=True, exist_ok=True)
     before = _listed_plots(out_dir / "metrics.json")
-    stage = Path(tempfile.mkdtemp(prefix=f".report.tmp-{os.getpid()}-", dir=out_dir))
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
     try:
         m = build_metrics(res, command)
         m["plots"] = {k: v.name for k, v in _draw_plots(res, m, stage).items()}
@@ -121,8 +122,8 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
         (stage / "report.md").write_text(render_markdown(m))
         (stage / "metrics.json").write_text(json.dumps(m, indent=1, ensure_ascii=False) + "\n")
         fault_point("eval:report-staged")
-        if _holds_only_its_report(out_dir, stage, before):
-            _swap_in(stage, out_dir)
+        if _holds_only_its_report(out_dir, before):
+            swap_dir(stage, out_dir, fault="eval")
         else:  # the folder holds the analyst's own files too: they stay, the report's files are moved in one by one
             staged = (p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
             for rel in sorted(staged, key=lambda r: (r.name == "metrics.json", r)):  # metrics.json last: names the rest
@@ -135,11 +136,11 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
     return m, out_dir / "report.md", out_dir / "metrics.json"
 
 
-def _holds_only_its_report(out_dir: Path, stage: Path, plots: set[str]) -> bool:
+def _holds_only_its_report(out_dir: Path, plots: set[str]) -> bool:
     """Whether ``out_dir`` holds nothing but an earlier report: its metrics.json, report.md, the plots that metrics.json
-    lists and its rejects folder (and report writers' staging folders)."""
+    lists and its rejects folder (and staging folders that earlier versions kept inside it)."""
     for p in out_dir.iterdir():
-        if p == stage or p.name.startswith(".report.tmp-"):
+        if p.name.startswith(".report.tmp-"):
             continue
         if p.is_file() and (p.name in ("metrics.json", "report.md") or p.name in plots):
             continue
@@ -149,23 +150,15 @@ def _holds_only_its_report(out_dir: Path, stage: Path, plots: set[str]) -> bool:
     return True
 
 
-def _swap_in(stage: Path, out_dir: Path) -> None:
-    """The staged report replaces the folder whole (``service.crash.swap_dir``): moved file by file, a run killed
-    between two renames had left new plots and report.md beside the old metrics.json."""
-    new = out_dir.parent / f".{out_dir.name}.new-{os.getpid()}"
-    os.replace(stage, new)
-    swap_dir(new, out_dir, fault="eval")
-
-
 def remove_orphaned_staging(out_dir: Path) -> list[Path]:
-    """Remove what a killed report writer left (a live writer's stays): staging directories in ``out_dir``, and beside
-    it a report not yet moved in; a report it had set aside is put back when ``out_dir`` is missing. Returns the
-    staging directories removed."""
-    recover_swap(out_dir)
+    """Remove what a killed report writer left (a live writer's stays): beside ``out_dir`` its staging folder, and a
+    report it had set aside is put back when ``out_dir`` is missing; inside ``out_dir`` the staging folders of earlier
+    versions. Returns the paths restored or removed."""
+    touched = recover_swap(out_dir)
     gone = [p for p in out_dir.glob(".report.tmp-*") if orphaned(p)] if out_dir.is_dir() else []
     for p in gone:
         remove(p)
-    return gone
+    return touched + gone
 
 
 def _listed_plots(metrics_path: Path) -> set[str]:

@@ -172,7 +172,7 @@ def test_cli_eval_on_a_cdnow_style_file(cdnow_style_report):
     assert m["models"]["product"]["n_seeds"] == 1  # --seeds reaches the backtest (the default is 5)
     assert m["ablation"] is None  # no text in CDNOW
     assert (out / "lorenz.png").exists() and "ablation.png" not in {p.name for p in out.iterdir()}
-    assert not list(out.glob(".report.tmp-*"))  # the staging directory is gone
+    assert not list(out.parent.glob(".report.tmp-*"))  # the staging directory is gone
     assert (out / "notes.txt").read_text() == "mine"
 
 
@@ -196,9 +196,9 @@ def test_eval_killed_while_writing_its_report_leaves_the_previous_report_whole(c
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
-    staged = list(out.glob(".report.tmp-*"))
+    staged = list(out.parent.glob(".report.tmp-*"))  # beside the report folder, not in it
     assert len(staged) == 1 and (staged[0] / "metrics.json").is_file()  # it was killed with everything staged
-    assert remove_orphaned_staging(out) == staged and not list(out.glob(".report.tmp-*"))
+    assert remove_orphaned_staging(out) == staged and not list(out.parent.glob(".report.tmp-*"))
 
 
 def test_a_report_folder_is_swapped_whole_and_a_kill_between_the_renames_is_undone(cdnow_style_report, tmp_path):
@@ -234,6 +234,41 @@ def test_a_report_folder_is_swapped_whole_and_a_kill_between_the_renames_is_undo
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
     assert run_eval().returncode == 0 and [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def test_two_runs_writing_one_report_folder_both_finish_and_the_last_report_is_whole(
+    cdnow_style_report, tmp_path, monkeypatch
+):
+    """A second run swaps its report in while the first has everything staged: the first had staged inside the folder
+    the second swapped away, and failed with FileNotFoundError. Now both finish; the folder holds the last report
+    whole, and nothing is left beside it."""
+    import eval.report as report
+    from service.cli import app
+
+    path, _, _ = cdnow_style_report
+    out = tmp_path / "report"
+    results, calls = [], []
+    real_build, real_fault = report.build_metrics, report.fault_point
+
+    def build(res, command):
+        results.append(res)
+        return real_build(res, command)
+
+    def second_run_lands(name):
+        real_fault(name)
+        if name == "eval:report-staged" and not calls:
+            calls.append(name)
+            report.write_report(results[0], out, "the second run")
+
+    monkeypatch.setattr(report, "build_metrics", build)
+    monkeypatch.setattr(report, "fault_point", second_run_lands)
+    res = CliRunner().invoke(app, _cdnow_eval_args(path, out))
+    assert res.exit_code == 0, res.output
+    assert calls
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["command"] != "the second run"  # the first run swapped in last
+    assert {p.name for p in out.iterdir()} >= {"metrics.json", "report.md", *m["plots"].values()}
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
 
 
 def test_cli_eval_user_error_has_no_traceback(tmp_path):
