@@ -170,9 +170,15 @@ class ProfileStore:
                 if before_commit is not None:
                     before_commit()
                 fault_point("score:rows-written")
-        except BaseException:
+        except BaseException as exc:
             if new_dir is not None:
                 shutil.rmtree(new_dir, ignore_errors=True)
+            if isinstance(exc, (sa.exc.OperationalError, sa.exc.DatabaseError)):
+                # locked by a writer past the busy timeout, a full disk, a read-only file: the transaction rolled back
+                raise StoreBusy(
+                    f"{safe_url(self.source)}: the profile store cannot be written "
+                    f"({str(exc.orig).strip().splitlines()[0][:200]}); nothing was replaced, the previous profiles stay"
+                ) from exc
             raise
         fault_point("score:committed")
         if root is not None:

@@ -59,6 +59,31 @@ def test_user_errors_are_one_line_without_traceback(args, message):
     assert message in r.output and "Traceback" not in r.output
 
 
+def test_a_machine_error_keeps_its_notes(capsys):
+    """A full disk or a missing permission (OSError) is one line naming the file, followed by the run's notes (where
+    the rejected rows went); the notes were dropped for these errors."""
+    import errno
+
+    import typer
+
+    from service.cli.errors import user_errors
+
+    @user_errors
+    def failing():
+        exc = OSError(errno.ENOSPC, "No space left on device", "/data/out/value.json")
+        exc.add_note("12 rejected rows are kept in /data/out/rejects")
+        raise exc
+
+    with pytest.raises(typer.Exit) as stop:
+        failing()
+    assert stop.value.exit_code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "error: No space left on device (/data/out/value.json)",
+        "note: 12 rejected rows are kept in /data/out/rejects",
+    ]
+
+
 def test_outputs_that_are_not_ours_are_never_replaced(tmp_path):
     """--out and --store that name someone's file or folder are refused before any work: a train into a folder of
     other files had moved it aside and deleted it to put the bundle there."""

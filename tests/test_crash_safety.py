@@ -176,6 +176,34 @@ def train_args(d: Path):
     return ["train", "--data", d / "data", "--out", d / "model", "--no-text", "--seed", "2"]
 
 
+def test_score_into_a_locked_store_fails_in_one_line_and_keeps_the_store(state, tmp_path):
+    """Another process holds the store's write lock past the busy timeout, from before the run or only from its
+    commit: `insight score` ends with one line naming the store and exit code 2 (the commit had ended in a SQLAlchemy
+    traceback), the index version it wrote is removed, and the store serves as before."""
+    import sqlite3
+
+    from service.store import StoreBusy
+
+    before, index_before = meta_of(state), versions(state)
+    rows = ProfileStore(state / "p.db").top(limit=5)
+    holder = sqlite3.connect(state / "p.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        r = run_cli(score_args(state), tmp=tmp_path)
+        ps = ProfileStore(state / "p.db")  # opened before the lock matters: the commit is what fails
+        with pytest.raises(StoreBusy, match=r"p\.db: the profile store cannot be written \(database is locked\); "):
+            ps.replace_all(rows, {"model_version": "other"})
+        ps.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and "database is locked" in r.stderr and "p.db" in r.stderr
+    assert len(r.stderr.strip().splitlines()[-1]) > 40 and r.stderr.strip().splitlines()[-1].startswith("error:")
+    assert meta_of(state) == before and versions(state) == index_before
+    serve_check(state)
+
+
 @pytest.mark.parametrize("point", ["train:bundle-written", "train:old-moved-aside", "train:new-in-place"])
 def test_train_killed_at_each_rename_keeps_a_usable_bundle(state, point, tmp_path):
     old = json.loads((state / "model" / "manifest.json").read_text())["model_version"]

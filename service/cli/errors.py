@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import wraps
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -84,10 +85,7 @@ def user_errors(fn):
         except (DataError, BundleError, StoreError, EncoderError, ValueError) as exc:
             # soft_wrap: one line, however long (rich would break it at 80 columns when stderr is not a terminal).
             msg = env_file_message(exc) or str(exc).split("\nStack trace:")[0].strip()  # XGBoost appends its C++ stack
-            err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)
-            for note in getattr(exc, "__notes__", ()):  # e.g. where a failed run's rejected rows went
-                err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            _say(msg, exc)
         except CustomerNotFound as exc:
             cid = str(exc.args[0])
             shown = repr(cid) if len(cid) <= 80 else repr(cid[:80]) + f"... ({len(cid):,} characters)"
@@ -99,8 +97,14 @@ def user_errors(fn):
             raise typer.Exit(2) from None
         except OSError as exc:  # the machine's side: a full disk, no permission, a file in place of a folder
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-            msg = f"{exc.strerror or exc}{where}"
-            err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            _say(f"{exc.strerror or exc}{where}", exc)
 
     return wrapper
+
+
+def _say(msg: str, exc: BaseException) -> NoReturn:
+    """The error line, then the exception's notes (e.g. where a failed run's rejected rows went); exit code 2."""
+    err.print(f"[bold red]error:[/bold red] {escape(msg)}", highlight=False, soft_wrap=True)
+    for note in getattr(exc, "__notes__", ()):
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2) from None
