@@ -15,6 +15,7 @@ directories: ``service.store_index``. The names other modules use from those are
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -104,6 +105,15 @@ def index_dir(store: str | Path, meta: dict | None = None) -> Path:
     return root
 
 
+def write_failed(exc: sa.exc.DBAPIError, what: str, after: str = "") -> StoreError:
+    """The error for a write the database refused: ``what (the database's reason)after``. StoreBusy when the same
+    write may succeed later (locked, disk full, connection lost), a plain StoreError for a store that refuses writes
+    (read-only), where sending it again cannot help."""
+    reason = str(exc.orig).strip().splitlines()[0][:200] if str(exc.orig).strip() else type(exc.orig).__name__
+    kind = StoreError if re.search(r"read-?only", reason, re.I) else StoreBusy
+    return kind(f"{what} ({reason}){after}")
+
+
 class ProfileStore:
     def __init__(self, store: str | Path, create: bool = False):
         self.source = str(store)
@@ -175,9 +185,10 @@ class ProfileStore:
                 shutil.rmtree(new_dir, ignore_errors=True)
             if isinstance(exc, (sa.exc.OperationalError, sa.exc.DatabaseError)):
                 # locked by a writer past the busy timeout, a full disk, a read-only file: the transaction rolled back
-                raise StoreBusy(
-                    f"{safe_url(self.source)}: the profile store cannot be written "
-                    f"({str(exc.orig).strip().splitlines()[0][:200]}); nothing was replaced, the previous profiles stay"
+                raise write_failed(
+                    exc,
+                    f"{safe_url(self.source)}: the profile store cannot be written",
+                    "; nothing was replaced, the previous profiles stay",
                 ) from exc
             raise
         fault_point("score:committed")
@@ -218,7 +229,7 @@ class ProfileStore:
         except (sa.exc.OperationalError, sa.exc.DatabaseError) as exc:
             # locked by another writer past the busy timeout, a read-only file, a lost connection: nothing was written
             # (the transaction rolled back); said without the store's location, which callers may show to clients
-            raise StoreBusy(f"the profile store cannot be written now ({str(exc.orig).splitlines()[0][:200]})") from exc
+            raise write_failed(exc, "the profile store cannot be written now") from exc
 
     @classmethod
     def read_profile(cls, store: str | Path, customer_id: str) -> tuple[dict, dict]:

@@ -250,6 +250,35 @@ def test_a_killed_server_leaves_nothing_the_next_start_keeps(state, tmp_path):
     assert not list((state / "snaps").glob(f"{SNAPSHOT_PREFIX}*"))  # a clean shutdown removes its own copy
 
 
+def test_a_server_stopped_while_its_encoder_loads_removes_its_store_copy(state, monkeypatch):
+    """The encoder preload (a daemon thread) had held the snapshot through the load, so a server stopped meanwhile
+    could not remove its private store copy, and the thread died at exit before it would."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from service.api.app import create_app
+    from service.api.state import AppState
+
+    loading, finish = threading.Event(), threading.Event()
+
+    def slow_encoder(self, bundle):
+        loading.set()
+        finish.wait(30)
+
+    monkeypatch.setattr(AppState, "encoder", slow_encoder)
+    app = create_app(settings(state).model_copy(update={"api_preload_encoder": True}))
+    copies = list((state / "snaps").glob(f"{SNAPSHOT_PREFIX}*"))
+    assert len(copies) == 1
+    try:
+        with TestClient(app) as client:
+            assert loading.wait(30)  # the preload is under way
+            assert client.get("/healthz").status_code == 200
+        assert not copies[0].exists()  # stopped mid-load: the copy is gone all the same
+    finally:
+        finish.set()
+
+
 @pytest.mark.parametrize("point", ["synth:old-moved-aside", "synth:new-in-place"])
 def test_data_synth_killed_at_each_rename_keeps_one_seeds_tables(point, tmp_path):
     """`data synth` swaps its folder whole: killed between the two renames, the old tables are set aside, and the next

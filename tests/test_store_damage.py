@@ -177,3 +177,24 @@ def test_the_damage_is_told_whole_whatever_the_id_holds():
     exc = DamagedProfile(profile_subject("A (1)"), "tier 'Gold' is not one of VIP, High, Medium, Low")
     assert damaged_message(exc) == "The stored profile of 'A (1)' is damaged. Ask the operator to re-score the store."
     assert str(exc).startswith("the stored profile of 'A (1)' is damaged (tier 'Gold'")
+
+
+@pytest.mark.parametrize(
+    "reason, busy",
+    [
+        ("database is locked", True),
+        ("database or disk is full", True),
+        ("attempt to write a readonly database", False),
+        ("cannot execute INSERT in a read-only transaction", False),
+    ],
+)
+def test_a_refused_write_says_whether_sending_it_again_can_help(reason, busy):
+    """Locked or full: StoreBusy (the API answers 503 with Retry-After, "send the request again"). A read-only store
+    will refuse the same write again, so it is a plain StoreError (503 without the advice to retry)."""
+    import sqlalchemy as sa
+
+    from service.store import StoreBusy, StoreError, write_failed
+
+    err = write_failed(sa.exc.OperationalError("INSERT", {}, sqlite3.OperationalError(reason)), "cannot write")
+    assert isinstance(err, StoreError) and isinstance(err, StoreBusy) is busy
+    assert str(err) == f"cannot write ({reason})"

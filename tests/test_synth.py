@@ -338,6 +338,21 @@ def test_write_tables_rejects_unknown_format(tmp_path):
         synth.write_tables(synth.generate(50, seed=1), tmp_path, fmt="xlsx")
 
 
+def test_generating_another_format_into_a_folder_with_other_files_leaves_one_format(tmp_path):
+    """Generated Parquet into a folder of earlier generated CSV that also holds the user's own file: the CSV tables
+    go (two formats of one table are ambiguous to read), the user's file stays."""
+    from service.synth.write import write_generated
+    from service.tables import load_tables
+
+    tables = synth.generate(80, seed=2)
+    write_generated(tables, tmp_path / "d", fmt="csv")
+    (tmp_path / "d" / "notes.txt").write_text("mine")
+    write_generated(tables, tmp_path / "d", fmt="parquet")
+    names = sorted(p.name for p in (tmp_path / "d").iterdir() if not p.name.startswith("."))
+    assert names == sorted([f"{t}.parquet" for t in synth.TABLES] + ["notes.txt"])
+    assert len(load_tables(tmp_path / "d").tables["orders"]) == len(tables["orders"])
+
+
 # --------------------------------------------------------------------------- parameters
 
 

@@ -155,9 +155,13 @@ def _preload_encoder(state: AppState, settle_heap: bool) -> None:
     snap = state.acquire()
     if snap is None:
         return
+    # Only the bundle is needed: holding the snapshot through the load kept a server stopped meanwhile from removing
+    # its private store copy (this daemon thread dies at exit, before it would release it).
+    bundle = snap.bundle
+    snap.release()
     try:
         t0 = time.perf_counter()
-        enc = state.encoder(snap.bundle)
+        enc = state.encoder(bundle)
         if enc is not None:
             from service.intents import example_index
 
@@ -165,8 +169,6 @@ def _preload_encoder(state: AppState, settle_heap: bool) -> None:
             log.info("embedding model loaded in %.1fs", time.perf_counter() - t0)
     except Exception as exc:  # scoring will report it; reads are unaffected
         log.warning("could not preload the embedding model: %s", exc)
-    finally:
-        snap.release()
     try:
         from service.features import warm_up
 

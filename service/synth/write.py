@@ -101,8 +101,10 @@ def write_generated(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: s
             swap_dir(stage, out_dir, fault="synth")
         else:
             mark_generated(out_dir)
-            for path in staged.values():
+            for name, path in staged.items():
                 os.replace(path, out_dir / path.name)
+                for ext in set(_FORMATS.values()) - {path.suffix}:  # an earlier run's table in another format
+                    remove(out_dir / f"{name}{ext}")
     finally:
         remove(stage)  # gone already when it was swapped in
     return {name: out_dir / path.name for name, path in staged.items()}
