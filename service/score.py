@@ -29,8 +29,9 @@ from service.runs import (
     record_rejects,
     timed,
 )
-from service.store import ProfileStore, check_store, rejects_dir
+from service.store import ProfileStore, check_store, index_root, rejects_dir, safe_url
 from service.tables import LoadedData
+from service.writer_lock import one_writer
 
 SCORE_RANGE_CUSTOMERS = 100_000  # customers whose profile rows a single-machine score holds at once (~40 KB each)
 
@@ -124,14 +125,16 @@ def score(
     check_store(store)  # driver, connection, INSIGHT_INDEX_DIR: before any work, not after it
     bundle = ModelBundle.load(model_dir)
     rejects_at = rejects_dir(store)
-    with timed(summary, reporter, "read and validate"):
-        loaded = load_input(data, rejects_to=rejects_at)
-    with StagedRejects(rejects_at) as rejects:
-        record_rejects(summary, loaded, rejects)
-        frame, idx_dir = _score_and_replace(
-            bundle, model_dir, loaded, store, cutoff, encoder, reporter, threads, dask, range_customers, summary
-        )
-        rejects.commit()  # after the store's commit: the rejects beside it are always those of the data it holds
+    # locked beside the store's index folder, which is local for a database URL too (one machine's runs, then)
+    with one_writer(index_root(store), "`insight score`", shown=safe_url(store)):
+        with timed(summary, reporter, "read and validate"):
+            loaded = load_input(data, rejects_to=rejects_at)
+        with StagedRejects(rejects_at) as rejects:
+            record_rejects(summary, loaded, rejects)
+            frame, idx_dir = _score_and_replace(
+                bundle, model_dir, loaded, store, cutoff, encoder, reporter, threads, dask, range_customers, summary
+            )
+            rejects.commit()  # after the store's commit: the rejects beside it are always those of the data it holds
     summary.customers = len(frame)
     summary.seconds = round(time.perf_counter() - t0, 2)
     return ScoreResult(summary, frame, str(store), idx_dir)

@@ -38,6 +38,7 @@ from service.text_check import text_check
 from service.text_features import DEFAULT_HALF_LIFE_DAYS, TextFeaturizer
 from service.tiers import RFMSegmenter, TierPolicy
 from service.train_inputs import Designs, model_inputs
+from service.writer_lock import one_writer
 
 
 @dataclass
@@ -155,12 +156,13 @@ def train(
     scaleout.check_spec(opts.dask)
     check_bundle_out(out_dir)  # before any work, not after it
     rejects_at = out_dir.parent / f"{out_dir.name}.rejects"
-    with timed(summary, reporter, "read and validate"):
-        loaded = load_input(data, rejects_to=rejects_at)
-    with StagedRejects(rejects_at) as rejects:
-        record_rejects(summary, loaded, rejects)
-        bundle, customers = _train_and_save(loaded, out_dir, opts, encoder, reporter, summary)
-        rejects.commit()  # after the bundle: the rejects beside it are always those of the data it was trained on
+    with one_writer(out_dir, "`insight train`"):
+        with timed(summary, reporter, "read and validate"):
+            loaded = load_input(data, rejects_to=rejects_at)
+        with StagedRejects(rejects_at) as rejects:
+            record_rejects(summary, loaded, rejects)
+            bundle, customers = _train_and_save(loaded, out_dir, opts, encoder, reporter, summary)
+            rejects.commit()  # after the bundle: the rejects beside it are always those of the data it was trained on
     summary.customers = customers
     summary.seconds = round(time.perf_counter() - t0, 2)
     return TrainResult(bundle, summary, out_dir)

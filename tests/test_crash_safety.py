@@ -204,6 +204,25 @@ def test_score_into_a_locked_store_fails_in_one_line_and_keeps_the_store(state, 
     serve_check(state)
 
 
+@pytest.mark.parametrize("command", ["train", "score"])
+def test_a_second_writer_of_a_bundle_or_store_is_refused_before_any_work(state, tmp_path, command):
+    """Two `insight train` into one bundle, or two `insight score` into one store, had both reported success while the
+    last silently replaced the other's output. The second now stops at once, naming the first one's pid."""
+    from service.writer_lock import one_writer
+
+    output = state / "model" if command == "train" else index_root(state / "p.db")
+    bundle_before, meta_before = (state / "model" / "manifest.json").read_bytes(), meta_of(state)
+    with one_writer(output, f"`insight {command}`"):
+        r = run_cli(train_args(state) if command == "train" else score_args(state), tmp=tmp_path)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert f"another `insight {command}` (pid {os.getpid()}) is writing it now" in r.stderr
+    assert "Traceback" not in r.stderr and "read and validate" not in r.stderr  # refused before reading the data
+    assert (state / "model" / "manifest.json").read_bytes() == bundle_before and meta_of(state) == meta_before
+    r = run_cli(train_args(state) if command == "train" else score_args(state), tmp=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not list(state.glob(".*.lock"))
+
+
 @pytest.mark.parametrize("point", ["train:bundle-written", "train:old-moved-aside", "train:new-in-place"])
 def test_train_killed_at_each_rename_keeps_a_usable_bundle(state, point, tmp_path):
     old = json.loads((state / "model" / "manifest.json").read_text())["model_version"]
