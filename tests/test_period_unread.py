@@ -63,6 +63,11 @@ CUTOFF = pd.Timestamp("2025-10-02 14:00", tz="UTC")
         ("spend in the last zero days", "last zero days"),
         ("in den letzten 0 Tagen", "letzten 0 tagen"),
         ("les derniers 0 jours", "derniers 0 jours"),
+        # a fiscal year starts in a month that differs between companies: never read as the calendar year
+        ("FY2024 spend?", "fy2024"),
+        ("spend in fiscal 2024", "fiscal 2024"),
+        ("what did she spend in the financial year", "financial year"),
+        ("Umsatz im Geschäftsjahr 2024", "geschaftsjahr"),
     ],
 )
 def test_a_period_that_does_not_exist_is_unread_not_another_period(question, words):
@@ -181,6 +186,7 @@ def ctx_for(scored, trained):
         ("how much did they spend in week 53 of 2025?", "week 53 of 2025"),
         ("how much did they spend in the first half of 0?", "first half of 0"),
         ("how much did they spend in the last 0 days?", "last 0 days"),
+        ("FY2024 spend?", "fy2024"),
     ],
 )
 def test_the_answer_says_the_period_is_unread_before_the_spend_to_date(ctx_for, question, words):

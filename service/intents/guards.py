@@ -13,7 +13,8 @@ _INJECTION = re.compile(
     r"\b(ignore|ignoriere?|ignorez|ignora|disregard|forget|vergiss|oublie[sz]?|olvida|override|bypass)\b.{0,60}"
     r"\b(instructions?|rules|above|previous|prompt|guidelines|anweisungen|regeln|vorgaben|consignes|reglas|"
     r"instrucciones|istruzioni|regole)\b|"
-    r"\b(system ?prompt|systemprompt|jailbreak|developer mode|entwicklermodus|dan mode|pretend (to be|you are)|act as|"
+    r"\b(system ?prompt|systemprompt|jailbreak|developer mode|entwicklermodus|dan mode|act as|"
+    r"(pretend|imagine|assume|suppose) (that )?(to be|you are|you're|youre|ur|you were)|"
     r"you are now|"
     r"du bist jetzt|tu es maintenant|ahora eres|reveal (your|the) (rules|prompt|instructions)|"
     r"(print|show|repeat|output|gib|zeig) (me )?(your|the|deine|den) (hidden |secret |geheimen )?(instructions|prompt|"
@@ -76,7 +77,9 @@ _NOT_HELD = re.compile(
     r"\b(credit ?(score|rating|history|limit|check|worthiness)|creditworth\w*|bonitat|schufa|"
     r"(his|her|their|household|annual|yearly|personal) income|salary|salaries|"
     r"net worth|einkommen|gehalt|revenus?|salaire|ingresos|salario|reddito|stipendio|"
-    r"how old (is|are) (she|he|they)|(her|his|their) (age|gender|religion|ethnicity|nationality|marital status)|"
+    r"how old (is|are) (she|he|they|(this|the|that) (customer|client|person|one|lady|guy|woman|man))|"
+    r"(her|his|their|(the )?customer'?s|(the )?client'?s) (age|birthday|gender|religion|ethnicity|nationality|"
+    r"marital status)|what age|"
     r"(whether|if) (she|he|they) (has|have) (kids|children|a family)|(does|do) (she|he|they) have (kids|children)|"
     r"(call|phone|voice) recordings?|recordings? of (her|his|their|the) (last )?(call|conversation)s?)\b",
     re.I,
@@ -127,7 +130,7 @@ _COMMAND = re.compile(
 # The same requests asked politely ("could you delete his review history?", "would you mind merging ...").
 _POLITE_COMMAND = re.compile(
     r"\b((can|could|would|will) you|if you (could|would|can))\s+(please\s+|kindly\s+|just\s+)?((be able to|mind|"
-    r"be (ever |so |very )*kind"
+    r"be an? \w+ and|be (ever |so |very )*kind"
     r" (enough )?(as )?to)\s+)?(\w+\s+){0,2}?"
     r"(delet|remov|eras|assign|merg|updat(?!e (me|us)\b)|chang|modif|renam|export|book|schedul|send|mark|flag|tag|"
     r"label|reset|cancel|approv|grant|refund|bump|reclassif|promot|demot|downgrad|upgrad|move|moving|set|unsubscrib|"
@@ -145,7 +148,9 @@ _CONTACT = re.compile(
     r"credit card|card number|kreditkart\w*|carte bancaire|tarjeta|iban|date of birth|geburtsdatum|"
     r"digits of (the|her|his|their) (\w+ )?card|card (she|he|they) (paid|pays|used|uses)|payment (card|details)|"
     r"where (does|do) (he|she|they|(this|the|that) (customer|client|person|one)) (live|reside|stay)|"
-    r"where (is|are) (he|she|they) (based|located)|home town|wo wohnt|o[uù] habite|"
+    r"where(?: is|'s|s| are) (he|she|they) (based|located)|home ?town|wo wohnt|o[uù] habite|"
+    # a phone named by the kind of line ("need his mobile for a callback"), or "her number" (not "her number of ...")
+    r"(his|her|their) (mobile|cell|cellphone|landline|whatsapp|handy)|(his|her|their) (phone )?number(?! of)|"
     r"where (does|do) (\w+ ){1,3}(live|reside)|post ?codes?|postal codes?|zip( codes?)?|postleitzahl|plz|"
     r"code postal|c[oó]digo postal|codice postale|"
     # asking how to reach the customer is asking for contact data
@@ -162,14 +167,15 @@ _CONTACT = re.compile(
 # piece of contact data: taken out before the contact guard looks.
 _CHANNEL = re.compile(
     r"\b(on|off|over|by|via|per|through|am|au|par|por|al)\s+(the\s+|a\s+|le\s+|el\s+)?(phone|telephone|telefon|"
-    r"t[eé]l[eé]phone|tel[eé]fono|e-?mail|mail)\b|\b(a|an)\s+([\w-]+\s+){0,3}e-?mail\b",
+    r"t[eé]l[eé]phone|tel[eé]fono|e-?mail|mail)\b|\b(a|an)\s+([\w'\"\u2018\u2019\u201c\u201d-]+\s+){0,4}e-?mail\b",
     re.I,
 )
 # Questions about the whole shop rather than the customer on screen ("which products sell best across the shop"); one
 # that refers to the customer ("what does she buy most across our catalogue") is about them and is not refused.
 _SHOP_WIDE = re.compile(
     r"\b(across (the |our )?(whole |entire )?|(in|of|for) (the |our )?(whole|entire) )"
-    r"(shop|store|site|business|company|catalogu?e)\b|"
+    r"(shop|store|site|business|company|catalogu?e|customer ?base|client ?base|clientele|user ?base)\b|"
+    r"\b(our|the) (whole |entire )?(customer|client|user) ?base\b|"
     r"\b(best|top)[- ]?sell(ing|ers?)\b|\bsells? (the )?best\b|\bhow many (\w+ ){0,2}(customers|clients|accounts|"
     r"buyers|shoppers|vips)\b|\bhow many\b[^?.!]{0,30}\b(do|did) we (have|got)\b|"
     r"\bacross (all )?(our |the )?customers\b|\btop \d+ (spenders|customers|buyers|accounts)\b|"

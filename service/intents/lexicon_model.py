@@ -94,6 +94,13 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("stops", 0.4),
         ("quit", 0.8),
         ("walk away", 1.0),
+        # "walk" alone is also "walk me through": only the phrases of leaving
+        ("about to walk", 1.0),
+        ("going to walk", 1.0),
+        ("gonna walk", 1.0),
+        ("likely to walk", 1.0),
+        ("ready to walk", 1.0),
+        ("walk out", 0.8),
         ("drift", 0.8),
         ("in a while", 0.6),
         ("worried", 0.4),

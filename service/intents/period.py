@@ -140,12 +140,25 @@ _FUTURE_TENSE = re.compile(
     r"\b(?:will|won't|wont|going to|gonna|shall|expected|forecast|predicted|wird|werden|vont|sera|seront|zal|zullen|"
     r"sara|saranno|va a|van a)\b|\w'll\b"
 )
+# A fiscal year ("FY2024", "fiscal 2024"): it starts in a month that differs between companies, so it is never read as
+# a calendar year; the answer says it could not read it and which periods it can.
+_FISCAL = re.compile(
+    r"\b(?:fy\s?'?\d{2,4}|fiscal(?: year)?(?:\s+'?\d{2,4})?|financial year|geschaftsjahr\w*|exercice(?: fiscal)?|"
+    r"ano fiscal|ejercicio(?: fiscal)?|boekjaar|anno fiscale|esercizio)\b"
+)
+
+
+def names_fiscal_year(question: str) -> bool:
+    """Whether the question names a fiscal year (a spend question this module cannot read)."""
+    return _FISCAL.search(fold(question)) is not None
+
+
 # words that say a question names a period, for telling an unread period from none
 _PERIOD_WORDS = re.compile(
     r"\b(?:since|between|during|seit|zwischen|depuis|entre|desde|sinds|tussen)(?:\s+[a-z0-9-]+){1,2}|"
     r"\b(?:week|weekend|quarter|half|season|christmas|xmas|holidays?|black friday|summer|winter|spring|autumn|fall|"
     r"easter|yesterday|today|woche|weihnachten|semaine|noel|semana|navidad|kerst|settimana|natale)\b|"
-    r"\b\d{4}-\d\d-\d\d\b"
+    r"\b\d{4}-\d\d-\d\d\b|" + _FISCAL.pattern
 )
 
 
@@ -196,6 +209,9 @@ _PART_OF_A_YEAR = re.compile(
 def _no_such_period(q: str, cutoff: pd.Timestamp) -> str | None:
     """The words of a period the folded question names that does not exist or that this module does not read (see
     _NUMBERED and below); None when it names none."""
+    fiscal = _FISCAL.search(q)
+    if fiscal is not None:  # "in fiscal 2024" is no calendar year 2024
+        return fiscal.group(0)
     for pattern, highest in _NUMBERED:
         for m in pattern.finditer(q):
             n = int(next(g for g in m.groups() if g is not None))

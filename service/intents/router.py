@@ -28,7 +28,7 @@ from service.intents.entities import named_tier, names_tier_target, names_year, 
 from service.intents.examples import ExampleIndex, example_index
 from service.intents.guards import refusal
 from service.intents.names import ANSWERABLE
-from service.intents.period import names_period
+from service.intents.period import names_fiscal_year, names_period
 from service.intents.words import lexical_scores
 
 THRESHOLD = 0.6  # combined score an intent needs; below it the question is refused
@@ -99,7 +99,10 @@ def _route_text(question: str, index: ExampleIndex | None, customer_id: str | No
 
 # Context an agent types before the question ("we gave him 10% off last time, anyway - is he likely to lapse?"): the
 # question is the last clause, and words of the context ("10% off") must not outvote it.
-_CONTEXT_BREAK = re.compile(r"\s+[-\u2013\u2014]+\s+|\banyway\b[,:]?\s*|[.;:]\s+(?=\S)", re.I)
+_CONTEXT_BREAK = re.compile(
+    r"\s+[-\u2013\u2014]+\s+|\banyway\b[,:]?\s*|[.;:]\s+(?=\S)|,\s+so\s+|,\s+(?=(?:what|which|how|why|when|should|can|could|would)\s)",
+    re.I,
+)
 
 
 _ASKING = re.compile(
@@ -126,13 +129,14 @@ def _asked_after_context(question: str, index: ExampleIndex | None) -> tuple[dic
 def _add_named_evidence(scores: dict[str, float], question: str, tier: str | None) -> None:
     """Add to ``scores`` what the question names: a tier ("why is he VIP?", "VIP?") is evidence for a question about
     the tier, a tier to reach ("get him to VIP") for one about reaching it; a year ("in 2024", "im Jahr 2024") or
-    another period of the past ("in Q3", "since March", "between March and June") is evidence for a spend question;
+    another period of the past ("in Q3", "since March", "between March and June"), or a fiscal year (read as unread:
+    fiscal years differ between companies) is evidence for a spend question;
     asking for the customer's own words is evidence for the texts."""
     if tier is not None:
         target = names_tier_target(question)
         key = "upgrade" if target else "why_tier"
         scores[key] = scores.get(key, 0.0) + 0.6  # a tier named, as the one they are in or as one to reach
-    if names_year(question) or names_period(question):
+    if names_year(question) or names_period(question) or names_fiscal_year(question):
         scores["spend_period"] = scores.get("spend_period", 0.0) + 0.8
     if _ASKS_FOR_TEXTS.search(question):  # the texts themselves; the topic that follows only filters them
         scores["evidence"] = scores.get("evidence", 0.0) + 0.8
