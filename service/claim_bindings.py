@@ -15,6 +15,7 @@ from service.claim_numbers import (
     shown,
     span_and_count_reasons,
 )
+from service.claim_ratios import multiple_reasons, multiple_spans, share_reasons
 from service.facts import Facts
 
 _NO_PURCHASE = re.compile(
@@ -36,9 +37,10 @@ _CHANCE = re.compile(
 
 def bound_spans(text: str) -> list[tuple[int, int]]:
     """Where a number is checked here only: a chance given as odds ('1 in 6'), a change in spend ('grew 150%'), a
-    rank ('top 6%', checked against the rank by the fact check): the first look, which knows no such fact, skips
-    them."""
+    rank ('top 6%', checked against the rank by the fact check), a multiple ('5 times the floor'): the first look, which
+    knows no such fact, skips them."""
     found = [m.span() for m in re.finditer(_ODDS, text, re.I)] + [m.span() for m in _GROWTH.finditer(text)]
+    found += multiple_spans(text)
     return found + [m.span() for m in re.finditer(r"\b(?:top|best|bottom|lowest)\s+\d+(?:\.\d+)?\s?%", text, re.I)]
 
 
@@ -189,6 +191,21 @@ _MONTH_WORD = re.compile(r"\b(" + "|".join(p for _, p in _MONTHS) + r")[a-z\u00e
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./](\d{4})\b")
 
 
+def numeric_dates_as_iso(text: str, known: str) -> str:
+    """Dates written with dots or slashes ('29.01.2026', '1/29/2026') as ISO dates, so the date check reads them as the
+    dates they are (the number check had read '29.01' as a number). A slashed date may be month first: the reading
+    among the facts' dates (``known``) is taken; a date that is none of them keeps its day-first reading, to be refused
+    as such."""
+
+    def iso(m: re.Match) -> str:
+        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        readings = [(year, b, a)] + ([(year, a, b)] if m.group(0)[len(m.group(1))] == "/" else [])
+        valid = [f"{y:04d}-{mo:02d}-{d:02d}" for y, mo, d in readings if 1 <= mo <= 12 and 1 <= d <= 31]
+        return next((v for v in valid if v in known), valid[0] if valid else m.group(0))
+
+    return _NUMERIC_DATE.sub(iso, text)
+
+
 def next_order_reasons(text: str, f: Facts) -> list[str]:
     """A month or a day given for the next order must be the facts' expected date (within a week); a dotted date
     ('03.03.2026') too."""
@@ -227,4 +244,6 @@ def bound_number_reasons(text: str, f: Facts) -> list[str]:
         + growth_reasons(text, f)
         + rank_reasons(text, f)
         + next_order_reasons(text, f)
+        + multiple_reasons(text, f)
+        + share_reasons(text, f)
     )

@@ -78,17 +78,27 @@ def words_to_digits(text: str) -> str:
     return _WORD.sub(number, text)
 
 
-_CURRENCY_NEXT = r"(?=\s?(?:R\$|US\$|[$\u20ac\u00a3]|USD|EUR|GBP|BRL|dollars?|euros?|reais)(?!\w))"
+_CURRENCY_AFTER = r"\s?(?:R\$|US\$|[$\u20ac\u00a3]|USD|EUR|GBP|BRL|dollars?|euros?|reais)(?!\w)"
+_CURRENCY_NEXT = rf"(?={_CURRENCY_AFTER})"
 
 
 def normalise_numbers(text: str) -> str:
-    """Amounts written the European way next to a currency ('1.380,15 $', '122,14 \u20ac') as '1380.15', '122.14'; even
-    odds ('50/50', 'fifty-fifty') as words the number checks read as a chance of 50%."""
+    """Numbers written the European way as the checks read them: thousands grouped by spaces ('1 380,15 $', French)
+    joined; amounts with a decimal comma next to a currency ('1.380,15 $', '122,14 \u20ac') as '1380.15', '122.14'; a
+    decimal comma before one digit ('1,5 Bestellungen', '6,1 commandes': never a thousands separator) as a point;
+    '80 %' as '80%'. Even odds ('50/50', 'fifty-fifty') become words the number checks read as a chance of 50%."""
+    text = re.sub(
+        r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=,\d{1,2}(?!\d)|" + _CURRENCY_AFTER + ")",
+        lambda m: re.sub(r"[ \u00a0\u202f]", "", m.group(0)),
+        text,
+    )
     text = re.sub(
         r"(?<![\d.,])(\d{1,3}(?:\.\d{3})+|\d+),(\d{2})(?!\d)" + _CURRENCY_NEXT,
         lambda m: m.group(1).replace(".", "") + "." + m.group(2),
         text,
     )
+    text = re.sub(r"(?<![\d.,])(\d+),(\d)(?![\d,])", r"\1.\2", text)
+    text = re.sub(r"(\d)[ \u00a0\u202f]%", r"\1%", text)
     return re.sub(r"\b(?:50\s?/\s?50|50-50|fifty[- ]fifty)\b", "even odds", text, flags=re.I)
 
 
@@ -146,7 +156,7 @@ _CURRENCIES = {
     "£": "£", "gbp": "£", "pound": "£", "pounds": "£", "r$": "R$", "brl": "R$", "real": "R$", "reais": "R$",
 }  # fmt: skip
 _CUR = r"R\$|US\$|[$€£]|USD|EUR|GBP|BRL"
-_AMOUNT = r"\d[\d,]*(?:\.\d+)?"
+_AMOUNT = r"\d(?:[\d,]*\d)?(?:\.\d+)?"  # not its trailing comma: "$919, more than 95%" is no gap "more" away
 _MONEY = re.compile(
     rf"(?:(?P<c1>{_CUR})\s?(?P<n1>{_AMOUNT})|(?P<n2>{_AMOUNT})\s?(?P<c2>{_CUR}|dollars?|euros?|pounds?|reais)(?!\w))"
     r"(?:\s?(?P<scale>k|K|M|bn)\b)?",
@@ -161,7 +171,8 @@ _MONEY_KINDS = (
      r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|off|below) (?:of |from |to |before )?"),
     ("a tier's floor", floors, r"\b(?:starts?|begins?|threshold|floor|cut-?off|entry point|at least|below|under|"
      r"above)\s+(?:at\s+|of\s+)?$",
-     r"^\s*(?:threshold|floor|cut-?off|mark|line)\b|^,?\s*where \w+ (?:starts|begins)\b"),
+     r"^\s*(?:(?:VIP|High|Medium|Low)\s+(?:tier\s+)?)?(?:threshold|floor|cut-?off|mark|line)\b|"
+     r"^,?\s*where \w+ (?:starts|begins)\b"),
     ("the spend so far", past_spend, r"\b(?:spent|has spent|paid|spend(?:ing)? (?:so far|to date)|lifetime|historic\w*|"
      r"to date|so far|in total|total spend|last \d+ days|past \d+ days|recent|(?:down|up) from|gastado|hasta ahora|"
      r"ausgegeben|bisher|"
@@ -170,10 +181,13 @@ _MONEY_KINDS = (
      r"^\s*in the (?:last |past |previous )?"
      r"\d+ days\b"),
     ("an end of the 80% range", interval, r"\b(?:range|interval|between|up to|as (?:much|high|low|little) as|at most|"
-     r"anywhere from)\b[^.;$\u20ac\u00a3]{0,12}$|\b(?:range|interval)\b[^.;]{0,30}\b(?:to|and)\s+$",
-     r"^\s*(?:and|to) [$\u20ac\u00a3R]"),
+     r"anywhere from)\b[^.;$\u20ac\u00a3]{0,12}$|\b(?:range|interval)\b[^.;]{0,30}\b(?:to|and)\s+"
+     r"(?:about\s+|around\s+|roughly\s+|approximately\s+|nearly\s+|almost\s+|~\s*)?$",
+     r"^\s*(?:and|to) (?:R\$|[$\u20ac\u00a3])"),
     ("the forecast", forecast,
-     r"\b(?:expect\w*|forecast\w*|predict\w*|will (?:\w+ )?spend|projected|worth|likely to spend)\b",
+     r"\b(?:expect\w*|forecast\w*|predict\w*|will (?:\w+ )?spend|projected|worth|likely to spend|pr[e\u00e9]vu\w*|"
+     r"pr[e\u00e9]vision\w*|attendu\w*|erwart\w*|prognos\w*|previst\w*|prevision\w*|esperad\w*|verwacht\w*|"
+     r"voorspel\w*)\b",
      r"^\s*(?:of spend )?(?:in|over) the (?:next|coming)\b"),
     ("a driver's effect", contributions, r"\b(?:add|rais|lift|lower|reduc|cut|contribut|push|pull|knock|subtract|"
      r"tak|boost|cost)\w*\b[^.;]{0,20}$|\bby\s+(?:about\s+|around\s+|roughly\s+|some\s+)?$",
@@ -292,6 +306,9 @@ _COUNTS = (
      rf"comprado|pedido|hecho|realizado|effettuato|gedaan|geplaatst|aufgegeben)\b[^.;]{{0,25}}?\b{NUMBER}\s*(?:times?|orders?|purchases?|commandes?|achats?|bestellungen|"
      rf"k[a\u00e4]ufe|pedidos|compras|ordini|bestellingen|mal|veces|fois)\b|"
      rf"\b{NUMBER}\s*(?:orders|purchases)\s+(?:so far|to date|in total|with us|placed)\b|"
+     # "spent $919.42 over 7 purchases", "122,82 $ en 2 achats", "in 2 K\u00e4ufen"
+     rf"\b(?:over|in|across|from|en|con|bei|in|su|uber|\u00fcber|via)\s+{NUMBER}\s*(?:purchases|orders|achats|commandes|"
+     rf"k[a\u00e4]ufen?|bestellungen|compras|pedidos|acquisti|ordini|aankopen|bestellingen)\b|"
      rf"\b{NUMBER}(?:st|nd|rd|th) (?:order|purchase)\b"),
     ("the orders expected", lambda f: figures_of(f, ("expected_orders",)) + driver_values(f, ("btyd_expected_orders",)),
      rf"\b{NUMBER}\s*(?:more\s+)?(?:orders|purchases)\s+(?:are\s+|is\s+)?(?:expected|predicted|forecast)\b|"
@@ -305,8 +322,43 @@ def _number(m: re.Match) -> float:
     return float(next(g for g in m.groups() if g is not None and re.fullmatch(r"\d+(?:\.\d+)?", g)))
 
 
-def span_and_count_reasons(text: str, f: Facts) -> list[str]:
+# "every N days" in the other languages the service reads, said the English way before the spans are matched
+_EVERY = re.compile(
+    r"\b(?:cada|alle|tous les|toutes les|ogni|elke|iedere)\s+(\d+(?:\.\d+)?)\s*(?:(?P<day>d[i\u00ed]as?|tage?n?|jours?|"
+    r"giorni|dagen)|(?P<week>semanas?|wochen?|semaines?|settimane|weken)|(?P<month>mes(?:es)?|monaten?|mois|mesi|maanden))\b",
+    re.I,
+)
+# the last purchase said vaguely ("a few weeks ago"): the days since it that the words allow
+_VAGUE_AGO = {
+    "yesterday": (0, 2), "last week": (1, 14), "this week": (0, 7), "a couple of days ago": (1, 5),
+    "a few days ago": (1, 10), "several days ago": (2, 14), "a couple of weeks ago": (7, 24),
+    "a few weeks ago": (10, 60), "several weeks ago": (14, 75), "a couple of months ago": (30, 80),
+    "a few months ago": (45, 180), "several months ago": (60, 300),
+}  # fmt: skip
+_LAST_PURCHASE = re.compile(
+    r"\b(?:last|latest|most recent)\b[^.;]{0,30}\b(?:order|purchase|one|bought|ordered|shopped)\b|"
+    r"\b(?:bought|ordered|purchased|shopped)\b",
+    re.I,
+)
+
+
+def _vague_recency_reasons(text: str, f: Facts) -> list[str]:
+    days = f.figures.get("recency_days")
+    if days is None:
+        return []
     reasons = []
+    for clause in clauses(text):
+        if not _LAST_PURCHASE.search(clause):
+            continue
+        for words, (low, high) in _VAGUE_AGO.items():
+            if re.search(rf"\b{words}\b", clause, re.I) and not low <= days <= high:
+                reasons.append(f"\u201c{words}\u201d: the last purchase was {days:.0f} days ago")
+    return reasons
+
+
+def span_and_count_reasons(text: str, f: Facts) -> list[str]:
+    reasons = _vague_recency_reasons(text, f)
+    text = _EVERY.sub(lambda m: f"every {m.group(1)} " + next(k for k in ("day", "week", "month") if m[k]) + "s", text)
     for what, facts_of, pattern in _SPANS:
         for m in re.finditer(pattern, text, re.I):
             unit = next(g for g in m.groups() if g is not None and g.lower() in _DAY_UNITS).lower()

@@ -216,6 +216,15 @@ _LEVEL = re.compile(r"\b(?:" + "|".join(f"(?P<{k}>{v})" for k, v in _LEVELS.item
 _FLIP = {"low": "high", "high": "low", "medium": "medium"}
 
 
+# A tier ("Low tier") and the RFM segment "At risk" name no churn level: "Low tier, At risk segment" had read as a low
+# churn risk.
+_NO_CHURN_LEVEL = re.compile(
+    r"\b(?:vip|high|medium|low)[- ](?:tier|customers?|value)\b|\b(?:rfm\W+)?segment\W+at[- ]risk\b|"
+    r"\bat[- ]risk\W+(?:rfm\W+)?segment\b",
+    re.I,
+)
+
+
 def churn_level_reasons(unquoted: str, facts: Facts) -> list[str]:
     """A level (low, moderate, high; in the languages the service reads) said of a risk or chance must be the churn
     band, turned over when the chance is of buying ("a high chance she buys again" is a low churn risk)."""
@@ -223,6 +232,7 @@ def churn_level_reasons(unquoted: str, facts: Facts) -> list[str]:
     if band not in ("low", "medium", "high"):
         return []
     for clause in clauses(unquoted):
+        clause = _NO_CHURN_LEVEL.sub(" ", clause)
         risk = _RISK_WORD.search(clause)
         if risk is None:
             continue
@@ -277,7 +287,8 @@ def trend_reasons(unquoted: str, facts: Facts) -> list[str]:
 
 _CLEARS = re.compile(
     r"\b(?P<verb>clears?|cleared|cross(?:es|ed)?|above|over|exceeds?|exceeded|pass(?:es|ed)?|meets?|met|reach(?:es|ed)?|"
-    r"below|under|short of|misses|missed)\s+(?:the\s+)?(?P<tier>VIP|High|Medium)\s+(?:tier\s+)?"
+    r"below|under|short of|misses|missed)\s+(?:the\s+|that\s+|this\s+|their\s+)?(?P<tier>VIP|High|Medium)\s+"
+    r"(?:tier\s+)?"
     r"(?:threshold|floor|bar|mark|"
     r"line|cut-?off)\b",
     re.I,

@@ -15,8 +15,9 @@ import re
 
 from pydantic import BaseModel, Field
 
-from service.claim_bindings import bound_number_reasons, bound_spans
+from service.claim_bindings import bound_number_reasons, bound_spans, numeric_dates_as_iso
 from service.claim_numbers import APPROX, near, normalise_numbers, words_to_digits
+from service.claim_texts import browsing_reasons, review_description_reasons
 from service.claim_words import (
     DRIVER_ALIAS,
     SENTENCES,
@@ -227,7 +228,9 @@ def check_narrative(
         reasons.append(f"predicts a tier change (\u201c{outlook.group(0)}\u201d); the facts hold the current tier only")
     # invisible characters and dotted letters hide a word from every pattern below ("V\u200bIP", "V.I.P.")
     unquoted = re.sub(r"\bV\.\s?I\.\s?P\b\.?", "VIP", INVISIBLE.sub("", unquoted))
+    unquoted = numeric_dates_as_iso(unquoted, _known_dates(facts))
     reasons += _date_reasons(unquoted, facts)
+    reasons += review_description_reasons(unquoted, facts) + browsing_reasons(narrative, facts)
     unquoted = _ISO_DATE.sub(" ", unquoted)
     # the playbook's action is a fact as written ("within two weeks"): the number checks look past it; number words
     # are read as digits ("three months") and a percentage in words as one ("80 percent")
@@ -283,9 +286,13 @@ def _quote_reasons(q: str, evidence_texts: list[str]) -> list[str]:
     return []
 
 
+def _known_dates(facts: Facts) -> str:
+    return " ".join([facts.next_order_date or "", facts.next_action or ""] + [e.source for e in facts.evidence])
+
+
 def _date_reasons(unquoted: str, facts: Facts) -> list[str]:
     """A date must be one the facts hold, whole (its parts matched any date's parts before)."""
-    known = " ".join([facts.next_order_date or "", facts.next_action or ""] + [e.source for e in facts.evidence])
+    known = _known_dates(facts)
     return [f"date {d} is not one of the facts' dates" for d in _ISO_DATE.findall(unquoted) if d not in known]
 
 
@@ -327,8 +334,12 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
             continue
         if unit == "%":
             after = unquoted[m.end() : m.end() + 25].lower()
-            if x == 80 and re.match(r"\s*(range|interval|prediction interval|band)", after):
-                continue  # "the 80% range": the interval's own name
+            before = unquoted[max(0, m.start() - 25) : m.start()].lower()
+            if x == 80 and (
+                re.match(r"\s*(range|interval|prediction interval|band)", after)
+                or re.search(r"\b(intervall?e?|intervalo|range|bereich|fourchette|horquilla)\W+(\w+\W+)?$", before)
+            ):
+                continue  # "the 80% range", "intervalle \u00e0 80 %": the interval's own name
             around = unquoted[max(0, m.start() - 40) : m.end() + 25]
             # a chance is the chance of no purchase or of one, not whatever fact lies within rounding (a rank of 79.7
             # let "an 80% chance she makes no purchase" pass for a chance of 51%)
@@ -414,7 +425,11 @@ def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> 
     largest = max(facts.drivers, key=lambda d: abs(d.contribution)).name if facts.drivers else None
     for sentence in SENTENCES.split(unquoted):
         for name in sorted(all_driver_names, key=len, reverse=True):
-            if re.search(rf"\b{re.escape(name)}\b", sentence, re.I) and name not in known:
+            if (
+                re.search(rf"\b{re.escape(name)}\b", sentence, re.I)
+                and name not in known
+                and (direction_of(sentence)[0] is not None or _AS_A_REASON.search(sentence))
+            ):  # "that is browsing activity, not their words" names no driver
                 reasons.append(f"names driver '{name}', which is not among the customer's top drivers")
         named = [n for n in known if re.search(rf"\b{re.escape(n)}\b", sentence, re.I)]
         if len(named) == 1 and _SUPERLATIVE.search(sentence) and named[0] != largest:
@@ -437,6 +452,10 @@ def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> 
             if len(names) != 1:
                 continue
             name, d = names[0], known[names[0]]
+            at = _named_at(clause, name)  # "... adds $342.98 and the purchase pattern adds $268.92": its own verb
+            said_after, verb_end_after = direction_of(clause[at:])
+            if at and said_after is not None:
+                said, verb_end = said_after, at + verb_end_after
             if said is not None and (d.contribution > 0) != (said == "up"):
                 reasons.append(
                     f"driver '{name}' is said to {'raise' if said == 'up' else 'lower'} the value, but its "
@@ -456,6 +475,21 @@ def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> 
                         f"{d.contribution:+,.2f}"
                     )
     return reasons
+
+
+_AS_A_REASON = re.compile(
+    r"\b(driv\w*|factors?|reasons?|because|due to|thanks to|behind|explain\w*|weigh\w*|matters?|counts?|key|main|"
+    r"biggest|largest|most important|influenc\w*|affect\w*|impact\w*|effect)\b",
+    re.I,
+)
+
+
+def _named_at(clause: str, name: str) -> int:
+    """Where ``clause`` names the driver ``name`` (or its alias); 0 when it does not."""
+    m = re.search(rf"\b{re.escape(name)}\b", clause, re.I)
+    if m is None and name in DRIVER_ALIAS:
+        m = DRIVER_ALIAS[name].search(clause)
+    return m.start() if m else 0
 
 
 _UP_WORDS = (

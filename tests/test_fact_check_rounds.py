@@ -3,7 +3,7 @@ session that had read the check): each false one adds one claim an agent would b
 narrative, most of them a number that is some other fact (the spend so far given as the forecast, the days between
 orders as the days since the last one, the chance of buying as the chance of not buying, another review's rating),
 a date, a rank, a churn level in other words or another language, an invented event or incentive. Before this
-round's changes 145 of the 156 passed and 13 of the 34 true ones were refused; now 131 are caught and none of the
+round's changes 145 of the 156 passed and 13 of the 34 true ones were refused; now 135 are caught and none of the
 true ones is refused. What each round still misses is kept in its data file (``still_missed``) and listed in the
 README: products and reviews described wrongly, dates of reviews, multiples ("3 times the VIP floor")."""
 
@@ -20,9 +20,13 @@ FACTS = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts.json").r
 ROUND = json.loads((DATA / "fact_check_round2.json").read_text(encoding="utf-8"))
 # Round 3 (the same day, another session): 60 false and 25 true narratives written before it read the check (20 of the
 # false ones passed and 1 true one was refused when first run: the held-out figure), then 40 false ones aimed at what
-# the code does not check (all 40 passed). After the changes they led to, 7 and 27 pass.
+# the code does not check (all 40 passed). After the changes they led to, 7 and 27 passed; after round 4's, 6 and 25.
 ROUND3 = json.loads((DATA / "fact_check_round3.json").read_text(encoding="utf-8"))
-CHECKED = ROUND["checked"] + ROUND3["blind"]["checked"] + ROUND3["whitebox"]["checked"]
+# Round 4 (2026-12-03, another session that had not read the check): 17 of 60 false narratives passed and 8 of 25 true
+# ones were refused for false reasons when first run (the held-out figure; see the file's "about"); 1 and 0 after. Its
+# "partial" true narratives leave the tier out and are refused for that alone (an explanation states the tier).
+ROUND4 = json.loads((DATA / "fact_check_round4.json").read_text(encoding="utf-8"))
+CHECKED = ROUND["checked"] + ROUND3["blind"]["checked"] + ROUND3["whitebox"]["checked"] + ROUND4["checked"]
 FALSE = [r for r in CHECKED if r["false"]]
 TRUE = [r for r in CHECKED if not r["false"]]
 
@@ -39,6 +43,22 @@ def test_a_true_narrative_in_other_words_passes(row):
     assert result.passed, (row["what"], result.reasons)
 
 
+@pytest.mark.parametrize("row", ROUND4["partial"], ids=[r["id"] for r in ROUND4["partial"]])
+def test_a_true_narrative_that_leaves_out_the_tier_is_refused_for_that_alone(row):
+    result = check_narrative(row["text"], FACTS[row["tier"]], ALL_DRIVER_NAMES)
+    assert result.reasons == [f"the customer's tier ({row['tier']}) is not stated"], row["what"]
+
+
 def test_the_rounds_are_as_large_as_stated():
-    still = len(ROUND["still_missed"]), len(ROUND3["blind"]["still_missed"]), len(ROUND3["whitebox"]["still_missed"])
-    assert (len(FALSE), len(TRUE), still) == (131 + 53 + 13, 34 + 25, (25, 7, 27))
+    still = (
+        len(ROUND["still_missed"]),
+        len(ROUND3["blind"]["still_missed"]),
+        len(ROUND3["whitebox"]["still_missed"]),
+        len(ROUND4["still_missed"]),
+    )
+    assert (len(FALSE), len(TRUE), len(ROUND4["partial"]), still) == (
+        135 + 54 + 15 + 59,
+        34 + 25 + 16,
+        9,
+        (21, 6, 25, 1),
+    )

@@ -1,0 +1,145 @@
+"""Numbers that are ratios of two facts, and comparisons with the other customers: "almost five times the Medium
+floor", "more than half of scored customers", "longer than 68% of customers". The number checks had read "5 times" as
+a count of purchases and let any share pass in either direction (both a percentile and its complement are facts)."""
+
+from __future__ import annotations
+
+import re
+
+from service.claim_numbers import clauses
+from service.facts import Facts
+
+_MULTIPLE_WORDS = {"twice": 2.0, "double": 2.0, "triple": 3.0, "treble": 3.0, "half": 0.5}
+_HEDGE = (
+    r"(?P<cmp>more than|over|above|at least|less than|under|below|almost|nearly|just under|close to|about|around|"
+    r"roughly|approximately|some|just over|well over)?\s*"
+)
+_MULTIPLE = re.compile(
+    _HEDGE + r"(?P<n>\d+(?:\.\d+)?\s*(?:times|x|\u00d7)|twice|double|triple|treble|half)\s+"
+    r"(?:as (?:much|high|large|big) as\s+)?(?:the\s+|that\s+|this\s+|her\s+|his\s+|their\s+|its\s+)?"
+    r"(?P<what>(?:(?P<tier>VIP|High|Medium|Low)\s+)?(?:tier\s+)?(?:floor|threshold|minimum|cut-?off|entry point|bar)\b|"
+    r"(?P<that>that|this)\b(?!\s+(?:month|week|year|day|time|period|quarter|season|many|much|order|purchase)))",
+    re.I,
+)
+_AMOUNT = re.compile(r"(?:R\$|US\$|[$\u20ac\u00a3])\s?(\d(?:[\d,]*\d)?(?:\.\d+)?)|(\d(?:[\d,]*\d)?(?:\.\d+)?)\s?"
+                     r"(?:R\$|[$\u20ac\u00a3]|dollars?|euros?)")  # fmt: skip
+_TIER_WORD = re.compile(r"\b(VIP|High|Medium|Low)\b")
+_PAST = re.compile(r"\b(spent|spend (?:so far|to date)|so far|to date|lifetime|historic\w*)\b", re.I)
+
+
+def multiple_spans(text: str) -> list[tuple[int, int]]:
+    """Where a multiple is stated: checked here only (the first look read '5 times' as five purchases)."""
+    return [m.span() for m in _MULTIPLE.finditer(text)]
+
+
+def multiple_reasons(text: str, f: Facts) -> list[str]:
+    """A multiple of a floor ('almost five times the Medium floor', 'more than three times that floor') or of an amount
+    just named ('Medium starts at $25.72; the forecast is about double that') must be the forecast's (or, said of spend
+    so far, the spend's) ratio to it, as hedged: 'almost' at most the multiple, 'more than' above it, bare within
+    10%."""
+    reasons = []
+    for m in _MULTIPLE.finditer(text):
+        base = _reference(text, m, f)
+        if base is None or base <= 0:
+            continue
+        word = m["n"].lower()
+        n = _MULTIPLE_WORDS.get(word) or float(re.findall(r"\d+(?:\.\d+)?", word)[0])
+        sentence_start = max(
+            text.rfind(".", 0, m.start()), text.rfind(";", 0, m.start()), text.rfind("\n", 0, m.start())
+        )
+        said_of = text[sentence_start + 1 : m.start()]
+        past = f.figures.get("monetary_total")
+        subjects = [past] if _PAST.search(said_of) and past is not None else [f.predicted_value]
+        if not any(_holds((m["cmp"] or "").lower(), s / base, n) for s in subjects):
+            ratio = subjects[0] / base
+            reasons.append(f"\u201c{m.group(0).strip()}\u201d: the ratio is {ratio:.2f}")
+    return reasons
+
+
+def _reference(text: str, m: re.Match, f: Facts) -> float | None:
+    """What a multiple is of: the floor of the tier it names, else of the tier named last before it, else the
+    customer's own floor; for 'that' / 'this' alone, the amount named last before it in its sentence or the one
+    before."""
+    before = text[max(0, m.start() - 160) : m.start()]
+    if m["that"]:
+        amounts = list(_AMOUNT.finditer(before))
+        if not amounts:
+            return None
+        raw = amounts[-1].group(1) or amounts[-1].group(2)
+        return float(raw.replace(",", ""))
+    tier = m["tier"] or next((t.group(1) for t in reversed(list(_TIER_WORD.finditer(before)))), None)
+    if tier is not None:
+        name = "VIP" if tier.lower() == "vip" else tier.capitalize()
+        floor = f.figures.get(f"floor_{name}")
+        if floor is not None:
+            return float(floor)
+    return f.tier_floor
+
+
+def _holds(cmp: str, ratio: float, n: float) -> bool:
+    if cmp in ("more than", "over", "above", "at least", "just over", "well over"):
+        return ratio >= n * 0.98
+    if cmp in ("less than", "under", "below"):
+        return ratio <= n * 1.02
+    if cmp in ("almost", "nearly", "just under"):
+        return n * 0.8 <= ratio <= n * 1.02
+    if cmp:  # about, around, roughly, close to
+        return abs(ratio - n) <= 0.2 * n
+    return abs(ratio - n) <= 0.1 * n
+
+
+# --- shares of customers ---------------------------------------------------------------------------------------------
+
+_FRACTIONS = {
+    "half": 50.0, "a third": 100 / 3, "one third": 100 / 3, "two thirds": 200 / 3, "a quarter": 25.0,
+    "one quarter": 25.0, "three quarters": 75.0, "most": 50.0, "the majority": 50.0, "a majority": 50.0,
+}  # fmt: skip
+_MORE = r"more|higher|greater|larger|bigger|above|ahead of|better|longer|further|stronger|outspends?|outranks?"
+_LESS = r"less|fewer|lower|smaller|below|behind|shorter|worse|not as \w+ as|under"
+_SHARE = re.compile(
+    rf"\b(?P<dir>{_MORE}|{_LESS})\b(?:\s+than)?\s+(?P<hedge>about\s+|around\s+|roughly\s+|nearly\s+|almost\s+)?"
+    r"(?:(?P<pct>\d+(?:\.\d+)?)\s?%|(?P<frac>half|a third|one third|two thirds|a quarter|one quarter|three quarters|"
+    r"most|the majority|a majority)|(?P<k>\d+)\s+(?:in|out of)\s+(?P<n>\d+))\s+(?:of\s+)?(?:the\s+|all\s+|our\s+|"
+    r"other\s+)?(?:scored\s+)?(?:customers|clients|buyers|shoppers|accounts)\b",
+    re.I,
+)
+_FORECAST_WORDS = re.compile(r"\b(?:forecast|expect\w*|predict\w*|worth|spend in the next|model)\b", re.I)
+
+
+def share_reasons(text: str, f: Facts) -> list[str]:
+    """A comparison with a share of customers, in its direction: said of a driver ('longer than 68% of customers'),
+    its percentile (more than N%) or its complement (less than N%); said of the forecast ('more than half of scored
+    customers'), its rank. Both a percentile and its complement are facts, so either number had passed in either
+    direction."""
+    reasons = []
+    for clause in clauses(text):
+        # what the share may be of: the one driver the clause names, the forecast when it speaks of one (a clause
+        # that does both, "... more than 86% of customers, mainly thanks to frequency", may mean either)
+        drivers = [d for d in f.drivers if re.search(rf"\b{re.escape(d.name)}\b", clause, re.I)]
+        of = [
+            (d.percentile, f"{d.name}'s percentile")
+            for d in drivers[:1]
+            if len(drivers) == 1 and d.percentile is not None
+        ]
+        if _FORECAST_WORDS.search(clause):
+            of.append((f.value_rank_pct, "the forecast's rank"))
+        for m in _SHARE.finditer(clause) if of else ():
+            more = re.fullmatch(_MORE, m["dir"], re.I) is not None
+            if m["pct"]:
+                x, loose = float(m["pct"]), False
+            elif m["frac"]:
+                x, loose = _FRACTIONS[m["frac"].lower()], True
+            else:
+                x, loose = 100.0 * int(m["k"]) / max(int(m["n"]), 1), True
+            slack = 3.0 if m["hedge"] else 0.0
+            stated = [above if more else 100.0 - above for above, _ in of]  # the share they beat (or trail)
+            if not any(_share_holds(s, x, loose, slack) for s in stated):
+                side = "above" if more else "below"
+                reasons.append(f"\u201c{m.group(0)}\u201d: {of[0][1]} puts them {side} {stated[0]:.1f}% of customers")
+    return reasons
+
+
+def _share_holds(stated: float, x: float, loose: bool, slack: float) -> bool:
+    if loose:  # "more than half": a bound, not a figure
+        return stated >= x - max(slack, 0.5)
+    return abs(stated - x) <= max(slack, 1.0) or int(stated) == int(x)

@@ -1,0 +1,85 @@
+"""The kinds of claim round 4 of the fact check's red team found unchecked (tests/data/fact_check_round4.json), one
+case each way: a false claim refused, the true claim in the same words passed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.explain import ALL_DRIVER_NAMES, check_narrative
+from service.facts import Facts
+from service.template_narrator import TemplateNarrator
+
+DATA = Path(__file__).parent / "data"
+FACTS = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts.json").read_text()).items()}
+
+
+def _with(tier: str, added: str) -> str:
+    return TemplateNarrator().narrate(FACTS[tier]) + "\n" + added
+
+
+# (tier, sentence added to the true template, whether it is true)
+CASES = [
+    # multiples of a floor (Medium: forecast $122.14, floor $25.72, 4.75 times; VIP: $1,380.15 against $565.32, 2.44)
+    ("Medium", "Their forecast is almost five times the Medium floor.", True),
+    ("Medium", "Their forecast is about double the Medium floor.", False),
+    ("VIP", "Their forecast is more than three times that floor.", False),
+    ("VIP", "Their forecast is roughly 2.4 times the VIP floor.", True),
+    ("Medium", "They ordered twice that month.", True),  # no multiple of an amount
+    # shares of customers, in their direction (Low: rank 49.1; Medium: monetary percentile 58)
+    ("Low", "The model's forecast is higher than 49% of scored customers.", True),
+    ("Low", "The model's forecast is higher than half of scored customers.", False),
+    ("Medium", "On monetary they spent less than 58% of customers.", False),
+    ("Medium", "On monetary they spent more than 58% of customers.", True),
+    # European number formats (VIP: $1,380.15 forecast, 6.1 orders expected)
+    ("VIP", "Dépense prévue : 1 380,15 $ sur 90 jours. Environ 6,1 commandes attendues.", True),
+    ("VIP", "Dépense prévue : 1 830,15 $ sur 90 jours.", False),
+    # counts and spans said another way (High: 7 purchases; Medium: every 22 days)
+    ("High", "They have spent $919.42 over 7 purchases.", True),
+    ("High", "They have spent $919.42 over 4 purchases.", False),
+    ("Medium", "El cliente compra cada 22 días de media.", True),
+    ("Medium", "El cliente compra cada 12 días de media.", False),
+    # the last purchase said vaguely (Low: 262 days ago)
+    ("Low", "They last bought several months ago.", True),
+    ("Low", "They last bought a few weeks ago.", False),
+    # a dotted date (Medium: next order 2026-01-29)
+    ("Medium", "Die nächste Bestellung wird um den 29.01.2026 erwartet.", True),
+    ("Medium", "Die nächste Bestellung wird um den 19.03.2026 erwartet.", False),
+    # the RFM segment "At risk" and a tier name are no churn level (Low: churn high)
+    ("Low", "C000402 \u2014 Low tier, At risk segment.", True),
+    # a floor named with its tier after the amount (High: VIP floor $565.32, forecast $551.51)
+    ("High", "The forecast is short of the $565.32 VIP floor.", True),
+    ("High", "Their forecast already clears that VIP floor.", False),
+]
+
+
+@pytest.mark.parametrize("tier, added, true", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_a_claim_of_each_kind_is_checked(tier, added, true):
+    result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons
+
+
+def test_browsing_is_never_a_purchase_nor_their_words():
+    f = FACTS["High"]  # browsed "Mavi Essential Building Blocks"
+    base = TemplateNarrator().narrate(f)
+    for added, ok in (
+        ("On 2025-12-24 they bought the Mavi Essential Building Blocks.", False),
+        ("They wrote to us about the Mavi Essential Building Blocks.", False),
+        ("They looked at the Mavi Essential Building Blocks but have not bought them.", True),
+    ):
+        assert check_narrative(base + "\n" + added, f, ALL_DRIVER_NAMES).passed is ok, added
+
+
+def test_a_review_is_described_with_its_own_product_and_tone():
+    vip, high = FACTS["VIP"], FACTS["High"]
+    cases = (
+        (vip, "The cookbook arrived damaged and they await a refund (review 2025-11-15, 4/5).", False),
+        (vip, "The poetry collection arrived damaged and they await a refund (review 2025-11-15, 4/5).", True),
+        (high, "They complained about the sneakers (review 2025-08-25, 5/5).", False),
+        (high, "They were happy with the sneakers and asked for a VAT invoice (review 2025-08-25, 5/5).", True),
+    )
+    for f, added, ok in cases:
+        text = TemplateNarrator().narrate(f) + "\n" + added
+        assert check_narrative(text, f, ALL_DRIVER_NAMES).passed is ok, added
