@@ -129,11 +129,15 @@ class BetaGeo:
         x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = t / (alpha + T + t)
-        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-        first = (a + b + x - 1) / (a - 1)
-        second = 1.0 - np.power((alpha + T) / (alpha + T + t), r + x) * hyp
-        out = first * second * self.p_alive(x, t_x, T)
-        # hyp2f1 can lose precision for large x; the expectation is never negative nor above rate x t
+        with np.errstate(all="ignore"):
+            direct = np.power(1.0 - z, r + x) * special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+            # Euler's transformation of the same term, with parameters that do not grow with x: the direct form
+            # overflows for the heaviest buyers (x of 1,500 in 10 weeks), whose expectation had become 0 and sent a
+            # VIP to Medium; the transformed one overflows instead where a is huge (a fit with no dropout)
+            euler = np.power(1.0 - z, a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+            term = np.where(np.isfinite(direct), direct, euler)
+            out = (a + b + x - 1) / (a - 1) * (1.0 - term) * self.p_alive(x, t_x, T)
+        # where neither form is finite the expectation is unknown: 0, as before, rather than NaN in the features
         return np.clip(np.nan_to_num(out, nan=0.0, posinf=0.0), 0.0, None)
 
     def p_no_purchase(self, t, x, t_x, T) -> np.ndarray:

@@ -56,6 +56,37 @@ def test_bgnbd_fit_recovers_parameters_and_matches_pymc_marketing():
     assert np.abs(bg.p_no_purchase(13.0, x, t_x, T) - their_no)[rep].max() < 0.05
 
 
+@pytest.mark.parametrize("a", [0.8, 1.6])
+def test_bgnbd_expected_purchases_keep_growing_for_the_heaviest_buyers(a):
+    """x of 1,500 in 10 weeks had overflowed hyp2f1 and given 0 expected purchases (a VIP scored Medium), with a numpy
+    warning per call. The transformed form is the same number where the direct one works, and finite beyond."""
+    import warnings
+
+    from scipy import special
+
+    bg = BetaGeo(r=0.8, alpha=5.0, a=a, b=2.5)
+    t, T = 90 / 7, 10.0
+    x = np.array([0, 1, 5, 50, 500, 999, 1500, 1999, 4999, 10000], float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning either
+        got = bg.expected_purchases(t, x, T, T)
+    assert np.all(np.isfinite(got)) and np.all(np.diff(got) > 0)
+    z = t / (bg.alpha + T + t)
+    small = x <= 500
+    direct = (
+        (bg.a + bg.b + x - 1)
+        / (bg.a - 1)
+        * (
+            1
+            - ((bg.alpha + T) / (bg.alpha + T + t)) ** (bg.r + x)
+            * special.hyp2f1(bg.r + x, bg.b + x, bg.a + bg.b + x - 1, z)
+        )
+        * bg.p_alive(x, T, T)
+    )
+    assert got[small] == pytest.approx(direct[small], rel=1e-9)
+    assert got[-1] / 10000 == pytest.approx(got[-2] / 4999, rel=0.01)  # about rate x horizon, rate ~ x / T
+
+
 def test_bgnbd_gradient_matches_finite_differences():
     """The fit follows the exact gradient; a wrong term would still converge somewhere, so check it directly,
     at a point with one-time and repeat buyers, including b < 1 (where b + x - 1 < 1)."""
