@@ -42,7 +42,10 @@ def tier_target(question: str) -> str | None:
         re.search(
             rf"\b(?:to|into|reach\w*|become|make (?:him|her|them|it)|hit|qualify for|make it to|sea|llegue a|llegar a|"
             rf"devien\w*|devenir|"
-            rf"passe en|diventa\w*|diventi|word|zum|zur)\s+(?:the\s+|a\s+|an\s+|un\s+|une\s+|el\s+|le\s+|la\s+)?"
+            rf"passe en|diventa\w*|diventi|word|zum|zur|"
+            # moving over to a tier: "passare a High", "passer en VIP", "pasar a VIP", "aufsteigen zu", "naar"
+            rf"passare a|passer \u00e0|passer a|pasar a|subir a|salire a|aufsteigen (?:zu|in)|naar)\s+"
+            rf"(?:the\s+|a\s+|an\s+|un\s+|une\s+|el\s+|le\s+|la\s+)?"
             rf"{_TIER_WORD}\b",
             question,
             re.I,

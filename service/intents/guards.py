@@ -53,9 +53,13 @@ _OTHER_CUSTOMERS = re.compile(
     r"history|profile|reviews?|score|value|clv|ltv)\b|"
     # another customer the agent dealt with ("what about the one I had this morning", "the previous caller")
     r"\bthe (one|customer|client|caller|lady|guy|woman|man|person) (i|we) (had|spoke|talked|dealt|served|helped)\b|"
-    r"\bthe (one|customer|client|caller|lady|guy|woman|man|person) from (this|yesterday|earlier|last|the other)\b|"
+    r"\bthe (\w+ )?(one|customer|client|caller|lady|guy|woman|man|person) from "
+    r"(this|yesterday|earlier|last|the other)\b|"
     r"\b(that|the) (morning|afternoon|earlier|previous|other) (caller|customer|client|lady|guy)\b|"
     r"\bnot (the|this) (customer|client|one|person) (on|in front of me on) (the |my )?screen\b|"
+    # another person by name: "what about Maria Jensen", "how about Mr Smith" (a day or a holiday is no person)
+    r"\b(what|how) about (mr\.? |mrs\.? |ms\.? |miss |dr\.? )?(?!(black|cyber|boxing|prime|new|mother|father|"
+    r"valentine)\w*\b)(?-i:[A-Z][a-z]+ [A-Z][a-z]+)\b|"
     r"\b(another|a different|the previous|the last|the other|my (previous|last|other)) (customer|client|caller|cust|"
     r"account|acct|kunde|cliente?)\b",
     re.I,
@@ -81,7 +85,13 @@ _NOT_HELD = re.compile(
     r"(her|his|their|(the )?customer'?s|(the )?client'?s) (age|birthday|gender|religion|ethnicity|nationality|"
     r"marital status)|what age|"
     r"(whether|if) (she|he|they) (has|have) (kids|children|a family)|(does|do) (she|he|they) have (kids|children)|"
-    r"(call|phone|voice) recordings?|recordings? of (her|his|their|the) (last )?(call|conversation)s?)\b",
+    r"(call|phone|voice) recordings?|recordings? of (her|his|their|the) (last )?(call|conversation)s?|"
+    # deliveries, parcels, refunds and loyalty points live in other systems
+    r"(shipping|delivery|tracking|shipment|parcel|package|dispatch) (status|number|info\w*|details|date)|"
+    r"track(ing)? (the |her |his |their |this )?(order|parcel|package|shipment|delivery)|"
+    r"where('s| is) (her|his|their|the|my) (parcel|package|shipment|delivery)|"
+    r"(has|was|were|is) (the |her |his |their )?refunds? (been )?(issued|processed|paid|sent)|refund status|"
+    r"loyalty (points|balance|card|status)|points balance|reward points|store visits?)\b",
     re.I,
 )
 # What the service does not model or hold: returns, reviews, referrals or chargebacks to come (past returns and reviews
@@ -150,7 +160,8 @@ _CONTACT = re.compile(
     r"where (does|do) (he|she|they|(this|the|that) (customer|client|person|one)) (live|reside|stay)|"
     r"where(?: is|'s|s| are) (he|she|they) (based|located)|home ?town|wo wohnt|o[uù] habite|"
     # a phone named by the kind of line ("need his mobile for a callback"), or "her number" (not "her number of ...")
-    r"(his|her|their) (mobile|cell|cellphone|landline|whatsapp|handy)|(his|her|their) (phone )?number(?! of)|"
+    r"(his|her|their) (mobile|cell|cellphone|landline|whatsapp|handy|digits)|(his|her|their) (phone )?number(?! of)|"
+    r"mailbox|inbox|e-?mail provider|"
     r"where (does|do) (\w+ ){1,3}(live|reside)|post ?codes?|postal codes?|zip( codes?)?|postleitzahl|plz|"
     r"code postal|c[oó]digo postal|codice postale|"
     # asking how to reach the customer is asking for contact data
@@ -176,6 +187,7 @@ _SHOP_WIDE = re.compile(
     r"\b(across (the |our )?(whole |entire )?|(in|of|for) (the |our )?(whole|entire) )"
     r"(shop|store|site|business|company|catalogu?e|customer ?base|client ?base|clientele|user ?base)\b|"
     r"\b(our|the) (whole |entire )?(customer|client|user) ?base\b|"
+    r"\b(shop|store|site|company|business|catalogu?e)[- ]?wide\b|"
     r"\b(best|top)[- ]?sell(ing|ers?)\b|\bsells? (the )?best\b|\bhow many (\w+ ){0,2}(customers|clients|accounts|"
     r"buyers|shoppers|vips)\b|\bhow many\b[^?.!]{0,30}\b(do|did) we (have|got)\b|"
     r"\bacross (all )?(our |the )?customers\b|\btop \d+ (spenders|customers|buyers|accounts)\b|"

@@ -339,6 +339,8 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("artikelen", 0.9),
     ],
     "offer": [
+        ("on the table", 0.9),
+        ("put on the table", 0.4),
         ("what deal", 1.0),
         ("dangle", 1.0),
         # CRM vocabulary
