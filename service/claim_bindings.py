@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from service.claim_drivers import driver_named_last
 from service.claim_numbers import (
     NUMBER,
     clauses,
@@ -171,7 +172,7 @@ def rank_reasons(text: str, f: Facts) -> list[str]:
     for clause in clauses(text):
         if not re.search(r"\b(?:forecast|value|expect\w*|worth|predict\w*|spend in the next)\b", clause, re.I):
             continue
-        if any(re.search(rf"\b{re.escape(d.name)}\b", clause, re.I) for d in f.drivers):
+        if driver_named_last(clause, f) is not None:
             continue
         for m in _RANK_CLAIM.finditer(clause):
             if not near(float(m.group(1)), [f.value_rank_pct], tight=True):

@@ -24,10 +24,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from service.claim_drivers import driver_named_last
 from service.facts import Facts
 
 APPROX = re.compile(
     r"(?:about|around|roughly|approximately|approx\.?|nearly|almost|just (?:under|over|below|above)|close to|some|"
+    r"(?:a (?:little|bit)|slightly) (?:over|under|above|below|more than|less than)|just shy of|rund|etwa|ca\.?|"
+    r"environ|unos|circa|ongeveer|"
     r"~|\u2248)\s*$",
     re.I,
 )
@@ -96,6 +99,14 @@ def normalise_numbers(text: str) -> str:
         r"(?<![\d.,])(\d{1,3}(?:\.\d{3})+|\d+),(\d{2})(?!\d)" + _CURRENCY_NEXT,
         lambda m: m.group(1).replace(".", "") + "." + m.group(2),
         text,
+    )
+    text = re.sub(
+        r"((?:R\$|US\$|[$\u20ac\u00a3])\s?)(\d{1,3}(?:\.\d{3})+|\d+),(\d{2})(?![\d,])",
+        lambda m: m.group(1) + m.group(2).replace(".", "") + "." + m.group(3),
+        text,
+    )
+    text = re.sub(
+        r"(?<![\d.,])(\d{1,3}(?:\.\d{3})+)(?![\d,.])" + _CURRENCY_NEXT, lambda m: m.group(1).replace(".", ""), text
     )
     text = re.sub(r"(?<![\d.,])(\d+),(\d)(?![\d,])", r"\1.\2", text)
     text = re.sub(r"(\d)[ \u00a0\u202f]%", r"\1%", text)
@@ -168,11 +179,12 @@ _MONEY_KINDS = (
      r"(?:commande|bestellung|pedido|ordine|bestelling|achat|compra)\b|"
      r"^\s*(?:en moyenne|im schnitt|en promedio|in media)\b"),
     ("the gap to the next tier", gaps, r"\b(?:short of|away from|gap|more to (?:reach|get)|needs? (?:another|only|just)"
-     r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|off|below) (?:of |from |to |before )?"),
+     r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|below) (?:of |from |to |before )?|"
+     r"^\s*off (?!(?:the|her|his|their) (?:forecast|value|prediction))"),
     ("a tier's floor", floors, r"\b(?:starts?|begins?|threshold|floor|cut-?off|entry point|at least|below|under|"
-     r"above)\s+(?:at\s+|of\s+)?$",
+     r"above)\s+(?:at\s+|of\s+)?(?:the\s+)?$",
      r"^\s*(?:(?:VIP|High|Medium|Low)\s+(?:tier\s+)?)?(?:threshold|floor|cut-?off|mark|line)\b|"
-     r"^,?\s*where \w+ (?:starts|begins)\b"),
+     r"^(?:\s*or so)?,?\s*where \w+ (?:starts|begins)\b|^\s*(?:needed|required|necessary) (?:for|to reach|to get)\b"),
     ("the spend so far", past_spend, r"\b(?:spent|has spent|paid|spend(?:ing)? (?:so far|to date)|lifetime|historic\w*|"
      r"to date|so far|in total|total spend|last \d+ days|past \d+ days|recent|(?:down|up) from|gastado|hasta ahora|"
      r"ausgegeben|bisher|"
@@ -252,9 +264,9 @@ def _narrowed(kind, before: str, f: Facts):
     """A driver's effect of the one driver its clause names ('monetary adds $759.67'); a floor of the tier named just
     before it ('Medium starts at $25.72')."""
     if kind[0] == "a driver's effect":
-        named = [d for d in f.drivers if re.search(rf"\b{re.escape(d.name)}\b", before, re.I)]
-        if len(named) == 1:
-            return f"the effect of {named[0].name}", lambda _f: [abs(named[0].contribution)]
+        named = driver_named_last(before, f)  # the one named last before the amount, by name or in other words
+        if named is not None:
+            return f"the effect of {named.name}", lambda _f: [abs(named.contribution)]
     if kind[0] == "a tier's floor":
         m = re.search(
             r"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|threshold|floor)\b[^.;]{0,15}$", before, re.I

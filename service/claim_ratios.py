@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from service.claim_drivers import driver_named_last
 from service.claim_numbers import clauses
 from service.facts import Facts
 
@@ -113,17 +114,16 @@ def share_reasons(text: str, f: Facts) -> list[str]:
     direction."""
     reasons = []
     for clause in clauses(text):
-        # what the share may be of: the one driver the clause names, the forecast when it speaks of one (a clause
-        # that does both, "... more than 86% of customers, mainly thanks to frequency", may mean either)
-        drivers = [d for d in f.drivers if re.search(rf"\b{re.escape(d.name)}\b", clause, re.I)]
-        of = [
-            (d.percentile, f"{d.name}'s percentile")
-            for d in drivers[:1]
-            if len(drivers) == 1 and d.percentile is not None
-        ]
-        if _FORECAST_WORDS.search(clause):
-            of.append((f.value_rank_pct, "the forecast's rank"))
-        for m in _SHARE.finditer(clause) if of else ():
+        for m in _SHARE.finditer(clause):
+            # what the share is of: the driver named last before it, by name or in other words ("their average order
+            # of $108, although it's higher than 88% of customers"), and the forecast when the clause speaks of one
+            # ("... more than 86% of customers, mainly thanks to frequency" names its driver after the share)
+            d = driver_named_last(clause[: m.start()], f)
+            of = [(d.percentile, f"{d.name}'s percentile")] if d is not None and d.percentile is not None else []
+            if _FORECAST_WORDS.search(clause):
+                of.append((f.value_rank_pct, "the forecast's rank"))
+            if not of:
+                continue
             more = re.fullmatch(_MORE, m["dir"], re.I) is not None
             if m["pct"]:
                 x, loose = float(m["pct"]), False

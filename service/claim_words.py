@@ -349,27 +349,3 @@ def churn_reasons(unquoted: str, facts: Facts) -> list[str]:
         if sure and (high or low) and 0.02 < p < 0.98:
             reasons.append(f"states a certainty (\u201c{sure.group(0)}\u201d) of a {p:.0%} chance")
     return reasons
-
-
-# Each driver family in other words, as a narrative may name it ("her long history with us lifts her forecast"): read
-# only where a clause names no family by its own name and gives a direction.
-DRIVER_ALIASES = {
-    "recency": r"how recently|(?:her|his|their) last (?:order|purchase)|recent (?:orders|purchases)",
-    "frequency": r"how often (?:she|he|they) (?:buys?|orders?|shops?)|number of (?:orders|purchases)|order count|"
-    r"(?:her|his|their) (?:\d+ )?(?:orders|purchases)\b",
-    "monetary": r"(?:money|amount) spent|spend(?:ing)? (?:so far|to date)|total spend\w*|lifetime spend\w*|"
-    r"past spend\w*",
-    "average order value": r"(?:average|typical|high|large|big|small|low) (?:order|basket)(?: size| value)?|order size|"
-    r"basket size|spend per order|per-order spend|average spend per order",
-    "tenure": r"(?:long|short) history|history with us|time (?:as a customer|with us)|years? with us|"
-    r"how long (?:she|he|they)(?:'ve| have) been",
-    "purchase rhythm": r"rhythm|time between (?:orders|purchases)|gaps? between (?:orders|purchases)|how regularly",
-    "spend trend": r"(?:spend|spending) trend|(?:rising|falling|growing|declining) spend\w*",
-    "returns and cancellations": r"returns|cancell?ations|returned (?:items|orders)",
-    "category breadth": r"(?:range|number|variety|breadth) of categories",
-    "reviews and ratings": r"(?:her|his|their) ratings|star ratings",
-    "browsing activity": r"(?:her|his|their) (?:recent )?browsing|product views|page views",
-    "expected orders": r"purchase pattern|buying pattern|orders expected|expected purchases",
-    "time of year": r"season\w*|time of the year",
-}
-DRIVER_ALIAS = {name: re.compile(rf"\b(?:{pattern})\b", re.I) for name, pattern in DRIVER_ALIASES.items()}

@@ -16,10 +16,10 @@ import re
 from pydantic import BaseModel, Field
 
 from service.claim_bindings import bound_number_reasons, bound_spans, numeric_dates_as_iso
+from service.claim_drivers import DRIVER_ALIAS
 from service.claim_numbers import APPROX, near, normalise_numbers, words_to_digits
 from service.claim_texts import browsing_reasons, review_description_reasons
 from service.claim_words import (
-    DRIVER_ALIAS,
     SENTENCES,
     churn_level_reasons,
     churn_reasons,
@@ -82,7 +82,7 @@ _VIP_ANY = re.compile(r"\bvip\b", re.I)
 _TARGET_BEFORE = re.compile(
     r"(?:reach(?:es|ing)?|next|short of|below|under|above|away "
     r"from|gap|distance|close|closer|near|nearer|toward|towards"
-    r"|from|than|up to|path to|way to)\W+(?:\w+\W+){0,2}$",
+    r"|from|than|up to|path to|way to|needed for|required for|necessary for|enough for)\W+(?:\w+\W+){0,2}$",
     re.I,
 )
 _THRESHOLD_AFTER = re.compile(

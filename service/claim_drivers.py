@@ -1,0 +1,44 @@
+"""The drivers a clause names, by their own names or in other words (a leaf module: the number, ratio and word checks
+all ask it)."""
+
+from __future__ import annotations
+
+import re
+
+from service.facts import Facts
+
+# Each driver family in other words, as a narrative may name it ("her long history with us lifts her forecast"): read
+# only where a clause names no family by its own name and gives a direction.
+DRIVER_ALIASES = {
+    "recency": r"how recently|(?:her|his|their) last (?:order|purchase)|recent (?:orders|purchases)",
+    "frequency": r"how often (?:she|he|they) (?:buys?|orders?|shops?)|number of (?:orders|purchases)|order count|"
+    r"(?:her|his|their) (?:\d+ )?(?:orders|purchases)\b",
+    "monetary": r"(?:money|amount) spent|spend(?:ing)? (?:so far|to date)|total spend\w*|lifetime spend\w*|"
+    r"past spend\w*",
+    "average order value": r"(?:average|typical|high|large|big|small|low) (?:order|basket)(?: size| value)?|order size|"
+    r"basket size|spend per order|per-order spend|average spend per order",
+    "tenure": r"(?:long|short) history|history with us|time (?:as a customer|with us)|years? with us|"
+    r"how long (?:she|he|they)(?:'ve| have) been",
+    "purchase rhythm": r"rhythm|time between (?:orders|purchases)|gaps? between (?:orders|purchases)|how regularly",
+    "spend trend": r"(?:spend|spending) trend|(?:rising|falling|growing|declining) spend\w*",
+    "returns and cancellations": r"returns|cancell?ations|returned (?:items|orders)",
+    "category breadth": r"(?:range|number|variety|breadth) of categories",
+    "reviews and ratings": r"(?:her|his|their) ratings|star ratings",
+    "browsing activity": r"(?:her|his|their) (?:recent )?browsing|product views|page views",
+    "expected orders": r"purchase pattern|buying pattern|orders expected|expected purchases",
+    "time of year": r"season\w*|time of the year",
+}
+DRIVER_ALIAS = {name: re.compile(rf"\b(?:{pattern})\b", re.I) for name, pattern in DRIVER_ALIASES.items()}
+
+
+def driver_named_last(clause: str, f: Facts):
+    """The customer's top driver named last in ``clause`` (by its name or in other words), or None: the one a number
+    after it is about ("tenure ... takes $93 off, their average order ... takes off $20": the average order)."""
+    best, best_at = None, -1
+    for d in f.drivers:
+        found = [m.start() for m in re.finditer(rf"\b{re.escape(d.name)}\b", clause, re.I)]
+        if d.name in DRIVER_ALIAS:
+            found += [m.start() for m in DRIVER_ALIAS[d.name].finditer(clause)]
+        if found and max(found) > best_at:
+            best, best_at = d, max(found)
+    return best
