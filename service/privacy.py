@@ -11,7 +11,7 @@ LLM prompts) redact again, which costs little and covers stores written before t
 narrative built from redacted evidence still quotes that evidence verbatim.
 
 Card numbers: only digit runs of 13-19 digits (plain, or in groups of 3-6 digits separated by single
-spaces, hyphens or dots, as cards are printed) that pass the Luhn check are masked, so order references
+spaces, dots, or dashes and slashes with a space either side at most, as cards are printed and typed) that pass the Luhn check are masked, so order references
 (a 16-digit number fails Luhn 9 times in 10), amounts, prices and dates survive.
 
 Texts are matched as written, never normalised (the stored text keeps its characters apart from the masks): the
@@ -35,6 +35,9 @@ _ZW = "[\u200b\u200c\u200d\u2060\ufeff]"
 _ZW_CHARS = re.compile(_ZW)
 # Spaces that group digits as an ordinary space does: no-break (U+00A0), narrow no-break (U+202F), thin (U+2009).
 _SPACES = " \u00a0\u202f\u2009"
+# Hyphens and dashes that join digit groups as a hyphen does: hyphen, non-breaking hyphen, figure dash, en dash, em
+# dash, horizontal bar and the minus sign (word processors turn " - " into " \u2013 ").
+_DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 # The commercial at and its full-width (U+FF20) and small (U+FE6B) forms, all read as '@'.
 _AT = "[@\uff20\ufe6b]"
 _AT_CHAR = re.compile(_AT)
@@ -46,9 +49,10 @@ _EMAIL = re.compile(
 )
 
 # A group of digits, zero-width characters allowed between them; groups are separated by one space (any of _SPACES),
-# hyphen or dot.
+# dot, or a dash or slash with at most one space on either side ("4111 \u2013 1111", "4111/1111").
 _GROUP = re.compile(rf"\d(?:{_ZW}*\d)*")
-_CARD_SEP = rf"{_ZW}*[{_SPACES}.-]{_ZW}*"
+_JOIN = rf"(?:[{_SPACES}]?[{_DASHES}/][{_SPACES}]?|[{_SPACES}.])"
+_CARD_SEP = rf"{_ZW}*{_JOIN}{_ZW}*"
 # Digit runs: digit groups joined by single separators (e.g. 4111 1111 1111 1111). A card inside a longer run
 # ("qty 2 4111 1111 1111 1111") is found by trying every span of whole groups, see _card_sub.
 _DIGIT_RUN = re.compile(rf"(?<![\w]){_GROUP.pattern}(?:{_CARD_SEP}{_GROUP.pattern})*(?![\w])")
@@ -58,15 +62,20 @@ _CARD_GROUP = (3, 6)  # 4-4-4-4, 4-6-5 (Amex), 4-4-4-4-3: a grouped card never h
 # Phone-like: an optional +country code, then digit groups separated by spaces, dots, hyphens or
 # parentheses; 7-15 digits in all (E.164 allows at most 15). Dates (2025-11-02), times, prices
 # (1,234.56, and 1 234 567,89 with spaces grouping the thousands) and ratings (4/5) are excluded below.
-_PHONE_SEP = rf"{_ZW}*(?:[{_SPACES}./-]{_ZW}*)?"  # one way to match a run of zero-width characters, never two
+_PHONE_SEP = rf"{_ZW}*(?:{_JOIN}{_ZW}*)?"  # one way to match a run of zero-width characters, never two
 _PHONE = re.compile(
     r"(?<![\w+])"
     r"(?:\+|00)?"
-    rf"(?:\(\d{{1,4}}\)[{_SPACES}.-]?)?"
+    rf"(?:\(\d{{1,4}}\){_JOIN}?)?"
     rf"\d(?:{_PHONE_SEP}\(?\d\)?){{6,16}}"
     r"(?![\w]|[.,]\d)"
 )
-_DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
+_DATE_LIKE = re.compile(
+    rf"^\d{{4}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}$|"
+    rf"^\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{2,4}}$"
+)
+# a range of years ("1998-2005", "2019 \u2013 2024") is no phone number
+_YEAR_RANGE = re.compile(rf"^(?:19|20)\d\d\s?[{_DASHES}/]\s?(?:19|20)\d\d$")
 _DECIMAL = re.compile(r"^\d+\.\d+$")  # 1234567.89 is a price or a measurement, not a phone number
 # Nothing to mask without an @ or a run of 7 digits: the common case costs one scan.
 _CANDIDATE = re.compile(rf"{_AT}|\d(?:\D{{0,3}}\d){{6}}")
@@ -125,7 +134,7 @@ def _phone_sub(m: re.Match) -> str:
     if not 7 <= len(digits) <= 15:
         return s
     bare = _ZW_CHARS.sub("", s)  # judged as the reader sees it: zero-width characters neither join nor split
-    if _DATE_LIKE.match(bare.strip()) or _DECIMAL.match(bare):
+    if _DATE_LIKE.match(bare.strip()) or _YEAR_RANGE.match(bare.strip()) or _DECIMAL.match(bare):
         return s
     plain = bare.isdigit()
     # A bare run of digits is only a phone number when it is long enough to be one and is not

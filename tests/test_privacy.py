@@ -110,7 +110,11 @@ _NBSP, _NNBSP, _THIN = "\u00a0", "\u202f", "\u2009"
 _ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
 
 
-@pytest.mark.parametrize("sep", [_NBSP, _NNBSP, _THIN, ".", *_ZERO_WIDTH, f"{_NBSP}\u200b", " \u2060"])
+# dashes typed or autocorrected between the groups: en dash, " - ", " \u2013 ", the minus sign, a slash
+_DASH_SEPS = ["\u2013", " - ", " \u2013 ", "\u2212", "/", "\u2011", " \u2014 "]
+
+
+@pytest.mark.parametrize("sep", [_NBSP, _NNBSP, _THIN, ".", *_ZERO_WIDTH, f"{_NBSP}\u200b", " \u2060", *_DASH_SEPS])
 @pytest.mark.parametrize(
     "groups",
     [
@@ -135,7 +139,7 @@ def test_zero_width_characters_anywhere_between_card_digits_are_seen_through():
     assert redact("4111\u200b1111\u200b1111\u200b1111") == CARD_MASK
 
 
-@pytest.mark.parametrize("sep", [_NBSP, _NNBSP, _THIN, ".", "\u200b"])
+@pytest.mark.parametrize("sep", [_NBSP, _NNBSP, _THIN, ".", "\u200b", *_DASH_SEPS])
 def test_cards_with_unusual_separators_still_need_luhn_and_card_sized_groups(sep):
     for text in (
         sep.join(["4111", "1111", "1111", "1112"]),  # fails Luhn: an order reference
@@ -158,6 +162,10 @@ def test_cards_with_unusual_separators_still_need_luhn_and_card_sized_groups(sep
         "06\u200b12\u200b34\u200b56\u200b78",  # zero-width spaces between the groups
         "0\u200d6\u200d1\u200d2\u200d3\u200d4\u200d5\u200d6\u200d7\u200d8",
         "06\u00a0\u206012\u00a034\u00a056\u00a078",
+        "415\u2013555\u20130132",  # en dashes, as a word processor writes them
+        "415 - 555 - 0132",
+        "415 \u2013 555 \u2013 0132",
+        "+1\u2212415\u2212555\u22120132",
     ],
 )
 def test_phones_with_unusual_separators_are_masked(phone):
@@ -215,3 +223,17 @@ def test_long_runs_of_invisible_characters_and_spaces_are_quick():
     for text in texts:
         redact(text)
     assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "from 2019 \u2013 2024",
+        "the 1998-2005 model",
+        "sizes 38 - 40 - 42",
+        "pages 10\u201320",
+        "on 2025\u201311\u201302",
+    ],
+)
+def test_ranges_and_dates_written_with_dashes_stay(text):
+    assert redact(text) == text
