@@ -10,9 +10,9 @@ LLM prompts) redact again, which costs little and covers stores written before t
 ``redact`` is deterministic and idempotent (placeholders contain no digits or ``@``), so a
 narrative built from redacted evidence still quotes that evidence verbatim.
 
-Card numbers: only digit runs of 13-19 digits (plain, or in groups of 3-6 digits separated by single
-spaces, dots, or dashes and slashes with a space either side at most, as cards are printed and typed) that pass the Luhn check are masked, so order references
-(a 16-digit number fails Luhn 9 times in 10), amounts, prices and dates survive.
+Card numbers: only digit runs of 13-19 digits (plain, or in groups of 3-6 digits separated by single spaces, dots,
+or dashes and slashes with a space either side at most, as cards are printed and typed) that pass the Luhn check are
+masked, so order references (a 16-digit number fails Luhn 9 times in 10), amounts, prices and dates survive.
 
 Texts are matched as written, never normalised (the stored text keeps its characters apart from the masks): the
 patterns accept the no-break and thin spaces that word processors and French or German typing put between digit groups,
