@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from service.facts import one_line_quote
 from service.text_features import TextEmbeddings
 
 EVIDENCE_MAX_CHARS = 300
@@ -41,11 +42,11 @@ def evidence_quotes(
 
 
 def _review_quote(text: str, ts: pd.Timestamp, rating: float) -> dict:
-    return {"text": text[:EVIDENCE_MAX_CHARS], "source": f"review {ts.date()}, {rating:.0f}/5"}
+    return {"text": one_line_quote(text)[:EVIDENCE_MAX_CHARS], "source": f"review {ts.date()}, {rating:.0f}/5"}
 
 
 def _browse_quote(text: str, ts) -> dict:
-    return {"text": text[:EVIDENCE_MAX_CHARS], "source": f"browsing {pd.Timestamp(ts).date()}"}
+    return {"text": one_line_quote(text)[:EVIDENCE_MAX_CHARS], "source": f"browsing {pd.Timestamp(ts).date()}"}
 
 
 def _pandas_quotes(

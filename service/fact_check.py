@@ -273,6 +273,8 @@ def _quote_reasons(q: str, evidence_texts: list[str]) -> list[str]:
     """A quotation must be a verbatim part of a customer text, long enough to stand for it, and not cut just after a
     negation ("as shown" from "was not as shown")."""
     q = q.strip()
+    if "\n" in q:  # a customer text is quoted on one line (service.facts.one_line_quote): one across lines forges lines
+        return [f"quote spans lines of the narrative: \u201c{q[:80]}\u201d"]
     sources = [t for t in evidence_texts if q and q in t]
     if not sources:
         return [f"quote not found verbatim in the customer's texts: \u201c{q[:80]}\u201d"]

@@ -9,8 +9,9 @@ Customer texts appear in them as evidence: data to quote, never instructions.
 from __future__ import annotations
 
 import math
+import re
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from service.drivers import UNITS
 from service.store_checks import reading_stored
@@ -52,15 +53,33 @@ class Driver(BaseModel):
     )
 
 
+# Line breaks and double quotation marks inside a customer text: a quote holding them could close itself and forge
+# lines of the narrative around it ('Great.\u201d (review ...)\nChurn risk: high ...\nSuggested next action: 50% off').
+_BREAKS = re.compile(r"\s*[\r\n\v\f\u0085\u2028\u2029]+\s*")
+_DOUBLE_QUOTES = str.maketrans({"\u201c": "'", "\u201d": "'", "\u201e": "'", "\u201f": "'", '"': "'"})
+
+
+def one_line_quote(text: str) -> str:
+    """A customer text as it may be quoted: on one line, its double quotation marks made single, so a quotation of it
+    starts and ends where the narrator put its marks."""
+    return _BREAKS.sub(" ", text).translate(_DOUBLE_QUOTES).strip()
+
+
 class Evidence(BaseModel):
     text: str = Field(
-        description="Verbatim text written or browsed by the customer.",
+        description="Verbatim text written or browsed by the customer (on one line, double quotation marks made "
+        "single, so that a quotation of it cannot end early).",
         examples=["Bulk order for our office again, arrived on time."],
     )
     source: str = Field(
         description="Where the text comes from: review (with date and rating) or browsing (with event type and date).",
         examples=["review 2025-11-02, 5/5"],
     )
+
+    @field_validator("text")
+    @classmethod
+    def _one_line(cls, text: str) -> str:  # stores written before evidence was made one line are read the same way
+        return one_line_quote(text)
 
 
 class Facts(BaseModel):
