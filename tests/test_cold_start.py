@@ -473,6 +473,31 @@ def test_edge_customers_through_the_api_get_the_batch_profiles(world, api, monke
 
 
 @pytest.mark.slow
+def test_one_customers_mistyped_year_never_moves_anothers_cutoff(world, api):
+    """Without a cutoff in the request each customer is scored at the store's cutoff or their own latest timestamp:
+    one customer's order dated 2100 (meant 2025) had scored every other customer of the request in 2100, as lapsed."""
+    cid = "EDGE-ONE"
+
+    def post(tables):
+        r = api.post("/v1/score", json={"tables": tables, "write": False}, headers={"X-API-Key": ADMIN})
+        assert r.status_code == 200, r.text
+        return {p["customer_id"]: p for p in r.json()["profiles"]}, r.json()["cutoff"]
+
+    alone, _ = post(_of(world["edge"], [cid]))
+    tables = _of(world["edge"], [cid])
+    typo = {"order_id": "TYPO-1", "customer_id": "TYPO", "order_ts": "2100-12-20T10:00:00Z", "amount": "20"}
+    tables["orders"] = tables.get("orders", []) + [typo]
+    if "customers" in tables:
+        tables["customers"] = tables["customers"] + [{"customer_id": "TYPO"}]
+    both, cutoff = post(tables)
+    assert set(both) == {cid, "TYPO"} and cutoff.startswith("2100-12-20")
+    assert both[cid]["cutoff"] == alone[cid]["cutoff"] and not both[cid]["cutoff"].startswith("2100")
+    for k in ("predicted_value", "churn_probability", "tier", "drivers"):
+        assert both[cid][k] == alone[cid][k], k
+    assert both["TYPO"]["cutoff"].startswith("2100-12-20")  # its own dates decide its own cutoff only
+
+
+@pytest.mark.slow
 def test_customers_without_orders_alone_are_a_clear_422(world, api):
     for cid in ("EDGE-TXT", "EDGE-NONE"):  # texts only, a customers row only: no orders table in the request
         r = _post(api, _of(world["edge"], [cid]), world, write=False)

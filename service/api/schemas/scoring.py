@@ -168,8 +168,8 @@ class ScoreRequest(BaseModel):
     )
     cutoff: str | None = Field(
         default=None,
-        description="Score as of this date (ISO 8601); default: the store's cutoff or the latest timestamp sent, "
-        "whichever is later.",
+        description="Score as of this date (ISO 8601); default: for each customer, the store's cutoff or that "
+        "customer's latest timestamp sent, whichever is later (one customer's dates never move another's).",
         examples=["2025-12-31"],
     )
     similar_k: int = Field(
@@ -198,7 +198,9 @@ class ScoredProfile(CustomerProfile):
 class ScoreResponse(BaseModel):
     profiles: list[ScoredProfile] = Field(description="One profile per customer with an order at or before the cutoff.")
     cutoff: str = Field(
-        description="Cutoff the features were computed at (ISO 8601).", examples=["2025-12-31T22:08:00+00:00"]
+        description="Cutoff the features were computed at (ISO 8601); without a cutoff in the request, the latest of "
+        "the customers' own (each profile's is in its cutoff field).",
+        examples=["2025-12-31T22:08:00+00:00"],
     )
     written: bool = Field(description="True when the profiles were written to the store.", examples=[False])
     rows: dict[str, int] = Field(description="Rows received per table.", examples=[{"orders": 3, "reviews": 1}])

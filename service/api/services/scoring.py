@@ -8,6 +8,7 @@ their similar customers.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -49,8 +50,9 @@ def score(snap: Snapshot, state: AppState, req: ScoreRequest, settings, metrics=
     in_history = {c for c in ids if hist is not None and hist.knows(c)}
     merged, n_hist = _with_history(hist, frames, ids, in_history)
     loaded = _validated(merged, n_hist, with_history=hist is not None)
-    cutoff = _cutoff(req, snap, loaded, sent)
-    rows, vectors = _scored_rows(snap, state, loaded, cutoff, settings)
+    groups = _cutoff_groups(req, snap, loaded, sent)
+    rows, vectors = _scored_rows(snap, state, groups, settings)
+    cutoff = max(c for c, _ in groups)
 
     for row in rows:  # rank among the stored population, not within this request
         row["value_rank_pct"] = snap.rank_pct(row["predicted_value"])
@@ -208,6 +210,40 @@ def _field_for(reason: str, columns) -> str | None:
 # ----------------------------------------------------------------------------- scoring
 
 
+def _cutoff_groups(
+    req: ScoreRequest, snap: Snapshot, loaded: LoadedData, sent: dict[str, list[dict]]
+) -> list[tuple[pd.Timestamp, LoadedData]]:
+    """The request's customers grouped by the cutoff each is scored at, with their rows: the cutoff asked for, or else
+    each customer's own, the store's cutoff or their latest timestamp sent, whichever is later. One request-wide
+    cutoff had let one customer's mistyped year (an order in 2100) score every other customer of the request 75 years
+    later, as lapsed, and write them so: a customer's score must not depend on who shares their request."""
+    if req.cutoff:
+        return [(_cutoff(req, snap, loaded, sent), loaded)]
+    meta_cut = pd.Timestamp(snap.meta["cutoff"])
+    latest: dict[str, pd.Timestamp] = {}
+    for name, col in TS_COLUMNS.items():
+        frame = loaded.tables.get(name)
+        if name in sent and frame is not None and len(frame):
+            for cid, ts in frame.groupby("customer_id", sort=False)[col].max().items():
+                if pd.notna(ts) and ts > latest.get(cid, meta_cut):
+                    latest[cid] = ts
+    by_cutoff: dict[pd.Timestamp, list[str]] = {}
+    ids = set().union(*(set(f["customer_id"]) for f in loaded.tables.values() if "customer_id" in f))
+    for cid in ids:
+        by_cutoff.setdefault(latest.get(cid, meta_cut), []).append(cid)
+    if len(by_cutoff) <= 1:
+        return [(next(iter(by_cutoff), meta_cut), loaded)]
+    return [
+        (
+            cut,
+            dataclasses.replace(
+                loaded, tables={n: f[f["customer_id"].isin(members)] for n, f in loaded.tables.items()}
+            ),
+        )
+        for cut, members in sorted(by_cutoff.items())
+    ]
+
+
 def _cutoff(req: ScoreRequest, snap: Snapshot, loaded: LoadedData, sent: dict[str, list[dict]]) -> pd.Timestamp:
     """The cutoff asked for, or the store's cutoff or the latest timestamp sent, whichever is later."""
     from service.pipeline import parse_cutoff
@@ -236,10 +272,28 @@ def _cutoff(req: ScoreRequest, snap: Snapshot, loaded: LoadedData, sent: dict[st
 
 
 def _scored_rows(
+    snap: Snapshot, state: AppState, groups: list[tuple[pd.Timestamp, LoadedData]], settings
+) -> tuple[list[dict], np.ndarray]:
+    """Profile rows and fused vectors of the validated tables, each group at its cutoff, scored with the batch code
+    behind the one-at-a-time gate; 503 when the scorer stays busy or cannot score, 422 when no customer has an
+    order."""
+    parts, last = [], None
+    for cutoff, loaded in groups:
+        try:
+            parts.append(_scored_group(snap, state, loaded, cutoff, settings))
+        except ProblemException as exc:
+            if exc.status != 422 or len(groups) == 1:
+                raise
+            last = exc  # this group's customers have no order by their cutoff: they get no profile, as in a batch
+    if not parts:
+        assert last is not None
+        raise last
+    return [r for rows, _ in parts for r in rows], np.concatenate([v for _, v in parts])
+
+
+def _scored_group(
     snap: Snapshot, state: AppState, loaded: LoadedData, cutoff, settings
 ) -> tuple[list[dict], np.ndarray]:
-    """Profile rows and fused vectors of the validated tables, scored with the batch code behind the one-at-a-time
-    gate; 503 when the scorer stays busy or cannot score, 422 when no customer has an order."""
     from service.cold_start import PrefetchEncoder, texts_to_embed
     from service.pipeline import score_tables
 
