@@ -229,11 +229,21 @@ def _check_texts(chk: _RowChecker, typed: pd.DataFrame, values: dict[str, list])
         typed[col] = object_column(cleaned, chk.raw.index)
 
 
-def _check_references(chk: _RowChecker, typed: pd.DataFrame, known_customers: pd.Index | None) -> None:
-    """Rows of a customer the customers table does not know (or, without one, who never ordered)."""
-    if known_customers is not None and chk.name != "customers":
-        ids = typed["customer_id"]
-        chk.flag(~ids.isin(known_customers).to_numpy() & ids.notna().to_numpy(), "unknown customer_id")
+def _check_references(
+    chk: _RowChecker, typed: pd.DataFrame, known_customers: pd.Index | None, dropped: dict[str, str] | None = None
+) -> None:
+    """Rows of a customer the customers table does not know (or, without one, who never ordered). A customer whose
+    own rows were rejected (``dropped``: id -> why) is named as such: 'unknown customer_id' had sent the user looking
+    for a missing customer when one bad optional value (a signup date) had rejected the customer's row."""
+    if known_customers is None or chk.name == "customers":
+        return
+    ids = typed["customer_id"]
+    unknown = ~ids.isin(known_customers).to_numpy() & ids.notna().to_numpy()
+    if dropped and unknown.any():
+        why = ids.map(dropped).to_numpy()
+        for reason in pd.unique(why[unknown & pd.notna(why)]):
+            chk.flag(unknown & (why == reason), reason)
+    chk.flag(unknown, "unknown customer_id")
 
 
 def _check_duplicates(chk: _RowChecker, typed: pd.DataFrame) -> None:
@@ -245,9 +255,15 @@ def _check_duplicates(chk: _RowChecker, typed: pd.DataFrame) -> None:
 
 
 def validate_table(
-    name: str, raw: pd.DataFrame, source: str, known_customers: pd.Index | None, bounds: Bounds | None = None
+    name: str,
+    raw: pd.DataFrame,
+    source: str,
+    known_customers: pd.Index | None,
+    bounds: Bounds | None = None,
+    dropped: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Check one raw table against the contract; returns (typed clean rows, rejected raw rows)."""
+    """Check one raw table against the contract; returns (typed clean rows, rejected raw rows). ``dropped``: customers
+    whose defining rows were rejected, with the reason their other rows are rejected for."""
     bounds = bounds or Bounds.from_env()
     _require_columns(name, raw, source)
     chk = _RowChecker(name, raw)
@@ -264,12 +280,26 @@ def validate_table(
             _check_event_types(chk, typed, values)
     _clean_feature_columns(chk, typed, values)
     _check_texts(chk, typed, values)
-    _check_references(chk, typed, known_customers)
+    _check_references(chk, typed, known_customers, dropped)
     _check_duplicates(chk, typed)
     return chk.split(redact_free_text(typed))
 
 
 # --------------------------------------------------------------------------- every table
+
+
+def _dropped_customers(name: str, clean: pd.DataFrame, rej: pd.DataFrame, sources: dict) -> dict[str, str]:
+    """Customers none of whose rows of ``name`` (customers, or orders without a customers table) were kept, with the
+    reason their other rows are rejected for: the first of their own rows' reasons."""
+    if not len(rej) or "customer_id" not in rej.columns:
+        return {}
+    gone = rej[~rej["customer_id"].isin(clean["customer_id"])].drop_duplicates("customer_id")
+    where = Path(str(sources.get(name, name))).name
+    return {
+        str(cid): f"its {name} row{'s were' if name == 'orders' else ' was'} rejected ({where} row {row}: {why})"
+        for cid, row, why in zip(gone["customer_id"], gone[ROW_COLUMN], gone[REASON_COLUMN])
+        if isinstance(cid, str) and cid
+    }
 
 
 def validate_tables(
@@ -290,6 +320,7 @@ def validate_tables(
     rejects: dict[str, pd.DataFrame] = {}
     rows_read: dict[str, int] = {}
     known: pd.Index | None = None
+    dropped: dict[str, str] = {}
     for name in TABLES:
         if name not in raw_tables:
             continue
@@ -301,9 +332,11 @@ def validate_tables(
                 "each rejected row's number and reason); rename it"
             )
         rows_read[name] = len(raw)
-        clean, rej = validate_table(name, raw, str(sources.get(name, name)), known, bounds)
+        clean, rej = validate_table(name, raw, str(sources.get(name, name)), known, bounds, dropped)
         tables[name] = clean
         rejects[name] = rej
+        if name == "customers" or (name == "orders" and known is None):
+            dropped = _dropped_customers(name, clean, rej, sources)
         if name == "customers":
             known = pd.Index(clean["customer_id"].unique())
         elif name == "orders" and known is None:

@@ -169,3 +169,24 @@ def test_two_files_for_one_table_is_ambiguous(tmp_path):
     ORDERS.to_parquet(tmp_path / "orders.parquet")
     with pytest.raises(DataError, match="more than once"):
         load_tables(tmp_path)
+
+
+def test_rows_of_a_customer_whose_own_row_was_rejected_say_so():
+    """A customer row rejected for a bad optional value (a signup date written 01/02/2024) takes the customer's orders
+    with it; they had been rejected as 'unknown customer_id', which sent the user looking for a missing customer."""
+    raw = {
+        "customers": pd.DataFrame({"customer_id": ["C1", "C2"], "signup_ts": ["01/02/2024", "2024-01-02"]}),
+        "orders": pd.DataFrame(
+            {
+                "order_id": ["O1", "O2", "O3"],
+                "customer_id": ["C1", "C2", "C9"],
+                "order_ts": ["2024-02-01"] * 3,
+                "amount": ["5", "6", "7"],
+            }
+        ),
+    }
+    loaded = validate_tables(raw, sources={"customers": "/x/customers.csv", "orders": "/x/orders.csv"})
+    reasons = dict(zip(loaded.rejects["orders"]["customer_id"], loaded.rejects["orders"]["_reason"]))
+    assert reasons["C1"].startswith("its customers row was rejected (customers.csv row 1: unparseable signup_ts")
+    assert reasons["C9"] == "unknown customer_id"
+    assert list(loaded.tables["orders"]["customer_id"]) == ["C2"]
