@@ -7,6 +7,7 @@ The first reason found for a row wins, so the order of the rules below is the or
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,13 @@ def _id_problems(chk: _RowChecker, values: list, col: str) -> None:
         f"{col} contains an invisible character (zero-width space, direction mark or byte order mark)",
     )
     chk.flag([len(v) > ID_MAX_CHARS for v in strs], f"{col} is longer than {ID_MAX_CHARS} characters")
+    # 'José' with the accent as a separate mark (NFD, as macOS writes file names) looks like 'José' (NFC) but is another
+    # id: the same customer's rows had become two customers with half the history each
+    chk.flag(
+        [not v.isascii() and not unicodedata.is_normalized("NFC", v) for v in strs],
+        f"{col} is not in Unicode normal form NFC (an accent typed as a separate mark), so it would look like another "
+        "id; save the file with composed characters (NFC)",
+    )
 
 
 def _utc_naive(ts: pd.Timestamp) -> np.datetime64:

@@ -58,7 +58,8 @@ def as_strings(df: pd.DataFrame) -> pd.DataFrame:
 
 def _as_text(v) -> str:
     """One value as written: a Parquet binary column holds UTF-8 bytes, which str() turned into "b'C000000'" (and every
-    order into an unknown customer); bytes that are not UTF-8 keep their escapes, so validation sees them as odd."""
+    order into an unknown customer); bytes that are not UTF-8 keep their escapes, so validation sees them as odd; a
+    whole number stored as a float is written without its '.0'."""
     if isinstance(v, str):
         return v
     if isinstance(v, bytes):
@@ -66,6 +67,10 @@ def _as_text(v) -> str:
             return v.decode("utf-8")
         except UnicodeDecodeError:
             return v.decode("utf-8", "backslashreplace")
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        # a whole number a JSON or Parquet export wrote as a float (an integer id column holding a missing value):
+        # id 12346.0 had become another customer than 12346
+        return str(int(v))
     return str(v)
 
 

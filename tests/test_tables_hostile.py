@@ -413,3 +413,24 @@ def test_parquet_with_a_column_twice_a_header_of_nul_bytes_and_half_stars(tmp_pa
         1: "rating is not a whole number of stars (1-5)",
         2: "rating outside 1-5",
     }
+
+
+def test_ids_that_look_the_same_are_one_customer_or_a_clear_reject(tmp_path):
+    """'Jos\u00e9' written with a separate accent (NFD) is rejected with its reason, not kept as a second customer;
+    a JSON export's float id 12346.0 is the customer 12346."""
+    csv = tmp_path / "csv"
+    csv.mkdir()
+    rows = "order_id,customer_id,order_ts,amount\nO1,Jos\u00e9,2024-01-01,5\nO2,Jose\u0301,2024-01-02,6\n"
+    (csv / "orders.csv").write_text(rows, encoding="utf-8")
+    loaded = load_tables(csv)
+    assert list(loaded.tables["orders"]["customer_id"]) == ["Jos\u00e9"]
+    assert "not in Unicode normal form NFC" in loaded.rejects["orders"]["_reason"].iloc[0]
+    jsonl = tmp_path / "jsonl"
+    jsonl.mkdir()
+    (jsonl / "orders.jsonl").write_text(
+        '{"order_id": "O1", "customer_id": 12346, "order_ts": "2024-01-01", "amount": 5}\n'
+        '{"order_id": "O2", "customer_id": 12346.0, "order_ts": "2024-01-02", "amount": 6.0}\n'
+    )
+    loaded = load_tables(jsonl)
+    assert set(loaded.tables["orders"]["customer_id"]) == {"12346"}
+    assert list(loaded.tables["orders"]["amount"]) == [5.0, 6.0]
