@@ -81,6 +81,15 @@ def test_cdnow_adapter(tmp_path):
         assert str(c.loc["00003", "signup_ts"].date()) == "1997-01-02" and "00004" not in c.index  # first purchase
 
 
+def test_cdnow_without_a_header_line_keeps_its_first_purchase(tmp_path):
+    """The file as distributed has no header line: its first purchase had been taken for one and lost, counted
+    nowhere."""
+    lines = [" 00001 19970101 1 11.77", " 00002 19970112 1 12.00"]
+    _write_cdnow(tmp_path / "CDNOW_master.txt.gz", lines)
+    orders = load_cdnow(tmp_path).loaded.tables["orders"]
+    assert list(orders["customer_id"]) == ["00001", "00002"]
+
+
 def test_cdnow_from_zip(tmp_path):
     _write_cdnow(tmp_path / "x.gz")
     with zipfile.ZipFile(tmp_path / "cdnow.zip", "w") as z:

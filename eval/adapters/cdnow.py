@@ -20,8 +20,14 @@ def load_cdnow(path: str | Path) -> Dataset:
     """
     src = Source(path)
     name = src.find("CDNOW_master") if not src.path.is_file() or src.is_archive else src.path.name
-    df = src.read(name, sep=r"\s+", dtype=str, header=0, names=["customer_id", "date", "number_of_cds", "dollar_value"])
+    df = src.read(
+        name, sep=r"\s+", dtype=str, header=None, names=["customer_id", "date", "number_of_cds", "dollar_value"]
+    )
     src.close()
+    # The file as Bruce Hardie distributes it has no header line (its first purchase had been read as one and lost,
+    # counted nowhere); a copy with one names its columns in words, never an id of digits.
+    if len(df) and not str(df["customer_id"].iloc[0]).strip().isdigit():
+        df = df.iloc[1:].reset_index(drop=True)
     dates = pd.to_datetime(df["date"], format="%Y%m%d", errors="coerce")
     cid = strings(df["customer_id"].str.strip())
     # order id: the customer's n-th order by date (then file order), so it depends on no later row
