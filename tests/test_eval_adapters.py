@@ -673,6 +673,21 @@ def _retail_tricky():
     return pd.concat([_retail_frame(), extra], ignore_index=True)
 
 
+def test_online_retail_invoice_with_an_unreadable_line_is_a_counted_reject(tmp_path):
+    """A UnitPrice written '3,39' or a Quantity 'six' had ended the run in a pandas traceback; the invoice holding it
+    has no known total, so its order is rejected and counted (not summed without that line)."""
+    (tmp_path / "Online Retail.csv").write_text(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+        '536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,"3,39",17850,United Kingdom\n'
+        "536366,22632,HAND WARMER RED,six,2010-12-01 08:28:00,1.85,17850,United Kingdom\n"
+        "536367,22633,HAND WARMER BLUE,2,2010-12-01 08:29:00,1.85,17850,United Kingdom\n"
+    )
+    ds = load_online_retail(tmp_path)
+    assert list(ds.loaded.tables["orders"]["order_id"]) == ["536367"]
+    assert ds.reject_reasons() == {"orders": {"non-numeric amount": 2}}
+
+
 def test_online_retail_point_in_time(tmp_path):
     cutoff = parse_cutoff("2010-12-05", None)
     df = _retail_tricky()

@@ -119,11 +119,14 @@ def _typed_lines(df: pd.DataFrame) -> pd.DataFrame:
 def _invoices(lines: pd.DataFrame) -> pd.DataFrame:
     """Per invoice: its (first) customer, the time of its last line, total, quantity and number of customers."""
     g = lines.groupby("inv", sort=False)
+    # an invoice with a line whose Quantity or UnitPrice does not read ("3,39", "six") has no known total: its order
+    # is rejected as unparseable (counted), rather than summed without that line
+    unread = lines["total"].isna().groupby(lines["inv"], sort=False).any()
     return pd.DataFrame(
         {
             "cid": g["cid"].first(),
             "ts": g["ts"].max(),
-            "total": g["total"].sum(min_count=1),
+            "total": g["total"].sum(min_count=1).mask(unread),
             "qty": g["qty"].sum(min_count=1),
             "n_cids": g["cid"].nunique(),
         }
@@ -183,9 +186,9 @@ def _whole_cancellations(lines: pd.DataFrame, inv_ts: pd.Series) -> dict[str, st
     earlier cancellation took. So whether a cancellation is whole depends only on rows up to its own time.
     """
     ln = lines.dropna(subset=["cid"])
-    ln = ln.assign(
-        sig=ln["code"] + ":" + ln["qty"].abs().astype("Int64").astype(str) + ":" + ln["price"].round(2).astype(str)
-    )
+    qty = ln["qty"].abs().map(lambda q: "?" if pd.isna(q) else f"{q:g}")  # an unreadable line matches nothing
+    price = ln["price"].map(lambda p: "?" if pd.isna(p) else f"{p:.2f}")
+    ln = ln.assign(sig=ln["code"].astype(str) + ":" + qty + ":" + price)
     sigs = ln.sort_values(["inv", "sig"]).groupby("inv").agg(sig=("sig", "|".join), cid=("cid", "first"))
     sigs["ts"] = inv_ts.reindex(sigs.index)
     is_c = sigs.index.str.startswith("C")
