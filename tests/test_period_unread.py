@@ -66,6 +66,8 @@ CUTOFF = pd.Timestamp("2025-10-02 14:00", tz="UTC")
         # a fiscal year starts in a month that differs between companies: never read as the calendar year
         ("FY2024 spend?", "fy2024"),
         ("spend in fiscal 2024", "fiscal 2024"),
+        ("how much did he spend in 99999999999?", "in 99999999999"),
+        ("how much did he spend in the last 1e3 days?", "last 1e3 days"),
         ("what did she spend in the financial year", "financial year"),
         ("Umsatz im Geschäftsjahr 2024", "geschaftsjahr"),
     ],
@@ -127,6 +129,9 @@ def test_every_rolling_period_of_no_length_is_unread_and_one_day_still_reads():
         ("combien au 3e trimestre 2024 ?", "2024-07-01", "2024-09-30"),
         ("spend in the fourth quarter of 2024", "2024-10-01", "2024-12-31"),
         ("between Q1 and Q3 2024", "2024-01-01", "2024-09-30"),
+        # written end first: the same range (it had been read as its first month alone)
+        ("between June 2025 and March 2025", "2025-03-01", "2025-06-30"),
+        ("between December 2024 and January 2020", "2020-01-01", "2024-12-31"),
         ("H1 2024", "2024-01-01", "2024-06-30"),
         ("H2 2024", "2024-07-01", "2024-12-31"),
         ("the 2nd half of 2024", "2024-07-01", "2024-12-31"),

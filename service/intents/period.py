@@ -158,7 +158,10 @@ _PERIOD_WORDS = re.compile(
     r"\b(?:since|between|during|seit|zwischen|depuis|entre|desde|sinds|tussen)(?:\s+[a-z0-9-]+){1,2}|"
     r"\b(?:week|weekend|quarter|half|season|christmas|xmas|holidays?|black friday|summer|winter|spring|autumn|fall|"
     r"easter|yesterday|today|woche|weihnachten|semaine|noel|semana|navidad|kerst|settimana|natale)\b|"
-    r"\b\d{4}-\d\d-\d\d\b|" + _FISCAL.pattern
+    r"\b\d{4}-\d\d-\d\d\b|"
+    # a year or a length the readers do not take ("in 99999999999", "the last 1e3 days")
+    r"\b(?:in|during|since|im|seit|en|depuis|desde|nel|dal)\s+\d{5,}\b|"
+    r"\b(?:last|past|previous)\s+\S*\d\S*\s+(?:days?|weeks?|months?|years?)\b|" + _FISCAL.pattern
 )
 
 
@@ -385,6 +388,8 @@ def _range_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | N
         start = start.replace(year=stop_start.year)
         if start > stop_start:
             start = start.replace(year=stop_start.year - 1)
+    if start > stop:  # written end first ("between June 2025 and March 2025"): the same range; it had been read as
+        start, stop = stop_start, first[2]  # its first month alone
     if start > stop:
         return None
     stop = min(stop, end)
