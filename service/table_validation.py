@@ -124,7 +124,9 @@ def _ts_reasons(
 ) -> pd.Series:
     """Flag unparseable and out-of-range timestamps; returns the parsed values with rejected ones as NaT."""
     blank = _blank(values)
-    lo, hi = bounds.date_min.year, bounds.date_max.year
+    # the year as written guards the parser against years it cannot hold; one year of slack either way, so a local time
+    # whose UTC instant is inside the range ("1969-12-31T23:30-01:00") is judged in UTC below like every other value
+    lo, hi = bounds.date_min.year - 1, bounds.date_max.year + 1
     out_year = np.array(
         [
             isinstance(v, str) and (m := YEAR_PREFIX.match(v)) is not None and not lo <= int(m.group(1)) <= hi

@@ -434,3 +434,20 @@ def test_ids_that_look_the_same_are_one_customer_or_a_clear_reject(tmp_path):
     loaded = load_tables(jsonl)
     assert set(loaded.tables["orders"]["customer_id"]) == {"12346"}
     assert list(loaded.tables["orders"]["amount"]) == [5.0, 6.0]
+
+
+def test_the_accepted_date_range_is_judged_in_utc():
+    """'1969-12-31T23:30-01:00' is 1970-01-01 00:30 UTC, inside the range: it had been rejected by its local year."""
+    raw = {
+        "orders": pd.DataFrame(
+            {
+                "order_id": ["O1", "O2", "O3"],
+                "customer_id": ["C1", "C1", "C1"],
+                "order_ts": ["1969-12-31T23:30:00-01:00", "2101-01-01T00:30:00+01:00", "1969-12-31T23:30:00+00:00"],
+                "amount": ["5", "6", "7"],
+            }
+        )
+    }
+    loaded = validate_tables(raw, sources={})
+    assert list(loaded.tables["orders"]["order_id"]) == ["O1", "O2"]
+    assert "outside the accepted range" in loaded.rejects["orders"]["_reason"].iloc[0]
