@@ -152,10 +152,37 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 index_col=False,
             )
         except pd.errors.ParserWarning:
+            sep = next((d for d in (";", "\t", "|") if len(header) == 1 and d in header[0]), None)
+            if sep:  # a ';'-separated file with decimal commas: the separator is the cause, not a quoting slip
+                raise DataError(
+                    f"{path}: the header looks separated by {sep!r} (one column: {header[0][:80]!r}); save the file "
+                    "with commas"
+                ) from None
             raise DataError(
                 f"{path} line {_first_overlong_line(path, len(header))}: more fields than the header's {len(header)} "
                 "(a value after the last column, e.g. an unquoted comma); quote the field or name the column"
             ) from None
+        except pd.errors.ParserError as exc:
+            if "EOF inside string" in str(exc):  # pandas counts rows from 0 after the header: name the file's line
+                raise DataError(
+                    f"{path} line {_unclosed_quote_line(path)}: a quote is opened and never closed"
+                ) from None
+            raise
+
+
+def _unclosed_quote_line(path: Path) -> int | str:
+    """The line where the quote that never closes opens: the start of the last record the csv module reads."""
+    start: int | str = "?"
+    line = 0
+    with _open_bytes(path) as f:
+        reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig", newline=""), strict=False)
+        try:
+            for _ in reader:
+                start = line + 1
+                line = reader.line_num
+        except csv.Error:
+            return line + 1
+    return start
 
 
 def _first_overlong_line(path: Path, n_columns: int) -> int | str:

@@ -598,3 +598,15 @@ def test_train_options_are_checked_before_any_work(tmp_path):
     ):
         r = run("train", "--data", tmp_path / "no-such-data", "--out", tmp_path / "m", *args)
         assert r.exit_code == 2 and said in r.output, r.output
+
+
+@pytest.mark.parametrize("var", ["INSIGHT_DATA_DIR", "INSIGHT_API_SNAPSHOT_DIR"])
+def test_a_file_where_a_folder_setting_is_meant_is_named(tmp_path, monkeypatch, var):
+    """A file in INSIGHT_DATA_DIR or INSIGHT_API_SNAPSHOT_DIR had been reported as 'no orders table' or 'cannot read
+    the profile store', the setting unnamed."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    monkeypatch.setenv(var, str(afile))
+    monkeypatch.setenv("INSIGHT_API_KEYS", "k:agent")
+    r = run("serve", "--store", tmp_path / "p.db")
+    assert r.exit_code == 2 and var in r.output and "not a folder" in r.output, r.output

@@ -451,3 +451,16 @@ def test_the_accepted_date_range_is_judged_in_utc():
     loaded = validate_tables(raw, sources={})
     assert list(loaded.tables["orders"]["order_id"]) == ["O1", "O2"]
     assert "outside the accepted range" in loaded.rejects["orders"]["_reason"].iloc[0]
+
+
+def test_an_unclosed_quote_and_a_semicolon_file_are_told_as_they_are(tmp_path):
+    """An unclosed quote is named by the line it opens on (pandas' 0-based 'row 2' had been passed on for line 3);
+    a ';'-separated file with decimal commas is told its separator, not to quote a field."""
+    (tmp_path / "orders.csv").write_text(
+        'order_id,customer_id,order_ts,amount\nO1,C1,2024-01-01,5\nO2,"C2,2024-01-02,6\nO3,C3,2024-01-03,7\n'
+    )
+    with pytest.raises(DataError, match=r"orders\.csv line 3: a quote is opened and never closed"):
+        load_tables(tmp_path)
+    (tmp_path / "orders.csv").write_text("order_id;customer_id;order_ts;amount\nO1;C1;2024-01-01;5,5\n")
+    with pytest.raises(DataError, match=r"the header looks separated by ';'.*save the file with commas"):
+        load_tables(tmp_path)

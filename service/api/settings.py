@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from service.config import Settings
 
@@ -100,6 +100,22 @@ class ApiSettings(Settings):
     api_preload_encoder: bool = Field(
         default=True, description="Load the embedding model at start-up so the first POST /v1/score is fast."
     )
+
+    # A file where a folder is meant had been reported as "cannot read the profile store" or "no orders table", with
+    # the setting unnamed; said here, the message names the variable (service.cli.errors.settings_message).
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_is_a_folder(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_dir():
+            raise ValueError("is not a folder of input tables" if v.exists() else "no such folder")
+        return v
+
+    @field_validator("api_snapshot_dir")
+    @classmethod
+    def _snapshot_dir_can_be_a_folder(cls, v: Path | None) -> Path | None:
+        if v is not None and v.exists() and not v.is_dir():
+            raise ValueError("exists and is not a folder")
+        return v
 
 
 def api_settings(settings: Settings | None = None, **overrides) -> ApiSettings:
