@@ -4,6 +4,7 @@ parts (part one, amounts, spans and counts: ``service.claim_numbers``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from service.claim_drivers import driver_named_last
@@ -205,6 +206,35 @@ def numeric_dates_as_iso(text: str, known: str) -> str:
         return next((v for v in valid if v in known), valid[0] if valid else m.group(0))
 
     return _NUMERIC_DATE.sub(iso, text)
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTH_NAMES = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_WEEKDAY_DATE = re.compile(
+    r"\b(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\.?,?\s+(?:the\s+)?"
+    rf"(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>{_MONTH_NAMES}),?\s+(?P<y1>\d{{4}})|"
+    rf"(?P<m2>{_MONTH_NAMES})\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}})|"
+    r"(?P<iso>\d{4}-\d\d-\d\d))\b",
+    re.I,
+)
+
+
+def weekday_reasons(text: str) -> list[str]:
+    """A day of the week given with a date must be that date's ('Wednesday, 29 January 2026' is a Thursday)."""
+    reasons = []
+    for m in _WEEKDAY_DATE.finditer(text):
+        try:
+            if m["iso"]:
+                day = dt.date.fromisoformat(m["iso"])
+            else:
+                month = next(i for i, p in enumerate(_MONTHS, 1) if re.match(p[0], (m["m1"] or m["m2"]).lower()))
+                day = dt.date(int(m["y1"] or m["y2"]), month, int(m["d1"] or m["d2"]))
+        except (ValueError, StopIteration):
+            continue
+        said = next(i for i, w in enumerate(_WEEKDAYS) if w.startswith(m["wd"].lower()[:3]))
+        if said != day.weekday():
+            reasons.append(f"\u201c{m.group(0)}\u201d: {day.isoformat()} is a {_WEEKDAYS[day.weekday()].capitalize()}")
+    return reasons
 
 
 def next_order_reasons(text: str, f: Facts) -> list[str]:

@@ -283,8 +283,8 @@ _PERIOD_DAYS = {"year": 365.25, "annum": 365.25, "month": 30.44, "quarter": 91.3
 
 def _period_reasons(after: str, f: Facts) -> list[str]:
     """'$1,380 a year' of a 90-day forecast: the forecast is over the horizon."""
-    m = re.match(r"\s*(?:a|per|each|every|/)\s*(year|annum|month|quarter|week)\b|\s*(annually|monthly|weekly)\b", after,
-                 re.I)  # fmt: skip
+    m = re.match(r"\s*(?:of (?:spend|spending|revenue|sales)\s+)?(?:(?:a|per|each|every|/)\s*(year|annum|month|quarter|"
+                 r"week)\b|(annually|monthly|weekly)\b)", after, re.I)  # fmt: skip
     if not m:
         return []
     word = (m.group(1) or {"annually": "year", "monthly": "month", "weekly": "week"}[m.group(2).lower()]).lower()
@@ -340,13 +340,18 @@ _EVERY = re.compile(
     r"giorni|dagen)|(?P<week>semanas?|wochen?|semaines?|settimane|weken)|(?P<month>mes(?:es)?|monaten?|mois|mesi|maanden))\b",
     re.I,
 )
-# the last purchase said vaguely ("a few weeks ago"): the days since it that the words allow
-_VAGUE_AGO = {
-    "yesterday": (0, 2), "last week": (1, 14), "this week": (0, 7), "a couple of days ago": (1, 5),
-    "a few days ago": (1, 10), "several days ago": (2, 14), "a couple of weeks ago": (7, 24),
-    "a few weeks ago": (10, 60), "several weeks ago": (14, 75), "a couple of months ago": (30, 80),
-    "a few months ago": (45, 180), "several months ago": (60, 300),
-}  # fmt: skip
+# A time said vaguely ("a few weeks ago", "every couple of months", "with us for a few weeks"): how many units the words
+# allow, widened (x0.6 to x1.6) so that only a clear mismatch is refused
+_VAGUE_COUNT = {"couple of": (1.5, 3.0), "few": (2.0, 5.0), "several": (3.0, 9.0)}
+_VAGUE = r"(?:a\s+)?(couple\s+of|few|several)\s+(day|week|month|year)s"
+_VAGUE_SAID = (
+    ("the days since the last purchase", ("recency_days",), rf"\b{_VAGUE}\s+ago\b", True),
+    ("the time between orders", ("avg_days_between_orders", "ipi_mean_days"), rf"\bevery\s+{_VAGUE}\b", False),
+    ("the tenure", ("tenure_days",),
+     rf"\b(?:with us|a customer|customer|shopping with us|buying from us|been around)\s+for\s+(?:only\s+|just\s+)?"
+     rf"{_VAGUE}\b", False),
+)  # fmt: skip
+_NAMED_AGO = {"yesterday": (0, 2), "last week": (1, 14), "this week": (0, 7)}
 _LAST_PURCHASE = re.compile(
     r"\b(?:last|latest|most recent)\b[^.;]{0,30}\b(?:order|purchase|one|bought|ordered|shopped)\b|"
     r"\b(?:bought|ordered|purchased|shopped)\b",
@@ -354,22 +359,31 @@ _LAST_PURCHASE = re.compile(
 )
 
 
-def _vague_recency_reasons(text: str, f: Facts) -> list[str]:
-    days = f.figures.get("recency_days")
-    if days is None:
-        return []
+def _vague_time_reasons(text: str, f: Facts) -> list[str]:
     reasons = []
-    for clause in clauses(text):
-        if not _LAST_PURCHASE.search(clause):
+    for what, keys, pattern, needs_purchase in _VAGUE_SAID:
+        days = figures_of(f, keys) + driver_values(f, keys)
+        if not days:
             continue
-        for words, (low, high) in _VAGUE_AGO.items():
-            if re.search(rf"\b{words}\b", clause, re.I) and not low <= days <= high:
-                reasons.append(f"\u201c{words}\u201d: the last purchase was {days:.0f} days ago")
+        for clause in clauses(text):
+            if needs_purchase and not _LAST_PURCHASE.search(clause):
+                continue
+            for m in re.finditer(pattern, clause, re.I):
+                low, high = _VAGUE_COUNT[re.sub(r"\s+", " ", m.group(1).lower())]
+                unit = _DAY_UNITS[m.group(2).lower()]
+                if not any(0.6 * low * unit <= d <= 1.6 * high * unit for d in days):
+                    reasons.append(f"\u201c{m.group(0)}\u201d is not {what} ({shown(days[:1], 'day')})")
+    days = figures_of(f, ("recency_days",))
+    for clause in clauses(text) if days else ():
+        if _LAST_PURCHASE.search(clause):
+            for words, (low, high) in _NAMED_AGO.items():
+                if re.search(rf"\b{words}\b", clause, re.I) and not low <= days[0] <= high:
+                    reasons.append(f"\u201c{words}\u201d: the last purchase was {days[0]:.0f} days ago")
     return reasons
 
 
 def span_and_count_reasons(text: str, f: Facts) -> list[str]:
-    reasons = _vague_recency_reasons(text, f)
+    reasons = _vague_time_reasons(text, f)
     text = _EVERY.sub(lambda m: f"every {m.group(1)} " + next(k for k in ("day", "week", "month") if m[k]) + "s", text)
     for what, facts_of, pattern in _SPANS:
         for m in re.finditer(pattern, text, re.I):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from service.claim_numbers import clauses
 from service.facts import Facts
 
 _BROWSING_WORDS = re.compile(r"\b(?:brows\w*|looked at|looking at|look at|viewed|view\w*|search\w*|visit\w*)\b", re.I)
@@ -87,3 +88,52 @@ def review_description_reasons(unquoted: str, facts: Facts) -> list[str]:
 
 def _said(pattern: re.Pattern, text: str) -> bool:
     return any(not _NEGATED.search(text[: m.start()]) for m in pattern.finditer(text))
+
+
+# Problems a review may describe, in groups of words that say the same: a description naming a problem of no group
+# the review's own words belong to misdescribes it ("stopped working" of a review about the colour)
+_PROBLEMS = {
+    "damage": r"damaged|broken|broke|smashed|cracked|dented|scratched",
+    "not working": r"stopped working|(?:does|did|do)(?: not|n't) work|not working|faulty|defective|malfunction\w*",
+    "late": r"arrived late|late delivery|delayed|took (?:weeks|ages|too long)|never arrived",
+    "fit": r"wrong size|too (?:small|big|large|tight|loose)|(?:does|did)(?: not|n't) fit",
+    "missing": r"missing|incomplete",
+}
+_STARS = re.compile(r"\b(\d|one|two|three|four|five)[- ]stars?\b|\b(\d) out of 5\b|\b(\d)/5\b", re.I)
+_STAR_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n")
+
+
+def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """A sentence that names one review by the words only it has (its product: 'the sneakers', 'the wireless
+    earbuds') must describe it as it is: its stars, no complaint of a review rated 4 or 5, no problem its text does not
+    tell of."""
+    reviews = [
+        (e.text, int(m.group(1)))
+        for e in facts.evidence
+        if (m := re.match(r"review \d{4}-\d\d-\d\d,\s*(\d)/5", e.source))
+    ]
+    words = {t: set(_WORD.findall(t.lower())) - _FUNCTION_WORDS for t in (e.text for e in facts.evidence)}
+    own = {
+        text: {w for w in words[text] if len(w) >= 5 and not any(w in v for t, v in words.items() if t != text)}
+        for text, _ in reviews
+    }
+    reasons = []
+    for sentence in (c for s in _SENTENCE_END.split(unquoted) for c in clauses(s)):  # "the hat ..., while the mouse"
+        said = set(_WORD.findall(sentence.lower()))
+        named = [(text, rating) for text, rating in reviews if own[text] & said]
+        if len(named) != 1:
+            continue
+        text, rating = named[0]
+        product = sorted(own[text] & said)[0]
+        for m in _STARS.finditer(sentence):
+            raw = next(g for g in m.groups() if g)
+            stars = _STAR_WORDS.get(raw.lower()) or int(raw)
+            if stars != rating:
+                reasons.append(f"gives the review about {product} {stars} stars; it is rated {rating}/5")
+        if rating >= 4 and _said(_COMPLAINT, sentence):
+            reasons.append(f"calls the review about {product} a complaint; it is rated {rating}/5")
+        for problem, pattern in _PROBLEMS.items():
+            if re.search(rf"\b(?:{pattern})\b", sentence, re.I) and not re.search(rf"\b(?:{pattern})\b", text, re.I):
+                reasons.append(f"says the review about {product} tells of {problem}; it does not")
+    return reasons

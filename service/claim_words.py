@@ -29,7 +29,19 @@ _EVENT = re.compile(
     # account states the facts never hold: marketing consent, open cases, memberships, flags
     r"\b(?:stopped|stops) (?:opening|reading|clicking)\b|\bopted (?:out|in)\b|\bunsubscribed\b|"
     r"\b(?:an? |her |his |their )?(?:open|pending|unresolved|ongoing) (?:complaint|return|ticket|case|dispute|claim|"
-    r"request)\b|\bdo[- ]not[- ]contact\b|\b(?:is|are) (?:a |an )?members? of\b|\bblacklist\w*\b",
+    r"request)\b|\bdo[- ]not[- ]contact\b|\b(?:is|are) (?:a |an )?members? of\b|\bblacklist\w*\b|"
+    # contacts, returns, refunds and memberships: the facts hold orders, reviews and browsing only
+    r"\b(?:called|phoned|rang|emailed|e-mailed|contacted|wrote to|chatted with)\s+(?:our\s+|the\s+)?(?:support|"
+    r"customer service|help ?desk|hotline|us)\b|"
+    r"\b(?:returned|sent back)\s+(?:it|them|the\s+\w+(?:\s+\w+)?|her\s+\w+|his\s+\w+|their\s+\w+)\b|"
+    r"\b(?:started|initiated|opened|requested|filed|made)\s+an?\s+(?:return|refund|complaint|claim)\b|"
+    r"\brefund\s+(?:has|had)\s+(?:since\s+|already\s+)?been\s+(?:issued|paid|processed|sent|made)\b|"
+    r"\b(?:got|received)\s+(?:her|his|their|the)\s+refund\b|"
+    r"\b(?:existing|current|already\s+an?)\s+(?:loyalty|rewards?|vip)\s+(?:programme|program|club|scheme)?\s*"
+    r"members?\b|\b(?:in|on|part of)\s+(?:the|our)\s+(?:loyalty|rewards?)\s+(?:programme|program|club|scheme)\s+"
+    r"already\b|"
+    r"\b(?:runs?|owns?|has)\s+(?:a|an|their\s+own|her\s+own|his\s+own)\s+(?:small\s+|own\s+)?(?:business|company|"
+    r"shop|firm)\b|\b(?:lives?|based|living)\s+in\s+(?-i:[A-Z][a-z]+)\b",
     re.I,
 )
 
@@ -157,7 +169,8 @@ _CHURN_HIGH = re.compile(
     r"\bwon'?t\s+be\s+back\b|\bnot\s+(?:be\s+)?coming\s+back\b|"
     r"\b(?:wird|werden)\s+uns\s+(?:\w+\s+){0,2}verlassen\b|\bhohes?\s+(?:abwanderungs)?risiko\b|"
     r"\bprobable\s+que\s+nos\s+(?:deje|abandone)\b|\briesgo\s+(?:de\s+\w+\s+)?alto\b|"
-    r"\brisque\s+(?:de\s+d[ée]part\s+)?(?:[ée]lev[ée]|fort)\b|\bva\s+nous\s+quitter\b",
+    r"\brisque\s+(?:de\s+d[ée]part\s+)?(?:[ée]lev[ée]|fort)\b|\bva\s+nous\s+quitter\b|"
+    r"\bone\s+foot\s+out\s+the\s+door\b|\bon\s+the\s+way\s+out\b|\babout\s+to\s+walk\b|\bhanging\s+by\s+a\s+thread\b",
     re.I,
 )
 _CHURN_LOW = re.compile(
@@ -172,7 +185,10 @@ _CHURN_LOW = re.compile(
     r"\b(?:abwanderungsrisiko|risiko)\s+ist\s+(?:sehr\s+)?(?:gering|niedrig|klein)\b|\bgeringes\s+(?:abwanderungs)?risiko\b|"
     r"\brisque\s+(?:de\s+d[ée]part\s+)?(?:faible|bas)\b|\bfaible\s+risque\b|"
     r"\bprobable\s+que\s+(?:vuelva\s+a\s+comprar|compre|repita)\b|\briesgo\s+(?:de\s+\w+\s+)?bajo\b|"
-    r"\brischio\s+(?:di\s+\w+\s+)?basso\b|\blaag\s+risico\b",
+    r"\brischio\s+(?:di\s+\w+\s+)?basso\b|\blaag\s+risico\b|"
+    # idioms of a customer who stays
+    r"\brock[- ]solid\b|\bnot\s+going\s+anywhere\b|\bgoing\s+nowhere\b|\bsafe\s+bet\b|\blocked\s+in\b|"
+    r"\b(?:very\s+|highly\s+)?unlikely\s+to\s+(?:drift|slip|go)\s+away\b|\bhere\s+to\s+stay\b",
     re.I,
 )
 

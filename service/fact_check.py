@@ -15,10 +15,10 @@ import re
 
 from pydantic import BaseModel, Field
 
-from service.claim_bindings import bound_number_reasons, bound_spans, numeric_dates_as_iso
+from service.claim_bindings import bound_number_reasons, bound_spans, numeric_dates_as_iso, weekday_reasons
 from service.claim_drivers import DRIVER_ALIAS
 from service.claim_numbers import APPROX, near, normalise_numbers, words_to_digits
-from service.claim_texts import browsing_reasons, review_description_reasons
+from service.claim_texts import browsing_reasons, review_description_reasons, review_mention_reasons
 from service.claim_words import (
     SENTENCES,
     churn_level_reasons,
@@ -231,6 +231,7 @@ def check_narrative(
     unquoted = numeric_dates_as_iso(unquoted, _known_dates(facts))
     reasons += _date_reasons(unquoted, facts)
     reasons += review_description_reasons(unquoted, facts) + browsing_reasons(narrative, facts)
+    reasons += weekday_reasons(unquoted) + review_mention_reasons(unquoted, facts)
     unquoted = _ISO_DATE.sub(" ", unquoted)
     # the playbook's action is a fact as written ("within two weeks"): the number checks look past it; number words
     # are read as digits ("three months") and a percentage in words as one ("80 percent")
@@ -447,8 +448,13 @@ def _driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> 
                         f"says '{aliased[0]}' moves the value, but it is not among the customer's top drivers"
                     )
                 names = aliased if len(aliased) == 1 and aliased[0] in known else []
-            if len(names) >= 2 and said is not None and re.search(r"\bboth\b|\band\b", clause, re.I):
-                wrong = [n for n in names if (known[n].contribution > 0) != (said == "up")]
+            # a list of drivers with one direction ("hold it back: their tenure, ..., and their spend to date"), named
+            # by their names or in other words
+            listed = names + [
+                n for n, pat in DRIVER_ALIAS.items() if n in known and n not in names and pat.search(clause)
+            ]
+            if len(listed) >= 2 and said is not None and re.search(r"\bboth\b|\band\b", clause, re.I):
+                wrong = [n for n in listed if (known[n].contribution > 0) != (said == "up")]
                 reasons += [f"driver '{n}' is said to {'raise' if said == 'up' else 'lower'} the value, but its "
                             f"contribution is {known[n].contribution:+,.2f}" for n in wrong]  # fmt: skip
             if len(names) != 1:

@@ -1,5 +1,5 @@
-"""The kinds of claim round 4 of the fact check's red team found unchecked (tests/data/fact_check_round4.json), one
-case each way: a false claim refused, the true claim in the same words passed."""
+"""The kinds of claim rounds 4 and 5 of the fact check's red team found unchecked (tests/data/fact_check_round4.json,
+fact_check_round5.json), one case each way: a false claim refused, the true claim in the same words passed."""
 
 from __future__ import annotations
 
@@ -52,6 +52,29 @@ CASES = [
     # a floor named with its tier after the amount (High: VIP floor $565.32, forecast $551.51)
     ("High", "The forecast is short of the $565.32 VIP floor.", True),
     ("High", "Their forecast already clears that VIP floor.", False),
+    # round 5: a weekday with a date (Medium's next order 2026-01-29 is a Thursday)
+    ("Medium", "The next order is expected around Thursday, 29 January 2026.", True),
+    ("Medium", "The next order is expected around Wednesday, 29 January 2026.", False),
+    # times said vaguely (Low: with us 437 days, last purchase 262 days ago; Medium: every 22 days)
+    ("Low", "They have been with us for several years.", False),
+    ("Low", "They have only been with us for a few weeks.", False),
+    ("Medium", "They tend to buy every few weeks.", True),
+    ("Medium", "They tend to buy every couple of months.", False),
+    # the forecast's horizon after 'of spend' (Low: $24.92 over 90 days)
+    ("Low", "The model expects about $24.92 of spend per month.", False),
+    # churn in idioms (Low: high risk; VIP: low risk)
+    ("Low", "On retention they are rock-solid.", False),
+    ("VIP", "On retention they are rock-solid.", True),
+    # events the facts never hold
+    ("Medium", "They called support twice last week.", False),
+    ("Medium", "The refund has since been issued.", False),
+    ("High", "As an existing loyalty programme member, they get recommendations.", False),
+    ("High", "They run a small business in Munich.", False),
+    # a review named by its product, described with the wrong stars or a problem it does not tell of
+    ("High", "They were unhappy with the sneakers.", False),
+    ("High", "They rated the wireless earbuds 3 out of 5 because they stopped working.", False),
+    ("High", "They rated the wireless earbuds 3 out of 5 because the colour was not as shown.", True),
+    ("VIP", "They left a one-star review about the poetry collection.", False),
 ]
 
 

@@ -20,13 +20,23 @@ FACTS = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts.json").r
 ROUND = json.loads((DATA / "fact_check_round2.json").read_text(encoding="utf-8"))
 # Round 3 (the same day, another session): 60 false and 25 true narratives written before it read the check (20 of the
 # false ones passed and 1 true one was refused when first run: the held-out figure), then 40 false ones aimed at what
-# the code does not check (all 40 passed). After the changes they led to, 7 and 27 passed; after round 4's, 6 and 25.
+# the code does not check (all 40 passed). After the changes they led to, 7 and 27 passed; after round 4's, 6 and 25;
+# after round 5's, 4 and 25.
 ROUND3 = json.loads((DATA / "fact_check_round3.json").read_text(encoding="utf-8"))
 # Round 4 (2026-12-03, another session that had not read the check): 17 of 60 false narratives passed and 8 of 25 true
 # ones were refused for false reasons when first run (the held-out figure; see the file's "about"); 1 and 0 after. Its
 # "partial" true narratives leave the tier out and are refused for that alone (an explanation states the tier).
 ROUND4 = json.loads((DATA / "fact_check_round4.json").read_text(encoding="utf-8"))
-CHECKED = ROUND["checked"] + ROUND3["blind"]["checked"] + ROUND3["whitebox"]["checked"] + ROUND4["checked"]
+# Round 5 (the same day, a third session, blind, in an LLM's voice; every true narrative names the tier): 17 of 60
+# false ones passed and 7 of 25 true ones were refused when first run; 1 and 0 after (see the file's "about").
+ROUND5 = json.loads((DATA / "fact_check_round5.json").read_text(encoding="utf-8"))
+CHECKED = (
+    ROUND["checked"]
+    + ROUND3["blind"]["checked"]
+    + ROUND3["whitebox"]["checked"]
+    + ROUND4["checked"]
+    + ROUND5["checked"]
+)
 FALSE = [r for r in CHECKED if r["false"]]
 TRUE = [r for r in CHECKED if not r["false"]]
 
@@ -55,10 +65,11 @@ def test_the_rounds_are_as_large_as_stated():
         len(ROUND3["blind"]["still_missed"]),
         len(ROUND3["whitebox"]["still_missed"]),
         len(ROUND4["still_missed"]),
+        len(ROUND5["still_missed"]),
     )
     assert (len(FALSE), len(TRUE), len(ROUND4["partial"]), still) == (
-        135 + 54 + 15 + 59,
-        34 + 25 + 16,
+        135 + 56 + 15 + 59 + 59,
+        34 + 25 + 16 + 25,
         9,
-        (21, 6, 25, 1),
+        (21, 4, 25, 1, 1),
     )
