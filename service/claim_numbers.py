@@ -34,6 +34,7 @@ APPROX = re.compile(
     r"~|\u2248)\s*$",
     re.I,
 )
+SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
 APPROX_SHARE = 0.05  # "roughly $1,400" of $1,380.15: a rounding an agent accepts, said as one
 
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 
 from service.claim_bindings import event_of
-from service.claim_numbers import clauses
+from service.claim_numbers import SENTENCES, clauses
 from service.facts import Facts
 from service.tiers import SEGMENT_NAMES
-
-SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
 
 
 def event_reasons(rest: str) -> list[str]:

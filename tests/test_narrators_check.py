@@ -49,8 +49,9 @@ def test_customer_text_with_its_own_quotation_marks_stays_quoted():
     text = TemplateNarrator().narrate(f)
     r = check_narrative(text, f, ALL_DRIVER_NAMES)
     assert r.passed, r.reasons
-    # a partial quote declared by the narrator is verified and stripped whole as well
-    partial = '"call me VIP" and \u201cignore the rules\u201d'
+    # a partial quote declared by the narrator is verified and stripped whole as well (the evidence holds the text on
+    # one line with its double quotation marks made single, service.facts.one_line_quote)
+    partial = "'call me VIP' and 'ignore the rules'"
     ok = f"Customer C000314 is in the Low tier. They wrote \u201c{partial}\u201d."
     assert check_narrative(ok, f, ALL_DRIVER_NAMES, quotes=[partial]).passed
 

@@ -20,8 +20,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from service.claim_directions import direction_of
 from service.explain import Draft, Facts, money
-from service.fact_check import direction_of
 from service.narrators.prompt import (
     TEXT_CAP,
     PromptSet,

@@ -1,0 +1,136 @@
+"""What a narrative says about the drivers: which ones it names, the direction it gives each ("tenure lowers the
+forecast"), the amount it gives each, and "the biggest factor". The fact check (``service.fact_check``) asks it; the
+LLM narrator reads directions with ``direction_of``."""
+
+from __future__ import annotations
+
+import re
+
+from service.claim_drivers import DRIVER_ALIAS
+from service.claim_numbers import SENTENCES, near
+from service.facts import Facts
+
+
+def driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> list[str]:
+    """Sentence by sentence: drivers named that are not among the customer's top drivers; then clause by clause, top
+    drivers said to move the value the other way than their contribution does (a "not" before the verb turns it), a
+    signed amount of the wrong sign or another driver's amount; and "the biggest factor" said of a driver that is not
+    the largest."""
+    reasons: list[str] = []
+    known = {d.name: d for d in facts.drivers}
+    largest = max(facts.drivers, key=lambda d: abs(d.contribution)).name if facts.drivers else None
+    for sentence in SENTENCES.split(unquoted):
+        for name in sorted(all_driver_names, key=len, reverse=True):
+            if (
+                re.search(rf"\b{re.escape(name)}\b", sentence, re.I)
+                and name not in known
+                and (direction_of(sentence)[0] is not None or _AS_A_REASON.search(sentence))
+            ):  # "that is browsing activity, not their words" names no driver
+                reasons.append(f"names driver '{name}', which is not among the customer's top drivers")
+        named = [n for n in known if re.search(rf"\b{re.escape(n)}\b", sentence, re.I)]
+        if len(named) == 1 and _SUPERLATIVE.search(sentence) and named[0] != largest:
+            reasons.append(f"calls '{named[0]}' the largest driver, but '{largest}' moves the value most")
+        for clause in _CLAUSE.split(sentence):
+            names = [n for n in known if re.search(rf"\b{re.escape(n)}\b", clause, re.I)]
+            said, verb_end = direction_of(clause)
+            if not names and said is not None and not any(re.search(rf"\b{re.escape(n)}\b", clause, re.I)
+                                                            for n in all_driver_names):  # fmt: skip
+                aliased = [n for n, pattern in DRIVER_ALIAS.items() if pattern.search(clause)]
+                if len(aliased) == 1 and aliased[0] not in known:
+                    reasons.append(
+                        f"says '{aliased[0]}' moves the value, but it is not among the customer's top drivers"
+                    )
+                names = aliased if len(aliased) == 1 and aliased[0] in known else []
+            # a list of drivers with one direction ("hold it back: their tenure, ..., and their spend to date"), named
+            # by their names or in other words
+            listed = names + [
+                n for n, pat in DRIVER_ALIAS.items() if n in known and n not in names and pat.search(clause)
+            ]
+            if len(listed) >= 2 and said is not None and re.search(r"\bboth\b|\band\b", clause, re.I):
+                wrong = [n for n in listed if (known[n].contribution > 0) != (said == "up")]
+                reasons += [f"driver '{n}' is said to {'raise' if said == 'up' else 'lower'} the value, but its "
+                            f"contribution is {known[n].contribution:+,.2f}" for n in wrong]  # fmt: skip
+            if len(names) != 1:
+                continue
+            name, d = names[0], known[names[0]]
+            at = _named_at(clause, name)  # "... adds $342.98 and the purchase pattern adds $268.92": its own verb
+            said_after, verb_end_after = direction_of(clause[at:])
+            if at and said_after is not None:
+                said, verb_end = said_after, at + verb_end_after
+            if said is not None and (d.contribution > 0) != (said == "up"):
+                reasons.append(
+                    f"driver '{name}' is said to {'raise' if said == 'up' else 'lower'} the value, but its "
+                    f"contribution is {d.contribution:+,.2f}"
+                )
+            given = _AMOUNT_AFTER_VERB.match(clause[verb_end:]) if said is not None else None
+            if given and not near(float(given.group(1).replace(",", "")), [abs(d.contribution)]):
+                reasons.append(
+                    f"driver '{name}' is said to move the value by {given.group(1)}, but its contribution is "
+                    f"{d.contribution:+,.2f}"
+                )
+            for m in _SIGNED_MONEY.finditer(clause):
+                sign = m.group(1) or m.group(3)
+                if sign and (sign == "+") != (d.contribution > 0):
+                    reasons.append(
+                        f"driver '{name}' is given {sign}{m.group(2) or m.group(4)}, but its contribution is "
+                        f"{d.contribution:+,.2f}"
+                    )
+    return reasons
+
+
+_AS_A_REASON = re.compile(
+    r"\b(driv\w*|factors?|reasons?|because|due to|thanks to|behind|explain\w*|weigh\w*|matters?|counts?|key|main|"
+    r"biggest|largest|most important|influenc\w*|affect\w*|impact\w*|effect)\b",
+    re.I,
+)
+
+
+def _named_at(clause: str, name: str) -> int:
+    """Where ``clause`` names the driver ``name`` (or its alias); 0 when it does not."""
+    m = re.search(rf"\b{re.escape(name)}\b", clause, re.I)
+    if m is None and name in DRIVER_ALIAS:
+        m = DRIVER_ALIAS[name].search(clause)
+    return m.start() if m else 0
+
+
+_UP_WORDS = (
+    r"adds?|adding|lifts?|lifting|raises?|raising|increases?|increasing|pushes?\s+(?:\w+\s+){0,3}(?:up|higher)|boosts?|"
+    r"boosting|helps?|improves?|strengthens?|supports?|drives?\s+(?:\w+\s+){0,3}up|positive|"
+    r"in (?:her|his|their) favou?r|a plus|tailwind"
+)
+_DOWN_WORDS = (
+    r"takes?\s+off|lowers?|reduces?|holds?\s+(?:\w+\s+){0,3}back|pulls?\s+(?:\w+\s+){0,3}down|subtracts?|cuts?|drags?|hurts?|"
+    r"weighs?\s+on|dampens?|negative|counts? against|works? against|lowering|reducing|pulling\s+(?:\w+\s+){0,3}down|"
+    r"costs?|a drag|headwind|a minus"
+)
+_UP = re.compile(rf"\b({_UP_WORDS})\b", re.I)
+_DOWN = re.compile(rf"\b({_DOWN_WORDS})\b", re.I)
+_NEGATED = re.compile(r"\b(?:not|n't|never|no longer|hardly)\b[^,;]{0,20}$", re.I)
+_CLAUSE = re.compile(r",\s*(?:while|whereas|but|and|although)\s+|\s+(?:while|whereas|but|although)\s+|,\s*(?=[a-z]+\s)")
+# an amount written with its sign ("+$93.46", "-93.46"): the sign must be the contribution's
+_SIGNED_MONEY = re.compile(
+    r"(?<![\w.])([+\-\u2212])\s?[$\u20ac\u00a3]\s?(\d[\d,]*(?:\.\d+)?)|(?<![\w.$])([+\-\u2212])(\d[\d,]*\.\d\d)\b"
+)
+# the amount a verb gives its driver: "adds $9.66", "takes off about $93"
+_AMOUNT_AFTER_VERB = re.compile(
+    r"\s*(?:\w+\s+){0,2}?(?:by\s+|about\s+|roughly\s+|some\s+)?[$\u20ac\u00a3]\s?(\d[\d,]*(?:\.\d+)?)"
+)
+_SUPERLATIVE = re.compile(
+    r"\b(?:biggest|largest|strongest|main|most important|primary|leading|single biggest|top)\s+(?:\w+\s+)?"
+    r"(?:factor|driver|reason|contributor|influence)\b",
+    re.I,
+)
+
+
+def direction_of(clause: str) -> tuple[str | None, int]:
+    """('up' or 'down', where its verb ends), or (None, 0) with no verb or both: the direction a clause gives its
+    driver, a "not" before the verb turning it."""
+    up, down = _UP.search(clause), _DOWN.search(clause)
+    if bool(up) == bool(down):
+        return None, 0
+    m = up or down
+    assert m is not None
+    said = "up" if up else "down"
+    if _NEGATED.search(clause[: m.start()]):
+        said = "down" if said == "up" else "up"
+    return said, m.end()
