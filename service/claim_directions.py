@@ -43,8 +43,13 @@ def driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> l
                 names = aliased if len(aliased) == 1 and aliased[0] in known else []
             # a list of drivers with one direction ("hold it back: their tenure, ..., and their spend to date"), named
             # by their names or in other words
+            # ... but not in a clause that opens with a driver's name, whose words after it explain that driver
+            # ("expected orders adds $49.28: how often and how recently they have bought" names no second driver)
+            opens_with_name = said is not None and any(_named_at(clause, n) < verb_end for n in names)
             listed = names + [
-                n for n, pat in DRIVER_ALIAS.items() if n in known and n not in names and pat.search(clause)
+                n
+                for n, pat in DRIVER_ALIAS.items()
+                if not opens_with_name and n in known and n not in names and pat.search(clause)
             ]
             if len(listed) >= 2 and said is not None and re.search(r"\bboth\b|\band\b", clause, re.I):
                 wrong = [n for n in listed if (known[n].contribution > 0) != (said == "up")]

@@ -99,7 +99,17 @@ _PROBLEMS = {
     "fit": r"wrong size|too (?:small|big|large|tight|loose)|(?:does|did)(?: not|n't) fit",
     "missing": r"missing|incomplete",
 }
-_STARS = re.compile(r"\b(\d|one|two|three|four|five)[- ]stars?\b|\b(\d) out of 5\b|\b(\d)/5\b", re.I)
+_STARS = re.compile(
+    r"(?<![\d.,])(\d|one|two|three|four|five)[- ]stars?\b|(?<![\d.,])(\d) out of 5\b|(?<![\d.,])(\d)/5\b", re.I
+)
+# the service's own words, which a customer's text may share with the narrative without naming that text's product
+_SERVICE_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "average order orders value spend spent spends purchase purchases customer customers rating ratings rates "
+        "browsing product products views searches forecast quality price months weeks recently looked",
+    )
+)
 _STAR_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n")
 
@@ -115,7 +125,11 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
     ]
     words = {t: set(_WORD.findall(t.lower())) - _FUNCTION_WORDS for t in (e.text for e in facts.evidence)}
     own = {
-        text: {w for w in words[text] if len(w) >= 5 and not any(w in v for t, v in words.items() if t != text)}
+        text: {
+            w
+            for w in words[text] - _SERVICE_WORDS
+            if len(w) >= 5 and not any(w in v for t, v in words.items() if t != text)
+        }
         for text, _ in reviews
     }
     reasons = []
