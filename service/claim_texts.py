@@ -24,6 +24,9 @@ def browsing_reasons(narrative: str, facts: Facts) -> list[str]:
     browsing."""
     reasons = []
     browsed = [e.text for e in facts.evidence if e.source.lower().startswith("brows") and len(e.text.split()) >= 2]
+    for e in facts.evidence:  # a review quoted whole may hold the same words ("The makeup brush set arrived ...")
+        if not e.source.lower().startswith("brows"):
+            narrative = narrative.replace(f"\u201c{e.text}\u201d", " ").replace(f'"{e.text}"', " ")
     for sentence in _SENTENCE.split(narrative):
         for text in browsed:
             if text.lower() not in sentence.lower() or _BROWSING_WORDS.search(sentence):

@@ -127,3 +127,18 @@ def test_the_templates_own_driver_lines_and_rating_line_pass():
     assert "how recently" in narrative
     result = check_narrative(narrative, facts, ALL_DRIVER_NAMES)
     assert result.passed, result.reasons
+
+
+def test_a_review_quoted_whole_may_name_what_they_browsed():
+    """A review quoted whole that holds the words of a browsing text ("The makeup brush set ...") is no browsing
+    presented as their words: a demo customer's own narrative had been refused for it."""
+    raw = json.loads((DATA / "fact_check_facts.json").read_text())["High"]
+    raw["evidence"] = [
+        {"text": "The makeup brush set arrived quickly and looks good.", "source": "review 2025-08-25, 5/5"},
+        {"text": "makeup brush set", "source": "browsing 2025-12-24"},
+    ]
+    facts = Facts(**raw)
+    narrative = TemplateNarrator().narrate(facts)
+    assert "\u201cThe makeup brush set arrived" in narrative
+    result = check_narrative(narrative, facts, ALL_DRIVER_NAMES)
+    assert result.passed, result.reasons
