@@ -159,6 +159,7 @@ _CONTACT = re.compile(
     r"digits of (the|her|his|their) (\w+ )?card|card (she|he|they) (paid|pays|used|uses)|payment (card|details)|"
     r"where (does|do) (he|she|they|(this|the|that) (customer|client|person|one)) (live|reside|stay)|"
     r"where(?: is|'s|s| are) (he|she|they) (based|located)|home ?town|wo wohnt|o[uù] habite|"
+    r"(which|what) (town|city|village|country|place|area|region) (is|does|do) (he|she|they)|"
     # a phone named by the kind of line ("need his mobile for a callback"), or "her number" (not "her number of ...")
     r"(his|her|their) (mobile|cell|cellphone|landline|whatsapp|handy|digits)|(his|her|their) (phone )?number(?! of)|"
     r"mailbox|inbox|e-?mail provider|"
@@ -178,7 +179,7 @@ _CONTACT = re.compile(
 # piece of contact data: taken out before the contact guard looks.
 _CHANNEL = re.compile(
     r"\b(on|off|over|by|via|per|through|am|au|par|por|al)\s+(the\s+|a\s+|le\s+|el\s+)?(phone|telephone|telefon|"
-    r"t[eé]l[eé]phone|tel[eé]fono|e-?mail|mail)\b|\b(a|an)\s+([\w'\"\u2018\u2019\u201c\u201d-]+\s+){0,4}e-?mail\b",
+    r"t[eé]l[eé]phone|tel[eé]fono|e-?mail|mail)\b|\b(?:her|his|their|the|a|our)\s+(?:last\s+|recent\s+)?phone\s+calls?\b|\b(a|an)\s+([\w'\"\u2018\u2019\u201c\u201d-]+\s+){0,4}e-?mail\b",
     re.I,
 )
 # Questions about the whole shop rather than the customer on screen ("which products sell best across the shop"); one

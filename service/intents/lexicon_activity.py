@@ -129,6 +129,9 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("ogni quanto", 1.2),
     ],
     "spend_period": [
+        ("how many orders did", 1.0),
+        ("orders did she place", 0.8),
+        ("orders did he place", 0.8),
         ("last year", 1.2),
         ("last yr", 1.2),
         ("past year", 1.2),
@@ -277,6 +280,8 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("felice", 1.0),
     ],
     "products": [
+        ("zoekt", 0.9),
+        ("op de site", 0.5),
         # CRM vocabulary
         ("usually order", 1.0),
         ("usually buy", 1.0),

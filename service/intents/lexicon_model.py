@@ -233,6 +233,8 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("zodat", 0.3),
     ],
     "similar": [
+        ("profile like", 1.0),
+        ("like this one", 0.9),
         ("op hem lijk", 1.3),
         ("op haar lijk", 1.3),
         ("op hen lijk", 1.3),
@@ -277,6 +279,8 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("simil", 1.2),
     ],
     "value": [
+        ("che spenda", 0.9),
+        ("prossimo anno", 0.6),
         ("gaste", 0.8),
         ("gastara", 1.0),
         ("se espera que", 0.4),
