@@ -27,6 +27,7 @@ def driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> l
                 and (direction_of(sentence)[0] is not None or _AS_A_REASON.search(sentence))
             ):  # "that is browsing activity, not their words" names no driver
                 reasons.append(f"names driver '{name}', which is not among the customer's top drivers")
+        reasons += _listed_after_colon(sentence, known)
         named = [n for n in known if re.search(rf"\b{re.escape(n)}\b", sentence, re.I)]
         if len(named) == 1 and _SUPERLATIVE.search(sentence) and named[0] != largest:
             reasons.append(f"calls '{named[0]}' the largest driver, but '{largest}' moves the value most")
@@ -88,6 +89,28 @@ _AS_A_REASON = re.compile(
     r"biggest|largest|most important|influenc\w*|affect\w*|impact\w*|effect)\b",
     re.I,
 )
+
+
+def _listed_after_colon(sentence: str, known: dict) -> list[str]:
+    """A direction given to a list ("Several things hold the forecast back: their tenure, their average order, their
+    purchase pattern, and their spend to date"): each driver of the list, by name or in other words, moves the value
+    that way. (The clause split below had cut the list from its verb.)"""
+    head, colon, tail = sentence.partition(":")
+    said = direction_of(head)[0] if colon else None
+    items = [i for i in re.split(r",\s*(?:and\s+)?|\s+and\s+", tail) if i.strip()]
+    if said is None or len(items) < 2 or re.search(r"\d\s*$", head):  # "adds $31.34: ..." explains one driver
+        return []
+    reasons = []
+    for item in items:
+        named = [n for n in known if re.search(rf"\b{re.escape(n)}\b", item, re.I)]
+        named = named or [n for n, pat in DRIVER_ALIAS.items() if n in known and pat.search(item)]
+        if len(named) == 1 and (known[named[0]].contribution > 0) != (said == "up"):
+            d = known[named[0]]
+            reasons.append(
+                f"driver '{d.name}' is said to {'raise' if said == 'up' else 'lower'} the value, but its contribution "
+                f"is {d.contribution:+,.2f}"
+            )
+    return reasons
 
 
 def _named_at(clause: str, name: str) -> int:

@@ -30,12 +30,16 @@ ROUND4 = json.loads((DATA / "fact_check_round4.json").read_text(encoding="utf-8"
 # Round 5 (the same day, a third session, blind, in an LLM's voice; every true narrative names the tier): 17 of 60
 # false ones passed and 7 of 25 true ones were refused when first run; 1 and 0 after (see the file's "about").
 ROUND5 = json.loads((DATA / "fact_check_round5.json").read_text(encoding="utf-8"))
+# Round 6 (the end of the same stop, a fourth blind session): run once and not fixed, the honest held-out figure; 12 of
+# 40 false ones pass and 4 of 20 true ones are refused. Only what it gets right is asserted (kept from regressing).
+ROUND6 = json.loads((DATA / "fact_check_round6.json").read_text(encoding="utf-8"))
 CHECKED = (
     ROUND["checked"]
     + ROUND3["blind"]["checked"]
     + ROUND3["whitebox"]["checked"]
     + ROUND4["checked"]
     + ROUND5["checked"]
+    + ROUND6["checked"]
 )
 FALSE = [r for r in CHECKED if r["false"]]
 TRUE = [r for r in CHECKED if not r["false"]]
@@ -66,10 +70,12 @@ def test_the_rounds_are_as_large_as_stated():
         len(ROUND3["whitebox"]["still_missed"]),
         len(ROUND4["still_missed"]),
         len(ROUND5["still_missed"]),
+        len(ROUND6["still_missed"]),
     )
-    assert (len(FALSE), len(TRUE), len(ROUND4["partial"]), still) == (
-        135 + 56 + 15 + 59 + 59,
-        34 + 25 + 16 + 25,
+    assert (len(FALSE), len(TRUE), len(ROUND4["partial"]), len(ROUND6["still_refused"]), still) == (
+        135 + 56 + 15 + 59 + 60 + 28,
+        34 + 25 + 16 + 25 + 16,
         9,
-        (21, 4, 25, 1, 1),
+        4,
+        (21, 4, 25, 1, 0, 12),
     )
