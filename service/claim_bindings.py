@@ -190,6 +190,13 @@ _MONTHS = (
     ("sep", "sep|set"), ("oct", "oct|okt|ott"), ("nov", "nov"), ("dec", "dec|dez|d[e\u00e9]c|dic"),
 )  # fmt: skip
 _MONTH_WORD = re.compile(r"\b(" + "|".join(p for _, p in _MONTHS) + r")[a-z\u00e0-\u00ff]*\.?\b", re.I)
+
+
+def _month_number(stem: str) -> int:
+    """1-12 for a month's stem as _MONTHS spells them ('jan', 'm\u00e4r', 'giu'); StopIteration for none."""
+    return next(i for i, (_, p) in enumerate(_MONTHS, 1) if re.fullmatch(p, stem, re.I))
+
+
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./](\d{4})\b")
 
 
@@ -227,7 +234,7 @@ def weekday_reasons(text: str) -> list[str]:
             if m["iso"]:
                 day = dt.date.fromisoformat(m["iso"])
             else:
-                month = next(i for i, p in enumerate(_MONTHS, 1) if re.match(p[0], (m["m1"] or m["m2"]).lower()))
+                month = _month_number((m["m1"] or m["m2"])[:3])
                 day = dt.date(int(m["y1"] or m["y2"]), month, int(m["d1"] or m["d2"]))
         except (ValueError, StopIteration):
             continue
@@ -255,7 +262,7 @@ def next_order_reasons(text: str, f: Facts) -> list[str]:
             if (mo, d) != (month, day) and (d, mo) != (month, day) and not (mo == month and abs(d - day) <= 7):
                 reasons.append(f"next order on {m.group(0)}; the facts expect it around {f.next_order_date}")
         for m in _MONTH_WORD.finditer(clause):
-            named = next(i for i, (_, p) in enumerate(_MONTHS, 1) if re.fullmatch(p, m.group(1), re.I))
+            named = _month_number(m.group(1))
             around = clause[max(0, m.start() - 6) : m.end() + 6]
             day_m = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\b", around)
             stated_day = int(day_m.group(1)) if day_m and int(day_m.group(1)) <= 31 else None

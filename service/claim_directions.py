@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from service.claim_drivers import DRIVER_ALIAS
+from service.claim_drivers import DRIVER_ALIAS, named_positions
 from service.claim_numbers import SENTENCES, near
 from service.facts import Facts
 
@@ -114,11 +114,8 @@ def _listed_after_colon(sentence: str, known: dict) -> list[str]:
 
 
 def _named_at(clause: str, name: str) -> int:
-    """Where ``clause`` names the driver ``name`` (or its alias); 0 when it does not."""
-    m = re.search(rf"\b{re.escape(name)}\b", clause, re.I)
-    if m is None and name in DRIVER_ALIAS:
-        m = DRIVER_ALIAS[name].search(clause)
-    return m.start() if m else 0
+    """Where ``clause`` first names the driver ``name`` (by name, else in other words); 0 when it does not."""
+    return next(iter(named_positions(clause, name)), 0)
 
 
 _UP_WORDS = (

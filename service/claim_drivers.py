@@ -31,14 +31,20 @@ DRIVER_ALIASES = {
 DRIVER_ALIAS = {name: re.compile(rf"\b(?:{pattern})\b", re.I) for name, pattern in DRIVER_ALIASES.items()}
 
 
+def named_positions(clause: str, name: str) -> list[int]:
+    """Where ``clause`` names the driver ``name``: by its own name first, then in other words."""
+    found = [m.start() for m in re.finditer(rf"\b{re.escape(name)}\b", clause, re.I)]
+    if name in DRIVER_ALIAS:
+        found += [m.start() for m in DRIVER_ALIAS[name].finditer(clause)]
+    return found
+
+
 def driver_named_last(clause: str, f: Facts):
     """The customer's top driver named last in ``clause`` (by its name or in other words), or None: the one a number
     after it is about ("tenure ... takes $93 off, their average order ... takes off $20": the average order)."""
     best, best_at = None, -1
     for d in f.drivers:
-        found = [m.start() for m in re.finditer(rf"\b{re.escape(d.name)}\b", clause, re.I)]
-        if d.name in DRIVER_ALIAS:
-            found += [m.start() for m in DRIVER_ALIAS[d.name].finditer(clause)]
+        found = named_positions(clause, d.name)
         if found and max(found) > best_at:
             best, best_at = d, max(found)
     return best

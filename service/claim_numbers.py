@@ -72,6 +72,7 @@ def words_to_digits(text: str) -> str:
         return f"{n}.5" if m["half"] else str(n)
 
     text = re.sub(r"\btwice\b", "2 times", text, flags=re.I)
+    text = re.sub(r"\bone(?=[- ]stars?\b)", "1", text, flags=re.I)  # "a one-star review" is a rating of 1
     text = re.sub(r"\b(only|just|exactly|bought|ordered|purchased|shopped)((?: from us)?) once\b", r"\1\2 1 time", text,
                   flags=re.I)  # fmt: skip
     text = re.sub(r"\b(?:a|one) dozen\b", "12", text, flags=re.I)
@@ -169,7 +170,7 @@ _CURRENCIES = {
 }  # fmt: skip
 _CUR = r"R\$|US\$|[$€£]|USD|EUR|GBP|BRL"
 _AMOUNT = r"\d(?:[\d,]*\d)?(?:\.\d+)?"  # not its trailing comma: "$919, more than 95%" is no gap "more" away
-_MONEY = re.compile(
+MONEY = re.compile(
     rf"(?:(?P<c1>{_CUR})\s?(?P<n1>{_AMOUNT})|(?P<n2>{_AMOUNT})\s?(?P<c2>{_CUR}|dollars?|euros?|pounds?|reais)(?!\w))"
     r"(?:\s?(?P<scale>k|K|M|bn)\b)?",
 )
@@ -228,19 +229,27 @@ def _kind_of(clause: str, start: int, end: int, kinds) -> tuple[str, list[float]
     return best
 
 
+SCALE = {"k": 1e3, "K": 1e3, "M": 1e6, "bn": 1e9}  # "$5.5k"
+
+
+def amount_of(m: re.Match) -> float:
+    """The amount a ``MONEY`` match states, its thousands suffix applied."""
+    return float((m["n1"] or m["n2"]).replace(",", "")) * SCALE.get(m["scale"] or "", 1.0)
+
+
 def money_reasons(text: str, f: Facts) -> list[str]:
     reasons = []
     own = _CURRENCIES.get(f.currency.strip().lower())
     for clause in clauses(text):
-        for m in _MONEY.finditer(clause):
-            mark, raw = m["c1"] or m["c2"], m["n1"] or m["n2"]
+        for m in MONEY.finditer(clause):
+            mark = m["c1"] or m["c2"]
             stated = _CURRENCIES.get(mark.lower())
             if own and stated and stated != own:
                 reasons.append(
                     f"states an amount in {mark} ({m.group(0).strip()}) but the facts' currency is {f.currency}"
                 )
                 continue
-            x = float(raw.replace(",", "")) * {"k": 1e3, "K": 1e3, "M": 1e6, "bn": 1e9}.get(m["scale"] or "", 1.0)
+            x = amount_of(m)
             approx = APPROX.search(clause[: m.start()]) is not None
             kind = _kind_of(clause, m.start(), m.end(), _MONEY_KINDS)
             if kind is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from service.claim_drivers import driver_named_last
-from service.claim_numbers import clauses
+from service.claim_numbers import MONEY, amount_of, clauses
 from service.facts import Facts
 
 _MULTIPLE_WORDS = {"twice": 2.0, "double": 2.0, "triple": 3.0, "treble": 3.0, "half": 0.5}
@@ -22,8 +22,6 @@ _MULTIPLE = re.compile(
     r"(?P<that>that|this)\b(?!\s+(?:month|week|year|day|time|period|quarter|season|many|much|order|purchase)))",
     re.I,
 )
-_AMOUNT = re.compile(r"(?:R\$|US\$|[$\u20ac\u00a3])\s?(\d(?:[\d,]*\d)?(?:\.\d+)?)|(\d(?:[\d,]*\d)?(?:\.\d+)?)\s?"
-                     r"(?:R\$|[$\u20ac\u00a3]|dollars?|euros?)")  # fmt: skip
 _TIER_WORD = re.compile(r"\b(VIP|High|Medium|Low)\b")
 _PAST = re.compile(r"\b(spent|spend (?:so far|to date)|so far|to date|lifetime|historic\w*)\b", re.I)
 
@@ -63,11 +61,8 @@ def _reference(text: str, m: re.Match, f: Facts) -> float | None:
     before."""
     before = text[max(0, m.start() - 160) : m.start()]
     if m["that"]:
-        amounts = list(_AMOUNT.finditer(before))
-        if not amounts:
-            return None
-        raw = amounts[-1].group(1) or amounts[-1].group(2)
-        return float(raw.replace(",", ""))
+        amounts = list(MONEY.finditer(before))
+        return amount_of(amounts[-1]) if amounts else None
     tier = m["tier"] or next((t.group(1) for t in reversed(list(_TIER_WORD.finditer(before)))), None)
     if tier is not None:
         name = "VIP" if tier.lower() == "vip" else tier.capitalize()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from service.claim_numbers import clauses
+from service.claim_numbers import SENTENCES, clauses
 from service.facts import Facts
 
 _BROWSING_WORDS = re.compile(r"\b(?:brows\w*|looked at|looking at|look at|viewed|view\w*|search\w*|visit\w*)\b", re.I)
@@ -102,9 +102,6 @@ _PROBLEMS = {
     "fit": r"wrong size|too (?:small|big|large|tight|loose)|(?:does|did)(?: not|n't) fit",
     "missing": r"missing|incomplete",
 }
-_STARS = re.compile(
-    r"(?<![\d.,])(\d|one|two|three|four|five)[- ]stars?\b|(?<![\d.,])(\d) out of 5\b|(?<![\d.,])(\d)/5\b", re.I
-)
 # the service's own words, which a customer's text may share with the narrative without naming that text's product
 _SERVICE_WORDS = frozenset(
     re.findall(
@@ -113,14 +110,12 @@ _SERVICE_WORDS = frozenset(
         "browsing product products views searches forecast quality price months weeks recently looked",
     )
 )
-_STAR_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n")
 
 
 def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
     """A sentence that names one review by the words only it has (its product: 'the sneakers', 'the wireless
-    earbuds') must describe it as it is: its stars, no complaint of a review rated 4 or 5, no problem its text does not
-    tell of."""
+    earbuds') must describe it as it is: no complaint of a review rated 4 or 5, no problem its text does not tell of.
+    (Its stars are checked with every other rating, ``claim_bindings.rating_reasons``.)"""
     reviews = [
         (e.text, int(m.group(1)))
         for e in facts.evidence
@@ -136,18 +131,13 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
         for text, _ in reviews
     }
     reasons = []
-    for sentence in (c for s in _SENTENCE_END.split(unquoted) for c in clauses(s)):  # "the hat ..., while the mouse"
+    for sentence in (c for s in SENTENCES.split(unquoted) for c in clauses(s)):  # "the hat ..., while the mouse"
         said = set(_WORD.findall(sentence.lower()))
         named = [(text, rating) for text, rating in reviews if own[text] & said]
         if len(named) != 1:
             continue
         text, rating = named[0]
         product = sorted(own[text] & said)[0]
-        for m in _STARS.finditer(sentence):
-            raw = next(g for g in m.groups() if g)
-            stars = _STAR_WORDS.get(raw.lower()) or int(raw)
-            if stars != rating:
-                reasons.append(f"gives the review about {product} {stars} stars; it is rated {rating}/5")
         if rating >= 4 and _said(_COMPLAINT, sentence):
             reasons.append(f"calls the review about {product} a complaint; it is rated {rating}/5")
         for problem, pattern in _PROBLEMS.items():

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from service.claim_bindings import bound_number_reasons, bound_spans, numeric_dates_as_iso, weekday_reasons
 from service.claim_directions import driver_reasons
-from service.claim_numbers import APPROX, near, normalise_numbers, words_to_digits
+from service.claim_numbers import APPROX, SCALE, near, normalise_numbers, words_to_digits
 from service.claim_texts import browsing_reasons, review_description_reasons, review_mention_reasons
 from service.claim_words import (
     churn_level_reasons,
@@ -357,7 +357,7 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
             if not _matches(x, typed[key]) and not any(abs(x - math.floor(a)) < 1e-9 for a in typed[key]):
                 reasons.append(f"{raw} {kind.group(0).strip()} matches no fact counted in {key}")
             continue
-        scale = {"k": 1e3, "K": 1e3, "M": 1e6, "bn": 1e9}.get(unit or "", 1.0)
+        scale = SCALE.get(unit or "", 1.0)
         approx = APPROX.search(unquoted[max(0, m.start() - 20) : m.start()].rstrip("$\u20ac\u00a3R ")) is not None
         if not _matches(x * scale, allowed, exact if scale == 1.0 else frozenset(), approx=approx):
             reasons.append(f"number {raw}{unit or ''} matches no fact")
