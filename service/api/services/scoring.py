@@ -218,7 +218,7 @@ def _cutoff_groups(
     cutoff had let one customer's mistyped year (an order in 2100) score every other customer of the request 75 years
     later, as lapsed, and write them so: a customer's score must not depend on who shares their request."""
     if req.cutoff:
-        return [(_cutoff(req, snap, loaded, sent), loaded)]
+        return [(_asked_cutoff(req.cutoff, req.write, snap), loaded)]
     meta_cut = pd.Timestamp(snap.meta["cutoff"])
     latest: dict[str, pd.Timestamp] = {}
     for name, col in TS_COLUMNS.items():
@@ -244,31 +244,27 @@ def _cutoff_groups(
     ]
 
 
-def _cutoff(req: ScoreRequest, snap: Snapshot, loaded: LoadedData, sent: dict[str, list[dict]]) -> pd.Timestamp:
-    """The cutoff asked for, or the store's cutoff or the latest timestamp sent, whichever is later."""
+def _asked_cutoff(cutoff: str, write: bool, snap: Snapshot) -> pd.Timestamp:
+    """The cutoff the request asks for (422 when unreadable, or earlier than the store's for a write)."""
     from service.pipeline import parse_cutoff
 
     meta_cut = pd.Timestamp(snap.meta["cutoff"])
-    if req.cutoff:
-        try:
-            asked = parse_cutoff(req.cutoff, meta_cut)
-        except DataError as exc:
-            raise ProblemException(
-                422, str(exc), errors=[{"field": "cutoff", "message": str(exc), "type": "value_error"}]
-            ) from exc
-        if req.write and asked < meta_cut:
-            # a profile as of an earlier date among the store's: its spend, periods and next order would be told
-            # from a day the rest of the store has moved past, and the rows after it dropped without a word
-            msg = (
-                f"write: true needs a cutoff at or after the store's ({meta_cut.date()}), not {asked.date()}: a "
-                "profile written as of an earlier date would be served beside profiles of a later one (send "
-                "write: false to score as of that date)"
-            )
-            raise ProblemException(422, msg, errors=[{"field": "cutoff", "message": msg, "type": "value_error"}])
-        return asked
-    latest = [loaded.tables[n][c].max() for n, c in TS_COLUMNS.items() if n in sent and len(loaded.tables[n])]
-    latest = [t for t in latest if pd.notna(t)]
-    return max([meta_cut] + latest)
+    try:
+        asked = parse_cutoff(cutoff, meta_cut)
+    except DataError as exc:
+        raise ProblemException(
+            422, str(exc), errors=[{"field": "cutoff", "message": str(exc), "type": "value_error"}]
+        ) from exc
+    if write and asked < meta_cut:
+        # a profile as of an earlier date among the store's: its spend, periods and next order would be told
+        # from a day the rest of the store has moved past, and the rows after it dropped without a word
+        msg = (
+            f"write: true needs a cutoff at or after the store's ({meta_cut.date()}), not {asked.date()}: a "
+            "profile written as of an earlier date would be served beside profiles of a later one (send "
+            "write: false to score as of that date)"
+        )
+        raise ProblemException(422, msg, errors=[{"field": "cutoff", "message": msg, "type": "value_error"}])
+    return asked
 
 
 def _scored_rows(
