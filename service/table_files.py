@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from service.table_schema import EXTENSIONS, TIMESTAMPS, DataError
+from service.table_schema import EXTENSIONS, TIMESTAMPS, DataError, other_separator
 from service.table_values import as_strings, object_frame
 
 
@@ -152,7 +152,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 index_col=False,
             )
         except pd.errors.ParserWarning:
-            sep = next((d for d in (";", "\t", "|") if len(header) == 1 and d in header[0]), None)
+            sep = other_separator(header)
             if sep:  # a ';'-separated file with decimal commas: the separator is the cause, not a quoting slip
                 raise DataError(
                     f"{path}: the header looks separated by {sep!r} (one column: {header[0][:80]!r}); save the file "

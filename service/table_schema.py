@@ -120,6 +120,11 @@ class Bounds:
 _COMMA_FRACTION = re.compile(r"(:\d{2}),(\d)")
 
 
+def other_separator(header: list[str]) -> str | None:
+    """The separator a one-column header holds instead of commas (a file saved with ';', tabs or '|'), else None."""
+    return next((d for d in (";", "\t", "|") if len(header) == 1 and d in str(header[0])), None)
+
+
 def iso_normal(text: str) -> str:
     """An ISO 8601 text in the form pandas parses: the standard also allows a lower-case 'z' and a decimal comma
     ('10:00:00,5z'), which ISO_TIMESTAMP admits and pandas refused, so such rows were rejected as unparseable."""

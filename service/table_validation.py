@@ -29,6 +29,7 @@ from service.table_schema import (
     DataError,
     LoadedData,
     iso_normal,
+    other_separator,
 )
 from service.table_values import (
     ANY_CONTROL,
@@ -163,7 +164,7 @@ def _require_columns(name: str, raw: pd.DataFrame, source: str) -> None:
     missing = [c for c in REQUIRED[name] if c not in raw.columns]
     if missing:
         # one header column holding the required names with another separator: a file saved with ';' or tabs
-        sep = next((d for d in (";", "\t", "|") if len(raw.columns) == 1 and d in str(raw.columns[0])), None)
+        sep = other_separator(list(raw.columns))
         hint = f"; the header looks separated by {sep!r}: save the file with commas" if sep else ""
         raise DataError(
             f"{source}: required column '{missing[0]}' is missing (table '{name}' needs "
