@@ -186,8 +186,9 @@ def _whole_cancellations(lines: pd.DataFrame, inv_ts: pd.Series) -> dict[str, st
     earlier cancellation took. So whether a cancellation is whole depends only on rows up to its own time.
     """
     ln = lines.dropna(subset=["cid"])
-    qty = ln["qty"].abs().map(lambda q: "?" if pd.isna(q) else f"{q:g}")  # an unreadable line matches nothing
-    price = ln["price"].map(lambda p: "?" if pd.isna(p) else f"{p:.2f}")
+    # an unreadable quantity or price ("six", "3,39") is "?": such a line matches nothing, and the join never meets NaN
+    qty = ln["qty"].abs().astype(str).where(ln["qty"].notna(), "?")
+    price = ln["price"].round(2).astype(str).where(ln["price"].notna(), "?")
     ln = ln.assign(sig=ln["code"].astype(str) + ":" + qty + ":" + price)
     sigs = ln.sort_values(["inv", "sig"]).groupby("inv").agg(sig=("sig", "|".join), cid=("cid", "first"))
     sigs["ts"] = inv_ts.reindex(sigs.index)
