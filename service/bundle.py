@@ -290,7 +290,13 @@ def check_bundle_out(out: str | Path) -> None:
                 f"{out}: a folder that is not a model bundle (no {MANIFEST}) and not empty; it would be replaced, "
                 "choose another --out"
             )
-        foreign = sorted(p.name for p in out.iterdir() if not _bundle_file(p.name))
+        own = _manifest_files(out)
+        if own is None:
+            raise BundleError(
+                f"{out}: its {MANIFEST} cannot be read, so which files in it are the bundle's is unknown and the "
+                "whole folder would be replaced; move it away or choose another --out"
+            )
+        foreign = sorted(p.name for p in out.iterdir() if p.name != MANIFEST and p.name not in own)
         if foreign:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise BundleError(
@@ -305,13 +311,15 @@ def check_bundle_out(out: str | Path) -> None:
         raise BundleError(f"{out}: its folder {out.parent} is not writable")
 
 
-def _bundle_file(name: str) -> bool:
-    """A name a bundle's ``save`` writes (a store or notes kept inside the folder are not: they would be lost)."""
-    return (
-        name == MANIFEST
-        or name in ("value.json", "churn.json", "text_heads.npz")
-        or (name.startswith("reducer_") and name.endswith(".npz"))
-    )
+def _manifest_files(out: Path) -> set[str] | None:
+    """The files the bundle in ``out`` lists in its manifest (what its ``save`` wrote), or None if it is unreadable."""
+    if not (out / MANIFEST).is_file():
+        return set()  # an empty folder
+    try:
+        files = json.loads((out / MANIFEST).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {str(name) for name in files} if isinstance(files, dict | list) else None
 
 
 def recover_bundle(out: str | Path) -> list[Path]:

@@ -103,3 +103,16 @@ def test_train_refuses_a_bundle_folder_that_holds_other_files(two_bundles, tmp_p
     (live / "profiles.db").unlink()
     (live / "notes").rmdir()
     check_bundle_out(live)  # the bundle's own files alone: it may be replaced
+
+
+def test_train_refuses_a_bundle_folder_whose_manifest_is_unreadable(two_bundles, tmp_path):
+    """Which files are the bundle's comes from its manifest; a damaged one leaves that unknown: nothing is replaced."""
+    from service.bundle import check_bundle_out
+
+    live = tmp_path / "model"
+    shutil.copytree(two_bundles / "a", live)
+    (live / "manifest.json").write_text('{"files": ')
+    before = sorted(p.name for p in live.iterdir())
+    with pytest.raises(BundleError, match=r"manifest.json cannot be read"):
+        check_bundle_out(live)
+    assert sorted(p.name for p in live.iterdir()) == before
