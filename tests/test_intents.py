@@ -203,3 +203,28 @@ def test_named_tier():
     assert named_tier("a low churn probability") is None
     assert named_tier("Warum ist sie nur Low?") == "Low"
     assert named_tier("how can we make him a VIP") == "VIP"
+    # the tier they are in now wins over one they were in
+    assert named_tier("she lost her VIP perks and is now Medium, why?") == "Medium"
+    assert named_tier("he was VIP last year, High now - what changed?") == "High"
+    assert named_tier("why did she drop to Low?") == "Low"
+
+
+def test_a_tier_moved_down_into_is_not_a_tier_to_reach_and_the_verb_after_the_tier_names_one():
+    from service.intents.entities import tier_target
+
+    assert tier_target("why did he drop to Medium?") is None
+    assert tier_target("she slipped back down to Low, why") is None
+    assert route("why did she fall to Medium?").intent == "why_tier"
+    assert tier_target("Wat moet ze nog doen om High te halen?") == "High"
+    assert tier_target("was muss er tun, um VIP zu erreichen?") == "VIP"
+    assert tier_target("que faut-il pour atteindre le VIP") == "VIP"
+
+
+def test_idioms_of_leaving_timing_of_a_purchase_and_a_past_period_against_a_forecast():
+    assert route("honestly, is he one foot out the door?").intent == "churn"
+    assert route("is she about to jump ship").intent == "churn"
+    assert route("when's she likely to buy again").intent == "next_order"
+    assert route("will she buy again").intent == "churn"
+    assert route("YTD revenue from this cust?").intent == "spend_period"
+    assert route("revenue next quarter?").intent == "value"
+    assert route("whats her CLTV looking like").intent == "value"

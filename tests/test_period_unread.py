@@ -158,6 +158,32 @@ def test_periods_that_exist_are_read_as_before(question, start, end):
     assert unread_period(question, CUTOFF) is None
 
 
+@pytest.mark.parametrize(
+    ("question", "months"),
+    [
+        ("how many orders did they place in the last two quarters", 6),
+        ("spend over the past 3 quarters", 9),
+        ("Umsatz der letzten zwei Quartale", 6),
+        ("gasto en los ultimos dos trimestres", 6),
+        ("spend in the past half year", 6),
+        ("les trois derniers mois", 3),  # the count before "last"
+        ("los tres ultimos meses", 3),
+        ("de afgelopen drie maanden", 3),
+        ("negli ultimi tre mesi", 3),
+    ],
+)
+def test_quarters_half_years_and_counts_in_other_languages_are_read_as_months(question, months):
+    words, start, end, rolling = parse_period(question, CUTOFF)
+    assert words.startswith(f"the last {months} months") and rolling, (question, words)
+    assert unread_period(question, CUTOFF) is None
+
+
+def test_a_count_before_last_with_a_singular_unit_is_a_count_of_orders_not_a_length():
+    assert parse_period("did she order 2 last week", CUTOFF)[0].startswith("the week ")
+    q = "spend in the last 0 quarters"
+    assert parse_period(q, CUTOFF)[1] is None and unread_period(q, CUTOFF) is not None
+
+
 def test_a_question_without_a_period_still_names_none():
     for q in ("how much has she spent?", "spend on Q50 headphones", "what did she spend on the H7 bulbs"):
         assert parse_period(q, CUTOFF)[1] is None and unread_period(q, CUTOFF) is None, q

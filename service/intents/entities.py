@@ -5,11 +5,30 @@ from __future__ import annotations
 import re
 
 _TIER_WORD = r"(VIP|High|Medium|Low)"
+# Moving down into a tier: the tier they are in now, never one to reach ("why did she drop to Medium?").
+_DEMOTED = (
+    r"(?:dropped|drop|dropping|fell|fallen|falls?|slipped|slips?|slid|demoted|downgraded|relegated)\s+"
+    r"(?:back\s+)?(?:down\s+)?(?:to|into)"
+)
+
+
+# The tier someone is in now, said as such: "is now Medium", "currently in High", "Medium now", "dropped to Low".
+_CURRENT_TIER = re.compile(
+    rf"\b(?:now|currently|nu|jetzt|maintenant|ahora|ora)\s+(?:in\s+|a\s+|an\s+|the\s+)?{_TIER_WORD}\b(?!\s*(?:risk|churn))|"
+    rf"\b{_TIER_WORD}\s+(?:tier\s+|customer\s+)?(?:now|currently|atm|at the moment)\b|"
+    rf"\b{_DEMOTED}\s+(?:the\s+)?{_TIER_WORD}\b",
+    re.I,
+)
 
 
 def named_tier(question: str) -> str | None:
     """A tier the question names: VIP anywhere; High/Medium/Low capitalised, next to 'tier', after 'to/into/reach',
-    or as what someone 'is' ("why is he low?"), but not 'high risk' / 'low churn'."""
+    or as what someone 'is' ("why is he low?"), but not 'high risk' / 'low churn'. A tier marked as the one they are in
+    now wins over one they were in ("lost her VIP perks and is now Medium": Medium)."""
+    now = _CURRENT_TIER.search(question)
+    if now:
+        word = next(g for g in now.groups() if g)
+        return "VIP" if word.lower() == "vip" else word.capitalize()
     if re.search(r"\bVIP\b", question, re.I):
         return "VIP"
     if re.search(r"\b(?:top|highest|best)\s+(?:tier|segment|level|bucket)\b", question, re.I):
@@ -38,9 +57,11 @@ def named_tier(question: str) -> str | None:
 def tier_target(question: str) -> str | None:
     """The tier the question names as one to reach ("get him to VIP", "what does this Medium customer need to reach
     High" -> High), rather than the one someone is in; None when it names none."""
+    question = re.sub(rf"\b{_DEMOTED}\s+(?:the\s+)?{_TIER_WORD}\b", " ", question, flags=re.I)
     found = (
         re.search(
-            rf"\b(?:to|into|reach\w*|become|make (?:him|her|them|it)|hit|qualify for|make it to|sea|llegue a|llegar a|"
+            rf"\b(?:to|into|reach\w*|become|atteindre|alcanzar|raggiunger\w*|make (?:him|her|them|it)|hit|"
+            rf"qualify for|make it to|sea|llegue a|llegar a|"
             rf"devien\w*|devenir|"
             rf"passe en|diventa\w*|diventi|word|zum|zur|"
             # moving over to a tier: "passare a High", "passer en VIP", "pasar a VIP", "aufsteigen zu", "naar"
@@ -50,7 +71,12 @@ def tier_target(question: str) -> str | None:
             question,
             re.I,
         )
-        or re.search(rf"\b{_TIER_WORD}\s+(?:te\s+)?(?:werden|wird|worden|wordt)\b", question, re.I)  # "VIP te worden"
+        # the verb after the tier: "VIP te worden", "om Medium te halen", "um High zu erreichen"
+        or re.search(
+            rf"\b{_TIER_WORD}\s+(?:te\s+|zu\s+)?(?:werden|wird|worden|wordt|halen|bereiken|erreichen|erreicht)\b",
+            question,
+            re.I,
+        )
         # a tier they would be in after a change: "if she spends 200 more, will she be VIP?"
         or re.search(
             rf"\b(?:will|would|could|can|might)\s+(?:he|she|they|it|this customer)\s+(?:then\s+)?(?:be|make|get)\s+"

@@ -95,6 +95,7 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("order next", 0.6),
         ("purchase next", 0.6),
         ("when", 0.7),
+        ("buy again", 0.4),  # "when's she likely to buy again": with "when", timing; alone, churn's "buy again" wins
         ("how often", 1.2),
         ("frequen", 0.8),
         ("usual gap", 1.2),

@@ -95,6 +95,26 @@ _NUM_WORDS = {
     "drei": 3,
     "sechs": 6,
     "zwolf": 12,
+    "vier": 4,
+    "funf": 5,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "douze": 12,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "seis": 6,
+    "doce": 12,
+    "twee": 2,
+    "drie": 3,
+    "zes": 6,
+    "twaalf": 12,
+    "due": 2,
+    "tre": 3,
+    "quattro": 4,
+    "sei": 6,
+    "dodici": 12,
 }
 
 
@@ -244,6 +264,34 @@ def _no_such_period(q: str, cutoff: pd.Timestamp) -> str | None:
 
 
 _FORTNIGHT = re.compile(r"\b(?:a |one )?fortnight\b")
+# "the last two quarters" / "die letzten 2 Quartale" / "the past half year" are read as that many months
+_QUARTERS = re.compile(
+    rf"\b({_LAST})\s+(\d+|{'|'.join(_NUM_WORDS)})\s+(?:quarters?|quartale?n?|trimestres?|trimestri|kwartalen|kwartaal)\b"
+)
+# "les trois derniers mois", "los tres ultimos meses": the count before "last", with a unit in the plural (never "2 last
+# week", which is a count of orders)
+_COUNT_FIRST = re.compile(
+    rf"\b(\d+|{'|'.join(_NUM_WORDS)})\s+({_LAST})\b(?=\s+(?:days|jours|dias|giorni|dagen|tage|tagen|weeks|semaines|"
+    r"semanas|settimane|weken|wochen|months|mois|meses|mesi|maanden|monate|monaten|years|ans|anos|anni|jaren|jahre|"
+    r"jahren|quarters|trimestres|trimestri|kwartalen|quartale|quartalen)\b)"
+)
+_HALF_YEAR = re.compile(r"\b(?:last|past|previous)\s+half[- ]?year\b")
+
+
+def _read_form(question: str) -> str:
+    """The question folded, a fortnight as 2 weeks, quarters or a half year as months (what the readers take)."""
+    q = _COUNT_FIRST.sub(lambda m: f"{m.group(2)} {m.group(1)}", _FORTNIGHT.sub("2 weeks", fold(question)))
+    return _in_months(q)
+
+
+def _in_months(q: str) -> str:
+    """``q`` with a number of quarters or a half year written as months ("last 2 quarters" -> "last 6 months")."""
+    q = _QUARTERS.sub(lambda m: f"{m.group(1)} {3 * _count(m.group(2))} months", q)
+    return _HALF_YEAR.sub("last 6 months", q)
+
+
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else _NUM_WORDS[word]
 
 
 def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
@@ -258,7 +306,7 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
     the start of X to the cutoff; 'between X and Y' from the start of X to the end of Y. A month, quarter or half
     without a year is the latest one that has begun by the cutoff. Every period ends at the cutoff at the latest.
     """
-    q = _FORTNIGHT.sub("2 weeks", fold(question))
+    q = _read_form(question)
     end = cutoff.normalize()
     if _no_such_period(q, cutoff) is not None:  # never read as another period: unread_period names it
         return ("to date", None, end, False)
@@ -298,7 +346,7 @@ def names_period(question: str) -> bool:
 def unread_period(question: str, cutoff: pd.Timestamp) -> str | None:
     """The period words of a question that ``parse_period`` could not read ("since Christmas"); None when the question
     names no period or a readable one."""
-    q = fold(question)
+    q = _read_form(question)
     if parse_period(question, cutoff)[1] is not None:
         return None
     missing = _no_such_period(q, cutoff)

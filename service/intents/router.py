@@ -130,14 +130,18 @@ def _add_named_evidence(scores: dict[str, float], question: str, tier: str | Non
     """Add to ``scores`` what the question names: a tier ("why is he VIP?", "VIP?") is evidence for a question about
     the tier, a tier to reach ("get him to VIP") for one about reaching it; a year ("in 2024", "im Jahr 2024") or
     another period of the past ("in Q3", "since March", "between March and June"), or a fiscal year (read as unread:
-    fiscal years differ between companies) is evidence for a spend question;
+    fiscal years differ between companies) is evidence for a spend question, and a period of the past against a
+    forecast;
     asking for the customer's own words is evidence for the texts."""
     if tier is not None:
         target = names_tier_target(question)
         key = "upgrade" if target else "why_tier"
         scores[key] = scores.get(key, 0.0) + 0.6  # a tier named, as the one they are in or as one to reach
-    if names_year(question) or names_period(question) or names_fiscal_year(question):
+    past = names_period(question)
+    if names_year(question) or past or names_fiscal_year(question):
         scores["spend_period"] = scores.get("spend_period", 0.0) + 0.8
+    if past and "value" in scores:  # a forecast is never of a past period: "YTD revenue" is spend so far
+        scores["value"] = max(0.0, scores["value"] - 0.5)
     if _ASKS_FOR_TEXTS.search(question):  # the texts themselves; the topic that follows only filters them
         scores["evidence"] = scores.get("evidence", 0.0) + 0.8
 
