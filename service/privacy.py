@@ -42,11 +42,9 @@ _DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _AT = "[@\uff20\ufe6b]"
 _AT_CHAR = re.compile(_AT)
 
-_EMAIL = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*"
-    + _AT
-    + r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
-)
+# Letters and digits of any script ([^\W_]): internationalised addresses (josé.garcia@example.com, jo@münchen.de, RFC
+# 6531 and IDN domains) are as common in the markets served as ASCII ones.
+_EMAIL = re.compile(r"(?<![\w.+-])[^\W_][\w.%+-]*" + _AT + r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,24}(?![\w-])")
 
 # A group of digits, zero-width characters allowed between them; groups are separated by one space (any of _SPACES),
 # dot, or a dash or slash with at most one space on either side ("4111 \u2013 1111", "4111/1111").

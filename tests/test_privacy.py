@@ -173,6 +173,12 @@ def test_phones_with_unusual_separators_are_masked(phone):
     assert redact(phone) == PHONE_MASK
 
 
+def test_internationalised_email_addresses_are_masked():
+    for text in ("mail me at josé.garcia@example.com", "write to müller@firma.de!", "jo@münchen.de", "иван@почта.рф"):
+        assert redact(text).count("[email]") == 1 and "@" not in redact(text), text
+    assert redact("café@ noon, 12 Müller-Str.") == "café@ noon, 12 Müller-Str."  # no address, nothing masked
+
+
 @pytest.mark.parametrize("at", ["\uff20", "\ufe6b"])  # full-width and small commercial at
 def test_emails_with_other_at_signs_are_masked(at):
     assert redact(f"write to jane.doe{at}example.com today") == f"write to {EMAIL_MASK} today"
