@@ -57,8 +57,8 @@ def customer_activity(tables: dict[str, pd.DataFrame], customer_ids, cutoff: pd.
 
 
 def _add_orders(out: dict[str, dict], orders: pd.DataFrame | None, wanted: set, cutoff: pd.Timestamp) -> None:
-    """Purchases (returns and cancellations left out): spend per month, recent orders per day, first and last order,
-    top categories by spend."""
+    """Purchases (returns and cancellations left out): spend per month, recent orders per day ([day, spend, orders]),
+    first and last order, top categories by spend."""
     if orders is None or not len(orders):
         return
     o = orders[(orders["order_ts"] <= cutoff) & orders["customer_id"].isin(wanted)]
@@ -71,9 +71,9 @@ def _add_orders(out: dict[str, dict], orders: pd.DataFrame | None, wanted: set, 
     for cid, month, n, s in _columns(m):
         out[cid].setdefault("spend_by_month", {})[month] = [int(n), round(float(s), 2)]
     recent = o[o["order_ts"] > cutoff - pd.Timedelta(days=RECENT_ORDER_DAYS)]
-    d = recent.groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index()
-    for cid, day, s in _columns(d):
-        out[cid].setdefault("recent_orders", []).append([day, round(float(s), 2)])
+    d = recent.groupby(["customer_id", "day"], sort=True)["amount"].agg(["sum", "size"]).reset_index()
+    for cid, day, s, n in _columns(d):
+        out[cid].setdefault("recent_orders", []).append([day, round(float(s), 2), int(n)])
     for act in out.values():
         if len(act.get("recent_orders", [])) > MAX_RECENT_DAYS:
             act["recent_orders"] = act["recent_orders"][-MAX_RECENT_DAYS:]

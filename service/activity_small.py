@@ -144,7 +144,7 @@ def _orders(orders: pd.DataFrame, wanted: set, cut: int, out: dict[str, dict]) -
     for (cid, month), values in sorted(months.items()):
         out[cid].setdefault("spend_by_month", {})[month] = [len(values), round(_kahan(values), 2)]
     for (cid, day), values in sorted(days.items()):
-        out[cid].setdefault("recent_orders", []).append([day, round(_kahan(values), 2)])
+        out[cid].setdefault("recent_orders", []).append([day, round(_kahan(values), 2), len(values)])
     for act in out.values():
         if len(act.get("recent_orders", [])) > MAX_RECENT_DAYS:
             act["recent_orders"] = act["recent_orders"][-MAX_RECENT_DAYS:]

@@ -397,8 +397,42 @@ def test_a_period_that_needs_days_older_than_the_kept_ones_is_not_summed_by_whol
     day = lambda d: pd.Timestamp(d, tz="UTC")  # noqa: E731
     # since 15 June 2023: per-day purchases are kept for 400 days only, and June 2023 holds days before the 15th
     assert spend_between(act, day("2023-06-15"), cut.normalize(), False, cut) is None
-    assert spend_between(act, day("2023-06-01"), cut.normalize(), False, cut) == (157.0, 4)  # whole months
-    assert spend_between(act, day("2025-09-15"), cut.normalize(), False, cut) == (57.0, 2)  # recent: by day
+    assert spend_between(act, day("2023-06-01"), cut.normalize(), False, cut) == (157.0, 4, False)  # whole months
+    # recent: by day; a store from before the orders of each day were kept counts purchase days, and says so
+    assert spend_between(act, day("2025-09-15"), cut.normalize(), False, cut) == (57.0, 2, True)
+
+
+def test_a_period_summed_by_day_counts_orders_not_purchase_days(tmp_path):
+    """Two orders on one day are two purchases (a probe found 'since 15 December' saying 8 purchases where 'in
+    December' said 9 for the same orders, and 'over 1 purchase' for a day of two)."""
+    import pandas as pd
+
+    from service.activity import customer_activity
+    from service.ask import spend_between
+
+    cut = pd.Timestamp("2025-12-31 23:00", tz="UTC")
+    ts = pd.to_datetime(["2025-12-15 09:00", "2025-12-15 17:00", "2025-12-22 10:00", "2025-12-02 10:00"], utc=True)
+    orders = pd.DataFrame(
+        {"customer_id": "C1", "order_ts": ts, "amount": [756.05, 114.16, 30.0, 10.0], "status": "completed"}
+    )
+    act = customer_activity({"orders": orders}, ["C1"], cut)["C1"]  # a few rows: the plain-Python path
+    from service.activity import _add_orders
+
+    by_pandas: dict[str, dict] = {"C1": {}}
+    _add_orders(by_pandas, orders, {"C1"}, cut)
+    assert (
+        by_pandas["C1"]["recent_orders"]
+        == act["recent_orders"]
+        == [
+            ["2025-12-02", 10.0, 1],
+            ["2025-12-15", 870.21, 2],
+            ["2025-12-22", 30.0, 1],
+        ]
+    )
+    day = lambda d: pd.Timestamp(d, tz="UTC")  # noqa: E731
+    assert spend_between(act, day("2025-12-15"), day("2025-12-15"), False, cut) == (870.21, 2, False)
+    assert spend_between(act, day("2025-12-15"), cut.normalize(), False, cut) == (900.21, 3, False)
+    assert spend_between(act, day("2025-12-01"), cut.normalize(), False, cut) == (910.21, 4, False)
 
 
 def test_an_unread_or_future_period_is_said_not_passed_off_as_spend_to_date(ctx_for):

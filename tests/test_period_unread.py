@@ -70,6 +70,10 @@ CUTOFF = pd.Timestamp("2025-10-02 14:00", tz="UTC")
         ("how much did he spend in the last 1e3 days?", "last 1e3 days"),
         ("what did she spend in the financial year", "financial year"),
         ("Umsatz im Geschäftsjahr 2024", "geschaftsjahr"),
+        # a week given by a day that is not an ISO date had been read as the month, or as the one day
+        ("spend the week of December 22", "week of december 22"),
+        ("in the first week of September?", "week of september"),
+        ("the week of 2025-02-30", "week of 2025-02-30"),
     ],
 )
 def test_a_period_that_does_not_exist_is_unread_not_another_period(question, words):
@@ -150,6 +154,10 @@ def test_every_rolling_period_of_no_length_is_unread_and_one_day_still_reads():
         ("in the last 90 days", "2025-07-05", "2025-10-02"),
         ("in den letzten 3 Monaten", "2025-07-05", "2025-10-02"),
         ("since 2025-09-15", "2025-09-15", "2025-10-02"),
+        # the week that holds a day (Monday to Sunday), or seven days from it; the probe's "week of" was one day
+        ("in the week of 2025-09-24?", "2025-09-22", "2025-09-28"),
+        ("week starting 2025-09-10", "2025-09-10", "2025-09-16"),
+        ("semaine du 2025-09-24", "2025-09-22", "2025-09-28"),
     ],
 )
 def test_periods_that_exist_are_read_as_before(question, start, end):

@@ -90,6 +90,11 @@ class SpendFacts(BaseModel):
         examples=[473.11],
     )
     orders: int | None = Field(description="Purchases in the period.", examples=[5])
+    orders_are_days: bool = Field(
+        default=False,
+        description="True when ``orders`` counts purchase days, not orders (stores scored before the orders of each "
+        "day were kept).",
+    )
     lifetime_spend: float | None = Field(description="Net spend to date.", examples=[1412.5])
     lifetime_orders: int | None = Field(description="Purchases to date.", examples=[14])
     cutoff: str = Field(description="Date the data end (the scoring cutoff).", examples=["2025-12-31"])

@@ -20,11 +20,12 @@ from service.intents.period import future_period, parse_period, unread_period
 
 def spend_between(
     activity: dict, start: pd.Timestamp | None, end: pd.Timestamp, rolling: bool, cutoff: pd.Timestamp
-) -> tuple[float, int] | None:
-    """(net spend, purchases) from the stored activity; None when the store has no history for the period."""
+) -> tuple[float, int, bool] | None:
+    """(net spend, purchases, whether the count is of purchase days) from the stored activity; None when the store has
+    no history for the period. Stores scored before the orders of each day were kept count days instead."""
     months = activity.get("spend_by_month") or {}  # no months: no kept purchase (every order returned or cancelled)
     if start is None:
-        return round(sum(v[1] for v in months.values()), 2), sum(int(v[0]) for v in months.values())
+        return round(sum(v[1] for v in months.values()), 2), sum(int(v[0]) for v in months.values()), False
     recent = activity.get("recent_orders") or []
     from service.activity_limits import RECENT_ORDER_DAYS
 
@@ -37,17 +38,18 @@ def spend_between(
             # a period that starts before the month of their first kept purchase and runs to the end of the data
             # holds their whole history ("the last 3000 years"): the monthly sums give it exactly
             if not months:
-                return 0.0, 0
+                return 0.0, 0, False
             if start.strftime("%Y-%m") < min(months) and end >= cutoff.normalize():
-                return round(sum(v[1] for v in months.values()), 2), sum(int(v[0]) for v in months.values())
+                return round(sum(v[1] for v in months.values()), 2), sum(int(v[0]) for v in months.values()), False
             return None
         a, b = start.date().isoformat(), end.date().isoformat()
-        days = [(d, x) for d, x in recent if a <= d <= b]
-        # recent_orders holds purchase days; the count of orders on a day is in spend_by_month only, so count days
-        return round(sum(x for _, x in days), 2), len(days)
+        days = [v for v in recent if a <= v[0] <= b]
+        counted = all(len(v) > 2 for v in days)  # [day, spend, orders]; older stores kept [day, spend]
+        n = sum(int(v[2]) for v in days) if counted else len(days)
+        return round(sum(v[1] for v in days), 2), n, not counted
     a, b = start.strftime("%Y-%m"), end.strftime("%Y-%m")
     sel = [v for k, v in months.items() if a <= k <= b]
-    return round(sum(v[1] for v in sel), 2), sum(int(v[0]) for v in sel)
+    return round(sum(v[1] for v in sel), 2), sum(int(v[0]) for v in sel), False
 
 
 def answer_spend(r: Route, facts, profile, ctx):
@@ -73,6 +75,7 @@ def answer_spend(r: Route, facts, profile, ctx):
         end=end.date().isoformat(),
         spend=got[0] if got else None,
         orders=got[1] if got else None,
+        orders_are_days=bool(got and got[2]),
         lifetime_spend=round4_or_none(life),
         lifetime_orders=int(round(life_n)) if life_n is not None else None,
         cutoff=cutoff.date().isoformat(),
@@ -120,7 +123,7 @@ def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n, stored) 
         if life is not None:
             text += f" To date they have spent {money(life, c)} over {purchases_phrase(life_n or 0)}."
     else:
-        spend, n = got
+        spend, n, days = got
         # 'since' and 'between' periods are worded as their dates: "2025-01-01 to 2025-10-02"
         when = f"From {words}" if words[:1].isdigit() and " to " in words else f"In {words}"
         when = f"On {words}" if len(words) == 10 and words[4] == "-" else when
@@ -129,9 +132,7 @@ def _spend_text(facts, c, sf, words, start, rolling, got, life, life_n, stored) 
             if sf.last_order:
                 text += f" Their last purchase was on {sf.last_order}."
         else:
-            unit = (
-                ("purchase day" if n == 1 else "purchase days") if rolling else ("purchase" if n == 1 else "purchases")
-            )
+            unit = ("purchase day" if n == 1 else "purchase days") if days else ("purchase" if n == 1 else "purchases")
             text = (
                 f"{when}, {facts.customer_id} spent {money(spend, c)} over {n} {unit} "
                 f"({net}; the data end on {sf.cutoff})."

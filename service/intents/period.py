@@ -229,6 +229,28 @@ _PART_OF_A_YEAR = re.compile(
 )
 
 
+# "the week of 2025-12-22": the Monday-to-Sunday week that holds that day; "the week starting (from, beginning,
+# commencing) 2025-12-24": seven days from it. Only an ISO date is read there; "the week of December 22" is unread (it
+# would otherwise be read as the month).
+_WEEK_OF = re.compile(
+    rf"\b{_WEEK}\s+(?:(of|du|de|del|vom|van|della)|from|starting|beginning|commencing|dal|ab)\s+(?:the\s+)?"
+    r"((?:19|20)\d\d-\d\d-\d\d\b|[^?.!,;]{1,30})"
+)
+
+
+def _week_of_period(q: str, end: pd.Timestamp) -> Period | None:
+    m = _WEEK_OF.search(q)
+    if m is None or not re.fullmatch(r"(?:19|20)\d\d-\d\d-\d\d", m.group(2)):
+        return None
+    try:
+        day = pd.Timestamp(m.group(2), tz=end.tz)
+    except ValueError:
+        return None
+    start = day - pd.Timedelta(days=day.day_of_week) if m.group(1) else day
+    stop = start + pd.Timedelta(days=6)
+    return f"the week {start.date()} to {stop.date()}", start, stop, False
+
+
 def _no_such_period(q: str, cutoff: pd.Timestamp) -> str | None:
     """The words of a period the folded question names that does not exist or that this module does not read (see
     _NUMBERED and below); None when it names none."""
@@ -242,6 +264,9 @@ def _no_such_period(q: str, cutoff: pd.Timestamp) -> str | None:
                 return m.group(0).strip()
     if week := _NUMBERED_WEEK.search(q):
         return week.group(0)
+    week_of = _WEEK_OF.search(q)
+    if week_of is not None and _week_of_period(q, cutoff) is None:
+        return week_of.group(0).strip()
     for m in _PERIOD_YEAR.finditer(q):
         of, number = m.groups()
         # a day ('March 15') or a count ('Q3 2 orders') may follow a period; only a 4-digit number, 0 or a number
@@ -311,7 +336,8 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
     if _no_such_period(q, cutoff) is not None:  # never read as another period: unread_period names it
         return ("to date", None, end, False)
     found = (
-        _range_period(q, cutoff, end)
+        _week_of_period(q, end)
+        or _range_period(q, cutoff, end)
         or _since_period(q, cutoff, end)
         or _calendar_period(q, cutoff, end)
         or _relative_period(q, cutoff, end)
