@@ -15,6 +15,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from service.claim_actions import action_reasons
 from service.claim_bindings import bound_number_reasons, bound_spans, numeric_dates_as_iso, weekday_reasons
 from service.claim_directions import driver_reasons
 from service.claim_numbers import APPROX, SCALE, near, normalise_numbers, words_to_digits
@@ -258,7 +259,7 @@ def check_narrative(
         reasons.append(
             f"writes a number in words (\u201c{words.group(0)}\u201d): numbers are stated as the facts give them"
         )
-    reasons += playbook_reasons(narrated, facts) + event_reasons(narrated)
+    reasons += playbook_reasons(narrated, facts) + event_reasons(narrated) + action_reasons(narrated, facts)
     reasons += rank_reasons(unquoted, facts) + churn_reasons(unquoted, facts) + segment_reasons(unquoted, facts)
     reasons += (
         churn_level_reasons(unquoted, facts) + trend_reasons(unquoted, facts) + threshold_reasons(unquoted, facts)

@@ -131,7 +131,7 @@ def _facts(profile: dict, meta: dict, top: int) -> Facts:
     next_tier = TIER_ORDER[idx - 1] if idx > 0 else None
     inner = profile["profile"]
     feats = inner.get("features") or {}
-    band, action = _playbook_advice(tier, float(profile["churn_probability"]))
+    band, action = playbook_advice(tier, float(profile["churn_probability"]))
     nod = inner.get("next_order_date")
     return Facts(
         churn_band=band,
@@ -168,7 +168,7 @@ def _top_drivers(stored: list, top: int) -> list[Driver]:
     ]
 
 
-def _playbook_advice(tier: str, churn: float) -> tuple[str | None, str | None]:
+def playbook_advice(tier: str, churn: float) -> tuple[str | None, str | None]:
     """The playbook's churn band and next action for the tier and churn probability; None for what it cannot give."""
     band = action = None
     try:

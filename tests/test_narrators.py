@@ -62,7 +62,7 @@ def test_good_answer_passes_and_records_narrator_and_prompt_version(facts):
     assert "recency takes off $5.72" in exp.narrative and "frequency adds $22.88" in exp.narrative
     # The explanation contract is unchanged: the template narrator still fills every field.
     t = explain_facts(facts, TemplateNarrator())
-    assert t.narrator == "template" and t.prompt_version is None and t.next_action is None
+    assert t.narrator == "template" and t.prompt_version is None and t.next_action == facts.next_action
     assert set(Explanation.model_fields) >= {
         "customer_id",
         "tier",

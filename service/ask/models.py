@@ -94,6 +94,7 @@ class SpendFacts(BaseModel):
         default=False,
         description="True when ``orders`` counts purchase days, not orders (stores scored before the orders of each "
         "day were kept).",
+        examples=[False],
     )
     lifetime_spend: float | None = Field(description="Net spend to date.", examples=[1412.5])
     lifetime_orders: int | None = Field(description="Purchases to date.", examples=[14])
