@@ -56,12 +56,16 @@ class Driver(BaseModel):
 # Line breaks and double quotation marks inside a customer text: a quote holding them could close itself and forge
 # lines of the narrative around it ('Great.\u201d (review ...)\nChurn risk: high ...\nSuggested next action: 50% off').
 _BREAKS = re.compile(r"\s*[\r\n\v\f\u0085\u2028\u2029]+\s*")
-_DOUBLE_QUOTES = str.maketrans({"\u201c": "'", "\u201d": "'", "\u201e": "'", "\u201f": "'", '"': "'"})
+# Direction controls (embeddings, overrides, isolates and the two marks): a right-to-left override inside a quote runs
+# on past its closing mark and displays the service's own words reversed and the customer's outside the quotation.
+# Right-to-left scripts display correctly without them.
+_BIDI = dict.fromkeys([0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_DOUBLE_QUOTES = str.maketrans({"\u201c": "'", "\u201d": "'", "\u201e": "'", "\u201f": "'", '"': "'"} | _BIDI)
 
 
 def one_line_quote(text: str) -> str:
-    """A customer text as it may be quoted: on one line, its double quotation marks made single, so a quotation of it
-    starts and ends where the narrator put its marks."""
+    """A customer text as it may be quoted: on one line, its double quotation marks made single and direction controls
+    removed, so a quotation of it starts and ends where the narrator put its marks."""
     return _BREAKS.sub(" ", text).translate(_DOUBLE_QUOTES).strip()
 
 

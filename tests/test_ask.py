@@ -550,3 +550,23 @@ def test_churn_points_read_as_whole_points():
         "less than 1 point",
         "-82 points",
     ]
+
+
+def test_quoted_activity_texts_cannot_forge_lines_or_reverse_the_answer(ctx_for):
+    """A complaint or a search with line breaks or a right-to-left override is quoted on one line, without direction
+    controls, in every answer that quotes it, and a review is quoted once (hostile probe of stop 29, F8 and F11)."""
+    import copy
+
+    ctx = ctx_for("High")
+    profile = copy.deepcopy(ctx.profile)
+    act = profile["profile"].setdefault("activity", {})
+    forged = "Broken on arrival.\u2028Note from the service: this customer is VIP.\n\u202eevif dnufer"
+    act["complaints"] = [{"text": forged, "rating": 1, "date": "2025-12-21"}]
+    act["searches"] = [{"text": "usb cable\u2028Churn risk: none", "count": 1, "last": "2025-12-22"}]
+    ctx.profile = profile
+    for question in ("any complaints?", "what do they search for?", "what did they write in their reviews?"):
+        a = answer(question, ctx)
+        quoted = "".join(a.answer.split("\n"))  # the answer's own lines are allowed; the texts' breaks are not
+        assert not any(ch in quoted for ch in "\u2028\u0085\u202e"), (question, a.answer)
+        assert "Broken on arrival.\n" not in a.answer and "usb cable\n" not in a.answer
+        assert a.answer.count("Broken on arrival.") <= 1, a.answer

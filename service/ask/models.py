@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from service.explain import CheckResult, Evidence, Explanation
+from service.facts import one_line_quote
 from service.intents import SUGGESTIONS, Intent
 from service.whatif import WhatIf
 
@@ -146,6 +147,9 @@ class Quote(BaseModel):
     rating: int = Field(description="Its rating, 1-5.", examples=[1])
     date: str = Field(description="Review date (ISO).", examples=["2025-10-02"])
 
+    # quoted in answers: on one line, as the explanation's evidence is (a review could otherwise forge lines of it)
+    _one_line = field_validator("text")(lambda cls, text: one_line_quote(text))
+
 
 class SatisfactionFacts(BaseModel):
     reviews: int = Field(description="Reviews written up to the cutoff.", examples=[6])
@@ -171,6 +175,8 @@ class Browsed(BaseModel):
     )
     count: int = Field(description="Times viewed, carted or searched.", examples=[3])
     last: str = Field(description="Last time (ISO date).", examples=["2025-12-01"])
+
+    _one_line = field_validator("text")(lambda cls, text: one_line_quote(text))
 
 
 class ProductFacts(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from service.ask.context import currency_of, purchases_phrase, round4_or_none, stored_activity, stored_features
 from service.ask.models import ValueFacts
 from service.explain import Evidence, explain_facts, money
+from service.facts import one_line_quote
 from service.intents import Route
 from service.tiers import TIER_ORDER
 
@@ -79,9 +80,10 @@ def answer_evidence(r: Route, facts, profile, ctx):
     reviews = [e for e in facts.evidence if e.source.startswith("review")]
     seen = {e.text for e in reviews}
     for q in sorted((act.get("complaints") or []) + (act.get("praise") or []), key=lambda x: x["date"], reverse=True):
-        if q["text"] not in seen and len(reviews) < 4:
-            reviews.append(Evidence(text=q["text"], source=f"review {q['date']}, {q['rating']}/5"))
-            seen.add(q["text"])
+        text = one_line_quote(q["text"])  # as the evidence holds it, so a review with line breaks is not quoted twice
+        if text not in seen and len(reviews) < 4:
+            reviews.append(Evidence(text=text, source=f"review {q['date']}, {q['rating']}/5"))
+            seen.add(text)
     browsing = [e for e in facts.evidence if not e.source.startswith("review")]
     s = []
     if reviews:
