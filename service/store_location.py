@@ -4,6 +4,7 @@ index root and the rejects folder beside it, and the fail-fast check before a sc
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -55,9 +56,17 @@ def safe_url(store: str | Path) -> str:
     if url.startswith("sqlite:///"):
         return url.removeprefix("sqlite:///")
     try:
-        return sa.engine.make_url(str(store)).render_as_string(hide_password=True)
+        shown = _without_password(sa.engine.make_url(str(store))).render_as_string(hide_password=True)
+        return shown.replace("password=%2A%2A%2A", "password=***")
     except Exception:
         return "<database URL>"
+
+
+def _without_password(u: sa.engine.URL) -> sa.engine.URL:
+    """``u`` with a password given as a query parameter (``?password=``, which libpq accepts) masked too."""
+    if "password" in u.query:
+        u = u.update_query_dict({"password": "***"})
+    return u
 
 
 def index_root(store: str | Path) -> Path:
@@ -75,12 +84,20 @@ def index_root(store: str | Path) -> Path:
 
 
 def _database_key(store: str | Path) -> str:
+    """host-port-database, readable; plus a hash of the whole URL (without the password) when query parameters (a
+    schema by search_path, a socket's host and port) or folded characters ("my db", "my_db") could make two stores
+    share it. Plain URLs keep the key they always had, so their index versions are found after an upgrade."""
     try:
         u = sa.engine.make_url(store_url(store))
-        parts = [u.host or "local", str(u.port or "default"), u.database or "db"]
+        raw = "-".join([u.host or "local", str(u.port or "default"), u.database or "db"])
+        whole = _without_password(u)._replace(username=None, password=None).render_as_string(hide_password=False)
+        query = bool(u.query)
     except Exception:
-        parts = ["db"]
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(parts))
+        raw, whole, query = "db", str(store), True
+    key = re.sub(r"[^A-Za-z0-9._-]+", "_", raw)
+    if query or key != raw:
+        key += "-" + hashlib.sha256(whole.encode()).hexdigest()[:10]
+    return key
 
 
 def rejects_dir(store: str | Path) -> Path:

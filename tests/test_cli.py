@@ -563,16 +563,44 @@ def test_a_database_password_is_never_printed(tmp_path):
     """`insight explain` and `eval-explanations` printed a PostgreSQL store URL with its password when the database
     could not be read, over two lines; a symlink loop as --store was a RuntimeError traceback."""
     url = "postgresql://user:s3cretpw@127.0.0.1:1/db"
+    in_query = "postgresql://user@127.0.0.1:1/db?password=s3cretpw"  # libpq's other place for it
     loop = tmp_path / "loop.db"
     loop.symlink_to(loop)
     for args in (
         ["explain", "C1", "--store", url],
+        ["explain", "C1", "--store", in_query],
         ["eval-explanations", "--store", url, "--n", "1"],
+        ["eval-explanations", "--store", in_query, "--n", "1"],
         ["explain", "C1", "--store", str(loop)],
     ):
         r = run(*args)
         assert r.exit_code == 2 and "s3cretpw" not in r.output and "Traceback" not in r.output, r.output
         assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1, r.output
+    # the line a successful score run ends with names the store by shown_path
+    from service.cli.output import shown_path
+
+    assert "s3cretpw" not in shown_path(url) + shown_path(in_query) and "127.0.0.1:1/db" in shown_path(url)
+
+
+def test_stores_that_differ_by_schema_socket_or_a_folded_name_keep_apart_index_folders(tmp_path, monkeypatch):
+    """Two PostgreSQL stores in one database (schemas by search_path), two clusters reached through sockets, or names
+    that fold alike ('my db', 'my_db') had one index folder, so scoring one deleted the other's index (stop 29, F6). A
+    plain URL keeps the folder it always had."""
+    from service.store_location import index_root
+
+    monkeypatch.setenv("INSIGHT_INDEX_DIR", str(tmp_path))
+    groups = [
+        (
+            "postgresql://u:p@h:5432/shop?options=-csearch_path%3Da",
+            "postgresql://u:p@h:5432/shop?options=-csearch_path%3Db",
+        ),
+        ("postgresql:///shop?host=/run/pg&port=5432", "postgresql:///shop?host=/run/pg&port=5433"),
+        ("postgresql://h/my db", "postgresql://h/my_db"),
+    ]
+    for a, b in groups:
+        assert index_root(a) != index_root(b), (a, b)
+    assert index_root("postgresql://u:p@h:5432/shop") == tmp_path / "h-5432-shop"
+    assert index_root("postgresql://u:p@h:5432/shop?password=x") == index_root("postgresql://u@h:5432/shop?password=y")
 
 
 def test_an_unknown_long_id_and_an_eval_out_that_is_a_file_are_one_line(scored, tmp_path):

@@ -21,7 +21,9 @@ def shown_path(path) -> str:
     database URL is not a path and is shown as it is)."""
     text = str(path)
     if "://" in text:
-        return text
+        from service.store_location import safe_url
+
+        return safe_url(text)  # never the password
     p = Path(text)
     try:
         return str(p.resolve().relative_to(Path.cwd().resolve())) if p.is_absolute() else text
