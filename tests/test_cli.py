@@ -122,6 +122,18 @@ def test_generated_tables_never_overwrite_someone_elses(tmp_path):
     gen = tmp_path / "generated"
     assert run("data", "synth", "--customers", 50, "--out", gen).exit_code == 0
     assert run("data", "synth", "--customers", 60, "--seed", 2, "--out", gen).exit_code == 0
+    # a table of someone's put in, or a generated one edited, since: refused, and both kept (stop 29, F3)
+    (gen / "reviews.csv").unlink()
+    (gen / "reviews.jsonl").write_text('{"review_id": "R1"}\n')
+    with open(gen / "orders.csv", "a") as f:
+        f.write("O99,C000001,2025-01-01T00:00:00Z,5.00,completed,1,grocery\n")
+    kept = {p.name: p.read_bytes() for p in gen.iterdir()}
+    r = run("data", "synth", "--customers", 60, "--seed", 3, "--out", gen)
+    assert r.exit_code == 2 and "orders.csv, reviews.jsonl were not generated here or changed since" in r.output
+    assert {p.name: p.read_bytes() for p in gen.iterdir()} == kept
+    (gen / "reviews.jsonl").unlink()
+    (gen / "orders.csv").unlink()
+    assert run("data", "synth", "--customers", 60, "--seed", 3, "--out", gen).exit_code == 0
 
 
 def test_generation_interrupted_halfway_leaves_the_old_tables_whole_and_can_be_run_again(tmp_path, monkeypatch):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from embeddings.index import file_sha256
 
 from .common import STR, TABLES
 
@@ -25,22 +28,47 @@ def _for_writing(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-MARKER = ".insight-synth"  # written beside generated tables: this folder's tables may be generated again
+MARKER = ".insight-synth"  # written beside generated tables: which files were generated here, with their checksums
+
+
+def _generated_files(out_dir: Path) -> dict[str, str] | None:
+    """{file name: sha256} the marker lists; None for a marker of an earlier version (a line of text, no list)."""
+    try:
+        listed = json.loads((out_dir / MARKER).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {str(k): str(v) for k, v in listed.items()} if isinstance(listed, dict) else None
+
+
+def _table_files(out_dir: Path) -> list[Path]:
+    return sorted(p for p in out_dir.iterdir() if p.is_file() and p.name.split(".")[0] in TABLES)
 
 
 def check_synth_out(out_dir: str | Path) -> None:
-    """Refuse a folder that already holds input tables this command did not generate (someone's real data would be
-    overwritten); a folder of earlier generated tables, an empty one or a new one is fine. ValueError."""
+    """Refuse a folder that holds input tables this command did not generate, or generated and someone changed since
+    (someone's data would be overwritten or removed); a folder of unchanged generated tables, an empty one or a new one
+    is fine. A marker of an earlier version, which lists no files, is trusted as before. ValueError."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"{out_dir}: exists and is not a folder; choose another --out")
-    if not out_dir.is_dir() or (out_dir / MARKER).exists():
+    if not out_dir.is_dir():
         return
-    found = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name.split(".")[0] in TABLES)
-    if found:
+    if not (out_dir / MARKER).exists():
+        found = [p.name for p in _table_files(out_dir)]
+        if found:
+            raise ValueError(
+                f"{out_dir}: already holds input tables that were not generated here ({', '.join(found)}); generating "
+                "would overwrite them, choose another folder"
+            )
+        return
+    listed = _generated_files(out_dir)
+    if listed is None:
+        return
+    changed = [p.name for p in _table_files(out_dir) if listed.get(p.name) != file_sha256(p)]
+    if changed:
         raise ValueError(
-            f"{out_dir}: already holds input tables that were not generated here ({', '.join(found)}); generating "
-            "would overwrite them, choose another folder"
+            f"{out_dir}: {', '.join(changed)} {'was' if len(changed) == 1 else 'were'} not generated here or changed "
+            "since; generating would overwrite or remove them, move them out or choose another folder"
         )
 
 
@@ -93,14 +121,17 @@ def write_generated(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: s
     recover_swap(out_dir, restorable=lambda p: (p / MARKER).is_file())
     stage = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-{os.getpid()}-"))
     try:
-        mark_generated(stage)
         staged = write_tables(tables, stage, fmt=fmt)
+        sums = {path.name: file_sha256(path) for path in staged.values()}
+        mark_generated(stage, sums)
         if not out_dir.exists() or all(
             p.name == MARKER or (p.is_file() and p.name.split(".")[0] in TABLES) for p in out_dir.iterdir()
         ):
             swap_dir(stage, out_dir, fault="synth")
         else:
-            mark_generated(out_dir)
+            # listed before they move in, beside the old tables still there: a run killed halfway leaves a folder whose
+            # every table is listed with its checksum, so the next run takes none of them for someone else's
+            mark_generated(out_dir, (_generated_files(out_dir) or {}) | sums)
             for name, path in staged.items():
                 os.replace(path, out_dir / path.name)
                 for ext in set(_FORMATS.values()) - {path.suffix}:  # an earlier run's table in another format
@@ -110,9 +141,11 @@ def write_generated(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: s
     return {name: out_dir / path.name for name, path in staged.items()}
 
 
-def mark_generated(out_dir: str | Path) -> None:
-    """Mark a folder the CLI generates tables into, so ``check_synth_out`` lets it generate them again. Called before
-    the tables are written (after ``check_synth_out``): a run killed halfway must not leave generated tables that the
-    next run takes for someone else's."""
+def mark_generated(out_dir: str | Path, files: dict[str, str]) -> None:
+    """Mark a folder the CLI generates tables into with what it generated ({file name: sha256}), so ``check_synth_out``
+    lets it generate them again and refuses any other table file, or one changed since."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    (Path(out_dir) / MARKER).write_text("Tables generated by customer-insight: they may be generated again here.\n")
+    note = "Tables generated by customer-insight: they may be generated again here, while unchanged."
+    tmp = Path(out_dir) / f"{MARKER}.tmp"
+    tmp.write_text(json.dumps({"note": note, "files": files}, indent=1) + "\n")
+    os.replace(tmp, Path(out_dir) / MARKER)
