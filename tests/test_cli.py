@@ -650,3 +650,31 @@ def test_a_file_where_a_folder_setting_is_meant_is_named(tmp_path, monkeypatch, 
     monkeypatch.setenv("INSIGHT_API_KEYS", "k:agent")
     r = run("serve", "--store", tmp_path / "p.db")
     assert r.exit_code == 2 and var in r.output and "not a folder" in r.output, r.output
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"INSIGHT_AMOUNT_MAX": "-1"}, "INSIGHT_AMOUNT_MAX='-1' must be a number above 0"),
+        ({"INSIGHT_N_ITEMS_MAX": "lots"}, "INSIGHT_N_ITEMS_MAX='lots' is not a number"),
+        ({"INSIGHT_DATE_MIN": "2200-01-01"}, "must be increasing"),
+    ],
+)
+def test_serve_refuses_a_bad_input_bound_before_it_starts(scored, monkeypatch, env, message):
+    """The server had started and answered every valid POST /v1/score with a 422 that blamed the request's tables
+    (hostile probe, stop 29, F5); `train` already refused such a setting."""
+    import socket
+
+    monkeypatch.setenv("INSIGHT_API_KEYS", "k1:agent")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with socket.socket() as busy:  # were the setting let through, the busy port would fail it, never a server started
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        r = run("serve", "--store", scored.store, "--port", busy.getsockname()[1])
+    assert r.exit_code == 2 and message in r.output and len(r.output.strip().splitlines()) == 1, r.output
+    from service.api.app import create_app
+    from service.tables import DataError
+
+    with pytest.raises(DataError, match=message.split("'")[0] or "range"):  # the app itself, however it is started
+        create_app(store=scored.store, load=False)

@@ -29,6 +29,7 @@ from service.api.routers import admin, ask, customers, health, model, score
 from service.api.settings import ApiSettings, api_settings, parse_api_keys
 from service.api.state import AppState, SnapshotError
 from service.ask import get_narrator
+from service.table_schema import Bounds
 
 log = logging.getLogger("insight.api")
 
@@ -62,6 +63,9 @@ def create_app(
     ``settle_heap``: this app owns its process (`insight serve`), so after each step that adds long-lived objects it
     takes them out of the garbage collector's full passes (``service.api.heap``)."""
     settings = api_settings(settings, store=store, model_dir=model_dir, data_dir=data_dir)
+    # the input bounds (INSIGHT_AMOUNT_MAX, INSIGHT_DATE_MIN ...) are read at each validation: a bad one would make
+    # every POST /v1/score a 422 blaming the request, so it stops the start instead (DataError, one line)
+    Bounds.from_env()
     keys = parse_api_keys(settings.api_keys.get_secret_value())
     if not keys:
         log.warning("INSIGHT_API_KEYS is empty: every endpoint except /healthz and /readyz will answer 401")

@@ -34,9 +34,11 @@ def serve(
     without downtime."""
     from service.api.serve import run
     from service.playbook import load_playbook
+    from service.table_schema import Bounds
 
     if log_level.lower() not in LOG_LEVELS:  # uvicorn would fail with a KeyError after the snapshot is loaded
         raise ValueError(f"--log-level {log_level!r}: use one of {', '.join(LOG_LEVELS)}")
+    Bounds.from_env()  # a bad INSIGHT_AMOUNT_MAX, INSIGHT_DATE_MIN ...: one line, before anything else
     _check_port(host, port)  # a busy port is one line and exit 2, before the snapshot is loaded
     # A broken playbook would silently cost every answer its next action: refuse to start on one (PlaybookError).
     load_playbook()
