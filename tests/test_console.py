@@ -284,3 +284,14 @@ def test_a_control_character_in_a_question_is_not_echoed_into_the_page(signed, v
         headers={"HX-Request": "true"},
     )
     assert r.status_code == 200 and "\x00" not in r.text and "\x1b" not in r.text and "happy" in r.text
+
+
+def test_a_customer_whose_id_ends_in_ask_opens_their_own_page(signed, vip):
+    """Ids may hold '/': the console link of customer '<vip>/ask' had redirected to <vip>'s page, another customer's
+    (hostile probe, stop 29, F9). The answer page's own address still goes back to its customer."""
+    from service.console.rendering import customer_url
+
+    other = signed.get(customer_url(vip + "/ask"), follow_redirects=False)
+    assert other.status_code != 303 and f"{vip}/ask" in other.text
+    back = signed.get(f"/console/customers/{vip}/ask", follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == customer_url(vip)

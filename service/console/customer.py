@@ -26,8 +26,13 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/console/customers/{customer_id:path}/ask")
-def ask_page(customer_id: str) -> Response:
-    """The address an answer page shows (the form posts there): opened again, reloaded or bookmarked, the customer."""
+def ask_page(request: Request, customer_id: str) -> Response:
+    """The address an answer page shows (the form posts there): opened again, reloaded or bookmarked, the customer.
+    The path arrives decoded, so the page of a customer whose id ends in '/ask' (linked as '...%2Fask') lands here too:
+    the raw path tells them apart, and that customer's page is shown, never another customer's."""
+    raw = request.scope.get("raw_path", b"").decode("latin-1")
+    if not raw.endswith("/ask"):  # the last '/ask' was typed as %2Fask: part of the id
+        return customer_page(request, customer_id + "/ask")
     return RedirectResponse(customer_url(customer_id), status_code=303)
 
 
