@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from urllib.parse import quote
 
 import pandas as pd
 import pytest
@@ -412,6 +413,22 @@ def test_cold_start_new_customer_with_texts_and_write(client, ids):
     assert client.post(
         "/v1/ask", json={"customer_id": "NEW42", "question": "is she about to churn?"}, headers=A
     ).json()["check"]["passed"]
+
+
+def test_an_id_typed_with_decomposed_accents_finds_the_stored_customer(client):
+    """Stored ids are NFC (the input contract); a lookup with the same id in NFD (an accent typed as a combining mark)
+    had been a 404 that showed the very id the agent saw (hostile probe, stop 29, F10)."""
+    import unicodedata
+
+    row = {"order_id": "CAFE-1", "customer_id": "Café-1", "order_ts": "2025-12-01T10:00:00Z", "amount": 40}
+    assert client.post("/v1/score", json={"tables": {"orders": [row]}, "write": True}, headers=ADM).status_code == 200
+    nfd = quote(unicodedata.normalize("NFD", "Café-1"), safe="")
+    assert client.get(f"/v1/customers/{nfd}", headers=A).json()["customer_id"] == "Café-1"
+    assert client.get(f"/v1/customers/{nfd}/similar?k=2", headers=A).status_code == 200
+    asked = {"customer_id": unicodedata.normalize("NFD", "Café-1"), "question": "will she churn?"}
+    assert client.post("/v1/ask", json=asked, headers=A).status_code == 200
+    q = quote(unicodedata.normalize("NFD", "Café"), safe="")
+    assert [c["customer_id"] for c in client.get(f"/v1/customers?q={q}", headers=A).json()["items"]] == ["Café-1"]
 
 
 def test_a_write_that_overlaps_a_reload_is_served_after_it(client, app):

@@ -4,6 +4,7 @@ sorting) without a query of the store."""
 from __future__ import annotations
 
 import bisect
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,5 +41,5 @@ class Catalog:
         )
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
-        p = prefix.casefold()
+        p = unicodedata.normalize("NFC", prefix).casefold()  # stored ids are NFC
         return bisect.bisect_left(self.folded, p), bisect.bisect_left(self.folded, p + "\U0010ffff")

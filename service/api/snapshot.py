@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,7 +53,13 @@ class RawHistory:
         return df.iloc[np.concatenate(idx)] if idx else df.iloc[0:0]
 
     def knows(self, customer_id: str) -> bool:
-        return customer_id in self.positions.get("orders", {})
+        return nfc(customer_id) in self.positions.get("orders", {})
+
+
+def nfc(customer_id: str) -> str:
+    """An id as given to a lookup, in the NFC form every stored id has (the input contract): "Café-1" typed with a
+    decomposed accent finds the customer instead of a 404 that shows the very id the agent sees."""
+    return unicodedata.normalize("NFC", customer_id)
 
 
 @dataclass
@@ -128,7 +135,7 @@ class Snapshot:
         return len(self.roster)
 
     def profile(self, customer_id: str) -> dict | None:
-        return self.store.get(customer_id)
+        return self.store.get(nfc(customer_id))
 
     def rank_pct(self, value: float) -> float:
         """Share of scored customers with a strictly lower prediction, floored to 0.1 (as the batch does)."""
@@ -139,12 +146,14 @@ class Snapshot:
         return float(np.floor(lower / n * 1000) / 10)
 
     def vector_of(self, customer_id: str) -> np.ndarray | None:
+        customer_id = nfc(customer_id)
         if customer_id in self.index:
             return self.index.vector_of(customer_id)
         return self.extra_vectors.get(customer_id)
 
     def neighbours(self, customer_id: str, k: int) -> list[tuple[str, float]]:
         """The k nearest scored customers (itself excluded); KeyError when the customer has no vector."""
+        customer_id = nfc(customer_id)
         if customer_id in self.index:
             ids, scores = self.index.neighbours_of(customer_id, k)
             return [(i, float(s)) for i, s in zip(ids, scores)]
@@ -159,7 +168,7 @@ class Snapshot:
         return out[:k]
 
     def roster_row(self, customer_id: str) -> tuple | None:
-        return self.roster.get(customer_id)
+        return self.roster.get(nfc(customer_id))
 
     @property
     def unscored(self) -> set[str]:
