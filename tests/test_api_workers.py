@@ -46,6 +46,25 @@ def two_workers(scored, trained, tmp_path_factory, relabelled_copy):
     shutil.copytree(index_dir(scored.store), index_dir(live))
     port = _free_port()
     snapdir = d / "snapshots"
+    proc, log = _serve_two_workers(live, port, snapdir, d)
+    base = f"http://127.0.0.1:{port}"
+    yield {
+        "base": base,
+        "proc": proc,
+        "log": d / "server.log",
+        "live": live,
+        "A": (store_a, va),
+        "B": (store_b, vb),
+        "snapdir": snapdir,
+    }
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    log.close()
+
+
+def _serve_two_workers(live: Path, port: int, snapdir: Path, d: Path):
+    """`insight serve` of ``live`` with two workers, once both report ready: (process, its log file)."""
     env = {
         **os.environ,
         "INSIGHT_API_KEYS": f"{AGENT}:agent,{ADMIN}:admin",
@@ -65,31 +84,16 @@ def two_workers(scored, trained, tmp_path_factory, relabelled_copy):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:
         if proc.poll() is not None:
             log.close()
             pytest.fail(f"insight serve exited with {proc.returncode}: {(d / 'server.log').read_text()[-2000:]}")
         if len(_statuses(snapdir)) == 2:
-            break
+            return proc, log
         time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("two workers did not become ready in 180 s")
-    yield {
-        "base": base,
-        "proc": proc,
-        "log": d / "server.log",
-        "live": live,
-        "A": (store_a, va),
-        "B": (store_b, vb),
-        "snapdir": snapdir,
-    }
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
-    log.close()
+    proc.kill()
+    pytest.fail("two workers did not become ready in 180 s")
 
 
 def _statuses(snapdir: Path) -> list[dict]:
@@ -188,3 +192,32 @@ def test_reload_reaches_every_worker(two_workers, scored):
     log = w["log"].read_text()
     assert AGENT not in log and ADMIN not in log and "Traceback" not in log
     assert not list(w["snapdir"].glob("insight-snapshot-pid*"))  # copies and the reload channel are gone
+
+
+def test_workers_stop_when_their_parent_is_killed(scored, tmp_path):
+    """A parent killed with SIGKILL cannot stop its workers: they had kept the port and served their old snapshot for
+    ever, so the restart failed with "address already in use" (probe of stop 29). They now stop with it."""
+    live = tmp_path / "live" / "profiles.db"
+    live.parent.mkdir()
+    shutil.copy(scored.store, live)
+    shutil.copytree(index_dir(scored.store), index_dir(live))
+    port, snapdir = _free_port(), tmp_path / "snapshots"
+    proc, log = _serve_two_workers(live, port, snapdir, tmp_path)
+    pids = [s["pid"] for s in _statuses(snapdir)]
+    proc.kill()
+    proc.wait(10)
+    log.close()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return not Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")  # a zombie has stopped
+
+    deadline = time.time() + 30
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids), pids
+    with socket.socket() as s:  # the port is free for the restart
+        s.bind(("127.0.0.1", port))

@@ -129,8 +129,9 @@ def worker_app():
     """The app of one worker process (uvicorn factory): settings from the environment the parent prepared."""
     from service.api.app import create_app
     from service.api.settings import api_settings
-    from service.api.workers import channel_from_env, ignore_sighup_until_ready
+    from service.api.workers import channel_from_env, exit_with_parent, ignore_sighup_until_ready
 
     ignore_sighup_until_ready()
+    exit_with_parent()
     _setup_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
     return create_app(api_settings(), handle_sighup=True, reload_channel=channel_from_env(), settle_heap=True)

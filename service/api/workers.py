@@ -38,6 +38,7 @@ from service.crash import write_text_atomic
 log = logging.getLogger("insight.api")
 
 RUN_DIR_ENV = "INSIGHT_API_RUN_DIR"
+PARENT_PID_ENV = "INSIGHT_API_PARENT_PID"
 POLL_S = 0.2
 
 
@@ -224,6 +225,7 @@ def run_workers(config, channel: ReloadChannel) -> None:
             gen = channel.bump()
             log.info("SIGHUP: every worker reloads (generation %d)", gen)
 
+    os.environ[PARENT_PID_ENV] = str(os.getpid())  # inherited by the workers (exit_with_parent)
     sock = config.bind_socket()
     try:
         Supervisor(config, sockets=[sock]).run()
@@ -236,3 +238,20 @@ def ignore_sighup_until_ready() -> None:
     """A worker that gets SIGHUP before its loop handles it would die of it (the default action): ignore it
     meanwhile."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def exit_with_parent() -> None:
+    """A worker stops (SIGTERM: a clean shutdown) when its parent dies. Why: a parent killed with SIGKILL cannot stop
+    its workers, which had kept the port and served their old snapshot for ever, so the restart failed with "address
+    already in use". Linux's parent-death signal; a parent already gone before it was set is caught by its pid."""
+    parent = os.environ.get(PARENT_PID_ENV)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the parent's own SIGTERM handling still stops the workers
+        return
+    if parent is not None and os.getppid() != int(parent):
+        os.kill(os.getpid(), signal.SIGTERM)
