@@ -142,8 +142,15 @@ class SentenceTransformerEncoder:
     def __repr__(self) -> str:
         return f"SentenceTransformerEncoder(model_id={self.model_id!r}, dim={self.dim}, backend={self.backend!r})"
 
+    # Characters of a text handed to the tokenizer per token the model reads. Why: the tokenizer splits the whole text
+    # before it truncates, so one 200 MB review had taken 15 GB and minutes; a word piece is never more than 100
+    # characters (longer words are one unknown token) plus a separator, so the first max_seq_length tokens always lie
+    # within max_seq_length x 128 characters, and the cut changes no embedding.
+    CHARS_PER_TOKEN = 128
+
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        texts = check_texts(texts)
+        limit = self.max_seq_length * self.CHARS_PER_TOKEN
+        texts = [t[:limit] for t in check_texts(texts)]
         batch_size = check_batch_size(batch_size, BATCH_SIZES.get(self.backend, 64))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:

@@ -201,6 +201,15 @@ def test_real_model_preserves_order_despite_length_sorting(minilm):
     np.testing.assert_allclose(minilm.encode(texts[::-1], batch_size=3)[::-1], batched, atol=1e-4)
 
 
+def test_a_huge_text_is_cut_before_tokenizing_and_embeds_as_its_start(minilm):
+    """One 200 MB review had been tokenized whole (15 GB, minutes) before truncation to the model's tokens; it is cut
+    first, at a length whose tokens always cover what the model reads, so its vector is its start's."""
+    start = "The blender arrived broken and support never answered my three e-mails. " * 40
+    huge = start + "x" * 20_000_000
+    got = minilm.encode([huge, start])
+    assert float(got[0] @ got[1]) > 0.9999
+
+
 @pytest.mark.slow
 def test_real_model_through_cache(minilm, tmp_path):
     cache = EmbeddingCache(tmp_path / "emb.sqlite", minilm.model_id)
