@@ -174,22 +174,39 @@ MONEY = re.compile(
     rf"(?:(?P<c1>{_CUR})\s?(?P<n1>{_AMOUNT})|(?P<n2>{_AMOUNT})\s?(?P<c2>{_CUR}|dollars?|euros?|pounds?|reais)(?!\w))"
     r"(?:\s?(?P<scale>k|K|M|bn)\b)?",
 )
+# The average order in the other languages the service reads ("un pedido medio de 131,35 $", "panier moyen")
+_AVERAGE_ORDER_ABROAD = (
+    r"\b(?:(?:pedido|ticket|importe|gasto|valor) medio|(?:panier|montant|achat) moyen|commande moyenne|"
+    r"durchschnittlich\w* (?:bestellwert|warenkorb\w*|bestellung|einkauf)|bestellwert|warenkorbwert|"
+    r"(?:ordine|scontrino|importo|valore|acquisto) medio|gemiddelde (?:bestelling|orderwaarde|bestelwaarde|aankoop))\b"
+)
+# A tier's line, in the languages the service reads ("the threshold for Medium", "la soglia Medium di 25,72 $")
+FLOOR_WORDS = r"threshold|floor|cut-?off|soglia|umbral|seuil|schwelle\w*|grenze|drempel\w*"
+_OF = r"(?:for|of|de|del|de la|di|della|du|von|van|f[u\u00fc]r|per)"
+# Purchases already made, "worth" an amount ("12 purchases so far worth $1,295.58"): their spend, not the forecast
+# that "worth" names elsewhere
+_WORTH_SO_FAR = (
+    r"\b(?:purchases|orders|so far|to date)\b"
+    r"(?:(?!\b(?:expect|forecast|predict|next|coming)\w*)[^.;$\u20ac\u00a3]){0,25}?\bworth\b"
+)
 # What an amount is, by the words around it: (kind, facts, words before it in its clause, words just after it)
 _MONEY_KINDS = (
-    ("the average order", average_orders, r"\baverage (?:order|basket|purchase)|\border value|\btypical order",
+    ("the average order", average_orders, r"\baverage (?:order|basket|purchase)|\border value|\btypical order|"
+     rf"{_AVERAGE_ORDER_ABROAD}",
      r"^\s*(?:per|a|an|each) (?:order|purchase|basket|visit)\b|^\s*on average\b|^\s*(?:par|pro|por|per|je) "
      r"(?:commande|bestellung|pedido|ordine|bestelling|achat|compra)\b|"
      r"^\s*(?:en moyenne|im schnitt|en promedio|in media)\b"),
     ("the gap to the next tier", gaps, r"\b(?:short of|away from|gap|more to (?:reach|get)|needs? (?:another|only|just)"
      r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|below) (?:of |from |to |before )?|"
      r"^\s*off (?!(?:the|her|his|their) (?:forecast|value|prediction))"),
-    ("a tier's floor", floors, r"\b(?:starts?|begins?|threshold|floor|cut-?off|entry point|at least|below|under|"
-     r"above)\s+(?:at\s+|of\s+)?(?:the\s+)?$",
+    ("a tier's floor", floors, r"\b(?:starts?|begins?|entry point|at least|below|under|above)\s+(?:at\s+|of\s+)?"
+     rf"(?:the\s+)?$|\b(?:{FLOOR_WORDS})\s+(?:{_OF}\s+)?(?:(?:the\s+)?(?:VIP|High|Medium|Low)\s+)?(?:tier\s+)?"
+     rf"(?:(?:at|is|{_OF})\s+|[:=]\s*)?(?:the\s+)?$",
      r"^\s*(?:(?:VIP|High|Medium|Low)\s+(?:tier\s+)?)?(?:threshold|floor|cut-?off|mark|line)\b|"
      r"^(?:\s*or so)?,?\s*where \w+ (?:starts|begins)\b|^\s*(?:needed|required|necessary) (?:for|to reach|to get)\b"),
-    ("the spend so far", past_spend, r"\b(?:spent|has spent|paid|spend(?:ing)? (?:so far|to date)|lifetime|historic\w*|"
-     r"to date|so far|in total|total spend|last \d+ days|past \d+ days|recent|(?:down|up) from|gastado|hasta ahora|"
-     r"ausgegeben|bisher|"
+    ("the spend so far", past_spend, _WORTH_SO_FAR + r"|\b(?:spent|has spent|paid|spend(?:ing)? (?:so far|to date)|"
+     r"lifetime|historic\w*|to date|so far|in total|total spend|last \d+ days|past \d+ days|recent|(?:down|up) from|"
+     r"gastado|hasta ahora|ausgegeben|bisher|"
      r"d[e\u00e9]pens[e\u00e9]|jusqu'[a\u00e0] pr[e\u00e9]sent|speso|finora|uitgegeven|tot nu toe)\b",
      r"^\s*(?:so far|to date|in total|hasta ahora|bisher|jusqu|finora|tot nu toe)\b|"
      r"^\s*in the (?:last |past |previous )?"
@@ -279,9 +296,13 @@ def _narrowed(kind, before: str, f: Facts):
             return f"the effect of {named.name}", lambda _f: [abs(named.contribution)]
     if kind[0] == "a tier's floor":
         m = re.search(
-            r"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|threshold|floor)\b[^.;]{0,15}$", before, re.I
+            r"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|threshold|floor)\b[^.;]{0,15}$|"
+            rf"\b(?:{FLOOR_WORDS})\W+(?:{_OF}\W+)?(?:the\W+)?(VIP|High|Medium|Low)\b[^.;]{{0,15}}$",
+            before,
+            re.I,
         )
-        name = m and ("VIP" if m.group(1).lower() == "vip" else m.group(1).capitalize())
+        said = m and (m.group(1) or m.group(2))
+        name = said and ("VIP" if said.lower() == "vip" else said.capitalize())
         floor = f.figures.get(f"floor_{name}") if name else None
         if floor is not None:
             return f"the floor of {name}", lambda _f: [floor]

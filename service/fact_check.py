@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from service.claim_bindings import bound_number_reasons, bound_spans, numeric_dates_as_iso, weekday_reasons
 from service.claim_directions import driver_reasons
-from service.claim_numbers import APPROX, SCALE, near, normalise_numbers, words_to_digits
+from service.claim_numbers import APPROX, FLOOR_WORDS, SCALE, near, normalise_numbers, words_to_digits
 from service.claim_texts import browsing_reasons, review_description_reasons, review_mention_reasons
 from service.claim_words import (
     churn_level_reasons,
@@ -81,7 +81,9 @@ _VIP_ANY = re.compile(r"\bvip\b", re.I)
 _TARGET_BEFORE = re.compile(
     r"(?:reach(?:es|ing)?|next|short of|below|under|above|away "
     r"from|gap|distance|close|closer|near|nearer|toward|towards"
-    r"|from|than|up to|path to|way to|needed for|required for|necessary for|enough for)\W+(?:\w+\W+){0,2}$",
+    r"|from|than|up to|path to|way to|needed for|required for|necessary for|enough for|"
+    + FLOOR_WORDS
+    + r")\W+(?:\w+\W+){0,2}$",
     re.I,
 )
 _THRESHOLD_AFTER = re.compile(

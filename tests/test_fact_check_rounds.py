@@ -30,8 +30,10 @@ ROUND4 = json.loads((DATA / "fact_check_round4.json").read_text(encoding="utf-8"
 # Round 5 (the same day, a third session, blind, in an LLM's voice; every true narrative names the tier): 17 of 60
 # false ones passed and 7 of 25 true ones were refused when first run; 1 and 0 after (see the file's "about").
 ROUND5 = json.loads((DATA / "fact_check_round5.json").read_text(encoding="utf-8"))
-# Round 6 (the end of the same stop, a fourth blind session): run once and not fixed, the honest held-out figure; 12 of
-# 40 false ones pass and 4 of 20 true ones are refused. Only what it gets right is asserted (kept from regressing).
+# Round 6 (the end of the same stop, a fourth blind session): 12 of 40 false ones passed and 4 of 20 true ones were
+# refused when first run (the honest held-out figure). Fixed after that run, by kind (each kind in new words in
+# tests/test_fact_check_round6_kinds.py): an amount bound by words in other languages or by "purchases ... worth" (3
+# refused true ones now pass). What it still gets wrong stays in still_missed / still_refused, unasserted.
 ROUND6 = json.loads((DATA / "fact_check_round6.json").read_text(encoding="utf-8"))
 CHECKED = (
     ROUND["checked"]
@@ -74,8 +76,8 @@ def test_the_rounds_are_as_large_as_stated():
     )
     assert (len(FALSE), len(TRUE), len(ROUND4["partial"]), len(ROUND6["still_refused"]), still) == (
         135 + 56 + 15 + 59 + 60 + 28,
-        34 + 25 + 16 + 25 + 16,
+        34 + 25 + 16 + 25 + 19,
         9,
-        4,
+        1,
         (21, 4, 25, 1, 0, 12),
     )

@@ -1,0 +1,44 @@
+"""The kinds of claim round 6 of the fact check's red team (tests/data/fact_check_round6.json) found wrongly judged,
+each in new wordings and, where the facts allow, for other customers than the round's: a false claim refused, a true
+one in the same words passed. Each case is a sentence added to the customer's true template narrative."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.explain import ALL_DRIVER_NAMES, check_narrative
+from service.facts import Facts
+from service.template_narrator import TemplateNarrator
+
+DATA = Path(__file__).parent / "data"
+FACTS = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts.json").read_text()).items()}
+
+
+def _with(tier: str, added: str) -> str:
+    return TemplateNarrator().narrate(FACTS[tier]) + "\n" + added
+
+
+# (tier, sentence added to the true template, whether it is true)
+AMOUNTS = [
+    # an amount bound by words in other languages: the average order (High: $131.35; spend so far $919.42)
+    ("High", "Sus 7 compras suman 919,42 $ hasta ahora, con un ticket medio de 131,35 $.", True),
+    ("High", "Il a un panier moyen de 131,35 $ et a dépensé 919,42 $ jusqu'à présent.", True),
+    ("High", "Der durchschnittliche Bestellwert liegt bei 919,42 $.", False),
+    # purchases already made "worth" an amount are the spend so far, not the forecast (VIP: $1,295.58 and $1,380.15)
+    ("Medium", "Two orders so far, worth $97.28 in total.", True),
+    ("VIP", "Its 12 orders to date are worth $1,380.15.", False),
+    # a tier's line in other languages, with the tier named after it (Low: Medium at $25.72; High: VIP at $565.32)
+    ("Low", "La previsión de 24,92 $ queda justo por debajo del umbral de Medium de 25,72 $.", True),
+    ("High", "Le seuil VIP de 565,32 $ est encore loin.", True),
+    ("High", "Die Schwelle für VIP liegt bei 565,32 $, die Prognose bei 551,51 $.", True),
+    ("High", "The threshold for VIP is $551.51.", False),
+]
+
+
+@pytest.mark.parametrize("tier, added, true", AMOUNTS, ids=[f"{c[0]}-{i}" for i, c in enumerate(AMOUNTS)])
+def test_an_amount_is_bound_to_the_fact_its_words_name(tier, added, true):
+    result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons
