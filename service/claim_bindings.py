@@ -17,7 +17,7 @@ from service.claim_numbers import (
     shown,
     span_and_count_reasons,
 )
-from service.claim_ratios import multiple_reasons, multiple_spans, share_reasons
+from service.claim_ratios import fraction_spans, multiple_reasons, multiple_spans, share_reasons
 from service.facts import Facts
 
 _NO_PURCHASE = re.compile(
@@ -39,10 +39,10 @@ _CHANCE = re.compile(
 
 def bound_spans(text: str) -> list[tuple[int, int]]:
     """Where a number is checked here only: a chance given as odds ('1 in 6'), a change in spend ('grew 150%'), a
-    rank ('top 6%', checked against the rank by the fact check), a multiple ('5 times the floor'): the first look, which
-    knows no such fact, skips them."""
+    rank ('top 6%', checked against the rank by the fact check), a multiple ('5 times the floor'), a share in words
+    ('two-thirds of customers'): the first look, which knows no such fact, skips them."""
     found = [m.span() for m in re.finditer(_ODDS, text, re.I)] + [m.span() for m in _GROWTH.finditer(text)]
-    found += multiple_spans(text)
+    found += multiple_spans(text) + fraction_spans(text)
     return found + [m.span() for m in re.finditer(r"\b(?:top|best|bottom|lowest)\s+\d+(?:\.\d+)?\s?%", text, re.I)]
 
 

@@ -38,6 +38,33 @@ AMOUNTS = [
 ]
 
 
+SHARES = [
+    # a share in words, hyphenated or not (read "2-thirds" once number words are digits; ranks: Low 49.1, Medium 79.7,
+    # High 94.8)
+    ("Medium", "Their forecast is higher than three-quarters of scored customers.", True),
+    ("High", "Their forecast is higher than nine-tenths of scored customers.", True),
+    ("Low", "Their forecast is above a third of scored customers.", True),
+    ("Low", "Their forecast is higher than three-quarters of customers.", False),
+    ("Low", "Their forecast is higher than nine-tenths of scored customers.", False),
+    # a comparison that measures one driver is of that driver, not of the forecast named in its clause (tenure
+    # percentiles: Low 73.3, Medium 17.8, High 69.3; browsing: Medium 39.6; frequency: Low 55.9)
+    ("Low", "Their forecast is modest, but they have been with us longer than most customers.", True),
+    ("Medium", "They have been with us for under three months, shorter than most customers.", True),
+    ("High", "They have been with us longer than about two-thirds of customers.", True),
+    ("Low", "They have been with us longer than three quarters of customers.", False),
+    ("Medium", "They browse less actively than most customers.", True),
+    ("Medium", "They browse more actively than three-quarters of customers.", False),
+    ("Low", "They order more often than most customers.", True),
+    ("Low", "They order less often than three quarters of customers.", False),
+]
+
+
+@pytest.mark.parametrize("tier, added, true", SHARES, ids=[f"{c[0]}-{i}" for i, c in enumerate(SHARES)])
+def test_a_share_of_customers_is_checked_against_what_it_compares(tier, added, true):
+    result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons
+
+
 @pytest.mark.parametrize("tier, added, true", AMOUNTS, ids=[f"{c[0]}-{i}" for i, c in enumerate(AMOUNTS)])
 def test_an_amount_is_bound_to_the_fact_its_words_name(tier, added, true):
     result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)

@@ -33,7 +33,9 @@ ROUND5 = json.loads((DATA / "fact_check_round5.json").read_text(encoding="utf-8"
 # Round 6 (the end of the same stop, a fourth blind session): 12 of 40 false ones passed and 4 of 20 true ones were
 # refused when first run (the honest held-out figure). Fixed after that run, by kind (each kind in new words in
 # tests/test_fact_check_round6_kinds.py): an amount bound by words in other languages or by "purchases ... worth" (3
-# refused true ones now pass). What it still gets wrong stays in still_missed / still_refused, unasserted.
+# refused true ones now pass); a share of customers in words ("two-thirds") and a comparison that measures one driver
+# ("shorter than most customers" is the tenure, "browse more actively" the browsing; 2 missed false ones caught, 1
+# refused true one passes). What it still gets wrong stays in still_missed / still_refused, unasserted.
 ROUND6 = json.loads((DATA / "fact_check_round6.json").read_text(encoding="utf-8"))
 CHECKED = (
     ROUND["checked"]
@@ -75,9 +77,9 @@ def test_the_rounds_are_as_large_as_stated():
         len(ROUND6["still_missed"]),
     )
     assert (len(FALSE), len(TRUE), len(ROUND4["partial"]), len(ROUND6["still_refused"]), still) == (
-        135 + 56 + 15 + 59 + 60 + 28,
-        34 + 25 + 16 + 25 + 19,
+        135 + 56 + 15 + 59 + 60 + 30,
+        34 + 25 + 16 + 25 + 20,
         9,
-        1,
-        (21, 4, 25, 1, 0, 12),
+        0,
+        (21, 4, 25, 1, 0, 10),
     )
