@@ -34,7 +34,12 @@ APPROX = re.compile(
     r"~|\u2248)\s*$",
     re.I,
 )
-SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
+# A sentence ends at a stop, but not at the dot of a German day ("am 11. Februar 2026")
+_STOP = (
+    r"(?<=[.;!?])(?!(?<=\d\.)\s+(?:januar|februar|m(?:\u00e4|ae)rz|april|mai|juni|juli|august|september|oktober|"
+    r"november|dezember)\b)\s+"
+)
+SENTENCES = re.compile(_STOP + r"|\n", re.I)
 APPROX_SHARE = 0.05  # "roughly $1,400" of $1,380.15: a rounding an agent accepts, said as one
 
 
@@ -224,7 +229,7 @@ _MONEY_KINDS = (
      r"tak|boost|cost)\w*\b[^.;]{0,20}$|\bby\s+(?:about\s+|around\s+|roughly\s+|some\s+)?$",
      r"^\s*(?:to|from|off) (?:her|his|their|the)\b"),
 )  # fmt: skip
-_CLAUSE = re.compile(r"(?<=[.;!?])\s+|\n|\s[-\u2013\u2014]\s|[()]|,\s+(?:and|but|while|whereas)\s+")
+_CLAUSE = re.compile(_STOP + r"|\n|\s[-\u2013\u2014]\s|[()]|,\s+(?:and|but|while|whereas)\s+", re.I)
 
 
 def clauses(text: str) -> list[str]:
@@ -326,6 +331,23 @@ def _period_reasons(after: str, f: Facts) -> list[str]:
 
 # --- days and counts ----------------------------------------------------------------------------------
 
+# The words of spans and counts in the other languages the service reads: "es cliente desde hace unos 4 meses",
+# "environ 3 commandes sont attendues", "se esperan unos 2 pedidos"
+_CUSTOMER_WORDS = r"customer|client\w*|kund\w*|klant\w*|bei uns|con nosotros|chez nous|con noi|bij ons"
+_CUSTOMER_SINCE = rf"\b(?:{_CUSTOMER_WORDS})\b[^.;\d]{{0,25}}?\b(?:desde hace|seit|depuis|da|sinds)"
+_ABOUT_ABROAD = r"unos|unas|environ|etwa|rund|circa|ca\.|ongeveer|c\u00e9rca de|quasi|presque|fast"
+_ORDERS = (
+    r"orders|purchases|commandes?|achats?|bestellungen|k(?:\u00e4|ae)ufe|eink(?:\u00e4|ae)ufe|pedidos|compras|"
+    r"ordini|acquisti|bestellingen|aankopen"
+)
+_EXPECTED_ABROAD = r"attendu\w*|pr[e\u00e9]vu\w*|erwart\w*|esperad\w*|esperan?|previst\w*|prevede|verwacht\w*|voorspeld"
+_UNITS_ABROAD = re.compile(
+    r"\b(\d+(?:\.\d+)?)\s*(?:(?P<day>d[i\u00ed]as?|tagen?|jours?|giorni|dagen)|(?P<week>semanas?|wochen|semaines?|"
+    r"settimane|weken)|(?P<month>mes(?:es)?|monaten?|mois|mesi|maanden)|(?P<year>a\u00f1os?|jahren?|ans|ann[e\u00e9]es?|"
+    r"anni|jaar|jaren))\b",
+    re.I,
+)
+
 NUMBER = r"(\d+(?:\.\d+)?)"
 _DAY_UNITS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
 # (what, facts in days, pattern: group 1 the number, group 2 the unit)
@@ -338,9 +360,11 @@ _SPANS = (
      rf"\bevery\s+{NUMBER}\s*(day|week|month|year)s?\b|"
      rf"\b{NUMBER}\s*(day|week|month|year)s?\s+(?:apart|between (?:orders|purchases))"),
     ("the tenure", lambda f: driver_values(f, ("tenure_days",)),
-     rf"\b(?:customer|shopping with us|with us|buying from us) for\s+"
-     rf"(?:about\s+|around\s+|almost\s+|nearly\s+|over\s+|(?P<cmp>more than|less than|under|over|at least)\s+)?"
-     rf"{NUMBER}\s*(day|week|month|year)s?\b"),
+     rf"(?:\b(?:customer|shopping with us|with us|buying from us) for|{_CUSTOMER_SINCE})\s+"
+     rf"(?:(?:about|around|almost|nearly|over|{_ABOUT_ABROAD})\s+|(?P<cmp>more than|less than|under|over|at least)\s+)?"
+     rf"{NUMBER}\s*(day|week|month|year)s?\b|"
+     rf"\b(?:seit|desde hace|depuis|sinds)\s+(?:(?:{_ABOUT_ABROAD})\s+)?{NUMBER}\s*(day|week|month|year)s?\b"
+     rf"(?=[^.;\d]{{0,25}}\b(?:{_CUSTOMER_WORDS}))"),
     ("the horizon", lambda f: [float(f.horizon_days)], rf"\b(?:next|coming)\s+{NUMBER}\s*(day|week|month|year)s?\b"),
 )  # fmt: skip
 _COUNTS = (
@@ -354,9 +378,10 @@ _COUNTS = (
      rf"k[a\u00e4]ufen?|bestellungen|compras|pedidos|acquisti|ordini|aankopen|bestellingen)\b|"
      rf"\b{NUMBER}(?:st|nd|rd|th) (?:order|purchase)\b"),
     ("the orders expected", lambda f: figures_of(f, ("expected_orders",)) + driver_values(f, ("btyd_expected_orders",)),
-     rf"\b{NUMBER}\s*(?:more\s+)?(?:orders|purchases)\s+(?:are\s+|is\s+)?(?:expected|predicted|forecast)\b|"
-     rf"\bexpect\w*\s+(?:to\s+(?:place|make|buy|order)\s+)?(?:about\s+|around\s+|roughly\s+)?{NUMBER}\s*(?:more\s+)?"
-     rf"(?:orders|purchases)\b"),
+     rf"\b{NUMBER}\s*(?:more\s+)?(?:{_ORDERS})\s+(?:(?:are|is|sont|werden|wird|son|sono|worden)\s+)?"
+     rf"(?:expected|predicted|forecast|{_EXPECTED_ABROAD})\b|"
+     rf"\b(?:expect\w*|{_EXPECTED_ABROAD})\s+(?:to\s+(?:place|make|buy|order)\s+)?"
+     rf"(?:(?:about|around|roughly|{_ABOUT_ABROAD})\s+)?{NUMBER}\s*(?:more\s+)?(?:{_ORDERS})\b"),
     ("the reviews", lambda f: figures_of(f, ("review_count",)), rf"\b{NUMBER}\s*reviews\b"),
 )  # fmt: skip
 
@@ -416,6 +441,8 @@ def _vague_time_reasons(text: str, f: Facts) -> list[str]:
 def span_and_count_reasons(text: str, f: Facts) -> list[str]:
     reasons = _vague_time_reasons(text, f)
     text = _EVERY.sub(lambda m: f"every {m.group(1)} " + next(k for k in ("day", "week", "month") if m[k]) + "s", text)
+    units = ("day", "week", "month", "year")
+    text = _UNITS_ABROAD.sub(lambda m: f"{m.group(1)} " + next(k for k in units if m[k]) + "s", text)
     for what, facts_of, pattern in _SPANS:
         for m in re.finditer(pattern, text, re.I):
             unit = next(g for g in m.groups() if g is not None and g.lower() in _DAY_UNITS).lower()

@@ -15,7 +15,8 @@ import re
 
 from pydantic import BaseModel, Field
 
-from service.claim_bindings import bound_number_reasons, bound_spans, numeric_dates_as_iso, weekday_reasons
+from service.claim_bindings import bound_number_reasons, bound_spans
+from service.claim_dates import numeric_dates_as_iso, weekday_reasons
 from service.claim_directions import driver_reasons
 from service.claim_numbers import APPROX, FLOOR_WORDS, SCALE, near, normalise_numbers, words_to_digits
 from service.claim_texts import browsing_reasons, review_description_reasons, review_mention_reasons

@@ -59,6 +59,51 @@ SHARES = [
 ]
 
 
+ABROAD = [
+    # spans, counts and the next order in other languages (tenure: High 412 days, VIP 157, Low 437; orders expected:
+    # High 2.1, VIP 6.1; next order: Low 2026-02-09, Medium 2026-01-29, High 2026-01-30)
+    ("High", "Er ist seit etwa 14 Monaten Kunde bei uns.", True),
+    ("High", "Er ist seit 4 Monaten bei uns.", False),
+    ("VIP", "È cliente da circa 5 mesi e sono previsti circa 6 ordini nei prossimi 90 giorni.", True),
+    ("VIP", "È cliente da circa 5 mesi e sono previsti circa 9 ordini nei prossimi 90 giorni.", False),
+    ("Low", "Es cliente desde hace 2 años.", False),
+    ("High", "Kunde seit etwa 14 Monaten; in den nächsten 90 Tagen werden etwa 5 Bestellungen erwartet.", False),
+    ("Low", "Su próximo pedido se espera hacia el 9 de febrero de 2026.", True),
+    ("Low", "Su próximo pedido se espera hacia el 9 de marzo de 2026.", False),
+    ("Medium", "La prochaine commande est attendue vers le 29 janvier 2026, mais rien n'est sûr.", True),
+    ("Medium", "La prochaine commande est attendue vers le 29 février 2026.", False),
+    ("High", "Il prossimo ordine è atteso intorno al 30 gennaio 2026.", True),
+    ("High", "Il prossimo ordine è atteso a fine marzo 2026.", False),
+    ("Medium", "Am 29. Januar 2026 wird die nächste Bestellung erwartet.", True),
+    ("Medium", "Die nächste Bestellung kommt wohl am 9. März 2026.", False),
+    # a month said alone, an English date with its year
+    ("Medium", "The next order is likely in early May.", False),
+    ("Medium", "Their next order should land around January 29, 2026.", True),
+]
+
+
+@pytest.mark.parametrize("tier, added, true", ABROAD, ids=[f"{c[0]}-{i}" for i, c in enumerate(ABROAD)])
+def test_spans_counts_and_the_next_order_in_other_languages(tier, added, true):
+    result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons
+
+
+def test_a_date_is_read_with_its_day_and_year_in_each_language():
+    from service.claim_dates import dates_in
+
+    def read(text: str) -> list[tuple[int | None, int, int | None]]:
+        return [(d.year, d.month, d.day) for d in dates_in(text)]
+
+    assert read("On 28 November 2025 they browsed") == [(2025, 11, 28)]
+    assert read("around Feb. 3, 2026, or later") == [(2026, 2, 3)]
+    assert read("el 30 de enero de 2026") == [(2026, 1, 30)]
+    assert read("um den 11. Februar erwartet") == [(None, 2, 11)]
+    assert read("le 1er mars 2026") == [(2026, 3, 1)]
+    assert read("expected in January, in mid-March") == [(None, 1, None), (None, 3, None)]
+    # words that start like a month, and "may" as a verb, are no dates
+    assert read("they may buy 2 sets and 3 novels; the decor was great") == []
+
+
 @pytest.mark.parametrize("tier, added, true", SHARES, ids=[f"{c[0]}-{i}" for i, c in enumerate(SHARES)])
 def test_a_share_of_customers_is_checked_against_what_it_compares(tier, added, true):
     result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
