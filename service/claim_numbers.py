@@ -185,8 +185,18 @@ _AVERAGE_ORDER_ABROAD = (
     r"durchschnittlich\w* (?:bestellwert|warenkorb\w*|bestellung|einkauf)|bestellwert|warenkorbwert|"
     r"(?:ordine|scontrino|importo|valore|acquisto) medio|gemiddelde (?:bestelling|orderwaarde|bestelwaarde|aankoop))\b"
 )
+# The spend so far and the forecast, in the languages the service reads
+PAST_SPEND_WORDS = (
+    r"spent|has spent|spend(?:ing)? (?:so far|to date)|lifetime|historic\w*|to date|so far|total spend|gastado|"
+    r"hasta ahora|ausgegeben|bisher|d[e\u00e9]pens[e\u00e9]|jusqu'[a\u00e0] pr[e\u00e9]sent|speso|finora|uitgegeven|"
+    r"tot nu toe"
+)
+FORECAST_WORDS = (
+    r"expect\w*|forecast\w*|predict\w*|projected|pr[e\u00e9]vu\w*|pr[e\u00e9]vision\w*|attendu\w*|erwart\w*|"
+    r"prognos\w*|previst\w*|prevision\w*|esperad\w*|verwacht\w*|voorspel\w*"
+)
 # A tier's line, in the languages the service reads ("the threshold for Medium", "la soglia Medium di 25,72 $")
-FLOOR_WORDS = r"threshold|floor|cut-?off|soglia|umbral|seuil|schwelle\w*|grenze|drempel\w*"
+FLOOR_WORDS = r"threshold|floor|cut-?off|line|soglia|umbral|seuil|schwelle\w*|grenze|drempel\w*"
 _OF = r"(?:for|of|de|del|de la|di|della|du|von|van|f[u\u00fc]r|per)"
 # Purchases already made, "worth" an amount ("12 purchases so far worth $1,295.58"): their spend, not the forecast
 # that "worth" names elsewhere
@@ -209,10 +219,8 @@ _MONEY_KINDS = (
      rf"(?:(?:at|is|{_OF})\s+|[:=]\s*)?(?:the\s+)?$",
      r"^\s*(?:(?:VIP|High|Medium|Low)\s+(?:tier\s+)?)?(?:threshold|floor|cut-?off|mark|line)\b|"
      r"^(?:\s*or so)?,?\s*where \w+ (?:starts|begins)\b|^\s*(?:needed|required|necessary) (?:for|to reach|to get)\b"),
-    ("the spend so far", past_spend, _WORTH_SO_FAR + r"|\b(?:spent|has spent|paid|spend(?:ing)? (?:so far|to date)|"
-     r"lifetime|historic\w*|to date|so far|in total|total spend|last \d+ days|past \d+ days|recent|(?:down|up) from|"
-     r"gastado|hasta ahora|ausgegeben|bisher|"
-     r"d[e\u00e9]pens[e\u00e9]|jusqu'[a\u00e0] pr[e\u00e9]sent|speso|finora|uitgegeven|tot nu toe)\b",
+    ("the spend so far", past_spend, _WORTH_SO_FAR + rf"|\b(?:{PAST_SPEND_WORDS}|paid|in total|last \d+ days|"
+     r"past \d+ days|recent|(?:down|up) from)\b",
      r"^\s*(?:so far|to date|in total|hasta ahora|bisher|jusqu|finora|tot nu toe)\b|"
      r"^\s*in the (?:last |past |previous )?"
      r"\d+ days\b"),
@@ -220,10 +228,7 @@ _MONEY_KINDS = (
      r"anywhere from)\b[^.;$\u20ac\u00a3]{0,12}$|\b(?:range|interval)\b[^.;]{0,30}\b(?:to|and)\s+"
      r"(?:about\s+|around\s+|roughly\s+|approximately\s+|nearly\s+|almost\s+|~\s*)?$",
      r"^\s*(?:and|to) (?:R\$|[$\u20ac\u00a3])"),
-    ("the forecast", forecast,
-     r"\b(?:expect\w*|forecast\w*|predict\w*|will (?:\w+ )?spend|projected|worth|likely to spend|pr[e\u00e9]vu\w*|"
-     r"pr[e\u00e9]vision\w*|attendu\w*|erwart\w*|prognos\w*|previst\w*|prevision\w*|esperad\w*|verwacht\w*|"
-     r"voorspel\w*)\b",
+    ("the forecast", forecast, rf"\b(?:{FORECAST_WORDS}|will (?:\w+ )?spend|worth|likely to spend)\b",
      r"^\s*(?:of spend )?(?:in|over) the (?:next|coming)\b"),
     ("a driver's effect", contributions, r"\b(?:add|rais|lift|lower|reduc|cut|contribut|push|pull|knock|subtract|"
      r"tak|boost|cost)\w*\b[^.;]{0,20}$|\bby\s+(?:about\s+|around\s+|roughly\s+|some\s+)?$",
@@ -284,6 +289,7 @@ def money_reasons(text: str, f: Facts) -> list[str]:
                 continue
             if kind and kind[0] == "the forecast":
                 reasons += _period_reasons(clause[m.end() : m.end() + 30], f)
+                reasons += _crossing_reasons(x, m.group(0).strip(), clause[: m.start()], f)
                 sure = re.search(r"\b(?:definitely|certainly|surely|guaranteed|for sure|without doubt)\b", clause, re.I)
                 if sure:
                     reasons.append(
@@ -301,7 +307,7 @@ def _narrowed(kind, before: str, f: Facts):
             return f"the effect of {named.name}", lambda _f: [abs(named.contribution)]
     if kind[0] == "a tier's floor":
         m = re.search(
-            r"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|threshold|floor)\b[^.;]{0,15}$|"
+            rf"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|{FLOOR_WORDS})\b[^.;]{{0,15}}$|"
             rf"\b(?:{FLOOR_WORDS})\W+(?:{_OF}\W+)?(?:the\W+)?(VIP|High|Medium|Low)\b[^.;]{{0,15}}$",
             before,
             re.I,
@@ -312,6 +318,26 @@ def _narrowed(kind, before: str, f: Facts):
         if floor is not None:
             return f"the floor of {name}", lambda _f: [floor]
     return kind
+
+
+_UPPER_BOUND = re.compile(r"\b(?:under|below|less than|shy of|up to|at most|nearly|almost)\s*$", re.I)
+_LOWER_BOUND = re.compile(r"\b(?:over|above|more than|at least)\s*$", re.I)
+
+
+def _crossing_reasons(x: float, said: str, before: str, f: Facts) -> list[str]:
+    """A forecast rounded across a tier's line ('about $26' of $24.92, Medium starting at $25.72) puts the customer on
+    the other side of it: refused, unless its words make it a bound that holds ('under $26')."""
+    lines = {f.tier: f.tier_floor, f.next_tier: f.next_tier_floor}
+    lines |= {k.removeprefix("floor_"): v for k, v in f.figures.items() if k.startswith("floor_")}
+    actual = f.predicted_value
+    for name, line in lines.items():
+        if name is None or line is None or (x >= line) == (actual >= line):
+            continue
+        if (_UPPER_BOUND if x > actual else _LOWER_BOUND).search(before):
+            continue
+        side = "above" if x >= line else "below"
+        return [f"{said} puts the forecast {side} the {name} line ({line:,.2f}); it is {actual:,.2f}"]
+    return []
 
 
 _PERIOD_DAYS = {"year": 365.25, "annum": 365.25, "month": 30.44, "quarter": 91.3, "week": 7.0}

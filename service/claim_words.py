@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from service.claim_bindings import event_of
-from service.claim_numbers import SENTENCES, clauses
+from service.claim_numbers import FLOOR_WORDS, FORECAST_WORDS, PAST_SPEND_WORDS, SENTENCES, clauses
 from service.facts import Facts
 from service.tiers import SEGMENT_NAMES
 
@@ -299,30 +299,50 @@ def trend_reasons(unquoted: str, facts: Facts) -> list[str]:
     return reasons
 
 
+_BELOW = (
+    r"below|under|short of|misses|missed|unter|unterhalb|por debajo del?|en dessous d[ue]|au-dessous d[ue]|sotto|"
+    r"al di sotto d\w*|onder"
+)
+_LINE = rf"(?:{FLOOR_WORDS}|bar|mark|line)"
+_TIER_LINE = rf"(?:{_LINE}|point|level)"
+# A tier's line said crossed or not: "clears the VIP threshold", "just above the line where Medium starts", "sotto la
+# soglia Medium", "over the threshold for High"
 _CLEARS = re.compile(
     r"\b(?P<verb>clears?|cleared|cross(?:es|ed)?|above|over|exceeds?|exceeded|pass(?:es|ed)?|meets?|met|reach(?:es|ed)?|"
-    r"below|under|short of|misses|missed)\s+(?:the\s+|that\s+|this\s+|their\s+)?(?P<tier>VIP|High|Medium)\s+"
-    r"(?:tier\s+)?"
-    r"(?:threshold|floor|bar|mark|"
-    r"line|cut-?off)\b",
+    rf"beyond|\u00fcber|oberhalb|por encima del?|au-dessus d[ue]|sopra|al di sopra d\w*|boven|{_BELOW})\s+"
+    r"(?:(?:the|that|this|their|der|die|dem|den|el|la|le|il|het|de)\s+)?"
+    rf"(?:(?P<t1>VIP|High|Medium)(?:'s)?[- ](?:tier\s+)?{_LINE}\b|"
+    rf"{_TIER_LINE}\s+(?:(?:for|of|de|del|di|della|du|von|van|f\u00fcr)\s+)?(?:the\s+)?(?P<t2>VIP|High|Medium)\b"
+    r"(?!\s+(?:customers?|clients?))|"
+    rf"(?:{_TIER_LINE}\s+)?where\s+(?:the\s+)?(?P<t3>VIP|High|Medium)(?:\s+tier)?\s+(?:starts|begins|kicks in))",
     re.I,
 )
+_PAST_NOT_FORECAST = re.compile(rf"\b(?:{PAST_SPEND_WORDS}|past spend)\b", re.I)
 
 
 def threshold_reasons(unquoted: str, facts: Facts) -> list[str]:
     """'The forecast clears the VIP threshold' must hold for the forecast and that tier's floor."""
     reasons = []
-    for m in _CLEARS.finditer(unquoted):
-        name = "VIP" if m["tier"].lower() == "vip" else m["tier"].capitalize()
-        floor = facts.figures.get(f"floor_{name}")
-        if floor is None:
-            continue
-        above = m["verb"].lower() not in ("below", "under", "short of", "misses", "missed")
-        if above != (facts.predicted_value >= floor):
-            reasons.append(
-                f"says the forecast {m.group(0)}, but it is {facts.predicted_value:,.2f} against {floor:,.2f}"
-            )
+    for clause in clauses(unquoted):
+        for m in _CLEARS.finditer(clause):
+            before = clause[: m.start()]
+            if _PAST_NOT_FORECAST.search(before) and not _FORECAST.search(before):
+                continue  # the spend so far said to clear a line: not the forecast
+            reasons += _line_reasons(m, facts)
     return reasons
+
+
+_FORECAST = re.compile(rf"\b(?:{FORECAST_WORDS}|model\w*|mod[e\u00e8]le|next \d+ days)\b", re.I)
+
+
+def _line_reasons(m: re.Match, facts: Facts) -> list[str]:
+    tier = m["t1"] or m["t2"] or m["t3"]
+    name = "VIP" if tier.lower() == "vip" else tier.capitalize()
+    floor = facts.figures.get(f"floor_{name}")
+    above = re.fullmatch(_BELOW, m["verb"], re.I) is None
+    if floor is None or above == (facts.predicted_value >= floor):
+        return []
+    return [f"says the forecast {m.group(0)}, but it is {facts.predicted_value:,.2f} against {floor:,.2f}"]
 
 
 def _denied(sentence: str, at: int) -> bool:

@@ -82,6 +82,32 @@ ABROAD = [
 ]
 
 
+LINES = [
+    # a tier's line said crossed or not, in other words and languages (Low: $24.92, Medium from $25.72; Medium:
+    # $122.14, High from $123.41; High: $551.51, VIP from $565.32)
+    ("Medium", "The forecast is just above the threshold for High.", False),
+    ("Medium", "The forecast is well above where Medium begins.", True),
+    ("High", "Their forecast sits just under the line where VIP begins.", True),
+    ("Low", "Le modèle prévoit environ 24,92 $, juste en dessous du seuil Medium.", True),
+    ("Low", "Le modèle prévoit environ 24,92 $, juste au-dessus du seuil de Medium.", False),
+    ("Low", "La previsione di 24,92 $ è sopra la soglia Medium.", False),
+    # the spend so far may clear a line the forecast does not
+    ("Low", "Sie haben bisher 122,82 $ ausgegeben, weit über der Medium-Schwelle.", True),
+    # a forecast rounded across a line puts the customer on its other side
+    ("Low", "The model expects about $26 over the next 90 days.", False),
+    ("High", "The forecast is around $570 for the next 90 days.", False),
+    ("High", "The forecast is around $560 for the next 90 days.", True),
+    ("High", "The forecast is just shy of $570 for the next 90 days.", True),
+    ("Medium", "The forecast is about $122 for the next 90 days, just under the High line at $123.41.", True),
+]
+
+
+@pytest.mark.parametrize("tier, added, true", LINES, ids=[f"{c[0]}-{i}" for i, c in enumerate(LINES)])
+def test_a_tier_line_is_crossed_only_where_the_forecast_crosses_it(tier, added, true):
+    result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons
+
+
 @pytest.mark.parametrize("tier, added, true", ABROAD, ids=[f"{c[0]}-{i}" for i, c in enumerate(ABROAD)])
 def test_spans_counts_and_the_next_order_in_other_languages(tier, added, true):
     result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
