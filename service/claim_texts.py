@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import re
 
+from service.claim_dates import dates_in
 from service.claim_numbers import SENTENCES, clauses
 from service.facts import Facts
 
-_BROWSING_WORDS = re.compile(r"\b(?:brows\w*|looked at|looking at|look at|viewed|view\w*|search\w*|visit\w*)\b", re.I)
+_BROWSING_WORDS = re.compile(
+    r"\b(?:brows\w*|looked at|looking at|look at|viewed|view\w*|search\w*|visit\w*|such\w*|gesucht|angesehen|"
+    r"angeschaut|gest\u00f6bert|naveg\w*|busc\w*|consult\w*|cherch\w*|regard\w*|cerca\w*|cercato|guardato|bekeken|"
+    r"gezocht)\b",
+    re.I,
+)
 _AS_PURCHASE = re.compile(r"\b(?:bought|buys|ordered|orders|purchased|purchase of|received|got delivered)\b", re.I)
 _AS_WORDS = re.compile(
     r"\b(?:wrote|writes|written|said|says|asked|asks|told|tells|complain\w*|review\w*|messag\w*|e-?mail\w*|contacted|"
@@ -112,6 +118,16 @@ _SERVICE_WORDS = frozenset(
 )
 
 
+def own_words(facts: Facts) -> dict[str, set[str]]:
+    """Each customer text's words of five letters or more that no other of their texts has and that are not the
+    service's own (its product: 'sneakers', 'earbuds'): the words that name that text."""
+    words = {t: set(_WORD.findall(t.lower())) - _FUNCTION_WORDS for t in (e.text for e in facts.evidence)}
+    return {
+        text: {w for w in ws - _SERVICE_WORDS if len(w) >= 5 and not any(w in v for t, v in words.items() if t != text)}
+        for text, ws in words.items()
+    }
+
+
 def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
     """A sentence that names one review by the words only it has (its product: 'the sneakers', 'the wireless
     earbuds') must describe it as it is: no complaint of a review rated 4 or 5, no problem its text does not tell of.
@@ -121,15 +137,7 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
         for e in facts.evidence
         if (m := re.match(r"review \d{4}-\d\d-\d\d,\s*(\d)/5", e.source))
     ]
-    words = {t: set(_WORD.findall(t.lower())) - _FUNCTION_WORDS for t in (e.text for e in facts.evidence)}
-    own = {
-        text: {
-            w
-            for w in words[text] - _SERVICE_WORDS
-            if len(w) >= 5 and not any(w in v for t, v in words.items() if t != text)
-        }
-        for text, _ in reviews
-    }
+    own = own_words(facts)
     reasons = []
     for sentence in (c for s in SENTENCES.split(unquoted) for c in clauses(s)):  # "the hat ..., while the mouse"
         said = set(_WORD.findall(sentence.lower()))
@@ -143,4 +151,47 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
         for problem, pattern in _PROBLEMS.items():
             if re.search(rf"\b(?:{pattern})\b", sentence, re.I) and not re.search(rf"\b(?:{pattern})\b", text, re.I):
                 reasons.append(f"says the review about {product} tells of {problem}; it does not")
+    return reasons
+
+
+_REVIEW_WORDS = re.compile(
+    r"\b(?:review\w*|rated|rating|wrote|bewert\w*|rezension\w*|rese\u00f1\w*|valoraci\w*|avis|recensi\w*|"
+    r"beoordel\w*)\b",
+    re.I,
+)
+_PURCHASE_WORDS = re.compile(r"\b(?:bought|buys?|ordered|orders?|purchas\w*|spent|shopp\w*)\b", re.I)
+_ISO = re.compile(r"\b(\d{4})-(\d\d)-(\d\d)\b")
+
+
+def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """A date said of a review or of what they browsed must be that event's ('Back in November they were browsing the
+    building blocks' of browsing on 24 December): sentence by sentence, every date (with a month's name, in the
+    languages the service reads, or ISO) of a sentence that speaks of reviews (of the one review its product names,
+    else of any) or of browsing must be the date of one of them, to the day where a day is given. A sentence that
+    also speaks of purchases is left alone (a date there may be an order's)."""
+    events = [(e.source.lower(), e.text, m.group(0)) for e in facts.evidence if (m := _ISO.search(e.source))]
+    browsed = [(text, day) for source, text, day in events if source.startswith("brows")]
+    reviewed = [(text, day) for source, text, day in events if source.startswith("review")]
+    own = own_words(facts)
+    reasons = []
+    for sentence in SENTENCES.split(unquoted):
+        said = set(_WORD.findall(sentence.lower()))
+        days = []
+        if _BROWSING_WORDS.search(sentence) or any(t.lower() in sentence.lower() for t, _ in browsed):
+            days += [d for _, d in browsed]
+        if _REVIEW_WORDS.search(sentence) or any(own[t] & said for t, _ in reviewed):
+            named = [d for t, d in reviewed if own[t] & said]
+            days += named if len(named) == 1 else [d for _, d in reviewed]
+        if not days or _PURCHASE_WORDS.search(sentence):
+            continue
+        known = [(int(d[:4]), int(d[5:7]), int(d[8:10])) for d in days]
+        stated: list[tuple[str, int | None, int, int | None]]
+        stated = [(m.group(0), int(m[1]), int(m[2]), int(m[3])) for m in _ISO.finditer(sentence)]
+        stated += [(sentence[d.start : d.end], d.year, d.month, d.day) for d in dates_in(sentence)]
+        for text, year, month, day in stated:
+            if not any(
+                (year is None or year == y) and month == mo and (day is None or day == dd) for y, mo, dd in known
+            ):
+                held = ", ".join(sorted(set(days)))
+                reasons.append(f"\u201c{text}\u201d is not the date of what the sentence tells of ({held})")
     return reasons

@@ -102,6 +102,31 @@ LINES = [
 ]
 
 
+EVENT_DATES = [
+    # a date said of a review or of what they browsed is that event's (High: reviews 2025-08-25 of the sneakers, 5/5,
+    # and 2025-08-05 of the earbuds, browsing 2025-12-24; Low: reviews 2025-04-20 of the beanie hat and 2024-10-24;
+    # VIP: browsing 2025-11-28; Medium: browsing 2025-10-16, review 2025-11-12)
+    ("High", "Their 5/5 review from 25 August 2025 praised the sneakers.", True),
+    ("High", "Their 5/5 review from 5 August 2025 praised the sneakers.", False),
+    ("High", "In August 2025 they reviewed the wireless earbuds (3/5) and the sneakers (5/5).", True),
+    ("High", "On Christmas Eve, 24 December 2025, they looked at the Mavi Essential Building Blocks.", True),
+    ("High", "They looked at the Mavi Essential Building Blocks on 2025-08-25.", False),
+    ("Low", "The beanie hat review came in April 2025, the mouse one in October 2024.", True),
+    ("Low", "The beanie hat review came in April 2024.", False),
+    ("VIP", "Am 28. November 2025 suchten sie nach Rücksendungen.", True),
+    ("VIP", "Im Oktober 2025 suchten sie nach Rücksendungen.", False),
+    ("Medium", "They browsed the Brio Compact Rain Coat in mid-October 2025, before the 12 November review.", True),
+    # a sentence that also speaks of purchases may give an order's date
+    ("Low", "They last bought in April 2025 and reviewed the beanie hat.", True),
+]
+
+
+@pytest.mark.parametrize("tier, added, true", EVENT_DATES, ids=[f"{c[0]}-{i}" for i, c in enumerate(EVENT_DATES)])
+def test_a_date_said_of_a_review_or_of_browsing_is_that_events(tier, added, true):
+    result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons
+
+
 @pytest.mark.parametrize("tier, added, true", LINES, ids=[f"{c[0]}-{i}" for i, c in enumerate(LINES)])
 def test_a_tier_line_is_crossed_only_where_the_forecast_crosses_it(tier, added, true):
     result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
