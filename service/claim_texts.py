@@ -107,13 +107,22 @@ _PROBLEMS = {
     "late": r"arrived late|late delivery|delayed|took (?:weeks|ages|too long)|never arrived",
     "fit": r"wrong size|too (?:small|big|large|tight|loose)|(?:does|did)(?: not|n't) fit",
     "missing": r"missing|incomplete",
+    "colour": r"wrong colou?r|different colou?r|colou?r\w*(?: \w+){0,4} (?:was|were|is|are) "
+    r"(?:not as (?:shown|pictured|described|advertised)|wrong|off|different)|not as (?:shown|pictured)",
+    "packaging": r"packaging (?:could (?:have been|be) better|was (?:poor|bad|flimsy|not great))|poor(?:ly)? packag\w*|"
+    r"bad packaging|badly packed",
 }
-# the service's own words, which a customer's text may share with the narrative without naming that text's product
+# any problem, said in a sentence: its words name no review (the earbuds' "colour" in "the sneakers came in the wrong
+# colour" names the problem, not the earbuds)
+_PROBLEM = re.compile(r"\b(?:" + "|".join(_PROBLEMS.values()) + r")\b", re.I)
+# the service's own words, and words of any delivery, which a customer's text may share with the narrative without
+# naming that text's product
 _SERVICE_WORDS = frozenset(
     re.findall(
         r"\w+",
         "average order orders value spend spent spends purchase purchases customer customers rating ratings rates "
-        "browsing product products views searches forecast quality price months weeks recently looked",
+        "browsing product products views searches forecast quality price months weeks recently looked arrived "
+        "delivered received",
     )
 )
 
@@ -140,7 +149,7 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
     own = own_words(facts)
     reasons = []
     for sentence in (c for s in SENTENCES.split(unquoted) for c in clauses(s)):  # "the hat ..., while the mouse"
-        said = set(_WORD.findall(sentence.lower()))
+        said = set(_WORD.findall(_PROBLEM.sub(" ", sentence).lower()))
         named = [(text, rating) for text, rating in reviews if own[text] & said]
         if len(named) != 1:
             continue

@@ -102,6 +102,27 @@ LINES = [
 ]
 
 
+REVIEWS = [
+    # a review named by its product, with the words of a problem blanked out (the earbuds' "colour" in "the sneakers
+    # came in the wrong colour" names the problem, not the earbuds): High: sneakers 5/5 (VAT invoice), earbuds 3/5
+    # (colour not as shown); Low: beanie hat 4/5 (perfect), mouse 3/5 (colour, packaging); Medium: summer dress 3/5,
+    # coffee grinder 1/5 (damaged); VIP: poetry collection 4/5 (damaged), cookbook 3/5 (packaging)
+    ("Low", "The ergonomic mouse was perfect, but the beanie hat came in the wrong colour.", False),
+    ("Low", "They praised the beanie hat, but the ergonomic mouse came in the wrong colour.", True),
+    (
+        "Low",
+        "They complained the mouse colour was not as shown and the packaging could be better, but loved the beanie.",
+        True,
+    ),
+    ("Low", "Their 3/5 review said the colour was not as shown.", True),
+    ("High", "They were unhappy that the sneakers were the wrong size.", False),
+    ("High", "The earbuds' colour was not as shown; the sneakers were good but they need a VAT invoice.", True),
+    ("VIP", "The poetry collection's packaging could be better.", False),
+    ("VIP", "The cookbook's packaging could be better and the poetry collection arrived damaged.", True),
+    ("Medium", "The summer dress arrived damaged, they wrote.", False),
+    ("Medium", "The coffee grinder arrived damaged and they are still waiting for a refund.", True),
+]
+
 EVENT_DATES = [
     # a date said of a review or of what they browsed is that event's (High: reviews 2025-08-25 of the sneakers, 5/5,
     # and 2025-08-05 of the earbuds, browsing 2025-12-24; Low: reviews 2025-04-20 of the beanie hat and 2024-10-24;
@@ -119,6 +140,12 @@ EVENT_DATES = [
     # a sentence that also speaks of purchases may give an order's date
     ("Low", "They last bought in April 2025 and reviewed the beanie hat.", True),
 ]
+
+
+@pytest.mark.parametrize("tier, added, true", REVIEWS, ids=[f"{c[0]}-{i}" for i, c in enumerate(REVIEWS)])
+def test_a_review_named_by_its_product_is_described_as_it_is(tier, added, true):
+    result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons
 
 
 @pytest.mark.parametrize("tier, added, true", EVENT_DATES, ids=[f"{c[0]}-{i}" for i, c in enumerate(EVENT_DATES)])
