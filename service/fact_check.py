@@ -266,7 +266,7 @@ def check_narrative(
         reasons.append(
             f"writes a number in words (\u201c{words.group(0)}\u201d): numbers are stated as the facts give them"
         )
-    reasons += playbook_reasons(narrated, facts) + event_reasons(narrated)
+    reasons += playbook_reasons(narrated, facts) + event_reasons(narrated, facts)
     reasons += rank_reasons(unquoted, facts) + churn_reasons(unquoted, facts) + segment_reasons(unquoted, facts)
     reasons += (
         churn_level_reasons(unquoted, facts) + trend_reasons(unquoted, facts) + threshold_reasons(unquoted, facts)

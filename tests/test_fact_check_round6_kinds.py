@@ -102,6 +102,22 @@ LINES = [
 ]
 
 
+EVENTS = [
+    # what support or a refund did, and the customer's life: the facts hold their words, orders and browsing only
+    # (Medium: "... still waiting for my refund. Support was slow to respond."; High: "... a proper VAT invoice for our
+    # company")
+    ("Medium", "The grinder arrived damaged, but the refund was quickly processed.", False),
+    ("Medium", "The team resolved the issue within a day.", False),
+    ("Medium", "They are still waiting for their refund and found support slow to respond.", True),
+    ("VIP", "The poetry collection arrived damaged; the refund has been sorted out since.", False),
+    ("VIP", "They buy poetry for their students.", False),
+    ("VIP", "She is a retired teacher who loves poetry.", False),
+    ("Low", "He organises a hiking group and buys hats for the group.", False),
+    ("High", "They buy toys for their kids.", False),
+    # ... unless their own words tell of it
+    ("High", "They asked for a VAT invoice for their company.", True),
+]
+
 REVIEWS = [
     # a review named by its product, with the words of a problem blanked out (the earbuds' "colour" in "the sneakers
     # came in the wrong colour" names the problem, not the earbuds): High: sneakers 5/5 (VAT invoice), earbuds 3/5
@@ -140,6 +156,12 @@ EVENT_DATES = [
     # a sentence that also speaks of purchases may give an order's date
     ("Low", "They last bought in April 2025 and reviewed the beanie hat.", True),
 ]
+
+
+@pytest.mark.parametrize("tier, added, true", EVENTS, ids=[f"{c[0]}-{i}" for i, c in enumerate(EVENTS)])
+def test_an_event_or_a_detail_of_their_life_needs_their_own_words(tier, added, true):
+    result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons
 
 
 @pytest.mark.parametrize("tier, added, true", REVIEWS, ids=[f"{c[0]}-{i}" for i, c in enumerate(REVIEWS)])

@@ -40,8 +40,9 @@ ROUND5 = json.loads((DATA / "fact_check_round5.json").read_text(encoding="utf-8"
 # said crossed in other words ("just above the line where Medium starts", "sotto la soglia Medium") and a forecast
 # rounded across a line ("about $26" of $24.92; 1 caught); a date said of a review or of browsing that is not that
 # event's ("back in November 2025 they were browsing ..." of browsing on 24 December; 1 caught); a review named by its
-# product once a problem's words are set aside ("the sneakers arrived in the wrong colour": 2 caught). What it still
-# gets wrong stays in still_missed / still_refused, unasserted.
+# product once a problem's words are set aside ("the sneakers arrived in the wrong colour": 2 caught); what support or a
+# refund did and the customer's life ("support sorted out their refund", "they run a local book club"), unless their own
+# words tell of it (2 caught). What it still gets wrong stays in still_missed / still_refused, unasserted.
 ROUND6 = json.loads((DATA / "fact_check_round6.json").read_text(encoding="utf-8"))
 CHECKED = (
     ROUND["checked"]
@@ -83,9 +84,9 @@ def test_the_rounds_are_as_large_as_stated():
         len(ROUND6["still_missed"]),
     )
     assert (len(FALSE), len(TRUE), len(ROUND4["partial"]), len(ROUND6["still_refused"]), still) == (
-        135 + 56 + 15 + 59 + 60 + 37,
+        135 + 56 + 15 + 59 + 60 + 39,
         34 + 25 + 16 + 25 + 20,
         9,
         0,
-        (21, 4, 25, 1, 0, 3),
+        (21, 4, 25, 1, 0, 1),
     )
