@@ -204,3 +204,40 @@ def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
                 held = ", ".join(sorted(set(days)))
                 reasons.append(f"\u201c{text}\u201d is not the date of what the sentence tells of ({held})")
     return reasons
+
+
+# What they browsed, as a narrative names it: the words after a verb of browsing, up to the next clause
+_BROWSED_OBJECT = re.compile(
+    r"\b(?:browsed|searched|looked (?:at|up|for|into)|viewed|checked out|(?:was|were|been|is|are|be)\s+(?:browsing|"
+    r"searching|looking (?:at|up|for|into)|viewing))\s+(?:for\s+|through\s+)?(?P<obj>[^.;:,()\n]{3,80}?)"
+    r"(?=\s+(?:and|but|which|while|before|after|in|on|during|since|last|recently|around)\b|[.;:,()\n]|$)",
+    re.I,
+)
+# words of an object that name no product ("the site", "some items", "new products")
+_GENERIC = frozenset(
+    re.findall(
+        r"\w+",
+        "site website store shop online page pages section category categories item items thing things stuff deals "
+        "offers range ideas options catalogue catalog collection collections products product similar other others "
+        "several some various more again also something anything everything things lately recently",
+    )
+)
+
+
+def browsed_object_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """What they are said to have browsed must share a word with what they browsed ('browsed for how to close their
+    account' of a search for 'how to return item'): an object of two words or more that name something (not 'the
+    site', 'some items'), none of which any of their browsing texts has (a word matches another with the same first
+    five letters: 'returns' and 'return', 'building' and 'buildings'), is refused. Nothing is said of an object of one
+    such word ('outerwear' of a rain coat may be a fair summary); a summary in two ('outdoor clothing') is refused too,
+    a false alarm this rule accepts, since it cannot tell a category from another product."""
+    browsed = [e.text for e in facts.evidence if e.source.lower().startswith("brows")]
+    stems = {w.lower()[:5] for t in browsed for w in re.findall(r"\w+", t)}
+    if not stems:
+        return []
+    reasons = []
+    for m in _BROWSED_OBJECT.finditer(unquoted):
+        words = {w for w in _WORD.findall(m["obj"].lower()) if w not in _FUNCTION_WORDS | _SERVICE_WORDS | _GENERIC}
+        if len(words) >= 2 and not any(w[:5] in stems for w in words):
+            reasons.append(f"says they browsed \u201c{m['obj'].strip()}\u201d; they browsed {', '.join(browsed)}")
+    return reasons

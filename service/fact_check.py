@@ -20,6 +20,7 @@ from service.claim_dates import numeric_dates_as_iso, weekday_reasons
 from service.claim_directions import driver_reasons
 from service.claim_numbers import APPROX, FLOOR_WORDS, SCALE, near, normalise_numbers, words_to_digits
 from service.claim_texts import (
+    browsed_object_reasons,
     browsing_reasons,
     event_date_reasons,
     review_description_reasons,
@@ -239,6 +240,7 @@ def check_narrative(
     reasons += _date_reasons(unquoted, facts)
     reasons += review_description_reasons(unquoted, facts) + browsing_reasons(narrative, facts)
     reasons += weekday_reasons(unquoted) + review_mention_reasons(unquoted, facts) + event_date_reasons(unquoted, facts)
+    reasons += browsed_object_reasons(unquoted, facts)
     unquoted = _ISO_DATE.sub(" ", unquoted)
     # the playbook's action is a fact as written ("within two weeks"): the number checks look past it; number words
     # are read as digits ("three months") and a percentage in words as one ("80 percent")

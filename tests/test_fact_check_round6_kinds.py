@@ -102,21 +102,24 @@ LINES = [
 ]
 
 
-EVENTS = [
-    # what support or a refund did, and the customer's life: the facts hold their words, orders and browsing only
-    # (Medium: "... still waiting for my refund. Support was slow to respond."; High: "... a proper VAT invoice for our
-    # company")
-    ("Medium", "The grinder arrived damaged, but the refund was quickly processed.", False),
-    ("Medium", "The team resolved the issue within a day.", False),
-    ("Medium", "They are still waiting for their refund and found support slow to respond.", True),
-    ("VIP", "The poetry collection arrived damaged; the refund has been sorted out since.", False),
-    ("VIP", "They buy poetry for their students.", False),
-    ("VIP", "She is a retired teacher who loves poetry.", False),
-    ("Low", "He organises a hiking group and buys hats for the group.", False),
-    ("High", "They buy toys for their kids.", False),
-    # ... unless their own words tell of it
-    ("High", "They asked for a VAT invoice for their company.", True),
+EVENT_DATES = [
+    # a date said of a review or of what they browsed is that event's (High: reviews 2025-08-25 of the sneakers, 5/5,
+    # and 2025-08-05 of the earbuds, browsing 2025-12-24; Low: reviews 2025-04-20 of the beanie hat and 2024-10-24;
+    # VIP: browsing 2025-11-28; Medium: browsing 2025-10-16, review 2025-11-12)
+    ("High", "Their 5/5 review from 25 August 2025 praised the sneakers.", True),
+    ("High", "Their 5/5 review from 5 August 2025 praised the sneakers.", False),
+    ("High", "In August 2025 they reviewed the wireless earbuds (3/5) and the sneakers (5/5).", True),
+    ("High", "On Christmas Eve, 24 December 2025, they looked at the Mavi Essential Building Blocks.", True),
+    ("High", "They looked at the Mavi Essential Building Blocks on 2025-08-25.", False),
+    ("Low", "The beanie hat review came in April 2025, the mouse one in October 2024.", True),
+    ("Low", "The beanie hat review came in April 2024.", False),
+    ("VIP", "Am 28. November 2025 suchten sie nach Rücksendungen.", True),
+    ("VIP", "Im Oktober 2025 suchten sie nach Rücksendungen.", False),
+    ("Medium", "They browsed the Brio Compact Rain Coat in mid-October 2025, before the 12 November review.", True),
+    # a sentence that also speaks of purchases may give an order's date
+    ("Low", "They last bought in April 2025 and reviewed the beanie hat.", True),
 ]
+
 
 REVIEWS = [
     # a review named by its product, with the words of a problem blanked out (the earbuds' "colour" in "the sneakers
@@ -139,27 +142,44 @@ REVIEWS = [
     ("Medium", "The coffee grinder arrived damaged and they are still waiting for a refund.", True),
 ]
 
-EVENT_DATES = [
-    # a date said of a review or of what they browsed is that event's (High: reviews 2025-08-25 of the sneakers, 5/5,
-    # and 2025-08-05 of the earbuds, browsing 2025-12-24; Low: reviews 2025-04-20 of the beanie hat and 2024-10-24;
-    # VIP: browsing 2025-11-28; Medium: browsing 2025-10-16, review 2025-11-12)
-    ("High", "Their 5/5 review from 25 August 2025 praised the sneakers.", True),
-    ("High", "Their 5/5 review from 5 August 2025 praised the sneakers.", False),
-    ("High", "In August 2025 they reviewed the wireless earbuds (3/5) and the sneakers (5/5).", True),
-    ("High", "On Christmas Eve, 24 December 2025, they looked at the Mavi Essential Building Blocks.", True),
-    ("High", "They looked at the Mavi Essential Building Blocks on 2025-08-25.", False),
-    ("Low", "The beanie hat review came in April 2025, the mouse one in October 2024.", True),
-    ("Low", "The beanie hat review came in April 2024.", False),
-    ("VIP", "Am 28. November 2025 suchten sie nach Rücksendungen.", True),
-    ("VIP", "Im Oktober 2025 suchten sie nach Rücksendungen.", False),
-    ("Medium", "They browsed the Brio Compact Rain Coat in mid-October 2025, before the 12 November review.", True),
-    # a sentence that also speaks of purchases may give an order's date
-    ("Low", "They last bought in April 2025 and reviewed the beanie hat.", True),
+
+EVENTS = [
+    # what support or a refund did, and the customer's life: the facts hold their words, orders and browsing only
+    # (Medium: "... still waiting for my refund. Support was slow to respond."; High: "... a proper VAT invoice for our
+    # company")
+    ("Medium", "The grinder arrived damaged, but the refund was quickly processed.", False),
+    ("Medium", "The team resolved the issue within a day.", False),
+    ("Medium", "They are still waiting for their refund and found support slow to respond.", True),
+    ("VIP", "The poetry collection arrived damaged; the refund has been sorted out since.", False),
+    ("VIP", "They buy poetry for their students.", False),
+    ("VIP", "She is a retired teacher who loves poetry.", False),
+    ("Low", "He organises a hiking group and buys hats for the group.", False),
+    ("High", "They buy toys for their kids.", False),
+    # ... unless their own words tell of it
+    ("High", "They asked for a VAT invoice for their company.", True),
+]
+
+BROWSED = [
+    # what they are said to have browsed shares a word with what they browsed (High: "Mavi Essential Building Blocks";
+    # Medium: "Brio Compact Rain Coat"; VIP: "how to return item")
+    ("High", "They were browsing building block toys in late December.", True),
+    ("High", "They browsed for a kitchen blender.", False),
+    ("Medium", "They looked at waterproof rain jackets.", True),
+    ("Medium", "They looked at outerwear.", True),  # one word: a summary, not checked
+    ("VIP", "They searched for how to return an item.", True),
+    ("VIP", "They searched for how to cancel their subscription.", False),
+    ("Low", "Recently they viewed a rain coat and some other items.", True),
 ]
 
 
 @pytest.mark.parametrize("tier, added, true", EVENTS, ids=[f"{c[0]}-{i}" for i, c in enumerate(EVENTS)])
 def test_an_event_or_a_detail_of_their_life_needs_their_own_words(tier, added, true):
+    result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons
+
+
+@pytest.mark.parametrize("tier, added, true", BROWSED, ids=[f"{c[0]}-{i}" for i, c in enumerate(BROWSED)])
+def test_what_they_browsed_is_named_in_its_own_words(tier, added, true):
     result = check_narrative(_with(tier, added), FACTS[tier], ALL_DRIVER_NAMES)
     assert result.passed is true, result.reasons
 
