@@ -1,12 +1,12 @@
 """Numbers bound to the fact their words name, part two: a chance bound to its event, a rating to its review, a change
-of spend, the forecast's rank and the month of the next order; and ``bound_number_reasons``, every binding of both
-parts (part one, amounts, spans and counts: ``service.claim_numbers``)."""
+of spend and the forecast's rank (the date of the next order: ``service.claim_dates``); and ``bound_number_reasons``,
+every binding of both parts (part one, amounts, spans and counts: ``service.claim_numbers``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
+from service.claim_dates import next_order_reasons
 from service.claim_drivers import driver_named_last
 from service.claim_numbers import (
     NUMBER,
@@ -17,7 +17,7 @@ from service.claim_numbers import (
     shown,
     span_and_count_reasons,
 )
-from service.claim_ratios import multiple_reasons, multiple_spans, share_reasons
+from service.claim_ratios import fraction_spans, multiple_reasons, multiple_spans, share_reasons
 from service.facts import Facts
 
 _NO_PURCHASE = re.compile(
@@ -39,10 +39,10 @@ _CHANCE = re.compile(
 
 def bound_spans(text: str) -> list[tuple[int, int]]:
     """Where a number is checked here only: a chance given as odds ('1 in 6'), a change in spend ('grew 150%'), a
-    rank ('top 6%', checked against the rank by the fact check), a multiple ('5 times the floor'): the first look, which
-    knows no such fact, skips them."""
+    rank ('top 6%', checked against the rank by the fact check), a multiple ('5 times the floor'), a share in words
+    ('two-thirds of customers'): the first look, which knows no such fact, skips them."""
     found = [m.span() for m in re.finditer(_ODDS, text, re.I)] + [m.span() for m in _GROWTH.finditer(text)]
-    found += multiple_spans(text)
+    found += multiple_spans(text) + fraction_spans(text)
     return found + [m.span() for m in re.finditer(r"\b(?:top|best|bottom|lowest)\s+\d+(?:\.\d+)?\s?%", text, re.I)]
 
 
@@ -180,94 +180,6 @@ def rank_reasons(text: str, f: Facts) -> list[str]:
                 reasons.append(
                     f"\u201c{m.group(0)}\u201d: the forecast ranks above {f.value_rank_pct:.1f}% of customers"
                 )
-    return reasons
-
-
-_MONTHS = (
-    ("jan", "j[a\u00e4]n|janv|ene|genn"), ("feb", "feb|f[e\u00e9]v"), ("mar", "mar|m[a\u00e4]r|maerz"),
-    ("apr", "apr|avr|abr"),
-    ("may", "may|mai|mag"), ("jun", "jun|juin|giu"), ("jul", "jul|juil|lug"), ("aug", "aug|ao[u\u00fb]t|ago"),
-    ("sep", "sep|set"), ("oct", "oct|okt|ott"), ("nov", "nov"), ("dec", "dec|dez|d[e\u00e9]c|dic"),
-)  # fmt: skip
-_MONTH_WORD = re.compile(r"\b(" + "|".join(p for _, p in _MONTHS) + r")[a-z\u00e0-\u00ff]*\.?\b", re.I)
-
-
-def _month_number(stem: str) -> int:
-    """1-12 for a month's stem as _MONTHS spells them ('jan', 'm\u00e4r', 'giu'); StopIteration for none."""
-    return next(i for i, (_, p) in enumerate(_MONTHS, 1) if re.fullmatch(p, stem, re.I))
-
-
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./](\d{4})\b")
-
-
-def numeric_dates_as_iso(text: str, known: str) -> str:
-    """Dates written with dots or slashes ('29.01.2026', '1/29/2026') as ISO dates, so the date check reads them as the
-    dates they are (the number check had read '29.01' as a number). A slashed date may be month first: the reading
-    among the facts' dates (``known``) is taken; a date that is none of them keeps its day-first reading, to be refused
-    as such."""
-
-    def iso(m: re.Match) -> str:
-        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        readings = [(year, b, a)] + ([(year, a, b)] if m.group(0)[len(m.group(1))] == "/" else [])
-        valid = [f"{y:04d}-{mo:02d}-{d:02d}" for y, mo, d in readings if 1 <= mo <= 12 and 1 <= d <= 31]
-        return next((v for v in valid if v in known), valid[0] if valid else m.group(0))
-
-    return _NUMERIC_DATE.sub(iso, text)
-
-
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_MONTH_NAMES = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_WEEKDAY_DATE = re.compile(
-    r"\b(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\.?,?\s+(?:the\s+)?"
-    rf"(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>{_MONTH_NAMES}),?\s+(?P<y1>\d{{4}})|"
-    rf"(?P<m2>{_MONTH_NAMES})\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}})|"
-    r"(?P<iso>\d{4}-\d\d-\d\d))\b",
-    re.I,
-)
-
-
-def weekday_reasons(text: str) -> list[str]:
-    """A day of the week given with a date must be that date's ('Wednesday, 29 January 2026' is a Thursday)."""
-    reasons = []
-    for m in _WEEKDAY_DATE.finditer(text):
-        try:
-            if m["iso"]:
-                day = dt.date.fromisoformat(m["iso"])
-            else:
-                month = _month_number((m["m1"] or m["m2"])[:3])
-                day = dt.date(int(m["y1"] or m["y2"]), month, int(m["d1"] or m["d2"]))
-        except (ValueError, StopIteration):
-            continue
-        said = next(i for i, w in enumerate(_WEEKDAYS) if w.startswith(m["wd"].lower()[:3]))
-        if said != day.weekday():
-            reasons.append(f"\u201c{m.group(0)}\u201d: {day.isoformat()} is a {_WEEKDAYS[day.weekday()].capitalize()}")
-    return reasons
-
-
-def next_order_reasons(text: str, f: Facts) -> list[str]:
-    """A month or a day given for the next order must be the facts' expected date (within a week); a dotted date
-    ('03.03.2026') too."""
-    if not f.next_order_date:
-        return []
-    try:
-        year, month, day = (int(x) for x in f.next_order_date[:10].split("-"))
-    except ValueError:
-        return []
-    reasons = []
-    for clause in clauses(text):
-        if not re.search(r"\bnext (?:order|purchase|one)\b|\b(?:order|buy|purchase)\w* again\b|\bdue\b", clause, re.I):
-            continue
-        for m in _NUMERIC_DATE.finditer(clause):
-            d, mo = int(m.group(1)), int(m.group(2))
-            if (mo, d) != (month, day) and (d, mo) != (month, day) and not (mo == month and abs(d - day) <= 7):
-                reasons.append(f"next order on {m.group(0)}; the facts expect it around {f.next_order_date}")
-        for m in _MONTH_WORD.finditer(clause):
-            named = _month_number(m.group(1))
-            around = clause[max(0, m.start() - 6) : m.end() + 6]
-            day_m = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\b", around)
-            stated_day = int(day_m.group(1)) if day_m and int(day_m.group(1)) <= 31 else None
-            if named != month or (stated_day is not None and abs(stated_day - day) > 7):
-                reasons.append(f"next order in {m.group(0)}; the facts expect it around {f.next_order_date}")
     return reasons
 
 

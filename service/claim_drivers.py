@@ -31,6 +31,27 @@ DRIVER_ALIASES = {
 DRIVER_ALIAS = {name: re.compile(rf"\b(?:{pattern})\b", re.I) for name, pattern in DRIVER_ALIASES.items()}
 
 
+# What a comparison with other customers measures when its words say it ("shorter than most customers", "browse more
+# actively than", "order more often than"): (driver, words of the comparison itself, words just before it)
+DRIVER_COMPARISONS = (
+    ("tenure", r"^(?:longer|shorter)\b", r"\b(?:been (?:with us|a customer|around)|with us for|customer (?:for|since)|"
+     r"tenure)\b"),
+    ("browsing activity", r"^\w+ actively\b", r"\bbrows\w*|\b(?:page|product) views\b"),
+    ("frequency", r"^\w+ (?:often|frequently)\b", r"\b(?:buy\w*|bought|order\w*|shop\w*|purchas\w*)\b"),
+)  # fmt: skip
+
+
+def driver_compared(before: str, comparison: str) -> str | None:
+    """The driver a comparison with other customers measures, by its own words and those just before it (the tenure for
+    "been with us for five months, shorter than most customers"), or None when they name no one measure."""
+    found = {
+        name
+        for name, own, context in DRIVER_COMPARISONS
+        if re.search(own, comparison, re.I) and re.search(context, before, re.I)
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 def named_positions(clause: str, name: str) -> list[int]:
     """Where ``clause`` names the driver ``name``: by its own name first, then in other words."""
     found = [m.start() for m in re.finditer(rf"\b{re.escape(name)}\b", clause, re.I)]

@@ -34,7 +34,12 @@ APPROX = re.compile(
     r"~|\u2248)\s*$",
     re.I,
 )
-SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
+# A sentence ends at a stop, but not at the dot of a German day ("am 11. Februar 2026")
+_STOP = (
+    r"(?<=[.;!?])(?!(?<=\d\.)\s+(?:januar|februar|m(?:\u00e4|ae)rz|april|mai|juni|juli|august|september|oktober|"
+    r"november|dezember)\b)\s+"
+)
+SENTENCES = re.compile(_STOP + r"|\n", re.I)
 APPROX_SHARE = 0.05  # "roughly $1,400" of $1,380.15: a rounding an agent accepts, said as one
 
 
@@ -174,23 +179,48 @@ MONEY = re.compile(
     rf"(?:(?P<c1>{_CUR})\s?(?P<n1>{_AMOUNT})|(?P<n2>{_AMOUNT})\s?(?P<c2>{_CUR}|dollars?|euros?|pounds?|reais)(?!\w))"
     r"(?:\s?(?P<scale>k|K|M|bn)\b)?",
 )
+# The average order in the other languages the service reads ("un pedido medio de 131,35 $", "panier moyen")
+_AVERAGE_ORDER_ABROAD = (
+    r"\b(?:(?:pedido|ticket|importe|gasto|valor) medio|(?:panier|montant|achat) moyen|commande moyenne|"
+    r"durchschnittlich\w* (?:bestellwert|warenkorb\w*|bestellung|einkauf)|bestellwert|warenkorbwert|"
+    r"(?:ordine|scontrino|importo|valore|acquisto) medio|gemiddelde (?:bestelling|orderwaarde|bestelwaarde|aankoop))\b"
+)
+# The spend so far and the forecast, in the languages the service reads
+PAST_SPEND_WORDS = (
+    r"spent|has spent|spend(?:ing)? (?:so far|to date)|lifetime|historic\w*|to date|so far|total spend|gastado|"
+    r"hasta ahora|ausgegeben|bisher|d[e\u00e9]pens[e\u00e9]|jusqu'[a\u00e0] pr[e\u00e9]sent|speso|finora|uitgegeven|"
+    r"tot nu toe"
+)
+FORECAST_WORDS = (
+    r"expect\w*|forecast\w*|predict\w*|projected|pr[e\u00e9]vu\w*|pr[e\u00e9]vision\w*|attendu\w*|erwart\w*|"
+    r"prognos\w*|previst\w*|prevision\w*|esperad\w*|verwacht\w*|voorspel\w*"
+)
+# A tier's line, in the languages the service reads ("the threshold for Medium", "la soglia Medium di 25,72 $")
+FLOOR_WORDS = r"threshold|floor|cut-?off|line|soglia|umbral|seuil|schwelle\w*|grenze|drempel\w*"
+_OF = r"(?:for|of|de|del|de la|di|della|du|von|van|f[u\u00fc]r|per)"
+# Purchases already made, "worth" an amount ("12 purchases so far worth $1,295.58"): their spend, not the forecast
+# that "worth" names elsewhere
+_WORTH_SO_FAR = (
+    r"\b(?:purchases|orders|so far|to date)\b"
+    r"(?:(?!\b(?:expect|forecast|predict|next|coming)\w*)[^.;$\u20ac\u00a3]){0,25}?\bworth\b"
+)
 # What an amount is, by the words around it: (kind, facts, words before it in its clause, words just after it)
 _MONEY_KINDS = (
-    ("the average order", average_orders, r"\baverage (?:order|basket|purchase)|\border value|\btypical order",
+    ("the average order", average_orders, r"\baverage (?:order|basket|purchase)|\border value|\btypical order|"
+     rf"{_AVERAGE_ORDER_ABROAD}",
      r"^\s*(?:per|a|an|each) (?:order|purchase|basket|visit)\b|^\s*on average\b|^\s*(?:par|pro|por|per|je) "
      r"(?:commande|bestellung|pedido|ordine|bestelling|achat|compra)\b|"
      r"^\s*(?:en moyenne|im schnitt|en promedio|in media)\b"),
     ("the gap to the next tier", gaps, r"\b(?:short of|away from|gap|more to (?:reach|get)|needs? (?:another|only|just)"
      r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|below) (?:of |from |to |before )?|"
      r"^\s*off (?!(?:the|her|his|their) (?:forecast|value|prediction))"),
-    ("a tier's floor", floors, r"\b(?:starts?|begins?|threshold|floor|cut-?off|entry point|at least|below|under|"
-     r"above)\s+(?:at\s+|of\s+)?(?:the\s+)?$",
+    ("a tier's floor", floors, r"\b(?:starts?|begins?|entry point|at least|below|under|above)\s+(?:at\s+|of\s+)?"
+     rf"(?:the\s+)?$|\b(?:{FLOOR_WORDS})\s+(?:{_OF}\s+)?(?:(?:the\s+)?(?:VIP|High|Medium|Low)\s+)?(?:tier\s+)?"
+     rf"(?:(?:at|is|{_OF})\s+|[:=]\s*)?(?:the\s+)?$",
      r"^\s*(?:(?:VIP|High|Medium|Low)\s+(?:tier\s+)?)?(?:threshold|floor|cut-?off|mark|line)\b|"
      r"^(?:\s*or so)?,?\s*where \w+ (?:starts|begins)\b|^\s*(?:needed|required|necessary) (?:for|to reach|to get)\b"),
-    ("the spend so far", past_spend, r"\b(?:spent|has spent|paid|spend(?:ing)? (?:so far|to date)|lifetime|historic\w*|"
-     r"to date|so far|in total|total spend|last \d+ days|past \d+ days|recent|(?:down|up) from|gastado|hasta ahora|"
-     r"ausgegeben|bisher|"
-     r"d[e\u00e9]pens[e\u00e9]|jusqu'[a\u00e0] pr[e\u00e9]sent|speso|finora|uitgegeven|tot nu toe)\b",
+    ("the spend so far", past_spend, _WORTH_SO_FAR + rf"|\b(?:{PAST_SPEND_WORDS}|paid|in total|last \d+ days|"
+     r"past \d+ days|recent|(?:down|up) from)\b",
      r"^\s*(?:so far|to date|in total|hasta ahora|bisher|jusqu|finora|tot nu toe)\b|"
      r"^\s*in the (?:last |past |previous )?"
      r"\d+ days\b"),
@@ -198,16 +228,13 @@ _MONEY_KINDS = (
      r"anywhere from)\b[^.;$\u20ac\u00a3]{0,12}$|\b(?:range|interval)\b[^.;]{0,30}\b(?:to|and)\s+"
      r"(?:about\s+|around\s+|roughly\s+|approximately\s+|nearly\s+|almost\s+|~\s*)?$",
      r"^\s*(?:and|to) (?:R\$|[$\u20ac\u00a3])"),
-    ("the forecast", forecast,
-     r"\b(?:expect\w*|forecast\w*|predict\w*|will (?:\w+ )?spend|projected|worth|likely to spend|pr[e\u00e9]vu\w*|"
-     r"pr[e\u00e9]vision\w*|attendu\w*|erwart\w*|prognos\w*|previst\w*|prevision\w*|esperad\w*|verwacht\w*|"
-     r"voorspel\w*)\b",
+    ("the forecast", forecast, rf"\b(?:{FORECAST_WORDS}|will (?:\w+ )?spend|worth|likely to spend)\b",
      r"^\s*(?:of spend )?(?:in|over) the (?:next|coming)\b"),
     ("a driver's effect", contributions, r"\b(?:add|rais|lift|lower|reduc|cut|contribut|push|pull|knock|subtract|"
      r"tak|boost|cost)\w*\b[^.;]{0,20}$|\bby\s+(?:about\s+|around\s+|roughly\s+|some\s+)?$",
      r"^\s*(?:to|from|off) (?:her|his|their|the)\b"),
 )  # fmt: skip
-_CLAUSE = re.compile(r"(?<=[.;!?])\s+|\n|\s[-\u2013\u2014]\s|[()]|,\s+(?:and|but|while|whereas)\s+")
+_CLAUSE = re.compile(_STOP + r"|\n|\s[-\u2013\u2014]\s|[()]|,\s+(?:and|but|while|whereas)\s+", re.I)
 
 
 def clauses(text: str) -> list[str]:
@@ -262,6 +289,7 @@ def money_reasons(text: str, f: Facts) -> list[str]:
                 continue
             if kind and kind[0] == "the forecast":
                 reasons += _period_reasons(clause[m.end() : m.end() + 30], f)
+                reasons += _crossing_reasons(x, m.group(0).strip(), clause[: m.start()], f)
                 sure = re.search(r"\b(?:definitely|certainly|surely|guaranteed|for sure|without doubt)\b", clause, re.I)
                 if sure:
                     reasons.append(
@@ -279,13 +307,37 @@ def _narrowed(kind, before: str, f: Facts):
             return f"the effect of {named.name}", lambda _f: [abs(named.contribution)]
     if kind[0] == "a tier's floor":
         m = re.search(
-            r"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|threshold|floor)\b[^.;]{0,15}$", before, re.I
+            rf"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|{FLOOR_WORDS})\b[^.;]{{0,15}}$|"
+            rf"\b(?:{FLOOR_WORDS})\W+(?:{_OF}\W+)?(?:the\W+)?(VIP|High|Medium|Low)\b[^.;]{{0,15}}$",
+            before,
+            re.I,
         )
-        name = m and ("VIP" if m.group(1).lower() == "vip" else m.group(1).capitalize())
+        said = m and (m.group(1) or m.group(2))
+        name = said and ("VIP" if said.lower() == "vip" else said.capitalize())
         floor = f.figures.get(f"floor_{name}") if name else None
         if floor is not None:
             return f"the floor of {name}", lambda _f: [floor]
     return kind
+
+
+_UPPER_BOUND = re.compile(r"\b(?:under|below|less than|shy of|up to|at most|nearly|almost)\s*$", re.I)
+_LOWER_BOUND = re.compile(r"\b(?:over|above|more than|at least)\s*$", re.I)
+
+
+def _crossing_reasons(x: float, said: str, before: str, f: Facts) -> list[str]:
+    """A forecast rounded across a tier's line ('about $26' of $24.92, Medium starting at $25.72) puts the customer on
+    the other side of it: refused, unless its words make it a bound that holds ('under $26')."""
+    lines = {f.tier: f.tier_floor, f.next_tier: f.next_tier_floor}
+    lines |= {k.removeprefix("floor_"): v for k, v in f.figures.items() if k.startswith("floor_")}
+    actual = f.predicted_value
+    for name, line in lines.items():
+        if name is None or line is None or (x >= line) == (actual >= line):
+            continue
+        if (_UPPER_BOUND if x > actual else _LOWER_BOUND).search(before):
+            continue
+        side = "above" if x >= line else "below"
+        return [f"{said} puts the forecast {side} the {name} line ({line:,.2f}); it is {actual:,.2f}"]
+    return []
 
 
 _PERIOD_DAYS = {"year": 365.25, "annum": 365.25, "month": 30.44, "quarter": 91.3, "week": 7.0}
@@ -305,6 +357,23 @@ def _period_reasons(after: str, f: Facts) -> list[str]:
 
 # --- days and counts ----------------------------------------------------------------------------------
 
+# The words of spans and counts in the other languages the service reads: "es cliente desde hace unos 4 meses",
+# "environ 3 commandes sont attendues", "se esperan unos 2 pedidos"
+_CUSTOMER_WORDS = r"customer|client\w*|kund\w*|klant\w*|bei uns|con nosotros|chez nous|con noi|bij ons"
+_CUSTOMER_SINCE = rf"\b(?:{_CUSTOMER_WORDS})\b[^.;\d]{{0,25}}?\b(?:desde hace|seit|depuis|da|sinds)"
+_ABOUT_ABROAD = r"unos|unas|environ|etwa|rund|circa|ca\.|ongeveer|c\u00e9rca de|quasi|presque|fast"
+_ORDERS = (
+    r"orders|purchases|commandes?|achats?|bestellungen|k(?:\u00e4|ae)ufe|eink(?:\u00e4|ae)ufe|pedidos|compras|"
+    r"ordini|acquisti|bestellingen|aankopen"
+)
+_EXPECTED_ABROAD = r"attendu\w*|pr[e\u00e9]vu\w*|erwart\w*|esperad\w*|esperan?|previst\w*|prevede|verwacht\w*|voorspeld"
+_UNITS_ABROAD = re.compile(
+    r"\b(\d+(?:\.\d+)?)\s*(?:(?P<day>d[i\u00ed]as?|tagen?|jours?|giorni|dagen)|(?P<week>semanas?|wochen|semaines?|"
+    r"settimane|weken)|(?P<month>mes(?:es)?|monaten?|mois|mesi|maanden)|(?P<year>a\u00f1os?|jahren?|ans|ann[e\u00e9]es?|"
+    r"anni|jaar|jaren))\b",
+    re.I,
+)
+
 NUMBER = r"(\d+(?:\.\d+)?)"
 _DAY_UNITS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
 # (what, facts in days, pattern: group 1 the number, group 2 the unit)
@@ -317,9 +386,11 @@ _SPANS = (
      rf"\bevery\s+{NUMBER}\s*(day|week|month|year)s?\b|"
      rf"\b{NUMBER}\s*(day|week|month|year)s?\s+(?:apart|between (?:orders|purchases))"),
     ("the tenure", lambda f: driver_values(f, ("tenure_days",)),
-     rf"\b(?:customer|shopping with us|with us|buying from us) for\s+"
-     rf"(?:about\s+|around\s+|almost\s+|nearly\s+|over\s+|(?P<cmp>more than|less than|under|over|at least)\s+)?"
-     rf"{NUMBER}\s*(day|week|month|year)s?\b"),
+     rf"(?:\b(?:customer|shopping with us|with us|buying from us) for|{_CUSTOMER_SINCE})\s+"
+     rf"(?:(?:about|around|almost|nearly|over|{_ABOUT_ABROAD})\s+|(?P<cmp>more than|less than|under|over|at least)\s+)?"
+     rf"{NUMBER}\s*(day|week|month|year)s?\b|"
+     rf"\b(?:seit|desde hace|depuis|sinds)\s+(?:(?:{_ABOUT_ABROAD})\s+)?{NUMBER}\s*(day|week|month|year)s?\b"
+     rf"(?=[^.;\d]{{0,25}}\b(?:{_CUSTOMER_WORDS}))"),
     ("the horizon", lambda f: [float(f.horizon_days)], rf"\b(?:next|coming)\s+{NUMBER}\s*(day|week|month|year)s?\b"),
 )  # fmt: skip
 _COUNTS = (
@@ -333,9 +404,10 @@ _COUNTS = (
      rf"k[a\u00e4]ufen?|bestellungen|compras|pedidos|acquisti|ordini|aankopen|bestellingen)\b|"
      rf"\b{NUMBER}(?:st|nd|rd|th) (?:order|purchase)\b"),
     ("the orders expected", lambda f: figures_of(f, ("expected_orders",)) + driver_values(f, ("btyd_expected_orders",)),
-     rf"\b{NUMBER}\s*(?:more\s+)?(?:orders|purchases)\s+(?:are\s+|is\s+)?(?:expected|predicted|forecast)\b|"
-     rf"\bexpect\w*\s+(?:to\s+(?:place|make|buy|order)\s+)?(?:about\s+|around\s+|roughly\s+)?{NUMBER}\s*(?:more\s+)?"
-     rf"(?:orders|purchases)\b"),
+     rf"\b{NUMBER}\s*(?:more\s+)?(?:{_ORDERS})\s+(?:(?:are|is|sont|werden|wird|son|sono|worden)\s+)?"
+     rf"(?:expected|predicted|forecast|{_EXPECTED_ABROAD})\b|"
+     rf"\b(?:expect\w*|{_EXPECTED_ABROAD})\s+(?:to\s+(?:place|make|buy|order)\s+)?"
+     rf"(?:(?:about|around|roughly|{_ABOUT_ABROAD})\s+)?{NUMBER}\s*(?:more\s+)?(?:{_ORDERS})\b"),
     ("the reviews", lambda f: figures_of(f, ("review_count",)), rf"\b{NUMBER}\s*reviews\b"),
 )  # fmt: skip
 
@@ -395,6 +467,8 @@ def _vague_time_reasons(text: str, f: Facts) -> list[str]:
 def span_and_count_reasons(text: str, f: Facts) -> list[str]:
     reasons = _vague_time_reasons(text, f)
     text = _EVERY.sub(lambda m: f"every {m.group(1)} " + next(k for k in ("day", "week", "month") if m[k]) + "s", text)
+    units = ("day", "week", "month", "year")
+    text = _UNITS_ABROAD.sub(lambda m: f"{m.group(1)} " + next(k for k in units if m[k]) + "s", text)
     for what, facts_of, pattern in _SPANS:
         for m in re.finditer(pattern, text, re.I):
             unit = next(g for g in m.groups() if g is not None and g.lower() in _DAY_UNITS).lower()

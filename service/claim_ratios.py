@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from service.claim_drivers import driver_named_last
+from service.claim_drivers import driver_compared, driver_named_last
 from service.claim_numbers import MONEY, amount_of, clauses
 from service.facts import Facts
 
@@ -86,19 +86,41 @@ def _holds(cmp: str, ratio: float, n: float) -> bool:
 
 # --- shares of customers ---------------------------------------------------------------------------------------------
 
-_FRACTIONS = {
-    "half": 50.0, "a third": 100 / 3, "one third": 100 / 3, "two thirds": 200 / 3, "a quarter": 25.0,
-    "one quarter": 25.0, "three quarters": 75.0, "most": 50.0, "the majority": 50.0, "a majority": 50.0,
-}  # fmt: skip
+_BOUNDS = {"half": 50.0, "most": 50.0, "the majority": 50.0, "a majority": 50.0}
+_PARTS = {"third": 3, "quarter": 4, "fifth": 5, "tenth": 10}
+_COUNT_OF = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "nine": 9}
+
+
+def _fraction(said: str) -> float:
+    """A share said in words, in percent: 'most' 50, 'two-thirds' (or '2-thirds', as number words are read) 66.7,
+    'three quarters' 75."""
+    said = said.lower()
+    if said in _BOUNDS:
+        return _BOUNDS[said]
+    count, part = re.split(r"[- ]", said, maxsplit=1)
+    n = int(count) if count.isdigit() else _COUNT_OF[count]
+    return 100.0 * n / _PARTS[part.rstrip("s")]
+
+
 _MORE = r"more|higher|greater|larger|bigger|above|ahead of|better|longer|further|stronger|outspends?|outranks?"
 _LESS = r"less|fewer|lower|smaller|below|behind|shorter|worse|not as \w+ as|under"
 _SHARE = re.compile(
-    rf"\b(?P<dir>{_MORE}|{_LESS})\b(?:\s+than)?\s+(?P<hedge>about\s+|around\s+|roughly\s+|nearly\s+|almost\s+)?"
-    r"(?:(?P<pct>\d+(?:\.\d+)?)\s?%|(?P<frac>half|a third|one third|two thirds|a quarter|one quarter|three quarters|"
-    r"most|the majority|a majority)|(?P<k>\d+)\s+(?:in|out of)\s+(?P<n>\d+))\s+(?:of\s+)?(?:the\s+|all\s+|our\s+|"
-    r"other\s+)?(?:scored\s+)?(?:customers|clients|buyers|shoppers|accounts)\b",
+    rf"\b(?P<dir>{_MORE}|{_LESS})\b(?:\s+(?P<how>often|frequently|actively))?(?:\s+than)?\s+"
+    r"(?P<hedge>about\s+|around\s+|roughly\s+|nearly\s+|almost\s+)?"
+    r"(?:(?P<pct>\d+(?:\.\d+)?)\s?%|(?P<frac>half|most|the majority|a majority|"
+    r"(?:a|one|two|three|four|nine|\d)[- ](?:thirds?|quarters?|fifths?|tenths?))|"
+    r"(?P<k>\d+)\s+(?:in|out of)\s+(?P<n>\d+))\s+(?:of\s+)?(?:the\s+|all\s+|our\s+|other\s+)?"
+    r"(?:scored\s+)?(?:customers|clients|buyers|shoppers|accounts)\b",
     re.I,
 )
+
+
+def fraction_spans(text: str) -> list[tuple[int, int]]:
+    """Where a share of customers is said in words ('two-thirds', read as '2-thirds'): checked here only (the first
+    look read its 2 as a number of something)."""
+    return [m.span("frac") for m in _SHARE.finditer(text) if m["frac"]]
+
+
 _FORECAST_WORDS = re.compile(r"\b(?:forecast|expect\w*|predict\w*|worth|spend in the next|model)\b", re.I)
 
 
@@ -113,9 +135,16 @@ def share_reasons(text: str, f: Facts) -> list[str]:
             # what the share is of: the driver named last before it, by name or in other words ("their average order
             # of $108, although it's higher than 88% of customers"), and the forecast when the clause speaks of one
             # ("... more than 86% of customers, mainly thanks to frequency" names its driver after the share)
-            d = driver_named_last(clause[: m.start()], f)
+            # ... unless its words compare what only one driver measures ("shorter than most customers" is the tenure,
+            # "browse more actively than most" the browsing): then that driver alone, and nothing when it is none of
+            # the customer's top drivers
+            compared = driver_compared(clause[max(0, m.start() - 60) : m.start()], m.group(0))
+            if compared is None:
+                d = driver_named_last(clause[: m.start()], f)
+            else:
+                d = next((x for x in f.drivers if x.name == compared), None)
             of = [(d.percentile, f"{d.name}'s percentile")] if d is not None and d.percentile is not None else []
-            if _FORECAST_WORDS.search(clause):
+            if _FORECAST_WORDS.search(clause) and compared is None:
                 of.append((f.value_rank_pct, "the forecast's rank"))
             if not of:
                 continue
@@ -123,7 +152,7 @@ def share_reasons(text: str, f: Facts) -> list[str]:
             if m["pct"]:
                 x, loose = float(m["pct"]), False
             elif m["frac"]:
-                x, loose = _FRACTIONS[m["frac"].lower()], True
+                x, loose = _fraction(m["frac"]), True
             else:
                 x, loose = 100.0 * int(m["k"]) / max(int(m["n"]), 1), True
             slack = 3.0 if m["hedge"] else 0.0

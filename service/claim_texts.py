@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import re
 
+from service.claim_dates import dates_in
 from service.claim_numbers import SENTENCES, clauses
 from service.facts import Facts
 
-_BROWSING_WORDS = re.compile(r"\b(?:brows\w*|looked at|looking at|look at|viewed|view\w*|search\w*|visit\w*)\b", re.I)
+_BROWSING_WORDS = re.compile(
+    r"\b(?:brows\w*|looked at|looking at|look at|viewed|view\w*|search\w*|visit\w*|such\w*|gesucht|angesehen|"
+    r"angeschaut|gest\u00f6bert|naveg\w*|busc\w*|consult\w*|cherch\w*|regard\w*|cerca\w*|cercato|guardato|bekeken|"
+    r"gezocht)\b",
+    re.I,
+)
 _AS_PURCHASE = re.compile(r"\b(?:bought|buys|ordered|orders|purchased|purchase of|received|got delivered)\b", re.I)
 _AS_WORDS = re.compile(
     r"\b(?:wrote|writes|written|said|says|asked|asks|told|tells|complain\w*|review\w*|messag\w*|e-?mail\w*|contacted|"
@@ -101,15 +107,34 @@ _PROBLEMS = {
     "late": r"arrived late|late delivery|delayed|took (?:weeks|ages|too long)|never arrived",
     "fit": r"wrong size|too (?:small|big|large|tight|loose)|(?:does|did)(?: not|n't) fit",
     "missing": r"missing|incomplete",
+    "colour": r"wrong colou?r|different colou?r|colou?r\w*(?: \w+){0,4} (?:was|were|is|are) "
+    r"(?:not as (?:shown|pictured|described|advertised)|wrong|off|different)|not as (?:shown|pictured)",
+    "packaging": r"packaging (?:could (?:have been|be) better|was (?:poor|bad|flimsy|not great))|poor(?:ly)? packag\w*|"
+    r"bad packaging|badly packed",
 }
-# the service's own words, which a customer's text may share with the narrative without naming that text's product
+# any problem, said in a sentence: its words name no review (the earbuds' "colour" in "the sneakers came in the wrong
+# colour" names the problem, not the earbuds)
+_PROBLEM = re.compile(r"\b(?:" + "|".join(_PROBLEMS.values()) + r")\b", re.I)
+# the service's own words, and words of any delivery, which a customer's text may share with the narrative without
+# naming that text's product
 _SERVICE_WORDS = frozenset(
     re.findall(
         r"\w+",
         "average order orders value spend spent spends purchase purchases customer customers rating ratings rates "
-        "browsing product products views searches forecast quality price months weeks recently looked",
+        "browsing product products views searches forecast quality price months weeks recently looked arrived "
+        "delivered received",
     )
 )
+
+
+def own_words(facts: Facts) -> dict[str, set[str]]:
+    """Each customer text's words of five letters or more that no other of their texts has and that are not the
+    service's own (its product: 'sneakers', 'earbuds'): the words that name that text."""
+    words = {t: set(_WORD.findall(t.lower())) - _FUNCTION_WORDS for t in (e.text for e in facts.evidence)}
+    return {
+        text: {w for w in ws - _SERVICE_WORDS if len(w) >= 5 and not any(w in v for t, v in words.items() if t != text)}
+        for text, ws in words.items()
+    }
 
 
 def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
@@ -121,18 +146,10 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
         for e in facts.evidence
         if (m := re.match(r"review \d{4}-\d\d-\d\d,\s*(\d)/5", e.source))
     ]
-    words = {t: set(_WORD.findall(t.lower())) - _FUNCTION_WORDS for t in (e.text for e in facts.evidence)}
-    own = {
-        text: {
-            w
-            for w in words[text] - _SERVICE_WORDS
-            if len(w) >= 5 and not any(w in v for t, v in words.items() if t != text)
-        }
-        for text, _ in reviews
-    }
+    own = own_words(facts)
     reasons = []
     for sentence in (c for s in SENTENCES.split(unquoted) for c in clauses(s)):  # "the hat ..., while the mouse"
-        said = set(_WORD.findall(sentence.lower()))
+        said = set(_WORD.findall(_PROBLEM.sub(" ", sentence).lower()))
         named = [(text, rating) for text, rating in reviews if own[text] & said]
         if len(named) != 1:
             continue
@@ -143,4 +160,90 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
         for problem, pattern in _PROBLEMS.items():
             if re.search(rf"\b(?:{pattern})\b", sentence, re.I) and not re.search(rf"\b(?:{pattern})\b", text, re.I):
                 reasons.append(f"says the review about {product} tells of {problem}; it does not")
+    return reasons
+
+
+_REVIEW_WORDS = re.compile(
+    r"\b(?:review\w*|rated|rating|wrote|bewert\w*|rezension\w*|rese\u00f1\w*|valoraci\w*|avis|recensi\w*|"
+    r"beoordel\w*)\b",
+    re.I,
+)
+_PURCHASE_WORDS = re.compile(r"\b(?:bought|buys?|ordered|orders?|purchas\w*|spent|shopp\w*)\b", re.I)
+_ISO = re.compile(r"\b(\d{4})-(\d\d)-(\d\d)\b")
+
+
+_CITED = re.compile(r"\((?:review|browsing)\s+(\d{4}-\d\d-\d\d)\b", re.I)
+
+
+def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """A date said of a review or of what they browsed must be that event's ('Back in November they were browsing the
+    building blocks' of browsing on 24 December): sentence by sentence, every date (with a month's name, in the
+    languages the service reads, or ISO) of a sentence that speaks of reviews (of the one review its product names,
+    else of any) or of browsing must be the date of one of them, to the day where a day is given. A sentence that
+    also speaks of purchases is left alone (a date there may be an order's)."""
+    events = [(e.source.lower(), e.text, m.group(0)) for e in facts.evidence if (m := _ISO.search(e.source))]
+    browsed = [(text, day) for source, text, day in events if source.startswith("brows")]
+    reviewed = [(text, day) for source, text, day in events if source.startswith("review")]
+    own = own_words(facts)
+    reasons = []
+    for sentence in SENTENCES.split(unquoted):
+        said = set(_WORD.findall(sentence.lower()))
+        days = []
+        if _BROWSING_WORDS.search(sentence) or any(t.lower() in sentence.lower() for t, _ in browsed):
+            days += [d for _, d in browsed]
+        if _REVIEW_WORDS.search(sentence) or any(own[t] & said for t, _ in reviewed):
+            named = [d for t, d in reviewed if own[t] & said]
+            days += named if len(named) == 1 else [d for _, d in reviewed]
+        if not days or _PURCHASE_WORDS.search(sentence):
+            continue
+        known = [(int(d[:4]), int(d[5:7]), int(d[8:10])) for d in days]
+        stated: list[tuple[str, int | None, int, int | None]]
+        # a source cited as the template cites it ("(review 2025-11-02, 5/5)") is that event's own date, whichever
+        # event of the sentence it is (two reviews cited in one sentence each bring theirs)
+        cited = {m.group(1) for m in _CITED.finditer(sentence)} & {d for _, _, d in events}
+        stated = [(m.group(0), int(m[1]), int(m[2]), int(m[3])) for m in _ISO.finditer(sentence) if m[0] not in cited]
+        stated += [(sentence[d.start : d.end], d.year, d.month, d.day) for d in dates_in(sentence)]
+        for text, year, month, day in stated:
+            if not any(
+                (year is None or year == y) and month == mo and (day is None or day == dd) for y, mo, dd in known
+            ):
+                held = ", ".join(sorted(set(days)))
+                reasons.append(f"\u201c{text}\u201d is not the date of what the sentence tells of ({held})")
+    return reasons
+
+
+# What they browsed, as a narrative names it: the words after a verb of browsing, up to the next clause
+_BROWSED_OBJECT = re.compile(
+    r"\b(?:browsed|searched|looked (?:at|up|for|into)|viewed|checked out|(?:was|were|been|is|are|be)\s+(?:browsing|"
+    r"searching|looking (?:at|up|for|into)|viewing))\s+(?:for\s+|through\s+)?(?P<obj>[^.;:,()\n]{3,80}?)"
+    r"(?=\s+(?:and|but|which|while|before|after|in|on|during|since|last|recently|around)\b|[.;:,()\n]|$)",
+    re.I,
+)
+# words of an object that name no product ("the site", "some items", "new products")
+_GENERIC = frozenset(
+    re.findall(
+        r"\w+",
+        "site website store shop online page pages section category categories item items thing things stuff deals "
+        "offers range ideas options catalogue catalog collection collections products product similar other others "
+        "several some various more again also something anything everything things lately recently",
+    )
+)
+
+
+def browsed_object_reasons(unquoted: str, facts: Facts) -> list[str]:
+    """What they are said to have browsed must share a word with what they browsed ('browsed for how to close their
+    account' of a search for 'how to return item'): an object of two words or more that name something (not 'the
+    site', 'some items'), none of which any of their browsing texts has (a word matches another with the same first
+    five letters: 'returns' and 'return', 'building' and 'buildings'), is refused. Nothing is said of an object of one
+    such word ('outerwear' of a rain coat may be a fair summary); a summary in two ('outdoor clothing') is refused too,
+    a false alarm this rule accepts, since it cannot tell a category from another product."""
+    browsed = [e.text for e in facts.evidence if e.source.lower().startswith("brows")]
+    stems = {w.lower()[:5] for t in browsed for w in re.findall(r"\w+", t)}
+    if not stems:
+        return []
+    reasons = []
+    for m in _BROWSED_OBJECT.finditer(unquoted):
+        words = {w for w in _WORD.findall(m["obj"].lower()) if w not in _FUNCTION_WORDS | _SERVICE_WORDS | _GENERIC}
+        if len(words) >= 2 and not any(w[:5] in stems for w in words):
+            reasons.append(f"says they browsed \u201c{m['obj'].strip()}\u201d; they browsed {', '.join(browsed)}")
     return reasons

@@ -8,18 +8,58 @@ from __future__ import annotations
 import re
 
 from service.claim_bindings import event_of
-from service.claim_numbers import SENTENCES, clauses
+from service.claim_numbers import FLOOR_WORDS, FORECAST_WORDS, PAST_SPEND_WORDS, SENTENCES, clauses
 from service.facts import Facts
 from service.tiers import SEGMENT_NAMES
 
 
-def event_reasons(rest: str) -> list[str]:
-    event = _EVENT.search(rest)
-    return [f"states an action or event the facts do not hold (\u201c{event.group(0)}\u201d)"] if event else []
+def event_reasons(rest: str, facts: Facts) -> list[str]:
+    """Events the facts never hold and details of the customer's life, unless the customer's own texts tell of them (a
+    review's "we need a VAT invoice for our company" lets "for their company" through): every word of the claim but its
+    pronouns and articles must be in one of their texts."""
+    texts = [set(re.findall(r"\w+", e.text.lower())) for e in facts.evidence]
+    for pattern, what in ((_EVENT, "an action or event"), (_PERSONAL, "a detail of the customer's life")):
+        for m in pattern.finditer(rest):
+            words = set(re.findall(r"\w+", m.group(0).lower())) - _GLUE
+            if not any(words <= t for t in texts):
+                return [f"states {what} the facts do not hold (\u201c{m.group(0)}\u201d)"]
+    return []
+
+
+_GLUE = frozenset(
+    re.findall(
+        r"\w+", "a an the her his their them its this that our my out was were has have had been is are for with"
+    )
+)
+# The customer's life, which the facts never hold: what they run or do, their family, who they buy for
+_PERSONAL = re.compile(
+    r"\b(?:runs?|owns?|manages?|organi[sz]es?|leads?|coach(?:es)?|hosts?|teach(?:es)?)\s+(?:a|an|their|her|his|the)\s+"
+    r"(?:\w+\s+){0,2}(?:club|group|team|business|company|shop|store|restaurant|caf[e\u00e9]|bakery|school|class|charity|"
+    r"firm|practice|studio|salon|blog|channel|family)\b|"
+    r"\b(?:her|his|their)\s+(?:husband|wife|partner|kids|children|sons?|daughters?|family|grandchildren|mother|father|"
+    r"parents|colleagues|students|pupils|clients|employees|staff)\b|"
+    r"\bfor\s+(?:the|a)\s+(?:group|club|office|school|class)\b|"
+    r"\b(?:is|works as)\s+an?\s+(?:\w+\s+)?(?:teacher|nurse|student|doctor|developer|designer|chef|retiree|parent|"
+    r"mother|father|mum|mom|dad|freelancer|collector|hobbyist|reseller|photographer|gardener|cyclist|runner)\b",
+    re.I,
+)
+# Claims that support or a refund was settled: the facts hold the customer's words, never what we did
+_RESOLVED = (
+    r"\b(?:support|customer service|the team|we)\s+(?:\w+\s+)?(?:sorted|resolved|fixed|settled|handled|dealt with|"
+    r"refunded|replaced)\b|"
+    r"\b(?:sorted|resolved|fixed|settled|processed|handled|dealt with)\s+(?:out\s+)?"
+    r"(?:the|her|his|their|its|this|that)\s+(?:refund|return|complaint|issue|problem|case|claim)\b|"
+    r"\b(?:refund|return|complaint|issue|problem|case|claim)\s+(?:was|were|has been|had been|got)\s+(?:\w+\s+)?"
+    r"(?:sorted|resolved|fixed|settled|processed|handled|issued|paid)\b|"
+    r"\b(?:support|customer service|the team)\s+(?:was|were|has been)\s+(?:very\s+|really\s+)?(?:quick|fast|prompt|"
+    r"helpful|responsive|great|excellent)\b|"
+    r"\b(?:quickly|promptly)\s+(?:refunded|resolved|sorted|replaced|fixed)\b"
+)
 
 
 # Events and actions the facts never hold: "we already sent her a voucher", "her refund has been resolved"
 _EVENT = re.compile(
+    _RESOLVED + r"|"
     r"\b(?:already|has been|have been|had been|was|were)\s+(?:\w+\s+)?(?:sent|refunded|resolved|contacted|called|"
     r"e-?mailed|issued|credited|closed|enrolled|compensated|promised|upgraded|downgraded)\b|"
     r"\b(?:already)\s+(?:a member|churned|left|gone|lost|ordered again)\b|"
@@ -299,30 +339,50 @@ def trend_reasons(unquoted: str, facts: Facts) -> list[str]:
     return reasons
 
 
+_BELOW = (
+    r"below|under|short of|misses|missed|unter|unterhalb|por debajo del?|en dessous d[ue]|au-dessous d[ue]|sotto|"
+    r"al di sotto d\w*|onder"
+)
+_LINE = rf"(?:{FLOOR_WORDS}|bar|mark|line)"
+_TIER_LINE = rf"(?:{_LINE}|point|level)"
+# A tier's line said crossed or not: "clears the VIP threshold", "just above the line where Medium starts", "sotto la
+# soglia Medium", "over the threshold for High"
 _CLEARS = re.compile(
     r"\b(?P<verb>clears?|cleared|cross(?:es|ed)?|above|over|exceeds?|exceeded|pass(?:es|ed)?|meets?|met|reach(?:es|ed)?|"
-    r"below|under|short of|misses|missed)\s+(?:the\s+|that\s+|this\s+|their\s+)?(?P<tier>VIP|High|Medium)\s+"
-    r"(?:tier\s+)?"
-    r"(?:threshold|floor|bar|mark|"
-    r"line|cut-?off)\b",
+    rf"beyond|\u00fcber|oberhalb|por encima del?|au-dessus d[ue]|sopra|al di sopra d\w*|boven|{_BELOW})\s+"
+    r"(?:(?:the|that|this|their|der|die|dem|den|el|la|le|il|het|de)\s+)?"
+    rf"(?:(?P<t1>VIP|High|Medium)(?:'s)?[- ](?:tier\s+)?{_LINE}\b|"
+    rf"{_TIER_LINE}\s+(?:(?:for|of|de|del|di|della|du|von|van|f\u00fcr)\s+)?(?:the\s+)?(?P<t2>VIP|High|Medium)\b"
+    r"(?!\s+(?:customers?|clients?))|"
+    rf"(?:{_TIER_LINE}\s+)?where\s+(?:the\s+)?(?P<t3>VIP|High|Medium)(?:\s+tier)?\s+(?:starts|begins|kicks in))",
     re.I,
 )
+_PAST_NOT_FORECAST = re.compile(rf"\b(?:{PAST_SPEND_WORDS}|past spend)\b", re.I)
 
 
 def threshold_reasons(unquoted: str, facts: Facts) -> list[str]:
     """'The forecast clears the VIP threshold' must hold for the forecast and that tier's floor."""
     reasons = []
-    for m in _CLEARS.finditer(unquoted):
-        name = "VIP" if m["tier"].lower() == "vip" else m["tier"].capitalize()
-        floor = facts.figures.get(f"floor_{name}")
-        if floor is None:
-            continue
-        above = m["verb"].lower() not in ("below", "under", "short of", "misses", "missed")
-        if above != (facts.predicted_value >= floor):
-            reasons.append(
-                f"says the forecast {m.group(0)}, but it is {facts.predicted_value:,.2f} against {floor:,.2f}"
-            )
+    for clause in clauses(unquoted):
+        for m in _CLEARS.finditer(clause):
+            before = clause[: m.start()]
+            if _PAST_NOT_FORECAST.search(before) and not _FORECAST.search(before):
+                continue  # the spend so far said to clear a line: not the forecast
+            reasons += _line_reasons(m, facts)
     return reasons
+
+
+_FORECAST = re.compile(rf"\b(?:{FORECAST_WORDS}|model\w*|mod[e\u00e8]le|next \d+ days)\b", re.I)
+
+
+def _line_reasons(m: re.Match, facts: Facts) -> list[str]:
+    tier = m["t1"] or m["t2"] or m["t3"]
+    name = "VIP" if tier.lower() == "vip" else tier.capitalize()
+    floor = facts.figures.get(f"floor_{name}")
+    above = re.fullmatch(_BELOW, m["verb"], re.I) is None
+    if floor is None or above == (facts.predicted_value >= floor):
+        return []
+    return [f"says the forecast {m.group(0)}, but it is {facts.predicted_value:,.2f} against {floor:,.2f}"]
 
 
 def _denied(sentence: str, at: int) -> bool:

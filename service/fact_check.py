@@ -16,10 +16,17 @@ import re
 from pydantic import BaseModel, Field
 
 from service.claim_actions import action_reasons
-from service.claim_bindings import bound_number_reasons, bound_spans, numeric_dates_as_iso, weekday_reasons
+from service.claim_bindings import bound_number_reasons, bound_spans
+from service.claim_dates import numeric_dates_as_iso, weekday_reasons
 from service.claim_directions import driver_reasons
-from service.claim_numbers import APPROX, SCALE, near, normalise_numbers, words_to_digits
-from service.claim_texts import browsing_reasons, review_description_reasons, review_mention_reasons
+from service.claim_numbers import APPROX, FLOOR_WORDS, SCALE, near, normalise_numbers, words_to_digits
+from service.claim_texts import (
+    browsed_object_reasons,
+    browsing_reasons,
+    event_date_reasons,
+    review_description_reasons,
+    review_mention_reasons,
+)
 from service.claim_words import (
     churn_level_reasons,
     churn_reasons,
@@ -82,7 +89,9 @@ _VIP_ANY = re.compile(r"\bvip\b", re.I)
 _TARGET_BEFORE = re.compile(
     r"(?:reach(?:es|ing)?|next|short of|below|under|above|away "
     r"from|gap|distance|close|closer|near|nearer|toward|towards"
-    r"|from|than|up to|path to|way to|needed for|required for|necessary for|enough for)\W+(?:\w+\W+){0,2}$",
+    r"|from|than|up to|path to|way to|needed for|required for|necessary for|enough for|"
+    + FLOOR_WORDS
+    + r")\W+(?:\w+\W+){0,2}$",
     re.I,
 )
 _THRESHOLD_AFTER = re.compile(
@@ -231,7 +240,8 @@ def check_narrative(
     unquoted = numeric_dates_as_iso(unquoted, _known_dates(facts))
     reasons += _date_reasons(unquoted, facts)
     reasons += review_description_reasons(unquoted, facts) + browsing_reasons(narrative, facts)
-    reasons += weekday_reasons(unquoted) + review_mention_reasons(unquoted, facts)
+    reasons += weekday_reasons(unquoted) + review_mention_reasons(unquoted, facts) + event_date_reasons(unquoted, facts)
+    reasons += browsed_object_reasons(unquoted, facts)
     unquoted = _ISO_DATE.sub(" ", unquoted)
     # the playbook's action is a fact as written ("within two weeks"): the number checks look past it; number words
     # are read as digits ("three months") and a percentage in words as one ("80 percent")
@@ -259,7 +269,7 @@ def check_narrative(
         reasons.append(
             f"writes a number in words (\u201c{words.group(0)}\u201d): numbers are stated as the facts give them"
         )
-    reasons += playbook_reasons(narrated, facts) + event_reasons(narrated) + action_reasons(narrated, facts)
+    reasons += playbook_reasons(narrated, facts) + event_reasons(narrated, facts) + action_reasons(narrated, facts)
     reasons += rank_reasons(unquoted, facts) + churn_reasons(unquoted, facts) + segment_reasons(unquoted, facts)
     reasons += (
         churn_level_reasons(unquoted, facts) + trend_reasons(unquoted, facts) + threshold_reasons(unquoted, facts)

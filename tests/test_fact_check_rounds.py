@@ -30,8 +30,21 @@ ROUND4 = json.loads((DATA / "fact_check_round4.json").read_text(encoding="utf-8"
 # Round 5 (the same day, a third session, blind, in an LLM's voice; every true narrative names the tier): 17 of 60
 # false ones passed and 7 of 25 true ones were refused when first run; 1 and 0 after (see the file's "about").
 ROUND5 = json.loads((DATA / "fact_check_round5.json").read_text(encoding="utf-8"))
-# Round 6 (the end of the same stop, a fourth blind session): run once and not fixed, the honest held-out figure; 12 of
-# 40 false ones pass and 4 of 20 true ones are refused. Only what it gets right is asserted (kept from regressing).
+# Round 6 (the end of the same stop, a fourth blind session): 12 of 40 false ones passed and 4 of 20 true ones were
+# refused when first run: that is the honest held-out figure, and it stays so until a new blind round is run. Fixed
+# after that run, by kind (each kind in new words and for other customers in tests/test_fact_check_round6_kinds.py):
+# an amount bound by words in other languages or by "purchases ... worth" (3 refused true ones now pass); a share of
+# customers in words ("two-thirds") and a comparison that measures one driver ("shorter than most customers" is the
+# tenure, "browse more actively" the browsing; 2 false ones caught, 1 refused true one passes); spans, counts and the
+# next order's date in German, French, Spanish and Italian ("Kunde seit 14 Monaten", "3 commandes sont attendues",
+# "am 11. Februar 2026", service/claim_dates.py; 3 caught); a tier's line said crossed in other words ("just above the
+# line where Medium starts") and a forecast rounded across a line ("about $26" of $24.92; 1 caught); a date said of a
+# review or of browsing that is not that event's (1 caught); a review named by its product once a problem's words are
+# set aside ("the sneakers arrived in the wrong colour": 2 caught); what support or a refund did and the customer's life
+# ("support sorted out their refund", "they run a local book club"), unless their own words tell of it (2 caught); what
+# they browsed named in none of its words ("how to close their account" of "how to return item", 1 caught). So all 40
+# and all 20 are now asserted; the weakest of these (a browsed object of two or more words sharing none with the
+# browsing text is refused, so "outdoor clothing" for a rain coat would be a false alarm) is said in claim_texts.
 ROUND6 = json.loads((DATA / "fact_check_round6.json").read_text(encoding="utf-8"))
 CHECKED = (
     ROUND["checked"]
@@ -73,9 +86,9 @@ def test_the_rounds_are_as_large_as_stated():
         len(ROUND6["still_missed"]),
     )
     assert (len(FALSE), len(TRUE), len(ROUND4["partial"]), len(ROUND6["still_refused"]), still) == (
-        135 + 56 + 15 + 59 + 60 + 28,
-        34 + 25 + 16 + 25 + 16,
+        135 + 56 + 15 + 59 + 60 + 40,
+        34 + 25 + 16 + 25 + 20,
         9,
-        4,
-        (21, 4, 25, 1, 0, 12),
+        0,
+        (21, 4, 25, 1, 0, 0),
     )
