@@ -11,7 +11,7 @@ from pathlib import Path
 
 from eval.adapters import load_dataset
 from eval.backtest import BacktestOptions, run_backtest
-from eval.report import headline_rows, verdict, write_report
+from eval.report import check_report_out, headline_rows, verdict, write_report
 from service.pipeline import Reporter
 
 
@@ -58,6 +58,7 @@ def run_eval(opts: EvalOptions, reporter: Reporter | None = None, encoder=None, 
     out = Path(opts.out or Path("reports") / opts.dataset)
     if out.exists() and not out.is_dir():  # found after the whole backtest, it had wasted minutes
         raise ValueError(f"--out {out}: is a file, not a report folder; choose another --out")
+    check_report_out(out)
     command = opts.command or "insight " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     kw = {"customers": opts.customers, "seed": opts.seed} if opts.dataset == "synthetic" else {}
     with reporter.stage(f"reading {opts.dataset}"):

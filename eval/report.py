@@ -161,6 +161,47 @@ def remove_orphaned_staging(out_dir: Path) -> list[Path]:
     return touched + gone
 
 
+# What write_report puts in a report folder
+REPORT_PLOTS = ("lorenz.png", "deciles.png", "calibration.png", "churn_calibration.png", "ablation.png", "rolling.png")
+
+
+def check_report_out(out_dir: Path) -> None:
+    """Refuse, before any work, a folder whose report.md, metrics.json or plot files are not an earlier report of this
+    harness (an analyst's own metrics.json or notes in report.md would be replaced). ValueError."""
+    if not out_dir.is_dir():
+        return
+    ours = _is_our_metrics(out_dir / "metrics.json")
+    listed = _listed_plots(out_dir / "metrics.json") if ours else set()
+    foreign = []
+    if (out_dir / "metrics.json").exists() and not ours:
+        foreign.append("metrics.json")
+    report = out_dir / "report.md"
+    if report.exists() and not (ours and _starts_with(report, b"# Evaluation report")):
+        foreign.append("report.md")
+    foreign += [name for name in REPORT_PLOTS if (out_dir / name).exists() and name not in listed]
+    if foreign:
+        raise ValueError(
+            f"--out {out_dir}: holds {', '.join(foreign)}, which no earlier `insight eval` wrote there; the report "
+            "would replace them, so move them out or choose another --out"
+        )
+
+
+def _is_our_metrics(path: Path) -> bool:
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(m, dict) and {"dataset", "split", "models", "command", "created"} <= m.keys()
+
+
+def _starts_with(path: Path, head: bytes) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(head)) == head
+    except OSError:
+        return False
+
+
 def _listed_plots(metrics_path: Path) -> set[str]:
     """The plot files an existing metrics.json lists (none when it is missing or unreadable)."""
     try:

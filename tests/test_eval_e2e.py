@@ -157,7 +157,8 @@ def cdnow_style_report(synth_dir, tmp_path_factory):
     # an earlier report in the same directory: its ablation plot is not drawn this time (no text in CDNOW), so it
     # goes; a file of the analyst's own stays
     out.mkdir()
-    (out / "metrics.json").write_text(json.dumps({"plots": {"ablation": "ablation.png"}}))
+    earlier = {"dataset": {}, "split": {}, "models": {}, "command": "insight eval", "created": "2026-01-01"}
+    (out / "metrics.json").write_text(json.dumps(earlier | {"plots": {"ablation": "ablation.png"}}))
     (out / "ablation.png").write_bytes(PNG)
     (out / "notes.txt").write_text("mine")
     return path, out, CliRunner().invoke(app, _cdnow_eval_args(path, out))
@@ -278,3 +279,19 @@ def test_cli_eval_user_error_has_no_traceback(tmp_path):
         app, ["eval", "--dataset", "olist", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]
     )
     assert res.exit_code == 2 and "does not exist" in res.output and "Traceback" not in res.output
+
+
+def test_a_report_folder_with_the_analysts_own_report_files_is_refused_before_any_work(tmp_path):
+    """An analyst's own metrics.json and report.md in --out had been replaced by the report, exit 0 (reliability probe,
+    stop 29, F3); now nothing is read or written and the command names them."""
+    from service.cli import app
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"auc": 0.91}')
+    (out / "report.md").write_text("# My notes\n")
+    (out / "lorenz.png").write_bytes(PNG)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    res = CliRunner().invoke(app, ["eval", "--dataset", "synthetic", "--customers", 200, "--out", str(out)])
+    assert res.exit_code == 2 and "holds metrics.json, report.md, lorenz.png" in res.output, res.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
