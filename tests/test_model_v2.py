@@ -306,6 +306,11 @@ def test_contributions_add_up_to_the_final_margin_with_a_horizon_shift(fitted, t
         loaded = type(model).load(tmp_path / "m.json")
         np.testing.assert_allclose(loaded.margin(Xv.iloc[:50]), model.margin(Xv.iloc[:50]), rtol=1e-6)
         model.shift_ = None
+    # a model that cannot be written is an OSError naming the file (a full disk had been XGBoost's "FileStream.Write
+    # incomplete", with no path)
+    with pytest.raises(OSError) as err:
+        value.save(tmp_path / "no-such-folder" / "value.json")
+    assert err.value.filename == str(tmp_path / "no-such-folder" / "value.json")
     # a longer horizon: more expected value, less chance of no order
     value.shift_, churn.shift_ = shift, shift
     longer_v, longer_c = value.predict(Xv), churn.predict_proba(Xv)

@@ -256,7 +256,14 @@ class BaggedXGBModel:
         """XGBoost JSON; attributes set at fit time (objective, calibration, shift) travel inside it."""
         booster = self._check_fitted()
         booster.set_attr(**self._attrs())
-        booster.save_model(str(path))
+        # written by Python, not by XGBoost's own file writer: a full disk is then an OSError that names the file
+        # ("No space left on device (.../value.json)"), not "dmlc-core ... FileStream.Write incomplete"
+        raw = booster.save_raw("json")
+        try:
+            with open(path, "wb") as f:
+                f.write(raw)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
 
 
 def booster_json(model: BaggedXGBModel) -> str:
