@@ -11,8 +11,8 @@ from service.claim_numbers import SENTENCES, clauses
 from service.facts import Facts
 
 _BROWSING_WORDS = re.compile(
-    r"\b(?:brows\w*|looked at|looking at|look at|viewed|view\w*|search\w*|visit\w*|such(?:te|ten|t|en|e)|gesucht|angesehen|"
-    r"angeschaut|gest\u00f6bert|naveg\w*|busc\w*|consult\w*|cherch\w*|regard\w*|cerca\w*|cercato|guardato|bekeken|"
+    r"\b(?:brows\w*|looked at|looking at|look at|viewed|view\w*|search\w*|visit\w*|such(?:te|ten|t|en|e)|gesucht|"
+    r"angesehen|angeschaut|gest\u00f6bert|naveg\w*|busc\w*|consult\w*|cherch\w*|regard\w*|cerca\w*|cercato|guardato|bekeken|"
     r"gezocht)\b",
     re.I,
 )
