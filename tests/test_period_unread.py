@@ -158,6 +158,12 @@ def test_every_rolling_period_of_no_length_is_unread_and_one_day_still_reads():
         ("in the week of 2025-09-24?", "2025-09-22", "2025-09-28"),
         ("week starting 2025-09-10", "2025-09-10", "2025-09-16"),
         ("semaine du 2025-09-24", "2025-09-22", "2025-09-28"),
+        # a day named with its month had been read as the whole month (probe of stop 29)
+        ("how much did she spend on September 29, 2025?", "2025-09-29", "2025-09-29"),
+        ("spend on 3 August 2024", "2024-08-03", "2024-08-03"),
+        ("spend on Sep 30", "2025-09-30", "2025-09-30"),
+        ("what did she spend on Dec 24", "2024-12-24", "2024-12-24"),  # without a year: the latest by the cutoff
+        ("Umsatz am 11. Februar", "2025-02-11", "2025-02-11"),
     ],
 )
 def test_periods_that_exist_are_read_as_before(question, start, end):

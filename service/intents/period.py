@@ -238,6 +238,29 @@ _WEEK_OF = re.compile(
 )
 
 
+# "on December 29" / "am 11. Februar": a day, not the month (which "in March 15" still reads as, a count may follow a
+# month there); with its year given ("December 29, 2025"), a day whatever word comes before
+_ON_DAY = re.compile(r"\b(?:on|am|le|el|op|il|del|vom)\s+(?:the\s+)?$", re.I)
+
+
+def _named_day_period(question: str, cutoff: pd.Timestamp) -> Period | None:
+    """One day named with its month's name ('on December 29, 2025', 'am 11. Februar'); without a year, the latest such
+    day by the cutoff. None when the question names none, or a day no month has (read as the month, as before)."""
+    from service.claim_dates import dates_in  # the one reader of dates in words, shared with the fact check
+
+    for d in dates_in(question):
+        if d.day is None or (d.year is None and not _ON_DAY.search(question[: d.start])):
+            continue
+        try:
+            day = pd.Timestamp(year=d.year or cutoff.year, month=d.month, day=d.day, tz=cutoff.tz)
+            if d.year is None and day > cutoff:
+                day = pd.Timestamp(year=cutoff.year - 1, month=d.month, day=d.day, tz=cutoff.tz)
+        except ValueError:
+            return None
+        return day.date().isoformat(), day, day, False
+    return None
+
+
 def _week_of_period(q: str, end: pd.Timestamp) -> Period | None:
     m = _WEEK_OF.search(q)
     if m is None or not re.fullmatch(r"(?:19|20)\d\d-\d\d-\d\d", m.group(2)):
@@ -339,6 +362,7 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
         _week_of_period(q, end)
         or _range_period(q, cutoff, end)
         or _since_period(q, cutoff, end)
+        or _named_day_period(question, cutoff)
         or _calendar_period(q, cutoff, end)
         or _relative_period(q, cutoff, end)
     )
