@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 
 from service.drivers import UNITS
 from service.store_checks import reading_stored
@@ -69,8 +70,13 @@ def one_line_quote(text: str) -> str:
     return _BREAKS.sub(" ", text).translate(_DOUBLE_QUOTES).strip()
 
 
+# A customer text in any model that is quoted to agents (evidence, complaints, browsing): one line, as
+# ``one_line_quote`` makes it, also when read from stores written before that rule
+QuotedText = Annotated[str, AfterValidator(one_line_quote)]
+
+
 class Evidence(BaseModel):
-    text: str = Field(
+    text: QuotedText = Field(
         description="Verbatim text written or browsed by the customer (on one line, double quotation marks made "
         "single, so that a quotation of it cannot end early).",
         examples=["Bulk order for our office again, arrived on time."],
@@ -79,11 +85,6 @@ class Evidence(BaseModel):
         description="Where the text comes from: review (with date and rating) or browsing (with event type and date).",
         examples=["review 2025-11-02, 5/5"],
     )
-
-    @field_validator("text")
-    @classmethod
-    def _one_line(cls, text: str) -> str:  # stores written before evidence was made one line are read the same way
-        return one_line_quote(text)
 
 
 class Facts(BaseModel):

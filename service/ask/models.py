@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from service.explain import CheckResult, Evidence, Explanation
-from service.facts import one_line_quote
+from service.facts import QuotedText
 from service.intents import SUGGESTIONS, Intent
 from service.whatif import WhatIf
 
@@ -141,14 +141,11 @@ class NextOrderFacts(BaseModel):
 
 
 class Quote(BaseModel):
-    text: str = Field(
+    text: QuotedText = Field(
         description="A review text, verbatim (contact data masked).", examples=["Arrived broken, very disappointed."]
     )
     rating: int = Field(description="Its rating, 1-5.", examples=[1])
     date: str = Field(description="Review date (ISO).", examples=["2025-10-02"])
-
-    # quoted in answers: on one line, as the explanation's evidence is (a review could otherwise forge lines of it)
-    _one_line = field_validator("text")(lambda cls, text: one_line_quote(text))
 
 
 class SatisfactionFacts(BaseModel):
@@ -169,14 +166,12 @@ class Category(BaseModel):
 
 
 class Browsed(BaseModel):
-    text: str = Field(
+    text: QuotedText = Field(
         description="Product title or search query, as browsed (not the customer's words).",
         examples=["Dune Smart Laptop Stand"],
     )
     count: int = Field(description="Times viewed, carted or searched.", examples=[3])
     last: str = Field(description="Last time (ISO date).", examples=["2025-12-01"])
-
-    _one_line = field_validator("text")(lambda cls, text: one_line_quote(text))
 
 
 class ProductFacts(BaseModel):
