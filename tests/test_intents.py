@@ -3,9 +3,11 @@ router it replaces and of the new one, with words only and with the bundled sent
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from service.intents import ANSWERABLE, fold, lexical_scores, named_tier, route, route_rules
+from service.intents.period import names_period, parse_period
 
 DATA = Path(__file__).parent / "data"
 
@@ -114,6 +116,29 @@ def test_a_named_past_period_is_a_spend_question_and_a_future_one_is_not():
     assert route("will she order in january?").intent != "spend_period"
     assert future_period("how much will she spend in March?") and future_period("spend next month") == "next month"
     assert future_period("how much did she spend in March?") is None
+
+
+def test_month_abbreviations_and_two_digit_years_name_that_month():
+    """'in Mar 2025' had been read as the whole year 2025, and "Mar '25" not at all (router block 23)."""
+    cutoff = pd.Timestamp("2025-12-01")
+    for q in (
+        "orders in Mar 2025",
+        "how many orders did she place in Mar '25?",
+        "spend in mar. 2025",
+        "Umsatz im Mrz 2025",
+    ):
+        assert parse_period(q, cutoff)[1:3] == (pd.Timestamp("2025-03-01"), pd.Timestamp("2025-03-31")), q
+        assert route(q).intent == "spend_period", q
+    assert parse_period("what did he spend in Sept. '24", cutoff)[1] == pd.Timestamp("2024-09-01")
+    assert parse_period("spend in Q3 '24", cutoff)[1] == pd.Timestamp("2024-07-01")
+    assert parse_period("CDNOW buyers in Dec '97", pd.Timestamp("1998-06-30"))[1] == pd.Timestamp("1997-12-01")
+    # English words that are also abbreviations elsewhere name no month
+    assert not names_period("can you set a reminder") and not names_period("he bought it a while ago")
+
+
+def test_if_so_splits_a_question_in_two():
+    r = route("is he likely to lapse, and if so what should i offer him?")
+    assert r.intents == ["churn", "offer"]
 
 
 def test_period_words_in_any_order_never_crash_the_router_or_the_period_reader():

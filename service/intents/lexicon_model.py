@@ -377,6 +377,7 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         # the data a prediction uses ("which orders is the prediction using")
         ("data behind", 1.2),
         ("what data", 1.0),
+        ("based on", 0.9),
         ("which data", 1.0),
         ("prediction using", 1.0),
         ("model using", 1.0),

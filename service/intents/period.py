@@ -13,22 +13,23 @@ import pandas as pd
 
 from service.intents.normalise import fold
 
+# month names and their usual abbreviations ("Mar 2025", "Okt."), in the languages the router reads
 _MONTHS = {
     m: i
     for i, names in enumerate(
         [
-            ("january", "januar", "janvier", "enero", "januari", "gennaio"),
-            ("february", "februar", "fevrier", "febrero", "februari", "febbraio"),
-            ("march", "marz", "mars", "marzo", "maart"),
-            ("april", "avril", "abril", "aprile"),
+            ("january", "januar", "janvier", "enero", "januari", "gennaio", "jan", "janv", "ene", "genn"),
+            ("february", "februar", "fevrier", "febrero", "februari", "febbraio", "feb", "febr", "fevr"),
+            ("march", "marz", "mars", "marzo", "maart", "mar", "mrz", "mrt"),
+            ("april", "avril", "abril", "aprile", "apr", "avr"),
             ("may", "mai", "mayo", "mei", "maggio"),
-            ("june", "juni", "juin", "junio", "giugno"),
-            ("july", "juli", "juillet", "julio", "luglio"),
-            ("august", "aout", "agosto", "augustus"),
-            ("september", "septembre", "septiembre", "settembre"),
-            ("october", "oktober", "octobre", "octubre", "ottobre"),
-            ("november", "novembre", "noviembre"),
-            ("december", "dezember", "decembre", "diciembre", "dicembre"),
+            ("june", "juni", "juin", "junio", "giugno", "jun"),
+            ("july", "juli", "juillet", "julio", "luglio", "jul", "juil"),
+            ("august", "aout", "agosto", "augustus", "aug"),
+            ("september", "septembre", "septiembre", "settembre", "sep", "sept"),
+            ("october", "oktober", "octobre", "octubre", "ottobre", "oct", "okt", "ott"),
+            ("november", "novembre", "noviembre", "nov"),
+            ("december", "dezember", "decembre", "diciembre", "dicembre", "dec", "dez", "dic"),
         ],
         1,
     )
@@ -326,9 +327,21 @@ _COUNT_FIRST = re.compile(
 _HALF_YEAR = re.compile(r"\b(?:last|past|previous)\s+half[- ]?year\b")
 
 
+# a year of two digits after a month, quarter or half ("Mar '25", "Q3 '24"): '97 is 1997, '25 is 2025
+_SHORT_YEAR = re.compile(rf"\b({_MONTH[1:-1]}|q[1-4]|h[12])\.?\s*'(\d\d)\b")
+_ABBREVIATED = re.compile(rf"\b({_MONTH[1:-1]})\.")  # "Sept. 2024" read as "sept 2024"
+
+
+def _four_digit_year(m: re.Match) -> str:
+    yy = int(m.group(2))
+    return f"{m.group(1)} {2000 + yy if 2000 + yy <= pd.Timestamp.now().year + 1 else 1900 + yy}"
+
+
 def _read_form(question: str) -> str:
-    """The question folded, a fortnight as 2 weeks, quarters or a half year as months (what the readers take)."""
-    q = _COUNT_FIRST.sub(lambda m: f"{m.group(2)} {m.group(1)}", _FORTNIGHT.sub("2 weeks", fold(question)))
+    """The question folded, a year of two digits in four, a fortnight as 2 weeks, quarters or a half year as months
+    (what the readers take)."""
+    q = _ABBREVIATED.sub(r"\1", _SHORT_YEAR.sub(_four_digit_year, fold(question)))
+    q = _COUNT_FIRST.sub(lambda m: f"{m.group(2)} {m.group(1)}", _FORTNIGHT.sub("2 weeks", q))
     return _in_months(q)
 
 
@@ -386,7 +399,7 @@ def future_period(question: str) -> str | None:
 
 def names_period(question: str) -> bool:
     """Whether the question names a period of the past this module can read ("in Q3", "since March", "last week")."""
-    q = fold(question)
+    q = _read_form(question)
     # the same test as future_period, with the question read once (the router asks this of every question and part)
     if _FUTURE.search(q) or _FUTURE_TENSE.search(q):
         return False

@@ -154,7 +154,9 @@ _ASKS_FOR_TEXTS = re.compile(
 
 
 _SPLIT = re.compile(
-    r"\?\s+(?=\S)|;\s*|\s+(?:and also|and then|also|plus|as well as|und auch|et aussi|y tambien)\s+|\s+(?:and|und|et|y|"
+    r"\?\s+(?=\S)|;\s*|,?\s+(?:(?:and|but)\s+)?(?:if so|if yes|if not|in that case|if that's the case|falls ja|si oui|"
+    r"en ese caso|se si|zo ja)\b,?\s*|\s+(?:and also|and then|also|plus|as well as|und auch|et aussi|y tambien)\s+|"
+    r"\s+(?:and|und|et|y|"
     r"en|e)\s+(?=(?:what|why|how|when|who|is|are|will|should|does|do|did|can|could|would|which|wie|was|warum|wann|ist|"
     r"wird|soll|quel|pourquoi|quand|est|que|por|cuando|cuanto|es)\b)",
     re.I,
