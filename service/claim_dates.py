@@ -147,6 +147,9 @@ def weekday_reasons(text: str) -> list[str]:
     return reasons
 
 
+_ISO_DAY = re.compile(r"(\d{4})-(\d\d)-\d\d")
+
+
 def next_order_reasons(text: str, f: Facts) -> list[str]:
     """A month or a day given for the next order must be the facts' expected date (within a week); a dotted date
     ('03.03.2026') too."""
@@ -156,6 +159,9 @@ def next_order_reasons(text: str, f: Facts) -> list[str]:
         year, month, day = (int(x) for x in f.next_order_date[:10].split("-"))
     except ValueError:
         return []
+    # the month of one of their reviews or browsing, when it is before the expected order, is that event's ("a rain coat
+    # they'd buy again, both 5/5 in March 2024"), not the next order's
+    events = {(int(m[1]), int(m[2])) for e in f.evidence if (m := _ISO_DAY.search(e.source))}
     reasons = []
     for clause in clauses(text):
         if not _NEXT_ORDER.search(clause):
@@ -165,6 +171,8 @@ def next_order_reasons(text: str, f: Facts) -> list[str]:
             if (mo, d) != (month, day) and (d, mo) != (month, day) and not (mo == month and abs(d - day) <= 7):
                 reasons.append(f"next order on {m.group(0)}; the facts expect it around {f.next_order_date}")
         for date in dates_in(clause):
+            if date.year is not None and (date.year, date.month) in events and (date.year, date.month) < (year, month):
+                continue
             if (
                 date.month != month
                 or (date.day is not None and abs(date.day - day) > 7)

@@ -24,7 +24,8 @@ DRIVER_ALIASES = {
     "returns and cancellations": r"returns|cancell?ations|returned (?:items|orders)",
     "category breadth": r"(?:range|number|variety|breadth) of categories",
     "reviews and ratings": r"(?:her|his|their) ratings|star ratings",
-    "browsing activity": r"(?:her|his|their) (?:recent )?browsing|product views|page views",
+    "browsing activity": r"(?:her|his|their|the|this) (?:[a-z]+ ){0,2}browsing|browsing (?:activity|behaviou?r|history|"
+    r"habits?|sessions?|events?)|product views|page views",
     "expected orders": r"purchase pattern|buying pattern|orders expected|expected purchases",
     "time of year": r"season\w*|time of the year",
 }

@@ -208,14 +208,16 @@ _WORTH_SO_FAR = (
 _MONEY_KINDS = (
     ("the average order", average_orders, r"\baverage (?:order|basket|purchase)|\border value|\btypical order|"
      rf"{_AVERAGE_ORDER_ABROAD}",
-     r"^\s*(?:per|a|an|each) (?:order|purchase|basket|visit)\b|^\s*on average\b|^\s*(?:par|pro|por|per|je) "
+     r"^\s*(?:per|a|an|each) (?:order|purchase|basket|visit)\b|^\s*(?:each|apiece)\b|^\s*on average\b|"
+     r"^\s*(?:par|pro|por|per|je) "
      r"(?:commande|bestellung|pedido|ordine|bestelling|achat|compra)\b|"
      r"^\s*(?:en moyenne|im schnitt|en promedio|in media)\b"),
     ("the gap to the next tier", gaps, r"\b(?:short of|away from|gap|more to (?:reach|get)|needs? (?:another|only|just)"
      r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|below) (?:of |from |to |before )?|"
      r"^\s*off (?!(?:the|her|his|their) (?:forecast|value|prediction))"),
     ("a tier's floor", floors, r"\b(?:starts?|begins?|entry point|at least|below|under|above)\s+(?:at\s+|of\s+)?"
-     rf"(?:the\s+)?$|\b(?:{FLOOR_WORDS})\s+(?:{_OF}\s+)?(?:(?:the\s+)?(?:VIP|High|Medium|Low)\s+)?(?:tier\s+)?"
+     r"(?:the\s+)?$|\b(?:VIP|High|Medium|Low)(?:\s+tier)?\s+(?:at|from)\s+$|"
+     rf"\b(?:{FLOOR_WORDS})\s+(?:{_OF}\s+)?(?:(?:the\s+)?(?:VIP|High|Medium|Low)\s+)?(?:tier\s+)?"
      rf"(?:(?:at|is|{_OF})\s+|[:=]\s*)?(?:the\s+)?$",
      r"^\s*(?:(?:VIP|High|Medium|Low)\s+(?:tier\s+)?)?(?:threshold|floor|cut-?off|mark|line)\b|"
      r"^(?:\s*or so)?,?\s*where \w+ (?:starts|begins)\b|^\s*(?:needed|required|necessary) (?:for|to reach|to get)\b"),
@@ -308,11 +310,12 @@ def _narrowed(kind, before: str, f: Facts):
     if kind[0] == "a tier's floor":
         m = re.search(
             rf"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|{FLOOR_WORDS})\b[^.;]{{0,15}}$|"
-            rf"\b(?:{FLOOR_WORDS})\W+(?:{_OF}\W+)?(?:the\W+)?(VIP|High|Medium|Low)\b[^.;]{{0,15}}$",
+            rf"\b(?:{FLOOR_WORDS})\W+(?:{_OF}\W+)?(?:the\W+)?(VIP|High|Medium|Low)\b[^.;]{{0,15}}$|"
+            r"\b(VIP|High|Medium|Low)(?:\s+tier)?\s+(?:at|from)\s+$",
             before,
             re.I,
         )
-        said = m and (m.group(1) or m.group(2))
+        said = m and (m.group(1) or m.group(2) or m.group(3))
         name = said and ("VIP" if said.lower() == "vip" else said.capitalize())
         floor = f.figures.get(f"floor_{name}") if name else None
         if floor is not None:

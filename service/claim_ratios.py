@@ -19,7 +19,10 @@ _MULTIPLE = re.compile(
     _HEDGE + r"(?P<n>\d+(?:\.\d+)?\s*(?:times|x|\u00d7)|twice|double|triple|treble|half)\s+"
     r"(?:as (?:much|high|large|big) as\s+)?(?:the\s+|that\s+|this\s+|her\s+|his\s+|their\s+|its\s+)?"
     r"(?P<what>(?:(?P<tier>VIP|High|Medium|Low)\s+)?(?:tier\s+)?(?:floor|threshold|minimum|cut-?off|entry point|bar)\b|"
-    r"(?P<that>that|this)\b(?!\s+(?:month|week|year|day|time|period|quarter|season|many|much|order|purchase)))",
+    r"(?P<that>that|this)\b(?!\s+(?:month|week|year|day|time|period|quarter|season|many|much|order|purchase))|"
+    r"(?P<past>(?:everything|all|what|the amount)\s+(?:(?:she|he|they)(?:'s|'ve|\u2019s|\u2019ve|\s+has|\s+have)?\s+)?"
+    r"spent(?:\s+(?:so far|to date|in total))?|(?:her|his|their)\s+(?:total\s+|lifetime\s+|past\s+)?"
+    r"spend(?:ing)?(?:\s+(?:so far|to date))?|(?:her|his|their)\s+(?:historic|lifetime)\s+value))",
     re.I,
 )
 _TIER_WORD = re.compile(r"\b(VIP|High|Medium|Low)\b")
@@ -48,7 +51,7 @@ def multiple_reasons(text: str, f: Facts) -> list[str]:
         )
         said_of = text[sentence_start + 1 : m.start()]
         past = f.figures.get("monetary_total")
-        subjects = [past] if _PAST.search(said_of) and past is not None else [f.predicted_value]
+        subjects = [past] if past is not None and _PAST.search(said_of) and not m["past"] else [f.predicted_value]
         if not any(_holds((m["cmp"] or "").lower(), s / base, n) for s in subjects):
             ratio = subjects[0] / base
             reasons.append(f"\u201c{m.group(0).strip()}\u201d: the ratio is {ratio:.2f}")
@@ -56,10 +59,13 @@ def multiple_reasons(text: str, f: Facts) -> list[str]:
 
 
 def _reference(text: str, m: re.Match, f: Facts) -> float | None:
-    """What a multiple is of: the floor of the tier it names, else of the tier named last before it, else the
-    customer's own floor; for 'that' / 'this' alone, the amount named last before it in its sentence or the one
-    before."""
+    """What a multiple is of: the spend so far when its words name it, the floor of the tier it names, else of the tier
+    named last before it, else the customer's own floor; for 'that' / 'this' alone, the amount named last before it in
+    its sentence or the one before."""
     before = text[max(0, m.start() - 160) : m.start()]
+    if m["past"]:  # "more than double everything they've spent to date": the forecast against the spend so far
+        past = f.figures.get("monetary_total")
+        return float(past) if past is not None else None
     if m["that"]:
         amounts = list(MONEY.finditer(before))
         return amount_of(amounts[-1]) if amounts else None

@@ -173,6 +173,9 @@ _ISO = re.compile(r"\b(\d{4})-(\d\d)-(\d\d)\b")
 
 
 _CITED = re.compile(r"\((?:review|browsing)\s+(\d{4}-\d\d-\d\d)\b", re.I)
+# a paraphrase of their words in single quotes ("the rain coat was 'nice quality, would buy again'"): its "buy" is no
+# purchase of the sentence
+_SINGLE_QUOTED = re.compile(r"(?<!\w)['\u2018][^'\u2018\u2019]{2,200}['\u2019](?!\w)")
 
 
 def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
@@ -180,7 +183,8 @@ def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
     building blocks' of browsing on 24 December): sentence by sentence, every date (with a month's name, in the
     languages the service reads, or ISO) of a sentence that speaks of reviews (of the one review its product names,
     else of any) or of browsing must be the date of one of them, to the day where a day is given. A sentence that
-    also speaks of purchases is left alone (a date there may be an order's)."""
+    also speaks of purchases (outside a paraphrase of their words in single quotes) is left alone (a date there may be
+    an order's)."""
     events = [(e.source.lower(), e.text, m.group(0)) for e in facts.evidence if (m := _ISO.search(e.source))]
     browsed = [(text, day) for source, text, day in events if source.startswith("brows")]
     reviewed = [(text, day) for source, text, day in events if source.startswith("review")]
@@ -194,7 +198,7 @@ def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
         if _REVIEW_WORDS.search(sentence) or any(own[t] & said for t, _ in reviewed):
             named = [d for t, d in reviewed if own[t] & said]
             days += named if len(named) == 1 else [d for _, d in reviewed]
-        if not days or _PURCHASE_WORDS.search(sentence):
+        if not days or _PURCHASE_WORDS.search(_SINGLE_QUOTED.sub(" ", sentence)):
             continue
         known = [(int(d[:4]), int(d[5:7]), int(d[8:10])) for d in days]
         stated: list[tuple[str, int | None, int, int | None]]
@@ -234,16 +238,22 @@ def browsed_object_reasons(unquoted: str, facts: Facts) -> list[str]:
     """What they are said to have browsed must share a word with what they browsed ('browsed for how to close their
     account' of a search for 'how to return item'): an object of two words or more that name something (not 'the
     site', 'some items'), none of which any of their browsing texts has (a word matches another with the same first
-    five letters: 'returns' and 'return', 'building' and 'buildings'), is refused. Nothing is said of an object of one
-    such word ('outerwear' of a rain coat may be a fair summary); a summary in two ('outdoor clothing') is refused too,
+    five letters: 'returns' and 'return', 'building' and 'buildings'), is refused, and so is an object of one word that
+    names another of their texts ('a dollhouse' they reviewed). Nothing else is said of an object of one word
+    ('outerwear' of a rain coat may be a fair summary); a summary in two ('outdoor clothing') is refused too,
     a false alarm this rule accepts, since it cannot tell a category from another product."""
     browsed = [e.text for e in facts.evidence if e.source.lower().startswith("brows")]
     stems = {w.lower()[:5] for t in browsed for w in re.findall(r"\w+", t)}
     if not stems:
         return []
+    # the words that name one of their other texts (a reviewed product: "dollhouse"): an object of one such word is
+    # that other thing, not a summary of what they browsed
+    elsewhere = set().union(*(ws for t, ws in own_words(facts).items() if t not in browsed))
     reasons = []
     for m in _BROWSED_OBJECT.finditer(unquoted):
         words = {w for w in _WORD.findall(m["obj"].lower()) if w not in _FUNCTION_WORDS | _SERVICE_WORDS | _GENERIC}
-        if len(words) >= 2 and not any(w[:5] in stems for w in words):
+        if any(w[:5] in stems for w in words):
+            continue
+        if len(words) >= 2 or words & elsewhere:
             reasons.append(f"says they browsed \u201c{m['obj'].strip()}\u201d; they browsed {', '.join(browsed)}")
     return reasons

@@ -306,39 +306,6 @@ def churn_level_reasons(unquoted: str, facts: Facts) -> list[str]:
     return reasons
 
 
-_SPEND_WORD = re.compile(r"\b(?:spend\w*|spent|purchases|buying|ausgaben|umsatz|d[e\u00e9]penses?|gasto\w*|spes[ae]|"
-                         r"uitgaven)\b",
-                         re.I)  # fmt: skip
-_AGAINST = re.compile(r"\b(?:compared|than before|previous|prior|earlier|before|recent\w*|lately|vorher|seit|avant|"
-                      r"antes|"
-                      r"prima|period|months|weeks|lately)\b", re.I)  # fmt: skip
-_UP = re.compile(r"\b(?:ris\w*|rose|grow\w*|grew|increas\w*|picked up|picking up|up|higher|climb\w*|steig\w*|gestiegen|"
-                 r"augment\w*|aument\w*|crec\w*)\b", re.I)  # fmt: skip
-_DOWN = re.compile(r"\b(?:drop\w*|fall\w*|fell|declin\w*|decreas\w*|down|lower|slow\w*|shr[ia]nk\w*|sink\w*|gesunken|"
-                   r"baiss\w*|dismin\w*|cay\w*)\b", re.I)  # fmt: skip
-
-
-def trend_reasons(unquoted: str, facts: Facts) -> list[str]:
-    """Spend said to rise or fall must rise or fall from the prior window to the recent one (the facts' two spends)."""
-    recent, prior = facts.figures.get("spend_recent"), facts.figures.get("spend_prior")
-    if recent is None or prior is None:
-        return []
-    reasons = []
-    for clause in clauses(unquoted):
-        if not (_SPEND_WORD.search(clause) and _AGAINST.search(clause)):
-            continue
-        up, down = _UP.search(clause), _DOWN.search(clause)
-        word = up or down
-        if word is None or (up and down):
-            continue
-        said = "up" if up else "down"
-        if (recent == prior == 0) or (said == "up" and recent < prior) or (said == "down" and recent > prior):
-            reasons.append(
-                f"says spend is {said} (\u201c{word.group(0)}\u201d), but it went from {prior:,.2f} to {recent:,.2f}"
-            )
-    return reasons
-
-
 _BELOW = (
     r"below|under|short of|misses|missed|unter|unterhalb|por debajo del?|en dessous d[ue]|au-dessous d[ue]|sotto|"
     r"al di sotto d\w*|onder"

@@ -19,7 +19,8 @@ from service.claim_actions import action_reasons
 from service.claim_bindings import bound_number_reasons, bound_spans
 from service.claim_dates import numeric_dates_as_iso, weekday_reasons
 from service.claim_directions import driver_reasons
-from service.claim_numbers import APPROX, FLOOR_WORDS, SCALE, near, normalise_numbers, words_to_digits
+from service.claim_history import none_reasons, trend_reasons, window_reasons
+from service.claim_numbers import APPROX, FLOOR_WORDS, SCALE, gaps, near, normalise_numbers, words_to_digits
 from service.claim_texts import (
     browsed_object_reasons,
     browsing_reasons,
@@ -36,7 +37,6 @@ from service.claim_words import (
     segment_reasons,
     threshold_reasons,
     tier_history_reasons,
-    trend_reasons,
 )
 from service.drivers import HEADLINE
 from service.facts import Facts
@@ -113,7 +113,7 @@ def allowed_numbers(f: Facts) -> list[float]:
     nums += [x for x in (f.tier_floor, f.next_tier_floor) if x is not None]
     if not 0.01 <= f.churn_probability <= 0.99:  # "under 1%" / "over 99%" (service.plain.chance), either side
         nums += [1.0, 99.0]
-    nums += list(f.figures.values()) + list(f.value_interval or [])
+    nums += list(f.figures.values()) + list(f.value_interval or []) + gaps(f)  # "$42 short of VIP"
     for d in f.drivers:
         nums += [abs(d.contribution), d.contribution]
         if d.value is not None:  # as stated in plain words: whole counts and days, months and years of tenure
@@ -274,6 +274,7 @@ def check_narrative(
     reasons += (
         churn_level_reasons(unquoted, facts) + trend_reasons(unquoted, facts) + threshold_reasons(unquoted, facts)
     )
+    reasons += window_reasons(numbers_text, facts) + none_reasons(narrated, facts)
     reasons += driver_reasons(unquoted, facts, all_driver_names or set())
     if redact(unquoted) != unquoted:
         reasons.append("contains contact data (an e-mail address, a phone or card number)")

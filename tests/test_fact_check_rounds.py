@@ -95,19 +95,22 @@ def test_the_rounds_are_as_large_as_stated():
 
 
 # Round 7 (stop 29, a fifth blind session, about four customers no earlier round used): run once after round 6 was
-# fixed and NOT fixed since, the held-out figure; 6 of 40 false ones pass and 4 of 20 true ones are refused (7 and 5
-# before round 6's fixes). Only what it gets right is asserted (kept from regressing).
+# fixed, the held-out figure: 6 of 40 false ones passed and 4 of 20 true ones were refused (7 and 5 before round 6's
+# fixes). Fixed in stop 30, by kind (tests/test_fact_check_round7_kinds.py): a multiple of the spend so far, browsing
+# named with words before it, a reviewed product said to be browsed, a review's date beside a paraphrase saying "buy
+# again", the two spend windows swapped and "accelerating", "no returns" in Dutch and other languages; a tier's floor
+# after "High at", "$76 each", the gap to the next tier unbound, a review's month beside "buy again". All 60 asserted.
 ROUND7 = json.loads((DATA / "fact_check_round7.json").read_text(encoding="utf-8"))
 FACTS7 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round7.json").read_text()).items()}
 
 
 @pytest.mark.parametrize("row", ROUND7["checked"], ids=[r["id"] for r in ROUND7["checked"]])
-def test_round_7_narratives_the_check_gets_right(row):
+def test_round_7_narratives_are_judged_right(row):
     result = check_narrative(row["text"], FACTS7[row["tier"]], ALL_DRIVER_NAMES)
     assert result.passed != row["false"], (row["what"], result.reasons)
 
 
 def test_round_7_is_as_large_as_stated():
     rows = ROUND7["checked"] + ROUND7["still_missed"] + ROUND7["still_refused"]
-    assert (sum(r["false"] for r in rows), len(ROUND7["still_missed"]), len(ROUND7["still_refused"])) == (40, 6, 4)
+    assert (sum(r["false"] for r in rows), len(ROUND7["still_missed"]), len(ROUND7["still_refused"])) == (40, 0, 0)
     assert len(rows) == 60 and len({r["id"] for r in rows}) == 60
