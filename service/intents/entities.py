@@ -51,6 +51,13 @@ def named_tier(question: str) -> str | None:
     if m:
         return "VIP" if m.group(1).lower() == "vip" else m.group(1).capitalize()
     m = re.search(r"\b(High|Medium|Low)\b" + not_tier, question)  # capitalised as a tier name
+    if m:
+        return m.group(1)
+    # a capitalised tier as their rating or status ("the rfm breakdown behind his Medium rating")
+    m = re.search(
+        r"\b(?:his|her|their|its)\s+(High|Medium|Low)\s+(?:rating|status|classification|label|score|band|grade)\b",
+        question,
+    )
     return m.group(1) if m else None
 
 

@@ -134,7 +134,10 @@ _COMMAND = re.compile(
     r"refund|mark|flag|tag|label|send|confirm|notify|apply|cancel|approve|grant|reset|unsubscribe|reclassify|bump|"
     r"promote|demote|downgrade|wipe|purge|anonymi[sz]e|losch\w*|entfern\w*|supprime\w*|borra\w*|elimina\w*|"
     r"passe[sz]?-(?:le|la|les|moi)|mets-(?:le|la|les)|annule[sz]?|setze?|stuf\w* (?:ihn|sie) |zet (?:hem|haar)|"
-    r"pon(?:le|la|lo)?|cambia(?:le|lo|la)?)\b",
+    r"pon(?:le|la|lo)?|cambia(?:le|lo|la)?|"
+    # cancel, send and book in the other languages the router reads ("Storniere bitte die letzte Bestellung")
+    r"storn\w*|schick\w*|sende|envoie\w*|envoyer|env[i\u00ed]a\w*|enviar|invia\w*|annulla\w*|cancela\w*|annuleer\w*|"
+    r"stuur\w*|verstuur\w*|buche\w*|r[e\u00e9]serve\w*|reserva\w*|prenota\w*|agenda\w*|marca\w*)\b",
     re.I,
 )
 # The same requests asked politely ("could you delete his review history?", "would you mind merging ...").

@@ -57,6 +57,12 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("livello", 0.3),
     ],
     "churn": [
+        # router block 24: Spanish and Dutch ways of asking whether they stop buying
+        ("no vuelva a comprar", 1.5),
+        ("no vuelva", 1.2),
+        ("afhaakt", 1.5),
+        ("afhaken", 1.5),
+        ("haakt af", 1.5),
         ("switch to", 0.8),
         ("competitor", 0.6),
         ("smett", 1.0),
@@ -164,6 +170,9 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("abbandon", 1.0),
     ],
     "upgrade": [
+        # router block 24: Portuguese "how much is missing to reach"
+        ("quanto falta", 1.2),
+        ("chegar ao", 0.8),
         # CRM vocabulary
         ("path to", 0.8),
         ("over the line", 0.8),
@@ -292,6 +301,9 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("simil", 1.2),
     ],
     "value": [
+        # router block 24: "what's he worth to us from here on"
+        ("from here on", 1.0),
+        ("worth to us", 0.8),
         ("che spenda", 0.9),
         ("prossimo anno", 0.6),
         ("gaste", 0.8),
@@ -378,6 +390,12 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("data behind", 1.2),
         ("what data", 1.0),
         ("based on", 0.9),
+        ("prediction based on", 0.8),
+        ("all this based on", 1.0),
+        ("are you looking at", 1.0),
+        ("you actually looking at", 1.0),
+        ("are you basing", 1.0),
+        ("are you using", 1.0),
         ("which data", 1.0),
         ("prediction using", 1.0),
         ("model using", 1.0),

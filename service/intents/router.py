@@ -100,7 +100,7 @@ def _route_text(question: str, index: ExampleIndex | None, customer_id: str | No
 # Context an agent types before the question ("we gave him 10% off last time, anyway - is he likely to lapse?"): the
 # question is the last clause, and words of the context ("10% off") must not outvote it.
 _CONTEXT_BREAK = re.compile(
-    r"\s+[-\u2013\u2014]+\s+|\banyway\b[,:]?\s*|[.;:]\s+(?=\S)|,\s+so\s+|,\s+(?=(?:what|which|how|why|when|should|can|could|would)\s)",
+    r"\s+[-\u2013\u2014]+\s+|\banyway\b[,:]?\s*|[.;:]\s+(?=\S)|,\s+so\s+|,\s+(?=(?:what|which|how|why|when|should|can|could|would)(?:\s|'s\b|\u2019s\b))",
     re.I,
 )
 
