@@ -16,18 +16,39 @@ from service.claim_numbers import (
     near,
     shown,
     span_and_count_reasons,
+    within_bound,
 )
 from service.claim_ratios import fraction_spans, multiple_reasons, multiple_spans, share_reasons
 from service.facts import Facts
 
+# the event of a chance: no purchase (or leaving), or a purchase; in the languages the service reads ("de que no
+# compre nada", "dass kein Kauf erfolgt", "de ne rien acheter")
 _NO_PURCHASE = re.compile(
-    r"\b(?:no (?:purchase|order)|not (?:buy|order|purchase|return|come back)\w*|won't (?:buy|order|come back|return)|"
+    r"\b(?:no[- ](?:purchase|order)|not (?:buy|order|purchase|return|come back)\w*|won't (?:buy|order|come back|"
+    r"return)|"
     r"churn\w*|lapse\w*|leav\w*|stop\w* (?:buying|ordering|shopping)|los(?:e|ing) (?:her|him|them)|drop\w* off|"
-    r"walk\w* away|never (?:buy|order)\w*|go(?:es|ing)? quiet|inactive)\b",
+    r"walk\w* away|never (?:buy|order)\w*|go(?:es|ing)? quiet|inactive|"
+    r"no (?:\w+ )?(?:compr\w*|vuelv\w*|pid\w*)|sin compra\w*|ninguna compra|abandon\w*|"
+    r"kein\w* (?:\w+ )?(?:kauf\w*|bestellung\w*|einkauf\w*)|nicht (?:mehr )?(?:kauf\w*|bestell\w*)|abwander\w*|"
+    r"ne (?:\w+ )?(?:rien )?(?:ach[e\u00e8]t\w*|command\w*)|n'ach[e\u00e8]t\w*|aucun (?:achat|commande)|attrition|"
+    r"non (?:\w+ )?(?:acquist\w*|compr\w*|ordin\w*)|nessun (?:acquisto|ordine)|abbandon\w*|"
+    r"geen (?:aankoop|aankopen|bestelling\w*)|niet (?:meer )?(?:koop\w*|kopen|bestel\w*)|"
+    r"n[a\u00e3]o (?:\w+ )?(?:compr\w*|volt\w*)|nenhuma compra|nichts (?:mehr )?(?:zu )?(?:kauf\w*|bestell\w*)|"
+    r"(?:kauf\w*|bestell\w*) nichts|rien (?:acheter|commander)|niets (?:meer )?(?:te )?(?:koop\w*|kopen|bestel\w*)|"
+    r"nada|niente|nulla)\b",
     re.I,
 )
 _PURCHASE = re.compile(
-    r"\b(?:buy\w*|bought|order\w*|purchas\w*|come back|comes back|coming back|shop\w* again|stay\w*|retain\w*)\b", re.I
+    r"\b(?:buy\w*|bought|order\w*|purchas\w*|come back|comes back|coming back|shop\w* again|stay\w*|retain\w*|"
+    r"compr\w*|pedid\w*|kauf\w*|k(?:\u00e4|a)uf\w*|bestell\w*|achat\w*|ach[e\u00e8]t\w*|command\w*|acquist\w*|ordin\w*|"
+    r"aankoop\w*|koop\w*|kopen)\b",
+    re.I,
+)
+# a chance named, in the languages the service reads
+_CHANCE_WORD = re.compile(
+    r"\b(?:chance\w*|probabilit\w*|probabilidad\w*|probabilidade\w*|likel\w*|odds|risk\w*|churn\w*|"
+    r"wahrscheinlich\w*|risiko|risque|riesgo|rischio|risico|kans|probabile)\b",
+    re.I,
 )
 _ODDS = r"\b(\d+)\s+in\s+(\d+)\b(?=[^.;]{0,20}\b(?:chance|odds|risk|likel))|\b(even odds)\b"
 _CHANCE = re.compile(
@@ -57,7 +78,7 @@ def chance_reasons(text: str, f: Facts) -> list[str]:
     no_buy = f.churn_probability * 100
     edge = [1.0, 99.0] if not 0.01 <= f.churn_probability <= 0.99 else []
     for clause in clauses(text):
-        if not re.search(r"\b(?:chance|probability|likel\w*|odds|risk|churn\w*)\b", clause, re.I):
+        if not _CHANCE_WORD.search(clause):
             continue
         for m in _CHANCE.finditer(clause):
             around = clause[max(0, m.start() - 30) : m.end() + 30]
@@ -106,6 +127,24 @@ _RATING = re.compile(
 _STOP = {"that", "this", "with", "from", "they", "them", "have", "were", "your", "what", "when", "review", "reviews",
          "rated", "gave", "stars", "star", "wrote", "said", "about", "their", "there", "which", "would",
          "could"}  # fmt: skip
+
+
+_ISO_IN = re.compile(r"\b\d{4}-\d\d-\d\d\b")
+
+
+def dated_rating_reasons(text: str, f: Facts) -> list[str]:
+    """Stars given beside a review's date ("(5/5, 2025-12-07)", "rated 5/5 on 2025-12-07") must be that review's,
+    whatever the language of the words around them. ``text``: the narrative with its dates as ISO dates."""
+    rated = {r.group(1): float(r.group(2)) for e in f.evidence
+             if (r := re.search(r"(\d{4}-\d\d-\d\d),\s*(\d(?:\.\d)?)/5\b", e.source))}  # fmt: skip
+    reasons = []
+    for clause in clauses(text):
+        days = [d for d in _ISO_IN.findall(clause) if d in rated]
+        for m in _RATING.finditer(clause):
+            if len(days) == 1 and float(m.group(1)) != rated[days[0]]:
+                reasons.append(f"states a rating of {m.group(0).strip()} for the review of {days[0]}, rated "
+                               f"{rated[days[0]]:g}/5")  # fmt: skip
+    return reasons
 
 
 def rating_reasons(text: str, f: Facts) -> list[str]:
@@ -176,7 +215,8 @@ def rank_reasons(text: str, f: Facts) -> list[str]:
         if driver_named_last(clause, f) is not None:
             continue
         for m in _RANK_CLAIM.finditer(clause):
-            if not near(float(m.group(1)), [f.value_rank_pct], tight=True):
+            x = float(m.group(1))  # "more than 94%" of 94.8: a bound, within a point
+            if not (near(x, [f.value_rank_pct], tight=True) or within_bound(x, [f.value_rank_pct], "lower", share=0.0)):
                 reasons.append(
                     f"\u201c{m.group(0)}\u201d: the forecast ranks above {f.value_rank_pct:.1f}% of customers"
                 )

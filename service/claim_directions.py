@@ -120,11 +120,13 @@ def _named_at(clause: str, name: str) -> int:
 
 _UP_WORDS = (
     r"adds?|adding|lifts?|lifting|raises?|raising|increases?|increasing|pushes?\s+(?:\w+\s+){0,3}(?:up|higher)|boosts?|"
-    r"boosting|helps?|improves?|strengthens?|supports?|drives?\s+(?:\w+\s+){0,3}up|positive|"
+    r"boosting|helps?|helped|lifted|raised|boosted|improves?|improved|strengthens?|supports?|supported|"
+    r"drives?\s+(?:\w+\s+){0,3}up|driven\s+up|pushed\s+(?:\w+\s+){0,3}up|positive|"
     r"in (?:her|his|their) favou?r|a plus|tailwind"
 )
 _DOWN_WORDS = (
-    r"takes?\s+off|lowers?|reduces?|holds?\s+(?:\w+\s+){0,3}back|pulls?\s+(?:\w+\s+){0,3}down|subtracts?|cuts?|drags?|hurts?|"
+    r"takes?\s+off|took\s+off|lowers?|lowered|reduces?|reduced|held\s+(?:\w+\s+){0,3}back|dragged\s+(?:\w+\s+){0,3}down|"
+    r"holds?\s+(?:\w+\s+){0,3}back|pulls?\s+(?:\w+\s+){0,3}down|subtracts?|cuts?|drags?|hurts?|"
     r"weighs?\s+on|dampens?|negative|counts? against|works? against|lowering|reducing|pulling\s+(?:\w+\s+){0,3}down|"
     r"costs?|a drag|headwind|a minus"
 )

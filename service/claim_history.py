@@ -16,14 +16,23 @@ _SPEND_WORD = re.compile(r"\b(?:spend\w*|spent|purchases|buying|ausgaben|umsatz|
                          re.I)  # fmt: skip
 _AGAINST = re.compile(r"\b(?:compared|than before|previous|prior|earlier|before|recent\w*|lately|vorher|seit|avant|"
                       r"antes|"
-                      r"prima|period|months|weeks|lately)\b", re.I)  # fmt: skip
+                      r"prima|period|periodo|p[e\u00e9]riode|zeitraum|periode|months|weeks|lately|precedente|ultimi|"
+                      r"letzten|vorherig\w*|derniers|pr[e\u00e9]c[e\u00e9]dent\w*|[u\u00fa]ltimos|anterior\w*|laatste|"
+                      r"vorige)\b", re.I)  # fmt: skip
 # words that say a change over time by themselves ("spending is accelerating"), with no window named
 _CHANGE = re.compile(r"\b(?:accelerat\w*|decelerat\w*|ramping up|ramped up|tailing off|tailed off|cooling off|"
                      r"cooled off|winding down|tapering off|tapered off)\b", re.I)  # fmt: skip
-_UP = re.compile(r"\b(?:ris\w*|rose|grow\w*|grew|increas\w*|picked up|picking up|up|higher|climb\w*|steig\w*|gestiegen|"
-                 r"augment\w*|aument\w*|crec\w*|accelerat\w*|ramp\w* up|speeding up|sped up)\b", re.I)  # fmt: skip
+_UP = re.compile(r"\b(?:ris(?:e|es|en|ing)|rose|grow\w*|grew|increas\w*|picked up|picking up|up|higher|climb\w*|"
+                 r"steig\w*|gestiegen|"
+                 r"augment\w*|aument\w*|crec\w*|cresc\w*|accelerat\w*|ramp\w* up|speeding up|sped up|"
+                 # "more than in the period before", in the languages the service reads
+                 r"pi\u00f9 che nel|mehr als im|plus qu'(?:avant|au|lors)|m[a\u00e1]s que en|meer dan in|"
+                 r"mais do que n[oa])\b", re.I)  # fmt: skip
 _DOWN = re.compile(r"\b(?:drop\w*|fall\w*|fell|declin\w*|decreas\w*|down|lower|slow\w*|shr[ia]nk\w*|sink\w*|gesunken|"
-                   r"baiss\w*|dismin\w*|cay\w*|decelerat\w*|tail\w* off|cool\w* off|winding down|taper\w* off)\b",
+                   r"baiss\w*|dismin\w*|cay\w*|decelerat\w*|tail\w* off|cool\w* off|winding down|taper\w* off|"
+                   r"calo|in calo|calat\w*|r(?:\u00fc|u)ckl(?:\u00e4|a)ufig|gedaald|daalt|dalend|ca[i\u00ed]u|queda|"
+                   r"meno che nel|weniger als im|moins qu'(?:avant|au|lors)|menos que en|minder dan in|"
+                   r"menos do que n[oa])\b",
                    re.I)  # fmt: skip
 
 

@@ -41,6 +41,42 @@ _STOP = (
 )
 SENTENCES = re.compile(_STOP + r"|\n", re.I)
 APPROX_SHARE = 0.05  # "roughly $1,400" of $1,380.15: a rounding an agent accepts, said as one
+# A number said as a bound ("over $2,500" of $2,528.21, "più del 90%" of 90.7%, "just under $600"): a round figure
+# on the side of the fact the words give, within 10% of it
+_SAID_AT_LEAST = re.compile(
+    r"(?:\b(?:over|more than|above|at least|upwards of|in excess of|north of|well over|ruim|meer dan|mehr als|"
+    r"(?:\u00fc|ue)ber|plus de|au-dessus de|m[a\u00e1]s de|m[a\u00e1]s del|por encima de|pi\u00f9 del?|"
+    r"pi\u00f9 dell[ao']|"
+    r"oltre|mais de|acima de)\s*[$\u20ac\u00a3]?\s*)$",
+    re.I,
+)
+_SAID_AT_MOST = re.compile(
+    r"(?:\b(?:under|below|less than|fewer than|just under|just below|shy of|nearly|almost|up to|weniger als|unter|"
+    r"fast|knapp|moins de|presque|menos de|casi|meno del?|quasi|minder dan|bijna|onder|quase)\s*[$\u20ac\u00a3]?\s*)$",
+    re.I,
+)
+BOUND_SHARE = 0.10
+
+
+def bound_of(before: str) -> str | None:
+    """'lower' when the words just before a number make it a lower bound ('over', 'more than', 'più del'), 'upper' for
+    an upper one ('under', 'nearly'), else None."""
+    if _SAID_AT_LEAST.search(before):
+        return "lower"
+    return "upper" if _SAID_AT_MOST.search(before) else None
+
+
+def within_bound(x: float, allowed: Iterable[float], bound: str | None, share: float = BOUND_SHARE) -> bool:
+    """A fact on the side of ``x`` the bound gives, within ``share`` of it (or one unit, for small numbers). Only a
+    whole number is a bound: "below $27.52, where Medium starts" states a line, not a rounding."""
+    if x != round(x):
+        return False
+    slack = max(share * abs(x), 1.0)
+    if bound == "lower":
+        return any(x <= a <= x + slack for a in allowed)
+    if bound == "upper":
+        return any(x - slack <= a <= x for a in allowed)
+    return False
 
 
 def near(x: float, allowed: Iterable[float], approx: bool = False, tight: bool = False) -> bool:
@@ -60,7 +96,7 @@ _UNITS = {
 }  # fmt: skip
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 _WORD = re.compile(
-    rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<unit>{'|'.join(_UNITS)}))?|(?P<small>{'|'.join(_UNITS)}))"
+    rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<unit>one|{'|'.join(_UNITS)}))?|(?P<small>{'|'.join(_UNITS)}))"
     r"(?P<half> and a half)?\b(?![- ](?:hundred|thousand|million|billion))",
     re.I,
 )
@@ -72,7 +108,8 @@ def words_to_digits(text: str) -> str:
     which the fact check refuses."""
 
     def number(m: re.Match) -> str:
-        n = _TENS[m["tens"].lower()] + (_UNITS[m["unit"].lower()] if m["unit"] else 0) if m["tens"] else 0
+        unit = ({"one": 1} | _UNITS)[m["unit"].lower()] if m["unit"] else 0  # "twenty-one": one only after tens
+        n = _TENS[m["tens"].lower()] + unit if m["tens"] else 0
         n = n or _UNITS[m["small"].lower()]
         return f"{n}.5" if m["half"] else str(n)
 
@@ -85,7 +122,42 @@ def words_to_digits(text: str) -> str:
     # a span after words that measure it ("a customer for more than a year", "about a month ago"); not "once a week"
     text = re.sub(r"\b(for|than|about|around|almost|nearly|over|under) (?:a|one) (year|month)\b", r"\1 1 \2", text,
                   flags=re.I)  # fmt: skip
+    text = _WORD_ABROAD.sub(lambda m: str(_UNITS_ABROAD_WORDS[m.group(1).lower()]), text)
     return _WORD.sub(number, text)
+
+
+# Small numbers in the other languages the service reads, read only before what they count ("seit zwei Jahren",
+# "ruim twee jaar", "trois commandes"): alone, "due" and "sei" are English and Italian words of other meanings
+_UNITS_ABROAD_WORDS = {
+    w: n
+    for n, words in enumerate(
+        [
+            (),
+            (),
+            ("zwei", "deux", "dos", "due", "twee", "dois", "duas"),
+            ("drei", "trois", "tres", "tre", "drie", "tr\u00eas"),
+            ("vier", "quatre", "cuatro", "quattro", "quatro"),
+            ("f\u00fcnf", "fuenf", "cinq", "cinco", "cinque", "vijf"),
+            ("sechs", "seis", "sei", "zes"),
+            ("sieben", "sept", "siete", "sette", "zeven", "sete"),
+            ("acht", "huit", "ocho", "otto", "oito"),
+            ("neun", "neuf", "nueve", "nove", "negen"),
+            ("zehn", "dix", "diez", "dieci", "tien", "dez"),
+            ("elf", "onze", "once", "undici"),
+            ("zw\u00f6lf", "douze", "doce", "dodici", "twaalf", "doze"),
+        ]
+    )
+    for w in words
+}
+_WORD_ABROAD = re.compile(
+    rf"\b({'|'.join(sorted(_UNITS_ABROAD_WORDS, key=len, reverse=True))})\s+(?=(?:jahre?n?|jaar|jaren|ans|"
+    rf"ann[e\u00e9]es?|"
+    r"a\u00f1os?|anni|anos|monate?n?|maanden|maand|mois|meses|mesi|wochen|weken|semaines|semanas|settimane|tage?n?|"
+    r"dagen|jours|d[i\u00ed]as|giorni|bestellungen|k(?:\u00e4|ae)ufe\w*|eink(?:\u00e4|ae)ufe\w*|commandes|achats|pedidos|"
+    r"compras|ordini|acquisti|bestellingen|aankopen|encomendas|bewertungen|avis|rese\u00f1as|recensioni|"
+    r"beoordelingen|avalia\u00e7\u00f5es)\b)",
+    re.I,
+)
 
 
 _CURRENCY_AFTER = r"\s?(?:R\$|US\$|[$\u20ac\u00a3]|USD|EUR|GBP|BRL|dollars?|euros?|reais)(?!\w)"
@@ -146,6 +218,11 @@ def gaps(f: Facts) -> list[float]:
     return [x - f.predicted_value for x in floors(f) if x > f.predicted_value]
 
 
+def margins(f: Facts) -> list[float]:
+    """How far the forecast is above each floor it clears ("$14.84 above the VIP threshold")."""
+    return [f.predicted_value - x for x in floors(f) if x < f.predicted_value]
+
+
 def past_spend(f: Facts) -> list[float]:
     keys = ("monetary_total", "historic_value", "spend_recent", "spend_prior")
     return figures_of(f, keys) + driver_values(f, ("monetary_total", "spend_recent", "spend_prior"))
@@ -164,7 +241,8 @@ def contributions(f: Facts) -> list[float]:
 
 
 def money(f: Facts) -> list[float]:
-    return average_orders(f) + floors(f) + gaps(f) + past_spend(f) + forecast(f) + interval(f) + contributions(f)
+    found = average_orders(f) + floors(f) + gaps(f) + margins(f) + past_spend(f) + forecast(f) + interval(f)
+    return found + contributions(f)
 
 
 # --- amounts ---------------------------------------------------------------------------------------------------------
@@ -206,6 +284,10 @@ _WORTH_SO_FAR = (
 )
 # What an amount is, by the words around it: (kind, facts, words before it in its clause, words just after it)
 _MONEY_KINDS = (
+    ("the margin over a tier's floor", margins, r"(?!)",
+     r"^\s*(?:above|over|past|beyond|clear of|more than)\s+(?:the\s+)?(?:(?:VIP|High|Medium|"
+     r"Low)(?:'s)?\s+)?(?:tier\s+)?"
+     rf"(?:{FLOOR_WORDS}|bar|mark|minimum|entry)\b"),
     ("the average order", average_orders, r"\baverage (?:order|basket|purchase)|\border value|\btypical order|"
      rf"{_AVERAGE_ORDER_ABROAD}",
      r"^\s*(?:per|a|an|each) (?:order|purchase|basket|visit)\b|^\s*(?:each|apiece)\b|^\s*on average\b|"
@@ -216,11 +298,14 @@ _MONEY_KINDS = (
      r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|below) (?:of |from |to |before )?|"
      r"^\s*off (?!(?:the|her|his|their) (?:forecast|value|prediction))"),
     ("a tier's floor", floors, r"\b(?:starts?|begins?|entry point|at least|below|under|above)\s+(?:at\s+|of\s+)?"
-     r"(?:the\s+)?$|\b(?:VIP|High|Medium|Low)(?:\s+tier)?\s+(?:at|from)\s+$|"
+     r"(?:the\s+)?$|\b(?:VIP|High|Medium|Low)(?:\s+tier)?\s+(?:\w+\s+){0,2}(?:at|from|bij|vanaf|ab|bei|d[e\u00e8]s|"
+     r"\u00e0 partir de|a partir de|desde|da)\s+$|"
      rf"\b(?:{FLOOR_WORDS})\s+(?:{_OF}\s+)?(?:(?:the\s+)?(?:VIP|High|Medium|Low)\s+)?(?:tier\s+)?"
      rf"(?:(?:at|is|{_OF})\s+|[:=]\s*)?(?:the\s+)?$",
      r"^\s*(?:(?:VIP|High|Medium|Low)\s+(?:tier\s+)?)?(?:threshold|floor|cut-?off|mark|line)\b|"
-     r"^(?:\s*or so)?,?\s*where \w+ (?:starts|begins)\b|^\s*(?:needed|required|necessary) (?:for|to reach|to get)\b"),
+     r"^(?:\s*or so)?,?\s*where \w+ (?:starts|begins)\b|^\s*(?:needed|required|necessary) (?:for|to reach|to get)\b|"
+     # a verb of starting after the amount ("terwijl Medium pas bij 24,48 $ begint", "ab 24,48 $ anf\u00e4ngt")
+     r"^\s*(?:begint|beginnt|anf(?:\u00e4|a)ngt|commence|d[e\u00e9]bute|empieza|comienza|inizia|comincia|come(?:\u00e7|c)a)\b"),
     ("the spend so far", past_spend, _WORTH_SO_FAR + rf"|\b(?:{PAST_SPEND_WORDS}|paid|in total|last \d+ days|"
      r"past \d+ days|recent|(?:down|up) from)\b",
      r"^\s*(?:so far|to date|in total|hasta ahora|bisher|jusqu|finora|tot nu toe)\b|"
@@ -233,10 +318,20 @@ _MONEY_KINDS = (
     ("the forecast", forecast, rf"\b(?:{FORECAST_WORDS}|will (?:\w+ )?spend|worth|likely to spend)\b",
      r"^\s*(?:of spend )?(?:in|over) the (?:next|coming)\b"),
     ("a driver's effect", contributions, r"\b(?:add|rais|lift|lower|reduc|cut|contribut|push|pull|knock|subtract|"
-     r"tak|boost|cost)\w*\b[^.;]{0,20}$|\bby\s+(?:about\s+|around\s+|roughly\s+|some\s+)?$",
+     r"tak|boost|cost)\w*\b[^.;]{0,20}$|\bby\s+(?:about\s+|around\s+|roughly\s+|some\s+)?$|"
+     # in the other languages: "resta 101,35 $", "ajoute 32 $", "kostet 33,15 $", "toglie", "voegt ... toe"
+     r"\b(?:resta|restan|quita|aporta|suma|ajoute|retire|enl[e\u00e8]ve|co[u\u00fb]te|addiert|bringt|kostet|senkt|zieht|"
+     r"erh(?:\u00f6|o)ht|aggiunge|toglie|sottrae|costa|voegt|kost|verlaagt|verhoogt|soma|acrescenta|tira|subtrai|"
+     r"custa)\b[^.;]{0,12}$",
      r"^\s*(?:to|from|off) (?:her|his|their|the)\b"),
 )  # fmt: skip
-_CLAUSE = re.compile(_STOP + r"|\n|\s[-\u2013\u2014]\s|[()]|,\s+(?:and|but|while|whereas)\s+", re.I)
+_CLAUSE = re.compile(
+    _STOP + r"|\n|\s[-\u2013\u2014]\s|[()]|,\s+(?:and|but|while|whereas)\s+|"
+    # "... resta 101,35 $ y la \u00e9poca del a\u00f1o otros 51,97 $": a conjunction before an article starts another
+    # clause
+    r"\s+(?:y|e|und|et|en|ed)\s+(?=(?:la|el|los|las|le|les|il|lo|gli|die|der|das|de|het|o|a|os|as)\s)",
+    re.I,
+)
 
 
 def clauses(text: str) -> list[str]:
@@ -280,12 +375,13 @@ def money_reasons(text: str, f: Facts) -> list[str]:
                 continue
             x = amount_of(m)
             approx = APPROX.search(clause[: m.start()]) is not None
+            bound = bound_of(clause[max(0, m.start() - 25) : m.start()])
             kind = _kind_of(clause, m.start(), m.end(), _MONEY_KINDS)
             if kind is not None:
                 kind = _narrowed(kind, clause[: m.start()], f)
-            if kind is not None and not near(x, kind[1](f), approx):
+            if kind is not None and not (near(x, kind[1](f), approx) or within_bound(x, kind[1](f), bound)):
                 reasons.append(f"{m.group(0).strip()} is given as {kind[0]}, which it is not")
-            elif not near(x, money(f), approx):
+            elif not (near(x, money(f), approx) or within_bound(x, money(f), bound)):
                 reasons.append(f"amount {m.group(0).strip()} matches no amount in the facts")
             elif kind is None:
                 continue
@@ -311,7 +407,9 @@ def _narrowed(kind, before: str, f: Facts):
         m = re.search(
             rf"\b(VIP|High|Medium|Low)\W+(?:tier\W+)?(?:starts?|begins?|{FLOOR_WORDS})\b[^.;]{{0,15}}$|"
             rf"\b(?:{FLOOR_WORDS})\W+(?:{_OF}\W+)?(?:the\W+)?(VIP|High|Medium|Low)\b[^.;]{{0,15}}$|"
-            r"\b(VIP|High|Medium|Low)(?:\s+tier)?\s+(?:at|from)\s+$",
+            r"\b(VIP|High|Medium|Low)(?:\s+tier)?\s+(?:\w+\s+){0,2}(?:at|from|bij|vanaf|ab|bei|d[e\u00e8]s|"
+            r"\u00e0 partir de|"
+            r"a partir de|desde|da)\s+$",
             before,
             re.I,
         )
@@ -364,7 +462,10 @@ def _period_reasons(after: str, f: Facts) -> list[str]:
 # "environ 3 commandes sont attendues", "se esperan unos 2 pedidos"
 _CUSTOMER_WORDS = r"customer|client\w*|kund\w*|klant\w*|bei uns|con nosotros|chez nous|con noi|bij ons"
 _CUSTOMER_SINCE = rf"\b(?:{_CUSTOMER_WORDS})\b[^.;\d]{{0,25}}?\b(?:desde hace|seit|depuis|da|sinds)"
-_ABOUT_ABROAD = r"unos|unas|environ|etwa|rund|circa|ca\.|ongeveer|c\u00e9rca de|quasi|presque|fast"
+_ABOUT_ABROAD = (
+    r"unos|unas|environ|etwa|rund|circa|ca\.|ongeveer|c\u00e9rca de|cerca de|quasi|presque|fast|bijna|casi|quase"
+)
+_MORE_ABROAD = r"ruim|meer dan|mehr als|(?:\u00fc|ue|u)ber|plus de|m[a\u00e1]s de|pi\u00f9 di|oltre|mais de"
 _ORDERS = (
     r"orders|purchases|commandes?|achats?|bestellungen|k(?:\u00e4|ae)ufe|eink(?:\u00e4|ae)ufe|pedidos|compras|"
     r"ordini|acquisti|bestellingen|aankopen"
@@ -390,7 +491,8 @@ _SPANS = (
      rf"\b{NUMBER}\s*(day|week|month|year)s?\s+(?:apart|between (?:orders|purchases))"),
     ("the tenure", lambda f: driver_values(f, ("tenure_days",)),
      rf"(?:\b(?:customer|shopping with us|with us|buying from us) for|{_CUSTOMER_SINCE})\s+"
-     rf"(?:(?:about|around|almost|nearly|over|{_ABOUT_ABROAD})\s+|(?P<cmp>more than|less than|under|over|at least)\s+)?"
+     rf"(?:(?P<cmp>more than|less than|under|over|at least|{_MORE_ABROAD})\s+|(?:about|around|almost|nearly|"
+     rf"{_ABOUT_ABROAD})\s+)?"
      rf"{NUMBER}\s*(day|week|month|year)s?\b|"
      rf"\b(?:seit|desde hace|depuis|sinds)\s+(?:(?:{_ABOUT_ABROAD})\s+)?{NUMBER}\s*(day|week|month|year)s?\b"
      rf"(?=[^.;\d]{{0,25}}\b(?:{_CUSTOMER_WORDS}))"),
@@ -479,7 +581,9 @@ def span_and_count_reasons(text: str, f: Facts) -> list[str]:
             if not allowed:
                 continue  # a fact these facts do not carry (no tenure driver): left to the first look
             cmp = (m.groupdict().get("cmp") or "").lower()
-            if cmp in ("more than", "over", "at least"):  # "a customer for more than a year": an inequality
+            if cmp in ("more than", "over", "at least") or re.fullmatch(
+                _MORE_ABROAD, cmp
+            ):  # "a customer for more than a year": an inequality
                 ok = any(a >= x * 0.95 for a in allowed)
             elif cmp in ("less than", "under"):
                 ok = any(a <= x * 1.05 for a in allowed)

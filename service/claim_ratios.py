@@ -10,16 +10,37 @@ from service.claim_drivers import driver_compared, driver_named_last
 from service.claim_numbers import MONEY, amount_of, clauses
 from service.facts import Facts
 
-_MULTIPLE_WORDS = {"twice": 2.0, "double": 2.0, "triple": 3.0, "treble": 3.0, "half": 0.5}
+_MULTIPLE_WORDS = {
+    "twice": 2.0, "double": 2.0, "triple": 3.0, "treble": 3.0, "half": 0.5, "doble": 2.0, "doppio": 2.0,
+    "doppelte": 2.0, "zweimal": 2.0, "dubbele": 2.0, "dobro": 2.0, "triplo": 3.0, "dreifache": 3.0, "dreimal": 3.0,
+}  # fmt: skip
+# hedges in the other languages the service reads, as the English one they say
+_HEDGE_ABROAD = {
+    "environ": "about", "etwa": "about", "rund": "about", "alrededor de": "about", "unos": "about", "circa": "about",
+    "ongeveer": "about", "cerca de": "about", "pr\u00e8s de": "about", "presque": "almost", "fast": "almost",
+    "casi": "almost", "quasi": "almost", "bijna": "almost", "quase": "almost", "plus de": "more than",
+    "mehr als": "more than", "m\u00e1s de": "more than", "pi\u00f9 di": "more than", "meer dan": "more than",
+    "mais de": "more than",
+}  # fmt: skip
 _HEDGE = (
     r"(?P<cmp>more than|over|above|at least|less than|under|below|almost|nearly|just under|close to|about|around|"
-    r"roughly|approximately|some|just over|well over)?\s*"
+    r"roughly|approximately|some|just over|well over|" + "|".join(_HEDGE_ABROAD) + r")?\s*"
+    r"(?:(?:le|la|el|il|lo|das|het|o)\s+)?"
+)
+# a floor in the other languages, the tier after it ("le double du seuil Medium", "il doppio della soglia High")
+_FLOOR_ABROAD = (
+    r"(?:seuil|schwelle\w*|umbral|soglia|drempel\w*|limiar|grenze)(?:\s+(?:du|de|del|di|van|von|f\u00fcr|do|da|des)"
+    r")?(?:\s+(?:niveau|nivel|livello|stufe|n\u00edvel))?(?:\s+(?P<tier2>VIP|High|Medium|Low)\b)?"
 )
 _MULTIPLE = re.compile(
-    _HEDGE + r"(?P<n>\d+(?:\.\d+)?\s*(?:times|x|\u00d7)|twice|double|triple|treble|half)\s+"
+    _HEDGE
+    + r"(?P<n>\d+(?:\.\d+)?\s*(?:times|x|\u00d7|fois|mal|veces|volte|keer|vezes)|twice|double|triple|treble|half|"
+    r"doble|doppio|doppelte|zweimal|dubbele|dobro|triplo|dreifache|dreimal)\s+"
     r"(?:as (?:much|high|large|big) as\s+)?(?:the\s+|that\s+|this\s+|her\s+|his\s+|their\s+|its\s+)?"
+    r"(?:(?:du|de|del|della|dello|des|vom|van|do|da|dem|der|den|von)\s+)?(?:l'|(?:la|le|el|il|lo|die|het|o|a)\s+)?"
     r"(?P<what>(?:(?P<tier>VIP|High|Medium|Low)\s+)?(?:tier\s+)?(?:floor|threshold|minimum|cut-?off|entry point|bar)\b|"
-    r"(?P<that>that|this)\b(?!\s+(?:month|week|year|day|time|period|quarter|season|many|much|order|purchase))|"
+    + _FLOOR_ABROAD
+    + r"|(?P<that>that|this)\b(?!\s+(?:month|week|year|day|time|period|quarter|season|many|much|order|purchase))|"
     r"(?P<past>(?:everything|all|what|the amount)\s+(?:(?:she|he|they)(?:'s|'ve|\u2019s|\u2019ve|\s+has|\s+have)?\s+)?"
     r"spent(?:\s+(?:so far|to date|in total))?|(?:her|his|their)\s+(?:total\s+|lifetime\s+|past\s+)?"
     r"spend(?:ing)?(?:\s+(?:so far|to date))?|(?:her|his|their)\s+(?:historic|lifetime)\s+value))",
@@ -52,7 +73,8 @@ def multiple_reasons(text: str, f: Facts) -> list[str]:
         said_of = text[sentence_start + 1 : m.start()]
         past = f.figures.get("monetary_total")
         subjects = [past] if past is not None and _PAST.search(said_of) and not m["past"] else [f.predicted_value]
-        if not any(_holds((m["cmp"] or "").lower(), s / base, n) for s in subjects):
+        cmp = (m["cmp"] or "").lower()
+        if not any(_holds(_HEDGE_ABROAD.get(cmp, cmp), s / base, n) for s in subjects):
             ratio = subjects[0] / base
             reasons.append(f"\u201c{m.group(0).strip()}\u201d: the ratio is {ratio:.2f}")
     return reasons
@@ -69,7 +91,7 @@ def _reference(text: str, m: re.Match, f: Facts) -> float | None:
     if m["that"]:
         amounts = list(MONEY.finditer(before))
         return amount_of(amounts[-1]) if amounts else None
-    tier = m["tier"] or next((t.group(1) for t in reversed(list(_TIER_WORD.finditer(before)))), None)
+    tier = m["tier"] or m["tier2"] or next((t.group(1) for t in reversed(list(_TIER_WORD.finditer(before)))), None)
     if tier is not None:
         name = "VIP" if tier.lower() == "vip" else tier.capitalize()
         floor = f.figures.get(f"floor_{name}")

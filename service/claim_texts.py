@@ -12,11 +12,16 @@ from service.facts import Facts
 
 _BROWSING_WORDS = re.compile(
     r"\b(?:brows\w*|looked at|looking at|look at|viewed|view\w*|search\w*|visit\w*|such(?:te|ten|t|en|e)|gesucht|"
-    r"angesehen|angeschaut|gest\u00f6bert|naveg\w*|busc\w*|consult\w*|cherch\w*|regard\w*|cerca\w*|cercato|guardato|bekeken|"
-    r"gezocht)\b",
+    r"angesehen|angeschaut|gest\u00f6bert|naveg\w*|busc\w*|consult\w*|cherch\w*|regard\w*|"
+    r"cerca(?:to|ta|ti|te|va|vano|no)?(?!\w)(?!\s+de\b)|guardato|bekeken|gezocht)\b",  # not 'cerca de' (about)
     re.I,
 )
-_AS_PURCHASE = re.compile(r"\b(?:bought|buys|ordered|orders|purchased|purchase of|received|got delivered)\b", re.I)
+_AS_PURCHASE = re.compile(
+    r"\b(?:bought|buys|ordered|orders|purchased|purchase of|received|got delivered|gekauft|kaufte|bestellt|erworben|"
+    r"achet[e\u00e9]\w*|command[e\u00e9]\w*|compr[o\u00f3]|comprad[oa]s?|compr[o\u00f3]u|pidi[o\u00f3]|encomend\w*|"
+    r"acquistat\w*|comprat\w*|ordinat\w*|gekocht|besteld|kocht)\b",
+    re.I,
+)
 _AS_WORDS = re.compile(
     r"\b(?:wrote|writes|written|said|says|asked|asks|told|tells|complain\w*|review\w*|messag\w*|e-?mail\w*|contacted|"
     r"called|wrote in|in their words|in her words|in his words)\b",
@@ -137,9 +142,16 @@ def own_words(facts: Facts) -> dict[str, set[str]]:
     }
 
 
+def _name_words(text: str, own: set[str]) -> set[str]:
+    """The words that name what a customer text is about: the first two of its own words ('The running jacket was
+    clearly used ...': running, jacket; 'Okay cookbook for the price': cookbook, price)."""
+    return set(sorted(own, key=lambda w: text.lower().find(w))[:2])
+
+
 def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
     """A sentence that names one review by the words only it has (its product: 'the sneakers', 'the wireless
-    earbuds') must describe it as it is: no complaint of a review rated 4 or 5, no problem its text does not tell of.
+    earbuds') must describe it as it is: no words only another review has, no complaint of a review rated 4 or 5, no
+    problem its text does not tell of.
     (Its stars are checked with every other rating, ``claim_bindings.rating_reasons``.)"""
     reviews = [
         (e.text, int(m.group(1)))
@@ -147,9 +159,18 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
         if (m := re.match(r"review \d{4}-\d\d-\d\d,\s*(\d)/5", e.source))
     ]
     own = own_words(facts)
+    products = {t: _name_words(t, own[t]) for t, _ in reviews}
     reasons = []
     for sentence in (c for s in SENTENCES.split(unquoted) for c in clauses(s)):  # "the hat ..., while the mouse"
         said = set(_WORD.findall(_PROBLEM.sub(" ", sentence).lower()))
+        # one review named by its product, with words only another review has ("the beanie hat was clearly used ...
+        # closing their account", which the running jacket's review says): that review's content moved to this product
+        by_product = [t for t, _ in reviews if products[t] & said]
+        if len(by_product) == 1:
+            stray = sorted(set().union(*(own[t] - products[t] for t, _ in reviews if t != by_product[0])) & said)
+            if stray:
+                name = sorted(products[by_product[0]] & said)[0]
+                reasons.append(f"says of the review about {name} what another review says ({', '.join(stray)})")
         named = [(text, rating) for text, rating in reviews if own[text] & said]
         if len(named) != 1:
             continue

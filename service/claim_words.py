@@ -53,7 +53,11 @@ _RESOLVED = (
     r"(?:sorted|resolved|fixed|settled|processed|handled|issued|paid)\b|"
     r"\b(?:support|customer service|the team)\s+(?:was|were|has been)\s+(?:very\s+|really\s+)?(?:quick|fast|prompt|"
     r"helpful|responsive|great|excellent)\b|"
-    r"\b(?:quickly|promptly)\s+(?:refunded|resolved|sorted|replaced|fixed)\b"
+    r"\b(?:quickly|promptly)\s+(?:refunded|resolved|sorted|replaced|fixed)\b|"
+    r"\b(?:we|support|customer service|the team|the shop|the store)\s+(?:have\s+|has\s+|had\s+)?(?:already\s+)?"
+    r"(?:issued|processed|gave|granted|sent|offered|provided|arranged)\s+(?:them\s+|her\s+|him\s+)?(?:an?\s+)?"
+    r"(?:full\s+|partial\s+|prompt\s+|quick\s+)?(?:refund|replacement|credit|voucher|coupon|discount|gift card|"
+    r"exchange)\b"
 )
 
 
@@ -84,6 +88,15 @@ _EVENT = re.compile(
 )
 
 
+_NOT_NEEDED = re.compile(
+    r"\W+(?:\w+\W+){0,2}?(?:(?:not|nicht|pas|no|non|niet|n[a\u00e3]o)\s+(?:\w+\s+)?(?:needed|necessary|required|"
+    r"recommended|n(?:\u00f6|oe)tig|erforderlich|empfohlen|n[e\u00e9]cessaire|necesario|necessario|nodig|necess[a\u00e1]rio)|"
+    r"unnecessary|not needed|(?:\u00fc|ue)berfl(?:\u00fc|ue)ssig|inutile|innecesario|superfluo|overbodig|"
+    r"desnecess[a\u00e1]rio)\b",
+    re.I,
+)
+
+
 def playbook_reasons(rest: str, facts: Facts) -> list[str]:
     """The next action is the playbook's: no incentive it does not give, no personal contact it rules out (``rest``:
     the narrative without the playbook's own action)."""
@@ -94,11 +107,23 @@ def playbook_reasons(rest: str, facts: Facts) -> list[str]:
             m
             for m in re.finditer(
                 r"\b(discount|voucher|coupon|\d+\s?% off|free shipping|free delivery|gift card|store credit|free gift|"
-                r"(?:double|bonus|extra) (?:loyalty )?points|loyalty points|cashback|cash back|free sample)\b",
+                r"(?:double|bonus|extra) (?:loyalty )?points|loyalty points|cashback|cash back|free sample|"
+                # other languages: "10 % Rabatt", "un bon de réduction", "un cupón", "uno sconto", "korting"
+                r"rabatt\w*|gutschein\w*|remise|r[e\u00e9]duction|bon d'achat|descuento|cup[o\u00f3]n|sconto|"
+                r"buono sconto|"
+                r"korting\w*|waardebon|desconto|cupom|frete gr[a\u00e1]tis|livraison gratuite|env[i\u00ed]o gratis|"
+                r"versandkostenfrei|spedizione gratuita|gratis verzending)\b",
                 rest,
                 re.I,
             )
-            if not re.search(r"\b(no|without|not|never|nor|don't|doesn't)\W+(?:\w+\W+){0,2}$", rest[: m.start()], re.I)
+            if not re.search(
+                r"\b(no|without|not|never|nor|don't|doesn't|kein\w*|ohne|sans|pas|aucun\w*|sin|ning[u\u00fa]n\w*|senza|"
+                r"nessun\w*|geen|zonder|sem|nenhum\w*|n[a\u00e3]o)\W+(?:\w+\W+){0,4}$",
+                rest[: m.start()],
+                re.I,
+            )
+            # ... or denied after it: "ein Rabatt ist nicht n\u00f6tig", "a discount is not needed"
+            and not _NOT_NEEDED.match(rest[m.end() : m.end() + 40])
         ),
         None,
     )

@@ -16,11 +16,22 @@ import re
 from pydantic import BaseModel, Field
 
 from service.claim_actions import action_reasons
-from service.claim_bindings import bound_number_reasons, bound_spans
+from service.claim_bindings import bound_number_reasons, bound_spans, dated_rating_reasons
 from service.claim_dates import numeric_dates_as_iso, weekday_reasons
 from service.claim_directions import driver_reasons
 from service.claim_history import none_reasons, trend_reasons, window_reasons
-from service.claim_numbers import APPROX, FLOOR_WORDS, SCALE, gaps, near, normalise_numbers, words_to_digits
+from service.claim_numbers import (
+    APPROX,
+    FLOOR_WORDS,
+    SCALE,
+    bound_of,
+    gaps,
+    margins,
+    near,
+    normalise_numbers,
+    within_bound,
+    words_to_digits,
+)
 from service.claim_texts import (
     browsed_object_reasons,
     browsing_reasons,
@@ -113,7 +124,7 @@ def allowed_numbers(f: Facts) -> list[float]:
     nums += [x for x in (f.tier_floor, f.next_tier_floor) if x is not None]
     if not 0.01 <= f.churn_probability <= 0.99:  # "under 1%" / "over 99%" (service.plain.chance), either side
         nums += [1.0, 99.0]
-    nums += list(f.figures.values()) + list(f.value_interval or []) + gaps(f)  # "$42 short of VIP"
+    nums += list(f.figures.values()) + list(f.value_interval or []) + gaps(f) + margins(f)  # "$42 short of VIP"
     for d in f.drivers:
         nums += [abs(d.contribution), d.contribution]
         if d.value is not None:  # as stated in plain words: whole counts and days, months and years of tenure
@@ -241,7 +252,7 @@ def check_narrative(
     reasons += _date_reasons(unquoted, facts)
     reasons += review_description_reasons(unquoted, facts) + browsing_reasons(narrative, facts)
     reasons += weekday_reasons(unquoted) + review_mention_reasons(unquoted, facts) + event_date_reasons(unquoted, facts)
-    reasons += browsed_object_reasons(unquoted, facts)
+    reasons += browsed_object_reasons(unquoted, facts) + dated_rating_reasons(unquoted, facts)
     unquoted = _ISO_DATE.sub(" ", unquoted)
     # the playbook's action is a fact as written ("within two weeks"): the number checks look past it; number words
     # are read as digits ("three months") and a percentage in words as one ("80 percent")
@@ -358,7 +369,8 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
             # a chance is the chance of no purchase or of one, not whatever fact lies within rounding (a rank of 79.7
             # let "an 80% chance she makes no purchase" pass for a chance of 51%)
             allowed_pct = chances if _CHANCE_WORDS.search(around) and not _RANK_WORDS.search(around) else pct
-            if not _matches(x, allowed_pct, pct_exact, tight=True):
+            bound = bound_of(unquoted[max(0, m.start() - 25) : m.start()])  # "più del 90%" of 90.7: within 1 point
+            if not (_matches(x, allowed_pct, pct_exact, tight=True) or within_bound(x, allowed_pct, bound, share=0.0)):
                 reasons.append(f"percentage {raw}% matches no fact")
             continue
         kind = _UNIT_AFTER.match(unquoted[m.end() :])
@@ -366,14 +378,50 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
             # a count of days, months, years or purchases is one of those facts, not any number within rounding
             # ("last ordered 4 days ago" for 40, "a customer for 14 years" for 14 months)
             key = next(k for k, v in kind.groupdict().items() if v)
-            if not _matches(x, typed[key]) and not any(abs(x - math.floor(a)) < 1e-9 for a in typed[key]):
+            approx = APPROX.search(unquoted[max(0, m.start() - 20) : m.start()]) is not None  # "roughly 290 days"
+            if not _matches(x, typed[key], approx=approx) and not any(
+                abs(x - math.floor(a)) < 1e-9 for a in typed[key]
+            ):
                 reasons.append(f"{raw} {kind.group(0).strip()} matches no fact counted in {key}")
             continue
         scale = SCALE.get(unit or "", 1.0)
         approx = APPROX.search(unquoted[max(0, m.start() - 20) : m.start()].rstrip("$\u20ac\u00a3R ")) is not None
-        if not _matches(x * scale, allowed, exact if scale == 1.0 else frozenset(), approx=approx):
+        # a round amount said as a bound ("over $2,500"); other numbers are bounded by their own kind's checks
+        money_said = re.search(r"[$\u20ac\u00a3]\s?$", unquoted[: m.start()]) or _CURRENCY_AFTER.match(
+            unquoted[m.end() :]
+        )
+        bound = bound_of(unquoted[max(0, m.start() - 25) : m.start()]) if money_said else None
+        of_theirs = _OF_THEIR.match(unquoted[m.end() :])
+        if of_theirs:  # "two of their reviews": a part of a count, at most the count
+            if of_theirs.group(1).lower() == "reviews":
+                whole = [
+                    facts.figures.get("review_count", 0.0),
+                    sum(e.source.startswith("review") for e in facts.evidence),
+                ]
+            else:
+                whole = [facts.figures.get("frequency", 0.0)] + [
+                    d.value or 0.0 for d in facts.drivers if d.feature == "frequency"
+                ]
+            if not any(x <= w for w in whole):
+                reasons.append(f"{raw} of their {of_theirs.group(1)}: they have {shown_counts(whole)}")
+            continue
+        if not (
+            _matches(x * scale, allowed, exact if scale == 1.0 else frozenset(), approx=approx)
+            or within_bound(x * scale, allowed, bound)
+        ):
             reasons.append(f"number {raw}{unit or ''} matches no fact")
     return reasons
+
+
+_CURRENCY_AFTER = re.compile(r"\s?(?:[$\u20ac\u00a3]|USD|EUR|GBP|dollars?|euros?|pounds?)(?!\w)")
+# a part of a count ("two of their reviews", "3 of her 7 orders")
+_OF_THEIR = re.compile(
+    r",?\s+of\s+(?:her|his|their|the|its)\s+(?:\d+\s+)?(?:\w+\s+)?(reviews|orders|purchases)\b", re.I
+)
+
+
+def shown_counts(values: list[float]) -> str:
+    return " or ".join(f"{v:g}" for v in sorted(set(values))) or "none in the facts"
 
 
 _CHANCE_WORDS = re.compile(r"\b(chance|probability|likel\w*|odds|risk|churn\w*)\b", re.I)
@@ -413,8 +461,10 @@ def _typed_numbers(f: Facts) -> dict[str, list[float]]:
 
 
 def _states_tier(unquoted: str, tier: str) -> bool:
-    """The tier as a word ("Highly" does not state High); VIP in any case."""
-    return re.search(rf"\b{tier}\b", unquoted, 0 if tier != "VIP" else re.I) is not None
+    """The tier as a word ("Highly" does not state High); VIP in any case, and "one of our VIPs"."""
+    return (
+        re.search(rf"\b{tier}\b" if tier != "VIP" else r"\bVIPs?\b", unquoted, 0 if tier != "VIP" else re.I) is not None
+    )
 
 
 def _denies_tier(unquoted: str, tier: str) -> bool:

@@ -114,3 +114,24 @@ def test_round_7_is_as_large_as_stated():
     rows = ROUND7["checked"] + ROUND7["still_missed"] + ROUND7["still_refused"]
     assert (sum(r["false"] for r in rows), len(ROUND7["still_missed"]), len(ROUND7["still_refused"])) == (40, 0, 0)
     assert len(rows) == 60 and len({r["id"] for r in rows}) == 60
+
+
+# Round 8 (stop 30, a sixth blind session, four customers of another generated store): run once after round 7 was fixed,
+# the held-out figure: 10 of 40 false ones passed and 9 of 20 true ones were refused. Fixed in the same stop, by kind
+# (tests/test_fact_check_round8_kinds.py): chances, purchases, incentives, trends, spans and floors in other languages,
+# stars beside a review's date, one review's content said of another's product, "we issued a full refund", a multiple
+# of "le seuil Medium", round numbers said as bounds ("over $2,500", "più del 90%"), "two of their reviews", a driver's
+# effect in Spanish, "$14.84 above the VIP threshold", "one of our VIPs". All 60 asserted.
+ROUND8 = json.loads((DATA / "fact_check_round8.json").read_text(encoding="utf-8"))
+FACTS8 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round8.json").read_text()).items()}
+
+
+@pytest.mark.parametrize("row", ROUND8["checked"], ids=[r["id"] for r in ROUND8["checked"]])
+def test_round_8_narratives_are_judged_right(row):
+    result = check_narrative(row["text"], FACTS8[row["tier"]], ALL_DRIVER_NAMES)
+    assert result.passed != row["false"], (row["what"], result.reasons)
+
+
+def test_round_8_is_as_large_as_stated():
+    rows = ROUND8["checked"]
+    assert (len(rows), sum(r["false"] for r in rows), len({r["id"] for r in rows})) == (60, 40, 60)
