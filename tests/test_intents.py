@@ -253,3 +253,17 @@ def test_idioms_of_leaving_timing_of_a_purchase_and_a_past_period_against_a_fore
     assert route("YTD revenue from this cust?").intent == "spend_period"
     assert route("revenue next quarter?").intent == "value"
     assert route("whats her CLTV looking like").intent == "value"
+
+
+def test_a_question_in_a_language_the_router_does_not_read_is_refused_saying_so():
+    from types import SimpleNamespace
+
+    from service.ask.refusals import answer_unsupported
+
+    for q in ("När kommer kunden att handla nästa gång?", "Ile klientka wydała od początku roku?", "Когда он купит?"):
+        r = route(q)
+        assert (r.intent, r.reason) == ("unsupported", "language"), q
+        text, _ = answer_unsupported(r, SimpleNamespace(customer_id="C1"), None, None)
+        assert text.startswith("I read questions in English, German, French, Spanish, Italian, Dutch and Portuguese")
+    for q in ("who won the game last night?", "WHO IS THIS", "Quel âge a cette cliente ?"):
+        assert route(q).reason != "language", q

@@ -22,6 +22,8 @@ _WHY_REFUSED = {
     "other_customers": "Other customers' data is not shown here: I answer about {id} only.",
     "shop_wide": "I answer about one customer at a time, here {id}; questions about the whole shop (best-sellers, "
     "totals over all customers) are for the shop's reports.",
+    "language": "I read questions in English, German, French, Spanish, Italian, Dutch and Portuguese; this one seems "
+    "to be in another language.",
     "not_held": "That is not in the data I have: I know {id}'s orders, returns, reviews and browsing, and predict "
     "their spend, churn risk and next order over the coming months; not credit or income, age or family, calls and "
     "chats, other agents' notes, spend at other shops, changes in their life, how many years they will stay, or future "

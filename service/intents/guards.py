@@ -245,3 +245,18 @@ def _names_other_id(question: str, customer_id: str | None) -> bool:
         return False
     shape = "".join("[^\\W\\d_]" if c.isalpha() else "\\d" if c.isdigit() else re.escape(c) for c in own)
     return any(m.group(0).casefold() != own for m in re.finditer(rf"(?<![\w-]){shape}(?![\w-])", question, re.I))
+
+
+# Letters and scripts of languages the router does not read (Swedish "nästa gång", Polish "wydała od początku roku",
+# Cyrillic, Greek, CJK, Arabic ...): a question in one of them is refused saying so, not with a guess
+_OTHER_LANGUAGE = re.compile(
+    "[\u00e5\u00f8\u00e6\u0142\u0105\u0119\u017c\u017a\u015b\u0107\u0144\u0151\u0171\u011f\u0131\u015f\u010d\u0159"
+    "\u017e\u0161\u011b\u016f\u0370-\u03ff\u0400-\u04ff\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f"
+    "\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af\u00c5\u00d8\u00c6\u0141\u0104\u0118\u017b\u0179\u015a\u0106\u0143\u0150\u0170"
+    "\u011e\u015e\u010c\u0158\u017d\u0160\u011a\u016e]"
+)  # not case-insensitive: the dotless i would match every "I"
+
+
+def other_language(question: str) -> bool:
+    """Whether the question is written in a language the router does not read, by letters no read language uses."""
+    return _OTHER_LANGUAGE.search(question) is not None

@@ -26,7 +26,7 @@ import numpy as np
 
 from service.intents.entities import named_tier, names_tier_target, names_year, tier_target
 from service.intents.examples import ExampleIndex, example_index
-from service.intents.guards import refusal
+from service.intents.guards import other_language, refusal
 from service.intents.names import ANSWERABLE
 from service.intents.period import names_fiscal_year, names_period
 from service.intents.words import lexical_scores
@@ -49,7 +49,7 @@ class Route:
     )  # for a two-part question: one route per part (this one is the first)
     texts: list[str] = field(default_factory=list)  # the parts' texts
     text: str = ""  # the question (or part) this route is for
-    reason: str | None = None  # why a guard refused it: instruction, contact, command, shop_wide, other_customers
+    reason: str | None = None  # why refused: instruction, contact, command, shop_wide, other_customers, language
 
     @property
     def intents(self) -> list[str]:
@@ -93,7 +93,7 @@ def _route_text(question: str, index: ExampleIndex | None, customer_id: str | No
     else:
         scores, best = _scored(question, index)
     if scores[best] < THRESHOLD:
-        return Route("unsupported", tier, scores[best], scores)
+        return Route("unsupported", tier, scores[best], scores, reason="language" if other_language(question) else None)
     return Route(best, tier, scores[best], scores)
 
 
