@@ -11,7 +11,7 @@ from pathlib import Path
 
 from eval.adapters import load_dataset
 from eval.backtest import BacktestOptions, run_backtest
-from eval.report import check_report_out, headline_rows, verdict, write_report
+from eval.report import check_report_out, headline_rows, remove_orphaned_staging, verdict, write_report
 from service.pipeline import Reporter
 
 
@@ -55,9 +55,12 @@ def run_eval(opts: EvalOptions, reporter: Reporter | None = None, encoder=None, 
     """
     reporter = reporter or Reporter()
     t0 = time.perf_counter()
-    out = Path(opts.out or Path("reports") / opts.dataset)
+    # a link to a report folder is followed: the report goes where it points, and the link stays (it had been replaced
+    # by a folder of its own)
+    out = Path(opts.out or Path("reports") / opts.dataset).resolve()
     if out.exists() and not out.is_dir():  # found after the whole backtest, it had wasted minutes
         raise ValueError(f"--out {out}: is a file, not a report folder; choose another --out")
+    remove_orphaned_staging(out)  # a report a killed run was moving in is finished first, then checked as ours
     check_report_out(out)
     command = opts.command or "insight " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     kw = {"customers": opts.customers, "seed": opts.seed} if opts.dataset == "synthetic" else {}

@@ -24,7 +24,7 @@ from eval.backtest import BacktestResult
 from eval.report_headline import headline_rows, verdict
 from eval.report_markdown import render_markdown
 from eval.report_metrics import build_metrics
-from service.crash import fault_point, orphaned, recover_swap, remove, swap_dir
+from service.crash import fault_point, orphaned, recover_swap, remove, swap_dir, write_text_atomic
 
 __all__ = ["build_metrics", "headline_rows", "render_markdown", "verdict", "write_report"]
 
@@ -125,15 +125,38 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
         if _holds_only_its_report(out_dir, before):
             swap_dir(stage, out_dir, fault="eval")
         else:  # the folder holds the analyst's own files too: they stay, the report's files are moved in one by one
-            staged = (p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
-            for rel in sorted(staged, key=lambda r: (r.name == "metrics.json", r)):  # metrics.json last: names the rest
-                (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(stage / rel, out_dir / rel)
-            for name in before - set(m["plots"].values()):
-                remove(out_dir / name)
+            journal = out_dir / f".eval-moving.tmp-{os.getpid()}.json"
+            write_text_atomic(
+                journal, json.dumps({"stage": str(stage), "remove": sorted(before - set(m["plots"].values()))})
+            )
+            _move_in(journal)
     finally:
-        remove(stage)
+        if not list(
+            out_dir.glob(f".eval-moving.tmp-{os.getpid()}.json")
+        ):  # a move that failed half-way stays journaled
+            remove(stage)
     return m, out_dir / "report.md", out_dir / "metrics.json"
+
+
+def _move_in(journal: Path) -> None:
+    """Move the staged report the journal names into its folder file by file (metrics.json last: it names the rest),
+    remove the plots the previous report listed and this one does not, then the staging folder and the journal. A run
+    killed half-way leaves the journal, and the next writer (``remove_orphaned_staging``) finishes the move, so the
+    folder never keeps a mix of two reports."""
+    out_dir = journal.parent
+    plan = json.loads(journal.read_text())
+    stage = Path(plan["stage"])
+    staged = [p.relative_to(stage) for p in stage.rglob("*") if p.is_file()] if stage.is_dir() else []
+    for i, rel in enumerate(sorted(staged, key=lambda r: (r.name == "metrics.json", r))):
+        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage / rel, out_dir / rel)
+        if i == 0:
+            fault_point("eval:moving-in")
+    for name in plan["remove"]:
+        if "/" not in name:
+            remove(out_dir / name)
+    remove(stage)
+    remove(journal)
 
 
 def _holds_only_its_report(out_dir: Path, plots: set[str]) -> bool:
@@ -151,10 +174,17 @@ def _holds_only_its_report(out_dir: Path, plots: set[str]) -> bool:
 
 
 def remove_orphaned_staging(out_dir: Path) -> list[Path]:
-    """Remove what a killed report writer left (a live writer's stays): beside ``out_dir`` its staging folder, and a
-    report it had set aside is put back when ``out_dir`` is missing; inside ``out_dir`` the staging folders of earlier
-    versions. Returns the paths restored or removed."""
-    touched = recover_swap(out_dir)
+    """Repair what a killed report writer left (a live writer's stays): a report it was moving into ``out_dir`` file by
+    file is moved in whole; beside ``out_dir`` its staging folder is removed, and a report it had set aside is put back
+    when ``out_dir`` is missing; inside ``out_dir`` the staging folders of earlier versions. Returns the journals
+    finished and the paths restored or removed."""
+    moves = [j for j in out_dir.glob(".eval-moving.tmp-*.json") if orphaned(j)] if out_dir.is_dir() else []
+    for journal in moves:  # first: its staging folder beside out_dir is what recover_swap would remove
+        try:
+            _move_in(journal)
+        except (OSError, ValueError, KeyError, TypeError):
+            remove(journal)  # unreadable: nothing to finish
+    touched = moves + recover_swap(out_dir)
     gone = [p for p in out_dir.glob(".report.tmp-*") if orphaned(p)] if out_dir.is_dir() else []
     for p in gone:
         remove(p)

@@ -150,7 +150,9 @@ def train(
     reporter = reporter or Reporter()
     summary = RunSummary()
     t0 = time.perf_counter()
-    out_dir = Path(out_dir)
+    # the folder itself, not a link to it nor "." (a link's name had put the lock and the rejects beside the link while
+    # the bundle went to its target; "." had put the rejects inside the bundle)
+    out_dir = Path(out_dir).resolve()
     if opts.horizon_days < 1:
         raise DataError(f"horizon must be at least 1 day, got {opts.horizon_days}")
     scaleout.check_spec(opts.dask)

@@ -295,3 +295,57 @@ def test_a_report_folder_with_the_analysts_own_report_files_is_refused_before_an
     res = CliRunner().invoke(app, ["eval", "--dataset", "synthetic", "--customers", 200, "--out", str(out)])
     assert res.exit_code == 2 and "holds metrics.json, report.md, lorenz.png" in res.output, res.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_eval_killed_while_moving_its_report_in_beside_the_analysts_files_is_finished_by_the_next_run(
+    cdnow_style_report, tmp_path
+):
+    """A folder with the analyst's own files gets the report file by file; killed between two of those moves, it had
+    kept new plots beside the old metrics.json and every later run was refused for files "no earlier eval wrote"
+    (reliability probe, stop 30, F1). Now the move is journaled: the next run finishes it, then runs."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    from eval.report import REPORT_PLOTS, remove_orphaned_staging
+
+    path, fixture_out, first = cdnow_style_report
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "report"
+    shutil.copytree(fixture_out, out)
+    (out / "calibration.png").unlink()  # so the killed run's first move is a new plot beside the old metrics.json
+    old_metrics = (out / "metrics.json").read_bytes()
+    code = "import sys; from service.cli import app; sys.argv = ['insight'] + sys.argv[1:]; app()"
+    env = dict(os.environ, INSIGHT_FAULT_POINT="eval:moving-in")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *_cdnow_eval_args(path, out)], env=env, capture_output=True, timeout=600
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert (out / "metrics.json").read_bytes() == old_metrics and list(out.glob(".eval-moving.tmp-*"))
+    finished = remove_orphaned_staging(out)
+    assert finished and not list(out.glob(".eval-moving.tmp-*")) and [p.name for p in tmp_path.iterdir()] == ["report"]
+    m = json.loads((out / "metrics.json").read_text())
+    assert (out / "metrics.json").read_bytes() != old_metrics and (out / "notes.txt").read_text() == "mine"
+    assert {p.name for p in out.iterdir() if p.name in REPORT_PLOTS} == set(m["plots"].values())
+    res = CliRunner().invoke(__import__("service.cli", fromlist=["app"]).app, _cdnow_eval_args(path, out))
+    assert res.exit_code == 0, res.output
+
+
+def test_eval_into_a_link_to_a_report_folder_writes_where_it_points_and_keeps_the_link(cdnow_style_report, tmp_path):
+    """The link itself had been replaced by a folder of its own (reliability probe, stop 30, F4)."""
+    import shutil
+
+    from service.cli import app
+
+    path, fixture_out, _ = cdnow_style_report
+    target = tmp_path / "2025-12"
+    shutil.copytree(fixture_out, target)
+    (target / "notes.txt").unlink()  # a folder of only a report: swapped whole
+    link = tmp_path / "current"
+    link.symlink_to(target)
+    res = CliRunner().invoke(app, _cdnow_eval_args(path, link))
+    assert res.exit_code == 0, res.output
+    assert link.is_symlink() and (target / "metrics.json").is_file() and (target / "report.md").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2025-12", "current"]

@@ -177,3 +177,23 @@ def test_a_folder_of_someone_elses_files_at_the_rejects_name_is_refused_not_dele
     )
     assert r.returncode == 2 and "did not write" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert snapshot(data) == before
+
+
+def test_train_through_a_link_or_dot_writes_lock_and_rejects_beside_the_real_bundle(state, datasets, monkeypatch):
+    """``--out LINK`` had put the writer lock and the rejects beside the link while the bundle went to its target (two
+    trains, through the link and the real name, both ran and one replaced the other; the real bundle's rejects were
+    the previous data's); ``--out .`` from inside the bundle had put the rejects inside it and failed after all the
+    work (reliability probe, stop 30, F2 and F3)."""
+    from service.writer_lock import WriterBusy, one_writer
+
+    (state / "link").symlink_to(state / "model")
+    # the same lock, whichever name the folder is given by
+    with one_writer(state / "model", "another `insight train`"), pytest.raises(WriterBusy):
+        train(datasets / "second", state / "link", TrainOptions(seed=1, text_sources=()))
+    res = train(datasets / "second", state / "link", TrainOptions(seed=1, text_sources=()))
+    assert res.out_dir == state / "model" and (state / "link").is_symlink()
+    assert res.summary.rejects_dir == str(state / "model.rejects") and not (state / "link.rejects").exists()
+    monkeypatch.chdir(state / "model")
+    res = train(datasets / "first", ".", TrainOptions(seed=1, text_sources=()))
+    assert res.out_dir == state / "model" and res.summary.rejects_dir == str(state / "model.rejects")
+    assert not [p.name for p in (state / "model").iterdir() if "rejects" in p.name]
