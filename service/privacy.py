@@ -14,16 +14,20 @@ Card numbers: only digit runs of 13-19 digits (plain, or in groups of 3-6 digits
 or dashes and slashes with a space either side at most, as cards are printed and typed) that pass the Luhn check are
 masked, so order references (a 16-digit number fails Luhn 9 times in 10), amounts, prices and dates survive.
 
-Texts are matched as written, never normalised (the stored text keeps its characters apart from the masks): the
-patterns accept the no-break and thin spaces that word processors and French or German typing put between digit groups,
-the full-width and small commercial at (＠, ﹫), and zero-width characters between digits, which hide nothing from a
-reader but would otherwise split a number into runs too short to mask.
+Texts are matched as written, and then as a reader sees them (invisible characters removed, digits of other scripts as
+ASCII digits): a text that holds contact data only when so read is stored as read, masked; every other text keeps its
+characters apart from the masks. The patterns accept the no-break and thin spaces that word processors and French or
+German typing put between digit groups, the full-width and small commercial at (＠, ﹫), and zero-width characters
+between digits, which hide nothing from a reader but would otherwise split a number into runs too short to mask.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import overload
+
+from service.table_values import INVISIBLE  # the one list of invisible characters
 
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
@@ -148,7 +152,21 @@ def redact(text: str, *, emails: bool = True, phones: bool = True, cards: bool =
 def redact(text: str | None, *, emails: bool = True, phones: bool = True, cards: bool = True) -> str | None: ...
 def redact(text: str | None, *, emails: bool = True, phones: bool = True, cards: bool = True) -> str | None:
     """``text`` with e-mail addresses, phone numbers and Luhn-valid card numbers masked (each can be switched off)."""
-    if not text or not isinstance(text, str) or not _CANDIDATE.search(text):
+    if not text or not isinstance(text, str):
+        return text
+    out = _redact_as_written(text, emails, phones, cards)
+    # ... and as a reader sees it: invisible characters inside an address or a number (a soft hyphen, U+2063) and
+    # digits of other scripts ("٤١١١...") had kept it unmasked; such a text is stored as it reads, masked
+    seen = _as_seen(out)
+    if seen != out:
+        masked = _redact_as_written(seen, emails, phones, cards)
+        if masked != seen:
+            return masked
+    return out
+
+
+def _redact_as_written(text: str, emails: bool, phones: bool, cards: bool) -> str:
+    if not _CANDIDATE.search(text):
         return text
     out = text
     if emails and _AT_CHAR.search(out):
@@ -158,6 +176,14 @@ def redact(text: str | None, *, emails: bool = True, phones: bool = True, cards:
     if phones:
         out = _PHONE.sub(_phone_sub, out)
     return out
+
+
+def _as_seen(text: str) -> str:
+    """``text`` without invisible characters, its decimal digits of any script as ASCII digits."""
+    text = INVISIBLE.sub("", text)
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.digit(c)) if not c.isascii() and c.isdecimal() else c for c in text)
 
 
 def redact_evidence(evidence: list[dict], **kwargs) -> list[dict]:

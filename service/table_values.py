@@ -16,9 +16,13 @@ from service.table_schema import NOT_FREE_TEXT, REASON_COLUMN, ROW_COLUMN
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # control characters other than tab and newlines
 # Every character that can break a line or hide in one (C0, DEL, C1, U+2028/9): never in an id nor a log line.
 ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# Invisible formatting characters (Unicode Cf: zero-width spaces and joiners, direction marks and overrides, the BOM,
-# the soft hyphen): an id holding one looks like another id, and one in a log line can reorder what a reader sees.
-INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
+# Invisible characters (Unicode's default-ignorable code points: zero-width spaces and joiners, direction marks and
+# overrides, the BOM, the soft hyphen, the combining grapheme joiner, variation selectors, Hangul fillers, the tag
+# block): an id holding one looks like another id, and one in a log line can reorder what a reader sees.
+INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 

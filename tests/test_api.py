@@ -201,6 +201,9 @@ def test_api_key_config_errors_do_not_reveal_keys():
         ("s3cr3t:agent,s3cr3t:admin", "repeats"),
         ("s3cr3tschl\u00fcssel:agent", "printable ASCII"),  # no client could send it as the server reads headers
         ("s3cr3t\x07bell:agent", "printable ASCII"),
+        # written role-first, or a key holding a colon: the text after the last colon is the secret (probe, stop 30)
+        ("agent:s3cr3t9f8e7d6c", "role-first"),
+        ("ops:s3cr3t-Pa55", "does not end with a role"),
     ):
         with pytest.raises(ValueError, match=msg) as exc:
             parse_api_keys(spec)

@@ -243,3 +243,27 @@ def test_long_runs_of_invisible_characters_and_spaces_are_quick():
 )
 def test_ranges_and_dates_written_with_dashes_stay(text):
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my card 4111\u00ad1111\u00ad1111\u00ad1111",  # soft hyphens between the groups
+        "my card 4111\u20631111\u20631111\u20631111",  # invisible separators
+        "my card 4111\u200e1111\u200e1111\u200e1111",  # left-to-right marks
+        "my card \u0664\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661",
+        "write to john.doe\u200b@example.com",
+        "write to jo\u00adhn@exa\u00admple.com",
+        "call +44\u00ad20\u00ad7946\u00ad0958",
+    ],
+)
+def test_contact_data_hidden_by_invisible_characters_or_other_digits_is_masked(text):
+    """Each read as a plain card, address or phone number on screen but had been stored unmasked (hostile probe, stop
+    30, F2)."""
+    out = redact(text)
+    assert any(mask in out for mask in ("[card]", "[email]", "[phone]")), out
+    assert not any(c.isdigit() for c in out.split()[-1]) and "@" not in out
+
+
+def test_a_text_without_contact_data_keeps_its_invisible_characters():
+    assert redact("soft\u00adhyphen and order \u0661\u0662\u0663") == "soft\u00adhyphen and order \u0661\u0662\u0663"

@@ -233,7 +233,13 @@ def test_ids_with_nul_control_surrogates_or_too_long_are_rejected():
     assert loaded.tables["orders"]["customer_id"].tolist() == ["ok", "y" * 128]
 
 
-@pytest.mark.parametrize("bad", ["\u200b", "\ufeffC1", "C\u200d1", "x\u202eFAKE", "A\u00adB", "\u2066C1\u2069"])
+@pytest.mark.parametrize(
+    "bad",
+    # ... and the rest of Unicode's default-ignorables: tag characters, a variation selector, the combining grapheme
+    # joiner, Hangul fillers (two customers had both printed as C000001; hostile probe, stop 30)
+    ["\u200b", "\ufeffC1", "C\u200d1", "x\u202eFAKE", "A\u00adB", "\u2066C1\u2069", "C000001\U000e0041", "N\ufe0f1",
+     "N\u034f1", "N\u31641", "N\uffa01", "\u115fC1", "N\u20651"],
+)  # fmt: skip
 def test_ids_with_invisible_characters_are_rejected_as_such(bad):
     """An id of zero-width spaces, or one starting with a byte order mark, looks like another id (or none) on every
     screen; a direction override reorders it."""

@@ -144,7 +144,12 @@ def parse_api_keys(spec: str) -> list[ApiKey]:
         if not sep or not key.strip():
             raise ValueError(f"INSIGHT_API_KEYS entry {i} is not of the form key:role")
         if role not in ROLES:
-            raise ValueError(f"INSIGHT_API_KEYS entry {i} has role {role!r}; roles are {', '.join(ROLES)}")
+            # the text after the last colon is never shown: written role-first ("agent:<key>") it is the key
+            first = entry.partition(":")[0].strip().lower()
+            hint = f" (written role-first? it is key:{first})" if first in ROLES else ""
+            raise ValueError(
+                f"INSIGHT_API_KEYS entry {i} does not end with a role; write key:role, roles {', '.join(ROLES)}{hint}"
+            )
         if not key.strip().isascii() or not key.strip().isprintable():
             # HTTP headers carry bytes that servers read as Latin-1: a key with other characters could never match
             # what curl or a browser sends, and one with a control character cannot be sent at all
