@@ -25,6 +25,7 @@ from eval.report_headline import headline_rows, verdict
 from eval.report_markdown import render_markdown
 from eval.report_metrics import build_metrics
 from service.crash import fault_point, orphaned, recover_swap, remove, swap_dir, write_text_atomic
+from service.rejects_files import write_rejects
 
 __all__ = ["build_metrics", "headline_rows", "render_markdown", "verdict", "write_report"]
 
@@ -97,14 +98,6 @@ def _draw_plots(res: BacktestResult, m: dict, out_dir: Path) -> dict[str, Path]:
     return pngs
 
 
-def _write_rejects(rejects: dict, out_dir: Path) -> None:
-    """The rows each table's validation rejected, as ``rejects/<table>.rejects.csv.gz`` (only tables with any)."""
-    for name, rej in rejects.items():
-        if len(rej):
-            (out_dir / "rejects").mkdir(exist_ok=True)
-            rej.to_csv(out_dir / "rejects" / f"{name}.rejects.csv.gz", index=False)
-
-
 def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict, Path, Path]:
     """Write metrics.json, the plots and report.md into ``out_dir``; returns (metrics, report path, metrics path).
 
@@ -118,7 +111,7 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
     try:
         m = build_metrics(res, command)
         m["plots"] = {k: v.name for k, v in _draw_plots(res, m, stage).items()}
-        _write_rejects(res.dataset.loaded.rejects, stage)
+        write_rejects(res.dataset.loaded.rejects, stage / "rejects", suffix=".rejects.csv.gz")
         (stage / "report.md").write_text(render_markdown(m))
         (stage / "metrics.json").write_text(json.dumps(m, indent=1, ensure_ascii=False) + "\n")
         fault_point("eval:report-staged")

@@ -24,9 +24,24 @@ import tempfile
 from pathlib import Path
 
 from service.crash import fault_point, leftovers, orphaned, recover_swap, remove, swap_dir
+from service.table_values import rejects_for_people
 from service.tables import LoadedData
 
 FAILED_SUFFIX = ".failed"
+
+
+def write_rejects(rejects: dict, out_dir: str | Path, suffix: str = ".rejects.csv") -> dict[str, Path]:
+    """Write every non-empty rejects table as ``<table><suffix>`` (``.rejects.csv.gz`` compresses), as a person may
+    open it (``table_values.rejects_for_people``); returns the paths written."""
+    out = Path(out_dir)
+    written = {}
+    for name, rej in rejects.items():
+        if len(rej):
+            out.mkdir(parents=True, exist_ok=True)
+            path = out / f"{name}{suffix}"
+            rejects_for_people(rej).to_csv(path, index=False, errors="backslashreplace")
+            written[name] = path
+    return written
 
 
 class RejectsNotWritable(ValueError):
@@ -101,7 +116,7 @@ class StagedRejects:
                 f"{self.final}: cannot write the rejected rows there ({exc.strerror or exc}); choose another output "
                 "folder"
             ) from None
-        loaded.write_rejects(self.staged)
+        write_rejects(loaded.rejects, self.staged)
 
     def commit(self) -> None:
         """This run's output is in place: its rejects become the current ones."""

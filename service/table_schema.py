@@ -204,15 +204,3 @@ class LoadedData:
             }
             for name in self.tables
         }
-
-    def write_rejects(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write every non-empty rejects table as ``<table>.rejects.csv``; returns the paths written."""
-        out = Path(out_dir)
-        written = {}
-        for name, rej in self.rejects.items():
-            if len(rej):
-                out.mkdir(parents=True, exist_ok=True)
-                path = out / f"{name}.rejects.csv"
-                rej.to_csv(path, index=False, errors="backslashreplace")
-                written[name] = path
-        return written

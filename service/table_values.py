@@ -119,3 +119,29 @@ def redact_free_text(df: pd.DataFrame) -> pd.DataFrame:
         if any(m is not v for m, v in zip(masked, values)):  # most columns hold no contact data: left as they are
             df[col] = object_column(masked, df.index)
     return df
+
+
+# A cell a spreadsheet would run as a formula ("=HYPERLINK(...)", "@SUM(...)", "+cmd|..."); a plain number stays
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+
+
+def rejects_for_people(rej: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows as written for a person to open, often in a spreadsheet: contact data masked in every column (a
+    card number typed into ``amount`` or an address into ``order_ts`` is rejected as it stands, and had been written
+    as it stood) and a cell that starts like a formula prefixed with an apostrophe, so it is shown, not run."""
+    from service.privacy import redact
+
+    out = rej.copy()
+    for col in out.columns:
+        if out[col].dtype != object:
+            continue
+
+        def safe(v):
+            if not isinstance(v, str):
+                return v
+            v = redact(v)
+            return "'" + v if _FORMULA_START.match(v) and not _PLAIN_NUMBER.match(v) else v
+
+        out[col] = object_column([safe(v) for v in out[col].tolist()], out.index)
+    return out

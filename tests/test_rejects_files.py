@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from service.pipeline import TrainOptions, score, train
-from service.rejects_files import recover_rejects
+from service.rejects_files import recover_rejects, write_rejects
 from service.synth import generate, write_tables
 from service.tables import DataError, load_tables
 
@@ -136,7 +136,7 @@ def test_train_killed_at_each_step_leaves_the_rejects_of_the_bundle_in_place(
     state, datasets, point, new_rejects, tmp_path
 ):
     old = snapshot(state / "model.rejects")
-    load_tables(datasets / "second").write_rejects(tmp_path / "expected")
+    write_rejects(load_tables(datasets / "second").rejects, tmp_path / "expected")
     args = ["train", "--data", str(datasets / "second"), "--out", str(state / "model"), "--no-text", "--seed", "1"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "INSIGHT_FAULT_POINT": point}
     r = subprocess.run([INSIGHT, *args], capture_output=True, text=True, timeout=600, env=env)

@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 
+from service.rejects_files import write_rejects
 from service.tables import DataError, load_tables, validate_tables
 
 ORDERS = pd.DataFrame(
@@ -95,7 +96,7 @@ def test_counts_add_up_nothing_silently_dropped(loaded):
 
 
 def test_rejects_written_to_files(loaded, tmp_path):
-    paths = loaded.write_rejects(tmp_path)
+    paths = write_rejects(loaded.rejects, tmp_path)
     back = pd.read_csv(paths["orders"], dtype=str)
     assert len(back) == 7 and "_reason" in back and "_row" in back
 

