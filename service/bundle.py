@@ -34,13 +34,22 @@ class BundleError(ValueError):
     """A model bundle is missing, incomplete, corrupt or made by an incompatible version."""
 
 
+# Other distributions of the same library: the project installs XGBoost as ``xgboost-cpu``, so asking for ``xgboost``
+# alone recorded "unknown" in every bundle, the major-version check never fired, and a bundle made where the package is
+# plain ``xgboost`` of the very same version was refused
+_DISTRIBUTIONS = {"xgboost": ("xgboost", "xgboost-cpu")}
+
+
 def library_versions() -> dict[str, str]:
     out = {}
     for lib in LIBRARIES:
-        try:
-            out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            out[lib] = "unknown"
+        out[lib] = "unknown"
+        for dist in _DISTRIBUTIONS.get(lib, (lib,)):
+            try:
+                out[lib] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     return out
 
 
@@ -203,6 +212,8 @@ def _read_bundle(d: Path) -> tuple[dict, dict[str, bytes]] | None:
             m = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BundleError(f"{mpath}: manifest is not valid JSON ({exc})") from exc
+        except RecursionError:  # 100,000 nested brackets had crashed `insight score` with a traceback
+            raise BundleError(f"{mpath}: manifest is nested too deeply to be a model bundle's") from None
         _check_manifest_shape(mpath, m)
         _check_made_here(d, m)
         blobs = {}
@@ -231,7 +242,9 @@ def _check_made_here(d: Path, m: dict) -> None:
         )
     made_with = m.get("versions", {}).get("xgboost", "unknown")
     ours = library_versions()["xgboost"]
-    if made_with.split(".")[0] != ours.split(".")[0]:
+    # "unknown": written before the version was read from the xgboost-cpu distribution; XGBoost itself checks the
+    # booster files it loads
+    if made_with != "unknown" and made_with.split(".")[0] != ours.split(".")[0]:
         raise BundleError(f"{d}: made with xgboost {made_with}, this installation has {ours}; retrain the model")
 
 
@@ -317,7 +330,7 @@ def _manifest_files(out: Path) -> set[str] | None:
         return set()  # an empty folder
     try:
         files = json.loads((out / MANIFEST).read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     return {str(name) for name in files} if isinstance(files, dict | list) else None
 

@@ -181,6 +181,8 @@ def test_bearer_token_and_roles(client, ids):
         "write": True,
     }
     assert "admin" in is_problem(client.post("/v1/score", json=score, headers=A), 403)["detail"]
+    # whitespace around a key is no part of it, as for the console's sign-in (probe, stop 30)
+    assert client.get("/v1/tiers", headers={"X-API-Key": AGENT + " \t"}).status_code == 200
 
 
 def test_keys_are_never_logged_or_echoed(client, ids, caplog):

@@ -31,6 +31,8 @@ def test_bundle_is_complete_and_metrics_sane(trained):
     assert m["churn"]["roc_auc"] > 0.7
     manifest = json.loads((trained.out_dir / "manifest.json").read_text())
     assert manifest["versions"]["xgboost"] and manifest["data_fingerprint"] and manifest["tiers"]["thresholds"]
+    # read from the xgboost-cpu distribution the project installs: "unknown" had made the major-version check a no-op
+    assert manifest["versions"]["xgboost"].split(".")[0] == __import__("xgboost").__version__.split(".")[0]
 
 
 def test_text_features_raise_holdout_gini_over_tabular_only(tmp_path_factory, encoder):
@@ -159,6 +161,9 @@ def test_broken_bundles_are_refused(trained, tmp_path):
         ModelBundle.load(b)
     (b / "manifest.json").write_text("{not json")
     with pytest.raises(BundleError, match="not valid JSON"):
+        ModelBundle.load(b)
+    (b / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)  # had raised RecursionError (probe, stop 30)
+    with pytest.raises(BundleError, match="nested too deeply"):
         ModelBundle.load(b)
     # valid JSON of the wrong shape: it had failed inside the loading with an AttributeError naming no file
     good = json.loads((trained.out_dir / "manifest.json").read_text())

@@ -68,8 +68,10 @@ async def authenticate(
 
 
 def principal_for_key(api_keys, given: str) -> Principal | None:
-    """The principal of a presented key, or None. Hashed, then compared with every configured key (no early exit)."""
-    digest = hashlib.sha256(given.encode("utf-8", "surrogateescape")).digest()
+    """The principal of a presented key, or None. Hashed, then compared with every configured key (no early exit).
+    Whitespace around it is no part of it (RFC 9110 field values; configured keys and the console's sign-in strip it
+    too: a trailing space had been 401 here and accepted there)."""
+    digest = hashlib.sha256(given.strip(" \t").encode("utf-8", "surrogateescape")).digest()
     match = None
     for key in api_keys:
         if hmac.compare_digest(digest, key.digest) and match is None:

@@ -46,8 +46,10 @@ def _pct(x):
 
 
 def customer_url(customer_id: str) -> str:
-    """The console address of a customer: the id quoted whole, so '#', '?', '%', '/' or a space in it survive."""
-    return "/console/customers/" + quote(str(customer_id), safe="")
+    """The console address of a customer: the id quoted whole, so '#', '?', '%', '/' or a space in it survive, and its
+    dots too when it is nothing but dots (a browser resolves '.' and '..' away as path segments)."""
+    quoted = quote(str(customer_id), safe="")
+    return "/console/customers/" + (quoted.replace(".", "%2E") if set(quoted) == {"."} else quoted)
 
 
 env.filters["customer_url"] = customer_url
