@@ -71,7 +71,14 @@ _EVENT = re.compile(
     # account states the facts never hold: marketing consent, open cases, memberships, flags
     r"\b(?:stopped|stops) (?:opening|reading|clicking)\b|\bopted (?:out|in)\b|\bunsubscribed\b|"
     r"\b(?:an? |her |his |their )?(?:open|pending|unresolved|ongoing) (?:complaint|return|ticket|case|dispute|claim|"
-    r"request)\b|\bdo[- ]not[- ]contact\b|\b(?:is|are) (?:a |an )?members? of\b|\bblacklist\w*\b|"
+    r"request)\b|\bdo[- ]not[- ](?:contact|serve|sell|ship)\b|\b(?:is|are) (?:a |an )?members? of\b|\bblacklist\w*\b|"
+    # flags and marks on the account ("flagged for chargeback fraud", "marked as do-not-serve") and how they want to
+    # be reached ("asked that all contact now goes through WhatsApp")
+    r"\bflagged\s+(?:as|for|by)\b|\b(?:marked|tagged|listed|labell?ed)\s+as\s+(?:an?\s+)?(?:do[- ]not|fraud\w*|"
+    r"risky|suspicious|blocked|banned|high[- ]risk|inactive|closed|vip[- ]only)\b|\bchargebacks?\b|\bfraud\w*\b|"
+    r"\b(?:asked|requested|wants?|prefers?)\s+(?:us\s+)?(?:that|to be (?:contacted|reached|called)|contact|"
+    r"all contact)\b|"
+    r"\b(?:via|through|on|by|over)\s+(?:WhatsApp|SMS|Telegram|Signal|Messenger|text messages?|iMessage)\b|"
     # contacts, returns, refunds and memberships: the facts hold orders, reviews and browsing only
     r"\b(?:called|phoned|rang|emailed|e-mailed|contacted|wrote to|chatted with)\s+(?:our\s+|the\s+)?(?:support|"
     r"customer service|help ?desk|hotline|us)\b|"
@@ -108,6 +115,7 @@ def playbook_reasons(rest: str, facts: Facts) -> list[str]:
             for m in re.finditer(
                 r"\b(discount|voucher|coupon|\d+\s?% off|free shipping|free delivery|gift card|store credit|free gift|"
                 r"(?:double|bonus|extra) (?:loyalty )?points|loyalty points|cashback|cash back|free sample|"
+                r"store[- ]credit|credit note|top[- ]up|goodwill (?:gesture|credit|payment)|compensation|"
                 # other languages: "10 % Rabatt", "un bon de réduction", "un cupón", "uno sconto", "korting"
                 r"rabatt\w*|gutschein\w*|remise|r[e\u00e9]duction|bon d'achat|descuento|cup[o\u00f3]n|sconto|"
                 r"buono sconto|"

@@ -289,6 +289,9 @@ def check_narrative(
     reasons += driver_reasons(unquoted, facts, all_driver_names or set())
     if redact(unquoted) != unquoted:
         reasons.append("contains contact data (an e-mail address, a phone or card number)")
+    link = _LINK.search(unquoted)
+    if link:  # the facts hold no link: one in the narrative came from elsewhere (a review telling the model to add it)
+        reasons.append(f"contains a link (\u201c{link.group(0)[:60]}\u201d); the facts hold none")
     return CheckResult(passed=not reasons, reasons=list(dict.fromkeys(reasons)))
 
 
@@ -424,6 +427,11 @@ def shown_counts(values: list[float]) -> str:
     return " or ".join(f"{v:g}" for v in sorted(set(values))) or "none in the facts"
 
 
+_LINK = re.compile(
+    r"\b(?:https?://|www\.)\S+|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|shop|store|info|biz|app|"
+    r"online|site|xyz|top|link|click|me|de|fr|es|it|nl|uk|eu|ru|cn|br)(?:/\S*)?(?![\w.])",
+    re.I,
+)
 _CHANCE_WORDS = re.compile(r"\b(chance|probability|likel\w*|odds|risk|churn\w*)\b", re.I)
 _RANK_WORDS = re.compile(r"\b(of (scored )?customers|top|bottom|rank\w*|percentile)\b", re.I)
 _NUMBER_WORDS = re.compile(
