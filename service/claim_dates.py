@@ -100,7 +100,7 @@ def dates_in(text: str) -> list[StatedDate]:
     return found
 
 
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./](\d{4})\b")
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{4})\b")  # "29.01.2026", "1/29/2026", "29-01-2026"
 
 
 def numeric_dates_as_iso(text: str, known: str) -> str:
@@ -110,8 +110,8 @@ def numeric_dates_as_iso(text: str, known: str) -> str:
     as such."""
 
     def iso(m: re.Match) -> str:
-        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        readings = [(year, b, a)] + ([(year, a, b)] if m.group(0)[len(m.group(1))] == "/" else [])
+        a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        readings = [(year, b, a)] + ([(year, a, b)] if m.group(2) == "/" else [])
         valid = [f"{y:04d}-{mo:02d}-{d:02d}" for y, mo, d in readings if 1 <= mo <= 12 and 1 <= d <= 31]
         return next((v for v in valid if v in known), valid[0] if valid else m.group(0))
 
@@ -129,9 +129,44 @@ _WEEKDAY_DATE = re.compile(
 )
 
 
+# Days of the week in the other languages the service reads, Monday first
+_WEEKDAYS_ABROAD = (
+    r"montag|lundi|lunes|luned[i\u00ec]|maandag|segunda(?:-feira)?",
+    r"dienstag|mardi|martes|marted[i\u00ec]|dinsdag|ter[c\u00e7]a(?:-feira)?",
+    r"mittwoch|mercredi|mi[e\u00e9]rcoles|mercoled[i\u00ec]|woensdag|quarta(?:-feira)?",
+    r"donnerstag|jeudi|jueves|gioved[i\u00ec]|donderdag|quinta(?:-feira)?",
+    r"freitag|vendredi|viernes|venerd[i\u00ec]|vrijdag|sexta(?:-feira)?",
+    r"samstag|sonnabend|samedi|s[a\u00e1]bado|sabato|zaterdag",
+    r"sonntag|dimanche|domingo|domenica|zondag",
+)
+_WEEKDAY_ABROAD = re.compile(
+    r"\b(?:" + "|".join(f"(?P<d{i}>{p})" for i, p in enumerate(_WEEKDAYS_ABROAD)) + r")\b", re.I
+)
+
+
+def _weekday_abroad_reasons(text: str) -> list[str]:
+    """'Donnerstag, 23. Januar 2026' of a Friday: a weekday in another language before a whole date (the date read by
+    ``dates_in``, within a few words: 'am Sonntag, dem 1. M\u00e4rz 2026')."""
+    reasons = []
+    dates = [d for d in dates_in(text) if d.year is not None and d.day is not None]
+    for m in _WEEKDAY_ABROAD.finditer(text):
+        said = next(int(k[1:]) for k, v in m.groupdict().items() if v)
+        near_date = next((d for d in dates if 0 <= d.start - m.end() <= 12), None)
+        if near_date is None:
+            continue
+        try:
+            day = dt.date(near_date.year, near_date.month, near_date.day)  # type: ignore[arg-type]
+        except ValueError:
+            continue
+        if day.weekday() != said:
+            shown = text[m.start() : near_date.end]
+            reasons.append(f"\u201c{shown}\u201d: {day.isoformat()} is a {_WEEKDAYS[day.weekday()].capitalize()}")
+    return reasons
+
+
 def weekday_reasons(text: str) -> list[str]:
     """A day of the week given with a date must be that date's ('Wednesday, 29 January 2026' is a Thursday)."""
-    reasons = []
+    reasons = _weekday_abroad_reasons(text)
     for m in _WEEKDAY_DATE.finditer(text):
         try:
             if m["iso"]:
@@ -167,7 +202,7 @@ def next_order_reasons(text: str, f: Facts) -> list[str]:
         if not _NEXT_ORDER.search(clause):
             continue
         for m in _NUMERIC_DATE.finditer(clause):
-            d, mo = int(m.group(1)), int(m.group(2))
+            d, mo = int(m.group(1)), int(m.group(3))
             if (mo, d) != (month, day) and (d, mo) != (month, day) and not (mo == month and abs(d - day) <= 7):
                 reasons.append(f"next order on {m.group(0)}; the facts expect it around {f.next_order_date}")
         for date in dates_in(clause):
@@ -186,6 +221,9 @@ def next_order_reasons(text: str, f: Facts) -> list[str]:
 # The next order in the languages the service reads ("die n\u00e4chste Bestellung", "el siguiente", "prochain achat")
 _NEXT_ORDER = re.compile(
     r"\bnext (?:order|purchase|one)\b|\b(?:order|buy|purchase)\w* again\b|\bdue\b|"
+    # the noun left out ("..., die n\u00e4chste voraussichtlich am 1. M\u00e4rz"), but not "the next 90 days"
+    r"\b(?:die|der|la|le|el|il|de|o|a) (?:n(?:\u00e4|ae)chste|prochaine?|pr[o\u00f3]xim[oa]|prossim[oa]|"
+    r"volgende)\b(?!\s+\d)|"
     r"\bn(?:\u00e4|ae)chste\w* (?:bestellung|kauf|einkauf)|\bprochaine? (?:commande|achat)|"
     r"\bpr[o\u00f3]xim[oa] (?:pedido|compra)|\b(?:el|la) siguiente\b|\bprossim[oa] (?:ordine|acquisto)|"
     r"\bvolgende (?:bestelling|aankoop)",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from service.claim_drivers import DRIVER_ALIAS, named_positions
-from service.claim_numbers import SENTENCES, near
+from service.claim_numbers import MONEY, SENTENCES, amount_of, near, normalise_numbers
 from service.facts import Facts
 
 
@@ -18,7 +18,6 @@ def driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> l
     the largest."""
     reasons: list[str] = []
     known = {d.name: d for d in facts.drivers}
-    largest = max(facts.drivers, key=lambda d: abs(d.contribution)).name if facts.drivers else None
     for sentence in SENTENCES.split(unquoted):
         for name in sorted(all_driver_names, key=len, reverse=True):
             if (
@@ -28,9 +27,7 @@ def driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> l
             ):  # "that is browsing activity, not their words" names no driver
                 reasons.append(f"names driver '{name}', which is not among the customer's top drivers")
         reasons += _listed_after_colon(sentence, known)
-        named = [n for n in known if re.search(rf"\b{re.escape(n)}\b", sentence, re.I)]
-        if len(named) == 1 and _SUPERLATIVE.search(sentence) and named[0] != largest:
-            reasons.append(f"calls '{named[0]}' the largest driver, but '{largest}' moves the value most")
+        reasons += _superlative_reasons(sentence, facts)
         for clause in _CLAUSE.split(sentence):
             names = [n for n in known if re.search(rf"\b{re.escape(n)}\b", clause, re.I)]
             said, verb_end = direction_of(clause)
@@ -74,12 +71,17 @@ def driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> l
                     f"driver '{name}' is said to move the value by {given.group(1)}, but its contribution is "
                     f"{d.contribution:+,.2f}"
                 )
-            for m in _SIGNED_MONEY.finditer(clause):
-                sign = m.group(1) or m.group(3)
-                if sign and (sign == "+") != (d.contribution > 0):
+            signed = list(_SIGNED_MONEY.finditer(clause))
+            for m in signed:
+                sign, said_amount = m.group(1) or m.group(3), m.group(2) or m.group(4)
+                wrong_sign = bool(sign) and (sign == "+") != (d.contribution > 0)
+                # ... and, the clause's one signed amount, its own ("browsing activity (12 events): +$413.22" of another
+                # driver's effect); several may be other drivers' named in words no alias knows ("seasonality
+                # (-$18.67)")
+                other_amount = len(signed) == 1 and not near(float(said_amount.replace(",", "")), [abs(d.contribution)])
+                if wrong_sign or other_amount:
                     reasons.append(
-                        f"driver '{name}' is given {sign}{m.group(2) or m.group(4)}, but its contribution is "
-                        f"{d.contribution:+,.2f}"
+                        f"driver '{name}' is given {sign}{said_amount}, but its contribution is {d.contribution:+,.2f}"
                     )
     return reasons
 
@@ -144,9 +146,45 @@ _AMOUNT_AFTER_VERB = re.compile(
 )
 _SUPERLATIVE = re.compile(
     r"\b(?:biggest|largest|strongest|main|most important|primary|leading|single biggest|top)\s+(?:\w+\s+)?"
-    r"(?:factor|driver|reason|contributor|influence)\b",
+    r"(?:factor|driver|reason|contributor|influence|thing|drag|lift|boost|weight|headwind|tailwind|plus|minus)\b|"
+    # in the other languages the service reads: "el principal motivo", "der Hauptgrund", "la raison principale"
+    r"\b(?:(?:el|la|il|o|a) principal(?:e)? (?:motivo|factor|fator|raz[o\u00f3]n|ragione|fattore)|"
+    r"(?:motivo|factor|fator|fattore|ragione) principal(?:e)?|raison principale|principale raison|facteur principal|"
+    r"hauptgrund|wichtigste\w* (?:faktor|grund)|belangrijkste (?:reden|factor))\b",
     re.I,
 )
+_SAID_DOWN = re.compile(r"\b(?:drag\w*|down|hold\w* (?:\w+ )?back|held back|hurt\w*|lower\w*|takes? off|weigh\w*|"
+                        r"headwind|minus|resta\w*|senkt|pesa)\b", re.I)  # fmt: skip
+_SAID_UP = re.compile(r"\b(?:propp\w* (?:\w+ )?up|lift\w*|boost\w*|help\w*|adds?|adding|rais\w*|tailwind|plus|suma|"
+                      r"aporta|ajoute)\b", re.I)  # fmt: skip
+
+
+def _superlative_reasons(sentence: str, facts: Facts) -> list[str]:
+    """'The biggest thing dragging them down is their browsing', 'el principal motivo es su gasto acumulado (413,22
+    $)': the driver called the largest (by its name, in other words, or by the amount the sentence gives it) must be the
+    largest, of those that lower the value when the words say it lowers it, of those that raise it when they say so."""
+    m = _SUPERLATIVE.search(sentence)
+    if m is None or not facts.drivers:
+        return []
+    named = [d for d in facts.drivers if re.search(rf"\b{re.escape(d.name)}\b", sentence, re.I)]
+    if not named:
+        named = [d for d in facts.drivers if d.name in DRIVER_ALIAS and DRIVER_ALIAS[d.name].search(sentence)]
+    if not named:
+        amounts = [amount_of(a) for a in MONEY.finditer(normalise_numbers(sentence))]
+        named = [d for d in facts.drivers if any(abs(abs(d.contribution) - x) < 0.006 for x in amounts)]
+    if len(named) != 1:
+        return []
+    after = sentence[m.end() : m.end() + 40]
+    down, up = _SAID_DOWN.search(after), _SAID_UP.search(after)
+    pool = facts.drivers
+    if down and not up:
+        pool = [d for d in facts.drivers if d.contribution < 0] or pool
+    elif up and not down:
+        pool = [d for d in facts.drivers if d.contribution > 0] or pool
+    largest = max(pool, key=lambda d: abs(d.contribution))
+    if named[0].name == largest.name:
+        return []
+    return [f"calls '{named[0].name}' the largest driver, but '{largest.name}' moves the value most"]
 
 
 def direction_of(clause: str) -> tuple[str | None, int]:

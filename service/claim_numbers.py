@@ -22,7 +22,7 @@ A number whose words name none of these is left to the first look. Number words 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from service.claim_drivers import driver_named_last
 from service.facts import Facts
@@ -338,7 +338,7 @@ def clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE.split(text) if c and c.strip()]
 
 
-def _kind_of(clause: str, start: int, end: int, kinds) -> tuple[str, list[float] | None] | None:
+def _kind_of(clause: str, start: int, end: int, kinds) -> tuple[str, Callable[[Facts], list[float]]] | None:
     """The kind the words nearest an amount name: words just after it first ('$919 per order'), then the kind whose
     words end closest before it in its clause."""
     after, before = clause[end : end + 30], clause[:start]
@@ -377,6 +377,8 @@ def money_reasons(text: str, f: Facts) -> list[str]:
             approx = APPROX.search(clause[: m.start()]) is not None
             bound = bound_of(clause[max(0, m.start() - 25) : m.start()])
             kind = _kind_of(clause, m.start(), m.end(), _MONEY_KINDS)
+            if re.search(r"(?<=[\s(,:;])[+\u2212-]$", clause[max(0, m.start() - 2) : m.start()]):
+                kind = ("a driver's effect", contributions)  # "+$413.22", "(\u221259,46 $)": an amount with its sign
             if kind is not None:
                 kind = _narrowed(kind, clause[: m.start()], f)
             if kind is not None and not (near(x, kind[1](f), approx) or within_bound(x, kind[1](f), bound)):
@@ -442,15 +444,33 @@ def _crossing_reasons(x: float, said: str, before: str, f: Facts) -> list[str]:
 
 
 _PERIOD_DAYS = {"year": 365.25, "annum": 365.25, "month": 30.44, "quarter": 91.3, "week": 7.0}
+# the period words of other languages, by their first five letters
+_PERIOD_ABROAD = {
+    "mois": "month", "monat": "month", "mes": "month", "mese": "month", "maand": "month", "m\u00eas": "month",
+    "mensu": "month", "mensa": "month", "mensi": "month", "jahr": "year", "an": "year", "a\u00f1o": "year",
+    "anno": "year", "jaar": "year", "ano": "year", "j\u00e4hrl": "year", "jahrl": "year", "annue": "year",
+    "anual": "year", "annua": "year", "jaarl": "year", "semai": "week", "woche": "week", "seman": "week",
+    "setti": "week", "week": "week", "w\u00f6che": "week",
+}  # fmt: skip
 
 
 def _period_reasons(after: str, f: Facts) -> list[str]:
     """'$1,380 a year' of a 90-day forecast: the forecast is over the horizon."""
     m = re.match(r"\s*(?:of (?:spend|spending|revenue|sales)\s+)?(?:(?:a|per|each|every|/)\s*(year|annum|month|quarter|"
-                 r"week)\b|(annually|monthly|weekly)\b)", after, re.I)  # fmt: skip
+                 r"week)\b|(annually|monthly|weekly)\b|"
+                 # "86,00 $ par mois", "pro Monat", "al mes", "per maand", "por m\u00eas", "monatlich"
+                 r"(?:par|pro|al|por|per|im|au|a|in)\s+(?P<abroad>mois|monat|mes|mese|maand|m\u00eas|jahr|an|a\u00f1o|anno|"
+                 r"jaar|ano|semaine|woche|semana|settimana|week)\b|(?P<adverb>monatlich|mensuel\w*|mensual\w*|mensile|"
+                 r"maandelijks|mensal\w*|j(?:\u00e4|a)hrlich|annuel\w*|anual\w*|annual\w*|jaarlijks|w(?:\u00f6|o)chentlich))",
+                 after, re.I)  # fmt: skip
     if not m:
         return []
-    word = (m.group(1) or {"annually": "year", "monthly": "month", "weekly": "week"}[m.group(2).lower()]).lower()
+    word = (
+        _PERIOD_ABROAD.get((m["abroad"] or m["adverb"] or "").lower()[:5])
+        or (
+            m.group(1) or {"annually": "year", "monthly": "month", "weekly": "week"}[(m.group(2) or "monthly").lower()]
+        ).lower()
+    )
     if abs(_PERIOD_DAYS[word] - f.horizon_days) <= 0.15 * f.horizon_days:
         return []
     return [f"states the forecast per {word}, but it is for the next {f.horizon_days} days"]
@@ -504,6 +524,10 @@ _COUNTS = (
      rf"comprado|pedido|hecho|realizado|effettuato|gedaan|geplaatst|aufgegeben)\b[^.;]{{0,25}}?\b{NUMBER}\s*(?:times?|orders?|purchases?|commandes?|achats?|bestellungen|"
      rf"k[a\u00e4]ufe|pedidos|compras|ordini|bestellingen|mal|veces|fois)\b|"
      rf"\b{NUMBER}\s*(?:orders|purchases)\s+(?:so far|to date|in total|with us|placed)\b|"
+     # a table's row or a label: "| Orders to date | 3 |", "Purchases so far: 8"
+     rf"(?:^|(?<=[|\n]))\s*(?:\*\*)?(?:orders|purchases)(?:\s+(?:so far|to date|in total|placed))?\s*(?:\*\*)?\s*[|"
+     rf":=]\s*"
+     rf"{NUMBER}\b(?!\s*[/.,$%])|"
      # "spent $919.42 over 7 purchases", "122,82 $ en 2 achats", "in 2 K\u00e4ufen"
      rf"\b(?:over|in|across|from|en|con|bei|in|su|uber|\u00fcber|via)\s+{NUMBER}\s*(?:purchases|orders|achats|commandes|"
      rf"k[a\u00e4]ufen?|bestellungen|compras|pedidos|acquisti|ordini|aankopen|bestellingen)\b|"

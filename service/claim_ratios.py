@@ -134,7 +134,7 @@ _MORE = r"more|higher|greater|larger|bigger|above|ahead of|better|longer|further
 _LESS = r"less|fewer|lower|smaller|below|behind|shorter|worse|not as \w+ as|under"
 _SHARE = re.compile(
     rf"\b(?P<dir>{_MORE}|{_LESS})\b(?:\s+(?P<how>often|frequently|actively))?(?:\s+than)?\s+"
-    r"(?P<hedge>about\s+|around\s+|roughly\s+|nearly\s+|almost\s+)?"
+    r"(?P<hedge>about\s+|around\s+|roughly\s+|nearly\s+|almost\s+)?(?:just\s+|only\s+|barely\s+|merely\s+|a mere\s+)?"
     r"(?:(?P<pct>\d+(?:\.\d+)?)\s?%|(?P<frac>half|most|the majority|a majority|"
     r"(?:a|one|two|three|four|nine|\d)[- ](?:thirds?|quarters?|fifths?|tenths?))|"
     r"(?P<k>\d+)\s+(?:in|out of)\s+(?P<n>\d+))\s+(?:of\s+)?(?:the\s+|all\s+|our\s+|other\s+)?"
@@ -149,7 +149,7 @@ def fraction_spans(text: str) -> list[tuple[int, int]]:
     return [m.span("frac") for m in _SHARE.finditer(text) if m["frac"]]
 
 
-_FORECAST_WORDS = re.compile(r"\b(?:forecast|expect\w*|predict\w*|worth|spend in the next|model)\b", re.I)
+_FORECAST_WORDS = re.compile(r"\b(?:forecast|expect\w*|predict\w*|worth|spend in the next|model|ranks?|ranked)\b", re.I)
 
 
 def share_reasons(text: str, f: Facts) -> list[str]:

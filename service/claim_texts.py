@@ -17,7 +17,8 @@ _BROWSING_WORDS = re.compile(
     re.I,
 )
 _AS_PURCHASE = re.compile(
-    r"\b(?:bought|buys|ordered|orders|purchased|purchase of|received|got delivered|gekauft|kaufte|bestellt|erworben|"
+    r"\b(?:bought|buys|ordered|orders|purchased|purchase of|received|got delivered|(?:latest|last|most recent|recent) "
+    r"(?:order|purchase)|gekauft|kaufte|bestellt|erworben|"
     r"achet[e\u00e9]\w*|command[e\u00e9]\w*|compr[o\u00f3]|comprad[oa]s?|compr[o\u00f3]u|pidi[o\u00f3]|encomend\w*|"
     r"acquistat\w*|comprat\w*|ordinat\w*|gekocht|besteld|kocht)\b",
     re.I,
@@ -196,6 +197,7 @@ _ISO = re.compile(r"\b(\d{4})-(\d\d)-(\d\d)\b")
 _CITED = re.compile(r"\((?:review|browsing)\s+(\d{4}-\d\d-\d\d)\b", re.I)
 # a paraphrase of their words in single quotes ("the rain coat was 'nice quality, would buy again'"): its "buy" is no
 # purchase of the sentence
+_QUOTED = re.compile(r"[\u201c\"\u00ab\u201e][^\u201c\u201d\"\u00ab\u00bb]{1,400}[\u201d\"\u00bb\u201c]")
 _SINGLE_QUOTED = re.compile(r"(?<!\w)['\u2018][^'\u2018\u2019]{2,200}['\u2019](?!\w)")
 
 
@@ -219,7 +221,7 @@ def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
         if _REVIEW_WORDS.search(sentence) or any(own[t] & said for t, _ in reviewed):
             named = [d for t, d in reviewed if own[t] & said]
             days += named if len(named) == 1 else [d for _, d in reviewed]
-        if not days or _PURCHASE_WORDS.search(_SINGLE_QUOTED.sub(" ", sentence)):
+        if not days or _PURCHASE_WORDS.search(_QUOTED.sub(" ", _SINGLE_QUOTED.sub(" ", sentence))):
             continue
         known = [(int(d[:4]), int(d[5:7]), int(d[8:10])) for d in days]
         stated: list[tuple[str, int | None, int, int | None]]

@@ -20,12 +20,15 @@ def event_reasons(rest: str, facts: Facts) -> list[str]:
     texts = [set(re.findall(r"\w+", e.text.lower())) for e in facts.evidence]
     for pattern, what in ((_EVENT, "an action or event"), (_PERSONAL, "a detail of the customer's life")):
         for m in pattern.finditer(rest):
+            if _DENIED_BEFORE.search(rest[max(0, m.start() - 25) : m.start()]):
+                continue  # "invite them if not already a member": said not to hold
             words = set(re.findall(r"\w+", m.group(0).lower())) - _GLUE
             if not any(words <= t for t in texts):
                 return [f"states {what} the facts do not hold (\u201c{m.group(0)}\u201d)"]
     return []
 
 
+_DENIED_BEFORE = re.compile(r"\b(?:not|never|no|isn't|aren't|wasn't|hasn't|haven't)\s+(?:yet\s+)?$", re.I)
 _GLUE = frozenset(
     re.findall(
         r"\w+", "a an the her his their them its this that our my out was were has have had been is are for with"
@@ -71,13 +74,15 @@ _EVENT = re.compile(
     # account states the facts never hold: marketing consent, open cases, memberships, flags
     r"\b(?:stopped|stops) (?:opening|reading|clicking)\b|\bopted (?:out|in)\b|\bunsubscribed\b|"
     r"\b(?:an? |her |his |their )?(?:open|pending|unresolved|ongoing) (?:complaint|return|ticket|case|dispute|claim|"
-    r"request)\b|\bdo[- ]not[- ](?:contact|serve|sell|ship)\b|\b(?:is|are) (?:a |an )?members? of\b|\bblacklist\w*\b|"
+    r"request)\b|\bdo[- ]not[- ](?:contact|serve|sell|ship)\b|\b(?:is|are) (?:a |an )?(?:\w+ )?members? of\b|"
+    r"\b(?:gold|silver|platinum|bronze|diamond) (?:member\w*|status|tier member)\b|\bblacklist\w*\b|"
     # flags and marks on the account ("flagged for chargeback fraud", "marked as do-not-serve") and how they want to
     # be reached ("asked that all contact now goes through WhatsApp")
     r"\bflagged\s+(?:as|for|by)\b|\b(?:marked|tagged|listed|labell?ed)\s+as\s+(?:an?\s+)?(?:do[- ]not|fraud\w*|"
     r"risky|suspicious|blocked|banned|high[- ]risk|inactive|closed|vip[- ]only)\b|\bchargebacks?\b|\bfraud\w*\b|"
     r"\b(?:asked|requested|wants?|prefers?)\s+(?:us\s+)?(?:that|to be (?:contacted|reached|called)|contact|"
     r"all contact)\b|"
+    r"\bwish ?list\w*|\bsaved (?:it |them |\w+ )?for later\b|"  # a wishlist: the facts hold views, searches, cart adds
     r"\b(?:via|through|on|by|over)\s+(?:WhatsApp|SMS|Telegram|Signal|Messenger|text messages?|iMessage)\b|"
     # contacts, returns, refunds and memberships: the facts hold orders, reviews and browsing only
     r"\b(?:called|phoned|rang|emailed|e-mailed|contacted|wrote to|chatted with)\s+(?:our\s+|the\s+)?(?:support|"
@@ -324,9 +329,14 @@ def churn_level_reasons(unquoted: str, facts: Facts) -> list[str]:
         if risk is None:
             continue
         levels = [m for m in _LEVEL.finditer(clause) if abs(m.start() - risk.start()) <= 60]
-        if not levels or re.search(r"\b(?:not|no|isn't|never|nicht|kein\w*|pas|no es|non)\b", clause, re.I):
+        if not levels:
             continue
         level_m = min(levels, key=lambda m: abs(m.start() - risk.start()))
+        # a denial of the level itself ("not high"), not of the event ("de ne pas racheter")
+        if re.search(
+            r"\b(?:not|no|isn't|never|nicht|kein\w*|pas|no es|non)\W+(?:\w+\W+)?$", clause[: level_m.start()], re.I
+        ):
+            continue
         level = next(k for k, v in level_m.groupdict().items() if v)
         event = event_of(clause, risk.end(), risk.start())
         if event is None and re.search(r"risk|risiko|risque|riesgo|rischio|risico|danger|gefahr", risk.group(0), re.I):

@@ -106,7 +106,10 @@ _TARGET_BEFORE = re.compile(
     re.I,
 )
 _THRESHOLD_AFTER = re.compile(
-    r"^\W{0,3}(?:tier\W+)?(?:starts?|begins?|threshold|floor|cut-?off|requires?|needs?|is reached|at \$|would)", re.I
+    r"^\W{0,3}(?:tier\W+)?(?:starts?|begins?|threshold|floor|cut-?off|requires?|needs?|is reached|at \$|would|"
+    # "el nivel VIP empieza en 608,42 $", "VIP beginnt bei", "le niveau VIP commence \u00e0"
+    r"empieza|comienza|commence|d[e\u00e9]bute|beginnt|begint|inizia|comincia|come[c\u00e7]a|f(?:\u00e4|a)ngt)",
+    re.I,
 )
 
 
@@ -140,7 +143,10 @@ def allowed_numbers(f: Facts) -> list[float]:
 def exact_numbers(f: Facts) -> set[float]:
     """Numbers taken from text (the playbook's own numbers, the parts of dates, the ratings in the evidence labels):
     stated exactly or not at all. Within rounding, the year 2025 would let any amount from $2,015 to $2,035 pass."""
-    texts = [f.next_action or "", f.next_order_date or ""] + [e.source for e in f.evidence]
+    # ... and the numbers of their texts: a product named without quotes ("a 500-pack of hand cream")
+    texts = (
+        [f.next_action or "", f.next_order_date or ""] + [e.source for e in f.evidence] + [e.text for e in f.evidence]
+    )
     return {float(n.replace(",", "")) for text in texts for n in _NUMBER.findall(text)}
 
 
@@ -237,8 +243,14 @@ def check_narrative(
     reasons: list[str] = []
     evidence_texts = [e.text for e in facts.evidence]
     unquoted, found = strip_quotes(narrative, evidence_texts, quotes or [])
+    # the segment's or the tier's own name in quotation marks (\u00ab At risk \u00bb) is that label, not a customer's
+    # words
+    labels = {x.lower() for x in (facts.rfm_segment, facts.tier) if x}
+    named = [q for q in found if q.strip().lower() in labels]
+    unquoted += "".join(f"\n{q.strip()}." for q in named)
     for q in found:
-        reasons += _quote_reasons(q, evidence_texts)
+        if q not in named:
+            reasons += _quote_reasons(q, evidence_texts)
     unquoted = unquoted.replace(facts.customer_id, " ")
     other = _OTHER_ID.search(unquoted)
     if other:
@@ -251,7 +263,10 @@ def check_narrative(
     unquoted = numeric_dates_as_iso(unquoted, _known_dates(facts))
     reasons += _date_reasons(unquoted, facts)
     reasons += review_description_reasons(unquoted, facts) + browsing_reasons(narrative, facts)
-    reasons += weekday_reasons(unquoted) + review_mention_reasons(unquoted, facts) + event_date_reasons(unquoted, facts)
+    # the event dates are read with the quotes' words kept (a quote names the review it is from), their digits dropped
+    quoted_words = numeric_dates_as_iso(_quotes_without_digits(INVISIBLE.sub("", narrative)), _known_dates(facts))
+    reasons += weekday_reasons(unquoted) + review_mention_reasons(unquoted, facts)
+    reasons += event_date_reasons(quoted_words.replace(facts.customer_id, " "), facts)
     reasons += browsed_object_reasons(unquoted, facts) + dated_rating_reasons(unquoted, facts)
     unquoted = _ISO_DATE.sub(" ", unquoted)
     # the playbook's action is a fact as written ("within two weeks"): the number checks look past it; number words
@@ -312,6 +327,12 @@ def _quote_reasons(q: str, evidence_texts: list[str]) -> list[str]:
     if all(_NEGATION_BEFORE.search(t[: t.index(q)]) for t in sources):
         return [f"quote \u201c{q[:80]}\u201d leaves out the negation just before it in the customer's text"]
     return []
+
+
+def _quotes_without_digits(narrative: str) -> str:
+    """``narrative`` with the digits inside its quotations blanked (a date a customer wrote is none of the events')."""
+    blank = lambda m: re.sub(r"\d", " ", m.group(0))  # noqa: E731
+    return _OTHER_QUOTE.sub(blank, _QUOTE.sub(blank, narrative))
 
 
 def _known_dates(facts: Facts) -> str:

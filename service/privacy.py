@@ -135,6 +135,13 @@ def _phone_sub(m: re.Match) -> str:
     digits = re.sub(r"\D", "", s)
     if not 7 <= len(digits) <= 15:
         return s
+    # an amount and a share beside it ("$832.33 (80% range ..."): money before, a percentage after, no phone number
+    if m.string[m.end() : m.end() + 1] == "%" or m.string[max(0, m.start() - 1) : m.start()] in (
+        "$",
+        "\u20ac",
+        "\u00a3",
+    ):
+        return s
     bare = _ZW_CHARS.sub("", s)  # judged as the reader sees it: zero-width characters neither join nor split
     if _DATE_LIKE.match(bare.strip()) or _YEAR_RANGE.match(bare.strip()) or _DECIMAL.match(bare):
         return s
