@@ -28,8 +28,16 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 PRIMARY_KEY = {"customers": "customer_id", "orders": "order_id", "reviews": "review_id", "events": None}
 TIMESTAMPS = {"customers": ("signup_ts",), "orders": ("order_ts",), "reviews": ("review_ts",), "events": ("event_ts",)}
 TEXTS = {"reviews": "text", "events": "text"}
-# Order statuses that do not count as spend.
-NON_SPEND_STATUSES = ("returned", "canceled", "cancelled", "refunded")
+# Order statuses that do not count as spend (any other status does: completed, delivered, shipped, pending ...), with
+# the synonyms shops export ("refund", "void", "chargeback" had counted as spend)
+NON_SPEND_STATUSES = (
+    "returned", "canceled", "cancelled", "refunded", "return", "refund", "cancel", "void", "voided", "chargeback",
+    "chargedback", "charged back", "reversed", "failed", "declined", "rejected", "unavailable",
+    "storniert", "retourniert", "erstattet", "annul\u00e9", "annul\u00e9e", "rembours\u00e9", "retourn\u00e9",
+    "cancelado",
+    "cancelada", "devuelto", "reembolsado", "annullato", "rimborsato", "reso", "geannuleerd", "geretourneerd",
+    "terugbetaald", "devolvido", "reembolsado",
+)  # fmt: skip
 ROW_COLUMN = "_row"  # 1-based data-row number in the source file (header excluded)
 REASON_COLUMN = "_reason"
 # Ids are stored in VARCHAR(128) columns (service.store): longer ids are rejected here, for every store alike.

@@ -7,6 +7,7 @@ The first reason found for a row wins, so the order of the rules below is the or
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -187,6 +188,10 @@ def _check_timestamps(chk: _RowChecker, typed: pd.DataFrame, values: dict[str, l
             typed[col] = _ts_reasons(chk, values[col], parsed, col, col in REQUIRED[chk.name], bounds)
 
 
+_LATIN = re.compile(r"[a-z]")
+_LOOKALIKE = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")  # Greek and Cyrillic
+
+
 def _check_orders(chk: _RowChecker, typed: pd.DataFrame, values: dict[str, list], bounds: Bounds) -> None:
     """Amounts (numbers, finite, not negative, within bounds), statuses (lower case, default "completed"), n_items."""
     raw = chk.raw
@@ -197,7 +202,14 @@ def _check_orders(chk: _RowChecker, typed: pd.DataFrame, values: dict[str, list]
     chk.flag(a > bounds.amount_max, f"amount above the accepted maximum {bounds.amount_max:,.0f}")
     typed["amount"] = amount.astype("float64")
     if "status" in raw.columns:
-        statuses = [clean_text(v).strip().lower() if isinstance(v, str) else "completed" for v in values["status"]]
+        statuses = [
+            INVISIBLE.sub("", clean_text(v)).strip().lower() if isinstance(v, str) else "completed"
+            for v in values["status"]
+        ]
+        # a status mixing Latin letters with look-alikes of another script ("r\u0435turned", a Cyrillic e) reads as
+        # a non-spend status but would count as spend: refused, not guessed
+        mixed = [bool(_LATIN.search(s) and _LOOKALIKE.search(s)) for s in statuses]
+        chk.flag(np.array(mixed, dtype=bool), "status mixes Latin letters with look-alike letters of another script")
         typed["status"] = object_column(statuses, raw.index)
     else:
         typed["status"] = "completed"

