@@ -7,6 +7,7 @@ renames), ``train:new-in-place`` (before the old bundle is removed), ``score:ind
 store untouched), ``score:rows-written`` (inside the store transaction, before the commit: a hot journal),
 ``score:committed`` (after the commit, before old index versions are pruned), ``serve:snapshot-copied``,
 ``eval:report-staged`` (every report file written in its staging directory, none moved into place),
+``eval:moving-in`` (the first file of a report moved into a folder that holds the analyst's files too),
 ``rejects:new-marked`` (a run's rejected rows ready to move into place after its output; ``service/rejects_files.py``),
 and for every folder swapped whole by ``swap_dir``, ``<writer>:old-moved-aside`` (between its two renames) and
 ``<writer>:new-in-place`` (before the old folder is removed), writer ``train``, ``eval``, ``rejects`` or ``synth``.
