@@ -503,8 +503,8 @@ def test_the_rejects_file_neither_runs_formulas_nor_holds_contact_data(tmp_path)
 
 
 def test_statuses_shops_export_for_no_spend_are_no_spend_and_look_alikes_are_rejected():
-    """'refund', 'void', 'chargeback' and 'returned' with a zero-width space had counted as spend; 'r\u0435turned' with a
-    Cyrillic e too, silently (hostile probe, stop 30, F10)."""
+    """'refund', 'void', 'chargeback' and 'returned' with a zero-width space had counted as spend; 'returned' written
+    with a Cyrillic e too, silently (hostile probe, stop 30, F10)."""
     from service.table_schema import NON_SPEND_STATUSES
 
     statuses = ["refund", "void", "chargeback", "returned\u200b", "Storniert", "r\u0435turned", "delivered"]
