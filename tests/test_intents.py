@@ -267,3 +267,17 @@ def test_a_question_in_a_language_the_router_does_not_read_is_refused_saying_so(
         assert text.startswith("I read questions in English, German, French, Spanish, Italian, Dutch and Portuguese")
     for q in ("who won the game last night?", "WHO IS THIS", "Quel âge a cette cliente ?"):
         assert route(q).reason != "language", q
+
+
+def test_another_customer_named_by_an_id_of_another_shape_is_refused():
+    """'what did customer A/1 write?' and 'C-000267' with C000002 on screen had been answered about C000002 (hostile
+    probe, stop 30, F9); 'the customer 360 view' names no customer."""
+    for q in (
+        "what did customer A/1 write in their reviews?",
+        "how much did the customer with id A/1 spend last year?",
+        "what did C-000267 write?",
+    ):
+        r = route(q, customer_id="C000002")
+        assert (r.intent, r.reason) == ("unsupported", "other_customers"), q
+    for q in ("what did customer C000002 write?", "give me the customer 360 view", "orders of 3-4 items last year?"):
+        assert route(q, customer_id="C000002").reason != "other_customers", q

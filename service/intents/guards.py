@@ -232,6 +232,20 @@ def refusal(question: str, customer_id: str | None = None) -> tuple[str, str] | 
     return None
 
 
+_ANY_SHAPED_ID = re.compile(
+    r"\b(?:customers?|clients?|accounts?)\s+(?:with\s+(?:the\s+)?id\s+|id\s+|#\s*)?([^\s?,!;:'\"]*\d[^\s?,!;:'\"]*)",
+    re.I,
+)
+_SEPARATED_TOKEN = re.compile(r"(?<![\w-])[^\W\d_]{1,4}[-_/.]\d[\d-]{2,}(?![\w-])")
+
+
+def _same_shape(token: str, own: str) -> bool:
+    """Whether ``token`` without its separators has the letters-then-digits shape of the id ``own``."""
+    t, o = re.sub(r"[-_/.]", "", token), re.sub(r"[-_/.\s]", "", own)
+    shape = lambda x: re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "a", x.casefold()))  # noqa: E731
+    return shape(t) == shape(o)
+
+
 def _names_other_id(question: str, customer_id: str | None) -> bool:
     """Whether the question names a customer id other than ``customer_id``: after a word such as 'customer' or 'id',
     or bare when it has the shape of the id on screen and that id mixes letters and digits ("why is C000011 VIP?"
@@ -240,6 +254,17 @@ def _names_other_id(question: str, customer_id: str | None) -> bool:
         return False
     own = customer_id.strip().casefold()
     if any(m.group(1).casefold() != own for m in _CUSTOMER_ID.finditer(question)):
+        return True
+    # an id of another shape after "customer (with id)" ("what did customer A/1 write?"), and one that is the on-screen
+    # id's shape once its separators go ("C-000267" with C000002 on screen)
+    if any(
+        m.group(1).casefold() != own and not (m.group(1).isdigit() and len(m.group(1)) < 5)  # "customer 360 view"
+        for m in _ANY_SHAPED_ID.finditer(question)
+    ):
+        return True
+    bare = re.sub(r"[-_/.\s]", "", own)
+    if any(re.sub(r"[-_/.]", "", m.group(0)).casefold() not in (own, bare) and _same_shape(m.group(0), own) for m in
+           _SEPARATED_TOKEN.finditer(question)):  # fmt: skip
         return True
     if not (len(own) >= 4 and any(c.isalpha() for c in own) and any(c.isdigit() for c in own)):
         return False
