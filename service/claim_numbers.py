@@ -532,7 +532,9 @@ _COUNTS = (
      rf"\b(?:over|in|across|from|en|con|bei|in|su|uber|\u00fcber|via)\s+{NUMBER}\s*(?:purchases|orders|achats|commandes|"
      rf"k[a\u00e4]ufen?|bestellungen|compras|pedidos|acquisti|ordini|aankopen|bestellingen)\b|"
      rf"\b{NUMBER}(?:st|nd|rd|th) (?:order|purchase)\b"),
-    ("the orders expected", lambda f: figures_of(f, ("expected_orders",)) + driver_values(f, ("btyd_expected_orders",)),
+    # the profile's levelled figure when there is one: the purchase-pattern driver's own value is an unlevelled input
+    ("the orders expected",
+     lambda f: figures_of(f, ("expected_orders",)) or driver_values(f, ("btyd_expected_orders",)),
      rf"\b{NUMBER}\s*(?:more\s+)?(?:{_ORDERS})\s+(?:(?:are|is|sont|werden|wird|son|sono|worden)\s+)?"
      rf"(?:expected|predicted|forecast|{_EXPECTED_ABROAD})\b|"
      rf"\b(?:expect\w*|{_EXPECTED_ABROAD})\s+(?:to\s+(?:place|make|buy|order)\s+)?"
@@ -620,7 +622,13 @@ def span_and_count_reasons(text: str, f: Facts) -> list[str]:
             x, allowed = _number(m), facts_of(f)
             if not allowed:
                 continue
-            if not near(x, allowed + [a // 1 for a in allowed]):
+            # a count said with a decimal ("1.3 orders") is that precise; a whole one may be the count rounded or cut
+            ok = (
+                any(abs(x - a) < 0.1 for a in allowed)
+                if x != round(x)
+                else near(x, allowed + [a // 1 for a in allowed])
+            )
+            if not ok:
                 reasons.append(f"\u201c{m.group(0)}\u201d is not {what} ({shown(allowed)})")
     return reasons
 

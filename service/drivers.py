@@ -50,7 +50,8 @@ UNITS = {
     "n_categories": "categories bought",
     "rating_mean": "average review rating",
     "n_events": "browsing events",
-    "btyd_expected_orders": "orders expected in the horizon (purchase-pattern model)",
+    # before levelling: the profile's expected orders are this levelled on the latest training snapshot
+    "btyd_expected_orders": "orders the purchase-pattern model expects in the horizon (a model input)",
     "n_review_texts": "reviews written",
     "n_browse_texts": "products viewed or searched",
 }

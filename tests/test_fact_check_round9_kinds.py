@@ -70,6 +70,9 @@ CASES = [
     ("VIP", "Segment RFM : « Hibernating ».", False),
     # the threshold of another tier said in Spanish
     ("High", "El nivel VIP empieza en 565,32 $.", True),
+    # a count with a decimal is that precise (High: 2.12 orders expected; the driver's unlevelled value is 1.21)
+    ("High", "About 1.3 orders are expected in the next 90 days.", False),
+    ("High", "About 2.1 orders are expected in the next 90 days.", True),
 ]
 
 

@@ -139,8 +139,8 @@ def test_round_8_is_as_large_as_stated():
 
 # Round 9 (stop 30, a seventh blind session, four more customers, a third in other languages, tables and markdown): run
 # once after round 8 was fixed, the held-out figure: 10 of 40 false ones passed and 8 of 20 true ones were refused.
-# Fixed by kind in the same stop (tests/test_fact_check_round9_kinds.py) but one: a count of orders expected near the
-# purchase-pattern driver's own value (still_missed).
+# Fixed by kind in the same stop (tests/test_fact_check_round9_kinds.py), the last ("about 1.3 orders expected" of 3.1)
+# by reading a count with a decimal as that precise. All 60 asserted.
 ROUND9 = json.loads((DATA / "fact_check_round9.json").read_text(encoding="utf-8"))
 FACTS9 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round9.json").read_text()).items()}
 
@@ -153,4 +153,4 @@ def test_round_9_narratives_are_judged_right(row):
 
 def test_round_9_is_as_large_as_stated():
     rows = ROUND9["checked"] + ROUND9["still_missed"]
-    assert (len(rows), sum(r["false"] for r in rows), len(ROUND9["still_missed"])) == (60, 40, 1)
+    assert (len(rows), sum(r["false"] for r in rows), len(ROUND9["still_missed"])) == (60, 40, 0)
