@@ -82,6 +82,9 @@ def _forecast_lines(facts: Facts) -> list[str]:
     elif facts.tier_floor is not None and facts.next_tier:
         floor_txt = distinct_money(exact, fig.get(f"floor_{facts.tier}", facts.tier_floor), c)[1]
         lines.append(f"{facts.tier} starts at {floor_txt}; {facts.next_tier} starts at {ref_txt}.")
+    elif facts.next_tier and ref is not None and exact >= fig.get(ref_key, ref):
+        # tiers cut among equal forecasts (a shop where nobody has spent yet): "below" the line would be false
+        lines.append(f"{facts.next_tier} starts at {ref_txt}; this forecast is level with that line.")
     elif facts.next_tier:
         lines.append(f"{facts.tier} means a forecast below {ref_txt}, where {facts.next_tier} starts.")
     return lines

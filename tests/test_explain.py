@@ -335,3 +335,18 @@ def test_a_playbook_of_the_wrong_shape_is_one_playbook_error(tmp_path, toml, sai
     book.write_bytes(b"\xff\xfe[churn_bands]")
     with pytest.raises(PlaybookError, match="cannot read the playbook"):
         load_playbook(book)
+
+
+def test_a_low_forecast_level_with_the_next_tiers_line_is_not_said_to_be_below_it():
+    """In a shop where nobody had spent, every forecast equalled the Medium line and the explanation said "Low means a
+    forecast below $0.01" (hostile probe, stop 30, F14)."""
+    import json
+    from pathlib import Path
+
+    d = json.loads((Path(__file__).parent / "data" / "fact_check_facts.json").read_text())["Low"]
+    line = d["figures"]["floor_Medium"]
+    d["predicted_value"], d["figures"]["predicted_value_exact"] = round(line, 2), line
+    facts = Facts(**d)
+    text = TemplateNarrator().narrate(facts)
+    assert "below" not in text.splitlines()[1] and "level with that line" in text
+    assert check_narrative(text, facts, ALL_DRIVER_NAMES).passed
