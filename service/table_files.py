@@ -174,14 +174,21 @@ def _unclosed_quote_line(path: Path) -> int | str:
     """The line where the quote that never closes opens: the start of the last record the csv module reads."""
     start: int | str = "?"
     line = 0
-    with _open_bytes(path) as f:
-        reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig", newline=""), strict=False)
-        try:
-            for _ in reader:
-                start = line + 1
-                line = reader.line_num
-        except csv.Error:
-            return line + 1
+    # a field longer than the csv module's default limit (131,072 characters) is no error here: it had stopped the
+    # scan there and named the long field's line, not the quote's (only this error path lifts the limit, and restores
+    # it)
+    limit = csv.field_size_limit(2**31 - 1)
+    try:
+        with _open_bytes(path) as f:
+            reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig", newline=""), strict=False)
+            try:
+                for _ in reader:
+                    start = line + 1
+                    line = reader.line_num
+            except csv.Error:
+                return line + 1
+    finally:
+        csv.field_size_limit(limit)
     return start
 
 

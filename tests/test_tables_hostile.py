@@ -524,3 +524,16 @@ def test_statuses_shops_export_for_no_spend_are_no_spend_and_look_alikes_are_rej
     kept = loaded.tables["orders"]
     assert [s in NON_SPEND_STATUSES for s in kept["status"]] == [True] * 5 + [False]
     assert reasons(loaded, "orders") == {6: "status mixes Latin letters with look-alike letters of another script"}
+
+
+def test_an_unclosed_quote_after_a_very_long_field_is_named_by_its_own_line(tmp_path):
+    """A 210,000-character review on line 2 had made the scan stop there and name line 2 (hostile probe, stop 30,
+    F11)."""
+    long_text = "x" * 210_000
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,order_ts,amount\nO1,C1,2024-01-01,5\n")
+    (tmp_path / "reviews.csv").write_text(
+        "review_id,customer_id,review_ts,rating,text\n"
+        f'R1,C1,2024-01-02,5,"{long_text}"\nR2,C1,2024-01-03,4,"never closed\nR3,C1,2024-01-04,4,ok\n'
+    )
+    with pytest.raises(DataError, match=r"reviews\.csv line 3: a quote is opened and never closed"):
+        load_tables(tmp_path)
