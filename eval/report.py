@@ -108,6 +108,7 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
     out_dir.mkdir(parents=True, exist_ok=True)
     before = _listed_plots(out_dir / "metrics.json")
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
+    journal = out_dir / f".eval-moving.tmp-{os.getpid()}.json"  # written only when the report is moved in file by file
     try:
         m = build_metrics(res, command)
         m["plots"] = {k: v.name for k, v in _draw_plots(res, m, stage).items()}
@@ -118,15 +119,12 @@ def write_report(res: BacktestResult, out_dir: Path, command: str) -> tuple[dict
         if _holds_only_its_report(out_dir, before):
             swap_dir(stage, out_dir, fault="eval")
         else:  # the folder holds the analyst's own files too: they stay, the report's files are moved in one by one
-            journal = out_dir / f".eval-moving.tmp-{os.getpid()}.json"
             write_text_atomic(
                 journal, json.dumps({"stage": str(stage), "remove": sorted(before - set(m["plots"].values()))})
             )
             _move_in(journal)
     finally:
-        if not list(
-            out_dir.glob(f".eval-moving.tmp-{os.getpid()}.json")
-        ):  # a move that failed half-way stays journaled
+        if not journal.exists():  # a move that failed half-way stays journaled, for the next run to finish
             remove(stage)
     return m, out_dir / "report.md", out_dir / "metrics.json"
 

@@ -443,14 +443,16 @@ def _crossing_reasons(x: float, said: str, before: str, f: Facts) -> list[str]:
     return []
 
 
-_PERIOD_DAYS = {"year": 365.25, "annum": 365.25, "month": 30.44, "quarter": 91.3, "week": 7.0}
-# the period words of other languages, by their first five letters
-_PERIOD_ABROAD = {
-    "mois": "month", "monat": "month", "mes": "month", "mese": "month", "maand": "month", "m\u00eas": "month",
-    "mensu": "month", "mensa": "month", "mensi": "month", "jahr": "year", "an": "year", "a\u00f1o": "year",
-    "anno": "year", "jaar": "year", "ano": "year", "j\u00e4hrl": "year", "jahrl": "year", "annue": "year",
-    "anual": "year", "annua": "year", "jaarl": "year", "semai": "week", "woche": "week", "seman": "week",
-    "setti": "week", "week": "week", "w\u00f6che": "week",
+_PERIOD_DAYS = {"year": 365.25, "month": 30.44, "quarter": 91.3, "week": 7.0}
+# the period a word names, by its first five letters, in the languages the service reads ("annually", "par an",
+# "monatlich", "al mes", "per maand", "wöchentlich")
+_PERIOD_OF = {
+    "year": "year", "annum": "year", "annua": "year", "month": "month", "quart": "quarter", "week": "week",
+    "weekl": "week", "mois": "month", "monat": "month", "mes": "month", "mese": "month", "maand": "month",
+    "m\u00eas": "month", "mensu": "month", "mensa": "month", "mensi": "month", "jahr": "year", "an": "year",
+    "a\u00f1o": "year", "anno": "year", "jaar": "year", "ano": "year", "j\u00e4hrl": "year", "jahrl": "year",
+    "annue": "year", "anual": "year", "jaarl": "year", "semai": "week", "woche": "week", "seman": "week",
+    "setti": "week", "w\u00f6che": "week",
 }  # fmt: skip
 
 
@@ -465,12 +467,7 @@ def _period_reasons(after: str, f: Facts) -> list[str]:
                  after, re.I)  # fmt: skip
     if not m:
         return []
-    word = (
-        _PERIOD_ABROAD.get((m["abroad"] or m["adverb"] or "").lower()[:5])
-        or (
-            m.group(1) or {"annually": "year", "monthly": "month", "weekly": "week"}[(m.group(2) or "monthly").lower()]
-        ).lower()
-    )
+    word = _PERIOD_OF[next(g for g in (m.group(1), m.group(2), m["abroad"], m["adverb"]) if g).lower()[:5]]
     if abs(_PERIOD_DAYS[word] - f.horizon_days) <= 0.15 * f.horizon_days:
         return []
     return [f"states the forecast per {word}, but it is for the next {f.horizon_days} days"]

@@ -195,8 +195,8 @@ _ISO = re.compile(r"\b(\d{4})-(\d\d)-(\d\d)\b")
 
 
 _CITED = re.compile(r"\((?:review|browsing)\s+(\d{4}-\d\d-\d\d)\b", re.I)
-# a paraphrase of their words in single quotes ("the rain coat was 'nice quality, would buy again'"): its "buy" is no
-# purchase of the sentence
+# their words quoted, or paraphrased in single quotes ("the rain coat was 'nice quality, would buy again'"): a "buy"
+# there is no purchase of the sentence
 _QUOTED = re.compile(r"[\u201c\"\u00ab\u201e][^\u201c\u201d\"\u00ab\u00bb]{1,400}[\u201d\"\u00bb\u201c]")
 _SINGLE_QUOTED = re.compile(r"(?<!\w)['\u2018][^'\u2018\u2019]{2,200}['\u2019](?!\w)")
 

@@ -52,8 +52,7 @@ from service.claim_words import (
 from service.drivers import HEADLINE
 from service.facts import Facts
 from service.plain import share
-from service.privacy import redact
-from service.table_values import INVISIBLE
+from service.privacy import INVISIBLE, redact
 
 # Every driver family a narrative could name; naming one outside the customer's top drivers fails the check.
 ALL_DRIVER_NAMES = set(HEADLINE)
@@ -260,11 +259,12 @@ def check_narrative(
         reasons.append(f"predicts a tier change (\u201c{outlook.group(0)}\u201d); the facts hold the current tier only")
     # invisible characters and dotted letters hide a word from every pattern below ("V\u200bIP", "V.I.P.")
     unquoted = re.sub(r"\bV\.\s?I\.\s?P\b\.?", "VIP", INVISIBLE.sub("", unquoted))
-    unquoted = numeric_dates_as_iso(unquoted, _known_dates(facts))
+    known = _known_dates(facts)
+    unquoted = numeric_dates_as_iso(unquoted, known)
     reasons += _date_reasons(unquoted, facts)
     reasons += review_description_reasons(unquoted, facts) + browsing_reasons(narrative, facts)
     # the event dates are read with the quotes' words kept (a quote names the review it is from), their digits dropped
-    quoted_words = numeric_dates_as_iso(_quotes_without_digits(INVISIBLE.sub("", narrative)), _known_dates(facts))
+    quoted_words = numeric_dates_as_iso(_quotes_without_digits(INVISIBLE.sub("", narrative)), known)
     reasons += weekday_reasons(unquoted) + review_mention_reasons(unquoted, facts)
     reasons += event_date_reasons(quoted_words.replace(facts.customer_id, " "), facts)
     reasons += browsed_object_reasons(unquoted, facts) + dated_rating_reasons(unquoted, facts)
@@ -331,7 +331,10 @@ def _quote_reasons(q: str, evidence_texts: list[str]) -> list[str]:
 
 def _quotes_without_digits(narrative: str) -> str:
     """``narrative`` with the digits inside its quotations blanked (a date a customer wrote is none of the events')."""
-    blank = lambda m: re.sub(r"\d", " ", m.group(0))  # noqa: E731
+
+    def blank(m: re.Match) -> str:
+        return re.sub(r"\d", " ", m.group(0))
+
     return _OTHER_QUOTE.sub(blank, _QUOTE.sub(blank, narrative))
 
 
@@ -491,9 +494,9 @@ def _typed_numbers(f: Facts) -> dict[str, list[float]]:
 
 def _states_tier(unquoted: str, tier: str) -> bool:
     """The tier as a word ("Highly" does not state High); VIP in any case, and "one of our VIPs"."""
-    return (
-        re.search(rf"\b{tier}\b" if tier != "VIP" else r"\bVIPs?\b", unquoted, 0 if tier != "VIP" else re.I) is not None
-    )
+    if tier == "VIP":
+        return re.search(r"\bVIPs?\b", unquoted, re.I) is not None
+    return re.search(rf"\b{tier}\b", unquoted) is not None
 
 
 def _denies_tier(unquoted: str, tier: str) -> bool:

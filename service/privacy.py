@@ -27,7 +27,13 @@ import re
 import unicodedata
 from typing import overload
 
-from service.table_values import INVISIBLE  # the one list of invisible characters
+# Invisible characters (Unicode's default-ignorable code points: zero-width spaces and joiners, direction marks and
+# overrides, the BOM, the soft hyphen, the combining grapheme joiner, variation selectors, Hangul fillers, the tag
+# block): an id holding one looks like another id, and one in a log line can reorder what a reader sees.
+INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
 
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from service.privacy import INVISIBLE
 from service.table_schema import (
     CLEANED_COLUMNS,
     ID_MAX_CHARS,
@@ -34,7 +35,6 @@ from service.table_schema import (
 )
 from service.table_values import (
     ANY_CONTROL,
-    INVISIBLE,
     LONE_SURROGATE,
     as_strings,
     clean_text,

@@ -11,18 +11,12 @@ import re
 import numpy as np
 import pandas as pd
 
+from service.privacy import redact
 from service.table_schema import NOT_FREE_TEXT, REASON_COLUMN, ROW_COLUMN
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # control characters other than tab and newlines
 # Every character that can break a line or hide in one (C0, DEL, C1, U+2028/9): never in an id nor a log line.
 ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# Invisible characters (Unicode's default-ignorable code points: zero-width spaces and joiners, direction marks and
-# overrides, the BOM, the soft hyphen, the combining grapheme joiner, variation selectors, Hangul fillers, the tag
-# block): an id holding one looks like another id, and one in a log line can reorder what a reader sees.
-INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
-    "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
-)
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -99,8 +93,6 @@ def redact_free_text(df: pd.DataFrame) -> pd.DataFrame:
     than at each exit, also covers what no exit knows about: texts capped to 300 characters for evidence would cut a
     card number in two and hide it from the Luhn check.
     """
-    from service.privacy import redact
-
     memo: dict[str, str | None] = {}
 
     def one(v):
@@ -130,18 +122,15 @@ def rejects_for_people(rej: pd.DataFrame) -> pd.DataFrame:
     """Rejected rows as written for a person to open, often in a spreadsheet: contact data masked in every column (a
     card number typed into ``amount`` or an address into ``order_ts`` is rejected as it stands, and had been written
     as it stood) and a cell that starts like a formula prefixed with an apostrophe, so it is shown, not run."""
-    from service.privacy import redact
-
     out = rej.copy()
     for col in out.columns:
-        if out[col].dtype != object:
-            continue
-
-        def safe(v):
-            if not isinstance(v, str):
-                return v
-            v = redact(v)
-            return "'" + v if _FORMULA_START.match(v) and not _PLAIN_NUMBER.match(v) else v
-
-        out[col] = object_column([safe(v) for v in out[col].tolist()], out.index)
+        if out[col].dtype == object:
+            out[col] = object_column([_for_people(v) for v in out[col].tolist()], out.index)
     return out
+
+
+def _for_people(v):
+    if not isinstance(v, str):
+        return v
+    v = redact(v)
+    return "'" + v if _FORMULA_START.match(v) and not _PLAIN_NUMBER.match(v) else v

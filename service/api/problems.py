@@ -16,8 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.privacy import INVISIBLE
 from service.store_checks import RESCORE, DamagedProfile
-from service.table_values import ANY_CONTROL, INVISIBLE
+from service.table_values import ANY_CONTROL
 
 _LOG_UNSAFE = re.compile(f"{ANY_CONTROL.pattern}|{INVISIBLE.pattern}")
 

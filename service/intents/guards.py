@@ -239,11 +239,14 @@ _ANY_SHAPED_ID = re.compile(
 _SEPARATED_TOKEN = re.compile(r"(?<![\w-])[^\W\d_]{1,4}[-_/.]\d[\d-]{2,}(?![\w-])")
 
 
-def _same_shape(token: str, own: str) -> bool:
-    """Whether ``token`` without its separators has the letters-then-digits shape of the id ``own``."""
-    t, o = re.sub(r"[-_/.]", "", token), re.sub(r"[-_/.\s]", "", own)
-    shape = lambda x: re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "a", x.casefold()))  # noqa: E731
-    return shape(t) == shape(o)
+def _bare(id_: str) -> str:
+    """An id without its separators, case-folded ('C-000267' -> 'c000267')."""
+    return re.sub(r"[-_/.\s]", "", id_).casefold()
+
+
+def _shape(id_: str) -> str:
+    """Letters as 'a', digits as '9': the shape of an id without its separators."""
+    return re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "a", _bare(id_)))
 
 
 def _names_other_id(question: str, customer_id: str | None) -> bool:
@@ -262,9 +265,10 @@ def _names_other_id(question: str, customer_id: str | None) -> bool:
         for m in _ANY_SHAPED_ID.finditer(question)
     ):
         return True
-    bare = re.sub(r"[-_/.\s]", "", own)
-    if any(re.sub(r"[-_/.]", "", m.group(0)).casefold() not in (own, bare) and _same_shape(m.group(0), own) for m in
-           _SEPARATED_TOKEN.finditer(question)):  # fmt: skip
+    if any(
+        _bare(m.group(0)) != _bare(own) and _shape(m.group(0)) == _shape(own)
+        for m in _SEPARATED_TOKEN.finditer(question)
+    ):
         return True
     if not (len(own) >= 4 and any(c.isalpha() for c in own) and any(c.isdigit() for c in own)):
         return False
