@@ -173,6 +173,18 @@ def test_panel_shortens_the_horizon_and_drops_seasons_on_short_history():
         plan_panel(first, pd.Timestamp("2020-02-10", tz="UTC"), 90)
 
 
+@pytest.mark.parametrize("history, horizon", [(165, 120), (211, 150), (272, 273), (400, 90), (100, 91)])
+def test_the_latest_snapshot_has_at_least_one_learned_horizon_of_history(history, horizon):
+    # BG/NBD fitted on a few weeks is poor, the trees learned to correct it there, and the correction was wrong at
+    # the cutoff (Online Retail 2011-05-15 / 120: churn ECE 0.14, level 1.42); so at most half the history is learned
+    first = pd.Timestamp("2020-01-01", tz="UTC")
+    p = plan_panel(first, first + pd.Timedelta(days=history), horizon)
+    h = p.train_horizon_days
+    assert (p.cutoffs["validation"] - first).days >= h and h <= history // 2
+    assert h == min(horizon, history // 2, history - MIN_HISTORY_DAYS - min(30, horizon)) or h < 30
+    assert (h < horizon) == any("carries" in n for n in p.notes)
+
+
 def test_panel_on_two_months_of_history_learns_a_short_horizon_from_snapshots_that_far_apart():
     first = pd.Timestamp("2020-01-01", tz="UTC")
     cut = first + pd.Timedelta(days=63)  # Online Retail cut at 2011-02-01: 63 days of orders
@@ -287,6 +299,20 @@ def test_thin_cells_take_their_ends_from_churn_and_spend_given_a_purchase(fitted
         assert np.mean(value.interval(pred_h, Xh, churn_h)[0][sure] > 0) < 0.5
     finally:
         value.interval_ = saved
+
+
+def test_offsets_start_at_the_fit_rows_level_so_the_trees_only_reorder(fitted, tmp_path):
+    # The classic predictions' level is off; without one constant the first rounds of every booster learned it (in
+    # shallow trees that also reordered customers by noise), and early stopping kept those rounds.
+    value, churn, (X, y, yc), _, _ = fitted
+    assert np.exp(value._offset(X)).sum() == pytest.approx(y.sum(), rel=1e-6)
+    assert churn.link(churn._offset(X)).mean() == pytest.approx(yc.mean(), abs=1e-6)
+    assert value.offset_level_ != 0.0 and churn.offset_level_ != 0.0
+    for model in (value, churn):
+        model.save(tmp_path / "m.json")
+        assert type(model).load(tmp_path / "m.json").offset_level_ == model.offset_level_
+    # the constant is part of the SHAP bias, so each customer's drivers still add up to the margin
+    np.testing.assert_allclose(value.contributions(X.iloc[:100]).sum(axis=1), value.margin(X.iloc[:100]), atol=1e-4)
 
 
 def test_churn_is_calibrated(fitted):
