@@ -301,20 +301,6 @@ def test_thin_cells_take_their_ends_from_churn_and_spend_given_a_purchase(fitted
         value.interval_ = saved
 
 
-def test_offsets_start_at_the_fit_rows_level_so_the_trees_only_reorder(fitted, tmp_path):
-    # The classic predictions' level is off; without one constant the first rounds of every booster learned it (in
-    # shallow trees that also reordered customers by noise), and early stopping kept those rounds.
-    value, churn, (X, y, yc), _, _ = fitted
-    assert np.exp(value._offset(X)).sum() == pytest.approx(y.sum(), rel=1e-6)
-    assert churn.link(churn._offset(X)).mean() == pytest.approx(yc.mean(), abs=1e-6)
-    assert value.offset_level_ != 0.0 and churn.offset_level_ != 0.0
-    for model in (value, churn):
-        model.save(tmp_path / "m.json")
-        assert type(model).load(tmp_path / "m.json").offset_level_ == model.offset_level_
-    # the constant is part of the SHAP bias, so each customer's drivers still add up to the margin
-    np.testing.assert_allclose(value.contributions(X.iloc[:100]).sum(axis=1), value.margin(X.iloc[:100]), atol=1e-4)
-
-
 def test_churn_is_calibrated(fitted):
     _, churn, _, (Xv, _, yc), _ = fitted
     p = churn.predict_proba(Xv)

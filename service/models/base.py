@@ -91,7 +91,6 @@ class BaggedXGBModel:
         self.offset_ref_: list[
             float
         ] = []  # per offset feature, its mean part of the offset on the training rows (SHAP bias)
-        self.offset_level_: float = 0.0  # constant added to the offset so it matches the fit rows' mean (_level)
 
     # The classic models' predictions the trees boost from (see ``_offset``); empty: boost from a constant.
     OFFSET_FEATURES: tuple[str, ...] = ()
@@ -109,11 +108,7 @@ class BaggedXGBModel:
     def _offset(self, X) -> np.ndarray | None:
         """Per-row base margin from the classic-model features, or None when the model has none."""
         parts = self._offset_parts(X)
-        return np.sum(parts, axis=0) + self.offset_level_ if parts else None
-
-    def _level(self, offset: np.ndarray, y: np.ndarray) -> float:
-        """The constant that puts ``offset`` at the level of ``y`` (the link's mean equal to y's mean)."""
-        raise NotImplementedError
+        return np.sum(parts, axis=0) if parts else None
 
     def _offset_from(self, values: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -156,18 +151,8 @@ class BaggedXGBModel:
     def _offset_used(self) -> bool:
         return bool(self.offset_features)
 
-    def _prepare_offsets(self, X, X_val, y) -> None:
-        """Compute the training and validation offsets once per fit (keyed by the matrices' identity).
-
-        The offset is first moved to the fit rows' level by one constant. Why: the classic predictions' level is off
-        (BG/NBD x Gamma-Gamma and the past-spend rate each miss the total, and their blend too), so without it the
-        first rounds of every booster were spent learning that constant, in shallow trees that also reordered
-        customers by noise; early stopping then kept those rounds (3-12 on Online Retail), and the product ranked
-        below its own offset there. Started at the right level, the trees only learn what changes the ranking."""
-        self.offset_level_ = 0.0
-        off = self._offset(X)
-        if off is not None:
-            self.offset_level_ = self._level(off, np.asarray(y, float))
+    def _prepare_offsets(self, X, X_val) -> None:
+        """Compute the training and validation offsets once per fit (keyed by the matrices' identity)."""
         off, off_val = self._offset(X), self._offset(X_val)
         self._offsets = {id(X): off, id(X_val): off_val}
         self.offset_ref_ = [float(np.mean(part)) for part in self._offset_parts(X)]
@@ -224,8 +209,6 @@ class BaggedXGBModel:
         for col, part, ref in zip(self.offset_features, self._offset_parts(X), self.offset_ref_):
             out[:, self.feature_names_.index(col)] += part - ref
             out[:, -1] += ref
-        if self.offset_features:
-            out[:, -1] += self.offset_level_
         c0, c1 = self.calibration_
         out *= c1
         out[:, -1] += c0 + self.anchor_
@@ -253,7 +236,6 @@ class BaggedXGBModel:
             "monotone": "1" if self.monotone_used_ else "0",
             "offset_ref": json.dumps(self.offset_ref_),
             "anchor": repr(self.anchor_),
-            "offset_level": repr(self.offset_level_),
         }
 
     def _load_attrs(self) -> None:
@@ -263,7 +245,6 @@ class BaggedXGBModel:
         self.shift_ = HorizonShift(**shift) if shift else None
         self.monotone_used_ = b.attr("monotone") == "1"
         self.anchor_ = float(b.attr("anchor") or 0.0)
-        self.offset_level_ = float(b.attr("offset_level") or 0.0)  # bundles before it: no level constant
         refs = json.loads(b.attr("offset_ref") or "[]")
         self.offset_ref_ = [float(r) for r in refs] if isinstance(refs, list) else []
         if len(self.offset_ref_) != len(self.offset_features):

@@ -40,23 +40,12 @@ class ChurnModel(BaggedXGBModel):
         p = np.clip(np.nan_to_num(values, nan=0.5), 1e-4, 1 - 1e-4)
         return np.log(p / (1 - p))
 
-    def _level(self, offset: np.ndarray, y: np.ndarray) -> float:
-        """The k with mean sigmoid(offset + k) = mean y (bisection: the mean is increasing in k)."""
-        rate = float(np.mean(y))
-        if not 0.0 < rate < 1.0:
-            return 0.0
-        lo, hi = -20.0, 20.0
-        for _ in range(60):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if np.mean(self.link(offset + mid)) < rate else (lo, mid)
-        return (lo + hi) / 2
-
     def fit(self, X, y, X_val, y_val, shift: HorizonShift | None = None) -> ChurnModel:
         y, y_val = np.asarray(y), np.asarray(y_val)
         if not set(np.unique(y)) <= {0, 1}:
             raise ValueError("churn target must be 0/1")
         self.feature_names_ = list(X.columns)
-        self._prepare_offsets(X, X_val, y)
+        self._prepare_offsets(X, X_val)
         base = (
             0.5 if self._offset_used() else float(np.clip(np.mean(y), 0.01, 0.99))
         )  # 0.5: neutral (logit 0) beside an offset

@@ -95,10 +95,6 @@ class ValueModel(BaggedXGBModel):
     def _offset_from(self, values: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(np.nan_to_num(values, nan=0.0), self.offset_floor_))
 
-    def _level(self, offset: np.ndarray, y: np.ndarray) -> float:
-        total = float(np.sum(np.exp(offset)))
-        return math.log(float(y.sum()) / total) if y.sum() > 0 and np.isfinite(total) and total > 0 else 0.0
-
     def __init__(self, objective: str = "auto", **kwargs):
         super().__init__(**kwargs)
         if objective != "auto" and not (objective.startswith("tweedie") and _power(objective) is not None):
@@ -128,7 +124,7 @@ class ValueModel(BaggedXGBModel):
         self.feature_names_ = list(X.columns)
         bought = y[y > 0]
         self.offset_floor_ = self.OFFSET_FLOOR * min(1.0, float(bought.mean())) if len(bought) else self.OFFSET_FLOOR
-        self._prepare_offsets(X, X_val, y)
+        self._prepare_offsets(X, X_val)
         candidates = [f"tweedie:{p}" for p in self.POWERS] if self.objective == "auto" else [self.objective]
         mono = self._constraints(self.feature_names_, +1)
         first: dict[str, tuple[xgb.Booster, int]] = {}
