@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from service.intents.normalise import fold
+from service.intents.normalise import fold, tokens
 
 _INJECTION = re.compile(
     r"\b(ignore|ignoriere?|ignorez|ignora|disregard|forget|vergiss|oublie[sz]?|olvida|override|bypass)\b.{0,60}"
@@ -128,7 +128,8 @@ _SAID = re.compile(
 # Requests to do something to records or outside the product ("delete this customer", "book a meeting"): not questions.
 # Matched at the start of every sentence, so a command after a preamble ("Admin here. Mark this account as VIP") counts.
 _COMMAND = re.compile(
-    r"^\s*(also\s+|and\s+|but\s+)?(please\s+|pls\s+|now\s+|then\s+)?(delete|remove|erase|assign|merge|update|change|set|modify|rename|export|"
+    r"^\s*(also\s+|and\s+|but\s+)?(please\s+|pls\s+|now\s+|then\s+|just\s+|kindly\s+|go ahead and\s+)?"
+    r"(delete|remove|erase|assign|merge|update|change|set|modify|rename|export|"
     r"download|upload|book|schedule|translate|write|compose|draft|email|mail|call|phone|ring|text|create|add|edit|block|"
     r"ban|"
     r"refund|mark|flag|tag|label|send|confirm|notify|apply|cancel|approve|grant|reset|unsubscribe|reclassify|bump|"
@@ -214,6 +215,8 @@ def refusal(question: str, customer_id: str | None = None) -> tuple[str, str] | 
     folded = fold(question)
     if _INJECTION.search(question) or _INJECTION.search(folded):
         return "unsupported", "instruction"
+    if unread_words(question):
+        return "unsupported", "language"
     if _OTHER_CUSTOMERS.search(question) or _OTHER_CUSTOMERS.search(folded) or _names_other_id(question, customer_id):
         return "unsupported", "other_customers"
     spoken = _CHANNEL.sub(" ", question)
@@ -286,6 +289,24 @@ _OTHER_LANGUAGE = re.compile(
 )  # not case-insensitive: the dotless i would match every "I"
 
 
+# Common words of languages the router does not read, written without the letters above ("Hur stor ar risken att
+# kunden slutar handla?" had been answered as a churn question on the one word "risken"); none is a word of the read
+# languages. Two of them make a question one the router cannot read.
+_UNREAD_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "hur och inte vad varfor att kommer mycket slutar handla skulle hvor hvad hvordan ikke jeg czy jest ile kiedy "
+        "dlaczego jak klienta kolik proc kdy zakaznik musteri neden kadar nedir kuinka asiakas milloin paljon berapa "
+        "pelanggan apakah kapan mennyi miert mikor",
+    )
+)
+
+
 def other_language(question: str) -> bool:
     """Whether the question is written in a language the router does not read, by letters no read language uses."""
     return _OTHER_LANGUAGE.search(question) is not None
+
+
+def unread_words(question: str) -> bool:
+    """Whether the question has two or more common words of a language the router does not read."""
+    return len(_UNREAD_WORDS.intersection(tokens(question))) >= 2

@@ -200,6 +200,13 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("speso", 1.0),
     ],
     "satisfaction": [
+        # router block 25: the ratings themselves, in general ("the average rating he gives")
+        ("average rating", 1.2),
+        ("average star", 1.2),
+        ("rating he gives", 1.0),
+        ("rating she gives", 1.0),
+        ("ratings he gives", 1.0),
+        ("ratings she gives", 1.0),
         ("feeling towards", 1.0),
         ("feel about us", 1.0),
         ("favourable", 0.8),
@@ -345,6 +352,9 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("artikelen", 0.9),
     ],
     "offer": [
+        # router block 25: Dutch "what can we offer this customer" ("aanbieden", "aanbod")
+        ("aanbied", 1.2),
+        ("aanbod", 1.0),
         ("on the table", 0.9),
         ("put on the table", 0.4),
         ("what deal", 1.0),

@@ -57,6 +57,11 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("livello", 0.3),
     ],
     "churn": [
+        # router block 25: the model's own definition of churn asked in its words ("probability of no purchase")
+        ("no purchase", 1.2),
+        ("no purchases", 1.2),
+        ("no order", 1.0),
+        ("no orders", 1.0),
         # router block 24: Spanish and Dutch ways of asking whether they stop buying
         ("no vuelva a comprar", 1.5),
         ("no vuelva", 1.2),
@@ -390,6 +395,13 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("data behind", 1.2),
         ("what data", 1.0),
         ("based on", 0.9),
+        # router block 25: the basis asked for in German, and as "where is it getting this from"
+        ("basiert", 1.2),
+        ("grundlage", 1.0),
+        ("getting this from", 1.2),
+        ("getting that from", 1.2),
+        ("getting it from", 1.2),
+        ("receipts", 0.8),
         ("prediction based on", 0.8),
         ("all this based on", 1.0),
         ("are you looking at", 1.0),

@@ -11,6 +11,7 @@ import re
 
 import pandas as pd
 
+from service.intents.iso_dates import dates_as_iso
 from service.intents.normalise import fold
 
 # month names and their usual abbreviations ("Mar 2025", "Okt."), in the languages the router reads
@@ -338,9 +339,9 @@ def _four_digit_year(m: re.Match) -> str:
 
 
 def _read_form(question: str) -> str:
-    """The question folded, a year of two digits in four, a fortnight as 2 weeks, quarters or a half year as months
-    (what the readers take)."""
-    q = _ABBREVIATED.sub(r"\1", _SHORT_YEAR.sub(_four_digit_year, fold(question)))
+    """The question folded, dates with a day as ISO dates, a year of two digits in four, a fortnight as 2 weeks,
+    quarters or a half year as months (what the readers take)."""
+    q = _ABBREVIATED.sub(r"\1", _SHORT_YEAR.sub(_four_digit_year, fold(dates_as_iso(question))))
     q = _COUNT_FIRST.sub(lambda m: f"{m.group(2)} {m.group(1)}", _FORTNIGHT.sub("2 weeks", q))
     return _in_months(q)
 
@@ -484,7 +485,7 @@ def _range_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | N
     part without a year takes the second's, a year earlier when it would otherwise come after it."""
     ranges = (
         re.match(rf"(.+?)\s+{_UNTIL}\s+(.+)", q[w.end() :])
-        for w in re.finditer(r"\b(?:between|zwischen|entre|tussen|tra|from|von|de|del|van|da)\s+", q)
+        for w in re.finditer(r"\b(?:between|zwischen|entre|tussen|tra|from|von|vom|de|del|du|van|da|dal)\s+", q)
     )
     m = next((r for r in ranges if r and _STARTS_PERIOD.match(r.group(1)) and _STARTS_PERIOD.match(r.group(2))), None)
     if m is None:

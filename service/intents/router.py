@@ -74,10 +74,27 @@ def _tier_of(text: str) -> str | None:
     return tier_target(text) or named_tier(text)  # "this Medium customer ... reach High": High
 
 
+# What the agent says they do not ask ("not how much she's spent, but what she's worth", "the actual number not the
+# forecast", "I don't need the full summary, just ..."): its words had outvoted the question's own.
+_NOT_ASKED = re.compile(
+    r"\bnot\s+(?:how|what|why|when|which|who|whether|the|his|her|their|a|an|about|just)\b[^,;.?!]*?,?\s+but\s+|"
+    r"\b(?:i|we)\s+(?:don'?t|do not|dont)\s+(?:need|want)\b[^,;.?!]*[,;.]\s*(?:just\s+|only\s+)?|"
+    r",?\s*(?:and\s+)?not\s+(?:the|a|an|any|his|her|their)\s+\w+(?:\s+\w+)?\s*[?.!]*\s*$|"
+    r"\b(?:rather than|instead of)\s+[^,;.?!]*",
+    re.I,
+)
+# A purchase supposed, not asked about ("if he spent a bit more, would he move up?"): no period of spend is asked for.
+_SUPPOSED_SPEND = re.compile(
+    r"\bif\s+(?:he|she|they|the customer|this customer)\s+(?:spent|spends|spend|bought|buys|ordered|orders|placed)\b",
+    re.I,
+)
+
+
 def _scored(text: str, index: ExampleIndex | None) -> tuple[dict[str, float], str]:
-    """The intents' scores for ``text``, with what it names, and the best of them."""
-    scores = _score(text, index)
-    _add_named_evidence(scores, text, _tier_of(text))
+    """The intents' scores for ``text`` without what it says it does not ask, with what it names, and the best."""
+    asked = _NOT_ASKED.sub(" ", text).strip() or text
+    scores = _score(asked, index)
+    _add_named_evidence(scores, asked, _tier_of(text))
     return scores, max(scores, key=lambda i: scores[i])
 
 
@@ -144,12 +161,25 @@ def _add_named_evidence(scores: dict[str, float], question: str, tier: str | Non
         scores["value"] = max(0.0, scores["value"] - 0.5)
     if _ASKS_FOR_TEXTS.search(question):  # the texts themselves; the topic that follows only filters them
         scores["evidence"] = scores.get("evidence", 0.0) + 0.8
+    if _ASKS_FOR_BASIS.search(question):  # what a score rests on; the score named is only its topic
+        scores["evidence"] = scores.get("evidence", 0.0) + 1.0
+    if _SUPPOSED_SPEND.search(question):
+        scores["spend_period"] = max(0.0, scores.get("spend_period", 0.0) - 0.8)
 
 
 # The customer's texts asked for as such ("the exact wording of his complaints", "quotes behind that score"): the
 # topic words that follow (complaints, satisfaction) had outvoted the ask.
 _ASKS_FOR_TEXTS = re.compile(
     r"\b(quotes?|quoted|verbatim|wording|own words|exact words|word for word|in (her|his|their) (own )?words)\b", re.I
+)
+
+
+# What a score or an answer rests on asked for ("what is that churn score actually based on", "where's the model
+# getting this from"): the score it names ("churn") had outvoted the ask.
+_ASKS_FOR_BASIS = re.compile(
+    r"\b(what\s+(?:is|are|'s)\s+(?:\w+\s+){0,4}based\s+on|basis\s+(?:of|for)|getting\s+(?:this|that|it)\s+from|"
+    r"where\s+(?:does|do|did)\s+(?:this|that|it|the \w+)\s+come\s+from|auf welchen daten|worauf)\b",
+    re.I,
 )
 
 

@@ -21,6 +21,9 @@ def _phrase_tokens(lexicon: dict[str, list[tuple[str, float]]]) -> dict[str, lis
 
 _LEX = _phrase_tokens(LEXICON)
 _STEMS = sorted({p[0] for entries in _LEX.values() for p, _ in entries if len(p) == 1 and len(p[0]) >= 6})
+# Words the lexicon's phrases use whole: never "corrected" into a stem ("proximos" of "proximos meses" had become the
+# stem "proxima", one letter from its start, and the phrase no longer matched)
+_PHRASE_WORDS = {w for entries in _LEX.values() for p, _ in entries if len(p) > 1 for w in p}
 
 
 def _close(a: str, b: str) -> bool:
@@ -47,7 +50,7 @@ def _typo_fix(tok: str) -> str:
     """A token one typo away from a known stem of 6+ letters (or from its start) becomes that stem: 'complants' ->
     'complain', 'sumarize' -> 'summar', 'simlar' -> 'similar'. A changed letter only counts on stems of 8+ letters: on
     short ones it turns real words into other words ('spend' -> 'spent', 'cuanto' -> 'cuando', 'kundin' -> 'kundig')."""
-    if len(tok) < 5 or any(tok.startswith(s) for s in _STEMS):
+    if len(tok) < 5 or tok in _PHRASE_WORDS or any(tok.startswith(s) for s in _STEMS):
         return tok
     for s in _STEMS:
         for cand in {tok, tok[: len(s)], tok[: len(s) + 1], tok[: len(s) - 1]}:

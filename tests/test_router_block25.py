@@ -1,0 +1,83 @@
+"""What router block 25 found (tests/data/ask_questions_fresh.tsv): dates with a day read as the days they name, what an
+agent says they do not ask left out of the scoring, the basis of a score asked for, commands after "just", and
+languages the router does not read recognised by their words."""
+
+import pandas as pd
+import pytest
+
+from service.intents import lexical_scores, route
+from service.intents.guards import refusal
+from service.intents.period import parse_period
+
+CUTOFF = pd.Timestamp("2024-12-31", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    "question, read",
+    [
+        ("no. of orders 1/2/24 - 15/4/24?", "2024-02-01 to 2024-04-15"),  # day first, two-digit years
+        ("vom 01.03.2024 bis 31.05.2024", "2024-03-01 to 2024-05-31"),  # had been the whole year 2024
+        ("du 01/03/2024 au 31/05/2024", "2024-03-01 to 2024-05-31"),
+        ("spend from 12/31/2023 to 3/15/2024", "2023-12-31 to 2024-03-15"),  # American order where it must be
+        ("between 1 March and 31 May 2024", "2024-03-01 to 2024-05-31"),  # had been 31 May alone
+        ("vom 1. März bis 31. Mai 2024", "2024-03-01 to 2024-05-31"),
+        ("du 1er mars au 31 mai 2024", "2024-03-01 to 2024-05-31"),
+        ("between 1 December and 15 January 2024", "2023-12-01 to 2024-01-15"),  # the first day's year is earlier
+        ("orders 2024-02-01 - 2024-04-15", "2024-02-01 to 2024-04-15"),  # had been the first day alone
+        ("what did she spend on 01.02.2024", "2024-02-01"),
+        ("between March and June", "2024-03-01 to 2024-06-30"),  # months alone, as before
+    ],
+)
+def test_dates_with_a_day_are_read_as_those_days(question, read):
+    assert parse_period(question, CUTOFF)[0] == read
+
+
+def test_numbers_that_are_no_date_stay_unread():
+    assert parse_period("she spent 3/4 of her budget", CUTOFF)[0] == "to date"
+    assert parse_period("orders 31/31/2024", CUTOFF)[0] != "2024-31-31"  # no such day: never a crash
+
+
+@pytest.mark.parametrize(
+    "question, intent",
+    [
+        ("not how much she's spent so far, but what she's worth going forward", "value"),
+        ("spend for 2023 please, the actual number not the forecast", "spend_period"),
+        ("I don't need the full summary, just tell me if the sentiment is positive or negative", "satisfaction"),
+        ("what's she likely to spend next quarter, rather than what she spent last quarter", "value"),
+        ("if he spent a bit more would he move up a segment and how much more exactly", "upgrade"),
+        ("what is that churn score actually based on", "evidence"),
+        ("Auf welchen Daten basiert diese Vorhersage?", "evidence"),
+        ("show me the receipts, where's the model getting this from", "evidence"),
+        ("whats the probabilty of no purchase in the horizon for this custmer", "churn"),
+        ("Quanto este cliente deve gastar nos próximos meses?", "value"),
+        ("Wat kunnen we deze klant aanbieden zodat hij blijft?", "offer"),
+        ("what's the average rating he gives in his reviews", "satisfaction"),
+        # still read as before: a negation inside the question itself is the question
+        ("will she not buy again?", "churn"),
+        ("why is he not VIP?", "why_tier"),
+    ],
+)
+def test_block25_questions(encoder, question, intent):
+    assert route(question, encoder, customer_id="C000010").intent == intent
+
+
+def test_a_command_after_just_is_refused_as_a_command():
+    assert refusal("just bump her up to VIP, she's been with us for ages") == ("unsupported", "command")
+    assert route("what would it take to bump her up to VIP?").intent == "upgrade"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Hur stor är risken att kunden slutar handla?", "Ile klient wydal w zeszlym miesiacu, czy jest aktywny?"],
+)
+def test_languages_the_router_does_not_read_are_refused_by_their_words(question):
+    r = route(question)
+    assert (r.intent, r.reason) == ("unsupported", "language")
+
+
+def test_one_foreign_looking_word_is_not_a_language():
+    assert refusal("why is Jak VIP?") is None  # a name; two words of an unread language are needed
+
+
+def test_the_typo_fixer_leaves_words_the_phrases_use():
+    assert lexical_scores("nos próximos meses")["value"] > 0  # "proximos" had become the stem "proxima"
