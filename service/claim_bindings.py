@@ -18,7 +18,7 @@ from service.claim_numbers import (
     span_and_count_reasons,
     within_bound,
 )
-from service.claim_ratios import fraction_spans, multiple_reasons, multiple_spans, share_reasons
+from service.claim_ratios import fraction_spans, multiple_reasons, multiple_spans, rate_reasons, share_reasons
 from service.facts import Facts
 
 # the event of a chance: no purchase (or leaving), or a purchase; in the languages the service reads ("de que no
@@ -235,5 +235,6 @@ def bound_number_reasons(text: str, f: Facts) -> list[str]:
         + rank_reasons(text, f)
         + next_order_reasons(text, f)
         + multiple_reasons(text, f)
+        + rate_reasons(text, f)
         + share_reasons(text, f)
     )

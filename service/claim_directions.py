@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from service.claim_drivers import DRIVER_ALIAS, named_positions
+from service.claim_drivers import DRIVER_ALIAS, driver_named_last, named_positions
 from service.claim_numbers import MONEY, SENTENCES, amount_of, near, normalise_numbers
 from service.facts import Facts
 
@@ -28,6 +28,7 @@ def driver_reasons(unquoted: str, facts: Facts, all_driver_names: set[str]) -> l
                 reasons.append(f"names driver '{name}', which is not among the customer's top drivers")
         reasons += _listed_after_colon(sentence, known)
         reasons += _superlative_reasons(sentence, facts)
+        reasons += _signed_amount_reasons(sentence, facts)
         for clause in _CLAUSE.split(sentence):
             names = [n for n in known if re.search(rf"\b{re.escape(n)}\b", clause, re.I)]
             said, verb_end = direction_of(clause)
@@ -115,6 +116,26 @@ def _listed_after_colon(sentence: str, known: dict) -> list[str]:
     return reasons
 
 
+def _signed_amount_reasons(sentence: str, facts: Facts) -> list[str]:
+    """Each signed amount ("(+$458.15)") is the effect of the driver named last before it, after the amount before it
+    ("Up: spend to date of $2,009.69 (+$458.15), 205 browsing events (+$111.57)": the first is the spend's, which
+    added $546.04; the list had no verb, so the clause checks above read no driver in it)."""
+    reasons, start = [], 0
+    sentence = normalise_numbers(sentence)  # "(−18,15 $)" is 18.15
+    for m in _SIGNED_MONEY.finditer(sentence):
+        segment = sentence[start : m.start()]
+        start = m.end()
+        if sum(bool(named_positions(segment, x.name)) for x in facts.drivers) != 1:
+            continue  # none, or several before their amounts ("A and B ... (+$63.09 and +$26.38)"): not bound here
+        d = driver_named_last(segment, facts)
+        sign, said = m.group(1) or m.group(3), m.group(2) or m.group(4)
+        if d is not None and (
+            (sign == "+") != (d.contribution > 0) or not near(float(said.replace(",", "")), [abs(d.contribution)])
+        ):
+            reasons.append(f"driver '{d.name}' is given {sign}{said}, but its contribution is {d.contribution:+,.2f}")
+    return reasons
+
+
 def _named_at(clause: str, name: str) -> int:
     """Where ``clause`` first names the driver ``name`` (by name, else in other words); 0 when it does not."""
     return next(iter(named_positions(clause, name)), 0)
@@ -124,6 +145,7 @@ _UP_WORDS = (
     r"adds?|adding|lifts?|lifting|raises?|raising|increases?|increasing|pushes?\s+(?:\w+\s+){0,3}(?:up|higher)|boosts?|"
     r"boosting|helps?|helped|lifted|raised|boosted|improves?|improved|strengthens?|supports?|supported|"
     r"drives?\s+(?:\w+\s+){0,3}up|driven\s+up|pushed\s+(?:\w+\s+){0,3}up|positive|"
+    r"(?:pushing|driving)\s+(?:\w+\s+){0,3}(?:up|higher)|"
     r"in (?:her|his|their) favou?r|a plus|tailwind"
 )
 _DOWN_WORDS = (
@@ -187,9 +209,20 @@ def _superlative_reasons(sentence: str, facts: Facts) -> list[str]:
     return [f"calls '{named[0].name}' the largest driver, but '{largest.name}' moves the value most"]
 
 
+# What a driver usually does, said as a caveat ("the first and last of these usually count against a customer", the
+# template's own "although this usually counts against a customer"): no direction of this customer's driver
+_CAVEAT = re.compile(
+    r"\b(?:usually|normally|typically|generally|ordinarily|otherwise|tend to|tends to)\s+(?:\w+\s+)?"
+    r"(?:counts?|works?|goes|go|weighs?|is|are|would be)\s+(?:against|in (?:her|his|their|a customer's) favou?r|"
+    r"a (?:minus|plus|negative|positive))\b[^,;.]*",
+    re.I,
+)
+
+
 def direction_of(clause: str) -> tuple[str | None, int]:
     """('up' or 'down', where its verb ends), or (None, 0) with no verb or both: the direction a clause gives its
-    driver, a "not" before the verb turning it."""
+    driver, a "not" before the verb turning it; a caveat of what the driver usually does gives none."""
+    clause = _CAVEAT.sub(lambda m: " " * len(m.group(0)), clause)  # blanked, so positions stay the clause's
     up, down = _UP.search(clause), _DOWN.search(clause)
     if bool(up) == bool(down):
         return None, 0

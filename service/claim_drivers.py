@@ -13,15 +13,19 @@ DRIVER_ALIASES = {
     "recency": r"how recently|(?:her|his|their) last (?:order|purchase)|recent (?:orders|purchases)",
     "frequency": r"how often (?:she|he|they) (?:buys?|orders?|shops?)|number of (?:orders|purchases)|order count|"
     r"(?:her|his|their) (?:\d+ )?(?:orders|purchases)\b",
-    "monetary": r"(?:money|amount) spent|spend(?:ing)? (?:so far|to date)|total spend\w*|lifetime spend\w*|"
+    "monetary": r"(?:money|amount) spent|spend(?:ing)? (?:so far|to date)|spent (?:so far|to date)|total spend\w*|"
+    r"lifetime spend\w*|"
     r"past spend\w*",
     "average order value": r"(?:average|typical|high|large|big|small|low) (?:order|basket)(?: size| value)?|order size|"
     r"basket size|spend per order|per-order spend|average spend per order",
     "tenure": r"(?:long|short) history|history with us|time (?:as a customer|with us)|years? with us|"
-    r"how long (?:she|he|they)(?:'ve| have) been",
+    r"how long (?:she|he|they)(?:'ve| have) been|(?:months|years) (?:as a customer|with us)|"
+    # in the other languages the service reads ("die Kundendauer", "son ancienneté", "su antigüedad")
+    r"kundendauer|kundenbeziehung|anciennet[e\u00e9]|antig(?:\u00fc|u)edad|anzianit[a\u00e0]|klantduur|"
+    r"tempo (?:como|de) cliente",
     "purchase rhythm": r"rhythm|time between (?:orders|purchases)|gaps? between (?:orders|purchases)|how regularly",
     "spend trend": r"(?:spend|spending) trend|(?:rising|falling|growing|declining) spend\w*",
-    "returns and cancellations": r"returns|cancell?ations|returned (?:items|orders)",
+    "returns and cancellations": r"returns|cancell?ations|returned (?:items|orders)|returned(?:/| or | and )cancell?ed",
     "category breadth": r"(?:range|number|variety|breadth) of categories",
     "reviews and ratings": r"(?:her|his|their) ratings|star ratings",
     "browsing activity": r"(?:her|his|their|the|this) (?:[a-z]+ ){0,2}browsing|browsing (?:activity|behaviou?r|history|"

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from service.claim_drivers import driver_named_last
+from service.claim_horizon import forecast_window_reasons
 from service.facts import Facts
 
 APPROX = re.compile(
@@ -308,11 +309,13 @@ _MONEY_KINDS = (
      r"^\s*(?:begint|beginnt|anf(?:\u00e4|a)ngt|commence|d[e\u00e9]bute|empieza|comienza|inizia|comincia|come(?:\u00e7|c)a)\b"),
     ("the spend so far", past_spend, _WORTH_SO_FAR + rf"|\b(?:{PAST_SPEND_WORDS}|paid|in total|last \d+ days|"
      r"past \d+ days|recent|(?:down|up) from)\b",
-     r"^\s*(?:so far|to date|in total|hasta ahora|bisher|jusqu|finora|tot nu toe)\b|"
+     r"^\s*(?:(?:she|he|they)(?:'ve|'s|\u2019ve|\u2019s|\s+have|\s+has)?\s+)?(?:spent\s+|in spend\s+)?"
+     r"(?:so far|to date|in total|hasta ahora|bisher|jusqu|finora|tot nu toe)\b|"
      r"^\s*in the (?:last |past |previous )?"
      r"\d+ days\b"),
     ("an end of the 80% range", interval, r"\b(?:range|interval|between|up to|as (?:much|high|low|little) as|at most|"
-     r"anywhere from)\b[^.;$\u20ac\u00a3]{0,12}$|\b(?:range|interval)\b[^.;]{0,30}\b(?:to|and)\s+"
+     r"anywhere from)\b[^.;$\u20ac\u00a3]{0,12}$|\b(?:range|interval|intervall|intervalle|intervalo|intervallo|"
+     r"bereich|spanne|fourchette|horquilla)\b(?:[^.;]|(?<=\d)\.(?=\d)){0,30}\b(?:to|and|bis|und|[a\u00e0]|et|y|e|tot|en)\s+"
      r"(?:about\s+|around\s+|roughly\s+|approximately\s+|nearly\s+|almost\s+|~\s*)?$",
      r"^\s*(?:and|to) (?:R\$|[$\u20ac\u00a3])"),
     ("the forecast", forecast, rf"\b(?:{FORECAST_WORDS}|will (?:\w+ )?spend|worth|likely to spend)\b",
@@ -385,7 +388,11 @@ def money_reasons(text: str, f: Facts) -> list[str]:
                 reasons.append(f"{m.group(0).strip()} is given as {kind[0]}, which it is not")
             elif not (near(x, money(f), approx) or within_bound(x, money(f), bound)):
                 reasons.append(f"amount {m.group(0).strip()} matches no amount in the facts")
-            elif kind is None:
+            if near(x, [f.predicted_value], approx):  # the forecast's amount, said for a window ("over the next year")
+                reasons += forecast_window_reasons(
+                    clause[max(0, m.start() - 60) : m.start()], clause[m.end() : m.end() + 40], f
+                )
+            if kind is None:
                 continue
             if kind and kind[0] == "the forecast":
                 reasons += _period_reasons(clause[m.end() : m.end() + 30], f)
@@ -535,7 +542,11 @@ _COUNTS = (
      rf"\b{NUMBER}\s*(?:more\s+)?(?:{_ORDERS})\s+(?:(?:are|is|sont|werden|wird|son|sono|worden)\s+)?"
      rf"(?:expected|predicted|forecast|{_EXPECTED_ABROAD})\b|"
      rf"\b(?:expect\w*|{_EXPECTED_ABROAD})\s+(?:to\s+(?:place|make|buy|order)\s+)?"
-     rf"(?:(?:about|around|roughly|{_ABOUT_ABROAD})\s+)?{NUMBER}\s*(?:more\s+)?(?:{_ORDERS})\b"),
+     rf"(?:(?:about|around|roughly|{_ABOUT_ABROAD})\s+)?{NUMBER}\s*(?:more\s+)?(?:{_ORDERS})\b|"
+     # a table's row or a label: "| Expected orders (90 days) | ~4.6 |", "Orders expected: 3.6"
+     rf"(?:^|(?<=[|\n])|(?<=[.;] ))\s*(?:\*\*)?(?:expected (?:orders|purchases)|(?:orders|purchases) expected)"
+     rf"(?:\s*\([^)]*\))?"
+     rf"\s*(?:\*\*)?\s*[|:=]\s*(?:~|\u2248|about\s+|around\s+|roughly\s+)?{NUMBER}\b(?!\s*[/$%])"),
     ("the reviews", lambda f: figures_of(f, ("review_count",)), rf"\b{NUMBER}\s*reviews\b"),
 )  # fmt: skip
 

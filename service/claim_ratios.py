@@ -35,7 +35,7 @@ _FLOOR_ABROAD = (
 _MULTIPLE = re.compile(
     _HEDGE
     + r"(?P<n>\d+(?:\.\d+)?\s*(?:times|x|\u00d7|fois|mal|veces|volte|keer|vezes)|twice|double|triple|treble|half|"
-    r"doble|doppio|doppelte|zweimal|dubbele|dobro|triplo|dreifache|dreimal)\s+"
+    r"doble|doppio|doppelte|zweimal|dubbele|dobro|triplo|dreifache|dreimal)\s+(?:of\s+)?"
     r"(?:as (?:much|high|large|big) as\s+)?(?:the\s+|that\s+|this\s+|her\s+|his\s+|their\s+|its\s+)?"
     r"(?:(?:du|de|del|della|dello|des|vom|van|do|da|dem|der|den|von)\s+)?(?:l'|(?:la|le|el|il|lo|die|het|o|a)\s+)?"
     r"(?P<what>(?:(?P<tier>VIP|High|Medium|Low)\s+)?(?:tier\s+)?(?:floor|threshold|minimum|cut-?off|entry point|bar)\b|"
@@ -43,16 +43,51 @@ _MULTIPLE = re.compile(
     + r"|(?P<that>that|this)\b(?!\s+(?:month|week|year|day|time|period|quarter|season|many|much|order|purchase))|"
     r"(?P<past>(?:everything|all|what|the amount)\s+(?:(?:she|he|they)(?:'s|'ve|\u2019s|\u2019ve|\s+has|\s+have)?\s+)?"
     r"spent(?:\s+(?:so far|to date|in total))?|(?:her|his|their)\s+(?:total\s+|lifetime\s+|past\s+)?"
-    r"spend(?:ing)?(?:\s+(?:so far|to date))?|(?:her|his|their)\s+(?:historic|lifetime)\s+value))",
+    r"spend(?:ing)?(?:\s+(?:so far|to date))?|(?:her|his|their)\s+(?:historic|lifetime)\s+value)|"
+    # an amount named right there ("roughly ten times the $12.66 they've spent so far")
+    r"(?P<money>" + MONEY.pattern + r"))",
     re.I,
 )
+# How often they buy, as a rate ("more than three times a month", "twice a week", "dreimal im Monat"): the purchase
+# cadence's rate, not a count of purchases (which the first look had read it as)
+_PERIOD_DAYS = {
+    "day": 1, "week": 7, "month": 30.44, "year": 365.25, "jour": 1, "semaine": 7, "mois": 30.44, "an": 365.25,
+    "tag": 1, "woche": 7, "monat": 30.44, "jahr": 365.25, "dia": 1, "semana": 7, "mes": 30.44, "ano": 365.25,
+    "giorno": 1, "settimana": 7, "mese": 30.44, "anno": 365.25, "dag": 1, "maand": 30.44, "jaar": 365.25,
+}  # fmt: skip
+_RATE = re.compile(
+    _HEDGE
+    + r"(?:(?P<n>\d+(?:\.\d+)?)\s*(?:times|x|fois|mal|veces|volte|keer|vezes)|(?P<word>once|twice|zweimal|dreimal))"
+    r"\s+(?:a|an|per|each|every|par|pro|im|al|por|in de|in|a la|ao)\s+"
+    r"(?P<per>" + "|".join(sorted(_PERIOD_DAYS, key=len, reverse=True)) + r")\b",
+    re.I,
+)
+_RATE_WORDS = {"once": 1.0, "twice": 2.0, "zweimal": 2.0, "dreimal": 3.0}
 _TIER_WORD = re.compile(r"\b(VIP|High|Medium|Low)\b")
 _PAST = re.compile(r"\b(spent|spend (?:so far|to date)|so far|to date|lifetime|historic\w*)\b", re.I)
 
 
 def multiple_spans(text: str) -> list[tuple[int, int]]:
-    """Where a multiple is stated: checked here only (the first look read '5 times' as five purchases)."""
-    return [m.span() for m in _MULTIPLE.finditer(text)]
+    """Where a multiple or a rate of purchases is stated: checked here only (the first look read '5 times' as five
+    purchases)."""
+    return [m.span() for m in _MULTIPLE.finditer(text)] + [m.span() for m in _RATE.finditer(text)]
+
+
+def rate_reasons(text: str, f: Facts) -> list[str]:
+    """A rate of purchases ('three times a month') must be the period over the days between their orders, as hedged;
+    without that fact it is not known."""
+    reasons = []
+    days = f.figures.get("avg_days_between_orders") or f.figures.get("ipi_mean_days")
+    for m in _RATE.finditer(text):
+        n = _RATE_WORDS[m["word"].lower()] if m["word"] else float(m["n"])
+        if not days:
+            reasons.append(f"\u201c{m.group(0).strip()}\u201d: no fact says how often they buy")
+            continue
+        rate = _PERIOD_DAYS[m["per"].lower()] / float(days)
+        cmp = (m["cmp"] or "").lower()
+        if not _holds(_HEDGE_ABROAD.get(cmp, cmp), rate, n):
+            reasons.append(f"\u201c{m.group(0).strip()}\u201d: they buy about {rate:.1f} times a {m['per'].lower()}")
+    return reasons
 
 
 def multiple_reasons(text: str, f: Facts) -> list[str]:
@@ -85,6 +120,8 @@ def _reference(text: str, m: re.Match, f: Facts) -> float | None:
     named last before it, else the customer's own floor; for 'that' / 'this' alone, the amount named last before it in
     its sentence or the one before."""
     before = text[max(0, m.start() - 160) : m.start()]
+    if m["money"]:  # "ten times the $12.66 they've spent": that amount
+        return amount_of(MONEY.match(m["money"]))  # type: ignore[arg-type]
     if m["past"]:  # "more than double everything they've spent to date": the forecast against the spend so far
         past = f.figures.get("monetary_total")
         return float(past) if past is not None else None

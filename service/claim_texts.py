@@ -20,7 +20,10 @@ _AS_PURCHASE = re.compile(
     r"\b(?:bought|buys|ordered|orders|purchased|purchase of|received|got delivered|(?:latest|last|most recent|recent) "
     r"(?:order|purchase)|gekauft|kaufte|bestellt|erworben|"
     r"achet[e\u00e9]\w*|command[e\u00e9]\w*|compr[o\u00f3]|comprad[oa]s?|compr[o\u00f3]u|pidi[o\u00f3]|encomend\w*|"
-    r"acquistat\w*|comprat\w*|ordinat\w*|gekocht|besteld|kocht)\b",
+    r"acquistat\w*|comprat\w*|ordinat\w*|gekocht|besteld|kocht|"
+    # the last purchase named as a noun ("su \u00faltima compra fue", "sein letzter Kauf", "son dernier achat")
+    r"(?:\u00faltim[oa]|ultim[oa]|letzte[rn]?|dernier|derni\u00e8re|laatste)\s+(?:compra|pedido|kauf|einkauf|bestellung|"
+    r"achat|commande|acquisto|ordine|aankoop|bestelling|encomenda))\b",
     re.I,
 )
 _AS_WORDS = re.compile(
@@ -94,7 +97,7 @@ def review_description_reasons(unquoted: str, facts: Facts) -> list[str]:
         ratings = [r for _, r in cited if r is not None]
         if not ratings:
             continue
-        if max(ratings) >= 4 and _said(_COMPLAINT, said):
+        if max(ratings) >= 4 and _said(_COMPLAINT, said) and not any(_tells_of_a_problem(t) for t, _ in cited):
             reasons.append(f"calls the review of {c.group(1)} a complaint; it is rated {max(ratings)}/5")
         if min(ratings) <= 2 and _said(_PRAISE, said):
             reasons.append(f"describes the review of {c.group(1)} as praise; it is rated {min(ratings)}/5")
@@ -149,6 +152,12 @@ def _name_words(text: str, own: set[str]) -> set[str]:
     return set(sorted(own, key=lambda w: text.lower().find(w))[:2])
 
 
+def _tells_of_a_problem(text: str) -> bool:
+    """Whether a review's own text tells of a problem ("Late, damaged protein bars and rude support"): calling it a
+    complaint is then what it says, whatever its stars (a 5/5 with that text had been refused as "not a complaint")."""
+    return any(re.search(rf"\b(?:{pattern})\b", text, re.I) for pattern in _PROBLEMS.values())
+
+
 def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
     """A sentence that names one review by the words only it has (its product: 'the sneakers', 'the wireless
     earbuds') must describe it as it is: no words only another review has, no complaint of a review rated 4 or 5, no
@@ -177,7 +186,7 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
             continue
         text, rating = named[0]
         product = sorted(own[text] & said)[0]
-        if rating >= 4 and _said(_COMPLAINT, sentence):
+        if rating >= 4 and _said(_COMPLAINT, sentence) and not _tells_of_a_problem(text):
             reasons.append(f"calls the review about {product} a complaint; it is rated {rating}/5")
         for problem, pattern in _PROBLEMS.items():
             if re.search(rf"\b(?:{pattern})\b", sentence, re.I) and not re.search(rf"\b(?:{pattern})\b", text, re.I):

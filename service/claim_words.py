@@ -87,6 +87,13 @@ _EVENT = re.compile(
     # contacts, returns, refunds and memberships: the facts hold orders, reviews and browsing only
     r"\b(?:called|phoned|rang|emailed|e-mailed|contacted|wrote to|chatted with)\s+(?:our\s+|the\s+)?(?:support|"
     r"customer service|help ?desk|hotline|us)\b|"
+    # the same in the other languages the service reads ("Il a appel\u00e9 le service client", "hat den Kundenservice
+    # angerufen", "llam\u00f3 al servicio al cliente")
+    r"\b(?:a appel\w*|a contact\w*|llam\u00f3|contact\u00f3|ha chiamato|ha contattato|belde|ligou|entrou em contato)"
+    r"(?:\W+\w+){0,2}?\W+(?:service client\w*|support|atenci\u00f3n al cliente|servicio al cliente|soporte|"
+    r"servizio clienti|assistenza|klantenservice|atendimento|suporte)\b|"
+    r"\b(?:kundenservice|kundendienst|support|klantenservice)\W+(?:\w+\W+){0,2}?(?:angerufen|kontaktiert|"
+    r"angeschrieben|gebeld|gecontacteerd|gemaild)\b|"
     r"\b(?:returned|sent back)\s+(?:it|them|the\s+\w+(?:\s+\w+)?|her\s+\w+|his\s+\w+|their\s+\w+)\b|"
     r"\b(?:started|initiated|opened|requested|filed|made)\s+an?\s+(?:return|refund|complaint|claim)\b|"
     r"\brefund\s+(?:has|had)\s+(?:since\s+|already\s+)?been\s+(?:issued|paid|processed|sent|made)\b|"
@@ -317,6 +324,14 @@ _NO_CHURN_LEVEL = re.compile(
 )
 
 
+_CHURN_RISK = re.compile(
+    r"(?:churn|attrition|lapse|abwanderung|k(?:\u00fc|ue)ndigung|d[e\u00e9]part|d[e\u00e9]sabonnement|abandono|"
+    r"abbandono|verloop|perda)\w*\W*(?:risk|risiko|risque|riesgo|rischio|risico)|"
+    r"(?:risk|risque|riesgo|rischio|risico)\w*\W+(?:of|de|di|van)\W+(?:churn|d[e\u00e9]part|abandono|abbandono)",
+    re.I,
+)
+
+
 def churn_level_reasons(unquoted: str, facts: Facts) -> list[str]:
     """A level (low, moderate, high; in the languages the service reads) said of a risk or chance must be the churn
     band, turned over when the chance is of buying ("a high chance she buys again" is a low churn risk)."""
@@ -338,7 +353,11 @@ def churn_level_reasons(unquoted: str, facts: Facts) -> list[str]:
         ):
             continue
         level = next(k for k, v in level_m.groupdict().items() if v)
-        event = event_of(clause, risk.end(), risk.start())
+        # a risk named as the risk of leaving ("Abwanderungsrisiko", "churn risk") is of no purchase, whatever purchase
+        # the clause names before it ("Bisher ein Kauf über 14,07 $, Abwanderungsrisiko hoch")
+        named = clause[max(0, risk.start() - 16) : risk.end()]
+        churn_risk = _CHURN_RISK.search(named) is not None
+        event = "no purchase" if churn_risk else event_of(clause, risk.end(), risk.start())
         if event is None and re.search(r"risk|risiko|risque|riesgo|rischio|risico|danger|gefahr", risk.group(0), re.I):
             event = "no purchase"  # a risk is of losing the customer
         if event is None:

@@ -24,6 +24,7 @@ from service.claim_numbers import (
     APPROX,
     FLOOR_WORDS,
     SCALE,
+    average_orders,
     bound_of,
     gaps,
     margins,
@@ -107,7 +108,9 @@ _TARGET_BEFORE = re.compile(
 _THRESHOLD_AFTER = re.compile(
     r"^\W{0,3}(?:tier\W+)?(?:starts?|begins?|threshold|floor|cut-?off|requires?|needs?|is reached|at \$|would|"
     # "el nivel VIP empieza en 608,42 $", "VIP beginnt bei", "le niveau VIP commence \u00e0"
-    r"empieza|comienza|commence|d[e\u00e9]bute|beginnt|begint|inizia|comincia|come[c\u00e7]a|f(?:\u00e4|a)ngt)",
+    r"empieza|comienza|commence|d[e\u00e9]bute|beginnt|begint|inizia|comincia|come[c\u00e7]a|f(?:\u00e4|a)ngt|"
+    # a floor said with "from" before its amount ("VIP vanaf 608,42 $", "VIP ab 608,42 $", "VIP from $608.42")
+    r"(?:vanaf|ab|from|[a\u00e0] partir de|desde|dal?|d[e\u00e8]s)\s+(?:[$\u20ac\u00a3]\s?)?\d)",
     re.I,
 )
 
@@ -127,6 +130,7 @@ def allowed_numbers(f: Facts) -> list[float]:
     if not 0.01 <= f.churn_probability <= 0.99:  # "under 1%" / "over 99%" (service.plain.chance), either side
         nums += [1.0, 99.0]
     nums += list(f.figures.values()) + list(f.value_interval or []) + gaps(f) + margins(f)  # "$42 short of VIP"
+    nums += average_orders(f)  # spend over purchases ("11 orders averaging roughly $26 each")
     for d in f.drivers:
         nums += [abs(d.contribution), d.contribution]
         if d.value is not None:  # as stated in plain words: whole counts and days, months and years of tenure
@@ -388,7 +392,7 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
             after = unquoted[m.end() : m.end() + 25].lower()
             before = unquoted[max(0, m.start() - 25) : m.start()].lower()
             if x == 80 and (
-                re.match(r"\s*(range|interval|prediction interval|band)", after)
+                re.match(r"\s*-?\s*(range|interval|prediction interval|band|bereich|spanne|intervall?o?)", after)
                 or re.search(r"\b(intervall?e?|intervalo|range|bereich|fourchette|horquilla)\W+(\w+\W+)?$", before)
             ):
                 continue  # "the 80% range", "intervalle \u00e0 80 %": the interval's own name

@@ -154,3 +154,24 @@ def test_round_9_narratives_are_judged_right(row):
 def test_round_9_is_as_large_as_stated():
     rows = ROUND9["checked"] + ROUND9["still_missed"]
     assert (len(rows), sum(r["false"] for r in rows), len(ROUND9["still_missed"])) == (60, 40, 0)
+
+
+# Round 10 (stop 31, an eighth blind session, four customers of the /tmp/demo31 store, 23 of 60 in other languages): run
+# once after round 9 was fixed, the held-out figure: 7 of 40 false ones passed and 9 of 20 true ones were refused. Fixed
+# by kind in the same stop (tests/test_fact_check_round10_kinds.py). R10-11 never states the tier and stays refused by
+# design. The other 59 asserted.
+ROUND10 = json.loads((DATA / "fact_check_round10.json").read_text(encoding="utf-8"))
+FACTS10 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round10.json").read_text()).items()}
+
+
+@pytest.mark.parametrize("row", ROUND10["checked"], ids=[r["id"] for r in ROUND10["checked"]])
+def test_round_10_narratives_are_judged_right(row):
+    result = check_narrative(row["text"], FACTS10[row["tier"]], ALL_DRIVER_NAMES)
+    assert result.passed != row["false"], (row["what"], result.reasons)
+
+
+def test_round_10_the_narrative_without_its_tier_is_refused_for_that():
+    (row,) = ROUND10["still_refused"]
+    result = check_narrative(row["text"], FACTS10[row["tier"]], ALL_DRIVER_NAMES)
+    assert not result.passed and result.reasons == ["the customer's tier (Low) is not stated"]
+    assert len(ROUND10["checked"]) == 59 and sum(r["false"] for r in ROUND10["checked"]) == 40
