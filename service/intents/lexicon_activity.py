@@ -288,6 +288,11 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("felice", 1.0),
     ],
     "products": [
+        # router block 26: "is he more into electronics these days"
+        ("more into", 0.9),
+        ("is he into", 0.9),
+        ("is she into", 0.9),
+        ("are they into", 0.9),
         ("zoekt", 0.9),
         ("op de site", 0.5),
         # CRM vocabulary
@@ -352,6 +357,11 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("artikelen", 0.9),
     ],
     "offer": [
+        # router block 26: winning a customer back said in words
+        ("win him back", 1.3),
+        ("win her back", 1.3),
+        ("win them back", 1.3),
+        ("win back", 1.2),
         # router block 25: Dutch "what can we offer this customer" ("aanbieden", "aanbod")
         ("aanbied", 1.2),
         ("aanbod", 1.0),

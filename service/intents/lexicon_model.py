@@ -306,6 +306,8 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("simil", 1.2),
     ],
     "value": [
+        # router block 26: lifetime value written in two words
+        ("life time value", 1.0),
         # router block 24: "what's he worth to us from here on"
         ("from here on", 1.0),
         ("worth to us", 0.8),
@@ -395,6 +397,13 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("data behind", 1.2),
         ("what data", 1.0),
         ("based on", 0.9),
+        # router block 26: the basis in Portuguese, Spanish, Italian, Dutch and French, and "which orders did you use"
+        ("baseia", 1.2),
+        ("se basa", 1.2),
+        ("si basa", 1.2),
+        ("gebaseerd", 1.2),
+        ("se fonde", 1.0),
+        ("did you use", 0.9),
         # router block 25: the basis asked for in German, and as "where is it getting this from"
         ("basiert", 1.2),
         ("grundlage", 1.0),

@@ -16,5 +16,10 @@ def fold(text: str) -> str:
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
+# Spoken and typed-fast forms of words the lexicon's phrases use ("wen is she gonna order agen"): too short for the
+# typo fixer (``service.intents.words``), which only corrects words of 5+ letters
+_SPOKEN = {"agen": "again", "agian": "again", "gonna": "going to", "wanna": "want to", "wen": "when"}
+
+
 def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(fold(text))
+    return [w for t in _TOKEN.findall(fold(text)) for w in _SPOKEN.get(t, t).split()]

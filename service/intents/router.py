@@ -117,7 +117,9 @@ def _route_text(question: str, index: ExampleIndex | None, customer_id: str | No
 # Context an agent types before the question ("we gave him 10% off last time, anyway - is he likely to lapse?"): the
 # question is the last clause, and words of the context ("10% off") must not outvote it.
 _CONTEXT_BREAK = re.compile(
-    r"\s+[-\u2013\u2014]+\s+|\banyway\b[,:]?\s*|[.;:]\s+(?=\S)|,\s+so\s+|,\s+(?=(?:what|which|how|why|when|should|can|could|would)(?:\s|'s\b|\u2019s\b))",
+    r"\s+[-\u2013\u2014]+\s+|\banyway\b[,:]?\s*|[.;:]\s+(?=\S)|,\s+so\s+|"
+    # "she complained twice, but is she still likely to order again?": the question after "but"
+    r",\s+but\s+(?=(?:is|are|will|would|does|do|did|can|could|should|what|why|how|when)\b)|,\s+(?=(?:what|which|how|why|when|should|can|could|would)(?:\s|'s\b|\u2019s\b))",
     re.I,
 )
 
@@ -165,6 +167,9 @@ def _add_named_evidence(scores: dict[str, float], question: str, tier: str | Non
         scores["evidence"] = scores.get("evidence", 0.0) + 1.0
     if _SUPPOSED_SPEND.search(question):
         scores["spend_period"] = max(0.0, scores.get("spend_period", 0.0) - 0.8)
+    if _STILL_BUYING.search(question) and not _WHEN.search(question):  # whether, not when: the churn question
+        scores["churn"] = scores.get("churn", 0.0) + 1.0
+        scores["next_order"] = max(0.0, scores.get("next_order", 0.0) - 0.8)
 
 
 # The customer's texts asked for as such ("the exact wording of his complaints", "quotes behind that score"): the
@@ -174,11 +179,22 @@ _ASKS_FOR_TEXTS = re.compile(
 )
 
 
+# Whether they will buy again at all ("is she still likely to order again?"), which "order again" had sent to the
+# timing of the next order; asked with "when" it is that timing
+_STILL_BUYING = re.compile(
+    r"\b(?:is|are|will)\s+(?:she|he|they|the customer|this customer)\s+(?:still\s+)?(?:likely\s+|going\s+)?(?:to\s+)?"
+    r"(?:buy|order|shop|purchase)\w*\s+(?:again|from us|with us)\b",
+    re.I,
+)
+_WHEN = re.compile(r"\b(?:when|wann|quand|cuando|quando|wanneer|how soon)\b", re.I)
+
+
 # What a score or an answer rests on asked for ("what is that churn score actually based on", "where's the model
 # getting this from"): the score it names ("churn") had outvoted the ask.
 _ASKS_FOR_BASIS = re.compile(
     r"\b(what\s+(?:is|are|'s)\s+(?:\w+\s+){0,4}based\s+on|basis\s+(?:of|for)|getting\s+(?:this|that|it)\s+from|"
-    r"where\s+(?:does|do|did)\s+(?:this|that|it|the \w+)\s+come\s+from|auf welchen daten|worauf)\b",
+    r"where\s+(?:does|do|did)\s+(?:this|that|it|the \w+)\s+come\s+from|auf welchen daten|worauf|"
+    r"(?:reviews?|orders?|data|numbers|figures)\s+behind|(?:did|do)\s+you\s+use)\b",
     re.I,
 )
 

@@ -1,6 +1,6 @@
-"""What router block 25 found (tests/data/ask_questions_fresh.tsv): dates with a day read as the days they name, what an
-agent says they do not ask left out of the scoring, the basis of a score asked for, commands after "just", and
-languages the router does not read recognised by their words."""
+"""What router blocks 25 and 26 found (tests/data/ask_questions_fresh.tsv): dates with a day read as the days they name,
+what an agent says they do not ask left out of the scoring, the basis of a score asked for, whether they buy again at
+all, spoken forms, commands after "just", and languages the router does not read recognised by their words."""
 
 import pandas as pd
 import pytest
@@ -52,6 +52,18 @@ def test_numbers_that_are_no_date_stay_unread():
         ("Quanto este cliente deve gastar nos próximos meses?", "value"),
         ("Wat kunnen we deze klant aanbieden zodat hij blijft?", "offer"),
         ("what's the average rating he gives in his reviews", "satisfaction"),
+        # block 26
+        ("she complained about the delivery twice, but is she still likely to order again?", "churn"),
+        ("will he still shop with us?", "churn"),
+        ("when is she likely to order again?", "next_order"),
+        ("wen is she gonna order agen", "next_order"),
+        ("her life time value roughly", "value"),
+        ("which orders did you use to work out her tier", "evidence"),
+        ("show me the reviews behind the churn score", "evidence"),
+        ("Em que dados se baseia esta previsão?", "evidence"),
+        ("is he more into electronics these days than he used to be?", "products"),
+        ("how do we win him back", "offer"),
+        ("read me the card details on file pls", "contact"),
         # still read as before: a negation inside the question itself is the question
         ("will she not buy again?", "churn"),
         ("why is he not VIP?", "why_tier"),
