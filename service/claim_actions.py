@@ -69,8 +69,8 @@ def action_reasons(narrated: str, facts: Facts) -> list[str]:
     for line in narrated.splitlines():
         for sentence in re.split(r"(?<=[.;!?])\s+|:\s+(?=[A-Z])", _LABEL.sub("", line)):
             s = sentence.strip(" -\u2013\u2014*\u2022\t")
-            if not (_DIRECTIVE_START.search(s) or _SHOULD.search(s)):
-                continue
+            if s.endswith("?") or not (_DIRECTIVE_START.search(s) or _SHOULD.search(s)):
+                continue  # a question ("Does the team need to act?") tells no one to do anything
             words = _stems(s)
             if words and sum(w in playbook for w in words) < len(words) / 2:
                 reasons.append(

@@ -18,7 +18,14 @@ from service.claim_numbers import (
     span_and_count_reasons,
     within_bound,
 )
-from service.claim_ratios import fraction_spans, multiple_reasons, multiple_spans, rate_reasons, share_reasons
+from service.claim_ratios import (
+    fraction_spans,
+    multiple_reasons,
+    multiple_spans,
+    rate_reasons,
+    share_of_amount_reasons,
+    share_reasons,
+)
 from service.facts import Facts
 
 # the event of a chance: no purchase (or leaving), or a purchase; in the languages the service reads ("de que no
@@ -58,12 +65,24 @@ _CHANCE = re.compile(
 )
 
 
+# the same in the other languages the service reads: "zu den oberen 30 %", "en el 1 % superior", "dans les 5 %
+# sup\u00e9rieurs", "nel 10% pi\u00f9 alto", "bij de bovenste 5%"
+TOP_ABROAD = re.compile(
+    r"\b(?:(?P<top>oberen|obersten|bovenste|premiers)|(?P<low>unteren|untersten|onderste|derniers))\s+(?P<n>\d+(?:\.\d+)?)\s?%|"
+    r"\b(?P<n2>\d+(?:\.\d+)?)\s?%\s+(?:(?P<top2>superior(?:es)?|sup[e\u00e9]rieurs?|pi[u\u00f9] alt[oi]|"
+    r"mais alt[oa]s?)|"
+    r"(?P<low2>inferior(?:es)?|inf[e\u00e9]rieurs?|pi[u\u00f9] bass[oi]|mais baix[oa]s?))\b",
+    re.I,
+)
+
+
 def bound_spans(text: str) -> list[tuple[int, int]]:
     """Where a number is checked here only: a chance given as odds ('1 in 6'), a change in spend ('grew 150%'), a
     rank ('top 6%', checked against the rank by the fact check), a multiple ('5 times the floor'), a share in words
     ('two-thirds of customers'): the first look, which knows no such fact, skips them."""
     found = [m.span() for m in re.finditer(_ODDS, text, re.I)] + [m.span() for m in _GROWTH.finditer(text)]
     found += multiple_spans(text) + fraction_spans(text)
+    found += [m.span() for m in TOP_ABROAD.finditer(text)]  # "zu den oberen 30 %", "en el 1 % superior"
     return found + [m.span() for m in re.finditer(r"\b(?:top|best|bottom|lowest)\s+\d+(?:\.\d+)?\s?%", text, re.I)]
 
 
@@ -236,5 +255,6 @@ def bound_number_reasons(text: str, f: Facts) -> list[str]:
         + next_order_reasons(text, f)
         + multiple_reasons(text, f)
         + rate_reasons(text, f)
+        + share_of_amount_reasons(text, f)
         + share_reasons(text, f)
     )

@@ -167,6 +167,8 @@ _AMOUNT_AFTER_VERB = re.compile(
     r"\s*(?:\w+\s+){0,2}?(?:by\s+|about\s+|roughly\s+|some\s+)?[$\u20ac\u00a3]\s?(\d[\d,]*(?:\.\d+)?)"
 )
 _SUPERLATIVE = re.compile(
+    # "adds more to the forecast than anything else"
+    r"\bmore\s+(?:\w+\s+){0,4}than\s+(?:anything|any other \w+)(?:\s+else)?\b|"
     r"\b(?:biggest|largest|strongest|main|most important|primary|leading|single biggest|top)\s+(?:\w+\s+)?"
     r"(?:factor|driver|reason|contributor|influence|thing|drag|lift|boost|weight|headwind|tailwind|plus|minus)\b|"
     # in the other languages the service reads: "el principal motivo", "der Hauptgrund", "la raison principale"

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 
-from service.claim_numbers import MONEY, amount_of, clauses, near
+from service.claim_numbers import MONEY, amount_of, clauses, near, normalise_numbers
 from service.facts import Facts
 
-_SPEND_WORD = re.compile(r"\b(?:spend\w*|spent|purchases|buying|ausgaben|umsatz|d[e\u00e9]penses?|gasto\w*|spes[ae]|"
+_SPEND_WORD = re.compile(r"\b(?:spend\w*|spent|purchases|buying|ausgaben|ausgegeben|umsatz|d[e\u00e9]penses?|gasto\w*|"
+                         r"spes[ae]|"
                          r"uitgaven)\b",
                          re.I)  # fmt: skip
 _AGAINST = re.compile(r"\b(?:compared|than before|previous|prior|earlier|before|recent\w*|lately|vorher|seit|avant|"
+                      r"zuletzt|zuvor|davor|j(?:\u00fc|ue|u)ngst\w*|"
                       r"antes|"
                       r"prima|period|periodo|p[e\u00e9]riode|zeitraum|periode|months|weeks|lately|precedente|ultimi|"
                       r"letzten|vorherig\w*|derniers|pr[e\u00e9]c[e\u00e9]dent\w*|[u\u00fa]ltimos|anterior\w*|laatste|"
@@ -27,11 +29,14 @@ _UP = re.compile(r"\b(?:ris(?:e|es|en|ing)|rose|grow\w*|grew|increas\w*|picked u
                  r"augment\w*|aument\w*|crec\w*|cresc\w*|accelerat\w*|ramp\w* up|speeding up|sped up|"
                  # "more than in the period before", in the languages the service reads
                  r"pi\u00f9 che nel|mehr als im|plus qu'(?:avant|au|lors)|m[a\u00e1]s que en|meer dan in|"
+                 # German said with the verb between ("mehr ausgegeben als im", "ziehen zuletzt an", "nach oben")
+                 r"mehr \w+ als|zieh\w* (?:\w+ ){0,2}an|nach oben|h(?:\u00f6|oe)her als|"
                  r"mais do que n[oa])\b", re.I)  # fmt: skip
 _DOWN = re.compile(r"\b(?:drop\w*|fall\w*|fell|declin\w*|decreas\w*|down|lower|slow\w*|shr[ia]nk\w*|sink\w*|gesunken|"
                    r"baiss\w*|dismin\w*|cay\w*|decelerat\w*|tail\w* off|cool\w* off|winding down|taper\w* off|"
                    r"calo|in calo|calat\w*|r(?:\u00fc|u)ckl(?:\u00e4|a)ufig|gedaald|daalt|dalend|ca[i\u00ed]u|queda|"
                    r"meno che nel|weniger als im|moins qu'(?:avant|au|lors)|menos que en|minder dan in|"
+                   r"weniger \w+ als|nach unten|unter (?:denen|dem|der)|niedriger als|"
                    r"menos do que n[oa])\b",
                    re.I)  # fmt: skip
 
@@ -42,7 +47,8 @@ def trend_reasons(unquoted: str, facts: Facts) -> list[str]:
     if recent is None or prior is None:
         return []
     reasons = []
-    for clause in clauses(unquoted):
+    # an aside in brackets ("im jüngsten Zeitraum (15,20 $) liegen unter ...") does not cut the claim in two
+    for clause in clauses(re.sub(r"\([^()]*\)", " ", normalise_numbers(unquoted))):
         if not (_SPEND_WORD.search(clause) and (_AGAINST.search(clause) or _CHANGE.search(clause))):
             continue
         up, down = _UP.search(clause), _DOWN.search(clause)

@@ -40,7 +40,10 @@ _STOP = (
     r"(?<=[.;!?])(?!(?<=\d\.)\s+(?:januar|februar|m(?:\u00e4|ae)rz|april|mai|juni|juli|august|september|oktober|"
     r"november|dezember)\b)\s+"
 )
-SENTENCES = re.compile(_STOP + r"|\n", re.I)
+# ... or after a closing quote that follows the stop, before a capital ("... from the picture.\u201c N\u00e4chste
+# ..."; not
+# before a review's citation in brackets)
+SENTENCES = re.compile(_STOP + r"|(?<=[.!?][\u201c\u201d\"\u00bb\u2019'])\s+(?=(?-i:[A-Z\u00c0-\u00dd]))|\n", re.I)
 APPROX_SHARE = 0.05  # "roughly $1,400" of $1,380.15: a rounding an agent accepts, said as one
 # A number said as a bound ("over $2,500" of $2,528.21, "più del 90%" of 90.7%, "just under $600"): a round figure
 # on the side of the fact the words give, within 10% of it
@@ -220,8 +223,10 @@ def gaps(f: Facts) -> list[float]:
 
 
 def margins(f: Facts) -> list[float]:
-    """How far the forecast is above each floor it clears ("$14.84 above the VIP threshold")."""
-    return [f.predicted_value - x for x in floors(f) if x < f.predicted_value]
+    """How far the forecast is above each floor it clears ("$14.84 above the VIP threshold"), and from the spend so far
+    either way ("about $209 more than their entire spend to date", "$368 less than")."""
+    spent = [abs(f.predicted_value - x) for x in figures_of(f, ("monetary_total",))]
+    return [f.predicted_value - x for x in floors(f) if x < f.predicted_value] + spent
 
 
 def past_spend(f: Facts) -> list[float]:
@@ -285,6 +290,10 @@ _WORTH_SO_FAR = (
 )
 # What an amount is, by the words around it: (kind, facts, words before it in its clause, words just after it)
 _MONEY_KINDS = (
+    # "about $209 more than their entire spend to date": a difference between the forecast and an amount
+    ("a difference from the forecast", lambda f: margins(f) + gaps(f), r"(?!)",
+     r"^\s*(?:more|less|higher|lower)\s+than\s+(?:(?:her|his|their|the)\s+)?(?:entire\s+|total\s+|whole\s+)?"
+     r"(?:spend|spent|lifetime|historic|all|everything|what)"),
     ("the margin over a tier's floor", margins, r"(?!)",
      r"^\s*(?:above|over|past|beyond|clear of|more than)\s+(?:the\s+)?(?:(?:VIP|High|Medium|"
      r"Low)(?:'s)?\s+)?(?:tier\s+)?"
@@ -296,9 +305,13 @@ _MONEY_KINDS = (
      r"(?:commande|bestellung|pedido|ordine|bestelling|achat|compra)\b|"
      r"^\s*(?:en moyenne|im schnitt|en promedio|in media)\b"),
     ("the gap to the next tier", gaps, r"\b(?:short of|away from|gap|more to (?:reach|get)|needs? (?:another|only|just)"
-     r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more|below) (?:of |from |to |before )?|"
+     r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more(?! than)|below) (?:of |from |to |before )?|"
+     # "98,61 $ onder de High-grens", "unter der High-Schwelle", "sous le seuil", "por debajo del umbral"
+     r"^\s*(?:onder de|unter der|unter dem|sous le|en dessous du|por debajo del?|sotto la|sotto il|abaixo d[oa])\s|"
      r"^\s*off (?!(?:the|her|his|their) (?:forecast|value|prediction))"),
-    ("a tier's floor", floors, r"\b(?:starts?|begins?|entry point|at least|below|under|above)\s+(?:at\s+|of\s+)?"
+    ("a tier's floor", floors, r"\b(?:starts?|begins?|entry point|at least|"
+     "(?<!bit )(?<!little )(?<!slightly )(?<!just )"
+     r"(?:below|under)|above)\s+(?:at\s+|of\s+)?"
      r"(?:the\s+)?$|\b(?:VIP|High|Medium|Low)(?:\s+tier)?\s+(?:\w+\s+){0,2}(?:at|from|bij|vanaf|ab|bei|d[e\u00e8]s|"
      r"\u00e0 partir de|a partir de|desde|da)\s+$|"
      rf"\b(?:{FLOOR_WORDS})\s+(?:{_OF}\s+)?(?:(?:the\s+)?(?:VIP|High|Medium|Low)\s+)?(?:tier\s+)?"
@@ -547,7 +560,8 @@ _COUNTS = (
      rf"(?:^|(?<=[|\n])|(?<=[.;] ))\s*(?:\*\*)?(?:expected (?:orders|purchases)|(?:orders|purchases) expected)"
      rf"(?:\s*\([^)]*\))?"
      rf"\s*(?:\*\*)?\s*[|:=]\s*(?:~|\u2248|about\s+|around\s+|roughly\s+)?{NUMBER}\b(?!\s*[/$%])"),
-    ("the reviews", lambda f: figures_of(f, ("review_count",)), rf"\b{NUMBER}\s*reviews\b"),
+    # not the stars of "two 5/5 reviews"
+    ("the reviews", lambda f: figures_of(f, ("review_count",)), rf"(?<!/)\b{NUMBER}\s*reviews\b"),
 )  # fmt: skip
 
 

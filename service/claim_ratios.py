@@ -63,6 +63,12 @@ _RATE = re.compile(
     re.I,
 )
 _RATE_WORDS = {"once": 1.0, "twice": 2.0, "zweimal": 2.0, "dreimal": 3.0}
+# The forecast as a share of an amount named there ("less than 4% of the $147.77 they have spent so far")
+_SHARE_OF_AMOUNT = re.compile(
+    _HEDGE + r"(?P<pct>\d+(?:\.\d+)?)\s?%\s+(?:of|von|de|del|di|van|do|da)\s+(?:the\s+|their\s+|her\s+|his\s+|"
+    r"(?:los|las|der|den|die|les|le|la|el|il|o|a|os|as)\s+)?(?P<money>" + MONEY.pattern + r")",
+    re.I,
+)
 _TIER_WORD = re.compile(r"\b(VIP|High|Medium|Low)\b")
 _PAST = re.compile(r"\b(spent|spend (?:so far|to date)|so far|to date|lifetime|historic\w*)\b", re.I)
 
@@ -70,7 +76,28 @@ _PAST = re.compile(r"\b(spent|spend (?:so far|to date)|so far|to date|lifetime|h
 def multiple_spans(text: str) -> list[tuple[int, int]]:
     """Where a multiple or a rate of purchases is stated: checked here only (the first look read '5 times' as five
     purchases)."""
-    return [m.span() for m in _MULTIPLE.finditer(text)] + [m.span() for m in _RATE.finditer(text)]
+    return (
+        [m.span() for m in _MULTIPLE.finditer(text)]
+        + [m.span() for m in _RATE.finditer(text)]
+        + [m.span() for m in _SHARE_OF_AMOUNT.finditer(text)]
+    )
+
+
+def share_of_amount_reasons(text: str, f: Facts) -> list[str]:
+    """The forecast (or, said of spend so far, that spend) as a percentage of an amount named right after it, as
+    hedged: 'less than 4%' of $147.77 holds for $5.72."""
+    reasons = []
+    for m in _SHARE_OF_AMOUNT.finditer(text):
+        base = amount_of(MONEY.match(m["money"]))  # type: ignore[arg-type]
+        if base <= 0:
+            continue
+        said = float(m["pct"]) / 100.0
+        cmp = (m["cmp"] or "").lower()
+        if not _holds(_HEDGE_ABROAD.get(cmp, cmp), f.predicted_value / base, said):
+            reasons.append(
+                f"\u201c{m.group(0).strip()}\u201d: the forecast is {100 * f.predicted_value / base:.0f}% of it"
+            )
+    return reasons
 
 
 def rate_reasons(text: str, f: Facts) -> list[str]:

@@ -113,7 +113,13 @@ def _said(pattern: re.Pattern, text: str) -> bool:
 _PROBLEMS = {
     "damage": r"damaged|broken|broke|smashed|cracked|dented|scratched",
     "not working": r"stopped working|(?:does|did|do)(?: not|n't) work|not working|faulty|defective|malfunction\w*",
-    "late": r"arrived late|late delivery|delayed|took (?:weeks|ages|too long)|never arrived",
+    "late": r"arrived late|late delivery|delayed|took (?:weeks|ages|too long)|never arrived|slow (?:delivery|shipping)|"
+    r"(?:delivery|shipping) (?:was |being )?(?:slow|late)|complain\w* about (?:the )?(?:delivery|shipping)|"
+    # in the other languages ("livraison lente", "el env\u00edo fue m\u00e1s lento", "Lieferung war langsam")
+    r"livraison (?:lente|tardive|en retard)|env[i\u00ed]o (?:fue )?(?:m[a\u00e1]s )?lento|entrega (?:lenta|tard\w*)|"
+    r"lieferung (?:war )?(?:zu )?(?:langsam|sp(?:\u00e4|a)t)|spedizione (?:lenta|in ritardo)|consegna (?:lenta|"
+    r"in ritardo)|"
+    r"levering (?:was )?(?:traag|laat)",
     "fit": r"wrong size|too (?:small|big|large|tight|loose)|(?:does|did)(?: not|n't) fit",
     "missing": r"missing|incomplete",
     "colour": r"wrong colou?r|different colou?r|colou?r\w*(?: \w+){0,4} (?:was|were|is|are) "

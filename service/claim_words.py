@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from service.claim_bindings import event_of
+from service.claim_bindings import TOP_ABROAD, event_of
 from service.claim_numbers import FLOOR_WORDS, FORECAST_WORDS, PAST_SPEND_WORDS, SENTENCES, clauses
 from service.facts import Facts
 from service.tiers import SEGMENT_NAMES
@@ -78,7 +78,11 @@ _EVENT = re.compile(
     r"\b(?:gold|silver|platinum|bronze|diamond) (?:member\w*|status|tier member)\b|\bblacklist\w*\b|"
     # flags and marks on the account ("flagged for chargeback fraud", "marked as do-not-serve") and how they want to
     # be reached ("asked that all contact now goes through WhatsApp")
-    r"\bflagged\s+(?:as|for|by)\b|\b(?:marked|tagged|listed|labell?ed)\s+as\s+(?:an?\s+)?(?:do[- ]not|fraud\w*|"
+    r"\bflagged\s+(?:as|for|by)\b|"
+    # the same in the other languages ("het account staat gemarkeerd voor retourcontrole", "als ... markiert")
+    r"\b(?:gemarkeerd|markiert|gekennzeichnet|signal[e\u00e9]|marqu[e\u00e9]|marcad[oa]|sinalizad[oa]|"
+    r"segnalat[oa]|contrassegnat[oa])\s+(?:als|voor|f(?:\u00fc|u)r|wegen|comme|pour|como|por|para|per|come)\b|"
+    r"\b(?:marked|tagged|listed|labell?ed)\s+as\s+(?:an?\s+)?(?:do[- ]not|fraud\w*|"
     r"risky|suspicious|blocked|banned|high[- ]risk|inactive|closed|vip[- ]only)\b|\bchargebacks?\b|\bfraud\w*\b|"
     r"\b(?:asked|requested|wants?|prefers?)\s+(?:us\s+)?(?:that|to be (?:contacted|reached|called)|contact|"
     r"all contact)\b|"
@@ -184,18 +188,25 @@ def tier_history_reasons(unquoted: str) -> list[str]:
     return [f"claims a tier history (\u201c{m.group(0)[:60]}\u201d); the facts hold only the current tier"] if m else []
 
 
+_TOP_OR_BOTTOM = r"\b(top|best|bottom|lowest)\s+(\d+(?:\.\d+)?)\s?%"
+
+
 def rank_reasons(unquoted: str, facts: Facts) -> list[str]:
     """'top 5%' and 'bottom 10%' must hold for the customer's rank; tier words other than the names must fit the
     tier."""
     reasons = []
     top = 100 - facts.value_rank_pct
-    for m in re.finditer(r"\b(top|best|bottom|lowest)\s+(\d+(?:\.\d+)?)\s?%", unquoted, re.I):
-        x = float(m.group(2))
-        holds = top <= x + 0.5 if m.group(1).lower() in ("top", "best") else facts.value_rank_pct <= x + 0.5
+    said = [(m.group(1).lower(), m.group(2), m) for m in re.finditer(_TOP_OR_BOTTOM, unquoted, re.I)]
+    said += [
+        ("top" if m["top"] or m["top2"] else "bottom", m["n"] or m["n2"], m) for m in TOP_ABROAD.finditer(unquoted)
+    ]
+    for word, n, m in said:
+        x = float(n)
+        holds = top <= x + 0.5 if word in ("top", "best") else facts.value_rank_pct <= x + 0.5
         if not holds:
             reasons.append(
-                f"says {m.group(1)} {m.group(2)}%, but the customer ranks above {facts.value_rank_pct:.1f}% of "
-                "customers"
+                f"says {word} {n}% (\u201c{m.group(0)}\u201d), but the customer ranks above "
+                f"{facts.value_rank_pct:.1f}% of customers"
             )
     for tier, pattern in _TIER_SYNONYMS.items():
         found = re.search(rf"\b(?:{pattern})\b", unquoted, re.I)
@@ -306,7 +317,8 @@ _LEVELS = {
     "low": r"low|lower|small|slim|little|minimal|negligible|tiny|remote|gering\w*|niedrig\w*|faible|bas|basse|"
     r"basso|bassa|"
     r"bajo|baja|laag|klein\w*",
-    "medium": r"moderate|moderately|medium|middling|even|average|mittler\w*|moyen\w*|moderad[oa]|moderat[oa]|gemiddeld",
+    "medium": r"moderate|moderately|medium|middling|even|average|mittler\w*|moyen\w*|moderad[oa]|moderat[oa]|gemiddeld|"
+    r"medi[oa]|m[e\u00e9]di[oa]|mittel",
     "high": r"high|higher|strong|good|great|serious|significant|considerable|elevated|hoch|hohe\w*|"
     r"[e\u00e9]lev[e\u00e9]e?|"
     r"alt[oa]|fort|forte|hoog",

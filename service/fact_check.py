@@ -110,7 +110,7 @@ _THRESHOLD_AFTER = re.compile(
     # "el nivel VIP empieza en 608,42 $", "VIP beginnt bei", "le niveau VIP commence \u00e0"
     r"empieza|comienza|commence|d[e\u00e9]bute|beginnt|begint|inizia|comincia|come[c\u00e7]a|f(?:\u00e4|a)ngt|"
     # a floor said with "from" before its amount ("VIP vanaf 608,42 $", "VIP ab 608,42 $", "VIP from $608.42")
-    r"(?:vanaf|ab|from|[a\u00e0] partir de|desde|dal?|d[e\u00e8]s)\s+(?:[$\u20ac\u00a3]\s?)?\d)",
+    r"(?:vanaf|ab|from|[a\u00e0] partir de|desde|dal?|d[e\u00e8]s|em|en|at|bei|bij)\s+(?:[$\u20ac\u00a3]\s?)?\d)",
     re.I,
 )
 

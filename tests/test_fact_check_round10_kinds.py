@@ -71,3 +71,37 @@ def test_round_10_kinds_in_new_words(tier, added, true):
     facts = FACTS[tier]
     result = check_narrative(TemplateNarrator().narrate(facts) + "\n" + added, facts, ALL_DRIVER_NAMES)
     assert result.passed is true, result.reasons
+
+
+# Round 11's kinds (tests/data/fact_check_round11.json), on the same customer
+CASES_11 = [
+    # the forecast as a share of an amount named there
+    ("High", "The forecast is about 60% of the $919.42 they have spent so far.", True),
+    ("High", "The forecast is less than 40% of the $919.42 they have spent so far.", False),
+    # a difference from the spend so far
+    ("High", "That is about $368 less than their entire spend to date.", True),
+    # top shares in other languages
+    ("High", "Damit gehört er zu den oberen 10 % der bewerteten Kunden.", True),
+    ("High", "Damit gehört er zu den oberen 2 % der bewerteten Kunden.", False),
+    ("High", "Lo que lo sitúa en el 1 % superior de los clientes.", False),
+    # a churn level in Italian
+    ("High", "Rischio di abbandono medio (23 %).", False),
+    ("High", "Rischio di abbandono basso (23 %).", True),
+    # "more than anything else" of a driver that is not the largest
+    ("High", "Their purchase pattern adds more to the forecast than anything else.", False),
+    ("High", "Their spend to date adds more to the forecast than anything else.", True),
+    # a trend in German, with the amount in brackets
+    ("High", "Die Ausgaben im jüngsten Zeitraum (435,16 $) liegen unter denen des Zeitraums davor.", False),
+    ("High", "Im jüngsten Zeitraum hat er mehr ausgegeben als im Zeitraum davor.", True),
+    # a flag in Dutch, a question that tells no one to act, two 5/5 reviews
+    ("High", "Het account staat gemarkeerd voor retourcontrole.", False),
+    ("High", "Does the team need to act? Keep them engaged with recommendations from the categories they buy.", True),
+    ("High", "VIP em 565,32 $.", True),
+]
+
+
+@pytest.mark.parametrize("tier, added, true", CASES_11, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES_11)])
+def test_round_11_kinds_in_new_words(tier, added, true):
+    facts = FACTS[tier]
+    result = check_narrative(TemplateNarrator().narrate(facts) + "\n" + added, facts, ALL_DRIVER_NAMES)
+    assert result.passed is true, result.reasons

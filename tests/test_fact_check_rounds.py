@@ -175,3 +175,26 @@ def test_round_10_the_narrative_without_its_tier_is_refused_for_that():
     result = check_narrative(row["text"], FACTS10[row["tier"]], ALL_DRIVER_NAMES)
     assert not result.passed and result.reasons == ["the customer's tier (Low) is not stated"]
     assert len(ROUND10["checked"]) == 59 and sum(r["false"] for r in ROUND10["checked"]) == 40
+
+
+# Round 11 (stop 31, a ninth blind session asked for subtler kinds than digit swaps: wrong comparisons between facts,
+# spans converted wrongly, trends flipped, paraphrases that turn a review's meaning, intentions): run once after round
+# 10
+# was fixed, the held-out figure: 16 of 40 false ones passed and 7 of 20 true ones were refused. After the fixes of the
+# same stop 8 false ones still pass and 1 true one is refused; they are kept, named, in still_missed and still_refused
+# (an intention read into browsing, "une chance sur deux", Portuguese "metade", a return the facts do not hold, review
+# paraphrases in Spanish and French, a review said to say what none says, "each a bit under $12.50"). 51 asserted.
+ROUND11 = json.loads((DATA / "fact_check_round11.json").read_text(encoding="utf-8"))
+FACTS11 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round11.json").read_text()).items()}
+
+
+@pytest.mark.parametrize("row", ROUND11["checked"], ids=[r["id"] for r in ROUND11["checked"]])
+def test_round_11_narratives_are_judged_right(row):
+    result = check_narrative(row["text"], FACTS11[row["tier"]], ALL_DRIVER_NAMES)
+    assert result.passed != row["false"], (row["what"], result.reasons)
+
+
+def test_round_11_keeps_what_it_still_misses_in_view():
+    rows = ROUND11["checked"] + ROUND11["still_missed"] + ROUND11["still_refused"]
+    assert (len(rows), sum(r["false"] for r in rows)) == (60, 40)
+    assert (len(ROUND11["still_missed"]), len(ROUND11["still_refused"])) == (8, 1)
