@@ -66,13 +66,6 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("tier, added, true", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_round_10_kinds_in_new_words(tier, added, true):
-    facts = FACTS[tier]
-    result = check_narrative(TemplateNarrator().narrate(facts) + "\n" + added, facts, ALL_DRIVER_NAMES)
-    assert result.passed is true, result.reasons
-
-
 # Round 11's kinds (tests/data/fact_check_round11.json), on the same customer
 CASES_11 = [
     # the forecast as a share of an amount named there
@@ -93,15 +86,17 @@ CASES_11 = [
     # a trend in German, with the amount in brackets
     ("High", "Die Ausgaben im jüngsten Zeitraum (435,16 $) liegen unter denen des Zeitraums davor.", False),
     ("High", "Im jüngsten Zeitraum hat er mehr ausgegeben als im Zeitraum davor.", True),
-    # a flag in Dutch, a question that tells no one to act, two 5/5 reviews
+    # a flag in Dutch, a question that tells no one to act, a floor after "em"
     ("High", "Het account staat gemarkeerd voor retourcontrole.", False),
     ("High", "Does the team need to act? Keep them engaged with recommendations from the categories they buy.", True),
     ("High", "VIP em 565,32 $.", True),
 ]
 
 
-@pytest.mark.parametrize("tier, added, true", CASES_11, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES_11)])
-def test_round_11_kinds_in_new_words(tier, added, true):
+@pytest.mark.parametrize(
+    "tier, added, true", CASES + CASES_11, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES + CASES_11)]
+)
+def test_round_10_and_11_kinds_in_new_words(tier, added, true):
     facts = FACTS[tier]
     result = check_narrative(TemplateNarrator().narrate(facts) + "\n" + added, facts, ALL_DRIVER_NAMES)
     assert result.passed is true, result.reasons
