@@ -82,6 +82,12 @@ _DATE_LIKE = re.compile(
     rf"^\d{{4}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}$|"
     rf"^\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{2,4}}$"
 )
+# two such dates joined by a dash ("1/2/25 - 15/4/25", an agent's date range) are no phone number either
+_ONE_DATE = (
+    rf"\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{2,4}}|"
+    rf"\d{{4}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}"
+)
+_DATE_RANGE = re.compile(rf"^(?:{_ONE_DATE})\s*[{_DASHES}]\s*(?:{_ONE_DATE})$")
 # a range of years ("1998-2005", "2019 \u2013 2024") is no phone number
 _YEAR_RANGE = re.compile(rf"^(?:19|20)\d\d\s?[{_DASHES}/]\s?(?:19|20)\d\d$")
 _DECIMAL = re.compile(r"^\d+\.\d+$")  # 1234567.89 is a price or a measurement, not a phone number
@@ -136,6 +142,15 @@ def _card_sub(m: re.Match) -> str:
     return "".join(pieces) + run[pos:]
 
 
+def _plausible_dates(text: str) -> bool:
+    """Every day-month-year triple in ``text`` can be a date (a day up to 31, one of the first two numbers a month)."""
+    for a, b, c in re.findall(r"(\d+)\D+(\d+)\D+(\d+)", text):
+        x, y = (int(b), int(c)) if len(a) == 4 else (int(a), int(b))
+        if not (1 <= min(x, y) <= 12 and max(x, y) <= 31):
+            return False
+    return True
+
+
 def _phone_sub(m: re.Match) -> str:
     s = m.group(0)
     digits = re.sub(r"\D", "", s)
@@ -149,7 +164,12 @@ def _phone_sub(m: re.Match) -> str:
     ):
         return s
     bare = _ZW_CHARS.sub("", s)  # judged as the reader sees it: zero-width characters neither join nor split
-    if _DATE_LIKE.match(bare.strip()) or _YEAR_RANGE.match(bare.strip()) or _DECIMAL.match(bare):
+    if (
+        _DATE_LIKE.match(bare.strip())
+        or (_DATE_RANGE.match(bare.strip()) and _plausible_dates(bare))
+        or _YEAR_RANGE.match(bare.strip())
+        or _DECIMAL.match(bare)
+    ):
         return s
     plain = bare.isdigit()
     # A bare run of digits is only a phone number when it is long enough to be one and is not

@@ -93,3 +93,20 @@ def test_one_foreign_looking_word_is_not_a_language():
 
 def test_the_typo_fixer_leaves_words_the_phrases_use():
     assert lexical_scores("nos próximos meses")["value"] > 0  # "proximos" had become the stem "proxima"
+
+
+def test_a_date_range_in_numbers_is_not_masked_as_a_phone_number():
+    # the API masks the question before routing: "1/2/25 - 15/4/25" had become "[phone]" and the question was refused
+    # as a request for contact data
+    from service.privacy import redact
+
+    for q in ["no. of orders 1/2/25 - 15/4/25?", "spend 01.03.2024 - 31.05.2024", "orders 2024-02-01 - 2024-04-15"]:
+        assert redact(q) == q
+    assert redact("call 07-12-34 - 56-78-90") == "call [phone]"  # not dates: a phone number still
+    assert route(redact("no. of orders 1/2/25 - 15/4/25?")).intent == "spend_period"
+
+
+@pytest.mark.parametrize("who", ["he", "she", "they"])
+def test_whether_they_still_buy_is_churn_whoever_they_are(encoder, who):
+    verb = "are" if who == "they" else "is"
+    assert route(f"{verb} {who} still likely to order again?", encoder).intent == "churn"

@@ -168,8 +168,8 @@ def _add_named_evidence(scores: dict[str, float], question: str, tier: str | Non
     if _SUPPOSED_SPEND.search(question):
         scores["spend_period"] = max(0.0, scores.get("spend_period", 0.0) - 0.8)
     if _STILL_BUYING.search(question) and not _WHEN.search(question):  # whether, not when: the churn question
-        scores["churn"] = scores.get("churn", 0.0) + 1.0
-        scores["next_order"] = max(0.0, scores.get("next_order", 0.0) - 0.8)
+        scores["churn"] = scores.get("churn", 0.0) + 1.2
+        scores["next_order"] = max(0.0, scores.get("next_order", 0.0) - 1.0)
 
 
 # The customer's texts asked for as such ("the exact wording of his complaints", "quotes behind that score"): the
