@@ -84,8 +84,8 @@ def multiple_spans(text: str) -> list[tuple[int, int]]:
 
 
 def share_of_amount_reasons(text: str, f: Facts) -> list[str]:
-    """The forecast (or, said of spend so far, that spend) as a percentage of an amount named right after it, as
-    hedged: 'less than 4%' of $147.77 holds for $5.72."""
+    """The forecast as a percentage of an amount named right after it, as hedged: 'less than 4%' of $147.77 holds for
+    a forecast of $5.72."""
     reasons = []
     for m in _SHARE_OF_AMOUNT.finditer(text):
         base = amount_of(MONEY.match(m["money"]))  # type: ignore[arg-type]
