@@ -65,6 +65,8 @@ _CHANCE = re.compile(
 )
 
 
+# a rank said as a share of customers ("top 5%", "bottom 10%"), checked by ``claim_words.rank_reasons``
+TOP_OR_BOTTOM = re.compile(r"\b(top|best|bottom|lowest)\s+(\d+(?:\.\d+)?)\s?%", re.I)
 # the same in the other languages the service reads: "zu den oberen 30 %", "en el 1 % superior", "dans les 5 %
 # sup\u00e9rieurs", "nel 10% pi\u00f9 alto", "bij de bovenste 5%"
 TOP_ABROAD = re.compile(
@@ -83,7 +85,7 @@ def bound_spans(text: str) -> list[tuple[int, int]]:
     found = [m.span() for m in re.finditer(_ODDS, text, re.I)] + [m.span() for m in _GROWTH.finditer(text)]
     found += multiple_spans(text) + fraction_spans(text)
     found += [m.span() for m in TOP_ABROAD.finditer(text)]  # "zu den oberen 30 %", "en el 1 % superior"
-    return found + [m.span() for m in re.finditer(r"\b(?:top|best|bottom|lowest)\s+\d+(?:\.\d+)?\s?%", text, re.I)]
+    return found + [m.span() for m in TOP_OR_BOTTOM.finditer(text)]
 
 
 _NOT_A_CHANCE = re.compile(

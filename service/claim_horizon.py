@@ -12,7 +12,9 @@ _NEXT = (
     r"next|coming|following|upcoming|n(?:\u00e4|ae|a)chsten?|kommenden?|folgenden?|prochaine?s?|pr(?:\u00f3|o)xim[oa]s?|"
     r"prossim[oai]|komende|volgende?"
 )
-_UNIT_DAYS = {
+# Days of a period word in the languages the service reads (a forecast's window here, a rate of purchases in
+# ``claim_ratios``, a forecast per period in ``claim_numbers``)
+PERIOD_DAYS = {
     "year": 365.25, "years": 365.25, "jahr": 365.25, "jahre": 365.25, "jahren": 365.25, "an": 365.25, "ans": 365.25,
     "ann\u00e9e": 365.25, "annee": 365.25, "ann\u00e9es": 365.25, "annees": 365.25, "a\u00f1o": 365.25,
     "a\u00f1os": 365.25,
@@ -26,7 +28,7 @@ _UNIT_DAYS = {
     "day": 1.0, "days": 1.0, "tag": 1.0, "tage": 1.0, "tagen": 1.0, "jour": 1.0, "jours": 1.0, "d\u00eda": 1.0,
     "d\u00edas": 1.0, "dia": 1.0, "dias": 1.0, "giorno": 1.0, "giorni": 1.0, "dag": 1.0, "dagen": 1.0,
 }  # fmt: skip
-_UNIT = "|".join(sorted((re.escape(u) for u in _UNIT_DAYS), key=len, reverse=True))
+PERIOD_WORDS = "|".join(sorted((re.escape(u) for u in PERIOD_DAYS), key=len, reverse=True))
 _COUNT_WORDS = {
     "two": 2,
     "three": 3,
@@ -41,8 +43,8 @@ _COUNT_WORDS = {
 _COUNT = r"\d+|" + "|".join(_COUNT_WORDS)
 # "next 12 months", "nächsten 12 Monaten", "12 prochains mois", "próximos 6 meses"; "l'année prochaine"
 _WINDOW = re.compile(
-    rf"\b(?:(?P<n1>{_COUNT})\s+)?(?:{_NEXT})\s+(?:(?P<n2>{_COUNT})\s+)?(?P<u1>{_UNIT})\b|"
-    rf"\b(?P<u2>{_UNIT})\s+(?:{_NEXT})\b",
+    rf"\b(?:(?P<n1>{_COUNT})\s+)?(?:{_NEXT})\s+(?:(?P<n2>{_COUNT})\s+)?(?P<u1>{PERIOD_WORDS})\b|"
+    rf"\b(?P<u2>{PERIOD_WORDS})\s+(?:{_NEXT})\b",
     re.I,
 )
 
@@ -55,7 +57,7 @@ def forecast_window_reasons(before: str, after: str, f: Facts) -> list[str]:
             unit = (m["u1"] or m["u2"]).lower()
             count = m["n1"] or m["n2"]
             n = 1.0 if count is None else float(_COUNT_WORDS.get(count.lower(), count))
-            days = n * _UNIT_DAYS[unit]
+            days = n * PERIOD_DAYS[unit]
             if abs(days - f.horizon_days) > 0.15 * f.horizon_days:
                 reasons.append(
                     f"states the forecast for \u201c{m.group(0).strip()}\u201d, but it is for the next "

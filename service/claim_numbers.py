@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from service.claim_drivers import driver_named_last
-from service.claim_horizon import forecast_window_reasons
+from service.claim_horizon import PERIOD_DAYS, forecast_window_reasons
 from service.facts import Facts
 
 APPROX = re.compile(
@@ -40,9 +40,8 @@ _STOP = (
     r"(?<=[.;!?])(?!(?<=\d\.)\s+(?:januar|februar|m(?:\u00e4|ae)rz|april|mai|juni|juli|august|september|oktober|"
     r"november|dezember)\b)\s+"
 )
-# ... or after a closing quote that follows the stop, before a capital ("... from the picture.\u201c N\u00e4chste
-# ..."; not
-# before a review's citation in brackets)
+# ... or after a closing quote that follows the stop, before a capital ("... from the picture.\u201c N\u00e4chste ...";
+# not before a review's citation in brackets)
 SENTENCES = re.compile(_STOP + r"|(?<=[.!?][\u201c\u201d\"\u00bb\u2019'])\s+(?=(?-i:[A-Z\u00c0-\u00dd]))|\n", re.I)
 APPROX_SHARE = 0.05  # "roughly $1,400" of $1,380.15: a rounding an agent accepts, said as one
 # A number said as a bound ("over $2,500" of $2,528.21, "più del 90%" of 90.7%, "just under $600"): a round figure
@@ -463,7 +462,6 @@ def _crossing_reasons(x: float, said: str, before: str, f: Facts) -> list[str]:
     return []
 
 
-_PERIOD_DAYS = {"year": 365.25, "month": 30.44, "quarter": 91.3, "week": 7.0}
 # the period a word names, by its first five letters, in the languages the service reads ("annually", "par an",
 # "monatlich", "al mes", "per maand", "wöchentlich")
 _PERIOD_OF = {
@@ -488,7 +486,7 @@ def _period_reasons(after: str, f: Facts) -> list[str]:
     if not m:
         return []
     word = _PERIOD_OF[next(g for g in (m.group(1), m.group(2), m["abroad"], m["adverb"]) if g).lower()[:5]]
-    if abs(_PERIOD_DAYS[word] - f.horizon_days) <= 0.15 * f.horizon_days:
+    if abs(PERIOD_DAYS[word] - f.horizon_days) <= 0.15 * f.horizon_days:
         return []
     return [f"states the forecast per {word}, but it is for the next {f.horizon_days} days"]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from service.claim_drivers import driver_compared, driver_named_last
+from service.claim_horizon import PERIOD_DAYS, PERIOD_WORDS
 from service.claim_numbers import MONEY, amount_of, clauses
 from service.facts import Facts
 
@@ -50,16 +51,11 @@ _MULTIPLE = re.compile(
 )
 # How often they buy, as a rate ("more than three times a month", "twice a week", "dreimal im Monat"): the purchase
 # cadence's rate, not a count of purchases (which the first look had read it as)
-_PERIOD_DAYS = {
-    "day": 1, "week": 7, "month": 30.44, "year": 365.25, "jour": 1, "semaine": 7, "mois": 30.44, "an": 365.25,
-    "tag": 1, "woche": 7, "monat": 30.44, "jahr": 365.25, "dia": 1, "semana": 7, "mes": 30.44, "ano": 365.25,
-    "giorno": 1, "settimana": 7, "mese": 30.44, "anno": 365.25, "dag": 1, "maand": 30.44, "jaar": 365.25,
-}  # fmt: skip
 _RATE = re.compile(
     _HEDGE
     + r"(?:(?P<n>\d+(?:\.\d+)?)\s*(?:times|x|fois|mal|veces|volte|keer|vezes)|(?P<word>once|twice|zweimal|dreimal))"
     r"\s+(?:a|an|per|each|every|par|pro|im|al|por|in de|in|a la|ao)\s+"
-    r"(?P<per>" + "|".join(sorted(_PERIOD_DAYS, key=len, reverse=True)) + r")\b",
+    r"(?P<per>" + PERIOD_WORDS + r")\b",
     re.I,
 )
 _RATE_WORDS = {"once": 1.0, "twice": 2.0, "zweimal": 2.0, "dreimal": 3.0}
@@ -110,7 +106,7 @@ def rate_reasons(text: str, f: Facts) -> list[str]:
         if not days:
             reasons.append(f"\u201c{m.group(0).strip()}\u201d: no fact says how often they buy")
             continue
-        rate = _PERIOD_DAYS[m["per"].lower()] / float(days)
+        rate = PERIOD_DAYS[m["per"].lower()] / float(days)
         cmp = (m["cmp"] or "").lower()
         if not _holds(_HEDGE_ABROAD.get(cmp, cmp), rate, n):
             reasons.append(f"\u201c{m.group(0).strip()}\u201d: they buy about {rate:.1f} times a {m['per'].lower()}")

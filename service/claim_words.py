@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from service.claim_bindings import TOP_ABROAD, event_of
+from service.claim_bindings import TOP_ABROAD, TOP_OR_BOTTOM, event_of
 from service.claim_numbers import FLOOR_WORDS, FORECAST_WORDS, PAST_SPEND_WORDS, SENTENCES, clauses
 from service.facts import Facts
 from service.tiers import SEGMENT_NAMES
@@ -188,15 +188,12 @@ def tier_history_reasons(unquoted: str) -> list[str]:
     return [f"claims a tier history (\u201c{m.group(0)[:60]}\u201d); the facts hold only the current tier"] if m else []
 
 
-_TOP_OR_BOTTOM = r"\b(top|best|bottom|lowest)\s+(\d+(?:\.\d+)?)\s?%"
-
-
 def rank_reasons(unquoted: str, facts: Facts) -> list[str]:
     """'top 5%' and 'bottom 10%' must hold for the customer's rank; tier words other than the names must fit the
     tier."""
     reasons = []
     top = 100 - facts.value_rank_pct
-    said = [(m.group(1).lower(), m.group(2), m) for m in re.finditer(_TOP_OR_BOTTOM, unquoted, re.I)]
+    said = [(m.group(1).lower(), m.group(2), m) for m in TOP_OR_BOTTOM.finditer(unquoted)]
     said += [
         ("top" if m["top"] or m["top2"] else "bottom", m["n"] or m["n2"], m) for m in TOP_ABROAD.finditer(unquoted)
     ]

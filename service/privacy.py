@@ -78,15 +78,13 @@ _PHONE = re.compile(
     rf"\d(?:{_PHONE_SEP}\(?\d\)?){{6,16}}"
     r"(?![\w]|[.,]\d)"
 )
-_DATE_LIKE = re.compile(
-    rf"^\d{{4}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}$|"
-    rf"^\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{2,4}}$"
-)
-# two such dates joined by a dash ("1/2/25 - 15/4/25", an agent's date range) are no phone number either
+# a date ("2024-03-01", "01.03.2024", "1/3/24") is no phone number, nor two of them joined by a dash ("1/2/25 -
+# 15/4/25", an agent's date range)
 _ONE_DATE = (
-    rf"\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{2,4}}|"
-    rf"\d{{4}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}"
+    rf"\d{{4}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}|"
+    rf"\d{{1,2}}\s?[{_DASHES}./]\s?\d{{1,2}}\s?[{_DASHES}./]\s?\d{{2,4}}"
 )
+_DATE_LIKE = re.compile(rf"^(?:{_ONE_DATE})$")
 _DATE_RANGE = re.compile(rf"^(?:{_ONE_DATE})\s*[{_DASHES}]\s*(?:{_ONE_DATE})$")
 # a range of years ("1998-2005", "2019 \u2013 2024") is no phone number
 _YEAR_RANGE = re.compile(rf"^(?:19|20)\d\d\s?[{_DASHES}/]\s?(?:19|20)\d\d$")

@@ -94,20 +94,20 @@ def test_the_rounds_are_as_large_as_stated():
     )
 
 
+def _round(n: int) -> tuple[dict, dict[str, Facts]]:
+    """A round written for customers of its own: its narratives and those customers' facts."""
+    rows = json.loads((DATA / f"fact_check_round{n}.json").read_text(encoding="utf-8"))
+    facts = json.loads((DATA / f"fact_check_facts_round{n}.json").read_text())
+    return rows, {k: Facts(**v) for k, v in facts.items()}
+
+
 # Round 7 (stop 29, a fifth blind session, about four customers no earlier round used): run once after round 6 was
 # fixed, the held-out figure: 6 of 40 false ones passed and 4 of 20 true ones were refused (7 and 5 before round 6's
 # fixes). Fixed in stop 30, by kind (tests/test_fact_check_round7_kinds.py): a multiple of the spend so far, browsing
 # named with words before it, a reviewed product said to be browsed, a review's date beside a paraphrase saying "buy
 # again", the two spend windows swapped and "accelerating", "no returns" in Dutch and other languages; a tier's floor
 # after "High at", "$76 each", the gap to the next tier unbound, a review's month beside "buy again". All 60 asserted.
-ROUND7 = json.loads((DATA / "fact_check_round7.json").read_text(encoding="utf-8"))
-FACTS7 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round7.json").read_text()).items()}
-
-
-@pytest.mark.parametrize("row", ROUND7["checked"], ids=[r["id"] for r in ROUND7["checked"]])
-def test_round_7_narratives_are_judged_right(row):
-    result = check_narrative(row["text"], FACTS7[row["tier"]], ALL_DRIVER_NAMES)
-    assert result.passed != row["false"], (row["what"], result.reasons)
+ROUND7, FACTS7 = _round(7)
 
 
 def test_round_7_is_as_large_as_stated():
@@ -122,14 +122,7 @@ def test_round_7_is_as_large_as_stated():
 # stars beside a review's date, one review's content said of another's product, "we issued a full refund", a multiple
 # of "le seuil Medium", round numbers said as bounds ("over $2,500", "più del 90%"), "two of their reviews", a driver's
 # effect in Spanish, "$14.84 above the VIP threshold", "one of our VIPs". All 60 asserted.
-ROUND8 = json.loads((DATA / "fact_check_round8.json").read_text(encoding="utf-8"))
-FACTS8 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round8.json").read_text()).items()}
-
-
-@pytest.mark.parametrize("row", ROUND8["checked"], ids=[r["id"] for r in ROUND8["checked"]])
-def test_round_8_narratives_are_judged_right(row):
-    result = check_narrative(row["text"], FACTS8[row["tier"]], ALL_DRIVER_NAMES)
-    assert result.passed != row["false"], (row["what"], result.reasons)
+ROUND8, FACTS8 = _round(8)
 
 
 def test_round_8_is_as_large_as_stated():
@@ -141,14 +134,7 @@ def test_round_8_is_as_large_as_stated():
 # once after round 8 was fixed, the held-out figure: 10 of 40 false ones passed and 8 of 20 true ones were refused.
 # Fixed by kind in the same stop (tests/test_fact_check_round9_kinds.py), the last ("about 1.3 orders expected" of 3.1)
 # by reading a count with a decimal as that precise. All 60 asserted.
-ROUND9 = json.loads((DATA / "fact_check_round9.json").read_text(encoding="utf-8"))
-FACTS9 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round9.json").read_text()).items()}
-
-
-@pytest.mark.parametrize("row", ROUND9["checked"], ids=[r["id"] for r in ROUND9["checked"]])
-def test_round_9_narratives_are_judged_right(row):
-    result = check_narrative(row["text"], FACTS9[row["tier"]], ALL_DRIVER_NAMES)
-    assert result.passed != row["false"], (row["what"], result.reasons)
+ROUND9, FACTS9 = _round(9)
 
 
 def test_round_9_is_as_large_as_stated():
@@ -160,14 +146,7 @@ def test_round_9_is_as_large_as_stated():
 # once after round 9 was fixed, the held-out figure: 7 of 40 false ones passed and 9 of 20 true ones were refused. Fixed
 # by kind in the same stop (tests/test_fact_check_round10_kinds.py). R10-11 never states the tier and stays refused by
 # design. The other 59 asserted.
-ROUND10 = json.loads((DATA / "fact_check_round10.json").read_text(encoding="utf-8"))
-FACTS10 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round10.json").read_text()).items()}
-
-
-@pytest.mark.parametrize("row", ROUND10["checked"], ids=[r["id"] for r in ROUND10["checked"]])
-def test_round_10_narratives_are_judged_right(row):
-    result = check_narrative(row["text"], FACTS10[row["tier"]], ALL_DRIVER_NAMES)
-    assert result.passed != row["false"], (row["what"], result.reasons)
+ROUND10, FACTS10 = _round(10)
 
 
 def test_round_10_the_narrative_without_its_tier_is_refused_for_that():
@@ -184,17 +163,25 @@ def test_round_10_the_narrative_without_its_tier_is_refused_for_that():
 # same stop 8 false ones still pass and 1 true one is refused; they are kept, named, in still_missed and still_refused
 # (an intention read into browsing, "une chance sur deux", Portuguese "metade", a return the facts do not hold, review
 # paraphrases in Spanish and French, a review said to say what none says, "each a bit under $12.50"). 51 asserted.
-ROUND11 = json.loads((DATA / "fact_check_round11.json").read_text(encoding="utf-8"))
-FACTS11 = {k: Facts(**v) for k, v in json.loads((DATA / "fact_check_facts_round11.json").read_text()).items()}
-
-
-@pytest.mark.parametrize("row", ROUND11["checked"], ids=[r["id"] for r in ROUND11["checked"]])
-def test_round_11_narratives_are_judged_right(row):
-    result = check_narrative(row["text"], FACTS11[row["tier"]], ALL_DRIVER_NAMES)
-    assert result.passed != row["false"], (row["what"], result.reasons)
+ROUND11, FACTS11 = _round(11)
 
 
 def test_round_11_keeps_what_it_still_misses_in_view():
     rows = ROUND11["checked"] + ROUND11["still_missed"] + ROUND11["still_refused"]
     assert (len(rows), sum(r["false"] for r in rows)) == (60, 40)
     assert (len(ROUND11["still_missed"]), len(ROUND11["still_refused"])) == (8, 1)
+
+
+# Every narrative of rounds 7-11 the check judges right (what it still gets wrong stays in still_missed and
+# still_refused, and is asserted above as such)
+OWN_CUSTOMERS = [
+    (facts, row)
+    for rows, facts in ((ROUND7, FACTS7), (ROUND8, FACTS8), (ROUND9, FACTS9), (ROUND10, FACTS10), (ROUND11, FACTS11))
+    for row in rows["checked"]
+]
+
+
+@pytest.mark.parametrize("facts, row", OWN_CUSTOMERS, ids=[r["id"] for _, r in OWN_CUSTOMERS])
+def test_rounds_with_customers_of_their_own_are_judged_right(facts, row):
+    result = check_narrative(row["text"], facts[row["tier"]], ALL_DRIVER_NAMES)
+    assert result.passed != row["false"], (row["what"], result.reasons)

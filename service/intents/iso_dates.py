@@ -18,12 +18,12 @@ _NUMERIC = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![
 _ISO = r"(?:19|20)\d\d-\d\d-\d\d"
 # two ISO dates joined by a dash or "to" with no "between" or "from" before them: a range all the same
 _BARE_RANGE = re.compile(rf"(?<![\w-])({_ISO})\s*(?:-|\u2013|\u2014|to|until|till|bis|au|al|tot|a)\s*({_ISO})\b", re.I)
-_RANGE_WORD = re.compile(
-    r"\b(?:between|zwischen|entre|tussen|tra|from|von|vom|de|del|du|van|da|dal|since|seit)\s*$", re.I
-)
+# the words that open a range ("between ... and", "vom ... bis"), which the period reader looks for too
+RANGE_FROM = r"between|zwischen|entre|tussen|tra|from|von|vom|de|del|du|van|da|dal"
+_RANGE_WORD = re.compile(rf"\b(?:{RANGE_FROM}|since|seit)\s*$", re.I)
 
 
-def _full_year(yy: str) -> int:
+def year_in_full(yy: str) -> int:
     """'24' -> 2024, '97' -> 1997 (a two-digit year up to next year is this century's), '2024' -> 2024."""
     y = int(yy)
     if len(yy) == 4:
@@ -41,7 +41,7 @@ def _iso(year: int, month: int, day: int) -> str | None:
 def _numeric(m: re.Match) -> str:
     """Day first ('01.03.2024', '1/2/24' is 1 February), as in every language the router reads but American English,
     whose order ('12/31/2024') is taken where the second number cannot be a month's."""
-    a, sep, b, year = int(m.group(1)), m.group(2), int(m.group(3)), _full_year(m.group(4))
+    a, sep, b, year = int(m.group(1)), m.group(2), int(m.group(3)), year_in_full(m.group(4))
     day, month = (b, a) if sep != "." and b > 12 and a <= 12 else (a, b)
     return _iso(year, month, day) or m.group(0)
 

@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 
-from service.intents.iso_dates import dates_as_iso
+from service.intents.iso_dates import RANGE_FROM, dates_as_iso, year_in_full
 from service.intents.normalise import fold
 
 # month names and their usual abbreviations ("Mar 2025", "Okt."), in the languages the router reads
@@ -334,8 +334,7 @@ _ABBREVIATED = re.compile(rf"\b({_MONTH[1:-1]})\.")  # "Sept. 2024" read as "sep
 
 
 def _four_digit_year(m: re.Match) -> str:
-    yy = int(m.group(2))
-    return f"{m.group(1)} {2000 + yy if 2000 + yy <= pd.Timestamp.now().year + 1 else 1900 + yy}"
+    return f"{m.group(1)} {year_in_full(m.group(2))}"
 
 
 def _read_form(question: str) -> str:
@@ -483,10 +482,7 @@ def _quarter(text: str) -> tuple[int, int | None] | None:
 def _range_period(q: str, cutoff: pd.Timestamp, end: pd.Timestamp) -> Period | None:
     """'between March and June', 'from Q1 to Q3 2025': from the start of the first to the end of the second. A first
     part without a year takes the second's, a year earlier when it would otherwise come after it."""
-    ranges = (
-        re.match(rf"(.+?)\s+{_UNTIL}\s+(.+)", q[w.end() :])
-        for w in re.finditer(r"\b(?:between|zwischen|entre|tussen|tra|from|von|vom|de|del|du|van|da|dal)\s+", q)
-    )
+    ranges = (re.match(rf"(.+?)\s+{_UNTIL}\s+(.+)", q[w.end() :]) for w in re.finditer(rf"\b(?:{RANGE_FROM})\s+", q))
     m = next((r for r in ranges if r and _STARTS_PERIOD.match(r.group(1)) and _STARTS_PERIOD.match(r.group(2))), None)
     if m is None:
         return None
