@@ -110,3 +110,15 @@ def test_a_date_range_in_numbers_is_not_masked_as_a_phone_number():
 def test_whether_they_still_buy_is_churn_whoever_they_are(encoder, who):
     verb = "are" if who == "they" else "is"
     assert route(f"{verb} {who} still likely to order again?", encoder).intent == "churn"
+
+
+def test_invisible_characters_do_not_change_the_period_read():
+    # a zero-width space before the dash had left "1/2/25 - 15/4/25" read as 1 February alone (found by a hostile
+    # request body in the stop-31 review)
+    cutoff = pd.Timestamp("2025-12-31", tz="UTC")
+    for q in [
+        "spend 1/2/25\u200b - 15/4/25?",
+        "spend 1/2/25 - 15\u2060/4/25?",
+        "between 1 March and 31\u200d May 2025",
+    ]:
+        assert parse_period(q, cutoff)[0] in ("2025-02-01 to 2025-04-15", "2025-03-01 to 2025-05-31"), q

@@ -13,6 +13,7 @@ import pandas as pd
 
 from service.intents.iso_dates import RANGE_FROM, dates_as_iso, year_in_full
 from service.intents.normalise import fold
+from service.privacy import INVISIBLE
 
 # month names and their usual abbreviations ("Mar 2025", "Okt."), in the languages the router reads
 _MONTHS = {
@@ -339,8 +340,9 @@ def _four_digit_year(m: re.Match) -> str:
 
 def _read_form(question: str) -> str:
     """The question folded, dates with a day as ISO dates, a year of two digits in four, a fortnight as 2 weeks,
-    quarters or a half year as months (what the readers take)."""
-    q = _ABBREVIATED.sub(r"\1", _SHORT_YEAR.sub(_four_digit_year, fold(dates_as_iso(question))))
+    quarters or a half year as months (what the readers take); invisible characters are gone first (a zero-width space
+    before the dash of "1/2/25 - 15/4/25" had left the range read as its first day)."""
+    q = _ABBREVIATED.sub(r"\1", _SHORT_YEAR.sub(_four_digit_year, fold(dates_as_iso(INVISIBLE.sub("", question)))))
     q = _COUNT_FIRST.sub(lambda m: f"{m.group(2)} {m.group(1)}", _FORTNIGHT.sub("2 weeks", q))
     return _in_months(q)
 
@@ -367,6 +369,7 @@ def parse_period(question: str, cutoff: pd.Timestamp) -> Period:
     the start of X to the cutoff; 'between X and Y' from the start of X to the end of Y. A month, quarter or half
     without a year is the latest one that has begun by the cutoff. Every period ends at the cutoff at the latest.
     """
+    question = INVISIBLE.sub("", question)  # as the agent sees it: also for the day read from the words as written
     q = _read_form(question)
     end = cutoff.normalize()
     if _no_such_period(q, cutoff) is not None:  # never read as another period: unread_period names it
