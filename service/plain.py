@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import math
 
+# The driver family of the season features (service.features.SEASON_FAMILIES; kept here so plain stays import-free)
+SEASON_DRIVER = "time of year"
+
 MONEY_FEATURES = {"monetary_total", "avg_order_value", "max_order_value", "spend_recent", "spend_prior"}
 
 
@@ -229,6 +232,8 @@ def _engagement_fact(d, f: dict) -> str | None:
 def _value_fact(d, currency: str) -> str:
     """Any other driver: its value and unit (money as money), with the peer comparison; its name without a value."""
     v, p, feat = d.value, d.percentile, d.feature
+    if d.name == SEASON_DRIVER:
+        return _season_fact(d.contribution)
     if v is None:
         return d.name
     value = (
@@ -237,6 +242,14 @@ def _value_fact(d, currency: str) -> str:
         else (f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.2f}")
     )
     return f"{value} {d.unit or ''}".strip() + compare(p, "more than", "less than")
+
+
+def _season_fact(contribution: float) -> str:
+    """The season driver has no value of its own (everyone scored together shares the date): say what it means."""
+    season = "a quieter" if contribution < 0 else "a busier"
+    return (
+        f"the weeks ahead are {season} season for spend than the year's average (true of everyone scored on this date)"
+    )
 
 
 def churn_band_words(band: str | None) -> str:

@@ -350,3 +350,18 @@ def test_a_low_forecast_level_with_the_next_tiers_line_is_not_said_to_be_below_i
     text = TemplateNarrator().narrate(facts)
     assert "below" not in text.splitlines()[1] and "level with that line" in text
     assert check_narrative(text, facts, ALL_DRIVER_NAMES).passed
+
+
+@pytest.mark.parametrize("contribution, season", [(-84.43, "a quieter"), (12.0, "a busier")])
+def test_the_season_driver_says_what_it_means_instead_of_repeating_its_name(contribution, season):
+    from service.features import SEASON_FAMILIES
+    from service.plain import SEASON_DRIVER
+
+    assert set(SEASON_FAMILIES.values()) == {SEASON_DRIVER}
+    f = _plain_facts(drivers=[Driver(name=SEASON_DRIVER, value=None, contribution=contribution, feature=None)])
+    text = TemplateNarrator().narrate(f)
+    line = next(line for line in text.splitlines() if line.startswith("- time of year"))
+    said = f"the weeks ahead are {season} season for spend than the year's average "
+    said += "(true of everyone scored on this date)."
+    assert line.endswith(said)
+    assert check_narrative(text, f, ALL_DRIVER_NAMES).passed, check_narrative(text, f, ALL_DRIVER_NAMES).reasons
