@@ -122,3 +122,49 @@ def test_invisible_characters_do_not_change_the_period_read():
         "between 1 March and 31\u200d May 2025",
     ]:
         assert parse_period(q, cutoff)[0] in ("2025-02-01 to 2025-04-15", "2025-03-01 to 2025-05-31"), q
+
+
+@pytest.mark.parametrize(
+    "question, intent, tier",
+    [
+        # block 27, in words other than the block's own
+        ("not the forecast, how likely is it she stops buying altogether", "churn", None),
+        ("not her spend to date - what's she worth going forward?", "value", None),
+        ("why is she only in the mid tier", "why_tier", "Medium"),
+        ("why's he in the lo tier, he bought loads", "why_tier", "Low"),
+        ("shes only medium? why", "why_tier", "Medium"),
+        ("how come they're just Low when they order every week", "why_tier", "Low"),
+        ("Welche Daten nutzt das Modell für diese Kundin?", "evidence", None),
+        ("Quali dati usa il modello per questo cliente?", "evidence", None),
+        ("Wat koopt deze klant meestal?", "products", None),
+        ("¿Qué suele comprar este cliente?", "products", None),
+        ("fav cats for this one?", "products", None),
+        ("what data goes into his churn prediction", "evidence", None),
+        ("which reviews went into the tier", "evidence", None),
+        ("is he likely to come back next month?", "churn", None),
+        ("will she return to us this year?", "churn", None),
+    ],
+)
+def test_block27_questions(encoder, question, intent, tier):
+    r = route(question, encoder, customer_id="C000010")
+    assert (r.intent, r.tier if intent == "why_tier" else None) == (intent, tier)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many orders is he expected to send back this quarter?",
+        "is she going to return the blender?",
+        "what are her predicted returns for Q1",
+    ],
+)
+def test_returns_to_come_are_refused_as_not_predicted(question):
+    assert refusal(question) == ("unsupported", "not_held")
+
+
+def test_a_short_tier_word_needs_the_word_tier_and_a_greeting_is_no_tier():
+    from service.intents.entities import named_tier
+
+    assert named_tier("hi, is she likely to churn?") is None
+    assert named_tier("hes high risk?") is None
+    assert named_tier("she's medium risk") is None

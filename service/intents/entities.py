@@ -35,6 +35,9 @@ def named_tier(question: str) -> str | None:
         return "VIP"
     if re.search(r"\b(?:bottom|lowest)\s+(?:tier|segment|level|bucket)\b", question, re.I):
         return "Low"
+    short = re.search(r"\b(hi|med|mid|lo)[\s-]*(?:tier|segment|level|bucket)\b", question, re.I)  # typed short
+    if short:
+        return {"hi": "High", "med": "Medium", "mid": "Medium", "lo": "Low"}[short.group(1).lower()]
     not_tier = r"(?!\s*(risk|churn|chance|probability|likelihood|odds|spend|value|engagement|activity|rating))"
     for pat in (
         rf"\b{_TIER_WORD}\b(?=[\s-]*(tier|value|segment|customer|stufe|level|niveau|nivel))",
@@ -42,6 +45,9 @@ def named_tier(question: str) -> str | None:
         r"\b(?:is|are|'s|ist|est|es|is)\s+(?:he|she|they|it|this customer|the customer|this one|er|sie|il|"
         r"elle|die kundin|der kunde|diese kundin|dieser kunde|le client|la cliente|el cliente|il cliente|de klant)?\s*"
         rf"(?:so\s+|a\s+|an\s+|in\s+|only\s+|just\s+|nur\s+|seulement\s+|solo\s+|maar\s+)?{_TIER_WORD}\b{not_tier}",
+        # contractions typed without the apostrophe or with 're: "theyre only medium", "shes low", "they're High"
+        r"\b(?:they['\u2019]?re|she['\u2019]?s|he['\u2019]?s)\s+(?:so\s+|a\s+|an\s+|in\s+|only\s+|just\s+|still\s+)?"
+        rf"{_TIER_WORD}\b{not_tier}",
     ):
         m = re.search(pat, question, re.I)
         if m:

@@ -98,12 +98,16 @@ _NOT_HELD = re.compile(
 # are answered), spend or prices at other shops, another agent's notes. (Leaving for a competitor is a churn question.)
 _NOT_MODELLED = re.compile(
     r"\b(will|going to|likely|expected to|chance|odds|probability)\b.{0,30}\b((send|ship) (\w+ )?back|return (items?|"
-    r"orders?|products?|things)|(leaves?|write|writes|post|posts) (us )?(an? )?(\w+ ){0,2}reviews?)\b|"
+    r"orders?|products?|things|it|them|the|this|that|these|those|an?|some|any|anything|something)\b|"
+    r"(leaves?|write|writes|post|posts) (us )?(an? )?(\w+ ){0,2}reviews?)\b|"
     # what she would spend after a change in her life the data cannot know of ("if she relocates to Dubai")
     r"\bif (she|he|they) (relocates?|relocated|moves? (abroad|away|country|house|to)|moved (abroad|away|to)|"
     r"emigrates?|emigrated|retires?|retired|loses? (her|his|their) job|lost (her|his|their) job|gets? (married|"
     r"divorced|pregnant|fired|sacked)|got (married|divorced|pregnant|fired|sacked)|has a baby|had a baby|dies|died)\b|"
     r"\brefer (a |her |his |their )?(friends?|someone|people)\b|"
+    # a count of returns to come ("how many items is she likely to return next quarter"), or returns forecast
+    r"\bhow many (items?|orders?|products?|things|pieces|parcels)\b.{0,40}\b(will|going to|likely|expected|predicted)\b"
+    r".{0,20}\b(return|send back|ship back)|\b(expected|predicted|forecast|future|upcoming) returns\b|"
     # a lifetime in years: the models predict a horizon of months, not when an account ends
     r"\bhow many (more )?years\b.{0,50}\b(last|stay|remain|be around|keep (buying|shopping|ordering))\b|"
     r"\bchargebacks?\b|"

@@ -288,6 +288,29 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("felice", 1.0),
     ],
     "products": [
+        # router block 27: what they usually buy in Portuguese, Spanish, Italian, German, Dutch and French, and
+        # "cats" for categories in CRM shorthand
+        ("costuma comprar", 1.2),
+        ("suele comprar", 1.2),
+        ("compra di solito", 1.2),
+        ("di solito compra", 1.2),
+        ("kauft normalerweise", 1.2),
+        ("kauft meistens", 1.2),
+        ("koopt meestal", 1.2),
+        ("koopt gewoonlijk", 1.2),
+        ("achete habituellement", 1.2),
+        ("achete d habitude", 1.2),
+        # the verb and "usually" apart ("Wat koopt deze klant meestal?", "Was kauft sie normalerweise?")
+        ("koopt", 0.5),
+        ("meestal", 0.4),
+        ("gewoonlijk", 0.4),
+        ("normalerweise", 0.4),
+        ("meistens", 0.4),
+        ("habituellement", 0.4),
+        ("top cats", 1.2),
+        ("fav cats", 1.2),
+        ("main cats", 1.2),
+        ("which cats", 1.0),
         # router block 26: "is he more into electronics these days"
         ("more into", 0.9),
         ("is he into", 0.9),

@@ -397,6 +397,16 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("data behind", 1.2),
         ("what data", 1.0),
         ("based on", 0.9),
+        # router block 27: "which data" in Dutch, German, French, Spanish, Italian and Portuguese
+        ("welke gegevens", 1.2),
+        ("welche daten", 1.2),
+        ("quelles donnees", 1.2),
+        ("quelles informations", 1.0),
+        ("que datos", 1.2),
+        ("cuales datos", 1.2),
+        ("quali dati", 1.2),
+        ("quais dados", 1.2),
+        ("que dados", 1.2),
         # router block 26: the basis in Portuguese, Spanish, Italian, Dutch and French, and "which orders did you use"
         ("baseia", 1.2),
         ("se basa", 1.2),

@@ -80,7 +80,9 @@ _NOT_ASKED = re.compile(
     r"\bnot\s+(?:how|what|why|when|which|who|whether|the|his|her|their|a|an|about|just)\b[^,;.?!]*?,?\s+but\s+|"
     r"\b(?:i|we)\s+(?:don'?t|do not|dont)\s+(?:need|want)\b[^,;.?!]*[,;.]\s*(?:just\s+|only\s+)?|"
     r",?\s*(?:and\s+)?not\s+(?:the|a|an|any|his|her|their)\s+\w+(?:\s+\w+)?\s*[?.!]*\s*$|"
-    r"\b(?:rather than|instead of)\s+[^,;.?!]*",
+    r"\b(?:rather than|instead of)\s+[^,;.?!]*|"
+    # said first: "not the spend forecast, the chance they never buy again"
+    r"^\s*not\s+(?:the|a|an|his|her|their|how|what)\b[^,;.?!]*[,;:\u2013\u2014]\s*(?:but\s+|just\s+|only\s+)?",
     re.I,
 )
 # A purchase supposed, not asked about ("if he spent a bit more, would he move up?"): no period of spend is asked for.
@@ -183,7 +185,11 @@ _ASKS_FOR_TEXTS = re.compile(
 # timing of the next order; asked with "when" it is that timing
 _STILL_BUYING = re.compile(
     r"\b(?:is|are|will)\s+(?:she|he|they|the customer|this customer)\s+(?:still\s+)?(?:likely\s+|going\s+)?(?:to\s+)?"
-    r"(?:buy|order|shop|purchase)\w*\s+(?:again|from us|with us)\b",
+    r"(?:buy|order|shop|purchase)\w*\s+(?:again|from us|with us)\b|"
+    # coming back as a customer, not sending items back ("is she likely to return next quarter?")
+    r"\b(?:is|are|will)\s+(?:she|he|they|the customer|this customer)\s+(?:ever\s+)?(?:likely\s+|going\s+)?(?:to\s+)?"
+    r"(?:return|come back)\b(?=\s*(?:[?.!,]|$|to us|next|soon|again|any ?time|at all|in the|within|this (?:year|month|"
+    r"quarter|season)))",
     re.I,
 )
 _WHEN = re.compile(r"\b(?:when|wann|quand|cuando|quando|wanneer|how soon)\b", re.I)
@@ -194,7 +200,9 @@ _WHEN = re.compile(r"\b(?:when|wann|quand|cuando|quando|wanneer|how soon)\b", re
 _ASKS_FOR_BASIS = re.compile(
     r"\b(what\s+(?:is|are|'s)\s+(?:\w+\s+){0,4}based\s+on|basis\s+(?:of|for)|getting\s+(?:this|that|it)\s+from|"
     r"where\s+(?:does|do|did)\s+(?:this|that|it|the \w+)\s+come\s+from|auf welchen daten|worauf|"
-    r"(?:reviews?|orders?|data|numbers|figures)\s+behind|(?:did|do)\s+you\s+use)\b",
+    r"(?:reviews?|orders?|data|numbers|figures)\s+behind|(?:did|do)\s+you\s+use|"
+    r"(?:feeds?|fed|go|goes|went|going)\s+into\s+(?:(?:her|his|their|the|this|that)\s+)?(?:\w+\s+)?"
+    r"(?:score|prediction|forecast|tier|number|rating))\b",
     re.I,
 )
 
