@@ -14,6 +14,7 @@ from service.claim_numbers import (
     driver_values,
     money_reasons,
     near,
+    per_period_spans,
     shown,
     span_and_count_reasons,
     within_bound,
@@ -83,7 +84,7 @@ def bound_spans(text: str) -> list[tuple[int, int]]:
     rank ('top 6%', checked against the rank by the fact check), a multiple ('5 times the floor'), a share in words
     ('two-thirds of customers'): the first look, which knows no such fact, skips them."""
     found = [m.span() for m in re.finditer(_ODDS, text, re.I)] + [m.span() for m in _GROWTH.finditer(text)]
-    found += multiple_spans(text) + fraction_spans(text)
+    found += multiple_spans(text) + fraction_spans(text) + per_period_spans(text)
     found += [m.span() for m in TOP_ABROAD.finditer(text)]  # "zu den oberen 30 %", "en el 1 % superior"
     return found + [m.span() for m in TOP_OR_BOTTOM.finditer(text)]
 
@@ -125,8 +126,18 @@ def chance_reasons(text: str, f: Facts) -> list[str]:
 
 
 def event_of(clause: str, after_at: int, before_at: int) -> str | None:
-    """The event a chance is of: the first named after it in its clause, else the last named before it."""
+    """The event a chance is of: the one its chance word names just before it ("the chance that they buy anything is
+    about 6%, so the churn risk is high": a purchase), else the first named after it in its clause, else the last
+    named before it."""
     tail, head = clause[after_at : after_at + 60], clause[:before_at]
+    named = list(_CHANCE_WORD.finditer(head))
+    said = named and _CHANCE_OF.match(head, named[-1].end())
+    if said:
+        for at in [said.end()] + [said.end() + w.end() for w in re.finditer(r"\w+\s+", head[said.end() :])][:2]:
+            if _NO_PURCHASE.match(head, at):
+                return "no purchase"
+            if _PURCHASE.match(head, at):
+                return "a purchase"
     for part in (tail, None):
         if part is None:
             found = [(m.start(), "no purchase") for m in _NO_PURCHASE.finditer(head)]
@@ -138,6 +149,10 @@ def event_of(clause: str, after_at: int, before_at: int) -> str | None:
         if yes:
             return "a purchase"
     return None
+
+
+# what joins a chance word to its event ("the chance that they buy", "la probabilit\u00e0 che compri", "kans dat")
+_CHANCE_OF = re.compile(r",?\s+(?:that|of|to|che|di|de|que|dass|zu|dat|om)\s+", re.I)
 
 
 _RATING = re.compile(

@@ -169,7 +169,8 @@ _AMOUNT_AFTER_VERB = re.compile(
 _SUPERLATIVE = re.compile(
     # "adds more to the forecast than anything else"
     r"\bmore\s+(?:\w+\s+){0,4}than\s+(?:anything|any other \w+)(?:\s+else)?\b|"
-    r"\b(?:biggest|largest|strongest|main|most important|primary|leading|single biggest|top)\s+(?:\w+\s+)?"
+    r"\b(?:biggest|largest|strongest|main|most important|primary|principal|chief|dominant|leading|single biggest|top)"
+    r"\s+(?:\w+\s+)?"
     r"(?:factor|driver|reason|contributor|influence|thing|drag|lift|boost|weight|headwind|tailwind|plus|minus)\b|"
     # in the other languages the service reads: "el principal motivo", "der Hauptgrund", "la raison principale"
     r"\b(?:(?:el|la|il|o|a) principal(?:e)? (?:motivo|factor|fator|raz[o\u00f3]n|ragione|fattore)|"
@@ -180,7 +181,7 @@ _SUPERLATIVE = re.compile(
 _SAID_DOWN = re.compile(r"\b(?:drag\w*|down|hold\w* (?:\w+ )?back|held back|hurt\w*|lower\w*|takes? off|weigh\w*|"
                         r"headwind|minus|resta\w*|senkt|pesa)\b", re.I)  # fmt: skip
 _SAID_UP = re.compile(r"\b(?:propp\w* (?:\w+ )?up|lift\w*|boost\w*|help\w*|adds?|adding|rais\w*|tailwind|plus|suma|"
-                      r"aporta|ajoute)\b", re.I)  # fmt: skip
+                      r"aporta|ajoute|support\w*|in (?:her|his|their) favou?r)\b", re.I)  # fmt: skip
 
 
 def _superlative_reasons(sentence: str, facts: Facts) -> list[str]:

@@ -63,6 +63,24 @@ def trend_reasons(unquoted: str, facts: Facts) -> list[str]:
     return reasons
 
 
+# The size of their orders said to change: the facts hold the average order, never how it moved ("their order sizes
+# have been climbing steadily")
+_ORDER_SIZE_TREND = re.compile(
+    r"\b(?:order (?:sizes?|values?|amounts?)|basket (?:sizes?|values?)|average (?:order|basket)(?: (?:size|value))?|"
+    r"aov|spend per order|(?:bestell|warenkorb)wert\w*|panier moyen|valor medio del pedido|valore medio dell'ordine)"
+    r"\b[^.;,]{0,30}?\b(?:(?:ha(?:ve|s) been|are|is|keep|kept)\s+)?(?:ris(?:e|es|en|ing)|rose|grow\w*|grew|"
+    r"increas\w*|climb\w*|drop\w*|fall\w*|fell|declin\w*|decreas\w*|shr[ia]nk\w*|trend\w* (?:up|down)|"
+    r"steig\w*|gestiegen|gesunken|augment\w*|baiss\w*|aument\w*|crec\w*|cresc\w*|dismin\w*|cal\w*)\b",
+    re.I,
+)
+
+
+def order_size_trend_reasons(unquoted: str) -> list[str]:
+    """A trend in the size of their orders: no fact holds one."""
+    m = _ORDER_SIZE_TREND.search(unquoted)
+    return [f"says their order size changed (\u201c{m.group(0)}\u201d); the facts hold no trend of it"] if m else []
+
+
 # the window an amount is said of, by the words just after it: the recent one ("$265.35 in the last 90 days") or the
 # one before it ("$635.12 in the 90 days before", "in the previous 90 days")
 _RECENT_WINDOW = re.compile(

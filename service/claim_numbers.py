@@ -245,9 +245,17 @@ def contributions(f: Facts) -> list[float]:
     return [abs(d.contribution) for d in f.drivers]
 
 
+def driver_totals(f: Facts) -> list[float]:
+    """The drivers' effects added up: all of them, those that lift, those that hold back ("the listed drivers net out
+    to roughly -$54")."""
+    effects = [d.contribution for d in f.drivers]
+    totals = [sum(effects), sum(e for e in effects if e > 0), sum(e for e in effects if e < 0)] if effects else []
+    return [abs(t) for t in totals if t]
+
+
 def money(f: Facts) -> list[float]:
     found = average_orders(f) + floors(f) + gaps(f) + margins(f) + past_spend(f) + forecast(f) + interval(f)
-    return found + contributions(f)
+    return found + contributions(f) + driver_totals(f)
 
 
 # --- amounts ---------------------------------------------------------------------------------------------------------
@@ -271,7 +279,7 @@ _AVERAGE_ORDER_ABROAD = (
 # The spend so far and the forecast, in the languages the service reads
 PAST_SPEND_WORDS = (
     r"spent|has spent|spend(?:ing)? (?:so far|to date)|lifetime|historic\w*|to date|so far|total spend|gastado|"
-    r"hasta ahora|ausgegeben|bisher|d[e\u00e9]pens[e\u00e9]|jusqu'[a\u00e0] pr[e\u00e9]sent|speso|finora|uitgegeven|"
+    r"hasta ahora|ausgegeben|bisher\w*|d[e\u00e9]pens[e\u00e9]|jusqu'[a\u00e0] pr[e\u00e9]sent|speso|finora|uitgegeven|"
     r"tot nu toe"
 )
 FORECAST_WORDS = (
@@ -287,12 +295,22 @@ _WORTH_SO_FAR = (
     r"\b(?:purchases|orders|so far|to date)\b"
     r"(?:(?!\b(?:expect|forecast|predict|next|coming)\w*)[^.;$\u20ac\u00a3]){0,25}?\bworth\b"
 )
+# The 80% range and "between" in the languages the service reads ("intervallo all'80 % da 0,00 $ a 88,70 $", "rango del
+# 80 %: 0,00 $\u2013310,40 $", "zwischen 0,00 $ und 1.783,95 $")
+_RANGE_ABROAD = (
+    r"intervall|intervalle|intervalo|intervallo|bereich|spanne|fourchette|horquilla|rango|faixa|marge|"
+    r"zwischen|entre|tra|fra|tussen"
+)
 # What an amount is, by the words around it: (kind, facts, words before it in its clause, words just after it)
 _MONEY_KINDS = (
     # "about $209 more than their entire spend to date": a difference between the forecast and an amount
     ("a difference from the forecast", lambda f: margins(f) + gaps(f), r"(?!)",
      r"^\s*(?:more|less|higher|lower)\s+than\s+(?:(?:her|his|their|the)\s+)?(?:entire\s+|total\s+|whole\s+)?"
-     r"(?:spend|spent|lifetime|historic|all|everything|what)"),
+     r"(?:spend|spent|lifetime|historic|all|everything|what)|"
+     # "rund 177 $ mehr als der gesamte bisherige Umsatz", "177 $ de plus que ses d\u00e9penses"
+     r"^\s*(?:mehr als|weniger als|(?:de )?plus que|(?:de )?moins que|m[a\u00e1]s que|menos que|pi\u00f9 d[ei]|"
+     r"meno d[ei]|meer dan|minder dan|mais do que|menos do que)\s+(?:\w+\s+){0,3}?"
+     r"(?:umsatz|ausgaben|bisher\w*|d[e\u00e9]pens\w*|gast\w*|spes\w*|uitgaven|uitgegeven|total\w*|gesamt\w*)"),
     ("the margin over a tier's floor", margins, r"(?!)",
      r"^\s*(?:above|over|past|beyond|clear of|more than)\s+(?:the\s+)?(?:(?:VIP|High|Medium|"
      r"Low)(?:'s)?\s+)?(?:tier\s+)?"
@@ -326,19 +344,21 @@ _MONEY_KINDS = (
      r"^\s*in the (?:last |past |previous )?"
      r"\d+ days\b"),
     ("an end of the 80% range", interval, r"\b(?:range|interval|between|up to|as (?:much|high|low|little) as|at most|"
-     r"anywhere from)\b[^.;$\u20ac\u00a3]{0,12}$|\b(?:range|interval|intervall|intervalle|intervalo|intervallo|"
-     r"bereich|spanne|fourchette|horquilla)\b(?:[^.;]|(?<=\d)\.(?=\d)){0,30}\b(?:to|and|bis|und|[a\u00e0]|et|y|e|tot|en)\s+"
+     r"anywhere from|" + _RANGE_ABROAD + r")\b[^.;$\u20ac\u00a3]{0,16}$|\b(?:range|interval|between|" + _RANGE_ABROAD
+     + r")\b(?:[^.;]|(?<=\d)\.(?=\d)){0,30}(?:\b(?:to|and|bis|und|[a\u00e0]|et|y|e|tot|en)\s+|\s?[-\u2013]\s?)"
      r"(?:about\s+|around\s+|roughly\s+|approximately\s+|nearly\s+|almost\s+|~\s*)?$",
      r"^\s*(?:and|to) (?:R\$|[$\u20ac\u00a3])"),
     ("the forecast", forecast, rf"\b(?:{FORECAST_WORDS}|will (?:\w+ )?spend|worth|likely to spend)\b",
      r"^\s*(?:of spend )?(?:in|over) the (?:next|coming)\b"),
     ("a driver's effect", contributions, r"\b(?:add|rais|lift|lower|reduc|cut|contribut|push|pull|knock|subtract|"
-     r"tak|boost|cost)\w*\b[^.;]{0,20}$|\bby\s+(?:about\s+|around\s+|roughly\s+|some\s+)?$|"
+     r"tak|boost|cost)\w*\b[^.;]{0,20}$|\b(?:by|um)\s+(?:about\s+|around\s+|roughly\s+|some\s+|rund\s+|etwa\s+)?$|"
      # in the other languages: "resta 101,35 $", "ajoute 32 $", "kostet 33,15 $", "toglie", "voegt ... toe"
      r"\b(?:resta|restan|quita|aporta|suma|ajoute|retire|enl[e\u00e8]ve|co[u\u00fb]te|addiert|bringt|kostet|senkt|zieht|"
      r"erh(?:\u00f6|o)ht|aggiunge|toglie|sottrae|costa|voegt|kost|verlaagt|verhoogt|soma|acrescenta|tira|subtrai|"
      r"custa)\b[^.;]{0,12}$",
-     r"^\s*(?:to|from|off) (?:her|his|their|the)\b"),
+     r"^\s*(?:to|from|off) (?:her|his|their|the)\b|"
+     # a verb after the amount ("die Prognose um 49,60 $ senkt", "de voorspelling met 49,60 $ verlaagt")
+     r"^\s*(?:senkt|erh(?:\u00f6|o)ht|reduziert|verringert|dr(?:\u00fc|u)ckt|steigert|verlaagt|verhoogt)\b"),
 )  # fmt: skip
 _CLAUSE = re.compile(
     _STOP + r"|\n|\s[-\u2013\u2014]\s|[()]|,\s+(?:and|but|while|whereas)\s+|"
@@ -368,6 +388,7 @@ def _kind_of(clause: str, start: int, end: int, kinds) -> tuple[str, Callable[[F
     return best
 
 
+_TOTAL_WORDS = re.compile(r"\b(?:net(?:s|ted)?|together|combined|altogether|in total|all told|sum|add up)\b", re.I)
 SCALE = {"k": 1e3, "K": 1e3, "M": 1e6, "bn": 1e9}  # "$5.5k"
 
 
@@ -391,9 +412,15 @@ def money_reasons(text: str, f: Facts) -> list[str]:
             x = amount_of(m)
             approx = APPROX.search(clause[: m.start()]) is not None
             bound = bound_of(clause[max(0, m.start() - 25) : m.start()])
+            per = per_period(clause[m.end() : m.end() + 30])
+            if per is not None and abs(PERIOD_DAYS[per] - f.horizon_days) > 0.15 * f.horizon_days:
+                reasons += rate_of_forecast_reasons(x, m.group(0).strip(), per, approx, bound, f)
+                continue
             kind = _kind_of(clause, m.start(), m.end(), _MONEY_KINDS)
             if re.search(r"(?<=[\s(,:;])[+\u2212-]$", clause[max(0, m.start() - 2) : m.start()]):
                 kind = ("a driver's effect", contributions)  # "+$413.22", "(\u221259,46 $)": an amount with its sign
+                if _TOTAL_WORDS.search(clause[: m.start()]):
+                    kind = ("the drivers' total", driver_totals)  # "the drivers net out to -$54"
             if kind is not None:
                 kind = _narrowed(kind, clause[: m.start()], f)
             if kind is not None and not (near(x, kind[1](f), approx) or within_bound(x, kind[1](f), bound)):
@@ -407,7 +434,6 @@ def money_reasons(text: str, f: Facts) -> list[str]:
             if kind is None:
                 continue
             if kind and kind[0] == "the forecast":
-                reasons += _period_reasons(clause[m.end() : m.end() + 30], f)
                 reasons += _crossing_reasons(x, m.group(0).strip(), clause[: m.start()], f)
                 sure = re.search(r"\b(?:definitely|certainly|surely|guaranteed|for sure|without doubt)\b", clause, re.I)
                 if sure:
@@ -474,21 +500,48 @@ _PERIOD_OF = {
 }  # fmt: skip
 
 
-def _period_reasons(after: str, f: Facts) -> list[str]:
-    """'$1,380 a year' of a 90-day forecast: the forecast is over the horizon."""
-    m = re.match(r"\s*(?:of (?:spend|spending|revenue|sales)\s+)?(?:(?:a|per|each|every|/)\s*(year|annum|month|quarter|"
-                 r"week)\b|(annually|monthly|weekly)\b|"
-                 # "86,00 $ par mois", "pro Monat", "al mes", "per maand", "por m\u00eas", "monatlich"
-                 r"(?:par|pro|al|por|per|im|au|a|in)\s+(?P<abroad>mois|monat|mes|mese|maand|m\u00eas|jahr|an|a\u00f1o|anno|"
-                 r"jaar|ano|semaine|woche|semana|settimana|week)\b|(?P<adverb>monatlich|mensuel\w*|mensual\w*|mensile|"
-                 r"maandelijks|mensal\w*|j(?:\u00e4|a)hrlich|annuel\w*|anual\w*|annual\w*|jaarlijks|w(?:\u00f6|o)chentlich))",
-                 after, re.I)  # fmt: skip
+_PER_PERIOD = re.compile(
+    r"\s*(?:of (?:spend|spending|revenue|sales)\s+)?(?:(?:a|per|each|every|/)\s*(year|annum|month|mo|quarter|qtr|"
+    r"week|wk)\b|(annually|monthly|weekly)\b|"
+    # "86,00 $ par mois", "pro Monat", "al mes", "per maand", "por m\u00eas", "monatlich"
+    r"(?:par|pro|al|por|per|im|au|a|in)\s+(?P<abroad>mois|monat|mes|mese|maand|m\u00eas|jahr|an|a\u00f1o|anno|"
+    r"jaar|ano|semaine|woche|semana|settimana|week)\b|(?P<adverb>monatlich|mensuel\w*|mensual\w*|mensile|"
+    r"maandelijks|mensal\w*|j(?:\u00e4|a)hrlich|annuel\w*|anual\w*|annual\w*|jaarlijks|w(?:\u00f6|o)chentlich))",
+    re.I,
+)  # fmt: skip
+_PERIOD_SHORT = {"mo": "month", "qtr": "quarter", "wk": "week"}
+
+
+def per_period(after: str) -> str | None:
+    """The period an amount is said per ('$17.74 a month', '/mo', '17,74 $ por m\u00eas', 'monatlich'), or None."""
+    m = _PER_PERIOD.match(after)
     if not m:
+        return None
+    word = next(g for g in (m.group(1), m.group(2), m["abroad"], m["adverb"]) if g).lower()
+    return _PERIOD_SHORT.get(word) or _PERIOD_OF[word[:5]]
+
+
+def per_period_spans(text: str) -> list[tuple[int, int]]:
+    """Where an amount is said per period: a rate, checked by ``rate_of_forecast_reasons`` only (the first look
+    knows no rate)."""
+    return [m.span() for m in MONEY.finditer(text) if per_period(text[m.end() : m.end() + 30])]
+
+
+def rate_of_forecast_reasons(x: float, said: str, per: str, approx: bool, bound: str | None, f: Facts) -> list[str]:
+    """An amount said per period ('about $17.74 a month' of $53.22 in 90 days) is the forecast spread over its
+    horizon, at the month's 30.44 days or as a whole share of the horizon (90 days as 3 months). The forecast's own
+    amount per a period that is not the horizon ('$53 per month') is refused as the forecast said for a wrong window."""
+    days = PERIOD_DAYS[per]
+    if abs(days - f.horizon_days) <= 0.15 * f.horizon_days:
+        return []  # per the horizon: the forecast itself, checked as such
+    parts = round(f.horizon_days / days)
+    rates = [f.predicted_value * days / f.horizon_days] + ([f.predicted_value / parts] if parts >= 1 else [])
+    if near(x, rates, approx) or within_bound(x, rates, bound):
         return []
-    word = _PERIOD_OF[next(g for g in (m.group(1), m.group(2), m["abroad"], m["adverb"]) if g).lower()[:5]]
-    if abs(PERIOD_DAYS[word] - f.horizon_days) <= 0.15 * f.horizon_days:
-        return []
-    return [f"states the forecast per {word}, but it is for the next {f.horizon_days} days"]
+    if near(x, [f.predicted_value], approx):
+        return [f"states the forecast per {per}, but it is for the next {f.horizon_days} days"]
+    return [f"{said} per {per}: the forecast of {f.predicted_value:,.2f} over {f.horizon_days} days is about "
+            f"{rates[-1]:,.2f} per {per}"]  # fmt: skip
 
 
 # --- days and counts ----------------------------------------------------------------------------------

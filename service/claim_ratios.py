@@ -62,7 +62,10 @@ _RATE_WORDS = {"once": 1.0, "twice": 2.0, "zweimal": 2.0, "dreimal": 3.0}
 # The forecast as a share of an amount named there ("less than 4% of the $147.77 they have spent so far")
 _SHARE_OF_AMOUNT = re.compile(
     _HEDGE + r"(?P<pct>\d+(?:\.\d+)?)\s?%\s+(?:of|von|de|del|di|van|do|da)\s+(?:the\s+|their\s+|her\s+|his\s+|"
-    r"(?:los|las|der|den|die|les|le|la|el|il|o|a|os|as)\s+)?(?P<money>" + MONEY.pattern + r")",
+    r"(?:los|las|der|den|die|les|le|la|el|il|o|a|os|as)\s+)?"
+    # what the amount is, named before it ("43% of lifetime $463.26", "4% of total spend $147.77")
+    r"(?:(?:lifetime|total|past|historic|spend|spent|so far|to date|gesamt\w*|bisherig\w*)\s+){0,2}(?:of\s+)?"
+    r"(?P<money>" + MONEY.pattern + r")",
     re.I,
 )
 _TIER_WORD = re.compile(r"\b(VIP|High|Medium|Low)\b")
@@ -190,7 +193,10 @@ def _fraction(said: str) -> float:
     return 100.0 * n / _PARTS[part.rstrip("s")]
 
 
-_MORE = r"more|higher|greater|larger|bigger|above|ahead of|better|longer|further|stronger|outspends?|outranks?"
+_MORE = (
+    r"more|higher|greater|larger|bigger|above|ahead of|better|longer|further|stronger|outspends?|outranks?|beats?|"
+    r"beating|outperforms?|outdoes|tops"
+)
 _LESS = r"less|fewer|lower|smaller|below|behind|shorter|worse|not as \w+ as|under"
 _SHARE = re.compile(
     rf"\b(?P<dir>{_MORE}|{_LESS})\b(?:\s+(?P<how>often|frequently|actively))?(?:\s+than)?\s+"
@@ -209,7 +215,9 @@ def fraction_spans(text: str) -> list[tuple[int, int]]:
     return [m.span("frac") for m in _SHARE.finditer(text) if m["frac"]]
 
 
-_FORECAST_WORDS = re.compile(r"\b(?:forecast|expect\w*|predict\w*|worth|spend in the next|model|ranks?|ranked)\b", re.I)
+_FORECAST_WORDS = re.compile(
+    r"\b(?:forecast|expect\w*|predict\w*|worth|spend in the next|model|ranks?|ranked|(?:we|the model) scored)\b", re.I
+)
 
 
 def share_reasons(text: str, f: Facts) -> list[str]:

@@ -25,10 +25,32 @@ def event_reasons(rest: str, facts: Facts) -> list[str]:
             words = set(re.findall(r"\w+", m.group(0).lower())) - _GLUE
             if not any(words <= t for t in texts):
                 return [f"states {what} the facts do not hold (\u201c{m.group(0)}\u201d)"]
+    returned = next((d.value for d in facts.drivers if d.feature == "n_returned" and d.value), None)
+    said = _RETURN_ABROAD.search(rest)
+    if said and not returned and not _DENIED_BEFORE.search(rest[max(0, said.start() - 25) : said.start()]):
+        return [f"states a return the facts do not count (\u201c{said.group(0)}\u201d)"]
     return []
 
 
-_DENIED_BEFORE = re.compile(r"\b(?:not|never|no|isn't|aren't|wasn't|hasn't|haven't)\s+(?:yet\s+)?$", re.I)
+# A return said to have happened, in the other languages the service reads ("Im Fr\u00fchjahr gab es eine
+# R\u00fccksendung"): refused when the facts count no returned order
+_RETURN_ABROAD = re.compile(
+    r"\b(?:gab es|hatte|hat)\s+(?:\w+\s+)?(?:eine|einen|zwei|mehrere)\s+(?:R(?:\u00fc|ue)cksendung|Retoure)\w*|"
+    r"\b(?:a|avait)\s+(?:fait\s+|effectu[e\u00e9]\s+)?un\s+retour\b|\b(?:hizo|tuvo)\s+una\s+devoluci[o\u00f3]n\b|"
+    r"\b(?:ha\s+fatto|c'[e\u00e8]\s+stato)\s+un\s+reso\b|\b(?:heeft|had)\s+(?:een\s+)?(?:retour|retourzending)\b|"
+    r"\b(?:fez|teve)\s+uma\s+devolu[c\u00e7][a\u00e3]o\b",
+    re.I,
+)
+
+
+_DENIED_BEFORE = re.compile(
+    r"\b(?:not|never|no|isn't|aren't|wasn't|hasn't|haven't)\s+(?:yet\s+|already\s+)?(?:an?\s+)?$|"
+    # an invitation, not a state: "invite them to become a loyalty member", "ask her to join as a rewards member"
+    r"\b(?:become|becoming|join|joining|(?:sign|signing|signed) up as|enrol(?:l|ling|led)? as|to be)\s+(?:an?\s+)?$|"
+    r"\b(?:offer|offering|invite|inviting|suggest|suggesting|propose|proposing|pitch|pitching)\s+"
+    r"(?:(?:them|her|him)\s+)?(?:an?\s+|the\s+)?$",
+    re.I,
+)
 _GLUE = frozenset(
     re.findall(
         r"\w+", "a an the her his their them its this that our my out was were has have had been is are for with"
@@ -103,7 +125,10 @@ _EVENT = re.compile(
     r"\brefund\s+(?:has|had)\s+(?:since\s+|already\s+)?been\s+(?:issued|paid|processed|sent|made)\b|"
     r"\b(?:got|received)\s+(?:her|his|their|the)\s+refund\b|"
     r"\b(?:existing|current|already\s+an?)\s+(?:loyalty|rewards?|vip)\s+(?:programme|program|club|scheme)?\s*"
-    r"members?\b|\b(?:in|on|part of)\s+(?:the|our)\s+(?:loyalty|rewards?)\s+(?:programme|program|club|scheme)\s+"
+    r"members?\b|"
+    # "as a long-standing loyalty-programme member"; "invite them if not a loyalty member" is denied before it
+    r"\b(?:loyalty|rewards?)[- ](?:programme[- ]|program[- ]|club[- ]|scheme[- ])?members?(?:hip)?\b|"
+    r"\b(?:in|on|part of)\s+(?:the|our)\s+(?:loyalty|rewards?)\s+(?:programme|program|club|scheme)\s+"
     r"already\b|"
     r"\b(?:runs?|owns?|has)\s+(?:a|an|their\s+own|her\s+own|his\s+own)\s+(?:small\s+|own\s+)?(?:business|company|"
     r"shop|firm)\b|\b(?:lives?|based|living)\s+in\s+(?-i:[A-Z][a-z]+)\b",
@@ -154,16 +179,34 @@ def playbook_reasons(rest: str, facts: Facts) -> list[str]:
     gives = re.search(r"\b(offer|give|send)\b[^.]{0,40}\b(discount|voucher|coupon|off|free shipping)\b", playbook)
     if incentive and (not gives or "no discount" in playbook):
         reasons.append(f"offers an incentive (\u201c{incentive.group(0)}\u201d) the playbook does not give")
-    contact = re.search(
-        r"\b(call|phone|ring|visit) (her|him|them)\b|\bpersonally\b|\bpersonal (call|contact)\b|"
-        r"\bby (?:phone|telephone)\b|"
-        r"\bphone call\b|\breach out\b|\bget in touch\b|\ban agent\b",
-        rest,
-        re.I,
+    contact = next(
+        (
+            m
+            for m in _PERSONAL_CONTACT.finditer(rest)
+            if not re.search(
+                r"\b(?:don't|do not|never|no|not|rather than|instead of|without|nicht|kein\w*|pas|ne|non|"
+                r"niet|n[a\u00e3]o|nunca|jamais|mai)\s+(?:\w+\s+){0,2}$",
+                rest[max(0, m.start() - 20) : m.start()],
+                re.I,
+            )  # fmt: skip
+        ),
+        None,
     )
     if contact and re.search(r"no personal contact|automated", playbook):
         reasons.append(f"suggests personal contact (\u201c{contact.group(0)}\u201d) where the playbook rules it out")
     return reasons
+
+
+# Personal contact suggested: a call or visit to the customer (by pronoun, as "the customer" or by id), an agent or
+# account manager on it, and the same in the other languages the service reads ("anrufen", "appeler", "llamarle")
+_PERSONAL_CONTACT = re.compile(
+    r"\b(?:call|phone|ring|visit|contact) (?:her|him|them|the customer|the client|this customer|(?-i:[A-Z]+\d+))\b|"
+    r"\bgive (?:her|him|them) a (?:\w+ )?(?:call|ring)\b|\bpersonally\b|\bpersonal (?:call|contact)\b|"
+    r"\bby (?:phone|telephone)\b|\bphone call\b|\breach out\b|\bget in touch\b|\ban agent\b|\baccount manager\b|"
+    r"\banrufen\b|\bappeler\b|\bt[e\u00e9]l[e\u00e9]phoner\b|\bllamar(?:le|la|lo|les)?\b|\bchiamar(?:e|lo|la|li)\b|"
+    r"\b(?:op)?bellen\b|\bligar(?:-lhe)?\b",
+    re.I,
+)
 
 
 # A tier history the facts do not hold ("downgraded from VIP", "has dropped to High", "used to be VIP").
@@ -307,18 +350,18 @@ def segment_reasons(unquoted: str, facts: Facts) -> list[str]:
     return reasons
 
 
-_RISK_WORD = re.compile(r"\b\w*(?:risk|risiko|risque|riesgo|rischio|risico|danger|gefahr)\w*|"
+_RISK_WORD = re.compile(r"\b\w*(?:risk|risiko|risque|riesgo|rischio|risico|risco|danger|gefahr)\w*|"
                         r"\b(?:chance|odds|probability|"
                         r"likelihood|wahrscheinlichkeit|probabilit\w*)\b", re.I)  # fmt: skip
 _LEVELS = {
     "low": r"low|lower|small|slim|little|minimal|negligible|tiny|remote|gering\w*|niedrig\w*|faible|bas|basse|"
     r"basso|bassa|"
-    r"bajo|baja|laag|klein\w*",
+    r"bajo|baja|baix[oa]|laag|klein\w*",
     "medium": r"moderate|moderately|medium|middling|even|average|mittler\w*|moyen\w*|moderad[oa]|moderat[oa]|gemiddeld|"
     r"medi[oa]|m[e\u00e9]di[oa]|mittel",
     "high": r"high|higher|strong|good|great|serious|significant|considerable|elevated|hoch|hohe\w*|"
     r"[e\u00e9]lev[e\u00e9]e?|"
-    r"alt[oa]|fort|forte|hoog",
+    r"alt[oa]|elevad[oa]|fort|forte|hoog",
 }
 _LEVEL = re.compile(r"\b(?:" + "|".join(f"(?P<{k}>{v})" for k, v in _LEVELS.items()) + r")\b", re.I)
 _FLIP = {"low": "high", "high": "low", "medium": "medium"}
@@ -335,8 +378,9 @@ _NO_CHURN_LEVEL = re.compile(
 
 _CHURN_RISK = re.compile(
     r"(?:churn|attrition|lapse|abwanderung|k(?:\u00fc|ue)ndigung|d[e\u00e9]part|d[e\u00e9]sabonnement|abandono|"
-    r"abbandono|verloop|perda)\w*\W*(?:risk|risiko|risque|riesgo|rischio|risico)|"
-    r"(?:risk|risque|riesgo|rischio|risico)\w*\W+(?:of|de|di|van)\W+(?:churn|d[e\u00e9]part|abandono|abbandono)",
+    r"abbandono|verloop|perda)\w*\W*(?:risk|risiko|risque|riesgo|rischio|risico|risco)|"
+    r"(?:risk|risque|riesgo|rischio|risico|risco)\w*\W+(?:of|de|di|van)\W+(?:churn|d[e\u00e9]part|abandono|abbandono|"
+    r"perda)",
     re.I,
 )
 

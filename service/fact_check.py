@@ -19,13 +19,15 @@ from service.claim_actions import action_reasons
 from service.claim_bindings import bound_number_reasons, bound_spans, dated_rating_reasons
 from service.claim_dates import numeric_dates_as_iso, weekday_reasons
 from service.claim_directions import driver_reasons
-from service.claim_history import none_reasons, trend_reasons, window_reasons
+from service.claim_history import none_reasons, order_size_trend_reasons, trend_reasons, window_reasons
 from service.claim_numbers import (
     APPROX,
     FLOOR_WORDS,
     SCALE,
     average_orders,
     bound_of,
+    driver_totals,
+    floors,
     gaps,
     margins,
     near,
@@ -101,6 +103,8 @@ _TARGET_BEFORE = re.compile(
     r"(?:reach(?:es|ing)?|next|short of|below|under|above|away "
     r"from|gap|distance|close|closer|near|nearer|toward|towards"
     r"|from|than|up to|path to|way to|needed for|required for|necessary for|enough for|"
+    # "le faltan 410,82 $ para llegar a VIP", "pour atteindre VIP", "um VIP zu erreichen", "per raggiungere VIP"
+    r"llegar a|alcanzar|atteindre|passer|erreichen|raggiungere|passare|bereiken|chegar a|chegar ao|alcan[c\u00e7]ar|"
     + FLOOR_WORDS
     + r")\W+(?:\w+\W+){0,2}$",
     re.I,
@@ -131,6 +135,7 @@ def allowed_numbers(f: Facts) -> list[float]:
         nums += [1.0, 99.0]
     nums += list(f.figures.values()) + list(f.value_interval or []) + gaps(f) + margins(f)  # "$42 short of VIP"
     nums += average_orders(f)  # spend over purchases ("11 orders averaging roughly $26 each")
+    nums += driver_totals(f)  # "the drivers net out to -$54"
     for d in f.drivers:
         nums += [abs(d.contribution), d.contribution]
         if d.value is not None:  # as stated in plain words: whole counts and days, months and years of tenure
@@ -302,7 +307,10 @@ def check_narrative(
     reasons += playbook_reasons(narrated, facts) + event_reasons(narrated, facts) + action_reasons(narrated, facts)
     reasons += rank_reasons(unquoted, facts) + churn_reasons(unquoted, facts) + segment_reasons(unquoted, facts)
     reasons += (
-        churn_level_reasons(unquoted, facts) + trend_reasons(unquoted, facts) + threshold_reasons(unquoted, facts)
+        churn_level_reasons(unquoted, facts)
+        + trend_reasons(unquoted, facts)
+        + order_size_trend_reasons(unquoted)
+        + threshold_reasons(unquoted, facts)
     )
     reasons += window_reasons(numbers_text, facts) + none_reasons(narrated, facts)
     reasons += driver_reasons(unquoted, facts, all_driver_names or set())
@@ -362,6 +370,9 @@ def _percent_numbers(f: Facts) -> list[float]:
     """What a percentage may say: the chances, the rank and its complement, the drivers' percentiles and churn
     contributions (in points)."""
     nums = _chance_numbers(f) + [f.value_rank_pct, 100 - f.value_rank_pct]
+    # how far the forecast is above or below the spend so far or a tier's floor ("exceeds it by roughly 19%")
+    bases = [x for x in [f.figures.get("monetary_total"), *floors(f)] if x]
+    nums += [100 * abs(f.predicted_value / b - 1) for b in bases]
     for d in f.drivers:
         if d.percentile is not None:
             nums += [d.percentile, 100 - d.percentile, share(d.percentile), share(100 - d.percentile)]
@@ -393,7 +404,12 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
             before = unquoted[max(0, m.start() - 25) : m.start()].lower()
             if x == 80 and (
                 re.match(r"\s*-?\s*(range|interval|prediction interval|band|bereich|spanne|intervall?o?)", after)
-                or re.search(r"\b(intervall?e?|intervalo|range|bereich|fourchette|horquilla)\W+(\w+\W+)?$", before)
+                or re.search(
+                    r"\b(intervall?[eo]?|intervalo|range|bereich|spanne|fourchette|horquilla|rango|faixa)\W+(\w+\W+)?$",
+                    before,
+                )
+                # "between $0 and $88.70 in 80% of cases"
+                or re.match(r"\s*(?:of (?:the )?(?:cases|time|outcomes)|dei casi|des cas|de los casos)", after)
             ):
                 continue  # "the 80% range", "intervalle \u00e0 80 %": the interval's own name
             around = unquoted[max(0, m.start() - 40) : m.end() + 25]
@@ -467,9 +483,15 @@ _NUMBER_WORDS = re.compile(
     r"seventy|eighty|ninety|hundred|thousand|million|billion|dozen|dozens)\b",
     re.I,
 )
+# ... in the languages the service reads ("39 Wochen", "49 semaines", "aus 12 Bestellungen")
 _UNIT_AFTER = re.compile(
-    r"\s*(?:(?P<days>days?)|(?P<weeks>weeks?)|(?P<months>months?)|(?P<years>years?)|"
-    r"(?P<purchases>(?:more\s+)?(?:orders?|purchases?|times)))\b",
+    r"\s*(?:(?P<days>days?|tagen?|jours?|d[i\u00ed]as?|giorni|dagen)|"
+    r"(?P<weeks>weeks?|wochen|semaines?|semanas?|settimane|weken)|"
+    r"(?P<months>months?|monaten?|mois|mes(?:es)?|mesi|maanden)|"
+    r"(?P<years>years?|jahren?|ans|ann[e\u00e9]es?|a\u00f1os?|anni|anos|jaar|jaren)|"
+    r"(?P<purchases>(?:more\s+)?(?:orders?|purchases?|bestellungen|k(?:\u00e4|ae)ufen?|eink(?:\u00e4|ae)ufen?|"
+    r"commandes|achats|pedidos|compras|ordini|acquisti|bestellingen|aankopen|encomendas))|"
+    r"(?P<times>times|mal|fois|veces|volte|keer|vezes))\b",
     re.I,
 )
 
@@ -477,22 +499,27 @@ _UNIT_AFTER = re.compile(
 def _typed_numbers(f: Facts) -> dict[str, list[float]]:
     """The facts that count days, and so weeks, months and years, and those that count purchases."""
     days = [float(f.horizon_days)] + [v for k, v in f.figures.items() if "days" in k]
-    counts = [v for k, v in f.figures.items() if k in ("frequency", "expected_orders", "review_count")]
+    orders = [v for k, v in f.figures.items() if k in ("frequency", "expected_orders")]
+    counts = [v for k, v in f.figures.items() if k == "review_count"]  # "N times": anything counted
     for d in f.drivers:
         if d.value is None:
             continue
         unit, feature = (d.unit or "").lower(), d.feature or ""
         if "day" in unit or feature.endswith("_days"):
             days.append(d.value)
-        elif re.search(r"purchase|order|time", unit) or feature == "frequency" or feature.startswith("n_"):
+        elif feature in ("frequency", "n_returned"):  # not the average order's "per order on average"
+            orders.append(d.value)
+        elif re.search(r"time", unit) or feature.startswith("n_"):
             counts.append(d.value)
-    counts += [float(math.floor(c)) for c in counts] + [float(round(c)) for c in counts]
+    orders += [float(math.floor(c)) for c in orders] + [float(round(c)) for c in orders]
+    counts += [float(math.floor(c)) for c in counts] + [float(round(c)) for c in counts] + orders
     return {
         "days": days,
         "weeks": [d / 7 for d in days],
         "months": [d / 30.44 for d in days],
         "years": [d / 365.25 for d in days] + [d // 365.25 for d in days],
-        "purchases": counts,
+        "purchases": orders,
+        "times": counts,
     }
 
 

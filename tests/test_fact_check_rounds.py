@@ -172,11 +172,35 @@ def test_round_11_keeps_what_it_still_misses_in_view():
     assert (len(ROUND11["still_missed"]), len(ROUND11["still_refused"])) == (8, 1)
 
 
-# Every narrative of rounds 7-11 the check judges right (what it still gets wrong stays in still_missed and
+# Round 12 (stop 32, a tenth blind session, four other customers of the same store, 24 of 60 in other languages, asked
+# for realistic errors and hard true ones): run once after round 11 was fixed, the held-out figure: 13 of 40 false ones
+# passed and 15 of 20 true ones were refused (the forecast per month, "39 Wochen", ranges said as "somewhere between $0
+# and $88.70 in 80% of cases", "43% of lifetime $463.26", "aus 12 Bestellungen" of 14, "beats roughly 84%" of a rank of
+# 15.7, "Risco de churn m\u00e9dio", a loyalty membership, an account manager's call). After the fixes of the same stop
+# (tests/test_fact_check_round12_kinds.py) 5 false ones still pass (review paraphrases that turn its meaning, a season
+# read as "only shops in summer", the Medium band said to end at the range's top) and 3 true ones are refused (two
+# never state the tier, one quotes a review translated).
+ROUND12, FACTS12 = _round(12)
+
+
+def test_round_12_keeps_what_it_still_misses_in_view():
+    rows = ROUND12["checked"] + ROUND12["still_missed"] + ROUND12["still_refused"]
+    assert (len(rows), sum(r["false"] for r in rows)) == (60, 40)
+    assert (len(ROUND12["still_missed"]), len(ROUND12["still_refused"])) == (5, 3)
+
+
+# Every narrative of rounds 7-12 the check judges right (what it still gets wrong stays in still_missed and
 # still_refused, and is asserted above as such)
 OWN_CUSTOMERS = [
     (facts, row)
-    for rows, facts in ((ROUND7, FACTS7), (ROUND8, FACTS8), (ROUND9, FACTS9), (ROUND10, FACTS10), (ROUND11, FACTS11))
+    for rows, facts in (
+        (ROUND7, FACTS7),
+        (ROUND8, FACTS8),
+        (ROUND9, FACTS9),
+        (ROUND10, FACTS10),
+        (ROUND11, FACTS11),
+        (ROUND12, FACTS12),
+    )
     for row in rows["checked"]
 ]
 
