@@ -168,3 +168,32 @@ def test_a_short_tier_word_needs_the_word_tier_and_a_greeting_is_no_tier():
     assert named_tier("hi, is she likely to churn?") is None
     assert named_tier("hes high risk?") is None
     assert named_tier("she's medium risk") is None
+
+
+@pytest.mark.parametrize(
+    "question, intent, tier",
+    [
+        # block 28, in words other than the block's own
+        ("how big is the gap to High for her?", "upgrade", "High"),
+        ("is she among our best customers, and why not?", "why_tier", "VIP"),
+        ("Quanto vale este cliente a partir de agora?", "value", None),
+        ("¿Cuánto vale este cliente de aquí en adelante?", "value", None),
+        ("Hoeveel is deze klant waard in de toekomst?", "value", None),
+    ],
+)
+def test_block28_questions(encoder, question, intent, tier):
+    r = route(question, encoder, customer_id="C000010")
+    assert (r.intent, r.tier if intent in ("why_tier", "upgrade") else None) == (intent, tier)
+
+
+@pytest.mark.parametrize(
+    "question, refused",
+    [
+        ("what did the colleague on the last shift note about him?", ("unsupported", "not_held")),
+        ("create a discount code for 20% and send it", ("unsupported", "command")),
+        ("pls issue her a voucher", ("unsupported", "command")),
+        ("whats her fone number", ("contact", "contact")),
+    ],
+)
+def test_block28_refusals(question, refused):
+    assert refusal(question) == refused

@@ -33,6 +33,9 @@ def named_tier(question: str) -> str | None:
         return "VIP"
     if re.search(r"\b(?:top|highest|best)\s+(?:tier|segment|level|bucket)\b", question, re.I):
         return "VIP"
+    if re.search(r"\b(?:among|one of|with|join)\s+(?:our|the)\s+(?:very\s+)?(?:best|top|biggest)\s+(?:customers|clients|"
+                 r"accounts|spenders)\b", question, re.I):  # fmt: skip
+        return "VIP"
     if re.search(r"\b(?:bottom|lowest)\s+(?:tier|segment|level|bucket)\b", question, re.I):
         return "Low"
     short = re.search(r"\b(hi|med|mid|lo)[\s-]*(?:tier|segment|level|bucket)\b", question, re.I)  # typed short

@@ -116,6 +116,9 @@ _NOT_MODELLED = re.compile(
     r"(she does |he does |they do )?(with |at )?(amazon|zalando|ebay|etsy|asos|otto|walmart|aliexpress|temu|shein|"
     r"competitors?|the competition)\b|"
     r"\bwhat did \w+ (put|write|note) in (his|her|their) notes\b|\b(another agent|colleague|agent)'?s? notes\b|"
+    # "what did the agent before me write in her notes", "what my colleague noted"
+    r"\b(the )?(agent|colleague|rep|advisor|person) (before me|on the last shift|yesterday|last time)\b.{0,30}"
+    r"\b(wrote|write|note[ds]?|noted|logged|said)\b|"
     r"\b(gdpr|subject access request|right to be forgotten|data deletion request)\b",
     re.I,
 )
@@ -135,6 +138,7 @@ _COMMAND = re.compile(
     r"^\s*(also\s+|and\s+|but\s+)?(please\s+|pls\s+|now\s+|then\s+|just\s+|kindly\s+|go ahead and\s+)?"
     r"(delete|remove|erase|assign|merge|update|change|set|modify|rename|export|"
     r"download|upload|book|schedule|translate|write|compose|draft|email|mail|call|phone|ring|text|create|add|edit|block|"
+    r"generate|issue|produce|make up|"
     r"ban|"
     r"refund|mark|flag|tag|label|send|confirm|notify|apply|cancel|approve|grant|reset|unsubscribe|reclassify|bump|"
     r"promote|demote|downgrade|wipe|purge|anonymi[sz]e|losch\w*|entfern\w*|supprime\w*|borra\w*|elimina\w*|"
@@ -158,6 +162,7 @@ _POLITE_COMMAND = re.compile(
 _SENTENCE = re.compile(r"[.!?;:\n]+\s*|,\s*(?=(?:please|pls|now|then|and)\s)")
 _CONTACT = re.compile(
     r"\b(e-?mails?|e-?mail address|e-?mail-adresse|emailadresse|e-?mail-?adres\w*|courriel|correo|phone|telephone|"
+    r"phne|phn|fone|phon|"
     r"telefon\w*|telefoon\w*|mobiel nummer|"
     r"t[eé]l[eé]phone|tel[eé]fono|"
     r"mobile number|cell number|handynummer|rufnummer|contact (details|info\w*)|kontaktdaten|coordonn[eé]es|"

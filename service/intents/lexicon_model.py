@@ -6,6 +6,10 @@ Format and matching: see ``service.intents.words``. Accents are folded before ma
 
 MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
     "why_tier": [
+        # router block 28: whether she is one of the best customers is whether she is VIP
+        ("among our best", 1.0),
+        ("one of our best", 1.0),
+        ("one of our top", 1.0),
         ("one of our good", 0.9),
         ("good ones", 0.6),
         ("why", 0.7),
@@ -175,6 +179,10 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("abbandon", 1.0),
     ],
     "upgrade": [
+        # router block 28: "what's the gap to the top tier"
+        ("gap to", 1.0),
+        ("distance to", 0.8),
+        ("short of", 0.6),
         # router block 24: Portuguese "how much is missing to reach"
         ("quanto falta", 1.2),
         ("chegar ao", 0.8),
@@ -306,6 +314,18 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("simil", 1.2),
     ],
     "value": [
+        # router block 28: what she is worth from here on, in Portuguese, Spanish, Italian, French, German and Dutch
+        ("quanto vale", 1.0),
+        ("cuanto vale", 1.0),
+        ("daqui para a frente", 1.0),
+        ("de aqui en adelante", 1.0),
+        ("d ora in poi", 1.0),
+        ("desormais", 0.6),
+        ("a l avenir", 0.8),
+        ("wie viel ist", 0.5),
+        ("wert", 0.6),
+        ("hoeveel is", 0.5),
+        ("waard", 0.8),
         # router block 26: lifetime value written in two words
         ("life time value", 1.0),
         # router block 24: "what's he worth to us from here on"
