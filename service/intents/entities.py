@@ -21,6 +21,13 @@ _CURRENT_TIER = re.compile(
 )
 
 
+_AMONG_THE_BEST = re.compile(
+    r"\b(?:among|one of|with|join)\s+(?:our|the)\s+(?:very\s+)?(?:best|top|biggest)\s+"
+    r"(?:customers|clients|accounts|spenders)\b",
+    re.I,
+)
+
+
 def named_tier(question: str) -> str | None:
     """A tier the question names: VIP anywhere; High/Medium/Low capitalised, next to 'tier', after 'to/into/reach',
     or as what someone 'is' ("why is he low?"), but not 'high risk' / 'low churn'. A tier marked as the one they are in
@@ -33,8 +40,7 @@ def named_tier(question: str) -> str | None:
         return "VIP"
     if re.search(r"\b(?:top|highest|best)\s+(?:tier|segment|level|bucket)\b", question, re.I):
         return "VIP"
-    if re.search(r"\b(?:among|one of|with|join)\s+(?:our|the)\s+(?:very\s+)?(?:best|top|biggest)\s+(?:customers|clients|"
-                 r"accounts|spenders)\b", question, re.I):  # fmt: skip
+    if _AMONG_THE_BEST.search(question):  # "why isn't she counted among our best customers?"
         return "VIP"
     if re.search(r"\b(?:bottom|lowest)\s+(?:tier|segment|level|bucket)\b", question, re.I):
         return "Low"
