@@ -146,13 +146,18 @@ _UP_WORDS = (
     r"boosting|helps?|helped|lifted|raised|boosted|improves?|improved|strengthens?|supports?|supported|"
     r"drives?\s+(?:\w+\s+){0,3}up|driven\s+up|pushed\s+(?:\w+\s+){0,3}up|positive|"
     r"(?:pushing|driving)\s+(?:\w+\s+){0,3}(?:up|higher)|"
-    r"in (?:her|his|their) favou?r|a plus|tailwind"
+    r"in (?:her|his|their) favou?r|a plus|tailwind|"
+    # in the other languages the service reads ("le suma otros 22,65 US$", "erh\u00f6ht die Prognose")
+    r"suma|aporta|a(?:\u00f1|n)ade|sube|eleva|aumenta|ajoute|augmente|erh(?:\u00f6|o)ht|steigert|aggiunge|alza|voegt|"
+    r"verhoogt|acrescenta|soma"
 )
 _DOWN_WORDS = (
     r"takes?\s+off|took\s+off|lowers?|lowered|reduces?|reduced|held\s+(?:\w+\s+){0,3}back|dragged\s+(?:\w+\s+){0,3}down|"
     r"holds?\s+(?:\w+\s+){0,3}back|pulls?\s+(?:\w+\s+){0,3}down|subtracts?|cuts?|drags?|hurts?|"
     r"weighs?\s+on|dampens?|negative|counts? against|works? against|lowering|reducing|pulling\s+(?:\w+\s+){0,3}down|"
-    r"costs?|a drag|headwind|a minus"
+    r"costs?|a drag|headwind|a minus|"
+    r"resta|quita|reduce|baja|disminuye|retire|enl(?:\u00e8|e)ve|r(?:\u00e9|e)duit|baisse|senkt|reduziert|verringert|"
+    r"toglie|sottrae|riduce|abbassa|verlaagt|vermindert|subtrai|reduz|diminui"
 )
 _UP = re.compile(rf"\b({_UP_WORDS})\b", re.I)
 _DOWN = re.compile(rf"\b({_DOWN_WORDS})\b", re.I)
@@ -191,9 +196,7 @@ def _superlative_reasons(sentence: str, facts: Facts) -> list[str]:
     m = _SUPERLATIVE.search(sentence)
     if m is None or not facts.drivers:
         return []
-    named = [d for d in facts.drivers if re.search(rf"\b{re.escape(d.name)}\b", sentence, re.I)]
-    if not named:
-        named = [d for d in facts.drivers if d.name in DRIVER_ALIAS and DRIVER_ALIAS[d.name].search(sentence)]
+    named = _the_one_called_largest(sentence, m, facts)
     if not named:
         amounts = [amount_of(a) for a in MONEY.finditer(normalise_numbers(sentence))]
         named = [d for d in facts.drivers if any(abs(abs(d.contribution) - x) < 0.006 for x in amounts)]
@@ -210,6 +213,23 @@ def _superlative_reasons(sentence: str, facts: Facts) -> list[str]:
     if named[0].name == largest.name:
         return []
     return [f"calls '{named[0].name}' the largest driver, but '{largest.name}' moves the value most"]
+
+
+def _the_one_called_largest(sentence: str, m: re.Match, facts: Facts) -> list:
+    """The driver a superlative is said of, by name or in other words: the first named after it when it is followed by
+    'is' ('the biggest single driver is what they've already spent ..., followed by their purchase pattern'), else the
+    last named before it ('browsing is the biggest factor'), else the first after it."""
+    at = [(p, d) for d in facts.drivers for p in named_positions(sentence, d.name)]
+    after = sorted((p, i) for i, (p, _) in enumerate(at) if p >= m.end())
+    before = sorted((p, i) for i, (p, _) in enumerate(at) if p < m.start())
+    if after and (_IS_AFTER.match(sentence, m.end()) or not before):
+        return [at[after[0][1]][1]]
+    return [at[before[-1][1]][1]] if before else []
+
+
+_IS_AFTER = re.compile(
+    r"\s*(?:(?:of all|overall|here|by far)\s+)?(?:is|are|was|remains|being|ist|est|es|\u00e8|[:=\u2014\u2013-])", re.I
+)
 
 
 # What a driver usually does, said as a caveat ("the first and last of these usually count against a customer", the

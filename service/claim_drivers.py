@@ -14,8 +14,12 @@ DRIVER_ALIASES = {
     "frequency": r"how often (?:she|he|they) (?:buys?|orders?|shops?)|number of (?:orders|purchases)|order count|"
     r"(?:her|his|their) (?:\d+ )?(?:orders|purchases)\b",
     "monetary": r"(?:money|amount) spent|spend(?:ing)? (?:so far|to date)|spent (?:so far|to date)|total spend\w*|"
-    r"lifetime spend\w*|"
-    r"past spend\w*",
+    r"lifetime spend\w*|past spend\w*|"
+    r"(?:what|all) (?:she|he|they)(?:'ve|\u2019ve|'s|\u2019s| have| has)? already spent|"
+    # in the other languages the service reads ("seine bisherige Gesamtausgabe", "su gasto acumulado")
+    r"bisherige\w* (?:gesamt)?ausgabe\w*|gesamtausgabe\w*|gasto acumulado|gasto total|"
+    r"d[e\u00e9]penses? cumul[e\u00e9]e?s?|"
+    r"spesa (?:totale|finora|accumulata)|totale speso|tot nu toe besteed|totaal besteed|gasto at[e\u00e9] agora",
     "average order value": r"(?:average|typical|high|large|big|small|low) (?:order|basket)(?: size| value)?|order size|"
     r"basket size|spend per order|per-order spend|average spend per order",
     "tenure": r"(?:long|short) history|history with us|time (?:as a customer|with us)|years? with us|"
@@ -25,7 +29,10 @@ DRIVER_ALIASES = {
     r"tempo (?:como|de) cliente",
     "purchase rhythm": r"rhythm|time between (?:orders|purchases)|gaps? between (?:orders|purchases)|how regularly",
     "spend trend": r"(?:spend|spending) trend|(?:rising|falling|growing|declining) spend\w*",
-    "returns and cancellations": r"returns|cancell?ations|returned (?:items|orders)|returned(?:/| or | and )cancell?ed",
+    "returns and cancellations": r"returns|cancell?ations|returned (?:items|orders)|returned(?:/| or | and )cancell?ed|"
+    # in the other languages ("no haber devuelto ni cancelado ning\u00fan pedido", "keine R\u00fccksendungen")
+    r"devuelto|devoluci\w+|cancelad[oa]s?|r(?:\u00fc|ue)cksendung\w*|retour\w*|annulation\w*|resi|restituit\w*|"
+    r"devolu[c\u00e7][o\u00f5]\w*|cancelament\w*",
     "category breadth": r"(?:range|number|variety|breadth) of categories",
     "reviews and ratings": r"(?:her|his|their) ratings|star ratings",
     "browsing activity": r"(?:her|his|their|the|this) (?:[a-z]+ ){0,2}browsing|browsing (?:activity|behaviou?r|history|"

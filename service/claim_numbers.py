@@ -183,7 +183,7 @@ def normalise_numbers(text: str) -> str:
         text,
     )
     text = re.sub(
-        r"((?:R\$|US\$|[$\u20ac\u00a3])\s?)(\d{1,3}(?:\.\d{3})+|\d+),(\d{2})(?![\d,])",
+        r"((?:R\$|US\$|[$\u20ac\u00a3])\s?)(\d{1,3}(?:\.\d{3})+|\d+),(\d{2})(?!\d|,\d)",
         lambda m: m.group(1) + m.group(2).replace(".", "") + "." + m.group(3),
         text,
     )
@@ -192,6 +192,13 @@ def normalise_numbers(text: str) -> str:
     )
     text = re.sub(r"(?<![\d.,])(\d+),(\d)(?![\d,])", r"\1.\2", text)
     text = re.sub(r"(\d)[ \u00a0\u202f]%", r"\1%", text)
+    # "around 20 cents" of $0.20: the amount in the facts' own currency (\u00a4)
+    text = re.sub(
+        r"(?<![\d.,])(\d{1,2})\s?(?:cents?|centimes?|c[e\u00e9]ntimos?|centavos?|centesimi|eurocent)\b",
+        lambda m: f"\u00a4{int(m.group(1)) / 100:.2f}",
+        text,
+        flags=re.I,
+    )
     return re.sub(r"\b(?:50\s?/\s?50|50-50|fifty[- ]fifty)\b", "even odds", text, flags=re.I)
 
 
@@ -264,7 +271,7 @@ _CURRENCIES = {
     "$": "$", "us$": "$", "usd": "$", "dollar": "$", "dollars": "$", "€": "€", "eur": "€", "euro": "€", "euros": "€",
     "£": "£", "gbp": "£", "pound": "£", "pounds": "£", "r$": "R$", "brl": "R$", "real": "R$", "reais": "R$",
 }  # fmt: skip
-_CUR = r"R\$|US\$|[$€£]|USD|EUR|GBP|BRL"
+_CUR = r"R\$|US\$|[$€£¤]|USD|EUR|GBP|BRL"  # ¤: the facts' own currency ("20 cents" is read as "¤0.20")
 _AMOUNT = r"\d(?:[\d,]*\d)?(?:\.\d+)?"  # not its trailing comma: "$919, more than 95%" is no gap "more" away
 MONEY = re.compile(
     rf"(?:(?P<c1>{_CUR})\s?(?P<n1>{_AMOUNT})|(?P<n2>{_AMOUNT})\s?(?P<c2>{_CUR}|dollars?|euros?|pounds?|reais)(?!\w))"
@@ -312,8 +319,8 @@ _MONEY_KINDS = (
      r"meno d[ei]|meer dan|minder dan|mais do que|menos do que)\s+(?:\w+\s+){0,3}?"
      r"(?:umsatz|ausgaben|bisher\w*|d[e\u00e9]pens\w*|gast\w*|spes\w*|uitgaven|uitgegeven|total\w*|gesamt\w*)"),
     ("the margin over a tier's floor", margins, r"(?!)",
-     r"^\s*(?:above|over|past|beyond|clear of|more than)\s+(?:the\s+)?(?:(?:VIP|High|Medium|"
-     r"Low)(?:'s)?\s+)?(?:tier\s+)?"
+     r"^\s*(?:above|over|past|beyond|clear of|more than)\s+(?:the\s+)?(?:[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?\s+)?"
+     r"(?:(?:VIP|High|Medium|Low)(?:'s)?\s+)?(?:tier\s+)?"
      rf"(?:{FLOOR_WORDS}|bar|mark|minimum|entry)\b"),
     ("the average order", average_orders, r"\baverage (?:order|basket|purchase)|\border value|\btypical order|"
      rf"{_AVERAGE_ORDER_ABROAD}",
@@ -322,11 +329,15 @@ _MONEY_KINDS = (
      r"(?:commande|bestellung|pedido|ordine|bestelling|achat|compra)\b|"
      r"^\s*(?:en moyenne|im schnitt|en promedio|in media)\b"),
     ("the gap to the next tier", gaps, r"\b(?:short of|away from|gap|more to (?:reach|get)|needs? (?:another|only|just)"
-     r"|to (?:reach|get to|move up))\b", r"^\s*(?:short|away|more(?! than)|below) (?:of |from |to |before )?|"
+     r"|to (?:reach|get to|move up))\b|"
+     # "to reach VIP the forecast would need to climb by roughly $324"
+     r"\b(?:climb|rise|grow|increase|go up|jump)\w*\s+by\s+(?:about\s+|around\s+|roughly\s+|"
+     r"some\s+)?$", r"^\s*(?:short|away|more(?! than)|below) (?:of |from |to |before )?|"
      # "98,61 $ onder de High-grens", "unter der High-Schwelle", "sous le seuil", "por debajo del umbral"
      r"^\s*(?:onder de|unter der|unter dem|sous le|en dessous du|por debajo del?|sotto la|sotto il|abaixo d[oa])\s|"
      r"^\s*off (?!(?:the|her|his|their) (?:forecast|value|prediction))"),
-    ("a tier's floor", floors, r"\b(?:starts?|begins?|entry point|at least|"
+    ("a tier's floor", floors, r"\b(?:climb|rise|grow|increase|go up|get)\w*\b(?:[^.;]|(?<=\d)\.(?=\d)){0,40}"
+     r"\bto\s+$|\b(?:starts?|begins?|entry point|at least|"
      "(?<!bit )(?<!little )(?<!slightly )(?<!just )"
      r"(?:below|under)|above)\s+(?:at\s+|of\s+)?"
      r"(?:the\s+)?$|\b(?:VIP|High|Medium|Low)(?:\s+tier)?\s+(?:\w+\s+){0,2}(?:at|from|bij|vanaf|ab|bei|d[e\u00e8]s|"
@@ -569,10 +580,23 @@ _UNITS_ABROAD = re.compile(
 NUMBER = r"(\d+(?:\.\d+)?)"
 _DAY_UNITS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
 # (what, facts in days, pattern: group 1 the number, group 2 the unit)
+# Becoming a customer or the first order, said just before "N weeks ago": the tenure, not the last purchase
+_BECAME_CUSTOMER = re.compile(
+    r"\b(?:(?:became|become|becoming|se tornou|tornou-se|wurde|devenu|devenue|se hizo|diventat[oa]|werd)\s+"
+    rf"(?:(?:a|an|our|unser\w*|client\w*|kund\w*)\s+)?(?:{_CUSTOMER_WORDS})|joined|signed up|first (?:order|purchase)|"
+    r"erste\w* (?:kauf|bestellung)|premi(?:\u00e8|e)re commande|primer pedido|primo ordine|"
+    r"eerste (?:aankoop|bestelling)|primeira compra)\b[^.;]{0,25}$",
+    re.I,
+)
 _SPANS = (
     ("the days since the last purchase",
      lambda f: figures_of(f, ("recency_days",)) + driver_values(f, ("recency_days",)),
-     rf"\b{NUMBER}\s*(day|week|month|year)s?\s+(?:ago\b|since (?:her|his|their|the) last (?:order|purchase))"),
+     rf"\b{NUMBER}\s*(day|week|month|year)s?\s+(?:ago\b|since (?:her|his|their|the) last (?:order|purchase)|"
+     # "38 dagen geleden", "44 Wochen zur\u00fcck", "38 giorni fa", "38 dias atr\u00e1s"; "vor 38 Tagen", "il y a 38
+     # jours", "hace 38 d\u00edas", "h\u00e1 38 dias"
+     r"(?:geleden|zur(?:\u00fc|ue)ck|fa|atr[a\u00e1]s)\b)|"
+     rf"\b(?:vor|il y a|hace|h[a\u00e1])\s+(?:(?:{_ABOUT_ABROAD}|about|around)\s+)?{NUMBER}\s*(day|week|month|"
+     rf"year)s?\b"),
     ("the time between orders", lambda f: figures_of(f, ("avg_days_between_orders", "ipi_mean_days"))
      + driver_values(f, ("ipi_mean_days", "avg_days_between_orders")),
      rf"\bevery\s+{NUMBER}\s*(day|week|month|year)s?\b|"
@@ -675,6 +699,8 @@ def span_and_count_reasons(text: str, f: Facts) -> list[str]:
     text = _UNITS_ABROAD.sub(lambda m: f"{m.group(1)} " + next(k for k in units if m[k]) + "s", text)
     for what, facts_of, pattern in _SPANS:
         for m in re.finditer(pattern, text, re.I):
+            if what == "the days since the last purchase" and _BECAME_CUSTOMER.search(text[: m.start()]):
+                continue  # "became a customer 8 weeks ago", "se tornou cliente, h\u00e1 8 semanas": the tenure
             unit = next(g for g in m.groups() if g is not None and g.lower() in _DAY_UNITS).lower()
             x, allowed = _number(m), [d / _DAY_UNITS[unit] for d in facts_of(f)]
             if not allowed:

@@ -209,10 +209,32 @@ _SHARE = re.compile(
 )
 
 
+# The same comparison in the other languages the service reads ("liegt er vor mehr als 95 % der Kunden", "devant 80 %
+# des clients", "por delante del 79 % de los clientes")
+_MORE_ABROAD = (
+    r"vor|(?:\u00fc|ue)ber|devant|au-dessus de|por (?:delante|encima) del?|davanti al?|sopra il|boven|"
+    r"v(?:\u00f3\u00f3|oo)r|"
+    r"[a\u00e0] frente de|acima de|mehr als|plus que|m[a\u00e1]s que|pi[u\u00f9] di|meer dan|mais (?:do )?que"
+)
+_LESS_ABROAD = (
+    r"unter|hinter|derri[e\u00e8]re|en dessous de|por debajo del?|detr[a\u00e1]s del?|dietro al?|sotto il|achter|onder|"
+    r"atr[a\u00e1]s de|abaixo de|weniger als|moins que|menos que|meno di|minder dan"
+)
+_SHARE_ABROAD = re.compile(
+    rf"\b(?P<dir>{_MORE_ABROAD}|{_LESS_ABROAD})\s+(?P<hedge>(?:rund|etwa|environ|alrededor del?|circa|ongeveer|"
+    rf"cerca de)\s+)?"
+    r"(?:(?:mehr als|plus de|m[a\u00e1]s del?|pi[u\u00f9] del?|meer dan|mais de)\s+)?(?P<pct>\d+(?:\.\d+)?)\s?%\s+"
+    r"(?:der|des|de los|de las|del|dei|delle|degli|van de|van alle|dos|das|de)\s+(?:\w+\s+)?"
+    r"(?:kunden|kundinnen|clients|clientes|clienti|klanten)\b",
+    re.I,
+)
+
+
 def fraction_spans(text: str) -> list[tuple[int, int]]:
-    """Where a share of customers is said in words ('two-thirds', read as '2-thirds'): checked here only (the first
-    look read its 2 as a number of something)."""
-    return [m.span("frac") for m in _SHARE.finditer(text) if m["frac"]]
+    """Where a share of customers is said in words ('two-thirds', read as '2-thirds', 'nine in ten'): checked here only
+    (the first look read its numbers as numbers of something)."""
+    found = [m.span("frac") for m in _SHARE.finditer(text) if m["frac"]]
+    return found + [(m.start("k"), m.end("n")) for m in _SHARE.finditer(text) if m["k"]]  # "nine in ten"
 
 
 _FORECAST_WORDS = re.compile(
@@ -227,7 +249,7 @@ def share_reasons(text: str, f: Facts) -> list[str]:
     direction."""
     reasons = []
     for clause in clauses(text):
-        for m in _SHARE.finditer(clause):
+        for m in [*_SHARE.finditer(clause), *_SHARE_ABROAD.finditer(clause)]:
             # what the share is of: the driver named last before it, by name or in other words ("their average order
             # of $108, although it's higher than 88% of customers"), and the forecast when the clause speaks of one
             # ("... more than 86% of customers, mainly thanks to frequency" names its driver after the share)
@@ -244,14 +266,18 @@ def share_reasons(text: str, f: Facts) -> list[str]:
                 of.append((f.value_rank_pct, "the forecast's rank"))
             if not of:
                 continue
-            more = re.fullmatch(_MORE, m["dir"], re.I) is not None
-            if m["pct"]:
-                x, loose = float(m["pct"]), False
-            elif m["frac"]:
-                x, loose = _fraction(m["frac"]), True
+            g = m.groupdict()
+            more = (
+                re.fullmatch(_MORE, g["dir"], re.I) is not None
+                or re.fullmatch(_MORE_ABROAD, g["dir"], re.I) is not None
+            )
+            if g["pct"]:
+                x, loose = float(g["pct"]), False
+            elif g.get("frac"):
+                x, loose = _fraction(g["frac"]), True
             else:
-                x, loose = 100.0 * int(m["k"]) / max(int(m["n"]), 1), True
-            slack = 3.0 if m["hedge"] else 0.0
+                x, loose = 100.0 * int(g["k"]) / max(int(g["n"]), 1), True
+            slack = 3.0 if g["hedge"] else 0.0
             stated = [above if more else 100.0 - above for above, _ in of]  # the share they beat (or trail)
             if not any(_share_holds(s, x, loose, slack) for s in stated):
                 side = "above" if more else "below"

@@ -226,6 +226,29 @@ _TIER_SYNONYMS = {
 }
 
 
+# The season's effect given a reason of the customer's own ("the time-of-year factor reflects the fact that this
+# customer only shops in the summer", "komt doordat het caf\u00e9 van deze klant in januari gesloten is"): the season
+# features are the date of scoring, the same for everyone, and the facts hold no reason of the customer's for them
+_SEASON_REASON = re.compile(
+    r"\b(?:time[- ]of[- ](?:the[- ])?year|season\w*|seasonality|tijd van het jaar|seizoen\w*|jahreszeit\w*|saison\w*|"
+    r"temporada|estaci[o\u00f3]n|stagion\w*|[e\u00e9]poca do ano|[e\u00e9]poca del a[n\u00f1]o|periodo dell'anno)\b"
+    r"(?:[^.;]|(?<=\d)\.(?=\d)){0,60}?\b(?:because|since|due to|reflects?|means that|shows that|as (?:she|he|they)|"
+    r"doordat|omdat|weil|"
+    r"da (?:sie|er)|parce qu|car |porque|perch[e\u00e9]|poich[e\u00e9]|dado que|pois)\b[^.;]{0,80}?\b(?:she|he|they|"
+    r"her|his|their|this customer|the customer|deze klant|de klant|die kundin|der kunde|ihr|sein|le client|la cliente|"
+    r"el cliente|il cliente|o cliente|a cliente|zij|hij)\b",
+    re.I,
+)
+
+
+def season_reason_reasons(unquoted: str) -> list[str]:
+    m = _SEASON_REASON.search(unquoted)
+    if m is None:
+        return []
+    return [f"gives the season's effect a reason of the customer's own (\u201c{m.group(0)[:80]}\u201d); it is the "
+            "date of scoring, the same for everyone"]  # fmt: skip
+
+
 def tier_history_reasons(unquoted: str) -> list[str]:
     m = _TIER_HISTORY.search(unquoted)
     return [f"claims a tier history (\u201c{m.group(0)[:60]}\u201d); the facts hold only the current tier"] if m else []
@@ -252,7 +275,10 @@ def rank_reasons(unquoted: str, facts: Facts) -> list[str]:
         found = re.search(rf"\b(?:{pattern})\b", unquoted, re.I)
         if tier != facts.tier and found:
             reasons.append(f"calls the customer {tier}-like (\u201c{found.group(0)}\u201d) but they are {facts.tier}")
-    if facts.tier in ("Medium", "Low") and re.search(r"\bhigh[- ]value\b", unquoted, re.I):
+    # said of the customer ("a high-value customer", "is high value"), not of what they bought ("at a high value")
+    if facts.tier in ("Medium", "Low") and re.search(r"(?<!\bat a )(?<!\bof )\bhigh[- ]value\b(?! (?:orders?|"
+                      "purchases?|"
+                                                     r"items?|baskets?|products?))", unquoted, re.I):  # fmt: skip
         reasons.append(f"calls the customer high-value but they are {facts.tier}")
     return reasons + _rank_word_reasons(unquoted, facts)
 
@@ -385,6 +411,13 @@ _CHURN_RISK = re.compile(
 )
 
 
+_CHURN_LABEL = re.compile(
+    r"\b(?:churn|attrition|abwanderung|abandono|abbandono|d[e\u00e9]part)\w*(?:\s+(?:risk|risiko|risque|riesgo|rischio|"
+    r"risico|risco|band|level))?\s*[:=\-\u2013]?\s*$",
+    re.I,
+)
+
+
 def churn_level_reasons(unquoted: str, facts: Facts) -> list[str]:
     """A level (low, moderate, high; in the languages the service reads) said of a risk or chance must be the churn
     band, turned over when the chance is of buying ("a high chance she buys again" is a low churn risk)."""
@@ -409,7 +442,8 @@ def churn_level_reasons(unquoted: str, facts: Facts) -> list[str]:
         # a risk named as the risk of leaving ("Abwanderungsrisiko", "churn risk") is of no purchase, whatever purchase
         # the clause names before it ("Bisher ein Kauf über 14,07 $, Abwanderungsrisiko hoch")
         named = clause[max(0, risk.start() - 16) : risk.end()]
-        churn_risk = _CHURN_RISK.search(named) is not None
+        # ... or the level labelled as churn's ("Churn: high, ~2.4% chance of a purchase")
+        churn_risk = _CHURN_RISK.search(named) is not None or _CHURN_LABEL.search(clause[: level_m.start()]) is not None
         event = "no purchase" if churn_risk else event_of(clause, risk.end(), risk.start())
         if event is None and re.search(r"risk|risiko|risque|riesgo|rischio|risico|danger|gefahr", risk.group(0), re.I):
             event = "no purchase"  # a risk is of losing the customer

@@ -48,6 +48,7 @@ from service.claim_words import (
     event_reasons,
     playbook_reasons,
     rank_reasons,
+    season_reason_reasons,
     segment_reasons,
     threshold_reasons,
     tier_history_reasons,
@@ -105,8 +106,7 @@ _TARGET_BEFORE = re.compile(
     r"|from|than|up to|path to|way to|needed for|required for|necessary for|enough for|"
     # "le faltan 410,82 $ para llegar a VIP", "pour atteindre VIP", "um VIP zu erreichen", "per raggiungere VIP"
     r"llegar a|alcanzar|atteindre|passer|erreichen|raggiungere|passare|bereiken|chegar a|chegar ao|alcan[c\u00e7]ar|"
-    + FLOOR_WORDS
-    + r")\W+(?:\w+\W+){0,2}$",
+    r"bis|bis zu|bis zum|bis zur|tot|fino a|hasta|jusqu'[a\u00e0]|at\u00e9|" + FLOOR_WORDS + r")\W+(?:\w+\W+){0,2}$",
     re.I,
 )
 _THRESHOLD_AFTER = re.compile(
@@ -298,7 +298,7 @@ def check_narrative(
         before, after = unquoted[max(0, m.start() - 40) : m.start()], unquoted[m.end() : m.end() + 30]
         if name != facts.tier and not _THRESHOLD_AFTER.search(after) and not _TARGET_BEFORE.search(before):
             reasons.append(f"states tier {name} (\u201c{m.group(0)}\u201d) but the customer is {facts.tier}")
-    reasons += tier_history_reasons(unquoted)
+    reasons += tier_history_reasons(unquoted) + season_reason_reasons(unquoted)
     words = _NUMBER_WORDS.search(numbers_text)
     if words:
         reasons.append(
@@ -391,6 +391,7 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
     pct_exact = {float(n.replace(",", "")) for n in _NUMBER.findall(facts.next_action or "")}  # "Offer 15% off"
     typed = _typed_numbers(facts)
     skip = bound_spans(unquoted)
+    skip += _ranges_holding_a_fact(unquoted, facts)
     for m in _NUMBER_UNIT.finditer(unquoted):
         if any(a <= m.start() < b for a, b in skip):
             continue
@@ -458,6 +459,30 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
         ):
             reasons.append(f"number {raw}{unit or ''} matches no fact")
     return reasons
+
+
+# A range of two numbers with its unit ("every 5 to 6 weeks", "the top ~10\u201311%", "3-4 Monate"): it holds when
+# a fact of that unit lies within it
+_RANGE = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s?(?:%\s?)?(?:to|-|\u2013|or|bis|\u00e0|a|tot|o)\s?(\d+(?:\.\d+)?)\s?(%|days?|weeks?|months?|"
+    r"years?|tagen?|wochen|monaten?|jahren?|jours|semaines|mois|ans|d[i\u00ed]as|semanas|meses|a\u00f1os|giorni|settimane|"
+    r"mesi|anni|dagen|weken|maanden|jaar|anos)(?!\w)",
+    re.I,
+)
+
+
+def _ranges_holding_a_fact(text: str, facts: Facts) -> list[tuple[int, int]]:
+    """The spans of ranges that hold a fact of their unit, so the first look checks neither end on its own."""
+    typed, pct = _typed_numbers(facts), _percent_numbers(facts)
+    found = []
+    for m in _RANGE.finditer(text):
+        lo, hi = sorted((float(m.group(1)), float(m.group(2))))
+        unit = m.group(3).lower()
+        kind = _UNIT_AFTER.match(" " + unit)
+        allowed = pct if unit == "%" else (typed[next(k for k, v in kind.groupdict().items() if v)] if kind else [])
+        if hi - lo <= max(2.0, 0.5 * hi) and any(lo - 0.5 <= a <= hi + 0.5 for a in allowed):
+            found.append(m.span())
+    return found
 
 
 _CURRENCY_AFTER = re.compile(r"\s?(?:[$\u20ac\u00a3]|USD|EUR|GBP|dollars?|euros?|pounds?)(?!\w)")

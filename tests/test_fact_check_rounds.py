@@ -177,19 +177,38 @@ def test_round_11_keeps_what_it_still_misses_in_view():
 # passed and 15 of 20 true ones were refused (the forecast per month, "39 Wochen", ranges said as "somewhere between $0
 # and $88.70 in 80% of cases", "43% of lifetime $463.26", "aus 12 Bestellungen" of 14, "beats roughly 84%" of a rank of
 # 15.7, "Risco de churn m\u00e9dio", a loyalty membership, an account manager's call). After the fixes of the same stop
-# (tests/test_fact_check_round12_kinds.py) 5 false ones still pass (review paraphrases that turn its meaning, a season
-# read as "only shops in summer", the Medium band said to end at the range's top) and 3 true ones are refused (two
-# never state the tier, one quotes a review translated).
+# (tests/test_fact_check_round12_kinds.py) 5 false ones still passed (review paraphrases that turn its meaning, a season
+# read as "only shops in summer", the Medium band said to end at the range's top), 4 after round 13's fixes (the season
+# given a reason of the customer's own is now refused), and 3 true ones are refused (two never state the tier, one
+# quotes a review translated).
 ROUND12, FACTS12 = _round(12)
 
 
 def test_round_12_keeps_what_it_still_misses_in_view():
     rows = ROUND12["checked"] + ROUND12["still_missed"] + ROUND12["still_refused"]
     assert (len(rows), sum(r["false"] for r in rows)) == (60, 40)
-    assert (len(ROUND12["still_missed"]), len(ROUND12["still_refused"])) == (5, 3)
+    assert (len(ROUND12["still_missed"]), len(ROUND12["still_refused"])) == (4, 3)
 
 
-# Every narrative of rounds 7-12 the check judges right (what it still gets wrong stays in still_missed and
+# Round 13 (stop 32, an eleventh blind session, four more customers, 18 of 60 in other languages, asked for the prose a
+# real LLM writes): run once after round 12 was fixed, the held-out figure: 9 of 40 false ones passed and 11 of 20 true
+# ones were refused ("US$ 383,91," and "$ 24,48," with a comma after them, "around 20 cents", "every five to six weeks",
+# "top ~10-11%", "nine in ten", "Churn: high, ~2.4% chance of a purchase", "at a high value" read as a tier, "bis VIP",
+# "$22 over the $608.42 VIP floor", "climb by roughly $324, to $608.42"; missed "38 dagen geleden" of the rhythm, "vor
+# mehr als 95 % der Kunden" of spend at 79%, "the biggest single driver is what they've already spent", Spanish
+# "le suma" of a drag). After the fixes of the same stop (tests/test_fact_check_round13_kinds.py) 5 false ones still
+# pass (review paraphrases, "twelve times higher" of 120, the forecast said to equal the average order) and 2 true ones
+# are refused (a one-word translated quote, two reviews named by topic in brackets).
+ROUND13, FACTS13 = _round(13)
+
+
+def test_round_13_keeps_what_it_still_misses_in_view():
+    rows = ROUND13["checked"] + ROUND13["still_missed"] + ROUND13["still_refused"]
+    assert (len(rows), sum(r["false"] for r in rows)) == (60, 40)
+    assert (len(ROUND13["still_missed"]), len(ROUND13["still_refused"])) == (5, 2)
+
+
+# Every narrative of rounds 7-13 the check judges right (what it still gets wrong stays in still_missed and
 # still_refused, and is asserted above as such)
 OWN_CUSTOMERS = [
     (facts, row)
@@ -200,6 +219,7 @@ OWN_CUSTOMERS = [
         (ROUND10, FACTS10),
         (ROUND11, FACTS11),
         (ROUND12, FACTS12),
+        (ROUND13, FACTS13),
     )
     for row in rows["checked"]
 ]
