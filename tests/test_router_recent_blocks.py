@@ -197,3 +197,23 @@ def test_block28_questions(encoder, question, intent, tier):
 )
 def test_block28_refusals(question, refused):
     assert refusal(question) == refused
+
+
+@pytest.mark.parametrize(
+    "question, intent",
+    [
+        # block 29, in words other than the block's own
+        ("think she's gonna bail?", "churn"),
+        ("is he about to jump ship", "churn"),
+        ("Ist die Kundin noch aktiv?", "churn"),
+        ("what's her tier actually based on", "evidence"),
+        ("how did the model work out her churn risk", "evidence"),
+        ("elevator pitch on this one pls", "summary"),
+        ("how many orders did she place since march", "spend_period"),
+        ("when will she order again, in march?", "next_order"),
+        ("what's your best move with this customer", "offer"),
+        ("overall sentiment in his reviews?", "satisfaction"),
+    ],
+)
+def test_block29_questions(encoder, question, intent):
+    assert route(question, encoder, customer_id="C000010").intent == intent

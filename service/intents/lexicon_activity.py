@@ -6,6 +6,13 @@ Format and matching: see ``service.intents.words``. Accents are folded before ma
 
 ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
     "summary": [
+        # router block 29: the short version asked for by its length
+        ("sec version", 1.5),
+        ("second version", 1.2),
+        ("30 sec", 1.0),
+        ("elevator pitch", 1.5),
+        ("tldr", 1.5),
+        ("tl dr", 1.5),
         ("what kind of customer", 1.2),
         ("what sort of customer", 1.2),
         ("what type of customer", 1.2),
@@ -246,7 +253,7 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("positive", 0.5),
         ("like us", 0.8),
         ("love us", 0.9),
-        ("sentiment", 1.0),
+        ("sentiment", 1.5),
         ("think of", 0.7),
         ("think about", 0.7),
         ("opinion", 0.9),
@@ -380,6 +387,10 @@ ACTIVITY_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("artikelen", 0.9),
     ],
     "offer": [
+        # router block 29: "best next move w this guy?"
+        ("next move", 1.2),
+        ("best move", 1.2),
+        ("next step with", 0.8),
         # router block 26: winning a customer back said in words
         ("win him back", 1.3),
         ("win her back", 1.3),

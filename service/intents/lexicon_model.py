@@ -61,6 +61,18 @@ MODEL_LEXICON: dict[str, list[tuple[str, float]]] = {
         ("livello", 0.3),
     ],
     "churn": [
+        # router block 29: slang for leaving, and German "noch aktiv" / "springt ab"
+        ("bail on us", 1.5),
+        ("bail", 0.8),
+        ("jump ship", 1.5),
+        ("noch aktiv", 1.0),
+        ("springt", 0.6),
+        ("abspring", 1.2),
+        ("encore actif", 1.0),
+        ("sigue activo", 1.0),
+        ("ancora attivo", 1.0),
+        ("nog actief", 1.0),
+        ("ainda ativo", 1.0),
         # router block 25: the model's own definition of churn asked in its words ("probability of no purchase")
         ("no purchase", 1.2),
         ("no purchases", 1.2),

@@ -163,10 +163,14 @@ def _add_named_evidence(scores: dict[str, float], question: str, tier: str | Non
         scores["spend_period"] = scores.get("spend_period", 0.0) + 0.8
     if past and "value" in scores:  # a forecast is never of a past period: "YTD revenue" is spend so far
         scores["value"] = max(0.0, scores["value"] - 0.5)
+    if past and "next_order" in scores and not _FUTURE.search(question):  # "how many orders since jan": past ones
+        scores["next_order"] = max(0.0, scores["next_order"] - 0.8)
     if _ASKS_FOR_TEXTS.search(question):  # the texts themselves; the topic that follows only filters them
         scores["evidence"] = scores.get("evidence", 0.0) + 0.8
     if _ASKS_FOR_BASIS.search(question):  # what a score rests on; the score named is only its topic
-        scores["evidence"] = scores.get("evidence", 0.0) + 1.0
+        scores["evidence"] = scores.get("evidence", 0.0) + 1.5
+        for topic in ("value", "churn", "why_tier"):
+            scores[topic] = max(0.0, scores.get(topic, 0.0) - 1.0)
     if _SUPPOSED_SPEND.search(question):
         scores["spend_period"] = max(0.0, scores.get("spend_period", 0.0) - 0.8)
     if _STILL_BUYING.search(question) and not _WHEN.search(question):  # whether, not when: the churn question
@@ -192,13 +196,17 @@ _STILL_BUYING = re.compile(
     r"quarter|season)))",
     re.I,
 )
+_FUTURE = re.compile(r"\b(?:will|won't|going to|gonna|next|expected|expect|likely|shall|upcoming|coming)\b", re.I)
 _WHEN = re.compile(r"\b(?:when|wann|quand|cuando|quando|wanneer|how soon)\b", re.I)
 
 
 # What a score or an answer rests on asked for ("what is that churn score actually based on", "where's the model
 # getting this from"): the score it names ("churn") had outvoted the ask.
 _ASKS_FOR_BASIS = re.compile(
-    r"\b(what\s+(?:is|are|'s)\s+(?:\w+\s+){0,4}based\s+on|basis\s+(?:of|for)|getting\s+(?:this|that|it)\s+from|"
+    r"\b(what(?:\s+is|\s+are|\s*'s|\s*\u2019s|s)\s+(?:\w+\s+){0,4}based\s+on|"
+    # "how'd the model come up with the spend forecast"
+    r"how(?:'d|\u2019d|\s+did|\s+does|\s+do)\s+(?:the\s+model|it|you|the\s+system|they)\s+(?:come\s+up\s+with|arrive\s+at|"
+    r"work\s+out|calculate|figure\s+out|get\s+to)|basis\s+(?:of|for)|getting\s+(?:this|that|it)\s+from|"
     r"where\s+(?:does|do|did)\s+(?:this|that|it|the \w+)\s+come\s+from|auf welchen daten|worauf|"
     r"(?:reviews?|orders?|data|numbers|figures)\s+behind|(?:did|do)\s+you\s+use|"
     r"(?:feeds?|fed|go|goes|went|going)\s+into\s+(?:(?:her|his|their|the|this|that)\s+)?(?:\w+\s+)?"
