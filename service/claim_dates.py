@@ -15,7 +15,7 @@ _MONTHS = (
     ("jan", "j[a\u00e4]n|janv|ene|genn"), ("feb", "feb|f[e\u00e9]v"), ("mar", "mar|m[a\u00e4]r|maerz"),
     ("apr", "apr|avr|abr"),
     ("may", "may|mai|mag|mei"), ("jun", "jun|juin|giu"), ("jul", "jul|juil|lug"), ("aug", "aug|ao[u\u00fb]t|ago"),
-    ("sep", "sep|set"), ("oct", "oct|okt|ott"), ("nov", "nov"), ("dec", "dec|dez|d[e\u00e9]c|dic"),
+    ("sep", "sep|set"), ("oct", "oct|okt|ott|outubr"), ("nov", "nov"), ("dec", "dec|dez|d[e\u00e9]c|dic"),
 )  # fmt: skip
 _MONTH_WORD = re.compile(r"\b(" + "|".join(p for _, p in _MONTHS) + r")[a-z\u00e0-\u00ff]*\.?\b", re.I)
 
@@ -34,7 +34,7 @@ _FULL_MONTHS = frozenset(
         "juni juli oktober dezember j\u00e4nner janvier f\u00e9vrier avril juin juillet ao\u00fbt septembre octobre "
         "novembre d\u00e9cembre enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
         "noviembre diciembre gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre januari februari "
-        "maart mei augustus",
+        "maart mei augustus janeiro fevereiro mar\u00e7o marco maio junho julho setembro outubro novembro dezembro",
     )
 )
 # a month's name or its abbreviation, not any word that starts like one ("2 sets", "3 novels")

@@ -61,7 +61,8 @@ _RATE = re.compile(
 _RATE_WORDS = {"once": 1.0, "twice": 2.0, "zweimal": 2.0, "dreimal": 3.0}
 # The forecast as a share of an amount named there ("less than 4% of the $147.77 they have spent so far")
 _SHARE_OF_AMOUNT = re.compile(
-    _HEDGE + r"(?P<pct>\d+(?:\.\d+)?)\s?%\s+(?:of|von|de|del|di|van|do|da)\s+(?:the\s+|their\s+|her\s+|his\s+|"
+    _HEDGE + r"(?:(?P<pct>\d+(?:\.\d+)?)\s?%|(?P<frac>half|(?:a|one|two|three|four|\d)[- ](?:thirds?|quarters?|fifths?|"
+    r"tenths?)))\s+(?:of|von|de|del|di|van|do|da)\s+(?:the\s+|their\s+|her\s+|his\s+|"
     r"(?:los|las|der|den|die|les|le|la|el|il|o|a|os|as)\s+)?"
     # what the amount is, named before it ("43% of lifetime $463.26", "4% of total spend $147.77")
     r"(?:(?:lifetime|total|past|historic|spend|spent|so far|to date|gesamt\w*|bisherig\w*)\s+){0,2}(?:of\s+)?"
@@ -90,7 +91,7 @@ def share_of_amount_reasons(text: str, f: Facts) -> list[str]:
         base = amount_of(MONEY.match(m["money"]))  # type: ignore[arg-type]
         if base <= 0:
             continue
-        said = float(m["pct"]) / 100.0
+        said = float(m["pct"]) / 100.0 if m["pct"] else _fraction(m["frac"]) / 100.0  # "roughly a fifth of the $14.22"
         cmp = (m["cmp"] or "").lower()
         if not _holds(_HEDGE_ABROAD.get(cmp, cmp), f.predicted_value / base, said):
             reasons.append(

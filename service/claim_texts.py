@@ -202,7 +202,7 @@ def review_mention_reasons(unquoted: str, facts: Facts) -> list[str]:
 
 _REVIEW_WORDS = re.compile(
     r"\b(?:review\w*|rated|rating|wrote|bewert\w*|rezension\w*|rese\u00f1\w*|valoraci\w*|avis|recensi\w*|"
-    r"beoordel\w*)\b",
+    r"beoordel\w*|avalia\w*)\b",
     re.I,
 )
 _PURCHASE_WORDS = re.compile(r"\b(?:bought|buys?|ordered|orders?|purchas\w*|spent|shopp\w*)\b", re.I)
@@ -216,6 +216,10 @@ _QUOTED = re.compile(r"[\u201c\"\u00ab\u201e][^\u201c\u201d\"\u00ab\u00bb]{1,400
 _SINGLE_QUOTED = re.compile(r"(?<!\w)['\u2018][^'\u2018\u2019]{2,200}['\u2019](?!\w)")
 
 
+_RATED_SOURCE = re.compile(r"review (\d{4})-(\d\d)-(\d\d), (\d(?:\.\d)?)/5")
+_RATING_BEFORE = re.compile(r"\(\s*(\d(?:\.\d)?)\s*/\s*5\s*,\s*$")
+
+
 def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
     """A date said of a review or of what they browsed must be that event's ('Back in November they were browsing the
     building blocks' of browsing on 24 December): sentence by sentence, every date (with a month's name, in the
@@ -227,6 +231,7 @@ def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
     browsed = [(text, day) for source, text, day in events if source.startswith("brows")]
     reviewed = [(text, day) for source, text, day in events if source.startswith("review")]
     own = own_words(facts)
+    rated = [tuple(map(float, r)) for e in facts.evidence for r in _RATED_SOURCE.findall(e.source)]  # y, m, d, stars
     reasons = []
     for sentence in SENTENCES.split(unquoted):
         said = set(_WORD.findall(sentence.lower()))
@@ -244,7 +249,16 @@ def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
         # event of the sentence it is (two reviews cited in one sentence each bring theirs)
         cited = {m.group(1) for m in _CITED.finditer(sentence)} & {d for _, _, d in events}
         stated = [(m.group(0), int(m[1]), int(m[2]), int(m[3])) for m in _ISO.finditer(sentence) if m[0] not in cited]
-        stated += [(sentence[d.start : d.end], d.year, d.month, d.day) for d in dates_in(sentence)]
+        for d in dates_in(sentence):
+            # a date given with a rating in brackets, "(5/5, julho de 2025)", is the review of that rating and month
+            # when there is one, whichever product the sentence names in words the review does not use ("cabo USB-C")
+            r = _RATING_BEFORE.search(sentence[: d.start])
+            if r and any(
+                y == d.year and mo == d.month and (d.day is None or dd == d.day) and stars == float(r[1])
+                for y, mo, dd, stars in rated
+            ):
+                continue
+            stated.append((sentence[d.start : d.end], d.year, d.month, d.day))
         for text, year, month, day in stated:
             if not any(
                 (year is None or year == y) and month == mo and (day is None or day == dd) for y, mo, dd in known

@@ -109,6 +109,12 @@ _EVENT = re.compile(
     r"\b(?:asked|requested|wants?|prefers?)\s+(?:us\s+)?(?:that|to be (?:contacted|reached|called)|contact|"
     r"all contact)\b|"
     r"\bwish ?list\w*|\bsaved (?:it |them |\w+ )?for later\b|"  # a wishlist: the facts hold views, searches, cart adds
+    # deliveries and promotions the facts do not hold ("I hope the protein bars arrived", "made good use of our promo
+    # codes")
+    r"\b(?:arrived|(?:was|were|got|has been|have been) delivered|"
+    r"(?:received|got) (?:the|her|his|their) (?:order|parcel|package|delivery|shipment))\b|"
+    r"\b(?:used|redeemed|applied|use of)\s+(?:(?:our|the|a|an|past|previous|several|many|some|\w+)\s+){0,3}?"
+    r"(?:promo\w*|discount|coupon|voucher)\s*(?:codes?|offers?|vouchers?)?\b|"
     r"\b(?:via|through|on|by|over)\s+(?:WhatsApp|SMS|Telegram|Signal|Messenger|text messages?|iMessage)\b|"
     # contacts, returns, refunds and memberships: the facts hold orders, reviews and browsing only
     r"\b(?:called|phoned|rang|emailed|e-mailed|contacted|wrote to|chatted with)\s+(?:our\s+|the\s+)?(?:support|"

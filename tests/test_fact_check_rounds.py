@@ -197,18 +197,34 @@ def test_round_12_keeps_what_it_still_misses_in_view():
 # "$22 over the $608.42 VIP floor", "climb by roughly $324, to $608.42"; missed "38 dagen geleden" of the rhythm, "vor
 # mehr als 95 % der Kunden" of spend at 79%, "the biggest single driver is what they've already spent", Spanish
 # "le suma" of a drag). After the fixes of the same stop (tests/test_fact_check_round13_kinds.py) 5 false ones still
-# pass (review paraphrases, "twelve times higher" of 120, the forecast said to equal the average order) and 2 true ones
-# are refused (a one-word translated quote, two reviews named by topic in brackets).
+# passed (review paraphrases, "twelve times higher" of 120, the forecast said to equal the average order), 4 after
+# round 14's, and 2 true ones are refused (a one-word translated quote, two reviews named by topic in brackets).
 ROUND13, FACTS13 = _round(13)
 
 
 def test_round_13_keeps_what_it_still_misses_in_view():
     rows = ROUND13["checked"] + ROUND13["still_missed"] + ROUND13["still_refused"]
     assert (len(rows), sum(r["false"] for r in rows)) == (60, 40)
-    assert (len(ROUND13["still_missed"]), len(ROUND13["still_refused"])) == (5, 2)
+    assert (len(ROUND13["still_missed"]), len(ROUND13["still_refused"])) == (4, 2)
 
 
-# Every narrative of rounds 7-13 the check judges right (what it still gets wrong stays in still_missed and
+# Round 14 (stop 32, a twelfth blind session asked to go beyond the template: derived comparisons, talking points,
+# opening lines, answers to follow-ups): run once after round 13 was fixed: 8 of 40 false ones passed ("roughly a fifth
+# of the $14.22" of 35%, a delivery and promotion codes the facts do not hold, a wrong weekday in Portuguese) and 14 of
+# 20 true ones were refused, by design for most: derived figures the narrator's prompt forbids (tables of ratios, sums
+# and per-week rates) and narratives that never state the tier. After the fixes
+# (tests/test_fact_check_round14_kinds.py) 4 false ones still pass (feelings read into a review, "my third order here" read as a count, the range's bottom said to
+# clear the Medium floor in French, "about half" of 98%) and the 14 true ones stay refused.
+ROUND14, FACTS14 = _round(14)
+
+
+def test_round_14_keeps_what_it_still_misses_in_view():
+    rows = ROUND14["checked"] + ROUND14["still_missed"] + ROUND14["still_refused"]
+    assert (len(rows), sum(r["false"] for r in rows)) == (60, 40)
+    assert (len(ROUND14["still_missed"]), len(ROUND14["still_refused"])) == (4, 14)
+
+
+# Every narrative of rounds 7-14 the check judges right (what it still gets wrong stays in still_missed and
 # still_refused, and is asserted above as such)
 OWN_CUSTOMERS = [
     (facts, row)
@@ -220,6 +236,7 @@ OWN_CUSTOMERS = [
         (ROUND11, FACTS11),
         (ROUND12, FACTS12),
         (ROUND13, FACTS13),
+        (ROUND14, FACTS14),
     )
     for row in rows["checked"]
 ]
