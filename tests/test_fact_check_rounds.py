@@ -213,8 +213,9 @@ def test_round_13_keeps_what_it_still_misses_in_view():
 # of the $14.22" of 35%, a delivery and promotion codes the facts do not hold, a wrong weekday in Portuguese) and 14 of
 # 20 true ones were refused, by design for most: derived figures the narrator's prompt forbids (tables of ratios, sums
 # and per-week rates) and narratives that never state the tier. After the fixes
-# (tests/test_fact_check_round14_kinds.py) 4 false ones still pass (feelings read into a review, "my third order here" read as a count, the range's bottom said to
-# clear the Medium floor in French, "about half" of 98%) and the 14 true ones stay refused.
+# (tests/test_fact_check_round14_kinds.py) 4 false ones still pass (feelings read into a review, "my third order here"
+# read as a count, the range's bottom said to clear the Medium floor in French, "about half" of 98%) and the 14 true
+# ones stay refused.
 ROUND14, FACTS14 = _round(14)
 
 
