@@ -436,6 +436,20 @@ def test_an_id_typed_with_decomposed_accents_finds_the_stored_customer(client):
     assert [c["customer_id"] for c in client.get(f"/v1/customers?q={q}", headers=A).json()["items"]] == ["Café-1"]
 
 
+def test_a_kept_body_is_kept_under_the_stored_id_whichever_way_the_id_was_typed(app):
+    """Bodies were kept under the id as typed, but a write drops the stored (NFC) id: the decomposed spelling went on
+    showing the profile from before the write (web probe, stop 32, F4)."""
+    import unicodedata
+
+    snap = app.state.insight.acquire()
+    try:
+        nfd, nfc_ = unicodedata.normalize("NFD", "Zoë-9"), unicodedata.normalize("NFC", "Zoë-9")
+        snap.cache_response(nfd, ("probe",), b"kept")
+        assert snap.cached_response(nfc_, ("probe",)) == b"kept"  # one entry, the one a write of "Zoë-9" drops
+    finally:
+        snap.release()
+
+
 def test_a_write_that_overlaps_a_reload_is_served_after_it(client, app):
     """An admin write whose request began before a reload swapped the snapshot went into the store after the
     reload's copy and into the retired snapshot: 200 "written", then 404 until the next reload. The write now lands in

@@ -64,8 +64,10 @@ CASES = [
         422,
         "tables.orders[0].amount",
     ),
-    ("amount 1e400 (infinity)", orders({}).replace("25.0", "1e400"), 422, "tables.orders[0].amount"),
+    ("amount 1e400 (infinity)", orders({}).replace("25.0", "1e400"), 422, "body"),  # refused as JSON: no infinity
     ("amount NaN", orders({}).replace("25.0", "NaN"), 422, "body"),
+    # infinity spelled as an overflowing number, in a column the service does not read (it had passed with a 200)
+    ("extra column of 1e999", orders({}).replace('"amount"', '"coupon": -1e999, "amount"'), 422, "body"),
     ("amount true", orders({"amount": True}), 422, "tables.orders[0].amount.float"),
     ("amount nested", orders({"amount": {"x": 1}}), 422, "tables.orders[0].amount.float"),
     ("amount text", orders({"amount": "twelve"}), 422, "tables.orders[0].amount.float"),

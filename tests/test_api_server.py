@@ -103,6 +103,8 @@ def test_serves_grounded_explanations_over_http(server, scored):
         == 200
     )
     assert "x-request-id" in r.headers and "server" not in r.headers
+    # customer data is never kept by a cache or proxy (the console's pages said so; the API's had not)
+    assert r.headers["cache-control"] == "no-store" and a.headers["cache-control"] == "no-store"
 
 
 def test_cold_start_scoring_over_http(server):

@@ -295,3 +295,37 @@ def test_a_customer_whose_id_ends_in_ask_opens_their_own_page(signed, vip):
     assert other.status_code != 303 and f"{vip}/ask" in other.text
     back = signed.get(f"/console/customers/{vip}/ask", follow_redirects=False)
     assert back.status_code == 303 and back.headers["location"] == customer_url(vip)
+
+
+def test_a_question_being_answered_does_not_hold_up_other_requests(signed, vip, monkeypatch):
+    # The console's ask route had answered on the event loop: while a narrator waited on an LLM, every agent, the API
+    # and /healthz waited too (a probe's finding). The answer here waits until /healthz has been served; on the event
+    # loop it could not be, and the wait would run out.
+    import threading
+
+    from service.api import services
+
+    started, release, ran_out = threading.Event(), threading.Event(), []
+    real = services.ask
+
+    def answer_that_waits(*args, **kwargs):
+        started.set()
+        if not release.wait(timeout=20):
+            ran_out.append(True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "ask", answer_that_waits)
+    token = csrf(signed.get(f"/console/customers/{vip}").text)
+    asked: dict = {}
+    worker = threading.Thread(
+        target=lambda: asked.setdefault(
+            "r", signed.post(f"/console/customers/{vip}/ask", data={"question": "is she happy?", "csrf_token": token})
+        )
+    )
+    worker.start()
+    assert started.wait(timeout=20)
+    health = signed.get("/healthz")
+    release.set()
+    worker.join(timeout=60)
+    assert health.status_code == 200 and not ran_out
+    assert asked["r"].status_code == 200

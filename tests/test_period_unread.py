@@ -74,6 +74,13 @@ CUTOFF = pd.Timestamp("2025-10-02 14:00", tz="UTC")
         ("spend the week of December 22", "week of december 22"),
         ("in the first week of September?", "week of september"),
         ("the week of 2025-02-30", "week of 2025-02-30"),
+        # web probe (stop 32, F7): a day in numbers that does not exist had been the whole year, "before 2025" 2025
+        ("what did she spend on 2025/02/29", "2025/02/29"),
+        ("spend on 31/31/2025?", "31/31/2025"),
+        ("orders on 30.02.2024", "30.02.2024"),
+        ("How much did they spend before 2025?", "before 2025"),
+        ("spend prior to March", "prior to march"),
+        ("Umsatz vor 2024?", "vor 2024"),
     ],
 )
 def test_a_period_that_does_not_exist_is_unread_not_another_period(question, words):
@@ -124,6 +131,7 @@ def test_every_rolling_period_of_no_length_is_unread_and_one_day_still_reads():
     ("question", "start", "end"),
     [
         ("spend in Q1 2025", "2025-01-01", "2025-03-31"),
+        ("what did she spend on 2025/02/28", "2025-02-28", "2025-02-28"),  # a year first, with slashes: that day
         ("spend in Q4 2024", "2024-10-01", "2024-12-31"),
         ("spend in q3 of 2024", "2024-07-01", "2024-09-30"),
         ("q3 1999", "1999-07-01", "1999-09-30"),

@@ -154,7 +154,10 @@ class ServiceMiddleware:
                 if message["type"] == "http.response.start":
                     status["code"] = message["status"]
                     message.setdefault("headers", [])
-                    message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+                    extra = [(b"x-request-id", rid.encode())]
+                    if api and not any(k.lower() == b"cache-control" for k, _ in message["headers"]):
+                        extra.append((b"cache-control", b"no-store"))  # customer data: never kept by a cache or proxy
+                    message["headers"] = list(message["headers"]) + extra
                 await send(message)
 
             await self.app(scope, downstream, send_wrapper)

@@ -45,6 +45,7 @@ def run(
     import uvicorn
 
     from service.api.app import create_app
+    from service.api.http_protocol import MAX_HEADER_BYTES, BoundedH11Protocol
     from service.api.settings import api_settings
 
     settings = api_settings(store=store, model_dir=model_dir, data_dir=data_dir)
@@ -65,6 +66,9 @@ def run(
         timeout_graceful_shutdown=10,
         server_header=False,
         limit_concurrency=settings.api_max_connections,  # 503 above it, instead of connections piling up
+        # bounded headers and idle connections closed (service.api.http_protocol)
+        http=BoundedH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     if n == 1:
         uvicorn.run(app, **common)

@@ -178,6 +178,10 @@ class Snapshot:
             self._unscored = {c for c in self.meta.get("unscored_customers") or [] if c not in self.roster}
         return self._unscored
 
+    def is_unscored(self, customer_id: str) -> bool:
+        """Known from the tables but never scored (no orders), as typed or decomposed ("Cafe\u0301-1")."""
+        return nfc(customer_id) in self.unscored
+
     def catalog(self) -> Catalog:
         """The roster as arrays for search (built once per snapshot, rebuilt after profiles are added)."""
         with self._lock:
@@ -189,7 +193,7 @@ class Snapshot:
 
     def cached_response(self, customer_id: str, key: tuple) -> bytes | None:
         """A response body serialised earlier from this very snapshot (same profile, same model, same meta), or None."""
-        entry = self._responses.get(customer_id)
+        entry = self._responses.get(nfc(customer_id))  # keyed as the store is: an id typed decomposed is the same one
         return None if entry is None else entry.get(key)
 
     def cache_response(self, customer_id: str, key: tuple, body: bytes) -> None:
@@ -199,6 +203,7 @@ class Snapshot:
         (``add_profiles``) drop the customers they change."""
         if self.response_cache_size <= 0:
             return
+        customer_id = nfc(customer_id)
         with self._lock:
             entry = self._responses.get(customer_id)
             if entry is None:

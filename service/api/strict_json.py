@@ -30,6 +30,14 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is not valid JSON (use a number or null)")
 
 
+def _finite(text: str) -> float:
+    """A JSON number that overflows a float ("1e999") would be read as Infinity, which JSON has no word for."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} is too large for a float (use a number or null)")
+    return value
+
+
 def strict_json_error(body: bytes) -> tuple[str, str] | None:
     """(message, type) when ``body`` is not strict JSON: malformed, not UTF-8, NaN/Infinity, or an object with a key
     twice.
@@ -42,7 +50,7 @@ def strict_json_error(body: bytes) -> tuple[str, str] | None:
     try:
         # decoded here: json.loads on bytes guesses UTF-16 and UTF-32 from the first bytes, which JSON over HTTP is not
         text = body.decode("utf-8")
-        json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
+        json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants, parse_float=_finite)
     except _DuplicateKey as exc:
         return (
             f"the JSON body has key '{exc.args[0]}' more than once in one object; send each key once",

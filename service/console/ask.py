@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from service.api import services
 from service.api.problems import ProblemException
@@ -30,6 +31,13 @@ async def ask(request: Request, customer_id: str) -> Response:
     session = current(request)
     check_csrf(request, session, form)
     question = clean_text((form.get("question") or "").strip()[:500])  # no NUL or other control characters in the page
+    # answering (the narrator may wait seconds on an LLM) and rendering block: in the thread pool, as the API's routes
+    # are, not on the event loop, where one question had stalled every agent, the API and /healthz
+    return await run_in_threadpool(_respond, request, session, customer_id, question)
+
+
+def _respond(request: Request, session, customer_id: str, question: str) -> Response:
+    """The answer swapped in (htmx) or the customer page around it."""
     app = request.app
     snap = app.state.insight.acquire()
     if snap is None:

@@ -57,7 +57,7 @@ def customer_context(request: Request, session: Session, customer_id: str) -> tu
     try:
         profile = snap.profile(customer_id)
         if profile is None:
-            return None, _not_scored(request, session, customer_id, known=customer_id in snap.unscored)
+            return None, _not_scored(request, session, customer_id, known=snap.is_unscored(customer_id))
         return _page_context(request, snap, profile, customer_id), None
     except DamagedProfile as exc:  # a page for the agent, not the API's JSON problem
         page = render(

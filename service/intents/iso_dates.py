@@ -15,6 +15,8 @@ from service.claim_dates import dates_in
 
 # 1-2 digits, a dot, slash or dash, 1-2 digits, the same separator, a year of 2 or 4 digits; not inside a longer number
 _NUMERIC = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d./-]?\d)")
+# a year first, with slashes or dots ("2025/02/28", "2025.02.28")
+_YEAR_FIRST = re.compile(r"(?<![\d./-])(\d{4})([./])(\d{1,2})\2(\d{1,2})(?![\d./-]?\d)")
 _ISO = r"(?:19|20)\d\d-\d\d-\d\d"
 # two ISO dates joined by a dash or "to" with no "between" or "from" before them: a range all the same
 _BARE_RANGE = re.compile(rf"(?<![\w-])({_ISO})\s*(?:-|\u2013|\u2014|to|until|till|bis|au|al|tot|a)\s*({_ISO})\b", re.I)
@@ -71,5 +73,6 @@ def _range(m: re.Match) -> str:
 def dates_as_iso(question: str) -> str:
     """``question`` with its dates that have a day written as ISO dates, and two such dates joined by a dash as a
     range ("from ... to ...")."""
-    q = _named(_NUMERIC.sub(_numeric, question))
+    q = _YEAR_FIRST.sub(lambda m: _iso(int(m[1]), int(m[3]), int(m[4])) or m.group(0), question)
+    q = _named(_NUMERIC.sub(_numeric, q))
     return _BARE_RANGE.sub(_range, q)

@@ -277,12 +277,32 @@ def _week_of_period(q: str, end: pd.Timestamp) -> Period | None:
     return f"the week {start.date()} to {stop.date()}", start, stop, False
 
 
+_NO_DAY = re.compile(r"(?<![\d./-])(?!(?:19|20)\d\d-\d\d-\d\d\b)\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?![\d./-]?\d)")
+_BEFORE = re.compile(
+    r"\b(?:before|prior to|earlier than|vor|avant|antes de|antes del|prima del?|prima di|voor|vóór)\s+(?:the\s+)?"
+    r"(?:start of\s+|end of\s+|beginning of\s+)?(?:\d{4}\b|q[1-4]\b|h[12]\b|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|marz|janvier|fevrier|mars|avril|mai|juin|juillet|aout|enero|febrero|marzo|abril|mayo|junio|"
+    r"julio|agosto|gennaio|febbraio|aprile|maggio|giugno|luglio|januari|februari|maart|mei|juni|juli|augustus|janeiro|"
+    r"fevereiro|marco|maio|junho|julho)\w*)"
+)
+
+
 def _no_such_period(q: str, cutoff: pd.Timestamp) -> str | None:
     """The words of a period the folded question names that does not exist or that this module does not read (see
     _NUMBERED and below); None when it names none."""
     fiscal = _FISCAL.search(q)
     if fiscal is not None:  # "in fiscal 2024" is no calendar year 2024
         return fiscal.group(0)
+    # a date in numbers that is no day ("31/31/2025", "2025/02/29": left as written by dates_as_iso), which the readers
+    # would take as its year
+    bad_day = _NO_DAY.search(q)
+    if bad_day is not None:
+        return bad_day.group(0)
+    # everything before a point ("before 2025", "prior to March"): an open start this module does not read; read as
+    # the year or the month it names, it had been answered for that very period
+    before = _BEFORE.search(q)
+    if before is not None:
+        return before.group(0)
     for pattern, highest in _NUMBERED:
         for m in pattern.finditer(q):
             n = int(next(g for g in m.groups() if g is not None))

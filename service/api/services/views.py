@@ -17,7 +17,7 @@ from service.store_checks import reading_stored
 
 def not_found(customer_id: str, snap: Snapshot | None = None) -> ProblemException:
     """The 404 problem for a customer without a profile: known but never scored, or unknown."""
-    if snap is not None and customer_id in snap.unscored:
+    if snap is not None and snap.is_unscored(customer_id):
         return ProblemException(
             404,
             f"customer {customer_id!r} is known, no orders yet, so not scored",
