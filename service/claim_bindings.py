@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from service.claim_dates import next_order_reasons
+from service.claim_dates import dated_ratings, next_order_reasons
 from service.claim_drivers import driver_named_last
 from service.claim_numbers import (
     NUMBER,
@@ -171,8 +171,7 @@ _ISO_IN = re.compile(r"\b\d{4}-\d\d-\d\d\b")
 def dated_rating_reasons(text: str, f: Facts) -> list[str]:
     """Stars given beside a review's date ("(5/5, 2025-12-07)", "rated 5/5 on 2025-12-07") must be that review's,
     whatever the language of the words around them. ``text``: the narrative with its dates as ISO dates."""
-    rated = {r.group(1): float(r.group(2)) for e in f.evidence
-             if (r := re.search(r"(\d{4}-\d\d-\d\d),\s*(\d(?:\.\d)?)/5\b", e.source))}  # fmt: skip
+    rated = dict(dated_ratings(f))
     reasons = []
     for clause in clauses(text):
         days = [d for d in _ISO_IN.findall(clause) if d in rated]

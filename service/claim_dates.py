@@ -118,6 +118,14 @@ def numeric_dates_as_iso(text: str, known: str) -> str:
     return _NUMERIC_DATE.sub(iso, text)
 
 
+_REVIEW_DATE_RATING = re.compile(r"(\d{4}-\d\d-\d\d),\s*(\d(?:\.\d)?)/5\b")
+
+
+def dated_ratings(f: Facts) -> list[tuple[str, float]]:
+    """(ISO date, stars) of each review of the facts whose source gives both ("review 2025-11-02, 5/5")."""
+    return [(r.group(1), float(r.group(2))) for e in f.evidence if (r := _REVIEW_DATE_RATING.search(e.source))]
+
+
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTH_NAMES = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _WEEKDAY_DATE = re.compile(

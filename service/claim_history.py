@@ -152,11 +152,16 @@ _NO_REVIEWS = re.compile(
 )
 
 
+def returned_orders(facts: Facts) -> float | None:
+    """The returned or cancelled orders the returns driver counts, or None when it is not among the drivers."""
+    return next((d.value for d in facts.drivers if d.feature == "n_returned" and d.value is not None), None)
+
+
 def none_reasons(unquoted: str, facts: Facts) -> list[str]:
     """'No returns' when a returns driver counts some, 'never left a review' when the facts hold reviews: something
     said never to have happened that did (a red team's Dutch 'zonder retouren of annuleringen' of a customer with a
     returned order had passed)."""
-    returned = next((d.value for d in facts.drivers if d.feature == "n_returned" and d.value is not None), None)
+    returned = returned_orders(facts)
     reviews = sum(e.source.lower().startswith("review") for e in facts.evidence)
     reviews = max(reviews, int(facts.figures.get("review_count") or 0))
     reasons = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from service.claim_dates import dates_in
+from service.claim_dates import dated_ratings, dates_in
 from service.claim_numbers import SENTENCES, clauses
 from service.facts import Facts
 
@@ -216,7 +216,6 @@ _QUOTED = re.compile(r"[\u201c\"\u00ab\u201e][^\u201c\u201d\"\u00ab\u00bb]{1,400
 _SINGLE_QUOTED = re.compile(r"(?<!\w)['\u2018][^'\u2018\u2019]{2,200}['\u2019](?!\w)")
 
 
-_RATED_SOURCE = re.compile(r"review (\d{4})-(\d\d)-(\d\d), (\d(?:\.\d)?)/5")
 _RATING_BEFORE = re.compile(r"\(\s*(\d(?:\.\d)?)\s*/\s*5\s*,\s*$")
 
 
@@ -231,7 +230,7 @@ def event_date_reasons(unquoted: str, facts: Facts) -> list[str]:
     browsed = [(text, day) for source, text, day in events if source.startswith("brows")]
     reviewed = [(text, day) for source, text, day in events if source.startswith("review")]
     own = own_words(facts)
-    rated = [tuple(map(float, r)) for e in facts.evidence for r in _RATED_SOURCE.findall(e.source)]  # y, m, d, stars
+    rated = [(int(d[:4]), int(d[5:7]), int(d[8:10]), stars) for d, stars in dated_ratings(facts)]
     reasons = []
     for sentence in SENTENCES.split(unquoted):
         said = set(_WORD.findall(sentence.lower()))

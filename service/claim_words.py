@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from service.claim_bindings import TOP_ABROAD, TOP_OR_BOTTOM, event_of
+from service.claim_history import returned_orders
 from service.claim_numbers import FLOOR_WORDS, FORECAST_WORDS, PAST_SPEND_WORDS, SENTENCES, clauses
 from service.facts import Facts
 from service.tiers import SEGMENT_NAMES
@@ -25,9 +26,12 @@ def event_reasons(rest: str, facts: Facts) -> list[str]:
             words = set(re.findall(r"\w+", m.group(0).lower())) - _GLUE
             if not any(words <= t for t in texts):
                 return [f"states {what} the facts do not hold (\u201c{m.group(0)}\u201d)"]
-    returned = next((d.value for d in facts.drivers if d.feature == "n_returned" and d.value), None)
     said = _RETURN_ABROAD.search(rest)
-    if said and not returned and not _DENIED_BEFORE.search(rest[max(0, said.start() - 25) : said.start()]):
+    if (
+        said
+        and not returned_orders(facts)
+        and not _DENIED_BEFORE.search(rest[max(0, said.start() - 25) : said.start()])
+    ):
         return [f"states a return the facts do not count (\u201c{said.group(0)}\u201d)"]
     return []
 
@@ -189,12 +193,7 @@ def playbook_reasons(rest: str, facts: Facts) -> list[str]:
         (
             m
             for m in _PERSONAL_CONTACT.finditer(rest)
-            if not re.search(
-                r"\b(?:don't|do not|never|no|not|rather than|instead of|without|nicht|kein\w*|pas|ne|non|"
-                r"niet|n[a\u00e3]o|nunca|jamais|mai)\s+(?:\w+\s+){0,2}$",
-                rest[max(0, m.start() - 20) : m.start()],
-                re.I,
-            )  # fmt: skip
+            if not _CONTACT_DENIED.search(rest[max(0, m.start() - 20) : m.start()])
         ),
         None,
     )
@@ -211,6 +210,21 @@ _PERSONAL_CONTACT = re.compile(
     r"\bby (?:phone|telephone)\b|\bphone call\b|\breach out\b|\bget in touch\b|\ban agent\b|\baccount manager\b|"
     r"\banrufen\b|\bappeler\b|\bt[e\u00e9]l[e\u00e9]phoner\b|\bllamar(?:le|la|lo|les)?\b|\bchiamar(?:e|lo|la|li)\b|"
     r"\b(?:op)?bellen\b|\bligar(?:-lhe)?\b",
+    re.I,
+)
+
+
+# "High value" said of the customer ("a high-value customer", "is high value"), not of what they bought ("at a high
+# value", "high-value orders")
+_HIGH_VALUE = re.compile(
+    r"(?<!\bat a )(?<!\bof )\bhigh[- ]value\b(?! (?:orders?|purchases?|items?|baskets?|products?))", re.I
+)
+
+
+# ... said not to be done ("no need to phone them", "bitte nicht anrufen")
+_CONTACT_DENIED = re.compile(
+    r"\b(?:don't|do not|never|no|not|rather than|instead of|without|nicht|kein\w*|pas|ne|non|niet|n[a\u00e3]o|nunca|"
+    r"jamais|mai)\s+(?:\w+\s+){0,2}$",
     re.I,
 )
 
@@ -281,10 +295,7 @@ def rank_reasons(unquoted: str, facts: Facts) -> list[str]:
         found = re.search(rf"\b(?:{pattern})\b", unquoted, re.I)
         if tier != facts.tier and found:
             reasons.append(f"calls the customer {tier}-like (\u201c{found.group(0)}\u201d) but they are {facts.tier}")
-    # said of the customer ("a high-value customer", "is high value"), not of what they bought ("at a high value")
-    if facts.tier in ("Medium", "Low") and re.search(r"(?<!\bat a )(?<!\bof )\bhigh[- ]value\b(?! (?:orders?|"
-                      "purchases?|"
-                                                     r"items?|baskets?|products?))", unquoted, re.I):  # fmt: skip
+    if facts.tier in ("Medium", "Low") and _HIGH_VALUE.search(unquoted):
         reasons.append(f"calls the customer high-value but they are {facts.tier}")
     return reasons + _rank_word_reasons(unquoted, facts)
 

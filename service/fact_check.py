@@ -391,7 +391,7 @@ def _number_reasons(unquoted: str, facts: Facts) -> list[str]:
     pct_exact = {float(n.replace(",", "")) for n in _NUMBER.findall(facts.next_action or "")}  # "Offer 15% off"
     typed = _typed_numbers(facts)
     skip = bound_spans(unquoted)
-    skip += _ranges_holding_a_fact(unquoted, facts)
+    skip += _ranges_holding_a_fact(unquoted, typed, pct)
     for m in _NUMBER_UNIT.finditer(unquoted):
         if any(a <= m.start() < b for a, b in skip):
             continue
@@ -471,9 +471,9 @@ _RANGE = re.compile(
 )
 
 
-def _ranges_holding_a_fact(text: str, facts: Facts) -> list[tuple[int, int]]:
-    """The spans of ranges that hold a fact of their unit, so the first look checks neither end on its own."""
-    typed, pct = _typed_numbers(facts), _percent_numbers(facts)
+def _ranges_holding_a_fact(text: str, typed: dict[str, list[float]], pct: list[float]) -> list[tuple[int, int]]:
+    """The spans of ranges that hold a fact of their unit (``typed`` by unit, ``pct`` the percentages), so the first
+    look checks neither end on its own."""
     found = []
     for m in _RANGE.finditer(text):
         lo, hi = sorted((float(m.group(1)), float(m.group(2))))
